@@ -1,0 +1,232 @@
+/*
+ * proto.h: the Varsko wire protocol and its crypto constructions, version 1.
+ *
+ * Pure code: no sockets, no files, no clock, no logging. Every decoder takes
+ * untrusted bytes and is fuzzed. PROTOCOL.md is the normative description;
+ * this header is its C surface. Implemented in codec.c (frames), cert.c
+ * (certificates), sign.c (canonical signing inputs, signatures, ids,
+ * fingerprints), util.c (base64, time, error names).
+ *
+ * Unless a comment says otherwise: pointers are borrowed for the duration of
+ * the call, functions are safe in any thread and never block, and they return
+ * VARSKO_OK or a negative VARSKO_ERR_* code (varsko/err.h).
+ */
+#ifndef VARSKO_PROTO_H
+#define VARSKO_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "varsko/err.h"
+
+#define PROTO_VERSION 1
+#define PROTO_SUBPROTOCOL "varsko.v1"
+
+#define PROTO_ID_MAX 64       /* user, device, institution, team, request ids (bytes) */
+#define PROTO_NAME_MAX 128    /* display names (bytes of UTF-8) */
+#define PROTO_ROLE_MAX 16     /* "fagperson", "raadgiver", "myndighed", "leder", "admin", "agent", "gateway" */
+#define PROTO_INST_MAX 16     /* institutions in one certificate */
+#define PROTO_CODE_MAX 32     /* enrollment code as typed */
+#define PROTO_MSG_MAX 256     /* error message text */
+#define PROTO_ORIGIN_MAX 256  /* "wss://host:port" */
+#define PROTO_FRAME_MAX 65536 /* default frame size cap (bytes) */
+
+#define PROTO_PK_LEN 32  /* Ed25519 or X25519 public key */
+#define PROTO_SIG_LEN 64 /* Ed25519 signature */
+#define PROTO_NONCE_LEN 32
+#define PROTO_DEVICE_ID_LEN 18 /* "d-" + 16 lowercase hex */
+#define PROTO_FPR_LEN 39       /* 8 groups of 4 lowercase hex joined by '-' */
+#define PROTO_TIME_LEN 20      /* "YYYY-MM-DDTHH:MM:SSZ" */
+#define PROTO_LOGIN_SKEW 300   /* seconds a login time may differ from the server clock */
+
+/* ---- certificates ---------------------------------------------------- */
+
+/*
+ * A device certificate, signed by the organisation key. The gateway's own
+ * certificate and an agent's have the same form with role "gateway" / "agent".
+ * Strings are NUL-terminated; unused ones are "" (team for a fagperson,
+ * institutions for a myndighed worker).
+ */
+struct proto_cert {
+	uint32_t version; /* PROTO_VERSION */
+	uint64_t serial;  /* unique per organisation, > 0 */
+	char user[PROTO_ID_MAX + 1];
+	char name[PROTO_NAME_MAX + 1];
+	char role[PROTO_ROLE_MAX + 1];
+	char team[PROTO_ID_MAX + 1];
+	size_t n_institutions;
+	char institutions[PROTO_INST_MAX][PROTO_ID_MAX + 1];
+	char device[PROTO_ID_MAX + 1]; /* proto_device_id(sign_pk) */
+	uint8_t sign_pk[PROTO_PK_LEN]; /* Ed25519 */
+	uint8_t box_pk[PROTO_PK_LEN];  /* X25519 */
+	int64_t not_before;            /* Unix seconds, UTC */
+	int64_t not_after;
+	uint8_t sig[PROTO_SIG_LEN]; /* by the organisation key over proto_cert_signing_input() */
+};
+
+/* Fill c->device from c->sign_pk and c->sig by signing with org_sk (libsodium 64-byte Ed25519 secret key). */
+int proto_cert_sign(struct proto_cert *c, const uint8_t org_sk[64]);
+
+/*
+ * Check c's signature against org_pk, that c->device matches c->sign_pk, and
+ * that not_before <= now <= not_after. Returns VARSKO_OK, VARSKO_ERR_BAD_CERT
+ * or VARSKO_ERR_DEVICE_EXPIRED.
+ */
+int proto_cert_verify(const struct proto_cert *c, const uint8_t org_pk[PROTO_PK_LEN], int64_t now);
+
+/*
+ * Certificate <-> JSON text (the object form of PROTOCOL.md, keys sorted,
+ * compact). proto_cert_to_json: *out is owned by the caller (free()).
+ * proto_cert_from_json parses strictly (as frames are parsed) and does not
+ * verify the signature.
+ */
+int proto_cert_to_json(const struct proto_cert *c, char **out);
+int proto_cert_from_json(const char *buf, size_t len, struct proto_cert *out);
+
+/* ---- frames -------------------------------------------------------------- */
+
+enum proto_type {
+	PROTO_T_NONE = 0,
+	PROTO_T_HELLO,    /* S->C on connect: version, nonce, time */
+	PROTO_T_ENROLL,   /* C->S: code, origin, sign_pk, box_pk, label, sig */
+	PROTO_T_ENROLLED, /* S->C: cert, org_pk, gateway_cert */
+	PROTO_T_LOGIN,    /* C->S: device, origin, time, sig */
+	PROTO_T_SESSION,  /* S->C: answer to login and whoami: cert */
+	PROTO_T_WHOAMI,   /* C->S */
+	PROTO_T_PING,     /* C->S */
+	PROTO_T_PONG,     /* S->C */
+	PROTO_T_ERROR,    /* S->C: code, message */
+	PROTO_T_COUNT_
+};
+
+struct proto_frame {
+	enum proto_type type;
+	char id[PROTO_ID_MAX + 1]; /* request id, echoed in the answer; "" when absent */
+	union {
+		struct {
+			uint32_t version;
+			uint8_t nonce[PROTO_NONCE_LEN];
+			int64_t time;
+		} hello;
+		struct {
+			char code[PROTO_CODE_MAX + 1];
+			char origin[PROTO_ORIGIN_MAX + 1];
+			uint8_t sign_pk[PROTO_PK_LEN];
+			uint8_t box_pk[PROTO_PK_LEN];
+			char label[PROTO_ID_MAX + 1]; /* optional, "" when absent */
+			uint8_t sig[PROTO_SIG_LEN];
+		} enroll;
+		struct {
+			struct proto_cert cert;
+			uint8_t org_pk[PROTO_PK_LEN];
+			struct proto_cert gateway_cert;
+		} enrolled;
+		struct {
+			char device[PROTO_ID_MAX + 1];
+			char origin[PROTO_ORIGIN_MAX + 1];
+			int64_t time;
+			uint8_t sig[PROTO_SIG_LEN];
+		} login;
+		struct {
+			struct proto_cert cert;
+		} session;
+		struct {
+			char code[PROTO_ID_MAX + 1]; /* varsko_err_name() of the error */
+			char message[PROTO_MSG_MAX + 1];
+		} error;
+	} u;
+};
+
+/* The wire name of a type ("hello"), or NULL. */
+const char *proto_type_name(enum proto_type t);
+
+/*
+ * Decode one frame from buf[0..len) (borrowed, need not be NUL-terminated).
+ * Strict: one JSON object, no duplicate keys, a known "type", every required
+ * field present with the right JSON type and length, no unknown field.
+ * On failure *out is zeroed except out->id, which holds the request id when
+ * one could be read (so the error frame can echo it), and detail (if not NULL)
+ * receives a short static English description safe to send back and to log
+ * (never input bytes). Returns VARSKO_OK, VARSKO_ERR_BAD_JSON,
+ * VARSKO_ERR_DUPLICATE_KEY, VARSKO_ERR_UNKNOWN_TYPE, VARSKO_ERR_BAD_FRAME or
+ * VARSKO_ERR_TOO_LARGE (len > PROTO_FRAME_MAX).
+ */
+int proto_frame_decode(const char *buf, size_t len, struct proto_frame *out, const char **detail);
+
+/*
+ * Encode f as compact JSON with sorted keys (deterministic: the vectors in
+ * proto/vectors/ are byte for byte). *out is owned by the caller (free()),
+ * NUL-terminated, *len excludes the NUL.
+ */
+int proto_frame_encode(const struct proto_frame *f, char **out, size_t *len);
+
+/* Convenience: an error frame for `err` echoing request id `id` (may be NULL). */
+int proto_error_encode(const char *id, int err, const char *message, char **out, size_t *len);
+
+/* ---- canonical signing inputs ------------------------------------------ */
+
+/*
+ * Every signature is over a canonical binary encoding, never JSON text: a
+ * sequence of fields, each a 4-byte big-endian length followed by that many
+ * bytes. The first field is always an ASCII domain tag ("varsko-login-v1").
+ * Integers are fields of 8 bytes, big-endian, two's complement; strings are
+ * their UTF-8 bytes; keys and nonces their raw bytes; a list is a u64 count
+ * followed by its items.
+ */
+struct proto_buf {
+	uint8_t *p;
+	size_t len, cap;
+	int err; /* sticky: first failure of any put */
+};
+void proto_buf_init(struct proto_buf *b);
+void proto_buf_free(struct proto_buf *b); /* wipes, NULL-safe */
+void proto_buf_put_bytes(struct proto_buf *b, const void *p, size_t n);
+void proto_buf_put_str(struct proto_buf *b, const char *s);
+void proto_buf_put_u64(struct proto_buf *b, uint64_t v);
+void proto_buf_put_i64(struct proto_buf *b, int64_t v);
+
+#define PROTO_TAG_CERT "varsko-cert-v1"
+#define PROTO_TAG_LOGIN "varsko-login-v1"
+#define PROTO_TAG_ENROLL "varsko-enroll-v1"
+#define PROTO_TAG_FPR "varsko-fingerprint-v1"
+#define PROTO_TAG_DEVICE_ID "varsko-device-id-v1"
+
+/* Tag, version, serial, user, name, role, team, institutions (list), device, sign_pk, box_pk, not_before, not_after. */
+int proto_cert_signing_input(const struct proto_cert *c, struct proto_buf *b);
+/* Tag, nonce, origin, device, time. */
+int proto_login_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const char *device,
+                              int64_t time, struct proto_buf *b);
+/* Tag, nonce, origin, code, sign_pk, box_pk, label. */
+int proto_enroll_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const char *code,
+                               const uint8_t sign_pk[PROTO_PK_LEN], const uint8_t box_pk[PROTO_PK_LEN],
+                               const char *label, struct proto_buf *b);
+
+/* Ed25519 detached sign / verify over a signing input. verify returns VARSKO_ERR_BAD_SIGNATURE on any failure. */
+int proto_sign(const struct proto_buf *input, const uint8_t sk[64], uint8_t sig[PROTO_SIG_LEN])
+	__attribute__((warn_unused_result));
+int proto_verify(const struct proto_buf *input, const uint8_t pk[PROTO_PK_LEN], const uint8_t sig[PROTO_SIG_LEN])
+	__attribute__((warn_unused_result));
+
+/* "d-" + hex of the first 8 bytes of BLAKE2b-256(encode(PROTO_TAG_DEVICE_ID, sign_pk)). */
+void proto_device_id(const uint8_t sign_pk[PROTO_PK_LEN], char out[PROTO_DEVICE_ID_LEN + 1]);
+/* First 16 bytes of BLAKE2b-256(encode(PROTO_TAG_FPR, pk)) as "xxxx-xxxx-…" (8 groups). */
+void proto_fingerprint(const uint8_t pk[PROTO_PK_LEN], char out[PROTO_FPR_LEN + 1]);
+
+/* ---- small helpers ------------------------------------------------------- */
+
+/* Standard base64 with padding (RFC 4648 section 4). decode requires exactly `n` bytes out. */
+int proto_b64_encode(const uint8_t *p, size_t n, char *out, size_t outcap);
+int proto_b64_decode_exact(const char *s, uint8_t *out, size_t n);
+
+/* Strict "YYYY-MM-DDTHH:MM:SSZ" (UTC, seconds) <-> Unix seconds. Years 1970..9999. */
+int proto_time_parse(const char *s, int64_t *out);
+void proto_time_format(int64_t t, char out[PROTO_TIME_LEN + 1]);
+
+/*
+ * The origin a client signs: "wss://" + lowercase host + ":" + port, with the
+ * port always written. proto_origin_from_url() derives it from a wss:// URL
+ * (path ignored). Returns VARSKO_ERR_BAD_INPUT for anything else.
+ */
+int proto_origin_from_url(const char *url, char out[PROTO_ORIGIN_MAX + 1]);
+
+#endif
