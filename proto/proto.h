@@ -64,7 +64,13 @@ struct proto_cert {
 	uint8_t sig[PROTO_SIG_LEN]; /* by the organisation key over proto_cert_signing_input() */
 };
 
-/* Fill c->device from c->sign_pk and c->sig by signing with org_sk (libsodium 64-byte Ed25519 secret key). */
+/*
+ * Fill c->device from c->sign_pk and c->sig by signing with org_sk (libsodium
+ * 64-byte Ed25519 secret key, borrowed). Returns VARSKO_ERR_BAD_INPUT, and
+ * signs nothing, when c could not be written as JSON (version other than 1,
+ * serial 0, a string too long or with control characters, a time outside
+ * 1970..9999, more than PROTO_INST_MAX institutions).
+ */
 int proto_cert_sign(struct proto_cert *c, const uint8_t org_sk[64]);
 
 /*
@@ -76,9 +82,12 @@ int proto_cert_verify(const struct proto_cert *c, const uint8_t org_pk[PROTO_PK_
 
 /*
  * Certificate <-> JSON text (the object form of PROTOCOL.md, keys sorted,
- * compact). proto_cert_to_json: *out is owned by the caller (free()).
+ * compact). proto_cert_to_json: *out is owned by the caller (free()); it
+ * returns VARSKO_ERR_BAD_INPUT for a certificate that would not parse back.
  * proto_cert_from_json parses strictly (as frames are parsed) and does not
- * verify the signature.
+ * verify the signature; it returns VARSKO_OK, VARSKO_ERR_TOO_LARGE,
+ * VARSKO_ERR_BAD_JSON, VARSKO_ERR_DUPLICATE_KEY or VARSKO_ERR_BAD_FRAME, and
+ * zeroes *out on failure.
  */
 int proto_cert_to_json(const struct proto_cert *c, char **out);
 int proto_cert_from_json(const char *buf, size_t len, struct proto_cert *out);
@@ -156,11 +165,18 @@ int proto_frame_decode(const char *buf, size_t len, struct proto_frame *out, con
 /*
  * Encode f as compact JSON with sorted keys (deterministic: the vectors in
  * proto/vectors/ are byte for byte). *out is owned by the caller (free()),
- * NUL-terminated, *len excludes the NUL.
+ * NUL-terminated, *len excludes the NUL. A frame that proto_frame_decode()
+ * would refuse is not encoded: VARSKO_ERR_BAD_FRAME, *out NULL. Optional
+ * strings that are "" (id, label) are left out.
  */
 int proto_frame_encode(const struct proto_frame *f, char **out, size_t *len);
 
-/* Convenience: an error frame for `err` echoing request id `id` (may be NULL). */
+/*
+ * Convenience: an error frame for `err` echoing request id `id` (NULL or ""
+ * for none). message NULL means varsko_err_text(err); a message longer than
+ * PROTO_MSG_MAX is cut at a character boundary, and one with control
+ * characters or bad UTF-8 is replaced by varsko_err_text(err).
+ */
 int proto_error_encode(const char *id, int err, const char *message, char **out, size_t *len);
 
 /* ---- canonical signing inputs ------------------------------------------ */
@@ -184,6 +200,10 @@ void proto_buf_put_bytes(struct proto_buf *b, const void *p, size_t n);
 void proto_buf_put_str(struct proto_buf *b, const char *s);
 void proto_buf_put_u64(struct proto_buf *b, uint64_t v);
 void proto_buf_put_i64(struct proto_buf *b, int64_t v);
+/*
+ * The three signing-input builders append their fields to b (initialised by
+ * the caller, who also frees it) and return b->err.
+ */
 
 #define PROTO_TAG_CERT "varsko-cert-v1"
 #define PROTO_TAG_LOGIN "varsko-login-v1"
@@ -214,11 +234,21 @@ void proto_fingerprint(const uint8_t pk[PROTO_PK_LEN], char out[PROTO_FPR_LEN + 
 
 /* ---- small helpers ------------------------------------------------------- */
 
-/* Standard base64 with padding (RFC 4648 section 4). decode requires exactly `n` bytes out. */
+/*
+ * Standard base64 with padding (RFC 4648 section 4). encode writes a
+ * NUL-terminated string and returns VARSKO_ERR_TOO_LARGE when outcap is less
+ * than 4*ceil(n/3)+1. decode requires exactly `n` bytes out and only the
+ * canonical encoding (no whitespace, zero trailing bits); otherwise out is
+ * zeroed and VARSKO_ERR_BAD_INPUT returned.
+ */
 int proto_b64_encode(const uint8_t *p, size_t n, char *out, size_t outcap);
 int proto_b64_decode_exact(const char *s, uint8_t *out, size_t n);
 
-/* Strict "YYYY-MM-DDTHH:MM:SSZ" (UTC, seconds) <-> Unix seconds. Years 1970..9999. */
+/*
+ * Strict "YYYY-MM-DDTHH:MM:SSZ" (UTC, seconds) <-> Unix seconds. Years
+ * 1970..9999. parse returns VARSKO_ERR_BAD_TIME for anything else; format
+ * clamps t to that range.
+ */
 int proto_time_parse(const char *s, int64_t *out);
 void proto_time_format(int64_t t, char out[PROTO_TIME_LEN + 1]);
 

@@ -1,0 +1,331 @@
+/*
+ * util.c: error names, base64, strict UTC time and origins.
+ *
+ * Pure functions: no I/O, no clock, no locale, no TZ. Time conversion uses
+ * its own proleptic Gregorian day arithmetic so that the result never depends
+ * on the process environment.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "proto.h"
+
+#define VARSKO_EXPORT __attribute__((visibility("default")))
+
+/* ---- error names --------------------------------------------------------- */
+
+struct err_entry {
+	int code;
+	const char *name;
+	const char *text;
+};
+
+static const struct err_entry err_table[] = {
+#define ERR_ROW_(suffix, num, wire, txt) {num, wire, txt},
+        VARSKO_ERRORS(ERR_ROW_)
+#undef ERR_ROW_
+};
+
+static const struct err_entry *err_find(int err)
+{
+	for (size_t i = 0; i < sizeof(err_table) / sizeof(err_table[0]); i++)
+		if (err_table[i].code == err)
+			return &err_table[i];
+	return NULL;
+}
+
+/* Stable wire name; an unknown number maps to "internal". Never NULL. */
+VARSKO_EXPORT const char *varsko_err_name(int err)
+{
+	const struct err_entry *e = err_find(err);
+
+	return e ? e->name : "internal";
+}
+
+/* English text; an unknown number maps to the text of VARSKO_ERR_INTERNAL. Never NULL. */
+VARSKO_EXPORT const char *varsko_err_text(int err)
+{
+	const struct err_entry *e = err_find(err);
+
+	if (e == NULL)
+		e = err_find(VARSKO_ERR_INTERNAL);
+	return e ? e->text : "internal error";
+}
+
+/* The code whose wire name is exactly `name`; VARSKO_ERR_INTERNAL for NULL or an unknown name. */
+VARSKO_EXPORT int varsko_err_from_name(const char *name)
+{
+	if (name == NULL)
+		return VARSKO_ERR_INTERNAL;
+	for (size_t i = 0; i < sizeof(err_table) / sizeof(err_table[0]); i++)
+		if (strcmp(err_table[i].name, name) == 0)
+			return err_table[i].code;
+	return VARSKO_ERR_INTERNAL;
+}
+
+/* ---- base64 -------------------------------------------------------------- */
+
+/*
+ * Writes the standard padded base64 of p[0..n) and a NUL to out. Returns
+ * VARSKO_ERR_TOO_LARGE when outcap cannot hold it (out is then "" if outcap > 0),
+ * VARSKO_ERR_BAD_INPUT for NULL pointers.
+ */
+int proto_b64_encode(const uint8_t *p, size_t n, char *out, size_t outcap)
+{
+	if (out == NULL || (p == NULL && n > 0))
+		return VARSKO_ERR_BAD_INPUT;
+	if (n > (SIZE_MAX / 4) - 4 || outcap < sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL)) {
+		if (outcap > 0)
+			out[0] = '\0';
+		return VARSKO_ERR_TOO_LARGE;
+	}
+	sodium_bin2base64(out, outcap, n ? p : (const uint8_t *)"", n, sodium_base64_VARIANT_ORIGINAL);
+	return VARSKO_OK;
+}
+
+/*
+ * Decodes the NUL-terminated standard padded base64 `s` into exactly n bytes.
+ * Only the canonical encoding is accepted: the length must be exactly
+ * 4*ceil(n/3), padding is required, no whitespace or other characters, and
+ * unused trailing bits must be zero. On failure out is zeroed and
+ * VARSKO_ERR_BAD_INPUT returned.
+ */
+int proto_b64_decode_exact(const char *s, uint8_t *out, size_t n)
+{
+	size_t slen, got = 0;
+	const char *end = NULL;
+
+	if (s == NULL || out == NULL || n > SIZE_MAX / 2)
+		return VARSKO_ERR_BAD_INPUT;
+	slen = strlen(s);
+	if (slen != sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL) - 1)
+		goto bad;
+	if (n == 0)
+		return VARSKO_OK;
+	if (sodium_base642bin(out, n, s, slen, NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) != 0)
+		goto bad;
+	if (got != n || end != s + slen)
+		goto bad;
+	return VARSKO_OK;
+bad:
+	sodium_memzero(out, n);
+	return VARSKO_ERR_BAD_INPUT;
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+#define TIME_MIN 0LL            /* 1970-01-01T00:00:00Z */
+#define TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
+
+static int is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int64_t y, int m)
+{
+	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+
+	return m == 2 && is_leap(y) ? 29 : dm[m - 1];
+}
+
+/*
+ * Days since 1970-01-01 of a proleptic Gregorian date (y >= 1). Counts whole
+ * 400-year eras from year 0 shifted so that the year starts in March, which
+ * puts the leap day at the end of the year.
+ */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = y / 400;
+	yoe = y - era * 400;                                   /* 0..399 */
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* 0..365 */
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* 0..146096 */
+	return era * 146097 + doe - 719468;
+}
+
+/* Inverse of days_from_civil for days >= 0. */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = z / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static int digits(const char *s, size_t n, int *out)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/*
+ * Parses exactly "YYYY-MM-DDTHH:MM:SSZ" (20 bytes then NUL) into Unix seconds.
+ * Years 1970..9999, real calendar days, hours 0-23, minutes and seconds 0-59
+ * (no leap second). Returns VARSKO_ERR_BAD_TIME for anything else; *out is
+ * untouched on failure.
+ */
+int proto_time_parse(const char *s, int64_t *out)
+{
+	int y, mo, d, h, mi, se;
+
+	if (s == NULL || out == NULL || strlen(s) != PROTO_TIME_LEN)
+		return VARSKO_ERR_BAD_TIME;
+	if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+		return VARSKO_ERR_BAD_TIME;
+	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
+	    digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
+		return VARSKO_ERR_BAD_TIME;
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59)
+		return VARSKO_ERR_BAD_TIME;
+	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	return VARSKO_OK;
+}
+
+/*
+ * Formats t as "YYYY-MM-DDTHH:MM:SSZ". A t outside 1970..9999 is clamped to
+ * the nearest end of that range, so out is always a string that
+ * proto_time_parse() accepts; callers that must not clamp check the range.
+ */
+void proto_time_format(int64_t t, char out[PROTO_TIME_LEN + 1])
+{
+	int64_t y, days, secs;
+	int m, d;
+
+	if (t < TIME_MIN)
+		t = TIME_MIN;
+	if (t > TIME_MAX)
+		t = TIME_MAX;
+	days = t / 86400;
+	secs = t % 86400;
+	civil_from_days(days, &y, &m, &d);
+	out[0] = (char)('0' + (y / 1000) % 10);
+	out[1] = (char)('0' + (y / 100) % 10);
+	out[2] = (char)('0' + (y / 10) % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10);
+	out[9] = (char)('0' + d % 10);
+	out[10] = 'T';
+	out[11] = (char)('0' + (secs / 3600) / 10);
+	out[12] = (char)('0' + (secs / 3600) % 10);
+	out[13] = ':';
+	out[14] = (char)('0' + ((secs / 60) % 60) / 10);
+	out[15] = (char)('0' + ((secs / 60) % 60) % 10);
+	out[16] = ':';
+	out[17] = (char)('0' + (secs % 60) / 10);
+	out[18] = (char)('0' + (secs % 60) % 10);
+	out[19] = 'Z';
+	out[20] = '\0';
+}
+
+/* ---- origins ------------------------------------------------------------- */
+
+static int host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+static int ipv6_char(char c)
+{
+	return (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || (c >= '0' && c <= '9') || c == ':' || c == '.';
+}
+
+/*
+ * "wss://" host [":" port] [("/" | "?" | "#") anything] -> "wss://host:port".
+ * The scheme is matched case-insensitively, the host (a DNS name, an IPv4
+ * address or a bracketed IPv6 address) is lowercased, the port defaults to
+ * 443 and is written without leading zeros. Userinfo, an empty host, an empty,
+ * zero or too large port and any other scheme are refused with
+ * VARSKO_ERR_BAD_INPUT (out is then "").
+ */
+int proto_origin_from_url(const char *url, char out[PROTO_ORIGIN_MAX + 1])
+{
+	const char *p, *host, *hend;
+	size_t hlen, o = 0;
+	unsigned long port = 443;
+
+	if (out == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	out[0] = '\0';
+	if (url == NULL || strncasecmp(url, "wss://", 6) != 0)
+		return VARSKO_ERR_BAD_INPUT;
+	host = p = url + 6;
+	if (*p == '[') {
+		p++;
+		while (*p != '\0' && *p != ']') {
+			if (!ipv6_char(*p))
+				return VARSKO_ERR_BAD_INPUT;
+			p++;
+		}
+		if (*p != ']' || p == host + 1)
+			return VARSKO_ERR_BAD_INPUT;
+		p++;
+	} else {
+		while (host_char(*p))
+			p++;
+		if (p == host)
+			return VARSKO_ERR_BAD_INPUT;
+	}
+	hend = p;
+	if (*p == ':') {
+		size_t nd = 0;
+
+		p++;
+		port = 0;
+		while (*p >= '0' && *p <= '9') {
+			port = port * 10 + (unsigned long)(*p - '0');
+			if (++nd > 5)
+				return VARSKO_ERR_BAD_INPUT;
+			p++;
+		}
+		if (nd == 0 || port == 0 || port > 65535)
+			return VARSKO_ERR_BAD_INPUT;
+	}
+	/* Anything but the end of the authority here (userinfo '@', junk) is refused. */
+	if (*p != '\0' && *p != '/' && *p != '?' && *p != '#')
+		return VARSKO_ERR_BAD_INPUT;
+	hlen = (size_t)(hend - host);
+	/* "wss://" + host + ":" + up to 5 digits + NUL */
+	if (6 + hlen + 1 + 5 + 1 > PROTO_ORIGIN_MAX + 1)
+		return VARSKO_ERR_BAD_INPUT;
+	memcpy(out, "wss://", 6);
+	o = 6;
+	for (size_t i = 0; i < hlen; i++)
+		out[o++] = host[i] >= 'A' && host[i] <= 'Z' ? (char)(host[i] - 'A' + 'a') : host[i];
+	out[o++] = ':';
+	{
+		char num[6];
+		int nn = 0;
+
+		do {
+			num[nn++] = (char)('0' + port % 10);
+			port /= 10;
+		} while (port > 0);
+		while (nn > 0)
+			out[o++] = num[--nn];
+	}
+	out[o] = '\0';
+	return VARSKO_OK;
+}
