@@ -1,0 +1,279 @@
+/*
+ * conn.c: an authenticated session with varskod.
+ *
+ * Login answers the server's hello with a signature by the device key over
+ * (nonce, origin, device, time). Every certificate the server returns is
+ * checked against the organisation key pinned at enrollment and against this
+ * device's own keys, so a server that is not the organisation's cannot
+ * pretend to be it, nor hand us someone else's identity.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "client.h"
+
+#define CONN_MAX_SKIPPED 16 /* unrelated frames tolerated while waiting for an answer */
+
+struct varsko_conn {
+	struct wsc *w;
+	struct keys *k; /* sodium_malloc */
+	uint8_t org_pk[PROTO_PK_LEN];
+	struct varsko_identity id;
+	unsigned next_id;
+	char detail[HOME_DETAIL_MAX + 1];
+};
+
+/* Cut trailing whitespace of a NUL-terminated buffer of length *len. */
+static void rstrip(char *s, size_t *len)
+{
+	while (*len > 0 && isspace((unsigned char)s[*len - 1]))
+		s[--*len] = '\0';
+}
+
+/* Read the pinned organisation key of the home. */
+static int load_org_pk(struct varsko_home *h, uint8_t org_pk[PROTO_PK_LEN])
+{
+	int r;
+	char *text = NULL;
+	size_t len = 0;
+
+	if ((r = home_read(h, HOME_F_ORG, &text, &len)) != VARSKO_OK)
+		goto out;
+	rstrip(text, &len);
+	if (proto_b64_decode_exact(text, org_pk, PROTO_PK_LEN) != VARSKO_OK)
+		r = VARSKO_ERR_BAD_INPUT;
+out:
+	if (r != VARSKO_OK)
+		snprintf(h->detail, sizeof(h->detail), "cannot read %s/%s", h->path, HOME_F_ORG);
+	free(text);
+	return r;
+}
+
+int varsko_fingerprint_of_home(struct varsko_home *h, char out[VARSKO_FPR_LEN + 1])
+{
+	int r;
+	uint8_t org_pk[PROTO_PK_LEN];
+
+	h->detail[0] = '\0';
+	if (!varsko_home_is_enrolled(h)) {
+		snprintf(h->detail, sizeof(h->detail), "%s holds no enrolled device", h->path);
+		return VARSKO_ERR_NOT_FOUND;
+	}
+	if ((r = load_org_pk(h, org_pk)) != VARSKO_OK)
+		return r;
+	proto_fingerprint(org_pk, out);
+	return VARSKO_OK;
+}
+
+static int load_keys(struct varsko_home *h, struct keys **out)
+{
+	int r;
+	char *text = NULL;
+	size_t len = 0;
+
+	if ((r = home_read_secret(h, HOME_F_KEY, &text, &len)) != VARSKO_OK)
+		goto out;
+	r = keys_from_text(text, len, out);
+out:
+	if (r != VARSKO_OK)
+		snprintf(h->detail, sizeof(h->detail), "cannot read %s/%s", h->path, HOME_F_KEY);
+	if (text != NULL)
+		sodium_free(text);
+	return r;
+}
+
+static int send_frame(struct wsc *w, const struct proto_frame *f, int64_t deadline)
+{
+	int r;
+	char *text = NULL;
+	size_t len = 0;
+
+	if ((r = proto_frame_encode(f, &text, &len)) != VARSKO_OK)
+		return r;
+	r = wsc_send(w, text, len, deadline);
+	free(text);
+	return r;
+}
+
+/*
+ * Wait for the answer to request `id`: a session frame (checked and copied
+ * into c->id) or an error frame (its code). Frames that answer something
+ * else are skipped, a few at most.
+ */
+static int wait_session(struct varsko_conn *c, const char *id, int64_t deadline)
+{
+	int r = VARSKO_ERR_INTERNAL;
+	struct proto_frame *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return VARSKO_ERR_NOMEM;
+	for (int skipped = 0;; skipped++) {
+		if (skipped > CONN_MAX_SKIPPED) {
+			snprintf(c->detail, sizeof(c->detail), "no answer to %s among the server's frames", id);
+			r = VARSKO_ERR_PROTOCOL;
+			goto out;
+		}
+		if ((r = wsc_recv(c->w, f, deadline)) != VARSKO_OK) {
+			detail_set(c->detail, sizeof(c->detail), wsc_detail(c->w));
+			goto out;
+		}
+		if (f->id[0] != '\0' && strcmp(f->id, id) != 0)
+			continue;
+		if (f->type == PROTO_T_ERROR) {
+			r = client_server_error(c->detail, sizeof(c->detail), f);
+			goto out;
+		}
+		if (f->type == PROTO_T_SESSION)
+			break;
+		if (f->id[0] != '\0') {
+			snprintf(c->detail, sizeof(c->detail), "unexpected %s frame in answer to %s",
+			         proto_type_name(f->type) != NULL ? proto_type_name(f->type) : "unknown", id);
+			r = VARSKO_ERR_PROTOCOL;
+			goto out;
+		}
+	}
+	if ((r = session_check_cert(&f->u.session.cert, c->org_pk, c->k, (int64_t)time(NULL))) != VARSKO_OK) {
+		snprintf(
+		        c->detail, sizeof(c->detail),
+		        "the server's certificate for this device does not verify against the pinned organisation key");
+		goto out;
+	}
+	identity_from_cert(&f->u.session.cert, &c->id);
+	r = VARSKO_OK;
+out:
+	free(f);
+	return r;
+}
+
+int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko_conn **out)
+{
+	int r = VARSKO_ERR_INTERNAL;
+	struct varsko_conn *c = NULL;
+	struct proto_frame *f = NULL;
+	struct proto_buf in;
+	char *url = NULL, *ca = NULL;
+	char origin[PROTO_ORIGIN_MAX + 1];
+	size_t len = 0;
+	uint8_t nonce[PROTO_NONCE_LEN];
+	int64_t deadline = wsc_now_ms() + VARSKO_TIMEOUT_SECONDS * 1000;
+
+	*out = NULL;
+	h->detail[0] = '\0';
+	proto_buf_init(&in);
+	if (!varsko_home_is_enrolled(h)) {
+		snprintf(h->detail, sizeof(h->detail), "%s holds no enrolled device; run enroll first", h->path);
+		r = VARSKO_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL || (f = calloc(1, sizeof(*f))) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = load_keys(h, &c->k)) != VARSKO_OK || (r = load_org_pk(h, c->org_pk)) != VARSKO_OK)
+		goto out;
+	if ((r = home_read(h, HOME_F_SERVER, &url, &len)) != VARSKO_OK) {
+		snprintf(h->detail, sizeof(h->detail), "cannot read %s/%s", h->path, HOME_F_SERVER);
+		goto out;
+	}
+	rstrip(url, &len);
+	if (proto_origin_from_url(url, origin) != VARSKO_OK) {
+		snprintf(h->detail, sizeof(h->detail), "%s/%s does not hold a wss:// URL", h->path, HOME_F_SERVER);
+		r = VARSKO_ERR_BAD_INPUT;
+		goto out;
+	}
+	if (ca_override == NULL) {
+		if (asprintf(&ca, "%s/%s", h->path, HOME_F_CA) < 0) {
+			ca = NULL;
+			r = VARSKO_ERR_NOMEM;
+			goto out;
+		}
+		ca_override = ca;
+	}
+	if ((r = wsc_open(url, ca_override, deadline, &c->w, h->detail, sizeof(h->detail))) != VARSKO_OK)
+		goto out;
+	if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK)
+		goto out;
+	memcpy(nonce, f->u.hello.nonce, sizeof(nonce));
+
+	memset(f, 0, sizeof(*f));
+	f->type = PROTO_T_LOGIN;
+	snprintf(f->id, sizeof(f->id), "login-1");
+	proto_device_id(c->k->sign_pk, f->u.login.device);
+	snprintf(f->u.login.origin, sizeof(f->u.login.origin), "%s", origin);
+	f->u.login.time = (int64_t)time(NULL);
+	if ((r = proto_login_signing_input(nonce, origin, f->u.login.device, f->u.login.time, &in)) != VARSKO_OK)
+		goto out;
+	if ((r = proto_sign(&in, c->k->sign_sk, f->u.login.sig)) != VARSKO_OK)
+		goto out;
+	if ((r = send_frame(c->w, f, deadline)) != VARSKO_OK) {
+		detail_set(h->detail, sizeof(h->detail), wsc_detail(c->w));
+		goto out;
+	}
+	if ((r = wait_session(c, "login-1", deadline)) != VARSKO_OK) {
+		detail_set(h->detail, sizeof(h->detail), c->detail);
+		goto out;
+	}
+	c->next_id = 1;
+	*out = c;
+	c = NULL;
+	r = VARSKO_OK;
+out:
+	varsko_close(c);
+	proto_buf_free(&in);
+	free(f);
+	free(url);
+	free(ca);
+	return r;
+}
+
+int varsko_conn_identity(const struct varsko_conn *c, struct varsko_identity *out)
+{
+	*out = c->id;
+	return VARSKO_OK;
+}
+
+int varsko_whoami(struct varsko_conn *c, struct varsko_identity *out)
+{
+	int r;
+	struct proto_frame *f = NULL;
+	int64_t deadline = wsc_now_ms() + VARSKO_TIMEOUT_SECONDS * 1000;
+	char id[PROTO_ID_MAX + 1];
+
+	c->detail[0] = '\0';
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	f->type = PROTO_T_WHOAMI;
+	snprintf(id, sizeof(id), "whoami-%u", c->next_id++);
+	memcpy(f->id, id, sizeof(f->id));
+	if ((r = send_frame(c->w, f, deadline)) != VARSKO_OK) {
+		detail_set(c->detail, sizeof(c->detail), wsc_detail(c->w));
+		goto out;
+	}
+	if ((r = wait_session(c, id, deadline)) != VARSKO_OK)
+		goto out;
+	*out = c->id;
+	r = VARSKO_OK;
+out:
+	free(f);
+	return r;
+}
+
+const char *varsko_conn_detail(const struct varsko_conn *c)
+{
+	return c->detail;
+}
+
+void varsko_close(struct varsko_conn *c)
+{
+	if (c == NULL)
+		return;
+	wsc_close(c->w);
+	keys_free(c->k);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+}

@@ -1,0 +1,280 @@
+/*
+ * home.c: the home directory of a device. Every file is reached through one
+ * directory descriptor (openat/renameat) so a path swapped underneath us
+ * cannot redirect a write, and every write is atomic (temporary file, fsync,
+ * rename, fsync of the directory).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "client.h"
+
+/*
+ * Create the directory `path` with mode 0700 unless it exists. Only the last
+ * component is made: a home whose parent is missing is a typo more often
+ * than an intention.
+ */
+static int mkdir_one(const char *path)
+{
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		return VARSKO_ERR_IO;
+	return VARSKO_OK;
+}
+
+static int home_default_path(char **out)
+{
+	const char *env = getenv("VARSKO_HOME");
+	const char *home;
+	int r;
+
+	if (env != NULL && env[0] != '\0') {
+		*out = strdup(env);
+	} else {
+		home = getenv("HOME");
+		if (home == NULL || home[0] != '/')
+			return VARSKO_ERR_BAD_INPUT;
+		/* ~/.config may not exist yet on a fresh account; $HOME must. */
+		if (asprintf(out, "%s/.config", home) < 0) {
+			*out = NULL;
+			return VARSKO_ERR_NOMEM;
+		}
+		r = mkdir_one(*out);
+		free(*out);
+		*out = NULL;
+		if (r != VARSKO_OK)
+			return r;
+		if (asprintf(out, "%s/.config/varsko", home) < 0)
+			*out = NULL;
+	}
+	return *out == NULL ? VARSKO_ERR_NOMEM : VARSKO_OK;
+}
+
+int varsko_home_open(const char *path, struct varsko_home **out)
+{
+	int r = VARSKO_ERR_INTERNAL;
+	struct varsko_home *h = NULL;
+	struct stat st;
+
+	*out = NULL;
+	/* Every other entry point needs a home, so libsodium is set up here (idempotent, thread-safe). */
+	if (sodium_init() < 0)
+		return VARSKO_ERR_CRYPTO;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	h->dirfd = -1;
+	if (path != NULL) {
+		if (path[0] == '\0') {
+			r = VARSKO_ERR_BAD_INPUT;
+			goto out;
+		}
+		if ((h->path = strdup(path)) == NULL) {
+			r = VARSKO_ERR_NOMEM;
+			goto out;
+		}
+	} else if ((r = home_default_path(&h->path)) != VARSKO_OK) {
+		goto out;
+	}
+	if ((r = mkdir_one(h->path)) != VARSKO_OK)
+		goto out;
+	h->dirfd = open(h->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (h->dirfd < 0) {
+		r = errno == ENOTDIR || errno == ELOOP ? VARSKO_ERR_CONFIG : VARSKO_ERR_IO;
+		goto out;
+	}
+	if (fstat(h->dirfd, &st) != 0) {
+		r = VARSKO_ERR_IO;
+		goto out;
+	}
+	/* The directory holds secret keys: it must be ours and private. */
+	if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+		r = VARSKO_ERR_CONFIG;
+		goto out;
+	}
+	*out = h;
+	h = NULL;
+	r = VARSKO_OK;
+out:
+	varsko_home_close(h);
+	return r;
+}
+
+void varsko_home_close(struct varsko_home *h)
+{
+	if (h == NULL)
+		return;
+	if (h->dirfd >= 0)
+		close(h->dirfd);
+	free(h->path);
+	free(h);
+}
+
+const char *varsko_home_path(const struct varsko_home *h)
+{
+	return h->path;
+}
+
+const char *varsko_home_detail(const struct varsko_home *h)
+{
+	return h->detail;
+}
+
+int home_has(const struct varsko_home *h, const char *name)
+{
+	return faccessat(h->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int varsko_home_is_enrolled(const struct varsko_home *h)
+{
+	return home_has(h, HOME_F_KEY);
+}
+
+/*
+ * Read all of fd into a buffer from `alloc` (malloc or sodium_malloc); the
+ * caller frees it with the matching free. The size is taken from fstat and
+ * the read must match it, so a file that grows meanwhile is refused.
+ */
+static int read_fd(int fd, int secret, char **out, size_t *len)
+{
+	int r = VARSKO_ERR_IO;
+	struct stat st;
+	char *buf = NULL;
+	size_t n, got = 0;
+	ssize_t k;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	if (st.st_size > HOME_FILE_MAX) {
+		r = VARSKO_ERR_TOO_LARGE;
+		goto out;
+	}
+	n = (size_t)st.st_size;
+	buf = secret ? sodium_malloc(n + 1) : malloc(n + 1);
+	if (buf == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	while (got < n) {
+		k = read(fd, buf + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			goto out;
+		got += (size_t)k;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	buf = NULL;
+	r = VARSKO_OK;
+out:
+	if (buf != NULL) {
+		if (secret)
+			sodium_free(buf);
+		else
+			free(buf);
+	}
+	return r;
+}
+
+static int home_read_mode(struct varsko_home *h, const char *name, int secret, char **out, size_t *len)
+{
+	int r;
+	int fd = openat(h->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	*out = NULL;
+	if (fd < 0)
+		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
+	r = read_fd(fd, secret, out, len);
+	close(fd);
+	return r;
+}
+
+int home_read(struct varsko_home *h, const char *name, char **out, size_t *len)
+{
+	return home_read_mode(h, name, 0, out, len);
+}
+
+int home_read_secret(struct varsko_home *h, const char *name, char **out, size_t *len)
+{
+	return home_read_mode(h, name, 1, out, len);
+}
+
+int file_read_all(const char *path, char **out, size_t *len)
+{
+	int r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*out = NULL;
+	if (fd < 0)
+		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
+	r = read_fd(fd, 0, out, len);
+	close(fd);
+	return r;
+}
+
+int home_write(struct varsko_home *h, const char *name, const void *buf, size_t len, unsigned mode, int noreplace)
+{
+	int r = VARSKO_ERR_IO;
+	char tmp[NAME_MAX + 1];
+	unsigned char rnd[6];
+	const char *p = buf;
+	int fd = -1, created = 0;
+	ssize_t k;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp-%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+	             rnd[5]) >= (int)sizeof(tmp)) {
+		r = VARSKO_ERR_BAD_INPUT;
+		goto out;
+	}
+	fd = openat(h->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	if (fd < 0)
+		goto out;
+	created = 1;
+	/* The umask may have removed bits, never added any; make the mode exact. */
+	if (fchmod(fd, (mode_t)mode) != 0)
+		goto out;
+	while (len > 0) {
+		k = write(fd, p, len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			goto out;
+		p += k;
+		len -= (size_t)k;
+	}
+	if (fsync(fd) != 0)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (noreplace) {
+		if (renameat2(h->dirfd, tmp, h->dirfd, name, RENAME_NOREPLACE) != 0) {
+			r = errno == EEXIST ? VARSKO_ERR_EXISTS : VARSKO_ERR_IO;
+			goto out;
+		}
+	} else if (renameat(h->dirfd, tmp, h->dirfd, name) != 0) {
+		goto out;
+	}
+	created = 0;
+	if (fsync(h->dirfd) != 0)
+		goto out;
+	r = VARSKO_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlinkat(h->dirfd, tmp, 0);
+	return r;
+}

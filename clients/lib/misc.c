@@ -1,0 +1,59 @@
+/*
+ * misc.c: error texts, the version, and small helpers shared by the modules.
+ */
+#include <string.h>
+
+#include "client.h"
+
+_Static_assert(VARSKO_ID_MAX == PROTO_ID_MAX, "identity sizes follow the protocol");
+_Static_assert(VARSKO_NAME_MAX == PROTO_NAME_MAX, "identity sizes follow the protocol");
+_Static_assert(VARSKO_ROLE_MAX == PROTO_ROLE_MAX, "identity sizes follow the protocol");
+_Static_assert(VARSKO_INST_MAX == PROTO_INST_MAX, "identity sizes follow the protocol");
+_Static_assert(VARSKO_FPR_LEN == PROTO_FPR_LEN, "fingerprint length follows the protocol");
+
+const char *varsko_strerror(int err)
+{
+	return varsko_err_text(err);
+}
+
+const char *varsko_strerrname(int err)
+{
+	return varsko_err_name(err);
+}
+
+const char *varsko_version(void)
+{
+	return VARSKO_LIB_VERSION;
+}
+
+void detail_set(char *dst, size_t cap, const char *src)
+{
+	size_t i = 0;
+
+	if (cap == 0)
+		return;
+	if (src != NULL) {
+		for (; src[i] != '\0' && i + 1 < cap; i++) {
+			unsigned char ch = (unsigned char)src[i];
+
+			dst[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+		}
+	}
+	dst[i] = '\0';
+}
+
+void identity_from_cert(const struct proto_cert *c, struct varsko_identity *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->user, c->user, sizeof(out->user));
+	memcpy(out->name, c->name, sizeof(out->name));
+	memcpy(out->role, c->role, sizeof(out->role));
+	memcpy(out->team, c->team, sizeof(out->team));
+	out->n_institutions = c->n_institutions <= VARSKO_INST_MAX ? c->n_institutions : VARSKO_INST_MAX;
+	for (size_t i = 0; i < out->n_institutions; i++)
+		memcpy(out->institutions[i], c->institutions[i], sizeof(out->institutions[i]));
+	memcpy(out->device, c->device, sizeof(out->device));
+	out->serial = c->serial;
+	out->not_before = c->not_before;
+	out->not_after = c->not_after;
+}
