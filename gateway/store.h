@@ -53,6 +53,14 @@ int store_audit(struct store *s, int64_t now, const char *event, const char *act
  */
 int store_audit_verify(struct store *s, uint64_t *count, uint64_t *bad_seq);
 
+/*
+ * The head of the chain as recorded with the last append: its seq (0 when
+ * the log is empty) and hash (zeros when empty). Recording it outside the
+ * database now and then lets a later verify show that the whole log was not
+ * rewritten. Not a proof of anything by itself; store_audit_verify checks it.
+ */
+int store_audit_head(struct store *s, uint64_t *seq, uint8_t hash[32]);
+
 /* ---- users, invites, devices ---- */
 
 /*
@@ -70,6 +78,11 @@ int store_invite_create(struct store *s, const char *user, int64_t now, int64_t 
  * with a fresh serial and validity [now, now + validity), sign it with
  * org_sk, store the device, mark the code used, and write the audit entry
  * ("enroll_ok" or "enroll_refused" with the reason) in the same transaction.
+ * A refusal ("enroll_refused", detail "reason=<error name>") is committed
+ * even though the enrollment is not; a device whose sign_pk is already
+ * enrolled is refused with VARSKO_ERR_EXISTS and leaves the code unused.
+ * Joins the caller's transaction if one is open. *cert_out is filled only on
+ * VARSKO_OK (zeroed otherwise). org_sk is borrowed and only read.
  */
 int store_enroll(struct store *s, const char *code, int64_t now, int64_t validity,
                  const uint8_t sign_pk[PROTO_PK_LEN], const uint8_t box_pk[PROTO_PK_LEN], const char *label,
@@ -88,8 +101,24 @@ int store_device_get(struct store *s, const char *device, struct store_device *o
 /* Revoke a device (audited "revoke" with actor). VARSKO_ERR_NOT_FOUND, or VARSKO_OK if already revoked. */
 int store_device_revoke(struct store *s, const char *device, int64_t now, const char *actor);
 
-/* Call fn for every device, oldest first; stops and returns fn's value when it is not VARSKO_OK. */
+/*
+ * Call fn for every device, oldest first; stops and returns fn's value when it
+ * is not VARSKO_OK. d is borrowed for the call only. fn may call other store
+ * functions but not store_device_foreach itself (the statement is shared).
+ */
 int store_device_foreach(struct store *s, int (*fn)(const struct store_device *d, void *arg), void *arg);
+
+/*
+ * Take the next certificate serial: one more than the largest ever handed
+ * out (enrolled devices and certificates made by varskoctl init, which are
+ * not devices), starting at 1. Joins the caller's transaction if one is
+ * open, else runs in its own; a serial is never handed out twice.
+ */
+int store_serial_take(struct store *s, uint64_t *out);
+
+/* Normalize a typed enrollment code (uppercase; '-' and spaces dropped; O->0, I/L->1). out: 17 bytes. */
+#define STORE_CODE_LEN 16
+int store_code_normalize(const char *typed, char out[STORE_CODE_LEN + 1]);
 
 /*
  * Import a municipality document (JSON text, see deploy/demo/slagelse.json and
@@ -97,6 +126,8 @@ int store_device_foreach(struct store *s, int (*fn)(const struct store_device *d
  * their role, institutions and team, fremskudte rådgivere, routing rules.
  * Upserts by id. On a bad document nothing is stored, VARSKO_ERR_BAD_INPUT
  * is returned and errbuf receives "JSON-path: message" (no personal data).
+ * Audited ("import", with counts). When the caller has a transaction open the
+ * import joins it, and the caller must roll back after a failure.
  */
 int store_import(struct store *s, const char *json, size_t len, int64_t now, char *errbuf, size_t errcap);
 

@@ -1,0 +1,773 @@
+/*
+ * import.c: store_import, the municipality document (docs/DEVELOPING.md,
+ * "Municipality document"; deploy/demo/slagelse.json is an example).
+ *
+ * The whole document is validated first (types, unknown keys, ids, roles,
+ * references, routing conditions) and only then written, in one BEGIN
+ * IMMEDIATE transaction; a reference may point into the document or at a row
+ * already in the database. Error texts are "JSON-path: message" and never
+ * quote a value from the document (names are personal data).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "store-internal.h"
+
+#define IMPORT_DOC_MAX (4 * 1024 * 1024)
+#define IMPORT_ITEMS_MAX 10000
+#define IMPORT_PATH_MAX 96
+
+struct imp {
+	struct store *s;
+	char *err;
+	size_t errcap;
+	json_t *insts; /* id -> institution object, of the document */
+	json_t *teams; /* id -> team object */
+	json_t *users; /* id -> user object */
+	json_t *raad;  /* user id -> raadgivere entry */
+	json_t *districts; /* district name -> true (document and database) */
+};
+
+static const char *const roles[] = { "fagperson", "raadgiver", "myndighed", "leder", "admin" };
+static const char *const kinds[] = { "skole", "vuggestue", "boernehave", "dagpleje", "klub", "sfo", "specialskole" };
+static const char *const age_groups[] = { "0-5", "6-13", "14-17", "18-22" };
+static const char *const days[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
+
+/* Build a JSON path into out (IMPORT_PATH_MAX bytes); a longer path is cut, which only shortens a message. */
+static void mkpath(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void mkpath(char *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out, IMPORT_PATH_MAX, fmt, ap);
+	va_end(ap);
+}
+
+static int fail(struct imp *im, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(struct imp *im, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (im->err != NULL && im->errcap > 0) {
+		n = snprintf(im->err, im->errcap, "%s: ", path);
+		if (n >= 0 && (size_t)n < im->errcap) {
+			va_start(ap, fmt);
+			vsnprintf(im->err + n, im->errcap - (size_t)n, fmt, ap);
+			va_end(ap);
+		}
+	}
+	return VARSKO_ERR_BAD_INPUT;
+}
+
+static int in_list(const char *v, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(v, list[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+#define IN_LIST(v, arr) in_list((v), (arr), sizeof(arr) / sizeof((arr)[0]))
+
+/* Every key of obj must be one of allowed (NULL-terminated). */
+static int only_keys(struct imp *im, json_t *obj, const char *path, const char *const *allowed)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(obj, k, v) {
+		for (i = 0; allowed[i] != NULL; i++) {
+			if (strcmp(k, allowed[i]) == 0)
+				break;
+		}
+		if (allowed[i] == NULL)
+			return fail(im, path, "unknown key");
+	}
+	return VARSKO_OK;
+}
+
+static int is_id(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++, n++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	}
+	return n > 0 && n <= PROTO_ID_MAX;
+}
+
+/* A display name: 1..PROTO_NAME_MAX bytes of UTF-8 (jansson checked it), no control characters. */
+static int is_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > PROTO_NAME_MAX)
+		return 0;
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+/* A required (or, with opt, optional) string member of obj that passes check; *out borrowed from obj. */
+static int get_str(struct imp *im, json_t *obj, const char *key, const char *path, int (*check)(const char *),
+                   int opt, const char **out)
+{
+	char p[IMPORT_PATH_MAX];
+	json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	mkpath(p, "%s.%s", path, key);
+	if (v == NULL || json_is_null(v)) {
+		if (opt)
+			return VARSKO_OK;
+		return fail(im, p, "missing");
+	}
+	if (!json_is_string(v))
+		return fail(im, p, "must be a string");
+	if (strlen(json_string_value(v)) != json_string_length(v))
+		return fail(im, p, "contains a NUL character");
+	if (check != NULL && !check(json_string_value(v)))
+		return fail(im, p, check == is_id ? "not a valid id ([a-z0-9-], 1 to 64 bytes)" : "not a valid value");
+	*out = json_string_value(v);
+	return VARSKO_OK;
+}
+
+/* An optional array member; *out NULL when absent. */
+static int get_array(struct imp *im, json_t *obj, const char *key, const char *path, json_t **out)
+{
+	char p[IMPORT_PATH_MAX];
+	json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return VARSKO_OK;
+	mkpath(p, "%s.%s", path, key);
+	if (!json_is_array(v))
+		return fail(im, p, "must be an array");
+	if (json_array_size(v) > IMPORT_ITEMS_MAX)
+		return fail(im, p, "too many entries");
+	*out = v;
+	return VARSKO_OK;
+}
+
+static int db_has(struct store *s, const char *sql, const char *id)
+{
+	sqlite3_stmt *st = store_stmt(s, sql);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static const char sql_has_inst[] = "SELECT 1 FROM institutions WHERE id = ?1";
+static const char sql_has_team[] = "SELECT 1 FROM teams WHERE id = ?1";
+static const char sql_user_role[] = "SELECT role FROM users WHERE id = ?1";
+static const char sql_has_district[] = "SELECT 1 FROM institutions WHERE district = ?1";
+
+/* Does `id` name a known object: in the document (set) or in the database (sql)? */
+static int known(struct imp *im, json_t *set, const char *sql, const char *id)
+{
+	if (json_object_get(set, id) != NULL)
+		return 1;
+	return db_has(im->s, sql, id) == 1;
+}
+
+/* The role of user id (document first, then database) copied into role; "" when unknown. */
+static void user_role(struct imp *im, const char *id, char role[PROTO_ROLE_MAX + 1])
+{
+	json_t *u = json_object_get(im->users, id);
+	sqlite3_stmt *st;
+	const unsigned char *t;
+
+	role[0] = '\0';
+	if (u != NULL) {
+		snprintf(role, PROTO_ROLE_MAX + 1, "%s", json_string_value(json_object_get(u, "role")));
+		return;
+	}
+	if ((st = store_stmt(im->s, sql_user_role)) == NULL)
+		return;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && (t = sqlite3_column_text(st, 0)) != NULL)
+		snprintf(role, PROTO_ROLE_MAX + 1, "%s", (const char *)t);
+	sqlite3_reset(st);
+}
+
+/* A list of distinct institution ids, each known. */
+static int check_inst_list(struct imp *im, json_t *arr, const char *path)
+{
+	char p[IMPORT_PATH_MAX];
+	json_t *v;
+	size_t i, j;
+
+	if (json_array_size(arr) > PROTO_INST_MAX)
+		return fail(im, path, "more than %d institutions", PROTO_INST_MAX);
+	json_array_foreach(arr, i, v) {
+		mkpath(p, "%s[%zu]", path, i);
+		if (!json_is_string(v) || !is_id(json_string_value(v)))
+			return fail(im, p, "must be an institution id");
+		if (!known(im, im->insts, sql_has_inst, json_string_value(v)))
+			return fail(im, p, "unknown institution");
+		for (j = 0; j < i; j++) {
+			if (strcmp(json_string_value(json_array_get(arr, j)), json_string_value(v)) == 0)
+				return fail(im, p, "listed twice");
+		}
+	}
+	return VARSKO_OK;
+}
+
+/* First pass over a list of objects with an "id": index them into set, rejecting duplicates. */
+static int index_ids(struct imp *im, json_t *arr, const char *path, json_t *set)
+{
+	char p[IMPORT_PATH_MAX];
+	const char *id;
+	json_t *v;
+	size_t i;
+	int r;
+
+	json_array_foreach(arr, i, v) {
+		mkpath(p, "%s[%zu]", path, i);
+		if (!json_is_object(v))
+			return fail(im, p, "must be an object");
+		if ((r = get_str(im, v, "id", p, is_id, 0, &id)) != VARSKO_OK)
+			return r;
+		if (json_object_get(set, id) != NULL)
+			return fail(im, p, "duplicate id");
+		if (json_object_set(set, id, v) != 0)
+			return VARSKO_ERR_NOMEM;
+	}
+	return VARSKO_OK;
+}
+
+static int check_institutions(struct imp *im, json_t *arr)
+{
+	static const char *const allowed[] = { "id", "name", "kind", "district", NULL };
+	char p[IMPORT_PATH_MAX], pk[IMPORT_PATH_MAX];
+	const char *s;
+	json_t *v;
+	size_t i;
+	int r;
+
+	if ((r = index_ids(im, arr, "$.institutions", im->insts)) != VARSKO_OK)
+		return r;
+	json_array_foreach(arr, i, v) {
+		mkpath(p, "$.institutions[%zu]", i);
+		if ((r = only_keys(im, v, p, allowed)) != VARSKO_OK)
+			return r;
+		if ((r = get_str(im, v, "name", p, is_name, 0, &s)) != VARSKO_OK)
+			return r;
+		if ((r = get_str(im, v, "kind", p, NULL, 0, &s)) != VARSKO_OK)
+			return r;
+		if (!IN_LIST(s, kinds)) {
+			mkpath(pk, "%s.kind", p);
+			return fail(im, pk, "unknown kind");
+		}
+		if ((r = get_str(im, v, "district", p, is_name, 0, &s)) != VARSKO_OK)
+			return r;
+		if (json_object_set_new(im->districts, s, json_true()) != 0)
+			return VARSKO_ERR_NOMEM;
+	}
+	return VARSKO_OK;
+}
+
+static int check_teams(struct imp *im, json_t *arr)
+{
+	static const char *const allowed[] = { "id", "name", NULL };
+	char p[IMPORT_PATH_MAX];
+	const char *s;
+	json_t *v;
+	size_t i;
+	int r;
+
+	if ((r = index_ids(im, arr, "$.teams", im->teams)) != VARSKO_OK)
+		return r;
+	json_array_foreach(arr, i, v) {
+		mkpath(p, "$.teams[%zu]", i);
+		if ((r = only_keys(im, v, p, allowed)) != VARSKO_OK)
+			return r;
+		if ((r = get_str(im, v, "name", p, is_name, 0, &s)) != VARSKO_OK)
+			return r;
+	}
+	return VARSKO_OK;
+}
+
+static int check_users(struct imp *im, json_t *arr)
+{
+	static const char *const allowed[] = { "id", "name", "role", "institutions", "team", NULL };
+	char p[IMPORT_PATH_MAX], pk[IMPORT_PATH_MAX];
+	const char *s, *role, *team;
+	json_t *v, *insts;
+	size_t i;
+	int r, needs_team, has_insts;
+
+	if ((r = index_ids(im, arr, "$.users", im->users)) != VARSKO_OK)
+		return r;
+	json_array_foreach(arr, i, v) {
+		mkpath(p, "$.users[%zu]", i);
+		if ((r = only_keys(im, v, p, allowed)) != VARSKO_OK)
+			return r;
+		if ((r = get_str(im, v, "name", p, is_name, 0, &s)) != VARSKO_OK)
+			return r;
+		if ((r = get_str(im, v, "role", p, NULL, 0, &role)) != VARSKO_OK)
+			return r;
+		mkpath(pk, "%s.role", p);
+		if (!IN_LIST(role, roles))
+			return fail(im, pk, "unknown role (fagperson, raadgiver, myndighed, leder or admin)");
+		if ((r = get_str(im, v, "team", p, is_id, 1, &team)) != VARSKO_OK)
+			return r;
+		if ((r = get_array(im, v, "institutions", p, &insts)) != VARSKO_OK)
+			return r;
+		/* Which fields a role has: see docs/DEVELOPING.md. */
+		needs_team = strcmp(role, "myndighed") == 0 || strcmp(role, "leder") == 0;
+		has_insts = strcmp(role, "fagperson") == 0;
+		mkpath(pk, "%s.team", p);
+		if (needs_team && team == NULL)
+			return fail(im, pk, "required for role %s", role);
+		if (team != NULL && !needs_team && strcmp(role, "raadgiver") != 0)
+			return fail(im, pk, "not allowed for role %s", role);
+		if (team != NULL && !known(im, im->teams, sql_has_team, team))
+			return fail(im, pk, "unknown team");
+		mkpath(pk, "%s.institutions", p);
+		if (has_insts && (insts == NULL || json_array_size(insts) == 0))
+			return fail(im, pk, "required for role fagperson");
+		if (!has_insts && insts != NULL)
+			return fail(im, pk, "not allowed for role %s%s", role,
+			            strcmp(role, "raadgiver") == 0 ? " (use $.raadgivere)" : "");
+		if (insts != NULL && (r = check_inst_list(im, insts, pk)) != VARSKO_OK)
+			return r;
+	}
+	return VARSKO_OK;
+}
+
+static int check_raadgivere(struct imp *im, json_t *arr)
+{
+	static const char *const allowed[] = { "user", "institutions", NULL };
+	char p[IMPORT_PATH_MAX], pk[IMPORT_PATH_MAX], role[PROTO_ROLE_MAX + 1];
+	const char *user;
+	json_t *v, *insts;
+	size_t i;
+	int r;
+
+	json_array_foreach(arr, i, v) {
+		mkpath(p, "$.raadgivere[%zu]", i);
+		if (!json_is_object(v))
+			return fail(im, p, "must be an object");
+		if ((r = only_keys(im, v, p, allowed)) != VARSKO_OK)
+			return r;
+		if ((r = get_str(im, v, "user", p, is_id, 0, &user)) != VARSKO_OK)
+			return r;
+		mkpath(pk, "%s.user", p);
+		user_role(im, user, role);
+		if (role[0] == '\0')
+			return fail(im, pk, "unknown user");
+		if (strcmp(role, "raadgiver") != 0)
+			return fail(im, pk, "user does not have role raadgiver");
+		if (json_object_get(im->raad, user) != NULL)
+			return fail(im, pk, "user listed twice");
+		if (json_object_set(im->raad, user, v) != 0)
+			return VARSKO_ERR_NOMEM;
+		if ((r = get_array(im, v, "institutions", p, &insts)) != VARSKO_OK)
+			return r;
+		mkpath(pk, "%s.institutions", p);
+		if (insts == NULL || json_array_size(insts) == 0)
+			return fail(im, pk, "required");
+		if ((r = check_inst_list(im, insts, pk)) != VARSKO_OK)
+			return r;
+	}
+	return VARSKO_OK;
+}
+
+/* "HH:MM-HH:MM" with start < end, both within the day. */
+static int is_span(const char *s)
+{
+	int h1, m1, h2, m2, n = 0;
+
+	if (strlen(s) != 11 || sscanf(s, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &n) != 4 || n != 11)
+		return 0;
+	if (s[2] != ':' || s[5] != '-' || s[8] != ':')
+		return 0;
+	if (h1 < 0 || h1 > 24 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59)
+		return 0;
+	if ((h1 == 24 && m1) || (h2 == 24 && m2))
+		return 0;
+	return h1 * 60 + m1 < h2 * 60 + m2;
+}
+
+static int check_office_hours(struct imp *im, json_t *oh)
+{
+	static const char *const allowed[] = { "time_zone", "mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL };
+	char p[IMPORT_PATH_MAX];
+	const char *s;
+	size_t i;
+	int r;
+
+	if (!json_is_object(oh))
+		return fail(im, "$.office_hours", "must be an object");
+	if ((r = only_keys(im, oh, "$.office_hours", allowed)) != VARSKO_OK)
+		return r;
+	if ((r = get_str(im, oh, "time_zone", "$.office_hours", NULL, 0, &s)) != VARSKO_OK)
+		return r;
+	if (strcmp(s, "Europe/Copenhagen") != 0)
+		return fail(im, "$.office_hours.time_zone", "only Europe/Copenhagen is supported");
+	for (i = 0; i < sizeof(days) / sizeof(days[0]); i++) {
+		mkpath(p, "$.office_hours.%s", days[i]);
+		if ((r = get_str(im, oh, days[i], "$.office_hours", NULL, 1, &s)) != VARSKO_OK)
+			return r;
+		if (s != NULL && !is_span(s))
+			return fail(im, p, "must be \"HH:MM-HH:MM\" with start before end");
+	}
+	return VARSKO_OK;
+}
+
+/* A routing condition list: strings from a fixed set, or known ids/districts. */
+static int check_cond_list(struct imp *im, json_t *arr, const char *path, const char *what)
+{
+	char p[IMPORT_PATH_MAX];
+	json_t *v;
+	size_t i;
+	const char *s;
+	int ok;
+
+	if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 64)
+		return fail(im, path, "must be a non-empty array");
+	json_array_foreach(arr, i, v) {
+		mkpath(p, "%s[%zu]", path, i);
+		if (!json_is_string(v))
+			return fail(im, p, "must be a string");
+		s = json_string_value(v);
+		if (strcmp(what, "age_group") == 0)
+			ok = IN_LIST(s, age_groups);
+		else if (strcmp(what, "district") == 0)
+			ok = json_object_get(im->districts, s) != NULL || db_has(im->s, sql_has_district, s) == 1;
+		else
+			ok = is_id(s) && known(im, im->insts, sql_has_inst, s);
+		if (!ok)
+			return fail(im, p, "unknown %s", what);
+	}
+	return VARSKO_OK;
+}
+
+static int check_routing(struct imp *im, json_t *arr)
+{
+	static const char *const allowed[] = { "if", "team", NULL };
+	static const char *const conds[] = { "akut", "handicap", "outside_office_hours", "age_group", "district",
+		                             "institution", NULL };
+	char p[IMPORT_PATH_MAX], pk[IMPORT_PATH_MAX];
+	const char *team, *k;
+	json_t *rule, *cond, *v;
+	size_t i;
+	int r;
+
+	if (json_array_size(arr) == 0)
+		return fail(im, "$.routing", "must have at least one rule");
+	json_array_foreach(arr, i, rule) {
+		mkpath(p, "$.routing[%zu]", i);
+		if (!json_is_object(rule))
+			return fail(im, p, "must be an object");
+		if ((r = only_keys(im, rule, p, allowed)) != VARSKO_OK)
+			return r;
+		if ((r = get_str(im, rule, "team", p, is_id, 0, &team)) != VARSKO_OK)
+			return r;
+		mkpath(pk, "%s.team", p);
+		if (!known(im, im->teams, sql_has_team, team))
+			return fail(im, pk, "unknown team");
+		mkpath(pk, "%s.if", p);
+		if ((cond = json_object_get(rule, "if")) == NULL || !json_is_object(cond))
+			return fail(im, pk, "must be an object ({} matches everything)");
+		if ((r = only_keys(im, cond, pk, conds)) != VARSKO_OK)
+			return r;
+		json_object_foreach(cond, k, v) {
+			mkpath(pk, "%s.if.%s", p, k);
+			if (strcmp(k, "akut") == 0 || strcmp(k, "handicap") == 0 || strcmp(k, "outside_office_hours") == 0) {
+				if (!json_is_boolean(v))
+					return fail(im, pk, "must be true or false");
+			} else if ((r = check_cond_list(im, v, pk, k)) != VARSKO_OK) {
+				return r;
+			}
+		}
+		/* The last rule must match everything, so every underretning has a team. */
+		if (i + 1 == json_array_size(arr) && json_object_size(cond) != 0)
+			return fail(im, p, "the last rule must have an empty \"if\" (the default team)");
+	}
+	return VARSKO_OK;
+}
+
+static int validate(struct imp *im, json_t *doc)
+{
+	static const char *const allowed[] = { "tenant", "office_hours", "institutions", "teams", "users",
+		                               "raadgivere", "routing", NULL };
+	json_t *insts, *teams, *users, *raad, *routing, *oh;
+	const char *tenant;
+	int r;
+
+	if (!json_is_object(doc))
+		return fail(im, "$", "must be an object");
+	if ((r = only_keys(im, doc, "$", allowed)) != VARSKO_OK)
+		return r;
+	if ((r = get_str(im, doc, "tenant", "$", is_id, 0, &tenant)) != VARSKO_OK)
+		return r;
+	if ((r = get_array(im, doc, "institutions", "$", &insts)) != VARSKO_OK ||
+	    (r = get_array(im, doc, "teams", "$", &teams)) != VARSKO_OK ||
+	    (r = get_array(im, doc, "users", "$", &users)) != VARSKO_OK ||
+	    (r = get_array(im, doc, "raadgivere", "$", &raad)) != VARSKO_OK ||
+	    (r = get_array(im, doc, "routing", "$", &routing)) != VARSKO_OK)
+		return r;
+	if ((oh = json_object_get(doc, "office_hours")) != NULL && (r = check_office_hours(im, oh)) != VARSKO_OK)
+		return r;
+	/* Institutions and teams first: users, rådgivere and rules refer to them. */
+	if (insts != NULL && (r = check_institutions(im, insts)) != VARSKO_OK)
+		return r;
+	if (teams != NULL && (r = check_teams(im, teams)) != VARSKO_OK)
+		return r;
+	if (users != NULL && (r = check_users(im, users)) != VARSKO_OK)
+		return r;
+	if (raad != NULL && (r = check_raadgivere(im, raad)) != VARSKO_OK)
+		return r;
+	if (routing != NULL && (r = check_routing(im, routing)) != VARSKO_OK)
+		return r;
+	return VARSKO_OK;
+}
+
+/* ---- writing ---- */
+
+static const char sql_meta_get[] = "SELECT value FROM meta WHERE key = ?1";
+static const char sql_meta_set[] =
+	"INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+static const char sql_inst_upsert[] =
+	"INSERT INTO institutions (id, name, kind, district) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, district = excluded.district";
+static const char sql_team_upsert[] =
+	"INSERT INTO teams (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET name = excluded.name";
+static const char sql_user_upsert[] =
+	"INSERT INTO users (id, name, role, team) VALUES (?1, ?2, ?3, ?4)"
+	" ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, team = excluded.team";
+static const char sql_ui_clear[] = "DELETE FROM user_institutions WHERE user = ?1";
+static const char sql_ui_add[] = "INSERT INTO user_institutions (user, institution) VALUES (?1, ?2)";
+static const char sql_rules_clear[] = "DELETE FROM routing_rules";
+static const char sql_rule_add[] = "INSERT INTO routing_rules (pos, rule_json) VALUES (?1, ?2)";
+
+static sqlite3_stmt *prep(struct imp *im, const char *sql, int *r)
+{
+	sqlite3_stmt *st = store_stmt(im->s, sql);
+
+	if (st == NULL)
+		*r = VARSKO_ERR_DB;
+	return st;
+}
+
+static int bind_member(sqlite3_stmt *st, int col, json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL || !json_is_string(v))
+		return sqlite3_bind_null(st, col);
+	return sqlite3_bind_text(st, col, json_string_value(v), -1, SQLITE_STATIC);
+}
+
+static int meta_set_json(struct imp *im, const char *key, json_t *v)
+{
+	sqlite3_stmt *st;
+	char *text;
+	int r = VARSKO_OK;
+
+	if ((text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((st = prep(im, sql_meta_set, &r)) != NULL) {
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+		r = store_step_done(st);
+	}
+	free(text);
+	return r;
+}
+
+static int add_insts(struct imp *im, const char *user, json_t *insts)
+{
+	sqlite3_stmt *st;
+	json_t *v;
+	size_t i;
+	int r = VARSKO_OK;
+
+	json_array_foreach(insts, i, v) {
+		if ((st = prep(im, sql_ui_add, &r)) == NULL)
+			return r;
+		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, json_string_value(v), -1, SQLITE_STATIC);
+		if ((r = store_step_done(st)) != VARSKO_OK)
+			return r;
+	}
+	return VARSKO_OK;
+}
+
+static int write_doc(struct imp *im, json_t *doc, int64_t now)
+{
+	char detail[128];
+	const char *tenant = json_string_value(json_object_get(doc, "tenant"));
+	const char *id;
+	json_t *v, *arr, *tenant_json = NULL;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc, r = VARSKO_OK;
+
+	/* A database belongs to one municipality. */
+	if ((st = prep(im, sql_meta_get, &r)) == NULL)
+		return r;
+	sqlite3_bind_text(st, 1, "tenant", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), tenant) != 0)
+		r = fail(im, "$.tenant", "the database belongs to another tenant");
+	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = store_sqlite_err(rc);
+	sqlite3_reset(st);
+	if (r != VARSKO_OK)
+		return r;
+	if ((tenant_json = json_string(tenant)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((st = prep(im, sql_meta_set, &r)) == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, "tenant", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
+	if ((r = store_step_done(st)) != VARSKO_OK)
+		goto out;
+	if ((v = json_object_get(doc, "office_hours")) != NULL && (r = meta_set_json(im, "office_hours", v)) != VARSKO_OK)
+		goto out;
+	json_array_foreach(json_object_get(doc, "institutions"), i, v) {
+		if ((st = prep(im, sql_inst_upsert, &r)) == NULL)
+			goto out;
+		bind_member(st, 1, v, "id");
+		bind_member(st, 2, v, "name");
+		bind_member(st, 3, v, "kind");
+		bind_member(st, 4, v, "district");
+		if ((r = store_step_done(st)) != VARSKO_OK)
+			goto out;
+	}
+	json_array_foreach(json_object_get(doc, "teams"), i, v) {
+		if ((st = prep(im, sql_team_upsert, &r)) == NULL)
+			goto out;
+		bind_member(st, 1, v, "id");
+		bind_member(st, 2, v, "name");
+		if ((r = store_step_done(st)) != VARSKO_OK)
+			goto out;
+	}
+	json_array_foreach(json_object_get(doc, "users"), i, v) {
+		if ((st = prep(im, sql_user_upsert, &r)) == NULL)
+			goto out;
+		bind_member(st, 1, v, "id");
+		bind_member(st, 2, v, "name");
+		bind_member(st, 3, v, "role");
+		bind_member(st, 4, v, "team");
+		if ((r = store_step_done(st)) != VARSKO_OK)
+			goto out;
+		/* The document's list replaces the user's institutions. */
+		if ((st = prep(im, sql_ui_clear, &r)) == NULL)
+			goto out;
+		id = json_string_value(json_object_get(v, "id"));
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if ((r = store_step_done(st)) != VARSKO_OK)
+			goto out;
+		if ((arr = json_object_get(v, "institutions")) != NULL && (r = add_insts(im, id, arr)) != VARSKO_OK)
+			goto out;
+	}
+	json_array_foreach(json_object_get(doc, "raadgivere"), i, v) {
+		id = json_string_value(json_object_get(v, "user"));
+		if ((st = prep(im, sql_ui_clear, &r)) == NULL)
+			goto out;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if ((r = store_step_done(st)) != VARSKO_OK)
+			goto out;
+		if ((r = add_insts(im, id, json_object_get(v, "institutions"))) != VARSKO_OK)
+			goto out;
+	}
+	if ((arr = json_object_get(doc, "routing")) != NULL) {
+		/* The rules are one ordered list: the document's replaces the stored one. */
+		if ((st = prep(im, sql_rules_clear, &r)) == NULL || (r = store_step_done(st)) != VARSKO_OK)
+			goto out;
+		json_array_foreach(arr, i, v) {
+			char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+
+			if (text == NULL) {
+				r = VARSKO_ERR_NOMEM;
+				goto out;
+			}
+			if ((st = prep(im, sql_rule_add, &r)) == NULL) {
+				free(text);
+				goto out;
+			}
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1);
+			sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+			r = store_step_done(st);
+			free(text);
+			if (r != VARSKO_OK)
+				goto out;
+		}
+	}
+	snprintf(detail, sizeof(detail), "institutions=%zu teams=%zu users=%zu raadgivere=%zu rules=%zu",
+	         json_array_size(json_object_get(doc, "institutions")), json_array_size(json_object_get(doc, "teams")),
+	         json_array_size(json_object_get(doc, "users")), json_array_size(json_object_get(doc, "raadgivere")),
+	         json_array_size(json_object_get(doc, "routing")));
+	r = store_audit(im->s, now, "import", "-", detail);
+out:
+	json_decref(tenant_json);
+	return r;
+}
+
+int store_import(struct store *s, const char *json, size_t len, int64_t now, char *errbuf, size_t errcap)
+{
+	struct imp im;
+	json_error_t jerr;
+	json_t *doc = NULL;
+	int own = 0, r;
+
+	memset(&im, 0, sizeof(im));
+	im.s = s;
+	im.err = errbuf;
+	im.errcap = errcap;
+	if (errbuf != NULL && errcap > 0)
+		errbuf[0] = '\0';
+	if (len > IMPORT_DOC_MAX)
+		return fail(&im, "$", "document larger than %d bytes", IMPORT_DOC_MAX);
+	if ((doc = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		return fail(&im, "$", "not valid JSON (line %d, column %d; duplicate keys are refused)", jerr.line,
+		            jerr.column);
+	im.insts = json_object();
+	im.teams = json_object();
+	im.users = json_object();
+	im.raad = json_object();
+	im.districts = json_object();
+	if (!im.insts || !im.teams || !im.users || !im.raad || !im.districts) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	/* Validate inside the write transaction, so references to stored rows cannot change meanwhile. */
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		goto out;
+	if ((r = validate(&im, doc)) == VARSKO_OK)
+		r = write_doc(&im, doc, now);
+	r = store_tx_end(s, own, r);
+out:
+	json_decref(im.insts);
+	json_decref(im.teams);
+	json_decref(im.users);
+	json_decref(im.raad);
+	json_decref(im.districts);
+	json_decref(doc);
+	return r;
+}

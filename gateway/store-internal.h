@@ -1,0 +1,49 @@
+/*
+ * store-internal.h: what store.c, audit.c and import.c share. Not part of the
+ * store's API: nothing outside these three files includes it.
+ */
+#ifndef VARSKO_STORE_INTERNAL_H
+#define VARSKO_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STORE_STMT_CACHE 48
+
+struct store {
+	sqlite3 *db;
+	int tx_open; /* an explicit transaction (store_begin) or one of ours is open */
+	struct {
+		const char *sql; /* identity of the statement: a static string */
+		sqlite3_stmt *st;
+	} cache[STORE_STMT_CACHE];
+};
+
+/*
+ * The prepared statement for `sql`, which must be a string with static
+ * storage (its address is the cache key). Prepared once per store, reset and
+ * unbound before it is handed out. NULL on failure.
+ */
+sqlite3_stmt *store_stmt(struct store *s, const char *sql);
+
+/*
+ * Start a transaction unless the caller already has one open. *own is set to
+ * 1 when this call began it (the caller must then end it with store_tx_end).
+ */
+int store_tx_start(struct store *s, int *own);
+
+/*
+ * End a transaction begun by store_tx_start: commit when r is VARSKO_OK (the
+ * result of COMMIT is returned), else roll back and return r. With own == 0
+ * it just returns r and leaves the caller's transaction alone.
+ */
+int store_tx_end(struct store *s, int own, int r);
+
+/* Map an SQLite result code to a VARSKO_ERR_*: BUSY/LOCKED -> UNAVAILABLE, FULL/IOERR -> IO, else DB. */
+int store_sqlite_err(int rc);
+
+/* The default, single step of a write statement: SQLITE_DONE -> VARSKO_OK. Resets the statement. */
+int store_step_done(sqlite3_stmt *st);
+
+#endif

@@ -1,0 +1,772 @@
+/*
+ * store.c: the SQLite store (store.h): opening, pragmas, migrations,
+ * transactions, invites, enrollment and devices. The audit chain is in
+ * audit.c and the municipality import in import.c; the three share
+ * store-internal.h.
+ *
+ * Every statement is a static string prepared once per connection
+ * (store_stmt) and bound; nothing is ever formatted into SQL.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "store-internal.h"
+
+/*
+ * Schema migrations: migrations[i] takes the database from user_version i to
+ * i + 1 and ends by setting that version (PRAGMA cannot be bound, so the
+ * number is part of the script). Applied inside BEGIN IMMEDIATE.
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1 */
+	"CREATE TABLE institutions ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" name TEXT NOT NULL,"
+	" kind TEXT NOT NULL,"
+	" district TEXT NOT NULL) STRICT;"
+	"CREATE TABLE teams ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" name TEXT NOT NULL) STRICT;"
+	"CREATE TABLE users ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" name TEXT NOT NULL,"
+	" role TEXT NOT NULL CHECK (role IN ('fagperson','raadgiver','myndighed','leder','admin')),"
+	" team TEXT NULL REFERENCES teams(id)) STRICT;"
+	"CREATE TABLE user_institutions ("
+	" user TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+	" institution TEXT NOT NULL REFERENCES institutions(id),"
+	" PRIMARY KEY (user, institution)) STRICT;"
+	"CREATE TABLE routing_rules ("
+	" pos INTEGER PRIMARY KEY NOT NULL,"
+	" rule_json TEXT NOT NULL) STRICT;"
+	"CREATE TABLE invites ("
+	" code_hash BLOB PRIMARY KEY NOT NULL,"
+	" user TEXT NOT NULL REFERENCES users(id),"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL,"
+	" used_at INTEGER NULL,"
+	" device TEXT NULL) STRICT;"
+	"CREATE TABLE devices ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" user TEXT NOT NULL REFERENCES users(id),"
+	" serial INTEGER NOT NULL UNIQUE,"
+	" label TEXT NOT NULL,"
+	" cert_json TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" revoked_at INTEGER NULL) STRICT;"
+	"CREATE TABLE audit ("
+	" seq INTEGER PRIMARY KEY NOT NULL,"
+	" at INTEGER NOT NULL,"
+	" event TEXT NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" detail TEXT NOT NULL,"
+	" prev_hash BLOB NOT NULL,"
+	" hash BLOB NOT NULL) STRICT;"
+	"CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+	" BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+	"CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+	" BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+	"CREATE TABLE meta ("
+	" key TEXT PRIMARY KEY NOT NULL,"
+	" value TEXT NOT NULL) STRICT;"
+	"PRAGMA user_version = 1;",
+};
+
+#define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+_Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
+
+/* Crockford's base32 alphabet: no I, L, O, U. */
+static const char code_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/* Domain separation key of the code hash (exactly crypto_generichash_KEYBYTES_MIN bytes). */
+static const char code_hash_key[] = "varsko-invite-v1";
+
+int store_sqlite_err(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return VARSKO_ERR_UNAVAILABLE;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+		return VARSKO_ERR_IO;
+	case SQLITE_NOMEM:
+		return VARSKO_ERR_NOMEM;
+	default:
+		return VARSKO_ERR_DB;
+	}
+}
+
+sqlite3_stmt *store_stmt(struct store *s, const char *sql)
+{
+	size_t i;
+
+	for (i = 0; i < STORE_STMT_CACHE && s->cache[i].sql != NULL; i++) {
+		if (s->cache[i].sql == sql) {
+			sqlite3_reset(s->cache[i].st);
+			sqlite3_clear_bindings(s->cache[i].st);
+			return s->cache[i].st;
+		}
+	}
+	if (i == STORE_STMT_CACHE)
+		return NULL; /* raise STORE_STMT_CACHE */
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->cache[i].st, NULL) != SQLITE_OK) {
+		s->cache[i].st = NULL;
+		return NULL;
+	}
+	s->cache[i].sql = sql;
+	return s->cache[i].st;
+}
+
+int store_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
+}
+
+static int exec_simple(struct store *s, const char *sql)
+{
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? VARSKO_OK : store_sqlite_err(rc);
+}
+
+int store_begin(struct store *s)
+{
+	int r;
+
+	if (s->tx_open)
+		return VARSKO_ERR_INTERNAL; /* no nesting */
+	if ((r = exec_simple(s, "BEGIN IMMEDIATE")) == VARSKO_OK)
+		s->tx_open = 1;
+	return r;
+}
+
+int store_commit(struct store *s)
+{
+	int r;
+
+	if (!s->tx_open)
+		return VARSKO_ERR_INTERNAL;
+	r = exec_simple(s, "COMMIT");
+	if (r != VARSKO_OK)
+		store_rollback(s); /* a failed COMMIT leaves nothing half-done */
+	s->tx_open = 0;
+	return r;
+}
+
+void store_rollback(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->tx_open = 0;
+}
+
+int store_tx_start(struct store *s, int *own)
+{
+	int r;
+
+	*own = 0;
+	if (s->tx_open)
+		return VARSKO_OK;
+	if ((r = store_begin(s)) == VARSKO_OK)
+		*own = 1;
+	return r;
+}
+
+int store_tx_end(struct store *s, int own, int r)
+{
+	if (!own)
+		return r;
+	if (r == VARSKO_OK)
+		return store_commit(s);
+	store_rollback(s);
+	return r;
+}
+
+/* Read an integer pragma (no argument) into *out. */
+static int pragma_int(struct store *s, const char *sql, long long *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = VARSKO_ERR_DB;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = store_sqlite_err(rc);
+		goto out;
+	}
+	*out = sqlite3_column_int64(st, 0);
+	r = VARSKO_OK;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Set the pragmas and read every one back: a pragma that did not take is an error. */
+static int set_pragmas(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode;
+	long long v;
+	int r;
+
+	if (sqlite3_busy_timeout(s->db, 5000) != SQLITE_OK)
+		return VARSKO_ERR_DB;
+	if ((r = exec_simple(s, "PRAGMA foreign_keys = 1; PRAGMA secure_delete = 1;")) != VARSKO_OK)
+		return r;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW || (mode = sqlite3_column_text(st, 0)) == NULL ||
+	    strcmp((const char *)mode, "wal") != 0) {
+		sqlite3_finalize(st);
+		return VARSKO_ERR_DB;
+	}
+	sqlite3_finalize(st);
+	/* Set after journal_mode: synchronous is per connection and WAL keeps it. */
+	if ((r = exec_simple(s, "PRAGMA synchronous = 2;")) != VARSKO_OK)
+		return r;
+	if ((r = pragma_int(s, "PRAGMA synchronous", &v)) != VARSKO_OK || v != 2)
+		return r ? r : VARSKO_ERR_DB;
+	if ((r = pragma_int(s, "PRAGMA foreign_keys", &v)) != VARSKO_OK || v != 1)
+		return r ? r : VARSKO_ERR_DB;
+	if ((r = pragma_int(s, "PRAGMA secure_delete", &v)) != VARSKO_OK || v != 1)
+		return r ? r : VARSKO_ERR_DB;
+	return VARSKO_OK;
+}
+
+/* Apply the migrations this database lacks, each in its own BEGIN IMMEDIATE. */
+static int migrate(struct store *s)
+{
+	long long v;
+	int r;
+
+	for (;;) {
+		if ((r = store_begin(s)) != VARSKO_OK)
+			return r;
+		/* Read inside the write lock, so two processes never both migrate. */
+		if ((r = pragma_int(s, "PRAGMA user_version", &v)) != VARSKO_OK)
+			goto fail;
+		if (v < 0 || v > STORE_SCHEMA_VERSION) {
+			r = VARSKO_ERR_DB; /* made by newer code, or damaged */
+			goto fail;
+		}
+		if (v == STORE_SCHEMA_VERSION) {
+			store_rollback(s); /* nothing written */
+			return VARSKO_OK;
+		}
+		if ((r = exec_simple(s, migrations[v])) != VARSKO_OK)
+			goto fail;
+		if ((r = store_commit(s)) != VARSKO_OK)
+			return r;
+	}
+fail:
+	store_rollback(s);
+	return r;
+}
+
+int store_open(struct store **out, const char *path, int create)
+{
+	struct store *s;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	int r = VARSKO_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if (create)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		r = s->db == NULL ? VARSKO_ERR_NOMEM : (create ? VARSKO_ERR_IO : VARSKO_ERR_NOT_FOUND);
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	if ((r = set_pragmas(s)) != VARSKO_OK)
+		goto out;
+	if ((r = migrate(s)) != VARSKO_OK)
+		goto out;
+	*out = s;
+	s = NULL; /* transferred to caller */
+	r = VARSKO_OK;
+out:
+	store_close(s);
+	return r;
+}
+
+void store_close(struct store *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	store_rollback(s);
+	for (i = 0; i < STORE_STMT_CACHE; i++)
+		sqlite3_finalize(s->cache[i].st);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+/* ---- enrollment codes ---- */
+
+int store_code_normalize(const char *typed, char out[STORE_CODE_LEN + 1])
+{
+	size_t n = 0;
+	char c;
+
+	for (; *typed; typed++) {
+		c = *typed;
+		if (c == '-' || c == ' ')
+			continue;
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (c == 'O')
+			c = '0';
+		else if (c == 'I' || c == 'L')
+			c = '1';
+		if (c == '\0' || strchr(code_alphabet, c) == NULL || n == STORE_CODE_LEN) {
+			sodium_memzero(out, STORE_CODE_LEN + 1);
+			return VARSKO_ERR_CODE_UNKNOWN;
+		}
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	if (n != STORE_CODE_LEN) {
+		sodium_memzero(out, STORE_CODE_LEN + 1);
+		return VARSKO_ERR_CODE_UNKNOWN;
+	}
+	return VARSKO_OK;
+}
+
+static void code_hash(const char norm[STORE_CODE_LEN + 1], uint8_t h[32])
+{
+	crypto_generichash(h, 32, (const uint8_t *)norm, STORE_CODE_LEN, (const uint8_t *)code_hash_key,
+	                   sizeof(code_hash_key) - 1);
+}
+
+static const char sql_user_exists[] = "SELECT 1 FROM users WHERE id = ?1";
+static const char sql_invite_insert[] =
+	"INSERT INTO invites (code_hash, user, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)";
+
+int store_invite_create(struct store *s, const char *user, int64_t now, int64_t expires,
+                        char code_out[PROTO_CODE_MAX + 1])
+{
+	char norm[STORE_CODE_LEN + 1];
+	char detail[PROTO_ID_MAX + 16];
+	uint8_t h[32];
+	sqlite3_stmt *st;
+	size_t i, o = 0;
+	int own = 0, rc, r;
+
+	code_out[0] = '\0';
+	if (expires <= now || strlen(user) > PROTO_ID_MAX)
+		return VARSKO_ERR_BAD_INPUT;
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((st = store_stmt(s, sql_user_exists)) == NULL) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
+		goto out;
+	}
+	for (i = 0; i < STORE_CODE_LEN; i++)
+		norm[i] = code_alphabet[randombytes_uniform(32)];
+	norm[STORE_CODE_LEN] = '\0';
+	code_hash(norm, h);
+	if ((st = store_stmt(s, sql_invite_insert)) == NULL) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_int64(st, 4, expires);
+	if ((r = store_step_done(st)) != VARSKO_OK)
+		goto out;
+	snprintf(detail, sizeof(detail), "user=%s", user);
+	if ((r = store_audit(s, now, "invite", "-", detail)) != VARSKO_OK)
+		goto out;
+	/* Shown as four groups of four. */
+	for (i = 0; i < STORE_CODE_LEN; i++) {
+		if (i > 0 && i % 4 == 0)
+			code_out[o++] = '-';
+		code_out[o++] = norm[i];
+	}
+	code_out[o] = '\0';
+	r = VARSKO_OK;
+out:
+	r = store_tx_end(s, own, r);
+	if (r != VARSKO_OK)
+		sodium_memzero(code_out, PROTO_CODE_MAX + 1);
+	sodium_memzero(norm, sizeof(norm));
+	sodium_memzero(h, sizeof(h));
+	return r;
+}
+
+/* ---- serials ---- */
+
+static const char sql_serial_max[] =
+	"SELECT max(coalesce((SELECT max(serial) FROM devices), 0),"
+	" coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_serial'), 0))";
+static const char sql_serial_set[] =
+	"INSERT INTO meta (key, value) VALUES ('last_serial', ?1)"
+	" ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+int store_serial_take(struct store *s, uint64_t *out)
+{
+	char num[24];
+	sqlite3_stmt *st;
+	sqlite3_int64 max;
+	int own = 0, rc, r;
+
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((st = store_stmt(s, sql_serial_max)) == NULL) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		r = store_sqlite_err(rc);
+		goto out;
+	}
+	max = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	if (max < 0 || max == INT64_MAX) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	snprintf(num, sizeof(num), "%lld", (long long)max + 1);
+	if ((st = store_stmt(s, sql_serial_set)) == NULL) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, num, -1, SQLITE_STATIC);
+	if ((r = store_step_done(st)) != VARSKO_OK)
+		goto out;
+	*out = (uint64_t)max + 1;
+	r = VARSKO_OK;
+out:
+	return store_tx_end(s, own, r);
+}
+
+/* ---- enrollment ---- */
+
+static const char sql_invite_get[] = "SELECT user, expires_at, used_at FROM invites WHERE code_hash = ?1";
+static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
+static const char sql_user_get[] = "SELECT name, role, coalesce(team, '') FROM users WHERE id = ?1";
+static const char sql_user_insts[] =
+	"SELECT institution FROM user_institutions WHERE user = ?1 ORDER BY institution";
+static const char sql_device_insert[] =
+	"INSERT INTO devices (id, user, serial, label, cert_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_invite_use[] =
+	"UPDATE invites SET used_at = ?1, device = ?2 WHERE code_hash = ?3 AND used_at IS NULL";
+
+/* Copy column `col` of st into dst (cap bytes); VARSKO_ERR_DB if NULL or too long. */
+static int col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (t == NULL || n < 0 || (size_t)n >= cap)
+		return VARSKO_ERR_DB;
+	memcpy(dst, t, (size_t)n);
+	dst[n] = '\0';
+	return VARSKO_OK;
+}
+
+/* Check the invite for code hash h: fills user; returns a VARSKO_ERR_CODE_* refusal or VARSKO_OK. */
+static int invite_check(struct store *s, const uint8_t h[32], int64_t now, char user[PROTO_ID_MAX + 1])
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if ((st = store_stmt(s, sql_invite_get)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		r = VARSKO_ERR_CODE_UNKNOWN;
+	else if (rc != SQLITE_ROW)
+		r = store_sqlite_err(rc);
+	else if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+		r = VARSKO_ERR_CODE_USED;
+	else if (now >= sqlite3_column_int64(st, 1))
+		r = VARSKO_ERR_CODE_EXPIRED;
+	else
+		r = col_text(st, 0, user, PROTO_ID_MAX + 1);
+	sqlite3_reset(st);
+	return r;
+}
+
+/* Fill the user part of cert c (name, role, team, institutions) from the database. */
+static int user_into_cert(struct store *s, const char *user, struct proto_cert *c)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	if ((st = store_stmt(s, sql_user_get)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
+	}
+	r = col_text(st, 0, c->name, sizeof(c->name));
+	if (r == VARSKO_OK)
+		r = col_text(st, 1, c->role, sizeof(c->role));
+	if (r == VARSKO_OK)
+		r = col_text(st, 2, c->team, sizeof(c->team));
+	sqlite3_reset(st);
+	if (r != VARSKO_OK)
+		return r;
+	snprintf(c->user, sizeof(c->user), "%s", user);
+	if ((st = store_stmt(s, sql_user_insts)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
+	c->n_institutions = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (c->n_institutions == PROTO_INST_MAX) {
+			sqlite3_reset(st);
+			return VARSKO_ERR_TOO_LARGE;
+		}
+		if ((r = col_text(st, 0, c->institutions[c->n_institutions], PROTO_ID_MAX + 1)) != VARSKO_OK) {
+			sqlite3_reset(st);
+			return r;
+		}
+		c->n_institutions++;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
+}
+
+static int is_refusal(int r)
+{
+	return r == VARSKO_ERR_CODE_UNKNOWN || r == VARSKO_ERR_CODE_EXPIRED || r == VARSKO_ERR_CODE_USED ||
+	       r == VARSKO_ERR_EXISTS || r == VARSKO_ERR_BAD_INPUT;
+}
+
+int store_enroll(struct store *s, const char *code, int64_t now, int64_t validity,
+                 const uint8_t sign_pk[PROTO_PK_LEN], const uint8_t box_pk[PROTO_PK_LEN], const char *label,
+                 const uint8_t org_sk[64], struct proto_cert *cert_out)
+{
+	char norm[STORE_CODE_LEN + 1];
+	char user[PROTO_ID_MAX + 1] = "";
+	char dev[PROTO_DEVICE_ID_LEN + 1];
+	char detail[PROTO_ID_MAX + 64];
+	struct proto_cert c;
+	uint8_t h[32];
+	char *json = NULL;
+	sqlite3_stmt *st;
+	int own = 0, rc, r, wrote = 0;
+
+	memset(&c, 0, sizeof(c));
+	memset(cert_out, 0, sizeof(*cert_out));
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if (validity <= 0 || (label != NULL && strlen(label) > PROTO_ID_MAX)) {
+		r = VARSKO_ERR_BAD_INPUT;
+		goto out;
+	}
+	if ((r = store_code_normalize(code, norm)) != VARSKO_OK)
+		goto out;
+	code_hash(norm, h);
+	if ((r = invite_check(s, h, now, user)) != VARSKO_OK)
+		goto out;
+	proto_device_id(sign_pk, dev);
+	if ((st = store_stmt(s, sql_device_exists)) == NULL) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		r = rc == SQLITE_ROW ? VARSKO_ERR_EXISTS : store_sqlite_err(rc);
+		goto out;
+	}
+	if ((r = user_into_cert(s, user, &c)) != VARSKO_OK)
+		goto out;
+	/* From here on rows are written: any failure rolls the whole enrollment back. */
+	wrote = 1;
+	if ((r = store_serial_take(s, &c.serial)) != VARSKO_OK)
+		goto out;
+	c.version = PROTO_VERSION;
+	memcpy(c.sign_pk, sign_pk, PROTO_PK_LEN);
+	memcpy(c.box_pk, box_pk, PROTO_PK_LEN);
+	c.not_before = now;
+	c.not_after = now + validity;
+	if ((r = proto_cert_sign(&c, org_sk)) != VARSKO_OK)
+		goto out;
+	if (strcmp(c.device, dev) != 0) {
+		r = VARSKO_ERR_INTERNAL;
+		goto out;
+	}
+	if ((r = proto_cert_to_json(&c, &json)) != VARSKO_OK)
+		goto out;
+	if ((st = store_stmt(s, sql_device_insert)) == NULL) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)c.serial);
+	sqlite3_bind_text(st, 4, label ? label : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, json, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	if ((r = store_step_done(st)) != VARSKO_OK)
+		goto out;
+	if ((st = store_stmt(s, sql_invite_use)) == NULL) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, dev, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, h, sizeof(h), SQLITE_STATIC);
+	if ((r = store_step_done(st)) != VARSKO_OK)
+		goto out;
+	if (sqlite3_changes(s->db) != 1) {
+		r = VARSKO_ERR_CODE_USED;
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "user=%s serial=%llu", user, (unsigned long long)c.serial);
+	if ((r = store_audit(s, now, "enroll_ok", dev, detail)) != VARSKO_OK)
+		goto out;
+	*cert_out = c;
+	r = VARSKO_OK;
+out:
+	if (r != VARSKO_OK && !wrote && is_refusal(r)) {
+		/* Nothing was written yet: record the refusal in this same transaction. */
+		snprintf(detail, sizeof(detail), "reason=%s", varsko_err_name(r));
+		if (store_audit(s, now, "enroll_refused", "-", detail) == VARSKO_OK) {
+			int r2 = store_tx_end(s, own, VARSKO_OK);
+
+			if (r2 != VARSKO_OK)
+				r = r2;
+			own = 0;
+		}
+	}
+	r = store_tx_end(s, own, r);
+	if (r != VARSKO_OK)
+		memset(cert_out, 0, sizeof(*cert_out));
+	sodium_memzero(norm, sizeof(norm));
+	sodium_memzero(h, sizeof(h));
+	free(json);
+	return r;
+}
+
+/* ---- devices ---- */
+
+static const char sql_device_get[] =
+	"SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices WHERE id = ?1";
+static const char sql_device_all[] =
+	"SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices ORDER BY created_at, serial";
+static const char sql_device_revoke[] = "UPDATE devices SET revoked_at = ?1 WHERE id = ?2";
+static const char sql_device_revoked[] = "SELECT revoked_at FROM devices WHERE id = ?1";
+
+static int device_from_row(sqlite3_stmt *st, struct store_device *d)
+{
+	const void *json = sqlite3_column_text(st, 0);
+	int n = sqlite3_column_bytes(st, 0);
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	if (json == NULL || n <= 0)
+		return VARSKO_ERR_DB;
+	if (proto_cert_from_json(json, (size_t)n, &d->cert) != VARSKO_OK)
+		return VARSKO_ERR_DB;
+	if ((r = col_text(st, 1, d->label, sizeof(d->label))) != VARSKO_OK)
+		return r;
+	d->created_at = sqlite3_column_int64(st, 2);
+	d->revoked_at = sqlite3_column_int64(st, 3);
+	return VARSKO_OK;
+}
+
+int store_device_get(struct store *s, const char *device, struct store_device *out)
+{
+	sqlite3_stmt *st;
+	int rc, r;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = store_stmt(s, sql_device_get)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		r = device_from_row(st, out);
+	else
+		r = rc == SQLITE_DONE ? VARSKO_ERR_UNKNOWN_DEVICE : store_sqlite_err(rc);
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_device_revoke(struct store *s, const char *device, int64_t now, const char *actor)
+{
+	char detail[PROTO_ID_MAX + 16];
+	sqlite3_stmt *st;
+	int own = 0, rc, r;
+
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((st = store_stmt(s, sql_device_revoked)) == NULL) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		r = rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
+		goto out;
+	}
+	rc = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	sqlite3_reset(st);
+	if (rc) {
+		r = VARSKO_OK; /* already revoked: nothing changes, nothing to audit */
+		goto out;
+	}
+	if ((st = store_stmt(s, sql_device_revoke)) == NULL) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
+	if ((r = store_step_done(st)) != VARSKO_OK)
+		goto out;
+	snprintf(detail, sizeof(detail), "device=%s", device);
+	r = store_audit(s, now, "revoke", actor ? actor : "-", detail);
+out:
+	return store_tx_end(s, own, r);
+}
+
+int store_device_foreach(struct store *s, int (*fn)(const struct store_device *d, void *arg), void *arg)
+{
+	struct store_device d;
+	sqlite3_stmt *st;
+	int rc, r = VARSKO_OK;
+
+	if ((st = store_stmt(s, sql_device_all)) == NULL)
+		return VARSKO_ERR_DB;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = device_from_row(st, &d)) != VARSKO_OK)
+			break;
+		if ((r = fn(&d, arg)) != VARSKO_OK)
+			break;
+	}
+	if (r == VARSKO_OK && rc != SQLITE_DONE)
+		r = store_sqlite_err(rc);
+	sqlite3_reset(st);
+	return r;
+}

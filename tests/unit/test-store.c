@@ -1,0 +1,321 @@
+/*
+ * test-store.c: gateway/store.c on a real database in a temporary directory:
+ * create/open, pragmas read back from the store's own connection, migrations
+ * (idempotent, newer schema refused), enrollment codes, invite + enroll with
+ * a certificate that verifies, each refusal and its audit entry, devices,
+ * revocation, serials and explicit transactions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "check.h"
+#include "store-internal.h" /* white box: the test reads the store's own connection */
+#include "store.h"
+
+static char dir[] = "/tmp/varsko-test-store-XXXXXX";
+static char dbpath[256];
+
+static const int64_t T0 = 1795424400; /* 2026-11-23T09:00:00Z */
+static const int64_t YEAR = 365 * 86400;
+
+static long long q_int(sqlite3 *db, const char *sql, const char *arg)
+{
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (arg != NULL)
+			sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void q_text(sqlite3 *db, const char *sql, char *out, size_t cap)
+{
+	sqlite3_stmt *st = NULL;
+
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_text(st, 0) != NULL)
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+static void test_open_and_pragmas(void)
+{
+	struct store *s = NULL;
+	sqlite3 *raw = NULL;
+	char mode[16];
+	long long tables;
+
+	/* Without create, a missing database is not made. */
+	CHECK(store_open(&s, dbpath, 0) != VARSKO_OK);
+	CHECK(s == NULL);
+	CHECK(access(dbpath, F_OK) != 0);
+
+	CHECK_EQ_INT(store_open(&s, dbpath, 1), VARSKO_OK);
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	q_text(s->db, "PRAGMA journal_mode", mode, sizeof(mode));
+	CHECK_EQ_STR(mode, "wal");
+	CHECK_EQ_INT(q_int(s->db, "PRAGMA synchronous", NULL), 2);
+	CHECK_EQ_INT(q_int(s->db, "PRAGMA foreign_keys", NULL), 1);
+	CHECK_EQ_INT(q_int(s->db, "PRAGMA secure_delete", NULL), 1);
+	CHECK_EQ_INT(q_int(s->db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
+	tables = q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", NULL);
+	CHECK_EQ_INT(tables, 9);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'", NULL), 2);
+	store_close(s);
+	s = NULL;
+
+	/* Opening again runs no migration twice and changes nothing. */
+	CHECK_EQ_INT(store_open(&s, dbpath, 0), VARSKO_OK);
+	if (s != NULL) {
+		CHECK_EQ_INT(q_int(s->db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
+		CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", NULL), tables);
+		store_close(s);
+		s = NULL;
+	}
+
+	/* A database from newer code is refused, and left as it is. */
+	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_INT(store_open(&s, dbpath, 0), VARSKO_ERR_DB);
+	CHECK(s == NULL);
+	CHECK_EQ_INT(q_int(raw, "PRAGMA user_version", NULL), 2);
+	CHECK(sqlite3_exec(raw, "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(raw);
+
+	store_close(NULL);
+}
+
+static void test_code_normalize(void)
+{
+	char out[STORE_CODE_LEN + 1];
+
+	CHECK_EQ_INT(store_code_normalize("abcd-efgh-jkmn-pqrs", out), VARSKO_OK);
+	CHECK_EQ_STR(out, "ABCDEFGHJKMNPQRS");
+	CHECK_EQ_INT(store_code_normalize("oOiI lLoo 0000-1111", out), VARSKO_OK);
+	CHECK_EQ_STR(out, "0011110000001111");
+	CHECK_EQ_INT(store_code_normalize("TVWX-YZ01-2345-6789", out), VARSKO_OK);
+	CHECK_EQ_STR(out, "TVWXYZ0123456789");
+	CHECK_EQ_INT(store_code_normalize("UUUU-AAAA-BBBB-CCCC", out), VARSKO_ERR_CODE_UNKNOWN); /* no U */
+	CHECK_EQ_INT(store_code_normalize("AAAA-BBBB-CCCC", out), VARSKO_ERR_CODE_UNKNOWN);
+	CHECK_EQ_INT(store_code_normalize("AAAA-BBBB-CCCC-DDDD-E", out), VARSKO_ERR_CODE_UNKNOWN);
+	CHECK_EQ_INT(store_code_normalize("AAAA_BBBB_CCCC_DDDD", out), VARSKO_ERR_CODE_UNKNOWN);
+	CHECK_EQ_INT(store_code_normalize("", out), VARSKO_ERR_CODE_UNKNOWN);
+}
+
+static int count_cb(const struct store_device *d, void *arg)
+{
+	(*(int *)arg)++;
+	return d->cert.serial == 0 ? VARSKO_ERR_INTERNAL : VARSKO_OK;
+}
+
+static int stop_cb(const struct store_device *d, void *arg)
+{
+	(*(int *)arg)++;
+	return VARSKO_ERR_EXISTS;
+}
+
+static long long audit_count(struct store *s, const char *event, const char *detail)
+{
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM audit WHERE event = ?1 AND detail = ?2", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, detail, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			v = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void test_enroll(void)
+{
+	static const char people[] =
+		"INSERT INTO teams VALUES ('team-slagelse', 'Team Slagelse');"
+		"INSERT INTO institutions VALUES ('inst-b', 'Skole B', 'skole', 'Slagelse');"
+		"INSERT INTO institutions VALUES ('inst-a', 'Skole A', 'skole', 'Korsør');"
+		"INSERT INTO users VALUES ('laerer-anna', 'Anna Test', 'fagperson', NULL);"
+		"INSERT INTO user_institutions VALUES ('laerer-anna', 'inst-b'), ('laerer-anna', 'inst-a');"
+		"INSERT INTO users VALUES ('myndighed-lene', 'Lene Test', 'myndighed', 'team-slagelse');";
+	struct store *s = NULL;
+	struct proto_cert cert, cert2;
+	struct store_device d;
+	uint8_t org_pk[32], org_sk[64], dev_pk[32], dev_sk[64], box_pk[32], box_sk[32], dev2_pk[32], dev2_sk[64];
+	char code[PROTO_CODE_MAX + 1], code2[PROTO_CODE_MAX + 1], code3[PROTO_CODE_MAX + 1];
+	char dev_id[PROTO_DEVICE_ID_LEN + 1], lower[PROTO_CODE_MAX + 1];
+	uint64_t serial = 0, count = 0, bad = 0;
+	int n, i;
+
+	crypto_sign_keypair(org_pk, org_sk);
+	crypto_sign_keypair(dev_pk, dev_sk);
+	crypto_sign_keypair(dev2_pk, dev2_sk);
+	crypto_box_keypair(box_pk, box_sk);
+	CHECK_EQ_INT(store_open(&s, dbpath, 0), VARSKO_OK);
+	if (s == NULL)
+		return;
+	CHECK(sqlite3_exec(s->db, people, NULL, NULL, NULL) == SQLITE_OK);
+
+	CHECK_EQ_INT(store_invite_create(s, "nobody", T0, T0 + 3600, code), VARSKO_ERR_NOT_FOUND);
+	CHECK_EQ_STR(code, "");
+	CHECK_EQ_INT(store_invite_create(s, "laerer-anna", T0, T0 + 72 * 3600, code), VARSKO_OK);
+	/* Four groups of four from Crockford's alphabet. */
+	CHECK_EQ_INT(strlen(code), 19);
+	for (i = 0; i < 19; i++) {
+		if (i % 5 == 4)
+			CHECK(code[i] == '-');
+		else
+			CHECK(code[i] != '\0' && strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", code[i]) != NULL);
+	}
+	/* Only a hash is stored, never the code. */
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM invites WHERE length(code_hash) = 32", NULL), 1);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM invites WHERE instr(CAST(code_hash AS TEXT), ?1) > 0", code), 0);
+	CHECK_EQ_INT(audit_count(s, "invite", "user=laerer-anna"), 1);
+
+	/* Typed in lower case, without dashes: the same code. */
+	for (i = 0, n = 0; code[i]; i++) {
+		if (code[i] != '-')
+			lower[n++] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] - 'A' + 'a' : code[i]);
+	}
+	lower[n] = '\0';
+	CHECK_EQ_INT(store_enroll(s, lower, T0 + 60, YEAR, dev_pk, box_pk, "laptop", org_sk, &cert), VARSKO_OK);
+	proto_device_id(dev_pk, dev_id);
+	CHECK_EQ_INT(proto_cert_verify(&cert, org_pk, T0 + 61), VARSKO_OK);
+	CHECK_EQ_INT(proto_cert_verify(&cert, org_pk, T0 + 60 + YEAR + 1), VARSKO_ERR_DEVICE_EXPIRED);
+	CHECK_EQ_INT(proto_cert_verify(&cert, dev_pk, T0 + 61), VARSKO_ERR_BAD_CERT);
+	CHECK_EQ_INT(cert.serial, 1);
+	CHECK_EQ_INT(cert.version, PROTO_VERSION);
+	CHECK_EQ_STR(cert.user, "laerer-anna");
+	CHECK_EQ_STR(cert.name, "Anna Test");
+	CHECK_EQ_STR(cert.role, "fagperson");
+	CHECK_EQ_STR(cert.team, "");
+	CHECK_EQ_STR(cert.device, dev_id);
+	CHECK_EQ_INT(cert.n_institutions, 2);
+	CHECK_EQ_STR(cert.institutions[0], "inst-a");
+	CHECK_EQ_STR(cert.institutions[1], "inst-b");
+	CHECK(memcmp(cert.sign_pk, dev_pk, 32) == 0 && memcmp(cert.box_pk, box_pk, 32) == 0);
+	CHECK_EQ_INT(cert.not_before, T0 + 60);
+	CHECK_EQ_INT(cert.not_after, T0 + 60 + YEAR);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM invites WHERE used_at IS NOT NULL AND device = ?1", dev_id), 1);
+
+	/* The same code again: used, audited as refused, nothing new stored. */
+	CHECK_EQ_INT(store_enroll(s, code, T0 + 120, YEAR, dev2_pk, box_pk, "", org_sk, &cert2), VARSKO_ERR_CODE_USED);
+	CHECK_EQ_INT(cert2.serial, 0);
+	CHECK_EQ_INT(audit_count(s, "enroll_refused", "reason=code_used"), 1);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM devices", NULL), 1);
+
+	/* A well-formed code nobody issued, and a malformed one. */
+	CHECK_EQ_INT(store_enroll(s, "ZZZZ-ZZZZ-ZZZZ-ZZZZ", T0, YEAR, dev2_pk, box_pk, "", org_sk, &cert2),
+	             VARSKO_ERR_CODE_UNKNOWN);
+	CHECK_EQ_INT(store_enroll(s, "not a code", T0, YEAR, dev2_pk, box_pk, "", org_sk, &cert2),
+	             VARSKO_ERR_CODE_UNKNOWN);
+	CHECK_EQ_INT(audit_count(s, "enroll_refused", "reason=code_unknown"), 2);
+
+	/* Expired: valid until T0 + 10, used at exactly T0 + 10. */
+	CHECK_EQ_INT(store_invite_create(s, "myndighed-lene", T0, T0 + 10, code2), VARSKO_OK);
+	CHECK_EQ_INT(store_enroll(s, code2, T0 + 10, YEAR, dev2_pk, box_pk, "", org_sk, &cert2),
+	             VARSKO_ERR_CODE_EXPIRED);
+	CHECK_EQ_INT(audit_count(s, "enroll_refused", "reason=code_expired"), 1);
+
+	/* A signing key that is already enrolled: refused, and the code stays usable. */
+	CHECK_EQ_INT(store_invite_create(s, "myndighed-lene", T0, T0 + 3600, code3), VARSKO_OK);
+	CHECK_EQ_INT(store_enroll(s, code3, T0 + 5, YEAR, dev_pk, box_pk, "", org_sk, &cert2), VARSKO_ERR_EXISTS);
+	CHECK_EQ_INT(audit_count(s, "enroll_refused", "reason=exists"), 1);
+	CHECK_EQ_INT(store_serial_take(s, &serial), VARSKO_OK); /* e.g. a certificate made by init */
+	CHECK_EQ_INT(serial, 2);
+	CHECK_EQ_INT(store_enroll(s, code3, T0 + 6, YEAR, dev2_pk, box_pk, "phone", org_sk, &cert2), VARSKO_OK);
+	CHECK_EQ_INT(cert2.serial, 3);
+	CHECK_EQ_STR(cert2.role, "myndighed");
+	CHECK_EQ_STR(cert2.team, "team-slagelse");
+	CHECK_EQ_INT(cert2.n_institutions, 0);
+	CHECK_EQ_INT(proto_cert_verify(&cert2, org_pk, T0 + 7), VARSKO_OK);
+
+	/* Devices. */
+	CHECK_EQ_INT(store_device_get(s, dev_id, &d), VARSKO_OK);
+	CHECK_EQ_STR(d.label, "laptop");
+	CHECK_EQ_INT(d.created_at, T0 + 60);
+	CHECK_EQ_INT(d.revoked_at, 0);
+	CHECK_EQ_INT(d.cert.serial, cert.serial);
+	CHECK(memcmp(d.cert.sig, cert.sig, 64) == 0);
+	CHECK_EQ_INT(proto_cert_verify(&d.cert, org_pk, T0 + 61), VARSKO_OK);
+	CHECK_EQ_INT(store_device_get(s, "d-0000000000000000", &d), VARSKO_ERR_UNKNOWN_DEVICE);
+	n = 0;
+	CHECK_EQ_INT(store_device_foreach(s, count_cb, &n), VARSKO_OK);
+	CHECK_EQ_INT(n, 2);
+	n = 0;
+	CHECK_EQ_INT(store_device_foreach(s, stop_cb, &n), VARSKO_ERR_EXISTS);
+	CHECK_EQ_INT(n, 1);
+
+	/* Revocation. */
+	CHECK_EQ_INT(store_device_revoke(s, dev_id, T0 + 500, "admin-ole"), VARSKO_OK);
+	CHECK_EQ_INT(store_device_get(s, dev_id, &d), VARSKO_OK);
+	CHECK_EQ_INT(d.revoked_at, T0 + 500);
+	CHECK_EQ_INT(store_device_revoke(s, dev_id, T0 + 600, "admin-ole"), VARSKO_OK);
+	CHECK_EQ_INT(store_device_get(s, dev_id, &d), VARSKO_OK);
+	CHECK_EQ_INT(d.revoked_at, T0 + 500); /* the first revocation time stays */
+	CHECK_EQ_INT(store_device_revoke(s, "d-0000000000000000", T0, "admin-ole"), VARSKO_ERR_NOT_FOUND);
+	{
+		char detail[64];
+
+		snprintf(detail, sizeof(detail), "device=%s", dev_id);
+		CHECK_EQ_INT(audit_count(s, "revoke", detail), 1);
+	}
+
+	/* An explicit transaction that is rolled back leaves no invite and no audit entry. */
+	n = (int)q_int(s->db, "SELECT count(*) FROM audit", NULL);
+	CHECK_EQ_INT(store_begin(s), VARSKO_OK);
+	CHECK_EQ_INT(store_begin(s), VARSKO_ERR_INTERNAL); /* no nesting */
+	CHECK_EQ_INT(store_invite_create(s, "laerer-anna", T0, T0 + 3600, code2), VARSKO_OK);
+	store_rollback(s);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM audit", NULL), n);
+	CHECK_EQ_INT(store_enroll(s, code2, T0 + 1, YEAR, dev2_pk, box_pk, "", org_sk, &cert2), VARSKO_ERR_CODE_UNKNOWN);
+	/* And a committed one keeps both. */
+	CHECK_EQ_INT(store_begin(s), VARSKO_OK);
+	CHECK_EQ_INT(store_invite_create(s, "laerer-anna", T0, T0 + 3600, code2), VARSKO_OK);
+	CHECK_EQ_INT(store_commit(s), VARSKO_OK);
+	CHECK_EQ_INT(store_commit(s), VARSKO_ERR_INTERNAL);
+
+	CHECK_EQ_INT(store_audit_verify(s, &count, &bad), VARSKO_OK);
+	CHECK_EQ_INT(count, q_int(s->db, "SELECT count(*) FROM audit", NULL));
+	store_close(s);
+	sodium_memzero(org_sk, sizeof(org_sk));
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	if (mkdtemp(dir) == NULL) {
+		fprintf(stderr, "cannot make a temporary directory\n");
+		return 77;
+	}
+	snprintf(dbpath, sizeof(dbpath), "%s/varsko.db", dir);
+	test_open_and_pragmas();
+	test_code_normalize();
+	test_enroll();
+	{
+		char p[300];
+
+		snprintf(p, sizeof(p), "%s-wal", dbpath);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s-shm", dbpath);
+		unlink(p);
+	}
+	unlink(dbpath);
+	rmdir(dir);
+	return check_result();
+}
