@@ -1,0 +1,197 @@
+/*
+ * log.c: stderr log with UTC timestamps, keyed pseudonyms and escaping.
+ */
+#include "log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+#include <sodium.h>
+
+#include "varsko/err.h"
+
+static atomic_int log_level_ = LOGL_INFO;
+
+static pthread_once_t log_key_once_ = PTHREAD_ONCE_INIT;
+static uint8_t log_key_[crypto_generichash_KEYBYTES];
+static int log_key_ok_;
+
+static const char *const log_level_names_[] = {"error", "warn", "info", "debug"};
+
+static void log_key_make(void)
+{
+	if (sodium_init() < 0)
+		return;
+	randombytes_buf(log_key_, sizeof log_key_);
+	log_key_ok_ = 1;
+}
+
+int log_init(void)
+{
+	pthread_once(&log_key_once_, log_key_make);
+	return log_key_ok_ ? VARSKO_OK : VARSKO_ERR_CRYPTO;
+}
+
+void log_set_level(enum log_level level)
+{
+	if (level < LOGL_ERROR)
+		level = LOGL_ERROR;
+	if (level > LOGL_DEBUG)
+		level = LOGL_DEBUG;
+	atomic_store(&log_level_, (int)level);
+}
+
+enum log_level log_get_level(void)
+{
+	return (enum log_level)atomic_load(&log_level_);
+}
+
+static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX + 2];
+	struct tm tm;
+	time_t now = time(NULL);
+	size_t n;
+	int k;
+
+	if ((int)level > atomic_load(&log_level_) || level < LOGL_ERROR)
+		return;
+	gmtime_r(&now, &tm);
+	n = strftime(line, LOG_LINE_MAX, "%Y-%m-%dT%H:%M:%SZ ", &tm);
+	k = snprintf(line + n, LOG_LINE_MAX - n, "%s ", log_level_names_[level]);
+	if (k > 0)
+		n += (size_t)k < LOG_LINE_MAX - n ? (size_t)k : LOG_LINE_MAX - n - 1;
+	k = vsnprintf(line + n, LOG_LINE_MAX - n, fmt, ap);
+	if (k > 0)
+		n += (size_t)k < LOG_LINE_MAX - n ? (size_t)k : LOG_LINE_MAX - n - 1;
+	/* A message must stay on one line whatever a caller passed in. */
+	for (size_t i = 0; i < n; i++)
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n++] = '\n';
+	/* One write per line keeps lines of different threads apart. */
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* Nowhere left to report it. */
+	}
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void log_id(const char *id, char out[LOG_ID_LEN + 1])
+{
+	uint8_t h[LOG_ID_LEN / 2];
+
+	(void)log_init();
+	if (!log_key_ok_ || id == NULL) {
+		memcpy(out, "------------", LOG_ID_LEN + 1);
+		return;
+	}
+	crypto_generichash(h, sizeof h, (const uint8_t *)id, strlen(id), log_key_, sizeof log_key_);
+	sodium_bin2hex(out, LOG_ID_LEN + 1, h, sizeof h);
+}
+
+char *log_escape(const void *in, size_t len, char *out, size_t outcap)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *p = in;
+	size_t o = 0;
+
+	if (outcap == 0)
+		return out;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = p[i];
+		size_t need = (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') ? 1 : 4;
+
+		/* Keep room for "..." and the NUL unless this is the last byte. */
+		if (o + need + (i + 1 < len ? 3 : 0) + 1 > outcap) {
+			if (o + 4 <= outcap) {
+				memcpy(out + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
+		if (need == 1) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static int log_addr_char(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == '.' || c == ':';
+}
+
+/*
+ * Mask every run of hex digits, dots and colons that looks like an IPv4
+ * (three dots) or IPv6 (two colons) address. Works in place; the result is
+ * never longer than "[addr]" per run, so a run shorter than that is left
+ * alone when it cannot be an address anyway.
+ */
+static void log_mask_addresses(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (!log_addr_char(*r)) {
+			*w++ = *r++;
+			continue;
+		}
+		char *start = r;
+		int dots = 0, colons = 0;
+
+		while (*r && log_addr_char(*r)) {
+			dots += *r == '.';
+			colons += *r == ':';
+			r++;
+		}
+		if (dots >= 3 || colons >= 2) {
+			size_t runlen = (size_t)(r - start);
+			const char *mask = "[addr]";
+			size_t ml = runlen < 6 ? runlen : 6;
+
+			memmove(w, mask, ml);
+			w += ml;
+		} else {
+			memmove(w, start, (size_t)(r - start));
+			w += r - start;
+		}
+	}
+	*w = '\0';
+}
+
+static void log_lws_emit(int level, const char *line)
+{
+	char esc[512];
+	size_t len = strlen(line);
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	log_escape(line, len, esc, sizeof esc);
+	log_mask_addresses(esc);
+	log_msg(level & LLL_ERR ? LOGL_ERROR : LOGL_WARN, "lws: %s", esc);
+}
+
+void log_route_lws(void)
+{
+	lws_set_log_level(LLL_ERR | LLL_WARN, log_lws_emit);
+}

@@ -1,0 +1,1131 @@
+/*
+ * server.c: the lws context, the HTTPS page and the varsko.v1 WebSocket
+ * sessions of varskod (docs/WIRE-BEHAVIOUR.md).
+ *
+ * Everything in this file runs on the lws thread except the job run()
+ * functions, which run on the store worker thread and touch only their job,
+ * the store, the immutable configuration and the organisation key.
+ *
+ * A session goes NEW (hello sent, nonce fresh) -> PENDING (its one enroll or
+ * login attempt is with the worker) -> AUTH (logged in) and ends in CLOSING
+ * (a close code is set; queued frames are flushed first, then the close is
+ * sent). Answers leave through a small per-session queue of encoded frames,
+ * one lws_write() per WRITEABLE callback.
+ */
+#include "server.h"
+
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "worker.h"
+
+#define SESSION_BUCKETS     1024
+#define SESSION_OUT_FRAMES  32         /* queued answers before a client that does not read is dropped */
+#define SESSION_OUT_BYTES   (1u << 20) /* the same, in bytes */
+#define SESSION_BAD_FRAMES  16         /* error answers allowed; one more closes with 1008 */
+#define SESSION_JOBS_MAX    8          /* jobs in flight per session */
+#define SESSION_CLOSE_GRACE 5          /* seconds to flush and close before the socket is dropped */
+
+/* TLS 1.2 suites: forward secret key exchange and AEAD only. */
+#define SERVER_TLS12_CIPHERS                                                                                           \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"                     \
+	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define SERVER_TLS13_CIPHERS "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+
+static const char server_page[] = "Varsko kører\n";
+
+struct outmsg {
+	struct outmsg *next;
+	size_t len;
+	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len bytes */
+};
+
+enum session_state {
+	SESS_NEW = 0,
+	SESS_PENDING,
+	SESS_AUTH,
+	SESS_CLOSING,
+};
+
+/* Per-connection data of varsko.v1; lws allocates it zeroed, we fill it in ESTABLISHED. */
+struct session {
+	struct server *srv; /* NULL until ESTABLISHED succeeded */
+	struct lws *wsi;
+	uint64_t id;
+	struct session *hnext; /* bucket chain of srv->table */
+	enum session_state state;
+	int attempted; /* the one enroll or login of this connection was made */
+	uint8_t nonce[PROTO_NONCE_LEN];
+	char device[PROTO_ID_MAX + 1]; /* after login */
+	char dev_log[LOG_ID_LEN + 1];  /* log_id(device) */
+	unsigned bad_frames;
+	unsigned jobs;
+	int64_t opened_us, last_rx_us; /* monotonic */
+	char *rx;
+	size_t rx_len, rx_cap;
+	struct outmsg *out_head, *out_tail;
+	size_t out_n, out_bytes;
+	int close_code; /* sent after the queue is flushed, when state is SESS_CLOSING */
+};
+
+struct http_req {
+	int body_pending;
+};
+
+struct server {
+	const struct config *cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct worker *worker;
+	uint8_t *org_sk; /* borrowed; no-access except inside an enroll job */
+	uint8_t org_pk[PROTO_PK_LEN];
+	struct proto_cert gateway_cert;
+	volatile sig_atomic_t stop;
+	uint64_t next_id;
+	size_t n_sessions;
+	struct session *table[SESSION_BUCKETS];
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static int64_t server_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int server_utf8_valid(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t k;
+		uint32_t cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			k = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (n - i <= k)
+			return 0;
+		for (size_t j = 1; j <= k; j++) {
+			if ((p[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + j] & 0x3f);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* True when origin is one of the configured origins. Any thread (cfg is immutable). */
+static int server_origin_allowed(const struct config *cfg, const char *origin)
+{
+	for (size_t i = 0; i < cfg->n_origins; i++)
+		if (strcmp(cfg->origins[i], origin) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---- session table (lws thread only) ----------------------------------- */
+
+static void session_table_add(struct server *srv, struct session *s)
+{
+	struct session **b = &srv->table[s->id % SESSION_BUCKETS];
+
+	s->hnext = *b;
+	*b = s;
+	srv->n_sessions++;
+}
+
+static void session_table_remove(struct server *srv, struct session *s)
+{
+	for (struct session **p = &srv->table[s->id % SESSION_BUCKETS]; *p; p = &(*p)->hnext) {
+		if (*p == s) {
+			*p = s->hnext;
+			s->hnext = NULL;
+			srv->n_sessions--;
+			return;
+		}
+	}
+}
+
+static struct session *session_find(struct server *srv, uint64_t id)
+{
+	for (struct session *s = srv->table[id % SESSION_BUCKETS]; s; s = s->hnext)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* Drop the connection without a close frame: for a peer that does not read. */
+static void session_kill(struct session *s)
+{
+	s->state = SESS_CLOSING;
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+/*
+ * Queue the encoded frame buf[0..len) (borrowed, copied) and ask for a
+ * WRITEABLE callback. A peer whose queue is full is dropped. Returns
+ * VARSKO_OK or a negative code (the session is then being killed).
+ */
+static int session_send_raw(struct session *s, const char *buf, size_t len)
+{
+	struct outmsg *m;
+
+	if (s->out_n >= SESSION_OUT_FRAMES || s->out_bytes + len > SESSION_OUT_BYTES) {
+		log_msg(LOGL_WARN, "session s%llu does not read its answers; dropped", (unsigned long long)s->id);
+		session_kill(s);
+		return VARSKO_ERR_RATE_LIMITED;
+	}
+	if ((m = malloc(sizeof *m + LWS_PRE + len)) == NULL) {
+		session_kill(s);
+		return VARSKO_ERR_NOMEM;
+	}
+	m->next = NULL;
+	m->len = len;
+	memcpy(m->buf + LWS_PRE, buf, len);
+	if (s->out_tail)
+		s->out_tail->next = m;
+	else
+		s->out_head = m;
+	s->out_tail = m;
+	s->out_n++;
+	s->out_bytes += len;
+	lws_callback_on_writable(s->wsi);
+	return VARSKO_OK;
+}
+
+static int session_send_frame(struct session *s, const struct proto_frame *f)
+{
+	char *json = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = proto_frame_encode(f, &json, &len)) != VARSKO_OK) {
+		log_msg(LOGL_ERROR, "session s%llu: cannot encode a %s frame (%s)", (unsigned long long)s->id,
+		        proto_type_name(f->type) ? proto_type_name(f->type) : "?", varsko_err_name(r));
+		session_kill(s);
+		return r;
+	}
+	r = session_send_raw(s, json, len);
+	free(json);
+	return r;
+}
+
+static int session_send_error(struct session *s, const char *id, int err, const char *message)
+{
+	char *json = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((r = proto_error_encode(id && *id ? id : NULL, err, message, &json, &len)) != VARSKO_OK) {
+		session_kill(s);
+		return r;
+	}
+	r = session_send_raw(s, json, len);
+	free(json);
+	return r;
+}
+
+/* Close with `code` once the queued frames are out. */
+static void session_close_after(struct session *s, int code)
+{
+	if (s->state == SESS_CLOSING)
+		return;
+	s->state = SESS_CLOSING;
+	s->close_code = code;
+	lws_set_timer_usecs(s->wsi, LWS_SET_TIMER_USEC_CANCEL);
+	/* A peer that never lets us flush is dropped after a grace period. */
+	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, SESSION_CLOSE_GRACE);
+	lws_callback_on_writable(s->wsi);
+}
+
+static int session_writeable(struct session *s)
+{
+	struct outmsg *m = s->out_head;
+
+	if (m != NULL) {
+		int n;
+
+		s->out_head = m->next;
+		if (s->out_head == NULL)
+			s->out_tail = NULL;
+		s->out_n--;
+		s->out_bytes -= m->len;
+		n = lws_write(s->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
+		free(m);
+		if (n < 0)
+			return -1;
+		if (s->out_head != NULL || s->state == SESS_CLOSING)
+			lws_callback_on_writable(s->wsi);
+		return 0;
+	}
+	if (s->state == SESS_CLOSING && s->close_code != 0) {
+		lws_close_reason(s->wsi, (enum lws_close_status)s->close_code, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- jobs -------------------------------------------------------------- */
+
+struct audit_job {
+	struct worker_job base;
+	int64_t now;
+	char event[32];
+	char actor[PROTO_ID_MAX + 1];
+	char detail[64];
+};
+
+static void audit_run(struct worker_job *job, struct store *st)
+{
+	struct audit_job *j = (struct audit_job *)job;
+
+	job->result = st ? store_audit(st, j->now, j->event, j->actor, j->detail) : VARSKO_ERR_INTERNAL;
+}
+
+static void audit_done(struct worker_job *job)
+{
+	if (job->result != VARSKO_OK)
+		log_msg(LOGL_ERROR, "cannot write an audit entry (%s)", varsko_err_name(job->result));
+	free(job);
+}
+
+/* Queue an audit entry that needs no answer (lws thread). */
+static void server_audit(struct server *srv, const char *event, const char *actor, const char *detail)
+{
+	struct audit_job *j = calloc(1, sizeof *j);
+
+	if (j == NULL) {
+		log_msg(LOGL_ERROR, "cannot queue an audit entry (%s)", varsko_err_name(VARSKO_ERR_NOMEM));
+		return;
+	}
+	j->base.run = audit_run;
+	j->base.done = audit_done;
+	j->now = time(NULL);
+	snprintf(j->event, sizeof j->event, "%s", event);
+	snprintf(j->actor, sizeof j->actor, "%s", actor);
+	snprintf(j->detail, sizeof j->detail, "%s", detail);
+	if (worker_submit(srv->worker, &j->base) != VARSKO_OK) {
+		log_msg(LOGL_ERROR, "cannot queue an audit entry (%s)", varsko_err_name(VARSKO_ERR_UNAVAILABLE));
+		free(j);
+	}
+}
+
+/* Hand a session's job to the worker. On failure the job stays the caller's. */
+static int session_submit(struct session *s, struct worker_job *job)
+{
+	int r;
+
+	if (s->jobs >= SESSION_JOBS_MAX)
+		return VARSKO_ERR_RATE_LIMITED;
+	job->session_id = s->id;
+	if ((r = worker_submit(s->srv->worker, job)) != VARSKO_OK)
+		return r;
+	s->jobs++;
+	return VARSKO_OK;
+}
+
+/*
+ * The session a finished job belongs to, or NULL when it has gone (the
+ * answer is then dropped).
+ */
+static struct session *job_session(struct server *srv, const struct worker_job *job)
+{
+	struct session *s = session_find(srv, job->session_id);
+
+	if (s != NULL && s->jobs > 0)
+		s->jobs--;
+	return s;
+}
+
+/* -- enroll -- */
+
+struct enroll_job {
+	struct worker_job base;
+	struct server *srv;
+	int64_t now;
+	char id[PROTO_ID_MAX + 1];
+	uint8_t nonce[PROTO_NONCE_LEN];
+	char code[PROTO_CODE_MAX + 1];
+	char origin[PROTO_ORIGIN_MAX + 1];
+	uint8_t sign_pk[PROTO_PK_LEN];
+	uint8_t box_pk[PROTO_PK_LEN];
+	char label[PROTO_ID_MAX + 1];
+	uint8_t sig[PROTO_SIG_LEN];
+	struct proto_cert cert; /* result */
+};
+
+/*
+ * Worker thread. Origin and signature are checked here (and their refusals
+ * audited here); store_enroll() checks the code and audits both its
+ * refusals and the success in its own transaction.
+ */
+static void enroll_run(struct worker_job *job, struct store *st)
+{
+	struct enroll_job *j = (struct enroll_job *)job;
+	const struct config *cfg = j->srv->cfg;
+	struct proto_buf in;
+	char detail[64];
+	int r;
+
+	proto_buf_init(&in);
+	if (st == NULL) {
+		r = VARSKO_ERR_INTERNAL;
+		goto out;
+	}
+	if (!server_origin_allowed(cfg, j->origin)) {
+		r = VARSKO_ERR_AUTH_FAILED;
+		goto refused;
+	}
+	if ((r = proto_enroll_signing_input(j->nonce, j->origin, j->code, j->sign_pk, j->box_pk, j->label, &in)) !=
+	    VARSKO_OK)
+		goto out;
+	if (proto_verify(&in, j->sign_pk, j->sig) != VARSKO_OK) {
+		r = VARSKO_ERR_BAD_SIGNATURE;
+		goto refused;
+	}
+	sodium_mprotect_readonly(j->srv->org_sk);
+	r = store_enroll(st, j->code, j->now, (int64_t)cfg->device_validity_days * 86400, j->sign_pk, j->box_pk,
+	                 j->label, j->srv->org_sk, &j->cert);
+	sodium_mprotect_noaccess(j->srv->org_sk);
+	goto out;
+refused:
+	/* The same detail form as store_enroll()'s own refusals. */
+	snprintf(detail, sizeof detail, "reason=%s", varsko_err_name(r));
+	if (store_audit(st, j->now, "enroll_refused", "-", detail) != VARSKO_OK)
+		log_msg(LOGL_ERROR, "cannot write an audit entry");
+out:
+	sodium_memzero(j->code, sizeof j->code);
+	proto_buf_free(&in);
+	job->result = r;
+}
+
+static void enroll_done(struct worker_job *job)
+{
+	struct enroll_job *j = (struct enroll_job *)job;
+	struct session *s = job_session(j->srv, job);
+	struct proto_frame *f = NULL;
+	char dev[LOG_ID_LEN + 1];
+
+	if (s == NULL || s->state == SESS_CLOSING)
+		goto out;
+	if (job->result != VARSKO_OK) {
+		log_msg(LOGL_INFO, "session s%llu: enrollment refused (%s)", (unsigned long long)s->id,
+		        varsko_err_name(job->result));
+		session_send_error(s, j->id, job->result, NULL);
+		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		goto out;
+	}
+	if ((f = calloc(1, sizeof *f)) == NULL) {
+		session_kill(s);
+		goto out;
+	}
+	f->type = PROTO_T_ENROLLED;
+	memcpy(f->id, j->id, sizeof f->id);
+	f->u.enrolled.cert = j->cert;
+	memcpy(f->u.enrolled.org_pk, j->srv->org_pk, PROTO_PK_LEN);
+	f->u.enrolled.gateway_cert = j->srv->gateway_cert;
+	log_id(j->cert.device, dev);
+	log_msg(LOGL_INFO, "session s%llu: device %s enrolled", (unsigned long long)s->id, dev);
+	if (session_send_frame(s, f) == VARSKO_OK)
+		session_close_after(s, LWS_CLOSE_STATUS_NORMAL);
+out:
+	free(f);
+	sodium_memzero(j, sizeof *j);
+	free(j);
+}
+
+static int session_enroll(struct session *s, const struct proto_frame *f)
+{
+	struct enroll_job *j = calloc(1, sizeof *j);
+	int r;
+
+	if (j == NULL)
+		return VARSKO_ERR_NOMEM;
+	j->base.run = enroll_run;
+	j->base.done = enroll_done;
+	j->srv = s->srv;
+	j->now = time(NULL);
+	memcpy(j->id, f->id, sizeof j->id);
+	memcpy(j->nonce, s->nonce, sizeof j->nonce);
+	memcpy(j->code, f->u.enroll.code, sizeof j->code);
+	memcpy(j->origin, f->u.enroll.origin, sizeof j->origin);
+	memcpy(j->sign_pk, f->u.enroll.sign_pk, sizeof j->sign_pk);
+	memcpy(j->box_pk, f->u.enroll.box_pk, sizeof j->box_pk);
+	memcpy(j->label, f->u.enroll.label, sizeof j->label);
+	memcpy(j->sig, f->u.enroll.sig, sizeof j->sig);
+	if ((r = session_submit(s, &j->base)) != VARSKO_OK) {
+		sodium_memzero(j, sizeof *j);
+		free(j);
+		return r;
+	}
+	return VARSKO_OK;
+}
+
+/* -- login and whoami -- */
+
+struct device_job {
+	struct worker_job base;
+	struct server *srv;
+	int64_t now;
+	char id[PROTO_ID_MAX + 1];
+	char device[PROTO_ID_MAX + 1];
+	/* login only */
+	uint8_t nonce[PROTO_NONCE_LEN];
+	char origin[PROTO_ORIGIN_MAX + 1];
+	int64_t time;
+	uint8_t sig[PROTO_SIG_LEN];
+	struct proto_cert cert; /* result */
+};
+
+/*
+ * Worker thread: the device's current record must exist, not be revoked and
+ * carry a certificate that verifies now. Used by login and by whoami, so a
+ * revocation or expiry takes effect on a live session's next whoami.
+ */
+static int device_check(struct device_job *j, struct store *st, struct store_device *dev, int *known)
+{
+	int r;
+
+	*known = 0;
+	if ((r = store_device_get(st, j->device, dev)) != VARSKO_OK)
+		return r;
+	*known = 1;
+	if (dev->revoked_at != 0)
+		return VARSKO_ERR_DEVICE_REVOKED;
+	return proto_cert_verify(&dev->cert, j->srv->org_pk, j->now);
+}
+
+/* Worker thread: the checks of WIRE-BEHAVIOUR.md in their order, audited either way. */
+static void login_run(struct worker_job *job, struct store *st)
+{
+	struct device_job *j = (struct device_job *)job;
+	struct store_device dev;
+	struct proto_buf in;
+	char detail[64];
+	int r, ar, known = 0;
+
+	memset(&dev, 0, sizeof dev);
+	proto_buf_init(&in);
+	if (st == NULL) {
+		job->result = VARSKO_ERR_INTERNAL;
+		return;
+	}
+	if (!server_origin_allowed(j->srv->cfg, j->origin)) {
+		r = VARSKO_ERR_AUTH_FAILED;
+		goto out;
+	}
+	if (j->time > j->now + PROTO_LOGIN_SKEW || j->time < j->now - PROTO_LOGIN_SKEW) {
+		r = VARSKO_ERR_BAD_TIME;
+		goto out;
+	}
+	if ((r = device_check(j, st, &dev, &known)) != VARSKO_OK)
+		goto out;
+	if ((r = proto_login_signing_input(j->nonce, j->origin, j->device, j->time, &in)) != VARSKO_OK)
+		goto out;
+	if (proto_verify(&in, dev.cert.sign_pk, j->sig) != VARSKO_OK) {
+		r = VARSKO_ERR_BAD_SIGNATURE;
+		goto out;
+	}
+	j->cert = dev.cert;
+	r = VARSKO_OK;
+out:
+	/* Only a device id the store knows is written as the actor. */
+	snprintf(detail, sizeof detail, "reason=%s", varsko_err_name(r));
+	ar = store_audit(st, j->now, r == VARSKO_OK ? "login_ok" : "login_refused", known ? j->device : "-",
+	                 r == VARSKO_OK ? "-" : detail);
+	if (ar != VARSKO_OK && r == VARSKO_OK)
+		r = ar; /* no login that could not be audited */
+	proto_buf_free(&in);
+	job->result = r;
+}
+
+static void whoami_run(struct worker_job *job, struct store *st)
+{
+	struct device_job *j = (struct device_job *)job;
+	struct store_device dev;
+	int r, known = 0;
+
+	memset(&dev, 0, sizeof dev);
+	if (st == NULL) {
+		job->result = VARSKO_ERR_INTERNAL;
+		return;
+	}
+	if ((r = device_check(j, st, &dev, &known)) == VARSKO_OK)
+		j->cert = dev.cert;
+	job->result = r;
+}
+
+/* Refusals that end a logged-in session: the device is no longer acceptable. */
+static int device_refusal_closes(int r)
+{
+	return r == VARSKO_ERR_DEVICE_REVOKED || r == VARSKO_ERR_DEVICE_EXPIRED || r == VARSKO_ERR_UNKNOWN_DEVICE ||
+	       r == VARSKO_ERR_BAD_CERT;
+}
+
+static void device_answer(struct session *s, struct device_job *j)
+{
+	struct proto_frame *f = calloc(1, sizeof *f);
+
+	if (f == NULL) {
+		session_kill(s);
+		return;
+	}
+	f->type = PROTO_T_SESSION;
+	memcpy(f->id, j->id, sizeof f->id);
+	f->u.session.cert = j->cert;
+	session_send_frame(s, f);
+	free(f);
+}
+
+static void login_done(struct worker_job *job)
+{
+	struct device_job *j = (struct device_job *)job;
+	struct session *s = job_session(j->srv, job);
+
+	if (s == NULL || s->state == SESS_CLOSING)
+		goto out;
+	if (job->result != VARSKO_OK) {
+		log_msg(LOGL_INFO, "session s%llu: login refused (%s)", (unsigned long long)s->id,
+		        varsko_err_name(job->result));
+		session_send_error(s, j->id, job->result, NULL);
+		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		goto out;
+	}
+	s->state = SESS_AUTH;
+	memcpy(s->device, j->device, sizeof s->device);
+	log_id(s->device, s->dev_log);
+	log_msg(LOGL_INFO, "session s%llu: device %s logged in", (unsigned long long)s->id, s->dev_log);
+	/* From now on the idle timer runs instead of the handshake timer. */
+	s->last_rx_us = server_mono_us();
+	lws_set_timer_usecs(s->wsi, (lws_usec_t)s->srv->cfg->idle_timeout * LWS_USEC_PER_SEC);
+	device_answer(s, j);
+out:
+	sodium_memzero(j, sizeof *j);
+	free(j);
+}
+
+static void whoami_done(struct worker_job *job)
+{
+	struct device_job *j = (struct device_job *)job;
+	struct session *s = job_session(j->srv, job);
+
+	if (s == NULL || s->state == SESS_CLOSING)
+		goto out;
+	if (job->result == VARSKO_OK) {
+		device_answer(s, j);
+		goto out;
+	}
+	session_send_error(s, j->id, job->result, NULL);
+	if (device_refusal_closes(job->result)) {
+		log_msg(LOGL_INFO, "session s%llu: device %s no longer accepted (%s)", (unsigned long long)s->id,
+		        s->dev_log, varsko_err_name(job->result));
+		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	}
+out:
+	free(j);
+}
+
+static int session_device_job(struct session *s, const struct proto_frame *f)
+{
+	struct device_job *j = calloc(1, sizeof *j);
+	int r;
+
+	if (j == NULL)
+		return VARSKO_ERR_NOMEM;
+	j->srv = s->srv;
+	j->now = time(NULL);
+	memcpy(j->id, f->id, sizeof j->id);
+	if (f->type == PROTO_T_LOGIN) {
+		j->base.run = login_run;
+		j->base.done = login_done;
+		memcpy(j->device, f->u.login.device, sizeof j->device);
+		memcpy(j->nonce, s->nonce, sizeof j->nonce);
+		memcpy(j->origin, f->u.login.origin, sizeof j->origin);
+		j->time = f->u.login.time;
+		memcpy(j->sig, f->u.login.sig, sizeof j->sig);
+	} else {
+		j->base.run = whoami_run;
+		j->base.done = whoami_done;
+		memcpy(j->device, s->device, sizeof j->device);
+	}
+	if ((r = session_submit(s, &j->base)) != VARSKO_OK) {
+		free(j);
+		return r;
+	}
+	return VARSKO_OK;
+}
+
+/* ---- incoming frames ---------------------------------------------------- */
+
+/*
+ * Answer a frame that could not be served with an error frame; the
+ * connection stays unless this was one error too many.
+ */
+static void session_bad(struct session *s, const char *id, int err, const char *detail)
+{
+	session_send_error(s, id, err, detail);
+	if (++s->bad_frames > SESSION_BAD_FRAMES && s->state != SESS_CLOSING) {
+		log_msg(LOGL_INFO, "session s%llu: too many bad frames, closing", (unsigned long long)s->id);
+		server_audit(s->srv, "bad_frame_close", s->state == SESS_AUTH ? s->device : "-", "more than 16 errors");
+		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	}
+}
+
+/* Start the one enroll or login attempt of this connection. */
+static void session_attempt(struct session *s, const struct proto_frame *f)
+{
+	int r;
+
+	if (s->state != SESS_NEW || s->attempted) {
+		session_bad(s, f->id, VARSKO_ERR_PROTOCOL, NULL);
+		return;
+	}
+	s->attempted = 1;
+	r = f->type == PROTO_T_ENROLL ? session_enroll(s, f) : session_device_job(s, f);
+	/* The nonce is single-use whatever happens next. */
+	sodium_memzero(s->nonce, sizeof s->nonce);
+	if (r != VARSKO_OK) {
+		session_send_error(s, f->id, VARSKO_ERR_UNAVAILABLE, NULL);
+		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		return;
+	}
+	s->state = SESS_PENDING;
+}
+
+static void session_frame(struct session *s, const char *buf, size_t len)
+{
+	struct proto_frame f;
+	const char *detail = NULL;
+	int r;
+
+	if ((r = proto_frame_decode(buf, len, &f, &detail)) != VARSKO_OK) {
+		session_bad(s, f.id, r, detail);
+		goto out;
+	}
+	switch (f.type) {
+	case PROTO_T_PING: {
+		struct proto_frame pong;
+
+		memset(&pong, 0, sizeof pong);
+		pong.type = PROTO_T_PONG;
+		memcpy(pong.id, f.id, sizeof pong.id);
+		session_send_frame(s, &pong);
+		break;
+	}
+	case PROTO_T_ENROLL:
+	case PROTO_T_LOGIN:
+		session_attempt(s, &f);
+		break;
+	case PROTO_T_WHOAMI:
+		if (s->state != SESS_AUTH)
+			session_bad(s, f.id, VARSKO_ERR_NOT_AUTHENTICATED, NULL);
+		else if ((r = session_device_job(s, &f)) != VARSKO_OK)
+			session_bad(s, f.id, r == VARSKO_ERR_RATE_LIMITED ? r : VARSKO_ERR_UNAVAILABLE, NULL);
+		break;
+	default:
+		/* A known type that only the server sends. */
+		session_bad(s, f.id, s->state == SESS_AUTH ? VARSKO_ERR_PROTOCOL : VARSKO_ERR_NOT_AUTHENTICATED, NULL);
+		break;
+	}
+out:
+	sodium_memzero(&f, sizeof f);
+}
+
+/* Close right now from inside a callback: the caller returns -1. */
+static int session_close_now(struct session *s, enum lws_close_status code, const char *why)
+{
+	log_msg(LOGL_INFO, "session s%llu: closing (%s)", (unsigned long long)s->id, why);
+	s->state = SESS_CLOSING;
+	lws_close_reason(s->wsi, code, NULL, 0);
+	return -1;
+}
+
+static int session_receive(struct session *s, const void *in, size_t len)
+{
+	size_t max = (size_t)s->srv->cfg->max_frame;
+	size_t remaining;
+
+	if (s->state == SESS_CLOSING)
+		return 0;
+	if (lws_frame_is_binary(s->wsi))
+		return session_close_now(s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary message");
+	remaining = lws_remaining_packet_payload(s->wsi);
+	if (len > max || s->rx_len > max - len || remaining > max - len - s->rx_len)
+		return session_close_now(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+	if (s->rx_len + len > s->rx_cap) {
+		size_t cap = s->rx_cap ? s->rx_cap : 1024;
+		char *p;
+
+		while (cap < s->rx_len + len + remaining && cap < max)
+			cap *= 2;
+		if (cap > max)
+			cap = max;
+		/* Not realloc(): the old buffer may hold part of a code; wipe it. */
+		if ((p = malloc(cap)) == NULL)
+			return session_close_now(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
+		if (s->rx) {
+			memcpy(p, s->rx, s->rx_len);
+			sodium_memzero(s->rx, s->rx_cap);
+			free(s->rx);
+		}
+		s->rx = p;
+		s->rx_cap = cap;
+	}
+	memcpy(s->rx + s->rx_len, in, len);
+	s->rx_len += len;
+	if (!lws_is_final_fragment(s->wsi))
+		return 0;
+
+	s->last_rx_us = server_mono_us();
+	if (!server_utf8_valid((const unsigned char *)s->rx, s->rx_len))
+		return session_close_now(s, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
+	session_frame(s, s->rx, s->rx_len);
+	sodium_memzero(s->rx, s->rx_len);
+	s->rx_len = 0;
+	/* Do not keep a large buffer around for a connection that sent one large frame. */
+	if (s->rx_cap > 16384) {
+		free(s->rx);
+		s->rx = NULL;
+		s->rx_cap = 0;
+	}
+	return 0;
+}
+
+/* ---- session life ------------------------------------------------------- */
+
+static int session_open(struct server *srv, struct session *s, struct lws *wsi)
+{
+	struct proto_frame hello;
+
+	memset(s, 0, sizeof *s);
+	s->wsi = wsi;
+	if (srv->n_sessions >= (size_t)srv->cfg->max_sessions) {
+		log_msg(LOGL_WARN, "max_sessions reached; connection refused");
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, NULL, 0);
+		return -1;
+	}
+	s->srv = srv;
+	s->id = ++srv->next_id;
+	s->opened_us = s->last_rx_us = server_mono_us();
+	session_table_add(srv, s);
+	randombytes_buf(s->nonce, sizeof s->nonce);
+
+	memset(&hello, 0, sizeof hello);
+	hello.type = PROTO_T_HELLO;
+	hello.u.hello.version = PROTO_VERSION;
+	memcpy(hello.u.hello.nonce, s->nonce, sizeof s->nonce);
+	hello.u.hello.time = time(NULL);
+	session_send_frame(s, &hello);
+	lws_set_timer_usecs(wsi, (lws_usec_t)srv->cfg->handshake_timeout * LWS_USEC_PER_SEC);
+	log_msg(LOGL_DEBUG, "session s%llu: opened (%zu open)", (unsigned long long)s->id, srv->n_sessions);
+	return 0;
+}
+
+static int session_timer(struct session *s)
+{
+	const struct config *cfg = s->srv->cfg;
+	int64_t now = server_mono_us(), limit, since;
+
+	if (s->state == SESS_CLOSING)
+		return 0;
+	if (s->state == SESS_AUTH) {
+		limit = (int64_t)cfg->idle_timeout * LWS_USEC_PER_SEC;
+		since = now - s->last_rx_us;
+		if (since >= limit)
+			return session_close_now(s, LWS_CLOSE_STATUS_GOINGAWAY, "idle timeout");
+	} else {
+		limit = (int64_t)cfg->handshake_timeout * LWS_USEC_PER_SEC;
+		since = now - s->opened_us;
+		if (since >= limit)
+			return session_close_now(s, LWS_CLOSE_STATUS_POLICY_VIOLATION, "handshake timeout");
+	}
+	lws_set_timer_usecs(s->wsi, (lws_usec_t)(limit - since));
+	return 0;
+}
+
+static void session_closed(struct session *s)
+{
+	struct outmsg *m, *next;
+
+	if (s->srv == NULL)
+		return;
+	session_table_remove(s->srv, s);
+	log_msg(LOGL_DEBUG, "session s%llu: closed (%zu open)", (unsigned long long)s->id, s->srv->n_sessions);
+	for (m = s->out_head; m; m = next) {
+		next = m->next;
+		free(m);
+	}
+	s->out_head = s->out_tail = NULL;
+	if (s->rx) {
+		sodium_memzero(s->rx, s->rx_cap);
+		free(s->rx);
+	}
+	s->rx = NULL;
+	sodium_memzero(s->nonce, sizeof s->nonce);
+	s->srv = NULL;
+}
+
+/* Only "/" carries the WebSocket. */
+static int session_filter(struct lws *wsi)
+{
+	char uri[8];
+
+	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/") != 0)
+		return 1;
+	return 0;
+}
+
+static int server_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct server *srv = lws_context_user(lws_get_context(wsi));
+	struct session *s = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (srv != NULL)
+			worker_drain(srv->worker);
+		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return session_filter(wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		return session_open(srv, s, wsi);
+	case LWS_CALLBACK_RECEIVE:
+		return s->srv ? session_receive(s, in, len) : -1;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return s->srv ? session_writeable(s) : -1;
+	case LWS_CALLBACK_TIMER:
+		return s->srv ? session_timer(s) : -1;
+	case LWS_CALLBACK_CLOSED:
+		session_closed(s);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+static int http_finish(struct lws *wsi)
+{
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http_request(struct lws *wsi, struct http_req *req, const char *path)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	static const char nosniff[] = "nosniff", hsts[] = "max-age=31536000", nocache[] = "no-store";
+
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
+		lws_return_http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, NULL);
+		return http_finish(wsi);
+	}
+	if (path == NULL || strcmp(path, "/") != 0) {
+		lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+		return http_finish(wsi);
+	}
+	if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/plain; charset=utf-8", sizeof server_page - 1, &p,
+	                                end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+	                                (const unsigned char *)nosniff, (int)sizeof nosniff - 1, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"strict-transport-security:",
+	                                (const unsigned char *)hsts, (int)sizeof hsts - 1, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:", (const unsigned char *)nocache,
+	                                (int)sizeof nocache - 1, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	req->body_pending = 1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int http_writeable(struct lws *wsi, struct http_req *req)
+{
+	unsigned char buf[LWS_PRE + sizeof server_page];
+
+	if (req == NULL || !req->body_pending)
+		return 0;
+	req->body_pending = 0;
+	memcpy(buf + LWS_PRE, server_page, sizeof server_page - 1);
+	if (lws_write(wsi, buf + LWS_PRE, sizeof server_page - 1, LWS_WRITE_HTTP_FINAL) < 0)
+		return -1;
+	return http_finish(wsi);
+}
+
+static int server_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct server *srv = lws_context_user(lws_get_context(wsi));
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		/* Refuse at accept time once the session cap is reached. */
+		if (srv != NULL && srv->n_sessions >= (size_t)srv->cfg->max_sessions) {
+			log_msg(LOGL_WARN, "max_sessions reached; connection refused");
+			return 1;
+		}
+		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* A WebSocket upgrade that did not ask for varsko.v1. */
+		return 1;
+	case LWS_CALLBACK_HTTP:
+		return http_request(wsi, user, in);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_writeable(wsi, user);
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols server_protocols[] = {
+        {.name = "http", .callback = server_http_cb, .per_session_data_size = sizeof(struct http_req)},
+        {.name = PROTO_SUBPROTOCOL, .callback = server_ws_cb, .per_session_data_size = sizeof(struct session)},
+        {.name = NULL, .callback = NULL},
+};
+
+/* ---- the server ---------------------------------------------------------- */
+
+static void server_wake(void *arg)
+{
+	struct server *srv = arg;
+
+	lws_cancel_service(srv->ctx);
+}
+
+int server_create(struct server **out, const struct config *cfg, struct store *store, uint8_t *org_sk,
+                  const struct proto_cert *gateway_cert)
+{
+	struct lws_context_creation_info info;
+	struct server *srv;
+	int r = VARSKO_ERR_INTERNAL;
+
+	*out = NULL;
+	if ((srv = calloc(1, sizeof *srv)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	srv->cfg = cfg;
+	srv->org_sk = org_sk;
+	srv->gateway_cert = *gateway_cert;
+	/* libsodium's Ed25519 secret key is seed || public key. */
+	memcpy(srv->org_pk, org_sk + 32, PROTO_PK_LEN);
+	if (sodium_mprotect_noaccess(org_sk) != 0) {
+		r = VARSKO_ERR_CRYPTO;
+		goto out;
+	}
+
+	memset(&info, 0, sizeof info);
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+	info.user = srv;
+	info.server_string = "varskod";
+	info.timeout_secs = (unsigned int)cfg->handshake_timeout;
+	if ((srv->ctx = lws_create_context(&info)) == NULL) {
+		log_msg(LOGL_ERROR, "cannot create the libwebsockets context");
+		r = VARSKO_ERR_INTERNAL;
+		goto out;
+	}
+
+	memset(&info, 0, sizeof info);
+	info.vhost_name = "varsko";
+	info.port = cfg->port;
+	info.iface = cfg->listen;
+	info.protocols = server_protocols;
+	info.user = srv;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	if (strchr(cfg->listen, ':') == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.ssl_cert_filepath = cfg->tls_cert;
+	info.ssl_private_key_filepath = cfg->tls_key;
+	info.ssl_cipher_list = SERVER_TLS12_CIPHERS;
+	info.tls1_3_plus_cipher_list = SERVER_TLS13_CIPHERS;
+	/* Nothing older than TLS 1.2, no compression, no renegotiation. */
+	info.ssl_options_set =
+	        (long)(SSL_OP_NO_SSLv2 | SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_NO_COMPRESSION |
+	               SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Never HTTP/2: the WebSocket runs over HTTP/1.1 only. */
+	info.alpn = "http/1.1";
+	info.timeout_secs = (unsigned int)cfg->handshake_timeout;
+	if ((srv->vh = lws_create_vhost(srv->ctx, &info)) == NULL) {
+		log_msg(LOGL_ERROR, "cannot listen on port %d (port in use, or bad tls_cert / tls_key)", cfg->port);
+		r = VARSKO_ERR_TLS;
+		goto out;
+	}
+	if ((r = worker_start(&srv->worker, store, server_wake, srv)) != VARSKO_OK)
+		goto out;
+	*out = srv;
+	srv = NULL;
+	r = VARSKO_OK;
+out:
+	server_destroy(srv);
+	return r;
+}
+
+int server_port(const struct server *srv)
+{
+	return lws_get_vhost_listen_port(srv->vh);
+}
+
+int server_run(struct server *srv)
+{
+	while (!srv->stop) {
+		if (lws_service(srv->ctx, 0) < 0)
+			return VARSKO_ERR_INTERNAL;
+	}
+	return VARSKO_OK;
+}
+
+void server_stop(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	srv->stop = 1;
+	if (srv->ctx)
+		lws_cancel_service(srv->ctx);
+}
+
+void server_destroy(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	/* Queued jobs still run; their answers find live sessions or none. */
+	worker_stop(srv->worker);
+	srv->worker = NULL;
+	if (srv->ctx)
+		lws_context_destroy(srv->ctx);
+	srv->ctx = NULL;
+	if (srv->org_sk)
+		sodium_mprotect_readwrite(srv->org_sk);
+	sodium_memzero(srv, sizeof *srv);
+	free(srv);
+}

@@ -1,0 +1,254 @@
+/*
+ * worker.c: the store worker thread and its two locked queues.
+ */
+#include "worker.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "store.h"
+#include "varsko/err.h"
+
+/* Most group jobs in one transaction: bounds the work lost to one bad job. */
+#define WORKER_GROUP_MAX 64
+
+struct worker_queue {
+	struct worker_job *head, *tail;
+};
+
+struct worker {
+	pthread_t thread;
+	pthread_mutex_t lock; /* protects todo, finished, stopping */
+	pthread_cond_t cond;  /* signalled when todo gains a job or stopping is set */
+	struct worker_queue todo;
+	struct worker_queue finished;
+	int stopping;
+	struct store *store; /* borrowed; used only on the worker thread */
+	void (*wake)(void *arg);
+	void *wake_arg;
+};
+
+static void worker_queue_push(struct worker_queue *q, struct worker_job *j)
+{
+	j->next_ = NULL;
+	if (q->tail)
+		q->tail->next_ = j;
+	else
+		q->head = j;
+	q->tail = j;
+}
+
+/* Take the whole queue at once: the caller walks it without the lock. */
+static struct worker_job *worker_queue_take(struct worker_queue *q)
+{
+	struct worker_job *all = q->head;
+
+	q->head = q->tail = NULL;
+	return all;
+}
+
+static void worker_queue_append(struct worker_queue *q, struct worker_job *first, struct worker_job *last)
+{
+	if (q->tail)
+		q->tail->next_ = first;
+	else
+		q->head = first;
+	q->tail = last;
+}
+
+/* Run one group job alone in its own transaction (see worker.h). */
+static void worker_run_alone(struct worker *w, struct worker_job *j)
+{
+	int r;
+
+	if ((r = store_begin(w->store)) != VARSKO_OK) {
+		j->result = r;
+		return;
+	}
+	j->run(j, w->store);
+	if (j->result != VARSKO_OK) {
+		store_rollback(w->store);
+		return;
+	}
+	if ((r = store_commit(w->store)) != VARSKO_OK)
+		j->result = r;
+}
+
+/*
+ * Run the group jobs first..last (inclusive, linked) in one transaction. If
+ * anything fails, roll back and run each alone, so one bad job does not
+ * take its neighbours down and nothing is written twice.
+ */
+static void worker_run_group(struct worker *w, struct worker_job *first, struct worker_job *last)
+{
+	struct worker_job *stop = last->next_, *j;
+	int ok = 1;
+
+	if (first == last) {
+		worker_run_alone(w, first);
+		return;
+	}
+	if (store_begin(w->store) != VARSKO_OK) {
+		ok = 0;
+	} else {
+		for (j = first; j != stop && ok; j = j->next_) {
+			j->run(j, w->store);
+			ok = j->result == VARSKO_OK;
+		}
+		if (!ok)
+			store_rollback(w->store);
+		else if (store_commit(w->store) != VARSKO_OK)
+			ok = 0; /* store_commit() rolled back */
+	}
+	if (ok)
+		return;
+	for (j = first; j != stop; j = j->next_) {
+		j->result = VARSKO_ERR_UNAVAILABLE;
+		worker_run_alone(w, j);
+	}
+}
+
+/* Run a batch in order; neighbouring group jobs share a transaction. */
+static void worker_run_batch(struct worker *w, struct worker_job *batch)
+{
+	struct worker_job *j = batch;
+
+	while (j) {
+		struct worker_job *first = j, *last = j;
+		int n = 1;
+
+		if (!j->group || w->store == NULL) {
+			j->run(j, w->store);
+			j = j->next_;
+			continue;
+		}
+		while (last->next_ && last->next_->group && n < WORKER_GROUP_MAX) {
+			last = last->next_;
+			n++;
+		}
+		j = last->next_;
+		worker_run_group(w, first, last);
+	}
+}
+
+/*
+ * The thread: take every queued job, run them in order without holding the
+ * lock, publish them as one batch and wake the event loop once per batch.
+ * It leaves only when stopping is set and the queue is empty, so queued
+ * jobs are never dropped.
+ */
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	for (;;) {
+		struct worker_job *batch, *last = NULL;
+
+		pthread_mutex_lock(&w->lock);
+		while (w->todo.head == NULL && !w->stopping)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->todo.head == NULL && w->stopping) {
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		batch = worker_queue_take(&w->todo);
+		pthread_mutex_unlock(&w->lock);
+
+		worker_run_batch(w, batch);
+		for (struct worker_job *j = batch; j; j = j->next_)
+			last = j;
+
+		pthread_mutex_lock(&w->lock);
+		worker_queue_append(&w->finished, batch, last);
+		pthread_mutex_unlock(&w->lock);
+		if (w->wake)
+			w->wake(w->wake_arg);
+	}
+	return NULL;
+}
+
+int worker_start(struct worker **out, struct store *s, void (*wake)(void *arg), void *wake_arg)
+{
+	struct worker *w;
+	int r = VARSKO_ERR_INTERNAL;
+	int have_lock = 0, have_cond = 0;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof *w)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	w->store = s;
+	w->wake = wake;
+	w->wake_arg = wake_arg;
+	if (pthread_mutex_init(&w->lock, NULL) != 0)
+		goto out;
+	have_lock = 1;
+	if (pthread_cond_init(&w->cond, NULL) != 0)
+		goto out;
+	have_cond = 1;
+	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+		goto out;
+	*out = w;
+	w = NULL;
+	r = VARSKO_OK;
+out:
+	if (w) {
+		if (have_cond)
+			pthread_cond_destroy(&w->cond);
+		if (have_lock)
+			pthread_mutex_destroy(&w->lock);
+		free(w);
+	}
+	return r;
+}
+
+int worker_submit(struct worker *w, struct worker_job *job)
+{
+	int r = VARSKO_ERR_UNAVAILABLE;
+
+	if (w == NULL || job == NULL || job->run == NULL || job->done == NULL)
+		return VARSKO_ERR_INTERNAL;
+	job->result = VARSKO_ERR_UNAVAILABLE;
+	pthread_mutex_lock(&w->lock);
+	if (!w->stopping) {
+		worker_queue_push(&w->todo, job);
+		pthread_cond_signal(&w->cond);
+		r = VARSKO_OK;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return r;
+}
+
+int worker_drain(struct worker *w)
+{
+	struct worker_job *j, *next;
+	int n = 0;
+
+	if (w == NULL)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	j = worker_queue_take(&w->finished);
+	pthread_mutex_unlock(&w->lock);
+	for (; j; j = next) {
+		next = j->next_;
+		j->next_ = NULL;
+		j->done(j);
+		n++;
+	}
+	return n;
+}
+
+void worker_stop(struct worker *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	/* The thread ran everything that was queued; hand it all back. */
+	(void)worker_drain(w);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}

@@ -1,0 +1,96 @@
+/*
+ * worker.h: the store worker thread of varskod.
+ *
+ * All database work of varskod runs on one thread that uses the single
+ * `struct store` (docs/DEVELOPING.md, "Threads in varskod"). The event loop
+ * thread fills in a job and hands it over with worker_submit(); the worker
+ * thread calls job->run(job, store), in submission order, one job at a time;
+ * then it puts the job on a completion queue and calls the wake function
+ * (in varskod: lws_cancel_service() on the lws context). The event loop
+ * thread then calls worker_drain(), which calls job->done(job) for every
+ * finished job in the same order. Jobs marked `group` share transactions
+ * (group commit, see below).
+ *
+ * A job names its connection by session id, never by pointer, so a done()
+ * for a connection that closed meanwhile finds nothing and only frees the
+ * job.
+ *
+ * Ownership: a job is owned by the caller until worker_submit() returns
+ * VARSKO_OK; from then on by the worker until it is passed to done(), which
+ * owns it and must free it. The usual pattern is to embed struct worker_job
+ * as the first member of a larger struct and free that in done().
+ */
+#ifndef VARSKO_WORKER_H
+#define VARSKO_WORKER_H
+
+#include <stdint.h>
+
+struct store;
+struct worker;
+
+struct worker_job {
+	/*
+	 * Runs on the worker thread with the worker's store (which may be NULL
+	 * when the worker was started without one, as in tests). Writes its
+	 * result into the job. Must not touch lws or anything of the event
+	 * loop thread.
+	 */
+	void (*run)(struct worker_job *job, struct store *s);
+	/*
+	 * Runs on the thread that calls worker_drain() (or worker_stop()) and
+	 * takes ownership of the job: it must free it.
+	 */
+	void (*done)(struct worker_job *job);
+	uint64_t session_id; /* the connection the answer is for; 0 for none */
+	int result;          /* set by run(); VARSKO_ERR_UNAVAILABLE if the job never ran */
+	/*
+	 * Nonzero: group commit. Group jobs that are queued next to each other
+	 * run inside one transaction that the worker opens and commits
+	 * (store_begin / store_commit), so their run() must only use store
+	 * functions that join the caller's transaction and never begin or
+	 * commit itself. When any job of the group fails (result not
+	 * VARSKO_OK) or the commit fails, the worker rolls everything back and
+	 * runs each job of the group again alone, in its own transaction; so
+	 * run() must start from scratch every time it is called. A group job's
+	 * result is VARSKO_OK only after the commit holding its writes has
+	 * returned; a failed commit becomes its result. Ignored when the worker
+	 * has no store.
+	 */
+	int group;
+	struct worker_job *next_; /* private to worker.c */
+};
+
+/*
+ * Start the worker thread. `s` is borrowed: the caller keeps ownership and
+ * closes it only after worker_stop(). `wake(wake_arg)` is called on the
+ * worker thread after each batch of finished jobs; it must be thread-safe
+ * (lws_cancel_service() is). *out is owned by the caller: worker_stop().
+ * Returns VARSKO_OK, VARSKO_ERR_NOMEM or VARSKO_ERR_INTERNAL.
+ */
+int worker_start(struct worker **out, struct store *s, void (*wake)(void *arg), void *wake_arg);
+
+/*
+ * Queue a job (any thread; in varskod the lws thread). run and done must be
+ * set. Never blocks beyond a short mutex hold. Returns VARSKO_OK (the job
+ * now belongs to the worker) or VARSKO_ERR_UNAVAILABLE when the worker is
+ * stopping (the job stays the caller's).
+ */
+int worker_submit(struct worker *w, struct worker_job *job);
+
+/*
+ * Deliver finished jobs: calls done() for each, in order, on the calling
+ * thread (in varskod the lws thread, from LWS_CALLBACK_EVENT_WAIT_CANCELLED).
+ * Returns the number of jobs delivered. NULL-safe.
+ */
+int worker_drain(struct worker *w);
+
+/*
+ * Stop the worker: no new jobs are accepted, the jobs already queued still
+ * run (they may carry audit entries that must not be lost), the thread is
+ * joined, and every finished job is delivered with done() on the calling
+ * thread. Frees w. NULL-safe. Call it from the thread that calls
+ * worker_drain().
+ */
+void worker_stop(struct worker *w);
+
+#endif
