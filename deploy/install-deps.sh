@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# deploy/install-deps.sh: the one place that lists and installs the Debian 12
+# packages Varsko needs to build, run and test. It asks dpkg first, so a machine
+# that has everything makes no network call; otherwise it runs `apt-get update`
+# once and installs only what is missing.
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+Usage: deploy/install-deps.sh [--runtime-only] [--list] [--help]
+
+Installs the Debian packages Varsko needs (build, runtime and test tools)
+that are not installed yet. Needs root when something is missing.
+
+  --runtime-only  only what a deployment needs to run (mosquitto, openssl, sqlite3, ...)
+  --list          print the packages that would be considered and exit
+  --help          this text
+USAGE
+}
+
+build_pkgs=(gcc meson ninja-build pkg-config libwebsockets-dev libmosquitto-dev
+	libsodium-dev libsqlite3-dev libjansson-dev libssl-dev)
+runtime_pkgs=(mosquitto mosquitto-clients openssl sqlite3)
+test_pkgs=(python3 python3-paho-mqtt python3-websockets python3-nacl faketime
+	clang libclang-rt-14-dev valgrind)
+
+runtime_only=0
+list_only=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--runtime-only) runtime_only=1 ;;
+	--list) list_only=1 ;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		echo "install-deps.sh: unknown argument: $1" >&2
+		usage >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+if [ "$runtime_only" -eq 1 ]; then
+	wanted=("${runtime_pkgs[@]}")
+else
+	wanted=("${build_pkgs[@]}" "${runtime_pkgs[@]}" "${test_pkgs[@]}")
+fi
+
+if [ "$list_only" -eq 1 ]; then
+	printf '%s\n' "${wanted[@]}"
+	exit 0
+fi
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "install-deps.sh: dpkg-query not found: this script supports Debian 12 only" >&2
+	exit 1
+fi
+
+missing=()
+for p in "${wanted[@]}"; do
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	if [ "$status" != "installed" ]; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps.sh: all ${#wanted[@]} packages are installed" >&2
+	exit 0
+fi
+
+echo "install-deps.sh: installing: ${missing[*]}" >&2
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		sudo_cmd=(sudo)
+	else
+		echo "install-deps.sh: missing packages (${missing[*]}) and not root (no sudo)" >&2
+		exit 1
+	fi
+fi
+"${sudo_cmd[@]}" apt-get update
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+echo "install-deps.sh: done" >&2

@@ -1,0 +1,390 @@
+#!/usr/bin/env bash
+# deploy/quickstart.sh: a running Varsko demo on this machine in one command.
+#
+# Installs what is missing, builds, makes development certificates, configures
+# and initialises varskod, imports the demo municipality (Slagelse), starts
+# mosquitto and varskod in the background on loopback, and prints one
+# enrollment code per demo user with the commands to try. Everything it makes
+# lives in the state directory ($VARSKO_DEMO_DIR, default REPO/.demo).
+set -euo pipefail
+
+usage() {
+	cat <<'USAGE'
+Usage: deploy/quickstart.sh [--json] [--no-install] [--no-build]
+       deploy/quickstart.sh stop
+       deploy/quickstart.sh --help
+
+Starts a local Varsko demo: mosquitto (TLS, client certificates, ACL) and
+varskod (WSS) on 127.0.0.1, with the demo municipality imported, and prints
+the web and WebSocket addresses, the CA file, the organisation key
+fingerprint, one fresh enrollment code per demo user and the commands to
+enroll a device and see who it is.
+
+Running it again stops the running demo and starts it anew on the same state
+(database, keys, certificates), with new codes.
+
+  --json        print everything as one JSON object on stdout (progress goes to stderr)
+  --no-install  do not run deploy/install-deps.sh
+  --no-build    do not run meson/ninja (build/ must exist)
+  stop          stop the demo's varskod and mosquitto (from their pid files)
+  --help        this text
+
+Environment:
+  VARSKO_DEMO_DIR  state directory (default: REPO/.demo); holds certs/, the
+                   config, the database, keys, logs and pid files
+  VARSKO_PORT      WSS port to try first (default 8443; a free one if busy)
+  VARSKO_MQTT_PORT MQTT port to try first (default 8883; a free one if busy)
+  VARSKO_BUILD_ROOT build directory (default: REPO/build)
+USAGE
+}
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+state=${VARSKO_DEMO_DIR:-$repo/.demo}
+py=/usr/bin/python3
+demo_json=$repo/deploy/demo/slagelse.json
+build=${VARSKO_BUILD_ROOT:-$repo/build}
+
+json=0
+install=1
+do_build=1
+cmd=start
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--json) json=1 ;;
+	--no-install) install=0 ;;
+	--no-build) do_build=0 ;;
+	stop) cmd=stop ;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		echo "quickstart.sh: unknown argument: $1" >&2
+		usage >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+say() {
+	echo "quickstart: $*" >&2
+}
+
+die() {
+	echo "quickstart: ERROR: $*" >&2
+	exit 1
+}
+
+# port_free PORT: true when nothing on 127.0.0.1 listens on PORT and it can be bound.
+port_free() {
+	"$py" - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()
+PY
+}
+
+# pick_port PREFERRED: PREFERRED when free, else a free port from the kernel.
+pick_port() {
+	if port_free "$1"; then
+		echo "$1"
+		return 0
+	fi
+	"$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_port PORT PIDFILE NAME: wait up to 20 s for 127.0.0.1:PORT to accept.
+wait_port() {
+	local port=$1 pid i
+	pid=$(cat "$2")
+	for ((i = 0; i < 200; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			return 1
+		fi
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_bg NAME PROGRAM ARGS...: run PROGRAM in its own session, detached
+# from the terminal, output appended to STATE/NAME.log, its pid (the program's
+# own: the shell execs it) in STATE/NAME.pid.
+start_bg() {
+	local name=$1 i
+	shift
+	rm -f "$state/$name.pid"
+	# shellcheck disable=SC2016 # $$, $0 and $@ belong to the inner shell
+	nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$state/$name.pid" "$@" \
+		>>"$state/$name.log" 2>&1 </dev/null &
+	for ((i = 0; i < 50; i++)); do
+		[ -s "$state/$name.pid" ] && return 0
+		sleep 0.1
+	done
+	die "$name did not start"
+}
+
+# stop_one NAME: stop the process in STATE/NAME.pid if it is still that program.
+stop_one() {
+	local name=$1 pidfile="$state/$1.pid" pid i
+	[ -f "$pidfile" ] || return 0
+	pid=$(cat "$pidfile")
+	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$name"; then
+		say "stopping $name (pid $pid)"
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			say "$name did not stop in 10 s; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	rm -f "$pidfile"
+}
+
+stop_all() {
+	stop_one varskod
+	stop_one mosquitto
+}
+
+if [ "$cmd" = stop ]; then
+	stop_all
+	say "stopped"
+	exit 0
+fi
+
+# From here on stdout is the result only; everything else goes to stderr.
+if [ "$install" -eq 1 ]; then
+	"$repo/deploy/install-deps.sh" >&2 || die "deploy/install-deps.sh failed"
+fi
+[ -x "$py" ] || die "$py not found (deploy/install-deps.sh installs python3)"
+[ -f "$demo_json" ] || die "missing $demo_json"
+
+if [ "$do_build" -eq 1 ]; then
+	if [ ! -f "$build/meson-private/coredata.dat" ]; then
+		say "meson setup $build"
+		meson setup "$build" "$repo" >&2 || die "meson setup failed"
+	fi
+	say "ninja -C $build"
+	ninja -C "$build" >&2 || die "the build failed"
+fi
+varskod=$build/gateway/varskod
+varskoctl=$build/gateway/varskoctl
+varsko=$build/clients/cli/varsko
+for b in "$varskod" "$varskoctl"; do
+	[ -x "$b" ] || die "$b is not built"
+done
+
+umask 077
+mkdir -p "$state"
+chmod 0700 "$state"
+state=$(cd "$state" && pwd)
+
+# A second run starts over with the same state: stop what the first started.
+stop_all
+
+# Teams (for the agents' MQTT certificates and the ACL) from the demo document.
+mapfile -t teams < <("$py" -c '
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+for t in doc.get("teams", []):
+    tid = t.get("id") if isinstance(t, dict) else t
+    if tid:
+        print(tid)
+' "$demo_json")
+if [ ${#teams[@]} -eq 0 ]; then
+	teams=(team-slagelse team-korsoer-skaelskoer team-ung team-handicap doegnvagt)
+fi
+team_args=()
+for t in "${teams[@]}"; do
+	team_args+=(--team "$t")
+done
+
+say "certificates in $state/certs"
+"$repo/certs/mkdev.sh" "${team_args[@]}" "$state/certs" >&2 || die "certs/mkdev.sh failed"
+
+port=$(pick_port "${VARSKO_PORT:-8443}")
+mqtt_port=$(pick_port "${VARSKO_MQTT_PORT:-8883}")
+if [ "$mqtt_port" = "$port" ]; then
+	mqtt_port=$(pick_port 0)
+fi
+conf=$state/varskod.conf
+cat >"$conf" <<EOF_CONF
+# varskod configuration of the local demo, written by deploy/quickstart.sh.
+listen = 127.0.0.1
+port = $port
+tls_cert = $state/certs/server.crt
+tls_key = $state/certs/server.key
+database = $state/varsko.db
+org_key = $state/org.key
+gateway_key = $state/gateway.key
+gateway_cert = $state/gateway.cert
+origins = wss://localhost:$port wss://127.0.0.1:$port
+tenant = slagelse
+log_level = info
+mqtt_host = 127.0.0.1
+mqtt_port = $mqtt_port
+mqtt_ca = $state/certs/ca.crt
+mqtt_cert = $state/certs/varskod.crt
+mqtt_key = $state/certs/varskod.key
+EOF_CONF
+if [ -d "$repo/clients/web" ] && [ -f "$repo/clients/web/index.html" ]; then
+	echo "web_root = $repo/clients/web" >>"$conf"
+fi
+
+have=0
+for f in varsko.db org.key gateway.key gateway.cert; do
+	if [ -e "$state/$f" ]; then
+		have=$((have + 1))
+	fi
+done
+if [ "$have" -eq 0 ]; then
+	say "varskoctl init"
+	"$varskoctl" -c "$conf" init >&2 || die "varskoctl init failed"
+elif [ "$have" -ne 4 ]; then
+	die "$state holds only part of an initialised gateway; remove it (or set VARSKO_DEMO_DIR) and run again"
+fi
+say "varskoctl import deploy/demo/slagelse.json"
+"$varskoctl" -c "$conf" import "$demo_json" >&2 || die "varskoctl import failed"
+
+say "mosquitto on 127.0.0.1:$mqtt_port"
+mqtt_conf=$("$repo/deploy/mosquitto/mkconf.sh" --port "$mqtt_port" --certs "$state/certs" \
+	--state "$state/mqtt" "${team_args[@]}" --log "$state/mosquitto.log") || die "mosquitto config failed"
+start_bg mosquitto mosquitto -c "$mqtt_conf"
+if ! wait_port "$mqtt_port" "$state/mosquitto.pid"; then
+	tail -n 20 "$state/mosquitto.log" >&2 || true
+	stop_all
+	die "mosquitto did not start (log: $state/mosquitto.log)"
+fi
+
+say "varskod on 127.0.0.1:$port"
+start_bg varskod "$varskod" -c "$conf"
+if ! wait_port "$port" "$state/varskod.pid"; then
+	tail -n 20 "$state/varskod.log" >&2 || true
+	stop_all
+	die "varskod did not start (log: $state/varskod.log)"
+fi
+
+# One fresh code per demo user.
+invites=$state/invites.jsonl
+: >"$invites"
+mapfile -t users < <("$py" -c '
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+for u in doc.get("users", []):
+    uid = u.get("id") or u.get("user")
+    if uid:
+        print(uid)
+' "$demo_json")
+for u in "${users[@]}"; do
+	if ! "$varskoctl" -c "$conf" invite --user "$u" --json >>"$invites"; then
+		stop_all
+		die "varskoctl invite --user $u failed"
+	fi
+	echo >>"$invites"
+done
+
+"$py" - "$json" "$demo_json" "$invites" "$state" "$port" "$mqtt_port" "$repo" "$varsko" "${teams[@]}" <<'PY'
+import json, os, sys
+
+as_json, demo_path, inv_path, state, port, mqtt_port, repo, varsko = sys.argv[1:9]
+teams = sys.argv[9:]
+doc = json.load(open(demo_path, encoding="utf-8"))
+codes = {}
+org_fpr = ""
+with open(inv_path, encoding="utf-8") as f:
+    for line in f:
+        line = line.strip()
+        if line:
+            inv = json.loads(line)
+            codes[inv["user"]] = inv
+            org_fpr = org_fpr or inv.get("org_fingerprint", "")
+
+certs = os.path.join(state, "certs")
+ca = os.path.join(certs, "ca.crt")
+ws_url = f"wss://127.0.0.1:{port}"
+institutions = [{k: i.get(k) for k in ("id", "name", "kind", "district")}
+                for i in doc.get("institutions", [])]
+users = []
+for u in doc.get("users", []):
+    uid = u.get("id") or u.get("user")
+    if not uid:
+        continue
+    row = {"user": uid}
+    if u.get("name"):
+        row["name"] = u["name"]
+    row["role"] = u.get("role", "")
+    if u.get("team"):
+        row["team"] = u["team"]
+    insts = u.get("institutions") or ([u["institution"]] if u.get("institution") else [])
+    if insts:
+        row["institution"] = insts[0] if len(insts) == 1 else insts
+    row["code"] = codes.get(uid, {}).get("code", "")
+    users.append(row)
+
+out = {
+    "ws_url": ws_url,
+    "web_url": f"https://127.0.0.1:{port}/",
+    "ca_file": ca,
+    "org_fingerprint": org_fpr,
+    "state_dir": state,
+    "config": os.path.join(state, "varskod.conf"),
+    "mqtt": {
+        "host": "127.0.0.1",
+        "port": int(mqtt_port),
+        "ca_file": ca,
+        "agents": {t: {"cert": os.path.join(certs, f"agent-{t}.crt"),
+                       "key": os.path.join(certs, f"agent-{t}.key")} for t in teams},
+        "varskod": {"cert": os.path.join(certs, "varskod.crt"), "key": os.path.join(certs, "varskod.key")},
+    },
+    "institutions": institutions,
+    "users": users,
+}
+if as_json == "1":
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+    sys.exit(0)
+
+rel = os.path.relpath(varsko, os.getcwd()) if varsko.startswith(repo) else varsko
+print(f"""
+Varsko demo is running.
+
+  web        {out['web_url']}
+  websocket  {ws_url}
+  CA file    {ca}
+  org key    {org_fpr}   (organisation key fingerprint; check it on enrollment)
+  MQTT       mqtts://127.0.0.1:{mqtt_port} (client certificates in {certs})
+  logs       {state}/varskod.log, {state}/mosquitto.log
+
+One-time enrollment codes (valid for the configured invite_validity_hours):
+""")
+rows = [("user", "role", "institution / team", "code")]
+for u in users:
+    where = u.get("team") or u.get("institution") or ""
+    if isinstance(where, list):
+        where = ",".join(where)
+    rows.append((u["user"], u["role"], where, u["code"]))
+w = [max(len(str(r[i])) for r in rows) for i in range(4)]
+for r in rows:
+    print("  " + "  ".join(str(r[i]).ljust(w[i]) for i in range(4)).rstrip())
+if users:
+    u = users[0]
+    home = os.path.join(state, "home-" + u["user"])
+    print(f"""
+Try it (enroll a device for {u['user']}, then ask who it is):
+
+  VARSKO_HOME={home} {rel} enroll --server {ws_url} --code {u['code']} --ca {ca} --fingerprint {org_fpr}
+  VARSKO_HOME={home} {rel} whoami
+
+Stop the demo with: deploy/quickstart.sh stop""")
+PY
