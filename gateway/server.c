@@ -699,6 +699,12 @@ static int session_device_job(struct session *s, const struct proto_frame *f)
 static void session_bad(struct session *s, const char *id, int err, const char *detail)
 {
 	session_send_error(s, id, err, detail);
+	/*
+	 * Every refused frame is audited by its error name only (never its
+	 * bytes); the bad-frame limit below bounds the entries per connection.
+	 */
+	if (s->bad_frames <= SESSION_BAD_FRAMES)
+		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", varsko_err_name(err));
 	if (++s->bad_frames > SESSION_BAD_FRAMES && s->state != SESS_CLOSING) {
 		log_msg(LOGL_INFO, "session s%llu: too many bad frames, closing", (unsigned long long)s->id);
 		server_audit(s->srv, "bad_frame_close", s->state == SESS_AUTH ? s->device : "-", "more than 16 errors");
@@ -782,11 +788,15 @@ static int session_receive(struct session *s, const void *in, size_t len)
 
 	if (s->state == SESS_CLOSING)
 		return 0;
-	if (lws_frame_is_binary(s->wsi))
+	if (lws_frame_is_binary(s->wsi)) {
+		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1003");
 		return session_close_now(s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary message");
+	}
 	remaining = lws_remaining_packet_payload(s->wsi);
-	if (len > max || s->rx_len > max - len || remaining > max - len - s->rx_len)
+	if (len > max || s->rx_len > max - len || remaining > max - len - s->rx_len) {
+		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1009");
 		return session_close_now(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
+	}
 	if (s->rx_len + len > s->rx_cap) {
 		size_t cap = s->rx_cap ? s->rx_cap : 1024;
 		char *p;
@@ -812,8 +822,10 @@ static int session_receive(struct session *s, const void *in, size_t len)
 		return 0;
 
 	s->last_rx_us = server_mono_us();
-	if (!server_utf8_valid((const unsigned char *)s->rx, s->rx_len))
+	if (!server_utf8_valid((const unsigned char *)s->rx, s->rx_len)) {
+		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1007");
 		return session_close_now(s, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
+	}
 	session_frame(s, s->rx, s->rx_len);
 	sodium_memzero(s->rx, s->rx_len);
 	s->rx_len = 0;

@@ -296,7 +296,7 @@ def main():
         c("varskoctl audit verify: intact", rc == 0 and "intact" in out, out_of(rc, out, err))
 
         events = audit_events(env)
-        for ev in ("login_ok", "login_refused", "enroll_ok", "enroll_refused", "revoke"):
+        for ev in ("login_ok", "login_refused", "enroll_ok", "enroll_refused", "revoke", "frame_refused"):
             c(f"audit log has {ev}", ev in events, f"events: {sorted(events)}")
 
         # A changed audit row must be found.
