@@ -207,9 +207,13 @@ int store_audit_verify(struct store *s, uint64_t *count, uint64_t *bad_seq)
 	*count = 0;
 	*bad_seq = 0;
 	memset(prev, 0, sizeof(prev));
-	/* One read transaction, so the rows and the head are one snapshot. */
+	/*
+	 * One read-only snapshot, so the rows and the head agree. A savepoint
+	 * outside a transaction opens a deferred one that never writes; writes
+	 * elsewhere always use BEGIN IMMEDIATE.
+	 */
 	if (!s->tx_open) {
-		if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		if (sqlite3_exec(s->db, "SAVEPOINT audit_verify", NULL, NULL, NULL) != SQLITE_OK)
 			return VARSKO_ERR_DB;
 		read_tx = 1;
 	}
@@ -270,7 +274,7 @@ int store_audit_verify(struct store *s, uint64_t *count, uint64_t *bad_seq)
 	}
 out:
 	if (read_tx)
-		sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+		sqlite3_exec(s->db, "RELEASE audit_verify", NULL, NULL, NULL);
 	return r;
 }
 
