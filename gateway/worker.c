@@ -18,9 +18,9 @@ struct worker_queue {
 
 struct worker {
 	pthread_t thread;
-	pthread_mutex_t lock; /* protects todo, finished, stopping */
-	pthread_cond_t cond;  /* signalled when todo gains a job or stopping is set */
-	struct worker_queue todo;
+	pthread_mutex_t lock; /* protects pending, finished, stopping */
+	pthread_cond_t cond;  /* signalled when pending gains a job or stopping is set */
+	struct worker_queue pending;
 	struct worker_queue finished;
 	int stopping;
 	struct store *store; /* borrowed; used only on the worker thread */
@@ -145,13 +145,13 @@ static void *worker_main(void *arg)
 		struct worker_job *batch, *last = NULL;
 
 		pthread_mutex_lock(&w->lock);
-		while (w->todo.head == NULL && !w->stopping)
+		while (w->pending.head == NULL && !w->stopping)
 			pthread_cond_wait(&w->cond, &w->lock);
-		if (w->todo.head == NULL && w->stopping) {
+		if (w->pending.head == NULL && w->stopping) {
 			pthread_mutex_unlock(&w->lock);
 			break;
 		}
-		batch = worker_queue_take(&w->todo);
+		batch = worker_queue_take(&w->pending);
 		pthread_mutex_unlock(&w->lock);
 
 		worker_run_batch(w, batch);
@@ -210,7 +210,7 @@ int worker_submit(struct worker *w, struct worker_job *job)
 	job->result = VARSKO_ERR_UNAVAILABLE;
 	pthread_mutex_lock(&w->lock);
 	if (!w->stopping) {
-		worker_queue_push(&w->todo, job);
+		worker_queue_push(&w->pending, job);
 		pthread_cond_signal(&w->cond);
 		r = VARSKO_OK;
 	}

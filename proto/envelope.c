@@ -84,11 +84,8 @@ int env_header_encode(const struct env_envelope *e, struct proto_buf *b)
 {
 	if (b == NULL)
 		return VARSKO_ERR_BAD_INPUT;
-	if (!env_well_formed(e)) {
-		if (b->err == VARSKO_OK)
-			b->err = VARSKO_ERR_BAD_INPUT;
-		return b->err;
-	}
+	if (!env_well_formed(e))
+		return proto_buf_fail(b, VARSKO_ERR_BAD_INPUT);
 	proto_buf_put_str(b, ENV_TAG_HEADER);
 	proto_buf_put_u64(b, e->version);
 	proto_buf_put_str(b, e->kind);

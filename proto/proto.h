@@ -200,6 +200,8 @@ void proto_buf_put_bytes(struct proto_buf *b, const void *p, size_t n);
 void proto_buf_put_str(struct proto_buf *b, const char *s);
 void proto_buf_put_u64(struct proto_buf *b, uint64_t v);
 void proto_buf_put_i64(struct proto_buf *b, int64_t v);
+/* Record err as b's failure unless one is already recorded; returns b->err (the first failure). */
+int proto_buf_fail(struct proto_buf *b, int err);
 /*
  * The three signing-input builders append their fields to b (initialised by
  * the caller, who also frees it) and return b->err.
@@ -229,7 +231,7 @@ int proto_verify(const struct proto_buf *input, const uint8_t pk[PROTO_PK_LEN], 
 
 /* "d-" + hex of the first 8 bytes of BLAKE2b-256(encode(PROTO_TAG_DEVICE_ID, sign_pk)). */
 void proto_device_id(const uint8_t sign_pk[PROTO_PK_LEN], char out[PROTO_DEVICE_ID_LEN + 1]);
-/* First 16 bytes of BLAKE2b-256(encode(PROTO_TAG_FPR, pk)) as "xxxx-xxxx-…" (8 groups). */
+/* First 16 bytes of BLAKE2b-256(encode(PROTO_TAG_FPR, pk)) as "hhhh-hhhh-…" (8 groups of lowercase hex). */
 void proto_fingerprint(const uint8_t pk[PROTO_PK_LEN], char out[PROTO_FPR_LEN + 1]);
 
 /* ---- small helpers ------------------------------------------------------- */

@@ -284,7 +284,7 @@ void proto_device_id(const uint8_t sign_pk[PROTO_PK_LEN], char out[PROTO_DEVICE_
 	out[PROTO_DEVICE_ID_LEN] = '\0';
 }
 
-/* "xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxx" from the first 16 hash bytes; always NUL-terminated. */
+/* "hhhh-hhhh-hhhh-hhhh-hhhh-hhhh-hhhh-hhhh" (h: lowercase hex) from the first 16 hash bytes; always NUL-terminated. */
 void proto_fingerprint(const uint8_t pk[PROTO_PK_LEN], char out[PROTO_FPR_LEN + 1])
 {
 	uint8_t h[32];
@@ -298,4 +298,11 @@ void proto_fingerprint(const uint8_t pk[PROTO_PK_LEN], char out[PROTO_FPR_LEN + 
 		o += 4;
 	}
 	out[o] = '\0';
+}
+
+int proto_buf_fail(struct proto_buf *b, int err)
+{
+	if (b->err == VARSKO_OK)
+		b->err = err;
+	return b->err;
 }

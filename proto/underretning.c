@@ -670,11 +670,8 @@ int uh_header_encode(const struct uh_header *h, struct proto_buf *b)
 {
 	if (b == NULL)
 		return VARSKO_ERR_BAD_INPUT;
-	if (!header_valid(h)) {
-		if (b->err == VARSKO_OK)
-			b->err = VARSKO_ERR_BAD_INPUT;
-		return b->err;
-	}
+	if (!header_valid(h))
+		return proto_buf_fail(b, VARSKO_ERR_BAD_INPUT);
 	proto_buf_put_str(b, UH_TAG_ROUTING);
 	proto_buf_put_u64(b, UH_ROUTING_VERSION);
 	proto_buf_put_str(b, h->institution);

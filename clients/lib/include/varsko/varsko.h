@@ -47,7 +47,7 @@ extern "C" {
 #define VARSKO_NAME_MAX 128
 #define VARSKO_ROLE_MAX 16
 #define VARSKO_INST_MAX 16
-#define VARSKO_FPR_LEN  39 /* "xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxx" */
+#define VARSKO_FPR_LEN  39 /* "hhhh-hhhh-hhhh-hhhh-hhhh-hhhh-hhhh-hhhh" (h: lowercase hex) */
 
 /* Connect and handshake deadline of every network call (seconds). */
 #define VARSKO_TIMEOUT_SECONDS 15
