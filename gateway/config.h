@@ -56,6 +56,12 @@ struct config {
 	char *mqtt_ca;             /* optional */
 	char *mqtt_cert;           /* optional */
 	char *mqtt_key;            /* optional, secret */
+	int max_submit;            /* bytes of a flow frame after login (submit, event), 65536..16777216, default 4 MiB */
+	int outbox_backoff_first;  /* seconds before an unacknowledged publication goes out again, default 30 */
+	int outbox_backoff_max;    /* the backoff doubles up to this, default 600 */
+	int warn_vurdering_minutes;   /* warning before the vurdering deadline, 0..1440, default 240; 0: none */
+	int warn_kvittering_hverdage; /* warning this many hverdage before the kvittering deadline, 0..5, default 1 */
+	int tilbagemelding_days;      /* the municipality's tilbagemelding target, 0..3650, default 30 */
 };
 
 /*

@@ -64,4 +64,44 @@ void server_stop(struct server *srv);
  */
 void server_destroy(struct server *srv);
 
+/* ---- hooks for the other parts of varskod (all on the lws thread) ---- */
+
+struct worker;
+
+/* The store worker the server started; borrowed, valid until server_destroy(). */
+struct worker *server_worker(struct server *srv);
+
+/*
+ * Call fn(arg, now) about once a second on the lws thread (an lws_sul timer
+ * on the monotonic clock; `now` is the wall clock, time(NULL)). Up to
+ * SERVER_TICKS_MAX functions. VARSKO_ERR_NOMEM when full.
+ */
+#define SERVER_TICKS_MAX 4
+int server_add_tick(struct server *srv, void (*fn)(void *arg, int64_t now), void *arg);
+
+/* fn(arg) is called on the lws thread after every commit that added outbox rows (the MQTT publisher). */
+void server_set_outbox_kick(struct server *srv, void (*fn)(void *arg), void *arg);
+
+/*
+ * Send the frame json[0..len) (borrowed; copied per session) to every
+ * logged-in session whose certificate's user equals `user` (when not NULL),
+ * and to every one whose team equals `team` (when not NULL) and whose role
+ * is one of the comma-separated `roles` (NULL: myndighed, leder). A session
+ * whose output queue is full is closed (1008) rather than left behind.
+ * Returns the number of sessions it was queued for.
+ */
+int server_push(struct server *srv, const char *user, const char *team, const char *roles, const char *json,
+                size_t len);
+
+struct store_event_result;
+
+/*
+ * Worker thread only: store the gateway-signed event `kind` (flow.h, for
+ * now only "leveret") for `reference` at `now`, signed with the gateway key,
+ * with the same effects and result as store_event_apply(). Used by the MQTT
+ * publisher at the first PUBACK of an underretning.
+ */
+int server_gateway_event(struct server *srv, struct store *st, const char *reference, const char *kind, int64_t now,
+                         struct store_event_result *out);
+
 #endif
