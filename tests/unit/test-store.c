@@ -72,7 +72,7 @@ static void test_open_and_pragmas(void)
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA secure_delete", NULL), 1);
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	tables = q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", NULL);
-	CHECK_EQ_INT(tables, 9);
+	CHECK_EQ_INT(tables, 13);
 	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'", NULL), 2);
 	store_close(s);
 	s = NULL;
@@ -88,11 +88,11 @@ static void test_open_and_pragmas(void)
 
 	/* A database from newer code is refused, and left as it is. */
 	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK);
-	CHECK(sqlite3_exec(raw, "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK);
 	CHECK_EQ_INT(store_open(&s, dbpath, 0), VARSKO_ERR_DB);
 	CHECK(s == NULL);
-	CHECK_EQ_INT(q_int(raw, "PRAGMA user_version", NULL), 2);
-	CHECK(sqlite3_exec(raw, "PRAGMA user_version = 1", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_INT(q_int(raw, "PRAGMA user_version", NULL), 3);
+	CHECK(sqlite3_exec(raw, "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(raw);
 
 	store_close(NULL);
