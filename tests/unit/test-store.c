@@ -146,7 +146,7 @@ static long long audit_count(struct store *s, const char *event, const char *det
 static void test_enroll(void)
 {
 	static const char people[] =
-		"INSERT INTO teams VALUES ('team-slagelse', 'Team Slagelse');"
+		"INSERT INTO teams (id, name) VALUES ('team-slagelse', 'Team Slagelse');"
 		"INSERT INTO institutions VALUES ('inst-b', 'Skole B', 'skole', 'Slagelse');"
 		"INSERT INTO institutions VALUES ('inst-a', 'Skole A', 'skole', 'Korsør');"
 		"INSERT INTO users VALUES ('laerer-anna', 'Anna Test', 'fagperson', NULL);"
