@@ -1,6 +1,6 @@
 /*
  * envelope.c: seal, open, sign, verify and the JSON form of the end-to-end
- * envelope (envelope.h, ENVELOPE.md).
+ * envelope (envelope.h, PROTOCOL.md section 11).
  *
  * Every secret (content key, ephemeral secret key, X25519 shared secrets,
  * wrap keys, plaintext copies) lives in a local or a malloc'd buffer that is

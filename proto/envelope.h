@@ -1,6 +1,6 @@
 /*
- * envelope.h: the end-to-end envelope of Varsko (ENVELOPE.md, to be merged
- * into PROTOCOL.md). A payload is sealed for 1..ENV_RECIPIENTS_MAX recipient
+ * envelope.h: the end-to-end envelope of Varsko (PROTOCOL.md, section 11.2).
+ * A payload is sealed for 1..ENV_RECIPIENTS_MAX recipient
  * devices and signed by the sender device:
  *
  *   content key  fresh random 32 bytes

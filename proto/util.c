@@ -104,6 +104,13 @@ int proto_b64_decode_exact(const char *s, uint8_t *out, size_t n)
 		goto bad;
 	if (n == 0)
 		return VARSKO_OK;
+	/*
+	 * libsodium's decoder maps some bytes above 0x7f to digits, which would
+	 * give the same bytes a second accepted encoding: refuse anything
+	 * outside the alphabet first.
+	 */
+	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != slen)
+		goto bad;
 	if (sodium_base642bin(out, n, s, slen, NULL, &got, &end, sodium_base64_VARIANT_ORIGINAL) != 0)
 		goto bad;
 	if (got != n || end != s + slen)

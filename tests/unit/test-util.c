@@ -74,6 +74,8 @@ static void test_b64(void)
 	CHECK_EQ_INT(proto_b64_decode_exact("Zm9=", out, 2), VARSKO_ERR_BAD_INPUT);
 	CHECK_EQ_INT(proto_b64_decode_exact("Zh==", out, 1), VARSKO_ERR_BAD_INPUT);
 	CHECK_EQ_INT(proto_b64_decode_exact("-_8=", out, 2), VARSKO_ERR_BAD_INPUT);
+	/* Bytes above 0x7f are not digits, even those libsodium would map to some ("\xc6\xb0" reads like "//"). */
+	CHECK_EQ_INT(proto_b64_decode_exact("\xc6\xb0" "8=", out, 2), VARSKO_ERR_BAD_INPUT);
 	CHECK_EQ_INT(proto_b64_decode_exact("+/8=", out, 2), VARSKO_OK);
 	CHECK_EQ_INT(out[0], 0xfb);
 	CHECK_EQ_INT(out[1], 0xff);

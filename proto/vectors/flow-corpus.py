@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""Write the fuzz seed corpus tests/fuzz/corpus/flow/ from proto/vectors/flow.json.
+
+Valid flow frames and MQTT payloads of every type, built from the real signed
+objects of the vectors (so the fuzzer starts on the success paths of the
+nested parsers and verifiers), the bare objects, and invalid variants
+(duplicate and unknown keys, wrong JSON types, a push with an id, an unknown
+type, truncation). Deterministic; run after flow-gen.py with Debian's
+/usr/bin/python3:
+
+    /usr/bin/python3 proto/vectors/flow-corpus.py
+"""
+
+import hashlib
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(ROOT, "tests", "fuzz", "corpus", "flow")
+
+
+def compact(o):
+    return json.dumps(o, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def main():
+    with open(os.path.join(HERE, "flow.json"), encoding="utf-8") as f:
+        v = json.load(f)
+    roster = json.loads(v["roster"]["json"])
+    receipt = json.loads(v["receipt"]["json"])
+    env = json.loads(v["receipt"]["envelope"])
+    envs = [json.loads(h["envelope"]) for h in v["envelope_hashes"]]
+    gw = json.loads(v["gateway_cert"])
+    sender = json.loads(v["sender_cert"])
+    events = {e["name"]: json.loads(e["json"]) for e in v["events"]}
+    certs = {c["role"]: c for c in roster["devices"]}
+    ref = receipt["reference"]
+    header = {"age_group": "6-13", "akut": False, "created": "2026-11-23T08:59:00Z", "handicap": False,
+              "institution": "inst-nordskovskolen", "submission": receipt["submission"]}
+    item = {"age_group": "6-13", "akut": False, "handicap": False, "institution": receipt["institution"],
+            "kvittering_due": receipt["kvittering_due"], "received": receipt["received"], "reference": ref,
+            "state": "vurderet", "team": receipt["team"], "vurdering_due": receipt["vurdering_due"]}
+
+    frames = [
+        {"type": "route", "id": "r1", "header": header},
+        {"type": "submit", "id": "s1", "envelope": env},
+        {"type": "event", "id": "e1", "event": events["vurderet"]},
+        {"type": "event", "id": "e2", "event": events["kvitteret"], "envelope": envs[1]},
+        {"type": "event", "event": events["omdirigeret"], "envelope": envs[2]},
+        {"type": "inbox", "id": "i"},
+        {"type": "mine"},
+        {"type": "fetch", "id": "f", "reference": ref},
+        {"type": "status", "reference": ref},
+        {"type": "notifier_devices", "reference": ref},
+        {"type": "roster", "team": "team-oest"},
+        {"type": "overview", "id": "o"},
+        {"type": "routed", "id": "r1", "team": roster["team"], "roster": roster},
+        {"type": "receipt", "id": "s1", "receipt": receipt, "duplicate": False},
+        {"type": "event_ok", "id": "e1", "seq": 42},
+        {"type": "items", "items": [item, dict(item, state="modtaget_gateway", akut=True)]},
+        {"type": "underretning", "id": "f", "reference": ref, "envelope": env, "receipt": receipt,
+         "sender_cert": sender, "gateway_cert": gw},
+        {"type": "timeline", "receipt": receipt, "gateway_cert": gw, "sender_cert": sender, "events": [
+            {"event": events["leveret"], "cert": gw},
+            {"event": events["modtaget"], "cert": certs["agent"]},
+            {"event": events["vurderet"], "cert": certs["myndighed"]},
+            {"event": events["kvitteret"], "cert": certs["myndighed"], "envelope": envs[1]}]},
+        {"type": "devices", "certs": [sender]},
+        {"type": "deadlines", "items": [{"reference": ref, "kind": "kvittering", "due": receipt["kvittering_due"],
+                                         "state": "open"}]},
+        {"type": "pushed", "reference": ref, "event": events["tilbagemelding"], "cert": certs["myndighed"],
+         "envelope": envs[1]},
+        {"type": "new_underretning", "item": item},
+        {"type": "frist", "reference": ref, "kind": "warning", "deadline": "vurdering",
+         "due": receipt["vurdering_due"]},
+    ]
+    mqtt = [
+        {"type": "underretning", "reference": ref, "envelope": env, "receipt": receipt, "sender_cert": sender,
+         "gateway_cert": gw},
+        {"type": "event", "event": events["modtaget"], "cert": certs["agent"]},
+        {"type": "frist", "reference": ref, "kind": "escalation", "deadline": "kvittering",
+         "due": receipt["kvittering_due"]},
+    ]
+    items = [compact(x).encode() for x in frames + mqtt]
+    items += [compact(x).encode() for x in (roster, receipt, *events.values())]
+
+    sub = compact(frames[1])
+    rec = compact(frames[13])
+    items += [
+        ('{"type":"submit","type":"submit",' + sub[1:]).encode(),          # duplicate key
+        ('{"x":1,' + sub[1:]).encode(),                                    # unknown key
+        rec.replace('"duplicate":false', '"duplicate":0').encode(),       # wrong type
+        compact({"type": "pushed", "id": "p", "reference": ref, "event": events["modtaget"],
+                 "cert": certs["agent"]}).encode(),                        # a push with an id
+        b'{"type":"hello","version":1,"nonce":"","time":""}',             # a proto.h frame
+        b'{"type":"frobnicate"}',
+        sub[: len(sub) // 2].encode(),                                     # truncated
+        compact(dict(frames[2], event=dict(events["vurderet"], akut=1))).encode(),
+        compact(dict(frames[2], event=dict(events["modtaget"], team="team-oest"))).encode(),
+        compact(dict(frames[12], roster=dict(roster, devices=roster["devices"][::-1]))).encode(),
+        compact(dict(frames[13], receipt=dict(receipt, reference="U-2026-1"))).encode(),
+        b'{"type":"items","items":[' + b'{},' * 50 + b'{}]}',
+        b'{"type":"event_ok","seq":-9223372036854775808}',
+        b'{"type":"mine","id":"\\u0000"}',
+    ]
+
+    os.makedirs(OUT, exist_ok=True)
+    for old in os.listdir(OUT):
+        if old.startswith("seed-"):
+            os.remove(os.path.join(OUT, old))
+    seen = set()
+    for data in items:
+        if data in seen:
+            continue
+        seen.add(data)
+        with open(os.path.join(OUT, "seed-" + hashlib.sha256(data).hexdigest()[:16]), "wb") as f:
+            f.write(data)
+    print("%d files in %s" % (len(seen), OUT))
+
+
+if __name__ == "__main__":
+    main()
