@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "proto.h"
 
 struct store;
@@ -177,6 +179,16 @@ int store_outbox_puback(struct store *s, int64_t id, int64_t now);
  */
 int store_outbox_ack(struct store *s, const char *reference, const char *team, int64_t now);
 
+/*
+ * store_outbox_puback() that also tells whether this call set puback_at
+ * (*first = 1: the row's first PUBACK) and gives the row's reference, team,
+ * topic, needs_ack, attempts and puback_at in *info (payload not loaded;
+ * info needs no clearing). VARSKO_ERR_NOT_FOUND for an unknown id. Joins
+ * the caller's transaction if one is open. Used by mqtt.c to store the
+ * `leveret` event exactly once.
+ */
+int store_outbox_puback_info(struct store *s, int64_t id, int64_t now, int *first, struct store_outbox_row *info);
+
 /* After a (re)connect: make every row that is not done due now. */
 int store_outbox_rearm(struct store *s, int64_t now);
 
@@ -220,6 +232,144 @@ int store_deadline_foreach_open(struct store *s, const char *team,
                                 int (*fn)(const struct store_deadline *d, void *arg), void *arg);
 
 /* ---- underretninger and events (store_flow.c) ---- */
+
+struct flow_receipt;
+struct flow_roster;
+
+/*
+ * One stored underretning. The strings are copies; receipt (the signed
+ * receipt as compact JSON) is always filled, envelope (the current
+ * envelope as compact JSON) only when asked for: both owned by the struct,
+ * free with store_underretning_clear(). envelope_sender is the device that
+ * signed the current envelope: the sender, or after an omdirigering the
+ * myndighed who re-encrypted it.
+ */
+struct store_underretning {
+	int64_t seq;
+	char reference[PROTO_ID_MAX + 1];
+	char submission[PROTO_ID_MAX + 1];
+	char sender_user[PROTO_ID_MAX + 1];
+	char sender_device[PROTO_ID_MAX + 1];
+	char envelope_sender[PROTO_ID_MAX + 1];
+	char institution[PROTO_ID_MAX + 1];
+	char team[PROTO_ID_MAX + 1]; /* current team */
+	char first_team[PROTO_ID_MAX + 1];
+	char age_group[8];
+	int akut, handicap, outside_office;
+	int64_t created_at, received_at;
+	uint8_t envelope_hash[32];
+	char *receipt;
+	size_t receipt_len;
+	char *envelope; /* NULL unless asked for */
+	size_t envelope_len;
+};
+void store_underretning_clear(struct store_underretning *u); /* frees; NULL-safe */
+
+/*
+ * Look an underretning up by reference, or by (sender user, submission id)
+ * for idempotency. with_envelope != 0 also reads the envelope. *out is
+ * zeroed first; VARSKO_ERR_NOT_FOUND when there is none.
+ */
+int store_underretning_get(struct store *s, const char *reference, int with_envelope, struct store_underretning *out);
+int store_underretning_find(struct store *s, const char *sender_user, const char *submission, int with_envelope,
+                            struct store_underretning *out);
+
+/*
+ * Take the next reference of `year` (the Copenhagen year of receipt):
+ * "U-<year>-<n>", n from 1, at least 6 digits, from the counter
+ * meta('ref_<year>'). Joins the caller's transaction if one is open (the
+ * number is only used when that transaction commits; a rollback gives it
+ * back). out: PROTO_ID_MAX + 1 bytes.
+ */
+int store_reference_next(struct store *s, int year, char out[PROTO_ID_MAX + 1]);
+
+/* What store_underretning_add() stores; every pointer borrowed. */
+#define STORE_DEADLINES_MAX 4
+struct store_underretning_new {
+	const struct flow_receipt *receipt; /* signed: reference, submission, sender, team, times */
+	const char *envelope_json;          /* the envelope, compact JSON with sorted keys */
+	const uint8_t *envelope_hash;       /* 32 bytes, flow_envelope_hash() */
+	const char *age_group;
+	int akut, handicap, outside_office;
+	int64_t created;
+	const char *sender_cert_json;  /* for the MQTT payload */
+	const char *gateway_cert_json; /* for the MQTT payload */
+	const char *tenant;            /* names the MQTT topic */
+	size_t n_deadlines;
+	struct {
+		const char *kind;
+		int64_t due_at, warn_at;
+	} deadlines[STORE_DEADLINES_MAX];
+};
+
+/*
+ * Store an accepted underretning in the caller's transaction, or in its
+ * own: the row, its deadline rows (store_deadline_add), the outbox row on
+ * varsko/<tenant>/team/<team>/underretning with the MQTT payload of flow.h
+ * (needs_ack 1) and the audit entry "underretning_received" (actor the
+ * sender device, detail "ref=<REF>"). VARSKO_ERR_EXISTS when the reference
+ * or the (sender user, submission) is taken.
+ */
+int store_underretning_add(struct store *s, const struct store_underretning_new *u, int64_t now);
+
+/*
+ * The roster of `team` as it stands at `now`, unsigned: the certificates
+ * of the unrevoked devices whose user and certificate both have that team
+ * and one of the roles myndighed, leder, agent, valid at now, sorted by
+ * device id; version = teams.roster_version, issued = now. n may be 0.
+ * VARSKO_ERR_NOT_FOUND for an unknown team, VARSKO_ERR_TOO_LARGE for more
+ * than FLOW_ROSTER_MAX devices.
+ */
+int store_team_roster(struct store *s, const char *team, int64_t now, struct flow_roster *out);
+
+/* 1 when a device of `role` belongs to its team's roster (myndighed, leder, agent), else 0. */
+int store_roster_role(const char *role);
+
+/*
+ * A device joined or left `team` (or its user changed team or role):
+ * teams.roster_version grows by one. Joins the caller's transaction.
+ * VARSKO_OK also when team is NULL, "" or unknown.
+ */
+int store_team_roster_bump(struct store *s, const char *team);
+
+/*
+ * The active devices of `user` at `now` (not revoked, certificate valid),
+ * sorted by device id, into certs[0..*n) (room for max). VARSKO_ERR_TOO_LARGE
+ * when there are more than max.
+ */
+int store_user_devices(struct store *s, const char *user, int64_t now, struct proto_cert *certs, size_t max,
+                       size_t *n);
+
+/* The district of institution `id` into out (cap bytes). VARSKO_ERR_NOT_FOUND for an unknown institution. */
+int store_institution_district(struct store *s, const char *id, char *out, size_t cap);
+
+/*
+ * The routing part of the municipality document as stored by the import:
+ * {"office_hours":{..},"routing":[..]} ("office_hours" only when stored),
+ * for route_load(). *out owned by the caller (free()). VARSKO_ERR_NOT_FOUND
+ * when no rules were imported.
+ */
+int store_routing_doc(struct store *s, char **out, size_t *len);
+
+/*
+ * The ITEM objects of flow.h (items answer, new_underretning push): of one
+ * reference (store_flow_item), of the underretninger whose current team is
+ * `team` (soonest open deadline first; those with none last), or of those
+ * `user` sent (newest first); at most max. *out is a new reference owned
+ * by the caller (json_decref). store_flow_item: VARSKO_ERR_NOT_FOUND.
+ */
+int store_flow_item(struct store *s, const char *reference, json_t **out);
+int store_flow_items_team(struct store *s, const char *team, size_t max, json_t **out);
+int store_flow_items_user(struct store *s, const char *user, size_t max, json_t **out);
+
+/*
+ * The "events" array of the timeline answer (flow.h) for `reference`,
+ * oldest first: {"event":EVENT,"cert":CERT,"envelope":ENV} with the
+ * signer's certificate (gateway_cert_json for the gateway's own events) and
+ * the envelope only for kvitteret and tilbagemelding. *out owned by the
+ * caller (json_decref).
+ */
+int store_flow_events(struct store *s, const char *reference, const char *gateway_cert_json, json_t **out);
 
 /* What applying an event did (for the push to online sessions). */
 struct store_event_result {

@@ -16,6 +16,9 @@ static const char sql_outbox_due[] =
         "SELECT id, coalesce(reference, ''), coalesce(team, ''), topic, payload, needs_ack, attempts,"
         " coalesce(puback_at, 0) FROM outbox WHERE done_at IS NULL AND next_at <= ?1 ORDER BY id LIMIT ?2";
 static const char sql_outbox_attempt[] = "UPDATE outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1";
+static const char sql_outbox_row[] =
+        "SELECT coalesce(reference, ''), coalesce(team, ''), topic, needs_ack, attempts, coalesce(puback_at, 0)"
+        " FROM outbox WHERE id = ?1";
 static const char sql_outbox_puback[] =
         "UPDATE outbox SET puback_at = coalesce(puback_at, ?2),"
         " done_at = CASE WHEN needs_ack = 0 THEN coalesce(done_at, ?2) ELSE done_at END WHERE id = ?1";
@@ -162,6 +165,47 @@ out:
 int store_outbox_puback(struct store *s, int64_t id, int64_t now)
 {
 	return exec_id_time(s, sql_outbox_puback, id, now);
+}
+
+int store_outbox_puback_info(struct store *s, int64_t id, int64_t now, int *first, struct store_outbox_row *info)
+{
+	sqlite3_stmt *st;
+	int own = 0, rc, r;
+
+	*first = 0;
+	memset(info, 0, sizeof(*info));
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((st = store_stmt(s, sql_outbox_row)) == NULL) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		r = rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
+		goto out;
+	}
+	info->id = id;
+	snprintf(info->reference, sizeof(info->reference), "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(info->team, sizeof(info->team), "%s", (const char *)sqlite3_column_text(st, 1));
+	snprintf(info->topic, sizeof(info->topic), "%s", (const char *)sqlite3_column_text(st, 2));
+	info->needs_ack = sqlite3_column_int(st, 3);
+	info->attempts = sqlite3_column_int64(st, 4);
+	info->puback_at = sqlite3_column_int64(st, 5);
+	sqlite3_reset(st);
+	/* The row was read in this transaction, so "no puback_at yet" is exact. */
+	*first = info->puback_at == 0;
+	if ((r = exec_id_time(s, sql_outbox_puback, id, now)) != VARSKO_OK)
+		goto out;
+	if (*first)
+		info->puback_at = now;
+	r = VARSKO_OK;
+out:
+	r = store_tx_end(s, own, r);
+	if (r != VARSKO_OK)
+		*first = 0;
+	return r;
 }
 
 int store_outbox_ack(struct store *s, const char *reference, const char *team, int64_t now)

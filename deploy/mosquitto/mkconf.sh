@@ -15,7 +15,8 @@ Usage: deploy/mosquitto/mkconf.sh --port PORT --certs DIR --state DIR
                                   [--log FILE] [--help]
 
 Writes STATE/mosquitto.conf and STATE/mosquitto.acl and creates
-STATE/mosquitto/ (persistence). Start the broker with
+STATE/mosquitto/ (persistence: saved every second, up to 10000 queued
+messages per offline client). Start the broker with
   mosquitto -c STATE/mosquitto.conf
 
   --port PORT    TLS listener port (required)
@@ -127,9 +128,19 @@ mv -f "$state/mosquitto.acl.tmp" "$state/mosquitto.acl"
 	echo "acl_file $state/mosquitto.acl"
 	echo "user $(id -un)"
 	echo "pid_file $state/mosquitto.pid"
+	echo "# Persistent sessions (varskod and the agents connect with clean"
+	echo "# session false) and their queued QoS 1 messages survive a restart"
+	echo "# of the broker. Mosquitto writes its database as a snapshot, so a"
+	echo "# crash loses at most the last autosave_interval seconds; varskod"
+	echo "# republishes everything its agents have not acknowledged."
 	echo "persistence true"
 	echo "persistence_location $state/mosquitto/"
-	echo "autosave_interval 60"
+	echo "autosave_interval 1"
+	echo "autosave_on_changes false"
+	echo "# An agent that is offline over a weekend can have hundreds of"
+	echo "# underretninger (and their republications) waiting."
+	echo "max_queued_messages 10000"
+	echo "max_inflight_messages 20"
 	if [ -n "$logfile" ]; then
 		echo "log_dest file $logfile"
 	else
