@@ -1,81 +1,279 @@
 /*
- * varsko: the command line for staff, rådgivere and intake workers.
+ * varsko: the command line for staff and intake workers (docs/FLOW.md,
+ * "Command line").
  *
- *   varsko enroll --server URL --code CODE [--ca FILE] [--fingerprint FPR] [--label L]
- *   varsko whoami [--json] [--ca FILE]
+ *   varsko enroll --server URL --code CODE [--fingerprint FPR] [--label L]
+ *   varsko whoami
+ *   varsko underret send FILE.json [--submission ID] | list | status REF
+ *   varsko receipt verify FILE
+ *   varsko myndighed inbox | show REF | vurder REF --akut ja|nej
+ *                  | kvitter REF --besked TEKST
+ *                  | tilbagemeld REF --iværksat ja|nej [--besked TEKST]
+ *                  | omdiriger REF --team TEAM | afslut REF
+ *   varsko leder overview
+ *   varsko watch [--count N] [--timeout S]
  *
- * Everything that touches keys or the network is libvarsko; this file only
- * parses arguments and prints. Errors go to stderr as
- * "varsko: <text> (<name>)[: <detail>]" with exit status 1; usage errors
- * exit 2. The output is English (the web client is the Danish one).
+ * Every command takes --home DIR (default $VARSKO_HOME, then
+ * ~/.config/varsko), --ca FILE (default $VARSKO_CA, then the copy in the
+ * home), --json (one JSON object on stdout, for programs) and --help.
+ * Texts for people are Danish. Errors go to stderr as
+ * "varsko: <error name>: <message>" with exit status 1; usage errors exit 2.
+ *
+ * Everything that touches keys, plaintext or the network is libvarsko; this
+ * file parses arguments and prints. Plaintext it gets (a document, a
+ * message) is printed from the library's buffers and wiped with them.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
 
 #include <varsko/varsko.h>
 
-#define EXIT_USAGE 2
+#define EXIT_USAGE   2
+#define DOC_FILE_MAX (1024 * 1024) /* read at most this much of a document file (the library's limit is lower) */
 
-static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OPTIONS]\n"
-                                 "\n"
-                                 "Commands:\n"
-                                 "  enroll   register this device with a one-time enrollment code\n"
-                                 "  whoami   log in and show who this device belongs to\n"
-                                 "\n"
-                                 "Run 'varsko COMMAND --help' for the options of a command.\n"
-                                 "\n"
-                                 "Environment:\n"
-                                 "  VARSKO_HOME  directory with this device's keys (default ~/.config/varsko)\n"
-                                 "  VARSKO_CA    CA file that signed the server's certificate (like --ca)\n";
+/* ---- options --------------------------------------------------------------------- */
 
-static const char usage_enroll[] =
-        "usage: varsko enroll --server URL --code CODE [--ca FILE] [--fingerprint FPR] [--label LABEL]\n"
-        "\n"
-        "Make this device's keys and register them with the server using a one-time\n"
-        "code from your administrator. The organisation key is pinned for later use.\n"
-        "\n"
-        "  --server URL        the server, wss://HOST:PORT/\n"
-        "  --code CODE         the enrollment code\n"
-        "  --ca FILE           CA certificate (PEM) that signed the server's certificate;\n"
-        "                      default $VARSKO_CA; required one way or the other\n"
-        "  --fingerprint FPR   organisation key fingerprint printed with the code;\n"
-        "                      enrollment fails if the server's key differs\n"
-        "  --label LABEL       a short name for this device\n"
-        "  --help              show this help\n";
+enum opt_bit {
+	O_SERVER = 1 << 0,
+	O_CODE = 1 << 1,
+	O_FPR = 1 << 2,
+	O_LABEL = 1 << 3,
+	O_SUBMISSION = 1 << 4,
+	O_AKUT = 1 << 5,
+	O_BESKED = 1 << 6,
+	O_IVAERKSAT = 1 << 7,
+	O_TEAM = 1 << 8,
+	O_COUNT = 1 << 9,
+	O_TIMEOUT = 1 << 10,
+};
 
-static const char usage_whoami[] = "usage: varsko whoami [--json] [--ca FILE]\n"
-                                   "\n"
-                                   "Log in to the server this device was enrolled with and show the identity\n"
-                                   "its certificate holds.\n"
-                                   "\n"
-                                   "  --json      print one JSON object (user, name, role, team, institutions,\n"
-                                   "              device, not_after)\n"
-                                   "  --ca FILE   use this CA file instead of the one kept at enrollment\n"
-                                   "              (default $VARSKO_CA if set)\n"
-                                   "  --help      show this help\n";
+struct opts {
+	const char *home, *ca;
+	int json;
+	const char *server, *code, *fpr, *label, *submission, *besked, *team;
+	int akut, ivaerksat; /* -1 when not given */
+	long count;          /* -1 when not given */
+	long timeout;        /* seconds, -1 when not given */
+	const char *pos[2];
+	int npos;
+};
 
-static int usage_error(const char *msg, const char *cmd)
+struct command {
+	const char *group; /* "underret", "myndighed", ... or NULL for a one-word command */
+	const char *name;
+	unsigned allowed; /* enum opt_bit */
+	int npos;         /* positional arguments required */
+	const char *usage;
+	int (*run)(const struct command *cmd, struct opts *o);
+};
+
+static const char common_help[] = "\n"
+                                  "  --home DIR   this device's home (default $VARSKO_HOME, then ~/.config/varsko)\n"
+                                  "  --ca FILE    CA certificate (PEM) of the server (default $VARSKO_CA, then the\n"
+                                  "               copy kept in the home at enrollment)\n"
+                                  "  --json       print one JSON object on stdout (for programs)\n"
+                                  "  --help       show this help\n";
+
+static void cmd_name(const struct command *cmd, char *out, size_t cap)
 {
-	fprintf(stderr, "varsko: %s\n", msg);
-	fprintf(stderr, "Try 'varsko%s%s --help'.\n", cmd != NULL ? " " : "", cmd != NULL ? cmd : "");
+	if (cmd->group != NULL)
+		snprintf(out, cap, "%s %s", cmd->group, cmd->name);
+	else
+		snprintf(out, cap, "%s", cmd->name);
+}
+
+static int usage_error(const struct command *cmd, const char *msg)
+{
+	char name[64];
+
+	fprintf(stderr, "varsko: usage: %s\n", msg);
+	if (cmd != NULL) {
+		cmd_name(cmd, name, sizeof(name));
+		fprintf(stderr, "Prøv 'varsko %s --help'.\n", name);
+	} else {
+		fprintf(stderr, "Prøv 'varsko --help'.\n");
+	}
 	return EXIT_USAGE;
 }
 
 static int fail(int err, const char *detail)
 {
-	if (detail != NULL && detail[0] != '\0')
-		fprintf(stderr, "varsko: %s (%s): %s\n", varsko_strerror(err), varsko_strerrname(err), detail);
-	else
-		fprintf(stderr, "varsko: %s (%s)\n", varsko_strerror(err), varsko_strerrname(err));
+	fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(err),
+	        detail != NULL && detail[0] != '\0' ? detail : varsko_strerror(err));
 	return EXIT_FAILURE;
 }
 
-static void format_time(int64_t t, char out[32])
+/* "ja"/"nej" (and the English and boolean spellings a script may use). */
+static int parse_yes_no(const char *s)
+{
+	if (strcmp(s, "ja") == 0 || strcmp(s, "yes") == 0 || strcmp(s, "true") == 0)
+		return 1;
+	if (strcmp(s, "nej") == 0 || strcmp(s, "no") == 0 || strcmp(s, "false") == 0)
+		return 0;
+	return -1;
+}
+
+static int parse_count(const char *s, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_opts(const struct command *cmd, int argc, char **argv, struct opts *o)
+{
+	static const struct option opts[] = {
+	        {"home", required_argument, NULL, 'H'},
+	        {"ca", required_argument, NULL, 'a'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'h'},
+	        {"server", required_argument, NULL, 's'},
+	        {"code", required_argument, NULL, 'c'},
+	        {"fingerprint", required_argument, NULL, 'f'},
+	        {"label", required_argument, NULL, 'l'},
+	        {"submission", required_argument, NULL, 'S'},
+	        {"akut", required_argument, NULL, 'k'},
+	        {"besked", required_argument, NULL, 'b'},
+	        {"iværksat", required_argument, NULL, 'i'},
+	        {"ivaerksat", required_argument, NULL, 'i'},
+	        {"team", required_argument, NULL, 't'},
+	        {"count", required_argument, NULL, 'n'},
+	        {"timeout", required_argument, NULL, 'T'},
+	        {NULL, 0, NULL, 0},
+	};
+	static const struct {
+		int ch;
+		unsigned bit;
+	} bits[] = {
+	        {'s', O_SERVER}, {'c', O_CODE},      {'f', O_FPR},  {'l', O_LABEL}, {'S', O_SUBMISSION}, {'k', O_AKUT},
+	        {'b', O_BESKED}, {'i', O_IVAERKSAT}, {'t', O_TEAM}, {'n', O_COUNT}, {'T', O_TIMEOUT},
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->akut = o->ivaerksat = -1;
+	o->count = o->timeout = -1;
+	o->home = getenv("VARSKO_HOME");
+	o->ca = getenv("VARSKO_CA");
+	opterr = 0;
+	optind = 0; /* glibc: start afresh (main() parsed with "+"); options and arguments may mix */
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+			if (bits[i].ch == c && (cmd->allowed & bits[i].bit) == 0)
+				return usage_error(cmd, "this command does not take that option");
+		switch (c) {
+		case 'H':
+			o->home = optarg;
+			break;
+		case 'a':
+			o->ca = optarg;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'h':
+			fputs(cmd->usage, stdout);
+			fputs(common_help, stdout);
+			return -1;
+		case 's':
+			o->server = optarg;
+			break;
+		case 'c':
+			o->code = optarg;
+			break;
+		case 'f':
+			o->fpr = optarg;
+			break;
+		case 'l':
+			o->label = optarg;
+			break;
+		case 'S':
+			o->submission = optarg;
+			break;
+		case 'k':
+			if ((o->akut = parse_yes_no(optarg)) < 0)
+				return usage_error(cmd, "--akut takes ja or nej");
+			break;
+		case 'b':
+			o->besked = optarg;
+			break;
+		case 'i':
+			if ((o->ivaerksat = parse_yes_no(optarg)) < 0)
+				return usage_error(cmd, "--iværksat takes ja or nej");
+			break;
+		case 't':
+			o->team = optarg;
+			break;
+		case 'n':
+			if (parse_count(optarg, 1000000, &o->count) != 0 || o->count == 0)
+				return usage_error(cmd, "--count takes a number from 1");
+			break;
+		case 'T':
+			if (parse_count(optarg, 86400 * 365, &o->timeout) != 0)
+				return usage_error(cmd, "--timeout takes seconds (0 or more)");
+			break;
+		case ':':
+			return usage_error(cmd, "an option is missing its value");
+		default:
+			return usage_error(cmd, "unknown option");
+		}
+	}
+	if (argc - optind != cmd->npos)
+		return usage_error(cmd, cmd->npos == 0 ? "this command takes no arguments besides its options"
+		                                       : "wrong number of arguments");
+	for (int i = 0; i < cmd->npos; i++)
+		o->pos[o->npos++] = argv[optind + i];
+	if (o->home != NULL && o->home[0] == '\0')
+		o->home = NULL;
+	if (o->ca != NULL && o->ca[0] == '\0')
+		o->ca = NULL;
+	return 0;
+}
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static int open_home(const struct opts *o, struct varsko_home **h)
+{
+	int r = varsko_home_open(o->home, h);
+
+	if (r != VARSKO_OK)
+		return fail(r, r == VARSKO_ERR_CONFIG ? "the home must be a directory of yours with mode 0700"
+		                                      : "cannot open the home directory");
+	return EXIT_SUCCESS;
+}
+
+/* Open the home and log in. */
+static int connect_home(const struct opts *o, struct varsko_home **h, struct varsko_conn **conn)
+{
+	int rc, r;
+
+	*conn = NULL;
+	if ((rc = open_home(o, h)) != EXIT_SUCCESS)
+		return rc;
+	if ((r = varsko_connect(*h, o->ca, conn)) != VARSKO_OK)
+		return fail(r, varsko_home_detail(*h));
+	return EXIT_SUCCESS;
+}
+
+static void local_time(int64_t t, char out[VARSKO_LOCAL_LEN + 1])
+{
+	(void)varsko_local_format(t, out);
+}
+
+static void utc_time(int64_t t, char out[32])
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
@@ -84,210 +282,871 @@ static void format_time(int64_t t, char out[32])
 		snprintf(out, 32, "%lld", (long long)t);
 }
 
+/* Print s left-aligned in a column of `width` characters (UTF-8 aware: å and ø are one character). */
+static void col(const char *s, int width)
+{
+	int n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p & 0xc0) != 0x80)
+			n++;
+	fputs(s, stdout);
+	for (; n < width; n++)
+		putchar(' ');
+}
+
+/* Parse an RFC 3339 UTC time the server wrote ("YYYY-MM-DDTHH:MM:SSZ") into local Danish text. */
+static void show_time(const char *utc, char out[VARSKO_LOCAL_LEN + 1])
+{
+	struct tm tm;
+	char *end;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (utc == NULL || (end = strptime(utc, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0' ||
+	    (t = timegm(&tm)) == (time_t)-1) {
+		snprintf(out, VARSKO_LOCAL_LEN + 1, "%s", utc != NULL ? utc : "?");
+		return;
+	}
+	local_time((int64_t)t, out);
+}
+
+static const char *step_label(const char *step)
+{
+	static const char *const map[][2] = {
+	        {"sendt", "Sendt"},
+	        {"modtaget_gateway", "Modtaget af varskod"},
+	        {"leveret", "Leveret til fagsystemet"},
+	        {"modtaget", "Modtaget i fagsystemet"},
+	        {"journaliseret", "Journaliseret"},
+	        {"aabnet", "Åbnet"},
+	        {"vurderet", "Vurderet"},
+	        {"kvitteret", "Kvitteret"},
+	        {"tilbagemelding", "Tilbagemelding"},
+	        {"omdirigeret", "Omdirigeret"},
+	        {"afsluttet", "Afsluttet"},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(map[i][0], step) == 0)
+			return map[i][1];
+	return step;
+}
+
+static const char *role_label(const char *role)
+{
+	if (strcmp(role, "gateway") == 0)
+		return "varskod";
+	if (strcmp(role, "agent") == 0)
+		return "fagsystem";
+	return role;
+}
+
+static int print_json_obj(json_t *o)
+{
+	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+	if (text == NULL)
+		return fail(VARSKO_ERR_NOMEM, NULL);
+	printf("%s\n", text);
+	free(text);
+	return EXIT_SUCCESS;
+}
+
+/* Read a whole file (at most DOC_FILE_MAX bytes) into a malloc'ed buffer. */
+static int read_file(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, k;
+
+	*out = NULL;
+	*len = 0;
+	if (f == NULL)
+		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
+	if ((buf = malloc(DOC_FILE_MAX + 1)) == NULL) {
+		fclose(f);
+		return VARSKO_ERR_NOMEM;
+	}
+	while ((k = fread(buf + n, 1, DOC_FILE_MAX + 1 - n, f)) > 0)
+		n += k;
+	if (ferror(f)) {
+		fclose(f);
+		varsko_free_secret(buf, DOC_FILE_MAX + 1);
+		return VARSKO_ERR_IO;
+	}
+	fclose(f);
+	*out = buf;
+	*len = n;
+	return n > DOC_FILE_MAX ? VARSKO_ERR_TOO_LARGE : VARSKO_OK;
+}
+
+/* ---- enroll, whoami ------------------------------------------------------------- */
+
 static void print_institutions(const struct varsko_identity *id)
 {
+	if (id->n_institutions == 0)
+		printf("-");
 	for (size_t i = 0; i < id->n_institutions; i++)
 		printf("%s%s", i > 0 ? ", " : "", id->institutions[i]);
 	printf("\n");
 }
 
-static int open_home(struct varsko_home **h)
+static int identity_json(const struct varsko_identity *id, const char *fpr)
 {
-	int r = varsko_home_open(NULL, h);
+	int rc;
+	json_t *o, *inst = json_array();
+	char expires[32];
 
-	if (r != VARSKO_OK) {
-		const char *env = getenv("VARSKO_HOME");
-
-		return fail(r, r == VARSKO_ERR_CONFIG ? "the home directory must be a directory of yours with mode 0700"
-		               : env != NULL          ? env
-		                                      : "cannot open ~/.config/varsko");
-	}
-	return EXIT_SUCCESS;
+	utc_time(id->not_after, expires);
+	for (size_t i = 0; inst != NULL && i < id->n_institutions; i++)
+		json_array_append_new(inst, json_string(id->institutions[i]));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:o*, s:s, s:s}", "user", id->user, "name", id->name, "role", id->role,
+	              "team", id->team, "institutions", inst, "device", id->device, "not_after", expires);
+	if (o == NULL)
+		return fail(VARSKO_ERR_NOMEM, NULL);
+	if (fpr != NULL)
+		json_object_set_new(o, "org_fingerprint", json_string(fpr));
+	rc = print_json_obj(o);
+	json_decref(o);
+	return rc;
 }
 
-static int cmd_enroll(int argc, char **argv)
+static int run_enroll(const struct command *cmd, struct opts *o)
 {
-	static const struct option opts[] = {
-	        {"server", required_argument, NULL, 's'},
-	        {"code", required_argument, NULL, 'c'},
-	        {"ca", required_argument, NULL, 'a'},
-	        {"fingerprint", required_argument, NULL, 'f'},
-	        {"label", required_argument, NULL, 'l'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	const char *server = NULL, *code = NULL, *ca = getenv("VARSKO_CA"), *fpr = NULL, *label = NULL;
 	struct varsko_home *h = NULL;
 	struct varsko_enroll_info info;
-	int c, r, rc;
+	int r, rc;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			server = optarg;
-			break;
-		case 'c':
-			code = optarg;
-			break;
-		case 'a':
-			ca = optarg;
-			break;
-		case 'f':
-			fpr = optarg;
-			break;
-		case 'l':
-			label = optarg;
-			break;
-		case 'h':
-			fputs(usage_enroll, stdout);
-			return EXIT_SUCCESS;
-		case ':':
-			return usage_error("an option is missing its value", "enroll");
-		default:
-			return usage_error("unknown option", "enroll");
-		}
-	}
-	if (optind != argc)
-		return usage_error("enroll takes no arguments besides its options", "enroll");
-	if (server == NULL || code == NULL)
-		return usage_error("enroll needs --server and --code", "enroll");
-	if (ca == NULL || ca[0] == '\0')
-		return usage_error("enroll needs the server's CA: --ca FILE or VARSKO_CA", "enroll");
-
-	if ((rc = open_home(&h)) != EXIT_SUCCESS)
+	if (o->server == NULL || o->code == NULL)
+		return usage_error(cmd, "enroll needs --server and --code");
+	if (o->ca == NULL)
+		return usage_error(cmd, "enroll needs the server's CA: --ca FILE or VARSKO_CA");
+	if ((rc = open_home(o, &h)) != EXIT_SUCCESS)
 		return rc;
-	r = varsko_enroll(h, server, code, ca, fpr, label, &info);
-	if (r != VARSKO_OK) {
+	if ((r = varsko_enroll(h, o->server, o->code, o->ca, o->fpr, o->label, &info)) != VARSKO_OK) {
 		rc = fail(r, varsko_home_detail(h));
 		goto out;
 	}
-	printf("Enrolled device %s\n", info.identity.device);
-	printf("user:         %s (%s)\n", info.identity.user, info.identity.name);
-	printf("role:         %s\n", info.identity.role);
+	if (o->json) {
+		rc = identity_json(&info.identity, info.org_fingerprint);
+		goto out;
+	}
+	printf("Enheden er tilmeldt: %s\n", info.identity.device);
+	printf("bruger:        %s (%s)\n", info.identity.user, info.identity.name);
+	printf("rolle:         %s\n", info.identity.role);
 	if (info.identity.team[0] != '\0')
-		printf("team:         %s\n", info.identity.team);
+		printf("team:          %s\n", info.identity.team);
 	if (info.identity.n_institutions > 0) {
-		printf("institutions: ");
+		printf("institutioner: ");
 		print_institutions(&info.identity);
 	}
-	printf("home:         %s\n", varsko_home_path(h));
-	printf("Organisation key fingerprint: %s\n", info.org_fingerprint);
-	if (fpr != NULL)
-		printf("It matches the fingerprint given with --fingerprint.\n");
+	printf("hjemmemappe:   %s\n", varsko_home_path(h));
+	printf("Kommunens nøgle har fingeraftrykket %s\n", info.org_fingerprint);
+	if (o->fpr != NULL)
+		printf("Det passer med det fingeraftryk, der blev givet med --fingerprint.\n");
 	else
-		printf("Compare this fingerprint with the one printed with your code.\n");
+		printf("Sammenlign det med fingeraftrykket, der stod sammen med din kode.\n");
 	rc = EXIT_SUCCESS;
 out:
 	varsko_home_close(h);
 	return rc;
 }
 
-static int print_json(const struct varsko_identity *id, const char *expires)
+static int run_whoami(const struct command *cmd, struct opts *o)
 {
-	int rc = EXIT_FAILURE;
-	json_t *o = json_object(), *inst = json_array();
-	char *text = NULL;
-
-	if (o == NULL || inst == NULL)
-		goto out;
-	for (size_t i = 0; i < id->n_institutions; i++)
-		if (json_array_append_new(inst, json_string(id->institutions[i])) != 0)
-			goto out;
-	if (json_object_set_new(o, "user", json_string(id->user)) != 0 ||
-	    json_object_set_new(o, "name", json_string(id->name)) != 0 ||
-	    json_object_set_new(o, "role", json_string(id->role)) != 0 ||
-	    json_object_set_new(o, "team", json_string(id->team)) != 0 ||
-	    json_object_set_new(o, "institutions", inst) != 0 ||
-	    json_object_set_new(o, "device", json_string(id->device)) != 0 ||
-	    json_object_set_new(o, "not_after", json_string(expires)) != 0) {
-		inst = NULL; /* json_object_set_new consumed it even on failure */
-		goto out;
-	}
-	inst = NULL;
-	if ((text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
-		goto out;
-	printf("%s\n", text);
-	rc = EXIT_SUCCESS;
-out:
-	if (rc != EXIT_SUCCESS)
-		fail(VARSKO_ERR_NOMEM, NULL);
-	free(text);
-	json_decref(inst);
-	json_decref(o);
-	return rc;
-}
-
-static int cmd_whoami(int argc, char **argv)
-{
-	static const struct option opts[] = {
-	        {"json", no_argument, NULL, 'j'},
-	        {"ca", required_argument, NULL, 'a'},
-	        {"help", no_argument, NULL, 'h'},
-	        {NULL, 0, NULL, 0},
-	};
-	const char *ca = getenv("VARSKO_CA");
 	struct varsko_home *h = NULL;
 	struct varsko_conn *conn = NULL;
 	struct varsko_identity id;
 	char expires[32];
-	int c, r, rc, json = 0;
+	int r, rc;
 
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = 1;
-			break;
-		case 'a':
-			ca = optarg;
-			break;
-		case 'h':
-			fputs(usage_whoami, stdout);
-			return EXIT_SUCCESS;
-		case ':':
-			return usage_error("an option is missing its value", "whoami");
-		default:
-			return usage_error("unknown option", "whoami");
-		}
-	}
-	if (optind != argc)
-		return usage_error("whoami takes no arguments", "whoami");
-	if (ca != NULL && ca[0] == '\0')
-		ca = NULL;
-
-	if ((rc = open_home(&h)) != EXIT_SUCCESS)
-		return rc;
-	if ((r = varsko_connect(h, ca, &conn)) != VARSKO_OK) {
-		rc = fail(r, varsko_home_detail(h));
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
-	}
 	if ((r = varsko_whoami(conn, &id)) != VARSKO_OK) {
 		rc = fail(r, varsko_conn_detail(conn));
 		goto out;
 	}
-	format_time(id.not_after, expires);
-	if (json) {
-		rc = print_json(&id, expires);
+	if (o->json) {
+		rc = identity_json(&id, NULL);
 		goto out;
 	}
-	printf("user:         %s\n", id.user);
-	printf("name:         %s\n", id.name);
-	printf("role:         %s\n", id.role);
-	printf("team:         %s\n", id.team[0] != '\0' ? id.team : "-");
-	printf("institutions: ");
-	if (id.n_institutions == 0)
-		printf("-\n");
-	else
-		print_institutions(&id);
-	printf("device:       %s\n", id.device);
-	printf("expires:      %s\n", expires);
+	utc_time(id.not_after, expires);
+	printf("bruger:        %s\n", id.user);
+	printf("navn:          %s\n", id.name);
+	printf("rolle:         %s\n", id.role);
+	printf("team:          %s\n", id.team[0] != '\0' ? id.team : "-");
+	printf("institutioner: ");
+	print_institutions(&id);
+	printf("enhed:         %s\n", id.device);
+	printf("udløber:       %s\n", expires);
 	rc = EXIT_SUCCESS;
 out:
 	varsko_close(conn);
 	varsko_home_close(h);
 	return rc;
 }
+
+/* ---- underret ---------------------------------------------------------------------- */
+
+static int run_send(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	struct varsko_doc_problem prob;
+	struct varsko_receipt_info info;
+	char *doc = NULL, *rjson = NULL, t1[VARSKO_LOCAL_LEN + 1], t2[VARSKO_LOCAL_LEN + 1];
+	size_t len = 0;
+	json_t *ro = NULL;
+	int r, rc;
+
+	(void)cmd;
+	if ((r = read_file(o->pos[0], &doc, &len)) != VARSKO_OK) {
+		rc = fail(r, r == VARSKO_ERR_TOO_LARGE ? "the document file is too large; nothing was sent"
+		                                       : "cannot read the document file; nothing was sent");
+		goto out;
+	}
+	/* Check the document before anything else: a bad one never leaves this computer. */
+	if ((r = varsko_document_check(doc, len, &prob)) != VARSKO_OK) {
+		fprintf(stderr, "varsko: %s: %s: %s (dokumentet er ikke gyldigt; intet er sendt)\n",
+		        varsko_strerrname(r), prob.path[0] != '\0' ? prob.path : "$", prob.problem);
+		rc = EXIT_FAILURE;
+		goto out;
+	}
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_underret_send(conn, doc, len, o->submission, &info, &rjson)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		goto out;
+	}
+	if (o->json) {
+		if ((ro = json_loads(rjson, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+		    json_object_set_new(ro, "duplicate", json_boolean(info.duplicate)) != 0) {
+			rc = fail(VARSKO_ERR_NOMEM, NULL);
+			goto out;
+		}
+		rc = print_json_obj(ro);
+		goto out;
+	}
+	if (info.duplicate)
+		printf("Underretningen var allerede modtaget; dette er dens kvittering. Reference: %s\n",
+		       info.reference);
+	else
+		printf("Underretning sendt. Reference: %s\n", info.reference);
+	local_time(info.received, t1);
+	printf("Modtaget af varskod %s og sendt til %s.\n", t1, info.team);
+	local_time(info.vurdering_due, t1);
+	local_time(info.kvittering_due, t2);
+	printf("Frister: vurdering senest %s, kvittering til dig senest %s.\n", t1, t2);
+	printf("Kvittering gemt i %s/receipts/%s.json\n", varsko_home_path(h), info.reference);
+	rc = EXIT_SUCCESS;
+out:
+	json_decref(ro);
+	varsko_free(rjson);
+	varsko_free_secret(doc, DOC_FILE_MAX + 1);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static const char *state_label(const char *state)
+{
+	return state != NULL ? step_label(state) : "?";
+}
+
+static int print_items(const char *json, int inbox)
+{
+	json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, NULL), *items, *it;
+	char t[VARSKO_LOCAL_LEN + 1];
+	size_t i;
+
+	if (o == NULL || !json_is_array(items = json_object_get(o, "items"))) {
+		json_decref(o);
+		return fail(VARSKO_ERR_PROTOCOL, "the list is malformed");
+	}
+	if (json_array_size(items) == 0) {
+		printf(inbox ? "Ingen underretninger til teamet.\n" : "Du har ingen underretninger.\n");
+		json_decref(o);
+		return EXIT_SUCCESS;
+	}
+	if (inbox) {
+		col("Vurderes senest", 22);
+		col("Reference", 16);
+		col("Akut", 6);
+		col("Alder", 7);
+		col("Institution", 24);
+		printf("Status\n");
+	} else {
+		col("Reference", 16);
+		col("Modtaget", 22);
+		col("Team", 20);
+		printf("Status\n");
+	}
+	json_array_foreach(items, i, it)
+	{
+		const char *ref = json_string_value(json_object_get(it, "reference"));
+		const char *state = json_string_value(json_object_get(it, "state"));
+
+		if (inbox) {
+			show_time(json_string_value(json_object_get(it, "vurdering_due")), t);
+			col(t, 22);
+			col(ref != NULL ? ref : "?", 16);
+			col(json_is_true(json_object_get(it, "akut")) ? "ja" : "nej", 6);
+			col(json_string_value(json_object_get(it, "age_group"))
+			            ? json_string_value(json_object_get(it, "age_group"))
+			            : "?",
+			    7);
+			col(json_string_value(json_object_get(it, "institution"))
+			            ? json_string_value(json_object_get(it, "institution"))
+			            : "?",
+			    24);
+		} else {
+			show_time(json_string_value(json_object_get(it, "received")), t);
+			col(ref != NULL ? ref : "?", 16);
+			col(t, 22);
+			col(json_string_value(json_object_get(it, "team"))
+			            ? json_string_value(json_object_get(it, "team"))
+			            : "?",
+			    20);
+		}
+		printf("%s\n", state_label(state));
+	}
+	json_decref(o);
+	return EXIT_SUCCESS;
+}
+
+static int run_list_common(struct opts *o, int which)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char *json = NULL;
+	int r, rc;
+
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_list(conn, which, &json)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		goto out;
+	}
+	if (o->json) {
+		printf("%s\n", json);
+		rc = EXIT_SUCCESS;
+	} else {
+		rc = print_items(json, which == VARSKO_LIST_INBOX);
+	}
+out:
+	varsko_free(json);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static int run_list(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_list_common(o, VARSKO_LIST_MINE);
+}
+
+/* A message text for a terminal: every line indented under its step. */
+static void print_message(const char *m)
+{
+	printf("%24sBesked: ", "");
+	for (; *m != '\0'; m++) {
+		putchar(*m);
+		if (*m == '\n')
+			printf("%32s", "");
+	}
+	putchar('\n');
+}
+
+static int run_status(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	struct varsko_status *st = NULL;
+	char *json = NULL, t[VARSKO_LOCAL_LEN + 1], who[200];
+	size_t jlen = 0;
+	int r, rc;
+
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_status(conn, o->pos[0], &st)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		goto out;
+	}
+	if (o->json) {
+		if ((r = varsko_status_json(st, &json, &jlen)) != VARSKO_OK) {
+			rc = fail(r, NULL);
+			goto out;
+		}
+		printf("%s\n", json);
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	printf("Underretning %s, institution %s\n", st->reference, st->receipt.institution);
+	for (size_t i = 0; i < st->n_steps; i++) {
+		const struct varsko_step *s = &st->steps[i];
+
+		local_time(s->time, t);
+		printf("  ");
+		col(t, 22);
+		col(step_label(s->step), 26);
+		if (s->team[0] != '\0')
+			snprintf(who, sizeof(who), "%s, %s", role_label(s->role), s->team);
+		else
+			snprintf(who, sizeof(who), "%s", role_label(s->role));
+		printf("%s", who);
+		if (s->akut >= 0)
+			printf("; akut: %s", s->akut ? "ja" : "nej");
+		if (s->started >= 0)
+			printf("; undersøgelse eller foranstaltning iværksat: %s", s->started ? "ja" : "nej");
+		if (s->new_team[0] != '\0')
+			printf("; til %s", s->new_team);
+		printf("\n");
+		if (s->message != NULL)
+			print_message(s->message);
+	}
+	printf("Alle trin er verificeret mod kommunens nøgle.\n");
+	rc = EXIT_SUCCESS;
+out:
+	varsko_free_secret(json, jlen);
+	varsko_status_free(st);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+/* ---- receipt verify ------------------------------------------------------------------- */
+
+static int run_receipt_verify(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_receipt_info info;
+	char *json = NULL;
+	json_t *out = NULL;
+	int r, rc;
+
+	(void)cmd;
+	if ((rc = open_home(o, &h)) != EXIT_SUCCESS)
+		return rc;
+	if ((r = varsko_receipt_verify_file(h, o->pos[0], &info, &json)) != VARSKO_OK) {
+		rc = fail(r, varsko_home_detail(h));
+		goto out;
+	}
+	if (o->json) {
+		out = json_pack("{s:b, s:s, s:o*}", "ok", 1, "reference", info.reference, "receipt",
+		                json_loads(json, JSON_REJECT_DUPLICATES, NULL));
+		rc = out != NULL ? print_json_obj(out) : fail(VARSKO_ERR_NOMEM, NULL);
+		goto out;
+	}
+	printf("ok %s\n", info.reference);
+	rc = EXIT_SUCCESS;
+out:
+	json_decref(out);
+	varsko_free(json);
+	varsko_home_close(h);
+	return rc;
+}
+
+/* ---- myndighed ---------------------------------------------------------------------------- */
+
+static int run_inbox(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_list_common(o, VARSKO_LIST_INBOX);
+}
+
+static int run_show(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	struct varsko_opened *op = NULL;
+	struct varsko_event_args ea;
+	int r, rc;
+
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_underretning_open(conn, o->pos[0], &op)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		goto out;
+	}
+	/* Straight from the library's buffers: the document is never copied into this program's memory. */
+	if (o->json) {
+		printf("{\"document\":");
+		fwrite(op->document, 1, op->document_len, stdout);
+		printf(",\"receipt\":%s,\"reference\":\"%s\"}\n", op->receipt_json, op->reference);
+	} else {
+		fwrite(op->text, 1, op->text_len, stdout);
+		printf("\nAfsender: %s (enhed %s). Underretningen er verificeret mod kommunens nøgle.\n",
+		       op->sender_name, op->receipt.sender);
+	}
+	fflush(stdout);
+	memset(&ea, 0, sizeof(ea));
+	ea.kind = "aabnet";
+	if ((r = varsko_event(conn, op->reference, &ea, NULL)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		goto out;
+	}
+	rc = EXIT_SUCCESS;
+out:
+	varsko_opened_free(op);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static int send_event(struct opts *o, const struct varsko_event_args *ea, const char *done)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	json_t *out = NULL;
+	uint64_t seq = 0;
+	int r, rc;
+
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_event(conn, o->pos[0], ea, &seq)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		goto out;
+	}
+	if (o->json) {
+		out = json_pack("{s:s, s:s, s:I}", "kind", ea->kind, "reference", o->pos[0], "seq", (json_int_t)seq);
+		rc = out != NULL ? print_json_obj(out) : fail(VARSKO_ERR_NOMEM, NULL);
+		goto out;
+	}
+	printf("%s: %s\n", o->pos[0], done);
+	rc = EXIT_SUCCESS;
+out:
+	json_decref(out);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static int run_vurder(const struct command *cmd, struct opts *o)
+{
+	struct varsko_event_args ea = {0};
+
+	if (o->akut < 0)
+		return usage_error(cmd, "vurder needs --akut ja|nej");
+	ea.kind = "vurderet";
+	ea.akut = o->akut;
+	return send_event(o, &ea, o->akut ? "vurderet som akut." : "vurderet som ikke akut.");
+}
+
+static int run_kvitter(const struct command *cmd, struct opts *o)
+{
+	struct varsko_event_args ea = {0};
+
+	if (o->besked == NULL || o->besked[0] == '\0')
+		return usage_error(cmd, "kvitter needs --besked TEKST");
+	ea.kind = "kvitteret";
+	ea.message = o->besked;
+	return send_event(o, &ea, "kvittering sendt krypteret til underretteren.");
+}
+
+static int run_tilbagemeld(const struct command *cmd, struct opts *o)
+{
+	struct varsko_event_args ea = {0};
+
+	if (o->ivaerksat < 0)
+		return usage_error(cmd, "tilbagemeld needs --iværksat ja|nej");
+	ea.kind = "tilbagemelding";
+	ea.started = o->ivaerksat;
+	ea.message = o->besked;
+	return send_event(o, &ea, "tilbagemelding sendt krypteret til underretteren.");
+}
+
+static int run_omdiriger(const struct command *cmd, struct opts *o)
+{
+	struct varsko_event_args ea = {0};
+	char done[200];
+
+	if (o->team == NULL || o->team[0] == '\0')
+		return usage_error(cmd, "omdiriger needs --team TEAM");
+	ea.kind = "omdirigeret";
+	ea.team = o->team;
+	snprintf(done, sizeof(done), "omdirigeret til %s og krypteret til teamets enheder.", o->team);
+	return send_event(o, &ea, done);
+}
+
+static int run_afslut(const struct command *cmd, struct opts *o)
+{
+	struct varsko_event_args ea = {0};
+
+	(void)cmd;
+	ea.kind = "afsluttet";
+	return send_event(o, &ea, "afsluttet.");
+}
+
+/* ---- leder, watch ---------------------------------------------------------------------------- */
+
+static const char *deadline_label(const char *k)
+{
+	if (k == NULL)
+		return "?";
+	if (strcmp(k, "vurdering") == 0)
+		return "vurdering";
+	if (strcmp(k, "kvittering") == 0)
+		return "kvittering";
+	if (strcmp(k, "tilbagemelding") == 0)
+		return "tilbagemelding";
+	return k;
+}
+
+static const char *dlstate_label(const char *s)
+{
+	if (s == NULL)
+		return "?";
+	if (strcmp(s, "open") == 0)
+		return "åben";
+	if (strcmp(s, "warned") == 0)
+		return "varslet";
+	if (strcmp(s, "overdue") == 0)
+		return "overskredet";
+	return s;
+}
+
+static int run_overview(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char *json = NULL, t[VARSKO_LOCAL_LEN + 1];
+	json_t *obj = NULL, *items, *it;
+	size_t i;
+	int r, rc;
+
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_overview(conn, &json)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		goto out;
+	}
+	if (o->json) {
+		printf("%s\n", json);
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	if ((obj = json_loads(json, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !json_is_array(items = json_object_get(obj, "items"))) {
+		rc = fail(VARSKO_ERR_PROTOCOL, "the overview is malformed");
+		goto out;
+	}
+	if (json_array_size(items) == 0) {
+		printf("Ingen åbne frister for teamet.\n");
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	col("Frist", 22);
+	col("Type", 16);
+	col("Reference", 16);
+	printf("Tilstand\n");
+	json_array_foreach(items, i, it)
+	{
+		const char *ref = json_string_value(json_object_get(it, "reference"));
+
+		show_time(json_string_value(json_object_get(it, "due")), t);
+		col(t, 22);
+		col(deadline_label(json_string_value(json_object_get(it, "kind"))), 16);
+		col(ref != NULL ? ref : "?", 16);
+		printf("%s\n", dlstate_label(json_string_value(json_object_get(it, "state"))));
+	}
+	rc = EXIT_SUCCESS;
+out:
+	json_decref(obj);
+	varsko_free(json);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int run_watch(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char *frame = NULL;
+	long got = 0;
+	int64_t end = o->timeout >= 0 ? now_ms() + o->timeout * 1000 : -1, left;
+	int r, rc;
+
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	/* On stderr, so that stdout holds only frames: a script may wait for this line. */
+	fprintf(stderr, "varsko: forbundet; venter på beskeder\n");
+	for (;;) {
+		if (o->count > 0 && got >= o->count) {
+			rc = EXIT_SUCCESS;
+			break;
+		}
+		left = end < 0 ? -1 : end - now_ms();
+		if (end >= 0 && left < 0)
+			left = 0;
+		r = varsko_watch(conn, left, &frame);
+		if (r == VARSKO_ERR_TIMEOUT && o->count < 0) {
+			rc = EXIT_SUCCESS; /* no count asked: the time is simply up */
+			break;
+		}
+		if (r != VARSKO_OK) {
+			rc = fail(r, varsko_conn_detail(conn));
+			break;
+		}
+		printf("%s\n", frame);
+		fflush(stdout);
+		varsko_free(frame);
+		frame = NULL;
+		got++;
+	}
+out:
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+/* ---- the command table ------------------------------------------------------------------------ */
+
+static const struct command commands[] = {
+        {NULL, "enroll", O_SERVER | O_CODE | O_FPR | O_LABEL, 0,
+         "usage: varsko enroll --server URL --code CODE [--fingerprint FPR] [--label LABEL]\n"
+         "\n"
+         "Lav enhedens nøgler og tilmeld dem serveren med en engangskode fra\n"
+         "administratoren. Kommunens nøgle gemmes (pinnes) til senere brug.\n"
+         "\n"
+         "  --server URL        serveren, wss://HOST:PORT/\n"
+         "  --code CODE         tilmeldingskoden\n"
+         "  --fingerprint FPR   kommunens nøglefingeraftryk, som stod sammen med koden;\n"
+         "                      tilmeldingen afvises, hvis serverens nøgle er en anden\n"
+         "  --label LABEL       et kort navn på enheden\n"
+         "  (--ca FILE er påkrævet her, eller VARSKO_CA)\n",
+         run_enroll},
+        {NULL, "whoami", 0, 0,
+         "usage: varsko whoami\n"
+         "\n"
+         "Log ind og vis, hvem enheden tilhører, som dens certifikat siger\n"
+         "(--json: user, name, role, team, institutions, device, not_after).\n",
+         run_whoami},
+        {"underret", "send", O_SUBMISSION, 1,
+         "usage: varsko underret send FILE.json [--submission ID]\n"
+         "\n"
+         "Kontrollér underretningen i FILE.json, find modtagerteamet, kryptér den til\n"
+         "præcis teamets enheder, send den, kontrollér varskods kvittering og gem den\n"
+         "som $VARSKO_HOME/receipts/<REF>.json. Et ugyldigt dokument sendes ikke: fejlen\n"
+         "nævner feltet (JSON-sti) og problemet, aldrig værdien.\n"
+         "\n"
+         "  --submission ID   indsendelses-id (standard: afledt af bruger og fil, så samme\n"
+         "                    fil sendt igen genkendes og giver samme kvittering)\n"
+         "  --json            kvitteringsobjektet plus \"duplicate\"\n",
+         run_send},
+        {"underret", "list", 0, 0,
+         "usage: varsko underret list\n"
+         "\n"
+         "Dine egne underretninger og deres status (--json: {\"items\":[...]}).\n",
+         run_list},
+        {"underret", "status", 0, 1,
+         "usage: varsko underret status REF\n"
+         "\n"
+         "Underretningens forløb, hvert trin verificeret mod kommunens nøgle; beskeder\n"
+         "til dig (kvittering, tilbagemelding) dekrypteres. --json: {\"reference\",\n"
+         "\"steps\":[{\"step\",\"time\",\"role\",\"team\",\"device\",\"verified\",\"message\"?}]}.\n",
+         run_status},
+        {"receipt", "verify", 0, 1,
+         "usage: varsko receipt verify FILE\n"
+         "\n"
+         "Kontrollér en gemt kvittering uden netværk mod kommunens nøgle og varskods\n"
+         "certifikat i hjemmemappen. Skriver \"ok\" og referencen (exit 0) eller fejlen (exit 1).\n",
+         run_receipt_verify},
+        {"myndighed", "inbox", 0, 0,
+         "usage: varsko myndighed inbox\n"
+         "\n"
+         "Teamets underretninger, den nærmeste frist først (--json: {\"items\":[...]}).\n",
+         run_inbox},
+        {"myndighed", "show", 0, 1,
+         "usage: varsko myndighed show REF\n"
+         "\n"
+         "Hent, verificér og dekryptér underretningen, vis den, og send \"aabnet\".\n"
+         "--json: {\"reference\",\"receipt\",\"document\"}.\n",
+         run_show},
+        {"myndighed", "vurder", O_AKUT, 1,
+         "usage: varsko myndighed vurder REF --akut ja|nej\n"
+         "\n"
+         "Registrér 24-timersvurderingen (hændelsen \"vurderet\").\n",
+         run_vurder},
+        {"myndighed", "kvitter", O_BESKED, 1,
+         "usage: varsko myndighed kvitter REF --besked TEKST\n"
+         "\n"
+         "Send kvitteringen til underretteren (\"kvitteret\"); beskeden krypteres til\n"
+         "underretterens enheder.\n",
+         run_kvitter},
+        {"myndighed", "tilbagemeld", O_IVAERKSAT | O_BESKED, 1,
+         "usage: varsko myndighed tilbagemeld REF --iværksat ja|nej [--besked TEKST]\n"
+         "\n"
+         "Send tilbagemeldingen til underretteren: om der er iværksat en undersøgelse\n"
+         "eller foranstaltning, og eventuelt hvilken (--ivaerksat virker også).\n",
+         run_tilbagemeld},
+        {"myndighed", "omdiriger", O_TEAM, 1,
+         "usage: varsko myndighed omdiriger REF --team TEAM\n"
+         "\n"
+         "Send underretningen videre til et andet team: den krypteres igen til det nye\n"
+         "teams verificerede enheder (\"omdirigeret\").\n",
+         run_omdiriger},
+        {"myndighed", "afslut", 0, 1,
+         "usage: varsko myndighed afslut REF\n"
+         "\n"
+         "Afslut underretningen (\"afsluttet\").\n",
+         run_afslut},
+        {"leder", "overview", 0, 0,
+         "usage: varsko leder overview\n"
+         "\n"
+         "Teamets åbne frister, den nærmeste først (--json: {\"items\":[...]}).\n",
+         run_overview},
+        {NULL, "watch", O_COUNT | O_TIMEOUT, 0,
+         "usage: varsko watch [--count N] [--timeout S]\n"
+         "\n"
+         "Skriv hver besked, serveren sender (pushed, new_underretning, frist), som én\n"
+         "JSON-linje. Hændelser kontrolleres mod kommunens nøgle først.\n"
+         "\n"
+         "  --count N     stop efter N beskeder (exit 1 med timeout, hvis tiden løber ud før)\n"
+         "  --timeout S   stop efter S sekunder\n",
+         run_watch},
+};
+
+static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OPTIONS]\n"
+                                 "\n"
+                                 "Kommandoer:\n"
+                                 "  enroll                    tilmeld denne enhed med en engangskode\n"
+                                 "  whoami                    log ind og vis, hvem enheden tilhører\n"
+                                 "  underret send FILE.json   send en underretning\n"
+                                 "  underret list             dine underretninger\n"
+                                 "  underret status REF       en underretnings verificerede forløb\n"
+                                 "  receipt verify FILE       kontrollér en gemt kvittering (uden netværk)\n"
+                                 "  myndighed inbox           teamets underretninger\n"
+                                 "  myndighed show REF        læs en underretning (sender \"aabnet\")\n"
+                                 "  myndighed vurder REF      --akut ja|nej\n"
+                                 "  myndighed kvitter REF     --besked TEKST\n"
+                                 "  myndighed tilbagemeld REF --iværksat ja|nej [--besked TEKST]\n"
+                                 "  myndighed omdiriger REF   --team TEAM\n"
+                                 "  myndighed afslut REF\n"
+                                 "  leder overview            teamets åbne frister\n"
+                                 "  watch                     skriv serverens beskeder som JSON-linjer\n"
+                                 "\n"
+                                 "Alle kommandoer tager --home DIR, --ca FILE, --json og --help.\n"
+                                 "Kør 'varsko KOMMANDO --help' for en kommandos muligheder.\n"
+                                 "\n"
+                                 "Miljø:\n"
+                                 "  VARSKO_HOME  mappe med enhedens nøgler (standard ~/.config/varsko)\n"
+                                 "  VARSKO_CA    CA-fil, der har signeret serverens certifikat (som --ca)\n";
 
 int main(int argc, char **argv)
 {
@@ -296,7 +1155,9 @@ int main(int argc, char **argv)
 	        {"version", no_argument, NULL, 'V'},
 	        {NULL, 0, NULL, 0},
 	};
-	int c;
+	const struct command *cmd = NULL;
+	struct opts o;
+	int c, skip, rc;
 
 	opterr = 0;
 	/* "+": stop at the command; its options are parsed by the command. */
@@ -309,22 +1170,37 @@ int main(int argc, char **argv)
 			printf("varsko %s\n", varsko_version());
 			return EXIT_SUCCESS;
 		default:
-			return usage_error("unknown option", NULL);
+			return usage_error(NULL, "unknown option");
 		}
 	}
 	if (optind >= argc)
-		return usage_error("no command given", NULL);
+		return usage_error(NULL, "no command given");
 	argc -= optind;
 	argv += optind;
-	optind = 1; /* parse the command's own options from argv[1] on */
-	if (strcmp(argv[0], "enroll") == 0)
-		return cmd_enroll(argc, argv);
-	if (strcmp(argv[0], "whoami") == 0)
-		return cmd_whoami(argc, argv);
 	if (strcmp(argv[0], "help") == 0) {
 		fputs(usage_main, stdout);
 		return EXIT_SUCCESS;
 	}
-	fprintf(stderr, "varsko: unknown command '%s'\n", argv[0]);
-	return usage_error("the commands are enroll and whoami", NULL);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]) && cmd == NULL; i++) {
+		if (commands[i].group == NULL && strcmp(argv[0], commands[i].name) == 0)
+			cmd = &commands[i];
+		else if (commands[i].group != NULL && argc >= 2 && strcmp(argv[0], commands[i].group) == 0 &&
+		         strcmp(argv[1], commands[i].name) == 0)
+			cmd = &commands[i];
+	}
+	if (cmd == NULL) {
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (commands[i].group != NULL && strcmp(argv[0], commands[i].group) == 0)
+				return usage_error(NULL,
+				                   argc >= 2 ? "unknown subcommand" : "the subcommand is missing");
+		return usage_error(NULL, "unknown command");
+	}
+	/* getopt_long takes argv[0] as the program name: hand it the last word of the command. */
+	skip = cmd->group != NULL ? 1 : 0;
+	rc = parse_opts(cmd, argc - skip, argv + skip, &o);
+	if (rc < 0)
+		return EXIT_SUCCESS; /* --help */
+	if (rc != 0)
+		return rc;
+	return cmd->run(cmd, &o);
 }

@@ -8,6 +8,13 @@
  *   wsc.c     a synchronous WebSocket client over libwebsockets
  *   enroll.c  varsko_enroll() and the check of an `enrolled` answer
  *   conn.c    varsko_connect(), varsko_whoami(), varsko_close()
+ *   request.c requests with ids over a session, the queue of pushes, varsko_watch()
+ *   cph.c     Europe/Copenhagen local time (EU summer-time rule)
+ *   sbuf.c    a growable text buffer that is wiped whenever it moves or is freed
+ *   submit.c  the document check, submission ids, rosters, varsko_underret_send()
+ *   receipt.c receipts: verify, save, varsko_receipt_verify_file()
+ *   status.c  the verified timeline (varsko_status)
+ *   worker.c  the authority's side: list, open, events, re-routing, overview
  *   misc.c    errors, version, identity helpers
  */
 #ifndef VARSKO_CLIENT_H
@@ -16,19 +23,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "envelope.h"
+#include "flow.h"
 #include "proto.h"
+#include "underretning.h"
 #include "varsko/varsko.h"
 
 #define HOME_DETAIL_MAX PROTO_MSG_MAX
 #define HOME_FILE_MAX   (1024 * 1024) /* largest file the library reads */
 
 /* File names inside a home. */
-#define HOME_F_KEY     "device.key"
-#define HOME_F_CERT    "device.cert"
-#define HOME_F_ORG     "org.pub"
-#define HOME_F_GATEWAY "gateway.cert"
-#define HOME_F_SERVER  "server"
-#define HOME_F_CA      "ca.pem"
+#define HOME_F_KEY      "device.key"
+#define HOME_F_CERT     "device.cert"
+#define HOME_F_ORG      "org.pub"
+#define HOME_F_GATEWAY  "gateway.cert"
+#define HOME_F_SERVER   "server"
+#define HOME_F_CA       "ca.pem"
+#define HOME_D_ROSTERS  "rosters"  /* rosters/<team>: the newest roster seen for the team */
+#define HOME_D_RECEIPTS "receipts" /* receipts/<REF>.json: receipts of own underretninger */
 
 struct varsko_home {
 	char *path; /* owned */
@@ -46,6 +60,10 @@ void identity_from_cert(const struct proto_cert *c, struct varsko_identity *out)
 /* ---- home.c ---- */
 
 /*
+ * A name in the home is a file name or "DIR/FILE" (one directory level, e.g.
+ * "receipts/U-2026-000001.json"); no part is empty, "." or "..", and no
+ * directory is followed through a symbolic link.
+ *
  * Read file `name` of the home into a NUL-terminated buffer owned by the
  * caller (free(); for secrets use home_read_secret). Refuses files larger
  * than HOME_FILE_MAX (VARSKO_ERR_TOO_LARGE). VARSKO_ERR_NOT_FOUND if absent.
@@ -58,9 +76,12 @@ int home_read_secret(struct varsko_home *h, const char *name, char **out, size_t
  * O_CREAT|O_EXCL and `mode`, written, fsync'ed, then renamed over `name`
  * (or, with noreplace, renamed only if `name` does not exist:
  * VARSKO_ERR_EXISTS otherwise), and the directory fsync'ed. The temporary is
- * removed on failure.
+ * removed on failure. A missing directory of "DIR/FILE" is created with
+ * mode 0700 (an existing one is set to 0700).
  */
 int home_write(struct varsko_home *h, const char *name, const void *buf, size_t len, unsigned mode, int noreplace);
+/* A second handle on the same home (own descriptor and path): *out owned by the caller (varsko_home_close()). */
+int home_dup(const struct varsko_home *h, struct varsko_home **out);
 /* 1 if `name` exists in the home, else 0. */
 int home_has(const struct varsko_home *h, const char *name);
 /* Read a whole regular file outside the home (e.g. a CA file) into a malloc'ed NUL-terminated buffer. */
@@ -114,12 +135,210 @@ int wsc_send(struct wsc *w, const char *buf, size_t len, int64_t deadline_ms);
  * VARSKO_ERR_PROTOCOL for a binary message, or the decoder's error.
  */
 int wsc_recv(struct wsc *w, struct proto_frame *out, int64_t deadline_ms);
+/*
+ * Wait for the next complete text message and hand it out undecoded: *text
+ * (owned by the caller, free()) holds *len bytes and a NUL after them.
+ * Errors as wsc_recv() (without decoding).
+ */
+int wsc_recv_raw(struct wsc *w, char **text, size_t *len, int64_t deadline_ms);
+/* Accept messages up to max bytes from now on (at least PROTO_FRAME_MAX, the default; larger closes). */
+void wsc_set_max(struct wsc *w, size_t max);
 /* Detail of the last failure on w (never NULL). */
 const char *wsc_detail(const struct wsc *w);
 /* Close normally (waiting at most a moment) and free; NULL-safe. */
 void wsc_close(struct wsc *w);
 /* Milliseconds on the monotonic clock. */
 int64_t wsc_now_ms(void);
+
+/* ---- conn.c, request.c ---- */
+
+#define CONN_TIMEOUT_MS (60 * 1000) /* one flow request and its answer */
+#define CONN_PUSH_MAX   256         /* pushes kept for varsko_watch(); older ones are dropped */
+#define CONN_PING_MS    (30 * 1000) /* varsko_watch() pings after this long without a frame sent */
+
+struct conn_push {
+	struct conn_push *next;
+	char *text; /* the push as received, NUL-terminated */
+	size_t len;
+};
+
+struct varsko_conn {
+	struct wsc *w;
+	struct keys *k; /* sodium_malloc */
+	uint8_t org_pk[PROTO_PK_LEN];
+	struct proto_cert cert; /* this device's certificate as the server returned and we verified it */
+	struct varsko_identity id;
+	struct varsko_home *home; /* own handle on the home (home_dup) */
+	unsigned next_id;
+	int64_t last_send_ms;
+	struct conn_push *push_head, **push_tail;
+	size_t n_push;
+	char detail[HOME_DETAIL_MAX + 1];
+};
+
+/* One frame from the server, classified. */
+struct conn_frame {
+	json_t *flow;           /* a flow frame (flow.h), or NULL */
+	enum flow_type ft;      /* its type */
+	struct proto_frame *pf; /* a proto.h frame (calloc'ed), or NULL */
+	char id[PROTO_ID_MAX + 1];
+};
+void conn_frame_clear(struct conn_frame *f);
+
+/*
+ * Send one frame text (borrowed) and note the time (for keep-alive pings).
+ * On failure c->detail explains.
+ */
+int conn_send_text(struct varsko_conn *c, const char *text, size_t len, int64_t deadline);
+/*
+ * Receive the next frame that is not a push. Pushes (flow frames without
+ * an id: pushed, new_underretning, frist) are queued for varsko_watch()
+ * and waiting goes on; with want_push the first push is returned instead
+ * (the queue is left alone). A message that is neither a valid flow frame
+ * nor a valid proto.h frame is VARSKO_ERR_PROTOCOL. On failure c->detail
+ * explains; *out is cleared first and owned by the caller
+ * (conn_frame_clear()).
+ */
+int conn_next(struct varsko_conn *c, int64_t deadline, int want_push, struct conn_frame *out);
+/*
+ * Send the flow request req (borrowed; the caller has set "type" and the
+ * members) with a fresh "id", then wait for the answer with that id: a
+ * flow frame of type `expect` (*ans, a new reference owned by the caller)
+ * or an error frame (its code, the server's message in c->detail; an error
+ * without an id counts as the answer, it means the server could not read
+ * ours). Unrelated frames are skipped, a few at most.
+ */
+int conn_request(struct varsko_conn *c, json_t *req, enum flow_type expect, json_t **ans);
+/* Drop every queued push. */
+void conn_push_free_all(struct varsko_conn *c);
+
+/* ---- cph.c ---- */
+
+/*
+ * Europe/Copenhagen wall clock of instant t by the EU rule (CET, CEST from
+ * the last Sunday of March 01:00 UTC to the last Sunday of October 01:00
+ * UTC). VARSKO_ERR_BAD_INPUT outside 1996..2099, where the rule is not
+ * known to hold (gateway/calendar.h has the same limits).
+ */
+struct cph_time {
+	int year, month, day, hour, minute, second;
+	int utc_offset; /* 3600 or 7200 */
+};
+int cph_local(int64_t t, struct cph_time *out);
+
+/* ---- sbuf.c ---- */
+
+/*
+ * A growable NUL-terminated text buffer for output that may hold plaintext:
+ * every old copy is wiped when it grows, and sbuf_free wipes. err is
+ * sticky (VARSKO_ERR_NOMEM, or VARSKO_ERR_TOO_LARGE past SBUF_MAX).
+ */
+#define SBUF_MAX (64u * 1024u * 1024u)
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+void sbuf_add(struct sbuf *b, const char *s, size_t n);
+void sbuf_str(struct sbuf *b, const char *s);
+void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as a JSON string literal (quotes, escapes; bytes >= 0x80 kept as they are). */
+void sbuf_json_str(struct sbuf *b, const char *s);
+/* Hand the text to the caller (free with varsko_free_secret(p, len)); the buffer is empty afterwards. */
+int sbuf_take(struct sbuf *b, char **out, size_t *len);
+void sbuf_free(struct sbuf *b);
+
+/*
+ * A message for the notifier (kvittering, tilbagemelding) is the plaintext
+ * {"text":S}: S is 0..MSG_TEXT_MAX bytes of UTF-8 without control
+ * characters other than line feed and tab. msg_encode appends that JSON
+ * for text (VARSKO_ERR_BAD_INPUT for a text that is not allowed);
+ * msg_decode parses it strictly (exactly that one member) into *text
+ * (owned by the caller, varsko_free_secret(*text, *text_len)), else
+ * VARSKO_ERR_BAD_FRAME. Neither leaves a copy of the text behind.
+ */
+#define MSG_TEXT_MAX UH_TEXT_MAX
+int msg_text_valid(const char *s, size_t len);
+int msg_encode(const char *text, struct sbuf *out);
+int msg_decode(const uint8_t *pt, size_t len, char **text, size_t *text_len);
+/* Append s[0..len), a JSON text that has passed a parser, without the whitespace between tokens. */
+int json_compact(const char *s, size_t len, struct sbuf *out);
+
+/* ---- submit.c ---- */
+
+/*
+ * Check a routed/roster answer's roster: it is for team `team`, its
+ * signature and every certificate verify against org_pk at `now`
+ * (flow_roster_verify), and it fits in an envelope. On failure detail says why.
+ */
+int roster_check(const json_t *roster_obj, const char *team, const uint8_t org_pk[PROTO_PK_LEN], int64_t now,
+                 struct flow_roster *out, char *detail, size_t dcap);
+/*
+ * Compare r with the newest roster of its team seen before
+ * (rosters/<team> in the home): a lower version, or the same version with
+ * another device list, is refused (VARSKO_ERR_BAD_CERT, rollback); a higher
+ * version (or the first one) is stored atomically. A stored file that does
+ * not parse is refused too (VARSKO_ERR_BAD_INPUT).
+ */
+int roster_accept(struct varsko_home *h, const struct flow_roster *r, char *detail, size_t dcap);
+
+/* ---- receipt.c ---- */
+
+/*
+ * Verify a receipt: the reference is well formed, the gateway certificate
+ * gw verifies against org_pk (as of the receipt's time), has role gateway
+ * and is the receipt's gateway, and the signature verifies
+ * (flow_receipt_verify). VARSKO_OK, VARSKO_ERR_BAD_CERT,
+ * VARSKO_ERR_BAD_SIGNATURE or VARSKO_ERR_BAD_FRAME (reference).
+ */
+int receipt_check(const struct flow_receipt *r, const struct proto_cert *gw, const uint8_t org_pk[PROTO_PK_LEN],
+                  char *detail, size_t dcap);
+/* Parse a saved receipt text strictly (one JSON object, no duplicate key) and receipt_check() it. */
+int receipt_verify_text(const char *text, size_t len, const struct proto_cert *gw, const uint8_t org_pk[PROTO_PK_LEN],
+                        struct flow_receipt *out, char *detail, size_t dcap);
+/* Save r as receipts/<REF>.json in the home (directory 0700, file 0600, atomic). */
+int receipt_save(struct varsko_home *h, const struct flow_receipt *r);
+/* The receipt as compact JSON with sorted keys; *out owned by the caller (free()). */
+int receipt_json_text(const struct flow_receipt *r, char **out);
+/* Fill the public summary of a receipt. */
+void receipt_info(const struct flow_receipt *r, int duplicate, struct varsko_receipt_info *out);
+/* The home's pinned organisation key and gateway certificate. On failure h->detail explains. */
+int home_load_org(struct varsko_home *h, uint8_t org_pk[PROTO_PK_LEN]);
+int home_load_gateway(struct varsko_home *h, struct proto_cert *gw);
+
+/* Certificates and envelopes nested in a flow frame (borrowed json_t). */
+int cert_from_obj(const json_t *o, struct proto_cert *out);
+int env_from_obj(const json_t *o, struct env_envelope **out);
+/* An envelope as a json_t (new reference, caller json_decref). */
+int env_to_obj(const struct env_envelope *e, json_t **out);
+
+/* ---- status.c ---- */
+
+/*
+ * Verify a timeline answer for reference ref and build the status (owned
+ * by the caller, varsko_status_free()). org_pk: the pinned organisation
+ * key. me/my_device: when not NULL, messages (kvittering, tilbagemelding)
+ * whose envelope names my_device are opened with me->box_sk. Checks: the
+ * gateway certificate and the receipt (receipt_check), the receipt is for
+ * ref, the sender certificate is the receipt's sender (role fagperson,
+ * same user, valid at receipt time), and for every event: it is for ref,
+ * its certificate verifies against org_pk at the event's time and is its
+ * device's, its signature verifies, the signer's role (and team, following
+ * re-routings) may sign that kind, and an envelope is present exactly when
+ * the kind carries a message for the notifier, signed by the event's
+ * device, with the event's envelope hash. Any failure refuses the whole
+ * timeline: VARSKO_ERR_BAD_CERT, VARSKO_ERR_BAD_SIGNATURE,
+ * VARSKO_ERR_CRYPTO (a message for this device does not open) or
+ * VARSKO_ERR_BAD_FRAME; detail says which entry.
+ */
+int status_verify(const json_t *timeline, const char *ref, const uint8_t org_pk[PROTO_PK_LEN], const struct keys *me,
+                  const char *my_device, struct varsko_status **out, char *detail, size_t dcap);
+/*
+ * Check one event with its signer's certificate: the certificate verifies
+ * against org_pk at the event's time and names the event's device, and the
+ * event's signature verifies. VARSKO_ERR_BAD_CERT or VARSKO_ERR_BAD_SIGNATURE.
+ */
+int event_check(const struct flow_event *ev, const struct proto_cert *cert, const uint8_t org_pk[PROTO_PK_LEN]);
 
 /* ---- enroll.c ---- */
 

@@ -19,15 +19,6 @@
 
 #define CONN_MAX_SKIPPED 16 /* unrelated frames tolerated while waiting for an answer */
 
-struct varsko_conn {
-	struct wsc *w;
-	struct keys *k; /* sodium_malloc */
-	uint8_t org_pk[PROTO_PK_LEN];
-	struct varsko_identity id;
-	unsigned next_id;
-	char detail[HOME_DETAIL_MAX + 1];
-};
-
 /* Cut trailing whitespace of a NUL-terminated buffer of length *len. */
 static void rstrip(char *s, size_t *len)
 {
@@ -102,51 +93,51 @@ static int send_frame(struct wsc *w, const struct proto_frame *f, int64_t deadli
 
 /*
  * Wait for the answer to request `id`: a session frame (checked and copied
- * into c->id) or an error frame (its code). Frames that answer something
- * else are skipped, a few at most.
+ * into c->cert and c->id) or an error frame (its code). Frames that answer
+ * something else are skipped, a few at most; pushes are queued.
  */
 static int wait_session(struct varsko_conn *c, const char *id, int64_t deadline)
 {
 	int r = VARSKO_ERR_INTERNAL;
-	struct proto_frame *f = calloc(1, sizeof(*f));
+	struct conn_frame f = {0};
+	const char *tn;
 
-	if (f == NULL)
-		return VARSKO_ERR_NOMEM;
 	for (int skipped = 0;; skipped++) {
 		if (skipped > CONN_MAX_SKIPPED) {
 			snprintf(c->detail, sizeof(c->detail), "no answer to %s among the server's frames", id);
 			r = VARSKO_ERR_PROTOCOL;
 			goto out;
 		}
-		if ((r = wsc_recv(c->w, f, deadline)) != VARSKO_OK) {
-			detail_set(c->detail, sizeof(c->detail), wsc_detail(c->w));
+		conn_frame_clear(&f);
+		if ((r = conn_next(c, deadline, 0, &f)) != VARSKO_OK)
 			goto out;
-		}
-		if (f->id[0] != '\0' && strcmp(f->id, id) != 0)
+		if (f.id[0] != '\0' && strcmp(f.id, id) != 0)
 			continue;
-		if (f->type == PROTO_T_ERROR) {
-			r = client_server_error(c->detail, sizeof(c->detail), f);
+		if (f.pf != NULL && f.pf->type == PROTO_T_ERROR) {
+			r = client_server_error(c->detail, sizeof(c->detail), f.pf);
 			goto out;
 		}
-		if (f->type == PROTO_T_SESSION)
+		if (f.pf != NULL && f.pf->type == PROTO_T_SESSION)
 			break;
-		if (f->id[0] != '\0') {
+		if (f.id[0] != '\0') {
+			tn = f.pf != NULL ? proto_type_name(f.pf->type) : flow_type_name(f.ft);
 			snprintf(c->detail, sizeof(c->detail), "unexpected %s frame in answer to %s",
-			         proto_type_name(f->type) != NULL ? proto_type_name(f->type) : "unknown", id);
+			         tn != NULL ? tn : "unknown", id);
 			r = VARSKO_ERR_PROTOCOL;
 			goto out;
 		}
 	}
-	if ((r = session_check_cert(&f->u.session.cert, c->org_pk, c->k, (int64_t)time(NULL))) != VARSKO_OK) {
+	if ((r = session_check_cert(&f.pf->u.session.cert, c->org_pk, c->k, (int64_t)time(NULL))) != VARSKO_OK) {
 		snprintf(
 		        c->detail, sizeof(c->detail),
 		        "the server's certificate for this device does not verify against the pinned organisation key");
 		goto out;
 	}
-	identity_from_cert(&f->u.session.cert, &c->id);
+	c->cert = f.pf->u.session.cert;
+	identity_from_cert(&f.pf->u.session.cert, &c->id);
 	r = VARSKO_OK;
 out:
-	free(f);
+	conn_frame_clear(&f);
 	return r;
 }
 
@@ -174,7 +165,10 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
+	c->push_tail = &c->push_head;
 	if ((r = load_keys(h, &c->k)) != VARSKO_OK || (r = load_org_pk(h, c->org_pk)) != VARSKO_OK)
+		goto out;
+	if ((r = home_dup(h, &c->home)) != VARSKO_OK)
 		goto out;
 	if ((r = home_read(h, HOME_F_SERVER, &url, &len)) != VARSKO_OK) {
 		snprintf(h->detail, sizeof(h->detail), "cannot read %s/%s", h->path, HOME_F_SERVER);
@@ -214,10 +208,13 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 		detail_set(h->detail, sizeof(h->detail), wsc_detail(c->w));
 		goto out;
 	}
+	c->last_send_ms = wsc_now_ms();
 	if ((r = wait_session(c, "login-1", deadline)) != VARSKO_OK) {
 		detail_set(h->detail, sizeof(h->detail), c->detail);
 		goto out;
 	}
+	/* Logged in: flow answers (an underretning, a timeline) may be larger than a handshake frame. */
+	wsc_set_max(c->w, FLOW_FRAME_MAX);
 	c->next_id = 1;
 	*out = c;
 	c = NULL;
@@ -254,6 +251,7 @@ int varsko_whoami(struct varsko_conn *c, struct varsko_identity *out)
 		detail_set(c->detail, sizeof(c->detail), wsc_detail(c->w));
 		goto out;
 	}
+	c->last_send_ms = wsc_now_ms();
 	if ((r = wait_session(c, id, deadline)) != VARSKO_OK)
 		goto out;
 	*out = c->id;
@@ -274,6 +272,8 @@ void varsko_close(struct varsko_conn *c)
 		return;
 	wsc_close(c->w);
 	keys_free(c->k);
+	conn_push_free_all(c);
+	varsko_home_close(c->home);
 	sodium_memzero(c, sizeof(*c));
 	free(c);
 }

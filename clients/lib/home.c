@@ -185,16 +185,75 @@ out:
 	return r;
 }
 
-static int home_read_mode(struct varsko_home *h, const char *name, int secret, char **out, size_t *len)
+/*
+ * The directory that holds `name` inside the home and the last component of
+ * the name. A name is either a plain file name or "DIR/FILE" with exactly one
+ * directory level; neither part may be empty, "." or "..", and the directory
+ * is never followed through a symbolic link. With create, a missing
+ * directory is made with mode 0700 (and the home fsync'ed) and an existing
+ * one is set to 0700; without, one that others may access is refused. *dfd is
+ * h->dirfd for a plain name (do not close it), else a new descriptor the
+ * caller closes when it differs from h->dirfd.
+ */
+static int open_parent(struct varsko_home *h, const char *name, int create, int *dfd, const char **base)
 {
-	int r;
-	int fd = openat(h->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	const char *slash = strchr(name, '/');
+	char dir[NAME_MAX + 1];
+	size_t dl;
+	struct stat st;
+	int fd;
 
-	*out = NULL;
+	*dfd = h->dirfd;
+	*base = name;
+	if (slash == NULL)
+		return name[0] != '\0' && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 ? VARSKO_OK
+		                                                                            : VARSKO_ERR_BAD_INPUT;
+	dl = (size_t)(slash - name);
+	*base = slash + 1;
+	if (dl == 0 || dl > NAME_MAX || strchr(*base, '/') != NULL || (*base)[0] == '\0' || strcmp(*base, ".") == 0 ||
+	    strcmp(*base, "..") == 0)
+		return VARSKO_ERR_BAD_INPUT;
+	memcpy(dir, name, dl);
+	dir[dl] = '\0';
+	if (strcmp(dir, ".") == 0 || strcmp(dir, "..") == 0)
+		return VARSKO_ERR_BAD_INPUT;
+	fd = openat(h->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create) {
+		if (mkdirat(h->dirfd, dir, 0700) != 0 && errno != EEXIST)
+			return VARSKO_ERR_IO;
+		if (fsync(h->dirfd) != 0)
+			return VARSKO_ERR_IO;
+		fd = openat(h->dirfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
-	r = read_fd(fd, secret, out, len);
-	close(fd);
+	/* Ours, and private: a writer repairs the mode, a reader refuses a directory others can read. */
+	if (fstat(fd, &st) != 0 || st.st_uid != geteuid() ||
+	    ((st.st_mode & 07777) != 0700 && (create ? fchmod(fd, 0700) != 0 : (st.st_mode & 077) != 0))) {
+		close(fd);
+		return VARSKO_ERR_CONFIG;
+	}
+	*dfd = fd;
+	return VARSKO_OK;
+}
+
+static int home_read_mode(struct varsko_home *h, const char *name, int secret, char **out, size_t *len)
+{
+	int r, dfd, fd;
+	const char *base;
+
+	*out = NULL;
+	if ((r = open_parent(h, name, 0, &dfd, &base)) != VARSKO_OK)
+		return r;
+	fd = openat(dfd, base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		r = errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
+	} else {
+		r = read_fd(fd, secret, out, len);
+		close(fd);
+	}
+	if (dfd != h->dirfd)
+		close(dfd);
 	return r;
 }
 
@@ -226,17 +285,22 @@ int home_write(struct varsko_home *h, const char *name, const void *buf, size_t 
 	int r = VARSKO_ERR_IO;
 	char tmp[NAME_MAX + 1];
 	unsigned char rnd[6];
-	const char *p = buf;
-	int fd = -1, created = 0;
+	const char *p = buf, *base = name;
+	int fd = -1, dfd = -1, created = 0;
 	ssize_t k;
 
+	if ((r = open_parent(h, name, 1, &dfd, &base)) != VARSKO_OK) {
+		dfd = -1;
+		goto out;
+	}
+	r = VARSKO_ERR_IO;
 	randombytes_buf(rnd, sizeof(rnd));
-	if (snprintf(tmp, sizeof(tmp), ".%s.tmp-%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp-%02x%02x%02x%02x%02x%02x", base, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
 	             rnd[5]) >= (int)sizeof(tmp)) {
 		r = VARSKO_ERR_BAD_INPUT;
 		goto out;
 	}
-	fd = openat(h->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0)
 		goto out;
 	created = 1;
@@ -260,21 +324,41 @@ int home_write(struct varsko_home *h, const char *name, const void *buf, size_t 
 	}
 	fd = -1;
 	if (noreplace) {
-		if (renameat2(h->dirfd, tmp, h->dirfd, name, RENAME_NOREPLACE) != 0) {
+		if (renameat2(dfd, tmp, dfd, base, RENAME_NOREPLACE) != 0) {
 			r = errno == EEXIST ? VARSKO_ERR_EXISTS : VARSKO_ERR_IO;
 			goto out;
 		}
-	} else if (renameat(h->dirfd, tmp, h->dirfd, name) != 0) {
+	} else if (renameat(dfd, tmp, dfd, base) != 0) {
 		goto out;
 	}
 	created = 0;
-	if (fsync(h->dirfd) != 0)
+	if (fsync(dfd) != 0)
 		goto out;
 	r = VARSKO_OK;
 out:
 	if (fd >= 0)
 		close(fd);
 	if (created)
-		unlinkat(h->dirfd, tmp, 0);
+		unlinkat(dfd, tmp, 0);
+	if (dfd >= 0 && dfd != h->dirfd)
+		close(dfd);
 	return r;
+}
+
+int home_dup(const struct varsko_home *h, struct varsko_home **out)
+{
+	struct varsko_home *c;
+
+	*out = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	c->dirfd = fcntl(h->dirfd, F_DUPFD_CLOEXEC, 0);
+	if ((c->path = strdup(h->path)) == NULL || c->dirfd < 0) {
+		int r = c->path == NULL ? VARSKO_ERR_NOMEM : VARSKO_ERR_IO;
+
+		varsko_home_close(c);
+		return r;
+	}
+	*out = c;
+	return VARSKO_OK;
 }

@@ -48,11 +48,12 @@ struct wsc {
 	int closed;      /* connection gone */
 	int closing;     /* we asked to close */
 	int close_code;  /* peer's close code, 0 if none */
-	int overflow;    /* a message exceeded PROTO_FRAME_MAX */
+	int overflow;    /* a message exceeded max */
+	size_t max;      /* largest message accepted (PROTO_FRAME_MAX until wsc_set_max) */
 
 	/* The message being received, and the queue of complete ones. */
 	char *rx;
-	size_t rx_len;
+	size_t rx_len, rx_cap;
 	int rx_binary;
 	struct wsc_msg *head, **tail;
 
@@ -140,14 +141,24 @@ static void wsc_wake(lws_sorted_usec_list_t *sul)
 static int on_rx(struct wsc *w, struct lws *wsi, const void *in, size_t len)
 {
 	struct wsc_msg *m;
+	size_t need, cap;
+	char *p;
 
-	if (w->rx == NULL && (w->rx = malloc(PROTO_FRAME_MAX + 1)) == NULL)
-		return -1;
 	if (w->rx_len == 0)
 		w->rx_binary = lws_frame_is_binary(wsi);
-	if (len > PROTO_FRAME_MAX - w->rx_len) {
+	if (len > w->max - w->rx_len) {
 		w->overflow = 1;
 		return -1;
+	}
+	need = w->rx_len + len + 1;
+	if (need > w->rx_cap) {
+		/* Grow by doubling from one default frame, never past max + 1. */
+		for (cap = w->rx_cap > 0 ? w->rx_cap : PROTO_FRAME_MAX + 1; cap < need;)
+			cap = cap > (w->max + 1) / 2 ? w->max + 1 : cap * 2;
+		if ((p = realloc(w->rx, cap)) == NULL)
+			return -1;
+		w->rx = p;
+		w->rx_cap = cap;
 	}
 	memcpy(w->rx + w->rx_len, in, len);
 	w->rx_len += len;
@@ -361,6 +372,7 @@ int wsc_open(const char *url, const char *ca_file, int64_t deadline_ms, struct w
 		goto out;
 	}
 	w->tail = &w->head;
+	w->max = PROTO_FRAME_MAX;
 	if ((r = make_ssl_ctx(ca_file, host, &w->ssl_ctx, detail, dcap)) != VARSKO_OK)
 		goto out;
 	SSL_CTX_set_app_data(w->ssl_ctx, w);
@@ -432,18 +444,24 @@ int wsc_send(struct wsc *w, const char *buf, size_t len, int64_t deadline_ms)
 	return pump(w, deadline_ms, cond_sent);
 }
 
-int wsc_recv(struct wsc *w, struct proto_frame *out, int64_t deadline_ms)
+void wsc_set_max(struct wsc *w, size_t max)
+{
+	w->max = max > PROTO_FRAME_MAX ? max : PROTO_FRAME_MAX;
+}
+
+int wsc_recv_raw(struct wsc *w, char **text, size_t *len, int64_t deadline_ms)
 {
 	int r;
 	struct wsc_msg *m;
-	const char *why = NULL;
 
+	*text = NULL;
+	*len = 0;
 	r = pump(w, deadline_ms, cond_message);
 	if (r != VARSKO_OK) {
 		if (r == VARSKO_ERR_CLOSED) {
 			if (w->overflow)
-				snprintf(w->detail, sizeof(w->detail), "the server sent a message larger than %d bytes",
-				         PROTO_FRAME_MAX);
+				snprintf(w->detail, sizeof(w->detail),
+				         "the server sent a message larger than %zu bytes", w->max);
 			else
 				snprintf(w->detail, sizeof(w->detail), "the server closed the connection (code %d)",
 				         w->close_code);
@@ -456,11 +474,28 @@ int wsc_recv(struct wsc *w, struct proto_frame *out, int64_t deadline_ms)
 		w->tail = &w->head;
 	if (m->binary) {
 		snprintf(w->detail, sizeof(w->detail), "the server sent a binary message");
-		r = VARSKO_ERR_PROTOCOL;
-	} else if ((r = proto_frame_decode(m->buf, m->len, out, &why)) != VARSKO_OK) {
-		snprintf(w->detail, sizeof(w->detail), "bad frame from the server: %s", why != NULL ? why : "?");
+		free(m);
+		return VARSKO_ERR_PROTOCOL;
 	}
-	free(m);
+	/* Hand out the text itself: move it to the front of its own allocation. */
+	*len = m->len;
+	memmove(m, m->buf, m->len + 1);
+	*text = (char *)m;
+	return VARSKO_OK;
+}
+
+int wsc_recv(struct wsc *w, struct proto_frame *out, int64_t deadline_ms)
+{
+	int r;
+	char *text = NULL;
+	size_t len = 0;
+	const char *why = NULL;
+
+	if ((r = wsc_recv_raw(w, &text, &len, deadline_ms)) != VARSKO_OK)
+		return r;
+	if ((r = proto_frame_decode(text, len, out, &why)) != VARSKO_OK)
+		snprintf(w->detail, sizeof(w->detail), "bad frame from the server: %s", why != NULL ? why : "?");
+	free(text);
 	return r;
 }
 

@@ -43,7 +43,7 @@ static unsigned file_mode(const char *path)
 
 static void test_home(void)
 {
-	char path[512], f[600];
+	char path[512], f[600], cmd_rm[700];
 	struct varsko_home *h = NULL;
 	mode_t old;
 
@@ -91,6 +91,46 @@ static void test_home(void)
 
 		snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s' | grep -v '^server$')\"", path);
 		CHECK_EQ_INT(system(cmd), 0);
+	}
+
+	/* One directory level: "DIR/FILE" makes DIR 0700 (and repairs its mode), never more or less. */
+	{
+		char *text = NULL;
+		size_t len = 0;
+
+		old = umask(0);
+		CHECK_EQ_INT(home_write(h, "receipts/U-2026-000001.json", "{}\n", 3, 0600, 0), VARSKO_OK);
+		umask(old);
+		snprintf(f, sizeof(f), "%s/receipts", path);
+		CHECK_EQ_INT(file_mode(f), 0700);
+		snprintf(f, sizeof(f), "%s/receipts/U-2026-000001.json", path);
+		CHECK_EQ_INT(file_mode(f), 0600);
+		CHECK_EQ_INT(home_read(h, "receipts/U-2026-000001.json", &text, &len), VARSKO_OK);
+		CHECK(text != NULL && len == 3);
+		free(text);
+		snprintf(f, sizeof(f), "%s/receipts", path);
+		CHECK_EQ_INT(chmod(f, 0755), 0);
+		/* A reader refuses a directory others may read; a writer makes it private again. */
+		CHECK_EQ_INT(home_read(h, "receipts/U-2026-000001.json", &text, &len), VARSKO_ERR_CONFIG);
+		CHECK_EQ_INT(home_write(h, "receipts/U-2026-000002.json", "{}\n", 3, 0600, 0), VARSKO_OK);
+		CHECK_EQ_INT(file_mode(f), 0700);
+		CHECK_EQ_INT(home_read(h, "rosters/none", &text, &len), VARSKO_ERR_NOT_FOUND);
+		CHECK_EQ_INT(home_write(h, "../escape", "x", 1, 0600, 0), VARSKO_ERR_BAD_INPUT);
+		CHECK_EQ_INT(home_write(h, "a/b/c", "x", 1, 0600, 0), VARSKO_ERR_BAD_INPUT);
+		CHECK_EQ_INT(home_write(h, "receipts/..", "x", 1, 0600, 0), VARSKO_ERR_BAD_INPUT);
+		CHECK_EQ_INT(home_write(h, "/x", "x", 1, 0600, 0), VARSKO_ERR_BAD_INPUT);
+		CHECK_EQ_INT(home_write(h, "receipts/", "x", 1, 0600, 0), VARSKO_ERR_BAD_INPUT);
+		CHECK_EQ_INT(home_read(h, "../server", &text, &len), VARSKO_ERR_BAD_INPUT);
+		/* A directory that is a symbolic link is not followed. */
+		snprintf(f, sizeof(f), "%s/linked", path);
+		CHECK_EQ_INT(symlink(base, f), 0);
+		CHECK(home_write(h, "linked/x", "x", 1, 0600, 0) != VARSKO_OK);
+		snprintf(f, sizeof(f), "%s/x", base);
+		CHECK(access(f, F_OK) != 0);
+		snprintf(f, sizeof(f), "%s/linked", path);
+		unlink(f);
+		snprintf(cmd_rm, sizeof(cmd_rm), "rm -rf '%s/receipts'", path);
+		CHECK_EQ_INT(system(cmd_rm), 0);
 	}
 	varsko_home_close(h);
 

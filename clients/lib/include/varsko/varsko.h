@@ -21,6 +21,8 @@
  *   answered by the server: the server's message, with control characters
  *   replaced) or "" when there is none.
  * - The library sets the libwebsockets log level of the process to silent.
+ * - Plaintext the library hands out (a document, a message) is in buffers
+ *   the caller frees with the matching function, which wipes them first.
  */
 #ifndef VARSKO_VARSKO_H
 #define VARSKO_VARSKO_H
@@ -173,6 +175,228 @@ VARSKO_API void varsko_close(struct varsko_conn *c);
  * to out (NUL-terminated). VARSKO_ERR_NOT_FOUND if the home is not enrolled.
  */
 VARSKO_API int varsko_fingerprint_of_home(struct varsko_home *h, char out[VARSKO_FPR_LEN + 1]) VARSKO_WUR;
+
+/* ---- the underretning flow (docs/FLOW.md) ------------------------------------ */
+
+#define VARSKO_REF_MAX        16 /* "U-2026-000123" */
+#define VARSKO_SUBMISSION_LEN 34 /* "s-" + 32 lowercase hex */
+#define VARSKO_KIND_MAX       16 /* an event kind or step name */
+#define VARSKO_PATH_MAX       63 /* JSON path of a document problem */
+#define VARSKO_PROBLEM_MAX    31
+#define VARSKO_LOCAL_LEN      20    /* "23.11.2026 kl. 10.00" (Copenhagen time), or a UTC time */
+#define VARSKO_MESSAGE_MAX    16000 /* bytes of a kvittering or tilbagemelding text */
+
+/* Where a document is wrong: never the value, which may be personal data. */
+struct varsko_doc_problem {
+	char problem[VARSKO_PROBLEM_MAX + 1]; /* "missing", "wrong_type", "too_long", "bad_value", "unknown_field",
+	                                          "not_allowed", "bad_json" */
+	char path[VARSKO_PATH_MAX + 1];       /* "child.cpr", "parents[1].phone"; "" for the whole document */
+};
+
+/*
+ * Validate an underretning document (JSON text doc[0..len), borrowed) as
+ * varsko_underret_send() will: strict, every field checked. VARSKO_OK, or
+ * VARSKO_ERR_BAD_JSON, VARSKO_ERR_DUPLICATE_KEY, VARSKO_ERR_BAD_FRAME,
+ * VARSKO_ERR_TOO_LARGE with *problem (if not NULL) filled. No network, no
+ * home.
+ */
+VARSKO_API int varsko_document_check(const char *doc, size_t len, struct varsko_doc_problem *problem) VARSKO_WUR;
+
+/*
+ * The submission id of a document sent by user `user`: "s-" + the first 16
+ * bytes, hex, of BLAKE2b-256 over the fields ("varsko-submission-v1", user,
+ * document bytes) in the protocol's field encoding. Sending the same file
+ * again gives the same id, so the server recognises it. VARSKO_ERR_BAD_INPUT
+ * for an empty user.
+ */
+VARSKO_API int varsko_submission_id(const char *user, const void *doc, size_t len,
+                                    char out[VARSKO_SUBMISSION_LEN + 1]) VARSKO_WUR;
+
+/* A verified receipt, summarised. Times are Unix seconds, UTC. */
+struct varsko_receipt_info {
+	char reference[VARSKO_REF_MAX + 1];
+	char submission[VARSKO_ID_MAX + 1];
+	char sender[VARSKO_ID_MAX + 1]; /* device */
+	char sender_user[VARSKO_ID_MAX + 1];
+	char institution[VARSKO_ID_MAX + 1];
+	char team[VARSKO_ID_MAX + 1]; /* the team it was routed to at receipt */
+	char gateway[VARSKO_ID_MAX + 1];
+	int64_t received;
+	int64_t vurdering_due;
+	int64_t kvittering_due;
+	int64_t tilbagemelding_due;
+	int duplicate; /* the server had this submission already; this is its first receipt */
+};
+
+/*
+ * Send an underretning (fagperson). doc[0..len) is the document (borrowed;
+ * the library never keeps or logs it); submission overrides the derived
+ * submission id (NULL: varsko_submission_id() of the user and doc).
+ *
+ * Steps: validate the document (its institution must be one of this
+ * device's); derive the routing header (age group from the Copenhagen date
+ * of today); ask the route; verify the roster against the pinned
+ * organisation key and refuse one older than the newest seen for the team
+ * (kept in the home under rosters/); seal the document for exactly the
+ * roster's devices; submit; verify the receipt with the home's gateway
+ * certificate (reference, signature, envelope hash of what was sent, our
+ * submission id, device, user, institution and team; for a duplicate, which
+ * carries the first submission's receipt: submission id and user); save it
+ * as receipts/<REF>.json in the home (directory 0700, file 0600).
+ *
+ * On VARSKO_OK, *info is filled and, if receipt_json is not NULL, *receipt_json
+ * holds the receipt object as compact JSON (varsko_free()). Errors: as
+ * varsko_document_check() for the document (nothing is sent), VARSKO_ERR_FORBIDDEN,
+ * VARSKO_ERR_BAD_CERT (roster or gateway certificate, roster rollback),
+ * VARSKO_ERR_BAD_SIGNATURE, the server's error code, transport errors,
+ * VARSKO_ERR_IO (receipt not saved; the underretning was accepted:
+ * sending again gives the same receipt). varsko_conn_detail() explains.
+ */
+VARSKO_API int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, const char *submission,
+                                    struct varsko_receipt_info *info, char **receipt_json) VARSKO_WUR;
+
+/*
+ * Verify a saved receipt file offline against the organisation key and the
+ * gateway certificate pinned in the enrolled home h. On VARSKO_OK *info (if
+ * not NULL) is filled and *receipt_json (if not NULL) holds the receipt as
+ * compact JSON (varsko_free()). Errors: VARSKO_ERR_NOT_FOUND / VARSKO_ERR_IO
+ * (file), VARSKO_ERR_BAD_JSON, VARSKO_ERR_DUPLICATE_KEY, VARSKO_ERR_BAD_FRAME,
+ * VARSKO_ERR_BAD_CERT, VARSKO_ERR_BAD_SIGNATURE; varsko_home_detail() explains.
+ */
+VARSKO_API int varsko_receipt_verify_file(struct varsko_home *h, const char *path, struct varsko_receipt_info *info,
+                                          char **receipt_json) VARSKO_WUR;
+
+#define VARSKO_LIST_MINE  1 /* own underretninger (fagperson) */
+#define VARSKO_LIST_INBOX 2 /* the team's underretninger (myndighed, leder) */
+
+/*
+ * A list of underretninger as compact JSON {"items":[ITEM...]} in the
+ * server's order (ITEM as in proto/flow.h: reference, team, institution,
+ * age_group, akut, handicap, received, vurdering_due, kvittering_due,
+ * state). *json_out owned by the caller (varsko_free()).
+ */
+VARSKO_API int varsko_list(struct varsko_conn *c, int which, char **json_out) VARSKO_WUR;
+
+/* The open deadlines of the leder's team: {"items":[{"reference","kind","due","state"}...]}, soonest first. */
+VARSKO_API int varsko_overview(struct varsko_conn *c, char **json_out) VARSKO_WUR;
+
+/* One verified step of an underretning's timeline. */
+struct varsko_step {
+	char step[VARSKO_KIND_MAX + 1]; /* "sendt", "modtaget_gateway", then event kinds */
+	int64_t time;
+	char role[VARSKO_ROLE_MAX + 1]; /* of the signer: fagperson, gateway, agent, myndighed, leder */
+	char team[VARSKO_ID_MAX + 1];   /* the signer's team; the routed team for the gateway's steps; "" for sendt */
+	char device[VARSKO_ID_MAX + 1];
+	int verified;                     /* always 1: a step that does not verify fails the whole status */
+	int akut;                         /* vurderet: 0/1, else -1 */
+	int started;                      /* tilbagemelding: 0/1, else -1 */
+	char new_team[VARSKO_ID_MAX + 1]; /* omdirigeret: the team it went to, else "" */
+	char *message;                    /* kvitteret / tilbagemelding text opened for this device, else NULL */
+	size_t message_len;
+};
+
+struct varsko_status {
+	char reference[VARSKO_REF_MAX + 1];
+	struct varsko_receipt_info receipt;
+	size_t n_steps;
+	struct varsko_step *steps;
+};
+
+/*
+ * The verified timeline of an underretning (the notifier, or myndighed /
+ * leder of its current team). Every certificate is checked against the
+ * pinned organisation key and every signature (receipt, events, message
+ * envelopes) verified; messages meant for this device are decrypted. Any
+ * failure refuses the whole timeline (VARSKO_ERR_BAD_CERT,
+ * VARSKO_ERR_BAD_SIGNATURE, VARSKO_ERR_CRYPTO, VARSKO_ERR_BAD_FRAME).
+ * *out owned by the caller (varsko_status_free()).
+ */
+VARSKO_API int varsko_status(struct varsko_conn *c, const char *ref, struct varsko_status **out) VARSKO_WUR;
+/*
+ * The status as compact JSON: {"reference":S,"steps":[{"step","time","role",
+ * "team","device","verified":true, "message"? (a decrypted text), "akut"?
+ * (vurderet), "started"? (tilbagemelding), "new_team"? (omdirigeret)}...]}.
+ * *json (plaintext: free with varsko_free_secret(*json, *len)).
+ */
+VARSKO_API int varsko_status_json(const struct varsko_status *s, char **json, size_t *len) VARSKO_WUR;
+/* Wipes the messages and frees. NULL-safe. */
+VARSKO_API void varsko_status_free(struct varsko_status *s);
+
+/* An underretning fetched, verified and decrypted by a team member. */
+struct varsko_opened {
+	char reference[VARSKO_REF_MAX + 1];
+	struct varsko_receipt_info receipt;
+	char *receipt_json; /* the signed receipt, compact JSON */
+	char *document;     /* the document, compact JSON text (plaintext) */
+	size_t document_len;
+	char *text; /* the document for people, in Danish (plaintext) */
+	size_t text_len;
+	char sender_name[VARSKO_NAME_MAX + 1]; /* the notifier, from the sender certificate */
+	char signer[VARSKO_ID_MAX + 1];        /* device that sealed this copy (the notifier, or who re-routed it) */
+};
+
+/*
+ * Fetch and open an underretning (myndighed, leder of its current team):
+ * the receipt and the gateway certificate verify against the pinned
+ * organisation key; the envelope is the one the receipt names (sender
+ * certificate of role fagperson, the receipt's user and device, the
+ * envelope hash) or, after a re-routing, the one the verified omdirigeret
+ * event names; its signature verifies; it opens for this device; the
+ * document parses strictly and agrees with the receipt and the routing
+ * header. Sends nothing else (the caller sends "aabnet" with
+ * varsko_event()). *out owned by the caller (varsko_opened_free(), which
+ * wipes).
+ */
+VARSKO_API int varsko_underretning_open(struct varsko_conn *c, const char *ref, struct varsko_opened **out) VARSKO_WUR;
+VARSKO_API void varsko_opened_free(struct varsko_opened *o);
+
+/* What an event says (varsko_event()). */
+struct varsko_event_args {
+	const char *kind;    /* "aabnet", "vurderet", "kvitteret", "tilbagemelding", "omdirigeret", "afsluttet" */
+	int akut;            /* vurderet: 0 or 1 */
+	int started;         /* tilbagemelding: 0 or 1 (investigation or measures started) */
+	const char *message; /* kvitteret (required), tilbagemelding (optional): text for the notifier,
+	                        UTF-8, up to VARSKO_MESSAGE_MAX bytes, no control characters but line feed and tab */
+	const char *team;    /* omdirigeret: the new team */
+};
+
+/*
+ * Sign and send an event for underretning ref as this device. kvitteret
+ * and tilbagemelding seal {"text":...} for exactly the notifier's devices
+ * (each certificate checked: organisation key, role fagperson, the
+ * receipt's user); omdirigeret opens the underretning (as
+ * varsko_underretning_open()), verifies the new team's roster (and its
+ * version, as for sending) and seals the same document for it. *seq (if
+ * not NULL) receives the server's event number. Errors:
+ * VARSKO_ERR_BAD_INPUT (arguments), the checks' errors, the server's code,
+ * transport errors.
+ */
+VARSKO_API int varsko_event(struct varsko_conn *c, const char *ref, const struct varsko_event_args *a,
+                            uint64_t *seq) VARSKO_WUR;
+
+/*
+ * Wait up to timeout_ms (< 0: forever) for the next push from the server
+ * (pushed, new_underretning, frist; pushes that arrived during other calls
+ * come first) and hand it out as compact JSON (*frame_json, varsko_free()).
+ * A pushed event is checked first (its certificate against the
+ * organisation key, its signature): one that does not verify is
+ * VARSKO_ERR_BAD_CERT / VARSKO_ERR_BAD_SIGNATURE and is not handed out.
+ * Pings the server while waiting so the session stays open. VARSKO_ERR_TIMEOUT
+ * when nothing came.
+ */
+VARSKO_API int varsko_watch(struct varsko_conn *c, int64_t timeout_ms, char **frame_json) VARSKO_WUR;
+
+/*
+ * Instant t (Unix seconds) as Copenhagen wall-clock time "DD.MM.YYYY kl.
+ * HH.MM" (the EU summer-time rule, no tzdata). Outside 1996..2099 it writes
+ * the UTC time "YYYY-MM-DDTHH:MM:SSZ" and returns VARSKO_ERR_BAD_INPUT.
+ */
+VARSKO_API int varsko_local_format(int64_t t, char out[VARSKO_LOCAL_LEN + 1]);
+
+/* Free a string the library handed out. NULL-safe. */
+VARSKO_API void varsko_free(void *p);
+/* Wipe len bytes of p and free it (plaintext the library handed out). NULL-safe. */
+VARSKO_API void varsko_free_secret(void *p, size_t len);
 
 /* English one-line text of an error code (varsko_err_text()); never NULL. */
 VARSKO_API const char *varsko_strerror(int err);
