@@ -32,7 +32,7 @@ struct imp {
 	json_t *districts; /* district name -> true (document and database) */
 };
 
-static const char *const roles[] = { "fagperson", "raadgiver", "myndighed", "leder", "admin" };
+static const char *const roles[] = { "fagperson", "raadgiver", "myndighed", "leder", "admin", "agent" };
 static const char *const kinds[] = { "skole", "vuggestue", "boernehave", "dagpleje", "klub", "sfo", "specialskole" };
 static const char *const age_groups[] = { "0-5", "6-13", "14-17", "18-22" };
 static const char *const days[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
@@ -330,13 +330,13 @@ static int check_users(struct imp *im, json_t *arr)
 			return r;
 		mkpath(pk, "%s.role", p);
 		if (!IN_LIST(role, roles))
-			return fail(im, pk, "unknown role (fagperson, raadgiver, myndighed, leder or admin)");
+			return fail(im, pk, "unknown role (fagperson, raadgiver, myndighed, leder, admin or agent)");
 		if ((r = get_str(im, v, "team", p, is_id, 1, &team)) != VARSKO_OK)
 			return r;
 		if ((r = get_array(im, v, "institutions", p, &insts)) != VARSKO_OK)
 			return r;
 		/* Which fields a role has: see docs/DEVELOPING.md. */
-		needs_team = strcmp(role, "myndighed") == 0 || strcmp(role, "leder") == 0;
+		needs_team = strcmp(role, "myndighed") == 0 || strcmp(role, "leder") == 0 || strcmp(role, "agent") == 0;
 		has_insts = strcmp(role, "fagperson") == 0;
 		mkpath(pk, "%s.team", p);
 		if (needs_team && team == NULL)
@@ -559,6 +559,9 @@ static const char sql_team_upsert[] =
 static const char sql_user_upsert[] =
 	"INSERT INTO users (id, name, role, team) VALUES (?1, ?2, ?3, ?4)"
 	" ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, team = excluded.team";
+static const char sql_user_old[] =
+	"SELECT role, coalesce(team, ''), EXISTS (SELECT 1 FROM devices d WHERE d.user = users.id"
+	" AND d.revoked_at IS NULL) FROM users WHERE id = ?1";
 static const char sql_ui_clear[] = "DELETE FROM user_institutions WHERE user = ?1";
 static const char sql_ui_add[] = "INSERT INTO user_institutions (user, institution) VALUES (?1, ?2)";
 static const char sql_rules_clear[] = "DELETE FROM routing_rules";
@@ -617,6 +620,44 @@ static int add_insts(struct imp *im, const char *user, json_t *insts)
 	return VARSKO_OK;
 }
 
+/*
+ * A user with enrolled devices who changes team or role changes the rosters
+ * of the old and the new team (their certificates no longer match the
+ * user's record, or the user now reads another team's underretninger):
+ * both rosters get a new version.
+ */
+static int roster_change(struct imp *im, json_t *user)
+{
+	const char *id = json_string_value(json_object_get(user, "id"));
+	const char *role = json_string_value(json_object_get(user, "role"));
+	const char *team = json_string_value(json_object_get(user, "team"));
+	char old_role[PROTO_ROLE_MAX + 1] = "", old_team[PROTO_ID_MAX + 1] = "";
+	sqlite3_stmt *st;
+	int rc, r = VARSKO_OK, devices = 0;
+
+	if (team == NULL)
+		team = "";
+	if ((st = prep(im, sql_user_old, &r)) == NULL)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(old_role, sizeof(old_role), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(old_team, sizeof(old_team), "%s", (const char *)sqlite3_column_text(st, 1));
+		devices = sqlite3_column_int(st, 2);
+	} else if (rc != SQLITE_DONE) {
+		r = store_sqlite_err(rc);
+	}
+	sqlite3_reset(st);
+	if (r != VARSKO_OK || !devices || (strcmp(old_role, role) == 0 && strcmp(old_team, team) == 0))
+		return r;
+	if (store_roster_role(old_role) && (r = store_team_roster_bump(im->s, old_team)) != VARSKO_OK)
+		return r;
+	if (store_roster_role(role) && strcmp(team, old_team) != 0)
+		r = store_team_roster_bump(im->s, team);
+	return r;
+}
+
 static int write_doc(struct imp *im, json_t *doc, int64_t now)
 {
 	char detail[128];
@@ -668,6 +709,8 @@ static int write_doc(struct imp *im, json_t *doc, int64_t now)
 			goto out;
 	}
 	json_array_foreach(json_object_get(doc, "users"), i, v) {
+		if ((r = roster_change(im, v)) != VARSKO_OK)
+			goto out;
 		if ((st = prep(im, sql_user_upsert, &r)) == NULL)
 			goto out;
 		bind_member(st, 1, v, "id");

@@ -11,6 +11,10 @@
  * (a close code is set; queued frames are flushed first, then the close is
  * sent). Answers leave through a small per-session queue of encoded frames,
  * one lws_write() per WRITEABLE callback.
+ *
+ * The flow frames of a logged-in session (docs/FLOW.md) are served by
+ * server_flow.c; the structs both files use are in server_flow.h. The hooks
+ * of server.h (ticks, outbox kick, pushes) are here.
  */
 #include "server.h"
 
@@ -27,10 +31,11 @@
 
 #include "config.h"
 #include "log.h"
+#include "server_flow.h"
 #include "store.h"
 #include "worker.h"
 
-#define SESSION_BUCKETS     1024
+#define SESSION_BUCKETS     SERVER_SESSION_BUCKETS
 #define SESSION_OUT_FRAMES  32         /* queued answers before a client that does not read is dropped */
 #define SESSION_OUT_BYTES   (1u << 20) /* the same, in bytes */
 #define SESSION_BAD_FRAMES  16         /* error answers allowed; one more closes with 1008 */
@@ -45,56 +50,8 @@
 
 static const char server_page[] = "Varsko kører\n";
 
-struct outmsg {
-	struct outmsg *next;
-	size_t len;
-	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len bytes */
-};
-
-enum session_state {
-	SESS_NEW = 0,
-	SESS_PENDING,
-	SESS_AUTH,
-	SESS_CLOSING,
-};
-
-/* Per-connection data of varsko.v1; lws allocates it zeroed, we fill it in ESTABLISHED. */
-struct session {
-	struct server *srv; /* NULL until ESTABLISHED succeeded */
-	struct lws *wsi;
-	uint64_t id;
-	struct session *hnext; /* bucket chain of srv->table */
-	enum session_state state;
-	int attempted; /* the one enroll or login of this connection was made */
-	uint8_t nonce[PROTO_NONCE_LEN];
-	char device[PROTO_ID_MAX + 1]; /* after login */
-	char dev_log[LOG_ID_LEN + 1];  /* log_id(device) */
-	unsigned bad_frames;
-	unsigned jobs;
-	int64_t opened_us, last_rx_us; /* monotonic */
-	char *rx;
-	size_t rx_len, rx_cap;
-	struct outmsg *out_head, *out_tail;
-	size_t out_n, out_bytes;
-	int close_code; /* sent after the queue is flushed, when state is SESS_CLOSING */
-};
-
 struct http_req {
 	int body_pending;
-};
-
-struct server {
-	const struct config *cfg;
-	struct lws_context *ctx;
-	struct lws_vhost *vh;
-	struct worker *worker;
-	uint8_t *org_sk; /* borrowed; no-access except inside an enroll job */
-	uint8_t org_pk[PROTO_PK_LEN];
-	struct proto_cert gateway_cert;
-	volatile sig_atomic_t stop;
-	uint64_t next_id;
-	size_t n_sessions;
-	struct session *table[SESSION_BUCKETS];
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -628,6 +585,9 @@ static void login_done(struct worker_job *job)
 	}
 	s->state = SESS_AUTH;
 	memcpy(s->device, j->device, sizeof s->device);
+	memcpy(s->user, j->cert.user, sizeof s->user);
+	memcpy(s->role, j->cert.role, sizeof s->role);
+	memcpy(s->team, j->cert.team, sizeof s->team);
 	log_id(s->device, s->dev_log);
 	log_msg(LOGL_INFO, "session s%llu: device %s logged in", (unsigned long long)s->id, s->dev_log);
 	/* From now on the idle timer runs instead of the handshake timer. */
@@ -712,6 +672,45 @@ static void session_bad(struct session *s, const char *id, int err, const char *
 	}
 }
 
+/* Failures on the server's side are not held against the client. */
+static int server_side_error(int err)
+{
+	return err == VARSKO_ERR_UNAVAILABLE || err == VARSKO_ERR_DB || err == VARSKO_ERR_IO ||
+	       err == VARSKO_ERR_INTERNAL || err == VARSKO_ERR_NOMEM;
+}
+
+void server_session_refuse(struct session *s, const char *id, int err, const char *message)
+{
+	if (s->state == SESS_CLOSING)
+		return;
+	if (!server_side_error(err)) {
+		session_bad(s, id, err, message);
+		return;
+	}
+	session_send_error(s, id, err, message);
+	server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", varsko_err_name(err));
+}
+
+int server_session_send(struct session *s, const char *json, size_t len)
+{
+	return session_send_raw(s, json, len);
+}
+
+void server_session_close(struct session *s, int code)
+{
+	session_close_after(s, code);
+}
+
+int server_session_submit(struct session *s, struct worker_job *job)
+{
+	return session_submit(s, job);
+}
+
+struct session *server_job_session(struct server *srv, const struct worker_job *job)
+{
+	return job_session(srv, job);
+}
+
 /* Start the one enroll or login attempt of this connection. */
 static void session_attempt(struct session *s, const struct proto_frame *f)
 {
@@ -733,14 +732,63 @@ static void session_attempt(struct session *s, const struct proto_frame *f)
 	s->state = SESS_PENDING;
 }
 
-static void session_frame(struct session *s, const char *buf, size_t len)
+/*
+ * A flow frame (flow.h): only for a logged-in session, and only the
+ * requests; the server's own answers and pushes sent back are `protocol`.
+ * Takes ownership of frame.
+ */
+static void session_flow_frame(struct session *s, json_t *frame, enum flow_type type, const char *id)
+{
+	if (s->state != SESS_AUTH) {
+		json_decref(frame);
+		session_bad(s, id, VARSKO_ERR_NOT_AUTHENTICATED, NULL);
+		return;
+	}
+	if (type < FLOW_T_ROUTE || type > FLOW_T_OVERVIEW) {
+		json_decref(frame);
+		session_bad(s, id, VARSKO_ERR_PROTOCOL, "this frame type is only sent by the server");
+		return;
+	}
+	server_flow_request(s, frame, type, id);
+}
+
+/*
+ * Serve one complete message. Returns 1 when it is larger than max_frame
+ * and not a submit or event frame (the only ones max_submit is for): the
+ * caller then closes with 1009, as for any message over the limit.
+ */
+static int session_frame(struct session *s, const char *buf, size_t len)
 {
 	struct proto_frame f;
-	const char *detail = NULL;
-	int r;
+	const char *detail = NULL, *fdetail = NULL;
+	char id[PROTO_ID_MAX + 1];
+	enum flow_type ftype = FLOW_T_NONE;
+	json_t *frame = NULL;
+	int r, fr;
 
+	memset(&f, 0, sizeof f);
+	/* The flow frames first; any other type is one of proto.h's. */
+	fr = flow_frame_parse(buf, len, &frame, &ftype, id, &fdetail);
+	if (len > (size_t)s->srv->cfg->max_frame &&
+	    (fr != VARSKO_OK || (ftype != FLOW_T_SUBMIT && ftype != FLOW_T_EVENT))) {
+		json_decref(frame);
+		return 1;
+	}
+	if (fr == VARSKO_OK) {
+		session_flow_frame(s, frame, ftype, id);
+		return 0;
+	}
 	if ((r = proto_frame_decode(buf, len, &f, &detail)) != VARSKO_OK) {
-		session_bad(s, f.id, r, detail);
+		/*
+		 * A frame neither parser takes. proto.h's answer stands for its own
+		 * types and for what is not JSON at all; flow.h's for a flow type
+		 * (proto.h calls it unknown, or too large for its smaller limit).
+		 */
+		if (fr != VARSKO_ERR_UNKNOWN_TYPE &&
+		    (r == VARSKO_ERR_UNKNOWN_TYPE || (r == VARSKO_ERR_TOO_LARGE && len <= FLOW_FRAME_MAX)))
+			session_bad(s, id, fr, fdetail && *fdetail ? fdetail : NULL);
+		else
+			session_bad(s, f.id, r, detail);
 		goto out;
 	}
 	switch (f.type) {
@@ -770,6 +818,7 @@ static void session_frame(struct session *s, const char *buf, size_t len)
 	}
 out:
 	sodium_memzero(&f, sizeof f);
+	return 0;
 }
 
 /* Close right now from inside a callback: the caller returns -1. */
@@ -783,8 +832,10 @@ static int session_close_now(struct session *s, enum lws_close_status code, cons
 
 static int session_receive(struct session *s, const void *in, size_t len)
 {
-	size_t max = (size_t)s->srv->cfg->max_frame;
+	/* A logged-in session may send the large flow frames (submit, event). */
+	size_t max = (size_t)(s->state == SESS_AUTH ? s->srv->cfg->max_submit : s->srv->cfg->max_frame);
 	size_t remaining;
+	int large;
 
 	if (s->state == SESS_CLOSING)
 		return 0;
@@ -826,7 +877,7 @@ static int session_receive(struct session *s, const void *in, size_t len)
 		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1007");
 		return session_close_now(s, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
 	}
-	session_frame(s, s->rx, s->rx_len);
+	large = session_frame(s, s->rx, s->rx_len);
 	sodium_memzero(s->rx, s->rx_len);
 	s->rx_len = 0;
 	/* Do not keep a large buffer around for a connection that sent one large frame. */
@@ -834,6 +885,10 @@ static int session_receive(struct session *s, const void *in, size_t len)
 		free(s->rx);
 		s->rx = NULL;
 		s->rx_cap = 0;
+	}
+	if (large) {
+		server_audit(s->srv, "frame_refused", s->device, "close_1009");
+		return session_close_now(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 	}
 	return 0;
 }
@@ -1028,8 +1083,6 @@ static const struct lws_protocols server_protocols[] = {
         {.name = NULL, .callback = NULL},
 };
 
-/* ---- the server ---------------------------------------------------------- */
-
 static void server_wake(void *arg)
 {
 	struct server *srv = arg;
@@ -1037,7 +1090,110 @@ static void server_wake(void *arg)
 	lws_cancel_service(srv->ctx);
 }
 
-int server_create(struct server **out, const struct config *cfg, struct store *store, uint8_t *org_sk,
+/* ---- hooks (lws thread) ------------------------------------------------------ */
+
+struct worker *server_worker(struct server *srv)
+{
+	return srv ? srv->worker : NULL;
+}
+
+static void server_tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct server *srv = lws_container_of(sul, struct server, tick_sul);
+	int64_t now = time(NULL);
+
+	for (size_t i = 0; i < srv->n_ticks; i++)
+		srv->ticks[i].fn(srv->ticks[i].arg, now);
+	if (!srv->stop)
+		lws_sul_schedule(srv->ctx, 0, &srv->tick_sul, server_tick_cb, LWS_US_PER_SEC);
+}
+
+int server_add_tick(struct server *srv, void (*fn)(void *arg, int64_t now), void *arg)
+{
+	if (srv == NULL || fn == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	if (srv->n_ticks == SERVER_TICKS_MAX)
+		return VARSKO_ERR_NOMEM;
+	srv->ticks[srv->n_ticks].fn = fn;
+	srv->ticks[srv->n_ticks].arg = arg;
+	srv->n_ticks++;
+	if (!srv->tick_scheduled) {
+		srv->tick_scheduled = 1;
+		lws_sul_schedule(srv->ctx, 0, &srv->tick_sul, server_tick_cb, LWS_US_PER_SEC);
+	}
+	return VARSKO_OK;
+}
+
+void server_set_outbox_kick(struct server *srv, void (*fn)(void *arg), void *arg)
+{
+	if (srv == NULL)
+		return;
+	srv->kick_fn = fn;
+	srv->kick_arg = arg;
+}
+
+void server_outbox_kick(struct server *srv)
+{
+	if (srv != NULL && srv->kick_fn != NULL)
+		srv->kick_fn(srv->kick_arg);
+}
+
+/* 1 when role is one of the comma-separated names in list. */
+static int server_role_in(const char *role, const char *list)
+{
+	size_t n = strlen(role);
+
+	if (n == 0)
+		return 0;
+	for (const char *p = list; *p;) {
+		const char *e = strchr(p, ',');
+		size_t k = e ? (size_t)(e - p) : strlen(p);
+
+		if (k == n && memcmp(p, role, n) == 0)
+			return 1;
+		p += k;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int server_push(struct server *srv, const char *user, const char *team, const char *roles, const char *json, size_t len)
+{
+	int count = 0;
+
+	if (srv == NULL || json == NULL)
+		return 0;
+	if (roles == NULL)
+		roles = "myndighed,leder";
+	for (size_t b = 0; b < SESSION_BUCKETS; b++) {
+		for (struct session *s = srv->table[b]; s; s = s->hnext) {
+			int match;
+
+			if (s->state != SESS_AUTH)
+				continue;
+			match = (user != NULL && strcmp(s->user, user) == 0) ||
+			        (team != NULL && team[0] != '\0' && strcmp(s->team, team) == 0 &&
+			         server_role_in(s->role, roles));
+			if (!match)
+				continue;
+			if (s->out_n >= SESSION_OUT_FRAMES || s->out_bytes + len > SESSION_OUT_BYTES) {
+				/* A session that does not read its pushes is closed, not left behind. */
+				log_msg(LOGL_WARN, "session s%llu does not read its pushes; closing",
+				        (unsigned long long)s->id);
+				session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+				continue;
+			}
+			if (session_send_raw(s, json, len) == VARSKO_OK)
+				count++;
+		}
+	}
+	return count;
+}
+
+/* ---- the server ---------------------------------------------------------- */
+
+int server_create(struct server **out, const struct config *cfg, struct store *store, uint8_t *org_sk, uint8_t *gw_sk,
                   const struct proto_cert *gateway_cert)
 {
 	struct lws_context_creation_info info;
@@ -1050,11 +1206,22 @@ int server_create(struct server **out, const struct config *cfg, struct store *s
 	srv->cfg = cfg;
 	srv->org_sk = org_sk;
 	srv->gateway_cert = *gateway_cert;
+	if (proto_cert_to_json(gateway_cert, &srv->gateway_cert_json) != VARSKO_OK) {
+		r = VARSKO_ERR_BAD_CERT;
+		goto out;
+	}
 	/* libsodium's Ed25519 secret key is seed || public key. */
 	memcpy(srv->org_pk, org_sk + 32, PROTO_PK_LEN);
 	if (sodium_mprotect_noaccess(org_sk) != 0) {
 		r = VARSKO_ERR_CRYPTO;
 		goto out;
+	}
+	if (gw_sk != NULL) {
+		srv->gw_sk = gw_sk;
+		if (sodium_mprotect_noaccess(gw_sk) != 0) {
+			r = VARSKO_ERR_CRYPTO;
+			goto out;
+		}
 	}
 
 	memset(&info, 0, sizeof info);
@@ -1133,11 +1300,17 @@ void server_destroy(struct server *srv)
 	/* Queued jobs still run; their answers find live sessions or none. */
 	worker_stop(srv->worker);
 	srv->worker = NULL;
+	if (srv->tick_scheduled)
+		lws_sul_cancel(&srv->tick_sul);
 	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
 	srv->ctx = NULL;
 	if (srv->org_sk)
 		sodium_mprotect_readwrite(srv->org_sk);
+	if (srv->gw_sk)
+		sodium_mprotect_readwrite(srv->gw_sk);
+	server_flow_free(srv);
+	free(srv->gateway_cert_json);
 	sodium_memzero(srv, sizeof *srv);
 	free(srv);
 }

@@ -32,14 +32,19 @@ struct server;
  *                 memory; from now until server_destroy() only the worker
  *                 thread touches it, and the server keeps it no-access
  *                 (sodium_mprotect_noaccess) while it is not in use. It is
- *                 read-write again when server_destroy() returns.
+ *                 read-write again when server_destroy() returns. The worker
+ *                 signs rosters with it.
+ *   gw_sk         the gateway's 64-byte secret key, the same way (sodium_malloc
+ *                 memory, no-access except while the worker signs a receipt or
+ *                 a gateway event). May be NULL: submissions are then refused
+ *                 as unavailable.
  *   gateway_cert  copied.
  * *out is owned by the caller: server_destroy(). Returns VARSKO_OK,
  * VARSKO_ERR_NOMEM, VARSKO_ERR_CRYPTO, VARSKO_ERR_TLS (context or listener
  * could not be set up: bad certificate or key, port in use) or
  * VARSKO_ERR_INTERNAL.
  */
-int server_create(struct server **out, const struct config *cfg, struct store *store, uint8_t *org_sk,
+int server_create(struct server **out, const struct config *cfg, struct store *store, uint8_t *org_sk, uint8_t *gw_sk,
                   const struct proto_cert *gateway_cert);
 
 /* The TCP port the server listens on (useful when cfg->port was taken as is). */
@@ -81,6 +86,9 @@ int server_add_tick(struct server *srv, void (*fn)(void *arg, int64_t now), void
 
 /* fn(arg) is called on the lws thread after every commit that added outbox rows (the MQTT publisher). */
 void server_set_outbox_kick(struct server *srv, void (*fn)(void *arg), void *arg);
+
+/* Call the outbox kick now, if one is set (for other parts that added outbox rows). */
+void server_outbox_kick(struct server *srv);
 
 /*
  * Send the frame json[0..len) (borrowed; copied per session) to every

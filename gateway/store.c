@@ -7,6 +7,7 @@
  * Every statement is a static string prepared once per connection
  * (store_stmt) and bound; nothing is ever formatted into SQL.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,70 @@ int store_sqlite_err(int rc)
 	}
 }
 
+/*
+ * Statements beyond the STORE_STMT_CACHE slots of a connection: a list shared
+ * by every store of the process, keyed by (connection, sql), so that a
+ * growing number of statements never turns into database errors. The lock
+ * only guards the list; each statement is still used by its connection's
+ * one thread. Raising STORE_STMT_CACHE keeps this path cold.
+ */
+struct stmt_extra {
+	struct stmt_extra *next;
+	sqlite3 *db;
+	const char *sql;
+	sqlite3_stmt *st;
+};
+static pthread_mutex_t stmt_extra_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stmt_extra *stmt_extra_head;
+
+static sqlite3_stmt *stmt_extra_get(struct store *s, const char *sql)
+{
+	struct stmt_extra *e;
+	sqlite3_stmt *st = NULL;
+
+	pthread_mutex_lock(&stmt_extra_lock);
+	for (e = stmt_extra_head; e != NULL; e = e->next)
+		if (e->db == s->db && e->sql == sql)
+			break;
+	if (e == NULL && (e = calloc(1, sizeof(*e))) != NULL) {
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL) != SQLITE_OK) {
+			sqlite3_finalize(e->st);
+			free(e);
+			e = NULL;
+		} else {
+			e->db = s->db;
+			e->sql = sql;
+			e->next = stmt_extra_head;
+			stmt_extra_head = e;
+		}
+	}
+	if (e != NULL) {
+		st = e->st;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	pthread_mutex_unlock(&stmt_extra_lock);
+	return st;
+}
+
+/* Finalize and forget the extra statements of connection db. */
+static void stmt_extra_close(sqlite3 *db)
+{
+	struct stmt_extra **p, *e;
+
+	pthread_mutex_lock(&stmt_extra_lock);
+	for (p = &stmt_extra_head; (e = *p) != NULL;) {
+		if (e->db == db) {
+			*p = e->next;
+			sqlite3_finalize(e->st);
+			free(e);
+		} else {
+			p = &e->next;
+		}
+	}
+	pthread_mutex_unlock(&stmt_extra_lock);
+}
+
 sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 {
 	size_t i;
@@ -175,7 +240,7 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 		}
 	}
 	if (i == STORE_STMT_CACHE)
-		return NULL; /* raise STORE_STMT_CACHE */
+		return stmt_extra_get(s, sql);
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->cache[i].st, NULL) != SQLITE_OK) {
 		s->cache[i].st = NULL;
 		return NULL;
@@ -371,6 +436,7 @@ void store_close(struct store *s)
 	store_rollback(s);
 	for (i = 0; i < STORE_STMT_CACHE; i++)
 		sqlite3_finalize(s->cache[i].st);
+	stmt_extra_close(s->db);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -702,6 +768,9 @@ int store_enroll(struct store *s, const char *code, int64_t now, int64_t validit
 		r = VARSKO_ERR_CODE_USED;
 		goto out;
 	}
+	/* A new reader of the team's underretninger: the roster changes. */
+	if (store_roster_role(c.role) && (r = store_team_roster_bump(s, c.team)) != VARSKO_OK)
+		goto out;
 	snprintf(detail, sizeof(detail), "user=%s serial=%llu", user, (unsigned long long)c.serial);
 	if ((r = store_audit(s, now, "enroll_ok", dev, detail)) != VARSKO_OK)
 		goto out;
@@ -735,7 +804,7 @@ static const char sql_device_get[] =
 static const char sql_device_all[] =
 	"SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices ORDER BY created_at, serial";
 static const char sql_device_revoke[] = "UPDATE devices SET revoked_at = ?1 WHERE id = ?2";
-static const char sql_device_revoked[] = "SELECT revoked_at FROM devices WHERE id = ?1";
+static const char sql_device_revoked[] = "SELECT revoked_at, cert_json FROM devices WHERE id = ?1";
 
 static int device_from_row(sqlite3_stmt *st, struct store_device *d)
 {
@@ -776,9 +845,12 @@ int store_device_get(struct store *s, const char *device, struct store_device *o
 int store_device_revoke(struct store *s, const char *device, int64_t now, const char *actor)
 {
 	char detail[PROTO_ID_MAX + 16];
+	struct proto_cert c;
 	sqlite3_stmt *st;
-	int own = 0, rc, r;
+	const void *json;
+	int own = 0, rc, r, n;
 
+	memset(&c, 0, sizeof(c));
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
 	if ((st = store_stmt(s, sql_device_revoked)) == NULL) {
@@ -793,11 +865,21 @@ int store_device_revoke(struct store *s, const char *device, int64_t now, const 
 		goto out;
 	}
 	rc = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	json = sqlite3_column_text(st, 1);
+	n = sqlite3_column_bytes(st, 1);
+	r = json != NULL && n > 0 ? proto_cert_from_json(json, (size_t)n, &c) : VARSKO_ERR_DB;
 	sqlite3_reset(st);
 	if (rc) {
 		r = VARSKO_OK; /* already revoked: nothing changes, nothing to audit */
 		goto out;
 	}
+	if (r != VARSKO_OK) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	/* A reader leaves the team's roster. */
+	if (store_roster_role(c.role) && (r = store_team_roster_bump(s, c.team)) != VARSKO_OK)
+		goto out;
 	if ((st = store_stmt(s, sql_device_revoke)) == NULL) {
 		r = VARSKO_ERR_DB;
 		goto out;

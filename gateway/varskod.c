@@ -3,7 +3,8 @@
  *
  * Reads the configuration, the organisation and gateway keys and the gateway
  * certificate, opens the store (created beforehand by `varskoctl init`),
- * starts the store worker and the TLS WebSocket server, and serves in the
+ * starts the store worker and the TLS WebSocket server, the deadline engine
+ * and (with mqtt_host) the MQTT publisher, and serves in the
  * foreground until SIGTERM or SIGINT. Logs go to stderr. Exit status: 0
  * after a clean stop, 1 on a startup failure (with a message saying what),
  * 2 on a usage error.
@@ -20,8 +21,10 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "deadline.h"
 #include "keys.h"
 #include "log.h"
+#include "mqtt.h"
 #include "proto.h"
 #include "server.h"
 #include "store.h"
@@ -117,7 +120,7 @@ static int varskod_load_keys(const struct config *cfg, uint8_t **org_sk, uint8_t
 		varskod_fail("gateway_cert is not for gateway_key", r);
 		goto out;
 	}
-	/* The gateway key signs nothing yet; keep it out of reach until it does. */
+	/* Out of reach until the server's worker signs a receipt or a gateway event with it. */
 	sodium_mprotect_noaccess(*gw_sk);
 	r = VARSKO_OK;
 out:
@@ -143,6 +146,8 @@ int main(int argc, char **argv)
 	struct config cfg;
 	struct store *store = NULL;
 	struct server *srv = NULL;
+	struct deadline_engine *deadlines = NULL;
+	struct mqtt *mqtt = NULL;
 	uint8_t *org_sk = NULL, *gw_sk = NULL;
 	struct proto_cert gw_cert;
 	char err[512];
@@ -207,8 +212,16 @@ int main(int argc, char **argv)
 		varskod_fail("cannot open the database (run `varskoctl init` first)", r);
 		goto out;
 	}
-	if ((r = server_create(&srv, &cfg, store, org_sk, &gw_cert)) != VARSKO_OK) {
+	if ((r = server_create(&srv, &cfg, store, org_sk, gw_sk, &gw_cert)) != VARSKO_OK) {
 		varskod_fail("cannot start the server", r);
+		goto out;
+	}
+	if ((r = mqtt_start(&mqtt, &cfg, srv)) != VARSKO_OK) {
+		varskod_fail("cannot start the MQTT publisher", r);
+		goto out;
+	}
+	if ((r = deadline_start(&deadlines, &cfg, srv)) != VARSKO_OK) {
+		varskod_fail("cannot start the deadline engine", r);
 		goto out;
 	}
 	varskod_server = srv;
@@ -231,6 +244,9 @@ out : {
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	varskod_server = NULL;
 }
+	/* Before the server: they hold hooks and jobs of its worker. */
+	deadline_stop(deadlines);
+	mqtt_stop(mqtt);
 	server_destroy(srv);
 	store_close(store);
 	if (gw_sk)

@@ -1,0 +1,1083 @@
+/*
+ * server_flow.c: the flow frames of a logged-in session (docs/FLOW.md steps
+ * 2, 4, 7 and 8, "Who sees what"; the frames are in proto/flow.h).
+ *
+ * Every request becomes one worker job: the lws thread only hands over the
+ * parsed frame, and answers from the job's done(). run() does everything
+ * else on the worker thread: it looks the session's device up again (so a
+ * revocation or an expiry takes effect at once), checks the rights, reads
+ * and writes the store, signs with the organisation key (rosters) or the
+ * gateway key (receipts), and builds the answer and the pushes as JSON
+ * text. A submission is a group job (group commit): its receipt leaves only
+ * from done() after the commit that holds its rows has returned.
+ *
+ * Refusals are error frames with the stable code and an English message;
+ * a reference that is unknown or not the caller's to see is `not_found`
+ * either way, so references cannot be probed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "calendar.h"
+#include "config.h"
+#include "deadline.h"
+#include "envelope.h"
+#include "route.h"
+#include "server_flow.h"
+#include "store.h"
+#include "underretning.h"
+#include "worker.h"
+
+#define FLOW_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
+#define FLOW_PUSH_MAX   3
+
+struct flow_push {
+	char *frame; /* owned */
+	size_t len;
+	int to_user, to_team;
+	char user[PROTO_ID_MAX + 1];
+	char team[PROTO_ID_MAX + 1];
+};
+
+struct flow_job {
+	struct worker_job base; /* first: the worker hands back &base */
+	struct server *srv;
+	enum flow_type type;
+	char id[PROTO_ID_MAX + 1];
+	char device[PROTO_ID_MAX + 1];
+	json_t *req; /* the request frame (owned; only read by run()) */
+	/* results, written by run() */
+	int run_result;      /* what run() returned, to tell it from a failed group commit */
+	const char *message; /* static English text of a refusal, or NULL */
+	char *answer;        /* owned: the answer frame */
+	size_t answer_len;
+	int kick; /* outbox rows were added */
+	char log_ref[PROTO_ID_MAX + 1];
+	char log_team[PROTO_ID_MAX + 1];
+	size_t n_push;
+	struct flow_push push[FLOW_PUSH_MAX];
+};
+
+static void job_results_clear(struct flow_job *j)
+{
+	free(j->answer);
+	j->answer = NULL;
+	j->answer_len = 0;
+	for (size_t i = 0; i < j->n_push; i++)
+		free(j->push[i].frame);
+	memset(j->push, 0, sizeof(j->push));
+	j->n_push = 0;
+	j->message = NULL;
+	j->kick = 0;
+	j->log_ref[0] = j->log_team[0] = '\0';
+}
+
+static int refuse(struct flow_job *j, int err, const char *message)
+{
+	j->message = message;
+	return err;
+}
+
+/* The answer type of a request type (flow.h). */
+static enum flow_type answer_type(enum flow_type t)
+{
+	switch (t) {
+	case FLOW_T_ROUTE:
+	case FLOW_T_ROSTER:
+		return FLOW_T_ROUTED;
+	case FLOW_T_SUBMIT:
+		return FLOW_T_RECEIPT;
+	case FLOW_T_EVENT:
+		return FLOW_T_EVENT_OK;
+	case FLOW_T_INBOX:
+	case FLOW_T_MINE:
+		return FLOW_T_ITEMS;
+	case FLOW_T_FETCH:
+		return FLOW_T_UNDERRETNING;
+	case FLOW_T_STATUS:
+		return FLOW_T_TIMELINE;
+	case FLOW_T_NOTIFIER_DEVICES:
+		return FLOW_T_DEVICES;
+	case FLOW_T_OVERVIEW:
+		return FLOW_T_DEADLINES;
+	default:
+		return FLOW_T_NONE;
+	}
+}
+
+/* Set "type" (and "id" when the request had one) on o, dump it as the answer and drop o. */
+static int set_answer(struct flow_job *j, json_t *o)
+{
+	const char *type = flow_type_name(answer_type(j->type));
+	int r = VARSKO_ERR_NOMEM;
+
+	if (o == NULL)
+		return VARSKO_ERR_NOMEM;
+	if (type == NULL) {
+		json_decref(o);
+		return VARSKO_ERR_INTERNAL;
+	}
+	if (json_object_set_new(o, "type", json_string(type)) != 0)
+		goto out;
+	if (j->id[0] != '\0' && json_object_set_new(o, "id", json_string(j->id)) != 0)
+		goto out;
+	r = flow_frame_dump(o, &j->answer, &j->answer_len);
+out:
+	json_decref(o);
+	return r;
+}
+
+/* Queue a push of frame o (dropped here) to a user's sessions and/or a team's myndighed and leder sessions. */
+static int add_push(struct flow_job *j, json_t *o, const char *user, const char *team)
+{
+	struct flow_push *p;
+	int r;
+
+	if (o == NULL)
+		return VARSKO_ERR_NOMEM;
+	if (j->n_push == FLOW_PUSH_MAX) {
+		json_decref(o);
+		return VARSKO_ERR_INTERNAL;
+	}
+	p = &j->push[j->n_push];
+	r = flow_frame_dump(o, &p->frame, &p->len);
+	json_decref(o);
+	if (r != VARSKO_OK)
+		return r;
+	if (user != NULL) {
+		p->to_user = 1;
+		snprintf(p->user, sizeof(p->user), "%s", user);
+	}
+	if (team != NULL) {
+		p->to_team = 1;
+		snprintf(p->team, sizeof(p->team), "%s", team);
+	}
+	j->n_push++;
+	return VARSKO_OK;
+}
+
+/* The same for a frame that already is JSON text (copied). */
+static int add_push_text(struct flow_job *j, const char *text, size_t len, const char *user, const char *team)
+{
+	struct flow_push *p;
+
+	if (j->n_push == FLOW_PUSH_MAX)
+		return VARSKO_ERR_INTERNAL;
+	p = &j->push[j->n_push];
+	if ((p->frame = malloc(len + 1)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	memcpy(p->frame, text, len);
+	p->frame[len] = '\0';
+	p->len = len;
+	if (user != NULL) {
+		p->to_user = 1;
+		snprintf(p->user, sizeof(p->user), "%s", user);
+	}
+	if (team != NULL) {
+		p->to_team = 1;
+		snprintf(p->team, sizeof(p->team), "%s", team);
+	}
+	j->n_push++;
+	return VARSKO_OK;
+}
+
+/* A JSON value loaded from text (a stored receipt, certificate or envelope), or NULL. */
+static json_t *load_text(const char *text, size_t len)
+{
+	return text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
+}
+
+static json_t *cert_json(const struct proto_cert *c)
+{
+	char *text = NULL;
+	json_t *v = NULL;
+
+	if (proto_cert_to_json(c, &text) == VARSKO_OK)
+		v = load_text(text, strlen(text));
+	free(text);
+	return v;
+}
+
+/* A member of the request that flow_frame_parse() checked to be an object, as compact text (owned). */
+static char *member_text(const json_t *req, const char *key, size_t *len)
+{
+	const json_t *v = json_object_get(req, key);
+	char *t;
+
+	*len = 0;
+	if (v == NULL || (t = json_dumps(v, FLOW_JSON_FLAGS)) == NULL)
+		return NULL;
+	*len = strlen(t);
+	return t;
+}
+
+static int role_is(const struct proto_cert *c, const char *role)
+{
+	return strcmp(c->role, role) == 0;
+}
+
+/* myndighed and leder read their team's underretninger. */
+static int team_reader(const struct proto_cert *c)
+{
+	return (role_is(c, "myndighed") || role_is(c, "leder")) && c->team[0] != '\0';
+}
+
+/* ---- checks shared by the requests (worker thread) ------------------------------ */
+
+/* The session's device as it is now: enrolled, not revoked, its certificate valid. */
+static int check_device(struct flow_job *j, struct store *st, int64_t now, struct proto_cert *cert)
+{
+	struct store_device d;
+	int r;
+
+	if ((r = store_device_get(st, j->device, &d)) != VARSKO_OK)
+		return refuse(j, r, r == VARSKO_ERR_UNKNOWN_DEVICE ? "this device is not enrolled" : NULL);
+	if (d.revoked_at != 0)
+		return refuse(j, VARSKO_ERR_DEVICE_REVOKED, "this device has been revoked");
+	if ((r = proto_cert_verify(&d.cert, j->srv->org_pk, now)) != VARSKO_OK)
+		return refuse(j, r,
+		              r == VARSKO_ERR_DEVICE_EXPIRED ? "this device's certificate has expired"
+		                                             : "this device's certificate does not verify");
+	*cert = d.cert;
+	return VARSKO_OK;
+}
+
+/*
+ * The routing rules as stored now. The stored text is read every time
+ * (a few small rows) and compared with the text the cached rules came
+ * from, so an import takes effect with the next request.
+ */
+static int load_rules(struct flow_job *j, struct store *st, const struct route_rules **out)
+{
+	struct server *srv = j->srv;
+	struct route_rules *rules = NULL;
+	const char *detail = NULL;
+	char *doc = NULL;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	if ((r = store_routing_doc(st, &doc, &len)) != VARSKO_OK)
+		return refuse(j, r == VARSKO_ERR_NOT_FOUND ? VARSKO_ERR_UNAVAILABLE : r,
+		              r == VARSKO_ERR_NOT_FOUND ? "no routing rules have been imported" : NULL);
+	if (srv->rules != NULL && srv->rules_doc_len == len && memcmp(srv->rules_doc, doc, len) == 0) {
+		free(doc);
+		*out = srv->rules;
+		return VARSKO_OK;
+	}
+	if ((rules = malloc(sizeof(*rules))) == NULL) {
+		free(doc);
+		return VARSKO_ERR_NOMEM;
+	}
+	if ((r = route_load(doc, len, rules, &detail)) != VARSKO_OK) {
+		log_msg(LOGL_ERROR, "the stored routing rules do not load (%s)", varsko_err_name(r));
+		free(rules);
+		free(doc);
+		return refuse(j, VARSKO_ERR_UNAVAILABLE, "the stored routing rules cannot be used");
+	}
+	free(srv->rules);
+	free(srv->rules_doc);
+	srv->rules = rules;
+	srv->rules_doc = doc;
+	srv->rules_doc_len = len;
+	*out = rules;
+	return VARSKO_OK;
+}
+
+/* Route header h of a fagperson (cert) at now: team and whether it is outside office hours. */
+static int decide(struct flow_job *j, struct store *st, const struct proto_cert *cert, const struct uh_header *h,
+                  int64_t now, char team[PROTO_ID_MAX + 1], int *outside)
+{
+	const struct route_rules *rules;
+	char district[PROTO_NAME_MAX + 1];
+	size_t i;
+	int r;
+
+	/* FLOW.md step 4: the institution exists, and is one of the sender's. */
+	if ((r = store_institution_district(st, h->institution, district, sizeof(district))) != VARSKO_OK)
+		return refuse(j, r == VARSKO_ERR_NOT_FOUND ? VARSKO_ERR_BAD_INPUT : r,
+		              r == VARSKO_ERR_NOT_FOUND ? "unknown institution" : NULL);
+	for (i = 0; i < cert->n_institutions; i++)
+		if (strcmp(cert->institutions[i], h->institution) == 0)
+			break;
+	if (i == cert->n_institutions)
+		return refuse(j, VARSKO_ERR_FORBIDDEN, "the institution is not one of this user's institutions");
+	if ((r = load_rules(j, st, &rules)) != VARSKO_OK)
+		return r;
+	if ((r = route_decide(rules, h, district, now, team)) != VARSKO_OK) {
+		if (r == VARSKO_ERR_NOT_FOUND)
+			return refuse(j, VARSKO_ERR_UNAVAILABLE, "no routing rule matches");
+		return refuse(j, VARSKO_ERR_BAD_INPUT, "the routing header cannot be routed");
+	}
+	*outside = rules->has_office_hours ? cal_in_office_hours(now, &rules->hours) != 1 : 0;
+	return VARSKO_OK;
+}
+
+/* The signed roster of team at now (ro on the heap: it is large). */
+static int signed_roster(struct flow_job *j, struct store *st, const char *team, int64_t now, struct flow_roster *ro)
+{
+	int r;
+
+	if ((r = store_team_roster(st, team, now, ro)) != VARSKO_OK)
+		return refuse(j, r,
+		              r == VARSKO_ERR_NOT_FOUND   ? "unknown team"
+		              : r == VARSKO_ERR_TOO_LARGE ? "the team has more devices than a roster holds"
+		                                          : NULL);
+	if (ro->n == 0)
+		return refuse(j, VARSKO_ERR_UNAVAILABLE, "the team has no enrolled devices yet");
+	if (sodium_mprotect_readonly(j->srv->org_sk) != 0)
+		return VARSKO_ERR_CRYPTO;
+	r = flow_roster_sign(ro, j->srv->org_sk);
+	sodium_mprotect_noaccess(j->srv->org_sk);
+	return r;
+}
+
+static int answer_routed(struct flow_job *j, const struct flow_roster *ro)
+{
+	json_t *o = json_object(), *rj = NULL;
+	int r;
+
+	if (o == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = flow_roster_to_json(ro, &rj)) != VARSKO_OK) {
+		json_decref(o);
+		return r;
+	}
+	if (json_object_set_new(o, "team", json_string(ro->team)) != 0 || json_object_set_new(o, "roster", rj) != 0) {
+		json_decref(o);
+		return VARSKO_ERR_NOMEM;
+	}
+	return set_answer(j, o);
+}
+
+/*
+ * An underretning the caller may see (FLOW.md "Who sees what"): the
+ * current team's myndighed and leder, and when notifier_too the notifier.
+ * Everything else is not_found, exactly like an unknown reference.
+ */
+static int visible(struct flow_job *j, struct store *st, const struct proto_cert *cert, const char *reference,
+                   int notifier_too, int with_envelope, struct store_underretning *u)
+{
+	int r;
+
+	if ((r = store_underretning_get(st, reference, with_envelope, u)) != VARSKO_OK)
+		return refuse(j, r, r == VARSKO_ERR_NOT_FOUND ? "no such underretning" : NULL);
+	if ((team_reader(cert) && strcmp(cert->team, u->team) == 0) ||
+	    (notifier_too && strcmp(cert->user, u->sender_user) == 0))
+		return VARSKO_OK;
+	store_underretning_clear(u);
+	return refuse(j, VARSKO_ERR_NOT_FOUND, "no such underretning");
+}
+
+/* The certificate of an enrolled device (revoked or not: it signed something earlier) as JSON. */
+static int device_cert(struct store *st, const char *device, json_t **out)
+{
+	struct store_device d;
+	int r;
+
+	*out = NULL;
+	if ((r = store_device_get(st, device, &d)) != VARSKO_OK)
+		return r == VARSKO_ERR_UNKNOWN_DEVICE ? VARSKO_ERR_DB : r;
+	return (*out = cert_json(&d.cert)) ? VARSKO_OK : VARSKO_ERR_NOMEM;
+}
+
+/* ---- the requests (worker thread) ------------------------------------------------ */
+
+static int run_route(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+{
+	struct flow_roster *ro = NULL;
+	struct uh_header h;
+	char team[PROTO_ID_MAX + 1];
+	char *text;
+	size_t len;
+	int r, outside;
+
+	if (!role_is(cert, "fagperson"))
+		return refuse(j, VARSKO_ERR_FORBIDDEN, "only a fagperson may route an underretning");
+	if ((text = member_text(j->req, "header", &len)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	r = uh_header_from_json(text, len, &h);
+	free(text);
+	if (r != VARSKO_OK)
+		return refuse(j, VARSKO_ERR_BAD_FRAME, "the routing header is malformed");
+	if ((r = decide(j, st, cert, &h, now, team, &outside)) != VARSKO_OK)
+		return r;
+	if ((ro = malloc(sizeof(*ro))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = signed_roster(j, st, team, now, ro)) == VARSKO_OK)
+		r = answer_routed(j, ro);
+	free(ro);
+	return r;
+}
+
+static int run_roster(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+{
+	struct flow_roster *ro;
+	int r;
+
+	if (!role_is(cert, "myndighed"))
+		return refuse(j, VARSKO_ERR_FORBIDDEN, "only myndighed may ask for a team's roster");
+	if ((ro = malloc(sizeof(*ro))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = signed_roster(j, st, json_string_value(json_object_get(j->req, "team")), now, ro)) == VARSKO_OK)
+		r = answer_routed(j, ro);
+	free(ro);
+	return r;
+}
+
+/* The answer to a submission: {"type":"receipt","receipt":..,"duplicate":..}. */
+static int answer_receipt(struct flow_job *j, json_t *receipt, int duplicate)
+{
+	json_t *o = json_object();
+
+	if (o == NULL || receipt == NULL || json_object_set_new(o, "receipt", receipt) != 0) {
+		if (o == NULL || receipt == NULL)
+			json_decref(receipt);
+		json_decref(o);
+		return VARSKO_ERR_NOMEM;
+	}
+	if (json_object_set_new(o, "duplicate", json_boolean(duplicate)) != 0) {
+		json_decref(o);
+		return VARSKO_ERR_NOMEM;
+	}
+	return set_answer(j, o);
+}
+
+/* The receipt's deadline of kind `kind` from the plan (0 when the plan has none). */
+static int64_t plan_due(const struct deadline_plan_row *rows, size_t n, const char *kind)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(rows[i].kind, kind) == 0)
+			return rows[i].due_at;
+	return 0;
+}
+
+/* Everything run_submit() holds, so that one exit frees it all. */
+struct submit_state {
+	struct env_envelope *env;
+	struct flow_roster *ro;
+	struct store_underretning dup;
+	char *text, *env_text, *sender_cert;
+	json_t *rj;
+};
+
+static int run_submit(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+{
+	struct submit_state x;
+	struct deadline_plan_row plan[DEADLINE_PLAN_MAX];
+	struct store_underretning_new nu;
+	struct flow_receipt rc;
+	struct uh_header h;
+	struct cal_local loc;
+	char team[PROTO_ID_MAX + 1], ref[PROTO_ID_MAX + 1];
+	uint8_t hash[32];
+	size_t len = 0, n_plan = 0, i;
+	int r, outside = 0;
+
+	memset(&x, 0, sizeof(x));
+	memset(&rc, 0, sizeof(rc));
+	memset(&nu, 0, sizeof(nu));
+	if (!role_is(cert, "fagperson")) {
+		r = refuse(j, VARSKO_ERR_FORBIDDEN, "only a fagperson may submit an underretning");
+		goto out;
+	}
+	/* The envelope: well-formed, from this device, signed by it, an underretning. */
+	if ((x.text = member_text(j->req, "envelope", &len)) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = env_from_json(x.text, len, &x.env)) != VARSKO_OK) {
+		if (r == VARSKO_ERR_TOO_LARGE)
+			r = refuse(j, r, "the envelope is too large");
+		else if (r != VARSKO_ERR_NOMEM)
+			r = refuse(j, VARSKO_ERR_BAD_FRAME, "the envelope is malformed");
+		goto out;
+	}
+	if (strcmp(x.env->sender, j->device) != 0) {
+		r = refuse(j, VARSKO_ERR_FORBIDDEN, "the envelope's sender is not this device");
+		goto out;
+	}
+	if (env_verify(x.env, cert->sign_pk) != VARSKO_OK) {
+		r = refuse(j, VARSKO_ERR_BAD_SIGNATURE, "the envelope's signature does not verify");
+		goto out;
+	}
+	if (strcmp(x.env->kind, "underretning") != 0) {
+		r = refuse(j, VARSKO_ERR_BAD_INPUT, "the envelope is not an underretning");
+		goto out;
+	}
+	if (uh_header_decode(x.env->routing, x.env->routing_len, &h) != VARSKO_OK) {
+		r = refuse(j, VARSKO_ERR_BAD_INPUT, "the envelope's routing header does not decode");
+		goto out;
+	}
+	if (strcmp(h.submission, x.env->object_id) != 0) {
+		r = refuse(j, VARSKO_ERR_BAD_INPUT, "the submission id differs from the envelope's object id");
+		goto out;
+	}
+
+	/* The same submission again: the stored receipt, nothing new. */
+	r = store_underretning_find(st, cert->user, h.submission, 0, &x.dup);
+	if (r == VARSKO_OK) {
+		snprintf(j->log_ref, sizeof(j->log_ref), "%s", x.dup.reference);
+		r = answer_receipt(j, load_text(x.dup.receipt, x.dup.receipt_len), 1);
+		goto out;
+	}
+	if (r != VARSKO_ERR_NOT_FOUND)
+		goto out;
+
+	/* The route now, and the roster the envelope must be sealed for. */
+	if ((r = decide(j, st, cert, &h, now, team, &outside)) != VARSKO_OK)
+		goto out;
+	if ((x.ro = malloc(sizeof(*x.ro))) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = store_team_roster(st, team, now, x.ro)) != VARSKO_OK) {
+		if (r == VARSKO_ERR_NOT_FOUND || r == VARSKO_ERR_TOO_LARGE)
+			r = refuse(j, VARSKO_ERR_UNAVAILABLE, "the routed team cannot take underretninger");
+		goto out;
+	}
+	if (x.env->n_wraps != x.ro->n) {
+		r = refuse(j, VARSKO_ERR_BAD_INPUT, "recipients differ from the roster");
+		goto out;
+	}
+	for (i = 0; i < x.ro->n; i++) {
+		if (strcmp(x.env->wraps[i].device, x.ro->certs[i].device) != 0) {
+			r = refuse(j, VARSKO_ERR_BAD_INPUT, "recipients differ from the roster");
+			goto out;
+		}
+	}
+
+	/* The reference, the deadlines and the signed receipt. */
+	if (j->srv->gw_sk == NULL) {
+		r = refuse(j, VARSKO_ERR_UNAVAILABLE, "the gateway key is not loaded");
+		goto out;
+	}
+	if ((r = flow_envelope_hash(x.env, hash)) != VARSKO_OK)
+		goto out;
+	if ((r = cal_to_local(now, &loc)) != VARSKO_OK || (r = store_reference_next(st, loc.year, ref)) != VARSKO_OK)
+		goto out;
+	if (strlen(ref) > FLOW_REF_MAX) {
+		r = VARSKO_ERR_INTERNAL;
+		goto out;
+	}
+	memcpy(rc.reference, ref, strlen(ref) + 1);
+	if ((r = deadline_plan(j->srv->cfg, now, plan, &n_plan)) != VARSKO_OK)
+		goto out;
+	rc.version = FLOW_VERSION;
+	snprintf(rc.submission, sizeof(rc.submission), "%s", h.submission);
+	memcpy(rc.envelope_hash, hash, sizeof(hash));
+	snprintf(rc.sender, sizeof(rc.sender), "%s", j->device);
+	snprintf(rc.sender_user, sizeof(rc.sender_user), "%s", cert->user);
+	snprintf(rc.institution, sizeof(rc.institution), "%s", h.institution);
+	snprintf(rc.team, sizeof(rc.team), "%s", team);
+	rc.received = now;
+	rc.vurdering_due = plan_due(plan, n_plan, "vurdering");
+	rc.kvittering_due = plan_due(plan, n_plan, "kvittering");
+	rc.tilbagemelding_due = plan_due(plan, n_plan, "tilbagemelding");
+	snprintf(rc.gateway, sizeof(rc.gateway), "%s", j->srv->gateway_cert.device);
+	if (sodium_mprotect_readonly(j->srv->gw_sk) != 0) {
+		r = VARSKO_ERR_CRYPTO;
+		goto out;
+	}
+	r = flow_receipt_sign(&rc, j->srv->gw_sk);
+	sodium_mprotect_noaccess(j->srv->gw_sk);
+	if (r != VARSKO_OK)
+		goto out;
+
+	/* Stored in the group's transaction; answered only after its commit. */
+	if ((r = env_to_json(x.env, &x.env_text, &len)) != VARSKO_OK ||
+	    (r = proto_cert_to_json(cert, &x.sender_cert)) != VARSKO_OK)
+		goto out;
+	nu.receipt = &rc;
+	nu.envelope_json = x.env_text;
+	nu.envelope_hash = hash;
+	nu.age_group = h.age_group;
+	nu.akut = h.akut;
+	nu.handicap = h.handicap;
+	nu.outside_office = outside;
+	nu.created = h.created;
+	nu.sender_cert_json = x.sender_cert;
+	nu.gateway_cert_json = j->srv->gateway_cert_json;
+	nu.tenant = j->srv->cfg->tenant;
+	for (i = 0; i < n_plan && i < STORE_DEADLINES_MAX; i++) {
+		nu.deadlines[i].kind = plan[i].kind;
+		nu.deadlines[i].due_at = plan[i].due_at;
+		nu.deadlines[i].warn_at = plan[i].warn_at;
+	}
+	nu.n_deadlines = i;
+	if ((r = store_underretning_add(st, &nu, now)) != VARSKO_OK) {
+		if (r == VARSKO_ERR_EXISTS)
+			r = refuse(j, VARSKO_ERR_UNAVAILABLE, "the submission collided with another; send it again");
+		goto out;
+	}
+	j->kick = 1;
+	snprintf(j->log_ref, sizeof(j->log_ref), "%s", rc.reference);
+	snprintf(j->log_team, sizeof(j->log_team), "%s", team);
+	{
+		json_t *item = NULL, *push;
+
+		if ((r = store_flow_item(st, rc.reference, &item)) != VARSKO_OK)
+			goto out;
+		push = json_pack("{s:s, s:o}", "type", "new_underretning", "item", item);
+		if ((r = add_push(j, push, NULL, team)) != VARSKO_OK)
+			goto out;
+	}
+	if ((r = flow_receipt_to_json(&rc, &x.rj)) != VARSKO_OK)
+		goto out;
+	r = answer_receipt(j, x.rj, 0);
+	x.rj = NULL;
+out:
+	env_free(x.env);
+	free(x.ro);
+	store_underretning_clear(&x.dup);
+	free(x.text);
+	free(x.env_text);
+	free(x.sender_cert);
+	json_decref(x.rj);
+	sodium_memzero(&rc, sizeof(rc));
+	return r;
+}
+
+static int run_items(struct flow_job *j, struct store *st, const struct proto_cert *cert)
+{
+	json_t *items = NULL;
+	int r;
+
+	if (j->type == FLOW_T_INBOX) {
+		if (!team_reader(cert))
+			return refuse(j, VARSKO_ERR_FORBIDDEN, "only myndighed and leder have an inbox");
+		r = store_flow_items_team(st, cert->team, FLOW_ITEMS_MAX, &items);
+	} else {
+		if (!role_is(cert, "fagperson"))
+			return refuse(j, VARSKO_ERR_FORBIDDEN, "only a fagperson has underretninger of their own");
+		r = store_flow_items_user(st, cert->user, FLOW_ITEMS_MAX, &items);
+	}
+	if (r != VARSKO_OK)
+		return r;
+	return set_answer(j, json_pack("{s:o}", "items", items));
+}
+
+static int run_fetch(struct flow_job *j, struct store *st, const struct proto_cert *cert)
+{
+	struct store_underretning u;
+	json_t *o = NULL, *v;
+	int r;
+
+	if (!team_reader(cert))
+		return refuse(j, VARSKO_ERR_FORBIDDEN,
+		              "only myndighed and leder of the team may fetch an underretning");
+	if ((r = visible(j, st, cert, json_string_value(json_object_get(j->req, "reference")), 0, 1, &u)) != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_NOMEM;
+	if ((o = json_object()) == NULL || json_object_set_new(o, "reference", json_string(u.reference)) != 0)
+		goto out;
+	if ((v = load_text(u.envelope, u.envelope_len)) == NULL || json_object_set_new(o, "envelope", v) != 0)
+		goto out;
+	if ((v = load_text(u.receipt, u.receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
+		goto out;
+	if ((v = load_text(j->srv->gateway_cert_json, strlen(j->srv->gateway_cert_json))) == NULL ||
+	    json_object_set_new(o, "gateway_cert", v) != 0)
+		goto out;
+	/* The certificate that verifies the envelope as it is now (after an omdirigering: the re-router's). */
+	if ((r = device_cert(st, u.envelope_sender, &v)) != VARSKO_OK)
+		goto out;
+	if (json_object_set_new(o, "sender_cert", v) != 0) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	r = set_answer(j, o);
+	o = NULL;
+out:
+	json_decref(o);
+	store_underretning_clear(&u);
+	return r;
+}
+
+static int run_status(struct flow_job *j, struct store *st, const struct proto_cert *cert)
+{
+	struct store_underretning u;
+	json_t *o = NULL, *v;
+	int r;
+
+	if (!team_reader(cert) && !role_is(cert, "fagperson"))
+		return refuse(j, VARSKO_ERR_FORBIDDEN, "only the notifier and the team may see the status");
+	if ((r = visible(j, st, cert, json_string_value(json_object_get(j->req, "reference")), 1, 0, &u)) != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_NOMEM;
+	if ((o = json_object()) == NULL)
+		goto out;
+	if ((v = load_text(u.receipt, u.receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
+		goto out;
+	if ((v = load_text(j->srv->gateway_cert_json, strlen(j->srv->gateway_cert_json))) == NULL ||
+	    json_object_set_new(o, "gateway_cert", v) != 0)
+		goto out;
+	if ((r = device_cert(st, u.sender_device, &v)) != VARSKO_OK)
+		goto out;
+	r = VARSKO_ERR_NOMEM;
+	if (json_object_set_new(o, "sender_cert", v) != 0)
+		goto out;
+	if ((r = store_flow_events(st, u.reference, j->srv->gateway_cert_json, &v)) != VARSKO_OK)
+		goto out;
+	if (json_object_set_new(o, "events", v) != 0) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	r = set_answer(j, o);
+	o = NULL;
+out:
+	json_decref(o);
+	store_underretning_clear(&u);
+	return r;
+}
+
+static int run_notifier_devices(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+{
+	struct store_underretning u;
+	struct proto_cert *certs = NULL;
+	json_t *arr = NULL, *v;
+	size_t n = 0;
+	int r;
+
+	if (!team_reader(cert))
+		return refuse(j, VARSKO_ERR_FORBIDDEN,
+		              "only myndighed and leder of the team may ask for the notifier's devices");
+	if ((r = visible(j, st, cert, json_string_value(json_object_get(j->req, "reference")), 0, 0, &u)) != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_NOMEM;
+	if ((certs = calloc(ENV_RECIPIENTS_MAX, sizeof(*certs))) == NULL || (arr = json_array()) == NULL)
+		goto out;
+	if ((r = store_user_devices(st, u.sender_user, now, certs, ENV_RECIPIENTS_MAX, &n)) != VARSKO_OK)
+		goto out;
+	r = VARSKO_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		if ((v = cert_json(&certs[i])) == NULL || json_array_append_new(arr, v) != 0)
+			goto out;
+	r = set_answer(j, json_pack("{s:o}", "certs", arr));
+	arr = NULL;
+out:
+	json_decref(arr);
+	free(certs);
+	store_underretning_clear(&u);
+	return r;
+}
+
+struct overview_ctx {
+	json_t *items;
+	int64_t now;
+};
+
+static int overview_add(const struct store_deadline *d, void *arg)
+{
+	struct overview_ctx *c = arg;
+	char due[PROTO_TIME_LEN + 1];
+	const char *state;
+	json_t *o;
+
+	/* The deadlines a leder follows in the overview (flow.h); undersoegelse has its own report. */
+	if (strcmp(d->kind, "vurdering") != 0 && strcmp(d->kind, "kvittering") != 0 &&
+	    strcmp(d->kind, "tilbagemelding") != 0)
+		return VARSKO_OK;
+	if (json_array_size(c->items) >= FLOW_ITEMS_MAX)
+		return VARSKO_OK;
+	state = d->due_at < c->now || d->escalated_at != 0 ? "overdue" : d->warned_at != 0 ? "warned" : "open";
+	proto_time_format(d->due_at, due);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "reference", d->reference, "kind", d->kind, "due", due, "state", state);
+	if (o == NULL || json_array_append_new(c->items, o) != 0)
+		return VARSKO_ERR_NOMEM;
+	return VARSKO_OK;
+}
+
+static int run_overview(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+{
+	struct overview_ctx c;
+	int r;
+
+	if (!role_is(cert, "leder") || cert->team[0] == '\0')
+		return refuse(j, VARSKO_ERR_FORBIDDEN, "only a leder has the deadline overview");
+	c.now = now;
+	if ((c.items = json_array()) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = store_deadline_foreach_open(st, cert->team, overview_add, &c)) != VARSKO_OK) {
+		json_decref(c.items);
+		return r;
+	}
+	return set_answer(j, json_pack("{s:o}", "items", c.items));
+}
+
+/* English texts for the refusals of store_event_apply(). */
+static const char *event_refusal(int r)
+{
+	switch (r) {
+	case VARSKO_ERR_BAD_FRAME:
+		return "the event or its envelope is malformed";
+	case VARSKO_ERR_NOT_FOUND:
+		return "no such underretning";
+	case VARSKO_ERR_UNKNOWN_DEVICE:
+		return "the event's signer is not enrolled";
+	case VARSKO_ERR_DEVICE_REVOKED:
+		return "the event's signer has been revoked";
+	case VARSKO_ERR_DEVICE_EXPIRED:
+		return "the event's signer's certificate has expired";
+	case VARSKO_ERR_BAD_SIGNATURE:
+		return "the event's or the envelope's signature does not verify";
+	case VARSKO_ERR_FORBIDDEN:
+		return "this device may not sign this kind of event for this underretning";
+	case VARSKO_ERR_BAD_INPUT:
+		return "the envelope is missing, superfluous, not for this event, or its recipients are wrong";
+	case VARSKO_ERR_BAD_TIME:
+		return "the event's time is in the future or before the underretning was received";
+	case VARSKO_ERR_EXISTS:
+		return "another event with the same kind, device and time is stored";
+	default:
+		return NULL;
+	}
+}
+
+static int run_event(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+{
+	struct store_event_result res;
+	struct store_underretning u;
+	struct flow_event ev;
+	char *ev_text = NULL, *env_text = NULL;
+	size_t ev_len = 0, env_len = 0;
+	int r;
+
+	memset(&res, 0, sizeof(res));
+	memset(&u, 0, sizeof(u));
+	if (!team_reader(cert) && !(role_is(cert, "agent") && cert->team[0] != '\0'))
+		return refuse(j, VARSKO_ERR_FORBIDDEN, "only myndighed, leder and the team's agent sign events");
+	if (flow_event_from_json(json_object_get(j->req, "event"), &ev) != VARSKO_OK)
+		return refuse(j, VARSKO_ERR_BAD_FRAME, "the event is malformed");
+	if (strcmp(ev.device, j->device) != 0)
+		return refuse(j, VARSKO_ERR_FORBIDDEN, "the event is not signed by this device");
+	/* Only the current team's underretninger are this session's to change. */
+	if ((r = store_underretning_get(st, ev.reference, 0, &u)) != VARSKO_OK)
+		return refuse(j, r, r == VARSKO_ERR_NOT_FOUND ? "no such underretning" : NULL);
+	if (strcmp(u.team, cert->team) != 0) {
+		r = refuse(j, VARSKO_ERR_NOT_FOUND, "no such underretning");
+		goto out;
+	}
+	if ((ev_text = member_text(j->req, "event", &ev_len)) == NULL ||
+	    (json_object_get(j->req, "envelope") != NULL &&
+	     (env_text = member_text(j->req, "envelope", &env_len)) == NULL)) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	r = store_event_apply(st, ev_text, ev_len, env_text, env_len, now, j->srv->cfg->tenant,
+	                      j->srv->gateway_cert_json, &res);
+	if (r != VARSKO_OK) {
+		r = refuse(j, r, event_refusal(r));
+		goto out;
+	}
+	snprintf(j->log_ref, sizeof(j->log_ref), "%s", res.reference);
+	if ((r = set_answer(j, json_pack("{s:I}", "seq", (json_int_t)res.seq))) != VARSKO_OK)
+		goto out;
+	if (!res.duplicate && res.push_frame != NULL) {
+		/* The notifier and the team that has it now; after an omdirigering also the team it left. */
+		if ((r = add_push_text(j, res.push_frame, res.push_len, res.notifier_user, res.team)) != VARSKO_OK)
+			goto out;
+		if (strcmp(res.team, u.team) != 0) {
+			json_t *item = NULL;
+
+			if ((r = add_push_text(j, res.push_frame, res.push_len, NULL, u.team)) != VARSKO_OK)
+				goto out;
+			if ((r = store_flow_item(st, res.reference, &item)) != VARSKO_OK)
+				goto out;
+			if ((r = add_push(j, json_pack("{s:s, s:o}", "type", "new_underretning", "item", item), NULL,
+			                  res.team)) != VARSKO_OK)
+				goto out;
+		}
+	}
+	j->kick = res.outbox_added;
+out:
+	store_event_result_clear(&res);
+	store_underretning_clear(&u);
+	free(ev_text);
+	free(env_text);
+	return r;
+}
+
+static void flow_run(struct worker_job *job, struct store *st)
+{
+	struct flow_job *j = (struct flow_job *)job;
+	struct proto_cert cert;
+	int64_t now = time(NULL);
+	int r;
+
+	/* A group job may run a second time (alone, after a failed group): start from scratch. */
+	job_results_clear(j);
+	if (st == NULL) {
+		r = VARSKO_ERR_INTERNAL;
+		goto out;
+	}
+	if ((r = check_device(j, st, now, &cert)) != VARSKO_OK)
+		goto out;
+	switch (j->type) {
+	case FLOW_T_ROUTE:
+		r = run_route(j, st, &cert, now);
+		break;
+	case FLOW_T_SUBMIT:
+		r = run_submit(j, st, &cert, now);
+		break;
+	case FLOW_T_EVENT:
+		r = run_event(j, st, &cert, now);
+		break;
+	case FLOW_T_INBOX:
+	case FLOW_T_MINE:
+		r = run_items(j, st, &cert);
+		break;
+	case FLOW_T_FETCH:
+		r = run_fetch(j, st, &cert);
+		break;
+	case FLOW_T_STATUS:
+		r = run_status(j, st, &cert);
+		break;
+	case FLOW_T_NOTIFIER_DEVICES:
+		r = run_notifier_devices(j, st, &cert, now);
+		break;
+	case FLOW_T_ROSTER:
+		r = run_roster(j, st, &cert, now);
+		break;
+	case FLOW_T_OVERVIEW:
+		r = run_overview(j, st, &cert, now);
+		break;
+	default:
+		r = refuse(j, VARSKO_ERR_PROTOCOL, "this frame type is only sent by the server");
+		break;
+	}
+out:
+	if (r != VARSKO_OK) {
+		/* Nothing of a refused request leaves. */
+		const char *message = j->message;
+
+		job_results_clear(j);
+		j->message = message;
+	}
+	j->run_result = r;
+	job->result = r;
+}
+
+/* Refusals that end a logged-in session: the device is no longer acceptable. */
+static int closes_session(int r)
+{
+	return r == VARSKO_ERR_DEVICE_REVOKED || r == VARSKO_ERR_DEVICE_EXPIRED || r == VARSKO_ERR_UNKNOWN_DEVICE ||
+	       r == VARSKO_ERR_BAD_CERT;
+}
+
+static void flow_done(struct worker_job *job)
+{
+	struct flow_job *j = (struct flow_job *)job;
+	struct server *srv = j->srv;
+	struct session *s = server_job_session(srv, job);
+	int r = job->result;
+
+	if (r == VARSKO_OK) {
+		if (s != NULL && s->state != SESS_CLOSING)
+			server_session_send(s, j->answer, j->answer_len);
+		if (j->type == FLOW_T_SUBMIT && j->log_ref[0] != '\0')
+			log_msg(LOGL_INFO, "session s%llu: %s %s", s ? (unsigned long long)s->id : 0ULL, j->log_ref,
+			        j->log_team[0] ? "accepted" : "sent again (duplicate)");
+		for (size_t i = 0; i < j->n_push; i++)
+			server_push(srv, j->push[i].to_user ? j->push[i].user : NULL,
+			            j->push[i].to_team ? j->push[i].team : NULL, NULL, j->push[i].frame,
+			            j->push[i].len);
+		if (j->kick)
+			server_outbox_kick(srv);
+	} else if (s != NULL && s->state != SESS_CLOSING) {
+		log_msg(LOGL_INFO, "session s%llu: %s refused (%s)", (unsigned long long)s->id, flow_type_name(j->type),
+		        varsko_err_name(r));
+		/* A failed group commit is the job's result too: it has no message of its own. */
+		server_session_refuse(s, j->id, r, r == j->run_result ? j->message : NULL);
+		if (closes_session(r)) {
+			log_msg(LOGL_INFO, "session s%llu: device %s no longer accepted (%s)",
+			        (unsigned long long)s->id, s->dev_log, varsko_err_name(r));
+			server_session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		}
+	}
+	job_results_clear(j);
+	json_decref(j->req);
+	free(j);
+}
+
+void server_flow_request(struct session *s, json_t *frame, enum flow_type type, const char *id)
+{
+	struct flow_job *j = calloc(1, sizeof(*j));
+	int r;
+
+	if (j == NULL) {
+		json_decref(frame);
+		server_session_refuse(s, id, VARSKO_ERR_NOMEM, NULL);
+		return;
+	}
+	j->base.run = flow_run;
+	j->base.done = flow_done;
+	/* Submissions that arrive together share one transaction (group commit). */
+	j->base.group = type == FLOW_T_SUBMIT;
+	j->srv = s->srv;
+	j->type = type;
+	j->req = frame;
+	snprintf(j->id, sizeof(j->id), "%s", id ? id : "");
+	memcpy(j->device, s->device, sizeof(j->device));
+	if ((r = server_session_submit(s, &j->base)) != VARSKO_OK) {
+		json_decref(j->req);
+		free(j);
+		server_session_refuse(s, id, r == VARSKO_ERR_RATE_LIMITED ? r : VARSKO_ERR_UNAVAILABLE,
+		                      r == VARSKO_ERR_RATE_LIMITED ? "too many requests in flight on this connection"
+		                                                   : NULL);
+	}
+}
+
+void server_flow_free(struct server *srv)
+{
+	if (srv == NULL)
+		return;
+	free(srv->rules);
+	free(srv->rules_doc);
+	srv->rules = NULL;
+	srv->rules_doc = NULL;
+	srv->rules_doc_len = 0;
+}
+
+/* ---- the gateway's own events ------------------------------------------------------ */
+
+int server_gateway_event(struct server *srv, struct store *st, const char *reference, const char *kind, int64_t now,
+                         struct store_event_result *out)
+{
+	struct flow_event ev;
+	json_t *o = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&ev, 0, sizeof(ev));
+	if (srv == NULL || st == NULL || reference == NULL || kind == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	ev.version = FLOW_VERSION;
+	ev.kind = flow_event_kind_from_name(kind);
+	if (ev.kind != FLOW_EV_LEVERET || strlen(reference) > FLOW_REF_MAX)
+		return VARSKO_ERR_BAD_INPUT;
+	if (srv->gw_sk == NULL)
+		return VARSKO_ERR_UNAVAILABLE;
+	snprintf(ev.reference, sizeof(ev.reference), "%s", reference);
+	snprintf(ev.device, sizeof(ev.device), "%s", srv->gateway_cert.device);
+	ev.time = now;
+	ev.akut = ev.started = -1;
+	if (sodium_mprotect_readonly(srv->gw_sk) != 0)
+		return VARSKO_ERR_CRYPTO;
+	r = flow_event_sign(&ev, srv->gw_sk);
+	sodium_mprotect_noaccess(srv->gw_sk);
+	if (r != VARSKO_OK)
+		return r;
+	if ((r = flow_event_to_json(&ev, &o)) != VARSKO_OK)
+		return r;
+	if ((r = flow_frame_dump(o, &text, &len)) == VARSKO_OK)
+		r = store_event_apply(st, text, len, NULL, 0, now, srv->cfg->tenant, srv->gateway_cert_json, out);
+	json_decref(o);
+	free(text);
+	return r;
+}

@@ -1,0 +1,134 @@
+/*
+ * server_flow.h: what server.c and server_flow.c share. Internal to the
+ * server module: nothing else includes it.
+ *
+ * server.c owns the lws context, the sessions and their output queues, the
+ * login and enrollment; server_flow.c serves the flow frames of a logged-in
+ * session (docs/FLOW.md) as worker jobs. Everything here runs on the lws
+ * thread unless a comment says "worker thread".
+ */
+#ifndef VARSKO_SERVER_FLOW_H
+#define VARSKO_SERVER_FLOW_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "flow.h"
+#include "log.h"
+#include "server.h"
+
+struct config;
+struct route_rules;
+struct worker_job;
+
+struct outmsg {
+	struct outmsg *next;
+	size_t len;
+	unsigned char buf[]; /* LWS_PRE bytes of headroom, then len bytes */
+};
+
+enum session_state {
+	SESS_NEW = 0,
+	SESS_PENDING,
+	SESS_AUTH,
+	SESS_CLOSING,
+};
+
+#define SERVER_SESSION_BUCKETS 1024
+
+/* Per-connection data of varsko.v1; lws allocates it zeroed, server.c fills it in ESTABLISHED. */
+struct session {
+	struct server *srv; /* NULL until ESTABLISHED succeeded */
+	struct lws *wsi;
+	uint64_t id;
+	struct session *hnext; /* bucket chain of srv->table */
+	enum session_state state;
+	int attempted; /* the one enroll or login of this connection was made */
+	uint8_t nonce[PROTO_NONCE_LEN];
+	char device[PROTO_ID_MAX + 1]; /* after login */
+	char dev_log[LOG_ID_LEN + 1];  /* log_id(device) */
+	/* From the certificate at login: who gets which pushes. */
+	char user[PROTO_ID_MAX + 1];
+	char role[PROTO_ROLE_MAX + 1];
+	char team[PROTO_ID_MAX + 1];
+	unsigned bad_frames;
+	unsigned jobs;
+	int64_t opened_us, last_rx_us; /* monotonic */
+	char *rx;
+	size_t rx_len, rx_cap;
+	struct outmsg *out_head, *out_tail;
+	size_t out_n, out_bytes;
+	int close_code; /* sent after the queue is flushed, when state is SESS_CLOSING */
+};
+
+struct server_tick {
+	void (*fn)(void *arg, int64_t now);
+	void *arg;
+};
+
+struct server {
+	const struct config *cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct worker *worker;
+	uint8_t *org_sk; /* borrowed; no-access except while the worker signs with it */
+	uint8_t *gw_sk;  /* borrowed; the same */
+	uint8_t org_pk[PROTO_PK_LEN];
+	struct proto_cert gateway_cert;
+	char *gateway_cert_json; /* owned; the certificate as compact JSON */
+	volatile sig_atomic_t stop;
+	uint64_t next_id;
+	size_t n_sessions;
+	struct session *table[SERVER_SESSION_BUCKETS];
+	/* hooks (lws thread) */
+	lws_sorted_usec_list_t tick_sul;
+	int tick_scheduled;
+	size_t n_ticks;
+	struct server_tick ticks[SERVER_TICKS_MAX];
+	void (*kick_fn)(void *arg);
+	void *kick_arg;
+	/* worker thread only: the routing rules as last loaded, and the text they came from */
+	struct route_rules *rules;
+	char *rules_doc;
+	size_t rules_doc_len;
+};
+
+/* ---- server.c, for server_flow.c ---- */
+
+/* Queue json[0..len) (copied) for the session. A peer whose queue is full is dropped. */
+int server_session_send(struct session *s, const char *json, size_t len);
+
+/*
+ * Answer a refused request with an error frame (code, English message or
+ * NULL for the code's text), audit it ("frame_refused", the error name) and
+ * count it against the bad-frame limit, except for failures on the
+ * server's side (unavailable, db, io, internal, nomem).
+ */
+void server_session_refuse(struct session *s, const char *id, int err, const char *message);
+
+/* Close with `code` once the queued frames are out. */
+void server_session_close(struct session *s, int code);
+
+/* Hand a session's job to the worker (per-session limit); on failure the job stays the caller's. */
+int server_session_submit(struct session *s, struct worker_job *job);
+
+/* The session a finished job belongs to (its job count is decremented), or NULL when it has gone. */
+struct session *server_job_session(struct server *srv, const struct worker_job *job);
+
+/* ---- server_flow.c, for server.c ---- */
+
+/*
+ * Serve one flow request of a logged-in session: `frame` (owned, from
+ * flow_frame_parse) of type `type` with request id `id` ("" for none).
+ * Answers (or refusals) come later from the job's done().
+ */
+void server_flow_request(struct session *s, json_t *frame, enum flow_type type, const char *id);
+
+/* Free what server_flow.c keeps in srv (the routing rules). NULL-safe; after the worker stopped. */
+void server_flow_free(struct server *srv);
+
+#endif
