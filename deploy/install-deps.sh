@@ -10,7 +10,9 @@ usage() {
 Usage: deploy/install-deps.sh [--runtime-only] [--list] [--help]
 
 Installs the Debian packages Varsko needs (build, runtime and test tools)
-that are not installed yet. Needs root when something is missing.
+that are not installed yet. Needs root when something is missing. nodejs and
+npm (for the browser tools of the tests) are wanted only when `node` or `npm`
+is not on PATH.
 
   --runtime-only  only what a deployment needs to run (mosquitto, openssl, sqlite3, ...)
   --list          print the packages that would be considered and exit
@@ -22,7 +24,12 @@ build_pkgs=(gcc meson ninja-build pkg-config libwebsockets-dev libmosquitto-dev
 	libsodium-dev libsqlite3-dev libjansson-dev libssl-dev)
 runtime_pkgs=(mosquitto mosquitto-clients openssl sqlite3)
 test_pkgs=(python3 python3-paho-mqtt python3-websockets python3-nacl faketime
-	clang libclang-rt-14-dev valgrind)
+	clang libclang-rt-14-dev valgrind chromium)
+# Node.js and npm run the browser tools of the tests (tests/browser: playwright-core
+# driving Debian's chromium). They are wanted only when `node` and `npm` are not on
+# PATH already: a Node.js from another Debian-format source (e.g. one that bundles
+# npm) conflicts with Debian's npm package, and any Node.js >= 18 will do.
+node_pkgs=(nodejs npm)
 
 runtime_only=0
 list_only=0
@@ -47,6 +54,9 @@ if [ "$runtime_only" -eq 1 ]; then
 	wanted=("${runtime_pkgs[@]}")
 else
 	wanted=("${build_pkgs[@]}" "${runtime_pkgs[@]}" "${test_pkgs[@]}")
+	if [ "$list_only" -eq 1 ] || ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+		wanted+=("${node_pkgs[@]}")
+	fi
 fi
 
 if [ "$list_only" -eq 1 ]; then

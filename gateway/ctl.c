@@ -23,6 +23,7 @@
 #include "config.h"
 #include "keys.h"
 #include "proto.h"
+#include "report.h"
 #include "store.h"
 
 #if defined(__has_include)
@@ -50,7 +51,8 @@ static const char usage_main[] =
 	"  devices [--json]          list enrolled devices\n"
 	"  revoke DEVICE             revoke a device\n"
 	"  audit verify              check the audit log's hash chain\n"
-	"  deadline --received T [--investigation-started T2]   legal deadlines (no config)\n";
+	"  deadline --received T [--investigation-started T2]   legal deadlines (no config)\n"
+	"  report --from D --to D [--team T] --format json|csv|html   ledelsestilsyn figures\n";
 
 static const char usage_init[] =
 	"usage: varskoctl [-c FILE] init\n"
@@ -590,5 +592,7 @@ int main(int argc, char **argv)
 		return 1;
 #endif
 	}
+	if (strcmp(cmd, "report") == 0)
+		return ctl_report(cfgpath, argc, argv);
 	return usage_error(usage_main, "unknown command");
 }

@@ -2,12 +2,19 @@
  * store_deadline.c: the legal deadlines of each underretning (store.h,
  * "deadlines"; DOMAIN.md "The legal deadlines the system tracks"). The rows
  * are written with the underretning; the deadline engine (deadline.c) reads
- * them and records warnings and escalations.
+ * them and records warnings and escalations (store_deadline_fire), and
+ * varskoctl report reads the period's rows (store_report_foreach); both
+ * are declared in store_deadline.h.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "report.h"
 #include "store-internal.h"
+#include "store_deadline.h"
 
 static const char sql_deadline_insert[] =
         "INSERT INTO deadlines (reference, kind, team, due_at, warn_at) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -85,8 +92,8 @@ out:
 	return store_tx_end(s, own, r);
 }
 
-int store_deadline_foreach_open(struct store *s, const char *team,
-                                int (*fn)(const struct store_deadline *d, void *arg), void *arg)
+int store_deadline_foreach_open(struct store *s, const char *team, int (*fn)(const struct store_deadline *d, void *arg),
+                                void *arg)
 {
 	struct store_deadline d;
 	sqlite3_stmt *st;
@@ -106,6 +113,231 @@ int store_deadline_foreach_open(struct store *s, const char *team,
 		d.warned_at = sqlite3_column_int64(st, 5);
 		d.escalated_at = sqlite3_column_int64(st, 6);
 		if ((r = fn(&d, arg)) != VARSKO_OK)
+			break;
+	}
+	if (r == VARSKO_OK && rc != SQLITE_DONE)
+		r = store_sqlite_err(rc);
+	sqlite3_reset(st);
+	return r;
+}
+
+/* ---- the deadline engine ---- */
+
+/*
+ * What is due at ?1: warnings (warn_at <= now <= due_at, not warned) and
+ * escalations (due_at < now, not escalated) of open vurdering and kvittering
+ * deadlines, soonest due first. The second part is indexed by
+ * deadlines_open (met_at, due_at); both only look at open deadlines.
+ */
+static const char sql_fire_due[] =
+        "SELECT reference, kind, team, due_at, 0 FROM deadlines"
+        " WHERE met_at IS NULL AND warned_at IS NULL AND warn_at IS NOT NULL AND warn_at <= ?1 AND due_at >= ?1"
+        " AND kind IN ('vurdering', 'kvittering')"
+        " UNION ALL "
+        "SELECT reference, kind, team, due_at, 1 FROM deadlines"
+        " WHERE met_at IS NULL AND escalated_at IS NULL AND due_at < ?1"
+        " AND kind IN ('vurdering', 'kvittering')"
+        " ORDER BY 4, 1, 2, 5 LIMIT ?2";
+static const char sql_fire_warned[] = "UPDATE deadlines SET warned_at = ?3"
+                                      " WHERE reference = ?1 AND kind = ?2 AND warned_at IS NULL AND met_at IS NULL";
+static const char sql_fire_escalated[] =
+        "UPDATE deadlines SET escalated_at = ?3"
+        " WHERE reference = ?1 AND kind = ?2 AND escalated_at IS NULL AND met_at IS NULL";
+
+/* The frist payload (flow.h) of f into f->payload. */
+static int frist_payload(struct store_deadline_fired *f)
+{
+	char due[PROTO_TIME_LEN + 1];
+	json_t *o = NULL;
+	char *text = NULL;
+	size_t len;
+	int r = VARSKO_ERR_NOMEM;
+
+	proto_time_format(f->due_at, due);
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "frist", "reference", f->reference, "kind",
+	              f->escalation ? "escalation" : "warning", "deadline", f->deadline, "due", due);
+	if (o == NULL || (text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		goto out;
+	len = strlen(text);
+	if (len >= sizeof(f->payload)) {
+		r = VARSKO_ERR_INTERNAL;
+		goto out;
+	}
+	memcpy(f->payload, text, len + 1);
+	f->payload_len = len;
+	r = VARSKO_OK;
+out:
+	free(text);
+	json_decref(o);
+	return r;
+}
+
+/* Mark, queue and audit one warning or escalation (inside the caller's transaction). */
+static int fire_one(struct store *s, int64_t now, const char *tenant, struct store_deadline_fired *f)
+{
+	char topic[256], detail[192], due[PROTO_TIME_LEN + 1];
+	sqlite3_stmt *st;
+	int n, r;
+
+	if ((st = store_stmt(s, f->escalation ? sql_fire_escalated : sql_fire_warned)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, f->reference, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, f->deadline, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now);
+	if ((r = store_step_done(st)) != VARSKO_OK)
+		return r;
+	if (sqlite3_changes(s->db) != 1)
+		return VARSKO_ERR_INTERNAL; /* the row was read in this same transaction */
+	if ((r = frist_payload(f)) != VARSKO_OK)
+		return r;
+	n = snprintf(topic, sizeof(topic), "varsko/%s/team/%s/frist", tenant, f->team);
+	if (n < 0 || (size_t)n >= sizeof(topic))
+		return VARSKO_ERR_BAD_INPUT;
+	if ((r = store_outbox_add(s, f->reference, f->team, topic, f->payload, 0, now, NULL)) != VARSKO_OK)
+		return r;
+	proto_time_format(f->due_at, due);
+	snprintf(detail, sizeof(detail), "ref=%s deadline=%s due=%s", f->reference, f->deadline, due);
+	return store_audit(s, now, f->escalation ? "deadline_escalation" : "deadline_warning", "-", detail);
+}
+
+/* Read what is due at `now` into out[0..*got). */
+static int fire_collect(struct store *s, int64_t now, struct store_deadline_fired *out, size_t max, size_t *got)
+{
+	sqlite3_stmt *st;
+	int rc = SQLITE_DONE, r = VARSKO_OK;
+
+	*got = 0;
+	if ((st = store_stmt(s, sql_fire_due)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+	while (*got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_deadline_fired *f = &out[*got];
+
+		memset(f, 0, sizeof(*f));
+		snprintf(f->reference, sizeof(f->reference), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(f->deadline, sizeof(f->deadline), "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(f->team, sizeof(f->team), "%s", (const char *)sqlite3_column_text(st, 2));
+		f->due_at = sqlite3_column_int64(st, 3);
+		f->escalation = sqlite3_column_int(st, 4) != 0;
+		(*got)++;
+	}
+	if (*got < max && rc != SQLITE_DONE)
+		r = store_sqlite_err(rc);
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_deadline_fire(struct store *s, int64_t now, const char *tenant, struct store_deadline_fired *out, size_t max,
+                        size_t *n)
+{
+	size_t i, got = 0;
+	int r;
+
+	*n = 0;
+	if (tenant == NULL || tenant[0] == '\0' || max == 0 || max > STORE_FIRE_MAX)
+		return VARSKO_ERR_BAD_INPUT;
+	if (s->tx_open)
+		return VARSKO_ERR_INTERNAL; /* the marks must commit on their own, together with the outbox rows */
+	/* Almost every second nothing is due: find that out with a read, without taking the write lock. */
+	if ((r = fire_collect(s, now, out, max, &got)) != VARSKO_OK || got == 0)
+		return r;
+	if ((r = store_begin(s)) != VARSKO_OK)
+		return r;
+	/* Again inside the transaction: only what is read under the write lock is marked. */
+	if ((r = fire_collect(s, now, out, max, &got)) != VARSKO_OK)
+		goto out;
+	for (i = 0; i < got; i++) {
+		if ((r = fire_one(s, now, tenant, &out[i])) != VARSKO_OK)
+			goto out;
+	}
+	r = VARSKO_OK;
+out:
+	if (r == VARSKO_OK)
+		r = store_commit(s);
+	else
+		store_rollback(s);
+	if (r == VARSKO_OK)
+		*n = got;
+	return r;
+}
+
+/* ---- reports ---- */
+
+static const char sql_team_all[] = "SELECT id, name FROM teams ORDER BY id";
+
+/*
+ * One row per underretning of the period with its first vurderet and
+ * kvitteret event (lowest seq) and its four deadlines; events_reference
+ * (reference, seq) and the deadlines' primary key make the lookups cheap.
+ */
+static const char sql_report_items[] =
+        "SELECT u.reference, u.team, u.received_at, u.outside_office,"
+        " (SELECT e.time FROM events e WHERE e.reference = u.reference AND e.kind = 'vurderet'"
+        "  ORDER BY e.seq LIMIT 1),"
+        " (SELECT e.time FROM events e WHERE e.reference = u.reference AND e.kind = 'kvitteret'"
+        "  ORDER BY e.seq LIMIT 1),"
+        " v.due_at, v.met_at, k.due_at, k.met_at, t.due_at, t.met_at, x.due_at, x.met_at"
+        " FROM underretninger u"
+        " LEFT JOIN deadlines v ON v.reference = u.reference AND v.kind = 'vurdering'"
+        " LEFT JOIN deadlines k ON k.reference = u.reference AND k.kind = 'kvittering'"
+        " LEFT JOIN deadlines t ON t.reference = u.reference AND t.kind = 'tilbagemelding'"
+        " LEFT JOIN deadlines x ON x.reference = u.reference AND x.kind = 'undersoegelse'"
+        " WHERE u.received_at >= ?1 AND u.received_at <= ?2 AND (?3 IS NULL OR u.team = ?3)"
+        " ORDER BY u.received_at, u.reference";
+
+int store_team_foreach(struct store *s, int (*fn)(const char *id, const char *name, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, r = VARSKO_OK;
+
+	if ((st = store_stmt(s, sql_team_all)) == NULL)
+		return VARSKO_ERR_DB;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((r = fn((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1), arg)) !=
+		    VARSKO_OK)
+			break;
+	}
+	if (r == VARSKO_OK && rc != SQLITE_DONE)
+		r = store_sqlite_err(rc);
+	sqlite3_reset(st);
+	return r;
+}
+
+static int64_t column_opt(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
+}
+
+int store_report_foreach(struct store *s, int64_t from, int64_t to, const char *team,
+                         int (*fn)(const struct report_item *item, void *arg), void *arg)
+{
+	struct report_item it;
+	sqlite3_stmt *st;
+	int rc, r = VARSKO_OK, k;
+
+	if ((st = store_stmt(s, sql_report_items)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	if (team != NULL)
+		sqlite3_bind_text(st, 3, team, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, 3);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&it, 0, sizeof(it));
+		snprintf(it.reference, sizeof(it.reference), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(it.team, sizeof(it.team), "%s", (const char *)sqlite3_column_text(st, 1));
+		it.received_at = sqlite3_column_int64(st, 2);
+		it.outside_office = sqlite3_column_int(st, 3) != 0;
+		it.vurderet_at = column_opt(st, 4);
+		it.kvitteret_at = column_opt(st, 5);
+		for (k = 0; k < REPORT_DL_COUNT; k++) {
+			it.dl[k].present = sqlite3_column_type(st, 6 + 2 * k) != SQLITE_NULL;
+			it.dl[k].due_at = column_opt(st, 6 + 2 * k);
+			it.dl[k].met_at = column_opt(st, 7 + 2 * k);
+		}
+		if ((r = fn(&it, arg)) != VARSKO_OK)
 			break;
 	}
 	if (r == VARSKO_OK && rc != SQLITE_DONE)

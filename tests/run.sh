@@ -9,7 +9,9 @@ usage() {
 	cat <<'USAGE'
 Usage: tests/run.sh [--quick] [--help]
 
-Installs missing Debian packages (deploy/install-deps.sh), then:
+Installs missing Debian packages (deploy/install-deps.sh) and the npm packages of
+tests/browser (npm ci when node_modules is missing or older than package-lock.json;
+never a browser download: Debian's chromium is used), then:
   build/       meson setup + ninja; meson test (all suites); unit suite under valgrind
   build-asan/  -Db_sanitize=address,undefined; meson test --suite unit,fuzz,integration
 and prints the totals as its last line: "N passed, N failed, N skipped".
@@ -66,6 +68,25 @@ if [ ! -x "$py" ]; then
 	summary
 	exit 1
 fi
+
+# The browser tools of the tests (tests/browser: playwright-core driving Debian's
+# chromium). `npm ci` when node_modules is missing or was made from another
+# package-lock.json (a copy of the lockfile it was made from is kept inside it).
+# A failure is one failed test: the tests that need it then skip.
+browser_deps() {
+	local dir=tests/browser stamp=tests/browser/node_modules/.varsko-package-lock.json
+	if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
+		return 0
+	fi
+	echo "== npm ci in $dir" >&2
+	if (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >&2) &&
+		cp "$dir/package-lock.json" "$stamp"; then
+		return 0
+	fi
+	echo "run.sh: npm ci in $dir failed: counted as one failure" >&2
+	failed=$((failed + 1))
+}
+browser_deps
 
 # setup DIR ARGS...: configure DIR (reconfigure when it exists) and build it.
 setup() {

@@ -1,0 +1,220 @@
+/*
+ * deadline.c: the deadline plan of an underretning and the deadline engine
+ * of varskod (deadline.h; DOMAIN.md "The legal deadlines the system tracks";
+ * docs/DEVELOPING.md "Deadlines and reports").
+ *
+ * The engine keeps no timers of its own and no state that matters: the
+ * deadline rows in the store are the truth. About once a second (the
+ * server's tick, an lws_sul timer on the monotonic clock) it hands one job
+ * to the store worker, which asks store_deadline_fire() for what is due by
+ * the wall clock read at the tick. So a warning is never early (the wall
+ * clock is compared with warn_at and due_at each time, never a countdown
+ * that a clock change could shorten), never lost (an instant missed while
+ * varskod was down is found at the next tick), and never repeated (the mark
+ * commits with the outbox row). Only one job is queued or running at a time.
+ */
+#include "deadline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "calendar.h"
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "store_deadline.h"
+#include "varsko/err.h"
+#include "worker.h"
+
+#define DEADLINE_TENANT_MAX 64 /* config.h: tenant is 1..64 bytes */
+
+struct deadline_engine {
+	const struct config *cfg;
+	struct server *srv;
+	int busy;         /* a fire job is queued or running */
+	int stopped;      /* deadline_stop() came while busy: the job's done() frees the engine */
+	int failing;      /* the last job failed (log once per run of failures) */
+	int64_t last_now; /* the wall clock of the previous tick, to notice a clock that went back */
+};
+
+struct fire_job {
+	struct worker_job base; /* first: the worker hands back &base */
+	struct deadline_engine *e;
+	int64_t now;
+	char tenant[DEADLINE_TENANT_MAX + 1];
+	size_t n;
+	struct store_deadline_fired fired[STORE_FIRE_MAX];
+};
+
+/* ---- the plan ---------------------------------------------------------- */
+
+int deadline_plan(const struct config *cfg, int64_t received, struct deadline_plan_row *rows, size_t *n)
+{
+	struct cal_local due_day;
+	struct cal_date warn_day;
+	int64_t due, warn;
+	int r;
+
+	if (n != NULL)
+		*n = 0;
+	if (cfg == NULL || rows == NULL || n == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+
+	/* vurdering: 24 hours; warned warn_vurdering_minutes before (0: never). */
+	if ((r = cal_vurdering_due(received, &due)) != VARSKO_OK)
+		return r;
+	warn = 0;
+	if (cfg->warn_vurdering_minutes > 0)
+		warn = due - (int64_t)cfg->warn_vurdering_minutes * 60;
+	rows[0] = (struct deadline_plan_row){"vurdering", due, warn};
+
+	/*
+	 * kvittering: the end of the 6th hverdag; warned at the end of the
+	 * hverdag warn_kvittering_hverdage hverdage before the due day (due
+	 * Tuesday 1 December 2026 and 1 hverdag: the end of Monday 30 November).
+	 * At most 5 hverdage before the 6th is the end of the 1st hverdag after
+	 * the day of receipt, so a warning is never before the receipt.
+	 */
+	if ((r = cal_kvittering_due(received, &due)) != VARSKO_OK)
+		return r;
+	warn = 0;
+	if (cfg->warn_kvittering_hverdage > 0) {
+		if (cfg->warn_kvittering_hverdage > 5)
+			return VARSKO_ERR_BAD_INPUT;
+		if ((r = cal_to_local(due, &due_day)) != VARSKO_OK ||
+		    (r = cal_add_hverdage(due_day.year, due_day.month, due_day.day, -cfg->warn_kvittering_hverdage,
+		                          &warn_day)) != VARSKO_OK ||
+		    (r = cal_local_day_end(warn_day.year, warn_day.month, warn_day.day, &warn)) != VARSKO_OK)
+			return r;
+	}
+	rows[1] = (struct deadline_plan_row){"kvittering", due, warn};
+
+	/* tilbagemelding: the municipality's own target; reported, never warned about. */
+	if ((r = cal_tilbagemelding_due(received, cfg->tilbagemelding_days, &due)) != VARSKO_OK)
+		return r;
+	rows[2] = (struct deadline_plan_row){"tilbagemelding", due, 0};
+	*n = 3;
+	return VARSKO_OK;
+}
+
+/* ---- the engine -------------------------------------------------------- */
+
+/* Worker thread: record what is due. Starts from scratch every time (no group: its own transaction). */
+static void fire_run(struct worker_job *job, struct store *s)
+{
+	struct fire_job *j = (struct fire_job *)job;
+
+	j->n = 0;
+	if (s == NULL) {
+		job->result = VARSKO_ERR_UNAVAILABLE;
+		return;
+	}
+	job->result = store_deadline_fire(s, j->now, j->tenant, j->fired, STORE_FIRE_MAX, &j->n);
+}
+
+/* lws thread: push the frames to the teams' leder sessions. Owns and frees the job. */
+static void fire_done(struct worker_job *job)
+{
+	struct fire_job *j = (struct fire_job *)job;
+	struct deadline_engine *e = j->e;
+	size_t i;
+	int sessions;
+
+	e->busy = 0;
+	if (e->stopped) {
+		/* deadline_stop() was called while this job was out; nothing may be pushed any more. */
+		free(e);
+		goto out;
+	}
+	if (job->result != VARSKO_OK) {
+		if (!e->failing)
+			log_msg(LOGL_WARN, "deadline: cannot record due warnings (%s); retrying every second",
+			        varsko_err_name(job->result));
+		e->failing = 1;
+		goto out;
+	}
+	if (e->failing)
+		log_msg(LOGL_INFO, "deadline: recording works again");
+	e->failing = 0;
+	for (i = 0; i < j->n; i++) {
+		const struct store_deadline_fired *f = &j->fired[i];
+
+		sessions = server_push(e->srv, NULL, f->team, "leder", f->payload, f->payload_len);
+		/* A reference and a deadline kind are no personal data (docs/FLOW.md). */
+		log_msg(LOGL_INFO, "deadline: %s of %s %s queued for MQTT, pushed to %d leder session(s)",
+		        f->escalation ? "escalation" : "warning", f->reference, f->deadline, sessions);
+	}
+	if (j->n > 0)
+		server_outbox_kick(e->srv); /* the MQTT publisher takes the new rows now, not at its next tick */
+out:
+	free(j);
+}
+
+/* lws thread, about once a second: queue one fire job unless one is out already. */
+static void deadline_tick(void *arg, int64_t now)
+{
+	struct deadline_engine *e = arg;
+	struct fire_job *j;
+	struct worker *w;
+
+	if (e->stopped || e->busy)
+		return;
+	if (now < e->last_now)
+		log_msg(LOGL_WARN, "deadline: the wall clock went back %lld s; nothing fires twice",
+		        (long long)(e->last_now - now));
+	e->last_now = now;
+	if ((w = server_worker(e->srv)) == NULL)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return; /* tried again at the next tick */
+	j->base.run = fire_run;
+	j->base.done = fire_done;
+	j->e = e;
+	j->now = now;
+	memcpy(j->tenant, e->cfg->tenant, strnlen(e->cfg->tenant, DEADLINE_TENANT_MAX));
+	if (worker_submit(w, &j->base) != VARSKO_OK) {
+		free(j);
+		return;
+	}
+	e->busy = 1;
+}
+
+int deadline_start(struct deadline_engine **out, const struct config *cfg, struct server *srv)
+{
+	struct deadline_engine *e = NULL;
+	int r;
+
+	if (out == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	*out = NULL;
+	if (cfg == NULL || srv == NULL || cfg->tenant == NULL || cfg->tenant[0] == '\0' ||
+	    strlen(cfg->tenant) > DEADLINE_TENANT_MAX)
+		return VARSKO_ERR_BAD_INPUT;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	e->cfg = cfg;
+	e->srv = srv;
+	if ((r = server_add_tick(srv, deadline_tick, e)) != VARSKO_OK) {
+		free(e);
+		return r;
+	}
+	*out = e;
+	return VARSKO_OK;
+}
+
+/*
+ * The server keeps calling the tick until server_run() returns, and a job
+ * that is out is delivered by worker_drain() or by server_destroy(): so call
+ * this after server_run() has returned and before server_destroy(). When a
+ * job is still out, its done() frees the engine and pushes nothing.
+ */
+void deadline_stop(struct deadline_engine *e)
+{
+	if (e == NULL)
+		return;
+	if (e->busy) {
+		e->stopped = 1;
+		return;
+	}
+	free(e);
+}
