@@ -95,6 +95,8 @@ static const char *const migrations[] = {
 	" envelope TEXT NOT NULL,"
 	" envelope_hash BLOB NOT NULL,"
 	" receipt TEXT NOT NULL,"
+	" current_envelope TEXT NULL,"
+	" current_hash BLOB NULL,"
 	" UNIQUE (sender_user, submission)) STRICT;"
 	"CREATE INDEX underretninger_team ON underretninger(team, received_at);"
 	"CREATE TABLE deadlines ("

@@ -411,7 +411,8 @@ out:
 #define U_SELECT                                                                                                       \
 	"SELECT u.seq, u.reference, u.submission, u.sender_user, u.sender_device, u.institution, u.team,"              \
 	" u.first_team, u.age_group, u.akut, u.handicap, u.outside_office, u.created_at, u.received_at,"               \
-	" u.envelope_hash, u.receipt, CASE WHEN ?2 THEN u.envelope ELSE NULL END,"                                     \
+	" coalesce(u.current_hash, u.envelope_hash), u.receipt,"                                                      \
+	" CASE WHEN ?2 THEN coalesce(u.current_envelope, u.envelope) ELSE NULL END,"                                 \
 	" coalesce((SELECT e.device FROM events e WHERE e.reference = u.reference AND e.kind = 'omdirigeret'"          \
 	" ORDER BY e.seq DESC LIMIT 1), u.sender_device) FROM underretninger u"
 
@@ -860,7 +861,7 @@ static const char sql_event_insert[] =
         "INSERT INTO events (reference, kind, device, role, team, time, received_at, event, envelope)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 static const char sql_u_reroute[] =
-        "UPDATE underretninger SET team = ?2, envelope = ?3, envelope_hash = ?4 WHERE reference = ?1";
+        "UPDATE underretninger SET team = ?2, current_envelope = ?3, current_hash = ?4 WHERE reference = ?1";
 
 void store_event_result_clear(struct store_event_result *r)
 {

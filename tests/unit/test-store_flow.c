@@ -890,9 +890,12 @@ static void test_omdirigering(void)
 	struct store_underretning u;
 	struct env_envelope *e;
 	char ref[PROTO_ID_MAX + 1], topic[256];
+	static char original[65536], kept[65536];
 	json_t *items = NULL;
 
 	CHECK_EQ_INT(submit(&devs[FAG], "s-omdiriger", "team-a", T0, ref), VARSKO_OK);
+	q_text("SELECT envelope FROM underretninger WHERE reference = ?1", ref, original, sizeof(original));
+	CHECK(original[0] != '\0');
 	/* To its own team, or sealed for the wrong roster: refused. */
 	e = event_envelope(&devs[MYND_A], ref, FLOW_EV_OMDIRIGERET, "team-a", T0 + 100);
 	CHECK_EQ_INT(apply(&devs[MYND_A], ref, FLOW_EV_OMDIRIGERET, T0 + 10, "team-a", e, 1, T0 + 100, &res),
@@ -917,6 +920,11 @@ static void test_omdirigering(void)
 	CHECK_EQ_STR(u.envelope_sender, devs[MYND_A].cert.device);
 	CHECK(u.envelope != NULL && strstr(u.envelope, devs[MYND_B].cert.device) != NULL);
 	store_underretning_clear(&u);
+	/* The notifier's own envelope is kept byte for byte (the receipt names it); the re-routed one is beside it. */
+	q_text("SELECT envelope FROM underretninger WHERE reference = ?1", ref, kept, sizeof(kept));
+	CHECK_EQ_STR(kept, original);
+	CHECK_EQ_INT(q_int("SELECT count(*) FROM underretninger WHERE reference = ?1 AND current_envelope IS NOT NULL"
+	                   " AND current_envelope <> envelope", ref), 1);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM deadlines WHERE reference = ?1 AND team = 'team-b'", ref), 3);
 	/* The old team's row is done, the new team's row is due. */
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM outbox WHERE reference = ?1 AND done_at IS NULL", ref), 1);
