@@ -3,7 +3,8 @@
 #
 # Installs what is missing, builds, makes development certificates, configures
 # and initialises varskod, imports the demo municipality (Slagelse), starts
-# mosquitto and varskod in the background on loopback, and prints one
+# mosquitto and varskod in the background on loopback, enrolls and starts one
+# varsko-agent per team (filing into STATE/cases/<team>/), and prints one
 # enrollment code per demo user with the commands to try. Everything it makes
 # lives in the state directory ($VARSKO_DEMO_DIR, default REPO/.demo).
 set -euo pipefail
@@ -15,18 +16,20 @@ Usage: deploy/quickstart.sh [--json] [--no-install] [--no-build]
        deploy/quickstart.sh --help
 
 Starts a local Varsko demo: mosquitto (TLS, client certificates, ACL) and
-varskod (WSS) on 127.0.0.1, with the demo municipality imported, and prints
-the web and WebSocket addresses, the CA file, the organisation key
-fingerprint, one fresh enrollment code per demo user and the commands to
-enroll a device and see who it is.
+varskod (WSS) on 127.0.0.1, with the demo municipality imported, and one
+varsko-agent per team (the demo users agent-<team>, enrolled once, filing
+each underretning as STATE/cases/<team>/<reference>.json). Prints the web and
+WebSocket addresses, the CA file, the organisation key fingerprint, one fresh
+enrollment code per demo user (agents excluded) and the commands to enroll a
+device, see who it is and send an underretning.
 
 Running it again stops the running demo and starts it anew on the same state
-(database, keys, certificates), with new codes.
+(database, keys, certificates, agent homes, case directories), with new codes.
 
   --json        print everything as one JSON object on stdout (progress goes to stderr)
   --no-install  do not run deploy/install-deps.sh
   --no-build    do not run meson/ninja (build/ must exist)
-  stop          stop the demo's varskod and mosquitto (from their pid files)
+  stop          stop the demo's agents, varskod and mosquitto (from their pid files)
   --help        this text
 
 Environment:
@@ -153,7 +156,17 @@ stop_one() {
 	rm -f "$pidfile"
 }
 
+stop_agents() {
+	local f
+	for f in "$state"/agent-*.pid; do
+		[ -e "$f" ] || continue
+		f=${f##*/}
+		stop_one "${f%.pid}"
+	done
+}
+
 stop_all() {
+	stop_agents
 	stop_one varskod
 	stop_one mosquitto
 }
@@ -182,7 +195,8 @@ fi
 varskod=$build/gateway/varskod
 varskoctl=$build/gateway/varskoctl
 varsko=$build/clients/cli/varsko
-for b in "$varskod" "$varskoctl"; do
+agent=$build/clients/agent/varsko-agent
+for b in "$varskod" "$varskoctl" "$varsko" "$agent"; do
 	[ -x "$b" ] || die "$b is not built"
 done
 
@@ -276,7 +290,7 @@ if ! wait_port "$port" "$state/varskod.pid"; then
 	die "varskod did not start (log: $state/varskod.log)"
 fi
 
-# One fresh code per demo user.
+# One fresh code per demo user; the agents (role agent) are enrolled below.
 invites=$state/invites.jsonl
 : >"$invites"
 mapfile -t users < <("$py" -c '
@@ -284,7 +298,7 @@ import json, sys
 doc = json.load(open(sys.argv[1], encoding="utf-8"))
 for u in doc.get("users", []):
     uid = u.get("id") or u.get("user")
-    if uid:
+    if uid and u.get("role") != "agent":
         print(uid)
 ' "$demo_json")
 for u in "${users[@]}"; do
@@ -294,12 +308,99 @@ for u in "${users[@]}"; do
 	fi
 	echo >>"$invites"
 done
+org_fpr=$("$py" -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    if line.strip():
+        print(json.loads(line).get("org_fingerprint", "")); break
+' "$invites")
 
-"$py" - "$json" "$demo_json" "$invites" "$state" "$port" "$mqtt_port" "$repo" "$varsko" "${teams[@]}" <<'PY'
+# home_fpr HOME: the fingerprint of the organisation key pinned in HOME (proto.h
+# proto_fingerprint), or nothing when HOME holds no key.
+home_fpr() {
+	"$py" - "$1/org.pub" <<'PY'
+import base64, hashlib, struct, sys
+try:
+    pk = base64.b64decode(open(sys.argv[1], encoding="ascii").read().strip(), validate=True)
+except (OSError, ValueError):
+    sys.exit(0)
+f = lambda b: struct.pack(">I", len(b)) + b
+h = hashlib.blake2b(f(b"varsko-fingerprint-v1") + f(pk), digest_size=32).digest()[:16].hex()
+print("-".join(h[i:i + 4] for i in range(0, 32, 4)))
+PY
+}
+
+# wait_log FILE PIDFILE TEXT: wait up to 20 s until FILE holds TEXT while the process lives.
+wait_log() {
+	local pid i
+	pid=$(cat "$2")
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$pid" 2>/dev/null || return 1
+		grep -q "$3" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# One agent per team whose demo user agent-<team> exists: enrolled once (a
+# home whose organisation key is not this gateway's is enrolled anew),
+# started with the team's MQTT certificate, filing into STATE/cases/<team>.
+mapfile -t agent_rows < <("$py" -c '
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+teams = set(sys.argv[2:])
+for u in doc.get("users", []):
+    uid = u.get("id") or u.get("user")
+    if u.get("role") == "agent" and u.get("team") in teams and uid:
+        print(uid, u["team"])
+' "$demo_json" "${teams[@]}")
+agents_out=$state/agents.jsonl
+: >"$agents_out"
+mkdir -p "$state/agents" "$state/cases"
+for row in "${agent_rows[@]}"; do
+	read -r auser ateam <<<"$row"
+	ahome=$state/agents/$ateam
+	cases=$state/cases/$ateam
+	if [ -e "$ahome/device.key" ] && [ "$(home_fpr "$ahome")" != "$org_fpr" ]; then
+		say "$auser: the home was enrolled with another organisation key; enrolling anew"
+		rm -rf "$ahome"
+	fi
+	if [ ! -e "$ahome/device.key" ]; then
+		inv=$("$varskoctl" -c "$conf" invite --user "$auser" --json) || {
+			stop_all
+			die "varskoctl invite --user $auser failed"
+		}
+		code=$("$py" -c 'import json, sys; print(json.loads(sys.argv[1])["code"])' "$inv")
+		rm -rf "$ahome"
+		mkdir -m 0700 "$ahome"
+		say "enrolling $auser"
+		if ! VARSKO_HOME=$ahome "$varsko" enroll --server "wss://127.0.0.1:$port" --code "$code" \
+			--ca "$state/certs/ca.crt" --fingerprint "$org_fpr" --label "quickstart-$ateam" >&2; then
+			rm -rf "$ahome"
+			stop_all
+			die "varsko enroll for $auser failed"
+		fi
+	fi
+	mkdir -p "$cases"
+	chmod 0700 "$cases"
+	say "varsko-agent for $ateam (case directory $cases)"
+	start_bg "agent-$ateam" "$agent" --home "$ahome" --mqtt-host 127.0.0.1 --mqtt-port "$mqtt_port" \
+		--ca "$state/certs/ca.crt" --cert "$state/certs/agent-$ateam.crt" --key "$state/certs/agent-$ateam.key" \
+		--team "$ateam" --case-dir "$cases" --tenant slagelse
+	if ! wait_log "$state/agent-$ateam.log" "$state/agent-$ateam.pid" "subscribed to"; then
+		tail -n 20 "$state/agent-$ateam.log" >&2 || true
+		stop_all
+		die "varsko-agent for $ateam did not subscribe (log: $state/agent-$ateam.log)"
+	fi
+	"$py" -c 'import json, sys; print(json.dumps(dict(zip(("user", "team", "pid", "home", "case_dir", "log"), sys.argv[1:]))))' \
+		"$auser" "$ateam" "$(cat "$state/agent-$ateam.pid")" "$ahome" "$cases" "$state/agent-$ateam.log" >>"$agents_out"
+done
+
+"$py" - "$json" "$demo_json" "$invites" "$state" "$port" "$mqtt_port" "$repo" "$varsko" "$agents_out" "${teams[@]}" <<'PY'
 import json, os, sys
 
-as_json, demo_path, inv_path, state, port, mqtt_port, repo, varsko = sys.argv[1:9]
-teams = sys.argv[9:]
+as_json, demo_path, inv_path, state, port, mqtt_port, repo, varsko, agents_path = sys.argv[1:10]
+teams = sys.argv[10:]
 doc = json.load(open(demo_path, encoding="utf-8"))
 codes = {}
 org_fpr = ""
@@ -317,9 +418,16 @@ ws_url = f"wss://127.0.0.1:{port}"
 institutions = [{k: i.get(k) for k in ("id", "name", "kind", "district")}
                 for i in doc.get("institutions", [])]
 users = []
+agents = []
+with open(agents_path, encoding="utf-8") as f:
+    for line in f:
+        if line.strip():
+            a = json.loads(line)
+            a["pid"] = int(a["pid"])
+            agents.append(a)
 for u in doc.get("users", []):
     uid = u.get("id") or u.get("user")
-    if not uid:
+    if not uid or u.get("role") == "agent":
         continue
     row = {"user": uid}
     if u.get("name"):
@@ -350,6 +458,7 @@ out = {
     },
     "institutions": institutions,
     "users": users,
+    "agents": agents,
 }
 if as_json == "1":
     print(json.dumps(out, ensure_ascii=False, indent=1))
@@ -364,7 +473,7 @@ Varsko demo is running.
   CA file    {ca}
   org key    {org_fpr}   (organisation key fingerprint; check it on enrollment)
   MQTT       mqtts://127.0.0.1:{mqtt_port} (client certificates in {certs})
-  logs       {state}/varskod.log, {state}/mosquitto.log
+  logs       {state}/varskod.log, {state}/mosquitto.log, {state}/agent-<team>.log
 
 One-time enrollment codes (valid for the configured invite_validity_hours):
 """)
@@ -377,6 +486,11 @@ for u in users:
 w = [max(len(str(r[i])) for r in rows) for i in range(4)]
 for r in rows:
     print("  " + "  ".join(str(r[i]).ljust(w[i]) for i in range(4)).rstrip())
+if agents:
+    print("\nAgents (varsko-agent, one per team; each underretning is filed as <case dir>/<reference>.json):\n")
+    tw = max(len(a["team"]) for a in agents)
+    for a in agents:
+        print(f"  {a['team'].ljust(tw)}  pid {a['pid']:<7}  {a['case_dir']}")
 if users:
     u = users[0]
     home = os.path.join(state, "home-" + u["user"])
@@ -384,7 +498,14 @@ if users:
 Try it (enroll a device for {u['user']}, then ask who it is):
 
   VARSKO_HOME={home} {rel} enroll --server {ws_url} --code {u['code']} --ca {ca} --fingerprint {org_fpr}
-  VARSKO_HOME={home} {rel} whoami
+  VARSKO_HOME={home} {rel} whoami""")
+    if u["role"] == "fagperson" and agents:
+        example = os.path.relpath(os.path.join(repo, "deploy", "demo", "underretning-example.json"), os.getcwd())
+        print(f"""
+Send the example underretning as {u['user']}; the receiving team's agent files it:
 
+  VARSKO_HOME={home} {rel} underret send {example}
+  ls {os.path.join(state, "cases")}/*/""")
+    print("""
 Stop the demo with: deploy/quickstart.sh stop""")
 PY

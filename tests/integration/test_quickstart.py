@@ -3,15 +3,21 @@
 
 Runs `deploy/quickstart.sh --json` (no install, no build: the test's build is
 used) on free ports, checks the JSON it prints, enrolls a device with one of
-its codes and asks who it is, runs it a second time (new codes, the enrolled
-device still works), and checks that `deploy/quickstart.sh stop` stops both
-daemons. The demo is stopped in cleanup whatever happens.
+its codes and asks who it is, checks that one varsko-agent per team runs, and
+sends deploy/demo/underretning-example.json as that user (a fagperson): the
+receiving team's agent must file it in its case directory and varskod must
+show the agent's modtaget and journaliseret. It then runs the quickstart a
+second time (new codes, the enrolled device still works, the agents are
+restarted with the same homes, the same file sent again is a duplicate and
+is not filed twice), and checks that `deploy/quickstart.sh stop` stops every
+daemon. The demo is stopped in cleanup whatever happens.
 """
 
 import json
 import os
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -23,6 +29,40 @@ def accepts(port):
             return True
     except OSError:
         return False
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except (ProcessLookupError, PermissionError, TypeError):
+        return False
+
+
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def wait_for(pred, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.2)
+    return pred()
 
 
 def main():
@@ -39,6 +79,7 @@ def main():
         def quickstart(*args):
             return env.run([script, "--no-install", "--no-build", *args], env=qenv, timeout=180)
 
+        qa, qa2 = {}, {}  # team -> the agent rows of the first and second run
         try:
             rc, out, err = quickstart("--json")
             c("quickstart --json exits 0", rc == 0, f"rc={rc} stderr tail: {err[-1500:]}")
@@ -67,8 +108,8 @@ def main():
             c("agent key is mode 0600", mode == 0o600, f"mode {mode and oct(mode)}")
             c("institutions listed", len(q.get("institutions", [])) == len(doc.get("institutions", [])))
             users = q.get("users", [])
-            demo_ids = [u for (u, _n, _r) in harness.demo_users(doc)]
-            c("one user row with a code per demo user",
+            demo_ids = [u for (u, _n, r) in harness.demo_users(doc) if r != "agent"]
+            c("one user row with a code per demo user (agents excluded)",
               [u.get("user") for u in users] == demo_ids and all(u.get("code") for u in users),
               f"{len(users)} rows for {len(demo_ids)} users")
             byid = {(u.get("id") or u.get("user")): u for u in doc.get("users", [])}
@@ -94,6 +135,78 @@ def main():
                 c("whoami shows the user and role", rc == 0 and u["user"] in out and u["role"] in out,
                   f"rc={rc} {out.strip()[:200]} {err.strip()[:200]}")
 
+            # -- the agents --
+            agent_users = {u.get("team"): (u.get("id") or u.get("user")) for u in doc.get("users", [])
+                           if u.get("role") == "agent"}
+            qa = {a.get("team"): a for a in q.get("agents", []) if isinstance(a, dict)}
+            c("an agent per team with a demo agent user", agent_users and set(qa) == set(agent_users),
+              f"demo agent users {sorted(agent_users)}, quickstart agents {sorted(qa)}")
+            for t, a in sorted(qa.items()):
+                pid = a.get("pid")
+                cd = a.get("case_dir", "")
+                c(f"agent {t}: runs varsko-agent --team {t} (pid {pid})",
+                  isinstance(pid, int) and alive(pid) and "varsko-agent" in cmdline(pid)
+                  and f"--team {t} " in cmdline(pid) + " ", cmdline(pid)[:300])
+                c(f"agent {t}: user {agent_users.get(t)}, case dir exists with mode 0700",
+                  a.get("user") == agent_users.get(t) and os.path.isdir(cd)
+                  and os.stat(cd).st_mode & 0o777 == 0o700, str(a))
+                try:
+                    with open(a.get("log", ""), encoding="utf-8", errors="replace") as f:
+                        alog = f.read()
+                except OSError:
+                    alog = ""
+                c(f"agent {t}: subscribed to its team's topic",
+                  f"subscribed to varsko/slagelse/team/{t}/underretning" in alog, alog[-300:])
+            homes1 = {t: read_json(os.path.join(a.get("home", ""), "device.cert")) for t, a in qa.items()}
+
+            # -- an underretning, end to end --
+            example = os.path.join(harness.SOURCE_ROOT, "deploy", "demo", "underretning-example.json")
+            ref = team = None
+            sender = users[0] if users else {}
+            if sender.get("role") != "fagperson":
+                c("the first demo user is a fagperson (sends the example)", False, str(sender))
+            else:
+                rc, out, err = env.cli(env.path("home"), "underret", "send", example, "--json", timeout=120)
+                rec = None
+                try:
+                    rec = json.loads(out)
+                except ValueError:
+                    pass
+                c(f"{sender['user']}: varsko underret send {os.path.basename(example)} gives a receipt",
+                  rc == 0 and isinstance(rec, dict) and rec.get("reference") and rec.get("team") in qa,
+                  f"rc={rc} {out.strip()[:300]} {err.strip()[:300]}")
+                if rc == 0 and isinstance(rec, dict):
+                    ref, team = rec.get("reference"), rec.get("team")
+            if ref and team in qa:
+                path = os.path.join(qa[team]["case_dir"], f"{ref}.json")
+                filed = wait_for(lambda: read_json(path), 60)
+                with open(example, encoding="utf-8") as f:
+                    sent = json.load(f)
+                c(f"the {team} agent files {ref} in its case directory",
+                  isinstance(filed, dict) and filed.get("reference") == ref and filed.get("document") == sent,
+                  f"{path}: {'exists' if os.path.exists(path) else 'missing'}; log: "
+                  f"{open(qa[team]['log'], encoding='utf-8', errors='replace').read()[-400:]}")
+                c("the filed file has mode 0600",
+                  os.path.exists(path) and os.stat(path).st_mode & 0o777 == 0o600)
+                c("the filed record names the sender and carries the receipt",
+                  isinstance(filed, dict) and filed.get("sender", {}).get("user") == sender["user"]
+                  and filed.get("receipt", {}).get("reference") == ref)
+                others = [t for t, a in qa.items() if t != team and os.path.exists(os.path.join(a["case_dir"],
+                                                                                               f"{ref}.json"))]
+                c("no other team's agent filed it", not others, str(others))
+
+                def steps():
+                    rc, out, _err = env.cli(env.path("home"), "underret", "status", ref, "--json")
+                    try:
+                        st = json.loads(out) if rc == 0 else {}
+                    except ValueError:
+                        st = {}
+                    got = {x.get("step") for x in st.get("steps", []) if x.get("verified") is True}
+                    return got if {"modtaget", "journaliseret"} <= got else None
+                got = wait_for(steps, 30)
+                c("varskod has the agent's modtaget and journaliseret (verified in the status)", got,
+                  str(steps()))
+
             rc, out, err = quickstart("--json")
             c("second quickstart run exits 0", rc == 0, f"rc={rc} stderr tail: {err[-1500:]}")
             try:
@@ -109,6 +222,30 @@ def main():
                 rc, out, err = env.cli(env.path("home"), "whoami")
                 c("the device enrolled before the restart still works", rc == 0 and users[0]["user"] in out,
                   f"rc={rc} {err.strip()[:300]}")
+            qa2 = {a.get("team"): a for a in q2.get("agents", []) if isinstance(a, dict)}
+            c("second run: the agents run again (new processes)",
+              set(qa2) == set(qa) and all(alive(a.get("pid")) and a.get("pid") != qa[t].get("pid")
+                                          for t, a in qa2.items()), str({t: a.get("pid") for t, a in qa2.items()}))
+            c("second run: no old agent process left", not any(alive(a.get("pid")) for a in qa.values()))
+            homes2 = {t: read_json(os.path.join(a.get("home", ""), "device.cert")) for t, a in qa2.items()}
+            c("second run: the agents keep their enrolled homes", homes1 and homes2 == homes1)
+            if ref and team in qa2:
+                path = os.path.join(qa2[team]["case_dir"], f"{ref}.json")
+                st1 = os.stat(path) if os.path.exists(path) else None
+                rc, out, err = env.cli(env.path("home"), "underret", "send", example, "--json", timeout=120)
+                try:
+                    rec2 = json.loads(out)
+                except ValueError:
+                    rec2 = {}
+                c("the same file sent again is a duplicate with the same reference",
+                  rc == 0 and rec2.get("duplicate") is True and rec2.get("reference") == ref,
+                  f"rc={rc} {out.strip()[:200]} {err.strip()[:200]}")
+                time.sleep(2)
+                st2 = os.stat(path) if os.path.exists(path) else None
+                entries = sorted(n for n in os.listdir(qa2[team]["case_dir"]) if not n.startswith("."))
+                c("still filed once, not rewritten",
+                  st1 is not None and st2 is not None and (st1.st_ino, st1.st_mtime_ns) == (st2.st_ino, st2.st_mtime_ns)
+                  and entries == [f"{ref}.json"], str(entries))
 
             rc, out, err = env.run([script, "--no-install", "--no-build", "--json", "--help"], env=qenv)
             c("--help exits 0 and prints usage", rc == 0 and "Usage" in out)
@@ -116,18 +253,27 @@ def main():
             rc, out, err = quickstart("stop")
         c("quickstart stop exits 0", rc == 0, err[-500:])
         c("varskod and mosquitto no longer listen", not accepts(ws_port) and not accepts(mqtt_port))
-        c("pid files removed",
-          not os.path.exists(os.path.join(state, "varskod.pid"))
-          and not os.path.exists(os.path.join(state, "mosquitto.pid")))
+        running = [a.get("pid") for a in list(qa.values()) + list(qa2.values())
+                   if alive(a.get("pid")) and "varsko-agent" in cmdline(a.get("pid"))]
+        c("no agent runs after stop", not running, str(running))
+        pids = [n for n in os.listdir(state) if n.endswith(".pid")] if os.path.isdir(state) else []
+        c("pid files removed", not pids, str(pids))
         logtext = ""
-        for name in ("varskod.log", "mosquitto.log"):
-            try:
+        for name in sorted(os.listdir(state)) if os.path.isdir(state) else []:
+            if name.endswith(".log"):
                 with open(os.path.join(state, name), encoding="utf-8", errors="replace") as f:
                     logtext += f.read()
-            except FileNotFoundError:
-                pass
         leaked = [n for (_u, n, _r) in harness.demo_users(doc) if n and n in logtext]
         c("no demo user's name in the demo's logs", not leaked, f"{len(leaked)} names")
+        try:
+            with open(os.path.join(harness.SOURCE_ROOT, "deploy", "demo", "underretning-example.json"),
+                      encoding="utf-8") as f:
+                ex = json.load(f)
+            names = [ex["child"]["name"], ex["notifier"]["name"]] + [p["name"] for p in ex.get("parents", [])]
+        except (OSError, ValueError, KeyError):
+            names = []
+        leaked = [n for n in names if n in logtext]
+        c("no name from the example underretning in the demo's logs", names and not leaked, f"{len(leaked)} names")
     return checks.done()
 
 

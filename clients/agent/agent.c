@@ -1,0 +1,538 @@
+/*
+ * varsko-agent: a team's case-system agent (docs/FLOW.md, "The agent").
+ *
+ *   varsko-agent --home DIR --mqtt-host H --mqtt-port P --ca CA.pem
+ *                --cert CERT.pem --key KEY.pem --team TEAM --case-dir DIR
+ *                [--tenant slagelse] [--command CMD] [--client-id ID]
+ *
+ * It subscribes to varsko/<tenant>/team/<team>/underretning with a
+ * persistent session (QoS 1), and for each underretning verifies, decrypts
+ * and files it (handle.c, casedir.c), then publishes signed `modtaget` and
+ * `journaliseret` events on varsko/<tenant>/ack.
+ *
+ * A simple daemon: one thread drives libmosquitto with mosquitto_loop() and
+ * reconnects with backoff (1 s doubling to 30 s). SIGTERM and SIGINT only
+ * set a flag; the loop notices it within a second, disconnects and exits 0.
+ * Startup errors print "varsko-agent: <text> (<name>)[: <detail>]" and exit
+ * 1 (2 for usage errors), like the varsko command.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mosquitto.h>
+#include <sodium.h>
+
+#include "agent.h"
+
+#define EXIT_USAGE     2
+#define KEEPALIVE      30 /* seconds */
+#define RECONNECT_MAX  30 /* seconds between connection attempts at most */
+#define DEFAULT_TENANT "slagelse"
+#define CLIENT_ID_MAX  128
+#define OPT_HELP       1000
+
+static volatile sig_atomic_t stop_requested;
+static const char *log_team = "";
+
+static const char usage_text[] = "usage: varsko-agent --home DIR --mqtt-host HOST --mqtt-port PORT --ca CA.pem\n"
+                                 "                    --cert CERT.pem --key KEY.pem --team TEAM --case-dir DIR\n"
+                                 "                    [--tenant ID] [--command CMD] [--client-id ID]\n"
+                                 "       varsko-agent --help | --version\n"
+                                 "\n"
+                                 "Receives the team's underretninger from the MQTT broker, checks them against\n"
+                                 "the organisation key pinned in the home, decrypts them, files each as\n"
+                                 "CASE-DIR/<reference>.json (mode 0600), and answers with signed 'modtaget' and\n"
+                                 "'journaliseret' events. A reference already filed is not filed again.\n"
+                                 "\n"
+                                 "  --home DIR        Varsko home enrolled for the team's agent user (varsko enroll);\n"
+                                 "                    default $VARSKO_HOME\n"
+                                 "  --mqtt-host HOST  the broker\n"
+                                 "  --mqtt-port PORT  its TLS port\n"
+                                 "  --ca FILE         CA certificate (PEM) that signed the broker's certificate\n"
+                                 "  --cert FILE       this agent's MQTT client certificate (PEM, CN agent-TEAM)\n"
+                                 "  --key FILE        its private key (PEM)\n"
+                                 "  --team TEAM       the team; must be the team of the home's certificate\n"
+                                 "  --case-dir DIR    where underretninger are filed (created mode 0700 if missing)\n"
+                                 "  --tenant ID       municipality id in the MQTT topics (default slagelse)\n"
+                                 "  --command CMD     run 'CMD FILE' for each underretning instead of keeping the\n"
+                                 "                    file; FILE is removed when CMD exits 0, retried otherwise\n"
+                                 "  --client-id ID    MQTT client id (default agent-TEAM)\n"
+                                 "  --help            show this help\n"
+                                 "  --version         show the version\n"
+                                 "\n"
+                                 "SIGTERM or SIGINT stops it cleanly. The log (stderr) names references and\n"
+                                 "error names, never document content.\n";
+
+void agent_log(const char *fmt, ...)
+{
+	char when[PROTO_TIME_LEN + 1];
+	va_list ap;
+
+	proto_time_format((int64_t)time(NULL), when);
+	flockfile(stderr);
+	fprintf(stderr, "%s varsko-agent[%s]: ", when, log_team);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
+int64_t agent_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "varsko-agent: %s\nTry 'varsko-agent --help'.\n", msg);
+	return EXIT_USAGE;
+}
+
+static int fail(int err, const char *detail)
+{
+	if (detail != NULL && detail[0] != '\0')
+		fprintf(stderr, "varsko-agent: %s (%s): %s\n", varsko_err_text(err), varsko_err_name(err), detail);
+	else
+		fprintf(stderr, "varsko-agent: %s (%s)\n", varsko_err_text(err), varsko_err_name(err));
+	return EXIT_FAILURE;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* An id usable in a topic and as a team id: [a-z0-9][a-z0-9-]{0,63}. */
+static int valid_id(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > PROTO_ID_MAX || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* Cut trailing whitespace of a NUL-terminated buffer of length *len. */
+static void rstrip(char *s, size_t *len)
+{
+	while (*len > 0 && isspace((unsigned char)s[*len - 1]))
+		s[--*len] = '\0';
+}
+
+static int read_cert(struct varsko_home *h, const char *name, struct proto_cert *out)
+{
+	int r;
+	char *text = NULL;
+	size_t len = 0;
+
+	if ((r = home_read(h, name, &text, &len)) != VARSKO_OK)
+		return r;
+	rstrip(text, &len);
+	r = proto_cert_from_json(text, len, out);
+	free(text);
+	return r == VARSKO_OK ? VARSKO_OK : VARSKO_ERR_BAD_CERT;
+}
+
+/*
+ * Load the agent's identity from the home and check that it is the agent of
+ * `team`: the certificate verifies against the pinned organisation key now,
+ * holds this device's keys, has role "agent" and the team. detail (capacity
+ * dcap) explains a failure.
+ */
+static int load_identity(struct agent *a, const char *home_path, char *detail, size_t dcap)
+{
+	int r = VARSKO_ERR_INTERNAL;
+	struct varsko_home *h = NULL;
+	struct proto_cert gw;
+	struct stat st;
+	char *keytext = NULL, *text = NULL;
+	size_t keylen = 0, len = 0;
+	const char *p = home_path != NULL ? home_path : getenv("VARSKO_HOME");
+	int64_t now = (int64_t)time(NULL);
+
+	detail[0] = '\0';
+	if (p == NULL || p[0] == '\0') {
+		snprintf(detail, dcap, "no home: give --home DIR or set VARSKO_HOME");
+		return VARSKO_ERR_USAGE;
+	}
+	/* varsko_home_open() would create a missing home; an agent must find an enrolled one. */
+	if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(detail, dcap, "%s is not a directory (enroll a home with 'varsko enroll')", p);
+		return VARSKO_ERR_NOT_FOUND;
+	}
+	if ((r = varsko_home_open(p, &h)) != VARSKO_OK) {
+		snprintf(detail, dcap, "%s: the home must be a directory of yours with mode 0700", p);
+		goto out;
+	}
+	if (!varsko_home_is_enrolled(h)) {
+		snprintf(detail, dcap, "%s holds no enrolled device (run 'varsko enroll')", p);
+		r = VARSKO_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = home_read_secret(h, HOME_F_KEY, &keytext, &keylen)) != VARSKO_OK ||
+	    (r = keys_from_text(keytext, keylen, &a->keys)) != VARSKO_OK) {
+		snprintf(detail, dcap, "cannot read %s/%s", p, HOME_F_KEY);
+		goto out;
+	}
+	if ((r = home_read(h, HOME_F_ORG, &text, &len)) != VARSKO_OK) {
+		snprintf(detail, dcap, "cannot read %s/%s", p, HOME_F_ORG);
+		goto out;
+	}
+	rstrip(text, &len);
+	if (proto_b64_decode_exact(text, a->org_pk, PROTO_PK_LEN) != VARSKO_OK) {
+		snprintf(detail, dcap, "%s/%s is not an organisation key", p, HOME_F_ORG);
+		r = VARSKO_ERR_BAD_INPUT;
+		goto out;
+	}
+	if ((r = read_cert(h, HOME_F_CERT, &a->cert)) != VARSKO_OK) {
+		snprintf(detail, dcap, "cannot read %s/%s", p, HOME_F_CERT);
+		goto out;
+	}
+	if ((r = proto_cert_verify(&a->cert, a->org_pk, now)) != VARSKO_OK) {
+		snprintf(detail, dcap,
+		         "the home's device certificate does not verify against its organisation key now");
+		goto out;
+	}
+	if (sodium_memcmp(a->cert.sign_pk, a->keys->sign_pk, PROTO_PK_LEN) != 0 ||
+	    sodium_memcmp(a->cert.box_pk, a->keys->box_pk, PROTO_PK_LEN) != 0) {
+		snprintf(detail, dcap, "the home's device certificate does not hold its keys");
+		r = VARSKO_ERR_BAD_CERT;
+		goto out;
+	}
+	if (strcmp(a->cert.role, "agent") != 0 || strcmp(a->cert.team, a->team) != 0) {
+		snprintf(detail, dcap, "the home's certificate is for role '%s' of team '%s', not the agent of '%s'",
+		         a->cert.role, a->cert.team[0] != '\0' ? a->cert.team : "-", a->team);
+		r = VARSKO_ERR_FORBIDDEN;
+		goto out;
+	}
+	/* The pinned gateway certificate must be the organisation's; expiry is judged per receipt. */
+	if ((r = read_cert(h, HOME_F_GATEWAY, &gw)) != VARSKO_OK) {
+		snprintf(detail, dcap, "cannot read %s/%s", p, HOME_F_GATEWAY);
+		goto out;
+	}
+	r = proto_cert_verify(&gw, a->org_pk, now);
+	if (r == VARSKO_ERR_BAD_CERT || strcmp(gw.role, "gateway") != 0) {
+		snprintf(detail, dcap, "%s/%s is not a gateway certificate of the organisation", p, HOME_F_GATEWAY);
+		r = VARSKO_ERR_BAD_CERT;
+		goto out;
+	}
+	if ((r = proto_cert_to_json(&a->cert, &a->cert_json)) != VARSKO_OK) {
+		snprintf(detail, dcap, "cannot encode the device certificate");
+		goto out;
+	}
+	r = VARSKO_OK;
+out:
+	if (keytext != NULL)
+		sodium_free(keytext); /* wipes */
+	free(text);
+	varsko_home_close(h);
+	return r;
+}
+
+/* ---- MQTT callbacks (run inside mosquitto_loop on the main thread) ---- */
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct agent *a = obj;
+	int sr;
+
+	if (rc != 0) {
+		agent_log("the broker refused the connection: %s", mosquitto_connack_string(rc));
+		return;
+	}
+	a->connected = 1;
+	/* Publications of an earlier connection are re-sent below and tracked anew. */
+	memset(a->inflight, 0, sizeof(a->inflight));
+	agent_log("connected to the broker");
+	/* Subscribe every time: the broker may have lost the persistent session. */
+	if ((sr = mosquitto_subscribe(mosq, NULL, a->sub_topic, 1)) != MOSQ_ERR_SUCCESS)
+		agent_log("cannot subscribe to %s: %s", a->sub_topic, mosquitto_strerror(sr));
+	casedir_publish_pending(a);
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+{
+	struct agent *a = obj;
+
+	(void)mosq;
+	(void)mid;
+	if (qos_count < 1 || granted[0] < 0 || granted[0] > 2)
+		agent_log("the broker refused the subscription to %s", a->sub_topic);
+	else
+		agent_log("subscribed to %s (QoS %d)", a->sub_topic, granted[0]);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	struct agent *a = obj;
+
+	(void)mosq;
+	if (msg->topic == NULL || strcmp(msg->topic, a->sub_topic) != 0)
+		return; /* another topic of the team (frist): not the agent's business */
+	if (msg->payloadlen <= 0 || msg->payload == NULL) {
+		agent_log("-: refused:%s (empty message)", varsko_err_name(VARSKO_ERR_BAD_JSON));
+		return;
+	}
+	agent_handle(a, msg->payload, (size_t)msg->payloadlen);
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+	(void)mosq;
+	casedir_on_puback(obj, mid);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct agent *a = obj;
+
+	(void)mosq;
+	a->connected = 0;
+	if (!stop_requested && rc != 0)
+		agent_log("disconnected from the broker: %s", mosquitto_strerror(rc));
+}
+
+/* Sleep up to ms milliseconds; a signal ends it early. */
+static void nap(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Connect, serve, reconnect with backoff, until a stop is requested. */
+static void serve(struct agent *a, const char *host, int port)
+{
+	int64_t backoff = 1, next_try = 0, now;
+	int up = 0, rc, failures = 0;
+
+	while (!stop_requested) {
+		now = agent_now_mono();
+		if (a->command != NULL && a->spool_due != 0 && now >= a->spool_due)
+			casedir_retry_spool(a);
+		if (!up) {
+			if (now < next_try) {
+				nap(200);
+				continue;
+			}
+			rc = mosquitto_connect(a->mosq, host, port, KEEPALIVE);
+			if (rc != MOSQ_ERR_SUCCESS) {
+				/* Say it the first times and then now and then, not every 30 s for a day. */
+				if (failures < 3 || failures % 20 == 0)
+					agent_log("cannot connect to the broker at %s:%d: %s; retrying in %lld s", host,
+					          port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+					          (long long)backoff);
+				failures++;
+				next_try = now + backoff;
+				backoff = backoff * 2 > RECONNECT_MAX ? RECONNECT_MAX : backoff * 2;
+				continue;
+			}
+			up = 1;
+		}
+		rc = mosquitto_loop(a->mosq, 1000, 1);
+		if (a->connected) {
+			backoff = 1;
+			failures = 0;
+		}
+		if (rc != MOSQ_ERR_SUCCESS && !stop_requested) {
+			agent_log("connection to the broker lost: %s; reconnecting in %lld s",
+			          rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), (long long)backoff);
+			a->connected = 0;
+			up = 0;
+			next_try = agent_now_mono() + backoff;
+			backoff = backoff * 2 > RECONNECT_MAX ? RECONNECT_MAX : backoff * 2;
+		}
+	}
+	if (up) {
+		a->connected = 0;
+		mosquitto_disconnect(a->mosq);
+		for (int i = 0; i < 20; i++)
+			if (mosquitto_loop(a->mosq, 100, 1) != MOSQ_ERR_SUCCESS)
+				break;
+	}
+}
+
+static void no_core_dumps(void)
+{
+	struct rlimit rl = {0, 0};
+
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        {"home", required_argument, NULL, 'H'},      {"mqtt-host", required_argument, NULL, 'h'},
+	        {"mqtt-port", required_argument, NULL, 'p'}, {"ca", required_argument, NULL, 'a'},
+	        {"cert", required_argument, NULL, 'c'},      {"key", required_argument, NULL, 'k'},
+	        {"team", required_argument, NULL, 't'},      {"case-dir", required_argument, NULL, 'd'},
+	        {"tenant", required_argument, NULL, 'T'},    {"command", required_argument, NULL, 'x'},
+	        {"client-id", required_argument, NULL, 'i'}, {"help", no_argument, NULL, OPT_HELP},
+	        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
+	};
+	struct agent a;
+	const char *home = NULL, *host = NULL, *port_s = NULL, *ca = NULL, *cert = NULL, *key = NULL, *case_dir = NULL;
+	const char *client_id = NULL, *cdetail = "";
+	char detail[PROTO_MSG_MAX + 1], default_id[PROTO_ID_MAX + 16];
+	struct sigaction sa;
+	long port = 0;
+	char *end = NULL;
+	int c, r, rc = EXIT_FAILURE, lib = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.case_fd = a.acks_fd = a.spool_fd = -1;
+	a.tenant = DEFAULT_TENANT;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H':
+			home = optarg;
+			break;
+		case 'h':
+			host = optarg;
+			break;
+		case 'p':
+			port_s = optarg;
+			break;
+		case 'a':
+			ca = optarg;
+			break;
+		case 'c':
+			cert = optarg;
+			break;
+		case 'k':
+			key = optarg;
+			break;
+		case 't':
+			a.team = optarg;
+			break;
+		case 'd':
+			case_dir = optarg;
+			break;
+		case 'T':
+			a.tenant = optarg;
+			break;
+		case 'x':
+			a.command = optarg;
+			break;
+		case 'i':
+			client_id = optarg;
+			break;
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			return EXIT_SUCCESS;
+		case 'V':
+			printf("varsko-agent %s\n", varsko_version());
+			return EXIT_SUCCESS;
+		case ':':
+			return usage_error("an option is missing its value");
+		default:
+			return usage_error("unknown option");
+		}
+	}
+	if (optind != argc)
+		return usage_error("varsko-agent takes no arguments besides its options");
+	if (host == NULL || port_s == NULL || ca == NULL || cert == NULL || key == NULL || a.team == NULL ||
+	    case_dir == NULL)
+		return usage_error("--mqtt-host, --mqtt-port, --ca, --cert, --key, --team and --case-dir are required");
+	errno = 0;
+	port = strtol(port_s, &end, 10);
+	if (errno != 0 || end == port_s || *end != '\0' || port < 1 || port > 65535)
+		return usage_error("--mqtt-port must be a port number");
+	if (!valid_id(a.team) || !valid_id(a.tenant))
+		return usage_error("--team and --tenant are ids: lowercase letters, digits and '-'");
+	if (a.command != NULL && a.command[0] == '\0')
+		return usage_error("--command needs a program");
+	if (client_id != NULL && (client_id[0] == '\0' || strlen(client_id) > CLIENT_ID_MAX))
+		return usage_error("--client-id must be 1 to 128 bytes");
+	log_team = a.team;
+
+	no_core_dumps();
+	if ((r = load_identity(&a, home, detail, sizeof(detail))) != VARSKO_OK) {
+		rc = r == VARSKO_ERR_USAGE ? usage_error(detail) : fail(r, detail);
+		goto out;
+	}
+	snprintf(a.sub_topic, sizeof(a.sub_topic), "varsko/%s/team/%s/underretning", a.tenant, a.team);
+	snprintf(a.ack_topic, sizeof(a.ack_topic), "varsko/%s/ack", a.tenant);
+	if (client_id == NULL) {
+		snprintf(default_id, sizeof(default_id), "agent-%s", a.team);
+		client_id = default_id;
+	}
+
+	mosquitto_lib_init();
+	lib = 1;
+	/* clean_session false: the broker keeps our subscription and queues QoS 1 messages while we are away. */
+	if ((a.mosq = mosquitto_new(client_id, false, &a)) == NULL) {
+		rc = fail(VARSKO_ERR_NOMEM, "cannot make the MQTT client");
+		goto out;
+	}
+	(void)mosquitto_int_option(a.mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	if (mosquitto_tls_set(a.mosq, ca, NULL, cert, key, NULL) != MOSQ_ERR_SUCCESS) {
+		rc = fail(VARSKO_ERR_CONFIG, "cannot use --ca, --cert or --key (missing or unreadable file?)");
+		goto out;
+	}
+	/* Verify the broker's certificate and its name; TLS 1.2 or later (the library's default floor). */
+	if (mosquitto_tls_opts_set(a.mosq, 1, NULL, NULL) != MOSQ_ERR_SUCCESS ||
+	    mosquitto_tls_insecure_set(a.mosq, false) != MOSQ_ERR_SUCCESS) {
+		rc = fail(VARSKO_ERR_TLS, "cannot set the TLS options");
+		goto out;
+	}
+	/* Last: nothing is created on disk before every other check has passed. */
+	if ((r = casedir_open(&a, case_dir, &cdetail)) != VARSKO_OK) {
+		snprintf(detail, sizeof(detail), "%s: %s", case_dir, cdetail);
+		rc = fail(r, detail);
+		goto out;
+	}
+	mosquitto_connect_callback_set(a.mosq, on_connect);
+	mosquitto_disconnect_callback_set(a.mosq, on_disconnect);
+	mosquitto_subscribe_callback_set(a.mosq, on_subscribe);
+	mosquitto_message_callback_set(a.mosq, on_message);
+	mosquitto_publish_callback_set(a.mosq, on_publish);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: a sleep or a select ends at once */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	agent_log("started: device %s, case directory %s%s", a.cert.device, a.case_path,
+	          a.command != NULL ? ", filing with a command" : "");
+	if (a.command != NULL)
+		casedir_retry_spool(&a);
+	serve(&a, host, (int)port);
+	agent_log("stopped");
+	rc = EXIT_SUCCESS;
+out:
+	if (a.mosq != NULL)
+		mosquitto_destroy(a.mosq);
+	if (lib)
+		mosquitto_lib_cleanup();
+	casedir_close(&a);
+	keys_free(a.keys);
+	free(a.cert_json);
+	sodium_memzero(&a, sizeof(a));
+	return rc;
+}

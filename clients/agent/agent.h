@@ -1,0 +1,142 @@
+/*
+ * agent.h: the internal surface of varsko-agent, the daemon that takes a
+ * team's underretninger off MQTT, checks and decrypts them, files them in a
+ * case directory (or hands them to a command) and answers with signed
+ * `modtaget` and `journaliseret` events (docs/FLOW.md, step 6).
+ *
+ *   agent.c    command line, home, MQTT connection and main loop, signals
+ *   handle.c   one MQTT message: parse, verify, decrypt, decide, file, ack
+ *   casedir.c  the case directory: atomic files, stored acks, the spool and
+ *              the filing command
+ *
+ * Everything runs on the main thread: libmosquitto is driven with
+ * mosquitto_loop() and its callbacks (where messages are handled) run inside
+ * that call, so blocking file I/O and waiting for the command are fine here.
+ *
+ * Case directory layout (every entry mode 0600, directories 0700):
+ *   <REF>.json                    a filed underretning (without --command)
+ *   .spool/<REF>.json             waiting for the command (with --command)
+ *   .acks/<REF>.<kind>.json       the signed event, stored before it is published
+ *   .acks/<REF>.<kind>.sent       the broker acknowledged (PUBACK) its publication
+ *   .<name>.tmp-<hex>             a write in progress (removed at start)
+ * Only <REF>.json files are visible (not dot-names) to a case system that
+ * scans the directory.
+ */
+#ifndef VARSKO_AGENT_H
+#define VARSKO_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "flow.h"
+
+#define AGENT_INFLIGHT_MAX 1024  /* publications whose PUBACK we track */
+#define AGENT_ACK_MAX      65536 /* size cap of a stored event file */
+
+struct mosquitto;
+
+/* A publication waiting for its PUBACK, so its ack can be marked sent. */
+struct agent_inflight {
+	int mid; /* 0: free slot */
+	char reference[FLOW_REF_MAX + 1];
+	enum flow_event_kind kind;
+};
+
+struct agent {
+	/* command line (borrowed from argv) */
+	const char *team;
+	const char *tenant;
+	const char *command; /* NULL: file into the case directory */
+
+	/* identity from the home */
+	struct keys *keys; /* sodium_malloc, owned */
+	struct proto_cert cert;
+	char *cert_json; /* owned: the certificate as published with every event */
+	uint8_t org_pk[PROTO_PK_LEN];
+
+	/* case directory */
+	char *case_path; /* owned, absolute */
+	int case_fd, acks_fd, spool_fd;
+
+	/* MQTT */
+	struct mosquitto *mosq;
+	char ack_topic[PROTO_ID_MAX * 2 + 32];
+	char sub_topic[PROTO_ID_MAX * 2 + 48];
+	int connected; /* CONNACK accepted and not disconnected since */
+	struct agent_inflight inflight[AGENT_INFLIGHT_MAX];
+
+	/* --command retries */
+	int64_t spool_due;     /* monotonic seconds when the spool is tried again; 0: not due */
+	int64_t spool_backoff; /* seconds */
+};
+
+/* ---- agent.c ---- */
+
+/* One log line on stderr: time, "varsko-agent", the formatted text. Never pass document content. */
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Seconds on the monotonic clock. */
+int64_t agent_now_mono(void);
+
+/* ---- handle.c ---- */
+
+/*
+ * Handle one payload from the team's underretning topic (borrowed). Logs one
+ * line with the reference and the outcome (filed, duplicate, refused:<error
+ * name>, or not filed yet when the command failed). Never fatal.
+ */
+void agent_handle(struct agent *a, const char *payload, size_t len);
+
+/* ---- casedir.c ---- */
+
+/*
+ * Open (and create, mode 0700, when missing) the case directory and its
+ * .acks and .spool directories, make the path absolute, and remove stale
+ * temporary files of a previous run. On failure *detail (static) says which
+ * step failed.
+ */
+int casedir_open(struct agent *a, const char *path, const char **detail);
+void casedir_close(struct agent *a);
+
+/*
+ * Write buf[0..len) as `name` in directory dirfd: a temporary file created
+ * O_EXCL with mode 0600, written, fsync'ed, renamed (with noreplace: only if
+ * `name` does not exist, else VARSKO_ERR_EXISTS), and the directory
+ * fsync'ed. The temporary is removed on failure. VARSKO_OK, VARSKO_ERR_EXISTS
+ * or VARSKO_ERR_IO.
+ */
+int casedir_write(int dirfd, const char *name, const void *buf, size_t len, int noreplace);
+
+/* 1 if `name` exists in dirfd, else 0. */
+int casedir_has(int dirfd, const char *name);
+
+/* 1 when the reference counts as filed: <REF>.json, or with --command the stored journaliseret. */
+int casedir_is_filed(const struct agent *a, const char *ref);
+
+/*
+ * Make sure a signed event of `kind` for `ref` is stored in .acks (signing a
+ * new one with the device key at the current time when there is none), then
+ * publish it (again, also when it is marked sent: it is called when varskod
+ * evidently has not got it). VARSKO_OK when it is stored; a publication that
+ * fails is retried after the next connect.
+ */
+int casedir_ack(struct agent *a, const char *ref, enum flow_event_kind kind);
+
+/* Publish every stored ack not yet marked sent (modtaget before journaliseret). Called after each connect. */
+void casedir_publish_pending(struct agent *a);
+
+/* The broker acknowledged publication `mid`: mark its ack sent. */
+void casedir_on_puback(struct agent *a, int mid);
+
+/*
+ * With --command: run the command for .spool/<REF>.json (which must exist).
+ * On exit status 0 the journaliseret event is stored and published and the
+ * spool file removed. VARSKO_OK, or VARSKO_ERR_IO when the command could not
+ * run or failed (the spool file stays; a retry is scheduled).
+ */
+int casedir_run_command(struct agent *a, const char *ref);
+
+/* With --command: retry every spooled reference (at start and when the retry is due). */
+void casedir_retry_spool(struct agent *a);
+
+#endif

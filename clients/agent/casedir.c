@@ -1,0 +1,634 @@
+/*
+ * casedir.c: the agent's case directory (layout in agent.h).
+ *
+ * Every file is written atomically through a directory descriptor
+ * (temporary file, fsync, rename, fsync of the directory), so a case system
+ * that scans the directory never sees half a file, and a crash leaves either
+ * the old state or the new one. The signed events are stored before they
+ * are published: after a crash the agent re-sends the very same events
+ * instead of signing new ones, and varskod accepts the same signed event
+ * again without storing anything new.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <mosquitto.h>
+#include <sodium.h>
+
+#include "agent.h"
+
+#define SPOOL_BACKOFF_FIRST 5   /* seconds before the first retry of a failed command */
+#define SPOOL_BACKOFF_MAX   300 /* seconds between retries at most */
+
+/* "<REF>.<kind>.<ext>" into out (NAME_MAX + 1); VARSKO_ERR_BAD_INPUT if it does not fit. */
+static int ack_name(char out[NAME_MAX + 1], const char *ref, enum flow_event_kind kind, const char *ext)
+{
+	const char *k = flow_event_kind_name(kind);
+
+	if (k == NULL || snprintf(out, NAME_MAX + 1, "%s.%s.%s", ref, k, ext) > NAME_MAX)
+		return VARSKO_ERR_BAD_INPUT;
+	return VARSKO_OK;
+}
+
+/* "<REF>.json" into out. */
+static int ref_name(char out[NAME_MAX + 1], const char *ref)
+{
+	if (snprintf(out, NAME_MAX + 1, "%s.json", ref) > NAME_MAX)
+		return VARSKO_ERR_BAD_INPUT;
+	return VARSKO_OK;
+}
+
+int casedir_has(int dirfd, const char *name)
+{
+	return faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int casedir_write(int dirfd, const char *name, const void *buf, size_t len, int noreplace)
+{
+	int r = VARSKO_ERR_IO;
+	char tmp[NAME_MAX + 1];
+	unsigned char rnd[6];
+	const char *p = buf;
+	int fd = -1, created = 0;
+	ssize_t k;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp-%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+	             rnd[5]) >= (int)sizeof(tmp)) {
+		r = VARSKO_ERR_BAD_INPUT;
+		goto out;
+	}
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	created = 1;
+	if (fchmod(fd, 0600) != 0)
+		goto out;
+	while (len > 0) {
+		k = write(fd, p, len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			goto out;
+		p += k;
+		len -= (size_t)k;
+	}
+	if (fsync(fd) != 0)
+		goto out;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (noreplace) {
+		if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) != 0) {
+			r = errno == EEXIST ? VARSKO_ERR_EXISTS : VARSKO_ERR_IO;
+			goto out;
+		}
+	} else if (renameat(dirfd, tmp, dirfd, name) != 0) {
+		goto out;
+	}
+	created = 0;
+	if (fsync(dirfd) != 0)
+		goto out;
+	r = VARSKO_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+/* Create `name` (mode 0700) inside dirfd unless it exists, and open it. -1 on failure. */
+static int open_subdir(int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST)
+		return -1;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/*
+ * A directory stream of dirfd with its own offset (a dup() would share the
+ * offset, so a second listing would start at the end). NULL on failure.
+ */
+static DIR *open_stream(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	if ((d = fdopendir(fd)) == NULL)
+		close(fd);
+	return d;
+}
+
+/* Remove the temporary files (".<name>.tmp-<hex>") a previous run left behind in dirfd. */
+static void remove_stale(int dirfd)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if ((d = open_stream(dirfd)) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' && strstr(e->d_name, ".tmp-") != NULL && e->d_type != DT_DIR)
+			unlinkat(dirfd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
+int casedir_open(struct agent *a, const char *path, const char **detail)
+{
+	int r = VARSKO_ERR_IO;
+
+	a->case_fd = a->acks_fd = a->spool_fd = -1;
+	*detail = "";
+	/* Only the last component is made: a missing parent is more likely a typo. */
+	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+		*detail = "cannot create the case directory";
+		goto out;
+	}
+	if ((a->case_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		*detail = "cannot open the case directory";
+		goto out;
+	}
+	if ((a->case_path = realpath(path, NULL)) == NULL) {
+		*detail = "cannot resolve the case directory";
+		goto out;
+	}
+	if ((a->acks_fd = open_subdir(a->case_fd, ".acks")) < 0) {
+		*detail = "cannot open .acks in the case directory";
+		goto out;
+	}
+	if ((a->spool_fd = open_subdir(a->case_fd, ".spool")) < 0) {
+		*detail = "cannot open .spool in the case directory";
+		goto out;
+	}
+	remove_stale(a->case_fd);
+	remove_stale(a->acks_fd);
+	remove_stale(a->spool_fd);
+	r = VARSKO_OK;
+out:
+	return r;
+}
+
+void casedir_close(struct agent *a)
+{
+	if (a->spool_fd >= 0)
+		close(a->spool_fd);
+	if (a->acks_fd >= 0)
+		close(a->acks_fd);
+	if (a->case_fd >= 0)
+		close(a->case_fd);
+	a->case_fd = a->acks_fd = a->spool_fd = -1;
+	free(a->case_path);
+	a->case_path = NULL;
+}
+
+int casedir_is_filed(const struct agent *a, const char *ref)
+{
+	char name[NAME_MAX + 1];
+
+	if (a->command != NULL) {
+		if (ack_name(name, ref, FLOW_EV_JOURNALISERET, "json") != VARSKO_OK)
+			return 0;
+		return casedir_has(a->acks_fd, name);
+	}
+	if (ref_name(name, ref) != VARSKO_OK)
+		return 0;
+	return casedir_has(a->case_fd, name);
+}
+
+/* Read a small file of dirfd into a NUL-terminated malloc'ed buffer (at most AGENT_ACK_MAX bytes). */
+static int read_small(int dirfd, const char *name, char **out, size_t *len)
+{
+	int r = VARSKO_ERR_IO;
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	size_t n, got = 0;
+	ssize_t k;
+
+	*out = NULL;
+	if (fd < 0)
+		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		goto out;
+	if (st.st_size > AGENT_ACK_MAX) {
+		r = VARSKO_ERR_TOO_LARGE;
+		goto out;
+	}
+	n = (size_t)st.st_size;
+	if ((buf = malloc(n + 1)) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	while (got < n) {
+		k = read(fd, buf + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			goto out;
+		got += (size_t)k;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	buf = NULL;
+	r = VARSKO_OK;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+/* Sign a new event of `kind` for ref with the device key, at the current time, as stored JSON text. */
+static int sign_event(struct agent *a, const char *ref, enum flow_event_kind kind, char **out, size_t *len)
+{
+	int r = VARSKO_ERR_INTERNAL;
+	struct flow_event ev;
+	json_t *j = NULL;
+	char *s = NULL;
+
+	*out = NULL;
+	memset(&ev, 0, sizeof(ev));
+	ev.version = FLOW_VERSION;
+	if (strlen(ref) > FLOW_REF_MAX || strlen(a->cert.device) > PROTO_ID_MAX) {
+		r = VARSKO_ERR_BAD_INPUT;
+		goto out;
+	}
+	strcpy(ev.reference, ref);
+	ev.kind = kind;
+	strcpy(ev.device, a->cert.device);
+	ev.time = (int64_t)time(NULL);
+	ev.akut = -1;
+	ev.started = -1;
+	ev.has_envelope = 0;
+	if ((r = flow_event_sign(&ev, a->keys->sign_sk)) != VARSKO_OK)
+		goto out;
+	if ((r = flow_event_to_json(&ev, &j)) != VARSKO_OK)
+		goto out;
+	if ((s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	/* Stored with a newline, like the other text files Varsko writes. */
+	*len = strlen(s);
+	if ((*out = malloc(*len + 2)) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(*out, s, *len);
+	(*out)[(*len)++] = '\n';
+	(*out)[*len] = '\0';
+	r = VARSKO_OK;
+out:
+	free(s);
+	json_decref(j);
+	return r;
+}
+
+/* Remember publication mid until its PUBACK; when the table is full it is simply not marked (re-sent later). */
+static void track(struct agent *a, int mid, const char *ref, enum flow_event_kind kind)
+{
+	for (size_t i = 0; i < AGENT_INFLIGHT_MAX; i++) {
+		struct agent_inflight *f = &a->inflight[i];
+
+		if (f->mid == 0) {
+			f->mid = mid;
+			snprintf(f->reference, sizeof(f->reference), "%s", ref);
+			f->kind = kind;
+			return;
+		}
+	}
+}
+
+/*
+ * Publish the stored event of `kind` for ref as {"type":"event","event":E,
+ * "cert":C} on the ack topic at QoS 1. Nothing is sent while disconnected
+ * (casedir_publish_pending() sends it after the next connect).
+ */
+static int publish_stored(struct agent *a, const char *ref, enum flow_event_kind kind)
+{
+	int r = VARSKO_ERR_INTERNAL, mid = 0, rc;
+	char name[NAME_MAX + 1];
+	char *text = NULL, *payload = NULL;
+	size_t len = 0;
+	json_t *ev = NULL, *cert = NULL, *o = NULL;
+	json_error_t jerr;
+	struct flow_event check;
+
+	if (!a->connected)
+		return VARSKO_ERR_CLOSED;
+	if ((r = ack_name(name, ref, kind, "json")) != VARSKO_OK)
+		goto out;
+	if ((r = read_small(a->acks_fd, name, &text, &len)) != VARSKO_OK)
+		goto out;
+	r = VARSKO_ERR_BAD_INPUT;
+	if ((ev = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		goto out;
+	/* A stored event that is not the one its name says is never sent. */
+	if (flow_event_from_json(ev, &check) != VARSKO_OK || strcmp(check.reference, ref) != 0 || check.kind != kind ||
+	    strcmp(check.device, a->cert.device) != 0)
+		goto out;
+	if ((cert = json_loads(a->cert_json, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		goto out;
+	r = VARSKO_ERR_NOMEM;
+	if ((o = json_object()) == NULL)
+		goto out;
+	if (json_object_set_new(o, "type", json_string("event")) != 0)
+		goto out;
+	rc = json_object_set_new(o, "event", ev);
+	ev = NULL;
+	if (rc != 0)
+		goto out;
+	rc = json_object_set_new(o, "cert", cert);
+	cert = NULL;
+	if (rc != 0)
+		goto out;
+	if ((payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		goto out;
+	rc = mosquitto_publish(a->mosq, &mid, a->ack_topic, (int)strlen(payload), payload, 1, false);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		agent_log("%s: publishing %s failed: %s (sent again after the next connect)", ref,
+		          flow_event_kind_name(kind), mosquitto_strerror(rc));
+		r = VARSKO_ERR_CONNECT;
+		goto out;
+	}
+	track(a, mid, ref, kind);
+	r = VARSKO_OK;
+out:
+	if (r == VARSKO_ERR_BAD_INPUT || r == VARSKO_ERR_TOO_LARGE)
+		agent_log("%s: the stored %s event is damaged; not sent", ref, flow_event_kind_name(kind));
+	free(payload);
+	json_decref(o);
+	json_decref(cert);
+	json_decref(ev);
+	free(text);
+	return r;
+}
+
+int casedir_ack(struct agent *a, const char *ref, enum flow_event_kind kind)
+{
+	int r = VARSKO_ERR_INTERNAL;
+	char name[NAME_MAX + 1];
+	char *text = NULL;
+	size_t len = 0;
+
+	if ((r = ack_name(name, ref, kind, "json")) != VARSKO_OK)
+		goto out;
+	if (!casedir_has(a->acks_fd, name)) {
+		if ((r = sign_event(a, ref, kind, &text, &len)) != VARSKO_OK)
+			goto out;
+		r = casedir_write(a->acks_fd, name, text, len, 1);
+		if (r != VARSKO_OK && r != VARSKO_ERR_EXISTS)
+			goto out;
+	}
+	/* Stored: from here on the event is not lost, whether this publication works or not. */
+	(void)publish_stored(a, ref, kind);
+	r = VARSKO_OK;
+out:
+	free(text);
+	return r;
+}
+
+void casedir_on_puback(struct agent *a, int mid)
+{
+	char name[NAME_MAX + 1];
+	int fd;
+
+	for (size_t i = 0; i < AGENT_INFLIGHT_MAX; i++) {
+		struct agent_inflight *f = &a->inflight[i];
+
+		if (f->mid != mid || mid == 0)
+			continue;
+		/* The marker needs no fsync: losing it only means the event is sent once more. */
+		if (ack_name(name, f->reference, f->kind, "sent") == VARSKO_OK) {
+			fd = openat(a->acks_fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
+		}
+		f->mid = 0;
+		return;
+	}
+}
+
+/*
+ * Split a stored ack name "<REF>.<kind>.json" into ref (FLOW_REF_MAX + 1)
+ * and kind. 0 for any other name.
+ */
+static int parse_ack_name(const char *name, char ref[FLOW_REF_MAX + 1], enum flow_event_kind *kind)
+{
+	const char *dot = strchr(name, '.'), *dot2;
+	char k[FLOW_KIND_MAX + 1];
+	size_t n;
+
+	if (dot == NULL || (size_t)(dot - name) > FLOW_REF_MAX)
+		return 0;
+	n = (size_t)(dot - name);
+	memcpy(ref, name, n);
+	ref[n] = '\0';
+	if (!flow_reference_valid(ref))
+		return 0;
+	if ((dot2 = strchr(dot + 1, '.')) == NULL || strcmp(dot2, ".json") != 0)
+		return 0;
+	n = (size_t)(dot2 - dot - 1);
+	if (n == 0 || n > FLOW_KIND_MAX)
+		return 0;
+	memcpy(k, dot + 1, n);
+	k[n] = '\0';
+	*kind = flow_event_kind_from_name(k);
+	return *kind == FLOW_EV_MODTAGET || *kind == FLOW_EV_JOURNALISERET;
+}
+
+void casedir_publish_pending(struct agent *a)
+{
+	static const enum flow_event_kind order[] = {FLOW_EV_MODTAGET, FLOW_EV_JOURNALISERET};
+	char ref[FLOW_REF_MAX + 1], sent[NAME_MAX + 1];
+	enum flow_event_kind kind;
+	struct dirent *e;
+	DIR *d = NULL;
+	int n = 0;
+
+	if ((d = open_stream(a->acks_fd)) == NULL)
+		return;
+	/* modtaget first: varskod learns of the receipt before the filing. */
+	for (size_t pass = 0; pass < sizeof(order) / sizeof(order[0]) && a->connected; pass++) {
+		rewinddir(d);
+		while ((e = readdir(d)) != NULL && a->connected) {
+			if (!parse_ack_name(e->d_name, ref, &kind) || kind != order[pass])
+				continue;
+			if (ack_name(sent, ref, kind, "sent") != VARSKO_OK || casedir_has(a->acks_fd, sent))
+				continue;
+			if (publish_stored(a, ref, kind) == VARSKO_OK)
+				n++;
+		}
+	}
+	closedir(d);
+	if (n > 0)
+		agent_log("sent %d stored event%s the broker had not acknowledged", n, n == 1 ? "" : "s");
+}
+
+/* Run the command on path and wait for it. Returns its wait status, or -1 when it could not be started. */
+static int run_wait(const char *command, const char *path)
+{
+	pid_t pid, w;
+	int status = 0, fd;
+	sigset_t none;
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		/* The child: default signals, no inherited descriptors but stdio, stdout to our log. */
+		char *argv[3];
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		if ((fd = open("/dev/null", O_RDONLY)) >= 0 && fd != STDIN_FILENO) {
+			dup2(fd, STDIN_FILENO);
+			close(fd);
+		}
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		close_range(3, ~0u, 0);
+		argv[0] = (char *)command;
+		argv[1] = (char *)path;
+		argv[2] = NULL;
+		execvp(command, argv);
+		_exit(127);
+	}
+	/* A stop request waits for the command: a half-done import is worse than a slow stop. */
+	do {
+		w = waitpid(pid, &status, 0);
+	} while (w < 0 && errno == EINTR);
+	return w == pid ? status : -1;
+}
+
+int casedir_run_command(struct agent *a, const char *ref)
+{
+	int r = VARSKO_ERR_IO, status;
+	char name[NAME_MAX + 1];
+	char *path = NULL;
+
+	if ((r = ref_name(name, ref)) != VARSKO_OK)
+		goto out;
+	if (asprintf(&path, "%s/.spool/%s", a->case_path, name) < 0) {
+		path = NULL;
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	r = VARSKO_ERR_IO;
+	status = run_wait(a->command, path);
+	if (status == -1) {
+		agent_log("%s: the command could not be started", ref);
+		goto out;
+	}
+	if (WIFSIGNALED(status)) {
+		agent_log("%s: the command was killed by signal %d", ref, WTERMSIG(status));
+		goto out;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		agent_log("%s: the command exited with status %d%s", ref, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+		          WIFEXITED(status) && WEXITSTATUS(status) == 127 ? " (not found?)" : "");
+		goto out;
+	}
+	/* Filed. The event first, then the spool file: a crash in between finds both and only removes the file. */
+	if ((r = casedir_ack(a, ref, FLOW_EV_JOURNALISERET)) != VARSKO_OK)
+		goto out;
+	if (unlinkat(a->spool_fd, name, 0) != 0 && errno != ENOENT)
+		agent_log("%s: cannot remove the spool file", ref);
+	(void)fsync(a->spool_fd);
+	r = VARSKO_OK;
+out:
+	if (r != VARSKO_OK) {
+		int64_t now = agent_now_mono();
+
+		if (a->spool_backoff < SPOOL_BACKOFF_FIRST)
+			a->spool_backoff = SPOOL_BACKOFF_FIRST;
+		if (a->spool_due == 0 || a->spool_due > now + a->spool_backoff)
+			a->spool_due = now + a->spool_backoff;
+	}
+	free(path);
+	return r;
+}
+
+/* The references waiting in .spool (names "<REF>.json"), as a malloc'ed array of n entries. */
+static int list_spool(struct agent *a, char (**out)[FLOW_REF_MAX + 1], size_t *n)
+{
+	char(*refs)[FLOW_REF_MAX + 1] = NULL, (*more)[FLOW_REF_MAX + 1];
+	size_t cap = 0, len;
+	struct dirent *e;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	if ((d = open_stream(a->spool_fd)) == NULL)
+		return VARSKO_ERR_IO;
+	while ((e = readdir(d)) != NULL) {
+		len = strlen(e->d_name);
+		if (len <= 5 || len - 5 > FLOW_REF_MAX || strcmp(e->d_name + len - 5, ".json") != 0)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if ((more = realloc(refs, cap * sizeof(*refs))) == NULL)
+				break;
+			refs = more;
+		}
+		memcpy(refs[*n], e->d_name, len - 5);
+		refs[*n][len - 5] = '\0';
+		if (flow_reference_valid(refs[*n]))
+			(*n)++;
+	}
+	closedir(d);
+	*out = refs;
+	return VARSKO_OK;
+}
+
+void casedir_retry_spool(struct agent *a)
+{
+	char(*refs)[FLOW_REF_MAX + 1] = NULL;
+	char name[NAME_MAX + 1];
+	size_t n = 0, failed = 0;
+
+	a->spool_due = 0;
+	if (a->command == NULL || list_spool(a, &refs, &n) != VARSKO_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (casedir_is_filed(a, refs[i])) {
+			/* Filed before a crash removed the spool file. */
+			if (ref_name(name, refs[i]) == VARSKO_OK)
+				unlinkat(a->spool_fd, name, 0);
+			continue;
+		}
+		if (casedir_run_command(a, refs[i]) == VARSKO_OK)
+			agent_log("%s: filed (spooled, command succeeded)", refs[i]);
+		else
+			failed++;
+	}
+	if (failed == 0) {
+		a->spool_backoff = 0;
+		a->spool_due = 0;
+	} else {
+		a->spool_backoff = a->spool_backoff * 2 > SPOOL_BACKOFF_MAX ? SPOOL_BACKOFF_MAX : a->spool_backoff * 2;
+		agent_log("%zu spooled underretning%s not filed yet; retrying in %lld s", failed,
+		          failed == 1 ? "" : "er", (long long)(a->spool_due - agent_now_mono()));
+	}
+	free(refs);
+}
