@@ -462,7 +462,12 @@ int wsc_recv_raw(struct wsc *w, char **text, size_t *len, int64_t deadline_ms)
 			if (w->overflow)
 				snprintf(w->detail, sizeof(w->detail),
 				         "the server sent a message larger than %zu bytes", w->max);
-			else
+			else if (w->close_code == 1009) {
+				/* The server's answer to a message over its limit (WIRE-BEHAVIOUR.md). */
+				snprintf(w->detail, sizeof(w->detail),
+				         "the server refused a message larger than its limit (close code 1009)");
+				r = VARSKO_ERR_TOO_LARGE;
+			} else
 				snprintf(w->detail, sizeof(w->detail), "the server closed the connection (code %d)",
 				         w->close_code);
 		}
