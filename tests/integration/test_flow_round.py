@@ -50,7 +50,7 @@ def refs_in(j):
 def main():
     checks = harness.Checks()
     c = checks.check
-    users = ["laerer-anna", "laerer-jonas", "myndighed-lene", "myndighed-peter", "myndighed-camilla", "leder-thomas"]
+    users = ["laerer-anna", "laerer-jonas", "myndighed-lene", "myndighed-peter", "myndighed-camilla", "leder-thomas", "leder-hanne"]
     with flowlib.Flow(agents=["team-slagelse", "team-ung"], users=users) as fl:
         fl.setup()
         docpath = fl.doc(age=9, cpr=True)
@@ -80,6 +80,17 @@ def main():
 
         rc, j, out, err = fl.cli_json("leder-thomas", "leder", "overview")
         c("leder-thomas: overview lists the new underretning's deadlines", rc == 0 and ref in refs_in(j),
+          out_of(rc, out, err))
+        items = j.get("items", []) if isinstance(j, dict) else []
+        mine = [it.get("kind") for it in items if it.get("reference") == ref]
+        c("overview: vurdering, kvittering and tilbagemelding are open", sorted(mine) ==
+          ["kvittering", "tilbagemelding", "vurdering"], str(mine))
+        dues = [it.get("due", "") for it in items]
+        c("overview: soonest first", dues == sorted(dues), str(dues[:6]))
+        c("overview: every item open (none due yet)", all(it.get("state") == "open" for it in items if
+                                                         it.get("reference") == ref), str(items[:3]))
+        rc, j2, out, err = fl.cli_json("leder-hanne", "leder", "overview")
+        c("leder-hanne (team-korsoer-skaelskoer): overview does not list it", rc == 0 and ref not in refs_in(j2),
           out_of(rc, out, err))
         rc, j, out, err = fl.cli_json("myndighed-lene", "myndighed", "inbox")
         c("myndighed-lene: inbox lists it", rc == 0 and ref in refs_in(j), out_of(rc, out, err))
@@ -124,6 +135,11 @@ def main():
             rc, out, err = fl.cli_as("myndighed-lene", "myndighed", "tilbagemeld", ref, "--iværksat", "ja",
                                      "--besked", TILBAGEMELDING)
             c("myndighed-lene: tilbagemeld --iværksat ja --besked", rc == 0, out_of(rc, out, err))
+            rc, j, out, err = fl.cli_json("leder-thomas", "leder", "overview")
+            left = sorted(it.get("kind") for it in (j.get("items", []) if isinstance(j, dict) else [])
+                          if it.get("reference") == ref)
+            c("overview after vurderet, kvitteret, tilbagemelding: nothing of it is open", rc == 0 and left == [],
+              str(left))
             try:
                 watch.wait(60)
             except subprocess.TimeoutExpired:
