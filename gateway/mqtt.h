@@ -7,7 +7,8 @@
  * outbox rows (store_outbox_take) and publishes each at QoS 1, not
  * retained. A row is marked by store_outbox_puback() only from on_publish
  * (the broker's PUBACK), through a worker job. Rows that need the agent's
- * `modtaget` stay due and go out again with backoff until it comes. After
+ * `modtaget` and `journaliseret` stay due and go out again with backoff
+ * until both have come. After
  * every (re)connect all rows that are not done are made due at once
  * (store_outbox_rearm); reconnects back off (1 s doubling to 30 s).
  *

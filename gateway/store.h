@@ -141,7 +141,7 @@ int store_import(struct store *s, const char *json, size_t len, int64_t now, cha
  * (a frist message): done at PUBACK. needs_ack = 1 (an underretning): PUBACK
  * only sets puback_at; the row stays due again at next_at (republish with
  * backoff) until the team's agent acknowledges the reference with
- * `modtaget` (store_outbox_ack).
+ * `modtaget` and `journaliseret` (store_outbox_ack).
  */
 struct store_outbox_row {
 	int64_t id;
@@ -173,7 +173,7 @@ int store_outbox_take(struct store *s, int64_t now, int backoff_first, int backo
 int store_outbox_puback(struct store *s, int64_t id, int64_t now);
 
 /*
- * The team's agent acknowledged `reference` (event modtaget): every
+ * The team's agent acknowledged `reference` (events modtaget and journaliseret): every
  * needs_ack row of that reference for that team is done. Joins the caller's
  * transaction if one is open.
  */

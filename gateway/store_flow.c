@@ -860,6 +860,36 @@ static const char sql_event_first_by[] =
 static const char sql_event_insert[] =
         "INSERT INTO events (reference, kind, device, role, team, time, received_at, event, envelope)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+/*
+ * Whether the team's agent has both received and filed the reference. The
+ * outbox keeps republishing until it has: libmosquitto acknowledges a QoS 1
+ * message to the broker as soon as it arrives, so an acknowledgement that
+ * reached a varskod killed before it stored it is lost for good. Only a
+ * republished underretning, which makes the agent send its stored events
+ * again, repairs that; so the row stays due until both events are here.
+ */
+static const char sql_agent_done[] =
+        "SELECT count(DISTINCT kind) FROM events WHERE reference = ?1 AND team = ?2 AND role = 'agent'"
+        " AND kind IN ('modtaget', 'journaliseret')";
+
+static int agent_done_ack(struct store *s, const char *reference, const char *team, int64_t now)
+{
+	sqlite3_stmt *st;
+	int rc, n;
+
+	if ((st = store_stmt(s, sql_agent_done)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, team, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return store_sqlite_err(rc);
+	}
+	n = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return n == 2 ? store_outbox_ack(s, reference, team, now) : VARSKO_OK;
+}
+
 static const char sql_u_reroute[] =
         "UPDATE underretninger SET team = ?2, current_envelope = ?3, current_hash = ?4 WHERE reference = ?1";
 
@@ -1185,7 +1215,8 @@ int store_event_apply(struct store *s, const char *event_json, size_t event_len,
 	if ((deadline = deadline_met_by(a.ev.kind)) != NULL &&
 	    (r = store_deadline_met(s, a.ev.reference, deadline, a.ev.time, seq)) != VARSKO_OK)
 		goto out;
-	if (a.ev.kind == FLOW_EV_MODTAGET && (r = store_outbox_ack(s, a.ev.reference, a.u.team, now)) != VARSKO_OK)
+	if ((a.ev.kind == FLOW_EV_MODTAGET || a.ev.kind == FLOW_EV_JOURNALISERET) &&
+	    (r = agent_done_ack(s, a.ev.reference, a.u.team, now)) != VARSKO_OK)
 		goto out;
 	if ((r = cert_text(&a.signer.cert, &a.cert_text)) != VARSKO_OK)
 		goto out;
