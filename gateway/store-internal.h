@@ -14,6 +14,7 @@
 struct store {
 	sqlite3 *db;
 	int tx_open; /* an explicit transaction (store_begin) or one of ours is open */
+	int broken;  /* synchronous=FULL could not be restored after a failed commit: no more writes */
 	struct {
 		const char *sql; /* identity of the statement: a static string */
 		sqlite3_stmt *st;

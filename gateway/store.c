@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -259,6 +260,8 @@ int store_step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
 }
 
+static int pragma_int(struct store *s, const char *sql, long long *out);
+
 static int exec_simple(struct store *s, const char *sql)
 {
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
@@ -272,9 +275,47 @@ int store_begin(struct store *s)
 
 	if (s->tx_open)
 		return VARSKO_ERR_INTERNAL; /* no nesting */
+	if (s->broken)
+		return VARSKO_ERR_DB; /* see commit_barrier() */
 	if ((r = exec_simple(s, "BEGIN IMMEDIATE")) == VARSKO_OK)
 		s->tx_open = 1;
 	return r;
+}
+
+/*
+ * A COMMIT whose sync failed has usually written all its WAL frames, the
+ * commit frame included, before the sync failed. This connection ignores
+ * them, but the recovery at the next open would take them for a committed
+ * transaction: something we reported as failed, and never acknowledged,
+ * would come back after a restart (and a resent submission would then get a
+ * receipt for it). So overwrite them at once: the next transaction's frames
+ * go to the same place in the WAL, and whatever is left of the failed ones
+ * no longer continues the checksum chain, so recovery stops before it. The
+ * barrier is one audit entry ("commit_failed") committed without a sync
+ * (synchronous=OFF for that transaction only), so it also works while
+ * syncs keep failing; a crash between the failed COMMIT and the barrier is
+ * the window that remains. If synchronous=FULL cannot be restored the store
+ * refuses every later write.
+ */
+static void commit_barrier(struct store *s)
+{
+	long long sync = -1;
+
+	if (exec_simple(s, "PRAGMA synchronous = OFF") != VARSKO_OK)
+		goto restore;
+	if (exec_simple(s, "BEGIN IMMEDIATE") != VARSKO_OK)
+		goto restore;
+	s->tx_open = 1;
+	if (store_audit(s, (int64_t)time(NULL), "commit_failed", "-", "reason=io") != VARSKO_OK ||
+	    exec_simple(s, "COMMIT") != VARSKO_OK) {
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	s->tx_open = 0;
+restore:
+	if (exec_simple(s, "PRAGMA synchronous = FULL") != VARSKO_OK ||
+	    pragma_int(s, "PRAGMA synchronous", &sync) != VARSKO_OK || sync != 2)
+		s->broken = 1;
 }
 
 int store_commit(struct store *s)
@@ -287,6 +328,8 @@ int store_commit(struct store *s)
 	if (r != VARSKO_OK)
 		store_rollback(s); /* a failed COMMIT leaves nothing half-done */
 	s->tx_open = 0;
+	if (r == VARSKO_ERR_IO)
+		commit_barrier(s);
 	return r;
 }
 
