@@ -57,59 +57,7 @@ int casedir_has(int dirfd, const char *name)
 
 int casedir_write(int dirfd, const char *name, const void *buf, size_t len, int noreplace)
 {
-	int r = VARSKO_ERR_IO;
-	char tmp[NAME_MAX + 1];
-	unsigned char rnd[6];
-	const char *p = buf;
-	int fd = -1, created = 0;
-	ssize_t k;
-
-	randombytes_buf(rnd, sizeof(rnd));
-	if (snprintf(tmp, sizeof(tmp), ".%s.tmp-%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-	             rnd[5]) >= (int)sizeof(tmp)) {
-		r = VARSKO_ERR_BAD_INPUT;
-		goto out;
-	}
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	created = 1;
-	if (fchmod(fd, 0600) != 0)
-		goto out;
-	while (len > 0) {
-		k = write(fd, p, len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			goto out;
-		p += k;
-		len -= (size_t)k;
-	}
-	if (fsync(fd) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (noreplace) {
-		if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) != 0) {
-			r = errno == EEXIST ? VARSKO_ERR_EXISTS : VARSKO_ERR_IO;
-			goto out;
-		}
-	} else if (renameat(dirfd, tmp, dirfd, name) != 0) {
-		goto out;
-	}
-	created = 0;
-	if (fsync(dirfd) != 0)
-		goto out;
-	r = VARSKO_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlinkat(dirfd, tmp, 0);
-	return r;
+	return dir_write_atomic(dirfd, name, buf, len, 0600, noreplace);
 }
 
 /* Create `name` (mode 0700) inside dirfd unless it exists, and open it. -1 on failure. */

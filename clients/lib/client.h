@@ -82,6 +82,14 @@ int home_read_secret(struct varsko_home *h, const char *name, char **out, size_t
 int home_write(struct varsko_home *h, const char *name, const void *buf, size_t len, unsigned mode, int noreplace);
 /* A second handle on the same home (own descriptor and path): *out owned by the caller (varsko_home_close()). */
 int home_dup(const struct varsko_home *h, struct varsko_home **out);
+/*
+ * The atomic write under home_write(), for any directory: `name` (one path
+ * component) in dirfd gets buf[0..len) with exactly `mode`, through a
+ * temporary created O_EXCL, fsync, rename (RENAME_NOREPLACE with noreplace:
+ * VARSKO_ERR_EXISTS if name exists) and an fsync of the directory. The
+ * temporary is removed on failure. Used by varsko-agent for its case files.
+ */
+int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int noreplace);
 /* 1 if `name` exists in the home, else 0. */
 int home_has(const struct varsko_home *h, const char *name);
 /* Read a whole regular file outside the home (e.g. a CA file) into a malloc'ed NUL-terminated buffer. */

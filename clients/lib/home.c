@@ -280,27 +280,22 @@ int file_read_all(const char *path, char **out, size_t *len)
 	return r;
 }
 
-int home_write(struct varsko_home *h, const char *name, const void *buf, size_t len, unsigned mode, int noreplace)
+int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int noreplace)
 {
 	int r = VARSKO_ERR_IO;
 	char tmp[NAME_MAX + 1];
 	unsigned char rnd[6];
-	const char *p = buf, *base = name;
-	int fd = -1, dfd = -1, created = 0;
+	const char *p = buf;
+	int fd = -1, created = 0;
 	ssize_t k;
 
-	if ((r = open_parent(h, name, 1, &dfd, &base)) != VARSKO_OK) {
-		dfd = -1;
-		goto out;
-	}
-	r = VARSKO_ERR_IO;
 	randombytes_buf(rnd, sizeof(rnd));
-	if (snprintf(tmp, sizeof(tmp), ".%s.tmp-%02x%02x%02x%02x%02x%02x", base, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp-%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
 	             rnd[5]) >= (int)sizeof(tmp)) {
 		r = VARSKO_ERR_BAD_INPUT;
 		goto out;
 	}
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0)
 		goto out;
 	created = 1;
@@ -324,23 +319,34 @@ int home_write(struct varsko_home *h, const char *name, const void *buf, size_t 
 	}
 	fd = -1;
 	if (noreplace) {
-		if (renameat2(dfd, tmp, dfd, base, RENAME_NOREPLACE) != 0) {
+		if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) != 0) {
 			r = errno == EEXIST ? VARSKO_ERR_EXISTS : VARSKO_ERR_IO;
 			goto out;
 		}
-	} else if (renameat(dfd, tmp, dfd, base) != 0) {
+	} else if (renameat(dirfd, tmp, dirfd, name) != 0) {
 		goto out;
 	}
 	created = 0;
-	if (fsync(dfd) != 0)
+	if (fsync(dirfd) != 0)
 		goto out;
 	r = VARSKO_OK;
 out:
 	if (fd >= 0)
 		close(fd);
 	if (created)
-		unlinkat(dfd, tmp, 0);
-	if (dfd >= 0 && dfd != h->dirfd)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int home_write(struct varsko_home *h, const char *name, const void *buf, size_t len, unsigned mode, int noreplace)
+{
+	const char *base = name;
+	int dfd = -1, r;
+
+	if ((r = open_parent(h, name, 1, &dfd, &base)) != VARSKO_OK)
+		return r;
+	r = dir_write_atomic(dfd, base, buf, len, mode, noreplace);
+	if (dfd != h->dirfd)
 		close(dfd);
 	return r;
 }
