@@ -44,6 +44,9 @@ int store_tx_end(struct store *s, int own, int r);
 /* Map an SQLite result code to a VARSKO_ERR_*: BUSY/LOCKED -> UNAVAILABLE, FULL/IOERR -> IO, else DB. */
 int store_sqlite_err(int rc);
 
+/* Copy text column `col` of st into dst (cap bytes); VARSKO_ERR_DB if NULL or too long. */
+int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
+
 /* The default, single step of a write statement: SQLITE_DONE -> VARSKO_OK. Resets the statement. */
 int store_step_done(sqlite3_stmt *st);
 

@@ -646,8 +646,8 @@ static const char sql_device_insert[] =
 static const char sql_invite_use[] =
 	"UPDATE invites SET used_at = ?1, device = ?2 WHERE code_hash = ?3 AND used_at IS NULL";
 
-/* Copy column `col` of st into dst (cap bytes); VARSKO_ERR_DB if NULL or too long. */
-static int col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+/* store-internal.h */
+int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
 	int n = sqlite3_column_bytes(st, col);
@@ -678,7 +678,7 @@ static int invite_check(struct store *s, const uint8_t h[32], int64_t now, char 
 	else if (now >= sqlite3_column_int64(st, 1))
 		r = VARSKO_ERR_CODE_EXPIRED;
 	else
-		r = col_text(st, 0, user, PROTO_ID_MAX + 1);
+		r = store_col_text(st, 0, user, PROTO_ID_MAX + 1);
 	sqlite3_reset(st);
 	return r;
 }
@@ -696,11 +696,11 @@ static int user_into_cert(struct store *s, const char *user, struct proto_cert *
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
 	}
-	r = col_text(st, 0, c->name, sizeof(c->name));
+	r = store_col_text(st, 0, c->name, sizeof(c->name));
 	if (r == VARSKO_OK)
-		r = col_text(st, 1, c->role, sizeof(c->role));
+		r = store_col_text(st, 1, c->role, sizeof(c->role));
 	if (r == VARSKO_OK)
-		r = col_text(st, 2, c->team, sizeof(c->team));
+		r = store_col_text(st, 2, c->team, sizeof(c->team));
 	sqlite3_reset(st);
 	if (r != VARSKO_OK)
 		return r;
@@ -714,7 +714,7 @@ static int user_into_cert(struct store *s, const char *user, struct proto_cert *
 			sqlite3_reset(st);
 			return VARSKO_ERR_TOO_LARGE;
 		}
-		if ((r = col_text(st, 0, c->institutions[c->n_institutions], PROTO_ID_MAX + 1)) != VARSKO_OK) {
+		if ((r = store_col_text(st, 0, c->institutions[c->n_institutions], PROTO_ID_MAX + 1)) != VARSKO_OK) {
 			sqlite3_reset(st);
 			return r;
 		}
@@ -862,7 +862,7 @@ static int device_from_row(sqlite3_stmt *st, struct store_device *d)
 		return VARSKO_ERR_DB;
 	if (proto_cert_from_json(json, (size_t)n, &d->cert) != VARSKO_OK)
 		return VARSKO_ERR_DB;
-	if ((r = col_text(st, 1, d->label, sizeof(d->label))) != VARSKO_OK)
+	if ((r = store_col_text(st, 1, d->label, sizeof(d->label))) != VARSKO_OK)
 		return r;
 	d->created_at = sqlite3_column_int64(st, 2);
 	d->revoked_at = sqlite3_column_int64(st, 3);

@@ -25,19 +25,6 @@
 
 /* ---- small helpers --------------------------------------------------------- */
 
-/* Copy text column col into dst (cap bytes); VARSKO_ERR_DB when NULL or too long. */
-static int col_copy(sqlite3_stmt *st, int col, char *dst, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
-
-	if (t == NULL || n < 0 || (size_t)n >= cap)
-		return VARSKO_ERR_DB;
-	memcpy(dst, t, (size_t)n);
-	dst[n] = '\0';
-	return VARSKO_OK;
-}
-
 /* A malloc'd copy of text column col (NULL column: VARSKO_ERR_DB). */
 static int col_dup(sqlite3_stmt *st, int col, char **out, size_t *len)
 {
@@ -313,7 +300,7 @@ int store_institution_district(struct store *s, const char *id, char *out, size_
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		r = col_copy(st, 0, out, cap);
+		r = store_col_text(st, 0, out, cap);
 	else
 		r = rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
 	sqlite3_reset(st);
@@ -441,15 +428,15 @@ static int u_from_row(sqlite3_stmt *st, struct store_underretning *u)
 	int r;
 
 	u->seq = sqlite3_column_int64(st, 0);
-	if ((r = col_copy(st, 1, u->reference, sizeof(u->reference))) != VARSKO_OK ||
-	    (r = col_copy(st, 2, u->submission, sizeof(u->submission))) != VARSKO_OK ||
-	    (r = col_copy(st, 3, u->sender_user, sizeof(u->sender_user))) != VARSKO_OK ||
-	    (r = col_copy(st, 4, u->sender_device, sizeof(u->sender_device))) != VARSKO_OK ||
-	    (r = col_copy(st, 5, u->institution, sizeof(u->institution))) != VARSKO_OK ||
-	    (r = col_copy(st, 6, u->team, sizeof(u->team))) != VARSKO_OK ||
-	    (r = col_copy(st, 7, u->first_team, sizeof(u->first_team))) != VARSKO_OK ||
-	    (r = col_copy(st, 8, u->age_group, sizeof(u->age_group))) != VARSKO_OK ||
-	    (r = col_copy(st, 17, u->envelope_sender, sizeof(u->envelope_sender))) != VARSKO_OK)
+	if ((r = store_col_text(st, 1, u->reference, sizeof(u->reference))) != VARSKO_OK ||
+	    (r = store_col_text(st, 2, u->submission, sizeof(u->submission))) != VARSKO_OK ||
+	    (r = store_col_text(st, 3, u->sender_user, sizeof(u->sender_user))) != VARSKO_OK ||
+	    (r = store_col_text(st, 4, u->sender_device, sizeof(u->sender_device))) != VARSKO_OK ||
+	    (r = store_col_text(st, 5, u->institution, sizeof(u->institution))) != VARSKO_OK ||
+	    (r = store_col_text(st, 6, u->team, sizeof(u->team))) != VARSKO_OK ||
+	    (r = store_col_text(st, 7, u->first_team, sizeof(u->first_team))) != VARSKO_OK ||
+	    (r = store_col_text(st, 8, u->age_group, sizeof(u->age_group))) != VARSKO_OK ||
+	    (r = store_col_text(st, 17, u->envelope_sender, sizeof(u->envelope_sender))) != VARSKO_OK)
 		return r;
 	u->akut = sqlite3_column_int(st, 9);
 	u->handicap = sqlite3_column_int(st, 10);
