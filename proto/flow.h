@@ -224,10 +224,10 @@ int flow_event_from_json(const json_t *j, struct flow_event *out);
  *   event            {"event":EVENT,"envelope":ENV (iff the kind needs one)} -> event_ok
  *   inbox            {}  team's underretninger (myndighed, leder)        -> items
  *   mine             {}  own underretninger (fagperson)                  -> items
- *   fetch            {"reference":S}  (current team, or the notifier)    -> underretning
+ *   fetch            {"reference":S}  (myndighed, leder of current team)  -> underretning
  *   status           {"reference":S}  (the notifier, or the current team) -> timeline
  *   notifier_devices {"reference":S}  (current team)                     -> devices
- *   roster           {"team":S}  (any logged-in device; to re-route)     -> routed
+ *   roster           {"team":S}  (myndighed; to re-route)                -> routed
  *   overview         {}  open deadlines of the leder's team              -> deadlines
  * S->C answers (echo "id"):
  *   routed           {"team":S,"roster":ROSTER}
