@@ -1,5 +1,5 @@
 /*
- * store-internal.h: what store.c, audit.c and import.c share. Not part of the
+ * store-internal.h: what store.c, store_audit.c and store_import.c share. Not part of the
  * store's API: nothing outside these three files includes it.
  */
 #ifndef VARSKO_STORE_INTERNAL_H

@@ -1,7 +1,7 @@
 /*
  * store.c: the SQLite store (store.h): opening, pragmas, migrations,
  * transactions, invites, enrollment and devices. The audit chain is in
- * audit.c and the municipality import in import.c; the three share
+ * store_audit.c and the municipality import in store_import.c; the three share
  * store-internal.h.
  *
  * Every statement is a static string prepared once per connection

@@ -36,7 +36,7 @@ int store_begin(struct store *s); /* BEGIN IMMEDIATE */
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
-/* ---- audit log (audit.c) ---- */
+/* ---- audit log (store_audit.c) ---- */
 
 /*
  * Append one entry to the hash-chained audit log: time (Unix seconds), event

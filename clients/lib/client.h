@@ -14,7 +14,7 @@
  *   submit.c  the document check, submission ids, rosters, varsko_underret_send()
  *   receipt.c receipts: verify, save, varsko_receipt_verify_file()
  *   status.c  the verified timeline (varsko_status)
- *   worker.c  the authority's side: list, open, events, re-routing, overview
+ *   caseworker.c the authority's side: list, open, events, re-routing, overview
  *   misc.c    errors, version, identity helpers
  */
 #ifndef VARSKO_CLIENT_H

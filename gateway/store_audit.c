@@ -1,5 +1,5 @@
 /*
- * audit.c: the append-only, hash-chained audit log (store_audit,
+ * store_audit.c: the append-only, hash-chained audit log (store_audit,
  * store_audit_verify).
  *
  * Entry n stores hash_n = BLAKE2b-256(encode("varsko-audit-v1", seq, at,

@@ -1,5 +1,5 @@
 /*
- * worker.c: the authority's side of the flow (docs/FLOW.md step 7) and the
+ * caseworker.c: the authority's side of the flow (docs/FLOW.md step 7) and the
  * lists: inbox and own underretninger, opening an underretning, the signed
  * events (with the messages to the notifier sealed for exactly the
  * notifier's certified devices), re-routing by re-sealing for another

@@ -1,5 +1,5 @@
 /*
- * import.c: store_import, the municipality document (docs/DEVELOPING.md,
+ * store_import.c: store_import, the municipality document (docs/DEVELOPING.md,
  * "Municipality document"; deploy/demo/slagelse.json is an example).
  *
  * The whole document is validated first (types, unknown keys, ids, roles,
