@@ -38,6 +38,7 @@
 
 #include "config.h"
 #include "flow.h"
+#include "flow_event.h"
 #include "keys.h"
 #include "log.h"
 #include "mqtt.h"
@@ -334,14 +335,14 @@ struct puback_job {
 	int64_t now;
 	int first;
 	int leveret; /* 1: the gateway event was stored */
-	struct store_event_result res;
+	struct event_result res;
 };
 
 static void puback_job_free(struct worker_job *job)
 {
 	struct puback_job *j = (struct puback_job *)job;
 
-	store_event_result_clear(&j->res);
+	event_result_clear(&j->res);
 	free(j);
 }
 
@@ -368,7 +369,7 @@ static void puback_run(struct worker_job *job, struct store *s)
 	int r, first = 0;
 
 	memset(&info, 0, sizeof(info));
-	store_event_result_clear(&j->res);
+	event_result_clear(&j->res);
 	j->first = j->leveret = 0;
 	if (s == NULL) {
 		job->result = VARSKO_ERR_UNAVAILABLE;
@@ -390,7 +391,7 @@ static void puback_run(struct worker_job *job, struct store *s)
 		if (r == VARSKO_OK) {
 			j->leveret = 1;
 		} else {
-			store_event_result_clear(&j->res);
+			event_result_clear(&j->res);
 			if (transient(r)) {
 				store_rollback(s);
 				goto out;
@@ -402,7 +403,7 @@ static void puback_run(struct worker_job *job, struct store *s)
 	if ((r = store_commit(s)) != VARSKO_OK) {
 		store_rollback(s);
 		j->leveret = 0;
-		store_event_result_clear(&j->res);
+		event_result_clear(&j->res);
 		goto out;
 	}
 	j->first = first;
@@ -444,7 +445,7 @@ struct ack_job {
 	size_t len;
 	int pre_err; /* refused on the network thread (too large) */
 	int64_t now;
-	struct store_event_result res;
+	struct event_result res;
 	char kind[2 * FLOW_KIND_MAX + 1]; /* the event's kind, escaped for the log */
 };
 
@@ -452,7 +453,7 @@ static void ack_job_free(struct worker_job *job)
 {
 	struct ack_job *j = (struct ack_job *)job;
 
-	store_event_result_clear(&j->res);
+	event_result_clear(&j->res);
 	free(j->buf);
 	free(j);
 }
@@ -482,7 +483,7 @@ static int ack_apply(struct ack_job *j, struct store *s)
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	r = store_event_apply(s, text, strlen(text), NULL, 0, j->now, j->m->tenant, j->m->gateway_cert_json, &j->res);
+	r = event_apply(s, text, strlen(text), NULL, 0, j->now, j->m->tenant, j->m->gateway_cert_json, &j->res);
 	if (r == VARSKO_OK)
 		log_escape(j->res.kind, strnlen(j->res.kind, sizeof(j->res.kind)), j->kind, sizeof(j->kind));
 out:
@@ -497,7 +498,7 @@ static void ack_run(struct worker_job *job, struct store *s)
 	char detail[64];
 	int r;
 
-	store_event_result_clear(&j->res);
+	event_result_clear(&j->res);
 	j->kind[0] = '\0';
 	if (s == NULL) {
 		job->result = VARSKO_ERR_UNAVAILABLE;
@@ -505,7 +506,7 @@ static void ack_run(struct worker_job *job, struct store *s)
 	}
 	r = ack_apply(j, s);
 	if (r != VARSKO_OK) {
-		store_event_result_clear(&j->res);
+		event_result_clear(&j->res);
 		snprintf(detail, sizeof(detail), "reason=%s", varsko_err_name(r));
 		(void)store_audit(s, j->now, "mqtt_refused", "-", detail);
 	}

@@ -14,7 +14,7 @@
  *
  * Subscriber: varsko/<tenant>/ack at QoS 1 with a persistent session
  * (clean_session false, client id "varskod-<tenant>"). Each message is
- * parsed (flow_mqtt_parse), applied with store_event_apply() on the worker,
+ * parsed (flow_mqtt_parse), applied with event_apply() on the worker,
  * and the resulting push frame goes to server_push(). A bad message is
  * counted and audited ("mqtt_refused", reason=<error name>), never fatal.
  *

@@ -101,15 +101,15 @@ void server_outbox_kick(struct server *srv);
 int server_push(struct server *srv, const char *user, const char *team, const char *roles, const char *json,
                 size_t len);
 
-struct store_event_result;
+struct event_result;
 
 /*
  * Worker thread only: store the gateway-signed event `kind` (flow.h, for
  * now only "leveret") for `reference` at `now`, signed with the gateway key,
- * with the same effects and result as store_event_apply(). Used by the MQTT
+ * with the same effects and result as event_apply(). Used by the MQTT
  * publisher at the first PUBACK of an underretning.
  */
 int server_gateway_event(struct server *srv, struct store *st, const char *reference, const char *kind, int64_t now,
-                         struct store_event_result *out);
+                         struct event_result *out);
 
 #endif

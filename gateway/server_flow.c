@@ -26,6 +26,8 @@
 #include "config.h"
 #include "deadline.h"
 #include "envelope.h"
+#include "flow_event.h"
+#include "policy.h"
 #include "route.h"
 #include "server_flow.h"
 #include "store.h"
@@ -60,6 +62,12 @@ struct flow_job {
 	char log_team[PROTO_ID_MAX + 1];
 	size_t n_push;
 	struct flow_push push[FLOW_PUSH_MAX];
+};
+
+/* Who sent the request: the session's device certificate and, from it and the user's current record, the actor. */
+struct caller {
+	struct proto_cert cert;
+	struct policy_actor who;
 };
 
 static void job_results_clear(struct flow_job *j)
@@ -215,23 +223,17 @@ static char *member_text(const json_t *req, const char *key, size_t *len)
 	return t;
 }
 
-static int role_is(const struct proto_cert *c, const char *role)
-{
-	return strcmp(c->role, role) == 0;
-}
-
-/* myndighed and leder read their team's underretninger. */
-static int team_reader(const struct proto_cert *c)
-{
-	return (role_is(c, "myndighed") || role_is(c, "leder")) && c->team[0] != '\0';
-}
-
 /* ---- checks shared by the requests (worker thread) ------------------------------ */
 
-/* The session's device as it is now: enrolled, not revoked, its certificate valid. */
-static int check_device(struct flow_job *j, struct store *st, int64_t now, struct proto_cert *cert)
+/*
+ * The session's device as it is now: enrolled, not revoked, its
+ * certificate valid, and its user still has the certificate's role and
+ * team (access follows the user's current record, policy.h).
+ */
+static int check_device(struct flow_job *j, struct store *st, int64_t now, struct caller *c)
 {
 	struct store_device d;
+	struct proto_cert record;
 	int r;
 
 	if ((r = store_device_get(st, j->device, &d)) != VARSKO_OK)
@@ -242,7 +244,12 @@ static int check_device(struct flow_job *j, struct store *st, int64_t now, struc
 		return refuse(j, r,
 		              r == VARSKO_ERR_DEVICE_EXPIRED ? "this device's certificate has expired"
 		                                             : "this device's certificate does not verify");
-	*cert = d.cert;
+	if ((r = store_user_get(st, d.cert.user, &record)) != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
+		return r;
+	if (r != VARSKO_OK || policy_actor(&d.cert, &record, &c->who) != VARSKO_OK)
+		return refuse(j, VARSKO_ERR_DEVICE_REVOKED,
+		              "this device's certificate no longer matches its user's role or team; enroll it again");
+	c->cert = d.cert;
 	return VARSKO_OK;
 }
 
@@ -289,22 +296,18 @@ static int load_rules(struct flow_job *j, struct store *st, const struct route_r
 }
 
 /* Route header h of a fagperson (cert) at now: team and whether it is outside office hours. */
-static int decide(struct flow_job *j, struct store *st, const struct proto_cert *cert, const struct uh_header *h,
+static int decide(struct flow_job *j, struct store *st, const struct caller *c, const struct uh_header *h,
                   int64_t now, char team[PROTO_ID_MAX + 1], int *outside)
 {
 	const struct route_rules *rules;
 	char district[PROTO_NAME_MAX + 1];
-	size_t i;
 	int r;
 
 	/* FLOW.md step 4: the institution exists, and is one of the sender's. */
 	if ((r = store_institution_district(st, h->institution, district, sizeof(district))) != VARSKO_OK)
 		return refuse(j, r == VARSKO_ERR_NOT_FOUND ? VARSKO_ERR_BAD_INPUT : r,
 		              r == VARSKO_ERR_NOT_FOUND ? "unknown institution" : NULL);
-	for (i = 0; i < cert->n_institutions; i++)
-		if (strcmp(cert->institutions[i], h->institution) == 0)
-			break;
-	if (i == cert->n_institutions)
+	if (!policy_institution(&c->who, h->institution))
 		return refuse(j, VARSKO_ERR_FORBIDDEN, "the institution is not one of this user's institutions");
 	if ((r = load_rules(j, st, &rules)) != VARSKO_OK)
 		return r;
@@ -355,19 +358,18 @@ static int answer_routed(struct flow_job *j, const struct flow_roster *ro)
 }
 
 /*
- * An underretning the caller may see (FLOW.md "Who sees what"): the
- * current team's myndighed and leder, and when notifier_too the notifier.
+ * An underretning the caller may see in this request (policy_sees(): the
+ * current team's myndighed and leder; for status also the notifier).
  * Everything else is not_found, exactly like an unknown reference.
  */
-static int visible(struct flow_job *j, struct store *st, const struct proto_cert *cert, const char *reference,
-                   int notifier_too, int with_envelope, struct store_underretning *u)
+static int visible(struct flow_job *j, struct store *st, const struct caller *c, const char *reference,
+                   int with_envelope, struct store_underretning *u)
 {
 	int r;
 
 	if ((r = store_underretning_get(st, reference, with_envelope, u)) != VARSKO_OK)
 		return refuse(j, r, r == VARSKO_ERR_NOT_FOUND ? "no such underretning" : NULL);
-	if ((team_reader(cert) && strcmp(cert->team, u->team) == 0) ||
-	    (notifier_too && strcmp(cert->user, u->sender_user) == 0))
+	if (policy_sees(j->type, policy_relation(&c->who, u->team, u->sender_user)))
 		return VARSKO_OK;
 	store_underretning_clear(u);
 	return refuse(j, VARSKO_ERR_NOT_FOUND, "no such underretning");
@@ -387,7 +389,7 @@ static int device_cert(struct store *st, const char *device, json_t **out)
 
 /* ---- the requests (worker thread) ------------------------------------------------ */
 
-static int run_route(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+static int run_route(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
 	struct flow_roster *ro = NULL;
 	struct uh_header h;
@@ -396,15 +398,13 @@ static int run_route(struct flow_job *j, struct store *st, const struct proto_ce
 	size_t len;
 	int r, outside;
 
-	if (!role_is(cert, "fagperson"))
-		return refuse(j, VARSKO_ERR_FORBIDDEN, "only a fagperson may route an underretning");
 	if ((text = member_text(j->req, "header", &len)) == NULL)
 		return VARSKO_ERR_NOMEM;
 	r = uh_header_from_json(text, len, &h);
 	free(text);
 	if (r != VARSKO_OK)
 		return refuse(j, VARSKO_ERR_BAD_FRAME, "the routing header is malformed");
-	if ((r = decide(j, st, cert, &h, now, team, &outside)) != VARSKO_OK)
+	if ((r = decide(j, st, c, &h, now, team, &outside)) != VARSKO_OK)
 		return r;
 	if ((ro = malloc(sizeof(*ro))) == NULL)
 		return VARSKO_ERR_NOMEM;
@@ -414,13 +414,11 @@ static int run_route(struct flow_job *j, struct store *st, const struct proto_ce
 	return r;
 }
 
-static int run_roster(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+static int run_roster(struct flow_job *j, struct store *st, int64_t now)
 {
 	struct flow_roster *ro;
 	int r;
 
-	if (!role_is(cert, "myndighed"))
-		return refuse(j, VARSKO_ERR_FORBIDDEN, "only myndighed may ask for a team's roster");
 	if ((ro = malloc(sizeof(*ro))) == NULL)
 		return VARSKO_ERR_NOMEM;
 	if ((r = signed_roster(j, st, json_string_value(json_object_get(j->req, "team")), now, ro)) == VARSKO_OK)
@@ -465,7 +463,7 @@ struct submit_state {
 	json_t *rj;
 };
 
-static int run_submit(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+static int run_submit(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
 	struct submit_state x;
 	struct deadline_plan_row plan[DEADLINE_PLAN_MAX];
@@ -481,10 +479,6 @@ static int run_submit(struct flow_job *j, struct store *st, const struct proto_c
 	memset(&x, 0, sizeof(x));
 	memset(&rc, 0, sizeof(rc));
 	memset(&nu, 0, sizeof(nu));
-	if (!role_is(cert, "fagperson")) {
-		r = refuse(j, VARSKO_ERR_FORBIDDEN, "only a fagperson may submit an underretning");
-		goto out;
-	}
 	/* The envelope: well-formed, from this device, signed by it, an underretning. */
 	if ((x.text = member_text(j->req, "envelope", &len)) == NULL) {
 		r = VARSKO_ERR_NOMEM;
@@ -501,7 +495,7 @@ static int run_submit(struct flow_job *j, struct store *st, const struct proto_c
 		r = refuse(j, VARSKO_ERR_FORBIDDEN, "the envelope's sender is not this device");
 		goto out;
 	}
-	if (env_verify(x.env, cert->sign_pk) != VARSKO_OK) {
+	if (env_verify(x.env, c->cert.sign_pk) != VARSKO_OK) {
 		r = refuse(j, VARSKO_ERR_BAD_SIGNATURE, "the envelope's signature does not verify");
 		goto out;
 	}
@@ -519,7 +513,7 @@ static int run_submit(struct flow_job *j, struct store *st, const struct proto_c
 	}
 
 	/* The same submission again: the stored receipt, nothing new. */
-	r = store_underretning_find(st, cert->user, h.submission, 0, &x.dup);
+	r = store_underretning_find(st, c->who.user, h.submission, 0, &x.dup);
 	if (r == VARSKO_OK) {
 		snprintf(j->log_ref, sizeof(j->log_ref), "%s", x.dup.reference);
 		r = answer_receipt(j, load_text(x.dup.receipt, x.dup.receipt_len), 1);
@@ -529,7 +523,7 @@ static int run_submit(struct flow_job *j, struct store *st, const struct proto_c
 		goto out;
 
 	/* The route now, and the roster the envelope must be sealed for. */
-	if ((r = decide(j, st, cert, &h, now, team, &outside)) != VARSKO_OK)
+	if ((r = decide(j, st, c, &h, now, team, &outside)) != VARSKO_OK)
 		goto out;
 	if ((x.ro = malloc(sizeof(*x.ro))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
@@ -571,7 +565,7 @@ static int run_submit(struct flow_job *j, struct store *st, const struct proto_c
 	snprintf(rc.submission, sizeof(rc.submission), "%s", h.submission);
 	memcpy(rc.envelope_hash, hash, sizeof(hash));
 	snprintf(rc.sender, sizeof(rc.sender), "%s", j->device);
-	snprintf(rc.sender_user, sizeof(rc.sender_user), "%s", cert->user);
+	snprintf(rc.sender_user, sizeof(rc.sender_user), "%s", c->who.user);
 	snprintf(rc.institution, sizeof(rc.institution), "%s", h.institution);
 	snprintf(rc.team, sizeof(rc.team), "%s", team);
 	rc.received = now;
@@ -590,7 +584,7 @@ static int run_submit(struct flow_job *j, struct store *st, const struct proto_c
 
 	/* Stored in the group's transaction; answered only after its commit. */
 	if ((r = env_to_json(x.env, &x.env_text, &len)) != VARSKO_OK ||
-	    (r = proto_cert_to_json(cert, &x.sender_cert)) != VARSKO_OK)
+	    (r = proto_cert_to_json(&c->cert, &x.sender_cert)) != VARSKO_OK)
 		goto out;
 	nu.receipt = &rc;
 	nu.envelope_json = x.env_text;
@@ -642,35 +636,27 @@ out:
 	return r;
 }
 
-static int run_items(struct flow_job *j, struct store *st, const struct proto_cert *cert)
+static int run_items(struct flow_job *j, struct store *st, const struct caller *c)
 {
 	json_t *items = NULL;
 	int r;
 
-	if (j->type == FLOW_T_INBOX) {
-		if (!team_reader(cert))
-			return refuse(j, VARSKO_ERR_FORBIDDEN, "only myndighed and leder have an inbox");
-		r = store_flow_items_team(st, cert->team, FLOW_ITEMS_MAX, &items);
-	} else {
-		if (!role_is(cert, "fagperson"))
-			return refuse(j, VARSKO_ERR_FORBIDDEN, "only a fagperson has underretninger of their own");
-		r = store_flow_items_user(st, cert->user, FLOW_ITEMS_MAX, &items);
-	}
+	if (j->type == FLOW_T_INBOX)
+		r = store_flow_items_team(st, c->who.team, FLOW_ITEMS_MAX, &items);
+	else
+		r = store_flow_items_user(st, c->who.user, FLOW_ITEMS_MAX, &items);
 	if (r != VARSKO_OK)
 		return r;
 	return set_answer(j, json_pack("{s:o}", "items", items));
 }
 
-static int run_fetch(struct flow_job *j, struct store *st, const struct proto_cert *cert)
+static int run_fetch(struct flow_job *j, struct store *st, const struct caller *c)
 {
 	struct store_underretning u;
 	json_t *o = NULL, *v;
 	int r;
 
-	if (!team_reader(cert))
-		return refuse(j, VARSKO_ERR_FORBIDDEN,
-		              "only myndighed and leder of the team may fetch an underretning");
-	if ((r = visible(j, st, cert, json_string_value(json_object_get(j->req, "reference")), 0, 1, &u)) != VARSKO_OK)
+	if ((r = visible(j, st, c, json_string_value(json_object_get(j->req, "reference")), 1, &u)) != VARSKO_OK)
 		return r;
 	r = VARSKO_ERR_NOMEM;
 	if ((o = json_object()) == NULL || json_object_set_new(o, "reference", json_string(u.reference)) != 0)
@@ -697,15 +683,13 @@ out:
 	return r;
 }
 
-static int run_status(struct flow_job *j, struct store *st, const struct proto_cert *cert)
+static int run_status(struct flow_job *j, struct store *st, const struct caller *c)
 {
 	struct store_underretning u;
 	json_t *o = NULL, *v;
 	int r;
 
-	if (!team_reader(cert) && !role_is(cert, "fagperson"))
-		return refuse(j, VARSKO_ERR_FORBIDDEN, "only the notifier and the team may see the status");
-	if ((r = visible(j, st, cert, json_string_value(json_object_get(j->req, "reference")), 1, 0, &u)) != VARSKO_OK)
+	if ((r = visible(j, st, c, json_string_value(json_object_get(j->req, "reference")), 0, &u)) != VARSKO_OK)
 		return r;
 	r = VARSKO_ERR_NOMEM;
 	if ((o = json_object()) == NULL)
@@ -734,7 +718,7 @@ out:
 	return r;
 }
 
-static int run_notifier_devices(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+static int run_notifier_devices(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
 	struct store_underretning u;
 	struct proto_cert *certs = NULL;
@@ -742,10 +726,7 @@ static int run_notifier_devices(struct flow_job *j, struct store *st, const stru
 	size_t n = 0;
 	int r;
 
-	if (!team_reader(cert))
-		return refuse(j, VARSKO_ERR_FORBIDDEN,
-		              "only myndighed and leder of the team may ask for the notifier's devices");
-	if ((r = visible(j, st, cert, json_string_value(json_object_get(j->req, "reference")), 0, 0, &u)) != VARSKO_OK)
+	if ((r = visible(j, st, c, json_string_value(json_object_get(j->req, "reference")), 0, &u)) != VARSKO_OK)
 		return r;
 	r = VARSKO_ERR_NOMEM;
 	if ((certs = calloc(ENV_RECIPIENTS_MAX, sizeof(*certs))) == NULL || (arr = json_array()) == NULL)
@@ -791,24 +772,22 @@ static int overview_add(const struct store_deadline *d, void *arg)
 	return VARSKO_OK;
 }
 
-static int run_overview(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+static int run_overview(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
-	struct overview_ctx c;
+	struct overview_ctx ov;
 	int r;
 
-	if (!role_is(cert, "leder") || cert->team[0] == '\0')
-		return refuse(j, VARSKO_ERR_FORBIDDEN, "only a leder has the deadline overview");
-	c.now = now;
-	if ((c.items = json_array()) == NULL)
+	ov.now = now;
+	if ((ov.items = json_array()) == NULL)
 		return VARSKO_ERR_NOMEM;
-	if ((r = store_deadline_foreach_open(st, cert->team, overview_add, &c)) != VARSKO_OK) {
-		json_decref(c.items);
+	if ((r = store_deadline_foreach_open(st, c->who.team, overview_add, &ov)) != VARSKO_OK) {
+		json_decref(ov.items);
 		return r;
 	}
-	return set_answer(j, json_pack("{s:o}", "items", c.items));
+	return set_answer(j, json_pack("{s:o}", "items", ov.items));
 }
 
-/* English texts for the refusals of store_event_apply(). */
+/* English texts for the refusals of event_apply() that carry no reason of their own. */
 static const char *event_refusal(int r)
 {
 	switch (r) {
@@ -832,14 +811,16 @@ static const char *event_refusal(int r)
 		return "the event's time is in the future or before the underretning was received";
 	case VARSKO_ERR_EXISTS:
 		return "another event with the same kind, device and time is stored";
+	case VARSKO_ERR_CASE_STATE:
+		return "the underretning's state does not allow this event";
 	default:
 		return NULL;
 	}
 }
 
-static int run_event(struct flow_job *j, struct store *st, const struct proto_cert *cert, int64_t now)
+static int run_event(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
-	struct store_event_result res;
+	struct event_result res;
 	struct store_underretning u;
 	struct flow_event ev;
 	char *ev_text = NULL, *env_text = NULL;
@@ -848,8 +829,6 @@ static int run_event(struct flow_job *j, struct store *st, const struct proto_ce
 
 	memset(&res, 0, sizeof(res));
 	memset(&u, 0, sizeof(u));
-	if (!team_reader(cert) && !(role_is(cert, "agent") && cert->team[0] != '\0'))
-		return refuse(j, VARSKO_ERR_FORBIDDEN, "only myndighed, leder and the team's agent sign events");
 	if (flow_event_from_json(json_object_get(j->req, "event"), &ev) != VARSKO_OK)
 		return refuse(j, VARSKO_ERR_BAD_FRAME, "the event is malformed");
 	if (strcmp(ev.device, j->device) != 0)
@@ -857,7 +836,7 @@ static int run_event(struct flow_job *j, struct store *st, const struct proto_ce
 	/* Only the current team's underretninger are this session's to change. */
 	if ((r = store_underretning_get(st, ev.reference, 0, &u)) != VARSKO_OK)
 		return refuse(j, r, r == VARSKO_ERR_NOT_FOUND ? "no such underretning" : NULL);
-	if (strcmp(u.team, cert->team) != 0) {
+	if (!policy_sees(FLOW_T_EVENT, policy_relation(&c->who, u.team, u.sender_user))) {
 		r = refuse(j, VARSKO_ERR_NOT_FOUND, "no such underretning");
 		goto out;
 	}
@@ -867,10 +846,10 @@ static int run_event(struct flow_job *j, struct store *st, const struct proto_ce
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	r = store_event_apply(st, ev_text, ev_len, env_text, env_len, now, j->srv->cfg->tenant,
+	r = event_apply(st, ev_text, ev_len, env_text, env_len, now, j->srv->cfg->tenant,
 	                      j->srv->gateway_cert_json, &res);
 	if (r != VARSKO_OK) {
-		r = refuse(j, r, event_refusal(r));
+		r = refuse(j, r, res.why != NULL ? res.why : event_refusal(r));
 		goto out;
 	}
 	snprintf(j->log_ref, sizeof(j->log_ref), "%s", res.reference);
@@ -894,7 +873,7 @@ static int run_event(struct flow_job *j, struct store *st, const struct proto_ce
 	}
 	j->kick = res.outbox_added;
 out:
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	store_underretning_clear(&u);
 	free(ev_text);
 	free(env_text);
@@ -904,7 +883,8 @@ out:
 static void flow_run(struct worker_job *job, struct store *st)
 {
 	struct flow_job *j = (struct flow_job *)job;
-	struct proto_cert cert;
+	struct caller c;
+	const char *why;
 	int64_t now = time(NULL);
 	int r;
 
@@ -914,39 +894,44 @@ static void flow_run(struct worker_job *job, struct store *st)
 		r = VARSKO_ERR_INTERNAL;
 		goto out;
 	}
-	if ((r = check_device(j, st, now, &cert)) != VARSKO_OK)
+	if ((r = check_device(j, st, now, &c)) != VARSKO_OK)
 		goto out;
+	/* The role (and team) the request needs: policy.c's table. */
+	if ((r = policy_request(j->type, &c.who, &why)) != VARSKO_OK) {
+		r = refuse(j, r, why);
+		goto out;
+	}
 	switch (j->type) {
 	case FLOW_T_ROUTE:
-		r = run_route(j, st, &cert, now);
+		r = run_route(j, st, &c, now);
 		break;
 	case FLOW_T_SUBMIT:
-		r = run_submit(j, st, &cert, now);
+		r = run_submit(j, st, &c, now);
 		break;
 	case FLOW_T_EVENT:
-		r = run_event(j, st, &cert, now);
+		r = run_event(j, st, &c, now);
 		break;
 	case FLOW_T_INBOX:
 	case FLOW_T_MINE:
-		r = run_items(j, st, &cert);
+		r = run_items(j, st, &c);
 		break;
 	case FLOW_T_FETCH:
-		r = run_fetch(j, st, &cert);
+		r = run_fetch(j, st, &c);
 		break;
 	case FLOW_T_STATUS:
-		r = run_status(j, st, &cert);
+		r = run_status(j, st, &c);
 		break;
 	case FLOW_T_NOTIFIER_DEVICES:
-		r = run_notifier_devices(j, st, &cert, now);
+		r = run_notifier_devices(j, st, &c, now);
 		break;
 	case FLOW_T_ROSTER:
-		r = run_roster(j, st, &cert, now);
+		r = run_roster(j, st, now);
 		break;
 	case FLOW_T_OVERVIEW:
-		r = run_overview(j, st, &cert, now);
+		r = run_overview(j, st, &c, now);
 		break;
-	default:
-		r = refuse(j, VARSKO_ERR_PROTOCOL, "this frame type is only sent by the server");
+	default: /* policy_request() refused every other type */
+		r = VARSKO_ERR_INTERNAL;
 		break;
 	}
 out:
@@ -1045,7 +1030,7 @@ void server_flow_free(struct server *srv)
 /* ---- the gateway's own events ------------------------------------------------------ */
 
 int server_gateway_event(struct server *srv, struct store *st, const char *reference, const char *kind, int64_t now,
-                         struct store_event_result *out)
+                         struct event_result *out)
 {
 	struct flow_event ev;
 	json_t *o = NULL;
@@ -1076,7 +1061,7 @@ int server_gateway_event(struct server *srv, struct store *st, const char *refer
 	if ((r = flow_event_to_json(&ev, &o)) != VARSKO_OK)
 		return r;
 	if ((r = flow_frame_dump(o, &text, &len)) == VARSKO_OK)
-		r = store_event_apply(st, text, len, NULL, 0, now, srv->cfg->tenant, srv->gateway_cert_json, out);
+		r = event_apply(st, text, len, NULL, 0, now, srv->cfg->tenant, srv->gateway_cert_json, out);
 	json_decref(o);
 	free(text);
 	return r;

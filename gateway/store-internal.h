@@ -28,18 +28,6 @@ struct store {
  */
 sqlite3_stmt *store_stmt(struct store *s, const char *sql);
 
-/*
- * Start a transaction unless the caller already has one open. *own is set to
- * 1 when this call began it (the caller must then end it with store_tx_end).
- */
-int store_tx_start(struct store *s, int *own);
-
-/*
- * End a transaction begun by store_tx_start: commit when r is VARSKO_OK (the
- * result of COMMIT is returned), else roll back and return r. With own == 0
- * it just returns r and leaves the caller's transaction alone.
- */
-int store_tx_end(struct store *s, int own, int r);
 
 /* Map an SQLite result code to a VARSKO_ERR_*: BUSY/LOCKED -> UNAVAILABLE, FULL/IOERR -> IO, else DB. */
 int store_sqlite_err(int rc);

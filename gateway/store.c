@@ -684,7 +684,7 @@ static int invite_check(struct store *s, const uint8_t h[32], int64_t now, char 
 }
 
 /* Fill the user part of cert c (name, role, team, institutions) from the database. */
-static int user_into_cert(struct store *s, const char *user, struct proto_cert *c)
+int store_user_get(struct store *s, const char *user, struct proto_cert *c)
 {
 	sqlite3_stmt *st;
 	int rc, r;
@@ -769,7 +769,7 @@ int store_enroll(struct store *s, const char *code, int64_t now, int64_t validit
 		r = rc == SQLITE_ROW ? VARSKO_ERR_EXISTS : store_sqlite_err(rc);
 		goto out;
 	}
-	if ((r = user_into_cert(s, user, &c)) != VARSKO_OK)
+	if ((r = store_user_get(s, user, &c)) != VARSKO_OK)
 		goto out;
 	/* From here on rows are written: any failure rolls the whole enrollment back. */
 	wrote = 1;

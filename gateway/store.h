@@ -36,6 +36,19 @@ int store_begin(struct store *s); /* BEGIN IMMEDIATE */
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
+/*
+ * Start a transaction unless the caller already has one open. *own is set to
+ * 1 when this call began it (the caller must then end it with store_tx_end).
+ */
+int store_tx_start(struct store *s, int *own);
+
+/*
+ * End a transaction begun by store_tx_start: commit when r is VARSKO_OK (the
+ * result of COMMIT is returned), else roll back and return r. With own == 0
+ * it just returns r and leaves the caller's transaction alone.
+ */
+int store_tx_end(struct store *s, int own, int r);
+
 /* ---- audit log (store_audit.c) ---- */
 
 /*
@@ -371,36 +384,36 @@ int store_flow_items_user(struct store *s, const char *user, size_t max, json_t 
  */
 int store_flow_events(struct store *s, const char *reference, const char *gateway_cert_json, json_t **out);
 
-/* What applying an event did (for the push to online sessions). */
-struct store_event_result {
-	int64_t seq;   /* the event's row */
-	int duplicate; /* 1: the same signed event was already stored; nothing changed */
-	char reference[PROTO_ID_MAX + 1];
-	char kind[16];
-	char notifier_user[PROTO_ID_MAX + 1];
-	char team[PROTO_ID_MAX + 1]; /* the underretning's team after the event */
-	int outbox_added;            /* 1 when an outbox row was added (omdirigeret) */
-	char *push_frame;            /* owned: the `pushed` frame (flow.h) as JSON text, or NULL */
-	size_t push_len;
+/*
+ * The reads and writes of an event (flow_event.c decides, these only do).
+ * store_event_same: *seq of the stored event with the same reference,
+ * kind, device and time whose text is event_json, else 0.
+ * store_event_first_by: *seq of the first event of kind by device, else 0.
+ * store_event_kinds: the kinds the reference has, as bits 1 << kind.
+ * store_event_insert: VARSKO_ERR_EXISTS when another event has the same
+ * reference, kind, device and time. store_agent_done: *done = 1 when the
+ * team's agent stored both modtaget and journaliseret.
+ * store_underretning_reroute: the underretning's new team and envelope.
+ */
+struct store_event_row {
+	const char *reference, *kind, *device, *role, *team;
+	int64_t time, received_at;
+	const char *event_json, *envelope_json; /* envelope_json may be NULL */
 };
-void store_event_result_clear(struct store_event_result *r); /* frees push_frame; NULL-safe */
+int store_event_same(struct store *s, const char *reference, const char *kind, const char *device, int64_t time,
+                     const char *event_json, int64_t *seq);
+int store_event_first_by(struct store *s, const char *reference, const char *kind, const char *device, int64_t *seq);
+int store_event_kinds(struct store *s, const char *reference, unsigned *seen);
+int store_event_insert(struct store *s, const struct store_event_row *e, int64_t *seq);
+int store_agent_done(struct store *s, const char *reference, const char *team, int *done);
+int store_underretning_reroute(struct store *s, const char *reference, const char *team, const char *envelope_json,
+                               const uint8_t hash[32]);
 
 /*
- * Check and store one signed event, from a WebSocket session or from MQTT
- * (docs/FLOW.md step 7). event_json is the EVENT object, envelope_json the
- * ENV object or NULL. tenant names the MQTT topics; gateway_cert_json (the
- * gateway certificate as JSON) goes into the MQTT payload of a re-routed
- * underretning. Joins the caller's transaction if one is open, else runs in
- * its own. Refusals: VARSKO_ERR_BAD_FRAME (malformed), VARSKO_ERR_NOT_FOUND
- * (unknown reference), VARSKO_ERR_UNKNOWN_DEVICE, VARSKO_ERR_DEVICE_REVOKED,
- * VARSKO_ERR_DEVICE_EXPIRED, VARSKO_ERR_BAD_SIGNATURE, VARSKO_ERR_FORBIDDEN
- * (the signer may not sign this kind for this underretning),
- * VARSKO_ERR_BAD_INPUT (envelope missing, superfluous, or with the wrong
- * recipients). Nothing is stored on a refusal except, when the caller has no
- * transaction open, an audit entry "event_refused".
+ * The user's current record (users and user_institutions) in the user
+ * part of a certificate: user, name, role, team ("" for none),
+ * institutions. VARSKO_ERR_NOT_FOUND for an unknown user.
  */
-int store_event_apply(struct store *s, const char *event_json, size_t event_len, const char *envelope_json,
-                      size_t envelope_len, int64_t now, const char *tenant, const char *gateway_cert_json,
-                      struct store_event_result *out);
+int store_user_get(struct store *s, const char *user, struct proto_cert *out);
 
 #endif

@@ -7,8 +7,9 @@
  * fields in columns. JSON written here is compact with sorted keys, like
  * every JSON object of flow.h. Large objects (an envelope is up to 2 MiB)
  * are never parsed again just to be embedded in another object: frames and
- * MQTT payloads that carry one are put together from canonical texts with
- * raw_object().
+ * MQTT payloads that carry one are put together from canonical texts
+ * (flow_text.c). Who may store which event, and what it does, is
+ * flow_event.c's; here are only the reads and writes it needs.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 
 #include "envelope.h"
 #include "flow.h"
+#include "flow_text.h"
+#include "policy.h"
 #include "store-internal.h"
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
@@ -69,82 +72,10 @@ static char *dump(const json_t *v)
 	return v ? json_dumps(v, JSON_FLAGS | JSON_ENCODE_ANY) : NULL;
 }
 
-/* s as a JSON string (owned by the caller), or NULL. */
-static char *quote(const char *s)
-{
-	json_t *v = json_string(s);
-	char *t = dump(v);
-
-	json_decref(v);
-	return t;
-}
-
-/* A certificate as its JSON text (owned by the caller). */
-static int cert_text(const struct proto_cert *c, char **out)
-{
-	return proto_cert_to_json(c, out);
-}
-
 /* Strict load of one JSON value of text[0..len). NULL when it does not parse. */
 static json_t *load(const char *text, size_t len)
 {
 	return text ? json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL) : NULL;
-}
-
-struct rawkv {
-	const char *key;   /* a plain ASCII key (no escaping needed) */
-	const char *value; /* raw JSON text; NULL: member left out */
-};
-
-static int rawkv_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct rawkv *)a)->key, ((const struct rawkv *)b)->key);
-}
-
-/*
- * {"k1":v1,...} from raw JSON value texts, keys sorted (the same bytes as
- * json_dumps(JSON_COMPACT | JSON_SORT_KEYS) of the parsed object when every
- * value is itself in that form). kv is sorted in place. *out owned by the
- * caller (free()).
- */
-static int raw_object(struct rawkv *kv, size_t n, char **out, size_t *len)
-{
-	size_t total = 2, i, o = 0;
-	char *p;
-
-	*out = NULL;
-	if (len != NULL)
-		*len = 0;
-	qsort(kv, n, sizeof(*kv), rawkv_cmp);
-	for (i = 0; i < n; i++)
-		if (kv[i].value != NULL)
-			total += strlen(kv[i].key) + strlen(kv[i].value) + 4;
-	if ((p = malloc(total + 1)) == NULL)
-		return VARSKO_ERR_NOMEM;
-	p[o++] = '{';
-	for (i = 0; i < n; i++) {
-		size_t kl, vl;
-
-		if (kv[i].value == NULL)
-			continue;
-		if (o > 1)
-			p[o++] = ',';
-		kl = strlen(kv[i].key);
-		vl = strlen(kv[i].value);
-		p[o++] = '"';
-		memcpy(p + o, kv[i].key, kl);
-		o += kl;
-		p[o++] = '"';
-		p[o++] = ':';
-		memcpy(p + o, kv[i].value, vl);
-		o += vl;
-	}
-	p[o++] = '}';
-	p[o] = '\0';
-	*out = p;
-	if (len != NULL)
-		*len = o;
-	return VARSKO_OK;
 }
 
 static int time_set(json_t *o, const char *key, int64_t t)
@@ -551,35 +482,6 @@ out:
 	return r;
 }
 
-/* The MQTT payload of an underretning (flow.h): put together from canonical texts. */
-static int mqtt_payload(const char *reference, const char *envelope_json, const char *receipt_json,
-                        const char *sender_cert_json, const char *gateway_cert_json, char **out)
-{
-	struct rawkv kv[6];
-	char *ref = quote(reference);
-	int r;
-
-	*out = NULL;
-	if (ref == NULL)
-		return VARSKO_ERR_NOMEM;
-	kv[0] = (struct rawkv){"type", "\"underretning\""};
-	kv[1] = (struct rawkv){"reference", ref};
-	kv[2] = (struct rawkv){"envelope", envelope_json};
-	kv[3] = (struct rawkv){"receipt", receipt_json};
-	kv[4] = (struct rawkv){"sender_cert", sender_cert_json};
-	kv[5] = (struct rawkv){"gateway_cert", gateway_cert_json};
-	r = raw_object(kv, 6, out, NULL);
-	free(ref);
-	return r;
-}
-
-static int topic_underretning(char *out, size_t cap, const char *tenant, const char *team)
-{
-	int n = snprintf(out, cap, "varsko/%s/team/%s/underretning", tenant, team);
-
-	return n > 0 && (size_t)n < cap ? VARSKO_OK : VARSKO_ERR_BAD_INPUT;
-}
-
 int store_underretning_add(struct store *s, const struct store_underretning_new *u, int64_t now)
 {
 	const struct flow_receipt *rc;
@@ -594,7 +496,7 @@ int store_underretning_add(struct store *s, const struct store_underretning_new 
 	    u->age_group == NULL || u->sender_cert_json == NULL || u->gateway_cert_json == NULL || u->tenant == NULL ||
 	    u->n_deadlines > STORE_DEADLINES_MAX || !flow_reference_valid(rc->reference))
 		return VARSKO_ERR_BAD_INPUT;
-	if ((r = topic_underretning(topic, sizeof(topic), u->tenant, rc->team)) != VARSKO_OK)
+	if ((r = flow_text_topic_underretning(topic, sizeof(topic), u->tenant, rc->team)) != VARSKO_OK)
 		return r;
 	if ((r = flow_receipt_to_json(rc, &rj)) != VARSKO_OK)
 		return r;
@@ -602,7 +504,7 @@ int store_underretning_add(struct store *s, const struct store_underretning_new 
 		r = VARSKO_ERR_NOMEM;
 		goto out0;
 	}
-	if ((r = mqtt_payload(rc->reference, u->envelope_json, receipt, u->sender_cert_json, u->gateway_cert_json,
+	if ((r = flow_text_underretning(rc->reference, u->envelope_json, receipt, u->sender_cert_json, u->gateway_cert_json,
 	                      &payload)) != VARSKO_OK)
 		goto out0;
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
@@ -651,7 +553,8 @@ out0:
 	"SELECT u.reference, u.team, u.institution, u.age_group, u.akut, u.handicap, u.received_at,"                   \
 	" coalesce((SELECT d.due_at FROM deadlines d WHERE d.reference = u.reference AND d.kind = 'vurdering'), 0),"   \
 	" coalesce((SELECT d.due_at FROM deadlines d WHERE d.reference = u.reference AND d.kind = 'kvittering'), 0),"  \
-	" coalesce((SELECT e.kind FROM events e WHERE e.reference = u.reference ORDER BY e.seq DESC LIMIT 1),"         \
+	" coalesce((SELECT e.kind FROM events e WHERE e.reference = u.reference AND e.kind = 'afsluttet' LIMIT 1),"  \
+	" (SELECT e.kind FROM events e WHERE e.reference = u.reference ORDER BY e.seq DESC LIMIT 1),"                  \
 	" 'modtaget_gateway') FROM underretninger u"
 
 static const char sql_item_one[] = ITEM_SELECT " WHERE u.reference = ?1";
@@ -759,7 +662,9 @@ static const char sql_events_of[] =
 /* The kinds whose envelope is a message to the notifier (timeline, pushed). */
 static int kind_for_notifier(const char *kind)
 {
-	return strcmp(kind, "kvitteret") == 0 || strcmp(kind, "tilbagemelding") == 0;
+	const struct policy_event *e = policy_event_rule(flow_event_kind_from_name(kind));
+
+	return e != NULL && e->to == POL_ENV_NOTIFIER;
 }
 
 /* The device id of a certificate in JSON text, or "" (the gateway certificate is trusted input). */
@@ -838,433 +743,139 @@ int store_flow_events(struct store *s, const char *reference, const char *gatewa
 	return VARSKO_OK;
 }
 
-/* ---- events -------------------------------------------------------------------------- */
+
+/* ---- events: the reads and writes of flow_event.c --------------------------------------- */
 
 static const char sql_event_same[] =
         "SELECT seq, event FROM events WHERE reference = ?1 AND kind = ?2 AND device = ?3 AND time = ?4";
 static const char sql_event_first_by[] =
         "SELECT seq FROM events WHERE reference = ?1 AND kind = ?2 AND device = ?3 ORDER BY seq LIMIT 1";
+static const char sql_event_kinds[] = "SELECT DISTINCT kind FROM events WHERE reference = ?1";
 static const char sql_event_insert[] =
         "INSERT INTO events (reference, kind, device, role, team, time, received_at, event, envelope)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-/*
- * Whether the team's agent has both received and filed the reference. The
- * outbox keeps republishing until it has: libmosquitto acknowledges a QoS 1
- * message to the broker as soon as it arrives, so an acknowledgement that
- * reached a varskod killed before it stored it is lost for good. Only a
- * republished underretning, which makes the agent send its stored events
- * again, repairs that; so the row stays due until both events are here.
- */
 static const char sql_agent_done[] =
         "SELECT count(DISTINCT kind) FROM events WHERE reference = ?1 AND team = ?2 AND role = 'agent'"
         " AND kind IN ('modtaget', 'journaliseret')";
-
-static int agent_done_ack(struct store *s, const char *reference, const char *team, int64_t now)
-{
-	sqlite3_stmt *st;
-	int rc, n;
-
-	if ((st = store_stmt(s, sql_agent_done)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, team, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return store_sqlite_err(rc);
-	}
-	n = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-	return n == 2 ? store_outbox_ack(s, reference, team, now) : VARSKO_OK;
-}
-
 static const char sql_u_reroute[] =
         "UPDATE underretninger SET team = ?2, current_envelope = ?3, current_hash = ?4 WHERE reference = ?1";
 
-void store_event_result_clear(struct store_event_result *r)
+int store_event_same(struct store *s, const char *reference, const char *kind, const char *device, int64_t time,
+                     const char *event_json, int64_t *seq)
 {
-	if (r == NULL)
-		return;
-	free(r->push_frame);
-	memset(r, 0, sizeof(*r));
-}
-
-static int is_refusal(int r)
-{
-	return r == VARSKO_ERR_BAD_FRAME || r == VARSKO_ERR_NOT_FOUND || r == VARSKO_ERR_UNKNOWN_DEVICE ||
-	       r == VARSKO_ERR_DEVICE_REVOKED || r == VARSKO_ERR_DEVICE_EXPIRED || r == VARSKO_ERR_BAD_SIGNATURE ||
-	       r == VARSKO_ERR_FORBIDDEN || r == VARSKO_ERR_BAD_INPUT || r == VARSKO_ERR_BAD_TIME ||
-	       r == VARSKO_ERR_EXISTS || r == VARSKO_ERR_TOO_LARGE;
-}
-
-/*
- * Who may sign which kind (flow.h): the gateway only leveret; the agent of
- * the current team modtaget and journaliseret; myndighed or leder of the
- * current team aabnet; myndighed of the current team everything else.
- */
-static int may_sign(enum flow_event_kind k, const struct proto_cert *c, int is_gateway, const char *team)
-{
-	int same_team = !is_gateway && strcmp(c->team, team) == 0;
-
-	switch (k) {
-	case FLOW_EV_LEVERET:
-		return is_gateway;
-	case FLOW_EV_MODTAGET:
-	case FLOW_EV_JOURNALISERET:
-		return same_team && strcmp(c->role, "agent") == 0;
-	case FLOW_EV_AABNET:
-		return same_team && (strcmp(c->role, "myndighed") == 0 || strcmp(c->role, "leder") == 0);
-	case FLOW_EV_VURDERET:
-	case FLOW_EV_KVITTERET:
-	case FLOW_EV_TILBAGEMELDING:
-	case FLOW_EV_OMDIRIGERET:
-	case FLOW_EV_AFSLUTTET:
-		return same_team && strcmp(c->role, "myndighed") == 0;
-	default:
-		return 0;
-	}
-}
-
-/* The envelope kind an event kind carries ("" for none). */
-static const char *envelope_kind(enum flow_event_kind k)
-{
-	switch (k) {
-	case FLOW_EV_KVITTERET:
-		return "kvittering";
-	case FLOW_EV_TILBAGEMELDING:
-		return "tilbagemelding";
-	case FLOW_EV_OMDIRIGERET:
-		return "underretning";
-	default:
-		return "";
-	}
-}
-
-/* The deadline an event kind meets (NULL: none). */
-static const char *deadline_met_by(enum flow_event_kind k)
-{
-	switch (k) {
-	case FLOW_EV_VURDERET:
-		return "vurdering";
-	case FLOW_EV_KVITTERET:
-		return "kvittering";
-	case FLOW_EV_TILBAGEMELDING:
-		return "tilbagemelding";
-	default:
-		return NULL;
-	}
-}
-
-/* 1 when the envelope's recipients (its wraps, sorted) are exactly certs[0..n) (sorted by device id). */
-static int recipients_equal(const struct env_envelope *e, const struct proto_cert *certs, size_t n)
-{
-	if (e->n_wraps != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(e->wraps[i].device, certs[i].device) != 0)
-			return 0;
-	return 1;
-}
-
-/* The `pushed` frame (flow.h) from canonical texts. */
-static int pushed_frame(const char *reference, const char *event_json, const char *cert_json, const char *env_json,
-                        char **out, size_t *len)
-{
-	struct rawkv kv[5];
-	char *ref = quote(reference);
-	int r;
-
-	if (ref == NULL)
-		return VARSKO_ERR_NOMEM;
-	kv[0] = (struct rawkv){"type", "\"pushed\""};
-	kv[1] = (struct rawkv){"reference", ref};
-	kv[2] = (struct rawkv){"event", event_json};
-	kv[3] = (struct rawkv){"cert", cert_json};
-	kv[4] = (struct rawkv){"envelope", env_json};
-	r = raw_object(kv, 5, out, len);
-	free(ref);
-	return r;
-}
-
-/* Everything store_event_apply() needs, so that one exit frees it all. */
-struct apply {
-	struct flow_event ev;
-	struct env_envelope *env;
-	struct store_underretning u;
-	struct store_device signer;
-	struct proto_cert gw;
-	struct flow_roster *roster;
-	struct proto_cert *devs;
-	char *ev_text, *env_text, *cert_text, *payload;
-	json_t *j;
-};
-
-int store_event_apply(struct store *s, const char *event_json, size_t event_len, const char *envelope_json,
-                      size_t envelope_len, int64_t now, const char *tenant, const char *gateway_cert_json,
-                      struct store_event_result *out)
-{
-	struct apply a;
-	char topic[256], detail[PROTO_ID_MAX + 40], new_team[PROTO_ID_MAX + 1];
-	const char *deadline;
-	uint8_t h[32];
 	sqlite3_stmt *st;
-	size_t n = 0;
-	int own = 0, known = 0, is_gw = 0, rc, r;
-	int64_t seq = 0;
+	int rc;
 
-	memset(&a, 0, sizeof(a));
-	memset(out, 0, sizeof(*out));
-	new_team[0] = '\0';
-	if (event_json == NULL || tenant == NULL)
-		return VARSKO_ERR_BAD_INPUT;
-	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
-		return r;
-
-	/* The objects, strictly. */
-	r = VARSKO_ERR_BAD_FRAME;
-	if ((a.j = json_loadb(event_json, event_len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
-	    flow_event_from_json(a.j, &a.ev) != VARSKO_OK)
-		goto out;
-	json_decref(a.j);
-	a.j = NULL;
-	if ((r = flow_event_to_json(&a.ev, &a.j)) != VARSKO_OK)
-		goto out;
-	if ((a.ev_text = dump(a.j)) == NULL) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	if (envelope_json != NULL) {
-		if ((r = env_from_json(envelope_json, envelope_len, &a.env)) != VARSKO_OK) {
-			if (r != VARSKO_ERR_NOMEM)
-				r = VARSKO_ERR_BAD_FRAME;
-			goto out;
-		}
-		if ((r = env_to_json(a.env, &a.env_text, &n)) != VARSKO_OK)
-			goto out;
-	}
-	if (gateway_cert_json != NULL &&
-	    proto_cert_from_json(gateway_cert_json, strlen(gateway_cert_json), &a.gw) != VARSKO_OK) {
-		r = VARSKO_ERR_INTERNAL;
-		goto out;
-	}
-
-	/* The underretning, and the same signed event seen before. */
-	if ((r = store_underretning_get(s, a.ev.reference, 0, &a.u)) != VARSKO_OK)
-		goto out;
-	if ((st = store_stmt(s, sql_event_same)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, a.ev.reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, flow_event_kind_name(a.ev.kind), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a.ev.device, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, a.ev.time);
+	*seq = 0;
+	if ((st = store_stmt(s, sql_event_same)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, time);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(st, 1);
 
-		if (t != NULL && strcmp(t, a.ev_text) == 0) {
-			seq = sqlite3_column_int64(st, 0);
-			out->duplicate = 1;
-		}
+		if (t != NULL && strcmp(t, event_json) == 0)
+			*seq = sqlite3_column_int64(st, 0);
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		r = store_sqlite_err(rc);
-		goto out;
-	}
-	if (out->duplicate) {
-		r = VARSKO_OK;
-		goto done;
-	}
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
+}
 
-	/* The signer: enrolled, not revoked, valid now; or the gateway itself. */
-	if (a.gw.device[0] != '\0' && strcmp(a.ev.device, a.gw.device) == 0) {
-		is_gw = 1;
-		a.signer.cert = a.gw;
-	} else {
-		if ((r = store_device_get(s, a.ev.device, &a.signer)) != VARSKO_OK)
-			goto out;
-		known = 1;
-		if (a.signer.revoked_at != 0) {
-			r = VARSKO_ERR_DEVICE_REVOKED;
-			goto out;
-		}
-		if (now < a.signer.cert.not_before || now > a.signer.cert.not_after) {
-			r = VARSKO_ERR_DEVICE_EXPIRED;
-			goto out;
-		}
-	}
-	if ((r = flow_event_verify(&a.ev, a.signer.cert.sign_pk)) != VARSKO_OK) {
-		r = VARSKO_ERR_BAD_SIGNATURE;
-		goto out;
-	}
-	if (!may_sign(a.ev.kind, &a.signer.cert, is_gw, a.u.team)) {
-		r = VARSKO_ERR_FORBIDDEN;
-		goto out;
-	}
-	/* A signed time in the future, or before the underretning came, would misstate a deadline. */
-	if (a.ev.time > now + PROTO_LOGIN_SKEW || a.ev.time < a.u.received_at - PROTO_LOGIN_SKEW) {
-		r = VARSKO_ERR_BAD_TIME;
-		goto out;
-	}
+int store_event_first_by(struct store *s, const char *reference, const char *kind, const char *device, int64_t *seq)
+{
+	sqlite3_stmt *st;
+	int rc;
 
-	/* The envelope: there exactly when the kind needs one, and the right one. */
-	r = VARSKO_ERR_BAD_INPUT;
-	if ((a.env != NULL) != (flow_event_needs_envelope(a.ev.kind) != 0))
-		goto out;
-	if (a.env != NULL) {
-		if (strcmp(a.env->sender, a.ev.device) != 0 || strcmp(a.env->object_id, a.ev.reference) != 0 ||
-		    strcmp(a.env->kind, envelope_kind(a.ev.kind)) != 0)
-			goto out;
-		if (env_verify(a.env, a.signer.cert.sign_pk) != VARSKO_OK) {
-			r = VARSKO_ERR_BAD_SIGNATURE;
-			goto out;
-		}
-		if (flow_envelope_hash(a.env, h) != VARSKO_OK || sodium_memcmp(h, a.ev.envelope_hash, 32) != 0)
-			goto out;
-		if (a.ev.kind == FLOW_EV_OMDIRIGERET) {
-			if (strcmp(a.ev.team, a.u.team) == 0)
-				goto out;
-			if ((a.roster = malloc(sizeof(*a.roster))) == NULL) {
-				r = VARSKO_ERR_NOMEM;
-				goto out;
-			}
-			if ((r = store_team_roster(s, a.ev.team, now, a.roster)) != VARSKO_OK) {
-				if (r == VARSKO_ERR_NOT_FOUND || r == VARSKO_ERR_TOO_LARGE)
-					r = VARSKO_ERR_BAD_INPUT;
-				goto out;
-			}
-			r = VARSKO_ERR_BAD_INPUT;
-			if (a.roster->n == 0 || !recipients_equal(a.env, a.roster->certs, a.roster->n))
-				goto out;
-		} else {
-			if ((a.devs = calloc(ENV_RECIPIENTS_MAX, sizeof(*a.devs))) == NULL) {
-				r = VARSKO_ERR_NOMEM;
-				goto out;
-			}
-			if ((r = store_user_devices(s, a.u.sender_user, now, a.devs, ENV_RECIPIENTS_MAX, &n)) !=
-			    VARSKO_OK) {
-				if (r == VARSKO_ERR_TOO_LARGE)
-					r = VARSKO_ERR_BAD_INPUT;
-				goto out;
-			}
-			r = VARSKO_ERR_BAD_INPUT;
-			if (n == 0 || !recipients_equal(a.env, a.devs, n))
-				goto out;
-		}
-	}
+	*seq = 0;
+	if ((st = store_stmt(s, sql_event_first_by)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*seq = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
+}
 
-	/* Opening is recorded once per device: a later aabnet answers with the first. */
-	if (a.ev.kind == FLOW_EV_AABNET) {
-		if ((st = store_stmt(s, sql_event_first_by)) == NULL) {
-			r = VARSKO_ERR_DB;
-			goto out;
-		}
-		sqlite3_bind_text(st, 1, a.ev.reference, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, "aabnet", -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, a.ev.device, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			seq = sqlite3_column_int64(st, 0);
-			out->duplicate = 1;
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			r = store_sqlite_err(rc);
-			goto out;
-		}
-		if (out->duplicate) {
-			r = VARSKO_OK;
-			goto done;
-		}
-	}
+int store_event_kinds(struct store *s, const char *reference, unsigned *seen)
+{
+	sqlite3_stmt *st;
+	int rc;
 
-	/* Store it and its effects. */
-	if ((st = store_stmt(s, sql_event_insert)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
+	*seen = 0;
+	if ((st = store_stmt(s, sql_event_kinds)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		enum flow_event_kind k = flow_event_kind_from_name((const char *)sqlite3_column_text(st, 0));
+
+		if (k == FLOW_EV_NONE) {
+			rc = SQLITE_CORRUPT;
+			break;
+		}
+		*seen |= 1u << (unsigned)k;
 	}
-	sqlite3_bind_text(st, 1, a.ev.reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, flow_event_kind_name(a.ev.kind), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a.ev.device, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, a.signer.cert.role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, a.u.team, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, a.ev.time);
-	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_text(st, 8, a.ev_text, -1, SQLITE_STATIC);
-	if (a.env_text != NULL)
-		sqlite3_bind_text(st, 9, a.env_text, -1, SQLITE_STATIC);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
+}
+
+int store_event_insert(struct store *s, const struct store_event_row *e, int64_t *seq)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	*seq = 0;
+	if ((st = store_stmt(s, sql_event_insert)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, e->reference, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, e->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, e->device, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, e->role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, e->team, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, e->time);
+	sqlite3_bind_int64(st, 7, e->received_at);
+	sqlite3_bind_text(st, 8, e->event_json, -1, SQLITE_STATIC);
+	if (e->envelope_json != NULL)
+		sqlite3_bind_text(st, 9, e->envelope_json, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 9);
 	if ((r = step_write(st)) != VARSKO_OK)
-		goto out; /* EXISTS: another event with the same reference, kind, device and time */
-	seq = sqlite3_last_insert_rowid(s->db);
-	if ((deadline = deadline_met_by(a.ev.kind)) != NULL &&
-	    (r = store_deadline_met(s, a.ev.reference, deadline, a.ev.time, seq)) != VARSKO_OK)
-		goto out;
-	if ((a.ev.kind == FLOW_EV_MODTAGET || a.ev.kind == FLOW_EV_JOURNALISERET) &&
-	    (r = agent_done_ack(s, a.ev.reference, a.u.team, now)) != VARSKO_OK)
-		goto out;
-	if ((r = cert_text(&a.signer.cert, &a.cert_text)) != VARSKO_OK)
-		goto out;
-	if (a.ev.kind == FLOW_EV_OMDIRIGERET) {
-		if ((r = topic_underretning(topic, sizeof(topic), tenant, a.ev.team)) != VARSKO_OK)
-			goto out;
-		if ((r = mqtt_payload(a.ev.reference, a.env_text, a.u.receipt, a.cert_text,
-		                      gateway_cert_json ? gateway_cert_json : "null", &a.payload)) != VARSKO_OK)
-			goto out;
-		if ((st = store_stmt(s, sql_u_reroute)) == NULL) {
-			r = VARSKO_ERR_DB;
-			goto out;
-		}
-		sqlite3_bind_text(st, 1, a.ev.reference, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, a.ev.team, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, a.env_text, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 4, h, 32, SQLITE_STATIC);
-		if ((r = step_write(st)) != VARSKO_OK)
-			goto out;
-		/* The old team's agent is no longer asked for it; the new team's is. */
-		if ((r = store_deadline_set_team(s, a.ev.reference, a.ev.team)) != VARSKO_OK ||
-		    (r = store_outbox_ack(s, a.ev.reference, a.u.team, now)) != VARSKO_OK ||
-		    (r = store_outbox_add(s, a.ev.reference, a.ev.team, topic, a.payload, 1, now, NULL)) != VARSKO_OK)
-			goto out;
-		out->outbox_added = 1;
-		memcpy(new_team, a.ev.team, sizeof(new_team));
-	}
-	snprintf(detail, sizeof(detail), "ref=%s kind=%s", a.ev.reference, flow_event_kind_name(a.ev.kind));
-	if ((r = store_audit(s, now, "event_stored", a.ev.device, detail)) != VARSKO_OK)
-		goto out;
-	if ((r = pushed_frame(a.ev.reference, a.ev_text, a.cert_text,
-	                      a.env_text != NULL && kind_for_notifier(flow_event_kind_name(a.ev.kind)) ? a.env_text
-	                                                                                               : NULL,
-	                      &out->push_frame, &out->push_len)) != VARSKO_OK)
-		goto out;
-done:
-	out->seq = seq;
-	snprintf(out->reference, sizeof(out->reference), "%s", a.ev.reference);
-	snprintf(out->kind, sizeof(out->kind), "%s", flow_event_kind_name(a.ev.kind));
-	snprintf(out->notifier_user, sizeof(out->notifier_user), "%s", a.u.sender_user);
-	snprintf(out->team, sizeof(out->team), "%s", new_team[0] ? new_team : a.u.team);
-	r = VARSKO_OK;
-out:
-	r = store_tx_end(s, own, r);
-	if (r != VARSKO_OK) {
-		store_event_result_clear(out);
-		if (own && is_refusal(r)) {
-			/* Only a device id the store knows is written as the actor. */
-			snprintf(detail, sizeof(detail), "reason=%s", varsko_err_name(r));
-			/* The refusal stands even if it cannot be audited. */
-			(void)store_audit(s, now, "event_refused", known ? a.ev.device : "-", detail);
-		}
-	}
-	json_decref(a.j);
-	env_free(a.env);
-	store_underretning_clear(&a.u);
-	free(a.roster);
-	free(a.devs);
-	free(a.ev_text);
-	free(a.env_text);
-	free(a.cert_text);
-	free(a.payload);
-	return r;
+		return r; /* EXISTS: another event with the same reference, kind, device and time */
+	*seq = sqlite3_last_insert_rowid(s->db);
+	return VARSKO_OK;
+}
+
+int store_agent_done(struct store *s, const char *reference, const char *team, int *done)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*done = 0;
+	if ((st = store_stmt(s, sql_agent_done)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, team, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*done = sqlite3_column_int(st, 0) == 2;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? VARSKO_OK : store_sqlite_err(rc);
+}
+
+int store_underretning_reroute(struct store *s, const char *reference, const char *team, const char *envelope_json,
+                               const uint8_t hash[32])
+{
+	sqlite3_stmt *st;
+
+	if ((st = store_stmt(s, sql_u_reroute)) == NULL)
+		return VARSKO_ERR_DB;
+	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, team, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, envelope_json, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 4, hash, 32, SQLITE_STATIC);
+	return step_write(st);
 }

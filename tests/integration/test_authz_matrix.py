@@ -34,8 +34,16 @@ proto/flow.h / PROTOCOL.md 12.5 (who signs which event kind):
     NF  error not_found: the role may, but the underretning is not the session's
         to see (another team's, someone else's), so references cannot be probed
 
+The afsluttet cells act on a second pair, UA2 and UJ2 (same sides), so that
+closing does not end the case the later cells work on: after afsluttet the
+case takes no more decisions (PROTOCOL.md 12.5, the case's states).
+
 Also: events signed by another device than the session's (forbidden), a
-leveret signed by a non-gateway device over the WebSocket and over MQTT.
+leveret signed by a non-gateway device over the WebSocket and over MQTT, an
+omdirigering whose envelope carries other routing bytes than the
+underretning's (bad_input), every decision on the closed UA2 (case_state),
+and a myndighed moved to another team by `varskoctl import` (her devices are
+revoked: her open session is closed, nothing of the old team is shown).
 After every cell the rows of underretninger and of events (other than the
 gateway's own leveret) change exactly as the cell's expected outcome says;
 at the end the stored events are exactly the allowed event cells. A table of
@@ -174,7 +182,9 @@ def main():
                                            int(time.time()))
             return js
 
-        for side, user in (("A", "laerer-anna"), ("J", "laerer-jonas")):
+        ctx["ref2"] = {}
+        for side, user, key in (("A", "laerer-anna", "ref"), ("J", "laerer-jonas", "ref"),
+                                ("A", "laerer-anna", "ref2"), ("J", "laerer-jonas", "ref2")):
             team, inst = SIDE[side]
 
             async def create(cl, d, inst=inst):
@@ -188,16 +198,24 @@ def main():
             routed, routing, ans = fl.raw_session(user, create)
             ok = (routed.get("type") == "routed" and routed.get("team") == team and isinstance(ans, dict)
                   and ans.get("type") == "receipt" and ans["receipt"].get("team") == team)
-            if not c(f"setup: {user} routes {inst} to {team} and submits U{side}", ok,
+            if not c(f"setup: {user} routes {inst} to {team} and submits U{side}{'2' if key == 'ref2' else ''}", ok,
                      f"{json.dumps(routed)[:300]} / {json.dumps(ans)[:300]}"):
                 return checks.done()
+            ctx[key][side] = ans["receipt"]["reference"]
+            if key == "ref2":
+                continue
             ctx["roster"][side] = routed["roster"]["devices"]
             ctx["routing"][side] = routing
-            ctx["ref"][side] = ans["receipt"]["reference"]
             ctx["gateway"] = ans["receipt"]["gateway"]
         UA, UJ = ctx["ref"]["A"], ctx["ref"]["J"]
+        UA2, UJ2 = ctx["ref2"]["A"], ctx["ref2"]["J"]
         gw = ctx["gateway"]
-        harness.log(f"     UA = {UA} (team-slagelse), UJ = {UJ} (team-korsoer-skaelskoer), gateway device {gw}")
+        harness.log(f"     UA = {UA}, UA2 = {UA2} (team-slagelse), UJ = {UJ}, UJ2 = {UJ2} (team-korsoer-skaelskoer),"
+                    f" gateway device {gw}")
+
+        def ref_of(req, side):
+            """The underretning a cell acts on: the second pair for afsluttet, which closes it."""
+            return ctx["ref2" if req == "afsluttet" else "ref"][side]
 
         # The notifier's devices (as an allowed team member) and team-ung's roster (as a myndighed).
         async def get_nd(cl, d, ref):
@@ -231,7 +249,7 @@ def main():
                     fl.count("deadlines"))
 
         def make_event(d, kind, side, t):
-            ref = ctx["ref"][side]
+            ref = ref_of(kind, side)
             if kind == "vurderet":
                 return flowlib.sign_event(d.sign_sk, ref, kind, d.id, t, akut=False), None
             if kind in ("kvitteret", "tilbagemelding"):
@@ -299,7 +317,7 @@ def main():
                     if got[key] != want:
                         harness.log(f"     cell {req} {lb} {variant}: want {want}, got {json.dumps(ans)[:240]}")
                     if got[key] == "ok" and req in KINDS:
-                        stored_events.add((ctx["ref"][side], req, d.id))
+                        stored_events.add((ref_of(req, side), req, d.id))
                     dn = tuple(a_ - b_ for a_, b_ in zip(after, before))
                     exp = (1 if got[key] == "ok" and req == "submit" else 0,
                            1 if got[key] == "ok" and req in KINDS else 0)
@@ -365,6 +383,20 @@ def main():
               f"publish rc {rc}, mqtt_refused {refused0} -> {refused1}, rows {before} -> {n_rows()}")
         finally:
             spy.close()
+
+        # ---- an omdirigering must keep the underretning's routing bytes (the new team's agent checks them) ----
+        for what, routing in (("no routing bytes", b""), ("other routing bytes", ctx["routing"]["J"])):
+            rc_ = [(x["device"], flowlib.ub64(x["box_pk"])) for x in ctx["new_roster"]]
+            env = flowlib.seal("underretning", UA, lene.id, lene.sign_sk, rc_, routing, plaintext)
+            ev = flowlib.sign_event(lene.sign_sk, UA, "omdirigeret", lene.id, t_x - 2, team=NEW_TEAM,
+                                    env_hash=flowlib.envelope_hash(env))
+            before = n_rows()
+            ans = fl.raw_session("myndighed-lene", lambda cl, d, ev=ev, env=env: request(
+                cl, {"type": "event", "id": "rr", "event": ev, "envelope": env}))
+            c(f"omdirigeret of UA re-sealed with {what}: bad_input, nothing stored, UA stays",
+              ans.get("code") == "bad_input" and "routing" in ans.get("message", "") and n_rows() == before
+              and dict(fl.q("SELECT reference, team FROM underretninger")).get(UA) == SIDE["A"][0],
+              f"{json.dumps(ans)[:240]}; rows {before} -> {n_rows()}")
 
         # Phase 2: omdirigeret, the refused cells first, then lene (UA) and peter (UJ) move theirs to team-ung.
         order = [a[0] for a in ACTORS if a[0] not in ("myndighed-lene", "myndighed-peter")]
@@ -442,7 +474,7 @@ def main():
                        "GROUP BY reference, kind, device", gw)
         have = {(r, k, d_) for r, k, d_, _ in ev_rows}
         twice = [(r, k, d_, n) for r, k, d_, n in ev_rows if n != 1]
-        want_events = {(ctx["ref"][side], req, dev[user].id) for (req, lb, variant), v in policy.items()
+        want_events = {(ref_of(req, side), req, dev[user].id) for (req, lb, variant), v in policy.items()
                        if v == "ok" and req in KINDS
                        for user, lb2, own in ACTORS if lb2 == lb
                        for side in [own if variant == "own" else OTHER[own]]}
@@ -460,8 +492,8 @@ def main():
             harness.log(f"     events of {r} ({rows.get(r)}, now {teams_now.get(r)}): "
                         + ", ".join(f"{k}={n}" for k, n in sorted(per[r].items())))
         n_sub = sum(1 for k, v in policy.items() if k[0] == "submit" and v == "ok")
-        c(f"underretninger: UA, UJ and the {n_sub} allowed submit cells, all from anna or jonas",
-          len(rows) == 2 + n_sub and set(rows.values()) <= {"laerer-anna", "laerer-jonas"}, str(rows))
+        c(f"underretninger: UA, UJ, UA2, UJ2 and the {n_sub} allowed submit cells, all from anna or jonas",
+          len(rows) == 4 + n_sub and set(rows.values()) <= {"laerer-anna", "laerer-jonas"}, str(rows))
         moved = {r: teams_now.get(r) for r in (UA, UJ)}
         c(f"the allowed omdirigeret cells moved UA and UJ to {NEW_TEAM}",
           moved == {UA: NEW_TEAM, UJ: NEW_TEAM}, str(moved))
@@ -480,6 +512,69 @@ def main():
         ans = fl.raw_session("myndighed-lene", lambda cl, d: request(cl, {"type": "event", "id": "p3", "event": ev}))
         c("after omdirigeret: an event from the old team's myndighed -> not_found, nothing stored",
           ans.get("code") == "not_found" and n_rows() == before, json.dumps(ans)[:200])
+
+        # ---- the case's states: UA2 was closed by lene; no decision follows, the inbox keeps saying so ----
+        def closed_event(kind, t_k):
+            """A well-formed event of kind by lene on the closed UA2 (and its envelope, or None)."""
+            env_ = None
+            if kind == "vurderet":
+                return flowlib.sign_event(lene.sign_sk, UA2, kind, lene.id, t_k, akut=False), None
+            if kind in ("kvitteret", "tilbagemelding"):
+                rc_ = [(x["device"], flowlib.ub64(x["box_pk"])) for x in ctx["notifier"]["A"]]
+                env_ = flowlib.seal("kvittering" if kind == "kvitteret" else "tilbagemelding", UA2, lene.id,
+                                    lene.sign_sk, rc_, b"", KVITTERING_TEXT)
+                h = flowlib.envelope_hash(env_)
+                if kind == "kvitteret":
+                    return flowlib.sign_event(lene.sign_sk, UA2, kind, lene.id, t_k, env_hash=h), env_
+                return flowlib.sign_event(lene.sign_sk, UA2, kind, lene.id, t_k, started=False, env_hash=h), env_
+            if kind == "omdirigeret":
+                rc_ = [(x["device"], flowlib.ub64(x["box_pk"])) for x in ctx["new_roster"]]
+                env_ = flowlib.seal("underretning", UA2, lene.id, lene.sign_sk, rc_, ctx["routing"]["A"], plaintext)
+                return flowlib.sign_event(lene.sign_sk, UA2, kind, lene.id, t_k, team=NEW_TEAM,
+                                          env_hash=flowlib.envelope_hash(env_)), env_
+            return flowlib.sign_event(lene.sign_sk, UA2, kind, lene.id, t_k), None  # a second afsluttet
+
+        for kind in ("vurderet", "kvitteret", "tilbagemelding", "omdirigeret", "afsluttet"):
+            ev, env_ = closed_event(kind, int(time.time()) - 1)
+            frame = {"type": "event", "id": "cs", "event": ev}
+            if env_ is not None:
+                frame["envelope"] = env_
+            before = n_rows()
+            ans = fl.raw_session("myndighed-lene", lambda cl, d, frame=frame: request(cl, frame))
+            c(f"{kind} on the closed UA2: case_state, nothing stored",
+              ans.get("code") == "case_state" and n_rows() == before, f"{json.dumps(ans)[:240]}")
+        ans = fl.raw_session("myndighed-lene", lambda cl, d: request(cl, {"type": "inbox", "id": "i9"}))
+        st2 = [i.get("state") for i in ans.get("items", []) if i.get("reference") == UA2]
+        c("the inbox shows UA2 as afsluttet", st2 == ["afsluttet"], json.dumps(ans)[:300])
+
+        # ---- a myndighed moved to another team by varskoctl import ----
+        async def moved(cl, d):
+            first = await request(cl, {"type": "inbox", "id": "m1"})
+            doc = {"tenant": flowlib.TENANT, "users": [{"id": "myndighed-lene", "name": "Lene Sørensen",
+                                                         "role": "myndighed", "team": NEW_TEAM}]}
+            p = fl.path("move-lene.json")
+            with open(p, "w", encoding="utf-8") as f:
+                json.dump(doc, f)
+            rc, out, err = fl.ctl("import", p)
+            after = await request(cl, {"type": "inbox", "id": "m2"})
+            try:  # the server closes the connection after the refusal
+                closing = await request(cl, {"type": "inbox", "id": "m3"})
+            except Exception as e:  # websockets' ConnectionClosed when the close came before the send
+                rcvd = getattr(e, "rcvd", None)
+                closing = {"type": "closed", "code": rcvd.code if rcvd is not None else getattr(e, "code", None)}
+            return first, (rc, out, err), after, closing
+        first, imp, after, closing = fl.raw_session("myndighed-lene", moved)
+        c("moved: lene's inbox before the import lists team-slagelse's UA2",
+          UA2 in {i.get("reference") for i in first.get("items", [])}, json.dumps(first)[:200])
+        c("moved: varskoctl import moving lene to team-ung succeeds", imp[0] == 0, flowlib.out_of(*imp))
+        c("moved: her open session's next request is refused device_revoked, nothing of team-slagelse shown",
+          after.get("type") == "error" and after.get("code") == "device_revoked" and "items" not in after,
+          json.dumps(after)[:300])
+        c("moved: her session is then closed with 1008", closing.get("type") == "closed"
+          and closing.get("code") == 1008, json.dumps(closing)[:200])
+        n_rev = fl.count("devices", "user = 'myndighed-lene' AND revoked_at IS NOT NULL")
+        c("moved: her device is revoked in the database (audited)", n_rev == 1
+          and fl.count("audit", "event = 'revoke' AND detail LIKE ?", f"%{lene.id}%") >= 1, f"{n_rev} revoked")
 
         harness.log(f"     matrix and checks took {time.monotonic() - t_start:.1f} s")
         c("varskod still running", fl.alive("varskod"))

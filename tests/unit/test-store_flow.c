@@ -23,6 +23,7 @@
 #include "config.h"
 #include "deadline.h"
 #include "envelope.h"
+#include "flow_event.h"
 #include "flow.h"
 #include "route.h"
 #include "store-internal.h" /* white box: the test reads the store's own connection */
@@ -292,15 +293,25 @@ static struct env_envelope *event_envelope(const struct dev *d, const char *ref,
 		return NULL;
 	if ((ro = calloc(1, sizeof(*ro))) == NULL)
 		return NULL;
-	if (store_team_roster(S, to_team, now, ro) == VARSKO_OK)
-		e = seal(d, "underretning", ref, (const uint8_t *)"r", 1, ro->certs, ro->n);
+	/* A re-routed envelope carries the underretning's routing bytes unchanged (PROTOCOL.md 12.5). */
+	{
+		struct store_underretning u;
+		struct env_envelope *cur = NULL;
+
+		if (store_underretning_get(S, ref, 1, &u) == VARSKO_OK &&
+		    env_from_json(u.envelope, u.envelope_len, &cur) == VARSKO_OK &&
+		    store_team_roster(S, to_team, now, ro) == VARSKO_OK)
+			e = seal(d, "underretning", ref, cur->routing, cur->routing_len, ro->certs, ro->n);
+		env_free(cur);
+		store_underretning_clear(&u);
+	}
 	free(ro);
 	return e;
 }
 
 /* Sign and apply an event; the envelope is made as the kind needs unless `e` is given (then borrowed). */
 static int apply(const struct dev *d, const char *ref, enum flow_event_kind kind, int64_t t, const char *to_team,
-                 const struct env_envelope *given, int use_given, int64_t now, struct store_event_result *res)
+                 const struct env_envelope *given, int use_given, int64_t now, struct event_result *res)
 {
 	struct env_envelope *made = NULL;
 	const struct env_envelope *e;
@@ -313,7 +324,7 @@ static int apply(const struct dev *d, const char *ref, enum flow_event_kind kind
 		goto out;
 	if (e != NULL && (et = env_text(e, &elen)) == NULL)
 		goto out;
-	r = store_event_apply(S, ev, strlen(ev), et, elen, now, TENANT, gw_json, res);
+	r = event_apply(S, ev, strlen(ev), et, elen, now, TENANT, gw_json, res);
 out:
 	env_free(made);
 	free(ev);
@@ -324,21 +335,21 @@ out:
 /* An event signed over hash_env's hash (or none) sent with sent_env (or none): for the envelope refusals. */
 static int apply_split(const struct dev *d, const char *ref, enum flow_event_kind kind, int64_t t,
                        const struct env_envelope *hash_env, const struct env_envelope *sent_env, int64_t now,
-                       struct store_event_result *res)
+                       struct event_result *res)
 {
 	char *ev = event_text(d, ref, kind, t, "team-b", hash_env), *et = NULL;
 	size_t elen = 0;
 	int r = VARSKO_ERR_INTERNAL;
 
 	if (ev != NULL && (sent_env == NULL || (et = env_text(sent_env, &elen)) != NULL))
-		r = store_event_apply(S, ev, strlen(ev), et, elen, now, TENANT, gw_json, res);
+		r = event_apply(S, ev, strlen(ev), et, elen, now, TENANT, gw_json, res);
 	free(ev);
 	free(et);
 	return r;
 }
 
 static int apply_simple(const struct dev *d, const char *ref, enum flow_event_kind kind, int64_t t,
-                        struct store_event_result *res)
+                        struct event_result *res)
 {
 	return apply(d, ref, kind, t, "team-b", NULL, 0, T0 + 600, res);
 }
@@ -615,7 +626,7 @@ static void test_rights_matrix(void)
 	CHECK_EQ_INT(submit(&devs[FAG], "s-matrix", "team-a", T0, ref), VARSKO_OK);
 	for (int k = FLOW_EV_LEVERET; k < FLOW_EV_COUNT_; k++) {
 		for (size_t i = 0; i < sizeof(signers) / sizeof(signers[0]); i++) {
-			struct store_event_result res;
+			struct event_result res;
 			int d = signers[i], expect, r;
 
 			switch (k) {
@@ -650,7 +661,7 @@ static void test_rights_matrix(void)
 				CHECK_EQ_STR(res.team, k == FLOW_EV_OMDIRIGERET ? "team-b" : "team-a");
 				CHECK(res.push_frame != NULL);
 			}
-			store_event_result_clear(&res);
+			event_result_clear(&res);
 		}
 	}
 	CHECK_EQ_INT(cells, 99);
@@ -661,7 +672,7 @@ static void test_rights_matrix(void)
 
 static void test_events_effects(void)
 {
-	struct store_event_result res;
+	struct event_result res;
 	char ref[PROTO_ID_MAX + 1];
 	json_t *arr = NULL, *item = NULL;
 	int64_t seq;
@@ -676,46 +687,46 @@ static void test_events_effects(void)
 	 * republishing); modtaget and journaliseret together acknowledge it.
 	 */
 	CHECK_EQ_INT(apply_simple(&devs[GW], ref, FLOW_EV_LEVERET, T0 + 10, &res), VARSKO_OK);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM outbox WHERE reference = ?1 AND done_at IS NULL", ref), 1);
 	CHECK_EQ_INT(apply_simple(&devs[AGENT_A], ref, FLOW_EV_MODTAGET, T0 + 20, &res), VARSKO_OK);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM outbox WHERE reference = ?1 AND done_at IS NULL", ref), 1);
 	CHECK_EQ_INT(apply_simple(&devs[AGENT_A], ref, FLOW_EV_JOURNALISERET, T0 + 21, &res), VARSKO_OK);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM outbox WHERE reference = ?1 AND done_at IS NULL", ref), 0);
 
 	/* The first vurderet meets the deadline; a later one changes nothing. */
 	CHECK_EQ_INT(apply_simple(&devs[MYND_A], ref, FLOW_EV_VURDERET, T0 + 30, &res), VARSKO_OK);
 	seq = res.seq;
 	CHECK(res.push_frame != NULL && strstr(res.push_frame, "\"type\":\"pushed\"") != NULL);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(q_int("SELECT met_at FROM deadlines WHERE reference = ?1 AND kind = 'vurdering'", ref), T0 + 30);
 	CHECK_EQ_INT(q_int("SELECT met_event FROM deadlines WHERE reference = ?1 AND kind = 'vurdering'", ref), seq);
 	CHECK_EQ_INT(apply_simple(&devs[MYND_A], ref, FLOW_EV_VURDERET, T0 + 40, &res), VARSKO_OK);
 	CHECK(res.seq != seq);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(q_int("SELECT met_at FROM deadlines WHERE reference = ?1 AND kind = 'vurdering'", ref), T0 + 30);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM deadlines WHERE reference = ?1 AND met_at IS NULL", ref), 2);
 
 	/* kvitteret to both of the notifier's devices meets the kvittering deadline, and is pushed with it. */
 	CHECK_EQ_INT(apply_simple(&devs[MYND_A], ref, FLOW_EV_KVITTERET, T0 + 50, &res), VARSKO_OK);
 	CHECK(res.push_frame != NULL && strstr(res.push_frame, "\"envelope\":") != NULL);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(q_int("SELECT met_at FROM deadlines WHERE reference = ?1 AND kind = 'kvittering'", ref), T0 + 50);
 	CHECK_EQ_INT(apply_simple(&devs[MYND_A], ref, FLOW_EV_TILBAGEMELDING, T0 + 55, &res), VARSKO_OK);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM deadlines WHERE reference = ?1 AND met_at IS NULL", ref), 0);
 
 	/* aabnet is recorded once per device: the second answers with the first. */
 	CHECK_EQ_INT(apply_simple(&devs[LEDER_A], ref, FLOW_EV_AABNET, T0 + 60, &res), VARSKO_OK);
 	seq = res.seq;
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(apply_simple(&devs[LEDER_A], ref, FLOW_EV_AABNET, T0 + 70, &res), VARSKO_OK);
 	CHECK_EQ_INT(res.duplicate, 1);
 	CHECK_EQ_INT(res.seq, seq);
 	CHECK(res.push_frame == NULL);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 
 	/* The item and the timeline read it back. */
 	CHECK_EQ_INT(store_flow_item(S, ref, &item), VARSKO_OK);
@@ -758,7 +769,7 @@ static void test_events_effects(void)
 
 static void test_duplicates_and_refusals(void)
 {
-	struct store_event_result res;
+	struct event_result res;
 	char ref[PROTO_ID_MAX + 1];
 	char *ev, *bad;
 	long long events, refused;
@@ -769,15 +780,15 @@ static void test_duplicates_and_refusals(void)
 	CHECK_EQ_INT(submit(&devs[FAG], "s-refusals", "team-a", T0, ref), VARSKO_OK);
 
 	/* The same signed event again: accepted, nothing new, no push. */
-	ev = event_text(&devs[MYND_A], ref, FLOW_EV_AFSLUTTET, T0 + 100, NULL, NULL);
-	CHECK_EQ_INT(store_event_apply(S, ev, strlen(ev), NULL, 0, T0 + 200, TENANT, gw_json, &res), VARSKO_OK);
+	ev = event_text(&devs[MYND_A], ref, FLOW_EV_VURDERET, T0 + 100, NULL, NULL);
+	CHECK_EQ_INT(event_apply(S, ev, strlen(ev), NULL, 0, T0 + 200, TENANT, gw_json, &res), VARSKO_OK);
 	CHECK_EQ_INT(res.duplicate, 0);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	events = q_int("SELECT count(*) FROM events", NULL);
-	CHECK_EQ_INT(store_event_apply(S, ev, strlen(ev), NULL, 0, T0 + 300, TENANT, gw_json, &res), VARSKO_OK);
+	CHECK_EQ_INT(event_apply(S, ev, strlen(ev), NULL, 0, T0 + 300, TENANT, gw_json, &res), VARSKO_OK);
 	CHECK_EQ_INT(res.duplicate, 1);
 	CHECK(res.push_frame == NULL);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM events", NULL), events);
 	free(ev);
 
@@ -785,7 +796,7 @@ static void test_duplicates_and_refusals(void)
 	/* A different event with the same kind, device and time: exists. */
 	CHECK_EQ_INT(apply(&devs[MYND_A], ref, FLOW_EV_TILBAGEMELDING, T0 + 100, NULL, NULL, 0, T0 + 200, &res),
 	             VARSKO_OK);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	{
 		struct flow_event fe;
 		json_t *o = NULL;
@@ -807,7 +818,7 @@ static void test_duplicates_and_refusals(void)
 		CHECK(flow_event_sign(&fe, devs[MYND_A].sk) == VARSKO_OK && flow_event_to_json(&fe, &o) == VARSKO_OK);
 		t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 		etx = env_text(env, &l);
-		CHECK_EQ_INT(store_event_apply(S, t, strlen(t), etx, l, T0 + 200, TENANT, gw_json, &res),
+		CHECK_EQ_INT(event_apply(S, t, strlen(t), etx, l, T0 + 200, TENANT, gw_json, &res),
 		             VARSKO_ERR_EXISTS);
 		free(t);
 		free(etx);
@@ -816,8 +827,8 @@ static void test_duplicates_and_refusals(void)
 	}
 
 	/* Malformed, unknown reference, unknown signer, bad signature. */
-	CHECK_EQ_INT(store_event_apply(S, "{}", 2, NULL, 0, T0, TENANT, gw_json, &res), VARSKO_ERR_BAD_FRAME);
-	CHECK_EQ_INT(store_event_apply(S, "nope", 4, NULL, 0, T0, TENANT, gw_json, &res), VARSKO_ERR_BAD_FRAME);
+	CHECK_EQ_INT(event_apply(S, "{}", 2, NULL, 0, T0, TENANT, gw_json, &res), VARSKO_ERR_BAD_FRAME);
+	CHECK_EQ_INT(event_apply(S, "nope", 4, NULL, 0, T0, TENANT, gw_json, &res), VARSKO_ERR_BAD_FRAME);
 	CHECK_EQ_INT(apply_simple(&devs[MYND_A], "U-2026-777777", FLOW_EV_AFSLUTTET, T0 + 100, &res),
 	             VARSKO_ERR_NOT_FOUND);
 	{
@@ -837,7 +848,7 @@ static void test_duplicates_and_refusals(void)
 	if (bad != NULL) {
 		bad += 7;
 		*bad = *bad == 'A' ? 'B' : 'A';
-		CHECK_EQ_INT(store_event_apply(S, ev, strlen(ev), NULL, 0, T0 + 200, TENANT, gw_json, &res),
+		CHECK_EQ_INT(event_apply(S, ev, strlen(ev), NULL, 0, T0 + 200, TENANT, gw_json, &res),
 		             VARSKO_ERR_BAD_SIGNATURE);
 	}
 	free(ev);
@@ -893,7 +904,7 @@ static void test_duplicates_and_refusals(void)
 
 static void test_omdirigering(void)
 {
-	struct store_event_result res;
+	struct event_result res;
 	struct store_underretning u;
 	struct env_envelope *e;
 	char ref[PROTO_ID_MAX + 1], topic[256];
@@ -916,11 +927,28 @@ static void test_omdirigering(void)
 	             VARSKO_ERR_BAD_INPUT);
 	env_free(e);
 
+	/* Sealed for the right roster, but with other routing bytes than the underretning's: the new team's agent
+	 * would refuse it for ever (it checks them against the receipt), so varskod refuses it now. */
+	{
+		struct flow_roster *ro = calloc(1, sizeof(*ro));
+
+		CHECK(ro != NULL && store_team_roster(S, "team-b", T0 + 100, ro) == VARSKO_OK);
+		e = ro ? seal(&devs[MYND_A], "underretning", ref, NULL, 0, ro->certs, ro->n) : NULL;
+		CHECK_EQ_INT(apply(&devs[MYND_A], ref, FLOW_EV_OMDIRIGERET, T0 + 14, "team-b", e, 1, T0 + 100, &res),
+		             VARSKO_ERR_BAD_INPUT);
+		CHECK(res.why != NULL && strstr(res.why, "routing bytes") != NULL);
+		env_free(e);
+		e = ro ? seal(&devs[MYND_A], "underretning", ref, (const uint8_t *)"r", 1, ro->certs, ro->n) : NULL;
+		CHECK_EQ_INT(apply(&devs[MYND_A], ref, FLOW_EV_OMDIRIGERET, T0 + 15, "team-b", e, 1, T0 + 100, &res),
+		             VARSKO_ERR_BAD_INPUT);
+		env_free(e);
+		free(ro);
+	}
 	CHECK_EQ_INT(apply(&devs[MYND_A], ref, FLOW_EV_OMDIRIGERET, T0 + 20, "team-b", NULL, 0, T0 + 100, &res),
 	             VARSKO_OK);
 	CHECK_EQ_STR(res.team, "team-b");
 	CHECK_EQ_INT(res.outbox_added, 1);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(store_underretning_get(S, ref, 1, &u), VARSKO_OK);
 	CHECK_EQ_STR(u.team, "team-b");
 	CHECK_EQ_STR(u.first_team, "team-a");
@@ -941,15 +969,61 @@ static void test_omdirigering(void)
 	/* Now team-b's to handle, no longer team-a's. */
 	CHECK_EQ_INT(apply_simple(&devs[MYND_A], ref, FLOW_EV_AFSLUTTET, T0 + 30, &res), VARSKO_ERR_FORBIDDEN);
 	CHECK_EQ_INT(apply_simple(&devs[AGENT_B], ref, FLOW_EV_JOURNALISERET, T0 + 31, &res), VARSKO_OK);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM outbox WHERE reference = ?1 AND done_at IS NULL", ref), 1);
 	CHECK_EQ_INT(apply_simple(&devs[AGENT_B], ref, FLOW_EV_MODTAGET, T0 + 32, &res), VARSKO_OK);
-	store_event_result_clear(&res);
+	event_result_clear(&res);
 	CHECK_EQ_INT(q_int("SELECT count(*) FROM outbox WHERE reference = ?1 AND done_at IS NULL", ref), 0);
 	CHECK_EQ_INT(store_flow_items_team(S, "team-b", FLOW_ITEMS_MAX, &items), VARSKO_OK);
 	CHECK_EQ_INT(json_array_size(items), 1);
 	CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(items, 0), "state")), "modtaget");
 	json_decref(items);
+}
+
+/* The case's state machine (policy.c): after afsluttet only the facts of delivery and opening are taken. */
+static void test_case_state(void)
+{
+	static const enum flow_event_kind decisions[] = {FLOW_EV_VURDERET, FLOW_EV_KVITTERET, FLOW_EV_TILBAGEMELDING,
+	                                                 FLOW_EV_OMDIRIGERET, FLOW_EV_AFSLUTTET};
+	struct event_result res;
+	char ref[PROTO_ID_MAX + 1];
+	char *ev;
+	json_t *item = NULL;
+	long long events, refused;
+
+	CHECK_EQ_INT(submit(&devs[FAG], "s-case-state", "team-a", T0, ref), VARSKO_OK);
+	CHECK_EQ_INT(apply_simple(&devs[MYND_A], ref, FLOW_EV_VURDERET, T0 + 10, &res), VARSKO_OK);
+	event_result_clear(&res);
+	ev = event_text(&devs[MYND_A], ref, FLOW_EV_AFSLUTTET, T0 + 20, NULL, NULL);
+	CHECK_EQ_INT(event_apply(S, ev, strlen(ev), NULL, 0, T0 + 600, TENANT, gw_json, &res), VARSKO_OK);
+	event_result_clear(&res);
+	events = q_int("SELECT count(*) FROM events WHERE reference = ?1", ref);
+	refused = q_int("SELECT count(*) FROM audit WHERE event = 'event_refused'", NULL);
+	/* Every decision after afsluttet is refused, and nothing is stored. */
+	for (size_t i = 0; i < sizeof(decisions) / sizeof(decisions[0]); i++) {
+		CHECK_EQ_INT(apply_simple(&devs[MYND_A], ref, decisions[i], T0 + 30 + (int64_t)i, &res),
+		             VARSKO_ERR_CASE_STATE);
+		CHECK(res.why != NULL && strstr(res.why, "closed") != NULL);
+		event_result_clear(&res);
+	}
+	CHECK_EQ_INT(q_int("SELECT count(*) FROM events WHERE reference = ?1", ref), events);
+	CHECK_EQ_INT(q_int("SELECT count(*) FROM audit WHERE event = 'event_refused'", NULL), refused + 5);
+	CHECK_EQ_INT(q_int("SELECT count(*) FROM underretninger WHERE reference = ?1 AND team = 'team-a'", ref), 1);
+	/* Who may not sign a kind is told so first (forbidden), whatever the state. */
+	CHECK_EQ_INT(apply_simple(&devs[LEDER_A], ref, FLOW_EV_VURDERET, T0 + 40, &res), VARSKO_ERR_FORBIDDEN);
+	/* The same signed afsluttet again is a duplicate, not a refusal. */
+	CHECK_EQ_INT(event_apply(S, ev, strlen(ev), NULL, 0, T0 + 600, TENANT, gw_json, &res), VARSKO_OK);
+	CHECK_EQ_INT(res.duplicate, 1);
+	event_result_clear(&res);
+	free(ev);
+	/* Delivery and opening are facts, recorded whatever the state; the inbox still says afsluttet. */
+	CHECK_EQ_INT(apply_simple(&devs[AGENT_A], ref, FLOW_EV_JOURNALISERET, T0 + 50, &res), VARSKO_OK);
+	event_result_clear(&res);
+	CHECK_EQ_INT(apply_simple(&devs[LEDER_A], ref, FLOW_EV_AABNET, T0 + 51, &res), VARSKO_OK);
+	event_result_clear(&res);
+	CHECK_EQ_INT(store_flow_item(S, ref, &item), VARSKO_OK);
+	CHECK_EQ_STR(json_string_value(json_object_get(item, "state")), "afsluttet");
+	json_decref(item);
 }
 
 static void test_queries(void)
@@ -1015,6 +1089,7 @@ int main(void)
 		test_duplicates_and_refusals();
 		test_omdirigering();
 		test_queries();
+		test_case_state();
 	}
 	store_close(S);
 	free(gw_json);

@@ -50,7 +50,8 @@ extern "C" {
 	X(ERR_TIMEOUT, -31, "timeout", "timed out")                                              \
 	X(ERR_CRYPTO, -32, "crypto", "cryptographic operation failed")                           \
 	X(ERR_CLOSED, -33, "closed", "connection closed")                                        \
-	X(ERR_BAD_INPUT, -34, "bad_input", "input is not valid")
+	X(ERR_BAD_INPUT, -34, "bad_input", "input is not valid")                                 \
+	X(ERR_CASE_STATE, -35, "case_state", "the underretning's state does not allow this event")
 
 enum varsko_err {
 #define VARSKO_ERR_ENUM_(name, num, wire, text) VARSKO_##name = num,

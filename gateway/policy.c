@@ -1,0 +1,186 @@
+/*
+ * policy.c: the access rules and the case's state machine as tables
+ * (policy.h; PROTOCOL.md 12.5 and 12.8). A new request or event kind is a
+ * new row here; nothing else in the gateway decides who may do what.
+ */
+#include <string.h>
+
+#include "policy.h"
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} roles[] = {
+	{"fagperson", POL_FAGPERSON}, {"myndighed", POL_MYNDIGHED}, {"leder", POL_LEDER},
+	{"raadgiver", POL_RAADGIVER}, {"agent", POL_AGENT}, {"admin", POL_ADMIN},
+};
+
+unsigned policy_role_bit(const char *role)
+{
+	if (role == NULL)
+		return 0;
+	for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+		if (strcmp(roles[i].name, role) == 0)
+			return roles[i].bit;
+	return 0;
+}
+
+int policy_actor(const struct proto_cert *cert, const struct proto_cert *record, struct policy_actor *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (cert == NULL || record == NULL)
+		return VARSKO_ERR_INTERNAL;
+	/* The certificate stands for the user only while the record agrees with it. */
+	if (strcmp(cert->user, record->user) != 0 || strcmp(cert->role, record->role) != 0 ||
+	    strcmp(cert->team, record->team) != 0 || policy_role_bit(record->role) == 0)
+		return VARSKO_ERR_DEVICE_REVOKED;
+	memcpy(out->user, record->user, sizeof(out->user));
+	memcpy(out->device, cert->device, sizeof(out->device));
+	memcpy(out->team, record->team, sizeof(out->team));
+	out->role = policy_role_bit(record->role);
+	for (size_t i = 0; i < cert->n_institutions && i < PROTO_INST_MAX; i++)
+		for (size_t k = 0; k < record->n_institutions && k < PROTO_INST_MAX; k++)
+			if (strcmp(cert->institutions[i], record->institutions[k]) == 0) {
+				memcpy(out->institutions[out->n_institutions++], cert->institutions[i],
+				       sizeof(out->institutions[0]));
+				break;
+			}
+	return VARSKO_OK;
+}
+
+int policy_institution(const struct policy_actor *a, const char *id)
+{
+	for (size_t i = 0; id != NULL && i < a->n_institutions; i++)
+		if (strcmp(a->institutions[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+unsigned policy_relation(const struct policy_actor *a, const char *team, const char *sender_user)
+{
+	unsigned rel = 0;
+
+	if (a->team[0] != '\0' && team != NULL && strcmp(a->team, team) == 0)
+		rel |= POL_REL_TEAM;
+	if (sender_user != NULL && strcmp(a->user, sender_user) == 0)
+		rel |= POL_REL_NOTIFIER;
+	return rel;
+}
+
+/* ---- requests (PROTOCOL.md 12.8) ------------------------------------------------- */
+
+#define TEAM_READERS (POL_MYNDIGHED | POL_LEDER)
+
+static const struct request_rule {
+	unsigned roles;     /* who may make the request at all */
+	int needs_team;     /* 1: only with a team of one's own */
+	unsigned sees;      /* relations to an underretning that make it visible (0: no underretning) */
+	const char *why;    /* the refusal text */
+} requests[FLOW_T_COUNT_] = {
+	[FLOW_T_ROUTE] = {POL_FAGPERSON, 0, 0, "only a fagperson may route an underretning"},
+	[FLOW_T_SUBMIT] = {POL_FAGPERSON, 0, 0, "only a fagperson may submit an underretning"},
+	[FLOW_T_MINE] = {POL_FAGPERSON, 0, 0, "only a fagperson has underretninger of their own"},
+	[FLOW_T_INBOX] = {TEAM_READERS, 1, 0, "only myndighed and leder have an inbox"},
+	[FLOW_T_FETCH] = {TEAM_READERS, 1, POL_REL_TEAM,
+	                  "only myndighed and leder of the team may fetch an underretning"},
+	[FLOW_T_STATUS] = {TEAM_READERS | POL_FAGPERSON, 0, POL_REL_TEAM | POL_REL_NOTIFIER,
+	                   "only the notifier and the team may see the status"},
+	[FLOW_T_NOTIFIER_DEVICES] = {TEAM_READERS, 1, POL_REL_TEAM,
+	                             "only myndighed and leder of the team may ask for the notifier's devices"},
+	[FLOW_T_ROSTER] = {POL_MYNDIGHED, 0, 0, "only myndighed may ask for a team's roster"},
+	[FLOW_T_OVERVIEW] = {POL_LEDER, 1, 0, "only a leder has the deadline overview"},
+	[FLOW_T_EVENT] = {TEAM_READERS | POL_AGENT, 1, POL_REL_TEAM,
+	                  "only myndighed, leder and the team's agent sign events"},
+};
+
+int policy_request(enum flow_type t, const struct policy_actor *a, const char **why)
+{
+	const struct request_rule *r;
+
+	*why = "this frame type is only sent by the server";
+	if ((unsigned)t >= FLOW_T_COUNT_ || (r = &requests[t])->roles == 0)
+		return VARSKO_ERR_PROTOCOL;
+	*why = r->why;
+	if ((a->role & r->roles) == 0 || (r->needs_team && a->team[0] == '\0'))
+		return VARSKO_ERR_FORBIDDEN;
+	*why = NULL;
+	return VARSKO_OK;
+}
+
+int policy_sees(enum flow_type t, unsigned relation)
+{
+	return (unsigned)t < FLOW_T_COUNT_ && (requests[t].sees & relation) != 0;
+}
+
+/* ---- events and the case's state machine (PROTOCOL.md 12.5) ---------------------- */
+
+#define K(k) POLICY_KIND_BIT(FLOW_EV_##k)
+
+/*
+ * One row per kind: who signs it, what it carries, which deadline it
+ * meets, what must have happened before it, and whether a closed case
+ * still takes it. The facts of delivery (leveret, modtaget,
+ * journaliseret) and opening to read (aabnet) are recorded whatever the
+ * case's state; the decisions (vurderet, kvitteret, tilbagemelding,
+ * omdirigeret, afsluttet) only while it is open. `needs` names kinds that
+ * must have happened first (none today: a team may close, re-route or
+ * answer in the order its work takes). Nothing reopens a closed case: a new concern about the child is a new
+ * underretning, and the same signed afsluttet sent again is a duplicate.
+ */
+static const struct policy_event events[FLOW_EV_COUNT_] = {
+	[FLOW_EV_LEVERET] = {POL_GATEWAY, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
+	[FLOW_EV_MODTAGET] = {POL_AGENT, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
+	[FLOW_EV_JOURNALISERET] = {POL_AGENT, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
+	[FLOW_EV_AABNET] = {POL_MYNDIGHED | POL_LEDER, NULL, POL_ENV_NONE, NULL, 0, 1, 1},
+	[FLOW_EV_VURDERET] = {POL_MYNDIGHED, NULL, POL_ENV_NONE, "vurdering", 0, 0, 0},
+	[FLOW_EV_KVITTERET] = {POL_MYNDIGHED, "kvittering", POL_ENV_NOTIFIER, "kvittering", 0, 0, 0},
+	[FLOW_EV_TILBAGEMELDING] = {POL_MYNDIGHED, "tilbagemelding", POL_ENV_NOTIFIER, "tilbagemelding", 0, 0, 0},
+	[FLOW_EV_OMDIRIGERET] = {POL_MYNDIGHED, "underretning", POL_ENV_NEW_TEAM, NULL, 0, 0, 0},
+	[FLOW_EV_AFSLUTTET] = {POL_MYNDIGHED, NULL, POL_ENV_NONE, NULL, 0, 0, 0},
+};
+
+const struct policy_event *policy_event_rule(enum flow_event_kind k)
+{
+	if ((unsigned)k >= FLOW_EV_COUNT_ || events[k].signers == 0)
+		return NULL;
+	return &events[k];
+}
+
+int policy_may_sign(enum flow_event_kind k, const struct policy_actor *signer, int is_gateway, unsigned relation)
+{
+	const struct policy_event *e = policy_event_rule(k);
+
+	if (e == NULL)
+		return VARSKO_ERR_FORBIDDEN;
+	if (is_gateway)
+		return (e->signers & POL_GATEWAY) ? VARSKO_OK : VARSKO_ERR_FORBIDDEN;
+	/* Every other signer acts for the underretning's current team. */
+	if (signer == NULL || (signer->role & e->signers) == 0 || !(relation & POL_REL_TEAM))
+		return VARSKO_ERR_FORBIDDEN;
+	return VARSKO_OK;
+}
+
+int policy_case_closed(unsigned seen)
+{
+	return (seen & K(AFSLUTTET)) != 0;
+}
+
+int policy_case_allows(enum flow_event_kind k, unsigned seen, const char **why)
+{
+	const struct policy_event *e = policy_event_rule(k);
+
+	*why = NULL;
+	if (e == NULL) {
+		*why = "unknown event kind";
+		return VARSKO_ERR_CASE_STATE;
+	}
+	if (policy_case_closed(seen) && !e->when_closed) {
+		*why = "the underretning is closed (afsluttet)";
+		return VARSKO_ERR_CASE_STATE;
+	}
+	if ((seen & e->needs) != e->needs) {
+		*why = "an event this kind must follow has not happened yet";
+		return VARSKO_ERR_CASE_STATE;
+	}
+	return VARSKO_OK;
+}
