@@ -24,7 +24,7 @@
 
 #include "calendar.h"
 #include "config.h"
-#include "deadline.h"
+#include "deadline_plan.h"
 #include "envelope.h"
 #include "flow_event.h"
 #include "policy.h"

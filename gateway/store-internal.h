@@ -1,30 +1,163 @@
 /*
- * store-internal.h: what store.c, store_audit.c and store_import.c share. Not part of the
- * store's API: nothing outside these three files includes it.
+ * store-internal.h: what the store's files (store.c, store_audit.c,
+ * store_import.c, store_outbox.c, store_deadline.c, store_flow.c) share. Not
+ * part of the store's API: only they, and white-box unit tests, include it.
+ *
+ * Every statement is named by enum store_sql. Each file that runs statements
+ * keeps their SQL text in its own table indexed by that enum (designated
+ * initializers, so a file lists only its own); store_open() prepares every
+ * statement of every table once, after the migrations, and fails when one
+ * does not prepare or when an id has no text or two. store_run() is then the
+ * only place that binds, steps, resets and maps errors.
  */
 #ifndef VARSKO_STORE_INTERNAL_H
 #define VARSKO_STORE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdarg.h>
 
 #include "store.h"
 
-#define STORE_STMT_CACHE 128
+/* Every statement of the store; X(id) each. The SQL is in the file named in the comment. */
+#define STORE_SQL_LIST(X)                                                                                             \
+	/* store.c */                                                                                                 \
+	X(SQL_USER_EXISTS)                                                                                            \
+	X(SQL_USER_GET)                                                                                               \
+	X(SQL_USER_INSTS)                                                                                             \
+	X(SQL_INVITE_INSERT)                                                                                          \
+	X(SQL_INVITE_GET)                                                                                             \
+	X(SQL_INVITE_USE)                                                                                             \
+	X(SQL_SERIAL_MAX)                                                                                             \
+	X(SQL_SERIAL_SET)                                                                                             \
+	X(SQL_DEVICE_EXISTS)                                                                                          \
+	X(SQL_DEVICE_INSERT)                                                                                          \
+	X(SQL_DEVICE_GET)                                                                                             \
+	X(SQL_DEVICE_ALL)                                                                                             \
+	X(SQL_DEVICE_REVOKED)                                                                                         \
+	X(SQL_DEVICE_REVOKE)                                                                                          \
+	/* store_audit.c */                                                                                           \
+	X(SQL_AUDIT_HEAD_GET)                                                                                         \
+	X(SQL_AUDIT_HEAD_SET)                                                                                         \
+	X(SQL_AUDIT_INSERT)                                                                                           \
+	X(SQL_AUDIT_ALL)                                                                                              \
+	/* store_import.c */                                                                                          \
+	X(SQL_IMPORT_HAS_INST)                                                                                        \
+	X(SQL_IMPORT_HAS_TEAM)                                                                                        \
+	X(SQL_IMPORT_HAS_DISTRICT)                                                                                    \
+	X(SQL_IMPORT_USER_ROLE)                                                                                       \
+	X(SQL_IMPORT_USER_OLD)                                                                                        \
+	X(SQL_IMPORT_META_GET)                                                                                        \
+	X(SQL_IMPORT_META_SET)                                                                                        \
+	X(SQL_IMPORT_INST_UPSERT)                                                                                     \
+	X(SQL_IMPORT_TEAM_UPSERT)                                                                                     \
+	X(SQL_IMPORT_USER_UPSERT)                                                                                     \
+	X(SQL_IMPORT_UI_CLEAR)                                                                                        \
+	X(SQL_IMPORT_UI_ADD)                                                                                          \
+	X(SQL_IMPORT_RULES_CLEAR)                                                                                     \
+	X(SQL_IMPORT_RULE_ADD)                                                                                        \
+	/* store_outbox.c */                                                                                          \
+	X(SQL_OUTBOX_INSERT)                                                                                          \
+	X(SQL_OUTBOX_DUE)                                                                                             \
+	X(SQL_OUTBOX_ATTEMPT)                                                                                         \
+	X(SQL_OUTBOX_ROW)                                                                                             \
+	X(SQL_OUTBOX_PUBACK)                                                                                          \
+	X(SQL_OUTBOX_ACK)                                                                                             \
+	X(SQL_OUTBOX_REARM)                                                                                           \
+	X(SQL_OUTBOX_PENDING)                                                                                         \
+	/* store_deadline.c */                                                                                        \
+	X(SQL_DEADLINE_INSERT)                                                                                        \
+	X(SQL_DEADLINE_MET)                                                                                           \
+	X(SQL_DEADLINE_TEAM)                                                                                          \
+	X(SQL_DEADLINE_OPEN_ALL)                                                                                      \
+	X(SQL_DEADLINE_OPEN_TEAM)                                                                                     \
+	X(SQL_FIRE_DUE)                                                                                               \
+	X(SQL_FIRE_WARNED)                                                                                            \
+	X(SQL_FIRE_ESCALATED)                                                                                         \
+	X(SQL_TEAM_ALL)                                                                                               \
+	X(SQL_REPORT_ITEMS)
+
+#define STORE_SQL_ENUM(id) id,
+enum store_sql { STORE_SQL_LIST(STORE_SQL_ENUM) STORE_SQL_COUNT };
+#undef STORE_SQL_ENUM
+
+/* The per-file SQL tables; an entry is NULL for a statement of another file. */
+extern const char *const store_sql_main[STORE_SQL_COUNT];     /* store.c */
+extern const char *const store_sql_audit[STORE_SQL_COUNT];    /* store_audit.c */
+extern const char *const store_sql_import[STORE_SQL_COUNT];   /* store_import.c */
+extern const char *const store_sql_outbox[STORE_SQL_COUNT];   /* store_outbox.c */
+extern const char *const store_sql_deadline[STORE_SQL_COUNT]; /* store_deadline.c */
+
+/* Only store_stmt()'s cache (store_flow.c) still needs a bound; the table above has none. */
+#define STORE_STMT_CACHE 64
 
 struct store {
 	sqlite3 *db;
 	int tx_open; /* an explicit transaction (store_begin) or one of ours is open */
 	int broken;  /* synchronous=FULL could not be restored after a failed commit: no more writes */
+	sqlite3_stmt *stmt[STORE_SQL_COUNT]; /* every statement, prepared by store_open() */
+	/* TRANSITIONAL, store_flow.c only: statements keyed by the address of their SQL text. */
 	struct {
-		const char *sql; /* identity of the statement: a static string */
+		const char *sql;
 		sqlite3_stmt *st;
 	} cache[STORE_STMT_CACHE];
 };
 
 /*
- * The prepared statement for `sql`, which must be a string with static
+ * A row of a query, handed to the callback of store_run(): read the columns
+ * of st (borrowed for the call) and nothing else. Return VARSKO_OK to go on;
+ * any other value stops the query and is what store_run() returns.
+ */
+typedef int (*store_row_fn)(sqlite3_stmt *st, void *arg);
+
+#define STORE_ONE 1 /* store_run() flag: at most one row; none is VARSKO_ERR_NOT_FOUND */
+
+/*
+ * Run statement `id` once. fmt has one character per parameter ?1, ?2, ...,
+ * each taking its arguments from the variable list in that order:
+ *   i  int64_t
+ *   t  int64_t, bound as NULL when <= 0 (an instant that is not set)
+ *   s  const char *, text; NULL binds NULL
+ *   z  const char *, text; NULL or "" binds NULL
+ *   b  const void *, size_t: a blob
+ * (pass exactly these types: a plain int for `i` or `b` is undefined
+ * behaviour in a variable argument list). Every row goes to row(st, arg);
+ * row may be NULL when the rows are not read. With STORE_ONE the query ends
+ * after its first row, and no row at all is VARSKO_ERR_NOT_FOUND.
+ *
+ * The statement is reset and its bindings cleared before this returns,
+ * whatever happened, so it keeps no read snapshot open and no pointer to the
+ * caller's memory (text and blobs are bound without a copy, which is why).
+ * A statement that writes runs only inside a transaction (store_begin() or
+ * store_tx_start()), so every write is under BEGIN IMMEDIATE; outside one it
+ * is refused with VARSKO_ERR_INTERNAL. Errors: store_step_err(); a bad fmt
+ * is VARSKO_ERR_INTERNAL. sqlite3_changes() and sqlite3_last_insert_rowid()
+ * on s->db afterwards describe this statement.
+ */
+int store_run(struct store *s, enum store_sql id, int flags, store_row_fn row, void *arg, const char *fmt, ...);
+int store_vrun(struct store *s, enum store_sql id, int flags, store_row_fn row, void *arg, const char *fmt,
+               va_list ap);
+
+/* A write (or a query whose rows nobody reads) inside the caller's transaction. */
+#define store_exec(s, id, ...) store_run((s), (id), 0, NULL, NULL, __VA_ARGS__)
+/* Every row through fn. */
+#define store_query(s, id, fn, arg, ...) store_run((s), (id), 0, (fn), (arg), __VA_ARGS__)
+/* The first row through fn (NULL: only whether there is one); VARSKO_ERR_NOT_FOUND when none. */
+#define store_query_one(s, id, fn, arg, ...) store_run((s), (id), STORE_ONE, (fn), (arg), __VA_ARGS__)
+
+/*
+ * A write in its own transaction, or in the caller's when one is open
+ * (store_tx_start/store_tx_end around store_vrun).
+ */
+int store_write(struct store *s, enum store_sql id, const char *fmt, ...);
+
+/* Column 0 of the first row as an integer into *out; VARSKO_ERR_NOT_FOUND when there is no row. */
+int store_query_int(struct store *s, enum store_sql id, int64_t *out, const char *fmt, ...);
+
+/*
+ * TRANSITIONAL, for store_flow.c only until it runs through store_run():
+ * the prepared statement for `sql`, which must be a string with static
  * storage (its address is the cache key). Prepared once per store, reset and
- * unbound before it is handed out. NULL on failure.
+ * unbound before it is handed out. NULL on failure. Nothing else may use it.
  */
 sqlite3_stmt *store_stmt(struct store *s, const char *sql);
 
@@ -32,10 +165,21 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql);
 /* Map an SQLite result code to a VARSKO_ERR_*: BUSY/LOCKED -> UNAVAILABLE, FULL/IOERR -> IO, else DB. */
 int store_sqlite_err(int rc);
 
+/*
+ * The error of a failed step rc on connection db: a UNIQUE or PRIMARY KEY
+ * conflict is VARSKO_ERR_EXISTS, a dangling reference (FOREIGN KEY)
+ * VARSKO_ERR_BAD_INPUT, another constraint VARSKO_ERR_DB, the rest
+ * store_sqlite_err(rc).
+ */
+int store_step_err(sqlite3 *db, int rc);
+
 /* Copy text column `col` of st into dst (cap bytes); VARSKO_ERR_DB if NULL or too long. */
 int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 
-/* The default, single step of a write statement: SQLITE_DONE -> VARSKO_OK. Resets the statement. */
+/* Integer column `col` of st, 0 when it is NULL. */
+int64_t store_col_int(sqlite3_stmt *st, int col);
+
+/* TRANSITIONAL (store_flow.c): the single step of a write, SQLITE_DONE -> VARSKO_OK. Resets the statement. */
 int store_step_done(sqlite3_stmt *st);
 
 #endif

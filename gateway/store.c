@@ -1,13 +1,18 @@
 /*
  * store.c: the SQLite store (store.h): opening, pragmas, migrations,
- * transactions, invites, enrollment and devices. The audit chain is in
- * store_audit.c and the municipality import in store_import.c; the three share
+ * transactions, the statement table and store_run(), invites, enrollment
+ * and devices. The audit chain is in store_audit.c, the import in
+ * store_import.c, the outbox in store_outbox.c, deadlines and reports in
+ * store_deadline.c, underretninger and events in store_flow.c; they share
  * store-internal.h.
  *
- * Every statement is a static string prepared once per connection
- * (store_stmt) and bound; nothing is ever formatted into SQL.
+ * Every statement is a static string in one of the files' tables
+ * (enum store_sql), prepared once per connection by store_open() and run
+ * through store_run(), which binds, steps, resets and maps errors in one
+ * place; nothing is ever formatted into SQL. store_flow.c still has its own
+ * statements through the transitional store_stmt().
  */
-#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,70 +172,181 @@ int store_sqlite_err(int rc)
 	}
 }
 
-/*
- * Statements beyond the STORE_STMT_CACHE slots of a connection: a list shared
- * by every store of the process, keyed by (connection, sql), so that a
- * growing number of statements never turns into database errors. The lock
- * only guards the list; each statement is still used by its connection's
- * one thread. Raising STORE_STMT_CACHE keeps this path cold.
- */
-struct stmt_extra {
-	struct stmt_extra *next;
-	sqlite3 *db;
-	const char *sql;
-	sqlite3_stmt *st;
-};
-static pthread_mutex_t stmt_extra_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct stmt_extra *stmt_extra_head;
-
-static sqlite3_stmt *stmt_extra_get(struct store *s, const char *sql)
+/* store-internal.h */
+int store_step_err(sqlite3 *db, int rc)
 {
-	struct stmt_extra *e;
-	sqlite3_stmt *st = NULL;
+	int ext;
 
-	pthread_mutex_lock(&stmt_extra_lock);
-	for (e = stmt_extra_head; e != NULL; e = e->next)
-		if (e->db == s->db && e->sql == sql)
+	if ((rc & 0xff) != SQLITE_CONSTRAINT)
+		return store_sqlite_err(rc);
+	ext = sqlite3_extended_errcode(db);
+	if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return VARSKO_ERR_EXISTS;
+	if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return VARSKO_ERR_BAD_INPUT;
+	return VARSKO_ERR_DB;
+}
+
+/* Bind ?1.. of st as fmt says (store_run). */
+static int bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	const char *t;
+	const void *blob;
+	size_t len;
+	int64_t v;
+	int i, rc = SQLITE_OK;
+
+	if (fmt == NULL || (int)strlen(fmt) != sqlite3_bind_parameter_count(st))
+		return VARSKO_ERR_INTERNAL;
+	for (i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
+		switch (*fmt) {
+		case 'i':
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
 			break;
-	if (e == NULL && (e = calloc(1, sizeof(*e))) != NULL) {
-		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->st, NULL) != SQLITE_OK) {
-			sqlite3_finalize(e->st);
-			free(e);
-			e = NULL;
-		} else {
-			e->db = s->db;
-			e->sql = sql;
-			e->next = stmt_extra_head;
-			stmt_extra_head = e;
+		case 't':
+			v = va_arg(ap, int64_t);
+			rc = v > 0 ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i);
+			break;
+		case 's':
+		case 'z':
+			t = va_arg(ap, const char *);
+			if (t == NULL || (*fmt == 'z' && t[0] == '\0'))
+				rc = sqlite3_bind_null(st, i);
+			else
+				rc = sqlite3_bind_text(st, i, t, -1, SQLITE_STATIC);
+			break;
+		case 'b':
+			blob = va_arg(ap, const void *);
+			len = va_arg(ap, size_t);
+			if (len > INT32_MAX)
+				return VARSKO_ERR_TOO_LARGE;
+			rc = sqlite3_bind_blob(st, i, blob, (int)len, SQLITE_STATIC);
+			break;
+		default:
+			return VARSKO_ERR_INTERNAL;
 		}
 	}
-	if (e != NULL) {
-		st = e->st;
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
-	}
-	pthread_mutex_unlock(&stmt_extra_lock);
-	return st;
+	return rc == SQLITE_OK ? VARSKO_OK : store_sqlite_err(rc);
 }
 
-/* Finalize and forget the extra statements of connection db. */
-static void stmt_extra_close(sqlite3 *db)
+int store_vrun(struct store *s, enum store_sql id, int flags, store_row_fn row, void *arg, const char *fmt,
+               va_list ap)
 {
-	struct stmt_extra **p, *e;
+	sqlite3_stmt *st;
+	int rc, r, rows = 0;
 
-	pthread_mutex_lock(&stmt_extra_lock);
-	for (p = &stmt_extra_head; (e = *p) != NULL;) {
-		if (e->db == db) {
-			*p = e->next;
-			sqlite3_finalize(e->st);
-			free(e);
-		} else {
-			p = &e->next;
-		}
+	if ((unsigned)id >= STORE_SQL_COUNT || (st = s->stmt[id]) == NULL)
+		return VARSKO_ERR_DB; /* not prepared: store_open() failed or is not done */
+	if (!s->tx_open && !sqlite3_stmt_readonly(st))
+		return VARSKO_ERR_INTERNAL; /* every write is inside BEGIN IMMEDIATE */
+	if ((r = bind_args(st, fmt, ap)) != VARSKO_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows++;
+		if (row != NULL && (r = row(st, arg)) != VARSKO_OK)
+			goto out;
+		if (flags & STORE_ONE)
+			break;
 	}
-	pthread_mutex_unlock(&stmt_extra_lock);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		r = store_step_err(s->db, rc);
+	else if ((flags & STORE_ONE) && rows == 0)
+		r = VARSKO_ERR_NOT_FOUND;
+	else
+		r = VARSKO_OK;
+out:
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return r;
 }
 
+int store_run(struct store *s, enum store_sql id, int flags, store_row_fn row, void *arg, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = store_vrun(s, id, flags, row, arg, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int store_write(struct store *s, enum store_sql id, const char *fmt, ...)
+{
+	va_list ap;
+	int own = 0, r;
+
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	va_start(ap, fmt);
+	r = store_vrun(s, id, 0, NULL, NULL, fmt, ap);
+	va_end(ap);
+	return store_tx_end(s, own, r);
+}
+
+static int row_int(sqlite3_stmt *st, void *arg)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	return VARSKO_OK;
+}
+
+int store_query_int(struct store *s, enum store_sql id, int64_t *out, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = store_vrun(s, id, STORE_ONE, row_int, out, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* The SQL of every statement: each id in exactly one of the files' tables. */
+static const char *const *const sql_tables[] = {
+	store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline,
+};
+
+#define STORE_SQL_NAME(id) #id,
+static const char *const sql_names[STORE_SQL_COUNT] = { STORE_SQL_LIST(STORE_SQL_NAME) };
+#undef STORE_SQL_NAME
+
+/*
+ * Prepare every statement (after the migrations: they name the tables).
+ * A statement that does not prepare, or an id with no SQL or two, fails the
+ * open: the name and SQLite's message (schema names only, never a value) go
+ * to stderr, since store_open() has no other way to say which one.
+ */
+static int prepare_all(struct store *s)
+{
+	const char *sql;
+	size_t i, t;
+	int n;
+
+	for (i = 0; i < STORE_SQL_COUNT; i++) {
+		sql = NULL;
+		n = 0;
+		for (t = 0; t < sizeof(sql_tables) / sizeof(sql_tables[0]); t++) {
+			if (sql_tables[t][i] != NULL) {
+				sql = sql_tables[t][i];
+				n++;
+			}
+		}
+		if (n != 1) {
+			fprintf(stderr, "varsko: store: statement %s has %d SQL texts, not 1\n", sql_names[i], n);
+			return VARSKO_ERR_INTERNAL;
+		}
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) != SQLITE_OK) {
+			fprintf(stderr, "varsko: store: cannot prepare statement %s: %s\n", sql_names[i],
+			        sqlite3_errmsg(s->db));
+			sqlite3_finalize(s->stmt[i]);
+			s->stmt[i] = NULL;
+			return VARSKO_ERR_DB;
+		}
+	}
+	return VARSKO_OK;
+}
+
+/* TRANSITIONAL (store-internal.h): store_flow.c's statements until it runs through store_run(). */
 sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 {
 	size_t i;
@@ -243,7 +359,7 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 		}
 	}
 	if (i == STORE_STMT_CACHE)
-		return stmt_extra_get(s, sql);
+		return NULL;
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->cache[i].st, NULL) != SQLITE_OK) {
 		s->cache[i].st = NULL;
 		return NULL;
@@ -252,6 +368,7 @@ sqlite3_stmt *store_stmt(struct store *s, const char *sql)
 	return s->cache[i].st;
 }
 
+/* TRANSITIONAL (store-internal.h) */
 int store_step_done(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
@@ -464,6 +581,8 @@ int store_open(struct store **out, const char *path, int create)
 		goto out;
 	if ((r = migrate(s)) != VARSKO_OK)
 		goto out;
+	if ((r = prepare_all(s)) != VARSKO_OK)
+		goto out;
 	*out = s;
 	s = NULL; /* transferred to caller */
 	r = VARSKO_OK;
@@ -479,9 +598,10 @@ void store_close(struct store *s)
 	if (s == NULL)
 		return;
 	store_rollback(s);
+	for (i = 0; i < STORE_SQL_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
 	for (i = 0; i < STORE_STMT_CACHE; i++)
 		sqlite3_finalize(s->cache[i].st);
-	stmt_extra_close(s->db);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -523,9 +643,27 @@ static void code_hash(const char norm[STORE_CODE_LEN + 1], uint8_t h[32])
 	                   sizeof(code_hash_key) - 1);
 }
 
-static const char sql_user_exists[] = "SELECT 1 FROM users WHERE id = ?1";
-static const char sql_invite_insert[] =
-	"INSERT INTO invites (code_hash, user, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)";
+/* The statements of this file (store-internal.h). */
+const char *const store_sql_main[STORE_SQL_COUNT] = {
+	[SQL_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
+	[SQL_USER_GET] = "SELECT name, role, coalesce(team, '') FROM users WHERE id = ?1",
+	[SQL_USER_INSTS] = "SELECT institution FROM user_institutions WHERE user = ?1 ORDER BY institution",
+	[SQL_INVITE_INSERT] = "INSERT INTO invites (code_hash, user, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_INVITE_GET] = "SELECT user, expires_at, used_at FROM invites WHERE code_hash = ?1",
+	[SQL_INVITE_USE] = "UPDATE invites SET used_at = ?1, device = ?2 WHERE code_hash = ?3 AND used_at IS NULL",
+	[SQL_SERIAL_MAX] = "SELECT max(coalesce((SELECT max(serial) FROM devices), 0),"
+	                   " coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_serial'), 0))",
+	[SQL_SERIAL_SET] = "INSERT INTO meta (key, value) VALUES ('last_serial', ?1)"
+	                   " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[SQL_DEVICE_EXISTS] = "SELECT 1 FROM devices WHERE id = ?1",
+	[SQL_DEVICE_INSERT] = "INSERT INTO devices (id, user, serial, label, cert_json, created_at)"
+	                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_DEVICE_GET] = "SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices WHERE id = ?1",
+	[SQL_DEVICE_ALL] = "SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices"
+	                   " ORDER BY created_at, serial",
+	[SQL_DEVICE_REVOKED] = "SELECT revoked_at, cert_json FROM devices WHERE id = ?1",
+	[SQL_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = ?1 WHERE id = ?2",
+};
 
 int store_invite_create(struct store *s, const char *user, int64_t now, int64_t expires,
                         char code_out[PROTO_CODE_MAX + 1])
@@ -533,39 +671,22 @@ int store_invite_create(struct store *s, const char *user, int64_t now, int64_t 
 	char norm[STORE_CODE_LEN + 1];
 	char detail[PROTO_ID_MAX + 16];
 	uint8_t h[32];
-	sqlite3_stmt *st;
 	size_t i, o = 0;
-	int own = 0, rc, r;
+	int own = 0, r;
 
 	code_out[0] = '\0';
 	if (expires <= now || strlen(user) > PROTO_ID_MAX)
 		return VARSKO_ERR_BAD_INPUT;
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
-	if ((st = store_stmt(s, sql_user_exists)) == NULL) {
-		r = VARSKO_ERR_DB;
+	if ((r = store_query_one(s, SQL_USER_EXISTS, NULL, NULL, "s", user)) != VARSKO_OK)
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
-		goto out;
-	}
 	for (i = 0; i < STORE_CODE_LEN; i++)
 		norm[i] = code_alphabet[randombytes_uniform(32)];
 	norm[STORE_CODE_LEN] = '\0';
 	code_hash(norm, h);
-	if ((st = store_stmt(s, sql_invite_insert)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_blob(st, 1, h, sizeof(h), SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	sqlite3_bind_int64(st, 4, expires);
-	if ((r = store_step_done(st)) != VARSKO_OK)
+	if ((r = store_exec(s, SQL_INVITE_INSERT, "bsii", (const void *)h, sizeof(h), user, now, expires)) !=
+	    VARSKO_OK)
 		goto out;
 	snprintf(detail, sizeof(detail), "user=%s", user);
 	if ((r = store_audit(s, now, "invite", "-", detail)) != VARSKO_OK)
@@ -589,44 +710,22 @@ out:
 
 /* ---- serials ---- */
 
-static const char sql_serial_max[] =
-	"SELECT max(coalesce((SELECT max(serial) FROM devices), 0),"
-	" coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_serial'), 0))";
-static const char sql_serial_set[] =
-	"INSERT INTO meta (key, value) VALUES ('last_serial', ?1)"
-	" ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-
 int store_serial_take(struct store *s, uint64_t *out)
 {
 	char num[24];
-	sqlite3_stmt *st;
-	sqlite3_int64 max;
-	int own = 0, rc, r;
+	int64_t max;
+	int own = 0, r;
 
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
-	if ((st = store_stmt(s, sql_serial_max)) == NULL) {
-		r = VARSKO_ERR_DB;
+	if ((r = store_query_int(s, SQL_SERIAL_MAX, &max, "")) != VARSKO_OK)
 		goto out;
-	}
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		r = store_sqlite_err(rc);
-		goto out;
-	}
-	max = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
 	if (max < 0 || max == INT64_MAX) {
 		r = VARSKO_ERR_DB;
 		goto out;
 	}
 	snprintf(num, sizeof(num), "%lld", (long long)max + 1);
-	if ((st = store_stmt(s, sql_serial_set)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, num, -1, SQLITE_STATIC);
-	if ((r = store_step_done(st)) != VARSKO_OK)
+	if ((r = store_exec(s, SQL_SERIAL_SET, "s", num)) != VARSKO_OK)
 		goto out;
 	*out = (uint64_t)max + 1;
 	r = VARSKO_OK;
@@ -635,16 +734,6 @@ out:
 }
 
 /* ---- enrollment ---- */
-
-static const char sql_invite_get[] = "SELECT user, expires_at, used_at FROM invites WHERE code_hash = ?1";
-static const char sql_device_exists[] = "SELECT 1 FROM devices WHERE id = ?1";
-static const char sql_user_get[] = "SELECT name, role, coalesce(team, '') FROM users WHERE id = ?1";
-static const char sql_user_insts[] =
-	"SELECT institution FROM user_institutions WHERE user = ?1 ORDER BY institution";
-static const char sql_device_insert[] =
-	"INSERT INTO devices (id, user, serial, label, cert_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-static const char sql_invite_use[] =
-	"UPDATE invites SET used_at = ?1, device = ?2 WHERE code_hash = ?3 AND used_at IS NULL";
 
 /* store-internal.h */
 int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
@@ -659,69 +748,74 @@ int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
 	return VARSKO_OK;
 }
 
+/* store-internal.h */
+int64_t store_col_int(sqlite3_stmt *st, int col)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, col);
+}
+
+struct invite_row {
+	int64_t now;
+	char *user; /* PROTO_ID_MAX + 1 bytes */
+};
+
+/* A row of SQL_INVITE_GET: the refusal, or the invite's user. */
+static int invite_row(sqlite3_stmt *st, void *arg)
+{
+	struct invite_row *a = arg;
+
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+		return VARSKO_ERR_CODE_USED;
+	if (a->now >= sqlite3_column_int64(st, 1))
+		return VARSKO_ERR_CODE_EXPIRED;
+	return store_col_text(st, 0, a->user, PROTO_ID_MAX + 1);
+}
+
 /* Check the invite for code hash h: fills user; returns a VARSKO_ERR_CODE_* refusal or VARSKO_OK. */
 static int invite_check(struct store *s, const uint8_t h[32], int64_t now, char user[PROTO_ID_MAX + 1])
 {
-	sqlite3_stmt *st;
-	int rc, r;
+	struct invite_row a = { now, user };
+	int r = store_query_one(s, SQL_INVITE_GET, invite_row, &a, "b", (const void *)h, (size_t)32);
 
-	if ((st = store_stmt(s, sql_invite_get)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_blob(st, 1, h, 32, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		r = VARSKO_ERR_CODE_UNKNOWN;
-	else if (rc != SQLITE_ROW)
-		r = store_sqlite_err(rc);
-	else if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-		r = VARSKO_ERR_CODE_USED;
-	else if (now >= sqlite3_column_int64(st, 1))
-		r = VARSKO_ERR_CODE_EXPIRED;
-	else
-		r = store_col_text(st, 0, user, PROTO_ID_MAX + 1);
-	sqlite3_reset(st);
-	return r;
+	return r == VARSKO_ERR_NOT_FOUND ? VARSKO_ERR_CODE_UNKNOWN : r;
+}
+
+/* A row of SQL_USER_GET into the cert's name, role and team. */
+static int user_row(sqlite3_stmt *st, void *arg)
+{
+	struct proto_cert *c = arg;
+	int r;
+
+	if ((r = store_col_text(st, 0, c->name, sizeof(c->name))) != VARSKO_OK ||
+	    (r = store_col_text(st, 1, c->role, sizeof(c->role))) != VARSKO_OK)
+		return r;
+	return store_col_text(st, 2, c->team, sizeof(c->team));
+}
+
+/* A row of SQL_USER_INSTS: one more institution of the cert. */
+static int user_inst_row(sqlite3_stmt *st, void *arg)
+{
+	struct proto_cert *c = arg;
+	int r;
+
+	if (c->n_institutions == PROTO_INST_MAX)
+		return VARSKO_ERR_TOO_LARGE;
+	if ((r = store_col_text(st, 0, c->institutions[c->n_institutions], PROTO_ID_MAX + 1)) != VARSKO_OK)
+		return r;
+	c->n_institutions++;
+	return VARSKO_OK;
 }
 
 /* Fill the user part of cert c (name, role, team, institutions) from the database. */
 int store_user_get(struct store *s, const char *user, struct proto_cert *c)
 {
-	sqlite3_stmt *st;
-	int rc, r;
+	int r;
 
-	if ((st = store_stmt(s, sql_user_get)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
-	}
-	r = store_col_text(st, 0, c->name, sizeof(c->name));
-	if (r == VARSKO_OK)
-		r = store_col_text(st, 1, c->role, sizeof(c->role));
-	if (r == VARSKO_OK)
-		r = store_col_text(st, 2, c->team, sizeof(c->team));
-	sqlite3_reset(st);
-	if (r != VARSKO_OK)
+	if ((r = store_query_one(s, SQL_USER_GET, user_row, c, "s", user)) != VARSKO_OK)
 		return r;
 	snprintf(c->user, sizeof(c->user), "%s", user);
-	if ((st = store_stmt(s, sql_user_insts)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
 	c->n_institutions = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (c->n_institutions == PROTO_INST_MAX) {
-			sqlite3_reset(st);
-			return VARSKO_ERR_TOO_LARGE;
-		}
-		if ((r = store_col_text(st, 0, c->institutions[c->n_institutions], PROTO_ID_MAX + 1)) != VARSKO_OK) {
-			sqlite3_reset(st);
-			return r;
-		}
-		c->n_institutions++;
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
+	return store_query(s, SQL_USER_INSTS, user_inst_row, c, "s", user);
 }
 
 static int is_refusal(int r)
@@ -741,8 +835,7 @@ int store_enroll(struct store *s, const char *code, int64_t now, int64_t validit
 	struct proto_cert c;
 	uint8_t h[32];
 	char *json = NULL;
-	sqlite3_stmt *st;
-	int own = 0, rc, r, wrote = 0;
+	int own = 0, r, wrote = 0;
 
 	memset(&c, 0, sizeof(c));
 	memset(cert_out, 0, sizeof(*cert_out));
@@ -758,15 +851,10 @@ int store_enroll(struct store *s, const char *code, int64_t now, int64_t validit
 	if ((r = invite_check(s, h, now, user)) != VARSKO_OK)
 		goto out;
 	proto_device_id(sign_pk, dev);
-	if ((st = store_stmt(s, sql_device_exists)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		r = rc == SQLITE_ROW ? VARSKO_ERR_EXISTS : store_sqlite_err(rc);
+	r = store_query_one(s, SQL_DEVICE_EXISTS, NULL, NULL, "s", dev);
+	if (r != VARSKO_ERR_NOT_FOUND) {
+		if (r == VARSKO_OK)
+			r = VARSKO_ERR_EXISTS;
 		goto out;
 	}
 	if ((r = store_user_get(s, user, &c)) != VARSKO_OK)
@@ -788,26 +876,10 @@ int store_enroll(struct store *s, const char *code, int64_t now, int64_t validit
 	}
 	if ((r = proto_cert_to_json(&c, &json)) != VARSKO_OK)
 		goto out;
-	if ((st = store_stmt(s, sql_device_insert)) == NULL) {
-		r = VARSKO_ERR_DB;
+	if ((r = store_exec(s, SQL_DEVICE_INSERT, "ssissi", dev, user, (int64_t)c.serial, label ? label : "", json,
+	                    now)) != VARSKO_OK)
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)c.serial);
-	sqlite3_bind_text(st, 4, label ? label : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, json, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
-	if ((r = store_step_done(st)) != VARSKO_OK)
-		goto out;
-	if ((st = store_stmt(s, sql_invite_use)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, dev, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, h, sizeof(h), SQLITE_STATIC);
-	if ((r = store_step_done(st)) != VARSKO_OK)
+	if ((r = store_exec(s, SQL_INVITE_USE, "isb", now, dev, (const void *)h, sizeof(h))) != VARSKO_OK)
 		goto out;
 	if (sqlite3_changes(s->db) != 1) {
 		r = VARSKO_ERR_CODE_USED;
@@ -844,15 +916,10 @@ out:
 
 /* ---- devices ---- */
 
-static const char sql_device_get[] =
-	"SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices WHERE id = ?1";
-static const char sql_device_all[] =
-	"SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices ORDER BY created_at, serial";
-static const char sql_device_revoke[] = "UPDATE devices SET revoked_at = ?1 WHERE id = ?2";
-static const char sql_device_revoked[] = "SELECT revoked_at, cert_json FROM devices WHERE id = ?1";
-
-static int device_from_row(sqlite3_stmt *st, struct store_device *d)
+/* A row of SQL_DEVICE_GET or SQL_DEVICE_ALL into the store_device `arg`. */
+static int device_row(sqlite3_stmt *st, void *arg)
 {
+	struct store_device *d = arg;
 	const void *json = sqlite3_column_text(st, 0);
 	int n = sqlite3_column_bytes(st, 0);
 	int r;
@@ -871,67 +938,54 @@ static int device_from_row(sqlite3_stmt *st, struct store_device *d)
 
 int store_device_get(struct store *s, const char *device, struct store_device *out)
 {
-	sqlite3_stmt *st;
-	int rc, r;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((st = store_stmt(s, sql_device_get)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = device_from_row(st, out);
-	else
-		r = rc == SQLITE_DONE ? VARSKO_ERR_UNKNOWN_DEVICE : store_sqlite_err(rc);
-	sqlite3_reset(st);
+	r = store_query_one(s, SQL_DEVICE_GET, device_row, out, "s", device);
+	if (r == VARSKO_ERR_NOT_FOUND)
+		r = VARSKO_ERR_UNKNOWN_DEVICE;
+	if (r != VARSKO_OK)
+		memset(out, 0, sizeof(*out));
 	return r;
+}
+
+struct revoked_row {
+	int revoked;
+	struct proto_cert cert;
+};
+
+/* A row of SQL_DEVICE_REVOKED: whether the device is revoked already, and its certificate. */
+static int revoked_row(sqlite3_stmt *st, void *arg)
+{
+	struct revoked_row *a = arg;
+	const void *json = sqlite3_column_text(st, 1);
+	int n = sqlite3_column_bytes(st, 1);
+
+	a->revoked = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	if (a->revoked)
+		return VARSKO_OK; /* nothing changes: the certificate is not needed */
+	if (json == NULL || n <= 0 || proto_cert_from_json(json, (size_t)n, &a->cert) != VARSKO_OK)
+		return VARSKO_ERR_DB;
+	return VARSKO_OK;
 }
 
 int store_device_revoke(struct store *s, const char *device, int64_t now, const char *actor)
 {
 	char detail[PROTO_ID_MAX + 16];
-	struct proto_cert c;
-	sqlite3_stmt *st;
-	const void *json;
-	int own = 0, rc, r, n;
+	struct revoked_row a;
+	int own = 0, r;
 
-	memset(&c, 0, sizeof(c));
+	memset(&a, 0, sizeof(a));
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
-	if ((st = store_stmt(s, sql_device_revoked)) == NULL) {
-		r = VARSKO_ERR_DB;
+	if ((r = store_query_one(s, SQL_DEVICE_REVOKED, revoked_row, &a, "s", device)) != VARSKO_OK)
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, device, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
-		r = rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
-		goto out;
-	}
-	rc = sqlite3_column_type(st, 0) != SQLITE_NULL;
-	json = sqlite3_column_text(st, 1);
-	n = sqlite3_column_bytes(st, 1);
-	r = json != NULL && n > 0 ? proto_cert_from_json(json, (size_t)n, &c) : VARSKO_ERR_DB;
-	sqlite3_reset(st);
-	if (rc) {
-		r = VARSKO_OK; /* already revoked: nothing changes, nothing to audit */
-		goto out;
-	}
-	if (r != VARSKO_OK) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
+	if (a.revoked)
+		goto out; /* already revoked: nothing changes, nothing to audit */
 	/* A reader leaves the team's roster. */
-	if (store_roster_role(c.role) && (r = store_team_roster_bump(s, c.team)) != VARSKO_OK)
+	if (store_roster_role(a.cert.role) && (r = store_team_roster_bump(s, a.cert.team)) != VARSKO_OK)
 		goto out;
-	if ((st = store_stmt(s, sql_device_revoke)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, device, -1, SQLITE_STATIC);
-	if ((r = store_step_done(st)) != VARSKO_OK)
+	if ((r = store_exec(s, SQL_DEVICE_REVOKE, "is", now, device)) != VARSKO_OK)
 		goto out;
 	snprintf(detail, sizeof(detail), "device=%s", device);
 	r = store_audit(s, now, "revoke", actor ? actor : "-", detail);
@@ -939,22 +993,28 @@ out:
 	return store_tx_end(s, own, r);
 }
 
+struct device_each {
+	int (*fn)(const struct store_device *d, void *arg);
+	void *arg;
+	struct store_device d;
+};
+
+static int device_each_row(sqlite3_stmt *st, void *arg)
+{
+	struct device_each *e = arg;
+	int r;
+
+	if ((r = device_row(st, &e->d)) != VARSKO_OK)
+		return r;
+	return e->fn(&e->d, e->arg);
+}
+
 int store_device_foreach(struct store *s, int (*fn)(const struct store_device *d, void *arg), void *arg)
 {
-	struct store_device d;
-	sqlite3_stmt *st;
-	int rc, r = VARSKO_OK;
+	struct device_each e;
 
-	if ((st = store_stmt(s, sql_device_all)) == NULL)
-		return VARSKO_ERR_DB;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = device_from_row(st, &d)) != VARSKO_OK)
-			break;
-		if ((r = fn(&d, arg)) != VARSKO_OK)
-			break;
-	}
-	if (r == VARSKO_OK && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
-	return r;
+	memset(&e, 0, sizeof(e));
+	e.fn = fn;
+	e.arg = arg;
+	return store_query(s, SQL_DEVICE_ALL, device_each_row, &e, "");
 }

@@ -29,13 +29,15 @@
 #define AUDIT_FIELD_MAX 256 /* bytes of an escaped actor or detail */
 #define AUDIT_HASH_LEN 32
 
-static const char sql_head_get[] = "SELECT value FROM meta WHERE key = 'audit_head'";
-static const char sql_head_set[] =
-	"INSERT INTO meta (key, value) VALUES ('audit_head', ?1)"
-	" ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-static const char sql_insert[] =
-	"INSERT INTO audit (seq, at, event, actor, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-static const char sql_all[] = "SELECT seq, at, event, actor, detail, prev_hash, hash FROM audit ORDER BY seq";
+/* The statements of this file (store-internal.h). */
+const char *const store_sql_audit[STORE_SQL_COUNT] = {
+	[SQL_AUDIT_HEAD_GET] = "SELECT value FROM meta WHERE key = 'audit_head'",
+	[SQL_AUDIT_HEAD_SET] = "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)"
+	                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[SQL_AUDIT_INSERT] = "INSERT INTO audit (seq, at, event, actor, detail, prev_hash, hash)"
+	                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQL_AUDIT_ALL] = "SELECT seq, at, event, actor, detail, prev_hash, hash FROM audit ORDER BY seq",
+};
 
 /*
  * Escape src into dst (cap bytes, NUL-terminated): backslash, double quote,
@@ -111,37 +113,41 @@ static int entry_hash(uint64_t seq, int64_t at, const char *event, const char *a
 	return r;
 }
 
-/* meta('audit_head') is "SEQ:HEX64". *found = 0 when there is none yet. */
+struct head {
+	int found;
+	uint64_t seq;
+	uint8_t *hash; /* AUDIT_HASH_LEN bytes */
+};
+
+/* The row of SQL_AUDIT_HEAD_GET: meta('audit_head') is "SEQ:HEX64". */
+static int head_row(sqlite3_stmt *st, void *arg)
+{
+	struct head *h = arg;
+	const char *v = (const char *)sqlite3_column_text(st, 0), *colon;
+	char *end;
+
+	if (v == NULL || (colon = strchr(v, ':')) == NULL || v[0] < '0' || v[0] > '9')
+		return VARSKO_ERR_DB;
+	h->seq = strtoull(v, &end, 10);
+	h->found = 1;
+	if (end != colon || strlen(colon + 1) != 2 * AUDIT_HASH_LEN ||
+	    sodium_hex2bin(h->hash, AUDIT_HASH_LEN, colon + 1, 2 * AUDIT_HASH_LEN, NULL, NULL, NULL) != 0)
+		return VARSKO_ERR_DB;
+	return VARSKO_OK;
+}
+
+/* The recorded head; *found = 0 (and seq 0, hash zero) when there is none yet. */
 static int head_get(struct store *s, int *found, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN])
 {
-	sqlite3_stmt *st;
-	const char *v, *colon;
-	unsigned long long n;
-	char *end;
-	int rc, r = VARSKO_OK;
+	struct head h = { 0, 0, hash };
+	int r;
 
-	*found = 0;
-	*seq = 0;
 	memset(hash, 0, AUDIT_HASH_LEN);
-	if ((st = store_stmt(s, sql_head_get)) == NULL)
-		return VARSKO_ERR_DB;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		v = (const char *)sqlite3_column_text(st, 0);
-		if (v == NULL || (colon = strchr(v, ':')) == NULL || v[0] < '0' || v[0] > '9') {
-			r = VARSKO_ERR_DB;
-		} else {
-			n = strtoull(v, &end, 10);
-			if (end != colon || strlen(colon + 1) != 2 * AUDIT_HASH_LEN ||
-			    sodium_hex2bin(hash, AUDIT_HASH_LEN, colon + 1, 2 * AUDIT_HASH_LEN, NULL, NULL, NULL) != 0)
-				r = VARSKO_ERR_DB;
-			*seq = n;
-			*found = 1;
-		}
-	} else if (rc != SQLITE_DONE) {
-		r = store_sqlite_err(rc);
-	}
-	sqlite3_reset(st);
+	r = store_query_one(s, SQL_AUDIT_HEAD_GET, head_row, &h, "");
+	if (r == VARSKO_ERR_NOT_FOUND)
+		r = VARSKO_OK;
+	*found = h.found;
+	*seq = h.seq;
 	return r;
 }
 
@@ -151,7 +157,6 @@ int store_audit(struct store *s, int64_t now, const char *event, const char *act
 	char head[24 + 2 * AUDIT_HASH_LEN + 2];
 	uint8_t prev[AUDIT_HASH_LEN], hash[AUDIT_HASH_LEN];
 	uint64_t seq;
-	sqlite3_stmt *st;
 	int own = 0, found, r;
 	size_t n;
 
@@ -170,43 +175,71 @@ int store_audit(struct store *s, int64_t now, const char *event, const char *act
 	seq++;
 	if ((r = entry_hash(seq, now, event, eactor, edetail, prev, hash)) != VARSKO_OK)
 		goto out;
-	if ((st = store_stmt(s, sql_insert)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)seq);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, eactor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, edetail, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 6, prev, sizeof(prev), SQLITE_STATIC);
-	sqlite3_bind_blob(st, 7, hash, sizeof(hash), SQLITE_STATIC);
-	if ((r = store_step_done(st)) != VARSKO_OK)
+	if ((r = store_exec(s, SQL_AUDIT_INSERT, "iisssbb", (int64_t)seq, now, event, eactor, edetail,
+	                    (const void *)prev, sizeof(prev), (const void *)hash, sizeof(hash))) != VARSKO_OK)
 		goto out;
 	n = (size_t)snprintf(head, sizeof(head), "%llu:", (unsigned long long)seq);
 	sodium_bin2hex(head + n, sizeof(head) - n, hash, sizeof(hash));
-	if ((st = store_stmt(s, sql_head_set)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, head, -1, SQLITE_STATIC);
-	r = store_step_done(st);
+	r = store_exec(s, SQL_AUDIT_HEAD_SET, "s", head);
 out:
 	return store_tx_end(s, own, r);
 }
 
+struct verify {
+	uint8_t prev[AUDIT_HASH_LEN]; /* hash of the last good entry */
+	uint64_t expect;              /* seq the next entry must have */
+	uint64_t count;
+	uint64_t bad_seq;
+};
+
+/* One row of SQL_AUDIT_ALL: it must continue the chain; VARSKO_ERR_BAD_SIGNATURE (bad_seq set) if not. */
+static int verify_row(sqlite3_stmt *st, void *arg)
+{
+	struct verify *v = arg;
+	uint8_t calc[AUDIT_HASH_LEN];
+	uint64_t seq = (uint64_t)sqlite3_column_int64(st, 0);
+	const char *event, *actor, *detail;
+	const void *ph, *h;
+	int r;
+
+	if (seq != v->expect) {
+		v->bad_seq = v->expect; /* a missing (deleted) entry */
+		return VARSKO_ERR_BAD_SIGNATURE;
+	}
+	event = (const char *)sqlite3_column_text(st, 2);
+	actor = (const char *)sqlite3_column_text(st, 3);
+	detail = (const char *)sqlite3_column_text(st, 4);
+	ph = sqlite3_column_blob(st, 5);
+	if (event == NULL || actor == NULL || detail == NULL || ph == NULL ||
+	    sqlite3_column_bytes(st, 5) != AUDIT_HASH_LEN || sodium_memcmp(ph, v->prev, AUDIT_HASH_LEN) != 0) {
+		v->bad_seq = seq;
+		return VARSKO_ERR_BAD_SIGNATURE;
+	}
+	if ((r = entry_hash(seq, sqlite3_column_int64(st, 1), event, actor, detail, v->prev, calc)) != VARSKO_OK)
+		return r;
+	h = sqlite3_column_blob(st, 6);
+	if (h == NULL || sqlite3_column_bytes(st, 6) != AUDIT_HASH_LEN ||
+	    sodium_memcmp(h, calc, AUDIT_HASH_LEN) != 0) {
+		v->bad_seq = seq;
+		return VARSKO_ERR_BAD_SIGNATURE;
+	}
+	memcpy(v->prev, calc, sizeof(v->prev));
+	v->count++;
+	v->expect++;
+	return VARSKO_OK;
+}
+
 int store_audit_verify(struct store *s, uint64_t *count, uint64_t *bad_seq)
 {
-	uint8_t prev[AUDIT_HASH_LEN], calc[AUDIT_HASH_LEN], head_hash[AUDIT_HASH_LEN];
-	uint64_t expect = 1, head_seq, seq;
-	const void *ph, *h;
-	const char *event, *actor, *detail;
-	sqlite3_stmt *st;
-	int found, rc, r, read_tx = 0;
+	uint8_t head_hash[AUDIT_HASH_LEN];
+	struct verify v;
+	uint64_t head_seq;
+	int found, r, read_tx = 0;
 
 	*count = 0;
 	*bad_seq = 0;
-	memset(prev, 0, sizeof(prev));
+	memset(&v, 0, sizeof(v));
+	v.expect = 1;
 	/*
 	 * One read-only snapshot, so the rows and the head agree. A savepoint
 	 * outside a transaction opens a deferred one that never writes; writes
@@ -217,44 +250,9 @@ int store_audit_verify(struct store *s, uint64_t *count, uint64_t *bad_seq)
 			return VARSKO_ERR_DB;
 		read_tx = 1;
 	}
-	if ((st = store_stmt(s, sql_all)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	r = VARSKO_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		seq = (uint64_t)sqlite3_column_int64(st, 0);
-		if (seq != expect) {
-			*bad_seq = expect; /* a missing (deleted) entry */
-			r = VARSKO_ERR_BAD_SIGNATURE;
-			break;
-		}
-		event = (const char *)sqlite3_column_text(st, 2);
-		actor = (const char *)sqlite3_column_text(st, 3);
-		detail = (const char *)sqlite3_column_text(st, 4);
-		ph = sqlite3_column_blob(st, 5);
-		if (event == NULL || actor == NULL || detail == NULL || ph == NULL ||
-		    sqlite3_column_bytes(st, 5) != AUDIT_HASH_LEN || sodium_memcmp(ph, prev, AUDIT_HASH_LEN) != 0) {
-			*bad_seq = seq;
-			r = VARSKO_ERR_BAD_SIGNATURE;
-			break;
-		}
-		if ((r = entry_hash(seq, sqlite3_column_int64(st, 1), event, actor, detail, prev, calc)) != VARSKO_OK)
-			break;
-		h = sqlite3_column_blob(st, 6);
-		if (h == NULL || sqlite3_column_bytes(st, 6) != AUDIT_HASH_LEN ||
-		    sodium_memcmp(h, calc, AUDIT_HASH_LEN) != 0) {
-			*bad_seq = seq;
-			r = VARSKO_ERR_BAD_SIGNATURE;
-			break;
-		}
-		memcpy(prev, calc, sizeof(prev));
-		(*count)++;
-		expect++;
-	}
-	if (r == VARSKO_OK && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
+	r = store_query(s, SQL_AUDIT_ALL, verify_row, &v, "");
+	*count = v.count;
+	*bad_seq = v.bad_seq;
 	if (r != VARSKO_OK)
 		goto out;
 	/* The chain is whole; now its end must be the head recorded with the last append. */
@@ -262,7 +260,7 @@ int store_audit_verify(struct store *s, uint64_t *count, uint64_t *bad_seq)
 		goto out;
 	if (!found && *count == 0)
 		goto out;
-	if (!found || head_seq != *count || sodium_memcmp(head_hash, prev, AUDIT_HASH_LEN) != 0) {
+	if (!found || head_seq != *count || sodium_memcmp(head_hash, v.prev, AUDIT_HASH_LEN) != 0) {
 		/* Entries cut from the tail (head ahead), or added behind the writer's back. */
 		if (found && head_seq > *count)
 			*bad_seq = *count + 1;

@@ -16,133 +16,109 @@
 #include "store-internal.h"
 #include "store_deadline.h"
 
-static const char sql_deadline_insert[] =
-        "INSERT INTO deadlines (reference, kind, team, due_at, warn_at) VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char sql_deadline_met[] =
-        "UPDATE deadlines SET met_at = ?3, met_event = ?4 WHERE reference = ?1 AND kind = ?2 AND met_at IS NULL";
-static const char sql_deadline_team[] = "UPDATE deadlines SET team = ?2 WHERE reference = ?1 AND met_at IS NULL";
-static const char sql_deadline_open_all[] =
-        "SELECT reference, kind, team, due_at, coalesce(warn_at, 0), coalesce(warned_at, 0),"
-        " coalesce(escalated_at, 0) FROM deadlines WHERE met_at IS NULL ORDER BY due_at, reference, kind";
-static const char sql_deadline_open_team[] =
-        "SELECT reference, kind, team, due_at, coalesce(warn_at, 0), coalesce(warned_at, 0),"
-        " coalesce(escalated_at, 0) FROM deadlines WHERE met_at IS NULL AND team = ?1"
-        " ORDER BY due_at, reference, kind";
+/* The statements of this file (store-internal.h). */
+const char *const store_sql_deadline[STORE_SQL_COUNT] = {
+	[SQL_DEADLINE_INSERT] = "INSERT INTO deadlines (reference, kind, team, due_at, warn_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_DEADLINE_MET] = "UPDATE deadlines SET met_at = ?3, met_event = ?4"
+	                     " WHERE reference = ?1 AND kind = ?2 AND met_at IS NULL",
+	[SQL_DEADLINE_TEAM] = "UPDATE deadlines SET team = ?2 WHERE reference = ?1 AND met_at IS NULL",
+	[SQL_DEADLINE_OPEN_ALL] = "SELECT reference, kind, team, due_at, coalesce(warn_at, 0), coalesce(warned_at, 0),"
+	                          " coalesce(escalated_at, 0) FROM deadlines WHERE met_at IS NULL"
+	                          " ORDER BY due_at, reference, kind",
+	[SQL_DEADLINE_OPEN_TEAM] = "SELECT reference, kind, team, due_at, coalesce(warn_at, 0), coalesce(warned_at, 0),"
+	                           " coalesce(escalated_at, 0) FROM deadlines WHERE met_at IS NULL AND team = ?1"
+	                           " ORDER BY due_at, reference, kind",
+	/*
+	 * What is due at ?1: warnings (warn_at <= now <= due_at, not warned)
+	 * and escalations (due_at < now, not escalated) of open vurdering and
+	 * kvittering deadlines, soonest due first. The second part is indexed by
+	 * deadlines_open (met_at, due_at); both only look at open deadlines.
+	 */
+	[SQL_FIRE_DUE] = "SELECT reference, kind, team, due_at, 0 FROM deadlines"
+	                 " WHERE met_at IS NULL AND warned_at IS NULL AND warn_at IS NOT NULL AND warn_at <= ?1"
+	                 " AND due_at >= ?1 AND kind IN ('vurdering', 'kvittering')"
+	                 " UNION ALL "
+	                 "SELECT reference, kind, team, due_at, 1 FROM deadlines"
+	                 " WHERE met_at IS NULL AND escalated_at IS NULL AND due_at < ?1"
+	                 " AND kind IN ('vurdering', 'kvittering')"
+	                 " ORDER BY 4, 1, 2, 5 LIMIT ?2",
+	[SQL_FIRE_WARNED] = "UPDATE deadlines SET warned_at = ?3"
+	                    " WHERE reference = ?1 AND kind = ?2 AND warned_at IS NULL AND met_at IS NULL",
+	[SQL_FIRE_ESCALATED] = "UPDATE deadlines SET escalated_at = ?3"
+	                       " WHERE reference = ?1 AND kind = ?2 AND escalated_at IS NULL AND met_at IS NULL",
+	[SQL_TEAM_ALL] = "SELECT id, name FROM teams ORDER BY id",
+	/*
+	 * One row per underretning of the period with its first vurderet and
+	 * kvitteret event (lowest seq) and its four deadlines; events_reference
+	 * (reference, seq) and the deadlines' primary key make the lookups cheap.
+	 */
+	[SQL_REPORT_ITEMS] =
+	        "SELECT u.reference, u.team, u.received_at, u.outside_office,"
+	        " (SELECT e.time FROM events e WHERE e.reference = u.reference AND e.kind = 'vurderet'"
+	        "  ORDER BY e.seq LIMIT 1),"
+	        " (SELECT e.time FROM events e WHERE e.reference = u.reference AND e.kind = 'kvitteret'"
+	        "  ORDER BY e.seq LIMIT 1),"
+	        " v.due_at, v.met_at, k.due_at, k.met_at, t.due_at, t.met_at, x.due_at, x.met_at"
+	        " FROM underretninger u"
+	        " LEFT JOIN deadlines v ON v.reference = u.reference AND v.kind = 'vurdering'"
+	        " LEFT JOIN deadlines k ON k.reference = u.reference AND k.kind = 'kvittering'"
+	        " LEFT JOIN deadlines t ON t.reference = u.reference AND t.kind = 'tilbagemelding'"
+	        " LEFT JOIN deadlines x ON x.reference = u.reference AND x.kind = 'undersoegelse'"
+	        " WHERE u.received_at >= ?1 AND u.received_at <= ?2 AND (?3 IS NULL OR u.team = ?3)"
+	        " ORDER BY u.received_at, u.reference",
+};
 
 int store_deadline_add(struct store *s, const char *reference, const char *kind, const char *team, int64_t due_at,
                        int64_t warn_at)
 {
-	sqlite3_stmt *st;
-	int own = 0, r;
-
-	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
-		return r;
-	if ((st = store_stmt(s, sql_deadline_insert)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, team, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, due_at);
-	if (warn_at > 0)
-		sqlite3_bind_int64(st, 5, warn_at);
-	else
-		sqlite3_bind_null(st, 5);
-	r = store_step_done(st);
-out:
-	return store_tx_end(s, own, r);
+	return store_write(s, SQL_DEADLINE_INSERT, "sssit", reference, kind, team, due_at, warn_at);
 }
 
 int store_deadline_met(struct store *s, const char *reference, const char *kind, int64_t at, int64_t event_seq)
 {
-	sqlite3_stmt *st;
-	int own = 0, r;
-
-	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
-		return r;
-	if ((st = store_stmt(s, sql_deadline_met)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, at);
-	sqlite3_bind_int64(st, 4, event_seq);
-	r = store_step_done(st);
-out:
-	return store_tx_end(s, own, r);
+	return store_write(s, SQL_DEADLINE_MET, "ssii", reference, kind, at, event_seq);
 }
 
 int store_deadline_set_team(struct store *s, const char *reference, const char *team)
 {
-	sqlite3_stmt *st;
-	int own = 0, r;
+	return store_write(s, SQL_DEADLINE_TEAM, "ss", reference, team);
+}
 
-	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+struct open_each {
+	int (*fn)(const struct store_deadline *d, void *arg);
+	void *arg;
+};
+
+/* A row of SQL_DEADLINE_OPEN_ALL or _TEAM, handed to the caller's fn. */
+static int open_row(sqlite3_stmt *st, void *arg)
+{
+	struct open_each *e = arg;
+	struct store_deadline d;
+	int r;
+
+	memset(&d, 0, sizeof d);
+	if ((r = store_col_text(st, 0, d.reference, sizeof d.reference)) != VARSKO_OK ||
+	    (r = store_col_text(st, 1, d.kind, sizeof d.kind)) != VARSKO_OK ||
+	    (r = store_col_text(st, 2, d.team, sizeof d.team)) != VARSKO_OK)
 		return r;
-	if ((st = store_stmt(s, sql_deadline_team)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, team, -1, SQLITE_STATIC);
-	r = store_step_done(st);
-out:
-	return store_tx_end(s, own, r);
+	d.due_at = sqlite3_column_int64(st, 3);
+	d.warn_at = sqlite3_column_int64(st, 4);
+	d.warned_at = sqlite3_column_int64(st, 5);
+	d.escalated_at = sqlite3_column_int64(st, 6);
+	return e->fn(&d, e->arg);
 }
 
 int store_deadline_foreach_open(struct store *s, const char *team, int (*fn)(const struct store_deadline *d, void *arg),
                                 void *arg)
 {
-	struct store_deadline d;
-	sqlite3_stmt *st;
-	int rc, r = VARSKO_OK;
+	struct open_each e = { fn, arg };
 
-	if ((st = store_stmt(s, team ? sql_deadline_open_team : sql_deadline_open_all)) == NULL)
-		return VARSKO_ERR_DB;
-	if (team)
-		sqlite3_bind_text(st, 1, team, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&d, 0, sizeof d);
-		snprintf(d.reference, sizeof d.reference, "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(d.kind, sizeof d.kind, "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(d.team, sizeof d.team, "%s", (const char *)sqlite3_column_text(st, 2));
-		d.due_at = sqlite3_column_int64(st, 3);
-		d.warn_at = sqlite3_column_int64(st, 4);
-		d.warned_at = sqlite3_column_int64(st, 5);
-		d.escalated_at = sqlite3_column_int64(st, 6);
-		if ((r = fn(&d, arg)) != VARSKO_OK)
-			break;
-	}
-	if (r == VARSKO_OK && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
-	return r;
+	if (team != NULL)
+		return store_query(s, SQL_DEADLINE_OPEN_TEAM, open_row, &e, "s", team);
+	return store_query(s, SQL_DEADLINE_OPEN_ALL, open_row, &e, "");
 }
 
 /* ---- the deadline engine ---- */
-
-/*
- * What is due at ?1: warnings (warn_at <= now <= due_at, not warned) and
- * escalations (due_at < now, not escalated) of open vurdering and kvittering
- * deadlines, soonest due first. The second part is indexed by
- * deadlines_open (met_at, due_at); both only look at open deadlines.
- */
-static const char sql_fire_due[] =
-        "SELECT reference, kind, team, due_at, 0 FROM deadlines"
-        " WHERE met_at IS NULL AND warned_at IS NULL AND warn_at IS NOT NULL AND warn_at <= ?1 AND due_at >= ?1"
-        " AND kind IN ('vurdering', 'kvittering')"
-        " UNION ALL "
-        "SELECT reference, kind, team, due_at, 1 FROM deadlines"
-        " WHERE met_at IS NULL AND escalated_at IS NULL AND due_at < ?1"
-        " AND kind IN ('vurdering', 'kvittering')"
-        " ORDER BY 4, 1, 2, 5 LIMIT ?2";
-static const char sql_fire_warned[] = "UPDATE deadlines SET warned_at = ?3"
-                                      " WHERE reference = ?1 AND kind = ?2 AND warned_at IS NULL AND met_at IS NULL";
-static const char sql_fire_escalated[] =
-        "UPDATE deadlines SET escalated_at = ?3"
-        " WHERE reference = ?1 AND kind = ?2 AND escalated_at IS NULL AND met_at IS NULL";
 
 /* The frist payload (flow.h) of f into f->payload. */
 static int frist_payload(struct store_deadline_fired *f)
@@ -176,15 +152,10 @@ out:
 static int fire_one(struct store *s, int64_t now, const char *tenant, struct store_deadline_fired *f)
 {
 	char topic[256], detail[192], due[PROTO_TIME_LEN + 1];
-	sqlite3_stmt *st;
 	int n, r;
 
-	if ((st = store_stmt(s, f->escalation ? sql_fire_escalated : sql_fire_warned)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, f->reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, f->deadline, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	if ((r = store_step_done(st)) != VARSKO_OK)
+	if ((r = store_exec(s, f->escalation ? SQL_FIRE_ESCALATED : SQL_FIRE_WARNED, "ssi", f->reference, f->deadline,
+	                    now)) != VARSKO_OK)
 		return r;
 	if (sqlite3_changes(s->db) != 1)
 		return VARSKO_ERR_INTERNAL; /* the row was read in this same transaction */
@@ -200,31 +171,39 @@ static int fire_one(struct store *s, int64_t now, const char *tenant, struct sto
 	return store_audit(s, now, f->escalation ? "deadline_escalation" : "deadline_warning", "-", detail);
 }
 
+struct collect {
+	struct store_deadline_fired *out;
+	size_t max, got;
+};
+
+/* A row of SQL_FIRE_DUE into the next entry (LIMIT max keeps got below max). */
+static int collect_row(sqlite3_stmt *st, void *arg)
+{
+	struct collect *c = arg;
+	struct store_deadline_fired *f;
+	int r;
+
+	if (c->got == c->max)
+		return VARSKO_ERR_INTERNAL;
+	f = &c->out[c->got];
+	memset(f, 0, sizeof(*f));
+	if ((r = store_col_text(st, 0, f->reference, sizeof(f->reference))) != VARSKO_OK ||
+	    (r = store_col_text(st, 1, f->deadline, sizeof(f->deadline))) != VARSKO_OK ||
+	    (r = store_col_text(st, 2, f->team, sizeof(f->team))) != VARSKO_OK)
+		return r;
+	f->due_at = sqlite3_column_int64(st, 3);
+	f->escalation = sqlite3_column_int(st, 4) != 0;
+	c->got++;
+	return VARSKO_OK;
+}
+
 /* Read what is due at `now` into out[0..*got). */
 static int fire_collect(struct store *s, int64_t now, struct store_deadline_fired *out, size_t max, size_t *got)
 {
-	sqlite3_stmt *st;
-	int rc = SQLITE_DONE, r = VARSKO_OK;
+	struct collect c = { out, max, 0 };
+	int r = store_query(s, SQL_FIRE_DUE, collect_row, &c, "ii", now, (int64_t)max);
 
-	*got = 0;
-	if ((st = store_stmt(s, sql_fire_due)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	while (*got < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_deadline_fired *f = &out[*got];
-
-		memset(f, 0, sizeof(*f));
-		snprintf(f->reference, sizeof(f->reference), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(f->deadline, sizeof(f->deadline), "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(f->team, sizeof(f->team), "%s", (const char *)sqlite3_column_text(st, 2));
-		f->due_at = sqlite3_column_int64(st, 3);
-		f->escalation = sqlite3_column_int(st, 4) != 0;
-		(*got)++;
-	}
-	if (*got < max && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
+	*got = r == VARSKO_OK ? c.got : 0;
 	return r;
 }
 
@@ -264,84 +243,57 @@ out:
 
 /* ---- reports ---- */
 
-static const char sql_team_all[] = "SELECT id, name FROM teams ORDER BY id";
+struct team_each {
+	int (*fn)(const char *id, const char *name, void *arg);
+	void *arg;
+};
 
-/*
- * One row per underretning of the period with its first vurderet and
- * kvitteret event (lowest seq) and its four deadlines; events_reference
- * (reference, seq) and the deadlines' primary key make the lookups cheap.
- */
-static const char sql_report_items[] =
-        "SELECT u.reference, u.team, u.received_at, u.outside_office,"
-        " (SELECT e.time FROM events e WHERE e.reference = u.reference AND e.kind = 'vurderet'"
-        "  ORDER BY e.seq LIMIT 1),"
-        " (SELECT e.time FROM events e WHERE e.reference = u.reference AND e.kind = 'kvitteret'"
-        "  ORDER BY e.seq LIMIT 1),"
-        " v.due_at, v.met_at, k.due_at, k.met_at, t.due_at, t.met_at, x.due_at, x.met_at"
-        " FROM underretninger u"
-        " LEFT JOIN deadlines v ON v.reference = u.reference AND v.kind = 'vurdering'"
-        " LEFT JOIN deadlines k ON k.reference = u.reference AND k.kind = 'kvittering'"
-        " LEFT JOIN deadlines t ON t.reference = u.reference AND t.kind = 'tilbagemelding'"
-        " LEFT JOIN deadlines x ON x.reference = u.reference AND x.kind = 'undersoegelse'"
-        " WHERE u.received_at >= ?1 AND u.received_at <= ?2 AND (?3 IS NULL OR u.team = ?3)"
-        " ORDER BY u.received_at, u.reference";
+static int team_row(sqlite3_stmt *st, void *arg)
+{
+	struct team_each *e = arg;
+
+	return e->fn((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1), e->arg);
+}
 
 int store_team_foreach(struct store *s, int (*fn)(const char *id, const char *name, void *arg), void *arg)
 {
-	sqlite3_stmt *st;
-	int rc, r = VARSKO_OK;
+	struct team_each e = { fn, arg };
 
-	if ((st = store_stmt(s, sql_team_all)) == NULL)
-		return VARSKO_ERR_DB;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = fn((const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1), arg)) !=
-		    VARSKO_OK)
-			break;
-	}
-	if (r == VARSKO_OK && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
-	return r;
+	return store_query(s, SQL_TEAM_ALL, team_row, &e, "");
 }
 
-static int64_t column_opt(sqlite3_stmt *st, int i)
+struct report_each {
+	int (*fn)(const struct report_item *item, void *arg);
+	void *arg;
+};
+
+/* A row of SQL_REPORT_ITEMS, handed to the caller's fn. */
+static int report_row(sqlite3_stmt *st, void *arg)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
+	struct report_each *e = arg;
+	struct report_item it;
+	int k, r;
+
+	memset(&it, 0, sizeof(it));
+	if ((r = store_col_text(st, 0, it.reference, sizeof(it.reference))) != VARSKO_OK ||
+	    (r = store_col_text(st, 1, it.team, sizeof(it.team))) != VARSKO_OK)
+		return r;
+	it.received_at = sqlite3_column_int64(st, 2);
+	it.outside_office = sqlite3_column_int(st, 3) != 0;
+	it.vurderet_at = store_col_int(st, 4);
+	it.kvitteret_at = store_col_int(st, 5);
+	for (k = 0; k < REPORT_DL_COUNT; k++) {
+		it.dl[k].present = sqlite3_column_type(st, 6 + 2 * k) != SQLITE_NULL;
+		it.dl[k].due_at = store_col_int(st, 6 + 2 * k);
+		it.dl[k].met_at = store_col_int(st, 7 + 2 * k);
+	}
+	return e->fn(&it, e->arg);
 }
 
 int store_report_foreach(struct store *s, int64_t from, int64_t to, const char *team,
                          int (*fn)(const struct report_item *item, void *arg), void *arg)
 {
-	struct report_item it;
-	sqlite3_stmt *st;
-	int rc, r = VARSKO_OK, k;
+	struct report_each e = { fn, arg };
 
-	if ((st = store_stmt(s, sql_report_items)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	if (team != NULL)
-		sqlite3_bind_text(st, 3, team, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 3);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(&it, 0, sizeof(it));
-		snprintf(it.reference, sizeof(it.reference), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(it.team, sizeof(it.team), "%s", (const char *)sqlite3_column_text(st, 1));
-		it.received_at = sqlite3_column_int64(st, 2);
-		it.outside_office = sqlite3_column_int(st, 3) != 0;
-		it.vurderet_at = column_opt(st, 4);
-		it.kvitteret_at = column_opt(st, 5);
-		for (k = 0; k < REPORT_DL_COUNT; k++) {
-			it.dl[k].present = sqlite3_column_type(st, 6 + 2 * k) != SQLITE_NULL;
-			it.dl[k].due_at = column_opt(st, 6 + 2 * k);
-			it.dl[k].met_at = column_opt(st, 7 + 2 * k);
-		}
-		if ((r = fn(&it, arg)) != VARSKO_OK)
-			break;
-	}
-	if (r == VARSKO_OK && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
-	return r;
+	return store_query(s, SQL_REPORT_ITEMS, report_row, &e, "iis", from, to, team);
 }

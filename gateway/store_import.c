@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "store-internal.h"
 
@@ -30,6 +29,7 @@ struct imp {
 	json_t *users; /* id -> user object */
 	json_t *raad;  /* user id -> raadgivere entry */
 	json_t *districts; /* district name -> true (document and database) */
+	const char *tenant; /* the document's, while it is written (borrowed from the document) */
 };
 
 static const char *const roles[] = { "fagperson", "raadgiver", "myndighed", "leder", "admin", "agent" };
@@ -165,50 +165,43 @@ static int get_array(struct imp *im, json_t *obj, const char *key, const char *p
 	return VARSKO_OK;
 }
 
-static int db_has(struct store *s, const char *sql, const char *id)
+/* 1 when statement id (a "SELECT 1 ... WHERE x = ?1") finds v, 0 when not, -1 on an error. */
+static int db_has(struct store *s, enum store_sql id, const char *v)
 {
-	sqlite3_stmt *st = store_stmt(s, sql);
-	int rc;
+	int r = store_query_one(s, id, NULL, NULL, "s", v);
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+	return r == VARSKO_OK ? 1 : r == VARSKO_ERR_NOT_FOUND ? 0 : -1;
 }
 
-static const char sql_has_inst[] = "SELECT 1 FROM institutions WHERE id = ?1";
-static const char sql_has_team[] = "SELECT 1 FROM teams WHERE id = ?1";
-static const char sql_user_role[] = "SELECT role FROM users WHERE id = ?1";
-static const char sql_has_district[] = "SELECT 1 FROM institutions WHERE district = ?1";
-
 /* Does `id` name a known object: in the document (set) or in the database (sql)? */
-static int known(struct imp *im, json_t *set, const char *sql, const char *id)
+static int known(struct imp *im, json_t *set, enum store_sql sql, const char *id)
 {
 	if (json_object_get(set, id) != NULL)
 		return 1;
 	return db_has(im->s, sql, id) == 1;
 }
 
+/* A row of SQL_IMPORT_USER_ROLE: the role, cut to PROTO_ROLE_MAX bytes (roles are shorter). */
+static int role_row(sqlite3_stmt *st, void *arg)
+{
+	const unsigned char *t = sqlite3_column_text(st, 0);
+
+	if (t != NULL)
+		snprintf(arg, PROTO_ROLE_MAX + 1, "%s", (const char *)t);
+	return VARSKO_OK;
+}
+
 /* The role of user id (document first, then database) copied into role; "" when unknown. */
 static void user_role(struct imp *im, const char *id, char role[PROTO_ROLE_MAX + 1])
 {
 	json_t *u = json_object_get(im->users, id);
-	sqlite3_stmt *st;
-	const unsigned char *t;
 
 	role[0] = '\0';
 	if (u != NULL) {
 		snprintf(role, PROTO_ROLE_MAX + 1, "%s", json_string_value(json_object_get(u, "role")));
 		return;
 	}
-	if ((st = store_stmt(im->s, sql_user_role)) == NULL)
-		return;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && (t = sqlite3_column_text(st, 0)) != NULL)
-		snprintf(role, PROTO_ROLE_MAX + 1, "%s", (const char *)t);
-	sqlite3_reset(st);
+	(void)store_query_one(im->s, SQL_IMPORT_USER_ROLE, role_row, role, "s", id);
 }
 
 /* A list of distinct institution ids, each known. */
@@ -224,7 +217,7 @@ static int check_inst_list(struct imp *im, json_t *arr, const char *path)
 		mkpath(p, "%s[%zu]", path, i);
 		if (!json_is_string(v) || !is_id(json_string_value(v)))
 			return fail(im, p, "must be an institution id");
-		if (!known(im, im->insts, sql_has_inst, json_string_value(v)))
+		if (!known(im, im->insts, SQL_IMPORT_HAS_INST, json_string_value(v)))
 			return fail(im, p, "unknown institution");
 		for (j = 0; j < i; j++) {
 			if (strcmp(json_string_value(json_array_get(arr, j)), json_string_value(v)) == 0)
@@ -343,7 +336,7 @@ static int check_users(struct imp *im, json_t *arr)
 			return fail(im, pk, "required for role %s", role);
 		if (team != NULL && !needs_team && strcmp(role, "raadgiver") != 0)
 			return fail(im, pk, "not allowed for role %s", role);
-		if (team != NULL && !known(im, im->teams, sql_has_team, team))
+		if (team != NULL && !known(im, im->teams, SQL_IMPORT_HAS_TEAM, team))
 			return fail(im, pk, "unknown team");
 		mkpath(pk, "%s.institutions", p);
 		if (has_insts && (insts == NULL || json_array_size(insts) == 0))
@@ -456,9 +449,9 @@ static int check_cond_list(struct imp *im, json_t *arr, const char *path, const 
 		if (strcmp(what, "age_group") == 0)
 			ok = IN_LIST(s, age_groups);
 		else if (strcmp(what, "district") == 0)
-			ok = json_object_get(im->districts, s) != NULL || db_has(im->s, sql_has_district, s) == 1;
+			ok = json_object_get(im->districts, s) != NULL || db_has(im->s, SQL_IMPORT_HAS_DISTRICT, s) == 1;
 		else
-			ok = is_id(s) && known(im, im->insts, sql_has_inst, s);
+			ok = is_id(s) && known(im, im->insts, SQL_IMPORT_HAS_INST, s);
 		if (!ok)
 			return fail(im, p, "unknown %s", what);
 	}
@@ -487,7 +480,7 @@ static int check_routing(struct imp *im, json_t *arr)
 		if ((r = get_str(im, rule, "team", p, is_id, 0, &team)) != VARSKO_OK)
 			return r;
 		mkpath(pk, "%s.team", p);
-		if (!known(im, im->teams, sql_has_team, team))
+		if (!known(im, im->teams, SQL_IMPORT_HAS_TEAM, team))
 			return fail(im, pk, "unknown team");
 		mkpath(pk, "%s.if", p);
 		if ((cond = json_object_get(rule, "if")) == NULL || !json_is_object(cond))
@@ -548,75 +541,78 @@ static int validate(struct imp *im, json_t *doc)
 
 /* ---- writing ---- */
 
-static const char sql_meta_get[] = "SELECT value FROM meta WHERE key = ?1";
-static const char sql_meta_set[] =
-	"INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
-static const char sql_inst_upsert[] =
-	"INSERT INTO institutions (id, name, kind, district) VALUES (?1, ?2, ?3, ?4)"
-	" ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, district = excluded.district";
-static const char sql_team_upsert[] =
-	"INSERT INTO teams (id, name) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET name = excluded.name";
-static const char sql_user_upsert[] =
-	"INSERT INTO users (id, name, role, team) VALUES (?1, ?2, ?3, ?4)"
-	" ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, team = excluded.team";
-static const char sql_user_old[] =
-	"SELECT role, coalesce(team, ''), EXISTS (SELECT 1 FROM devices d WHERE d.user = users.id"
-	" AND d.revoked_at IS NULL) FROM users WHERE id = ?1";
-static const char sql_ui_clear[] = "DELETE FROM user_institutions WHERE user = ?1";
-static const char sql_ui_add[] = "INSERT INTO user_institutions (user, institution) VALUES (?1, ?2)";
-static const char sql_rules_clear[] = "DELETE FROM routing_rules";
-static const char sql_rule_add[] = "INSERT INTO routing_rules (pos, rule_json) VALUES (?1, ?2)";
+/* The statements of this file (store-internal.h). */
+const char *const store_sql_import[STORE_SQL_COUNT] = {
+	[SQL_IMPORT_HAS_INST] = "SELECT 1 FROM institutions WHERE id = ?1",
+	[SQL_IMPORT_HAS_TEAM] = "SELECT 1 FROM teams WHERE id = ?1",
+	[SQL_IMPORT_HAS_DISTRICT] = "SELECT 1 FROM institutions WHERE district = ?1",
+	[SQL_IMPORT_USER_ROLE] = "SELECT role FROM users WHERE id = ?1",
+	[SQL_IMPORT_USER_OLD] = "SELECT role, coalesce(team, ''), EXISTS (SELECT 1 FROM devices d WHERE d.user = users.id"
+	                        " AND d.revoked_at IS NULL) FROM users WHERE id = ?1",
+	[SQL_IMPORT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[SQL_IMPORT_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+	                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[SQL_IMPORT_INST_UPSERT] = "INSERT INTO institutions (id, name, kind, district) VALUES (?1, ?2, ?3, ?4)"
+	                           " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
+	                           " district = excluded.district",
+	[SQL_IMPORT_TEAM_UPSERT] = "INSERT INTO teams (id, name) VALUES (?1, ?2)"
+	                           " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+	[SQL_IMPORT_USER_UPSERT] = "INSERT INTO users (id, name, role, team) VALUES (?1, ?2, ?3, ?4)"
+	                           " ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,"
+	                           " team = excluded.team",
+	[SQL_IMPORT_UI_CLEAR] = "DELETE FROM user_institutions WHERE user = ?1",
+	[SQL_IMPORT_UI_ADD] = "INSERT INTO user_institutions (user, institution) VALUES (?1, ?2)",
+	[SQL_IMPORT_RULES_CLEAR] = "DELETE FROM routing_rules",
+	[SQL_IMPORT_RULE_ADD] = "INSERT INTO routing_rules (pos, rule_json) VALUES (?1, ?2)",
+};
 
-static sqlite3_stmt *prep(struct imp *im, const char *sql, int *r)
+/* String member `key` of obj (validated before), or NULL when absent: bound as NULL. */
+static const char *member(json_t *obj, const char *key)
 {
-	sqlite3_stmt *st = store_stmt(im->s, sql);
-
-	if (st == NULL)
-		*r = VARSKO_ERR_DB;
-	return st;
-}
-
-static int bind_member(sqlite3_stmt *st, int col, json_t *obj, const char *key)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (v == NULL || !json_is_string(v))
-		return sqlite3_bind_null(st, col);
-	return sqlite3_bind_text(st, col, json_string_value(v), -1, SQLITE_STATIC);
+	return json_string_value(json_object_get(obj, key));
 }
 
 static int meta_set_json(struct imp *im, const char *key, json_t *v)
 {
-	sqlite3_stmt *st;
 	char *text;
-	int r = VARSKO_OK;
+	int r;
 
 	if ((text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		return VARSKO_ERR_NOMEM;
-	if ((st = prep(im, sql_meta_set, &r)) != NULL) {
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-		r = store_step_done(st);
-	}
+	r = store_exec(im->s, SQL_IMPORT_META_SET, "ss", key, text);
 	free(text);
 	return r;
 }
 
 static int add_insts(struct imp *im, const char *user, json_t *insts)
 {
-	sqlite3_stmt *st;
 	json_t *v;
 	size_t i;
-	int r = VARSKO_OK;
+	int r;
 
 	json_array_foreach(insts, i, v) {
-		if ((st = prep(im, sql_ui_add, &r)) == NULL)
-			return r;
-		sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, json_string_value(v), -1, SQLITE_STATIC);
-		if ((r = store_step_done(st)) != VARSKO_OK)
+		if ((r = store_exec(im->s, SQL_IMPORT_UI_ADD, "ss", user, json_string_value(v))) != VARSKO_OK)
 			return r;
 	}
+	return VARSKO_OK;
+}
+
+struct old_user {
+	char role[PROTO_ROLE_MAX + 1];
+	char team[PROTO_ID_MAX + 1];
+	int devices;
+};
+
+/* A row of SQL_IMPORT_USER_OLD. */
+static int old_user_row(sqlite3_stmt *st, void *arg)
+{
+	struct old_user *o = arg;
+	int r;
+
+	if ((r = store_col_text(st, 0, o->role, sizeof(o->role))) != VARSKO_OK ||
+	    (r = store_col_text(st, 1, o->team, sizeof(o->team))) != VARSKO_OK)
+		return r;
+	o->devices = sqlite3_column_int(st, 2);
 	return VARSKO_OK;
 }
 
@@ -628,148 +624,105 @@ static int add_insts(struct imp *im, const char *user, json_t *insts)
  */
 static int roster_change(struct imp *im, json_t *user)
 {
-	const char *id = json_string_value(json_object_get(user, "id"));
-	const char *role = json_string_value(json_object_get(user, "role"));
-	const char *team = json_string_value(json_object_get(user, "team"));
-	char old_role[PROTO_ROLE_MAX + 1] = "", old_team[PROTO_ID_MAX + 1] = "";
-	sqlite3_stmt *st;
-	int rc, r = VARSKO_OK, devices = 0;
+	const char *id = member(user, "id");
+	const char *role = member(user, "role");
+	const char *team = member(user, "team");
+	struct old_user old;
+	int r;
 
+	memset(&old, 0, sizeof(old));
 	if (team == NULL)
 		team = "";
-	if ((st = prep(im, sql_user_old, &r)) == NULL)
+	r = store_query_one(im->s, SQL_IMPORT_USER_OLD, old_user_row, &old, "s", id);
+	if (r == VARSKO_ERR_NOT_FOUND)
+		return VARSKO_OK; /* a new user has no devices */
+	if (r != VARSKO_OK || !old.devices || (strcmp(old.role, role) == 0 && strcmp(old.team, team) == 0))
 		return r;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(old_role, sizeof(old_role), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(old_team, sizeof(old_team), "%s", (const char *)sqlite3_column_text(st, 1));
-		devices = sqlite3_column_int(st, 2);
-	} else if (rc != SQLITE_DONE) {
-		r = store_sqlite_err(rc);
-	}
-	sqlite3_reset(st);
-	if (r != VARSKO_OK || !devices || (strcmp(old_role, role) == 0 && strcmp(old_team, team) == 0))
+	if (store_roster_role(old.role) && (r = store_team_roster_bump(im->s, old.team)) != VARSKO_OK)
 		return r;
-	if (store_roster_role(old_role) && (r = store_team_roster_bump(im->s, old_team)) != VARSKO_OK)
-		return r;
-	if (store_roster_role(role) && strcmp(team, old_team) != 0)
+	if (store_roster_role(role) && strcmp(team, old.team) != 0)
 		r = store_team_roster_bump(im->s, team);
 	return r;
+}
+
+/* A row of SQL_IMPORT_META_GET for 'tenant': VARSKO_ERR_BAD_INPUT (and the message) if it is another. */
+static int tenant_row(sqlite3_stmt *st, void *arg)
+{
+	struct imp *im = arg;
+	const char *stored = (const char *)sqlite3_column_text(st, 0);
+
+	if (stored != NULL && strcmp(stored, im->tenant) != 0)
+		return fail(im, "$.tenant", "the database belongs to another tenant");
+	return VARSKO_OK;
 }
 
 static int write_doc(struct imp *im, json_t *doc, int64_t now)
 {
 	char detail[128];
-	const char *tenant = json_string_value(json_object_get(doc, "tenant"));
 	const char *id;
-	json_t *v, *arr, *tenant_json = NULL;
-	sqlite3_stmt *st;
+	json_t *v, *arr;
 	size_t i;
-	int rc, r = VARSKO_OK;
+	int r;
 
 	/* A database belongs to one municipality. */
-	if ((st = prep(im, sql_meta_get, &r)) == NULL)
+	im->tenant = member(doc, "tenant");
+	r = store_query_one(im->s, SQL_IMPORT_META_GET, tenant_row, im, "s", "tenant");
+	if (r != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
 		return r;
-	sqlite3_bind_text(st, 1, "tenant", -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), tenant) != 0)
-		r = fail(im, "$.tenant", "the database belongs to another tenant");
-	else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
-	if (r != VARSKO_OK)
+	if ((r = store_exec(im->s, SQL_IMPORT_META_SET, "ss", "tenant", im->tenant)) != VARSKO_OK)
 		return r;
-	if ((tenant_json = json_string(tenant)) == NULL)
-		return VARSKO_ERR_NOMEM;
-	if ((st = prep(im, sql_meta_set, &r)) == NULL)
-		goto out;
-	sqlite3_bind_text(st, 1, "tenant", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tenant, -1, SQLITE_STATIC);
-	if ((r = store_step_done(st)) != VARSKO_OK)
-		goto out;
 	if ((v = json_object_get(doc, "office_hours")) != NULL && (r = meta_set_json(im, "office_hours", v)) != VARSKO_OK)
-		goto out;
+		return r;
 	json_array_foreach(json_object_get(doc, "institutions"), i, v) {
-		if ((st = prep(im, sql_inst_upsert, &r)) == NULL)
-			goto out;
-		bind_member(st, 1, v, "id");
-		bind_member(st, 2, v, "name");
-		bind_member(st, 3, v, "kind");
-		bind_member(st, 4, v, "district");
-		if ((r = store_step_done(st)) != VARSKO_OK)
-			goto out;
+		if ((r = store_exec(im->s, SQL_IMPORT_INST_UPSERT, "ssss", member(v, "id"), member(v, "name"),
+		                    member(v, "kind"), member(v, "district"))) != VARSKO_OK)
+			return r;
 	}
 	json_array_foreach(json_object_get(doc, "teams"), i, v) {
-		if ((st = prep(im, sql_team_upsert, &r)) == NULL)
-			goto out;
-		bind_member(st, 1, v, "id");
-		bind_member(st, 2, v, "name");
-		if ((r = store_step_done(st)) != VARSKO_OK)
-			goto out;
+		if ((r = store_exec(im->s, SQL_IMPORT_TEAM_UPSERT, "ss", member(v, "id"), member(v, "name"))) !=
+		    VARSKO_OK)
+			return r;
 	}
 	json_array_foreach(json_object_get(doc, "users"), i, v) {
 		if ((r = roster_change(im, v)) != VARSKO_OK)
-			goto out;
-		if ((st = prep(im, sql_user_upsert, &r)) == NULL)
-			goto out;
-		bind_member(st, 1, v, "id");
-		bind_member(st, 2, v, "name");
-		bind_member(st, 3, v, "role");
-		bind_member(st, 4, v, "team");
-		if ((r = store_step_done(st)) != VARSKO_OK)
-			goto out;
+			return r;
+		id = member(v, "id");
+		if ((r = store_exec(im->s, SQL_IMPORT_USER_UPSERT, "ssss", id, member(v, "name"), member(v, "role"),
+		                    member(v, "team"))) != VARSKO_OK)
+			return r;
 		/* The document's list replaces the user's institutions. */
-		if ((st = prep(im, sql_ui_clear, &r)) == NULL)
-			goto out;
-		id = json_string_value(json_object_get(v, "id"));
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		if ((r = store_step_done(st)) != VARSKO_OK)
-			goto out;
+		if ((r = store_exec(im->s, SQL_IMPORT_UI_CLEAR, "s", id)) != VARSKO_OK)
+			return r;
 		if ((arr = json_object_get(v, "institutions")) != NULL && (r = add_insts(im, id, arr)) != VARSKO_OK)
-			goto out;
+			return r;
 	}
 	json_array_foreach(json_object_get(doc, "raadgivere"), i, v) {
-		id = json_string_value(json_object_get(v, "user"));
-		if ((st = prep(im, sql_ui_clear, &r)) == NULL)
-			goto out;
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		if ((r = store_step_done(st)) != VARSKO_OK)
-			goto out;
+		id = member(v, "user");
+		if ((r = store_exec(im->s, SQL_IMPORT_UI_CLEAR, "s", id)) != VARSKO_OK)
+			return r;
 		if ((r = add_insts(im, id, json_object_get(v, "institutions"))) != VARSKO_OK)
-			goto out;
+			return r;
 	}
 	if ((arr = json_object_get(doc, "routing")) != NULL) {
 		/* The rules are one ordered list: the document's replaces the stored one. */
-		if ((st = prep(im, sql_rules_clear, &r)) == NULL || (r = store_step_done(st)) != VARSKO_OK)
-			goto out;
+		if ((r = store_exec(im->s, SQL_IMPORT_RULES_CLEAR, "")) != VARSKO_OK)
+			return r;
 		json_array_foreach(arr, i, v) {
 			char *text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 
-			if (text == NULL) {
-				r = VARSKO_ERR_NOMEM;
-				goto out;
-			}
-			if ((st = prep(im, sql_rule_add, &r)) == NULL) {
-				free(text);
-				goto out;
-			}
-			sqlite3_bind_int64(st, 1, (sqlite3_int64)i + 1);
-			sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-			r = store_step_done(st);
+			if (text == NULL)
+				return VARSKO_ERR_NOMEM;
+			r = store_exec(im->s, SQL_IMPORT_RULE_ADD, "is", (int64_t)i + 1, text);
 			free(text);
 			if (r != VARSKO_OK)
-				goto out;
+				return r;
 		}
 	}
 	snprintf(detail, sizeof(detail), "institutions=%zu teams=%zu users=%zu raadgivere=%zu rules=%zu",
 	         json_array_size(json_object_get(doc, "institutions")), json_array_size(json_object_get(doc, "teams")),
 	         json_array_size(json_object_get(doc, "users")), json_array_size(json_object_get(doc, "raadgivere")),
 	         json_array_size(json_object_get(doc, "routing")));
-	r = store_audit(im->s, now, "import", "-", detail);
-out:
-	json_decref(tenant_json);
-	return r;
+	return store_audit(im->s, now, "import", "-", detail);
 }
 
 int store_import(struct store *s, const char *json, size_t len, int64_t now, char *errbuf, size_t errcap)

@@ -9,31 +9,24 @@
 
 #include "store-internal.h"
 
-static const char sql_outbox_insert[] =
-        "INSERT INTO outbox (reference, team, topic, payload, needs_ack, created_at, attempts, next_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6)";
-static const char sql_outbox_due[] =
-        "SELECT id, coalesce(reference, ''), coalesce(team, ''), topic, payload, needs_ack, attempts,"
-        " coalesce(puback_at, 0) FROM outbox WHERE done_at IS NULL AND next_at <= ?1 ORDER BY id LIMIT ?2";
-static const char sql_outbox_attempt[] = "UPDATE outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1";
-static const char sql_outbox_row[] =
-        "SELECT coalesce(reference, ''), coalesce(team, ''), topic, needs_ack, attempts, coalesce(puback_at, 0)"
-        " FROM outbox WHERE id = ?1";
-static const char sql_outbox_puback[] =
-        "UPDATE outbox SET puback_at = coalesce(puback_at, ?2),"
-        " done_at = CASE WHEN needs_ack = 0 THEN coalesce(done_at, ?2) ELSE done_at END WHERE id = ?1";
-static const char sql_outbox_ack[] =
-        "UPDATE outbox SET done_at = ?3 WHERE reference = ?1 AND team = ?2 AND needs_ack = 1 AND done_at IS NULL";
-static const char sql_outbox_rearm[] = "UPDATE outbox SET next_at = ?1 WHERE done_at IS NULL AND next_at > ?1";
-static const char sql_outbox_pending[] = "SELECT count(*) FROM outbox WHERE done_at IS NULL";
-
-static void bind_opt_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v == NULL || v[0] == '\0')
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
+/* The statements of this file (store-internal.h). */
+const char *const store_sql_outbox[STORE_SQL_COUNT] = {
+	[SQL_OUTBOX_INSERT] = "INSERT INTO outbox (reference, team, topic, payload, needs_ack, created_at, attempts, next_at)"
+	                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6)",
+	[SQL_OUTBOX_DUE] = "SELECT id, coalesce(reference, ''), coalesce(team, ''), topic, payload, needs_ack, attempts,"
+	                   " coalesce(puback_at, 0) FROM outbox WHERE done_at IS NULL AND next_at <= ?1"
+	                   " ORDER BY id LIMIT ?2",
+	[SQL_OUTBOX_ATTEMPT] = "UPDATE outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
+	[SQL_OUTBOX_ROW] = "SELECT coalesce(reference, ''), coalesce(team, ''), topic, needs_ack, attempts,"
+	                   " coalesce(puback_at, 0) FROM outbox WHERE id = ?1",
+	[SQL_OUTBOX_PUBACK] = "UPDATE outbox SET puback_at = coalesce(puback_at, ?2),"
+	                      " done_at = CASE WHEN needs_ack = 0 THEN coalesce(done_at, ?2) ELSE done_at END"
+	                      " WHERE id = ?1",
+	[SQL_OUTBOX_ACK] = "UPDATE outbox SET done_at = ?3"
+	                   " WHERE reference = ?1 AND team = ?2 AND needs_ack = 1 AND done_at IS NULL",
+	[SQL_OUTBOX_REARM] = "UPDATE outbox SET next_at = ?1 WHERE done_at IS NULL AND next_at > ?1",
+	[SQL_OUTBOX_PENDING] = "SELECT count(*) FROM outbox WHERE done_at IS NULL",
+};
 
 void store_outbox_row_clear(struct store_outbox_row *r)
 {
@@ -46,7 +39,6 @@ void store_outbox_row_clear(struct store_outbox_row *r)
 int store_outbox_add(struct store *s, const char *reference, const char *team, const char *topic, const char *payload,
                      int needs_ack, int64_t now, int64_t *id_out)
 {
-	sqlite3_stmt *st;
 	int own = 0, r;
 
 	if (topic == NULL || topic[0] == '\0' || strlen(topic) >= sizeof(((struct store_outbox_row *)0)->topic) ||
@@ -54,21 +46,11 @@ int store_outbox_add(struct store *s, const char *reference, const char *team, c
 		return VARSKO_ERR_BAD_INPUT;
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
-	if ((st = store_stmt(s, sql_outbox_insert)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	bind_opt_text(st, 1, reference);
-	bind_opt_text(st, 2, team);
-	sqlite3_bind_text(st, 3, topic, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, needs_ack ? 1 : 0);
-	sqlite3_bind_int64(st, 6, now);
-	if ((r = store_step_done(st)) != VARSKO_OK)
+	if ((r = store_exec(s, SQL_OUTBOX_INSERT, "zzssii", reference, team, topic, payload,
+	                    (int64_t)(needs_ack ? 1 : 0), now)) != VARSKO_OK)
 		goto out;
 	if (id_out)
 		*id_out = sqlite3_last_insert_rowid(s->db);
-	r = VARSKO_OK;
 out:
 	return store_tx_end(s, own, r);
 }
@@ -82,121 +64,115 @@ static int64_t backoff(int64_t attempts, int first, int max)
 	return b > max ? max : b;
 }
 
+/*
+ * The columns of SQL_OUTBOX_ROW into o, from column `c` on: reference, team,
+ * topic, needs_ack, attempts, puback_at. SQL_OUTBOX_DUE has the same six
+ * with the payload between topic and needs_ack.
+ */
+static int outbox_cols(sqlite3_stmt *st, int c, int with_payload, struct store_outbox_row *o)
+{
+	const unsigned char *p;
+	int r, len;
+
+	if ((r = store_col_text(st, c, o->reference, sizeof(o->reference))) != VARSKO_OK ||
+	    (r = store_col_text(st, c + 1, o->team, sizeof(o->team))) != VARSKO_OK ||
+	    (r = store_col_text(st, c + 2, o->topic, sizeof(o->topic))) != VARSKO_OK)
+		return r;
+	c += 3;
+	if (with_payload) {
+		p = sqlite3_column_text(st, c);
+		len = sqlite3_column_bytes(st, c);
+		if ((o->payload = malloc((size_t)len + 1)) == NULL)
+			return VARSKO_ERR_NOMEM;
+		memcpy(o->payload, p ? (const char *)p : "", (size_t)len);
+		o->payload[len] = '\0';
+		o->payload_len = (size_t)len;
+		c++;
+	}
+	o->needs_ack = sqlite3_column_int(st, c);
+	o->attempts = sqlite3_column_int64(st, c + 1);
+	o->puback_at = sqlite3_column_int64(st, c + 2);
+	return VARSKO_OK;
+}
+
+struct take {
+	struct store_outbox_row *rows;
+	size_t max, k;
+};
+
+/* A row of SQL_OUTBOX_DUE into the next free row (LIMIT max keeps k below max). */
+static int take_row(sqlite3_stmt *st, void *arg)
+{
+	struct take *t = arg;
+	struct store_outbox_row *o;
+	int r;
+
+	if (t->k == t->max)
+		return VARSKO_ERR_INTERNAL;
+	o = &t->rows[t->k];
+	memset(o, 0, sizeof(*o));
+	o->id = sqlite3_column_int64(st, 0);
+	if ((r = outbox_cols(st, 1, 1, o)) != VARSKO_OK) {
+		store_outbox_row_clear(o);
+		return r;
+	}
+	t->k++;
+	return VARSKO_OK;
+}
+
 int store_outbox_take(struct store *s, int64_t now, int backoff_first, int backoff_max, struct store_outbox_row *rows,
                       size_t max, size_t *n)
 {
-	sqlite3_stmt *st;
-	size_t k = 0, i;
-	int own = 0, rc, r;
+	struct take t = { rows, max, 0 };
+	size_t i;
+	int own = 0, r;
 
 	*n = 0;
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
-	if ((st = store_stmt(s, sql_outbox_due)) == NULL) {
-		r = VARSKO_ERR_DB;
+	if ((r = store_query(s, SQL_OUTBOX_DUE, take_row, &t, "ii", now, (int64_t)max)) != VARSKO_OK)
 		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	while (k < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_outbox_row *o = &rows[k];
-		const unsigned char *p = sqlite3_column_text(st, 4);
-		int len = sqlite3_column_bytes(st, 4);
-
-		memset(o, 0, sizeof(*o));
-		o->id = sqlite3_column_int64(st, 0);
-		snprintf(o->reference, sizeof(o->reference), "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(o->team, sizeof(o->team), "%s", (const char *)sqlite3_column_text(st, 2));
-		snprintf(o->topic, sizeof(o->topic), "%s", (const char *)sqlite3_column_text(st, 3));
-		if ((o->payload = malloc((size_t)len + 1)) == NULL) {
-			sqlite3_reset(st);
-			r = VARSKO_ERR_NOMEM;
-			goto out;
-		}
-		memcpy(o->payload, p ? (const char *)p : "", (size_t)len);
-		o->payload[len] = '\0';
-		o->payload_len = (size_t)len;
-		o->needs_ack = sqlite3_column_int(st, 5);
-		o->attempts = sqlite3_column_int64(st, 6);
-		o->puback_at = sqlite3_column_int64(st, 7);
-		k++;
-	}
-	sqlite3_reset(st);
-	for (i = 0; i < k; i++) {
-		if ((st = store_stmt(s, sql_outbox_attempt)) == NULL) {
-			r = VARSKO_ERR_DB;
-			goto out;
-		}
-		sqlite3_bind_int64(st, 1, rows[i].id);
-		sqlite3_bind_int64(st, 2, now + backoff(rows[i].attempts, backoff_first, backoff_max));
-		if ((r = store_step_done(st)) != VARSKO_OK)
+	for (i = 0; i < t.k; i++) {
+		if ((r = store_exec(s, SQL_OUTBOX_ATTEMPT, "ii", rows[i].id,
+		                    now + backoff(rows[i].attempts, backoff_first, backoff_max))) != VARSKO_OK)
 			goto out;
 	}
 	r = VARSKO_OK;
 out:
 	r = store_tx_end(s, own, r);
 	if (r == VARSKO_OK) {
-		*n = k;
+		*n = t.k;
 	} else {
-		for (i = 0; i < k; i++)
+		for (i = 0; i < t.k; i++)
 			store_outbox_row_clear(&rows[i]);
 	}
 	return r;
 }
 
-static int exec_id_time(struct store *s, const char *sql, int64_t id, int64_t now)
-{
-	sqlite3_stmt *st;
-	int own = 0, r;
-
-	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
-		return r;
-	if ((st = store_stmt(s, sql)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, now);
-	r = store_step_done(st);
-out:
-	return store_tx_end(s, own, r);
-}
-
 int store_outbox_puback(struct store *s, int64_t id, int64_t now)
 {
-	return exec_id_time(s, sql_outbox_puback, id, now);
+	return store_write(s, SQL_OUTBOX_PUBACK, "ii", id, now);
+}
+
+static int info_row(sqlite3_stmt *st, void *arg)
+{
+	return outbox_cols(st, 0, 0, arg);
 }
 
 int store_outbox_puback_info(struct store *s, int64_t id, int64_t now, int *first, struct store_outbox_row *info)
 {
-	sqlite3_stmt *st;
-	int own = 0, rc, r;
+	int own = 0, r;
 
 	*first = 0;
 	memset(info, 0, sizeof(*info));
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
-	if ((st = store_stmt(s, sql_outbox_row)) == NULL) {
-		r = VARSKO_ERR_DB;
+	if ((r = store_query_one(s, SQL_OUTBOX_ROW, info_row, info, "i", id)) != VARSKO_OK)
 		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		r = rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
-		goto out;
-	}
 	info->id = id;
-	snprintf(info->reference, sizeof(info->reference), "%s", (const char *)sqlite3_column_text(st, 0));
-	snprintf(info->team, sizeof(info->team), "%s", (const char *)sqlite3_column_text(st, 1));
-	snprintf(info->topic, sizeof(info->topic), "%s", (const char *)sqlite3_column_text(st, 2));
-	info->needs_ack = sqlite3_column_int(st, 3);
-	info->attempts = sqlite3_column_int64(st, 4);
-	info->puback_at = sqlite3_column_int64(st, 5);
-	sqlite3_reset(st);
 	/* The row was read in this transaction, so "no puback_at yet" is exact. */
 	*first = info->puback_at == 0;
-	if ((r = exec_id_time(s, sql_outbox_puback, id, now)) != VARSKO_OK)
+	if ((r = store_exec(s, SQL_OUTBOX_PUBACK, "ii", id, now)) != VARSKO_OK)
 		goto out;
 	if (*first)
 		info->puback_at = now;
@@ -210,52 +186,15 @@ out:
 
 int store_outbox_ack(struct store *s, const char *reference, const char *team, int64_t now)
 {
-	sqlite3_stmt *st;
-	int own = 0, r;
-
-	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
-		return r;
-	if ((st = store_stmt(s, sql_outbox_ack)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, team, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, now);
-	r = store_step_done(st);
-out:
-	return store_tx_end(s, own, r);
+	return store_write(s, SQL_OUTBOX_ACK, "ssi", reference, team, now);
 }
 
 int store_outbox_rearm(struct store *s, int64_t now)
 {
-	sqlite3_stmt *st;
-	int own = 0, r;
-
-	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
-		return r;
-	if ((st = store_stmt(s, sql_outbox_rearm)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, now);
-	r = store_step_done(st);
-out:
-	return store_tx_end(s, own, r);
+	return store_write(s, SQL_OUTBOX_REARM, "i", now);
 }
 
 int store_outbox_pending(struct store *s, int64_t *count)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((st = store_stmt(s, sql_outbox_pending)) == NULL)
-		return VARSKO_ERR_DB;
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return store_sqlite_err(rc);
-	}
-	*count = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return VARSKO_OK;
+	return store_query_int(s, SQL_OUTBOX_PENDING, count, "");
 }

@@ -1,5 +1,5 @@
 /*
- * test-deadline_engine.c: gateway/deadline.c's deadline_plan() and the
+ * test-deadline_engine.c: gateway/deadline_plan.c: deadline_plan() and the
  * store side of the engine, store_deadline_fire() (store_deadline.h), on a
  * real SQLite database in a temporary directory.
  *
@@ -28,7 +28,7 @@
 #include "calendar.h"
 #include "check.h"
 #include "config.h"
-#include "deadline.h"
+#include "deadline_plan.h"
 #include "flow.h"
 #include "store.h"
 #include "store_deadline.h"

@@ -3,7 +3,9 @@
  * create/open, pragmas read back from the store's own connection, migrations
  * (idempotent, newer schema refused), enrollment codes, invite + enroll with
  * a certificate that verifies, each refusal and its audit entry, devices,
- * revocation, serials and explicit transactions.
+ * revocation, serials and explicit transactions; the statement table and
+ * store_run() (writes only inside a transaction, the format string, a
+ * UNIQUE conflict as exists, a statement that does not prepare fails open).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,6 +297,57 @@ static void test_enroll(void)
 	sodium_memzero(org_sk, sizeof(org_sk));
 }
 
+static void test_statements(void)
+{
+	struct store *s = NULL;
+	sqlite3 *raw = NULL;
+	int64_t v = -1;
+
+	CHECK_EQ_INT(store_open(&s, dbpath, 0), VARSKO_OK);
+	if (s == NULL)
+		return;
+	/* Every statement was prepared at open. */
+	for (int i = 0; i < STORE_SQL_COUNT; i++)
+		CHECK(s->stmt[i] != NULL);
+
+	/* A write outside a transaction is refused and changes nothing. */
+	CHECK_EQ_INT(store_query_int(s, SQL_SERIAL_MAX, &v, ""), VARSKO_OK);
+	CHECK_EQ_INT(store_exec(s, SQL_SERIAL_SET, "s", "1000"), VARSKO_ERR_INTERNAL);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM meta WHERE key = 'last_serial' AND value = '1000'", NULL), 0);
+	/* store_write opens its own. */
+	CHECK_EQ_INT(store_write(s, SQL_SERIAL_SET, "s", "1000"), VARSKO_OK);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM meta WHERE key = 'last_serial' AND value = '1000'", NULL), 1);
+	CHECK_EQ_INT(store_query_int(s, SQL_SERIAL_MAX, &v, ""), VARSKO_OK);
+	CHECK_EQ_INT(v, 1000);
+
+	/* The format must name every parameter, with a known letter. */
+	CHECK_EQ_INT(store_query_one(s, SQL_USER_EXISTS, NULL, NULL, ""), VARSKO_ERR_INTERNAL);
+	CHECK_EQ_INT(store_query_one(s, SQL_USER_EXISTS, NULL, NULL, "x", "u"), VARSKO_ERR_INTERNAL);
+	CHECK_EQ_INT(store_query_one(s, SQL_USER_EXISTS, NULL, NULL, "ss", "u", "v"), VARSKO_ERR_INTERNAL);
+	CHECK_EQ_INT(store_query_one(s, SQL_USER_EXISTS, NULL, NULL, "s", "nobody"), VARSKO_ERR_NOT_FOUND);
+
+	/* One row of many: the statement is reset afterwards (no read snapshot left open). */
+	CHECK_EQ_INT(store_query_one(s, SQL_AUDIT_ALL, NULL, NULL, ""), VARSKO_OK);
+	CHECK(!sqlite3_stmt_busy(s->stmt[SQL_AUDIT_ALL]));
+
+	/* Constraint errors: UNIQUE is exists, a dangling reference bad input. */
+	CHECK_EQ_INT(store_begin(s), VARSKO_OK);
+	CHECK_EQ_INT(store_exec(s, SQL_IMPORT_RULE_ADD, "is", (int64_t)9001, "{}"), VARSKO_OK);
+	CHECK_EQ_INT(store_exec(s, SQL_IMPORT_RULE_ADD, "is", (int64_t)9001, "{}"), VARSKO_ERR_EXISTS);
+	CHECK_EQ_INT(store_exec(s, SQL_IMPORT_UI_ADD, "ss", "no-such-user", "no-such-inst"), VARSKO_ERR_BAD_INPUT);
+	store_rollback(s);
+	store_close(s);
+	s = NULL;
+
+	/* A statement that does not prepare (its table is gone) fails the open. */
+	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "DROP TABLE routing_rules", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(raw);
+	CHECK_EQ_INT(store_open(&s, dbpath, 0), VARSKO_ERR_DB);
+	CHECK(s == NULL);
+	store_close(s);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -307,6 +360,7 @@ int main(void)
 	test_open_and_pragmas();
 	test_code_normalize();
 	test_enroll();
+	test_statements();
 	{
 		char p[300];
 

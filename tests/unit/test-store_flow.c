@@ -21,7 +21,7 @@
 
 #include "check.h"
 #include "config.h"
-#include "deadline.h"
+#include "deadline_plan.h"
 #include "envelope.h"
 #include "flow_event.h"
 #include "flow.h"
