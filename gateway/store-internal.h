@@ -35,6 +35,7 @@
 	X(SQL_DEVICE_ALL)                                                                                             \
 	X(SQL_DEVICE_REVOKED)                                                                                         \
 	X(SQL_DEVICE_REVOKE)                                                                                          \
+	X(SQL_USER_ACTIVE_DEVICE)                                                                                     \
 	/* store_audit.c */                                                                                           \
 	X(SQL_AUDIT_HEAD_GET)                                                                                         \
 	X(SQL_AUDIT_HEAD_SET)                                                                                         \

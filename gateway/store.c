@@ -663,6 +663,7 @@ const char *const store_sql_main[STORE_SQL_COUNT] = {
 	                   " ORDER BY created_at, serial",
 	[SQL_DEVICE_REVOKED] = "SELECT revoked_at, cert_json FROM devices WHERE id = ?1",
 	[SQL_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = ?1 WHERE id = ?2",
+	[SQL_USER_ACTIVE_DEVICE] = "SELECT id FROM devices WHERE user = ?1 AND revoked_at IS NULL ORDER BY id LIMIT 1",
 };
 
 int store_invite_create(struct store *s, const char *user, int64_t now, int64_t expires,
@@ -990,6 +991,30 @@ int store_device_revoke(struct store *s, const char *device, int64_t now, const 
 	snprintf(detail, sizeof(detail), "device=%s", device);
 	r = store_audit(s, now, "revoke", actor ? actor : "-", detail);
 out:
+	return store_tx_end(s, own, r);
+}
+
+static int device_id_row(sqlite3_stmt *st, void *arg)
+{
+	return store_col_text(st, 0, arg, PROTO_ID_MAX + 1);
+}
+
+int store_user_revoke_devices(struct store *s, const char *user, int64_t now, const char *actor, int *count)
+{
+	char dev[PROTO_ID_MAX + 1];
+	int own = 0, r;
+
+	*count = 0;
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	/* One at a time, each through store_device_revoke(): its roster bump and its audit entry. */
+	while ((r = store_query_one(s, SQL_USER_ACTIVE_DEVICE, device_id_row, dev, "s", user)) == VARSKO_OK) {
+		if ((r = store_device_revoke(s, dev, now, actor)) != VARSKO_OK)
+			break;
+		++*count;
+	}
+	if (r == VARSKO_ERR_NOT_FOUND)
+		r = VARSKO_OK;
 	return store_tx_end(s, own, r);
 }
 

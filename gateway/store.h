@@ -115,6 +115,8 @@ int store_device_get(struct store *s, const char *device, struct store_device *o
 
 /* Revoke a device (audited "revoke" with actor). VARSKO_ERR_NOT_FOUND, or VARSKO_OK if already revoked. */
 int store_device_revoke(struct store *s, const char *device, int64_t now, const char *actor);
+/* Revoke every active device of user (each as store_device_revoke()); *count of them. */
+int store_user_revoke_devices(struct store *s, const char *user, int64_t now, const char *actor, int *count);
 
 /*
  * Call fn for every device, oldest first; stops and returns fn's value when it

@@ -617,18 +617,17 @@ static int old_user_row(sqlite3_stmt *st, void *arg)
 }
 
 /*
- * A user with enrolled devices who changes team or role changes the rosters
- * of the old and the new team (their certificates no longer match the
- * user's record, or the user now reads another team's underretninger):
- * both rosters get a new version.
+ * A user with enrolled devices who changes team or role: the certificates
+ * no longer say who the user is, so the devices are revoked (PROTOCOL.md
+ * 12.8: access follows the user's current record).
  */
-static int roster_change(struct imp *im, json_t *user)
+static int roster_change(struct imp *im, json_t *user, int64_t now)
 {
 	const char *id = member(user, "id");
 	const char *role = member(user, "role");
 	const char *team = member(user, "team");
 	struct old_user old;
-	int r;
+	int r, n = 0;
 
 	memset(&old, 0, sizeof(old));
 	if (team == NULL)
@@ -638,11 +637,12 @@ static int roster_change(struct imp *im, json_t *user)
 		return VARSKO_OK; /* a new user has no devices */
 	if (r != VARSKO_OK || !old.devices || (strcmp(old.role, role) == 0 && strcmp(old.team, team) == 0))
 		return r;
-	if (store_roster_role(old.role) && (r = store_team_roster_bump(im->s, old.team)) != VARSKO_OK)
-		return r;
-	if (store_roster_role(role) && strcmp(team, old.team) != 0)
-		r = store_team_roster_bump(im->s, team);
-	return r;
+	/*
+	 * Access follows the user's record (policy.h), and a certificate states
+	 * the role and team: the user's devices are revoked (each audited, the
+	 * old team's roster bumped) and the user enrolls again for the new ones.
+	 */
+	return store_user_revoke_devices(im->s, id, now, "import", &n);
 }
 
 /* A row of SQL_IMPORT_META_GET for 'tenant': VARSKO_ERR_BAD_INPUT (and the message) if it is another. */
@@ -684,7 +684,7 @@ static int write_doc(struct imp *im, json_t *doc, int64_t now)
 			return r;
 	}
 	json_array_foreach(json_object_get(doc, "users"), i, v) {
-		if ((r = roster_change(im, v)) != VARSKO_OK)
+		if ((r = roster_change(im, v, now)) != VARSKO_OK)
 			return r;
 		id = member(v, "id");
 		if ((r = store_exec(im->s, SQL_IMPORT_USER_UPSERT, "ssss", id, member(v, "name"), member(v, "role"),

@@ -597,19 +597,32 @@ static void test_import_moves(void)
 
 	if (ro == NULL)
 		return;
-	/* A user with a device who moves: both rosters change, and the old certificate is in neither. */
+	/*
+	 * A user with a device who moves: the device is revoked (its certificate states the old team;
+	 * access follows the user's record), so the old team's roster changes and the device is in neither.
+	 */
 	CHECK_EQ_INT(store_import(S, moved, strlen(moved), T0, err, sizeof(err)), VARSKO_OK);
-	CHECK_EQ_INT(roster_version("team-a"), va + 1);
+	CHECK_EQ_INT(roster_version("team-a"), va);
 	CHECK_EQ_INT(roster_version("team-b"), vb + 1);
+	CHECK_EQ_INT(q_int("SELECT count(*) FROM devices WHERE user = 'leder-b' AND revoked_at IS NULL", NULL), 0);
+	CHECK_EQ_INT(q_int("SELECT count(*) FROM audit WHERE event = 'revoke' AND actor = 'import' AND detail = "
+	                   "'device=' || ?1", devs[LEDER_B].cert.device),
+	             1);
 	CHECK_EQ_INT(store_team_roster(S, "team-a", T0, ro), VARSKO_OK);
 	CHECK_EQ_INT(ro->n, 3);
 	CHECK_EQ_INT(store_team_roster(S, "team-b", T0, ro), VARSKO_OK);
 	CHECK_EQ_INT(ro->n, 2);
-	/* The same document again changes nothing. */
+	/* The same document again changes nothing; moving back brings no revoked device back. */
 	CHECK_EQ_INT(store_import(S, moved, strlen(moved), T0, err, sizeof(err)), VARSKO_OK);
-	CHECK_EQ_INT(roster_version("team-a"), va + 1);
+	CHECK_EQ_INT(roster_version("team-a"), va);
 	CHECK_EQ_INT(store_import(S, back, strlen(back), T0, err, sizeof(err)), VARSKO_OK);
-	CHECK_EQ_INT(roster_version("team-a"), va + 2);
+	CHECK_EQ_INT(roster_version("team-a"), va);
+	CHECK_EQ_INT(roster_version("team-b"), vb + 1);
+	CHECK_EQ_INT(store_team_roster(S, "team-b", T0, ro), VARSKO_OK);
+	CHECK_EQ_INT(ro->n, 2);
+	/* Enrolled again, with a certificate for the team the record names. */
+	CHECK_EQ_INT(enroll("leder-b", &devs[LEDER_B], T0), VARSKO_OK);
+	CHECK_EQ_STR(devs[LEDER_B].cert.team, "team-b");
 	CHECK_EQ_INT(roster_version("team-b"), vb + 2);
 	CHECK_EQ_INT(store_team_roster(S, "team-b", T0, ro), VARSKO_OK);
 	CHECK_EQ_INT(ro->n, 3);
