@@ -58,6 +58,7 @@ static const struct key_def keys[] = {
 	STR(tenant, K_ID, 0, "slagelse"),
 	INT(handshake_timeout, 10, 1, 300),
 	INT(idle_timeout, 300, 10, 86400),
+	INT(recheck_interval, 30, 1, 3600),
 	INT(max_frame, 65536, 1024, 16777216),
 	INT(device_validity_days, 365, 1, 3650),
 	INT(invite_validity_hours, 72, 1, 720),

@@ -45,6 +45,7 @@ struct config {
 	char *tenant;       /* default "slagelse"; [a-z0-9-], 1..64 bytes */
 	int handshake_timeout;     /* seconds 1..300, default 10 */
 	int idle_timeout;          /* seconds 10..86400, default 300 */
+	int recheck_interval;      /* seconds 1..3600, default 30: logged-in sessions' devices checked again */
 	int max_frame;             /* bytes 1024..16777216, default 65536 */
 	int device_validity_days;  /* 1..3650, default 365 */
 	int invite_validity_hours; /* 1..720, default 72 */

@@ -706,6 +706,11 @@ int server_session_submit(struct session *s, struct worker_job *job)
 	return session_submit(s, job);
 }
 
+struct session *server_session_find(struct server *srv, uint64_t id)
+{
+	return session_find(srv, id);
+}
+
 struct session *server_job_session(struct server *srv, const struct worker_job *job)
 {
 	return job_session(srv, job);
@@ -1261,6 +1266,8 @@ int server_create(struct server **out, const struct config *cfg, struct store *s
 		goto out;
 	}
 	if ((r = worker_start(&srv->worker, store, server_wake, srv)) != VARSKO_OK)
+		goto out;
+	if ((r = server_flow_start(srv)) != VARSKO_OK)
 		goto out;
 	*out = srv;
 	srv = NULL;

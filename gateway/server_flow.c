@@ -226,31 +226,49 @@ static char *member_text(const json_t *req, const char *key, size_t *len)
 /* ---- checks shared by the requests (worker thread) ------------------------------ */
 
 /*
- * The session's device as it is now: enrolled, not revoked, its
- * certificate valid, and its user still has the certificate's role and
- * team (access follows the user's current record, policy.h).
+ * A logged-in device as it is now: enrolled, not revoked, its certificate
+ * valid, and its user still has the certificate's role and team (access
+ * follows the user's current record, policy.h). Every request and the
+ * sessions' re-check on the tick ask this. *why: the English refusal.
  */
-static int check_device(struct flow_job *j, struct store *st, int64_t now, struct caller *c)
+static int device_now(struct server *srv, struct store *st, const char *device, int64_t now, struct caller *c,
+                      const char **why)
 {
 	struct store_device d;
 	struct proto_cert record;
 	int r;
 
-	if ((r = store_device_get(st, j->device, &d)) != VARSKO_OK)
-		return refuse(j, r, r == VARSKO_ERR_UNKNOWN_DEVICE ? "this device is not enrolled" : NULL);
-	if (d.revoked_at != 0)
-		return refuse(j, VARSKO_ERR_DEVICE_REVOKED, "this device has been revoked");
-	if ((r = proto_cert_verify(&d.cert, j->srv->org_pk, now)) != VARSKO_OK)
-		return refuse(j, r,
-		              r == VARSKO_ERR_DEVICE_EXPIRED ? "this device's certificate has expired"
-		                                             : "this device's certificate does not verify");
+	*why = NULL;
+	if ((r = store_device_get(st, device, &d)) != VARSKO_OK) {
+		if (r == VARSKO_ERR_UNKNOWN_DEVICE)
+			*why = "this device is not enrolled";
+		return r;
+	}
+	if (d.revoked_at != 0) {
+		*why = "this device has been revoked";
+		return VARSKO_ERR_DEVICE_REVOKED;
+	}
+	if ((r = proto_cert_verify(&d.cert, srv->org_pk, now)) != VARSKO_OK) {
+		*why = r == VARSKO_ERR_DEVICE_EXPIRED ? "this device's certificate has expired"
+		                                      : "this device's certificate does not verify";
+		return r;
+	}
 	if ((r = store_user_get(st, d.cert.user, &record)) != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
 		return r;
-	if (r != VARSKO_OK || policy_actor(&d.cert, &record, &c->who) != VARSKO_OK)
-		return refuse(j, VARSKO_ERR_DEVICE_REVOKED,
-		              "this device's certificate no longer matches its user's role or team; enroll it again");
+	if (r != VARSKO_OK || policy_actor(&d.cert, &record, &c->who) != VARSKO_OK) {
+		*why = "this device's certificate no longer matches its user's role or team; enroll it again";
+		return VARSKO_ERR_DEVICE_REVOKED;
+	}
 	c->cert = d.cert;
 	return VARSKO_OK;
+}
+
+static int check_device(struct flow_job *j, struct store *st, int64_t now, struct caller *c)
+{
+	const char *why;
+	int r = device_now(j->srv, st, j->device, now, c, &why);
+
+	return r == VARSKO_OK ? r : refuse(j, r, why);
 }
 
 /*
@@ -1025,6 +1043,99 @@ void server_flow_free(struct server *srv)
 	srv->rules = NULL;
 	srv->rules_doc = NULL;
 	srv->rules_doc_len = 0;
+}
+
+/* ---- logged-in sessions re-checked on a tick ----------------------------------------- */
+
+/*
+ * A session is checked with each request it makes; one that only pings
+ * (or only listens for pushes) is checked here, every recheck_interval
+ * seconds: one worker job asks device_now() for every logged-in session's
+ * device, and done() closes with 1008 those whose device was revoked, has
+ * expired or no longer matches its user's record.
+ */
+struct recheck_item {
+	uint64_t session;
+	char device[PROTO_ID_MAX + 1];
+	int result;
+};
+
+struct recheck_job {
+	struct worker_job base;
+	struct server *srv;
+	int64_t now;
+	size_t n;
+	struct recheck_item items[]; /* n */
+};
+
+static void recheck_run(struct worker_job *job, struct store *st)
+{
+	struct recheck_job *j = (struct recheck_job *)job;
+	struct caller c;
+	const char *why;
+
+	for (size_t i = 0; i < j->n; i++)
+		j->items[i].result =
+		        st != NULL ? device_now(j->srv, st, j->items[i].device, j->now, &c, &why) : VARSKO_ERR_INTERNAL;
+	sodium_memzero(&c, sizeof(c));
+	job->result = VARSKO_OK;
+}
+
+static void recheck_done(struct worker_job *job)
+{
+	struct recheck_job *j = (struct recheck_job *)job;
+	struct server *srv = j->srv;
+
+	for (size_t i = 0; i < j->n; i++) {
+		struct session *s = server_session_find(srv, j->items[i].session);
+
+		if (s == NULL || s->state != SESS_AUTH || !closes_session(j->items[i].result))
+			continue;
+		log_msg(LOGL_INFO, "session s%llu: device %s no longer accepted (%s); closed on re-check",
+		        (unsigned long long)s->id, s->dev_log, varsko_err_name(j->items[i].result));
+		server_session_close(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	}
+	srv->recheck_busy = 0;
+	free(j);
+}
+
+/* lws thread, about once a second: every recheck_interval seconds, one job for all logged-in sessions. */
+static void recheck_tick(void *arg, int64_t now)
+{
+	struct server *srv = arg;
+	struct recheck_job *j;
+	size_t n = 0, k = 0;
+
+	if (srv->recheck_busy || now - srv->recheck_last < srv->cfg->recheck_interval)
+		return;
+	srv->recheck_last = now;
+	for (size_t b = 0; b < SERVER_SESSION_BUCKETS; b++)
+		for (struct session *s = srv->table[b]; s; s = s->hnext)
+			n += s->state == SESS_AUTH;
+	if (n == 0 || (j = calloc(1, sizeof(*j) + n * sizeof(j->items[0]))) == NULL)
+		return; /* none logged in, or tried again at the next interval */
+	for (size_t b = 0; b < SERVER_SESSION_BUCKETS; b++)
+		for (struct session *s = srv->table[b]; s && k < n; s = s->hnext)
+			if (s->state == SESS_AUTH) {
+				j->items[k].session = s->id;
+				memcpy(j->items[k].device, s->device, sizeof(j->items[k].device));
+				k++;
+			}
+	j->base.run = recheck_run;
+	j->base.done = recheck_done;
+	j->srv = srv;
+	j->now = now;
+	j->n = k;
+	if (worker_submit(srv->worker, &j->base) != VARSKO_OK) {
+		free(j);
+		return;
+	}
+	srv->recheck_busy = 1;
+}
+
+int server_flow_start(struct server *srv)
+{
+	return server_add_tick(srv, recheck_tick, srv);
 }
 
 /* ---- the gateway's own events ------------------------------------------------------ */

@@ -91,6 +91,9 @@ struct server {
 	struct server_tick ticks[SERVER_TICKS_MAX];
 	void (*kick_fn)(void *arg);
 	void *kick_arg;
+	/* lws thread: the sessions' re-check (server_flow.c) */
+	int recheck_busy;
+	int64_t recheck_last;
 	/* worker thread only: the routing rules as last loaded, and the text they came from */
 	struct route_rules *rules;
 	char *rules_doc;
@@ -113,6 +116,9 @@ void server_session_refuse(struct session *s, const char *id, int err, const cha
 /* Close with `code` once the queued frames are out. */
 void server_session_close(struct session *s, int code);
 
+/* The session with id, or NULL when it is gone (lws thread). */
+struct session *server_session_find(struct server *srv, uint64_t id);
+
 /* Hand a session's job to the worker (per-session limit); on failure the job stays the caller's. */
 int server_session_submit(struct session *s, struct worker_job *job);
 
@@ -127,6 +133,9 @@ struct session *server_job_session(struct server *srv, const struct worker_job *
  * Answers (or refusals) come later from the job's done().
  */
 void server_flow_request(struct session *s, json_t *frame, enum flow_type type, const char *id);
+
+/* Start re-checking the logged-in sessions' devices on the server's tick (after the worker started). */
+int server_flow_start(struct server *srv);
 
 /* Free what server_flow.c keeps in srv (the routing rules). NULL-safe; after the worker stopped. */
 void server_flow_free(struct server *srv);

@@ -50,6 +50,7 @@ at the end the stored events are exactly the allowed event cells. A table of
 what every cell got is printed; a cell that differs from POLICY fails.
 """
 
+import asyncio
 import json
 import os
 import sys
@@ -157,7 +158,8 @@ def main():
     users = [a[0] for a in ACTORS if not a[0].startswith("agent-")]
     # No agent runs: the modtaget/journaliseret rows come only from the matrix (the fixture enrolls every
     # team's agent home anyway).
-    with flowlib.Flow(agents=[], users=users) as fl:
+    # recheck_interval 1: the logged-in sessions' devices are checked again every second (the revoked-device case).
+    with flowlib.Flow(agents=[], users=users, config={"recheck_interval": 1}) as fl:
         fl.setup()
         t_start = time.monotonic()
         dev = {u: fl.device(u) for u, _, _ in ACTORS}
@@ -546,6 +548,32 @@ def main():
         ans = fl.raw_session("myndighed-lene", lambda cl, d: request(cl, {"type": "inbox", "id": "i9"}))
         st2 = [i.get("state") for i in ans.get("items", []) if i.get("reference") == UA2]
         c("the inbox shows UA2 as afsluttet", st2 == ["afsluttet"], json.dumps(ans)[:300])
+
+        # ---- a revoked device that only pings: its session is closed on the re-check, not kept alive ----
+        thomas = dev["leder-thomas"]
+
+        async def pinging(cl, d):
+            first = await request(cl, {"type": "ping", "id": "g0"})
+            rc, out, err = fl.ctl("revoke", thomas.id)
+            t0 = time.monotonic()
+            last = None
+            while time.monotonic() - t0 < 8:
+                try:
+                    last = await request(cl, {"type": "ping", "id": "g1"})
+                except Exception as e:  # websockets' ConnectionClosed when the close came before the send
+                    rcvd = getattr(e, "rcvd", None)
+                    last = {"type": "closed", "code": rcvd.code if rcvd is not None else getattr(e, "code", None)}
+                if last.get("type") != "pong":
+                    break
+                await asyncio.sleep(0.25)
+            return first, (rc, out, err), last, time.monotonic() - t0
+        first, rev, last, took = fl.raw_session("leder-thomas", pinging)
+        c("revoked while pinging: the ping before the revocation is answered", first.get("type") == "pong",
+          json.dumps(first)[:200])
+        c("revoked while pinging: varskoctl revoke succeeds", rev[0] == 0, flowlib.out_of(*rev))
+        c("revoked while pinging: the session is closed with 1008 within a few seconds",
+          last is not None and last.get("type") == "closed" and last.get("code") == 1008 and took < 6,
+          f"{json.dumps(last)[:200]} after {took:.1f} s")
 
         # ---- a myndighed moved to another team by varskoctl import ----
         async def moved(cl, d):
