@@ -25,6 +25,11 @@ unsigned policy_role_bit(const char *role)
 	return 0;
 }
 
+int policy_team_role(const char *role)
+{
+	return (policy_role_bit(role) & POL_TEAM_ROLES) != 0;
+}
+
 int policy_actor(const struct proto_cert *cert, const struct proto_cert *record, struct policy_actor *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -27,8 +27,14 @@ enum policy_role {
 	POL_GATEWAY = 1u << 6,
 };
 
-/* The bit of a role name (0 for an unknown one). */
+/* The bit of a role name (0 for an unknown one: the roles are these and no others). */
 unsigned policy_role_bit(const char *role);
+
+/* The roles that belong to a team (a team is required), are on its roster and read its underretninger. */
+#define POL_TEAM_ROLES (POL_MYNDIGHED | POL_LEDER | POL_AGENT)
+
+/* 1 when role is one of POL_TEAM_ROLES. */
+int policy_team_role(const char *role);
 
 /*
  * The acting user: the device certificate checked against the user's

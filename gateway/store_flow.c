@@ -98,8 +98,7 @@ static const char sql_user_devices[] =
 
 int store_roster_role(const char *role)
 {
-	return role != NULL &&
-	       (strcmp(role, "myndighed") == 0 || strcmp(role, "leder") == 0 || strcmp(role, "agent") == 0);
+	return policy_team_role(role); /* the SQL of sql_roster_devices names the same roles */
 }
 
 int store_team_roster_bump(struct store *s, const char *team)

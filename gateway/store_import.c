@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "policy.h"
 #include "store-internal.h"
 
 #define IMPORT_DOC_MAX (4 * 1024 * 1024)
@@ -32,7 +33,6 @@ struct imp {
 	const char *tenant; /* the document's, while it is written (borrowed from the document) */
 };
 
-static const char *const roles[] = { "fagperson", "raadgiver", "myndighed", "leder", "admin", "agent" };
 static const char *const kinds[] = { "skole", "vuggestue", "boernehave", "dagpleje", "klub", "sfo", "specialskole" };
 static const char *const age_groups[] = { "0-5", "6-13", "14-17", "18-22" };
 static const char *const days[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
@@ -322,14 +322,14 @@ static int check_users(struct imp *im, json_t *arr)
 		if ((r = get_str(im, v, "role", p, NULL, 0, &role)) != VARSKO_OK)
 			return r;
 		mkpath(pk, "%s.role", p);
-		if (!IN_LIST(role, roles))
+		if (policy_role_bit(role) == 0)
 			return fail(im, pk, "unknown role (fagperson, raadgiver, myndighed, leder, admin or agent)");
 		if ((r = get_str(im, v, "team", p, is_id, 1, &team)) != VARSKO_OK)
 			return r;
 		if ((r = get_array(im, v, "institutions", p, &insts)) != VARSKO_OK)
 			return r;
 		/* Which fields a role has: see docs/DEVELOPING.md. */
-		needs_team = strcmp(role, "myndighed") == 0 || strcmp(role, "leder") == 0 || strcmp(role, "agent") == 0;
+		needs_team = policy_team_role(role);
 		has_insts = strcmp(role, "fagperson") == 0;
 		mkpath(pk, "%s.team", p);
 		if (needs_team && team == NULL)
