@@ -539,25 +539,15 @@ int env_from_json(const char *buf, size_t len, struct env_envelope **out)
 	                                  "routing",    "sender", "sig",  "version", "wraps"};
 	static const char *const wrap_keys[] = {"device", "key", "nonce"};
 	struct env_envelope *e = NULL;
-	json_error_t jerr;
 	json_t *o = NULL, *v, *arr;
 	int r = VARSKO_ERR_BAD_FRAME, g;
 
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
-	if (buf == NULL && len > 0)
-		return VARSKO_ERR_BAD_JSON;
-	if (len > ENV_JSON_MAX)
-		return VARSKO_ERR_TOO_LARGE;
-	o = json_loadb(len ? buf : "", len, JSON_REJECT_DUPLICATES, &jerr);
-	if (o == NULL)
-		return json_error_code(&jerr) == json_error_duplicate_key ? VARSKO_ERR_DUPLICATE_KEY
-		                                                          : VARSKO_ERR_BAD_JSON;
-	if (!json_is_object(o)) {
-		r = VARSKO_ERR_BAD_JSON;
-		goto out;
-	}
+	if ((r = pf_load(buf, len, ENV_JSON_MAX, 0, &o, NULL)) != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_BAD_FRAME;
 	if (!exact_keys(o, top, sizeof(top) / sizeof(top[0])))
 		goto out;
 	if ((e = calloc(1, sizeof(*e))) == NULL) {

@@ -300,6 +300,19 @@ int flow_frame_parse(const char *buf, size_t len, json_t **out, enum flow_type *
                      const char **detail);
 
 /*
+ * flow_frame_decode(): any frame of the WebSocket protocol, flow.h's or
+ * proto.h's, loaded once and dispatched once on its "type". A flow type is
+ * checked as by flow_frame_parse() (*out, *type); any other type is decoded
+ * into *pf (borrowed, overwritten) by proto_frame_decode()'s rules, its
+ * PROTO_FRAME_MAX limit included, and *out stays NULL, *type FLOW_T_NONE.
+ * pf NULL is flow_frame_parse(). Errors as both: VARSKO_ERR_TOO_LARGE,
+ * VARSKO_ERR_BAD_JSON, VARSKO_ERR_DUPLICATE_KEY, VARSKO_ERR_BAD_FRAME,
+ * VARSKO_ERR_UNKNOWN_TYPE; id_out gets the request id when one could be read.
+ */
+int flow_frame_decode(const char *buf, size_t len, json_t **out, enum flow_type *type, struct proto_frame *pf,
+                      char *id_out, const char **detail);
+
+/*
  * Serialise a frame object (borrowed) compactly with sorted keys. *out
  * owned by the caller (free()), NUL-terminated, *len without the NUL.
  */
