@@ -75,7 +75,7 @@ struct pf_type {
  * VARSKO_ERR_TOO_LARGE (len > max), VARSKO_ERR_DUPLICATE_KEY or
  * VARSKO_ERR_BAD_JSON; *detail (detail may be NULL) gets a static text.
  */
-int pf_load(const char *buf, size_t len, size_t max, size_t flags, json_t **out, const char **detail);
+int pf_load(const char *buf, size_t len, size_t max, size_t flags, json_t **out, const char **detail) VARSKO_WUR;
 
 /*
  * Fill the fields of `base` named in tab[0..n) from object o; base NULL only
@@ -85,23 +85,23 @@ int pf_load(const char *buf, size_t len, size_t max, size_t flags, json_t **out,
  * static *detail.
  */
 int pf_decode(const json_t *o, const struct pf_field *tab, size_t n, const char *const *extra, void *base,
-              const char **detail);
+              const char **detail) VARSKO_WUR;
 
 /*
  * Validate the fields of `base` and add them to object o (owned by the
  * caller). Returns VARSKO_OK, VARSKO_ERR_BAD_FRAME (a value that would not
  * decode) or VARSKO_ERR_NOMEM.
  */
-int pf_encode(json_t *o, const struct pf_field *tab, size_t n, const void *base, const char **detail);
+int pf_encode(json_t *o, const struct pf_field *tab, size_t n, const void *base, const char **detail) VARSKO_WUR;
 
 /* Compact, sorted-key JSON text of o; *out owned by the caller (free()). */
-int pf_dump(const json_t *o, char **out, size_t *len);
+int pf_dump(const json_t *o, char **out, size_t *len) VARSKO_WUR;
 
 /*
  * The dispatch on "type": the index of the type named s[0..len) in
  * types[0..n) (entries without a name are skipped), or -1.
  */
-int pf_type_find(const struct pf_type *types, size_t n, const char *s, size_t len);
+int pf_type_find(const struct pf_type *types, size_t n, const char *s, size_t len) VARSKO_WUR;
 
 /*
  * The head of a frame object: a valid "id" is copied to id[PROTO_ID_MAX + 1]
@@ -117,7 +117,7 @@ void pf_frame_head(const json_t *o, char *id, int *id_bad, const char **type, si
  * from pf_frame_head(). base as for pf_decode(). VARSKO_OK or
  * VARSKO_ERR_BAD_FRAME with *detail.
  */
-int pf_frame_check(const json_t *o, const struct pf_type *t, int id_bad, void *base, const char **detail);
+int pf_frame_check(const json_t *o, const struct pf_type *t, int id_bad, void *base, const char **detail) VARSKO_WUR;
 
 /* True when s[0..len) is valid for PF_ID / PF_TEXT / PF_REF with the given bounds. */
 int pf_valid_id(const char *s, size_t len, size_t min, size_t max);
@@ -126,10 +126,10 @@ int pf_valid_ref(const char *s, size_t len, size_t max);
 
 /* cert.c: the certificate table, for certificates inside other objects. */
 extern const struct pf_table proto_cert_table;
-int proto_cert_decode_json(const json_t *o, struct proto_cert *c, const char **detail);
-int proto_cert_encode_json(const struct proto_cert *c, json_t **out, const char **detail);
+int proto_cert_decode_json(const json_t *o, struct proto_cert *c, const char **detail) VARSKO_WUR;
+int proto_cert_encode_json(const struct proto_cert *c, json_t **out, const char **detail) VARSKO_WUR;
 
 /* codec.c: a loaded frame object of one of proto.h's types -> *out (see proto_frame_decode()). */
-int proto_frame_from_json(const json_t *o, struct proto_frame *out, const char **detail);
+int proto_frame_from_json(const json_t *o, struct proto_frame *out, const char **detail) VARSKO_WUR;
 
 #endif
