@@ -375,10 +375,15 @@ static void enroll_run(struct worker_job *job, struct store *st)
 		r = VARSKO_ERR_BAD_SIGNATURE;
 		goto refused;
 	}
-	sodium_mprotect_readonly(j->srv->org_sk);
+	if (sodium_mprotect_readonly(j->srv->org_sk) != 0) {
+		r = VARSKO_ERR_CRYPTO;
+		goto out;
+	}
 	r = store_enroll(st, j->code, j->now, (int64_t)cfg->device_validity_days * 86400, j->sign_pk, j->box_pk,
 	                 j->label, j->srv->org_sk, &j->cert);
-	sodium_mprotect_noaccess(j->srv->org_sk);
+	/* The enrollment is committed by now, so a key left readable is logged, not refused. */
+	if (sodium_mprotect_noaccess(j->srv->org_sk) != 0)
+		log_msg(LOGL_ERROR, "cannot make the organisation key unreachable again");
 	goto out;
 refused:
 	/* The same detail form as store_enroll()'s own refusals. */
@@ -1296,10 +1301,11 @@ void server_destroy(struct server *srv)
 	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
 	srv->ctx = NULL;
-	if (srv->org_sk)
-		sodium_mprotect_readwrite(srv->org_sk);
-	if (srv->gw_sk)
-		sodium_mprotect_readwrite(srv->gw_sk);
+	/* Back to the caller as it was given; keys_secret_free() wipes a key in any state anyway. */
+	if (srv->org_sk && sodium_mprotect_readwrite(srv->org_sk) != 0)
+		log_msg(LOGL_ERROR, "cannot make the organisation key writable again");
+	if (srv->gw_sk && sodium_mprotect_readwrite(srv->gw_sk) != 0)
+		log_msg(LOGL_ERROR, "cannot make the gateway key writable again");
 	server_flow_free(srv);
 	free(srv->gateway_cert_json);
 	sodium_memzero(srv, sizeof *srv);
