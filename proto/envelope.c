@@ -210,9 +210,12 @@ static int seal_impl(const struct env_params *p, const struct env_recipient *rcp
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		goto out;
 	e->version = ENV_VERSION;
-	strcpy(e->kind, p->kind);
-	strcpy(e->object_id, p->object_id);
-	strcpy(e->sender, p->sender);
+	r = VARSKO_ERR_BAD_INPUT;
+	if (proto_str_copy(e->kind, sizeof(e->kind), p->kind) != VARSKO_OK ||
+	    proto_str_copy(e->object_id, sizeof(e->object_id), p->object_id) != VARSKO_OK ||
+	    proto_str_copy(e->sender, sizeof(e->sender), p->sender) != VARSKO_OK)
+		goto out;
+	r = VARSKO_ERR_NOMEM;
 	if (p->routing_len > 0) {
 		if ((e->routing = malloc(p->routing_len)) == NULL)
 			goto out;
@@ -239,7 +242,10 @@ static int seal_impl(const struct env_params *p, const struct env_recipient *rcp
 		const struct env_recipient *rc = &rcpt[order[i]];
 		struct env_wrap *w = &e->wraps[i];
 
-		strcpy(w->device, rc->device);
+		if (proto_str_copy(w->device, sizeof(w->device), rc->device) != VARSKO_OK) {
+			r = VARSKO_ERR_BAD_INPUT;
+			goto out;
+		}
 		if (rnd != NULL)
 			memcpy(w->nonce, rnd->wrap_nonces[i], ENV_NONCE_LEN);
 		else

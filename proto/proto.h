@@ -261,4 +261,11 @@ void proto_time_format(int64_t t, char out[PROTO_TIME_LEN + 1]);
  */
 int proto_origin_from_url(const char *url, char out[PROTO_ORIGIN_MAX + 1]) VARSKO_WUR;
 
+/*
+ * The one bounded string copy (code outside the tests has no strcpy): copy src,
+ * NUL included, into dst[cap] when it fits. VARSKO_OK, or
+ * VARSKO_ERR_TOO_LARGE with dst "" (when cap > 0).
+ */
+int proto_str_copy(char *dst, size_t cap, const char *src) VARSKO_WUR;
+
 #endif
