@@ -27,9 +27,8 @@ static int sync_dir(const char *path)
 	char copy[PATH_MAX];
 	int fd, r = VARSKO_ERR_IO;
 
-	if (strlen(path) >= sizeof(copy))
+	if (proto_str_copy(copy, sizeof(copy), path) != VARSKO_OK)
 		return VARSKO_ERR_IO;
-	strcpy(copy, path);
 	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return VARSKO_ERR_IO;
 	if (fsync(fd) == 0)

@@ -25,7 +25,7 @@
  * the file exists, VARSKO_ERR_IO on any other failure (a partly written file
  * is removed). The encoded copy is wiped before returning.
  */
-int keys_secret_write(const char *path, const uint8_t sk[KEYS_SK_LEN]) __attribute__((warn_unused_result));
+int keys_secret_write(const char *path, const uint8_t sk[KEYS_SK_LEN]) VARSKO_WUR;
 
 /*
  * Read a secret key file. Refuses (VARSKO_ERR_CONFIG) a symbolic link, a
@@ -36,7 +36,7 @@ int keys_secret_write(const char *path, const uint8_t sk[KEYS_SK_LEN]) __attribu
  * *sk_out points to KEYS_SK_LEN bytes of sodium_malloc memory owned by the
  * caller: release it with keys_secret_free(). All temporaries are wiped.
  */
-int keys_secret_read(const char *path, uint8_t **sk_out) __attribute__((warn_unused_result));
+int keys_secret_read(const char *path, uint8_t **sk_out) VARSKO_WUR;
 
 /* Wipe and free a key from keys_secret_read() or keys_secret_alloc(). NULL-safe. */
 void keys_secret_free(uint8_t *sk);
@@ -45,7 +45,7 @@ void keys_secret_free(uint8_t *sk);
  * A fresh Ed25519 key pair: *sk_out as for keys_secret_read() (caller frees
  * with keys_secret_free), pk_out may be NULL.
  */
-int keys_secret_generate(uint8_t **sk_out, uint8_t pk_out[PROTO_PK_LEN]) __attribute__((warn_unused_result));
+int keys_secret_generate(uint8_t **sk_out, uint8_t pk_out[PROTO_PK_LEN]) VARSKO_WUR;
 
 /* The public half (last 32 bytes) of a libsodium Ed25519 secret key. */
 void keys_public_of(const uint8_t sk[KEYS_SK_LEN], uint8_t pk_out[PROTO_PK_LEN]);

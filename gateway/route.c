@@ -142,7 +142,8 @@ static int load_rule(const json_t *o, struct route_rule *rule, const char **deta
 		return fail(detail, "a routing rule needs a team id");
 	if (!json_is_object(cond))
 		return fail(detail, "a routing rule needs an \"if\" object ({} matches everything)");
-	strcpy(rule->team, json_string_value(team));
+	if (proto_str_copy(rule->team, sizeof(rule->team), json_string_value(team)) != VARSKO_OK)
+		return fail(detail, "a routing rule needs a team id");
 	rule->akut = rule->handicap = rule->outside_office_hours = -1;
 	json_object_foreach((json_t *)cond, k, v)
 	{
@@ -171,7 +172,10 @@ static int load_rule(const json_t *o, struct route_rule *rule, const char **deta
 				size_t sl = json_string_length(s);
 				if (strlen(sv) != sl || (is_d ? !valid_district(sv, sl) : !valid_id(sv, sl)))
 					return fail(detail, is_d ? "bad district name" : "bad institution id");
-				strcpy(is_d ? rule->districts[i] : rule->institutions[i], sv);
+				if (proto_str_copy(is_d ? rule->districts[i] : rule->institutions[i],
+				                   is_d ? sizeof(rule->districts[i]) : sizeof(rule->institutions[i]),
+				                   sv) != VARSKO_OK)
+					return fail(detail, is_d ? "bad district name" : "bad institution id");
 			}
 			if (is_d)
 				rule->n_districts = json_array_size(v);

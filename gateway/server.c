@@ -375,10 +375,15 @@ static void enroll_run(struct worker_job *job, struct store *st)
 		r = VARSKO_ERR_BAD_SIGNATURE;
 		goto refused;
 	}
-	sodium_mprotect_readonly(j->srv->org_sk);
+	if (sodium_mprotect_readonly(j->srv->org_sk) != 0) {
+		r = VARSKO_ERR_CRYPTO;
+		goto out;
+	}
 	r = store_enroll(st, j->code, j->now, (int64_t)cfg->device_validity_days * 86400, j->sign_pk, j->box_pk,
 	                 j->label, j->srv->org_sk, &j->cert);
-	sodium_mprotect_noaccess(j->srv->org_sk);
+	/* The enrollment is committed by now, so a key left readable is logged, not refused. */
+	if (sodium_mprotect_noaccess(j->srv->org_sk) != 0)
+		log_msg(LOGL_ERROR, "cannot make the organisation key unreachable again");
 	goto out;
 refused:
 	/* The same detail form as store_enroll()'s own refusals. */
@@ -765,35 +770,26 @@ static void session_flow_frame(struct session *s, json_t *frame, enum flow_type 
 static int session_frame(struct session *s, const char *buf, size_t len)
 {
 	struct proto_frame f;
-	const char *detail = NULL, *fdetail = NULL;
+	const char *detail = NULL;
 	char id[PROTO_ID_MAX + 1];
 	enum flow_type ftype = FLOW_T_NONE;
 	json_t *frame = NULL;
-	int r, fr;
+	int r;
 
-	memset(&f, 0, sizeof f);
-	/* The flow frames first; any other type is one of proto.h's. */
-	fr = flow_frame_parse(buf, len, &frame, &ftype, id, &fdetail);
+	/* One load and one dispatch on "type": a flow frame (frame), or one of proto.h's (f). */
+	r = flow_frame_decode(buf, len, &frame, &ftype, &f, id, &detail);
 	if (len > (size_t)s->srv->cfg->max_frame &&
-	    (fr != VARSKO_OK || (ftype != FLOW_T_SUBMIT && ftype != FLOW_T_EVENT))) {
+	    (r != VARSKO_OK || (ftype != FLOW_T_SUBMIT && ftype != FLOW_T_EVENT))) {
 		json_decref(frame);
+		sodium_memzero(&f, sizeof f);
 		return 1;
 	}
-	if (fr == VARSKO_OK) {
-		session_flow_frame(s, frame, ftype, id);
-		return 0;
+	if (r != VARSKO_OK) {
+		session_bad(s, id, r, detail && *detail ? detail : NULL);
+		goto out;
 	}
-	if ((r = proto_frame_decode(buf, len, &f, &detail)) != VARSKO_OK) {
-		/*
-		 * A frame neither parser takes. proto.h's answer stands for its own
-		 * types and for what is not JSON at all; flow.h's for a flow type
-		 * (proto.h calls it unknown, or too large for its smaller limit).
-		 */
-		if (fr != VARSKO_ERR_UNKNOWN_TYPE &&
-		    (r == VARSKO_ERR_UNKNOWN_TYPE || (r == VARSKO_ERR_TOO_LARGE && len <= FLOW_FRAME_MAX)))
-			session_bad(s, id, fr, fdetail && *fdetail ? fdetail : NULL);
-		else
-			session_bad(s, f.id, r, detail);
+	if (frame != NULL) {
+		session_flow_frame(s, frame, ftype, id);
 		goto out;
 	}
 	switch (f.type) {
@@ -1312,10 +1308,11 @@ void server_destroy(struct server *srv)
 	if (srv->ctx)
 		lws_context_destroy(srv->ctx);
 	srv->ctx = NULL;
-	if (srv->org_sk)
-		sodium_mprotect_readwrite(srv->org_sk);
-	if (srv->gw_sk)
-		sodium_mprotect_readwrite(srv->gw_sk);
+	/* Back to the caller as it was given; keys_secret_free() wipes a key in any state anyway. */
+	if (srv->org_sk && sodium_mprotect_readwrite(srv->org_sk) != 0)
+		log_msg(LOGL_ERROR, "cannot make the organisation key writable again");
+	if (srv->gw_sk && sodium_mprotect_readwrite(srv->gw_sk) != 0)
+		log_msg(LOGL_ERROR, "cannot make the gateway key writable again");
 	server_flow_free(srv);
 	free(srv->gateway_cert_json);
 	sodium_memzero(srv, sizeof *srv);

@@ -121,7 +121,11 @@ static int varskod_load_keys(const struct config *cfg, uint8_t **org_sk, uint8_t
 		goto out;
 	}
 	/* Out of reach until the server's worker signs a receipt or a gateway event with it. */
-	sodium_mprotect_noaccess(*gw_sk);
+	if (sodium_mprotect_noaccess(*gw_sk) != 0) {
+		r = VARSKO_ERR_CRYPTO;
+		varskod_fail("gateway_key cannot be protected", r);
+		goto out;
+	}
 	r = VARSKO_OK;
 out:
 	if (r != VARSKO_OK) {
@@ -249,8 +253,7 @@ out : {
 	mqtt_stop(mqtt);
 	server_destroy(srv);
 	store_close(store);
-	if (gw_sk)
-		sodium_mprotect_readwrite(gw_sk);
+	/* sodium_free() unprotects by itself: the key is wiped whatever its protection. */
 	keys_secret_free(gw_sk);
 	keys_secret_free(org_sk);
 	config_free(&cfg);

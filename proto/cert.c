@@ -1,7 +1,7 @@
 /*
  * cert.c: device certificates: signing, verification and the JSON object.
  *
- * The JSON object is parsed by the same field engine as frames (codec.c),
+ * The JSON object is parsed by the same schema engine as frames (schema.c),
  * from one table, so a certificate inside a frame and a certificate file are
  * held to the same rules. The signature is never over JSON: it is over
  * proto_cert_signing_input() (sign.c).
@@ -18,27 +18,27 @@
 #define CO(member) offsetof(struct proto_cert, member)
 
 static const struct pf_field cert_fields[] = {
-        {"version", PF_U32POS, 1, 0, 0, CO(version), 0},
-        {"serial", PF_U64POS, 1, 0, 0, CO(serial), 0},
-        {"user", PF_ID, 1, 1, PROTO_ID_MAX, CO(user), 0},
-        {"name", PF_TEXT, 1, 1, PROTO_NAME_MAX, CO(name), 0},
-        {"role", PF_ID, 1, 1, PROTO_ROLE_MAX, CO(role), 0},
-        {"team", PF_ID, 1, 0, PROTO_ID_MAX, CO(team), 0},
-        {"institutions", PF_IDLIST, 1, 0, PROTO_INST_MAX, CO(institutions), CO(n_institutions)},
-        {"device", PF_ID, 1, 1, PROTO_ID_MAX, CO(device), 0},
-        {"sign_pk", PF_B64, 1, 0, PROTO_PK_LEN, CO(sign_pk), 0},
-        {"box_pk", PF_B64, 1, 0, PROTO_PK_LEN, CO(box_pk), 0},
-        {"not_before", PF_TIME, 1, 0, 0, CO(not_before), 0},
-        {"not_after", PF_TIME, 1, 0, 0, CO(not_after), 0},
-        {"sig", PF_B64, 1, 0, PROTO_SIG_LEN, CO(sig), 0},
+        {"version", PF_U32POS, 1, 0, 0, CO(version), 0, NULL, NULL},
+        {"serial", PF_U64, 1, 1, 0, CO(serial), 0, NULL, NULL},
+        {"user", PF_ID, 1, 1, PROTO_ID_MAX, CO(user), 0, NULL, NULL},
+        {"name", PF_TEXT, 1, 1, PROTO_NAME_MAX, CO(name), 0, NULL, NULL},
+        {"role", PF_ID, 1, 1, PROTO_ROLE_MAX, CO(role), 0, NULL, NULL},
+        {"team", PF_ID, 1, 0, PROTO_ID_MAX, CO(team), 0, NULL, NULL},
+        {"institutions", PF_IDLIST, 1, 0, PROTO_INST_MAX, CO(institutions), CO(n_institutions), NULL, NULL},
+        {"device", PF_ID, 1, 1, PROTO_ID_MAX, CO(device), 0, NULL, NULL},
+        {"sign_pk", PF_B64, 1, 0, PROTO_PK_LEN, CO(sign_pk), 0, NULL, NULL},
+        {"box_pk", PF_B64, 1, 0, PROTO_PK_LEN, CO(box_pk), 0, NULL, NULL},
+        {"not_before", PF_TIME, 1, 0, 0, CO(not_before), 0, NULL, NULL},
+        {"not_after", PF_TIME, 1, 0, 0, CO(not_after), 0, NULL, NULL},
+        {"sig", PF_B64, 1, 0, PROTO_SIG_LEN, CO(sig), 0, NULL, NULL},
 };
-#define N_CERT_FIELDS (sizeof(cert_fields) / sizeof(cert_fields[0]))
+const struct pf_table proto_cert_table = {cert_fields, PF_N(cert_fields), sizeof(struct proto_cert)};
 
 /* Object -> certificate; c is fully overwritten (zeroed first). */
 int proto_cert_decode_json(const json_t *o, struct proto_cert *c, const char **detail)
 {
 	memset(c, 0, sizeof(*c));
-	return pf_decode(o, cert_fields, N_CERT_FIELDS, NULL, c, detail);
+	return pf_decode(o, cert_fields, PF_N(cert_fields), NULL, c, detail);
 }
 
 /* Certificate -> new object, *out owned by the caller; refuses what would not decode. */
@@ -50,7 +50,7 @@ int proto_cert_encode_json(const struct proto_cert *c, json_t **out, const char 
 	*out = NULL;
 	if ((o = json_object()) == NULL)
 		return VARSKO_ERR_NOMEM;
-	if ((r = pf_encode(o, cert_fields, N_CERT_FIELDS, c, detail)) != VARSKO_OK) {
+	if ((r = pf_encode(o, cert_fields, PF_N(cert_fields), c, detail)) != VARSKO_OK) {
 		json_decref(o);
 		return r;
 	}
@@ -164,7 +164,7 @@ int proto_cert_from_json(const char *buf, size_t len, struct proto_cert *out)
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	memset(out, 0, sizeof(*out));
-	if ((r = pf_load(buf, len, &o, &detail)) != VARSKO_OK)
+	if ((r = pf_load(buf, len, PROTO_FRAME_MAX, JSON_ALLOW_NUL, &o, &detail)) != VARSKO_OK)
 		goto out;
 	if ((r = proto_cert_decode_json(o, out, &detail)) != VARSKO_OK)
 		memset(out, 0, sizeof(*out));

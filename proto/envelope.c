@@ -210,9 +210,12 @@ static int seal_impl(const struct env_params *p, const struct env_recipient *rcp
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		goto out;
 	e->version = ENV_VERSION;
-	strcpy(e->kind, p->kind);
-	strcpy(e->object_id, p->object_id);
-	strcpy(e->sender, p->sender);
+	r = VARSKO_ERR_BAD_INPUT;
+	if (proto_str_copy(e->kind, sizeof(e->kind), p->kind) != VARSKO_OK ||
+	    proto_str_copy(e->object_id, sizeof(e->object_id), p->object_id) != VARSKO_OK ||
+	    proto_str_copy(e->sender, sizeof(e->sender), p->sender) != VARSKO_OK)
+		goto out;
+	r = VARSKO_ERR_NOMEM;
 	if (p->routing_len > 0) {
 		if ((e->routing = malloc(p->routing_len)) == NULL)
 			goto out;
@@ -239,7 +242,10 @@ static int seal_impl(const struct env_params *p, const struct env_recipient *rcp
 		const struct env_recipient *rc = &rcpt[order[i]];
 		struct env_wrap *w = &e->wraps[i];
 
-		strcpy(w->device, rc->device);
+		if (proto_str_copy(w->device, sizeof(w->device), rc->device) != VARSKO_OK) {
+			r = VARSKO_ERR_BAD_INPUT;
+			goto out;
+		}
 		if (rnd != NULL)
 			memcpy(w->nonce, rnd->wrap_nonces[i], ENV_NONCE_LEN);
 		else
@@ -539,25 +545,15 @@ int env_from_json(const char *buf, size_t len, struct env_envelope **out)
 	                                  "routing",    "sender", "sig",  "version", "wraps"};
 	static const char *const wrap_keys[] = {"device", "key", "nonce"};
 	struct env_envelope *e = NULL;
-	json_error_t jerr;
 	json_t *o = NULL, *v, *arr;
 	int r = VARSKO_ERR_BAD_FRAME, g;
 
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
-	if (buf == NULL && len > 0)
-		return VARSKO_ERR_BAD_JSON;
-	if (len > ENV_JSON_MAX)
-		return VARSKO_ERR_TOO_LARGE;
-	o = json_loadb(len ? buf : "", len, JSON_REJECT_DUPLICATES, &jerr);
-	if (o == NULL)
-		return json_error_code(&jerr) == json_error_duplicate_key ? VARSKO_ERR_DUPLICATE_KEY
-		                                                          : VARSKO_ERR_BAD_JSON;
-	if (!json_is_object(o)) {
-		r = VARSKO_ERR_BAD_JSON;
-		goto out;
-	}
+	if ((r = pf_load(buf, len, ENV_JSON_MAX, 0, &o, NULL)) != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_BAD_FRAME;
 	if (!exact_keys(o, top, sizeof(top) / sizeof(top[0])))
 		goto out;
 	if ((e = calloc(1, sizeof(*e))) == NULL) {

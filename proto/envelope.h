@@ -100,7 +100,7 @@ void env_free(struct env_envelope *e);
  * VARSKO_ERR_NOMEM; *out is NULL on failure.
  */
 int env_seal(const struct env_params *p, const struct env_recipient *rcpt, size_t n, const uint8_t *pt, size_t pt_len,
-             const uint8_t sender_sk[64], struct env_envelope **out) __attribute__((warn_unused_result));
+             const uint8_t sender_sk[64], struct env_envelope **out) VARSKO_WUR;
 
 /*
  * Open e as device `device` with its X25519 secret key box_sk. First checks
@@ -115,7 +115,7 @@ int env_seal(const struct env_params *p, const struct env_recipient *rcpt, size_
  */
 int env_open(const struct env_envelope *e, const uint8_t sender_sign_pk[PROTO_PK_LEN], const char *device,
              const uint8_t box_sk[32], const char *expect_kind, const char *expect_object, uint8_t **pt, size_t *pt_len)
-        __attribute__((warn_unused_result));
+        VARSKO_WUR;
 
 /* Wipes and frees a plaintext from env_open(). NULL-safe. */
 void env_plaintext_free(uint8_t *pt, size_t pt_len);
@@ -125,7 +125,7 @@ void env_plaintext_free(uint8_t *pt, size_t pt_len);
  * sender_sign_pk, else VARSKO_ERR_BAD_SIGNATURE (what the gateway checks).
  */
 int env_verify(const struct env_envelope *e, const uint8_t sender_sign_pk[PROTO_PK_LEN])
-        __attribute__((warn_unused_result));
+        VARSKO_WUR;
 
 /*
  * The canonical encodings (proto.h's field encoding), appended to b
@@ -136,8 +136,8 @@ int env_verify(const struct env_envelope *e, const uint8_t sender_sign_pk[PROTO_
  *   signing input: ENV_TAG_SIG, the header encoding as one field, epk, wrap
  *           count + (device, nonce, key) per wrap, nonce, ciphertext.
  */
-int env_header_encode(const struct env_envelope *e, struct proto_buf *b);
-int env_signing_input(const struct env_envelope *e, struct proto_buf *b);
+int env_header_encode(const struct env_envelope *e, struct proto_buf *b) VARSKO_WUR;
+int env_signing_input(const struct env_envelope *e, struct proto_buf *b) VARSKO_WUR;
 
 /*
  * JSON form (compact, sorted keys):
@@ -152,8 +152,8 @@ int env_signing_input(const struct env_envelope *e, struct proto_buf *b);
  * (len > ENV_JSON_MAX), VARSKO_ERR_BAD_JSON, VARSKO_ERR_DUPLICATE_KEY,
  * VARSKO_ERR_BAD_FRAME or VARSKO_ERR_NOMEM.
  */
-int env_to_json(const struct env_envelope *e, char **out, size_t *len);
-int env_from_json(const char *buf, size_t len, struct env_envelope **out);
+int env_to_json(const struct env_envelope *e, char **out, size_t *len) VARSKO_WUR;
+int env_from_json(const char *buf, size_t len, struct env_envelope **out) VARSKO_WUR;
 
 /*
  * FOR TEST VECTORS ONLY: env_seal() with the randomness given instead of
@@ -169,6 +169,6 @@ struct env_test_random {
 };
 int env_seal_for_test_vectors(const struct env_params *p, const struct env_recipient *rcpt, size_t n, const uint8_t *pt,
                               size_t pt_len, const uint8_t sender_sk[64], const struct env_test_random *rnd,
-                              struct env_envelope **out) __attribute__((warn_unused_result));
+                              struct env_envelope **out) VARSKO_WUR;
 
 #endif

@@ -53,7 +53,7 @@
  * envelope, signature input included: the receipt's envelope_hash and an
  * event's envelope_hash. VARSKO_ERR_BAD_INPUT for a malformed envelope.
  */
-int flow_envelope_hash(const struct env_envelope *e, uint8_t out[32]);
+int flow_envelope_hash(const struct env_envelope *e, uint8_t out[32]) VARSKO_WUR;
 
 /* ---- roster ------------------------------------------------------------ */
 
@@ -80,9 +80,9 @@ struct flow_roster {
 	uint8_t sig[PROTO_SIG_LEN];
 };
 
-int flow_roster_signing_input(const struct flow_roster *r, struct proto_buf *b);
+int flow_roster_signing_input(const struct flow_roster *r, struct proto_buf *b) VARSKO_WUR;
 /* Sorts r->certs by device id, then signs with org_sk. VARSKO_ERR_BAD_INPUT for n out of range or a duplicate device. */
-int flow_roster_sign(struct flow_roster *r, const uint8_t org_sk[64]) __attribute__((warn_unused_result));
+int flow_roster_sign(struct flow_roster *r, const uint8_t org_sk[64]) VARSKO_WUR;
 /*
  * Full client-side check: the signature verifies with org_pk; every
  * certificate verifies with org_pk at `now` (proto_cert_verify), has
@@ -92,11 +92,11 @@ int flow_roster_sign(struct flow_roster *r, const uint8_t org_sk[64]) __attribut
  * VARSKO_ERR_DEVICE_EXPIRED. detail (if not NULL) gets a static English text.
  */
 int flow_roster_verify(const struct flow_roster *r, const uint8_t org_pk[PROTO_PK_LEN], int64_t now,
-                       const char **detail) __attribute__((warn_unused_result));
+                       const char **detail) VARSKO_WUR;
 /* *out is a new reference owned by the caller (json_decref). */
-int flow_roster_to_json(const struct flow_roster *r, json_t **out);
+int flow_roster_to_json(const struct flow_roster *r, json_t **out) VARSKO_WUR;
 /* Strict parse of a borrowed json_t; no signature check. *out zeroed on failure (VARSKO_ERR_BAD_FRAME). */
-int flow_roster_from_json(const json_t *j, struct flow_roster *out);
+int flow_roster_from_json(const json_t *j, struct flow_roster *out) VARSKO_WUR;
 
 /* ---- receipt ------------------------------------------------------------- */
 
@@ -130,8 +130,8 @@ struct flow_receipt {
 
 /* "U-" + 4-digit year + "-" + at least 6 digits: 1 if s is a well-formed reference, else 0. */
 int flow_reference_valid(const char *s);
-int flow_receipt_signing_input(const struct flow_receipt *r, struct proto_buf *b);
-int flow_receipt_sign(struct flow_receipt *r, const uint8_t gateway_sk[64]) __attribute__((warn_unused_result));
+int flow_receipt_signing_input(const struct flow_receipt *r, struct proto_buf *b) VARSKO_WUR;
+int flow_receipt_sign(struct flow_receipt *r, const uint8_t gateway_sk[64]) VARSKO_WUR;
 /*
  * Offline check: gateway_cert verifies with org_pk at `now` (pass the
  * receipt's `received` time to check a receipt as of its issue), has role
@@ -139,9 +139,9 @@ int flow_receipt_sign(struct flow_receipt *r, const uint8_t gateway_sk[64]) __at
  * sign_pk. VARSKO_OK, VARSKO_ERR_BAD_CERT or VARSKO_ERR_BAD_SIGNATURE.
  */
 int flow_receipt_verify(const struct flow_receipt *r, const struct proto_cert *gateway_cert,
-                        const uint8_t org_pk[PROTO_PK_LEN], int64_t now) __attribute__((warn_unused_result));
-int flow_receipt_to_json(const struct flow_receipt *r, json_t **out);
-int flow_receipt_from_json(const json_t *j, struct flow_receipt *out);
+                        const uint8_t org_pk[PROTO_PK_LEN], int64_t now) VARSKO_WUR;
+int flow_receipt_to_json(const struct flow_receipt *r, json_t **out) VARSKO_WUR;
+int flow_receipt_from_json(const json_t *j, struct flow_receipt *out) VARSKO_WUR;
 
 /* ---- events ---------------------------------------------------------------- */
 
@@ -206,12 +206,12 @@ struct flow_event {
 	uint8_t sig[PROTO_SIG_LEN];
 };
 
-int flow_event_signing_input(const struct flow_event *e, struct proto_buf *b);
-int flow_event_sign(struct flow_event *e, const uint8_t sk[64]) __attribute__((warn_unused_result));
+int flow_event_signing_input(const struct flow_event *e, struct proto_buf *b) VARSKO_WUR;
+int flow_event_sign(struct flow_event *e, const uint8_t sk[64]) VARSKO_WUR;
 /* Signature only (the caller checks the signer's certificate and rights). VARSKO_ERR_BAD_SIGNATURE. */
-int flow_event_verify(const struct flow_event *e, const uint8_t sign_pk[PROTO_PK_LEN]) __attribute__((warn_unused_result));
-int flow_event_to_json(const struct flow_event *e, json_t **out);
-int flow_event_from_json(const json_t *j, struct flow_event *out);
+int flow_event_verify(const struct flow_event *e, const uint8_t sign_pk[PROTO_PK_LEN]) VARSKO_WUR;
+int flow_event_to_json(const struct flow_event *e, json_t **out) VARSKO_WUR;
+int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
 
 /* ---- frames ------------------------------------------------------------------ */
 
@@ -297,13 +297,26 @@ enum flow_type {
 
 const char *flow_type_name(enum flow_type t);
 int flow_frame_parse(const char *buf, size_t len, json_t **out, enum flow_type *type, char *id_out,
-                     const char **detail);
+                     const char **detail) VARSKO_WUR;
+
+/*
+ * flow_frame_decode(): any frame of the WebSocket protocol, flow.h's or
+ * proto.h's, loaded once and dispatched once on its "type". A flow type is
+ * checked as by flow_frame_parse() (*out, *type); any other type is decoded
+ * into *pf (borrowed, overwritten) by proto_frame_decode()'s rules, its
+ * PROTO_FRAME_MAX limit included, and *out stays NULL, *type FLOW_T_NONE.
+ * pf NULL is flow_frame_parse(). Errors as both: VARSKO_ERR_TOO_LARGE,
+ * VARSKO_ERR_BAD_JSON, VARSKO_ERR_DUPLICATE_KEY, VARSKO_ERR_BAD_FRAME,
+ * VARSKO_ERR_UNKNOWN_TYPE; id_out gets the request id when one could be read.
+ */
+int flow_frame_decode(const char *buf, size_t len, json_t **out, enum flow_type *type, struct proto_frame *pf,
+                      char *id_out, const char **detail) VARSKO_WUR;
 
 /*
  * Serialise a frame object (borrowed) compactly with sorted keys. *out
  * owned by the caller (free()), NUL-terminated, *len without the NUL.
  */
-int flow_frame_dump(const json_t *frame, char **out, size_t *len);
+int flow_frame_dump(const json_t *frame, char **out, size_t *len) VARSKO_WUR;
 
 /*
  * The MQTT payloads (PROTOCOL.md "MQTT"):
@@ -319,6 +332,6 @@ int flow_frame_dump(const json_t *frame, char **out, size_t *len);
  * flow_frame_parse() (no "id"); *type is FLOW_T_UNDERRETNING, FLOW_T_EVENT
  * or FLOW_T_FRIST.
  */
-int flow_mqtt_parse(const char *buf, size_t len, json_t **out, enum flow_type *type, const char **detail);
+int flow_mqtt_parse(const char *buf, size_t len, json_t **out, enum flow_type *type, const char **detail) VARSKO_WUR;
 
 #endif

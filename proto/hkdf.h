@@ -19,17 +19,17 @@
 
 /* PRK = HMAC-SHA256(salt, ikm). salt may be NULL when salt_len is 0 (RFC 5869: HashLen zero bytes). */
 int hkdf_sha256_extract(uint8_t prk[HKDF_SHA256_LEN], const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
-                        size_t ikm_len) __attribute__((warn_unused_result));
+                        size_t ikm_len) VARSKO_WUR;
 
 /*
  * OKM = T(1) || T(2) || ... cut to out_len bytes, T(i) = HMAC(prk, T(i-1) || info || i).
  * 1 <= out_len <= HKDF_SHA256_OUT_MAX, else VARSKO_ERR_BAD_INPUT.
  */
 int hkdf_sha256_expand(uint8_t *out, size_t out_len, const uint8_t prk[HKDF_SHA256_LEN], const uint8_t *info,
-                       size_t info_len) __attribute__((warn_unused_result));
+                       size_t info_len) VARSKO_WUR;
 
 /* Extract then expand. */
 int hkdf_sha256(uint8_t *out, size_t out_len, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
-                const uint8_t *info, size_t info_len) __attribute__((warn_unused_result));
+                const uint8_t *info, size_t info_len) VARSKO_WUR;
 
 #endif

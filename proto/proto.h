@@ -71,14 +71,14 @@ struct proto_cert {
  * serial 0, a string too long or with control characters, a time outside
  * 1970..9999, more than PROTO_INST_MAX institutions).
  */
-int proto_cert_sign(struct proto_cert *c, const uint8_t org_sk[64]);
+int proto_cert_sign(struct proto_cert *c, const uint8_t org_sk[64]) VARSKO_WUR;
 
 /*
  * Check c's signature against org_pk, that c->device matches c->sign_pk, and
  * that not_before <= now <= not_after. Returns VARSKO_OK, VARSKO_ERR_BAD_CERT
  * or VARSKO_ERR_DEVICE_EXPIRED.
  */
-int proto_cert_verify(const struct proto_cert *c, const uint8_t org_pk[PROTO_PK_LEN], int64_t now);
+int proto_cert_verify(const struct proto_cert *c, const uint8_t org_pk[PROTO_PK_LEN], int64_t now) VARSKO_WUR;
 
 /*
  * Certificate <-> JSON text (the object form of PROTOCOL.md, keys sorted,
@@ -89,8 +89,8 @@ int proto_cert_verify(const struct proto_cert *c, const uint8_t org_pk[PROTO_PK_
  * VARSKO_ERR_BAD_JSON, VARSKO_ERR_DUPLICATE_KEY or VARSKO_ERR_BAD_FRAME, and
  * zeroes *out on failure.
  */
-int proto_cert_to_json(const struct proto_cert *c, char **out);
-int proto_cert_from_json(const char *buf, size_t len, struct proto_cert *out);
+int proto_cert_to_json(const struct proto_cert *c, char **out) VARSKO_WUR;
+int proto_cert_from_json(const char *buf, size_t len, struct proto_cert *out) VARSKO_WUR;
 
 /* ---- frames -------------------------------------------------------------- */
 
@@ -160,7 +160,7 @@ const char *proto_type_name(enum proto_type t);
  * VARSKO_ERR_DUPLICATE_KEY, VARSKO_ERR_UNKNOWN_TYPE, VARSKO_ERR_BAD_FRAME or
  * VARSKO_ERR_TOO_LARGE (len > PROTO_FRAME_MAX).
  */
-int proto_frame_decode(const char *buf, size_t len, struct proto_frame *out, const char **detail);
+int proto_frame_decode(const char *buf, size_t len, struct proto_frame *out, const char **detail) VARSKO_WUR;
 
 /*
  * Encode f as compact JSON with sorted keys (deterministic: the vectors in
@@ -169,7 +169,7 @@ int proto_frame_decode(const char *buf, size_t len, struct proto_frame *out, con
  * would refuse is not encoded: VARSKO_ERR_BAD_FRAME, *out NULL. Optional
  * strings that are "" (id, label) are left out.
  */
-int proto_frame_encode(const struct proto_frame *f, char **out, size_t *len);
+int proto_frame_encode(const struct proto_frame *f, char **out, size_t *len) VARSKO_WUR;
 
 /*
  * Convenience: an error frame for `err` echoing request id `id` (NULL or ""
@@ -177,7 +177,7 @@ int proto_frame_encode(const struct proto_frame *f, char **out, size_t *len);
  * PROTO_MSG_MAX is cut at a character boundary, and one with control
  * characters or bad UTF-8 is replaced by varsko_err_text(err).
  */
-int proto_error_encode(const char *id, int err, const char *message, char **out, size_t *len);
+int proto_error_encode(const char *id, int err, const char *message, char **out, size_t *len) VARSKO_WUR;
 
 /* ---- canonical signing inputs ------------------------------------------ */
 
@@ -214,20 +214,20 @@ int proto_buf_fail(struct proto_buf *b, int err);
 #define PROTO_TAG_DEVICE_ID "varsko-device-id-v1"
 
 /* Tag, version, serial, user, name, role, team, institutions (list), device, sign_pk, box_pk, not_before, not_after. */
-int proto_cert_signing_input(const struct proto_cert *c, struct proto_buf *b);
+int proto_cert_signing_input(const struct proto_cert *c, struct proto_buf *b) VARSKO_WUR;
 /* Tag, nonce, origin, device, time. */
 int proto_login_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const char *device,
-                              int64_t time, struct proto_buf *b);
+                              int64_t time, struct proto_buf *b) VARSKO_WUR;
 /* Tag, nonce, origin, code, sign_pk, box_pk, label. */
 int proto_enroll_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const char *code,
                                const uint8_t sign_pk[PROTO_PK_LEN], const uint8_t box_pk[PROTO_PK_LEN],
-                               const char *label, struct proto_buf *b);
+                               const char *label, struct proto_buf *b) VARSKO_WUR;
 
 /* Ed25519 detached sign / verify over a signing input. verify returns VARSKO_ERR_BAD_SIGNATURE on any failure. */
 int proto_sign(const struct proto_buf *input, const uint8_t sk[64], uint8_t sig[PROTO_SIG_LEN])
-	__attribute__((warn_unused_result));
+	VARSKO_WUR;
 int proto_verify(const struct proto_buf *input, const uint8_t pk[PROTO_PK_LEN], const uint8_t sig[PROTO_SIG_LEN])
-	__attribute__((warn_unused_result));
+	VARSKO_WUR;
 
 /* "d-" + hex of the first 8 bytes of BLAKE2b-256(encode(PROTO_TAG_DEVICE_ID, sign_pk)). */
 void proto_device_id(const uint8_t sign_pk[PROTO_PK_LEN], char out[PROTO_DEVICE_ID_LEN + 1]);
@@ -243,15 +243,15 @@ void proto_fingerprint(const uint8_t pk[PROTO_PK_LEN], char out[PROTO_FPR_LEN + 
  * canonical encoding (no whitespace, zero trailing bits); otherwise out is
  * zeroed and VARSKO_ERR_BAD_INPUT returned.
  */
-int proto_b64_encode(const uint8_t *p, size_t n, char *out, size_t outcap);
-int proto_b64_decode_exact(const char *s, uint8_t *out, size_t n);
+int proto_b64_encode(const uint8_t *p, size_t n, char *out, size_t outcap) VARSKO_WUR;
+int proto_b64_decode_exact(const char *s, uint8_t *out, size_t n) VARSKO_WUR;
 
 /*
  * Strict "YYYY-MM-DDTHH:MM:SSZ" (UTC, seconds) <-> Unix seconds. Years
  * 1970..9999. parse returns VARSKO_ERR_BAD_TIME for anything else; format
  * clamps t to that range.
  */
-int proto_time_parse(const char *s, int64_t *out);
+int proto_time_parse(const char *s, int64_t *out) VARSKO_WUR;
 void proto_time_format(int64_t t, char out[PROTO_TIME_LEN + 1]);
 
 /*
@@ -259,6 +259,13 @@ void proto_time_format(int64_t t, char out[PROTO_TIME_LEN + 1]);
  * port always written. proto_origin_from_url() derives it from a wss:// URL
  * (path ignored). Returns VARSKO_ERR_BAD_INPUT for anything else.
  */
-int proto_origin_from_url(const char *url, char out[PROTO_ORIGIN_MAX + 1]);
+int proto_origin_from_url(const char *url, char out[PROTO_ORIGIN_MAX + 1]) VARSKO_WUR;
+
+/*
+ * The one bounded string copy (code outside the tests has no strcpy): copy src,
+ * NUL included, into dst[cap] when it fits. VARSKO_OK, or
+ * VARSKO_ERR_TOO_LARGE with dst "" (when cap > 0).
+ */
+int proto_str_copy(char *dst, size_t cap, const char *src) VARSKO_WUR;
 
 #endif

@@ -567,7 +567,6 @@ int uh_parse(const char *buf, size_t len, struct uh_doc **out, struct uh_error *
 	struct uh_error dummy;
 	struct ctx c = {err ? err : &dummy};
 	struct uh_doc *d = NULL;
-	json_error_t jerr;
 	json_t *o = NULL;
 	int r;
 
@@ -576,20 +575,11 @@ int uh_parse(const char *buf, size_t len, struct uh_doc **out, struct uh_error *
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
 	c.err->problem = UH_PROBLEM_JSON;
-	if (buf == NULL && len > 0)
-		return VARSKO_ERR_BAD_JSON;
-	if (len > UH_DOC_MAX) {
-		c.err->problem = UH_PROBLEM_TOO_LONG;
-		return VARSKO_ERR_TOO_LARGE;
-	}
 	/* NUL inside strings is parsed so that it is refused as a field error with its path. */
-	o = json_loadb(len ? buf : "", len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-	if (o == NULL)
-		return json_error_code(&jerr) == json_error_duplicate_key ? VARSKO_ERR_DUPLICATE_KEY
-		                                                          : VARSKO_ERR_BAD_JSON;
-	if (!json_is_object(o)) {
-		r = VARSKO_ERR_BAD_JSON;
-		goto out;
+	if ((r = pf_load(buf, len, UH_DOC_MAX, JSON_ALLOW_NUL, &o, NULL)) != VARSKO_OK) {
+		if (r == VARSKO_ERR_TOO_LARGE)
+			c.err->problem = UH_PROBLEM_TOO_LONG;
+		return r;
 	}
 	c.err->problem = UH_PROBLEM_NONE;
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
@@ -786,7 +776,6 @@ int uh_header_from_json(const char *buf, size_t len, struct uh_header *out)
 	                                   "institution", "submission", NULL};
 	struct uh_error e;
 	struct ctx c = {&e};
-	const char *detail;
 	json_t *o = NULL;
 	char t[PROTO_TIME_LEN + 1];
 	int r;
@@ -794,7 +783,7 @@ int uh_header_from_json(const char *buf, size_t len, struct uh_header *out)
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	memset(out, 0, sizeof(*out));
-	if ((r = pf_load(buf, len, &o, &detail)) != VARSKO_OK)
+	if ((r = pf_load(buf, len, PROTO_FRAME_MAX, JSON_ALLOW_NUL, &o, NULL)) != VARSKO_OK)
 		return r;
 	r = VARSKO_ERR_BAD_FRAME;
 	if (only_keys(&c, o, "", keys) != VARSKO_OK ||

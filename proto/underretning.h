@@ -136,7 +136,7 @@ const char *uh_problem_name(enum uh_problem p);
  * VARSKO_ERR_TOO_LARGE (len > UH_DOC_MAX), VARSKO_ERR_BAD_JSON,
  * VARSKO_ERR_DUPLICATE_KEY, VARSKO_ERR_BAD_FRAME (a field) or VARSKO_ERR_NOMEM.
  */
-int uh_parse(const char *buf, size_t len, struct uh_doc **out, struct uh_error *err);
+int uh_parse(const char *buf, size_t len, struct uh_doc **out, struct uh_error *err) VARSKO_WUR;
 
 /* Wipes and frees. NULL-safe. */
 void uh_doc_free(struct uh_doc *d);
@@ -147,7 +147,7 @@ void uh_doc_free(struct uh_doc *d);
  * else 1900s; 5-8 2000s if YY <= 57, else 1800s. No modulus 11 check (not
  * used since 2007). VARSKO_ERR_BAD_INPUT for anything else or an impossible date.
  */
-int uh_cpr_birth_date(const char *s, size_t len, struct uh_date *out);
+int uh_cpr_birth_date(const char *s, size_t len, struct uh_date *out) VARSKO_WUR;
 
 /*
  * The age group of a child born on *birth at local date *today: age in whole
@@ -156,7 +156,7 @@ int uh_cpr_birth_date(const char *s, size_t len, struct uh_date *out);
  * VARSKO_ERR_BAD_INPUT for an invalid date, a birth after today or an age
  * above 22.
  */
-int uh_age_group(const struct uh_date *birth, const struct uh_date *today, const char **group);
+int uh_age_group(const struct uh_date *birth, const struct uh_date *today, const char **group) VARSKO_WUR;
 
 /* The cleartext routing header. */
 struct uh_header {
@@ -176,7 +176,7 @@ struct uh_header {
  * on failure.
  */
 int uh_header_derive(const struct uh_doc *d, const struct uh_date *today_local, const char *submission, int64_t created,
-                     struct uh_header *out);
+                     struct uh_header *out) VARSKO_WUR;
 
 /*
  * Canonical encoding (proto.h fields): UH_TAG_ROUTING, version 1,
@@ -184,7 +184,7 @@ int uh_header_derive(const struct uh_doc *d, const struct uh_date *today_local, 
  * created (i64). Appends to b; returns b->err or VARSKO_ERR_BAD_INPUT for an
  * invalid header. These bytes are the envelope's routing header.
  */
-int uh_header_encode(const struct uh_header *h, struct proto_buf *b);
+int uh_header_encode(const struct uh_header *h, struct proto_buf *b) VARSKO_WUR;
 
 /*
  * The inverse of uh_header_encode() for bytes from the wire (the routing
@@ -192,7 +192,7 @@ int uh_header_encode(const struct uh_header *h, struct proto_buf *b);
  * value valid as for uh_header_derive(). Returns VARSKO_OK or
  * VARSKO_ERR_BAD_INPUT (*out zeroed).
  */
-int uh_header_decode(const uint8_t *p, size_t len, struct uh_header *out);
+int uh_header_decode(const uint8_t *p, size_t len, struct uh_header *out) VARSKO_WUR;
 
 /*
  * JSON form: {"age_group":S,"akut":B,"created":"YYYY-MM-DDTHH:MM:SSZ",
@@ -202,7 +202,7 @@ int uh_header_decode(const uint8_t *p, size_t len, struct uh_header *out);
  * VARSKO_ERR_TOO_LARGE (len > PROTO_FRAME_MAX), VARSKO_ERR_BAD_JSON,
  * VARSKO_ERR_DUPLICATE_KEY or VARSKO_ERR_BAD_FRAME (*out zeroed).
  */
-int uh_header_to_json(const struct uh_header *h, char **out, size_t *len);
-int uh_header_from_json(const char *buf, size_t len, struct uh_header *out);
+int uh_header_to_json(const struct uh_header *h, char **out, size_t *len) VARSKO_WUR;
+int uh_header_from_json(const char *buf, size_t len, struct uh_header *out) VARSKO_WUR;
 
 #endif

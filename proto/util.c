@@ -336,3 +336,16 @@ int proto_origin_from_url(const char *url, char out[PROTO_ORIGIN_MAX + 1])
 	out[o] = '\0';
 	return VARSKO_OK;
 }
+
+int proto_str_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap) {
+		if (cap > 0)
+			dst[0] = '\0';
+		return VARSKO_ERR_TOO_LARGE;
+	}
+	memcpy(dst, src, n + 1);
+	return VARSKO_OK;
+}

@@ -215,13 +215,12 @@ static int sign_event(struct agent *a, const char *ref, enum flow_event_kind kin
 	*out = NULL;
 	memset(&ev, 0, sizeof(ev));
 	ev.version = FLOW_VERSION;
-	if (strlen(ref) > FLOW_REF_MAX || strlen(a->cert.device) > PROTO_ID_MAX) {
+	if (proto_str_copy(ev.reference, sizeof(ev.reference), ref) != VARSKO_OK ||
+	    proto_str_copy(ev.device, sizeof(ev.device), a->cert.device) != VARSKO_OK) {
 		r = VARSKO_ERR_BAD_INPUT;
 		goto out;
 	}
-	strcpy(ev.reference, ref);
 	ev.kind = kind;
-	strcpy(ev.device, a->cert.device);
 	ev.time = (int64_t)time(NULL);
 	ev.akut = -1;
 	ev.started = -1;

@@ -89,29 +89,23 @@ void conn_push_free_all(struct varsko_conn *c)
 }
 
 /*
- * Classify one message: a flow frame (flow_frame_parse) or, for any other
- * type, a proto.h frame. *push_text receives the text (transferred) when it
- * is a push and want_push is 0.
+ * Classify one message: a flow frame or a proto.h frame, by one load and one
+ * dispatch on its "type" (flow_frame_decode).
  */
 static int classify(struct varsko_conn *c, char *text, size_t len, struct conn_frame *out)
 {
-	int r;
 	const char *why = NULL;
 
-	r = flow_frame_parse(text, len, &out->flow, &out->ft, out->id, &why);
-	if (r == VARSKO_OK)
-		return VARSKO_OK;
-	if (r != VARSKO_ERR_UNKNOWN_TYPE) {
-		snprintf(c->detail, sizeof(c->detail), "bad frame from the server: %s", why != NULL ? why : "?");
-		return VARSKO_ERR_PROTOCOL;
-	}
 	if ((out->pf = calloc(1, sizeof(*out->pf))) == NULL)
 		return VARSKO_ERR_NOMEM;
-	if (proto_frame_decode(text, len, out->pf, &why) != VARSKO_OK) {
+	if (flow_frame_decode(text, len, &out->flow, &out->ft, out->pf, out->id, &why) != VARSKO_OK) {
 		snprintf(c->detail, sizeof(c->detail), "bad frame from the server: %s", why != NULL ? why : "?");
 		return VARSKO_ERR_PROTOCOL;
 	}
-	memcpy(out->id, out->pf->id, sizeof(out->id));
+	if (out->flow != NULL) {
+		free(out->pf);
+		out->pf = NULL;
+	}
 	return VARSKO_OK;
 }
 

@@ -118,11 +118,11 @@ static int parse_url(const char *url, char host[WSC_HOST_MAX + 1], char hosthdr[
 	}
 	*port = (int)v;
 	if (*p == '\0') {
-		strcpy(path, "/");
+		path[0] = '/';
+		path[1] = '\0';
 	} else if (*p == '/') {
-		if (strlen(p) > WSC_PATH_MAX)
+		if (proto_str_copy(path, WSC_PATH_MAX + 1, p) != VARSKO_OK)
 			return VARSKO_ERR_BAD_INPUT;
-		strcpy(path, p);
 	} else {
 		return VARSKO_ERR_BAD_INPUT;
 	}

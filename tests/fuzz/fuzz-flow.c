@@ -163,7 +163,9 @@ static void check_header(const json_t *j)
 
 	if (s == NULL)
 		return;
-	(void)uh_header_from_json(s, strlen(s), &h);
+	/* A refused header leaves its struct zeroed. */
+	if (uh_header_from_json(s, strlen(s), &h) != VARSKO_OK && !all_zero(&h, sizeof(h)))
+		abort();
 	free(s);
 }
 

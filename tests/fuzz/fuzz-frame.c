@@ -4,11 +4,18 @@
  * the same text again (the canonical form is a fixed point); anything else
  * aborts. The same bytes, NUL-terminated, also go through the strict time
  * parser and the origin parser, whose outputs must be fixed points too.
+ *
+ * flow_frame_decode(), the one dispatch on "type" that varskod and the
+ * client use, must give exactly what the two parsers it replaced gave
+ * together: flow_frame_parse() for a flow type, else proto_frame_decode(),
+ * with the flow parser's answer where proto.h calls a flow type unknown or
+ * too large for its smaller limit.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow.h"
 #include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -46,6 +53,41 @@ out:
 	free(g);
 }
 
+static void dispatch(const uint8_t *data, size_t size)
+{
+	struct proto_frame *f = calloc(1, sizeof(*f)), *g = calloc(1, sizeof(*g));
+	char id[PROTO_ID_MAX + 1], fid[PROTO_ID_MAX + 1];
+	const char *detail = NULL, *fdetail = NULL;
+	json_t *o = NULL, *fo = NULL;
+	enum flow_type t, ft;
+	int r, fr, pr, want;
+
+	if (f == NULL || g == NULL)
+		abort();
+	r = flow_frame_decode((const char *)data, size, &o, &t, f, id, &detail);
+	fr = flow_frame_parse((const char *)data, size, &fo, &ft, fid, &fdetail);
+	pr = proto_frame_decode((const char *)data, size, g, NULL);
+	if (fr == VARSKO_OK)
+		want = VARSKO_OK;
+	else if (fr != VARSKO_ERR_UNKNOWN_TYPE &&
+	         (pr == VARSKO_ERR_UNKNOWN_TYPE || (pr == VARSKO_ERR_TOO_LARGE && size <= FLOW_FRAME_MAX)))
+		want = fr;
+	else
+		want = pr;
+	if (r != want || detail == NULL || (r == VARSKO_OK) != (detail[0] == '\0'))
+		abort();
+	if (fr == VARSKO_OK ? (o == NULL || t != ft || f->type != PROTO_T_NONE)
+	                    : (o != NULL || t != FLOW_T_NONE || memcmp(f, g, sizeof(*f)) != 0))
+		abort();
+	/* The id the answer echoes: the flow parser's where its answer stands, else proto.h's. */
+	if (strcmp(id, fr == VARSKO_OK || want != pr ? fid : g->id) != 0)
+		abort();
+	json_decref(o);
+	json_decref(fo);
+	free(f);
+	free(g);
+}
+
 static void strings(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1), o[PROTO_ORIGIN_MAX + 1], o2[PROTO_ORIGIN_MAX + 1], ts[PROTO_TIME_LEN + 1];
@@ -70,6 +112,7 @@ static void strings(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	frame_roundtrip(data, size);
+	dispatch(data, size);
 	strings(data, size);
 	return 0;
 }

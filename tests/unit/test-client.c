@@ -607,7 +607,8 @@ static void fake_converse(SSL *s, int port)
 	if (SSL_write(s, resp, (int)strlen(resp)) <= 0)
 		goto out;
 	randombytes_buf(nonce, sizeof(nonce));
-	proto_b64_encode(nonce, sizeof(nonce), nonce_b64, sizeof(nonce_b64));
+	if (proto_b64_encode(nonce, sizeof(nonce), nonce_b64, sizeof(nonce_b64)) != VARSKO_OK)
+		goto out;
 	snprintf(hello, sizeof(hello),
 	         "{\"nonce\":\"%s\",\"time\":\"2026-01-01T00:00:00Z\",\"type\":\"hello\",\"version\":1}", nonce_b64);
 	if (ws_send_text(s, hello) != 0 || (k = ws_recv(s, frame, sizeof(frame))) < 0)

@@ -346,7 +346,7 @@ static void pin(struct varsko_home *h, const uint8_t pk[32])
 {
 	char b64[64], line[80], *gw = NULL;
 
-	proto_b64_encode(pk, 32, b64, sizeof(b64));
+	CHECK_EQ_INT(proto_b64_encode(pk, 32, b64, sizeof(b64)), VARSKO_OK);
 	snprintf(line, sizeof(line), "%s\n", b64);
 	CHECK_EQ_INT(home_write(h, HOME_F_ORG, line, strlen(line), 0600, 0), VARSKO_OK);
 	CHECK_EQ_INT(proto_cert_to_json(&gateway.cert, &gw), VARSKO_OK);
@@ -545,7 +545,7 @@ static json_t *timeline(struct env_envelope *kv)
 
 	randombytes_buf(hash, sizeof(hash));
 	make_receipt(&rc, hash);
-	flow_receipt_to_json(&rc, &ro);
+	CHECK_EQ_INT(flow_receipt_to_json(&rc, &ro), VARSKO_OK);
 	json_object_set_new(tl, "receipt", ro);
 	json_object_set_new(tl, "gateway_cert", cert_obj(&gateway.cert));
 	json_object_set_new(tl, "sender_cert", cert_obj(&notifier.cert));

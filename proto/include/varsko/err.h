@@ -14,6 +14,16 @@
 extern "C" {
 #endif
 
+/*
+ * VARSKO_WUR marks a function whose result must not be ignored: every
+ * fallible function of proto/ and every exported varsko_* one.
+ */
+#if defined(__GNUC__)
+#define VARSKO_WUR __attribute__((warn_unused_result))
+#else
+#define VARSKO_WUR
+#endif
+
 /* X(ENUM_SUFFIX, number, "wire name", "English text") */
 #define VARSKO_ERRORS(X)                                                                     \
 	X(OK, 0, "ok", "success")                                                                \

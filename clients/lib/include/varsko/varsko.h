@@ -36,12 +36,11 @@
 extern "C" {
 #endif
 
+/* VARSKO_WUR comes from varsko/err.h. */
 #if defined(__GNUC__)
 #define VARSKO_API __attribute__((visibility("default")))
-#define VARSKO_WUR __attribute__((warn_unused_result))
 #else
 #define VARSKO_API
-#define VARSKO_WUR
 #endif
 
 /* Sizes of the identity strings (bytes, excluding the NUL); equal to the protocol's limits. */
