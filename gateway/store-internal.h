@@ -150,8 +150,9 @@ int store_vrun(struct store *s, enum store_sql id, int flags, store_row_fn row, 
  */
 int store_write(struct store *s, enum store_sql id, const char *fmt, ...);
 
-/* Column 0 of the first row as an integer into *out; VARSKO_ERR_NOT_FOUND when there is no row. */
-int store_query_int(struct store *s, enum store_sql id, int64_t *out, const char *fmt, ...);
+/* Column 0 of the first row into the int64_t *out; VARSKO_ERR_NOT_FOUND when there is no row. */
+#define store_query_int(s, id, out, ...) store_run((s), (id), STORE_ONE, store_row_int, (out), __VA_ARGS__)
+int store_row_int(sqlite3_stmt *st, void *arg); /* the row function of store_query_int */
 
 /*
  * TRANSITIONAL, for store_flow.c only until it runs through store_run():

@@ -284,21 +284,11 @@ int store_write(struct store *s, enum store_sql id, const char *fmt, ...)
 	return store_tx_end(s, own, r);
 }
 
-static int row_int(sqlite3_stmt *st, void *arg)
+/* store-internal.h */
+int store_row_int(sqlite3_stmt *st, void *arg)
 {
 	*(int64_t *)arg = sqlite3_column_int64(st, 0);
 	return VARSKO_OK;
-}
-
-int store_query_int(struct store *s, enum store_sql id, int64_t *out, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = store_vrun(s, id, STORE_ONE, row_int, out, fmt, ap);
-	va_end(ap);
-	return r;
 }
 
 /* The SQL of every statement: each id in exactly one of the files' tables. */
