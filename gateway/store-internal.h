@@ -19,62 +19,62 @@
 #include "store.h"
 
 /* Every statement of the store; X(id) each. The SQL is in the file named in the comment. */
-#define STORE_SQL_LIST(X)                                                                                             \
-	/* store.c */                                                                                                 \
-	X(SQL_USER_EXISTS)                                                                                            \
-	X(SQL_USER_GET)                                                                                               \
-	X(SQL_USER_INSTS)                                                                                             \
-	X(SQL_INVITE_INSERT)                                                                                          \
-	X(SQL_INVITE_GET)                                                                                             \
-	X(SQL_INVITE_USE)                                                                                             \
-	X(SQL_SERIAL_MAX)                                                                                             \
-	X(SQL_SERIAL_SET)                                                                                             \
-	X(SQL_DEVICE_EXISTS)                                                                                          \
-	X(SQL_DEVICE_INSERT)                                                                                          \
-	X(SQL_DEVICE_GET)                                                                                             \
-	X(SQL_DEVICE_ALL)                                                                                             \
-	X(SQL_DEVICE_REVOKED)                                                                                         \
-	X(SQL_DEVICE_REVOKE)                                                                                          \
-	X(SQL_USER_ACTIVE_DEVICE)                                                                                     \
-	/* store_audit.c */                                                                                           \
-	X(SQL_AUDIT_HEAD_GET)                                                                                         \
-	X(SQL_AUDIT_HEAD_SET)                                                                                         \
-	X(SQL_AUDIT_INSERT)                                                                                           \
-	X(SQL_AUDIT_ALL)                                                                                              \
-	/* store_import.c */                                                                                          \
-	X(SQL_IMPORT_HAS_INST)                                                                                        \
-	X(SQL_IMPORT_HAS_TEAM)                                                                                        \
-	X(SQL_IMPORT_HAS_DISTRICT)                                                                                    \
-	X(SQL_IMPORT_USER_ROLE)                                                                                       \
-	X(SQL_IMPORT_USER_OLD)                                                                                        \
-	X(SQL_IMPORT_META_GET)                                                                                        \
-	X(SQL_IMPORT_META_SET)                                                                                        \
-	X(SQL_IMPORT_INST_UPSERT)                                                                                     \
-	X(SQL_IMPORT_TEAM_UPSERT)                                                                                     \
-	X(SQL_IMPORT_USER_UPSERT)                                                                                     \
-	X(SQL_IMPORT_UI_CLEAR)                                                                                        \
-	X(SQL_IMPORT_UI_ADD)                                                                                          \
-	X(SQL_IMPORT_RULES_CLEAR)                                                                                     \
-	X(SQL_IMPORT_RULE_ADD)                                                                                        \
-	/* store_outbox.c */                                                                                          \
-	X(SQL_OUTBOX_INSERT)                                                                                          \
-	X(SQL_OUTBOX_DUE)                                                                                             \
-	X(SQL_OUTBOX_ATTEMPT)                                                                                         \
-	X(SQL_OUTBOX_ROW)                                                                                             \
-	X(SQL_OUTBOX_PUBACK)                                                                                          \
-	X(SQL_OUTBOX_ACK)                                                                                             \
-	X(SQL_OUTBOX_REARM)                                                                                           \
-	X(SQL_OUTBOX_PENDING)                                                                                         \
-	/* store_deadline.c */                                                                                        \
-	X(SQL_DEADLINE_INSERT)                                                                                        \
-	X(SQL_DEADLINE_MET)                                                                                           \
-	X(SQL_DEADLINE_TEAM)                                                                                          \
-	X(SQL_DEADLINE_OPEN_ALL)                                                                                      \
-	X(SQL_DEADLINE_OPEN_TEAM)                                                                                     \
-	X(SQL_FIRE_DUE)                                                                                               \
-	X(SQL_FIRE_WARNED)                                                                                            \
-	X(SQL_FIRE_ESCALATED)                                                                                         \
-	X(SQL_TEAM_ALL)                                                                                               \
+#define STORE_SQL_LIST(X)                                                                                              \
+	/* store.c */                                                                                                  \
+	X(SQL_USER_EXISTS)                                                                                             \
+	X(SQL_USER_GET)                                                                                                \
+	X(SQL_USER_INSTS)                                                                                              \
+	X(SQL_INVITE_INSERT)                                                                                           \
+	X(SQL_INVITE_GET)                                                                                              \
+	X(SQL_INVITE_USE)                                                                                              \
+	X(SQL_SERIAL_MAX)                                                                                              \
+	X(SQL_SERIAL_SET)                                                                                              \
+	X(SQL_DEVICE_EXISTS)                                                                                           \
+	X(SQL_DEVICE_INSERT)                                                                                           \
+	X(SQL_DEVICE_GET)                                                                                              \
+	X(SQL_DEVICE_ALL)                                                                                              \
+	X(SQL_DEVICE_REVOKED)                                                                                          \
+	X(SQL_DEVICE_REVOKE)                                                                                           \
+	X(SQL_USER_ACTIVE_DEVICE)                                                                                      \
+	/* store_audit.c */                                                                                            \
+	X(SQL_AUDIT_HEAD_GET)                                                                                          \
+	X(SQL_AUDIT_HEAD_SET)                                                                                          \
+	X(SQL_AUDIT_INSERT)                                                                                            \
+	X(SQL_AUDIT_ALL)                                                                                               \
+	/* store_import.c */                                                                                           \
+	X(SQL_IMPORT_HAS_INST)                                                                                         \
+	X(SQL_IMPORT_HAS_TEAM)                                                                                         \
+	X(SQL_IMPORT_HAS_DISTRICT)                                                                                     \
+	X(SQL_IMPORT_USER_ROLE)                                                                                        \
+	X(SQL_IMPORT_USER_OLD)                                                                                         \
+	X(SQL_IMPORT_META_GET)                                                                                         \
+	X(SQL_IMPORT_META_SET)                                                                                         \
+	X(SQL_IMPORT_INST_UPSERT)                                                                                      \
+	X(SQL_IMPORT_TEAM_UPSERT)                                                                                      \
+	X(SQL_IMPORT_USER_UPSERT)                                                                                      \
+	X(SQL_IMPORT_UI_CLEAR)                                                                                         \
+	X(SQL_IMPORT_UI_ADD)                                                                                           \
+	X(SQL_IMPORT_RULES_CLEAR)                                                                                      \
+	X(SQL_IMPORT_RULE_ADD)                                                                                         \
+	/* store_outbox.c */                                                                                           \
+	X(SQL_OUTBOX_INSERT)                                                                                           \
+	X(SQL_OUTBOX_DUE)                                                                                              \
+	X(SQL_OUTBOX_ATTEMPT)                                                                                          \
+	X(SQL_OUTBOX_ROW)                                                                                              \
+	X(SQL_OUTBOX_PUBACK)                                                                                           \
+	X(SQL_OUTBOX_ACK)                                                                                              \
+	X(SQL_OUTBOX_REARM)                                                                                            \
+	X(SQL_OUTBOX_PENDING)                                                                                          \
+	/* store_deadline.c */                                                                                         \
+	X(SQL_DEADLINE_INSERT)                                                                                         \
+	X(SQL_DEADLINE_MET)                                                                                            \
+	X(SQL_DEADLINE_TEAM)                                                                                           \
+	X(SQL_DEADLINE_OPEN_ALL)                                                                                       \
+	X(SQL_DEADLINE_OPEN_TEAM)                                                                                      \
+	X(SQL_FIRE_DUE)                                                                                                \
+	X(SQL_FIRE_WARNED)                                                                                             \
+	X(SQL_FIRE_ESCALATED)                                                                                          \
+	X(SQL_TEAM_ALL)                                                                                                \
 	X(SQL_REPORT_ITEMS)
 
 #define STORE_SQL_ENUM(id) id,
@@ -135,8 +135,7 @@ typedef int (*store_row_fn)(sqlite3_stmt *st, void *arg);
  * on s->db afterwards describe this statement.
  */
 int store_run(struct store *s, enum store_sql id, int flags, store_row_fn row, void *arg, const char *fmt, ...);
-int store_vrun(struct store *s, enum store_sql id, int flags, store_row_fn row, void *arg, const char *fmt,
-               va_list ap);
+int store_vrun(struct store *s, enum store_sql id, int flags, store_row_fn row, void *arg, const char *fmt, va_list ap);
 
 /* A write (or a query whose rows nobody reads) inside the caller's transaction. */
 #define store_exec(s, id, ...) store_run((s), (id), 0, NULL, NULL, __VA_ARGS__)
@@ -151,8 +150,9 @@ int store_vrun(struct store *s, enum store_sql id, int flags, store_row_fn row, 
  */
 int store_write(struct store *s, enum store_sql id, const char *fmt, ...);
 
-/* Column 0 of the first row as an integer into *out; VARSKO_ERR_NOT_FOUND when there is no row. */
-int store_query_int(struct store *s, enum store_sql id, int64_t *out, const char *fmt, ...);
+/* Column 0 of the first row into the int64_t *out; VARSKO_ERR_NOT_FOUND when there is no row. */
+#define store_query_int(s, id, out, ...) store_run((s), (id), STORE_ONE, store_row_int, (out), __VA_ARGS__)
+int store_row_int(sqlite3_stmt *st, void *arg); /* the row function of store_query_int */
 
 /*
  * TRANSITIONAL, for store_flow.c only until it runs through store_run():

@@ -229,8 +229,7 @@ static int bind_args(sqlite3_stmt *st, const char *fmt, va_list ap)
 	return rc == SQLITE_OK ? VARSKO_OK : store_sqlite_err(rc);
 }
 
-int store_vrun(struct store *s, enum store_sql id, int flags, store_row_fn row, void *arg, const char *fmt,
-               va_list ap)
+int store_vrun(struct store *s, enum store_sql id, int flags, store_row_fn row, void *arg, const char *fmt, va_list ap)
 {
 	sqlite3_stmt *st;
 	int rc, r, rows = 0;
@@ -284,30 +283,20 @@ int store_write(struct store *s, enum store_sql id, const char *fmt, ...)
 	return store_tx_end(s, own, r);
 }
 
-static int row_int(sqlite3_stmt *st, void *arg)
+/* store-internal.h */
+int store_row_int(sqlite3_stmt *st, void *arg)
 {
 	*(int64_t *)arg = sqlite3_column_int64(st, 0);
 	return VARSKO_OK;
 }
 
-int store_query_int(struct store *s, enum store_sql id, int64_t *out, const char *fmt, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, fmt);
-	r = store_vrun(s, id, STORE_ONE, row_int, out, fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 /* The SQL of every statement: each id in exactly one of the files' tables. */
 static const char *const *const sql_tables[] = {
-	store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline,
+        store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline,
 };
 
 #define STORE_SQL_NAME(id) #id,
-static const char *const sql_names[STORE_SQL_COUNT] = { STORE_SQL_LIST(STORE_SQL_NAME) };
+static const char *const sql_names[STORE_SQL_COUNT] = {STORE_SQL_LIST(STORE_SQL_NAME)};
 #undef STORE_SQL_NAME
 
 /*
@@ -645,25 +634,25 @@ static void code_hash(const char norm[STORE_CODE_LEN + 1], uint8_t h[32])
 
 /* The statements of this file (store-internal.h). */
 const char *const store_sql_main[STORE_SQL_COUNT] = {
-	[SQL_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
-	[SQL_USER_GET] = "SELECT name, role, coalesce(team, '') FROM users WHERE id = ?1",
-	[SQL_USER_INSTS] = "SELECT institution FROM user_institutions WHERE user = ?1 ORDER BY institution",
-	[SQL_INVITE_INSERT] = "INSERT INTO invites (code_hash, user, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-	[SQL_INVITE_GET] = "SELECT user, expires_at, used_at FROM invites WHERE code_hash = ?1",
-	[SQL_INVITE_USE] = "UPDATE invites SET used_at = ?1, device = ?2 WHERE code_hash = ?3 AND used_at IS NULL",
-	[SQL_SERIAL_MAX] = "SELECT max(coalesce((SELECT max(serial) FROM devices), 0),"
-	                   " coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_serial'), 0))",
-	[SQL_SERIAL_SET] = "INSERT INTO meta (key, value) VALUES ('last_serial', ?1)"
-	                   " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	[SQL_DEVICE_EXISTS] = "SELECT 1 FROM devices WHERE id = ?1",
-	[SQL_DEVICE_INSERT] = "INSERT INTO devices (id, user, serial, label, cert_json, created_at)"
-	                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[SQL_DEVICE_GET] = "SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices WHERE id = ?1",
-	[SQL_DEVICE_ALL] = "SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices"
-	                   " ORDER BY created_at, serial",
-	[SQL_DEVICE_REVOKED] = "SELECT revoked_at, cert_json FROM devices WHERE id = ?1",
-	[SQL_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = ?1 WHERE id = ?2",
-	[SQL_USER_ACTIVE_DEVICE] = "SELECT id FROM devices WHERE user = ?1 AND revoked_at IS NULL ORDER BY id LIMIT 1",
+        [SQL_USER_EXISTS] = "SELECT 1 FROM users WHERE id = ?1",
+        [SQL_USER_GET] = "SELECT name, role, coalesce(team, '') FROM users WHERE id = ?1",
+        [SQL_USER_INSTS] = "SELECT institution FROM user_institutions WHERE user = ?1 ORDER BY institution",
+        [SQL_INVITE_INSERT] = "INSERT INTO invites (code_hash, user, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        [SQL_INVITE_GET] = "SELECT user, expires_at, used_at FROM invites WHERE code_hash = ?1",
+        [SQL_INVITE_USE] = "UPDATE invites SET used_at = ?1, device = ?2 WHERE code_hash = ?3 AND used_at IS NULL",
+        [SQL_SERIAL_MAX] = "SELECT max(coalesce((SELECT max(serial) FROM devices), 0),"
+                           " coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'last_serial'), 0))",
+        [SQL_SERIAL_SET] = "INSERT INTO meta (key, value) VALUES ('last_serial', ?1)"
+                           " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [SQL_DEVICE_EXISTS] = "SELECT 1 FROM devices WHERE id = ?1",
+        [SQL_DEVICE_INSERT] = "INSERT INTO devices (id, user, serial, label, cert_json, created_at)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [SQL_DEVICE_GET] = "SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices WHERE id = ?1",
+        [SQL_DEVICE_ALL] = "SELECT cert_json, label, created_at, coalesce(revoked_at, 0) FROM devices"
+                           " ORDER BY created_at, serial",
+        [SQL_DEVICE_REVOKED] = "SELECT revoked_at, cert_json FROM devices WHERE id = ?1",
+        [SQL_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = ?1 WHERE id = ?2",
+        [SQL_USER_ACTIVE_DEVICE] = "SELECT id FROM devices WHERE user = ?1 AND revoked_at IS NULL ORDER BY id LIMIT 1",
 };
 
 int store_invite_create(struct store *s, const char *user, int64_t now, int64_t expires,
@@ -686,8 +675,7 @@ int store_invite_create(struct store *s, const char *user, int64_t now, int64_t 
 		norm[i] = code_alphabet[randombytes_uniform(32)];
 	norm[STORE_CODE_LEN] = '\0';
 	code_hash(norm, h);
-	if ((r = store_exec(s, SQL_INVITE_INSERT, "bsii", (const void *)h, sizeof(h), user, now, expires)) !=
-	    VARSKO_OK)
+	if ((r = store_exec(s, SQL_INVITE_INSERT, "bsii", (const void *)h, sizeof(h), user, now, expires)) != VARSKO_OK)
 		goto out;
 	snprintf(detail, sizeof(detail), "user=%s", user);
 	if ((r = store_audit(s, now, "invite", "-", detail)) != VARSKO_OK)
@@ -775,7 +763,7 @@ static int invite_row(sqlite3_stmt *st, void *arg)
 /* Check the invite for code hash h: fills user; returns a VARSKO_ERR_CODE_* refusal or VARSKO_OK. */
 static int invite_check(struct store *s, const uint8_t h[32], int64_t now, char user[PROTO_ID_MAX + 1])
 {
-	struct invite_row a = { now, user };
+	struct invite_row a = {now, user};
 	int r = store_query_one(s, SQL_INVITE_GET, invite_row, &a, "b", (const void *)h, (size_t)32);
 
 	return r == VARSKO_ERR_NOT_FOUND ? VARSKO_ERR_CODE_UNKNOWN : r;

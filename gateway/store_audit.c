@@ -31,12 +31,12 @@
 
 /* The statements of this file (store-internal.h). */
 const char *const store_sql_audit[STORE_SQL_COUNT] = {
-	[SQL_AUDIT_HEAD_GET] = "SELECT value FROM meta WHERE key = 'audit_head'",
-	[SQL_AUDIT_HEAD_SET] = "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)"
-	                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	[SQL_AUDIT_INSERT] = "INSERT INTO audit (seq, at, event, actor, detail, prev_hash, hash)"
-	                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[SQL_AUDIT_ALL] = "SELECT seq, at, event, actor, detail, prev_hash, hash FROM audit ORDER BY seq",
+        [SQL_AUDIT_HEAD_GET] = "SELECT value FROM meta WHERE key = 'audit_head'",
+        [SQL_AUDIT_HEAD_SET] = "INSERT INTO meta (key, value) VALUES ('audit_head', ?1)"
+                               " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [SQL_AUDIT_INSERT] = "INSERT INTO audit (seq, at, event, actor, detail, prev_hash, hash)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [SQL_AUDIT_ALL] = "SELECT seq, at, event, actor, detail, prev_hash, hash FROM audit ORDER BY seq",
 };
 
 /*
@@ -139,7 +139,7 @@ static int head_row(sqlite3_stmt *st, void *arg)
 /* The recorded head; *found = 0 (and seq 0, hash zero) when there is none yet. */
 static int head_get(struct store *s, int *found, uint64_t *seq, uint8_t hash[AUDIT_HASH_LEN])
 {
-	struct head h = { 0, 0, hash };
+	struct head h = {0, 0, hash};
 	int r;
 
 	memset(hash, 0, AUDIT_HASH_LEN);
@@ -218,8 +218,7 @@ static int verify_row(sqlite3_stmt *st, void *arg)
 	if ((r = entry_hash(seq, sqlite3_column_int64(st, 1), event, actor, detail, v->prev, calc)) != VARSKO_OK)
 		return r;
 	h = sqlite3_column_blob(st, 6);
-	if (h == NULL || sqlite3_column_bytes(st, 6) != AUDIT_HASH_LEN ||
-	    sodium_memcmp(h, calc, AUDIT_HASH_LEN) != 0) {
+	if (h == NULL || sqlite3_column_bytes(st, 6) != AUDIT_HASH_LEN || sodium_memcmp(h, calc, AUDIT_HASH_LEN) != 0) {
 		v->bad_seq = seq;
 		return VARSKO_ERR_BAD_SIGNATURE;
 	}

@@ -18,54 +18,54 @@
 
 /* The statements of this file (store-internal.h). */
 const char *const store_sql_deadline[STORE_SQL_COUNT] = {
-	[SQL_DEADLINE_INSERT] = "INSERT INTO deadlines (reference, kind, team, due_at, warn_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[SQL_DEADLINE_MET] = "UPDATE deadlines SET met_at = ?3, met_event = ?4"
-	                     " WHERE reference = ?1 AND kind = ?2 AND met_at IS NULL",
-	[SQL_DEADLINE_TEAM] = "UPDATE deadlines SET team = ?2 WHERE reference = ?1 AND met_at IS NULL",
-	[SQL_DEADLINE_OPEN_ALL] = "SELECT reference, kind, team, due_at, coalesce(warn_at, 0), coalesce(warned_at, 0),"
-	                          " coalesce(escalated_at, 0) FROM deadlines WHERE met_at IS NULL"
-	                          " ORDER BY due_at, reference, kind",
-	[SQL_DEADLINE_OPEN_TEAM] = "SELECT reference, kind, team, due_at, coalesce(warn_at, 0), coalesce(warned_at, 0),"
-	                           " coalesce(escalated_at, 0) FROM deadlines WHERE met_at IS NULL AND team = ?1"
-	                           " ORDER BY due_at, reference, kind",
-	/*
-	 * What is due at ?1: warnings (warn_at <= now <= due_at, not warned)
-	 * and escalations (due_at < now, not escalated) of open vurdering and
-	 * kvittering deadlines, soonest due first. The second part is indexed by
-	 * deadlines_open (met_at, due_at); both only look at open deadlines.
-	 */
-	[SQL_FIRE_DUE] = "SELECT reference, kind, team, due_at, 0 FROM deadlines"
-	                 " WHERE met_at IS NULL AND warned_at IS NULL AND warn_at IS NOT NULL AND warn_at <= ?1"
-	                 " AND due_at >= ?1 AND kind IN ('vurdering', 'kvittering')"
-	                 " UNION ALL "
-	                 "SELECT reference, kind, team, due_at, 1 FROM deadlines"
-	                 " WHERE met_at IS NULL AND escalated_at IS NULL AND due_at < ?1"
-	                 " AND kind IN ('vurdering', 'kvittering')"
-	                 " ORDER BY 4, 1, 2, 5 LIMIT ?2",
-	[SQL_FIRE_WARNED] = "UPDATE deadlines SET warned_at = ?3"
-	                    " WHERE reference = ?1 AND kind = ?2 AND warned_at IS NULL AND met_at IS NULL",
-	[SQL_FIRE_ESCALATED] = "UPDATE deadlines SET escalated_at = ?3"
-	                       " WHERE reference = ?1 AND kind = ?2 AND escalated_at IS NULL AND met_at IS NULL",
-	[SQL_TEAM_ALL] = "SELECT id, name FROM teams ORDER BY id",
-	/*
-	 * One row per underretning of the period with its first vurderet and
-	 * kvitteret event (lowest seq) and its four deadlines; events_reference
-	 * (reference, seq) and the deadlines' primary key make the lookups cheap.
-	 */
-	[SQL_REPORT_ITEMS] =
-	        "SELECT u.reference, u.team, u.received_at, u.outside_office,"
-	        " (SELECT e.time FROM events e WHERE e.reference = u.reference AND e.kind = 'vurderet'"
-	        "  ORDER BY e.seq LIMIT 1),"
-	        " (SELECT e.time FROM events e WHERE e.reference = u.reference AND e.kind = 'kvitteret'"
-	        "  ORDER BY e.seq LIMIT 1),"
-	        " v.due_at, v.met_at, k.due_at, k.met_at, t.due_at, t.met_at, x.due_at, x.met_at"
-	        " FROM underretninger u"
-	        " LEFT JOIN deadlines v ON v.reference = u.reference AND v.kind = 'vurdering'"
-	        " LEFT JOIN deadlines k ON k.reference = u.reference AND k.kind = 'kvittering'"
-	        " LEFT JOIN deadlines t ON t.reference = u.reference AND t.kind = 'tilbagemelding'"
-	        " LEFT JOIN deadlines x ON x.reference = u.reference AND x.kind = 'undersoegelse'"
-	        " WHERE u.received_at >= ?1 AND u.received_at <= ?2 AND (?3 IS NULL OR u.team = ?3)"
-	        " ORDER BY u.received_at, u.reference",
+        [SQL_DEADLINE_INSERT] =
+                "INSERT INTO deadlines (reference, kind, team, due_at, warn_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        [SQL_DEADLINE_MET] = "UPDATE deadlines SET met_at = ?3, met_event = ?4"
+                             " WHERE reference = ?1 AND kind = ?2 AND met_at IS NULL",
+        [SQL_DEADLINE_TEAM] = "UPDATE deadlines SET team = ?2 WHERE reference = ?1 AND met_at IS NULL",
+        [SQL_DEADLINE_OPEN_ALL] = "SELECT reference, kind, team, due_at, coalesce(warn_at, 0), coalesce(warned_at, 0),"
+                                  " coalesce(escalated_at, 0) FROM deadlines WHERE met_at IS NULL"
+                                  " ORDER BY due_at, reference, kind",
+        [SQL_DEADLINE_OPEN_TEAM] = "SELECT reference, kind, team, due_at, coalesce(warn_at, 0), coalesce(warned_at, 0),"
+                                   " coalesce(escalated_at, 0) FROM deadlines WHERE met_at IS NULL AND team = ?1"
+                                   " ORDER BY due_at, reference, kind",
+        /*
+         * What is due at ?1: warnings (warn_at <= now <= due_at, not warned)
+         * and escalations (due_at < now, not escalated) of open vurdering and
+         * kvittering deadlines, soonest due first. The second part is indexed by
+         * deadlines_open (met_at, due_at); both only look at open deadlines.
+         */
+        [SQL_FIRE_DUE] = "SELECT reference, kind, team, due_at, 0 FROM deadlines"
+                         " WHERE met_at IS NULL AND warned_at IS NULL AND warn_at IS NOT NULL AND warn_at <= ?1"
+                         " AND due_at >= ?1 AND kind IN ('vurdering', 'kvittering')"
+                         " UNION ALL "
+                         "SELECT reference, kind, team, due_at, 1 FROM deadlines"
+                         " WHERE met_at IS NULL AND escalated_at IS NULL AND due_at < ?1"
+                         " AND kind IN ('vurdering', 'kvittering')"
+                         " ORDER BY 4, 1, 2, 5 LIMIT ?2",
+        [SQL_FIRE_WARNED] = "UPDATE deadlines SET warned_at = ?3"
+                            " WHERE reference = ?1 AND kind = ?2 AND warned_at IS NULL AND met_at IS NULL",
+        [SQL_FIRE_ESCALATED] = "UPDATE deadlines SET escalated_at = ?3"
+                               " WHERE reference = ?1 AND kind = ?2 AND escalated_at IS NULL AND met_at IS NULL",
+        [SQL_TEAM_ALL] = "SELECT id, name FROM teams ORDER BY id",
+        /*
+         * One row per underretning of the period with its first vurderet and
+         * kvitteret event (lowest seq) and its four deadlines; events_reference
+         * (reference, seq) and the deadlines' primary key make the lookups cheap.
+         */
+        [SQL_REPORT_ITEMS] = "SELECT u.reference, u.team, u.received_at, u.outside_office,"
+                             " (SELECT e.time FROM events e WHERE e.reference = u.reference AND e.kind = 'vurderet'"
+                             "  ORDER BY e.seq LIMIT 1),"
+                             " (SELECT e.time FROM events e WHERE e.reference = u.reference AND e.kind = 'kvitteret'"
+                             "  ORDER BY e.seq LIMIT 1),"
+                             " v.due_at, v.met_at, k.due_at, k.met_at, t.due_at, t.met_at, x.due_at, x.met_at"
+                             " FROM underretninger u"
+                             " LEFT JOIN deadlines v ON v.reference = u.reference AND v.kind = 'vurdering'"
+                             " LEFT JOIN deadlines k ON k.reference = u.reference AND k.kind = 'kvittering'"
+                             " LEFT JOIN deadlines t ON t.reference = u.reference AND t.kind = 'tilbagemelding'"
+                             " LEFT JOIN deadlines x ON x.reference = u.reference AND x.kind = 'undersoegelse'"
+                             " WHERE u.received_at >= ?1 AND u.received_at <= ?2 AND (?3 IS NULL OR u.team = ?3)"
+                             " ORDER BY u.received_at, u.reference",
 };
 
 int store_deadline_add(struct store *s, const char *reference, const char *kind, const char *team, int64_t due_at,
@@ -111,7 +111,7 @@ static int open_row(sqlite3_stmt *st, void *arg)
 int store_deadline_foreach_open(struct store *s, const char *team, int (*fn)(const struct store_deadline *d, void *arg),
                                 void *arg)
 {
-	struct open_each e = { fn, arg };
+	struct open_each e = {fn, arg};
 
 	if (team != NULL)
 		return store_query(s, SQL_DEADLINE_OPEN_TEAM, open_row, &e, "s", team);
@@ -200,7 +200,7 @@ static int collect_row(sqlite3_stmt *st, void *arg)
 /* Read what is due at `now` into out[0..*got). */
 static int fire_collect(struct store *s, int64_t now, struct store_deadline_fired *out, size_t max, size_t *got)
 {
-	struct collect c = { out, max, 0 };
+	struct collect c = {out, max, 0};
 	int r = store_query(s, SQL_FIRE_DUE, collect_row, &c, "ii", now, (int64_t)max);
 
 	*got = r == VARSKO_OK ? c.got : 0;
@@ -257,7 +257,7 @@ static int team_row(sqlite3_stmt *st, void *arg)
 
 int store_team_foreach(struct store *s, int (*fn)(const char *id, const char *name, void *arg), void *arg)
 {
-	struct team_each e = { fn, arg };
+	struct team_each e = {fn, arg};
 
 	return store_query(s, SQL_TEAM_ALL, team_row, &e, "");
 }
@@ -293,7 +293,7 @@ static int report_row(sqlite3_stmt *st, void *arg)
 int store_report_foreach(struct store *s, int64_t from, int64_t to, const char *team,
                          int (*fn)(const struct report_item *item, void *arg), void *arg)
 {
-	struct report_each e = { fn, arg };
+	struct report_each e = {fn, arg};
 
 	return store_query(s, SQL_REPORT_ITEMS, report_row, &e, "iis", from, to, team);
 }

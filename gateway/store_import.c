@@ -449,7 +449,8 @@ static int check_cond_list(struct imp *im, json_t *arr, const char *path, const 
 		if (strcmp(what, "age_group") == 0)
 			ok = IN_LIST(s, age_groups);
 		else if (strcmp(what, "district") == 0)
-			ok = json_object_get(im->districts, s) != NULL || db_has(im->s, SQL_IMPORT_HAS_DISTRICT, s) == 1;
+			ok = json_object_get(im->districts, s) != NULL ||
+			     db_has(im->s, SQL_IMPORT_HAS_DISTRICT, s) == 1;
 		else
 			ok = is_id(s) && known(im, im->insts, SQL_IMPORT_HAS_INST, s);
 		if (!ok)
@@ -543,27 +544,28 @@ static int validate(struct imp *im, json_t *doc)
 
 /* The statements of this file (store-internal.h). */
 const char *const store_sql_import[STORE_SQL_COUNT] = {
-	[SQL_IMPORT_HAS_INST] = "SELECT 1 FROM institutions WHERE id = ?1",
-	[SQL_IMPORT_HAS_TEAM] = "SELECT 1 FROM teams WHERE id = ?1",
-	[SQL_IMPORT_HAS_DISTRICT] = "SELECT 1 FROM institutions WHERE district = ?1",
-	[SQL_IMPORT_USER_ROLE] = "SELECT role FROM users WHERE id = ?1",
-	[SQL_IMPORT_USER_OLD] = "SELECT role, coalesce(team, ''), EXISTS (SELECT 1 FROM devices d WHERE d.user = users.id"
-	                        " AND d.revoked_at IS NULL) FROM users WHERE id = ?1",
-	[SQL_IMPORT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-	[SQL_IMPORT_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
-	                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	[SQL_IMPORT_INST_UPSERT] = "INSERT INTO institutions (id, name, kind, district) VALUES (?1, ?2, ?3, ?4)"
-	                           " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
-	                           " district = excluded.district",
-	[SQL_IMPORT_TEAM_UPSERT] = "INSERT INTO teams (id, name) VALUES (?1, ?2)"
-	                           " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-	[SQL_IMPORT_USER_UPSERT] = "INSERT INTO users (id, name, role, team) VALUES (?1, ?2, ?3, ?4)"
-	                           " ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,"
-	                           " team = excluded.team",
-	[SQL_IMPORT_UI_CLEAR] = "DELETE FROM user_institutions WHERE user = ?1",
-	[SQL_IMPORT_UI_ADD] = "INSERT INTO user_institutions (user, institution) VALUES (?1, ?2)",
-	[SQL_IMPORT_RULES_CLEAR] = "DELETE FROM routing_rules",
-	[SQL_IMPORT_RULE_ADD] = "INSERT INTO routing_rules (pos, rule_json) VALUES (?1, ?2)",
+        [SQL_IMPORT_HAS_INST] = "SELECT 1 FROM institutions WHERE id = ?1",
+        [SQL_IMPORT_HAS_TEAM] = "SELECT 1 FROM teams WHERE id = ?1",
+        [SQL_IMPORT_HAS_DISTRICT] = "SELECT 1 FROM institutions WHERE district = ?1",
+        [SQL_IMPORT_USER_ROLE] = "SELECT role FROM users WHERE id = ?1",
+        [SQL_IMPORT_USER_OLD] =
+                "SELECT role, coalesce(team, ''), EXISTS (SELECT 1 FROM devices d WHERE d.user = users.id"
+                " AND d.revoked_at IS NULL) FROM users WHERE id = ?1",
+        [SQL_IMPORT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+        [SQL_IMPORT_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [SQL_IMPORT_INST_UPSERT] = "INSERT INTO institutions (id, name, kind, district) VALUES (?1, ?2, ?3, ?4)"
+                                   " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
+                                   " district = excluded.district",
+        [SQL_IMPORT_TEAM_UPSERT] = "INSERT INTO teams (id, name) VALUES (?1, ?2)"
+                                   " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+        [SQL_IMPORT_USER_UPSERT] = "INSERT INTO users (id, name, role, team) VALUES (?1, ?2, ?3, ?4)"
+                                   " ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,"
+                                   " team = excluded.team",
+        [SQL_IMPORT_UI_CLEAR] = "DELETE FROM user_institutions WHERE user = ?1",
+        [SQL_IMPORT_UI_ADD] = "INSERT INTO user_institutions (user, institution) VALUES (?1, ?2)",
+        [SQL_IMPORT_RULES_CLEAR] = "DELETE FROM routing_rules",
+        [SQL_IMPORT_RULE_ADD] = "INSERT INTO routing_rules (pos, rule_json) VALUES (?1, ?2)",
 };
 
 /* String member `key` of obj (validated before), or NULL when absent: bound as NULL. */

@@ -11,21 +11,23 @@
 
 /* The statements of this file (store-internal.h). */
 const char *const store_sql_outbox[STORE_SQL_COUNT] = {
-	[SQL_OUTBOX_INSERT] = "INSERT INTO outbox (reference, team, topic, payload, needs_ack, created_at, attempts, next_at)"
-	                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6)",
-	[SQL_OUTBOX_DUE] = "SELECT id, coalesce(reference, ''), coalesce(team, ''), topic, payload, needs_ack, attempts,"
-	                   " coalesce(puback_at, 0) FROM outbox WHERE done_at IS NULL AND next_at <= ?1"
-	                   " ORDER BY id LIMIT ?2",
-	[SQL_OUTBOX_ATTEMPT] = "UPDATE outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
-	[SQL_OUTBOX_ROW] = "SELECT coalesce(reference, ''), coalesce(team, ''), topic, needs_ack, attempts,"
-	                   " coalesce(puback_at, 0) FROM outbox WHERE id = ?1",
-	[SQL_OUTBOX_PUBACK] = "UPDATE outbox SET puback_at = coalesce(puback_at, ?2),"
-	                      " done_at = CASE WHEN needs_ack = 0 THEN coalesce(done_at, ?2) ELSE done_at END"
-	                      " WHERE id = ?1",
-	[SQL_OUTBOX_ACK] = "UPDATE outbox SET done_at = ?3"
-	                   " WHERE reference = ?1 AND team = ?2 AND needs_ack = 1 AND done_at IS NULL",
-	[SQL_OUTBOX_REARM] = "UPDATE outbox SET next_at = ?1 WHERE done_at IS NULL AND next_at > ?1",
-	[SQL_OUTBOX_PENDING] = "SELECT count(*) FROM outbox WHERE done_at IS NULL",
+        [SQL_OUTBOX_INSERT] =
+                "INSERT INTO outbox (reference, team, topic, payload, needs_ack, created_at, attempts, next_at)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6)",
+        [SQL_OUTBOX_DUE] =
+                "SELECT id, coalesce(reference, ''), coalesce(team, ''), topic, payload, needs_ack, attempts,"
+                " coalesce(puback_at, 0) FROM outbox WHERE done_at IS NULL AND next_at <= ?1"
+                " ORDER BY id LIMIT ?2",
+        [SQL_OUTBOX_ATTEMPT] = "UPDATE outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
+        [SQL_OUTBOX_ROW] = "SELECT coalesce(reference, ''), coalesce(team, ''), topic, needs_ack, attempts,"
+                           " coalesce(puback_at, 0) FROM outbox WHERE id = ?1",
+        [SQL_OUTBOX_PUBACK] = "UPDATE outbox SET puback_at = coalesce(puback_at, ?2),"
+                              " done_at = CASE WHEN needs_ack = 0 THEN coalesce(done_at, ?2) ELSE done_at END"
+                              " WHERE id = ?1",
+        [SQL_OUTBOX_ACK] = "UPDATE outbox SET done_at = ?3"
+                           " WHERE reference = ?1 AND team = ?2 AND needs_ack = 1 AND done_at IS NULL",
+        [SQL_OUTBOX_REARM] = "UPDATE outbox SET next_at = ?1 WHERE done_at IS NULL AND next_at > ?1",
+        [SQL_OUTBOX_PENDING] = "SELECT count(*) FROM outbox WHERE done_at IS NULL",
 };
 
 void store_outbox_row_clear(struct store_outbox_row *r)
@@ -123,7 +125,7 @@ static int take_row(sqlite3_stmt *st, void *arg)
 int store_outbox_take(struct store *s, int64_t now, int backoff_first, int backoff_max, struct store_outbox_row *rows,
                       size_t max, size_t *n)
 {
-	struct take t = { rows, max, 0 };
+	struct take t = {rows, max, 0};
 	size_t i;
 	int own = 0, r;
 
