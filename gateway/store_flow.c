@@ -237,37 +237,16 @@ int store_institution_district(struct store *s, const char *id, char *out, size_
 	return r;
 }
 
-/* Append src[0..n) to the growing buffer *buf (length *len, capacity *cap). */
-static int buf_add(char **buf, size_t *len, size_t *cap, const char *src, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = *cap ? *cap : 256;
-		char *p;
-
-		while (c < *len + n + 1)
-			c *= 2;
-		if ((p = realloc(*buf, c)) == NULL)
-			return VARSKO_ERR_NOMEM;
-		*buf = p;
-		*cap = c;
-	}
-	memcpy(*buf + *len, src, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return VARSKO_OK;
-}
-
 int store_routing_doc(struct store *s, char **out, size_t *len)
 {
-	char *buf = NULL;
-	size_t n = 0, cap = 0, rules = 0;
+	struct proto_buf b = {0}; /* appends are checked once, by proto_buf_take() */
+	size_t rules = 0;
 	sqlite3_stmt *st;
 	int rc, r;
 
 	*out = NULL;
 	*len = 0;
-	if ((r = buf_add(&buf, &n, &cap, "{", 1)) != VARSKO_OK)
-		goto out;
+	proto_buf_add_str(&b, "{");
 	if ((st = store_stmt(s, sql_office_hours)) == NULL) {
 		r = VARSKO_ERR_DB;
 		goto out;
@@ -276,18 +255,18 @@ int store_routing_doc(struct store *s, char **out, size_t *len)
 	if (rc == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(st, 0);
 
-		if ((r = buf_add(&buf, &n, &cap, "\"office_hours\":", 15)) == VARSKO_OK && t != NULL)
-			r = buf_add(&buf, &n, &cap, t, strlen(t));
-		if (r == VARSKO_OK)
-			r = buf_add(&buf, &n, &cap, ",", 1);
+		proto_buf_add_str(&b, "\"office_hours\":");
+		if (t != NULL)
+			proto_buf_add_str(&b, t);
+		proto_buf_add_str(&b, ",");
+		r = VARSKO_OK;
 	} else {
 		r = rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
 	}
 	sqlite3_reset(st);
 	if (r != VARSKO_OK)
 		goto out;
-	if ((r = buf_add(&buf, &n, &cap, "\"routing\":[", 11)) != VARSKO_OK)
-		goto out;
+	proto_buf_add_str(&b, "\"routing\":[");
 	if ((st = store_stmt(s, sql_rules_all)) == NULL) {
 		r = VARSKO_ERR_DB;
 		goto out;
@@ -299,10 +278,9 @@ int store_routing_doc(struct store *s, char **out, size_t *len)
 			r = VARSKO_ERR_DB;
 			break;
 		}
-		if (rules++ > 0 && (r = buf_add(&buf, &n, &cap, ",", 1)) != VARSKO_OK)
-			break;
-		if ((r = buf_add(&buf, &n, &cap, t, strlen(t))) != VARSKO_OK)
-			break;
+		if (rules++ > 0)
+			proto_buf_add_str(&b, ",");
+		proto_buf_add_str(&b, t);
 	}
 	if (r == VARSKO_OK && rc != SQLITE_DONE)
 		r = store_sqlite_err(rc);
@@ -313,13 +291,10 @@ int store_routing_doc(struct store *s, char **out, size_t *len)
 		r = VARSKO_ERR_NOT_FOUND;
 		goto out;
 	}
-	if ((r = buf_add(&buf, &n, &cap, "]}", 2)) != VARSKO_OK)
-		goto out;
-	*out = buf;
-	*len = n;
-	buf = NULL;
+	proto_buf_add_str(&b, "]}");
+	r = proto_buf_take(&b, out, len);
 out:
-	free(buf);
+	proto_buf_free(&b);
 	return r;
 }
 
