@@ -478,7 +478,7 @@ int wsc_recv_raw(struct wsc *w, char **text, size_t *len, int64_t deadline_ms)
 	/* Hand out the text itself: move it to the front of its own allocation, and zero what it leaves behind. */
 	*len = m->len;
 	memmove(m, m->buf, m->len + 1);
-	sodium_memzero((char *)m + m->len + 1, offsetof(struct wsc_msg, buf));
+	sodium_memzero((char *)m + *len + 1, offsetof(struct wsc_msg, buf));
 	*text = (char *)m;
 	return VARSKO_OK;
 }
