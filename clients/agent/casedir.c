@@ -477,7 +477,7 @@ out:
 /* The references waiting in .spool (names "<REF>.json"), as a malloc'ed array of n entries. */
 static int list_spool(struct agent *a, char (**out)[FLOW_REF_MAX + 1], size_t *n)
 {
-	char(*refs)[FLOW_REF_MAX + 1] = NULL, (*more)[FLOW_REF_MAX + 1];
+	char(*refs)[FLOW_REF_MAX + 1] = NULL;
 	size_t cap = 0, len;
 	struct dirent *e;
 	DIR *d;
@@ -490,12 +490,8 @@ static int list_spool(struct agent *a, char (**out)[FLOW_REF_MAX + 1], size_t *n
 		len = strlen(e->d_name);
 		if (len <= 5 || len - 5 > FLOW_REF_MAX || strcmp(e->d_name + len - 5, ".json") != 0)
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((more = realloc(refs, cap * sizeof(*refs))) == NULL)
-				break;
-			refs = more;
-		}
+		if (proto_array_grow((void **)&refs, *n, &cap, sizeof(*refs), SIZE_MAX / sizeof(*refs)) != VARSKO_OK)
+			break;
 		memcpy(refs[*n], e->d_name, len - 5);
 		refs[*n][len - 5] = '\0';
 		if (flow_reference_valid(refs[*n]))
