@@ -93,7 +93,7 @@ int file_read_at(int dirfd, const char *name, size_t max, unsigned flags, char *
 	*out = NULL;
 	*len = 0;
 	if ((fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | nofollow)) < 0)
-		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND
+		return errno == ENOENT              ? VARSKO_ERR_NOT_FOUND
 		       : errno == ELOOP && nofollow ? VARSKO_ERR_CONFIG
 		                                    : VARSKO_ERR_IO;
 	r = file_read_fd(fd, max, flags, out, len);
