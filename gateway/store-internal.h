@@ -36,6 +36,8 @@
 	X(SQL_DEVICE_REVOKED)                                                                                          \
 	X(SQL_DEVICE_REVOKE)                                                                                           \
 	X(SQL_USER_ACTIVE_DEVICE)                                                                                      \
+	X(SQL_META_GET)                                                                                                \
+	X(SQL_META_SET)                                                                                                \
 	/* store_audit.c */                                                                                            \
 	X(SQL_AUDIT_HEAD_GET)                                                                                          \
 	X(SQL_AUDIT_HEAD_SET)                                                                                          \
@@ -47,8 +49,6 @@
 	X(SQL_IMPORT_HAS_DISTRICT)                                                                                     \
 	X(SQL_IMPORT_USER_ROLE)                                                                                        \
 	X(SQL_IMPORT_USER_OLD)                                                                                         \
-	X(SQL_IMPORT_META_GET)                                                                                         \
-	X(SQL_IMPORT_META_SET)                                                                                         \
 	X(SQL_IMPORT_INST_UPSERT)                                                                                      \
 	X(SQL_IMPORT_TEAM_UPSERT)                                                                                      \
 	X(SQL_IMPORT_USER_UPSERT)                                                                                      \

@@ -653,6 +653,10 @@ const char *const store_sql_main[STORE_SQL_COUNT] = {
         [SQL_DEVICE_REVOKED] = "SELECT revoked_at, cert_json FROM devices WHERE id = ?1",
         [SQL_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = ?1 WHERE id = ?2",
         [SQL_USER_ACTIVE_DEVICE] = "SELECT id FROM devices WHERE user = ?1 AND revoked_at IS NULL ORDER BY id LIMIT 1",
+        /* The meta table's values by key; for store_import.c and store_flow.c too. */
+        [SQL_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+        [SQL_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
 
 int store_invite_create(struct store *s, const char *user, int64_t now, int64_t expires,
