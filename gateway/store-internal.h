@@ -75,7 +75,27 @@
 	X(SQL_FIRE_WARNED)                                                                                             \
 	X(SQL_FIRE_ESCALATED)                                                                                          \
 	X(SQL_TEAM_ALL)                                                                                                \
-	X(SQL_REPORT_ITEMS)
+	X(SQL_REPORT_ITEMS)                                                                                            \
+	/* store_flow.c */                                                                                             \
+	X(SQL_ROSTER_BUMP)                                                                                             \
+	X(SQL_TEAM_VERSION)                                                                                            \
+	X(SQL_ROSTER_DEVICES)                                                                                          \
+	X(SQL_USER_DEVICES)                                                                                            \
+	X(SQL_INST_DISTRICT)                                                                                           \
+	X(SQL_RULES_ALL)                                                                                               \
+	X(SQL_UNDERRETNING_GET)                                                                                        \
+	X(SQL_UNDERRETNING_FIND)                                                                                       \
+	X(SQL_UNDERRETNING_INSERT)                                                                                     \
+	X(SQL_UNDERRETNING_REROUTE)                                                                                    \
+	X(SQL_ITEM_ONE)                                                                                                \
+	X(SQL_ITEMS_TEAM)                                                                                              \
+	X(SQL_ITEMS_USER)                                                                                              \
+	X(SQL_EVENTS_OF)                                                                                               \
+	X(SQL_EVENT_SAME)                                                                                              \
+	X(SQL_EVENT_FIRST_BY)                                                                                          \
+	X(SQL_EVENT_KINDS)                                                                                             \
+	X(SQL_EVENT_INSERT)                                                                                            \
+	X(SQL_AGENT_DONE)
 
 #define STORE_SQL_ENUM(id) id,
 enum store_sql { STORE_SQL_LIST(STORE_SQL_ENUM) STORE_SQL_COUNT };
@@ -87,6 +107,7 @@ extern const char *const store_sql_audit[STORE_SQL_COUNT];    /* store_audit.c *
 extern const char *const store_sql_import[STORE_SQL_COUNT];   /* store_import.c */
 extern const char *const store_sql_outbox[STORE_SQL_COUNT];   /* store_outbox.c */
 extern const char *const store_sql_deadline[STORE_SQL_COUNT]; /* store_deadline.c */
+extern const char *const store_sql_flow[STORE_SQL_COUNT];     /* store_flow.c */
 
 /* Only store_stmt()'s cache (store_flow.c) still needs a bound; the table above has none. */
 #define STORE_STMT_CACHE 64
@@ -176,6 +197,13 @@ int store_step_err(sqlite3 *db, int rc);
 
 /* Copy text column `col` of st into dst (cap bytes); VARSKO_ERR_DB if NULL or too long. */
 int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
+
+/*
+ * A copy of text column `col` of st in *out (owned by the caller: free()),
+ * NUL-terminated, its length in *len unless len is NULL. VARSKO_ERR_DB when
+ * the column is NULL, VARSKO_ERR_NOMEM; *out is NULL on any error.
+ */
+int store_col_dup(sqlite3_stmt *st, int col, char **out, size_t *len);
 
 /* Integer column `col` of st, 0 when it is NULL. */
 int64_t store_col_int(sqlite3_stmt *st, int col);

@@ -292,7 +292,7 @@ int store_row_int(sqlite3_stmt *st, void *arg)
 
 /* The SQL of every statement: each id in exactly one of the files' tables. */
 static const char *const *const sql_tables[] = {
-        store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline,
+        store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline, store_sql_flow,
 };
 
 #define STORE_SQL_NAME(id) #id,
@@ -738,6 +738,26 @@ int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
 		return VARSKO_ERR_DB;
 	memcpy(dst, t, (size_t)n);
 	dst[n] = '\0';
+	return VARSKO_OK;
+}
+
+/* store-internal.h */
+int store_col_dup(sqlite3_stmt *st, int col, char **out, size_t *len)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (t == NULL || n < 0)
+		return VARSKO_ERR_DB;
+	if ((*out = malloc((size_t)n + 1)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	memcpy(*out, t, (size_t)n);
+	(*out)[n] = '\0';
+	if (len != NULL)
+		*len = (size_t)n;
 	return VARSKO_OK;
 }
 
