@@ -109,19 +109,11 @@ extern const char *const store_sql_outbox[STORE_SQL_COUNT];   /* store_outbox.c 
 extern const char *const store_sql_deadline[STORE_SQL_COUNT]; /* store_deadline.c */
 extern const char *const store_sql_flow[STORE_SQL_COUNT];     /* store_flow.c */
 
-/* Only store_stmt()'s cache (store_flow.c) still needs a bound; the table above has none. */
-#define STORE_STMT_CACHE 64
-
 struct store {
 	sqlite3 *db;
 	int tx_open; /* an explicit transaction (store_begin) or one of ours is open */
 	int broken;  /* synchronous=FULL could not be restored after a failed commit: no more writes */
 	sqlite3_stmt *stmt[STORE_SQL_COUNT]; /* every statement, prepared by store_open() */
-	/* TRANSITIONAL, store_flow.c only: statements keyed by the address of their SQL text. */
-	struct {
-		const char *sql;
-		sqlite3_stmt *st;
-	} cache[STORE_STMT_CACHE];
 };
 
 /*
@@ -175,15 +167,6 @@ int store_write(struct store *s, enum store_sql id, const char *fmt, ...);
 #define store_query_int(s, id, out, ...) store_run((s), (id), STORE_ONE, store_row_int, (out), __VA_ARGS__)
 int store_row_int(sqlite3_stmt *st, void *arg); /* the row function of store_query_int */
 
-/*
- * TRANSITIONAL, for store_flow.c only until it runs through store_run():
- * the prepared statement for `sql`, which must be a string with static
- * storage (its address is the cache key). Prepared once per store, reset and
- * unbound before it is handed out. NULL on failure. Nothing else may use it.
- */
-sqlite3_stmt *store_stmt(struct store *s, const char *sql);
-
-
 /* Map an SQLite result code to a VARSKO_ERR_*: BUSY/LOCKED -> UNAVAILABLE, FULL/IOERR -> IO, else DB. */
 int store_sqlite_err(int rc);
 
@@ -207,8 +190,5 @@ int store_col_dup(sqlite3_stmt *st, int col, char **out, size_t *len);
 
 /* Integer column `col` of st, 0 when it is NULL. */
 int64_t store_col_int(sqlite3_stmt *st, int col);
-
-/* TRANSITIONAL (store_flow.c): the single step of a write, SQLITE_DONE -> VARSKO_OK. Resets the statement. */
-int store_step_done(sqlite3_stmt *st);
 
 #endif

@@ -9,8 +9,7 @@
  * Every statement is a static string in one of the files' tables
  * (enum store_sql), prepared once per connection by store_open() and run
  * through store_run(), which binds, steps, resets and maps errors in one
- * place; nothing is ever formatted into SQL. store_flow.c still has its own
- * statements through the transitional store_stmt().
+ * place; nothing is ever formatted into SQL.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -335,37 +334,6 @@ static int prepare_all(struct store *s)
 	return VARSKO_OK;
 }
 
-/* TRANSITIONAL (store-internal.h): store_flow.c's statements until it runs through store_run(). */
-sqlite3_stmt *store_stmt(struct store *s, const char *sql)
-{
-	size_t i;
-
-	for (i = 0; i < STORE_STMT_CACHE && s->cache[i].sql != NULL; i++) {
-		if (s->cache[i].sql == sql) {
-			sqlite3_reset(s->cache[i].st);
-			sqlite3_clear_bindings(s->cache[i].st);
-			return s->cache[i].st;
-		}
-	}
-	if (i == STORE_STMT_CACHE)
-		return NULL;
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->cache[i].st, NULL) != SQLITE_OK) {
-		s->cache[i].st = NULL;
-		return NULL;
-	}
-	s->cache[i].sql = sql;
-	return s->cache[i].st;
-}
-
-/* TRANSITIONAL (store-internal.h) */
-int store_step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
-}
-
 static int pragma_int(struct store *s, const char *sql, long long *out);
 
 static int exec_simple(struct store *s, const char *sql)
@@ -589,8 +557,6 @@ void store_close(struct store *s)
 	store_rollback(s);
 	for (i = 0; i < STORE_SQL_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
-	for (i = 0; i < STORE_STMT_CACHE; i++)
-		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close(s->db);
 	free(s);
 }
