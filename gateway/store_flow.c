@@ -401,8 +401,9 @@ int store_reference_next(struct store *s, int year, char out[PROTO_ID_MAX + 1])
 	snprintf(key, sizeof(key), "ref_%04d", year);
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
+	/* No counter yet (VARSKO_ERR_NOT_FOUND) is the year's first reference: n stays 0. */
 	r = store_query_one(s, SQL_META_GET, counter_row, &n, "s", key);
-	if (r != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND) /* none yet: the year's first */
+	if (r != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
 		goto out;
 	if (n >= 999999999LL) { /* the reference has room for 9 digits */
 		r = VARSKO_ERR_TOO_LARGE;
