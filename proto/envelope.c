@@ -268,7 +268,7 @@ static int seal_impl(const struct env_params *p, const struct env_recipient *rcp
 		goto out;
 	if ((r = env_signing_input(e, &si)) != VARSKO_OK)
 		goto out;
-	if ((r = proto_sign(&si, sender_sk, e->sig)) != VARSKO_OK)
+	if ((r = proto_sign(e->sig, &si, sender_sk)) != VARSKO_OK)
 		goto out;
 	*out = e;
 	e = NULL;
@@ -309,7 +309,7 @@ int env_verify(const struct env_envelope *e, const uint8_t sender_sign_pk[PROTO_
 	if (sender_sign_pk == NULL || !env_well_formed(e))
 		return VARSKO_ERR_BAD_SIGNATURE;
 	proto_buf_init(&si);
-	r = env_signing_input(e, &si) == VARSKO_OK ? proto_verify(&si, sender_sign_pk, e->sig)
+	r = env_signing_input(e, &si) == VARSKO_OK ? proto_verify(e->sig, &si, sender_sign_pk)
 	                                           : VARSKO_ERR_BAD_SIGNATURE;
 	proto_buf_free(&si);
 	return r == VARSKO_OK ? VARSKO_OK : VARSKO_ERR_BAD_SIGNATURE;

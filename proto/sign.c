@@ -208,7 +208,7 @@ int proto_enroll_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char 
  * buffer whose err is set is never signed: that returns its error and a
  * zeroed sig. Returns VARSKO_OK or a negative code.
  */
-int proto_sign(const struct proto_buf *input, const uint8_t sk[64], uint8_t sig[PROTO_SIG_LEN])
+int proto_sign(uint8_t sig[PROTO_SIG_LEN], const struct proto_buf *input, const uint8_t sk[64])
 {
 	if (sig == NULL)
 		return VARSKO_ERR_BAD_INPUT;
@@ -227,7 +227,7 @@ int proto_sign(const struct proto_buf *input, const uint8_t sk[64], uint8_t sig[
 }
 
 /* VARSKO_OK only when sig is pk's valid signature over a buffer without error; otherwise VARSKO_ERR_BAD_SIGNATURE. */
-int proto_verify(const struct proto_buf *input, const uint8_t pk[PROTO_PK_LEN], const uint8_t sig[PROTO_SIG_LEN])
+int proto_verify(const uint8_t sig[PROTO_SIG_LEN], const struct proto_buf *input, const uint8_t pk[PROTO_PK_LEN])
 {
 	if (input == NULL || pk == NULL || sig == NULL || input->err != VARSKO_OK)
 		return VARSKO_ERR_BAD_SIGNATURE;

@@ -482,7 +482,7 @@ static void test_roster(void)
 		struct proto_buf b;
 		proto_buf_init(&b);
 		CHECK_EQ_INT(flow_roster_signing_input(r2, &b), VARSKO_OK);
-		CHECK_EQ_INT(proto_sign(&b, org_sk, r2->sig), VARSKO_OK);
+		CHECK_EQ_INT(proto_sign(r2->sig, &b, org_sk), VARSKO_OK);
 		proto_buf_free(&b);
 	}
 	CHECK_EQ_INT(flow_roster_verify(r2, org_pk, NOW, &detail), VARSKO_ERR_BAD_SIGNATURE);
