@@ -49,7 +49,8 @@ struct pf_field {
 	size_t min, max;
 	size_t off, off2;
 	const void *sub; /* PF_ENUM, PF_OBJ, PF_OBJLIST: see above */
-	const char *bad; /* *detail for a refused value instead of the engine's own text, or NULL */
+	const char *bad; /* *detail for a refused value instead of the engine's own text, or NULL (not for a
+	                    value that should be a string and is not: that keeps the engine's text) */
 };
 
 /* A message kind: its fields and the size of the C struct they fill. */

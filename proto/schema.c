@@ -306,10 +306,8 @@ static int decode_field(const struct pf_field *f, const json_t *v, uint8_t *base
 	case PF_VERSION1:
 	case PF_U32POS:
 	case PF_U64:
-		if (!json_is_integer(v)) {
-			*detail = "field must be an integer";
-			return VARSKO_ERR_BAD_FRAME;
-		}
+		if (!json_is_integer(v))
+			return refuse(f, "field must be an integer", detail);
 		iv = json_integer_value(v);
 		break;
 	default:
