@@ -81,7 +81,7 @@ int proto_cert_sign(struct proto_cert *c, const uint8_t org_sk[64])
 	}
 	if ((r = proto_cert_signing_input(c, &b)) != VARSKO_OK)
 		goto out;
-	r = proto_sign(&b, org_sk, c->sig);
+	r = proto_sign(c->sig, &b, org_sk);
 out:
 	json_decref(o);
 	proto_buf_free(&b);
@@ -116,7 +116,7 @@ int proto_cert_verify(const struct proto_cert *c, const uint8_t org_pk[PROTO_PK_
 		goto out;
 	if (proto_cert_signing_input(c, &b) != VARSKO_OK)
 		goto out;
-	if (proto_verify(&b, org_pk, c->sig) != VARSKO_OK)
+	if (proto_verify(c->sig, &b, org_pk) != VARSKO_OK)
 		goto out;
 	if (now < c->not_before || now > c->not_after) {
 		r = VARSKO_ERR_DEVICE_EXPIRED;

@@ -229,7 +229,7 @@ int flow_roster_sign(struct flow_roster *r, const uint8_t org_sk[64])
 	}
 	if ((rc = flow_roster_signing_input(r, &b)) != VARSKO_OK)
 		goto out;
-	rc = proto_sign(&b, org_sk, r->sig);
+	rc = proto_sign(r->sig, &b, org_sk);
 out:
 	json_decref(j);
 	proto_buf_free(&b);
@@ -254,7 +254,7 @@ int flow_roster_verify(const struct flow_roster *r, const uint8_t org_pk[PROTO_P
 		*detail = "roster devices not strictly sorted";
 		goto out;
 	}
-	if (flow_roster_signing_input(r, &b) != VARSKO_OK || proto_verify(&b, org_pk, r->sig) != VARSKO_OK) {
+	if (flow_roster_signing_input(r, &b) != VARSKO_OK || proto_verify(r->sig, &b, org_pk) != VARSKO_OK) {
 		*detail = "roster signature does not verify";
 		goto out;
 	}
@@ -353,7 +353,7 @@ int flow_receipt_sign(struct flow_receipt *r, const uint8_t gateway_sk[64])
 		goto out;
 	if ((rc = flow_receipt_signing_input(r, &b)) != VARSKO_OK)
 		goto out;
-	rc = proto_sign(&b, gateway_sk, r->sig);
+	rc = proto_sign(r->sig, &b, gateway_sk);
 out:
 	proto_buf_free(&b);
 	return rc;
@@ -378,7 +378,7 @@ int flow_receipt_verify(const struct flow_receipt *r, const struct proto_cert *g
 		goto out;
 	}
 	if (flow_receipt_signing_input(r, &b) != VARSKO_OK ||
-	    proto_verify(&b, gateway_cert->sign_pk, r->sig) != VARSKO_OK)
+	    proto_verify(r->sig, &b, gateway_cert->sign_pk) != VARSKO_OK)
 		goto out;
 	rc = VARSKO_OK;
 out:
@@ -440,8 +440,8 @@ static int event_well_formed(const struct flow_event *e)
 {
 	const char *z;
 
-	if (e == NULL || e->version != FLOW_VERSION || flow_event_kind_name(e->kind) == NULL || !flow_reference_valid(e->reference) ||
-	    !id_ok(e->device, sizeof(e->device)) || !time_ok(e->time))
+	if (e == NULL || e->version != FLOW_VERSION || flow_event_kind_name(e->kind) == NULL ||
+	    !flow_reference_valid(e->reference) || !id_ok(e->device, sizeof(e->device)) || !time_ok(e->time))
 		return 0;
 	if (e->kind == FLOW_EV_VURDERET ? (e->akut != 0 && e->akut != 1) : e->akut != -1)
 		return 0;
@@ -490,7 +490,7 @@ int flow_event_sign(struct flow_event *e, const uint8_t sk[64])
 		goto out;
 	if ((rc = flow_event_signing_input(e, &b)) != VARSKO_OK)
 		goto out;
-	rc = proto_sign(&b, sk, e->sig);
+	rc = proto_sign(e->sig, &b, sk);
 out:
 	proto_buf_free(&b);
 	return rc;
@@ -504,7 +504,7 @@ int flow_event_verify(const struct flow_event *e, const uint8_t sign_pk[PROTO_PK
 	proto_buf_init(&b);
 	if (sign_pk == NULL || !event_well_formed(e))
 		goto out;
-	if (flow_event_signing_input(e, &b) != VARSKO_OK || proto_verify(&b, sign_pk, e->sig) != VARSKO_OK)
+	if (flow_event_signing_input(e, &b) != VARSKO_OK || proto_verify(e->sig, &b, sign_pk) != VARSKO_OK)
 		goto out;
 	rc = VARSKO_OK;
 out:

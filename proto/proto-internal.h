@@ -27,6 +27,8 @@ enum pf_kind {
 	PF_ENUM,     /* one of the strings sub[0..max) (const char *const *); int, 1 + its index */
 	PF_B64,      /* standard padded base64 of exactly max bytes; uint8_t[max]. When off2 is not 0 the
 	                field is optional and off2 is an int that says whether it is present */
+	PF_BYTES,    /* standard padded base64 of min..max bytes; uint8_t * at off (malloc'ed, NULL for none: the
+	                struct's own free function frees it, also after a failed decode), size_t length at off2 */
 	PF_TIME,     /* "YYYY-MM-DDTHH:MM:SSZ"; int64_t */
 	PF_VERSION1, /* JSON integer that must be 1; uint32_t */
 	PF_U32POS,   /* JSON integer 1..UINT32_MAX; uint32_t */
@@ -47,7 +49,8 @@ struct pf_field {
 	size_t min, max;
 	size_t off, off2;
 	const void *sub; /* PF_ENUM, PF_OBJ, PF_OBJLIST: see above */
-	const char *bad; /* *detail for a refused value instead of the engine's own text, or NULL */
+	const char *bad; /* *detail for a refused value instead of the engine's own text, or NULL (not for a
+	                    value that should be a string and is not: that keeps the engine's text) */
 };
 
 /* A message kind: its fields and the size of the C struct they fill. */
