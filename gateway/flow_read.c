@@ -43,6 +43,24 @@ static int device_cert(struct store *st, const char *device, json_t **out)
 	return (*out = flow_cert_json(&d.cert)) ? VARSKO_OK : VARSKO_ERR_NOMEM;
 }
 
+/*
+ * The certificates a client verifies an underretning with, set on o: the
+ * gateway's, and as "sender_cert" that of device (revoked or not: it
+ * signed something earlier).
+ */
+static int set_certs(struct flow_job *j, struct store *st, json_t *o, const char *device)
+{
+	json_t *v;
+	int r;
+
+	if ((v = flow_load_text(j->srv->gateway_cert_json, strlen(j->srv->gateway_cert_json))) == NULL ||
+	    json_object_set_new(o, "gateway_cert", v) != 0)
+		return VARSKO_ERR_NOMEM;
+	if ((r = device_cert(st, device, &v)) != VARSKO_OK)
+		return r;
+	return json_object_set_new(o, "sender_cert", v) != 0 ? VARSKO_ERR_NOMEM : VARSKO_OK;
+}
+
 int flow_run_items(struct flow_job *j, struct store *st, const struct caller *c)
 {
 	json_t *items = NULL;
@@ -72,16 +90,9 @@ int flow_run_fetch(struct flow_job *j, struct store *st, const struct caller *c)
 		goto out;
 	if ((v = flow_load_text(u.receipt, u.receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
 		goto out;
-	if ((v = flow_load_text(j->srv->gateway_cert_json, strlen(j->srv->gateway_cert_json))) == NULL ||
-	    json_object_set_new(o, "gateway_cert", v) != 0)
-		goto out;
 	/* The certificate that verifies the envelope as it is now (after an omdirigering: the re-router's). */
-	if ((r = device_cert(st, u.envelope_sender, &v)) != VARSKO_OK)
+	if ((r = set_certs(j, st, o, u.envelope_sender)) != VARSKO_OK)
 		goto out;
-	if (json_object_set_new(o, "sender_cert", v) != 0) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
 	r = flow_answer(j, o);
 	o = NULL;
 out:
@@ -103,13 +114,7 @@ int flow_run_status(struct flow_job *j, struct store *st, const struct caller *c
 		goto out;
 	if ((v = flow_load_text(u.receipt, u.receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
 		goto out;
-	if ((v = flow_load_text(j->srv->gateway_cert_json, strlen(j->srv->gateway_cert_json))) == NULL ||
-	    json_object_set_new(o, "gateway_cert", v) != 0)
-		goto out;
-	if ((r = device_cert(st, u.sender_device, &v)) != VARSKO_OK)
-		goto out;
-	r = VARSKO_ERR_NOMEM;
-	if (json_object_set_new(o, "sender_cert", v) != 0)
+	if ((r = set_certs(j, st, o, u.sender_device)) != VARSKO_OK)
 		goto out;
 	if ((r = store_flow_events(st, u.reference, j->srv->gateway_cert_json, &v)) != VARSKO_OK)
 		goto out;

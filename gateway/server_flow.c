@@ -102,23 +102,15 @@ out:
 	return r;
 }
 
-/* Queue a push of frame o (dropped here) to a user's sessions and/or a team's myndighed and leder sessions. */
-int flow_add_push(struct flow_job *j, json_t *o, const char *user, const char *team)
+/* The next push slot, addressed to a user's sessions and/or a team's myndighed and leder sessions; NULL when full. */
+static struct flow_push *push_slot(struct flow_job *j, const char *user, const char *team)
 {
 	struct flow_push *p;
-	int r;
 
-	if (o == NULL)
-		return VARSKO_ERR_NOMEM;
-	if (j->n_push == FLOW_PUSH_MAX) {
-		json_decref(o);
-		return VARSKO_ERR_INTERNAL;
-	}
+	if (j->n_push == FLOW_PUSH_MAX)
+		return NULL;
 	p = &j->push[j->n_push];
-	r = flow_frame_dump(o, &p->frame, &p->len);
-	json_decref(o);
-	if (r != VARSKO_OK)
-		return r;
+	memset(p, 0, sizeof(*p));
 	if (user != NULL) {
 		p->to_user = 1;
 		snprintf(p->user, sizeof(p->user), "%s", user);
@@ -127,31 +119,36 @@ int flow_add_push(struct flow_job *j, json_t *o, const char *user, const char *t
 		p->to_team = 1;
 		snprintf(p->team, sizeof(p->team), "%s", team);
 	}
-	j->n_push++;
-	return VARSKO_OK;
+	return p;
+}
+
+/* Queue a push of frame o (dropped here). */
+int flow_add_push(struct flow_job *j, json_t *o, const char *user, const char *team)
+{
+	struct flow_push *p = push_slot(j, user, team);
+	int r;
+
+	if (o == NULL)
+		return VARSKO_ERR_NOMEM;
+	r = p == NULL ? VARSKO_ERR_INTERNAL : flow_frame_dump(o, &p->frame, &p->len);
+	json_decref(o);
+	if (r == VARSKO_OK)
+		j->n_push++;
+	return r;
 }
 
 /* The same for a frame that already is JSON text (copied). */
 int flow_add_push_text(struct flow_job *j, const char *text, size_t len, const char *user, const char *team)
 {
-	struct flow_push *p;
+	struct flow_push *p = push_slot(j, user, team);
 
-	if (j->n_push == FLOW_PUSH_MAX)
+	if (p == NULL)
 		return VARSKO_ERR_INTERNAL;
-	p = &j->push[j->n_push];
 	if ((p->frame = malloc(len + 1)) == NULL)
 		return VARSKO_ERR_NOMEM;
 	memcpy(p->frame, text, len);
 	p->frame[len] = '\0';
 	p->len = len;
-	if (user != NULL) {
-		p->to_user = 1;
-		snprintf(p->user, sizeof(p->user), "%s", user);
-	}
-	if (team != NULL) {
-		p->to_team = 1;
-		snprintf(p->team, sizeof(p->team), "%s", team);
-	}
 	j->n_push++;
 	return VARSKO_OK;
 }
