@@ -50,29 +50,9 @@ void report_input_clear(struct report_input *in)
 		return;
 	for (i = 0; i < in->n_teams; i++)
 		free(in->teams[i].name);
-	free(in->teams);
-	free(in->items);
+	proto_wipe_free(in->teams, in->cap_teams * sizeof(*in->teams));
+	proto_wipe_free(in->items, in->cap_items * sizeof(*in->items));
 	memset(in, 0, sizeof(*in));
-}
-
-/* Make room for one more element of size `size` in *arr (n used, *cap allocated). */
-static int grow(void **arr, size_t n, size_t *cap, size_t size, size_t limit)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return VARSKO_OK;
-	if (n >= limit)
-		return VARSKO_ERR_TOO_LARGE;
-	ncap = *cap ? *cap * 2 : 16;
-	if (ncap > limit)
-		ncap = limit;
-	if ((p = realloc(*arr, ncap * size)) == NULL)
-		return VARSKO_ERR_NOMEM;
-	*arr = p;
-	*cap = ncap;
-	return VARSKO_OK;
 }
 
 int report_input_add_team(struct report_input *in, const char *id, const char *name)
@@ -82,7 +62,7 @@ int report_input_add_team(struct report_input *in, const char *id, const char *n
 
 	if (id == NULL || name == NULL || strlen(id) > PROTO_ID_MAX)
 		return VARSKO_ERR_BAD_INPUT;
-	if ((r = grow((void **)&in->teams, in->n_teams, &in->cap_teams, sizeof(*in->teams), REPORT_TEAMS_MAX)) !=
+	if ((r = proto_array_grow((void **)&in->teams, in->n_teams, &in->cap_teams, sizeof(*in->teams), REPORT_TEAMS_MAX)) !=
 	    VARSKO_OK)
 		return r;
 	t = &in->teams[in->n_teams];
@@ -98,7 +78,7 @@ int report_input_add_item(struct report_input *in, const struct report_item *ite
 {
 	int r;
 
-	if ((r = grow((void **)&in->items, in->n_items, &in->cap_items, sizeof(*in->items), REPORT_ITEMS_MAX)) !=
+	if ((r = proto_array_grow((void **)&in->items, in->n_items, &in->cap_items, sizeof(*in->items), REPORT_ITEMS_MAX)) !=
 	    VARSKO_OK)
 		return r;
 	in->items[in->n_items++] = *item;
@@ -354,76 +334,10 @@ out:
 	return r;
 }
 
-/* ---- a growing text buffer ---------------------------------------------- */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int err; /* sticky: the first failure */
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	size_t ncap;
-	char *p;
-
-	if (b->err)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		ncap = b->cap ? b->cap : 4096;
-		while (b->len + n + 1 > ncap)
-			ncap *= 2;
-		if ((p = realloc(b->p, ncap)) == NULL) {
-			b->err = VARSKO_ERR_NOMEM;
-			return;
-		}
-		b->p = p;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	char tmp[512], *big;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		if (!b->err)
-			b->err = VARSKO_ERR_INTERNAL;
-		return;
-	}
-	if ((size_t)n < sizeof(tmp)) {
-		sb_put(b, tmp, (size_t)n);
-		return;
-	}
-	if ((big = malloc((size_t)n + 1)) == NULL) {
-		if (!b->err)
-			b->err = VARSKO_ERR_NOMEM;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	sb_put(b, big, (size_t)n);
-	free(big);
-}
+/* ---- text (struct proto_buf, proto/buf.h) ----------------------------- */
 
 /* Text for HTML (element content, attribute values, SVG text): & < > " ' as references, C0 controls as spaces. */
-static void sb_html(struct sbuf *b, const char *s)
+static void sb_html(struct proto_buf *b, const char *s)
 {
 	const char *start = s, *rep;
 
@@ -450,11 +364,11 @@ static void sb_html(struct sbuf *b, const char *s)
 		}
 		if (rep == NULL)
 			continue;
-		sb_put(b, start, (size_t)(s - start));
-		sb_puts(b, rep);
+		proto_buf_add(b, start, (size_t)(s - start));
+		proto_buf_add_str(b, rep);
 		start = s + 1;
 	}
-	sb_put(b, start, (size_t)(s - start));
+	proto_buf_add(b, start, (size_t)(s - start));
 }
 
 /*
@@ -463,7 +377,7 @@ static void sb_html(struct sbuf *b, const char *s)
  * would take for a formula (first character = + - @ TAB CR) gets a leading
  * apostrophe, and is then quoted as well.
  */
-static void sb_csv(struct sbuf *b, const char *s)
+static void sb_csv(struct proto_buf *b, const char *s)
 {
 	size_t n = strlen(s);
 	int formula = n > 0 && strchr("=+-@\t\r", s[0]) != NULL;
@@ -471,30 +385,17 @@ static void sb_csv(struct sbuf *b, const char *s)
 	const char *q;
 
 	if (!quote) {
-		sb_put(b, s, n);
+		proto_buf_add(b, s, n);
 		return;
 	}
-	sb_puts(b, formula ? "\"'" : "\"");
+	proto_buf_add_str(b, formula ? "\"'" : "\"");
 	while ((q = strchr(s, '"')) != NULL) {
-		sb_put(b, s, (size_t)(q - s) + 1);
-		sb_puts(b, "\"");
+		proto_buf_add(b, s, (size_t)(q - s) + 1);
+		proto_buf_add_str(b, "\"");
 		s = q + 1;
 	}
-	sb_puts(b, s);
-	sb_puts(b, "\"");
-}
-
-static int sb_finish(struct sbuf *b, char **out, size_t *len)
-{
-	if (b->err == 0 && b->p == NULL)
-		sb_put(b, "", 0);
-	if (b->err) {
-		free(b->p);
-		return b->err;
-	}
-	*out = b->p;
-	*len = b->len;
-	return VARSKO_OK;
+	proto_buf_add_str(b, s);
+	proto_buf_add_str(b, "\"");
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -619,49 +520,49 @@ static const char csv_header[] =
         "vurdering_share,kvittering_count,kvittering_median_seconds,kvittering_p90_seconds,"
         "kvittering_within_6_hverdage,kvittering_decided,kvittering_share,overdue\r\n";
 
-static void csv_share(struct sbuf *b, size_t num, size_t den)
+static void csv_share(struct proto_buf *b, size_t num, size_t den)
 {
 	if (den)
-		sb_printf(b, ",%.4f", (double)num / (double)den);
+		proto_buf_printf(b, ",%.4f", (double)num / (double)den);
 	else
-		sb_puts(b, ",");
+		proto_buf_add_str(b, ",");
 }
 
-static void csv_stat(struct sbuf *b, const struct report_stat *st)
+static void csv_stat(struct proto_buf *b, const struct report_stat *st)
 {
-	sb_printf(b, ",%zu", st->count);
+	proto_buf_printf(b, ",%zu", st->count);
 	if (st->count)
-		sb_printf(b, ",%lld,%lld", (long long)st->median, (long long)st->p90);
+		proto_buf_printf(b, ",%lld,%lld", (long long)st->median, (long long)st->p90);
 	else
-		sb_puts(b, ",,");
-	sb_printf(b, ",%zu,%zu", st->within, st->decided);
+		proto_buf_add_str(b, ",,");
+	proto_buf_printf(b, ",%zu,%zu", st->within, st->decided);
 	csv_share(b, st->within, st->decided);
 }
 
-static void csv_row(struct sbuf *b, const char *row, const char *team, const char *name, const struct report_figures *f)
+static void csv_row(struct proto_buf *b, const char *row, const char *team, const char *name, const struct report_figures *f)
 {
 	sb_csv(b, row);
-	sb_puts(b, ",");
+	proto_buf_add_str(b, ",");
 	sb_csv(b, team);
-	sb_puts(b, ",");
+	proto_buf_add_str(b, ",");
 	sb_csv(b, name);
-	sb_printf(b, ",%zu,%zu", f->received, f->outside_office);
+	proto_buf_printf(b, ",%zu,%zu", f->received, f->outside_office);
 	csv_share(b, f->outside_office, f->received);
 	csv_stat(b, &f->vurdering);
 	csv_stat(b, &f->kvittering);
-	sb_printf(b, ",%zu\r\n", f->overdue);
+	proto_buf_printf(b, ",%zu\r\n", f->overdue);
 }
 
 static int format_csv(const struct report *rep, char **out, size_t *len)
 {
-	struct sbuf b = {NULL, 0, 0, 0};
+	struct proto_buf b = {0};
 	size_t i;
 
-	sb_puts(&b, csv_header);
+	proto_buf_add_str(&b, csv_header);
 	for (i = 0; i < rep->in->n_teams; i++)
 		csv_row(&b, "team", rep->in->teams[i].id, rep->in->teams[i].name, &rep->teams[i]);
 	csv_row(&b, "total", "", "I alt", &rep->total);
-	return sb_finish(&b, out, len);
+	return proto_buf_take(&b, out, len);
 }
 
 /* ---- HTML ------------------------------------------------------------------ */
@@ -682,72 +583,72 @@ static const char html_style[] =
         "@media print{body{margin:1cm}}";
 
 /* Copenhagen local time of t as "1. december 2026 kl. 23:59" (or the UTC text when out of the calendar). */
-static void html_time(struct sbuf *b, int64_t t)
+static void html_time(struct proto_buf *b, int64_t t)
 {
 	struct cal_local l;
 	char buf[CAL_TIME_LEN + 1];
 
 	if (cal_to_local(t, &l) != VARSKO_OK) {
 		cal_format_utc(t, buf);
-		sb_puts(b, buf);
+		proto_buf_add_str(b, buf);
 		return;
 	}
-	sb_printf(b, "%d. %s %d kl. %02d:%02d", l.day, month_names_da[l.month - 1], l.year, l.hour, l.minute);
+	proto_buf_printf(b, "%d. %s %d kl. %02d:%02d", l.day, month_names_da[l.month - 1], l.year, l.hour, l.minute);
 }
 
-static void html_date(struct sbuf *b, const struct cal_date *d)
+static void html_date(struct proto_buf *b, const struct cal_date *d)
 {
-	sb_printf(b, "%d. %s %d", d->day, month_names_da[d->month - 1], d->year);
+	proto_buf_printf(b, "%d. %s %d", d->day, month_names_da[d->month - 1], d->year);
 }
 
 /* A duration in seconds for a reader: "20 t 5 min", or "6 døgn 4 t" from 48 hours on. */
-static void html_duration(struct sbuf *b, int64_t s)
+static void html_duration(struct proto_buf *b, int64_t s)
 {
 	if (s < 0)
 		s = 0;
 	if (s < 48 * 3600)
-		sb_printf(b, "%lld t %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
+		proto_buf_printf(b, "%lld t %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
 	else
-		sb_printf(b, "%lld døgn %lld t", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+		proto_buf_printf(b, "%lld døgn %lld t", (long long)(s / 86400), (long long)(s % 86400 / 3600));
 }
 
 /* A share as "83 % (5 af 6)", rounded to whole percent; "–" when there is nothing to divide. */
-static void html_share(struct sbuf *b, size_t num, size_t den)
+static void html_share(struct proto_buf *b, size_t num, size_t den)
 {
 	if (den == 0) {
-		sb_puts(b, "–");
+		proto_buf_add_str(b, "–");
 		return;
 	}
-	sb_printf(b, "%zu %% (%zu af %zu)", (num * 200 / den + 1) / 2, num, den);
+	proto_buf_printf(b, "%zu %% (%zu af %zu)", (num * 200 / den + 1) / 2, num, den);
 }
 
-static void html_stat_cells(struct sbuf *b, const struct report_stat *st)
+static void html_stat_cells(struct proto_buf *b, const struct report_stat *st)
 {
-	sb_puts(b, "<td>");
+	proto_buf_add_str(b, "<td>");
 	if (st->count) {
-		sb_puts(b, "<span class=\"nw\">");
+		proto_buf_add_str(b, "<span class=\"nw\">");
 		html_duration(b, st->median);
-		sb_puts(b, "</span> / <span class=\"nw\">");
+		proto_buf_add_str(b, "</span> / <span class=\"nw\">");
 		html_duration(b, st->p90);
-		sb_printf(b, "</span> <small class=\"nw\">(n=%zu)</small>", st->count);
+		proto_buf_printf(b, "</span> <small class=\"nw\">(n=%zu)</small>", st->count);
 	} else {
-		sb_puts(b, "–");
+		proto_buf_add_str(b, "–");
 	}
-	sb_puts(b, "</td><td class=\"nw\">");
+	proto_buf_add_str(b, "</td><td class=\"nw\">");
 	html_share(b, st->within, st->decided);
-	sb_puts(b, "</td>");
+	proto_buf_add_str(b, "</td>");
 }
 
-static void html_figures_row(struct sbuf *b, const char *name, const struct report_figures *f, int total)
+static void html_figures_row(struct proto_buf *b, const char *name, const struct report_figures *f, int total)
 {
-	sb_puts(b, total ? "<tr class=\"total\"><td class=\"l\">" : "<tr><td class=\"l\">");
+	proto_buf_add_str(b, total ? "<tr class=\"total\"><td class=\"l\">" : "<tr><td class=\"l\">");
 	sb_html(b, name);
-	sb_printf(b, "</td><td>%zu</td><td class=\"nw\">", f->received);
+	proto_buf_printf(b, "</td><td>%zu</td><td class=\"nw\">", f->received);
 	html_share(b, f->outside_office, f->received);
-	sb_puts(b, "</td>");
+	proto_buf_add_str(b, "</td>");
 	html_stat_cells(b, &f->vurdering);
 	html_stat_cells(b, &f->kvittering);
-	sb_printf(b, "<td%s>%zu</td></tr>\n", f->overdue ? " class=\"bad\"" : "", f->overdue);
+	proto_buf_printf(b, "<td%s>%zu</td></tr>\n", f->overdue ? " class=\"bad\"" : "", f->overdue);
 }
 
 /* A "nice" step (1, 2 or 5 times a power of ten) so that max / step is at most 5. */
@@ -767,7 +668,7 @@ static size_t nice_step(size_t max)
 }
 
 /* SVG bar chart: received per ISO week. */
-static void html_week_chart(struct sbuf *b, const struct report *rep)
+static void html_week_chart(struct proto_buf *b, const struct report *rep)
 {
 	const int top = 24, left = 44, plot_h = 180, bottom = 46, right = 16;
 	size_t i, max = 0, step, ymax, t;
@@ -784,7 +685,7 @@ static void html_week_chart(struct sbuf *b, const struct report *rep)
 	if (width < 320)
 		width = 320;
 	height = top + plot_h + bottom;
-	sb_printf(b,
+	proto_buf_printf(b,
 	          "<svg id=\"chart-weeks\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\""
 	          " viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"chart-weeks-title\">\n"
 	          "<title id=\"chart-weeks-title\">Modtagne underretninger pr. uge</title>\n"
@@ -793,7 +694,7 @@ static void html_week_chart(struct sbuf *b, const struct report *rep)
 	for (t = 0; t <= ymax; t += step) {
 		int y = top + plot_h - (int)((double)t / (double)ymax * plot_h);
 
-		sb_printf(b,
+		proto_buf_printf(b,
 		          "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#dddddd\"/>"
 		          "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%zu</text>\n",
 		          left, y, width - right, y, left - 6, y + 4, t);
@@ -803,18 +704,18 @@ static void html_week_chart(struct sbuf *b, const struct report *rep)
 		int h = (int)((double)w->received / (double)ymax * plot_h);
 		int x = left + slot * (int)i;
 
-		sb_printf(b,
+		proto_buf_printf(b,
 		          "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#3b6ea8\">"
 		          "<title>Uge %d, %d: %zu modtaget</title></rect>\n",
 		          x + slot / 8, top + plot_h - h, slot - slot / 4, h, w->iso_week, w->iso_year, w->received);
 		if (slot >= 34 && w->received > 0)
-			sb_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%zu</text>\n", x + slot / 2,
+			proto_buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%zu</text>\n", x + slot / 2,
 			          top + plot_h - h - 4, w->received);
 		if (i % (size_t)every == 0)
-			sb_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">u%d</text>\n", x + slot / 2,
+			proto_buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">u%d</text>\n", x + slot / 2,
 			          top + plot_h + 16, w->iso_week);
 	}
-	sb_printf(b,
+	proto_buf_printf(b,
 	          "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333333\"/>\n"
 	          "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">Uge (ISO 8601, dansk tid)</text>\n"
 	          "<text x=\"12\" y=\"14\">Antal</text>\n</svg>\n",
@@ -823,35 +724,35 @@ static void html_week_chart(struct sbuf *b, const struct report *rep)
 }
 
 /* One horizontal bar of the compliance chart. */
-static void html_bar(struct sbuf *b, int x0, int y, int plot_w, const struct report_stat *st, const char *color,
+static void html_bar(struct proto_buf *b, int x0, int y, int plot_w, const struct report_stat *st, const char *color,
                      const char *what, const char *team)
 {
 	int w;
 
 	if (st->decided == 0) {
-		sb_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"#777777\">%s: ingen afgjorte</text>\n", x0 + 4, y + 12,
+		proto_buf_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"#777777\">%s: ingen afgjorte</text>\n", x0 + 4, y + 12,
 		          what);
 		return;
 	}
 	w = (int)((double)st->within / (double)st->decided * plot_w);
-	sb_printf(b, "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"%s\"><title>", x0, y, w,
+	proto_buf_printf(b, "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"%s\"><title>", x0, y, w,
 	          color);
 	sb_html(b, team);
-	sb_printf(b, ", %s: %zu af %zu inden for fristen</title></rect>\n<text x=\"%d\" y=\"%d\">", what, st->within,
+	proto_buf_printf(b, ", %s: %zu af %zu inden for fristen</title></rect>\n<text x=\"%d\" y=\"%d\">", what, st->within,
 	          st->decided, x0 + w + 6, y + 12);
 	html_share(b, st->within, st->decided);
-	sb_puts(b, "</text>\n");
+	proto_buf_add_str(b, "</text>\n");
 }
 
 /* SVG: per team (and in total) the share of vurderinger and kvitteringer within their deadline. */
-static void html_compliance_chart(struct sbuf *b, const struct report *rep)
+static void html_compliance_chart(struct proto_buf *b, const struct report *rep)
 {
 	const int left = 210, plot_w = 420, right = 150, top = 40, row_h = 50;
 	const char *cv = "#1f6f8b", *ck = "#d9822b";
 	size_t i, rows = rep->in->n_teams + 1;
 	int width = left + plot_w + right, height = top + row_h * (int)rows + 20;
 
-	sb_printf(b,
+	proto_buf_printf(b,
 	          "<svg id=\"chart-compliance\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\""
 	          " viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"chart-compliance-title\">\n"
 	          "<title id=\"chart-compliance-title\">Andel inden for fristen pr. team</title>\n"
@@ -864,7 +765,7 @@ static void html_compliance_chart(struct sbuf *b, const struct report *rep)
 	for (i = 0; i <= 10; i += 5) {
 		int x = left + (int)(plot_w * i / 10);
 
-		sb_printf(b,
+		proto_buf_printf(b,
 		          "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#dddddd\"/>"
 		          "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%zu %%</text>\n",
 		          x, top - 6, x, top + row_h * (int)rows, x, top + row_h * (int)rows + 14, i * 10);
@@ -875,14 +776,14 @@ static void html_compliance_chart(struct sbuf *b, const struct report *rep)
 		const struct report_figures *f = total ? &rep->total : &rep->teams[i];
 		int y = top + row_h * (int)i + 6;
 
-		sb_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\"%s>", left - 8, y + 22,
+		proto_buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\"%s>", left - 8, y + 22,
 		          total ? " font-weight=\"bold\"" : "");
 		sb_html(b, name);
-		sb_puts(b, "</text>\n");
+		proto_buf_add_str(b, "</text>\n");
 		html_bar(b, left, y, plot_w, &f->vurdering, cv, "vurdering", name);
 		html_bar(b, left, y + 18, plot_w, &f->kvittering, ck, "kvittering", name);
 	}
-	sb_puts(b, "</svg>\n");
+	proto_buf_add_str(b, "</svg>\n");
 }
 
 static const char *team_name(const struct report_input *in, const char *id)
@@ -898,36 +799,36 @@ static const char *team_name(const struct report_input *in, const char *id)
 static int format_html(const struct report *rep, char **out, size_t *len)
 {
 	const struct report_input *in = rep->in;
-	struct sbuf b = {NULL, 0, 0, 0};
+	struct proto_buf b = {0};
 	size_t i;
 
-	sb_puts(&b, "<!DOCTYPE html>\n<html lang=\"da\">\n<head>\n<meta charset=\"utf-8\">\n"
+	proto_buf_add_str(&b, "<!DOCTYPE html>\n<html lang=\"da\">\n<head>\n<meta charset=\"utf-8\">\n"
 	            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	            "<title>Ledelsestilsyn: underretninger ");
 	html_date(&b, &in->from);
-	sb_puts(&b, " – ");
+	proto_buf_add_str(&b, " – ");
 	html_date(&b, &in->to);
-	sb_puts(&b, "</title>\n<style>");
-	sb_puts(&b, html_style);
-	sb_puts(&b,
+	proto_buf_add_str(&b, "</title>\n<style>");
+	proto_buf_add_str(&b, html_style);
+	proto_buf_add_str(&b,
 	        "</style>\n</head>\n<body>\n<h1>Ledelsestilsyn: underretninger og frister</h1>\n<p class=\"meta\">");
-	sb_puts(&b, "Modtaget ");
+	proto_buf_add_str(&b, "Modtaget ");
 	html_date(&b, &in->from);
-	sb_puts(&b, " – ");
+	proto_buf_add_str(&b, " – ");
 	html_date(&b, &in->to);
-	sb_puts(&b, " (begge dage med, dansk tid). ");
+	proto_buf_add_str(&b, " (begge dage med, dansk tid). ");
 	if (in->team[0]) {
-		sb_puts(&b, "Team: ");
+		proto_buf_add_str(&b, "Team: ");
 		sb_html(&b, team_name(in, in->team));
-		sb_puts(&b, ". ");
+		proto_buf_add_str(&b, ". ");
 	} else {
-		sb_puts(&b, "Alle teams. ");
+		proto_buf_add_str(&b, "Alle teams. ");
 	}
-	sb_puts(&b, "Opgjort ");
+	proto_buf_add_str(&b, "Opgjort ");
 	html_time(&b, in->now);
-	sb_puts(&b, ".</p>\n");
+	proto_buf_add_str(&b, ".</p>\n");
 
-	sb_puts(&b, "<h2>Nøgletal pr. team</h2>\n<table id=\"figures\">\n<thead><tr><th class=\"l\">Team</th>"
+	proto_buf_add_str(&b, "<h2>Nøgletal pr. team</h2>\n<table id=\"figures\">\n<thead><tr><th class=\"l\">Team</th>"
 	            "<th>Modtaget</th><th>Uden for åbningstid</th>"
 	            "<th>Tid til vurdering<br>median / 90. percentil</th><th>Vurderet inden for 24 timer</th>"
 	            "<th>Tid til kvittering<br>median / 90. percentil</th><th>Kvitteret inden for 6 hverdage</th>"
@@ -935,48 +836,48 @@ static int format_html(const struct report *rep, char **out, size_t *len)
 	for (i = 0; i < in->n_teams; i++)
 		html_figures_row(&b, in->teams[i].name, &rep->teams[i], 0);
 	html_figures_row(&b, "I alt", &rep->total, 1);
-	sb_puts(&b, "</tbody>\n</table>\n");
+	proto_buf_add_str(&b, "</tbody>\n</table>\n");
 
-	sb_puts(&b, "<h2>Modtaget pr. uge</h2>\n");
+	proto_buf_add_str(&b, "<h2>Modtaget pr. uge</h2>\n");
 	html_week_chart(&b, rep);
-	sb_puts(&b, "<table id=\"weeks\">\n<thead><tr><th class=\"l\">Uge</th><th class=\"l\">Mandag</th>"
+	proto_buf_add_str(&b, "<table id=\"weeks\">\n<thead><tr><th class=\"l\">Uge</th><th class=\"l\">Mandag</th>"
 	            "<th>Modtaget</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < rep->n_weeks; i++) {
 		const struct report_week *w = &rep->weeks[i];
 
-		sb_printf(&b, "<tr><td class=\"l\">%d-U%02d</td><td class=\"l\">", w->iso_year, w->iso_week);
+		proto_buf_printf(&b, "<tr><td class=\"l\">%d-U%02d</td><td class=\"l\">", w->iso_year, w->iso_week);
 		html_date(&b, &w->monday);
-		sb_printf(&b, "</td><td>%zu</td></tr>\n", w->received);
+		proto_buf_printf(&b, "</td><td>%zu</td></tr>\n", w->received);
 	}
-	sb_puts(&b, "</tbody>\n</table>\n");
+	proto_buf_add_str(&b, "</tbody>\n</table>\n");
 
-	sb_puts(&b, "<h2>Overholdelse af frister pr. team</h2>\n");
+	proto_buf_add_str(&b, "<h2>Overholdelse af frister pr. team</h2>\n");
 	html_compliance_chart(&b, rep);
 
-	sb_puts(&b, "<h2>Åbne, overskredne frister</h2>\n");
+	proto_buf_add_str(&b, "<h2>Åbne, overskredne frister</h2>\n");
 	if (rep->n_overdue == 0) {
-		sb_puts(&b, "<p id=\"overdue-none\">Ingen.</p>\n");
+		proto_buf_add_str(&b, "<p id=\"overdue-none\">Ingen.</p>\n");
 	} else {
-		sb_puts(&b, "<table id=\"overdue\">\n<thead><tr><th class=\"l\">Reference</th><th class=\"l\">Team</th>"
+		proto_buf_add_str(&b, "<table id=\"overdue\">\n<thead><tr><th class=\"l\">Reference</th><th class=\"l\">Team</th>"
 		            "<th class=\"l\">Frist</th><th class=\"l\">Forfaldt (dansk tid)</th></tr></thead>\n"
 		            "<tbody>\n");
 		for (i = 0; i < rep->n_overdue; i++) {
 			const struct report_overdue *d = &rep->overdue[i];
 
-			sb_puts(&b, "<tr><td class=\"l\">");
+			proto_buf_add_str(&b, "<tr><td class=\"l\">");
 			sb_html(&b, d->reference);
-			sb_puts(&b, "</td><td class=\"l\">");
+			proto_buf_add_str(&b, "</td><td class=\"l\">");
 			sb_html(&b, team_name(in, d->team));
-			sb_puts(&b, "</td><td class=\"l\">");
+			proto_buf_add_str(&b, "</td><td class=\"l\">");
 			sb_html(&b, deadline_names_da[d->kind]);
-			sb_puts(&b, "</td><td class=\"l\">");
+			proto_buf_add_str(&b, "</td><td class=\"l\">");
 			html_time(&b, d->due_at);
-			sb_puts(&b, "</td></tr>\n");
+			proto_buf_add_str(&b, "</td></tr>\n");
 		}
-		sb_puts(&b, "</tbody>\n</table>\n");
+		proto_buf_add_str(&b, "</tbody>\n</table>\n");
 	}
 
-	sb_puts(&b,
+	proto_buf_add_str(&b,
 	        "<h2>Sådan er tallene opgjort</h2>\n<ul class=\"note\">\n"
 	        "<li>Med er de underretninger, der er modtaget i perioden; de tælles hos det team, der har dem "
 	        "nu.</li>\n"
@@ -991,7 +892,7 @@ static int format_html(const struct report *rep, char **out, size_t *len)
 	        "<li>Åbne, overskredne frister: ikke opfyldt og udløbet ved opgørelsen; også kommunens egen frist for "
 	        "tilbagemelding.</li>\n"
 	        "</ul>\n</body>\n</html>\n");
-	return sb_finish(&b, out, len);
+	return proto_buf_take(&b, out, len);
 }
 
 int report_format(const struct report *r, enum report_format f, char **out, size_t *len)

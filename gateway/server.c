@@ -33,6 +33,7 @@
 #include "log.h"
 #include "server_flow.h"
 #include "store.h"
+#include "utf8.h"
 #include "worker.h"
 
 #define SESSION_BUCKETS     SERVER_SESSION_BUCKETS
@@ -62,46 +63,6 @@ static int64_t server_mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF. */
-static int server_utf8_valid(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = p[i];
-		size_t k;
-		uint32_t cp;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			k = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			k = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			k = 3;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (n - i <= k)
-			return 0;
-		for (size_t j = 1; j <= k; j++) {
-			if ((p[i + j] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + j] & 0x3f);
-		}
-		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += k + 1;
-	}
-	return 1;
 }
 
 /* True when origin is one of the configured origins. Any thread (cfg is immutable). */
@@ -845,48 +806,29 @@ static int session_receive(struct session *s, const void *in, size_t len)
 		return session_close_now(s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary message");
 	}
 	remaining = lws_remaining_packet_payload(s->wsi);
-	if (len > max || s->rx_len > max - len || remaining > max - len - s->rx_len) {
+	if (len > max || s->rx.len > max - len || remaining > max - len - s->rx.len) {
 		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1009");
 		return session_close_now(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 	}
-	if (s->rx_len + len > s->rx_cap) {
-		size_t cap = s->rx_cap ? s->rx_cap : 1024;
-		char *p;
-
-		while (cap < s->rx_len + len + remaining && cap < max)
-			cap *= 2;
-		if (cap > max)
-			cap = max;
-		/* Not realloc(): the old buffer may hold part of a code; wipe it. */
-		if ((p = malloc(cap)) == NULL)
-			return session_close_now(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
-		if (s->rx) {
-			memcpy(p, s->rx, s->rx_len);
-			sodium_memzero(s->rx, s->rx_cap);
-			free(s->rx);
-		}
-		s->rx = p;
-		s->rx_cap = cap;
+	/* Room for the whole rest of the frame at once, within the bound checked above. */
+	if (proto_buf_reserve(&s->rx, len + remaining) != VARSKO_OK) {
+		proto_buf_free(&s->rx);
+		return session_close_now(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
 	}
-	memcpy(s->rx + s->rx_len, in, len);
-	s->rx_len += len;
+	proto_buf_add(&s->rx, in, len);
 	if (!lws_is_final_fragment(s->wsi))
 		return 0;
 
 	s->last_rx_us = server_mono_us();
-	if (!server_utf8_valid((const unsigned char *)s->rx, s->rx_len)) {
+	if (!proto_utf8_valid(s->rx.p, s->rx.len, 0)) {
 		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1007");
 		return session_close_now(s, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
 	}
-	large = session_frame(s, s->rx, s->rx_len);
-	sodium_memzero(s->rx, s->rx_len);
-	s->rx_len = 0;
+	large = session_frame(s, (const char *)s->rx.p, s->rx.len);
+	proto_buf_reset(&s->rx);
 	/* Do not keep a large buffer around for a connection that sent one large frame. */
-	if (s->rx_cap > 16384) {
-		free(s->rx);
-		s->rx = NULL;
-		s->rx_cap = 0;
-	}
+	if (s->rx.cap > 16384)
+		proto_buf_free(&s->rx);
 	if (large) {
 		server_audit(s->srv, "frame_refused", s->device, "close_1009");
 		return session_close_now(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
@@ -959,11 +901,7 @@ static void session_closed(struct session *s)
 		free(m);
 	}
 	s->out_head = s->out_tail = NULL;
-	if (s->rx) {
-		sodium_memzero(s->rx, s->rx_cap);
-		free(s->rx);
-	}
-	s->rx = NULL;
+	proto_buf_free(&s->rx);
 	sodium_memzero(s->nonce, sizeof s->nonce);
 	s->srv = NULL;
 }

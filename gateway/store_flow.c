@@ -209,30 +209,9 @@ int store_institution_district(struct store *s, const char *id, char *out, size_
 	return store_query_one(s, SQL_INST_DISTRICT, text_row, &t, "s", id);
 }
 
-/* Append src[0..n) to the growing buffer *buf (length *len, capacity *cap). */
-static int buf_add(char **buf, size_t *len, size_t *cap, const char *src, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = *cap ? *cap : 256;
-		char *p;
-
-		while (c < *len + n + 1)
-			c *= 2;
-		if ((p = realloc(*buf, c)) == NULL)
-			return VARSKO_ERR_NOMEM;
-		*buf = p;
-		*cap = c;
-	}
-	memcpy(*buf + *len, src, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return VARSKO_OK;
-}
-
-/* The routing document being put together by store_routing_doc() (its buffer, borrowed). */
+/* The routing document being put together by store_routing_doc(); appends are checked once, by proto_buf_take(). */
 struct doc {
-	char **buf;
-	size_t *n, *cap;
+	struct proto_buf b;
 	size_t rules;
 };
 
@@ -241,13 +220,12 @@ static int office_hours_row(sqlite3_stmt *st, void *arg)
 {
 	struct doc *d = arg;
 	const char *t = (const char *)sqlite3_column_text(st, 0);
-	int r;
 
-	if ((r = buf_add(d->buf, d->n, d->cap, "\"office_hours\":", 15)) == VARSKO_OK && t != NULL)
-		r = buf_add(d->buf, d->n, d->cap, t, strlen(t));
-	if (r == VARSKO_OK)
-		r = buf_add(d->buf, d->n, d->cap, ",", 1);
-	return r;
+	proto_buf_add_str(&d->b, "\"office_hours\":");
+	if (t != NULL)
+		proto_buf_add_str(&d->b, t);
+	proto_buf_add_str(&d->b, ",");
+	return VARSKO_OK;
 }
 
 /* A row of SQL_RULES_ALL: one more rule of the "routing" array. */
@@ -255,44 +233,38 @@ static int rule_row(sqlite3_stmt *st, void *arg)
 {
 	struct doc *d = arg;
 	const char *t = (const char *)sqlite3_column_text(st, 0);
-	int r;
 
 	if (t == NULL)
 		return VARSKO_ERR_DB;
-	if (d->rules++ > 0 && (r = buf_add(d->buf, d->n, d->cap, ",", 1)) != VARSKO_OK)
-		return r;
-	return buf_add(d->buf, d->n, d->cap, t, strlen(t));
+	if (d->rules++ > 0)
+		proto_buf_add_str(&d->b, ",");
+	proto_buf_add_str(&d->b, t);
+	return VARSKO_OK;
 }
 
 int store_routing_doc(struct store *s, char **out, size_t *len)
 {
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	struct doc d = {&buf, &n, &cap, 0};
+	struct doc d;
 	int r;
 
+	memset(&d, 0, sizeof(d));
 	*out = NULL;
 	*len = 0;
-	if ((r = buf_add(&buf, &n, &cap, "{", 1)) != VARSKO_OK)
-		goto out;
+	proto_buf_add_str(&d.b, "{");
 	r = store_query_one(s, SQL_META_GET, office_hours_row, &d, "s", "office_hours");
 	if (r != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
 		goto out;
-	if ((r = buf_add(&buf, &n, &cap, "\"routing\":[", 11)) != VARSKO_OK)
-		goto out;
+	proto_buf_add_str(&d.b, "\"routing\":[");
 	if ((r = store_query(s, SQL_RULES_ALL, rule_row, &d, "")) != VARSKO_OK)
 		goto out;
 	if (d.rules == 0) {
 		r = VARSKO_ERR_NOT_FOUND;
 		goto out;
 	}
-	if ((r = buf_add(&buf, &n, &cap, "]}", 2)) != VARSKO_OK)
-		goto out;
-	*out = buf;
-	*len = n;
-	buf = NULL;
+	proto_buf_add_str(&d.b, "]}");
+	r = proto_buf_take(&d.b, out, len);
 out:
-	free(buf);
+	proto_buf_free(&d.b);
 	return r;
 }
 

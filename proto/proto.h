@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "varsko/err.h"
 
 #define PROTO_VERSION 1
@@ -189,19 +190,11 @@ int proto_error_encode(const char *id, int err, const char *message, char **out,
  * their UTF-8 bytes; keys and nonces their raw bytes; a list is a u64 count
  * followed by its items.
  */
-struct proto_buf {
-	uint8_t *p;
-	size_t len, cap;
-	int err; /* sticky: first failure of any put */
-};
-void proto_buf_init(struct proto_buf *b);
-void proto_buf_free(struct proto_buf *b); /* wipes, NULL-safe */
+/* struct proto_buf and its raw appends: buf.h. These append one canonical field each (sign.c). */
 void proto_buf_put_bytes(struct proto_buf *b, const void *p, size_t n);
 void proto_buf_put_str(struct proto_buf *b, const char *s);
 void proto_buf_put_u64(struct proto_buf *b, uint64_t v);
 void proto_buf_put_i64(struct proto_buf *b, int64_t v);
-/* Record err as b's failure unless one is already recorded; returns b->err (the first failure). */
-int proto_buf_fail(struct proto_buf *b, int err);
 /*
  * The three signing-input builders append their fields to b (initialised by
  * the caller, who also frees it) and return b->err.

@@ -20,6 +20,7 @@
 
 #include "proto-internal.h"
 #include "proto.h"
+#include "utf8.h"
 
 #define PF_TIME_MAX_ 253402300799LL /* 9999-12-31T23:59:59Z, the last time proto_time_parse() accepts */
 
@@ -42,47 +43,7 @@ int pf_valid_id(const char *s, size_t len, size_t min, size_t max)
  */
 int pf_valid_text(const char *s, size_t len, size_t min, size_t max)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0;
-
-	if (s == NULL || len < min || len > max)
-		return 0;
-	while (i < len) {
-		unsigned char c = p[i];
-		uint32_t cp;
-		size_t n;
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
-				return 0;
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (len - i - 1 < n)
-			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
+	return s != NULL && len >= min && len <= max && proto_utf8_valid(s, len, PROTO_UTF8_NO_CTRL);
 }
 
 /* "U-" + 4 digits + "-" + at least 6 digits, at most max bytes in all. */

@@ -17,65 +17,6 @@
 
 #include "proto.h"
 
-/* No signing input comes near this; it bounds what a bug could allocate. */
-#define PROTO_BUF_MAX (16u * 1024u * 1024u)
-
-/* An empty buffer; needs no allocation and cannot fail. */
-void proto_buf_init(struct proto_buf *b)
-{
-	b->p = NULL;
-	b->len = 0;
-	b->cap = 0;
-	b->err = VARSKO_OK;
-}
-
-/* Wipes and frees the contents and leaves b empty (re-usable). NULL-safe. */
-void proto_buf_free(struct proto_buf *b)
-{
-	if (b == NULL)
-		return;
-	if (b->p != NULL) {
-		sodium_memzero(b->p, b->cap);
-		free(b->p);
-	}
-	proto_buf_init(b);
-}
-
-/*
- * Makes room for `more` bytes. Grows by allocating a new block and wiping the
- * old one, because realloc() could leave a copy of the old contents behind.
- */
-static int buf_reserve(struct proto_buf *b, size_t more)
-{
-	size_t need, cap;
-	uint8_t *np;
-
-	if (b->err != VARSKO_OK)
-		return b->err;
-	if (more > PROTO_BUF_MAX || b->len > PROTO_BUF_MAX - more) {
-		b->err = VARSKO_ERR_TOO_LARGE;
-		return b->err;
-	}
-	need = b->len + more;
-	if (need <= b->cap)
-		return VARSKO_OK;
-	cap = b->cap ? b->cap : 128;
-	while (cap < need)
-		cap *= 2;
-	if ((np = malloc(cap)) == NULL) {
-		b->err = VARSKO_ERR_NOMEM;
-		return b->err;
-	}
-	if (b->p != NULL) {
-		memcpy(np, b->p, b->len);
-		sodium_memzero(b->p, b->cap);
-		free(b->p);
-	}
-	b->p = np;
-	b->cap = cap;
-	return VARSKO_OK;
-}
-
 /* Appends one field: 4-byte big-endian n, then p[0..n). Failures are sticky in b->err. */
 void proto_buf_put_bytes(struct proto_buf *b, const void *p, size_t n)
 {
@@ -86,10 +27,10 @@ void proto_buf_put_bytes(struct proto_buf *b, const void *p, size_t n)
 		return;
 	}
 	if (n > UINT32_MAX) {
-		b->err = VARSKO_ERR_TOO_LARGE;
+		proto_buf_fail(b, VARSKO_ERR_TOO_LARGE);
 		return;
 	}
-	if (buf_reserve(b, 4 + n) != VARSKO_OK)
+	if (proto_buf_reserve(b, 4 + n) != VARSKO_OK)
 		return;
 	b->p[b->len++] = (uint8_t)(n >> 24);
 	b->p[b->len++] = (uint8_t)(n >> 16);
@@ -298,11 +239,4 @@ void proto_fingerprint(const uint8_t pk[PROTO_PK_LEN], char out[PROTO_FPR_LEN + 
 		o += 4;
 	}
 	out[o] = '\0';
-}
-
-int proto_buf_fail(struct proto_buf *b, int err)
-{
-	if (b->err == VARSKO_OK)
-		b->err = err;
-	return b->err;
 }

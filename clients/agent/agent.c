@@ -400,6 +400,8 @@ int main(int argc, char **argv)
 	char *end = NULL;
 	int c, r, rc = EXIT_FAILURE, lib = 0;
 
+	/* Before any JSON: every document and text jansson frees is wiped (text.c's constructor does the same). */
+	text_json_wipe_install();
 	memset(&a, 0, sizeof(a));
 	a.case_fd = a.acks_fd = a.spool_fd = -1;
 	a.tenant = DEFAULT_TENANT;

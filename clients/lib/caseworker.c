@@ -6,7 +6,7 @@
  * team's roster, and the leder's overview.
  *
  * The document is plaintext from env_open() on: it lives in the opened
- * plaintext buffer, the parsed struct and sbuf buffers, all wiped.
+ * plaintext buffer, the parsed struct and proto_buf buffers, all wiped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -263,64 +263,64 @@ static const char *ja_nej(int v)
 }
 
 /* A long text, indented, one line of the text per line of output. */
-static void text_block(struct sbuf *b, const char *label, const char *text)
+static void text_block(struct proto_buf *b, const char *label, const char *text)
 {
 	const char *p = text, *nl;
 
-	sbuf_printf(b, "\n%s:\n", label);
+	proto_buf_printf(b, "\n%s:\n", label);
 	while (*p != '\0') {
 		nl = strchr(p, '\n');
-		sbuf_str(b, "  ");
+		proto_buf_add_str(b, "  ");
 		if (nl == NULL) {
-			sbuf_str(b, p);
-			sbuf_str(b, "\n");
+			proto_buf_add_str(b, p);
+			proto_buf_add_str(b, "\n");
 			break;
 		}
-		sbuf_add(b, p, (size_t)(nl - p + 1));
+		proto_buf_add(b, p, (size_t)(nl - p + 1));
 		p = nl + 1;
 	}
 }
 
-static void render(struct sbuf *b, const struct fetched *f, const char *ref)
+static void render(struct proto_buf *b, const struct fetched *f, const char *ref)
 {
 	const struct uh_doc *d = f->doc;
 	char t[VARSKO_LOCAL_LEN + 1];
 
 	varsko_local_format(f->rc.received, t);
-	sbuf_printf(b, "Underretning %s\n", ref);
-	sbuf_printf(b, "Modtaget:          %s\n", t);
-	sbuf_printf(b, "Institution:       %s\n", d->institution);
-	sbuf_printf(b, "Akut:              %s\n", ja_nej(d->akut));
-	sbuf_printf(b, "Handicap:          %s\n", ja_nej(d->handicap));
-	sbuf_printf(b, "Aldersgruppe:      %s år\n", f->hdr.age_group);
-	sbuf_str(b, "\nBarnet\n");
-	sbuf_printf(b, "  Navn:            %s\n", d->child.name);
+	proto_buf_printf(b, "Underretning %s\n", ref);
+	proto_buf_printf(b, "Modtaget:          %s\n", t);
+	proto_buf_printf(b, "Institution:       %s\n", d->institution);
+	proto_buf_printf(b, "Akut:              %s\n", ja_nej(d->akut));
+	proto_buf_printf(b, "Handicap:          %s\n", ja_nej(d->handicap));
+	proto_buf_printf(b, "Aldersgruppe:      %s år\n", f->hdr.age_group);
+	proto_buf_add_str(b, "\nBarnet\n");
+	proto_buf_printf(b, "  Navn:            %s\n", d->child.name);
 	if (d->child.cpr[0] != '\0')
-		sbuf_printf(b, "  CPR-nummer:      %s\n", d->child.cpr);
+		proto_buf_printf(b, "  CPR-nummer:      %s\n", d->child.cpr);
 	else
-		sbuf_printf(b, "  Fødselsdato:     %02d.%02d.%04d\n", d->child.birth.day, d->child.birth.month,
+		proto_buf_printf(b, "  Fødselsdato:     %02d.%02d.%04d\n", d->child.birth.day, d->child.birth.month,
 		            d->child.birth.year);
-	sbuf_printf(b, "  Adresse:         %s\n", d->child.address);
+	proto_buf_printf(b, "  Adresse:         %s\n", d->child.address);
 	if (d->n_parents > 0)
-		sbuf_str(b, "\nForældre\n");
+		proto_buf_add_str(b, "\nForældre\n");
 	for (size_t i = 0; i < d->n_parents; i++) {
 		const struct uh_parent *p = &d->parents[i];
 
-		sbuf_printf(b, "  %zu. %s\n", i + 1, p->name);
+		proto_buf_printf(b, "  %zu. %s\n", i + 1, p->name);
 		if (p->address[0] != '\0')
-			sbuf_printf(b, "     Adresse:      %s\n", p->address);
+			proto_buf_printf(b, "     Adresse:      %s\n", p->address);
 		if (p->phone[0] != '\0')
-			sbuf_printf(b, "     Telefon:      %s\n", p->phone);
-		sbuf_printf(b, "     Forældremyndighed: %s\n", ja_nej(p->custody));
+			proto_buf_printf(b, "     Telefon:      %s\n", p->phone);
+		proto_buf_printf(b, "     Forældremyndighed: %s\n", ja_nej(p->custody));
 	}
 	if (d->interpreter.needed)
-		sbuf_printf(b, "\nTolk:              ja (%s)\n", d->interpreter.language);
+		proto_buf_printf(b, "\nTolk:              ja (%s)\n", d->interpreter.language);
 	else
-		sbuf_str(b, "\nTolk:              nej\n");
-	sbuf_str(b, "\nUnderretter\n");
-	sbuf_printf(b, "  Navn:            %s\n", d->notifier.name);
-	sbuf_printf(b, "  Rolle:           %s\n", d->notifier.role);
-	sbuf_printf(b, "  Relation:        %s\n", d->notifier.relation);
+		proto_buf_add_str(b, "\nTolk:              nej\n");
+	proto_buf_add_str(b, "\nUnderretter\n");
+	proto_buf_printf(b, "  Navn:            %s\n", d->notifier.name);
+	proto_buf_printf(b, "  Rolle:           %s\n", d->notifier.role);
+	proto_buf_printf(b, "  Relation:        %s\n", d->notifier.relation);
 	text_block(b, "Bekymring", d->concern);
 	text_block(b, "Observationer", d->observations);
 	text_block(b, "Trivsel og udvikling", d->wellbeing);
@@ -330,9 +330,9 @@ static void render(struct sbuf *b, const struct fetched *f, const char *ref)
 	else
 		text_block(b, "Forældrene er ikke kontaktet; begrundelse", d->parents_contacted.reason);
 	if (d->n_attachments > 0)
-		sbuf_str(b, "\nBilag\n");
+		proto_buf_add_str(b, "\nBilag\n");
 	for (size_t i = 0; i < d->n_attachments; i++)
-		sbuf_printf(b, "  %s (%s, %llu bytes)\n", d->attachments[i].name, d->attachments[i].media_type,
+		proto_buf_printf(b, "  %s (%s, %llu bytes)\n", d->attachments[i].name, d->attachments[i].media_type,
 		            (unsigned long long)d->attachments[i].size);
 }
 
@@ -341,7 +341,7 @@ int varsko_underretning_open(struct varsko_conn *c, const char *ref, struct vars
 	int r;
 	struct fetched f;
 	struct varsko_opened *o = NULL;
-	struct sbuf doc = {0}, text = {0};
+	struct proto_buf doc = {0}, text = {0};
 
 	*out = NULL;
 	c->detail[0] = '\0';
@@ -361,18 +361,18 @@ int varsko_underretning_open(struct varsko_conn *c, const char *ref, struct vars
 	if ((r = receipt_json_text(&f.rc, &o->receipt_json)) != VARSKO_OK)
 		goto out;
 	if ((r = json_compact((const char *)f.pt, f.pt_len, &doc)) != VARSKO_OK ||
-	    (r = sbuf_take(&doc, &o->document, &o->document_len)) != VARSKO_OK)
+	    (r = proto_buf_take(&doc, &o->document, &o->document_len)) != VARSKO_OK)
 		goto out;
 	render(&text, &f, ref);
-	if ((r = sbuf_take(&text, &o->text, &o->text_len)) != VARSKO_OK)
+	if ((r = proto_buf_take(&text, &o->text, &o->text_len)) != VARSKO_OK)
 		goto out;
 	*out = o;
 	o = NULL;
 	r = VARSKO_OK;
 out:
 	varsko_opened_free(o);
-	sbuf_free(&doc);
-	sbuf_free(&text);
+	proto_buf_free(&doc);
+	proto_buf_free(&text);
 	fetched_clear(&f);
 	return r;
 }
@@ -444,7 +444,7 @@ static int seal_message(struct varsko_conn *c, const char *ref, const char *kind
 	struct proto_cert *certs = NULL;
 	struct env_recipient rcpt[ENV_RECIPIENTS_MAX];
 	struct env_params ep;
-	struct sbuf pt = {0};
+	struct proto_buf pt = {0};
 	size_t n = 0;
 
 	*env = NULL;
@@ -476,7 +476,7 @@ static int seal_message(struct varsko_conn *c, const char *ref, const char *kind
 	if ((r = env_seal(&ep, rcpt, n, (const uint8_t *)pt.p, pt.len, c->k->sign_sk, env)) != VARSKO_OK)
 		snprintf(c->detail, sizeof(c->detail), "cannot seal the message for the notifier's devices");
 out:
-	sbuf_free(&pt);
+	proto_buf_free(&pt);
 	free(certs);
 	varsko_status_free(st);
 	json_decref(tl);

@@ -10,7 +10,7 @@
  *   conn.c    varsko_connect(), varsko_whoami(), varsko_close()
  *   request.c requests with ids over a session, the queue of pushes, varsko_watch()
  *   cph.c     Europe/Copenhagen local time (EU summer-time rule)
- *   sbuf.c    a growable text buffer that is wiped whenever it moves or is freed
+ *   text.c    plaintext through JSON: jansson's wiping allocator, message texts
  *   submit.c  the document check, submission ids, rosters, varsko_underret_send()
  *   receipt.c receipts: verify, save, varsko_receipt_verify_file()
  *   status.c  the verified timeline (varsko_status)
@@ -234,27 +234,16 @@ struct cph_time {
 };
 int cph_local(int64_t t, struct cph_time *out);
 
-/* ---- sbuf.c ---- */
+/* ---- text.c ---- */
 
 /*
- * A growable NUL-terminated text buffer for output that may hold plaintext:
- * every old copy is wiped when it grows, and sbuf_free wipes. err is
- * sticky (VARSKO_ERR_NOMEM, or VARSKO_ERR_TOO_LARGE past SBUF_MAX).
+ * Makes jansson wipe every block it frees (json_set_alloc_funcs). Run by a
+ * constructor when libvarsko is loaded; programs that link the static core
+ * (the agent) call it first thing in main() as well.
  */
-#define SBUF_MAX (64u * 1024u * 1024u)
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int err;
-};
-void sbuf_add(struct sbuf *b, const char *s, size_t n);
-void sbuf_str(struct sbuf *b, const char *s);
-void sbuf_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* s as a JSON string literal (quotes, escapes; bytes >= 0x80 kept as they are). */
-void sbuf_json_str(struct sbuf *b, const char *s);
-/* Hand the text to the caller (free with varsko_free_secret(p, len)); the buffer is empty afterwards. */
-int sbuf_take(struct sbuf *b, char **out, size_t *len);
-void sbuf_free(struct sbuf *b);
+void text_json_wipe_install(void);
+/* s as a JSON string literal (quotes, escapes; bytes >= 0x80 kept as they are) appended to b. */
+void text_json_str(struct proto_buf *b, const char *s);
 
 /*
  * A message for the notifier (kvittering, tilbagemelding) is the plaintext
@@ -267,10 +256,13 @@ void sbuf_free(struct sbuf *b);
  */
 #define MSG_TEXT_MAX UH_TEXT_MAX
 int msg_text_valid(const char *s, size_t len);
-int msg_encode(const char *text, struct sbuf *out);
+int msg_encode(const char *text, struct proto_buf *out);
 int msg_decode(const uint8_t *pt, size_t len, char **text, size_t *text_len);
-/* Append s[0..len), a JSON text that has passed a parser, without the whitespace between tokens. */
-int json_compact(const char *s, size_t len, struct sbuf *out);
+/*
+ * Append s[0..len), a JSON text, in jansson's compact form (no whitespace
+ * between tokens, escapes normalised). VARSKO_ERR_BAD_FRAME when it is not JSON.
+ */
+int json_compact(const char *s, size_t len, struct proto_buf *out);
 
 /* ---- submit.c ---- */
 

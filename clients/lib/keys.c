@@ -1,11 +1,9 @@
 /*
  * keys.c: the device's secret keys and the device.key file format.
  *
- * The file is the JSON object {"sign_sk":B64(64),"box_sk":B64(32)}. It is
- * parsed here by hand rather than with jansson because jansson keeps copies of
- * strings in memory we cannot wipe; the grammar accepted is the small subset
- * we write (an object of two string members, whitespace between tokens, no
- * escapes), which is all a key file ever needs.
+ * The file is the JSON object {"sign_sk":B64(64),"box_sk":B64(32)}, parsed
+ * with jansson: text.c makes jansson wipe every block it frees, so the parsed
+ * copies of the keys do not outlive the parse.
  */
 #include <stdio.h>
 #include <string.h>
@@ -71,47 +69,6 @@ out:
 	return r;
 }
 
-/* A tiny cursor over the key file text. */
-struct cur {
-	const char *p, *end;
-};
-
-static void skip_ws(struct cur *c)
-{
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-		c->p++;
-}
-
-static int expect(struct cur *c, char ch)
-{
-	skip_ws(c);
-	if (c->p >= c->end || *c->p != ch)
-		return -1;
-	c->p++;
-	return 0;
-}
-
-/* A string token without escapes; *s and *n point into the text. */
-static int string_tok(struct cur *c, const char **s, size_t *n)
-{
-	const char *start;
-
-	if (expect(c, '"') != 0)
-		return -1;
-	start = c->p;
-	while (c->p < c->end && *c->p != '"') {
-		if (*c->p == '\\' || (unsigned char)*c->p < 0x20)
-			return -1;
-		c->p++;
-	}
-	if (c->p >= c->end)
-		return -1;
-	*s = start;
-	*n = (size_t)(c->p - start);
-	c->p++;
-	return 0;
-}
-
 /* Decode a base64 token of exactly B64_LEN(n) characters into out[n]. */
 static int b64_member(const char *s, size_t slen, uint8_t *out, size_t n)
 {
@@ -130,11 +87,8 @@ static int b64_member(const char *s, size_t slen, uint8_t *out, size_t n)
 int keys_from_text(const char *text, size_t len, struct keys **out)
 {
 	int r = VARSKO_ERR_BAD_INPUT;
-	struct cur c = {text, text + len};
 	struct keys *k = NULL;
-	int have_sign = 0, have_box = 0;
-	const char *s;
-	size_t n;
+	json_t *o = NULL, *sign, *box;
 	uint8_t seed_pk[PROTO_PK_LEN], seed_sk[64];
 
 	*out = NULL;
@@ -142,33 +96,14 @@ int keys_from_text(const char *text, size_t len, struct keys **out)
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	if (expect(&c, '{') != 0)
+	/* Exactly the two members, each once; nothing after the object. */
+	if ((o = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(o) ||
+	    json_object_size(o) != 2 || !json_is_string(sign = json_object_get(o, "sign_sk")) ||
+	    !json_is_string(box = json_object_get(o, "box_sk")))
 		goto out;
-	for (int i = 0; i < 2; i++) {
-		if (i > 0 && expect(&c, ',') != 0)
-			goto out;
-		if (string_tok(&c, &s, &n) != 0)
-			goto out;
-		if (n == 7 && memcmp(s, "sign_sk", 7) == 0 && !have_sign) {
-			if (expect(&c, ':') != 0 || string_tok(&c, &s, &n) != 0)
-				goto out;
-			if (b64_member(s, n, k->sign_sk, sizeof(k->sign_sk)) != VARSKO_OK)
-				goto out;
-			have_sign = 1;
-		} else if (n == 6 && memcmp(s, "box_sk", 6) == 0 && !have_box) {
-			if (expect(&c, ':') != 0 || string_tok(&c, &s, &n) != 0)
-				goto out;
-			if (b64_member(s, n, k->box_sk, sizeof(k->box_sk)) != VARSKO_OK)
-				goto out;
-			have_box = 1;
-		} else {
-			goto out;
-		}
-	}
-	if (expect(&c, '}') != 0)
-		goto out;
-	skip_ws(&c);
-	if (c.p != c.end)
+	if (b64_member(json_string_value(sign), json_string_length(sign), k->sign_sk, sizeof(k->sign_sk)) !=
+	        VARSKO_OK ||
+	    b64_member(json_string_value(box), json_string_length(box), k->box_sk, sizeof(k->box_sk)) != VARSKO_OK)
 		goto out;
 	/* The secret key embeds its public half: it must be the one the seed makes. */
 	if (crypto_sign_seed_keypair(seed_pk, seed_sk, k->sign_sk) != 0 ||
@@ -183,6 +118,7 @@ int keys_from_text(const char *text, size_t len, struct keys **out)
 	k = NULL;
 	r = VARSKO_OK;
 out:
+	json_decref(o); /* wiped by text.c's allocator */
 	sodium_memzero(seed_sk, sizeof(seed_sk));
 	keys_free(k);
 	return r;

@@ -1,6 +1,7 @@
 /*
  * misc.c: error texts, the version, and small helpers shared by the modules.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
@@ -56,4 +57,14 @@ void identity_from_cert(const struct proto_cert *c, struct varsko_identity *out)
 	out->serial = c->serial;
 	out->not_before = c->not_before;
 	out->not_after = c->not_after;
+}
+
+void varsko_free(void *p)
+{
+	free(p);
+}
+
+void varsko_free_secret(void *p, size_t len)
+{
+	proto_wipe_free(p, len);
 }

@@ -46,7 +46,7 @@ static void push_add(struct varsko_conn *c, char *text, size_t len)
 	if (c->push_tail == NULL)
 		c->push_tail = &c->push_head;
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		free(text);
+		proto_wipe_free(text, len + 1);
 		return;
 	}
 	p->text = text;
@@ -59,7 +59,7 @@ static void push_add(struct varsko_conn *c, char *text, size_t len)
 		c->push_head = old->next;
 		if (c->push_head == NULL)
 			c->push_tail = &c->push_head;
-		free(old->text);
+		proto_wipe_free(old->text, old->len + 1);
 		free(old);
 		c->n_push--;
 	}
@@ -83,7 +83,7 @@ void conn_push_free_all(struct varsko_conn *c)
 	struct conn_push *p;
 
 	while ((p = push_pop(c)) != NULL) {
-		free(p->text);
+		proto_wipe_free(p->text, p->len + 1);
 		free(p);
 	}
 }
@@ -123,7 +123,7 @@ int conn_next(struct varsko_conn *c, int64_t deadline, int want_push, struct con
 		}
 		if ((r = classify(c, text, len, out)) != VARSKO_OK) {
 			conn_frame_clear(out);
-			free(text);
+			proto_wipe_free(text, len + 1);
 			return r;
 		}
 		if (out->flow != NULL && is_push(out->ft) && !want_push) {
@@ -132,7 +132,7 @@ int conn_next(struct varsko_conn *c, int64_t deadline, int want_push, struct con
 			text = NULL;
 			continue;
 		}
-		free(text);
+		proto_wipe_free(text, len + 1);
 		return VARSKO_OK;
 	}
 }
@@ -185,7 +185,7 @@ int conn_request(struct varsko_conn *c, json_t *req, enum flow_type expect, json
 	r = VARSKO_OK;
 out:
 	conn_frame_clear(&f);
-	free(text);
+	proto_wipe_free(text, len + 1);
 	return r;
 }
 
@@ -221,7 +221,7 @@ static int ping(struct varsko_conn *c, int64_t deadline)
 	if ((r = proto_frame_encode(&f, &text, &len)) != VARSKO_OK)
 		return r;
 	r = conn_send_text(c, text, len, deadline);
-	free(text);
+	proto_wipe_free(text, len + 1);
 	return r;
 }
 
@@ -278,7 +278,7 @@ int varsko_watch(struct varsko_conn *c, int64_t timeout_ms, char **frame_json)
 	r = flow_frame_dump(f.flow, frame_json, &len);
 out:
 	if (p != NULL) {
-		free(p->text);
+		proto_wipe_free(p->text, p->len + 1);
 		free(p);
 	}
 	conn_frame_clear(&f);

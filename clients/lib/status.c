@@ -282,40 +282,40 @@ out:
 
 int varsko_status_json(const struct varsko_status *s, char **json, size_t *len)
 {
-	struct sbuf b = {0};
+	struct proto_buf b = {0};
 	char t[PROTO_TIME_LEN + 1];
 
 	/* Keys in byte order, like every other JSON the project writes. */
-	sbuf_str(&b, "{\"reference\":");
-	sbuf_json_str(&b, s->reference);
-	sbuf_str(&b, ",\"steps\":[");
+	proto_buf_add_str(&b, "{\"reference\":");
+	text_json_str(&b, s->reference);
+	proto_buf_add_str(&b, ",\"steps\":[");
 	for (size_t i = 0; i < s->n_steps; i++) {
 		const struct varsko_step *st = &s->steps[i];
 
-		sbuf_str(&b, i > 0 ? ",{" : "{");
+		proto_buf_add_str(&b, i > 0 ? ",{" : "{");
 		if (st->akut >= 0)
-			sbuf_printf(&b, "\"akut\":%s,", st->akut ? "true" : "false");
-		sbuf_str(&b, "\"device\":");
-		sbuf_json_str(&b, st->device);
+			proto_buf_printf(&b, "\"akut\":%s,", st->akut ? "true" : "false");
+		proto_buf_add_str(&b, "\"device\":");
+		text_json_str(&b, st->device);
 		if (st->message != NULL) {
-			sbuf_str(&b, ",\"message\":");
-			sbuf_json_str(&b, st->message);
+			proto_buf_add_str(&b, ",\"message\":");
+			text_json_str(&b, st->message);
 		}
 		if (st->new_team[0] != '\0') {
-			sbuf_str(&b, ",\"new_team\":");
-			sbuf_json_str(&b, st->new_team);
+			proto_buf_add_str(&b, ",\"new_team\":");
+			text_json_str(&b, st->new_team);
 		}
-		sbuf_str(&b, ",\"role\":");
-		sbuf_json_str(&b, st->role);
+		proto_buf_add_str(&b, ",\"role\":");
+		text_json_str(&b, st->role);
 		if (st->started >= 0)
-			sbuf_printf(&b, ",\"started\":%s", st->started ? "true" : "false");
-		sbuf_str(&b, ",\"step\":");
-		sbuf_json_str(&b, st->step);
-		sbuf_str(&b, ",\"team\":");
-		sbuf_json_str(&b, st->team);
+			proto_buf_printf(&b, ",\"started\":%s", st->started ? "true" : "false");
+		proto_buf_add_str(&b, ",\"step\":");
+		text_json_str(&b, st->step);
+		proto_buf_add_str(&b, ",\"team\":");
+		text_json_str(&b, st->team);
 		proto_time_format(st->time, t);
-		sbuf_printf(&b, ",\"time\":\"%s\",\"verified\":%s}", t, st->verified ? "true" : "false");
+		proto_buf_printf(&b, ",\"time\":\"%s\",\"verified\":%s}", t, st->verified ? "true" : "false");
 	}
-	sbuf_str(&b, "]}");
-	return sbuf_take(&b, json, len);
+	proto_buf_add_str(&b, "]}");
+	return proto_buf_take(&b, json, len);
 }

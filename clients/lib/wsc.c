@@ -12,6 +12,7 @@
  * bound to the verification on the context as well as by lws per connection.
  * Nothing here ever allows a self-signed, expired or mismatched certificate.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sodium.h>
 
 #include "client.h"
 
@@ -52,8 +54,7 @@ struct wsc {
 	size_t max;      /* largest message accepted (PROTO_FRAME_MAX until wsc_set_max) */
 
 	/* The message being received, and the queue of complete ones. */
-	char *rx;
-	size_t rx_len, rx_cap;
+	struct proto_buf rx; /* wiped when reset or freed */
 	int rx_binary;
 	struct wsc_msg *head, **tail;
 
@@ -141,39 +142,31 @@ static void wsc_wake(lws_sorted_usec_list_t *sul)
 static int on_rx(struct wsc *w, struct lws *wsi, const void *in, size_t len)
 {
 	struct wsc_msg *m;
-	size_t need, cap;
-	char *p;
 
-	if (w->rx_len == 0)
+	if (w->rx.len == 0)
 		w->rx_binary = lws_frame_is_binary(wsi);
-	if (len > w->max - w->rx_len) {
+	if (len > w->max - w->rx.len) {
 		w->overflow = 1;
 		return -1;
 	}
-	need = w->rx_len + len + 1;
-	if (need > w->rx_cap) {
-		/* Grow by doubling from one default frame, never past max + 1. */
-		for (cap = w->rx_cap > 0 ? w->rx_cap : PROTO_FRAME_MAX + 1; cap < need;)
-			cap = cap > (w->max + 1) / 2 ? w->max + 1 : cap * 2;
-		if ((p = realloc(w->rx, cap)) == NULL)
-			return -1;
-		w->rx = p;
-		w->rx_cap = cap;
-	}
-	memcpy(w->rx + w->rx_len, in, len);
-	w->rx_len += len;
+	/* The first fragment reserves one default frame, so most messages never make the buffer grow. */
+	if (w->rx.cap == 0)
+		(void)proto_buf_reserve(&w->rx, PROTO_FRAME_MAX);
+	proto_buf_add(&w->rx, in, len);
+	if (w->rx.err != VARSKO_OK)
+		return -1;
 	if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0)
 		return 0;
-	if ((m = malloc(sizeof(*m) + w->rx_len + 1)) == NULL)
+	if ((m = malloc(sizeof(*m) + w->rx.len + 1)) == NULL)
 		return -1;
 	m->next = NULL;
-	m->len = w->rx_len;
+	m->len = w->rx.len;
 	m->binary = w->rx_binary;
-	memcpy(m->buf, w->rx, w->rx_len);
-	m->buf[w->rx_len] = '\0';
+	memcpy(m->buf, w->rx.p, w->rx.len);
+	m->buf[w->rx.len] = '\0';
 	*w->tail = m;
 	w->tail = &m->next;
-	w->rx_len = 0;
+	proto_buf_reset(&w->rx);
 	return 0;
 }
 
@@ -223,7 +216,7 @@ static int wsc_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
 		if (w->tx != NULL) {
 			int n = lws_write(wsi, w->tx + LWS_PRE, w->tx_len, LWS_WRITE_TEXT);
 
-			free(w->tx);
+			proto_wipe_free(w->tx, LWS_PRE + w->tx_len);
 			w->tx = NULL;
 			if (n < 0 || (size_t)n < w->tx_len)
 				return -1;
@@ -479,12 +472,13 @@ int wsc_recv_raw(struct wsc *w, char **text, size_t *len, int64_t deadline_ms)
 		w->tail = &w->head;
 	if (m->binary) {
 		snprintf(w->detail, sizeof(w->detail), "the server sent a binary message");
-		free(m);
+		proto_wipe_free(m, sizeof(*m) + m->len + 1);
 		return VARSKO_ERR_PROTOCOL;
 	}
-	/* Hand out the text itself: move it to the front of its own allocation. */
+	/* Hand out the text itself: move it to the front of its own allocation, and zero what it leaves behind. */
 	*len = m->len;
 	memmove(m, m->buf, m->len + 1);
+	sodium_memzero((char *)m + *len + 1, offsetof(struct wsc_msg, buf));
 	*text = (char *)m;
 	return VARSKO_OK;
 }
@@ -500,7 +494,7 @@ int wsc_recv(struct wsc *w, struct proto_frame *out, int64_t deadline_ms)
 		return r;
 	if ((r = proto_frame_decode(text, len, out, &why)) != VARSKO_OK)
 		snprintf(w->detail, sizeof(w->detail), "bad frame from the server: %s", why != NULL ? why : "?");
-	free(text);
+	proto_wipe_free(text, len + 1);
 	return r;
 }
 
@@ -523,9 +517,10 @@ void wsc_close(struct wsc *w)
 	SSL_CTX_free(w->ssl_ctx);
 	while ((m = w->head) != NULL) {
 		w->head = m->next;
-		free(m);
+		proto_wipe_free(m, sizeof(*m) + m->len + 1);
 	}
-	free(w->rx);
-	free(w->tx);
+	proto_buf_free(&w->rx);
+	if (w->tx != NULL)
+		proto_wipe_free(w->tx, LWS_PRE + w->tx_len);
 	free(w);
 }
