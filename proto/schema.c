@@ -151,6 +151,7 @@ int pf_dump(const json_t *o, char **out, size_t *len)
 		*len = strlen(s);
 	return VARSKO_OK;
 }
+
 /* ---- decoding ---------------------------------------------------------------- */
 
 static int key_known(const char *key, size_t klen, const struct pf_field *tab, size_t n, const char *const *extra)
