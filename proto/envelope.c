@@ -408,52 +408,33 @@ _Static_assert(ENV_VERSION == PROTO_VERSION, "PF_VERSION1 checks ENV_VERSION");
 
 int env_to_json(const struct env_envelope *e, char **out, size_t *len)
 {
-	const char *detail;
-	json_t *o = NULL;
-	int r;
-
 	if (out == NULL || len == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
 	*len = 0;
 	if (!env_well_formed(e))
 		return VARSKO_ERR_BAD_INPUT;
-	if ((o = json_object()) == NULL)
-		return VARSKO_ERR_NOMEM;
-	if ((r = pf_encode(o, env_fields, PF_N(env_fields), e, &detail)) == VARSKO_OK)
-		r = pf_dump(o, out, len);
-	else if (r == VARSKO_ERR_BAD_FRAME)
-		r = VARSKO_ERR_BAD_INPUT;
-	json_decref(o);
-	return r;
+	return pf_encode_text(env_fields, PF_N(env_fields), e, out, len);
 }
 
 int env_from_json(const char *buf, size_t len, struct env_envelope **out)
 {
-	struct env_envelope *e = NULL;
-	const char *detail;
-	json_t *o = NULL;
+	struct env_envelope *e;
 	int r;
 
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
-	if ((r = pf_load(buf, len, ENV_JSON_MAX, 0, &o, NULL)) != VARSKO_OK)
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	r = pf_decode_text(buf, len, ENV_JSON_MAX, 0, env_fields, PF_N(env_fields), e);
+	/* also: wraps strictly sorted, so no duplicate device */
+	if (r == VARSKO_OK && !env_well_formed(e))
+		r = VARSKO_ERR_BAD_FRAME;
+	if (r != VARSKO_OK) {
+		env_free(e);
 		return r;
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
 	}
-	if ((r = pf_decode(o, env_fields, PF_N(env_fields), NULL, e, &detail)) != VARSKO_OK)
-		goto out;
-	r = VARSKO_ERR_BAD_FRAME;
-	if (!env_well_formed(e)) /* also: wraps strictly sorted, so no duplicate device */
-		goto out;
 	*out = e;
-	e = NULL;
-	r = VARSKO_OK;
-out:
-	env_free(e);
-	json_decref(o);
-	return r;
+	return VARSKO_OK;
 }

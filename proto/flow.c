@@ -109,23 +109,6 @@ static const struct pf_field event_fields[] = {
         {"version", PF_VERSION1, 1, 0, 0, EO(version), 0, NULL, NULL},
 };
 
-/* A new object of tab from base, in *out; BAD_FRAME (a value that would not decode) becomes BAD_INPUT. */
-static int to_json(const struct pf_field *tab, size_t n, const void *base, json_t **out)
-{
-	const char *detail;
-	json_t *o;
-	int r;
-
-	if ((o = json_object()) == NULL)
-		return VARSKO_ERR_NOMEM;
-	if ((r = pf_encode(o, tab, n, base, &detail)) != VARSKO_OK) {
-		json_decref(o);
-		return r == VARSKO_ERR_BAD_FRAME ? VARSKO_ERR_BAD_INPUT : r;
-	}
-	*out = o;
-	return VARSKO_OK;
-}
-
 /* ---- envelope hash --------------------------------------------------------- */
 
 int flow_envelope_hash(const struct env_envelope *e, uint8_t out[32])
@@ -291,7 +274,7 @@ int flow_roster_to_json(const struct flow_roster *r, json_t **out)
 	*out = NULL;
 	if (!roster_well_formed(r))
 		return VARSKO_ERR_BAD_INPUT;
-	return to_json(roster_fields, PF_N(roster_fields), r, out);
+	return pf_encode_object(roster_fields, PF_N(roster_fields), r, out);
 }
 
 int flow_roster_from_json(const json_t *j, struct flow_roster *out)
@@ -393,7 +376,7 @@ int flow_receipt_to_json(const struct flow_receipt *r, json_t **out)
 	*out = NULL;
 	if (!receipt_well_formed(r))
 		return VARSKO_ERR_BAD_INPUT;
-	return to_json(receipt_fields, PF_N(receipt_fields), r, out);
+	return pf_encode_object(receipt_fields, PF_N(receipt_fields), r, out);
 }
 
 int flow_receipt_from_json(const json_t *j, struct flow_receipt *out)
@@ -519,7 +502,7 @@ int flow_event_to_json(const struct flow_event *e, json_t **out)
 	*out = NULL;
 	if (!event_well_formed(e))
 		return VARSKO_ERR_BAD_INPUT;
-	return to_json(event_fields, PF_N(event_fields), e, out);
+	return pf_encode_object(event_fields, PF_N(event_fields), e, out);
 }
 
 int flow_event_from_json(const json_t *j, struct flow_event *out)

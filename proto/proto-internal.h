@@ -101,6 +101,18 @@ int pf_encode(json_t *o, const struct pf_field *tab, size_t n, const void *base,
 int pf_dump(const json_t *o, char **out, size_t *len) VARSKO_WUR;
 
 /*
+ * Whole messages: base by tab as a new object (*out owned by the caller,
+ * json_decref) or as its text (pf_dump()), where a value that would not
+ * decode is VARSKO_ERR_BAD_INPUT; and text to base (pf_load() then
+ * pf_decode(); base zeroed by the caller, and its owned fields freed by the
+ * caller also on failure).
+ */
+int pf_encode_object(const struct pf_field *tab, size_t n, const void *base, json_t **out) VARSKO_WUR;
+int pf_encode_text(const struct pf_field *tab, size_t n, const void *base, char **out, size_t *len) VARSKO_WUR;
+int pf_decode_text(const char *buf, size_t len, size_t max, size_t flags, const struct pf_field *tab, size_t n,
+                   void *base) VARSKO_WUR;
+
+/*
  * The dispatch on "type": the index of the type named s[0..len) in
  * types[0..n) (entries without a name are skipped), or -1.
  */
@@ -129,8 +141,6 @@ int pf_valid_ref(const char *s, size_t len, size_t max);
 
 /* cert.c: the certificate table, for certificates inside other objects. */
 extern const struct pf_table proto_cert_table;
-int proto_cert_decode_json(const json_t *o, struct proto_cert *c, const char **detail) VARSKO_WUR;
-int proto_cert_encode_json(const struct proto_cert *c, json_t **out, const char **detail) VARSKO_WUR;
 
 /* codec.c: a loaded frame object of one of proto.h's types -> *out (see proto_frame_decode()). */
 int proto_frame_from_json(const json_t *o, struct proto_frame *out, const char **detail) VARSKO_WUR;

@@ -112,6 +112,7 @@ int pf_dump(const json_t *o, char **out, size_t *len)
 		*len = strlen(s);
 	return VARSKO_OK;
 }
+
 /* ---- decoding ---------------------------------------------------------------- */
 
 static int key_known(const char *key, size_t klen, const struct pf_field *tab, size_t n, const char *const *extra)
@@ -662,6 +663,54 @@ int pf_encode(json_t *o, const struct pf_field *tab, size_t n, const void *base,
 			return VARSKO_ERR_NOMEM;
 	}
 	return VARSKO_OK;
+}
+
+/* ---- whole messages ------------------------------------------------------------ */
+
+int pf_encode_object(const struct pf_field *tab, size_t n, const void *base, json_t **out)
+{
+	const char *detail;
+	json_t *o;
+	int r;
+
+	*out = NULL;
+	if ((o = json_object()) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = pf_encode(o, tab, n, base, &detail)) != VARSKO_OK) {
+		json_decref(o);
+		return r == VARSKO_ERR_BAD_FRAME ? VARSKO_ERR_BAD_INPUT : r;
+	}
+	*out = o;
+	return VARSKO_OK;
+}
+
+int pf_encode_text(const struct pf_field *tab, size_t n, const void *base, char **out, size_t *len)
+{
+	json_t *o;
+	int r;
+
+	*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	if ((r = pf_encode_object(tab, n, base, &o)) != VARSKO_OK)
+		return r;
+	r = pf_dump(o, out, len);
+	json_decref(o);
+	return r;
+}
+
+int pf_decode_text(const char *buf, size_t len, size_t max, size_t flags, const struct pf_field *tab, size_t n,
+                   void *base)
+{
+	const char *detail;
+	json_t *o;
+	int r;
+
+	if ((r = pf_load(buf, len, max, flags, &o, &detail)) != VARSKO_OK)
+		return r;
+	r = pf_decode(o, tab, n, NULL, base, &detail);
+	json_decref(o);
+	return r;
 }
 
 /* ---- frames: the dispatch on "type" ------------------------------------------ */

@@ -761,42 +761,26 @@ static const struct pf_field header_fields[] = {
 
 int uh_header_to_json(const struct uh_header *h, char **out, size_t *len)
 {
-	const char *detail;
-	json_t *o;
-	int r;
-
 	if (out == NULL || len == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
 	*len = 0;
 	if (!header_valid(h))
 		return VARSKO_ERR_BAD_INPUT;
-	if ((o = json_object()) == NULL)
-		return VARSKO_ERR_NOMEM;
-	if ((r = pf_encode(o, header_fields, PF_N(header_fields), h, &detail)) == VARSKO_OK)
-		r = pf_dump(o, out, len);
-	else if (r == VARSKO_ERR_BAD_FRAME)
-		r = VARSKO_ERR_BAD_INPUT;
-	json_decref(o);
-	return r;
+	return pf_encode_text(header_fields, PF_N(header_fields), h, out, len);
 }
 
 int uh_header_from_json(const char *buf, size_t len, struct uh_header *out)
 {
-	const char *detail;
-	json_t *o = NULL;
 	int r;
 
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	memset(out, 0, sizeof(*out));
-	if ((r = pf_load(buf, len, PROTO_FRAME_MAX, JSON_ALLOW_NUL, &o, NULL)) != VARSKO_OK)
-		return r;
-	r = pf_decode(o, header_fields, PF_N(header_fields), NULL, out, &detail);
+	r = pf_decode_text(buf, len, PROTO_FRAME_MAX, JSON_ALLOW_NUL, header_fields, PF_N(header_fields), out);
 	if (r == VARSKO_OK && !header_valid(out))
 		r = VARSKO_ERR_BAD_FRAME;
 	if (r != VARSKO_OK)
 		memset(out, 0, sizeof(*out));
-	json_decref(o);
 	return r;
 }
