@@ -235,8 +235,12 @@ static int cmd_init(const char *cfgpath, int argc, char **argv)
 		goto out;
 	}
 	/* The gateway's encryption key is not used yet: its secret half is discarded. */
-	crypto_box_keypair(gc.box_pk, box_sk);
+	r = crypto_box_keypair(gc.box_pk, box_sk) == 0 ? VARSKO_OK : VARSKO_ERR_CRYPTO;
 	sodium_memzero(box_sk, sizeof(box_sk));
+	if (r != VARSKO_OK) {
+		fail(r, "cannot generate keys");
+		goto out;
+	}
 	gc.version = PROTO_VERSION;
 	snprintf(gc.user, sizeof(gc.user), "gateway");
 	snprintf(gc.name, sizeof(gc.name), "varskod");

@@ -121,8 +121,7 @@ static int check_signer(struct store *s, struct apply *a, int64_t now, int *is_g
  * to exactly the recipients the kind names. A re-routed underretning keeps
  * its routing bytes: the new team's agent checks them against the receipt.
  */
-static int check_envelope(struct store *s, struct apply *a, const struct policy_event *rule, int64_t now,
-                          uint8_t h[32])
+static int check_envelope(struct store *s, struct apply *a, const struct policy_event *rule, int64_t now, uint8_t h[32])
 {
 	size_t n = 0;
 	int r;
@@ -262,7 +261,8 @@ int event_apply(struct store *s, const char *event_json, size_t event_len, const
 	                                                      a.u.team, a.ev.time, now, a.ev_text, a.env_text},
 	                            &seq)) != VARSKO_OK)
 		goto out;
-	if (rule->meets != NULL && (r = store_deadline_met(s, a.ev.reference, rule->meets, a.ev.time, seq)) != VARSKO_OK)
+	if (rule->meets != NULL &&
+	    (r = store_deadline_met(s, a.ev.reference, rule->meets, a.ev.time, seq)) != VARSKO_OK)
 		goto out;
 	/* The outbox republishes until the team's agent has both received and filed it (store_outbox.c). */
 	if ((a.ev.kind == FLOW_EV_MODTAGET || a.ev.kind == FLOW_EV_JOURNALISERET) &&
@@ -280,8 +280,9 @@ int event_apply(struct store *s, const char *event_json, size_t event_len, const
 	snprintf(detail, sizeof(detail), "ref=%s kind=%s", a.ev.reference, kind);
 	if ((r = store_audit(s, now, "event_stored", a.ev.device, detail)) != VARSKO_OK)
 		goto out;
-	if ((r = flow_text_pushed(a.ev.reference, a.ev_text, a.cert_text, rule->to == POL_ENV_NOTIFIER ? a.env_text : NULL,
-	                          &out->push_frame, &out->push_len)) != VARSKO_OK)
+	if ((r = flow_text_pushed(a.ev.reference, a.ev_text, a.cert_text,
+	                          rule->to == POL_ENV_NOTIFIER ? a.env_text : NULL, &out->push_frame,
+	                          &out->push_len)) != VARSKO_OK)
 		goto out;
 done:
 	out->seq = seq;

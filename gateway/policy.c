@@ -11,8 +11,8 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } roles[] = {
-	{"fagperson", POL_FAGPERSON}, {"myndighed", POL_MYNDIGHED}, {"leder", POL_LEDER},
-	{"raadgiver", POL_RAADGIVER}, {"agent", POL_AGENT}, {"admin", POL_ADMIN},
+        {"fagperson", POL_FAGPERSON}, {"myndighed", POL_MYNDIGHED}, {"leder", POL_LEDER},
+        {"raadgiver", POL_RAADGIVER}, {"agent", POL_AGENT},         {"admin", POL_ADMIN},
 };
 
 unsigned policy_role_bit(const char *role)
@@ -77,25 +77,25 @@ unsigned policy_relation(const struct policy_actor *a, const char *team, const c
 #define TEAM_READERS (POL_MYNDIGHED | POL_LEDER)
 
 static const struct request_rule {
-	unsigned roles;     /* who may make the request at all */
-	int needs_team;     /* 1: only with a team of one's own */
-	unsigned sees;      /* relations to an underretning that make it visible (0: no underretning) */
-	const char *why;    /* the refusal text */
+	unsigned roles;  /* who may make the request at all */
+	int needs_team;  /* 1: only with a team of one's own */
+	unsigned sees;   /* relations to an underretning that make it visible (0: no underretning) */
+	const char *why; /* the refusal text */
 } requests[FLOW_T_COUNT_] = {
-	[FLOW_T_ROUTE] = {POL_FAGPERSON, 0, 0, "only a fagperson may route an underretning"},
-	[FLOW_T_SUBMIT] = {POL_FAGPERSON, 0, 0, "only a fagperson may submit an underretning"},
-	[FLOW_T_MINE] = {POL_FAGPERSON, 0, 0, "only a fagperson has underretninger of their own"},
-	[FLOW_T_INBOX] = {TEAM_READERS, 1, 0, "only myndighed and leder have an inbox"},
-	[FLOW_T_FETCH] = {TEAM_READERS, 1, POL_REL_TEAM,
-	                  "only myndighed and leder of the team may fetch an underretning"},
-	[FLOW_T_STATUS] = {TEAM_READERS | POL_FAGPERSON, 0, POL_REL_TEAM | POL_REL_NOTIFIER,
-	                   "only the notifier and the team may see the status"},
-	[FLOW_T_NOTIFIER_DEVICES] = {TEAM_READERS, 1, POL_REL_TEAM,
-	                             "only myndighed and leder of the team may ask for the notifier's devices"},
-	[FLOW_T_ROSTER] = {POL_MYNDIGHED, 0, 0, "only myndighed may ask for a team's roster"},
-	[FLOW_T_OVERVIEW] = {POL_LEDER, 1, 0, "only a leder has the deadline overview"},
-	[FLOW_T_EVENT] = {TEAM_READERS | POL_AGENT, 1, POL_REL_TEAM,
-	                  "only myndighed, leder and the team's agent sign events"},
+        [FLOW_T_ROUTE] = {POL_FAGPERSON, 0, 0, "only a fagperson may route an underretning"},
+        [FLOW_T_SUBMIT] = {POL_FAGPERSON, 0, 0, "only a fagperson may submit an underretning"},
+        [FLOW_T_MINE] = {POL_FAGPERSON, 0, 0, "only a fagperson has underretninger of their own"},
+        [FLOW_T_INBOX] = {TEAM_READERS, 1, 0, "only myndighed and leder have an inbox"},
+        [FLOW_T_FETCH] = {TEAM_READERS, 1, POL_REL_TEAM,
+                          "only myndighed and leder of the team may fetch an underretning"},
+        [FLOW_T_STATUS] = {TEAM_READERS | POL_FAGPERSON, 0, POL_REL_TEAM | POL_REL_NOTIFIER,
+                           "only the notifier and the team may see the status"},
+        [FLOW_T_NOTIFIER_DEVICES] = {TEAM_READERS, 1, POL_REL_TEAM,
+                                     "only myndighed and leder of the team may ask for the notifier's devices"},
+        [FLOW_T_ROSTER] = {POL_MYNDIGHED, 0, 0, "only myndighed may ask for a team's roster"},
+        [FLOW_T_OVERVIEW] = {POL_LEDER, 1, 0, "only a leder has the deadline overview"},
+        [FLOW_T_EVENT] = {TEAM_READERS | POL_AGENT, 1, POL_REL_TEAM,
+                          "only myndighed, leder and the team's agent sign events"},
 };
 
 int policy_request(enum flow_type t, const struct policy_actor *a, const char **why)
@@ -133,15 +133,15 @@ int policy_sees(enum flow_type t, unsigned relation)
  * underretning, and the same signed afsluttet sent again is a duplicate.
  */
 static const struct policy_event events[FLOW_EV_COUNT_] = {
-	[FLOW_EV_LEVERET] = {POL_GATEWAY, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
-	[FLOW_EV_MODTAGET] = {POL_AGENT, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
-	[FLOW_EV_JOURNALISERET] = {POL_AGENT, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
-	[FLOW_EV_AABNET] = {POL_MYNDIGHED | POL_LEDER, NULL, POL_ENV_NONE, NULL, 0, 1, 1},
-	[FLOW_EV_VURDERET] = {POL_MYNDIGHED, NULL, POL_ENV_NONE, "vurdering", 0, 0, 0},
-	[FLOW_EV_KVITTERET] = {POL_MYNDIGHED, "kvittering", POL_ENV_NOTIFIER, "kvittering", 0, 0, 0},
-	[FLOW_EV_TILBAGEMELDING] = {POL_MYNDIGHED, "tilbagemelding", POL_ENV_NOTIFIER, "tilbagemelding", 0, 0, 0},
-	[FLOW_EV_OMDIRIGERET] = {POL_MYNDIGHED, "underretning", POL_ENV_NEW_TEAM, NULL, 0, 0, 0},
-	[FLOW_EV_AFSLUTTET] = {POL_MYNDIGHED, NULL, POL_ENV_NONE, NULL, 0, 0, 0},
+        [FLOW_EV_LEVERET] = {POL_GATEWAY, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
+        [FLOW_EV_MODTAGET] = {POL_AGENT, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
+        [FLOW_EV_JOURNALISERET] = {POL_AGENT, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
+        [FLOW_EV_AABNET] = {POL_MYNDIGHED | POL_LEDER, NULL, POL_ENV_NONE, NULL, 0, 1, 1},
+        [FLOW_EV_VURDERET] = {POL_MYNDIGHED, NULL, POL_ENV_NONE, "vurdering", 0, 0, 0},
+        [FLOW_EV_KVITTERET] = {POL_MYNDIGHED, "kvittering", POL_ENV_NOTIFIER, "kvittering", 0, 0, 0},
+        [FLOW_EV_TILBAGEMELDING] = {POL_MYNDIGHED, "tilbagemelding", POL_ENV_NOTIFIER, "tilbagemelding", 0, 0, 0},
+        [FLOW_EV_OMDIRIGERET] = {POL_MYNDIGHED, "underretning", POL_ENV_NEW_TEAM, NULL, 0, 0, 0},
+        [FLOW_EV_AFSLUTTET] = {POL_MYNDIGHED, NULL, POL_ENV_NONE, NULL, 0, 0, 0},
 };
 
 const struct policy_event *policy_event_rule(enum flow_event_kind k)

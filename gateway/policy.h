@@ -95,13 +95,13 @@ enum policy_envelope_to {
 };
 
 struct policy_event {
-	unsigned signers;         /* POL_* bits that may sign it */
-	const char *envelope;     /* the envelope kind it carries, NULL for none */
+	unsigned signers;     /* POL_* bits that may sign it */
+	const char *envelope; /* the envelope kind it carries, NULL for none */
 	enum policy_envelope_to to;
-	const char *meets;        /* the deadline kind it meets, NULL for none */
-	unsigned needs;           /* kinds (bits 1 << kind) that must have happened before */
-	int when_closed;          /* 1: also accepted after afsluttet */
-	int once_per_device;      /* 1: a second one from the same device answers with the first */
+	const char *meets;   /* the deadline kind it meets, NULL for none */
+	unsigned needs;      /* kinds (bits 1 << kind) that must have happened before */
+	int when_closed;     /* 1: also accepted after afsluttet */
+	int once_per_device; /* 1: a second one from the same device answers with the first */
 };
 
 /* The row of kind k, or NULL for FLOW_EV_NONE and out-of-range values. */

@@ -332,7 +332,7 @@ static void enroll_run(struct worker_job *job, struct store *st)
 	if ((r = proto_enroll_signing_input(j->nonce, j->origin, j->code, j->sign_pk, j->box_pk, j->label, &in)) !=
 	    VARSKO_OK)
 		goto out;
-	if (proto_verify(&in, j->sign_pk, j->sig) != VARSKO_OK) {
+	if (proto_verify(j->sig, &in, j->sign_pk) != VARSKO_OK) {
 		r = VARSKO_ERR_BAD_SIGNATURE;
 		goto refused;
 	}
@@ -480,7 +480,7 @@ static void login_run(struct worker_job *job, struct store *st)
 		goto out;
 	if ((r = proto_login_signing_input(j->nonce, j->origin, j->device, j->time, &in)) != VARSKO_OK)
 		goto out;
-	if (proto_verify(&in, dev.cert.sign_pk, j->sig) != VARSKO_OK) {
+	if (proto_verify(j->sig, &in, dev.cert.sign_pk) != VARSKO_OK) {
 		r = VARSKO_ERR_BAD_SIGNATURE;
 		goto out;
 	}

@@ -5,7 +5,10 @@
  * Every request becomes one worker job: the lws thread only hands over the
  * parsed frame, and answers from the job's done(). run() does everything
  * else on the worker thread: it looks the session's device up again (so a
- * revocation or an expiry takes effect at once), checks the rights, reads
+ * revocation, an expiry or a change of the user's role or team takes
+ * effect at once), asks policy.c whether the role may make the request,
+ * and hands it to its handler (flow_submit.c, flow_read.c, or the event
+ * here, checked and stored by flow_event.c), which reads
  * and writes the store, signs with the organisation key (rosters) or the
  * gateway key (receipts), and builds the answer and the pushes as JSON
  * text. A submission is a group job (group commit): its receipt leaves only
@@ -14,6 +17,9 @@
  * Refusals are error frames with the stable code and an English message;
  * a reference that is unknown or not the caller's to see is `not_found`
  * either way, so references cannot be probed.
+ *
+ * Logged-in sessions are also re-checked on the server's tick (below), and
+ * the gateway's own leveret events are signed here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,53 +28,10 @@
 
 #include <sodium.h>
 
-#include "calendar.h"
 #include "config.h"
-#include "deadline_plan.h"
-#include "envelope.h"
 #include "flow_event.h"
-#include "policy.h"
-#include "route.h"
-#include "server_flow.h"
-#include "store.h"
-#include "underretning.h"
-#include "worker.h"
-
-#define FLOW_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
-#define FLOW_PUSH_MAX   3
-
-struct flow_push {
-	char *frame; /* owned */
-	size_t len;
-	int to_user, to_team;
-	char user[PROTO_ID_MAX + 1];
-	char team[PROTO_ID_MAX + 1];
-};
-
-struct flow_job {
-	struct worker_job base; /* first: the worker hands back &base */
-	struct server *srv;
-	enum flow_type type;
-	char id[PROTO_ID_MAX + 1];
-	char device[PROTO_ID_MAX + 1];
-	json_t *req; /* the request frame (owned; only read by run()) */
-	/* results, written by run() */
-	int run_result;      /* what run() returned, to tell it from a failed group commit */
-	const char *message; /* static English text of a refusal, or NULL */
-	char *answer;        /* owned: the answer frame */
-	size_t answer_len;
-	int kick; /* outbox rows were added */
-	char log_ref[PROTO_ID_MAX + 1];
-	char log_team[PROTO_ID_MAX + 1];
-	size_t n_push;
-	struct flow_push push[FLOW_PUSH_MAX];
-};
-
-/* Who sent the request: the session's device certificate and, from it and the user's current record, the actor. */
-struct caller {
-	struct proto_cert cert;
-	struct policy_actor who;
-};
+#include "flow_request.h"
+#include "log.h"
 
 static void job_results_clear(struct flow_job *j)
 {
@@ -84,7 +47,7 @@ static void job_results_clear(struct flow_job *j)
 	j->log_ref[0] = j->log_team[0] = '\0';
 }
 
-static int refuse(struct flow_job *j, int err, const char *message)
+int flow_refuse(struct flow_job *j, int err, const char *message)
 {
 	j->message = message;
 	return err;
@@ -118,7 +81,7 @@ static enum flow_type answer_type(enum flow_type t)
 }
 
 /* Set "type" (and "id" when the request had one) on o, dump it as the answer and drop o. */
-static int set_answer(struct flow_job *j, json_t *o)
+int flow_answer(struct flow_job *j, json_t *o)
 {
 	const char *type = flow_type_name(answer_type(j->type));
 	int r = VARSKO_ERR_NOMEM;
@@ -139,23 +102,15 @@ out:
 	return r;
 }
 
-/* Queue a push of frame o (dropped here) to a user's sessions and/or a team's myndighed and leder sessions. */
-static int add_push(struct flow_job *j, json_t *o, const char *user, const char *team)
+/* The next push slot, addressed to a user's sessions and/or a team's myndighed and leder sessions; NULL when full. */
+static struct flow_push *push_slot(struct flow_job *j, const char *user, const char *team)
 {
 	struct flow_push *p;
-	int r;
 
-	if (o == NULL)
-		return VARSKO_ERR_NOMEM;
-	if (j->n_push == FLOW_PUSH_MAX) {
-		json_decref(o);
-		return VARSKO_ERR_INTERNAL;
-	}
+	if (j->n_push == FLOW_PUSH_MAX)
+		return NULL;
 	p = &j->push[j->n_push];
-	r = flow_frame_dump(o, &p->frame, &p->len);
-	json_decref(o);
-	if (r != VARSKO_OK)
-		return r;
+	memset(p, 0, sizeof(*p));
 	if (user != NULL) {
 		p->to_user = 1;
 		snprintf(p->user, sizeof(p->user), "%s", user);
@@ -164,54 +119,59 @@ static int add_push(struct flow_job *j, json_t *o, const char *user, const char 
 		p->to_team = 1;
 		snprintf(p->team, sizeof(p->team), "%s", team);
 	}
-	j->n_push++;
-	return VARSKO_OK;
+	return p;
+}
+
+/* Queue a push of frame o (dropped here). */
+int flow_add_push(struct flow_job *j, json_t *o, const char *user, const char *team)
+{
+	struct flow_push *p = push_slot(j, user, team);
+	int r;
+
+	if (o == NULL)
+		return VARSKO_ERR_NOMEM;
+	r = p == NULL ? VARSKO_ERR_INTERNAL : flow_frame_dump(o, &p->frame, &p->len);
+	json_decref(o);
+	if (r == VARSKO_OK)
+		j->n_push++;
+	return r;
 }
 
 /* The same for a frame that already is JSON text (copied). */
-static int add_push_text(struct flow_job *j, const char *text, size_t len, const char *user, const char *team)
+int flow_add_push_text(struct flow_job *j, const char *text, size_t len, const char *user, const char *team)
 {
-	struct flow_push *p;
+	struct flow_push *p = push_slot(j, user, team);
 
-	if (j->n_push == FLOW_PUSH_MAX)
+	if (p == NULL)
 		return VARSKO_ERR_INTERNAL;
-	p = &j->push[j->n_push];
 	if ((p->frame = malloc(len + 1)) == NULL)
 		return VARSKO_ERR_NOMEM;
 	memcpy(p->frame, text, len);
 	p->frame[len] = '\0';
 	p->len = len;
-	if (user != NULL) {
-		p->to_user = 1;
-		snprintf(p->user, sizeof(p->user), "%s", user);
-	}
-	if (team != NULL) {
-		p->to_team = 1;
-		snprintf(p->team, sizeof(p->team), "%s", team);
-	}
 	j->n_push++;
 	return VARSKO_OK;
 }
 
 /* A JSON value loaded from text (a stored receipt, certificate or envelope), or NULL. */
-static json_t *load_text(const char *text, size_t len)
+json_t *flow_load_text(const char *text, size_t len)
 {
 	return text ? json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL) : NULL;
 }
 
-static json_t *cert_json(const struct proto_cert *c)
+json_t *flow_cert_json(const struct proto_cert *c)
 {
 	char *text = NULL;
 	json_t *v = NULL;
 
 	if (proto_cert_to_json(c, &text) == VARSKO_OK)
-		v = load_text(text, strlen(text));
+		v = flow_load_text(text, strlen(text));
 	free(text);
 	return v;
 }
 
 /* A member of the request that flow_frame_parse() checked to be an object, as compact text (owned). */
-static char *member_text(const json_t *req, const char *key, size_t *len)
+char *flow_member_text(const json_t *req, const char *key, size_t *len)
 {
 	const json_t *v = json_object_get(req, key);
 	char *t;
@@ -268,7 +228,7 @@ static int check_device(struct flow_job *j, struct store *st, int64_t now, struc
 	const char *why;
 	int r = device_now(j->srv, st, j->device, now, c, &why);
 
-	return r == VARSKO_OK ? r : refuse(j, r, why);
+	return r == VARSKO_OK ? r : flow_refuse(j, r, why);
 }
 
 /*
@@ -276,536 +236,6 @@ static int check_device(struct flow_job *j, struct store *st, int64_t now, struc
  * (a few small rows) and compared with the text the cached rules came
  * from, so an import takes effect with the next request.
  */
-static int load_rules(struct flow_job *j, struct store *st, const struct route_rules **out)
-{
-	struct server *srv = j->srv;
-	struct route_rules *rules = NULL;
-	const char *detail = NULL;
-	char *doc = NULL;
-	size_t len = 0;
-	int r;
-
-	*out = NULL;
-	if ((r = store_routing_doc(st, &doc, &len)) != VARSKO_OK)
-		return refuse(j, r == VARSKO_ERR_NOT_FOUND ? VARSKO_ERR_UNAVAILABLE : r,
-		              r == VARSKO_ERR_NOT_FOUND ? "no routing rules have been imported" : NULL);
-	if (srv->rules != NULL && srv->rules_doc_len == len && memcmp(srv->rules_doc, doc, len) == 0) {
-		free(doc);
-		*out = srv->rules;
-		return VARSKO_OK;
-	}
-	if ((rules = malloc(sizeof(*rules))) == NULL) {
-		free(doc);
-		return VARSKO_ERR_NOMEM;
-	}
-	if ((r = route_load(doc, len, rules, &detail)) != VARSKO_OK) {
-		log_msg(LOGL_ERROR, "the stored routing rules do not load (%s)", varsko_err_name(r));
-		free(rules);
-		free(doc);
-		return refuse(j, VARSKO_ERR_UNAVAILABLE, "the stored routing rules cannot be used");
-	}
-	free(srv->rules);
-	free(srv->rules_doc);
-	srv->rules = rules;
-	srv->rules_doc = doc;
-	srv->rules_doc_len = len;
-	*out = rules;
-	return VARSKO_OK;
-}
-
-/* Route header h of a fagperson (cert) at now: team and whether it is outside office hours. */
-static int decide(struct flow_job *j, struct store *st, const struct caller *c, const struct uh_header *h,
-                  int64_t now, char team[PROTO_ID_MAX + 1], int *outside)
-{
-	const struct route_rules *rules;
-	char district[PROTO_NAME_MAX + 1];
-	int r;
-
-	/* FLOW.md step 4: the institution exists, and is one of the sender's. */
-	if ((r = store_institution_district(st, h->institution, district, sizeof(district))) != VARSKO_OK)
-		return refuse(j, r == VARSKO_ERR_NOT_FOUND ? VARSKO_ERR_BAD_INPUT : r,
-		              r == VARSKO_ERR_NOT_FOUND ? "unknown institution" : NULL);
-	if (!policy_institution(&c->who, h->institution))
-		return refuse(j, VARSKO_ERR_FORBIDDEN, "the institution is not one of this user's institutions");
-	if ((r = load_rules(j, st, &rules)) != VARSKO_OK)
-		return r;
-	if ((r = route_decide(rules, h, district, now, team)) != VARSKO_OK) {
-		if (r == VARSKO_ERR_NOT_FOUND)
-			return refuse(j, VARSKO_ERR_UNAVAILABLE, "no routing rule matches");
-		return refuse(j, VARSKO_ERR_BAD_INPUT, "the routing header cannot be routed");
-	}
-	*outside = rules->has_office_hours ? cal_in_office_hours(now, &rules->hours) != 1 : 0;
-	return VARSKO_OK;
-}
-
-/* The signed roster of team at now (ro on the heap: it is large). */
-static int signed_roster(struct flow_job *j, struct store *st, const char *team, int64_t now, struct flow_roster *ro)
-{
-	int r;
-
-	if ((r = store_team_roster(st, team, now, ro)) != VARSKO_OK)
-		return refuse(j, r,
-		              r == VARSKO_ERR_NOT_FOUND   ? "unknown team"
-		              : r == VARSKO_ERR_TOO_LARGE ? "the team has more devices than a roster holds"
-		                                          : NULL);
-	if (ro->n == 0)
-		return refuse(j, VARSKO_ERR_UNAVAILABLE, "the team has no enrolled devices yet");
-	if (sodium_mprotect_readonly(j->srv->org_sk) != 0)
-		return VARSKO_ERR_CRYPTO;
-	r = flow_roster_sign(ro, j->srv->org_sk);
-	sodium_mprotect_noaccess(j->srv->org_sk);
-	return r;
-}
-
-static int answer_routed(struct flow_job *j, const struct flow_roster *ro)
-{
-	json_t *o = json_object(), *rj = NULL;
-	int r;
-
-	if (o == NULL)
-		return VARSKO_ERR_NOMEM;
-	if ((r = flow_roster_to_json(ro, &rj)) != VARSKO_OK) {
-		json_decref(o);
-		return r;
-	}
-	if (json_object_set_new(o, "team", json_string(ro->team)) != 0 || json_object_set_new(o, "roster", rj) != 0) {
-		json_decref(o);
-		return VARSKO_ERR_NOMEM;
-	}
-	return set_answer(j, o);
-}
-
-/*
- * An underretning the caller may see in this request (policy_sees(): the
- * current team's myndighed and leder; for status also the notifier).
- * Everything else is not_found, exactly like an unknown reference.
- */
-static int visible(struct flow_job *j, struct store *st, const struct caller *c, const char *reference,
-                   int with_envelope, struct store_underretning *u)
-{
-	int r;
-
-	if ((r = store_underretning_get(st, reference, with_envelope, u)) != VARSKO_OK)
-		return refuse(j, r, r == VARSKO_ERR_NOT_FOUND ? "no such underretning" : NULL);
-	if (policy_sees(j->type, policy_relation(&c->who, u->team, u->sender_user)))
-		return VARSKO_OK;
-	store_underretning_clear(u);
-	return refuse(j, VARSKO_ERR_NOT_FOUND, "no such underretning");
-}
-
-/* The certificate of an enrolled device (revoked or not: it signed something earlier) as JSON. */
-static int device_cert(struct store *st, const char *device, json_t **out)
-{
-	struct store_device d;
-	int r;
-
-	*out = NULL;
-	if ((r = store_device_get(st, device, &d)) != VARSKO_OK)
-		return r == VARSKO_ERR_UNKNOWN_DEVICE ? VARSKO_ERR_DB : r;
-	return (*out = cert_json(&d.cert)) ? VARSKO_OK : VARSKO_ERR_NOMEM;
-}
-
-/* ---- the requests (worker thread) ------------------------------------------------ */
-
-static int run_route(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
-{
-	struct flow_roster *ro = NULL;
-	struct uh_header h;
-	char team[PROTO_ID_MAX + 1];
-	char *text;
-	size_t len;
-	int r, outside;
-
-	if ((text = member_text(j->req, "header", &len)) == NULL)
-		return VARSKO_ERR_NOMEM;
-	r = uh_header_from_json(text, len, &h);
-	free(text);
-	if (r != VARSKO_OK)
-		return refuse(j, VARSKO_ERR_BAD_FRAME, "the routing header is malformed");
-	if ((r = decide(j, st, c, &h, now, team, &outside)) != VARSKO_OK)
-		return r;
-	if ((ro = malloc(sizeof(*ro))) == NULL)
-		return VARSKO_ERR_NOMEM;
-	if ((r = signed_roster(j, st, team, now, ro)) == VARSKO_OK)
-		r = answer_routed(j, ro);
-	free(ro);
-	return r;
-}
-
-static int run_roster(struct flow_job *j, struct store *st, int64_t now)
-{
-	struct flow_roster *ro;
-	int r;
-
-	if ((ro = malloc(sizeof(*ro))) == NULL)
-		return VARSKO_ERR_NOMEM;
-	if ((r = signed_roster(j, st, json_string_value(json_object_get(j->req, "team")), now, ro)) == VARSKO_OK)
-		r = answer_routed(j, ro);
-	free(ro);
-	return r;
-}
-
-/* The answer to a submission: {"type":"receipt","receipt":..,"duplicate":..}. */
-static int answer_receipt(struct flow_job *j, json_t *receipt, int duplicate)
-{
-	json_t *o = json_object();
-
-	if (o == NULL || receipt == NULL || json_object_set_new(o, "receipt", receipt) != 0) {
-		if (o == NULL || receipt == NULL)
-			json_decref(receipt);
-		json_decref(o);
-		return VARSKO_ERR_NOMEM;
-	}
-	if (json_object_set_new(o, "duplicate", json_boolean(duplicate)) != 0) {
-		json_decref(o);
-		return VARSKO_ERR_NOMEM;
-	}
-	return set_answer(j, o);
-}
-
-/* The receipt's deadline of kind `kind` from the plan (0 when the plan has none). */
-static int64_t plan_due(const struct deadline_plan_row *rows, size_t n, const char *kind)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(rows[i].kind, kind) == 0)
-			return rows[i].due_at;
-	return 0;
-}
-
-/* Everything run_submit() holds, so that one exit frees it all. */
-struct submit_state {
-	struct env_envelope *env;
-	struct flow_roster *ro;
-	struct store_underretning dup;
-	char *text, *env_text, *sender_cert;
-	json_t *rj;
-};
-
-static int run_submit(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
-{
-	struct submit_state x;
-	struct deadline_plan_row plan[DEADLINE_PLAN_MAX];
-	struct store_underretning_new nu;
-	struct flow_receipt rc;
-	struct uh_header h;
-	struct cal_local loc;
-	char team[PROTO_ID_MAX + 1], ref[PROTO_ID_MAX + 1];
-	uint8_t hash[32];
-	size_t len = 0, n_plan = 0, i;
-	int r, outside = 0;
-
-	memset(&x, 0, sizeof(x));
-	memset(&rc, 0, sizeof(rc));
-	memset(&nu, 0, sizeof(nu));
-	/* The envelope: well-formed, from this device, signed by it, an underretning. */
-	if ((x.text = member_text(j->req, "envelope", &len)) == NULL) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	if ((r = env_from_json(x.text, len, &x.env)) != VARSKO_OK) {
-		if (r == VARSKO_ERR_TOO_LARGE)
-			r = refuse(j, r, "the envelope is too large");
-		else if (r != VARSKO_ERR_NOMEM)
-			r = refuse(j, VARSKO_ERR_BAD_FRAME, "the envelope is malformed");
-		goto out;
-	}
-	if (strcmp(x.env->sender, j->device) != 0) {
-		r = refuse(j, VARSKO_ERR_FORBIDDEN, "the envelope's sender is not this device");
-		goto out;
-	}
-	if (env_verify(x.env, c->cert.sign_pk) != VARSKO_OK) {
-		r = refuse(j, VARSKO_ERR_BAD_SIGNATURE, "the envelope's signature does not verify");
-		goto out;
-	}
-	if (strcmp(x.env->kind, "underretning") != 0) {
-		r = refuse(j, VARSKO_ERR_BAD_INPUT, "the envelope is not an underretning");
-		goto out;
-	}
-	if (uh_header_decode(x.env->routing, x.env->routing_len, &h) != VARSKO_OK) {
-		r = refuse(j, VARSKO_ERR_BAD_INPUT, "the envelope's routing header does not decode");
-		goto out;
-	}
-	if (strcmp(h.submission, x.env->object_id) != 0) {
-		r = refuse(j, VARSKO_ERR_BAD_INPUT, "the submission id differs from the envelope's object id");
-		goto out;
-	}
-
-	/* The same submission again: the stored receipt, nothing new. */
-	r = store_underretning_find(st, c->who.user, h.submission, 0, &x.dup);
-	if (r == VARSKO_OK) {
-		snprintf(j->log_ref, sizeof(j->log_ref), "%s", x.dup.reference);
-		r = answer_receipt(j, load_text(x.dup.receipt, x.dup.receipt_len), 1);
-		goto out;
-	}
-	if (r != VARSKO_ERR_NOT_FOUND)
-		goto out;
-
-	/* The route now, and the roster the envelope must be sealed for. */
-	if ((r = decide(j, st, c, &h, now, team, &outside)) != VARSKO_OK)
-		goto out;
-	if ((x.ro = malloc(sizeof(*x.ro))) == NULL) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	if ((r = store_team_roster(st, team, now, x.ro)) != VARSKO_OK) {
-		if (r == VARSKO_ERR_NOT_FOUND || r == VARSKO_ERR_TOO_LARGE)
-			r = refuse(j, VARSKO_ERR_UNAVAILABLE, "the routed team cannot take underretninger");
-		goto out;
-	}
-	if (x.env->n_wraps != x.ro->n) {
-		r = refuse(j, VARSKO_ERR_BAD_INPUT, "recipients differ from the roster");
-		goto out;
-	}
-	for (i = 0; i < x.ro->n; i++) {
-		if (strcmp(x.env->wraps[i].device, x.ro->certs[i].device) != 0) {
-			r = refuse(j, VARSKO_ERR_BAD_INPUT, "recipients differ from the roster");
-			goto out;
-		}
-	}
-
-	/* The reference, the deadlines and the signed receipt. */
-	if (j->srv->gw_sk == NULL) {
-		r = refuse(j, VARSKO_ERR_UNAVAILABLE, "the gateway key is not loaded");
-		goto out;
-	}
-	if ((r = flow_envelope_hash(x.env, hash)) != VARSKO_OK)
-		goto out;
-	if ((r = cal_to_local(now, &loc)) != VARSKO_OK || (r = store_reference_next(st, loc.year, ref)) != VARSKO_OK)
-		goto out;
-	if (strlen(ref) > FLOW_REF_MAX) {
-		r = VARSKO_ERR_INTERNAL;
-		goto out;
-	}
-	memcpy(rc.reference, ref, strlen(ref) + 1);
-	if ((r = deadline_plan(j->srv->cfg, now, plan, &n_plan)) != VARSKO_OK)
-		goto out;
-	rc.version = FLOW_VERSION;
-	snprintf(rc.submission, sizeof(rc.submission), "%s", h.submission);
-	memcpy(rc.envelope_hash, hash, sizeof(hash));
-	snprintf(rc.sender, sizeof(rc.sender), "%s", j->device);
-	snprintf(rc.sender_user, sizeof(rc.sender_user), "%s", c->who.user);
-	snprintf(rc.institution, sizeof(rc.institution), "%s", h.institution);
-	snprintf(rc.team, sizeof(rc.team), "%s", team);
-	rc.received = now;
-	rc.vurdering_due = plan_due(plan, n_plan, "vurdering");
-	rc.kvittering_due = plan_due(plan, n_plan, "kvittering");
-	rc.tilbagemelding_due = plan_due(plan, n_plan, "tilbagemelding");
-	snprintf(rc.gateway, sizeof(rc.gateway), "%s", j->srv->gateway_cert.device);
-	if (sodium_mprotect_readonly(j->srv->gw_sk) != 0) {
-		r = VARSKO_ERR_CRYPTO;
-		goto out;
-	}
-	r = flow_receipt_sign(&rc, j->srv->gw_sk);
-	sodium_mprotect_noaccess(j->srv->gw_sk);
-	if (r != VARSKO_OK)
-		goto out;
-
-	/* Stored in the group's transaction; answered only after its commit. */
-	if ((r = env_to_json(x.env, &x.env_text, &len)) != VARSKO_OK ||
-	    (r = proto_cert_to_json(&c->cert, &x.sender_cert)) != VARSKO_OK)
-		goto out;
-	nu.receipt = &rc;
-	nu.envelope_json = x.env_text;
-	nu.envelope_hash = hash;
-	nu.age_group = h.age_group;
-	nu.akut = h.akut;
-	nu.handicap = h.handicap;
-	nu.outside_office = outside;
-	nu.created = h.created;
-	nu.sender_cert_json = x.sender_cert;
-	nu.gateway_cert_json = j->srv->gateway_cert_json;
-	nu.tenant = j->srv->cfg->tenant;
-	for (i = 0; i < n_plan && i < STORE_DEADLINES_MAX; i++) {
-		nu.deadlines[i].kind = plan[i].kind;
-		nu.deadlines[i].due_at = plan[i].due_at;
-		nu.deadlines[i].warn_at = plan[i].warn_at;
-	}
-	nu.n_deadlines = i;
-	if ((r = store_underretning_add(st, &nu, now)) != VARSKO_OK) {
-		if (r == VARSKO_ERR_EXISTS)
-			r = refuse(j, VARSKO_ERR_UNAVAILABLE, "the submission collided with another; send it again");
-		goto out;
-	}
-	j->kick = 1;
-	snprintf(j->log_ref, sizeof(j->log_ref), "%s", rc.reference);
-	snprintf(j->log_team, sizeof(j->log_team), "%s", team);
-	{
-		json_t *item = NULL, *push;
-
-		if ((r = store_flow_item(st, rc.reference, &item)) != VARSKO_OK)
-			goto out;
-		push = json_pack("{s:s, s:o}", "type", "new_underretning", "item", item);
-		if ((r = add_push(j, push, NULL, team)) != VARSKO_OK)
-			goto out;
-	}
-	if ((r = flow_receipt_to_json(&rc, &x.rj)) != VARSKO_OK)
-		goto out;
-	r = answer_receipt(j, x.rj, 0);
-	x.rj = NULL;
-out:
-	env_free(x.env);
-	free(x.ro);
-	store_underretning_clear(&x.dup);
-	free(x.text);
-	free(x.env_text);
-	free(x.sender_cert);
-	json_decref(x.rj);
-	sodium_memzero(&rc, sizeof(rc));
-	return r;
-}
-
-static int run_items(struct flow_job *j, struct store *st, const struct caller *c)
-{
-	json_t *items = NULL;
-	int r;
-
-	if (j->type == FLOW_T_INBOX)
-		r = store_flow_items_team(st, c->who.team, FLOW_ITEMS_MAX, &items);
-	else
-		r = store_flow_items_user(st, c->who.user, FLOW_ITEMS_MAX, &items);
-	if (r != VARSKO_OK)
-		return r;
-	return set_answer(j, json_pack("{s:o}", "items", items));
-}
-
-static int run_fetch(struct flow_job *j, struct store *st, const struct caller *c)
-{
-	struct store_underretning u;
-	json_t *o = NULL, *v;
-	int r;
-
-	if ((r = visible(j, st, c, json_string_value(json_object_get(j->req, "reference")), 1, &u)) != VARSKO_OK)
-		return r;
-	r = VARSKO_ERR_NOMEM;
-	if ((o = json_object()) == NULL || json_object_set_new(o, "reference", json_string(u.reference)) != 0)
-		goto out;
-	if ((v = load_text(u.envelope, u.envelope_len)) == NULL || json_object_set_new(o, "envelope", v) != 0)
-		goto out;
-	if ((v = load_text(u.receipt, u.receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
-		goto out;
-	if ((v = load_text(j->srv->gateway_cert_json, strlen(j->srv->gateway_cert_json))) == NULL ||
-	    json_object_set_new(o, "gateway_cert", v) != 0)
-		goto out;
-	/* The certificate that verifies the envelope as it is now (after an omdirigering: the re-router's). */
-	if ((r = device_cert(st, u.envelope_sender, &v)) != VARSKO_OK)
-		goto out;
-	if (json_object_set_new(o, "sender_cert", v) != 0) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	r = set_answer(j, o);
-	o = NULL;
-out:
-	json_decref(o);
-	store_underretning_clear(&u);
-	return r;
-}
-
-static int run_status(struct flow_job *j, struct store *st, const struct caller *c)
-{
-	struct store_underretning u;
-	json_t *o = NULL, *v;
-	int r;
-
-	if ((r = visible(j, st, c, json_string_value(json_object_get(j->req, "reference")), 0, &u)) != VARSKO_OK)
-		return r;
-	r = VARSKO_ERR_NOMEM;
-	if ((o = json_object()) == NULL)
-		goto out;
-	if ((v = load_text(u.receipt, u.receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
-		goto out;
-	if ((v = load_text(j->srv->gateway_cert_json, strlen(j->srv->gateway_cert_json))) == NULL ||
-	    json_object_set_new(o, "gateway_cert", v) != 0)
-		goto out;
-	if ((r = device_cert(st, u.sender_device, &v)) != VARSKO_OK)
-		goto out;
-	r = VARSKO_ERR_NOMEM;
-	if (json_object_set_new(o, "sender_cert", v) != 0)
-		goto out;
-	if ((r = store_flow_events(st, u.reference, j->srv->gateway_cert_json, &v)) != VARSKO_OK)
-		goto out;
-	if (json_object_set_new(o, "events", v) != 0) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	r = set_answer(j, o);
-	o = NULL;
-out:
-	json_decref(o);
-	store_underretning_clear(&u);
-	return r;
-}
-
-static int run_notifier_devices(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
-{
-	struct store_underretning u;
-	struct proto_cert *certs = NULL;
-	json_t *arr = NULL, *v;
-	size_t n = 0;
-	int r;
-
-	if ((r = visible(j, st, c, json_string_value(json_object_get(j->req, "reference")), 0, &u)) != VARSKO_OK)
-		return r;
-	r = VARSKO_ERR_NOMEM;
-	if ((certs = calloc(ENV_RECIPIENTS_MAX, sizeof(*certs))) == NULL || (arr = json_array()) == NULL)
-		goto out;
-	if ((r = store_user_devices(st, u.sender_user, now, certs, ENV_RECIPIENTS_MAX, &n)) != VARSKO_OK)
-		goto out;
-	r = VARSKO_ERR_NOMEM;
-	for (size_t i = 0; i < n; i++)
-		if ((v = cert_json(&certs[i])) == NULL || json_array_append_new(arr, v) != 0)
-			goto out;
-	r = set_answer(j, json_pack("{s:o}", "certs", arr));
-	arr = NULL;
-out:
-	json_decref(arr);
-	free(certs);
-	store_underretning_clear(&u);
-	return r;
-}
-
-struct overview_ctx {
-	json_t *items;
-	int64_t now;
-};
-
-static int overview_add(const struct store_deadline *d, void *arg)
-{
-	struct overview_ctx *c = arg;
-	char due[PROTO_TIME_LEN + 1];
-	const char *state;
-	json_t *o;
-
-	/* The deadlines a leder follows in the overview (flow.h); undersoegelse has its own report. */
-	if (strcmp(d->kind, "vurdering") != 0 && strcmp(d->kind, "kvittering") != 0 &&
-	    strcmp(d->kind, "tilbagemelding") != 0)
-		return VARSKO_OK;
-	if (json_array_size(c->items) >= FLOW_ITEMS_MAX)
-		return VARSKO_OK;
-	state = d->due_at < c->now || d->escalated_at != 0 ? "overdue" : d->warned_at != 0 ? "warned" : "open";
-	proto_time_format(d->due_at, due);
-	o = json_pack("{s:s, s:s, s:s, s:s}", "reference", d->reference, "kind", d->kind, "due", due, "state", state);
-	if (o == NULL || json_array_append_new(c->items, o) != 0)
-		return VARSKO_ERR_NOMEM;
-	return VARSKO_OK;
-}
-
-static int run_overview(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
-{
-	struct overview_ctx ov;
-	int r;
-
-	ov.now = now;
-	if ((ov.items = json_array()) == NULL)
-		return VARSKO_ERR_NOMEM;
-	if ((r = store_deadline_foreach_open(st, c->who.team, overview_add, &ov)) != VARSKO_OK) {
-		json_decref(ov.items);
-		return r;
-	}
-	return set_answer(j, json_pack("{s:o}", "items", ov.items));
-}
-
-/* English texts for the refusals of event_apply() that carry no reason of their own. */
 static const char *event_refusal(int r)
 {
 	switch (r) {
@@ -848,44 +278,44 @@ static int run_event(struct flow_job *j, struct store *st, const struct caller *
 	memset(&res, 0, sizeof(res));
 	memset(&u, 0, sizeof(u));
 	if (flow_event_from_json(json_object_get(j->req, "event"), &ev) != VARSKO_OK)
-		return refuse(j, VARSKO_ERR_BAD_FRAME, "the event is malformed");
+		return flow_refuse(j, VARSKO_ERR_BAD_FRAME, "the event is malformed");
 	if (strcmp(ev.device, j->device) != 0)
-		return refuse(j, VARSKO_ERR_FORBIDDEN, "the event is not signed by this device");
+		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "the event is not signed by this device");
 	/* Only the current team's underretninger are this session's to change. */
 	if ((r = store_underretning_get(st, ev.reference, 0, &u)) != VARSKO_OK)
-		return refuse(j, r, r == VARSKO_ERR_NOT_FOUND ? "no such underretning" : NULL);
+		return flow_refuse(j, r, r == VARSKO_ERR_NOT_FOUND ? "no such underretning" : NULL);
 	if (!policy_sees(FLOW_T_EVENT, policy_relation(&c->who, u.team, u.sender_user))) {
-		r = refuse(j, VARSKO_ERR_NOT_FOUND, "no such underretning");
+		r = flow_refuse(j, VARSKO_ERR_NOT_FOUND, "no such underretning");
 		goto out;
 	}
-	if ((ev_text = member_text(j->req, "event", &ev_len)) == NULL ||
+	if ((ev_text = flow_member_text(j->req, "event", &ev_len)) == NULL ||
 	    (json_object_get(j->req, "envelope") != NULL &&
-	     (env_text = member_text(j->req, "envelope", &env_len)) == NULL)) {
+	     (env_text = flow_member_text(j->req, "envelope", &env_len)) == NULL)) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	r = event_apply(st, ev_text, ev_len, env_text, env_len, now, j->srv->cfg->tenant,
-	                      j->srv->gateway_cert_json, &res);
+	r = event_apply(st, ev_text, ev_len, env_text, env_len, now, j->srv->cfg->tenant, j->srv->gateway_cert_json,
+	                &res);
 	if (r != VARSKO_OK) {
-		r = refuse(j, r, res.why != NULL ? res.why : event_refusal(r));
+		r = flow_refuse(j, r, res.why != NULL ? res.why : event_refusal(r));
 		goto out;
 	}
 	snprintf(j->log_ref, sizeof(j->log_ref), "%s", res.reference);
-	if ((r = set_answer(j, json_pack("{s:I}", "seq", (json_int_t)res.seq))) != VARSKO_OK)
+	if ((r = flow_answer(j, json_pack("{s:I}", "seq", (json_int_t)res.seq))) != VARSKO_OK)
 		goto out;
 	if (!res.duplicate && res.push_frame != NULL) {
 		/* The notifier and the team that has it now; after an omdirigering also the team it left. */
-		if ((r = add_push_text(j, res.push_frame, res.push_len, res.notifier_user, res.team)) != VARSKO_OK)
+		if ((r = flow_add_push_text(j, res.push_frame, res.push_len, res.notifier_user, res.team)) != VARSKO_OK)
 			goto out;
 		if (strcmp(res.team, u.team) != 0) {
 			json_t *item = NULL;
 
-			if ((r = add_push_text(j, res.push_frame, res.push_len, NULL, u.team)) != VARSKO_OK)
+			if ((r = flow_add_push_text(j, res.push_frame, res.push_len, NULL, u.team)) != VARSKO_OK)
 				goto out;
 			if ((r = store_flow_item(st, res.reference, &item)) != VARSKO_OK)
 				goto out;
-			if ((r = add_push(j, json_pack("{s:s, s:o}", "type", "new_underretning", "item", item), NULL,
-			                  res.team)) != VARSKO_OK)
+			if ((r = flow_add_push(j, json_pack("{s:s, s:o}", "type", "new_underretning", "item", item),
+			                       NULL, res.team)) != VARSKO_OK)
 				goto out;
 		}
 	}
@@ -916,37 +346,37 @@ static void flow_run(struct worker_job *job, struct store *st)
 		goto out;
 	/* The role (and team) the request needs: policy.c's table. */
 	if ((r = policy_request(j->type, &c.who, &why)) != VARSKO_OK) {
-		r = refuse(j, r, why);
+		r = flow_refuse(j, r, why);
 		goto out;
 	}
 	switch (j->type) {
 	case FLOW_T_ROUTE:
-		r = run_route(j, st, &c, now);
+		r = flow_run_route(j, st, &c, now);
 		break;
 	case FLOW_T_SUBMIT:
-		r = run_submit(j, st, &c, now);
+		r = flow_run_submit(j, st, &c, now);
 		break;
 	case FLOW_T_EVENT:
 		r = run_event(j, st, &c, now);
 		break;
 	case FLOW_T_INBOX:
 	case FLOW_T_MINE:
-		r = run_items(j, st, &c);
+		r = flow_run_items(j, st, &c);
 		break;
 	case FLOW_T_FETCH:
-		r = run_fetch(j, st, &c);
+		r = flow_run_fetch(j, st, &c);
 		break;
 	case FLOW_T_STATUS:
-		r = run_status(j, st, &c);
+		r = flow_run_status(j, st, &c);
 		break;
 	case FLOW_T_NOTIFIER_DEVICES:
-		r = run_notifier_devices(j, st, &c, now);
+		r = flow_run_notifier_devices(j, st, &c, now);
 		break;
 	case FLOW_T_ROSTER:
-		r = run_roster(j, st, now);
+		r = flow_run_roster(j, st, now);
 		break;
 	case FLOW_T_OVERVIEW:
-		r = run_overview(j, st, &c, now);
+		r = flow_run_overview(j, st, &c, now);
 		break;
 	default: /* policy_request() refused every other type */
 		r = VARSKO_ERR_INTERNAL;

@@ -36,6 +36,8 @@
 	X(SQL_DEVICE_REVOKED)                                                                                          \
 	X(SQL_DEVICE_REVOKE)                                                                                           \
 	X(SQL_USER_ACTIVE_DEVICE)                                                                                      \
+	X(SQL_META_GET)                                                                                                \
+	X(SQL_META_SET)                                                                                                \
 	/* store_audit.c */                                                                                            \
 	X(SQL_AUDIT_HEAD_GET)                                                                                          \
 	X(SQL_AUDIT_HEAD_SET)                                                                                          \
@@ -47,8 +49,6 @@
 	X(SQL_IMPORT_HAS_DISTRICT)                                                                                     \
 	X(SQL_IMPORT_USER_ROLE)                                                                                        \
 	X(SQL_IMPORT_USER_OLD)                                                                                         \
-	X(SQL_IMPORT_META_GET)                                                                                         \
-	X(SQL_IMPORT_META_SET)                                                                                         \
 	X(SQL_IMPORT_INST_UPSERT)                                                                                      \
 	X(SQL_IMPORT_TEAM_UPSERT)                                                                                      \
 	X(SQL_IMPORT_USER_UPSERT)                                                                                      \
@@ -75,7 +75,27 @@
 	X(SQL_FIRE_WARNED)                                                                                             \
 	X(SQL_FIRE_ESCALATED)                                                                                          \
 	X(SQL_TEAM_ALL)                                                                                                \
-	X(SQL_REPORT_ITEMS)
+	X(SQL_REPORT_ITEMS)                                                                                            \
+	/* store_flow.c */                                                                                             \
+	X(SQL_ROSTER_BUMP)                                                                                             \
+	X(SQL_TEAM_VERSION)                                                                                            \
+	X(SQL_ROSTER_DEVICES)                                                                                          \
+	X(SQL_USER_DEVICES)                                                                                            \
+	X(SQL_INST_DISTRICT)                                                                                           \
+	X(SQL_RULES_ALL)                                                                                               \
+	X(SQL_UNDERRETNING_GET)                                                                                        \
+	X(SQL_UNDERRETNING_FIND)                                                                                       \
+	X(SQL_UNDERRETNING_INSERT)                                                                                     \
+	X(SQL_UNDERRETNING_REROUTE)                                                                                    \
+	X(SQL_ITEM_ONE)                                                                                                \
+	X(SQL_ITEMS_TEAM)                                                                                              \
+	X(SQL_ITEMS_USER)                                                                                              \
+	X(SQL_EVENTS_OF)                                                                                               \
+	X(SQL_EVENT_SAME)                                                                                              \
+	X(SQL_EVENT_FIRST_BY)                                                                                          \
+	X(SQL_EVENT_KINDS)                                                                                             \
+	X(SQL_EVENT_INSERT)                                                                                            \
+	X(SQL_AGENT_DONE)
 
 #define STORE_SQL_ENUM(id) id,
 enum store_sql { STORE_SQL_LIST(STORE_SQL_ENUM) STORE_SQL_COUNT };
@@ -87,20 +107,13 @@ extern const char *const store_sql_audit[STORE_SQL_COUNT];    /* store_audit.c *
 extern const char *const store_sql_import[STORE_SQL_COUNT];   /* store_import.c */
 extern const char *const store_sql_outbox[STORE_SQL_COUNT];   /* store_outbox.c */
 extern const char *const store_sql_deadline[STORE_SQL_COUNT]; /* store_deadline.c */
-
-/* Only store_stmt()'s cache (store_flow.c) still needs a bound; the table above has none. */
-#define STORE_STMT_CACHE 64
+extern const char *const store_sql_flow[STORE_SQL_COUNT];     /* store_flow.c */
 
 struct store {
 	sqlite3 *db;
 	int tx_open; /* an explicit transaction (store_begin) or one of ours is open */
 	int broken;  /* synchronous=FULL could not be restored after a failed commit: no more writes */
 	sqlite3_stmt *stmt[STORE_SQL_COUNT]; /* every statement, prepared by store_open() */
-	/* TRANSITIONAL, store_flow.c only: statements keyed by the address of their SQL text. */
-	struct {
-		const char *sql;
-		sqlite3_stmt *st;
-	} cache[STORE_STMT_CACHE];
 };
 
 /*
@@ -154,15 +167,6 @@ int store_write(struct store *s, enum store_sql id, const char *fmt, ...);
 #define store_query_int(s, id, out, ...) store_run((s), (id), STORE_ONE, store_row_int, (out), __VA_ARGS__)
 int store_row_int(sqlite3_stmt *st, void *arg); /* the row function of store_query_int */
 
-/*
- * TRANSITIONAL, for store_flow.c only until it runs through store_run():
- * the prepared statement for `sql`, which must be a string with static
- * storage (its address is the cache key). Prepared once per store, reset and
- * unbound before it is handed out. NULL on failure. Nothing else may use it.
- */
-sqlite3_stmt *store_stmt(struct store *s, const char *sql);
-
-
 /* Map an SQLite result code to a VARSKO_ERR_*: BUSY/LOCKED -> UNAVAILABLE, FULL/IOERR -> IO, else DB. */
 int store_sqlite_err(int rc);
 
@@ -177,10 +181,14 @@ int store_step_err(sqlite3 *db, int rc);
 /* Copy text column `col` of st into dst (cap bytes); VARSKO_ERR_DB if NULL or too long. */
 int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap);
 
+/*
+ * A copy of text column `col` of st in *out (owned by the caller: free()),
+ * NUL-terminated, its length in *len unless len is NULL. VARSKO_ERR_DB when
+ * the column is NULL, VARSKO_ERR_NOMEM; *out is NULL on any error.
+ */
+int store_col_dup(sqlite3_stmt *st, int col, char **out, size_t *len);
+
 /* Integer column `col` of st, 0 when it is NULL. */
 int64_t store_col_int(sqlite3_stmt *st, int col);
-
-/* TRANSITIONAL (store_flow.c): the single step of a write, SQLITE_DONE -> VARSKO_OK. Resets the statement. */
-int store_step_done(sqlite3_stmt *st);
 
 #endif

@@ -9,8 +9,7 @@
  * Every statement is a static string in one of the files' tables
  * (enum store_sql), prepared once per connection by store_open() and run
  * through store_run(), which binds, steps, resets and maps errors in one
- * place; nothing is ever formatted into SQL. store_flow.c still has its own
- * statements through the transitional store_stmt().
+ * place; nothing is ever formatted into SQL.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -292,7 +291,7 @@ int store_row_int(sqlite3_stmt *st, void *arg)
 
 /* The SQL of every statement: each id in exactly one of the files' tables. */
 static const char *const *const sql_tables[] = {
-        store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline,
+        store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline, store_sql_flow,
 };
 
 #define STORE_SQL_NAME(id) #id,
@@ -333,37 +332,6 @@ static int prepare_all(struct store *s)
 		}
 	}
 	return VARSKO_OK;
-}
-
-/* TRANSITIONAL (store-internal.h): store_flow.c's statements until it runs through store_run(). */
-sqlite3_stmt *store_stmt(struct store *s, const char *sql)
-{
-	size_t i;
-
-	for (i = 0; i < STORE_STMT_CACHE && s->cache[i].sql != NULL; i++) {
-		if (s->cache[i].sql == sql) {
-			sqlite3_reset(s->cache[i].st);
-			sqlite3_clear_bindings(s->cache[i].st);
-			return s->cache[i].st;
-		}
-	}
-	if (i == STORE_STMT_CACHE)
-		return NULL;
-	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->cache[i].st, NULL) != SQLITE_OK) {
-		s->cache[i].st = NULL;
-		return NULL;
-	}
-	s->cache[i].sql = sql;
-	return s->cache[i].st;
-}
-
-/* TRANSITIONAL (store-internal.h) */
-int store_step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
 }
 
 static int pragma_int(struct store *s, const char *sql, long long *out);
@@ -589,8 +557,6 @@ void store_close(struct store *s)
 	store_rollback(s);
 	for (i = 0; i < STORE_SQL_COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
-	for (i = 0; i < STORE_STMT_CACHE; i++)
-		sqlite3_finalize(s->cache[i].st);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -653,6 +619,10 @@ const char *const store_sql_main[STORE_SQL_COUNT] = {
         [SQL_DEVICE_REVOKED] = "SELECT revoked_at, cert_json FROM devices WHERE id = ?1",
         [SQL_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = ?1 WHERE id = ?2",
         [SQL_USER_ACTIVE_DEVICE] = "SELECT id FROM devices WHERE user = ?1 AND revoked_at IS NULL ORDER BY id LIMIT 1",
+        /* The meta table's values by key; for store_import.c and store_flow.c too. */
+        [SQL_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+        [SQL_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 };
 
 int store_invite_create(struct store *s, const char *user, int64_t now, int64_t expires,
@@ -734,6 +704,26 @@ int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
 		return VARSKO_ERR_DB;
 	memcpy(dst, t, (size_t)n);
 	dst[n] = '\0';
+	return VARSKO_OK;
+}
+
+/* store-internal.h */
+int store_col_dup(sqlite3_stmt *st, int col, char **out, size_t *len)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (t == NULL || n < 0)
+		return VARSKO_ERR_DB;
+	if ((*out = malloc((size_t)n + 1)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	memcpy(*out, t, (size_t)n);
+	(*out)[n] = '\0';
+	if (len != NULL)
+		*len = (size_t)n;
 	return VARSKO_OK;
 }
 

@@ -26,45 +26,65 @@
 
 #define JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
 
+/* ---- the statements of this file (store-internal.h) ------------------------- */
+
+#define U_SELECT                                                                                                       \
+	"SELECT u.seq, u.reference, u.submission, u.sender_user, u.sender_device, u.institution, u.team,"              \
+	" u.first_team, u.age_group, u.akut, u.handicap, u.outside_office, u.created_at, u.received_at,"               \
+	" coalesce(u.current_hash, u.envelope_hash), u.receipt,"                                                       \
+	" CASE WHEN ?2 THEN coalesce(u.current_envelope, u.envelope) ELSE NULL END,"                                   \
+	" coalesce((SELECT e.device FROM events e WHERE e.reference = u.reference AND e.kind = 'omdirigeret'"          \
+	" ORDER BY e.seq DESC LIMIT 1), u.sender_device) FROM underretninger u"
+
+#define ITEM_SELECT                                                                                                    \
+	"SELECT u.reference, u.team, u.institution, u.age_group, u.akut, u.handicap, u.received_at,"                   \
+	" coalesce((SELECT d.due_at FROM deadlines d WHERE d.reference = u.reference AND d.kind = 'vurdering'), 0),"   \
+	" coalesce((SELECT d.due_at FROM deadlines d WHERE d.reference = u.reference AND d.kind = 'kvittering'), 0),"  \
+	" coalesce((SELECT e.kind FROM events e WHERE e.reference = u.reference AND e.kind = 'afsluttet' LIMIT 1),"    \
+	" (SELECT e.kind FROM events e WHERE e.reference = u.reference ORDER BY e.seq DESC LIMIT 1),"                  \
+	" 'modtaget_gateway') FROM underretninger u"
+
+const char *const store_sql_flow[STORE_SQL_COUNT] = {
+        [SQL_ROSTER_BUMP] = "UPDATE teams SET roster_version = roster_version + 1 WHERE id = ?1",
+        [SQL_TEAM_VERSION] = "SELECT roster_version FROM teams WHERE id = ?1",
+        [SQL_ROSTER_DEVICES] = "SELECT d.cert_json FROM devices d JOIN users u ON u.id = d.user"
+                               " WHERE u.team = ?1 AND u.role IN ('myndighed', 'leder', 'agent')"
+                               " AND d.revoked_at IS NULL ORDER BY d.id",
+        [SQL_USER_DEVICES] = "SELECT cert_json FROM devices WHERE user = ?1 AND revoked_at IS NULL ORDER BY id",
+        [SQL_INST_DISTRICT] = "SELECT district FROM institutions WHERE id = ?1",
+        [SQL_RULES_ALL] = "SELECT rule_json FROM routing_rules ORDER BY pos",
+        [SQL_UNDERRETNING_GET] = U_SELECT " WHERE u.reference = ?1",
+        [SQL_UNDERRETNING_FIND] = U_SELECT " WHERE u.sender_user = ?1 AND u.submission = ?3",
+        [SQL_UNDERRETNING_INSERT] =
+                "INSERT INTO underretninger (reference, submission, sender_user, sender_device, institution, team,"
+                " first_team, age_group, akut, handicap, outside_office, created_at, received_at, envelope,"
+                " envelope_hash, receipt)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        [SQL_UNDERRETNING_REROUTE] =
+                "UPDATE underretninger SET team = ?2, current_envelope = ?3, current_hash = ?4 WHERE reference = ?1",
+        [SQL_ITEM_ONE] = ITEM_SELECT " WHERE u.reference = ?1",
+        [SQL_ITEMS_TEAM] = ITEM_SELECT " WHERE u.team = ?1 ORDER BY"
+                                       " (SELECT min(d.due_at) FROM deadlines d WHERE d.reference = u.reference"
+                                       " AND d.met_at IS NULL) IS NULL,"
+                                       " (SELECT min(d.due_at) FROM deadlines d WHERE d.reference = u.reference"
+                                       " AND d.met_at IS NULL),"
+                                       " u.seq LIMIT ?2",
+        [SQL_ITEMS_USER] = ITEM_SELECT " WHERE u.sender_user = ?1 ORDER BY u.seq DESC LIMIT ?2",
+        [SQL_EVENTS_OF] = "SELECT e.event, e.kind, e.device, e.envelope,"
+                          " (SELECT d.cert_json FROM devices d WHERE d.id = e.device)"
+                          " FROM events e WHERE e.reference = ?1 ORDER BY e.seq LIMIT ?2",
+        [SQL_EVENT_SAME] =
+                "SELECT seq, event FROM events WHERE reference = ?1 AND kind = ?2 AND device = ?3 AND time = ?4",
+        [SQL_EVENT_FIRST_BY] =
+                "SELECT seq FROM events WHERE reference = ?1 AND kind = ?2 AND device = ?3 ORDER BY seq LIMIT 1",
+        [SQL_EVENT_KINDS] = "SELECT DISTINCT kind FROM events WHERE reference = ?1",
+        [SQL_EVENT_INSERT] = "INSERT INTO events (reference, kind, device, role, team, time, received_at, event,"
+                             " envelope) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        [SQL_AGENT_DONE] = "SELECT count(DISTINCT kind) FROM events WHERE reference = ?1 AND team = ?2"
+                           " AND role = 'agent' AND kind IN ('modtaget', 'journaliseret')",
+};
+
 /* ---- small helpers --------------------------------------------------------- */
-
-/* A malloc'd copy of text column col (NULL column: VARSKO_ERR_DB). */
-static int col_dup(sqlite3_stmt *st, int col, char **out, size_t *len)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
-
-	*out = NULL;
-	if (len != NULL)
-		*len = 0;
-	if (t == NULL || n < 0)
-		return VARSKO_ERR_DB;
-	if ((*out = malloc((size_t)n + 1)) == NULL)
-		return VARSKO_ERR_NOMEM;
-	memcpy(*out, t, (size_t)n);
-	(*out)[n] = '\0';
-	if (len != NULL)
-		*len = (size_t)n;
-	return VARSKO_OK;
-}
-
-/* Step a write: DONE -> OK; a UNIQUE conflict -> EXISTS; a dangling reference -> BAD_INPUT. Resets. */
-static int step_write(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st), ext = sqlite3_extended_errcode(sqlite3_db_handle(st));
-
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return VARSKO_OK;
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
-		if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY)
-			return VARSKO_ERR_EXISTS;
-		if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
-			return VARSKO_ERR_BAD_INPUT;
-		return VARSKO_ERR_DB;
-	}
-	return store_sqlite_err(rc);
-}
 
 /* A JSON value as compact text with sorted keys (owned by the caller), or NULL. */
 static char *dump(const json_t *v)
@@ -88,92 +108,67 @@ static int time_set(json_t *o, const char *key, int64_t t)
 
 /* ---- rosters ---------------------------------------------------------------- */
 
-static const char sql_roster_bump[] = "UPDATE teams SET roster_version = roster_version + 1 WHERE id = ?1";
-static const char sql_team_version[] = "SELECT roster_version FROM teams WHERE id = ?1";
-static const char sql_roster_devices[] =
-        "SELECT d.cert_json FROM devices d JOIN users u ON u.id = d.user"
-        " WHERE u.team = ?1 AND u.role IN ('myndighed', 'leder', 'agent') AND d.revoked_at IS NULL ORDER BY d.id";
-static const char sql_user_devices[] =
-        "SELECT cert_json FROM devices WHERE user = ?1 AND revoked_at IS NULL ORDER BY id";
-
 int store_roster_role(const char *role)
 {
-	return policy_team_role(role); /* the SQL of sql_roster_devices names the same roles */
+	return policy_team_role(role); /* the SQL of SQL_ROSTER_DEVICES names the same roles */
 }
 
 int store_team_roster_bump(struct store *s, const char *team)
 {
-	sqlite3_stmt *st;
-	int own = 0, r;
-
 	if (team == NULL || team[0] == '\0')
 		return VARSKO_OK;
-	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
-		return r;
-	if ((st = store_stmt(s, sql_roster_bump)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, team, -1, SQLITE_STATIC);
-	r = store_step_done(st);
-out:
-	return store_tx_end(s, own, r);
+	return store_write(s, SQL_ROSTER_BUMP, "s", team);
 }
 
-/* The certificate in text column 0, checked to be valid at now. 1: take it, 0: skip it, <0: error. */
-static int cert_row(sqlite3_stmt *st, int64_t now, struct proto_cert *c)
+/* The certificates that cert_row() takes into certs[0..max). */
+struct cert_rows {
+	int64_t now;
+	const char *team; /* a roster's team, or NULL for a user's devices */
+	struct proto_cert *certs;
+	size_t max, n;
+};
+
+/*
+ * A row of SQL_ROSTER_DEVICES or SQL_USER_DEVICES: the certificate in text
+ * column 0, taken when it is valid at now and, for a roster, names the team
+ * and a roster role (the certificate is what a client checks). VARSKO_ERR_DB
+ * when it does not parse, VARSKO_ERR_TOO_LARGE when one more would not fit.
+ */
+static int cert_row(sqlite3_stmt *st, void *arg)
 {
+	struct cert_rows *a = arg;
 	const void *json = sqlite3_column_text(st, 0);
 	int n = sqlite3_column_bytes(st, 0);
+	struct proto_cert c;
 
-	if (json == NULL || n <= 0 || proto_cert_from_json(json, (size_t)n, c) != VARSKO_OK)
+	if (json == NULL || n <= 0 || proto_cert_from_json(json, (size_t)n, &c) != VARSKO_OK)
 		return VARSKO_ERR_DB;
-	return c->not_before <= now && now <= c->not_after;
+	if (c.not_before > a->now || a->now > c.not_after)
+		return VARSKO_OK;
+	if (a->team != NULL && (strcmp(c.team, a->team) != 0 || !store_roster_role(c.role)))
+		return VARSKO_OK;
+	if (a->n == a->max)
+		return VARSKO_ERR_TOO_LARGE;
+	a->certs[a->n++] = c;
+	return VARSKO_OK;
 }
 
 int store_team_roster(struct store *s, const char *team, int64_t now, struct flow_roster *out)
 {
-	struct proto_cert c;
-	sqlite3_stmt *st;
-	int rc, r;
+	struct cert_rows a = {now, team, out->certs, FLOW_ROSTER_MAX, 0};
+	int64_t version;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (team == NULL || strlen(team) > PROTO_ID_MAX)
 		return VARSKO_ERR_BAD_INPUT;
-	if ((st = store_stmt(s, sql_team_version)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, team, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		out->version = (uint64_t)sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
+	if ((r = store_query_int(s, SQL_TEAM_VERSION, &version, "s", team)) != VARSKO_OK)
+		return r;
+	out->version = (uint64_t)version;
 	snprintf(out->team, sizeof(out->team), "%s", team);
 	out->issued = now;
-	if ((st = store_stmt(s, sql_roster_devices)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, team, -1, SQLITE_STATIC);
-	r = VARSKO_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int take = cert_row(st, now, &c);
-
-		if (take < 0) {
-			r = take;
-			break;
-		}
-		/* The certificate is what a client checks: it must name the team and a roster role too. */
-		if (!take || strcmp(c.team, team) != 0 || !store_roster_role(c.role))
-			continue;
-		if (out->n == FLOW_ROSTER_MAX) {
-			r = VARSKO_ERR_TOO_LARGE;
-			break;
-		}
-		out->certs[out->n++] = c;
-	}
-	if (r == VARSKO_OK && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
+	r = store_query(s, SQL_ROSTER_DEVICES, cert_row, &a, "s", team);
+	out->n = a.n;
 	if (r != VARSKO_OK)
 		memset(out, 0, sizeof(*out));
 	return r;
@@ -181,142 +176,99 @@ int store_team_roster(struct store *s, const char *team, int64_t now, struct flo
 
 int store_user_devices(struct store *s, const char *user, int64_t now, struct proto_cert *certs, size_t max, size_t *n)
 {
-	struct proto_cert c;
-	sqlite3_stmt *st;
-	int rc, r = VARSKO_OK;
+	struct cert_rows a = {now, NULL, certs, max, 0};
+	int r;
 
 	*n = 0;
-	if ((st = store_stmt(s, sql_user_devices)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int take = cert_row(st, now, &c);
-
-		if (take < 0) {
-			r = take;
-			break;
-		}
-		if (!take)
-			continue;
-		if (*n == max) {
-			r = VARSKO_ERR_TOO_LARGE;
-			break;
-		}
-		certs[(*n)++] = c;
-	}
-	if (r == VARSKO_OK && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
-	if (r != VARSKO_OK)
-		*n = 0;
+	if ((r = store_query(s, SQL_USER_DEVICES, cert_row, &a, "s", user)) == VARSKO_OK)
+		*n = a.n;
 	return r;
 }
 
 /* ---- institutions and routing rules ------------------------------------------ */
 
-static const char sql_inst_district[] = "SELECT district FROM institutions WHERE id = ?1";
-static const char sql_rules_all[] = "SELECT rule_json FROM routing_rules ORDER BY pos";
-static const char sql_office_hours[] = "SELECT value FROM meta WHERE key = 'office_hours'";
+struct text_out {
+	char *dst;
+	size_t cap;
+};
+
+/* A row whose text column 0 goes into the struct text_out `arg` (store_col_text). */
+static int text_row(sqlite3_stmt *st, void *arg)
+{
+	struct text_out *t = arg;
+
+	return store_col_text(st, 0, t->dst, t->cap);
+}
 
 int store_institution_district(struct store *s, const char *id, char *out, size_t cap)
 {
-	sqlite3_stmt *st;
-	int rc, r;
+	struct text_out t = {out, cap};
 
 	if (cap > 0)
 		out[0] = '\0';
-	if ((st = store_stmt(s, sql_inst_district)) == NULL)
+	return store_query_one(s, SQL_INST_DISTRICT, text_row, &t, "s", id);
+}
+
+/* The routing document being put together by store_routing_doc(); appends are checked once, by proto_buf_take(). */
+struct doc {
+	struct proto_buf b;
+	size_t rules;
+};
+
+/* The row of SQL_META_GET for 'office_hours': "office_hours":VALUE, into the document. */
+static int office_hours_row(sqlite3_stmt *st, void *arg)
+{
+	struct doc *d = arg;
+	const char *t = (const char *)sqlite3_column_text(st, 0);
+
+	proto_buf_add_str(&d->b, "\"office_hours\":");
+	if (t != NULL)
+		proto_buf_add_str(&d->b, t);
+	proto_buf_add_str(&d->b, ",");
+	return VARSKO_OK;
+}
+
+/* A row of SQL_RULES_ALL: one more rule of the "routing" array. */
+static int rule_row(sqlite3_stmt *st, void *arg)
+{
+	struct doc *d = arg;
+	const char *t = (const char *)sqlite3_column_text(st, 0);
+
+	if (t == NULL)
 		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = store_col_text(st, 0, out, cap);
-	else
-		r = rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
-	sqlite3_reset(st);
-	return r;
+	if (d->rules++ > 0)
+		proto_buf_add_str(&d->b, ",");
+	proto_buf_add_str(&d->b, t);
+	return VARSKO_OK;
 }
 
 int store_routing_doc(struct store *s, char **out, size_t *len)
 {
-	struct proto_buf b = {0}; /* appends are checked once, by proto_buf_take() */
-	size_t rules = 0;
-	sqlite3_stmt *st;
-	int rc, r;
+	struct doc d;
+	int r;
 
+	memset(&d, 0, sizeof(d));
 	*out = NULL;
 	*len = 0;
-	proto_buf_add_str(&b, "{");
-	if ((st = store_stmt(s, sql_office_hours)) == NULL) {
-		r = VARSKO_ERR_DB;
+	proto_buf_add_str(&d.b, "{");
+	r = store_query_one(s, SQL_META_GET, office_hours_row, &d, "s", "office_hours");
+	if (r != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
 		goto out;
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-
-		proto_buf_add_str(&b, "\"office_hours\":");
-		if (t != NULL)
-			proto_buf_add_str(&b, t);
-		proto_buf_add_str(&b, ",");
-		r = VARSKO_OK;
-	} else {
-		r = rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
-	}
-	sqlite3_reset(st);
-	if (r != VARSKO_OK)
+	proto_buf_add_str(&d.b, "\"routing\":[");
+	if ((r = store_query(s, SQL_RULES_ALL, rule_row, &d, "")) != VARSKO_OK)
 		goto out;
-	proto_buf_add_str(&b, "\"routing\":[");
-	if ((st = store_stmt(s, sql_rules_all)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-
-		if (t == NULL) {
-			r = VARSKO_ERR_DB;
-			break;
-		}
-		if (rules++ > 0)
-			proto_buf_add_str(&b, ",");
-		proto_buf_add_str(&b, t);
-	}
-	if (r == VARSKO_OK && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
-	if (r != VARSKO_OK)
-		goto out;
-	if (rules == 0) {
+	if (d.rules == 0) {
 		r = VARSKO_ERR_NOT_FOUND;
 		goto out;
 	}
-	proto_buf_add_str(&b, "]}");
-	r = proto_buf_take(&b, out, len);
+	proto_buf_add_str(&d.b, "]}");
+	r = proto_buf_take(&d.b, out, len);
 out:
-	proto_buf_free(&b);
+	proto_buf_free(&d.b);
 	return r;
 }
 
 /* ---- underretninger ---------------------------------------------------------- */
-
-#define U_SELECT                                                                                                       \
-	"SELECT u.seq, u.reference, u.submission, u.sender_user, u.sender_device, u.institution, u.team,"              \
-	" u.first_team, u.age_group, u.akut, u.handicap, u.outside_office, u.created_at, u.received_at,"               \
-	" coalesce(u.current_hash, u.envelope_hash), u.receipt,"                                                      \
-	" CASE WHEN ?2 THEN coalesce(u.current_envelope, u.envelope) ELSE NULL END,"                                 \
-	" coalesce((SELECT e.device FROM events e WHERE e.reference = u.reference AND e.kind = 'omdirigeret'"          \
-	" ORDER BY e.seq DESC LIMIT 1), u.sender_device) FROM underretninger u"
-
-static const char sql_u_get[] = U_SELECT " WHERE u.reference = ?1";
-static const char sql_u_find[] = U_SELECT " WHERE u.sender_user = ?1 AND u.submission = ?3";
-static const char sql_u_insert[] =
-        "INSERT INTO underretninger (reference, submission, sender_user, sender_device, institution, team,"
-        " first_team, age_group, akut, handicap, outside_office, created_at, received_at, envelope,"
-        " envelope_hash, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
-static const char sql_meta_get[] = "SELECT value FROM meta WHERE key = ?1";
-static const char sql_meta_set[] =
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 void store_underretning_clear(struct store_underretning *u)
 {
@@ -327,8 +279,10 @@ void store_underretning_clear(struct store_underretning *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static int u_from_row(sqlite3_stmt *st, struct store_underretning *u)
+/* The row of SQL_UNDERRETNING_GET or _FIND into the struct store_underretning `arg`. */
+static int u_row(sqlite3_stmt *st, void *arg)
 {
+	struct store_underretning *u = arg;
 	const void *h;
 	int r;
 
@@ -352,35 +306,28 @@ static int u_from_row(sqlite3_stmt *st, struct store_underretning *u)
 	if (h == NULL || sqlite3_column_bytes(st, 14) != 32)
 		return VARSKO_ERR_DB;
 	memcpy(u->envelope_hash, h, 32);
-	if ((r = col_dup(st, 15, &u->receipt, &u->receipt_len)) != VARSKO_OK)
+	if ((r = store_col_dup(st, 15, &u->receipt, &u->receipt_len)) != VARSKO_OK)
 		return r;
 	if (sqlite3_column_type(st, 16) != SQLITE_NULL &&
-	    (r = col_dup(st, 16, &u->envelope, &u->envelope_len)) != VARSKO_OK)
+	    (r = store_col_dup(st, 16, &u->envelope, &u->envelope_len)) != VARSKO_OK)
 		return r;
 	return VARSKO_OK;
 }
 
-static int u_lookup(struct store *s, const char *sql, const char *a, const char *b, int with_envelope,
+/* The underretning of statement id (?1 a, ?3 b unless NULL); the envelope too when with_envelope. */
+static int u_lookup(struct store *s, enum store_sql id, const char *a, const char *b, int with_envelope,
                     struct store_underretning *out)
 {
-	sqlite3_stmt *st;
-	int rc, r;
+	int64_t env = with_envelope ? 1 : 0;
+	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (a == NULL)
 		return VARSKO_ERR_BAD_INPUT;
-	if ((st = store_stmt(s, sql)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, with_envelope ? 1 : 0);
-	if (b != NULL)
-		sqlite3_bind_text(st, 3, b, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		r = u_from_row(st, out);
+	if (b == NULL)
+		r = store_query_one(s, id, u_row, out, "si", a, env);
 	else
-		r = rc == SQLITE_DONE ? VARSKO_ERR_NOT_FOUND : store_sqlite_err(rc);
-	sqlite3_reset(st);
+		r = store_query_one(s, id, u_row, out, "sis", a, env, b);
 	if (r != VARSKO_OK)
 		store_underretning_clear(out);
 	return r;
@@ -388,7 +335,7 @@ static int u_lookup(struct store *s, const char *sql, const char *a, const char 
 
 int store_underretning_get(struct store *s, const char *reference, int with_envelope, struct store_underretning *out)
 {
-	return u_lookup(s, sql_u_get, reference, NULL, with_envelope, out);
+	return u_lookup(s, SQL_UNDERRETNING_GET, reference, NULL, with_envelope, out);
 }
 
 int store_underretning_find(struct store *s, const char *sender_user, const char *submission, int with_envelope,
@@ -398,15 +345,27 @@ int store_underretning_find(struct store *s, const char *sender_user, const char
 		memset(out, 0, sizeof(*out));
 		return VARSKO_ERR_BAD_INPUT;
 	}
-	return u_lookup(s, sql_u_find, sender_user, submission, with_envelope, out);
+	return u_lookup(s, SQL_UNDERRETNING_FIND, sender_user, submission, with_envelope, out);
+}
+
+/* The row of SQL_META_GET for a reference counter: its value into the long long `arg`. */
+static int counter_row(sqlite3_stmt *st, void *arg)
+{
+	const char *t = (const char *)sqlite3_column_text(st, 0);
+	char *end = NULL;
+	long long n = t ? strtoll(t, &end, 10) : -1;
+
+	if (t == NULL || end == t || *end != '\0' || n < 0)
+		return VARSKO_ERR_DB;
+	*(long long *)arg = n;
+	return VARSKO_OK;
 }
 
 int store_reference_next(struct store *s, int year, char out[PROTO_ID_MAX + 1])
 {
 	char key[16], num[24];
-	sqlite3_stmt *st;
 	long long n = 0;
-	int own = 0, rc, r;
+	int own = 0, r;
 
 	out[0] = '\0';
 	if (year < 1000 || year > 9999)
@@ -414,38 +373,17 @@ int store_reference_next(struct store *s, int year, char out[PROTO_ID_MAX + 1])
 	snprintf(key, sizeof(key), "ref_%04d", year);
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
-	if ((st = store_stmt(s, sql_meta_get)) == NULL) {
-		r = VARSKO_ERR_DB;
+	/* No counter yet (VARSKO_ERR_NOT_FOUND) is the year's first reference: n stays 0. */
+	r = store_query_one(s, SQL_META_GET, counter_row, &n, "s", key);
+	if (r != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
 		goto out;
-	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 0);
-		char *end = NULL;
-
-		n = t ? strtoll(t, &end, 10) : -1;
-		if (t == NULL || end == t || *end != '\0' || n < 0)
-			rc = SQLITE_CORRUPT;
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		r = store_sqlite_err(rc);
-		goto out;
-	}
 	if (n >= 999999999LL) { /* the reference has room for 9 digits */
 		r = VARSKO_ERR_TOO_LARGE;
 		goto out;
 	}
 	n++;
 	snprintf(num, sizeof(num), "%lld", n);
-	if ((st = store_stmt(s, sql_meta_set)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, num, -1, SQLITE_STATIC);
-	if ((r = store_step_done(st)) != VARSKO_OK)
+	if ((r = store_exec(s, SQL_META_SET, "ss", key, num)) != VARSKO_OK)
 		goto out;
 	snprintf(out, PROTO_ID_MAX + 1, "U-%04d-%06lld", year, n);
 	r = VARSKO_OK;
@@ -462,7 +400,6 @@ int store_underretning_add(struct store *s, const struct store_underretning_new 
 	char topic[256], detail[PROTO_ID_MAX + 8];
 	char *receipt = NULL, *payload = NULL;
 	json_t *rj = NULL;
-	sqlite3_stmt *st;
 	size_t i;
 	int own = 0, r;
 
@@ -478,31 +415,16 @@ int store_underretning_add(struct store *s, const struct store_underretning_new 
 		r = VARSKO_ERR_NOMEM;
 		goto out0;
 	}
-	if ((r = flow_text_underretning(rc->reference, u->envelope_json, receipt, u->sender_cert_json, u->gateway_cert_json,
-	                      &payload)) != VARSKO_OK)
+	if ((r = flow_text_underretning(rc->reference, u->envelope_json, receipt, u->sender_cert_json,
+	                                u->gateway_cert_json, &payload)) != VARSKO_OK)
 		goto out0;
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		goto out0;
-	if ((st = store_stmt(s, sql_u_insert)) == NULL) {
-		r = VARSKO_ERR_DB;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, rc->reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, rc->submission, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, rc->sender_user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, rc->sender, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, rc->institution, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, rc->team, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, u->age_group, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 8, u->akut ? 1 : 0);
-	sqlite3_bind_int(st, 9, u->handicap ? 1 : 0);
-	sqlite3_bind_int(st, 10, u->outside_office ? 1 : 0);
-	sqlite3_bind_int64(st, 11, u->created);
-	sqlite3_bind_int64(st, 12, rc->received);
-	sqlite3_bind_text(st, 13, u->envelope_json, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 14, u->envelope_hash, 32, SQLITE_STATIC);
-	sqlite3_bind_text(st, 15, receipt, -1, SQLITE_STATIC);
-	if ((r = step_write(st)) != VARSKO_OK)
+	if ((r = store_exec(s, SQL_UNDERRETNING_INSERT, "sssssssiiiiisbs", rc->reference, rc->submission,
+	                    rc->sender_user, rc->sender, rc->institution, rc->team, u->age_group,
+	                    (int64_t)(u->akut ? 1 : 0), (int64_t)(u->handicap ? 1 : 0),
+	                    (int64_t)(u->outside_office ? 1 : 0), (int64_t)u->created, (int64_t)rc->received,
+	                    u->envelope_json, (const void *)u->envelope_hash, (size_t)32, receipt)) != VARSKO_OK)
 		goto out;
 	for (i = 0; i < u->n_deadlines; i++)
 		if ((r = store_deadline_add(s, rc->reference, u->deadlines[i].kind, rc->team, u->deadlines[i].due_at,
@@ -522,23 +444,6 @@ out0:
 }
 
 /* ---- items ---------------------------------------------------------------------- */
-
-#define ITEM_SELECT                                                                                                    \
-	"SELECT u.reference, u.team, u.institution, u.age_group, u.akut, u.handicap, u.received_at,"                   \
-	" coalesce((SELECT d.due_at FROM deadlines d WHERE d.reference = u.reference AND d.kind = 'vurdering'), 0),"   \
-	" coalesce((SELECT d.due_at FROM deadlines d WHERE d.reference = u.reference AND d.kind = 'kvittering'), 0),"  \
-	" coalesce((SELECT e.kind FROM events e WHERE e.reference = u.reference AND e.kind = 'afsluttet' LIMIT 1),"  \
-	" (SELECT e.kind FROM events e WHERE e.reference = u.reference ORDER BY e.seq DESC LIMIT 1),"                  \
-	" 'modtaget_gateway') FROM underretninger u"
-
-static const char sql_item_one[] = ITEM_SELECT " WHERE u.reference = ?1";
-static const char sql_items_team[] =
-        ITEM_SELECT " WHERE u.team = ?1 ORDER BY"
-                    " (SELECT min(d.due_at) FROM deadlines d WHERE d.reference = u.reference AND d.met_at IS NULL)"
-                    " IS NULL,"
-                    " (SELECT min(d.due_at) FROM deadlines d WHERE d.reference = u.reference AND d.met_at IS NULL),"
-                    " u.seq LIMIT ?2";
-static const char sql_items_user[] = ITEM_SELECT " WHERE u.sender_user = ?1 ORDER BY u.seq DESC LIMIT ?2";
 
 static json_t *item_from_row(sqlite3_stmt *st)
 {
@@ -566,33 +471,28 @@ static json_t *item_from_row(sqlite3_stmt *st)
 	return o;
 }
 
-static int items_query(struct store *s, const char *sql, const char *arg, size_t max, json_t **out)
+/* A row of SQL_ITEMS_TEAM or _USER: one more item of the json_t array `arg`. */
+static int item_row(sqlite3_stmt *st, void *arg)
 {
-	sqlite3_stmt *st;
-	json_t *arr, *item;
-	int rc, r = VARSKO_OK;
+	json_t *item = item_from_row(st);
+
+	if (item == NULL || json_array_append_new(arg, item) != 0)
+		return VARSKO_ERR_NOMEM;
+	return VARSKO_OK;
+}
+
+/* At most max items of statement id for ?1 arg, as a JSON array in *out (owned by the caller). */
+static int items_query(struct store *s, enum store_sql id, const char *arg, size_t max, json_t **out)
+{
+	json_t *arr;
+	int r;
 
 	*out = NULL;
 	if (arg == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	if ((arr = json_array()) == NULL)
 		return VARSKO_ERR_NOMEM;
-	if ((st = store_stmt(s, sql)) == NULL) {
-		json_decref(arr);
-		return VARSKO_ERR_DB;
-	}
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((item = item_from_row(st)) == NULL || json_array_append_new(arr, item) != 0) {
-			r = VARSKO_ERR_NOMEM;
-			break;
-		}
-	}
-	if (r == VARSKO_OK && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
-	if (r != VARSKO_OK) {
+	if ((r = store_query(s, id, item_row, arr, "si", arg, (int64_t)max)) != VARSKO_OK) {
 		json_decref(arr);
 		return r;
 	}
@@ -600,38 +500,33 @@ static int items_query(struct store *s, const char *sql, const char *arg, size_t
 	return VARSKO_OK;
 }
 
+/* The row of SQL_ITEM_ONE into the json_t * `arg`. */
+static int item_one_row(sqlite3_stmt *st, void *arg)
+{
+	json_t **out = arg;
+
+	return (*out = item_from_row(st)) != NULL ? VARSKO_OK : VARSKO_ERR_NOMEM;
+}
+
 int store_flow_item(struct store *s, const char *reference, json_t **out)
 {
-	json_t *arr = NULL;
-	int r;
-
 	*out = NULL;
-	if ((r = items_query(s, sql_item_one, reference, 1, &arr)) != VARSKO_OK)
-		return r;
-	if (json_array_size(arr) != 1) {
-		json_decref(arr);
-		return VARSKO_ERR_NOT_FOUND;
-	}
-	*out = json_incref(json_array_get(arr, 0));
-	json_decref(arr);
-	return VARSKO_OK;
+	if (reference == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	return store_query_one(s, SQL_ITEM_ONE, item_one_row, out, "s", reference);
 }
 
 int store_flow_items_team(struct store *s, const char *team, size_t max, json_t **out)
 {
-	return items_query(s, sql_items_team, team, max, out);
+	return items_query(s, SQL_ITEMS_TEAM, team, max, out);
 }
 
 int store_flow_items_user(struct store *s, const char *user, size_t max, json_t **out)
 {
-	return items_query(s, sql_items_user, user, max, out);
+	return items_query(s, SQL_ITEMS_USER, user, max, out);
 }
 
 /* ---- the timeline ---------------------------------------------------------------- */
-
-static const char sql_events_of[] =
-        "SELECT e.event, e.kind, e.device, e.envelope, (SELECT d.cert_json FROM devices d WHERE d.id = e.device)"
-        " FROM events e WHERE e.reference = ?1 ORDER BY e.seq LIMIT ?2";
 
 /* The kinds whose envelope is a message to the notifier (timeline, pushed). */
 static int kind_for_notifier(const char *kind)
@@ -651,174 +546,126 @@ static void cert_device(const char *cert_json, char out[PROTO_ID_MAX + 1])
 		memcpy(out, c.device, PROTO_ID_MAX + 1);
 }
 
+/* The timeline being put together by store_flow_events(). */
+struct timeline {
+	json_t *arr;
+	const char *gateway_cert_json;
+	char gw_dev[PROTO_ID_MAX + 1]; /* the gateway certificate's device, or "" */
+};
+
+/*
+ * A row of SQL_EVENTS_OF: one more {"event","cert","envelope"} of the
+ * timeline, the certificate the device's or, for the gateway's own events,
+ * gateway_cert_json.
+ */
+static int event_row(sqlite3_stmt *st, void *arg)
+{
+	struct timeline *t = arg;
+	const char *ev = (const char *)sqlite3_column_text(st, 0);
+	const char *kind = (const char *)sqlite3_column_text(st, 1);
+	const char *dev = (const char *)sqlite3_column_text(st, 2);
+	const char *env = (const char *)sqlite3_column_text(st, 3);
+	const char *cert = (const char *)sqlite3_column_text(st, 4);
+	json_t *o, *v;
+
+	if (ev == NULL || kind == NULL || dev == NULL)
+		return VARSKO_ERR_DB;
+	if (cert == NULL && t->gw_dev[0] != '\0' && strcmp(dev, t->gw_dev) == 0)
+		cert = t->gateway_cert_json;
+	if (cert == NULL)
+		return VARSKO_ERR_DB;
+	if ((o = json_object()) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((v = load(ev, strlen(ev))) == NULL || json_object_set_new(o, "event", v) != 0 ||
+	    (v = load(cert, strlen(cert))) == NULL || json_object_set_new(o, "cert", v) != 0 ||
+	    (env != NULL && kind_for_notifier(kind) &&
+	     ((v = load(env, strlen(env))) == NULL || json_object_set_new(o, "envelope", v) != 0))) {
+		json_decref(o);
+		return VARSKO_ERR_NOMEM;
+	}
+	return json_array_append_new(t->arr, o) != 0 ? VARSKO_ERR_NOMEM : VARSKO_OK;
+}
+
 int store_flow_events(struct store *s, const char *reference, const char *gateway_cert_json, json_t **out)
 {
-	char gw_dev[PROTO_ID_MAX + 1];
-	sqlite3_stmt *st;
-	json_t *arr;
-	int rc, r = VARSKO_OK;
+	struct timeline t = {NULL, gateway_cert_json, ""};
+	int r;
 
 	*out = NULL;
-	cert_device(gateway_cert_json, gw_dev);
-	if ((arr = json_array()) == NULL)
+	cert_device(gateway_cert_json, t.gw_dev);
+	if ((t.arr = json_array()) == NULL)
 		return VARSKO_ERR_NOMEM;
-	if ((st = store_stmt(s, sql_events_of)) == NULL) {
-		json_decref(arr);
-		return VARSKO_ERR_DB;
-	}
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, FLOW_EVENTS_MAX);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *ev = (const char *)sqlite3_column_text(st, 0);
-		const char *kind = (const char *)sqlite3_column_text(st, 1);
-		const char *dev = (const char *)sqlite3_column_text(st, 2);
-		const char *env = (const char *)sqlite3_column_text(st, 3);
-		const char *cert = (const char *)sqlite3_column_text(st, 4);
-		json_t *o = NULL, *v;
-
-		if (ev == NULL || kind == NULL || dev == NULL) {
-			r = VARSKO_ERR_DB;
-			break;
-		}
-		if (cert == NULL && gw_dev[0] != '\0' && strcmp(dev, gw_dev) == 0)
-			cert = gateway_cert_json;
-		if (cert == NULL) {
-			r = VARSKO_ERR_DB;
-			break;
-		}
-		r = VARSKO_ERR_NOMEM;
-		if ((o = json_object()) == NULL)
-			break;
-		if ((v = load(ev, strlen(ev))) == NULL || json_object_set_new(o, "event", v) != 0)
-			goto bad;
-		if ((v = load(cert, strlen(cert))) == NULL || json_object_set_new(o, "cert", v) != 0)
-			goto bad;
-		if (env != NULL && kind_for_notifier(kind) &&
-		    ((v = load(env, strlen(env))) == NULL || json_object_set_new(o, "envelope", v) != 0))
-			goto bad;
-		if (json_array_append_new(arr, o) != 0) {
-			o = NULL;
-			goto bad;
-		}
-		r = VARSKO_OK;
-		continue;
-	bad:
-		json_decref(o);
-		break;
-	}
-	if (r == VARSKO_OK && rc != SQLITE_DONE)
-		r = store_sqlite_err(rc);
-	sqlite3_reset(st);
-	if (r != VARSKO_OK) {
-		json_decref(arr);
+	if ((r = store_query(s, SQL_EVENTS_OF, event_row, &t, "si", reference, (int64_t)FLOW_EVENTS_MAX)) !=
+	    VARSKO_OK) {
+		json_decref(t.arr);
 		return r;
 	}
-	*out = arr;
+	*out = t.arr;
 	return VARSKO_OK;
 }
 
-
 /* ---- events: the reads and writes of flow_event.c --------------------------------------- */
 
-static const char sql_event_same[] =
-        "SELECT seq, event FROM events WHERE reference = ?1 AND kind = ?2 AND device = ?3 AND time = ?4";
-static const char sql_event_first_by[] =
-        "SELECT seq FROM events WHERE reference = ?1 AND kind = ?2 AND device = ?3 ORDER BY seq LIMIT 1";
-static const char sql_event_kinds[] = "SELECT DISTINCT kind FROM events WHERE reference = ?1";
-static const char sql_event_insert[] =
-        "INSERT INTO events (reference, kind, device, role, team, time, received_at, event, envelope)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-static const char sql_agent_done[] =
-        "SELECT count(DISTINCT kind) FROM events WHERE reference = ?1 AND team = ?2 AND role = 'agent'"
-        " AND kind IN ('modtaget', 'journaliseret')";
-static const char sql_u_reroute[] =
-        "UPDATE underretninger SET team = ?2, current_envelope = ?3, current_hash = ?4 WHERE reference = ?1";
+struct same {
+	const char *event_json;
+	int64_t *seq;
+};
+
+/* The row of SQL_EVENT_SAME: its seq into *seq when its text is event_json. */
+static int same_row(sqlite3_stmt *st, void *arg)
+{
+	struct same *a = arg;
+	const char *t = (const char *)sqlite3_column_text(st, 1);
+
+	if (t != NULL && strcmp(t, a->event_json) == 0)
+		*a->seq = sqlite3_column_int64(st, 0);
+	return VARSKO_OK;
+}
 
 int store_event_same(struct store *s, const char *reference, const char *kind, const char *device, int64_t time,
                      const char *event_json, int64_t *seq)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct same a = {event_json, seq};
+	int r;
 
 	*seq = 0;
-	if ((st = store_stmt(s, sql_event_same)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, time);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(st, 1);
-
-		if (t != NULL && strcmp(t, event_json) == 0)
-			*seq = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
+	r = store_query_one(s, SQL_EVENT_SAME, same_row, &a, "sssi", reference, kind, device, time);
+	return r == VARSKO_ERR_NOT_FOUND ? VARSKO_OK : r;
 }
 
 int store_event_first_by(struct store *s, const char *reference, const char *kind, const char *device, int64_t *seq)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int r;
 
 	*seq = 0;
-	if ((st = store_stmt(s, sql_event_first_by)) == NULL)
+	r = store_query_int(s, SQL_EVENT_FIRST_BY, seq, "sss", reference, kind, device);
+	return r == VARSKO_ERR_NOT_FOUND ? VARSKO_OK : r;
+}
+
+/* A row of SQL_EVENT_KINDS: the kind's bit into the unsigned `arg`; VARSKO_ERR_DB for an unknown kind. */
+static int kind_row(sqlite3_stmt *st, void *arg)
+{
+	enum flow_event_kind k = flow_event_kind_from_name((const char *)sqlite3_column_text(st, 0));
+
+	if (k == FLOW_EV_NONE)
 		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, device, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*seq = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
+	*(unsigned *)arg |= 1u << (unsigned)k;
+	return VARSKO_OK;
 }
 
 int store_event_kinds(struct store *s, const char *reference, unsigned *seen)
 {
-	sqlite3_stmt *st;
-	int rc;
-
 	*seen = 0;
-	if ((st = store_stmt(s, sql_event_kinds)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		enum flow_event_kind k = flow_event_kind_from_name((const char *)sqlite3_column_text(st, 0));
-
-		if (k == FLOW_EV_NONE) {
-			rc = SQLITE_CORRUPT;
-			break;
-		}
-		*seen |= 1u << (unsigned)k;
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? VARSKO_OK : store_sqlite_err(rc);
+	return store_query(s, SQL_EVENT_KINDS, kind_row, seen, "s", reference);
 }
 
 int store_event_insert(struct store *s, const struct store_event_row *e, int64_t *seq)
 {
-	sqlite3_stmt *st;
 	int r;
 
 	*seq = 0;
-	if ((st = store_stmt(s, sql_event_insert)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, e->reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, e->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, e->device, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, e->role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, e->team, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, e->time);
-	sqlite3_bind_int64(st, 7, e->received_at);
-	sqlite3_bind_text(st, 8, e->event_json, -1, SQLITE_STATIC);
-	if (e->envelope_json != NULL)
-		sqlite3_bind_text(st, 9, e->envelope_json, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 9);
-	if ((r = step_write(st)) != VARSKO_OK)
+	if ((r = store_write(s, SQL_EVENT_INSERT, "sssssiiss", e->reference, e->kind, e->device, e->role, e->team,
+	                     e->time, e->received_at, e->event_json, e->envelope_json)) != VARSKO_OK)
 		return r; /* EXISTS: another event with the same reference, kind, device and time */
 	*seq = sqlite3_last_insert_rowid(s->db);
 	return VARSKO_OK;
@@ -826,30 +673,18 @@ int store_event_insert(struct store *s, const struct store_event_row *e, int64_t
 
 int store_agent_done(struct store *s, const char *reference, const char *team, int *done)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int64_t kinds = 0;
+	int r;
 
 	*done = 0;
-	if ((st = store_stmt(s, sql_agent_done)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, team, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		*done = sqlite3_column_int(st, 0) == 2;
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? VARSKO_OK : store_sqlite_err(rc);
+	if ((r = store_query_int(s, SQL_AGENT_DONE, &kinds, "ss", reference, team)) == VARSKO_OK)
+		*done = kinds == 2;
+	return r;
 }
 
 int store_underretning_reroute(struct store *s, const char *reference, const char *team, const char *envelope_json,
                                const uint8_t hash[32])
 {
-	sqlite3_stmt *st;
-
-	if ((st = store_stmt(s, sql_u_reroute)) == NULL)
-		return VARSKO_ERR_DB;
-	sqlite3_bind_text(st, 1, reference, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, team, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, envelope_json, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 4, hash, 32, SQLITE_STATIC);
-	return step_write(st);
+	return store_write(s, SQL_UNDERRETNING_REROUTE, "sssb", reference, team, envelope_json, (const void *)hash,
+	                   (size_t)32);
 }

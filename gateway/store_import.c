@@ -551,9 +551,6 @@ const char *const store_sql_import[STORE_SQL_COUNT] = {
         [SQL_IMPORT_USER_OLD] =
                 "SELECT role, coalesce(team, ''), EXISTS (SELECT 1 FROM devices d WHERE d.user = users.id"
                 " AND d.revoked_at IS NULL) FROM users WHERE id = ?1",
-        [SQL_IMPORT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-        [SQL_IMPORT_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
-                                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [SQL_IMPORT_INST_UPSERT] = "INSERT INTO institutions (id, name, kind, district) VALUES (?1, ?2, ?3, ?4)"
                                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
                                    " district = excluded.district",
@@ -581,7 +578,7 @@ static int meta_set_json(struct imp *im, const char *key, json_t *v)
 
 	if ((text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		return VARSKO_ERR_NOMEM;
-	r = store_exec(im->s, SQL_IMPORT_META_SET, "ss", key, text);
+	r = store_exec(im->s, SQL_META_SET, "ss", key, text);
 	free(text);
 	return r;
 }
@@ -647,7 +644,7 @@ static int roster_change(struct imp *im, json_t *user, int64_t now)
 	return store_user_revoke_devices(im->s, id, now, "import", &n);
 }
 
-/* A row of SQL_IMPORT_META_GET for 'tenant': VARSKO_ERR_BAD_INPUT (and the message) if it is another. */
+/* A row of SQL_META_GET for 'tenant': VARSKO_ERR_BAD_INPUT (and the message) if it is another. */
 static int tenant_row(sqlite3_stmt *st, void *arg)
 {
 	struct imp *im = arg;
@@ -668,10 +665,10 @@ static int write_doc(struct imp *im, json_t *doc, int64_t now)
 
 	/* A database belongs to one municipality. */
 	im->tenant = member(doc, "tenant");
-	r = store_query_one(im->s, SQL_IMPORT_META_GET, tenant_row, im, "s", "tenant");
+	r = store_query_one(im->s, SQL_META_GET, tenant_row, im, "s", "tenant");
 	if (r != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
 		return r;
-	if ((r = store_exec(im->s, SQL_IMPORT_META_SET, "ss", "tenant", im->tenant)) != VARSKO_OK)
+	if ((r = store_exec(im->s, SQL_META_SET, "ss", "tenant", im->tenant)) != VARSKO_OK)
 		return r;
 	if ((v = json_object_get(doc, "office_hours")) != NULL && (r = meta_set_json(im, "office_hours", v)) != VARSKO_OK)
 		return r;

@@ -34,30 +34,6 @@ static const struct pf_field cert_fields[] = {
 };
 const struct pf_table proto_cert_table = {cert_fields, PF_N(cert_fields), sizeof(struct proto_cert)};
 
-/* Object -> certificate; c is fully overwritten (zeroed first). */
-int proto_cert_decode_json(const json_t *o, struct proto_cert *c, const char **detail)
-{
-	memset(c, 0, sizeof(*c));
-	return pf_decode(o, cert_fields, PF_N(cert_fields), NULL, c, detail);
-}
-
-/* Certificate -> new object, *out owned by the caller; refuses what would not decode. */
-int proto_cert_encode_json(const struct proto_cert *c, json_t **out, const char **detail)
-{
-	json_t *o;
-	int r;
-
-	*out = NULL;
-	if ((o = json_object()) == NULL)
-		return VARSKO_ERR_NOMEM;
-	if ((r = pf_encode(o, cert_fields, PF_N(cert_fields), c, detail)) != VARSKO_OK) {
-		json_decref(o);
-		return r;
-	}
-	*out = o;
-	return VARSKO_OK;
-}
-
 /*
  * See proto.h. Sets c->device from c->sign_pk, then c->sig over the signing
  * input with org_sk (borrowed, not kept). Refuses with VARSKO_ERR_BAD_INPUT a
@@ -67,7 +43,6 @@ int proto_cert_encode_json(const struct proto_cert *c, json_t **out, const char 
 int proto_cert_sign(struct proto_cert *c, const uint8_t org_sk[64])
 {
 	struct proto_buf b;
-	const char *detail;
 	json_t *o = NULL;
 	int r;
 
@@ -75,13 +50,13 @@ int proto_cert_sign(struct proto_cert *c, const uint8_t org_sk[64])
 		return VARSKO_ERR_BAD_INPUT;
 	proto_buf_init(&b);
 	proto_device_id(c->sign_pk, c->device);
-	if (c->version != PROTO_VERSION || proto_cert_encode_json(c, &o, &detail) != VARSKO_OK) {
+	if (c->version != PROTO_VERSION || pf_encode_object(cert_fields, PF_N(cert_fields), c, &o) != VARSKO_OK) {
 		r = VARSKO_ERR_BAD_INPUT;
 		goto out;
 	}
 	if ((r = proto_cert_signing_input(c, &b)) != VARSKO_OK)
 		goto out;
-	r = proto_sign(&b, org_sk, c->sig);
+	r = proto_sign(c->sig, &b, org_sk);
 out:
 	json_decref(o);
 	proto_buf_free(&b);
@@ -116,7 +91,7 @@ int proto_cert_verify(const struct proto_cert *c, const uint8_t org_pk[PROTO_PK_
 		goto out;
 	if (proto_cert_signing_input(c, &b) != VARSKO_OK)
 		goto out;
-	if (proto_verify(&b, org_pk, c->sig) != VARSKO_OK)
+	if (proto_verify(c->sig, &b, org_pk) != VARSKO_OK)
 		goto out;
 	if (now < c->not_before || now > c->not_after) {
 		r = VARSKO_ERR_DEVICE_EXPIRED;
@@ -131,24 +106,12 @@ out:
 /* See proto.h. Returns VARSKO_ERR_BAD_INPUT for a certificate that would not parse back. */
 int proto_cert_to_json(const struct proto_cert *c, char **out)
 {
-	const char *detail;
-	json_t *o = NULL;
-	int r;
-
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
 	if (c == NULL)
 		return VARSKO_ERR_BAD_INPUT;
-	if ((r = proto_cert_encode_json(c, &o, &detail)) != VARSKO_OK) {
-		if (r == VARSKO_ERR_BAD_FRAME)
-			r = VARSKO_ERR_BAD_INPUT;
-		goto out;
-	}
-	r = pf_dump(o, out, NULL);
-out:
-	json_decref(o);
-	return r;
+	return pf_encode_text(cert_fields, PF_N(cert_fields), c, out, NULL);
 }
 
 /*
@@ -157,18 +120,13 @@ out:
  */
 int proto_cert_from_json(const char *buf, size_t len, struct proto_cert *out)
 {
-	const char *detail;
-	json_t *o = NULL;
 	int r;
 
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	memset(out, 0, sizeof(*out));
-	if ((r = pf_load(buf, len, PROTO_FRAME_MAX, JSON_ALLOW_NUL, &o, &detail)) != VARSKO_OK)
-		goto out;
-	if ((r = proto_cert_decode_json(o, out, &detail)) != VARSKO_OK)
+	r = pf_decode_text(buf, len, PROTO_FRAME_MAX, JSON_ALLOW_NUL, cert_fields, PF_N(cert_fields), out);
+	if (r != VARSKO_OK)
 		memset(out, 0, sizeof(*out));
-out:
-	json_decref(o);
 	return r;
 }

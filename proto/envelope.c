@@ -268,7 +268,7 @@ static int seal_impl(const struct env_params *p, const struct env_recipient *rcp
 		goto out;
 	if ((r = env_signing_input(e, &si)) != VARSKO_OK)
 		goto out;
-	if ((r = proto_sign(&si, sender_sk, e->sig)) != VARSKO_OK)
+	if ((r = proto_sign(e->sig, &si, sender_sk)) != VARSKO_OK)
 		goto out;
 	*out = e;
 	e = NULL;
@@ -309,7 +309,7 @@ int env_verify(const struct env_envelope *e, const uint8_t sender_sign_pk[PROTO_
 	if (sender_sign_pk == NULL || !env_well_formed(e))
 		return VARSKO_ERR_BAD_SIGNATURE;
 	proto_buf_init(&si);
-	r = env_signing_input(e, &si) == VARSKO_OK ? proto_verify(&si, sender_sign_pk, e->sig)
+	r = env_signing_input(e, &si) == VARSKO_OK ? proto_verify(e->sig, &si, sender_sign_pk)
 	                                           : VARSKO_ERR_BAD_SIGNATURE;
 	proto_buf_free(&si);
 	return r == VARSKO_OK ? VARSKO_OK : VARSKO_ERR_BAD_SIGNATURE;
@@ -379,226 +379,62 @@ out:
 
 /* ---- JSON --------------------------------------------------------------- */
 
-/* json string of the base64 of p[0..n); NULL on allocation failure. */
-static json_t *b64_json(const uint8_t *p, size_t n)
-{
-	size_t cap = 4 * ((n + 2) / 3) + 1;
-	char *s = malloc(cap);
-	json_t *j = NULL;
+/*
+ * The JSON form, as tables for the schema engine (schema.c); what a table
+ * cannot say (kind's alphabet, wraps in order) env_well_formed() checks.
+ */
+#define WO(m) offsetof(struct env_wrap, m)
+static const struct pf_field wrap_fields[] = {
+        {"device", PF_ID, 1, 1, PROTO_ID_MAX, WO(device), 0, NULL, NULL},
+        {"key", PF_B64, 1, 0, ENV_WRAPPED_LEN, WO(key), 0, NULL, NULL},
+        {"nonce", PF_B64, 1, 0, ENV_NONCE_LEN, WO(nonce), 0, NULL, NULL},
+};
+static const struct pf_table wrap_table = {wrap_fields, PF_N(wrap_fields), sizeof(struct env_wrap)};
 
-	if (s == NULL)
-		return NULL;
-	if (proto_b64_encode(n ? p : (const uint8_t *)"", n, s, cap) == VARSKO_OK)
-		j = json_stringn(s, strlen(s));
-	free(s);
-	return j;
-}
-
-static int set_new(json_t *o, const char *k, json_t *v)
-{
-	return v != NULL && json_object_set_new(o, k, v) == 0;
-}
+#define EO(m) offsetof(struct env_envelope, m)
+static const struct pf_field env_fields[] = {
+        {"ciphertext", PF_BYTES, 1, ENV_TAG_LEN + 1, ENV_PAYLOAD_MAX + ENV_TAG_LEN, EO(ct), EO(ct_len), NULL, NULL},
+        {"epk", PF_B64, 1, 0, PROTO_PK_LEN, EO(epk), 0, NULL, NULL},
+        {"kind", PF_ID, 1, 1, ENV_KIND_MAX, EO(kind), 0, NULL, NULL},
+        {"nonce", PF_B64, 1, 0, ENV_NONCE_LEN, EO(nonce), 0, NULL, NULL},
+        {"object_id", PF_ID, 1, 1, PROTO_ID_MAX, EO(object_id), 0, NULL, NULL},
+        {"routing", PF_BYTES, 1, 0, ENV_ROUTING_MAX, EO(routing), EO(routing_len), NULL, NULL},
+        {"sender", PF_ID, 1, 1, PROTO_ID_MAX, EO(sender), 0, NULL, NULL},
+        {"sig", PF_B64, 1, 0, PROTO_SIG_LEN, EO(sig), 0, NULL, NULL},
+        {"version", PF_VERSION1, 1, 0, 0, EO(version), 0, NULL, NULL},
+        {"wraps", PF_OBJLIST, 1, 1, ENV_RECIPIENTS_MAX, EO(wraps), EO(n_wraps), &wrap_table, NULL},
+};
+_Static_assert(ENV_VERSION == PROTO_VERSION, "PF_VERSION1 checks ENV_VERSION");
 
 int env_to_json(const struct env_envelope *e, char **out, size_t *len)
 {
-	json_t *o = NULL, *arr = NULL;
-	int r = VARSKO_ERR_NOMEM;
-
 	if (out == NULL || len == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
 	*len = 0;
 	if (!env_well_formed(e))
 		return VARSKO_ERR_BAD_INPUT;
-	if ((o = json_object()) == NULL || (arr = json_array()) == NULL)
-		goto out;
-	for (size_t i = 0; i < e->n_wraps; i++) {
-		json_t *w = json_object();
-
-		if (w == NULL || json_array_append_new(arr, w) != 0)
-			goto out;
-		if (!set_new(w, "device", json_string(e->wraps[i].device)) ||
-		    !set_new(w, "nonce", b64_json(e->wraps[i].nonce, ENV_NONCE_LEN)) ||
-		    !set_new(w, "key", b64_json(e->wraps[i].key, ENV_WRAPPED_LEN)))
-			goto out;
-	}
-	if (!set_new(o, "wraps", arr)) {
-		arr = NULL;
-		goto out;
-	}
-	arr = NULL;
-	if (!set_new(o, "version", json_integer(e->version)) || !set_new(o, "kind", json_string(e->kind)) ||
-	    !set_new(o, "object_id", json_string(e->object_id)) || !set_new(o, "sender", json_string(e->sender)) ||
-	    !set_new(o, "routing", b64_json(e->routing, e->routing_len)) ||
-	    !set_new(o, "epk", b64_json(e->epk, PROTO_PK_LEN)) ||
-	    !set_new(o, "nonce", b64_json(e->nonce, ENV_NONCE_LEN)) ||
-	    !set_new(o, "ciphertext", b64_json(e->ct, e->ct_len)) ||
-	    !set_new(o, "sig", b64_json(e->sig, PROTO_SIG_LEN)))
-		goto out;
-	r = pf_dump(o, out, len);
-out:
-	json_decref(arr);
-	json_decref(o);
-	return r;
-}
-
-/* The string value of o[key] with its length, or NULL when absent or not a string. */
-static const char *get_str(const json_t *o, const char *key, size_t *n)
-{
-	const json_t *v = json_object_get(o, key);
-
-	if (!json_is_string(v))
-		return NULL;
-	*n = json_string_length(v);
-	return json_string_value(v);
-}
-
-/*
- * Decoded length of a canonical padded base64 string of slen characters, or
- * SIZE_MAX when slen is not a multiple of 4. The decode itself checks the rest.
- */
-static size_t b64_len(const char *s, size_t slen)
-{
-	size_t n;
-
-	if (slen % 4 != 0)
-		return SIZE_MAX;
-	n = slen / 4 * 3;
-	if (slen > 0 && s[slen - 1] == '=')
-		n--;
-	if (slen > 1 && s[slen - 2] == '=')
-		n--;
-	return n;
-}
-
-/* Decode exactly `want` bytes of o[key] into out. */
-static int get_b64_fixed(const json_t *o, const char *key, uint8_t *out, size_t want)
-{
-	size_t sl;
-	const char *s = get_str(o, key, &sl);
-
-	if (s == NULL || b64_len(s, sl) != want || strlen(s) != sl)
-		return 0;
-	return proto_b64_decode_exact(s, out, want) == VARSKO_OK;
-}
-
-/* Decode o[key] of min..max bytes into a new buffer *out (NULL for 0 bytes). */
-static int get_b64_var(const json_t *o, const char *key, size_t min, size_t max, uint8_t **out, size_t *n)
-{
-	size_t sl, bl;
-	const char *s = get_str(o, key, &sl);
-
-	*out = NULL;
-	*n = 0;
-	if (s == NULL || strlen(s) != sl || (bl = b64_len(s, sl)) == SIZE_MAX || bl < min || bl > max)
-		return 0;
-	if (bl == 0)
-		return 1;
-	if ((*out = malloc(bl)) == NULL)
-		return -1;
-	if (proto_b64_decode_exact(s, *out, bl) != VARSKO_OK) {
-		free(*out);
-		*out = NULL;
-		return 0;
-	}
-	*n = bl;
-	return 1;
-}
-
-/* 1 when every key of o is in names[0..n) and all of them are present. */
-static int exact_keys(const json_t *o, const char *const *names, size_t n)
-{
-	const char *k;
-	json_t *v;
-
-	if (json_object_size(o) != n)
-		return 0;
-	json_object_foreach((json_t *)o, k, v)
-	{
-		size_t i;
-
-		for (i = 0; i < n && strcmp(k, names[i]) != 0; i++)
-			;
-		if (i == n)
-			return 0;
-	}
-	return 1;
-}
-
-/* Copy o[key], a valid id (valid_kind for is_kind), into out[cap]. */
-static int get_id(const json_t *o, const char *key, char *out, size_t cap, int is_kind)
-{
-	size_t sl;
-	const char *s = get_str(o, key, &sl);
-
-	if (s == NULL || sl >= cap || strlen(s) != sl)
-		return 0;
-	if (is_kind ? !valid_kind(s) : !pf_valid_id(s, sl, 1, PROTO_ID_MAX))
-		return 0;
-	memcpy(out, s, sl + 1);
-	return 1;
+	return pf_encode_text(env_fields, PF_N(env_fields), e, out, len);
 }
 
 int env_from_json(const char *buf, size_t len, struct env_envelope **out)
 {
-	static const char *const top[] = {"ciphertext", "epk",    "kind", "nonce",   "object_id",
-	                                  "routing",    "sender", "sig",  "version", "wraps"};
-	static const char *const wrap_keys[] = {"device", "key", "nonce"};
-	struct env_envelope *e = NULL;
-	json_t *o = NULL, *v, *arr;
-	int r = VARSKO_ERR_BAD_FRAME, g;
+	struct env_envelope *e;
+	int r;
 
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
-	if ((r = pf_load(buf, len, ENV_JSON_MAX, 0, &o, NULL)) != VARSKO_OK)
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	r = pf_decode_text(buf, len, ENV_JSON_MAX, 0, env_fields, PF_N(env_fields), e);
+	/* also: wraps strictly sorted, so no duplicate device */
+	if (r == VARSKO_OK && !env_well_formed(e))
+		r = VARSKO_ERR_BAD_FRAME;
+	if (r != VARSKO_OK) {
+		env_free(e);
 		return r;
-	r = VARSKO_ERR_BAD_FRAME;
-	if (!exact_keys(o, top, sizeof(top) / sizeof(top[0])))
-		goto out;
-	if ((e = calloc(1, sizeof(*e))) == NULL) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
 	}
-	v = json_object_get(o, "version");
-	if (!json_is_integer(v) || json_integer_value(v) != ENV_VERSION)
-		goto out;
-	e->version = ENV_VERSION;
-	if (!get_id(o, "kind", e->kind, sizeof(e->kind), 1) ||
-	    !get_id(o, "object_id", e->object_id, sizeof(e->object_id), 0) ||
-	    !get_id(o, "sender", e->sender, sizeof(e->sender), 0))
-		goto out;
-	if (!get_b64_fixed(o, "epk", e->epk, PROTO_PK_LEN) || !get_b64_fixed(o, "nonce", e->nonce, ENV_NONCE_LEN) ||
-	    !get_b64_fixed(o, "sig", e->sig, PROTO_SIG_LEN))
-		goto out;
-	if ((g = get_b64_var(o, "routing", 0, ENV_ROUTING_MAX, &e->routing, &e->routing_len)) != 1 ||
-	    (g = get_b64_var(o, "ciphertext", ENV_TAG_LEN + 1, ENV_PAYLOAD_MAX + ENV_TAG_LEN, &e->ct, &e->ct_len)) !=
-	            1) {
-		if (g < 0)
-			r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	arr = json_object_get(o, "wraps");
-	if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > ENV_RECIPIENTS_MAX)
-		goto out;
-	e->n_wraps = json_array_size(arr);
-	for (size_t i = 0; i < e->n_wraps; i++) {
-		json_t *w = json_array_get(arr, i);
-		struct env_wrap *ew = &e->wraps[i];
-
-		if (!json_is_object(w) || !exact_keys(w, wrap_keys, 3) ||
-		    !get_id(w, "device", ew->device, sizeof(ew->device), 0) ||
-		    !get_b64_fixed(w, "nonce", ew->nonce, ENV_NONCE_LEN) ||
-		    !get_b64_fixed(w, "key", ew->key, ENV_WRAPPED_LEN))
-			goto out;
-	}
-	if (!env_well_formed(e)) /* also: wraps strictly sorted, so no duplicate device */
-		goto out;
 	*out = e;
-	e = NULL;
-	r = VARSKO_OK;
-out:
-	env_free(e);
-	json_decref(o);
-	return r;
+	return VARSKO_OK;
 }

@@ -109,23 +109,6 @@ static const struct pf_field event_fields[] = {
         {"version", PF_VERSION1, 1, 0, 0, EO(version), 0, NULL, NULL},
 };
 
-/* A new object of tab from base, in *out; BAD_FRAME (a value that would not decode) becomes BAD_INPUT. */
-static int to_json(const struct pf_field *tab, size_t n, const void *base, json_t **out)
-{
-	const char *detail;
-	json_t *o;
-	int r;
-
-	if ((o = json_object()) == NULL)
-		return VARSKO_ERR_NOMEM;
-	if ((r = pf_encode(o, tab, n, base, &detail)) != VARSKO_OK) {
-		json_decref(o);
-		return r == VARSKO_ERR_BAD_FRAME ? VARSKO_ERR_BAD_INPUT : r;
-	}
-	*out = o;
-	return VARSKO_OK;
-}
-
 /* ---- envelope hash --------------------------------------------------------- */
 
 int flow_envelope_hash(const struct env_envelope *e, uint8_t out[32])
@@ -229,7 +212,7 @@ int flow_roster_sign(struct flow_roster *r, const uint8_t org_sk[64])
 	}
 	if ((rc = flow_roster_signing_input(r, &b)) != VARSKO_OK)
 		goto out;
-	rc = proto_sign(&b, org_sk, r->sig);
+	rc = proto_sign(r->sig, &b, org_sk);
 out:
 	json_decref(j);
 	proto_buf_free(&b);
@@ -254,7 +237,7 @@ int flow_roster_verify(const struct flow_roster *r, const uint8_t org_pk[PROTO_P
 		*detail = "roster devices not strictly sorted";
 		goto out;
 	}
-	if (flow_roster_signing_input(r, &b) != VARSKO_OK || proto_verify(&b, org_pk, r->sig) != VARSKO_OK) {
+	if (flow_roster_signing_input(r, &b) != VARSKO_OK || proto_verify(r->sig, &b, org_pk) != VARSKO_OK) {
 		*detail = "roster signature does not verify";
 		goto out;
 	}
@@ -291,7 +274,7 @@ int flow_roster_to_json(const struct flow_roster *r, json_t **out)
 	*out = NULL;
 	if (!roster_well_formed(r))
 		return VARSKO_ERR_BAD_INPUT;
-	return to_json(roster_fields, PF_N(roster_fields), r, out);
+	return pf_encode_object(roster_fields, PF_N(roster_fields), r, out);
 }
 
 int flow_roster_from_json(const json_t *j, struct flow_roster *out)
@@ -353,7 +336,7 @@ int flow_receipt_sign(struct flow_receipt *r, const uint8_t gateway_sk[64])
 		goto out;
 	if ((rc = flow_receipt_signing_input(r, &b)) != VARSKO_OK)
 		goto out;
-	rc = proto_sign(&b, gateway_sk, r->sig);
+	rc = proto_sign(r->sig, &b, gateway_sk);
 out:
 	proto_buf_free(&b);
 	return rc;
@@ -378,7 +361,7 @@ int flow_receipt_verify(const struct flow_receipt *r, const struct proto_cert *g
 		goto out;
 	}
 	if (flow_receipt_signing_input(r, &b) != VARSKO_OK ||
-	    proto_verify(&b, gateway_cert->sign_pk, r->sig) != VARSKO_OK)
+	    proto_verify(r->sig, &b, gateway_cert->sign_pk) != VARSKO_OK)
 		goto out;
 	rc = VARSKO_OK;
 out:
@@ -393,7 +376,7 @@ int flow_receipt_to_json(const struct flow_receipt *r, json_t **out)
 	*out = NULL;
 	if (!receipt_well_formed(r))
 		return VARSKO_ERR_BAD_INPUT;
-	return to_json(receipt_fields, PF_N(receipt_fields), r, out);
+	return pf_encode_object(receipt_fields, PF_N(receipt_fields), r, out);
 }
 
 int flow_receipt_from_json(const json_t *j, struct flow_receipt *out)
@@ -440,8 +423,8 @@ static int event_well_formed(const struct flow_event *e)
 {
 	const char *z;
 
-	if (e == NULL || e->version != FLOW_VERSION || flow_event_kind_name(e->kind) == NULL || !flow_reference_valid(e->reference) ||
-	    !id_ok(e->device, sizeof(e->device)) || !time_ok(e->time))
+	if (e == NULL || e->version != FLOW_VERSION || flow_event_kind_name(e->kind) == NULL ||
+	    !flow_reference_valid(e->reference) || !id_ok(e->device, sizeof(e->device)) || !time_ok(e->time))
 		return 0;
 	if (e->kind == FLOW_EV_VURDERET ? (e->akut != 0 && e->akut != 1) : e->akut != -1)
 		return 0;
@@ -490,7 +473,7 @@ int flow_event_sign(struct flow_event *e, const uint8_t sk[64])
 		goto out;
 	if ((rc = flow_event_signing_input(e, &b)) != VARSKO_OK)
 		goto out;
-	rc = proto_sign(&b, sk, e->sig);
+	rc = proto_sign(e->sig, &b, sk);
 out:
 	proto_buf_free(&b);
 	return rc;
@@ -504,7 +487,7 @@ int flow_event_verify(const struct flow_event *e, const uint8_t sign_pk[PROTO_PK
 	proto_buf_init(&b);
 	if (sign_pk == NULL || !event_well_formed(e))
 		goto out;
-	if (flow_event_signing_input(e, &b) != VARSKO_OK || proto_verify(&b, sign_pk, e->sig) != VARSKO_OK)
+	if (flow_event_signing_input(e, &b) != VARSKO_OK || proto_verify(e->sig, &b, sign_pk) != VARSKO_OK)
 		goto out;
 	rc = VARSKO_OK;
 out:
@@ -519,7 +502,7 @@ int flow_event_to_json(const struct flow_event *e, json_t **out)
 	*out = NULL;
 	if (!event_well_formed(e))
 		return VARSKO_ERR_BAD_INPUT;
-	return to_json(event_fields, PF_N(event_fields), e, out);
+	return pf_encode_object(event_fields, PF_N(event_fields), e, out);
 }
 
 int flow_event_from_json(const json_t *j, struct flow_event *out)

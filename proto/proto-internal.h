@@ -27,6 +27,8 @@ enum pf_kind {
 	PF_ENUM,     /* one of the strings sub[0..max) (const char *const *); int, 1 + its index */
 	PF_B64,      /* standard padded base64 of exactly max bytes; uint8_t[max]. When off2 is not 0 the
 	                field is optional and off2 is an int that says whether it is present */
+	PF_BYTES,    /* standard padded base64 of min..max bytes; uint8_t * at off (malloc'ed, NULL for none: the
+	                struct's own free function frees it, also after a failed decode), size_t length at off2 */
 	PF_TIME,     /* "YYYY-MM-DDTHH:MM:SSZ"; int64_t */
 	PF_VERSION1, /* JSON integer that must be 1; uint32_t */
 	PF_U32POS,   /* JSON integer 1..UINT32_MAX; uint32_t */
@@ -47,7 +49,8 @@ struct pf_field {
 	size_t min, max;
 	size_t off, off2;
 	const void *sub; /* PF_ENUM, PF_OBJ, PF_OBJLIST: see above */
-	const char *bad; /* *detail for a refused value instead of the engine's own text, or NULL */
+	const char *bad; /* *detail for a refused value instead of the engine's own text, or NULL (not for a
+	                    value that should be a string and is not: that keeps the engine's text) */
 };
 
 /* A message kind: its fields and the size of the C struct they fill. */
@@ -98,6 +101,18 @@ int pf_encode(json_t *o, const struct pf_field *tab, size_t n, const void *base,
 int pf_dump(const json_t *o, char **out, size_t *len) VARSKO_WUR;
 
 /*
+ * Whole messages: base by tab as a new object (*out owned by the caller,
+ * json_decref) or as its text (pf_dump()), where a value that would not
+ * decode is VARSKO_ERR_BAD_INPUT; and text to base (pf_load() then
+ * pf_decode(); base zeroed by the caller, and its owned fields freed by the
+ * caller also on failure).
+ */
+int pf_encode_object(const struct pf_field *tab, size_t n, const void *base, json_t **out) VARSKO_WUR;
+int pf_encode_text(const struct pf_field *tab, size_t n, const void *base, char **out, size_t *len) VARSKO_WUR;
+int pf_decode_text(const char *buf, size_t len, size_t max, size_t flags, const struct pf_field *tab, size_t n,
+                   void *base) VARSKO_WUR;
+
+/*
  * The dispatch on "type": the index of the type named s[0..len) in
  * types[0..n) (entries without a name are skipped), or -1.
  */
@@ -126,8 +141,6 @@ int pf_valid_ref(const char *s, size_t len, size_t max);
 
 /* cert.c: the certificate table, for certificates inside other objects. */
 extern const struct pf_table proto_cert_table;
-int proto_cert_decode_json(const json_t *o, struct proto_cert *c, const char **detail) VARSKO_WUR;
-int proto_cert_encode_json(const struct proto_cert *c, json_t **out, const char **detail) VARSKO_WUR;
 
 /* codec.c: a loaded frame object of one of proto.h's types -> *out (see proto_frame_decode()). */
 int proto_frame_from_json(const json_t *o, struct proto_frame *out, const char **detail) VARSKO_WUR;

@@ -216,10 +216,13 @@ int proto_enroll_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char 
                                const uint8_t sign_pk[PROTO_PK_LEN], const uint8_t box_pk[PROTO_PK_LEN],
                                const char *label, struct proto_buf *b) VARSKO_WUR;
 
-/* Ed25519 detached sign / verify over a signing input. verify returns VARSKO_ERR_BAD_SIGNATURE on any failure. */
-int proto_sign(const struct proto_buf *input, const uint8_t sk[64], uint8_t sig[PROTO_SIG_LEN])
-	VARSKO_WUR;
-int proto_verify(const struct proto_buf *input, const uint8_t pk[PROTO_PK_LEN], const uint8_t sig[PROTO_SIG_LEN])
+/*
+ * Ed25519 detached sign / verify over a signing input, in libsodium's
+ * argument order (output, or the signature, first; the key last). verify
+ * returns VARSKO_ERR_BAD_SIGNATURE on any failure.
+ */
+int proto_sign(uint8_t sig[PROTO_SIG_LEN], const struct proto_buf *input, const uint8_t sk[64]) VARSKO_WUR;
+int proto_verify(const uint8_t sig[PROTO_SIG_LEN], const struct proto_buf *input, const uint8_t pk[PROTO_PK_LEN])
 	VARSKO_WUR;
 
 /* "d-" + hex of the first 8 bytes of BLAKE2b-256(encode(PROTO_TAG_DEVICE_ID, sign_pk)). */

@@ -112,6 +112,7 @@ int pf_dump(const json_t *o, char **out, size_t *len)
 		*len = strlen(s);
 	return VARSKO_OK;
 }
+
 /* ---- decoding ---------------------------------------------------------------- */
 
 static int key_known(const char *key, size_t klen, const struct pf_field *tab, size_t n, const char *const *extra)
@@ -201,6 +202,50 @@ static int decode_objects(const struct pf_field *f, const json_t *v, uint8_t *ba
 	return VARSKO_OK;
 }
 
+/*
+ * The number of bytes that the padded base64 s[0..len) stands for, or
+ * SIZE_MAX when len is not a multiple of 4; the decoder checks the rest.
+ */
+static size_t b64_decoded_len(const char *s, size_t len)
+{
+	size_t n;
+
+	if (len % 4 != 0)
+		return SIZE_MAX;
+	n = len / 4 * 3;
+	if (len > 0 && s[len - 1] == '=')
+		n--;
+	if (len > 1 && s[len - 2] == '=')
+		n--;
+	return n;
+}
+
+static int decode_bytes(const struct pf_field *f, const char *s, size_t len, uint8_t *base, const char **detail)
+{
+	size_t n = b64_decoded_len(s, len);
+	uint8_t *p;
+
+	if (n == SIZE_MAX || n < f->min || n > f->max)
+		return refuse(f, "bad base64 or wrong length", detail);
+	if (n == 0)
+		return VARSKO_OK; /* NULL and 0, as the caller zeroed them */
+	if ((p = malloc(n)) == NULL) {
+		*detail = "out of memory";
+		return VARSKO_ERR_NOMEM;
+	}
+	if (proto_b64_decode_exact(s, p, n) != VARSKO_OK) {
+		free(p);
+		return refuse(f, "bad base64 or wrong length", detail);
+	}
+	if (base == NULL) {
+		free(p);
+		return VARSKO_OK;
+	}
+	memcpy(base + f->off, &p, sizeof(p));
+	memcpy(base + f->off2, &n, sizeof(n));
+	return VARSKO_OK;
+}
+
 static int decode_field(const struct pf_field *f, const json_t *v, uint8_t *base, const char **detail)
 {
 	const char *s = NULL;
@@ -213,6 +258,7 @@ static int decode_field(const struct pf_field *f, const json_t *v, uint8_t *base
 	case PF_REF:
 	case PF_ENUM:
 	case PF_B64:
+	case PF_BYTES:
 	case PF_TIME:
 		if (get_string(v, &s, &len) != 0) {
 			*detail = f->kind == PF_TIME ? "time must be YYYY-MM-DDTHH:MM:SSZ" : "field must be a string";
@@ -222,10 +268,8 @@ static int decode_field(const struct pf_field *f, const json_t *v, uint8_t *base
 	case PF_VERSION1:
 	case PF_U32POS:
 	case PF_U64:
-		if (!json_is_integer(v)) {
-			*detail = "field must be an integer";
-			return VARSKO_ERR_BAD_FRAME;
-		}
+		if (!json_is_integer(v))
+			return refuse(f, "field must be an integer", detail);
 		iv = json_integer_value(v);
 		break;
 	default:
@@ -271,6 +315,8 @@ static int decode_field(const struct pf_field *f, const json_t *v, uint8_t *base
 			put(base, f->off2, &present, sizeof(present));
 		return VARSKO_OK;
 	}
+	case PF_BYTES:
+		return decode_bytes(f, s, len, base, detail);
 	case PF_TIME: {
 		int64_t t;
 
@@ -468,6 +514,29 @@ static int encode_field(const struct pf_field *f, const uint8_t *base, json_t **
 		*out = json_string(b64);
 		break;
 	}
+	case PF_BYTES: {
+		const uint8_t *p;
+		size_t n, cap;
+		char *b64;
+
+		memcpy(&p, base + f->off, sizeof(p));
+		memcpy(&n, base + f->off2, sizeof(n));
+		if (n < f->min || n > f->max || (p == NULL && n > 0)) {
+			*detail = "byte string of a wrong length";
+			return VARSKO_ERR_BAD_FRAME;
+		}
+		cap = 4 * ((n + 2) / 3) + 1;
+		if ((b64 = malloc(cap)) == NULL)
+			return VARSKO_ERR_NOMEM;
+		if (proto_b64_encode(n > 0 ? p : (const uint8_t *)"", n, b64, cap) != VARSKO_OK) {
+			free(b64);
+			*detail = "internal: base64 buffer";
+			return VARSKO_ERR_INTERNAL;
+		}
+		*out = json_string(b64);
+		free(b64);
+		break;
+	}
 	case PF_TIME: {
 		int64_t t;
 		char ts[PROTO_TIME_LEN + 1];
@@ -594,6 +663,54 @@ int pf_encode(json_t *o, const struct pf_field *tab, size_t n, const void *base,
 			return VARSKO_ERR_NOMEM;
 	}
 	return VARSKO_OK;
+}
+
+/* ---- whole messages ------------------------------------------------------------ */
+
+int pf_encode_object(const struct pf_field *tab, size_t n, const void *base, json_t **out)
+{
+	const char *detail;
+	json_t *o;
+	int r;
+
+	*out = NULL;
+	if ((o = json_object()) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = pf_encode(o, tab, n, base, &detail)) != VARSKO_OK) {
+		json_decref(o);
+		return r == VARSKO_ERR_BAD_FRAME ? VARSKO_ERR_BAD_INPUT : r;
+	}
+	*out = o;
+	return VARSKO_OK;
+}
+
+int pf_encode_text(const struct pf_field *tab, size_t n, const void *base, char **out, size_t *len)
+{
+	json_t *o;
+	int r;
+
+	*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	if ((r = pf_encode_object(tab, n, base, &o)) != VARSKO_OK)
+		return r;
+	r = pf_dump(o, out, len);
+	json_decref(o);
+	return r;
+}
+
+int pf_decode_text(const char *buf, size_t len, size_t max, size_t flags, const struct pf_field *tab, size_t n,
+                   void *base)
+{
+	const char *detail;
+	json_t *o;
+	int r;
+
+	if ((r = pf_load(buf, len, max, flags, &o, &detail)) != VARSKO_OK)
+		return r;
+	r = pf_decode(o, tab, n, NULL, base, &detail);
+	json_decref(o);
+	return r;
 }
 
 /* ---- frames: the dispatch on "type" ------------------------------------------ */

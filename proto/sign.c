@@ -149,7 +149,7 @@ int proto_enroll_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char 
  * buffer whose err is set is never signed: that returns its error and a
  * zeroed sig. Returns VARSKO_OK or a negative code.
  */
-int proto_sign(const struct proto_buf *input, const uint8_t sk[64], uint8_t sig[PROTO_SIG_LEN])
+int proto_sign(uint8_t sig[PROTO_SIG_LEN], const struct proto_buf *input, const uint8_t sk[64])
 {
 	if (sig == NULL)
 		return VARSKO_ERR_BAD_INPUT;
@@ -168,7 +168,7 @@ int proto_sign(const struct proto_buf *input, const uint8_t sk[64], uint8_t sig[
 }
 
 /* VARSKO_OK only when sig is pk's valid signature over a buffer without error; otherwise VARSKO_ERR_BAD_SIGNATURE. */
-int proto_verify(const struct proto_buf *input, const uint8_t pk[PROTO_PK_LEN], const uint8_t sig[PROTO_SIG_LEN])
+int proto_verify(const uint8_t sig[PROTO_SIG_LEN], const struct proto_buf *input, const uint8_t pk[PROTO_PK_LEN])
 {
 	if (input == NULL || pk == NULL || sig == NULL || input->err != VARSKO_OK)
 		return VARSKO_ERR_BAD_SIGNATURE;
@@ -183,7 +183,7 @@ int proto_verify(const struct proto_buf *input, const uint8_t pk[PROTO_PK_LEN], 
  * BLAKE2b-256 (unkeyed) over the canonical encoding of [tag, key]. The
  * encoding is built on the stack: it is public data and has a fixed size.
  */
-static void tagged_hash(const char *tag, const uint8_t pk[PROTO_PK_LEN], uint8_t h[32])
+static void tagged_hash(uint8_t h[32], const char *tag, const uint8_t pk[PROTO_PK_LEN])
 {
 	uint8_t enc[4 + 64 + 4 + PROTO_PK_LEN];
 	size_t tl = strlen(tag), n = 0;
@@ -218,7 +218,7 @@ void proto_device_id(const uint8_t sign_pk[PROTO_PK_LEN], char out[PROTO_DEVICE_
 {
 	uint8_t h[32];
 
-	tagged_hash(PROTO_TAG_DEVICE_ID, sign_pk, h);
+	tagged_hash(h, PROTO_TAG_DEVICE_ID, sign_pk);
 	out[0] = 'd';
 	out[1] = '-';
 	hex_lower(h, 8, out + 2);
@@ -231,7 +231,7 @@ void proto_fingerprint(const uint8_t pk[PROTO_PK_LEN], char out[PROTO_FPR_LEN + 
 	uint8_t h[32];
 	size_t o = 0;
 
-	tagged_hash(PROTO_TAG_FPR, pk, h);
+	tagged_hash(h, PROTO_TAG_FPR, pk);
 	for (size_t g = 0; g < 8; g++) {
 		if (g > 0)
 			out[o++] = '-';

@@ -748,58 +748,39 @@ bad:
 	return VARSKO_ERR_BAD_INPUT;
 }
 
+/* The header's JSON form, a table for the schema engine; header_valid() adds the age groups. */
+#define HO(m) offsetof(struct uh_header, m)
+static const struct pf_field header_fields[] = {
+        {"age_group", PF_ID, 1, 1, UH_AGE_GROUP_MAX, HO(age_group), 0, NULL, NULL},
+        {"akut", PF_BOOL, 1, 0, 0, HO(akut), 0, NULL, NULL},
+        {"created", PF_TIME, 1, 0, 0, HO(created), 0, NULL, NULL},
+        {"handicap", PF_BOOL, 1, 0, 0, HO(handicap), 0, NULL, NULL},
+        {"institution", PF_ID, 1, 1, PROTO_ID_MAX, HO(institution), 0, NULL, NULL},
+        {"submission", PF_ID, 1, 1, PROTO_ID_MAX, HO(submission), 0, NULL, NULL},
+};
+
 int uh_header_to_json(const struct uh_header *h, char **out, size_t *len)
 {
-	char t[PROTO_TIME_LEN + 1];
-	json_t *o;
-	int r;
-
 	if (out == NULL || len == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
 	*len = 0;
 	if (!header_valid(h))
 		return VARSKO_ERR_BAD_INPUT;
-	proto_time_format(h->created, t);
-	o = json_pack("{s:s, s:b, s:s, s:b, s:s, s:s}", "age_group", h->age_group, "akut", h->akut, "created", t,
-	              "handicap", h->handicap, "institution", h->institution, "submission", h->submission);
-	if (o == NULL)
-		return VARSKO_ERR_NOMEM;
-	r = pf_dump(o, out, len);
-	json_decref(o);
-	return r;
+	return pf_encode_text(header_fields, PF_N(header_fields), h, out, len);
 }
 
 int uh_header_from_json(const char *buf, size_t len, struct uh_header *out)
 {
-	static const char *const keys[] = {"age_group",   "akut",       "created", "handicap",
-	                                   "institution", "submission", NULL};
-	struct uh_error e;
-	struct ctx c = {&e};
-	json_t *o = NULL;
-	char t[PROTO_TIME_LEN + 1];
 	int r;
 
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	memset(out, 0, sizeof(*out));
-	if ((r = pf_load(buf, len, PROTO_FRAME_MAX, JSON_ALLOW_NUL, &o, NULL)) != VARSKO_OK)
-		return r;
-	r = VARSKO_ERR_BAD_FRAME;
-	if (only_keys(&c, o, "", keys) != VARSKO_OK ||
-	    get_text(&c, o, "", "institution", out->institution, 1, PROTO_ID_MAX, TK_ID, 1, NULL) != VARSKO_OK ||
-	    get_text(&c, o, "", "age_group", out->age_group, 1, UH_AGE_GROUP_MAX, TK_ID, 1, NULL) != VARSKO_OK ||
-	    get_text(&c, o, "", "submission", out->submission, 1, PROTO_ID_MAX, TK_ID, 1, NULL) != VARSKO_OK ||
-	    get_text(&c, o, "", "created", t, PROTO_TIME_LEN, PROTO_TIME_LEN, TK_ID, 1, NULL) != VARSKO_OK ||
-	    get_bool(&c, o, "", "akut", &out->akut) != VARSKO_OK ||
-	    get_bool(&c, o, "", "handicap", &out->handicap) != VARSKO_OK)
-		goto out;
-	if (proto_time_parse(t, &out->created) != VARSKO_OK || !valid_group(out->age_group))
-		goto out;
-	r = VARSKO_OK;
-out:
+	r = pf_decode_text(buf, len, PROTO_FRAME_MAX, JSON_ALLOW_NUL, header_fields, PF_N(header_fields), out);
+	if (r == VARSKO_OK && !header_valid(out))
+		r = VARSKO_ERR_BAD_FRAME;
 	if (r != VARSKO_OK)
 		memset(out, 0, sizeof(*out));
-	json_decref(o);
 	return r;
 }

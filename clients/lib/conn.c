@@ -202,7 +202,7 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 	f->u.login.time = (int64_t)time(NULL);
 	if ((r = proto_login_signing_input(nonce, origin, f->u.login.device, f->u.login.time, &in)) != VARSKO_OK)
 		goto out;
-	if ((r = proto_sign(&in, c->k->sign_sk, f->u.login.sig)) != VARSKO_OK)
+	if ((r = proto_sign(f->u.login.sig, &in, c->k->sign_sk)) != VARSKO_OK)
 		goto out;
 	if ((r = send_frame(c->w, f, deadline)) != VARSKO_OK) {
 		detail_set(h->detail, sizeof(h->detail), wsc_detail(c->w));

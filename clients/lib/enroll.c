@@ -117,7 +117,7 @@ static int send_enroll(struct wsc *w, const uint8_t nonce[PROTO_NONCE_LEN], cons
 	memcpy(f->u.enroll.box_pk, k->box_pk, PROTO_PK_LEN);
 	if ((r = proto_enroll_signing_input(nonce, origin, code, k->sign_pk, k->box_pk, label, &in)) != VARSKO_OK)
 		goto out;
-	if ((r = proto_sign(&in, k->sign_sk, f->u.enroll.sig)) != VARSKO_OK)
+	if ((r = proto_sign(f->u.enroll.sig, &in, k->sign_sk)) != VARSKO_OK)
 		goto out;
 	if ((r = proto_frame_encode(f, &text, &len)) != VARSKO_OK)
 		goto out;

@@ -184,7 +184,7 @@ def main():
                                            int(time.time()))
             return js
 
-        ctx["ref2"] = {}
+        ctx["ref2"], ctx["routing2"] = {}, {}
         for side, user, key in (("A", "laerer-anna", "ref"), ("J", "laerer-jonas", "ref"),
                                 ("A", "laerer-anna", "ref2"), ("J", "laerer-jonas", "ref2")):
             team, inst = SIDE[side]
@@ -205,6 +205,7 @@ def main():
                 return checks.done()
             ctx[key][side] = ans["receipt"]["reference"]
             if key == "ref2":
+                ctx["routing2"][side] = routing
                 continue
             ctx["roster"][side] = routed["roster"]["devices"]
             ctx["routing"][side] = routing
@@ -531,7 +532,7 @@ def main():
                 return flowlib.sign_event(lene.sign_sk, UA2, kind, lene.id, t_k, started=False, env_hash=h), env_
             if kind == "omdirigeret":
                 rc_ = [(x["device"], flowlib.ub64(x["box_pk"])) for x in ctx["new_roster"]]
-                env_ = flowlib.seal("underretning", UA2, lene.id, lene.sign_sk, rc_, ctx["routing"]["A"], plaintext)
+                env_ = flowlib.seal("underretning", UA2, lene.id, lene.sign_sk, rc_, ctx["routing2"]["A"], plaintext)
                 return flowlib.sign_event(lene.sign_sk, UA2, kind, lene.id, t_k, team=NEW_TEAM,
                                           env_hash=flowlib.envelope_hash(env_)), env_
             return flowlib.sign_event(lene.sign_sk, UA2, kind, lene.id, t_k), None  # a second afsluttet

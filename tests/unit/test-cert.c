@@ -92,7 +92,7 @@ static void test_sign_verify(void)
 
 		proto_buf_init(&b);
 		CHECK_EQ_INT(proto_cert_signing_input(&t, &b), VARSKO_OK);
-		CHECK_EQ_INT(proto_sign(&b, org_sk, t.sig), VARSKO_OK);
+		CHECK_EQ_INT(proto_sign(t.sig, &b, org_sk), VARSKO_OK);
 		proto_buf_free(&b);
 	}
 	CHECK_EQ_INT(proto_cert_verify(&t, org_pk, NB + 1), VARSKO_ERR_BAD_CERT);

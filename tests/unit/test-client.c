@@ -621,7 +621,7 @@ static void fake_converse(SSL *s, int port)
 	    strcmp(f->u.enroll.origin, origin) == 0 && strcmp(f->u.enroll.code, "CODE-1234") == 0 &&
 	    proto_enroll_signing_input(nonce, f->u.enroll.origin, f->u.enroll.code, f->u.enroll.sign_pk,
 	                               f->u.enroll.box_pk, f->u.enroll.label, &in) == VARSKO_OK &&
-	    proto_verify(&in, f->u.enroll.sign_pk, f->u.enroll.sig) == VARSKO_OK)
+	    proto_verify(f->u.enroll.sig, &in, f->u.enroll.sign_pk) == VARSKO_OK)
 		answer = "{\"code\":\"code_used\",\"id\":\"enroll-1\",\"message\":\"fake: code already used\","
 		         "\"type\":\"error\"}";
 	ws_send_text(s, answer);

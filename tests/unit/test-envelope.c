@@ -208,7 +208,7 @@ static void resign(struct env_envelope *e, const uint8_t sk[64])
 
 	proto_buf_init(&b);
 	CHECK_EQ_INT(env_signing_input(e, &b), VARSKO_OK);
-	CHECK_EQ_INT(proto_sign(&b, sk, e->sig), VARSKO_OK);
+	CHECK_EQ_INT(proto_sign(e->sig, &b, sk), VARSKO_OK);
 	proto_buf_free(&b);
 }
 

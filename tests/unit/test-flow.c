@@ -482,7 +482,7 @@ static void test_roster(void)
 		struct proto_buf b;
 		proto_buf_init(&b);
 		CHECK_EQ_INT(flow_roster_signing_input(r2, &b), VARSKO_OK);
-		CHECK_EQ_INT(proto_sign(&b, org_sk, r2->sig), VARSKO_OK);
+		CHECK_EQ_INT(proto_sign(r2->sig, &b, org_sk), VARSKO_OK);
 		proto_buf_free(&b);
 	}
 	CHECK_EQ_INT(flow_roster_verify(r2, org_pk, NOW, &detail), VARSKO_ERR_BAD_SIGNATURE);
@@ -1331,6 +1331,74 @@ static void test_mqtt(void)
 	}
 }
 
+/*
+ * flow_frame_decode(): one load and one dispatch on "type" for every frame.
+ * A flow type comes back as JSON, a proto.h type in the proto_frame (held to
+ * PROTO_FRAME_MAX), anything else with the error of the parser it belongs to.
+ */
+static void test_dispatch(void)
+{
+	static const struct {
+		const char *text;
+		int r;
+		enum flow_type ft;
+		enum proto_type pt;
+		const char *id;
+	} cases[] = {
+	        {"{\"type\":\"inbox\",\"id\":\"a1\"}", VARSKO_OK, FLOW_T_INBOX, PROTO_T_NONE, "a1"},
+	        {"{\"type\":\"ping\",\"id\":\"p1\"}", VARSKO_OK, FLOW_T_NONE, PROTO_T_PING, "p1"},
+	        {"{\"type\":\"whoami\"}", VARSKO_OK, FLOW_T_NONE, PROTO_T_WHOAMI, ""},
+	        {"{\"type\":\"ping\",\"id\":\"p2\",\"x\":1}", VARSKO_ERR_BAD_FRAME, FLOW_T_NONE, PROTO_T_NONE, "p2"},
+	        {"{\"type\":\"fetch\",\"id\":\"f1\",\"reference\":\"U-1\"}", VARSKO_ERR_BAD_FRAME, FLOW_T_NONE,
+	         PROTO_T_NONE, "f1"},
+	        {"{\"type\":\"frobnicate\",\"id\":\"u1\"}", VARSKO_ERR_UNKNOWN_TYPE, FLOW_T_NONE, PROTO_T_NONE, "u1"},
+	        {"{\"id\":\"m1\"}", VARSKO_ERR_BAD_FRAME, FLOW_T_NONE, PROTO_T_NONE, "m1"},
+	        {"{\"type\":\"ping\"", VARSKO_ERR_BAD_JSON, FLOW_T_NONE, PROTO_T_NONE, ""},
+	        {"{\"type\":\"ping\",\"type\":\"ping\"}", VARSKO_ERR_DUPLICATE_KEY, FLOW_T_NONE, PROTO_T_NONE, ""},
+	};
+	struct proto_frame *pf = calloc(1, sizeof(*pf));
+	char id[PROTO_ID_MAX + 1];
+	const char *detail;
+	enum flow_type t;
+	json_t *out;
+
+	CHECK(pf != NULL);
+	if (pf == NULL)
+		return;
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		int r = flow_frame_decode(cases[k].text, strlen(cases[k].text), &out, &t, pf, id, &detail);
+
+		CHECK_EQ_INT(r, cases[k].r);
+		CHECK_EQ_INT(t, cases[k].ft);
+		CHECK_EQ_INT(pf->type, cases[k].pt);
+		CHECK_EQ_STR(id, cases[k].id);
+		CHECK((out != NULL) == (cases[k].ft != FLOW_T_NONE));
+		CHECK(detail != NULL && (r == VARSKO_OK) == (detail[0] == '\0'));
+		json_decref(out);
+	}
+	/* A proto.h frame is held to PROTO_FRAME_MAX, a flow frame to FLOW_FRAME_MAX. */
+	{
+		size_t n = PROTO_FRAME_MAX + 1;
+		char *big = malloc(n + 1);
+		const char *head = "{\"type\":\"ping\",\"id\":\"b1\"}";
+
+		CHECK(big != NULL);
+		if (big != NULL) {
+			memcpy(big, head, strlen(head));
+			memset(big + strlen(head), ' ', n - strlen(head));
+			big[n] = '\0';
+			CHECK_EQ_INT(flow_frame_decode(big, n, &out, &t, pf, id, &detail), VARSKO_ERR_TOO_LARGE);
+			CHECK_EQ_STR(id, "");
+			memcpy(big, "{\"type\":\"mine\",\"id\":\"b2\"}", strlen(head)); /* as long as head */
+			CHECK_EQ_INT(flow_frame_decode(big, n, &out, &t, pf, id, &detail), VARSKO_OK);
+			CHECK_EQ_INT(t, FLOW_T_MINE);
+			json_decref(out);
+			free(big);
+		}
+	}
+	free(pf);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1343,6 +1411,7 @@ int main(void)
 	test_frames();
 	test_frames_nested();
 	test_mqtt();
+	test_dispatch();
 	json_decref(v_root);
 	sodium_memzero(org_sk, sizeof(org_sk));
 	sodium_memzero(gw_sk, sizeof(gw_sk));

@@ -130,45 +130,45 @@ static void test_sign_verify(void)
 	proto_buf_init(&other);
 	CHECK_EQ_INT(proto_login_signing_input(nonce, "wss://localhost:8443", "d-0011223344556677", 1795426200, &in),
 	             VARSKO_OK);
-	CHECK_EQ_INT(proto_sign(&in, sk, sig), VARSKO_OK);
-	CHECK_EQ_INT(proto_verify(&in, pk, sig), VARSKO_OK);
+	CHECK_EQ_INT(proto_sign(sig, &in, sk), VARSKO_OK);
+	CHECK_EQ_INT(proto_verify(sig, &in, pk), VARSKO_OK);
 	/* Wrong key, any flipped signature bit, any changed field: refused. */
-	CHECK_EQ_INT(proto_verify(&in, pk2, sig), VARSKO_ERR_BAD_SIGNATURE);
+	CHECK_EQ_INT(proto_verify(sig, &in, pk2), VARSKO_ERR_BAD_SIGNATURE);
 	for (size_t i = 0; i < 64 * 8; i += 7) {
 		sig[i / 8] ^= (uint8_t)(1u << (i % 8));
-		CHECK_EQ_INT(proto_verify(&in, pk, sig), VARSKO_ERR_BAD_SIGNATURE);
+		CHECK_EQ_INT(proto_verify(sig, &in, pk), VARSKO_ERR_BAD_SIGNATURE);
 		sig[i / 8] ^= (uint8_t)(1u << (i % 8));
 	}
 	CHECK_EQ_INT(proto_login_signing_input(nonce, "wss://localhost:8443", "d-0011223344556677", 1795426201, &other),
 	             VARSKO_OK);
-	CHECK_EQ_INT(proto_verify(&other, pk, sig), VARSKO_ERR_BAD_SIGNATURE);
+	CHECK_EQ_INT(proto_verify(sig, &other, pk), VARSKO_ERR_BAD_SIGNATURE);
 	proto_buf_free(&other);
 	nonce[31] ^= 1;
 	CHECK_EQ_INT(proto_login_signing_input(nonce, "wss://localhost:8443", "d-0011223344556677", 1795426200, &other),
 	             VARSKO_OK);
-	CHECK_EQ_INT(proto_verify(&other, pk, sig), VARSKO_ERR_BAD_SIGNATURE);
+	CHECK_EQ_INT(proto_verify(sig, &other, pk), VARSKO_ERR_BAD_SIGNATURE);
 	proto_buf_free(&other);
-	CHECK_EQ_INT(proto_verify(&in, pk, sig), VARSKO_OK);
+	CHECK_EQ_INT(proto_verify(sig, &in, pk), VARSKO_OK);
 
 	/* A buffer in error is never signed or verified. */
 	proto_buf_put_str(&other, NULL);
 	memset(sig, 0x55, sizeof(sig));
-	CHECK_EQ_INT(proto_sign(&other, sk, sig), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(proto_sign(sig, &other, sk), VARSKO_ERR_BAD_INPUT);
 	for (size_t i = 0; i < sizeof(sig); i++)
 		CHECK_EQ_INT(sig[i], 0);
-	CHECK_EQ_INT(proto_verify(&other, pk, sig), VARSKO_ERR_BAD_SIGNATURE);
-	CHECK_EQ_INT(proto_verify(NULL, pk, sig), VARSKO_ERR_BAD_SIGNATURE);
-	CHECK_EQ_INT(proto_verify(&in, NULL, sig), VARSKO_ERR_BAD_SIGNATURE);
-	CHECK_EQ_INT(proto_sign(&in, NULL, sig), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(proto_verify(sig, &other, pk), VARSKO_ERR_BAD_SIGNATURE);
+	CHECK_EQ_INT(proto_verify(sig, NULL, pk), VARSKO_ERR_BAD_SIGNATURE);
+	CHECK_EQ_INT(proto_verify(sig, &in, NULL), VARSKO_ERR_BAD_SIGNATURE);
+	CHECK_EQ_INT(proto_sign(sig, &in, NULL), VARSKO_ERR_BAD_INPUT);
 	/* The all-zero signature and a small-order key do not verify. */
 	memset(sig, 0, sizeof(sig));
-	CHECK_EQ_INT(proto_verify(&in, pk, sig), VARSKO_ERR_BAD_SIGNATURE);
+	CHECK_EQ_INT(proto_verify(sig, &in, pk), VARSKO_ERR_BAD_SIGNATURE);
 	memset(pk2, 0, sizeof(pk2));
-	CHECK_EQ_INT(proto_verify(&in, pk2, sig), VARSKO_ERR_BAD_SIGNATURE);
+	CHECK_EQ_INT(proto_verify(sig, &in, pk2), VARSKO_ERR_BAD_SIGNATURE);
 	/* The empty buffer can be signed (an initialised buffer has p == NULL). */
 	proto_buf_free(&other);
-	CHECK_EQ_INT(proto_sign(&other, sk, sig), VARSKO_OK);
-	CHECK_EQ_INT(proto_verify(&other, pk, sig), VARSKO_OK);
+	CHECK_EQ_INT(proto_sign(sig, &other, sk), VARSKO_OK);
+	CHECK_EQ_INT(proto_verify(sig, &other, pk), VARSKO_OK);
 	proto_buf_free(&other);
 	proto_buf_free(&in);
 	sodium_memzero(sk, sizeof(sk));

@@ -187,11 +187,11 @@ static void test_signatures(void)
 		b.p = unhex(str(v, "input"), &n);
 		b.len = n;
 		b.cap = n;
-		CHECK_EQ_INT(proto_sign(&b, sk, sig), VARSKO_OK);
+		CHECK_EQ_INT(proto_sign(sig, &b, sk), VARSKO_OK);
 		CHECK(memcmp(sig, want_sig, 64) == 0);
-		CHECK_EQ_INT(proto_verify(&b, pk, want_sig), VARSKO_OK);
+		CHECK_EQ_INT(proto_verify(want_sig, &b, pk), VARSKO_OK);
 		want_sig[63] ^= 0x40;
-		CHECK_EQ_INT(proto_verify(&b, pk, want_sig), VARSKO_ERR_BAD_SIGNATURE);
+		CHECK_EQ_INT(proto_verify(want_sig, &b, pk), VARSKO_ERR_BAD_SIGNATURE);
 		proto_buf_free(&b);
 		sodium_memzero(sk, sizeof(sk));
 		nv++;

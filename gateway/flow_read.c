@@ -1,0 +1,202 @@
+/*
+ * flow_read.c: the requests that read (flow_request.h): inbox and mine
+ * (the item lists), fetch (the envelope for the team), status (the
+ * timeline), notifier_devices and overview. An underretning the caller may
+ * not see is not_found, like an unknown one (policy_sees()).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "calendar.h"
+#include "config.h"
+#include "deadline_plan.h"
+#include "envelope.h"
+#include "flow_request.h"
+#include "route.h"
+#include "underretning.h"
+
+static int visible(struct flow_job *j, struct store *st, const struct caller *c, const char *reference,
+                   int with_envelope, struct store_underretning *u)
+{
+	int r;
+
+	if ((r = store_underretning_get(st, reference, with_envelope, u)) != VARSKO_OK)
+		return flow_refuse(j, r, r == VARSKO_ERR_NOT_FOUND ? "no such underretning" : NULL);
+	if (policy_sees(j->type, policy_relation(&c->who, u->team, u->sender_user)))
+		return VARSKO_OK;
+	store_underretning_clear(u);
+	return flow_refuse(j, VARSKO_ERR_NOT_FOUND, "no such underretning");
+}
+
+/* The certificate of an enrolled device (revoked or not: it signed something earlier) as JSON. */
+static int device_cert(struct store *st, const char *device, json_t **out)
+{
+	struct store_device d;
+	int r;
+
+	*out = NULL;
+	if ((r = store_device_get(st, device, &d)) != VARSKO_OK)
+		return r == VARSKO_ERR_UNKNOWN_DEVICE ? VARSKO_ERR_DB : r;
+	return (*out = flow_cert_json(&d.cert)) ? VARSKO_OK : VARSKO_ERR_NOMEM;
+}
+
+/*
+ * The certificates a client verifies an underretning with, set on o: the
+ * gateway's, and as "sender_cert" that of device (revoked or not: it
+ * signed something earlier).
+ */
+static int set_certs(struct flow_job *j, struct store *st, json_t *o, const char *device)
+{
+	json_t *v;
+	int r;
+
+	if ((v = flow_load_text(j->srv->gateway_cert_json, strlen(j->srv->gateway_cert_json))) == NULL ||
+	    json_object_set_new(o, "gateway_cert", v) != 0)
+		return VARSKO_ERR_NOMEM;
+	if ((r = device_cert(st, device, &v)) != VARSKO_OK)
+		return r;
+	return json_object_set_new(o, "sender_cert", v) != 0 ? VARSKO_ERR_NOMEM : VARSKO_OK;
+}
+
+int flow_run_items(struct flow_job *j, struct store *st, const struct caller *c)
+{
+	json_t *items = NULL;
+	int r;
+
+	if (j->type == FLOW_T_INBOX)
+		r = store_flow_items_team(st, c->who.team, FLOW_ITEMS_MAX, &items);
+	else
+		r = store_flow_items_user(st, c->who.user, FLOW_ITEMS_MAX, &items);
+	if (r != VARSKO_OK)
+		return r;
+	return flow_answer(j, json_pack("{s:o}", "items", items));
+}
+
+int flow_run_fetch(struct flow_job *j, struct store *st, const struct caller *c)
+{
+	struct store_underretning u;
+	json_t *o = NULL, *v;
+	int r;
+
+	if ((r = visible(j, st, c, json_string_value(json_object_get(j->req, "reference")), 1, &u)) != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_NOMEM;
+	if ((o = json_object()) == NULL || json_object_set_new(o, "reference", json_string(u.reference)) != 0)
+		goto out;
+	if ((v = flow_load_text(u.envelope, u.envelope_len)) == NULL || json_object_set_new(o, "envelope", v) != 0)
+		goto out;
+	if ((v = flow_load_text(u.receipt, u.receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
+		goto out;
+	/* The certificate that verifies the envelope as it is now (after an omdirigering: the re-router's). */
+	if ((r = set_certs(j, st, o, u.envelope_sender)) != VARSKO_OK)
+		goto out;
+	r = flow_answer(j, o);
+	o = NULL;
+out:
+	json_decref(o);
+	store_underretning_clear(&u);
+	return r;
+}
+
+int flow_run_status(struct flow_job *j, struct store *st, const struct caller *c)
+{
+	struct store_underretning u;
+	json_t *o = NULL, *v;
+	int r;
+
+	if ((r = visible(j, st, c, json_string_value(json_object_get(j->req, "reference")), 0, &u)) != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_NOMEM;
+	if ((o = json_object()) == NULL)
+		goto out;
+	if ((v = flow_load_text(u.receipt, u.receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
+		goto out;
+	if ((r = set_certs(j, st, o, u.sender_device)) != VARSKO_OK)
+		goto out;
+	if ((r = store_flow_events(st, u.reference, j->srv->gateway_cert_json, &v)) != VARSKO_OK)
+		goto out;
+	if (json_object_set_new(o, "events", v) != 0) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	r = flow_answer(j, o);
+	o = NULL;
+out:
+	json_decref(o);
+	store_underretning_clear(&u);
+	return r;
+}
+
+int flow_run_notifier_devices(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	struct store_underretning u;
+	struct proto_cert *certs = NULL;
+	json_t *arr = NULL, *v;
+	size_t n = 0;
+	int r;
+
+	if ((r = visible(j, st, c, json_string_value(json_object_get(j->req, "reference")), 0, &u)) != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_NOMEM;
+	if ((certs = calloc(ENV_RECIPIENTS_MAX, sizeof(*certs))) == NULL || (arr = json_array()) == NULL)
+		goto out;
+	if ((r = store_user_devices(st, u.sender_user, now, certs, ENV_RECIPIENTS_MAX, &n)) != VARSKO_OK)
+		goto out;
+	r = VARSKO_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		if ((v = flow_cert_json(&certs[i])) == NULL || json_array_append_new(arr, v) != 0)
+			goto out;
+	r = flow_answer(j, json_pack("{s:o}", "certs", arr));
+	arr = NULL;
+out:
+	json_decref(arr);
+	free(certs);
+	store_underretning_clear(&u);
+	return r;
+}
+
+struct overview_ctx {
+	json_t *items;
+	int64_t now;
+};
+
+static int overview_add(const struct store_deadline *d, void *arg)
+{
+	struct overview_ctx *c = arg;
+	char due[PROTO_TIME_LEN + 1];
+	const char *state;
+	json_t *o;
+
+	/* The deadlines a leder follows in the overview (flow.h); undersoegelse has its own report. */
+	if (strcmp(d->kind, "vurdering") != 0 && strcmp(d->kind, "kvittering") != 0 &&
+	    strcmp(d->kind, "tilbagemelding") != 0)
+		return VARSKO_OK;
+	if (json_array_size(c->items) >= FLOW_ITEMS_MAX)
+		return VARSKO_OK;
+	state = d->due_at < c->now || d->escalated_at != 0 ? "overdue" : d->warned_at != 0 ? "warned" : "open";
+	proto_time_format(d->due_at, due);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "reference", d->reference, "kind", d->kind, "due", due, "state", state);
+	if (o == NULL || json_array_append_new(c->items, o) != 0)
+		return VARSKO_ERR_NOMEM;
+	return VARSKO_OK;
+}
+
+int flow_run_overview(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	struct overview_ctx ov;
+	int r;
+
+	ov.now = now;
+	if ((ov.items = json_array()) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = store_deadline_foreach_open(st, c->who.team, overview_add, &ov)) != VARSKO_OK) {
+		json_decref(ov.items);
+		return r;
+	}
+	return flow_answer(j, json_pack("{s:o}", "items", ov.items));
+}
+
+/* English texts for the refusals of event_apply() that carry no reason of their own. */

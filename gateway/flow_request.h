@@ -1,0 +1,95 @@
+/*
+ * flow_request.h: what the request handlers of the flow share (daemon
+ * library; worker thread). server_flow.c turns a request frame into a
+ * flow_job, checks the session's device and asks policy.c whether the role
+ * may make the request; then a handler runs:
+ *   flow_submit.c  route, roster, submit (the notifier's side)
+ *   flow_read.c    inbox, mine, fetch, status, notifier_devices, overview
+ *   server_flow.c  event (the checks and effects are flow_event.c's)
+ * A handler answers with flow_answer(), queues pushes with flow_add_push*()
+ * and refuses with flow_refuse() (a static English text).
+ */
+#ifndef VARSKO_FLOW_REQUEST_H
+#define VARSKO_FLOW_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "flow.h"
+#include "policy.h"
+#include "server_flow.h"
+#include "store.h"
+#include "worker.h"
+
+#define FLOW_JSON_FLAGS (JSON_COMPACT | JSON_SORT_KEYS)
+#define FLOW_PUSH_MAX   3
+
+struct flow_push {
+	char *frame; /* owned */
+	size_t len;
+	int to_user, to_team;
+	char user[PROTO_ID_MAX + 1];
+	char team[PROTO_ID_MAX + 1];
+};
+
+struct flow_job {
+	struct worker_job base; /* first: the worker hands back &base */
+	struct server *srv;
+	enum flow_type type;
+	char id[PROTO_ID_MAX + 1];
+	char device[PROTO_ID_MAX + 1];
+	json_t *req; /* the request frame (owned; only read by run()) */
+	/* results, written by run() */
+	int run_result;      /* what run() returned, to tell it from a failed group commit */
+	const char *message; /* static English text of a refusal, or NULL */
+	char *answer;        /* owned: the answer frame */
+	size_t answer_len;
+	int kick; /* outbox rows were added */
+	char log_ref[PROTO_ID_MAX + 1];
+	char log_team[PROTO_ID_MAX + 1];
+	size_t n_push;
+	struct flow_push push[FLOW_PUSH_MAX];
+};
+
+/* Who sent the request: the session's device certificate and, from it and the user's current record, the actor. */
+struct caller {
+	struct proto_cert cert;
+	struct policy_actor who;
+};
+
+/* Refuse with err and the static English message (NULL: the code's text); returns err. */
+int flow_refuse(struct flow_job *j, int err, const char *message);
+
+/* Set "type" (the request's answer type) and "id" on o, dump it as the answer and drop o. */
+int flow_answer(struct flow_job *j, json_t *o);
+
+/* Queue a push of frame o (dropped) to a user's sessions and/or a team's myndighed and leder sessions. */
+int flow_add_push(struct flow_job *j, json_t *o, const char *user, const char *team);
+
+/* The same for a frame that already is JSON text (copied). */
+int flow_add_push_text(struct flow_job *j, const char *text, size_t len, const char *user, const char *team);
+
+/* A JSON value loaded from stored text (a receipt, certificate or envelope), or NULL. */
+json_t *flow_load_text(const char *text, size_t len);
+
+/* A certificate as a JSON object, or NULL. */
+json_t *flow_cert_json(const struct proto_cert *c);
+
+/* A member of the request as compact text (owned), or NULL. */
+char *flow_member_text(const json_t *req, const char *key, size_t *len);
+
+/* flow_submit.c */
+int flow_run_route(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_roster(struct flow_job *j, struct store *st, int64_t now);
+int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+
+/* flow_read.c */
+int flow_run_items(struct flow_job *j, struct store *st, const struct caller *c);
+int flow_run_fetch(struct flow_job *j, struct store *st, const struct caller *c);
+int flow_run_status(struct flow_job *j, struct store *st, const struct caller *c);
+int flow_run_notifier_devices(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_overview(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+
+#endif
