@@ -173,6 +173,8 @@ int proto_array_grow(void **arr, size_t n, size_t *cap, size_t elsize, size_t li
 	ncap = *cap != 0 ? *cap : 16;
 	while (ncap <= n)
 		ncap = ncap > limit / 2 ? limit : ncap * 2;
+	if (ncap > limit)
+		ncap = limit; /* a first block of 16 for a smaller limit */
 	if (ncap > SIZE_MAX / elsize)
 		return VARSKO_ERR_TOO_LARGE;
 	if ((p = calloc(ncap, elsize)) == NULL)

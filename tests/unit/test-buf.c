@@ -175,6 +175,13 @@ static void test_wipe(void)
 		CHECK_EQ_INT(proto_array_grow((void **)&arr, 1000, &cap, sizeof *arr, 1000), VARSKO_ERR_TOO_LARGE);
 		proto_wipe_free(arr, cap * sizeof *arr);
 		CHECK_EQ_INT(dirty, 0);
+		/* Never more slots than the limit. */
+		arr = NULL;
+		cap = 0;
+		CHECK_EQ_INT(proto_array_grow((void **)&arr, 0, &cap, sizeof *arr, 5), VARSKO_OK);
+		CHECK_EQ_INT(cap, 5);
+		CHECK_EQ_INT(proto_array_grow((void **)&arr, 5, &cap, sizeof *arr, 5), VARSKO_ERR_TOO_LARGE);
+		proto_wipe_free(arr, cap * sizeof *arr);
 	}
 	proto_buf_release_hook = NULL;
 	proto_wipe_free(NULL, 10); /* NULL-safe */
