@@ -1,8 +1,11 @@
 /*
  * misc.c: error texts, the version, and small helpers shared by the modules.
  */
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "client.h"
 
@@ -59,8 +62,12 @@ void identity_from_cert(const struct proto_cert *c, struct varsko_identity *out)
 	out->not_after = c->not_after;
 }
 
+/* Whatever the library hands out may be plaintext or a list of names: wiped, the whole block. */
 void varsko_free(void *p)
 {
+	if (p == NULL)
+		return;
+	sodium_memzero(p, malloc_usable_size(p));
 	free(p);
 }
 

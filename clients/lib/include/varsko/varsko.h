@@ -392,7 +392,7 @@ VARSKO_API int varsko_watch(struct varsko_conn *c, int64_t timeout_ms, char **fr
  */
 VARSKO_API int varsko_local_format(int64_t t, char out[VARSKO_LOCAL_LEN + 1]);
 
-/* Free a string the library handed out. NULL-safe. */
+/* Free a string the library handed out; the whole block is wiped first. NULL-safe. */
 VARSKO_API void varsko_free(void *p);
 /* Wipe len bytes of p and free it (plaintext the library handed out). NULL-safe. */
 VARSKO_API void varsko_free_secret(void *p, size_t len);
