@@ -8,7 +8,6 @@
  * frees, parsed documents and message texts included, zeroed first.
  * Buffers are struct proto_buf (proto/buf.h), which wipes on growth and free.
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,23 +17,10 @@
 #include "client.h"
 #include "utf8.h"
 
-static void *text_json_malloc(size_t n)
-{
-	return malloc(n);
-}
-
-/* malloc_usable_size() covers the whole block, the slack past what jansson asked for included. */
-static void text_json_free(void *p)
-{
-	if (p == NULL)
-		return;
-	sodium_memzero(p, malloc_usable_size(p));
-	free(p);
-}
-
+/* varsko_free() (misc.c) zeroes the whole block, malloc_usable_size() bytes, the slack jansson did not ask for included. */
 void text_json_wipe_install(void)
 {
-	json_set_alloc_funcs(text_json_malloc, text_json_free);
+	json_set_alloc_funcs(malloc, varsko_free);
 }
 
 /* Before main() of any program that links libvarsko, so that no jansson block is allocated earlier. */
@@ -111,7 +97,7 @@ int msg_decode(const uint8_t *pt, size_t len, char **text, size_t *text_len)
 	*text_len = n;
 	r = VARSKO_OK;
 out:
-	json_decref(o); /* wiped by text_json_free() */
+	json_decref(o); /* wiped by varsko_free() */
 	return r;
 }
 
@@ -128,7 +114,7 @@ int json_compact(const char *s, size_t len, struct proto_buf *out)
 		return proto_buf_fail(out, VARSKO_ERR_NOMEM);
 	}
 	proto_buf_add_str(out, c);
-	text_json_free(c);
+	varsko_free(c);
 	json_decref(o);
 	return out->err;
 }
