@@ -77,7 +77,7 @@ out:
  * link, ours, mode 0600 or stricter: VARSKO_ERR_CONFIG) and its copy is kept
  * in guarded memory until it is wiped.
  */
-static int read_small(const char *path, char *buf, size_t cap, size_t *len_out, int secret)
+static int read_line(const char *path, char *buf, size_t cap, size_t *len_out, int secret)
 {
 	unsigned flags = secret ? FILE_PRIVATE | FILE_SECRET : 0;
 	char *text = NULL;
@@ -155,7 +155,7 @@ int keys_secret_read(const char *path, uint8_t **sk_out)
 	int r;
 
 	*sk_out = NULL;
-	if ((r = read_small(path, line, sizeof(line), &len, 1)) != VARSKO_OK)
+	if ((r = read_line(path, line, sizeof(line), &len, 1)) != VARSKO_OK)
 		goto out;
 	if ((sk = sodium_malloc(KEYS_SK_LEN)) == NULL) {
 		r = VARSKO_ERR_NOMEM;
@@ -211,7 +211,7 @@ int keys_public_read(const char *path, uint8_t pk_out[PROTO_PK_LEN])
 	size_t len;
 	int r;
 
-	if ((r = read_small(path, line, sizeof(line), &len, 0)) != VARSKO_OK)
+	if ((r = read_line(path, line, sizeof(line), &len, 0)) != VARSKO_OK)
 		return r;
 	if (proto_b64_decode_exact(line, pk_out, PROTO_PK_LEN) != VARSKO_OK)
 		return VARSKO_ERR_BAD_INPUT;
@@ -249,7 +249,7 @@ int keys_cert_read(const char *path, struct proto_cert *out)
 
 	if ((buf = malloc(KEYS_FILE_MAX)) == NULL)
 		return VARSKO_ERR_NOMEM;
-	if ((r = read_small(path, buf, KEYS_FILE_MAX, &len, 0)) == VARSKO_OK) {
+	if ((r = read_line(path, buf, KEYS_FILE_MAX, &len, 0)) == VARSKO_OK) {
 		if (proto_cert_from_json(buf, len, out) != VARSKO_OK)
 			r = VARSKO_ERR_BAD_INPUT;
 	}
