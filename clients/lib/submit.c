@@ -321,7 +321,7 @@ int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, con
 		snprintf(c->detail, sizeof(c->detail), "cannot seal the document for team %s's devices", roster->team);
 		goto out;
 	}
-	if ((r = flow_envelope_hash(env, hash)) != VARSKO_OK)
+	if ((r = flow_envelope_hash(hash, env)) != VARSKO_OK)
 		goto out;
 	json_decref(req);
 	json_decref(obj);

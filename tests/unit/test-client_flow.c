@@ -514,7 +514,7 @@ static json_t *event_entry(struct flow_event *ev, enum flow_event_kind kind, con
 		snprintf(ev->team, sizeof(ev->team), "team-b");
 	if (env != NULL) {
 		ev->has_envelope = 1;
-		if (flow_envelope_hash(env, ev->envelope_hash) != VARSKO_OK)
+		if (flow_envelope_hash(ev->envelope_hash, env) != VARSKO_OK)
 			fprintf(stderr, "flow_envelope_hash failed\n");
 	}
 	if (flow_event_sign(ev, sign_sk) != VARSKO_OK || flow_event_to_json(ev, &eo) != VARSKO_OK)
