@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file.h"
 #include "proto.h"
 
 enum key_type {
@@ -29,6 +30,8 @@ enum key_type {
 	K_ORIGINS, /* space separated wss:// origins */
 	K_LOGLEVEL,
 };
+
+#define CONFIG_FILE_MAX (1024 * 1024) /* a configuration file is a few hundred bytes */
 
 #define F_REQUIRED 1
 
@@ -419,45 +422,19 @@ out:
 
 int config_load(const char *path, struct config *out, char *err, size_t errcap)
 {
-	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
-	ssize_t n;
-	int fd = -1, r = VARSKO_ERR_CONFIG;
+	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if ((r = file_read(path, CONFIG_FILE_MAX, 0, &buf, &got)) != VARSKO_OK) {
 		if (err && errcap)
-			snprintf(err, errcap, "%s:0: cannot read file", path);
-		goto out;
-	}
-	if (st.st_size > 1024 * 1024) {
-		if (err && errcap)
-			snprintf(err, errcap, "%s:0: file too large", path);
-		goto out;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got != (size_t)st.st_size) {
-		if (err && errcap)
-			snprintf(err, errcap, "%s:0: cannot read file", path);
-		goto out;
+			snprintf(err, errcap, "%s:0: %s", path,
+			         r == VARSKO_ERR_TOO_LARGE ? "file too large" : "cannot read file");
+		return r == VARSKO_ERR_NOMEM ? r : VARSKO_ERR_CONFIG;
 	}
 	r = config_parse(buf, got, path, out, err, errcap);
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
+	file_free(buf, got, 0);
 	return r;
 }
 

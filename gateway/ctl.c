@@ -21,6 +21,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "file.h"
 #include "keys.h"
 #include "proto.h"
 #include "report.h"
@@ -278,38 +279,12 @@ out:
 	return code;
 }
 
-static int read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f;
-	char *buf = NULL;
-	size_t n;
-
-	if ((f = fopen(path, "rb")) == NULL)
-		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
-	if ((buf = malloc(IMPORT_FILE_MAX + 1)) == NULL) {
-		fclose(f);
-		return VARSKO_ERR_NOMEM;
-	}
-	n = fread(buf, 1, IMPORT_FILE_MAX + 1, f);
-	if (ferror(f) || n > IMPORT_FILE_MAX) {
-		int r = ferror(f) ? VARSKO_ERR_IO : VARSKO_ERR_TOO_LARGE;
-
-		fclose(f);
-		free(buf);
-		return r;
-	}
-	fclose(f);
-	*out = buf;
-	*len = n;
-	return VARSKO_OK;
-}
-
 static int cmd_import(const char *cfgpath, int argc, char **argv)
 {
 	struct config cfg;
 	struct store *s = NULL;
 	char *doc = NULL, err[256];
-	size_t len;
+	size_t len = 0;
 	int r, code = 1;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -319,7 +294,7 @@ static int cmd_import(const char *cfgpath, int argc, char **argv)
 		return usage_error(usage_import, "import takes one file");
 	if (load_config(cfgpath, &cfg) != VARSKO_OK)
 		goto out;
-	if ((r = read_file(argv[optind], &doc, &len)) != VARSKO_OK) {
+	if ((r = file_read(argv[optind], IMPORT_FILE_MAX, FILE_STREAM, &doc, &len)) != VARSKO_OK) {
 		fail(r, "cannot read the document");
 		goto out;
 	}
@@ -335,7 +310,7 @@ static int cmd_import(const char *cfgpath, int argc, char **argv)
 	printf("imported %s\n", argv[optind]);
 	code = 0;
 out:
-	free(doc);
+	file_free(doc, len, FILE_STREAM);
 	store_close(s);
 	config_free(&cfg);
 	return code;

@@ -17,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "file.h"
 #include "keys.h"
 
 #define KEYS_FILE_MAX 8192 /* a certificate line is well below this */
@@ -72,57 +73,31 @@ out:
 
 /*
  * Read a whole small file into buf (NUL-terminated, at most cap - 1 bytes)
- * and strip one trailing "\n". If secret, refuse loose permissions.
+ * and strip one trailing "\n". If secret, the file must be private (no
+ * link, ours, mode 0600 or stricter: VARSKO_ERR_CONFIG) and its copy is kept
+ * in guarded memory until it is wiped.
  */
 static int read_small(const char *path, char *buf, size_t cap, size_t *len_out, int secret)
 {
-	struct stat st;
-	size_t got = 0;
-	ssize_t n;
-	int fd, r = VARSKO_ERR_IO;
+	unsigned flags = secret ? FILE_PRIVATE | FILE_SECRET : 0;
+	char *text = NULL;
+	size_t n = 0, got;
+	int r;
 
-	/* A secret key must be the file itself, not a link someone could point elsewhere. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | (secret ? O_NOFOLLOW : 0))) < 0)
-		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND : errno == ELOOP ? VARSKO_ERR_CONFIG : VARSKO_ERR_IO;
-	if (fstat(fd, &st) != 0)
-		goto out;
-	if (!S_ISREG(st.st_mode)) {
-		r = VARSKO_ERR_CONFIG;
-		goto out;
-	}
-	if (secret && (st.st_uid != geteuid() || (st.st_mode & 077) != 0)) {
-		r = VARSKO_ERR_CONFIG;
-		goto out;
-	}
-	if (st.st_size < 0 || (size_t)st.st_size >= cap) {
-		r = VARSKO_ERR_BAD_INPUT;
-		goto out;
-	}
-	for (;;) {
-		n = read(fd, buf + got, cap - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got == cap - 1) {
-			r = VARSKO_ERR_BAD_INPUT; /* grew while we read */
-			goto out;
-		}
-	}
-	if (got > 0 && buf[got - 1] == '\n')
+	if ((r = file_read(path, cap - 1, flags, &text, &n)) != VARSKO_OK)
+		return r == VARSKO_ERR_TOO_LARGE ? VARSKO_ERR_BAD_INPUT : r;
+	got = n;
+	if (got > 0 && text[got - 1] == '\n')
 		got--;
-	buf[got] = '\0';
-	if (memchr(buf, '\0', got) != NULL || memchr(buf, '\n', got) != NULL) {
-		r = VARSKO_ERR_BAD_INPUT;
+	r = VARSKO_ERR_BAD_INPUT;
+	if (memchr(text, '\0', got) != NULL || memchr(text, '\n', got) != NULL)
 		goto out;
-	}
+	memcpy(buf, text, got);
+	buf[got] = '\0';
 	*len_out = got;
 	r = VARSKO_OK;
 out:
-	close(fd);
+	file_free(text, n, flags);
 	return r;
 }
 

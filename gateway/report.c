@@ -62,8 +62,8 @@ int report_input_add_team(struct report_input *in, const char *id, const char *n
 
 	if (id == NULL || name == NULL || strlen(id) > PROTO_ID_MAX)
 		return VARSKO_ERR_BAD_INPUT;
-	if ((r = proto_array_grow((void **)&in->teams, in->n_teams, &in->cap_teams, sizeof(*in->teams), REPORT_TEAMS_MAX)) !=
-	    VARSKO_OK)
+	if ((r = proto_array_grow((void **)&in->teams, in->n_teams, &in->cap_teams, sizeof(*in->teams),
+	                          REPORT_TEAMS_MAX)) != VARSKO_OK)
 		return r;
 	t = &in->teams[in->n_teams];
 	memset(t, 0, sizeof(*t));
@@ -78,8 +78,8 @@ int report_input_add_item(struct report_input *in, const struct report_item *ite
 {
 	int r;
 
-	if ((r = proto_array_grow((void **)&in->items, in->n_items, &in->cap_items, sizeof(*in->items), REPORT_ITEMS_MAX)) !=
-	    VARSKO_OK)
+	if ((r = proto_array_grow((void **)&in->items, in->n_items, &in->cap_items, sizeof(*in->items),
+	                          REPORT_ITEMS_MAX)) != VARSKO_OK)
 		return r;
 	in->items[in->n_items++] = *item;
 	return VARSKO_OK;
@@ -539,7 +539,8 @@ static void csv_stat(struct proto_buf *b, const struct report_stat *st)
 	csv_share(b, st->within, st->decided);
 }
 
-static void csv_row(struct proto_buf *b, const char *row, const char *team, const char *name, const struct report_figures *f)
+static void csv_row(struct proto_buf *b, const char *row, const char *team, const char *name,
+                    const struct report_figures *f)
 {
 	sb_csv(b, row);
 	proto_buf_add_str(b, ",");
@@ -686,18 +687,18 @@ static void html_week_chart(struct proto_buf *b, const struct report *rep)
 		width = 320;
 	height = top + plot_h + bottom;
 	proto_buf_printf(b,
-	          "<svg id=\"chart-weeks\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\""
-	          " viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"chart-weeks-title\">\n"
-	          "<title id=\"chart-weeks-title\">Modtagne underretninger pr. uge</title>\n"
-	          "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n",
-	          width, height, width, height, width, height);
+	                 "<svg id=\"chart-weeks\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\""
+	                 " viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"chart-weeks-title\">\n"
+	                 "<title id=\"chart-weeks-title\">Modtagne underretninger pr. uge</title>\n"
+	                 "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n",
+	                 width, height, width, height, width, height);
 	for (t = 0; t <= ymax; t += step) {
 		int y = top + plot_h - (int)((double)t / (double)ymax * plot_h);
 
 		proto_buf_printf(b,
-		          "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#dddddd\"/>"
-		          "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%zu</text>\n",
-		          left, y, width - right, y, left - 6, y + 4, t);
+		                 "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#dddddd\"/>"
+		                 "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%zu</text>\n",
+		                 left, y, width - right, y, left - 6, y + 4, t);
 	}
 	for (i = 0; i < rep->n_weeks; i++) {
 		const struct report_week *w = &rep->weeks[i];
@@ -705,22 +706,23 @@ static void html_week_chart(struct proto_buf *b, const struct report *rep)
 		int x = left + slot * (int)i;
 
 		proto_buf_printf(b,
-		          "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#3b6ea8\">"
-		          "<title>Uge %d, %d: %zu modtaget</title></rect>\n",
-		          x + slot / 8, top + plot_h - h, slot - slot / 4, h, w->iso_week, w->iso_year, w->received);
+		                 "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#3b6ea8\">"
+		                 "<title>Uge %d, %d: %zu modtaget</title></rect>\n",
+		                 x + slot / 8, top + plot_h - h, slot - slot / 4, h, w->iso_week, w->iso_year,
+		                 w->received);
 		if (slot >= 34 && w->received > 0)
 			proto_buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%zu</text>\n", x + slot / 2,
-			          top + plot_h - h - 4, w->received);
+			                 top + plot_h - h - 4, w->received);
 		if (i % (size_t)every == 0)
 			proto_buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">u%d</text>\n", x + slot / 2,
-			          top + plot_h + 16, w->iso_week);
+			                 top + plot_h + 16, w->iso_week);
 	}
 	proto_buf_printf(b,
-	          "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333333\"/>\n"
-	          "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">Uge (ISO 8601, dansk tid)</text>\n"
-	          "<text x=\"12\" y=\"14\">Antal</text>\n</svg>\n",
-	          left, top + plot_h, width - right, top + plot_h, left + (width - left - right) / 2,
-	          top + plot_h + 38);
+	                 "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333333\"/>\n"
+	                 "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">Uge (ISO 8601, dansk tid)</text>\n"
+	                 "<text x=\"12\" y=\"14\">Antal</text>\n</svg>\n",
+	                 left, top + plot_h, width - right, top + plot_h, left + (width - left - right) / 2,
+	                 top + plot_h + 38);
 }
 
 /* One horizontal bar of the compliance chart. */
@@ -730,16 +732,16 @@ static void html_bar(struct proto_buf *b, int x0, int y, int plot_w, const struc
 	int w;
 
 	if (st->decided == 0) {
-		proto_buf_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"#777777\">%s: ingen afgjorte</text>\n", x0 + 4, y + 12,
-		          what);
+		proto_buf_printf(b, "<text x=\"%d\" y=\"%d\" fill=\"#777777\">%s: ingen afgjorte</text>\n", x0 + 4,
+		                 y + 12, what);
 		return;
 	}
 	w = (int)((double)st->within / (double)st->decided * plot_w);
-	proto_buf_printf(b, "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"%s\"><title>", x0, y, w,
-	          color);
+	proto_buf_printf(b, "<rect class=\"bar\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"16\" fill=\"%s\"><title>", x0,
+	                 y, w, color);
 	sb_html(b, team);
-	proto_buf_printf(b, ", %s: %zu af %zu inden for fristen</title></rect>\n<text x=\"%d\" y=\"%d\">", what, st->within,
-	          st->decided, x0 + w + 6, y + 12);
+	proto_buf_printf(b, ", %s: %zu af %zu inden for fristen</title></rect>\n<text x=\"%d\" y=\"%d\">", what,
+	                 st->within, st->decided, x0 + w + 6, y + 12);
 	html_share(b, st->within, st->decided);
 	proto_buf_add_str(b, "</text>\n");
 }
@@ -753,22 +755,22 @@ static void html_compliance_chart(struct proto_buf *b, const struct report *rep)
 	int width = left + plot_w + right, height = top + row_h * (int)rows + 20;
 
 	proto_buf_printf(b,
-	          "<svg id=\"chart-compliance\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\""
-	          " viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"chart-compliance-title\">\n"
-	          "<title id=\"chart-compliance-title\">Andel inden for fristen pr. team</title>\n"
-	          "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n"
-	          "<rect x=\"%d\" y=\"8\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-	          "<text x=\"%d\" y=\"18\">Vurderet inden for 24 timer</text>\n"
-	          "<rect x=\"%d\" y=\"8\" width=\"12\" height=\"12\" fill=\"%s\"/>"
-	          "<text x=\"%d\" y=\"18\">Kvitteret inden for 6 hverdage</text>\n",
-	          width, height, width, height, width, height, left, cv, left + 16, left + 220, ck, left + 236);
+	                 "<svg id=\"chart-compliance\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\""
+	                 " viewBox=\"0 0 %d %d\" role=\"img\" aria-labelledby=\"chart-compliance-title\">\n"
+	                 "<title id=\"chart-compliance-title\">Andel inden for fristen pr. team</title>\n"
+	                 "<rect x=\"0\" y=\"0\" width=\"%d\" height=\"%d\" fill=\"#ffffff\"/>\n"
+	                 "<rect x=\"%d\" y=\"8\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+	                 "<text x=\"%d\" y=\"18\">Vurderet inden for 24 timer</text>\n"
+	                 "<rect x=\"%d\" y=\"8\" width=\"12\" height=\"12\" fill=\"%s\"/>"
+	                 "<text x=\"%d\" y=\"18\">Kvitteret inden for 6 hverdage</text>\n",
+	                 width, height, width, height, width, height, left, cv, left + 16, left + 220, ck, left + 236);
 	for (i = 0; i <= 10; i += 5) {
 		int x = left + (int)(plot_w * i / 10);
 
 		proto_buf_printf(b,
-		          "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#dddddd\"/>"
-		          "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%zu %%</text>\n",
-		          x, top - 6, x, top + row_h * (int)rows, x, top + row_h * (int)rows + 14, i * 10);
+		                 "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#dddddd\"/>"
+		                 "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%zu %%</text>\n",
+		                 x, top - 6, x, top + row_h * (int)rows, x, top + row_h * (int)rows + 14, i * 10);
 	}
 	for (i = 0; i < rows; i++) {
 		int total = i == rep->in->n_teams;
@@ -777,7 +779,7 @@ static void html_compliance_chart(struct proto_buf *b, const struct report *rep)
 		int y = top + row_h * (int)i + 6;
 
 		proto_buf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\"%s>", left - 8, y + 22,
-		          total ? " font-weight=\"bold\"" : "");
+		                 total ? " font-weight=\"bold\"" : "");
 		sb_html(b, name);
 		proto_buf_add_str(b, "</text>\n");
 		html_bar(b, left, y, plot_w, &f->vurdering, cv, "vurdering", name);
@@ -803,14 +805,15 @@ static int format_html(const struct report *rep, char **out, size_t *len)
 	size_t i;
 
 	proto_buf_add_str(&b, "<!DOCTYPE html>\n<html lang=\"da\">\n<head>\n<meta charset=\"utf-8\">\n"
-	            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	            "<title>Ledelsestilsyn: underretninger ");
+	                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	                      "<title>Ledelsestilsyn: underretninger ");
 	html_date(&b, &in->from);
 	proto_buf_add_str(&b, " – ");
 	html_date(&b, &in->to);
 	proto_buf_add_str(&b, "</title>\n<style>");
 	proto_buf_add_str(&b, html_style);
-	proto_buf_add_str(&b,
+	proto_buf_add_str(
+	        &b,
 	        "</style>\n</head>\n<body>\n<h1>Ledelsestilsyn: underretninger og frister</h1>\n<p class=\"meta\">");
 	proto_buf_add_str(&b, "Modtaget ");
 	html_date(&b, &in->from);
@@ -828,11 +831,12 @@ static int format_html(const struct report *rep, char **out, size_t *len)
 	html_time(&b, in->now);
 	proto_buf_add_str(&b, ".</p>\n");
 
-	proto_buf_add_str(&b, "<h2>Nøgletal pr. team</h2>\n<table id=\"figures\">\n<thead><tr><th class=\"l\">Team</th>"
-	            "<th>Modtaget</th><th>Uden for åbningstid</th>"
-	            "<th>Tid til vurdering<br>median / 90. percentil</th><th>Vurderet inden for 24 timer</th>"
-	            "<th>Tid til kvittering<br>median / 90. percentil</th><th>Kvitteret inden for 6 hverdage</th>"
-	            "<th>Åbne overskredne frister</th></tr></thead>\n<tbody>\n");
+	proto_buf_add_str(&b,
+	                  "<h2>Nøgletal pr. team</h2>\n<table id=\"figures\">\n<thead><tr><th class=\"l\">Team</th>"
+	                  "<th>Modtaget</th><th>Uden for åbningstid</th>"
+	                  "<th>Tid til vurdering<br>median / 90. percentil</th><th>Vurderet inden for 24 timer</th>"
+	                  "<th>Tid til kvittering<br>median / 90. percentil</th><th>Kvitteret inden for 6 hverdage</th>"
+	                  "<th>Åbne overskredne frister</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < in->n_teams; i++)
 		html_figures_row(&b, in->teams[i].name, &rep->teams[i], 0);
 	html_figures_row(&b, "I alt", &rep->total, 1);
@@ -841,7 +845,7 @@ static int format_html(const struct report *rep, char **out, size_t *len)
 	proto_buf_add_str(&b, "<h2>Modtaget pr. uge</h2>\n");
 	html_week_chart(&b, rep);
 	proto_buf_add_str(&b, "<table id=\"weeks\">\n<thead><tr><th class=\"l\">Uge</th><th class=\"l\">Mandag</th>"
-	            "<th>Modtaget</th></tr></thead>\n<tbody>\n");
+	                      "<th>Modtaget</th></tr></thead>\n<tbody>\n");
 	for (i = 0; i < rep->n_weeks; i++) {
 		const struct report_week *w = &rep->weeks[i];
 
@@ -858,7 +862,8 @@ static int format_html(const struct report *rep, char **out, size_t *len)
 	if (rep->n_overdue == 0) {
 		proto_buf_add_str(&b, "<p id=\"overdue-none\">Ingen.</p>\n");
 	} else {
-		proto_buf_add_str(&b, "<table id=\"overdue\">\n<thead><tr><th class=\"l\">Reference</th><th class=\"l\">Team</th>"
+		proto_buf_add_str(
+		        &b, "<table id=\"overdue\">\n<thead><tr><th class=\"l\">Reference</th><th class=\"l\">Team</th>"
 		            "<th class=\"l\">Frist</th><th class=\"l\">Forfaldt (dansk tid)</th></tr></thead>\n"
 		            "<tbody>\n");
 		for (i = 0; i < rep->n_overdue; i++) {
@@ -877,7 +882,8 @@ static int format_html(const struct report *rep, char **out, size_t *len)
 		proto_buf_add_str(&b, "</tbody>\n</table>\n");
 	}
 
-	proto_buf_add_str(&b,
+	proto_buf_add_str(
+	        &b,
 	        "<h2>Sådan er tallene opgjort</h2>\n<ul class=\"note\">\n"
 	        "<li>Med er de underretninger, der er modtaget i perioden; de tælles hos det team, der har dem "
 	        "nu.</li>\n"

@@ -204,7 +204,7 @@ static int session_writeable(struct session *s)
 		s->out_n--;
 		s->out_bytes -= m->len;
 		n = lws_write(s->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
-		free(m);
+		proto_wipe_free(m, sizeof *m + LWS_PRE + m->len); /* frames carry codes and certificates */
 		if (n < 0)
 			return -1;
 		if (s->out_head != NULL || s->state == SESS_CLOSING)
@@ -903,7 +903,7 @@ static void session_closed(struct session *s)
 	log_msg(LOGL_DEBUG, "session s%llu: closed (%zu open)", (unsigned long long)s->id, s->srv->n_sessions);
 	for (m = s->out_head; m; m = next) {
 		next = m->next;
-		free(m);
+		proto_wipe_free(m, sizeof *m + LWS_PRE + m->len);
 	}
 	s->out_head = s->out_tail = NULL;
 	proto_buf_free(&s->rx);

@@ -58,7 +58,7 @@ struct session {
 	unsigned bad_frames;
 	unsigned jobs;
 	int64_t opened_us, last_rx_us; /* monotonic */
-	struct proto_buf rx; /* the frame being received; wiped when reset or freed */
+	struct proto_buf rx;           /* the frame being received; wiped when reset or freed */
 	struct outmsg *out_head, *out_tail;
 	size_t out_n, out_bytes;
 	int close_code; /* sent after the queue is flushed, when state is SESS_CLOSING */

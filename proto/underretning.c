@@ -17,6 +17,7 @@
 #include "calendar.h"
 #include "proto-internal.h"
 #include "underretning.h"
+#include "utf8.h"
 
 const char *uh_problem_name(enum uh_problem p)
 {
@@ -218,21 +219,6 @@ static int only_keys(struct ctx *c, const json_t *o, const char *path, const cha
 	return VARSKO_OK;
 }
 
-/* Texts with line feeds and tabs: every segment between them must be valid text. */
-static int valid_multiline(const char *s, size_t len)
-{
-	size_t start = 0;
-
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || s[i] == '\n' || s[i] == '\t') {
-			if (!pf_valid_text(s + start, i - start, 0, len))
-				return 0;
-			start = i + 1;
-		}
-	}
-	return 1;
-}
-
 enum text_kind {
 	TK_LINE,  /* one line of text */
 	TK_MULTI, /* line feeds and tabs allowed */
@@ -283,7 +269,7 @@ static int get_text(struct ctx *c, const json_t *o, const char *parent, const ch
 		ok = pf_valid_text(s, len, min, max);
 		break;
 	case TK_MULTI:
-		ok = len >= min && valid_multiline(s, len);
+		ok = len >= min && proto_utf8_valid(s, len, PROTO_UTF8_NO_CTRL | PROTO_UTF8_LF_TAB);
 		break;
 	case TK_ID:
 		ok = pf_valid_id(s, len, min, max);

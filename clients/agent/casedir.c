@@ -162,48 +162,6 @@ int casedir_is_filed(const struct agent *a, const char *ref)
 }
 
 /* Read a small file of dirfd into a NUL-terminated malloc'ed buffer (at most AGENT_ACK_MAX bytes). */
-static int read_small(int dirfd, const char *name, char **out, size_t *len)
-{
-	int r = VARSKO_ERR_IO;
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	char *buf = NULL;
-	size_t n, got = 0;
-	ssize_t k;
-
-	*out = NULL;
-	if (fd < 0)
-		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	if (st.st_size > AGENT_ACK_MAX) {
-		r = VARSKO_ERR_TOO_LARGE;
-		goto out;
-	}
-	n = (size_t)st.st_size;
-	if ((buf = malloc(n + 1)) == NULL) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	while (got < n) {
-		k = read(fd, buf + got, n - got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			goto out;
-		got += (size_t)k;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-	r = VARSKO_OK;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
 /* Sign a new event of `kind` for ref with the device key, at the current time, as stored JSON text. */
 static int sign_event(struct agent *a, const char *ref, enum flow_event_kind kind, char **out, size_t *len)
 {
@@ -283,7 +241,7 @@ static int publish_stored(struct agent *a, const char *ref, enum flow_event_kind
 		return VARSKO_ERR_CLOSED;
 	if ((r = ack_name(name, ref, kind, "json")) != VARSKO_OK)
 		goto out;
-	if ((r = read_small(a->acks_fd, name, &text, &len)) != VARSKO_OK)
+	if ((r = file_read_at(a->acks_fd, name, AGENT_ACK_MAX, FILE_NOFOLLOW, &text, &len)) != VARSKO_OK)
 		goto out;
 	r = VARSKO_ERR_BAD_INPUT;
 	if ((ev = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
@@ -325,7 +283,7 @@ out:
 	json_decref(o);
 	json_decref(cert);
 	json_decref(ev);
-	free(text);
+	file_free(text, len, 0);
 	return r;
 }
 
@@ -519,7 +477,7 @@ out:
 /* The references waiting in .spool (names "<REF>.json"), as a malloc'ed array of n entries. */
 static int list_spool(struct agent *a, char (**out)[FLOW_REF_MAX + 1], size_t *n)
 {
-	char(*refs)[FLOW_REF_MAX + 1] = NULL, (*more)[FLOW_REF_MAX + 1];
+	char(*refs)[FLOW_REF_MAX + 1] = NULL;
 	size_t cap = 0, len;
 	struct dirent *e;
 	DIR *d;
@@ -532,12 +490,8 @@ static int list_spool(struct agent *a, char (**out)[FLOW_REF_MAX + 1], size_t *n
 		len = strlen(e->d_name);
 		if (len <= 5 || len - 5 > FLOW_REF_MAX || strcmp(e->d_name + len - 5, ".json") != 0)
 			continue;
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if ((more = realloc(refs, cap * sizeof(*refs))) == NULL)
-				break;
-			refs = more;
-		}
+		if (proto_array_grow((void **)&refs, *n, &cap, sizeof(*refs), SIZE_MAX / sizeof(*refs)) != VARSKO_OK)
+			break;
 		memcpy(refs[*n], e->d_name, len - 5);
 		refs[*n][len - 5] = '\0';
 		if (flow_reference_valid(refs[*n]))

@@ -35,6 +35,8 @@
 
 #include <varsko/varsko.h>
 
+#include "file.h"
+
 #define EXIT_USAGE   2
 #define DOC_FILE_MAX (1024 * 1024) /* read at most this much of a document file (the library's limit is lower) */
 
@@ -353,34 +355,6 @@ static int print_json_obj(json_t *o)
 	return EXIT_SUCCESS;
 }
 
-/* Read a whole file (at most DOC_FILE_MAX bytes) into a malloc'ed buffer. */
-static int read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, k;
-
-	*out = NULL;
-	*len = 0;
-	if (f == NULL)
-		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
-	if ((buf = malloc(DOC_FILE_MAX + 1)) == NULL) {
-		fclose(f);
-		return VARSKO_ERR_NOMEM;
-	}
-	while ((k = fread(buf + n, 1, DOC_FILE_MAX + 1 - n, f)) > 0)
-		n += k;
-	if (ferror(f)) {
-		fclose(f);
-		varsko_free_secret(buf, DOC_FILE_MAX + 1);
-		return VARSKO_ERR_IO;
-	}
-	fclose(f);
-	*out = buf;
-	*len = n;
-	return n > DOC_FILE_MAX ? VARSKO_ERR_TOO_LARGE : VARSKO_OK;
-}
-
 /* ---- enroll, whoami ------------------------------------------------------------- */
 
 static void print_institutions(const struct varsko_identity *id)
@@ -502,7 +476,7 @@ static int run_send(const struct command *cmd, struct opts *o)
 	int r, rc;
 
 	(void)cmd;
-	if ((r = read_file(o->pos[0], &doc, &len)) != VARSKO_OK) {
+	if ((r = file_read(o->pos[0], DOC_FILE_MAX, FILE_STREAM, &doc, &len)) != VARSKO_OK) {
 		rc = fail(r, r == VARSKO_ERR_TOO_LARGE ? "the document file is too large; nothing was sent"
 		                                       : "cannot read the document file; nothing was sent");
 		goto out;
@@ -544,7 +518,7 @@ static int run_send(const struct command *cmd, struct opts *o)
 out:
 	json_decref(ro);
 	varsko_free(rjson);
-	varsko_free_secret(doc, DOC_FILE_MAX + 1);
+	file_free(doc, len, FILE_STREAM);
 	varsko_close(conn);
 	varsko_home_close(h);
 	return rc;

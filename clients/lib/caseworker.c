@@ -299,7 +299,7 @@ static void render(struct proto_buf *b, const struct fetched *f, const char *ref
 		proto_buf_printf(b, "  CPR-nummer:      %s\n", d->child.cpr);
 	else
 		proto_buf_printf(b, "  Fødselsdato:     %02d.%02d.%04d\n", d->child.birth.day, d->child.birth.month,
-		            d->child.birth.year);
+		                 d->child.birth.year);
 	proto_buf_printf(b, "  Adresse:         %s\n", d->child.address);
 	if (d->n_parents > 0)
 		proto_buf_add_str(b, "\nForældre\n");
@@ -333,7 +333,7 @@ static void render(struct proto_buf *b, const struct fetched *f, const char *ref
 		proto_buf_add_str(b, "\nBilag\n");
 	for (size_t i = 0; i < d->n_attachments; i++)
 		proto_buf_printf(b, "  %s (%s, %llu bytes)\n", d->attachments[i].name, d->attachments[i].media_type,
-		            (unsigned long long)d->attachments[i].size);
+		                 (unsigned long long)d->attachments[i].size);
 }
 
 int varsko_underretning_open(struct varsko_conn *c, const char *ref, struct varsko_opened **out)

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "envelope.h"
+#include "file.h"
 #include "flow.h"
 #include "proto.h"
 #include "underretning.h"
@@ -64,8 +65,10 @@ void identity_from_cert(const struct proto_cert *c, struct varsko_identity *out)
  * directory is followed through a symbolic link.
  *
  * Read file `name` of the home into a NUL-terminated buffer owned by the
- * caller (free(); for secrets use home_read_secret). Refuses files larger
- * than HOME_FILE_MAX (VARSKO_ERR_TOO_LARGE). VARSKO_ERR_NOT_FOUND if absent.
+ * caller (file_free(*out, *len, 0) wipes it; for secrets use
+ * home_read_secret), with common/file.c's file_read_at(). Refuses files
+ * larger than HOME_FILE_MAX (VARSKO_ERR_TOO_LARGE), a symbolic link or
+ * what is not a regular file (VARSKO_ERR_CONFIG). VARSKO_ERR_NOT_FOUND if absent.
  */
 int home_read(struct varsko_home *h, const char *name, char **out, size_t *len);
 /* As home_read, but the buffer is sodium_malloc memory (free with sodium_free, which wipes). */
@@ -91,8 +94,7 @@ int home_dup(const struct varsko_home *h, struct varsko_home **out);
 int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int noreplace);
 /* 1 if `name` exists in the home, else 0. */
 int home_has(const struct varsko_home *h, const char *name);
-/* Read a whole regular file outside the home (e.g. a CA file) into a malloc'ed NUL-terminated buffer. */
-int file_read_all(const char *path, char **out, size_t *len);
+/* A file outside the home (a CA file, a receipt file): file_read() of common/file.h, up to HOME_FILE_MAX. */
 
 /* ---- keys.c ---- */
 

@@ -253,7 +253,7 @@ int varsko_enroll(struct varsko_home *h, const char *url, const char *code, cons
 		r = VARSKO_ERR_EXISTS;
 		goto out;
 	}
-	if ((r = file_read_all(ca_file, &ca_pem, &ca_len)) != VARSKO_OK) {
+	if ((r = file_read(ca_file, HOME_FILE_MAX, 0, &ca_pem, &ca_len)) != VARSKO_OK) {
 		snprintf(h->detail, sizeof(h->detail), "cannot read the CA file %s", ca_file);
 		r = VARSKO_ERR_IO;
 		goto out;
@@ -301,7 +301,7 @@ int varsko_enroll(struct varsko_home *h, const char *url, const char *code, cons
 out:
 	wsc_close(w);
 	keys_free(k);
-	free(ca_pem);
+	file_free(ca_pem, ca_len, 0);
 	free(f);
 	return r;
 }

@@ -138,54 +138,6 @@ int varsko_home_is_enrolled(const struct varsko_home *h)
 }
 
 /*
- * Read all of fd into a buffer from `alloc` (malloc or sodium_malloc); the
- * caller frees it with the matching free. The size is taken from fstat and
- * the read must match it, so a file that grows meanwhile is refused.
- */
-static int read_fd(int fd, int secret, char **out, size_t *len)
-{
-	int r = VARSKO_ERR_IO;
-	struct stat st;
-	char *buf = NULL;
-	size_t n, got = 0;
-	ssize_t k;
-
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-		goto out;
-	if (st.st_size > HOME_FILE_MAX) {
-		r = VARSKO_ERR_TOO_LARGE;
-		goto out;
-	}
-	n = (size_t)st.st_size;
-	buf = secret ? sodium_malloc(n + 1) : malloc(n + 1);
-	if (buf == NULL) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	while (got < n) {
-		k = read(fd, buf + got, n - got);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			goto out;
-		got += (size_t)k;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	buf = NULL;
-	r = VARSKO_OK;
-out:
-	if (buf != NULL) {
-		if (secret)
-			sodium_free(buf);
-		else
-			free(buf);
-	}
-	return r;
-}
-
-/*
  * The directory that holds `name` inside the home and the last component of
  * the name. A name is either a plain file name or "DIR/FILE" with exactly one
  * directory level; neither part may be empty, "." or "..", and the directory
@@ -239,19 +191,13 @@ static int open_parent(struct varsko_home *h, const char *name, int create, int 
 
 static int home_read_mode(struct varsko_home *h, const char *name, int secret, char **out, size_t *len)
 {
-	int r, dfd, fd;
+	int r, dfd;
 	const char *base;
 
 	*out = NULL;
 	if ((r = open_parent(h, name, 0, &dfd, &base)) != VARSKO_OK)
 		return r;
-	fd = openat(dfd, base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		r = errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
-	} else {
-		r = read_fd(fd, secret, out, len);
-		close(fd);
-	}
+	r = file_read_at(dfd, base, HOME_FILE_MAX, FILE_NOFOLLOW | (secret ? FILE_SECRET : 0), out, len);
 	if (dfd != h->dirfd)
 		close(dfd);
 	return r;
@@ -265,19 +211,6 @@ int home_read(struct varsko_home *h, const char *name, char **out, size_t *len)
 int home_read_secret(struct varsko_home *h, const char *name, char **out, size_t *len)
 {
 	return home_read_mode(h, name, 1, out, len);
-}
-
-int file_read_all(const char *path, char **out, size_t *len)
-{
-	int r;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	*out = NULL;
-	if (fd < 0)
-		return errno == ENOENT ? VARSKO_ERR_NOT_FOUND : VARSKO_ERR_IO;
-	r = read_fd(fd, 0, out, len);
-	close(fd);
-	return r;
 }
 
 int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int noreplace)

@@ -102,7 +102,7 @@ int keys_from_text(const char *text, size_t len, struct keys **out)
 	    !json_is_string(box = json_object_get(o, "box_sk")))
 		goto out;
 	if (b64_member(json_string_value(sign), json_string_length(sign), k->sign_sk, sizeof(k->sign_sk)) !=
-	        VARSKO_OK ||
+	            VARSKO_OK ||
 	    b64_member(json_string_value(box), json_string_length(box), k->box_sk, sizeof(k->box_sk)) != VARSKO_OK)
 		goto out;
 	/* The secret key embeds its public half: it must be the one the seed makes. */

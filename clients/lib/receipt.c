@@ -223,7 +223,7 @@ int varsko_receipt_verify_file(struct varsko_home *h, const char *path, struct v
 		*receipt_json = NULL;
 	if ((r = home_load_org(h, org_pk)) != VARSKO_OK || (r = home_load_gateway(h, &gw)) != VARSKO_OK)
 		goto out;
-	if ((r = file_read_all(path, &text, &len)) != VARSKO_OK) {
+	if ((r = file_read(path, HOME_FILE_MAX, 0, &text, &len)) != VARSKO_OK) {
 		snprintf(h->detail, sizeof(h->detail), "cannot read the receipt file");
 		goto out;
 	}
@@ -235,6 +235,6 @@ int varsko_receipt_verify_file(struct varsko_home *h, const char *path, struct v
 		goto out;
 	r = VARSKO_OK;
 out:
-	free(text);
+	file_free(text, len, 0);
 	return r;
 }

@@ -407,7 +407,7 @@ static void test_receipt_file(void)
 	varsko_free(json);
 	json = NULL;
 
-	if (file_read_all(path, &text, &len) != VARSKO_OK || (copy = malloc(len + 1)) == NULL) {
+	if (file_read(path, HOME_FILE_MAX, 0, &text, &len) != VARSKO_OK || (copy = malloc(len + 1)) == NULL) {
 		CHECK(0);
 		goto out;
 	}
