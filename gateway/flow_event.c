@@ -135,7 +135,7 @@ static int check_envelope(struct store *s, struct apply *a, const struct policy_
 		return VARSKO_ERR_BAD_INPUT;
 	if (env_verify(a->env, a->signer.cert.sign_pk) != VARSKO_OK)
 		return VARSKO_ERR_BAD_SIGNATURE;
-	if (flow_envelope_hash(a->env, h) != VARSKO_OK || sodium_memcmp(h, a->ev.envelope_hash, 32) != 0)
+	if (flow_envelope_hash(h, a->env) != VARSKO_OK || sodium_memcmp(h, a->ev.envelope_hash, 32) != 0)
 		return VARSKO_ERR_BAD_INPUT;
 	if (rule->to == POL_ENV_NEW_TEAM) {
 		if (strcmp(a->ev.team, a->u.team) == 0)

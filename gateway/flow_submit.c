@@ -96,7 +96,7 @@ static int signed_roster(struct flow_job *j, struct store *st, const char *team,
 	if (sodium_mprotect_readonly(j->srv->org_sk) != 0)
 		return VARSKO_ERR_CRYPTO;
 	r = flow_roster_sign(ro, j->srv->org_sk);
-	sodium_mprotect_noaccess(j->srv->org_sk);
+	server_key_lock(j->srv->org_sk, "organisation");
 	return r;
 }
 
@@ -286,7 +286,7 @@ int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c
 		r = flow_refuse(j, VARSKO_ERR_UNAVAILABLE, "the gateway key is not loaded");
 		goto out;
 	}
-	if ((r = flow_envelope_hash(x.env, hash)) != VARSKO_OK)
+	if ((r = flow_envelope_hash(hash, x.env)) != VARSKO_OK)
 		goto out;
 	if ((r = cal_to_local(now, &loc)) != VARSKO_OK || (r = store_reference_next(st, loc.year, ref)) != VARSKO_OK)
 		goto out;
@@ -314,7 +314,7 @@ int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c
 		goto out;
 	}
 	r = flow_receipt_sign(&rc, j->srv->gw_sk);
-	sodium_mprotect_noaccess(j->srv->gw_sk);
+	server_key_lock(j->srv->gw_sk, "gateway");
 	if (r != VARSKO_OK)
 		goto out;
 

@@ -343,8 +343,7 @@ static void enroll_run(struct worker_job *job, struct store *st)
 	r = store_enroll(st, j->code, j->now, (int64_t)cfg->device_validity_days * 86400, j->sign_pk, j->box_pk,
 	                 j->label, j->srv->org_sk, &j->cert);
 	/* The enrollment is committed by now, so a key left readable is logged, not refused. */
-	if (sodium_mprotect_noaccess(j->srv->org_sk) != 0)
-		log_msg(LOGL_ERROR, "cannot make the organisation key unreachable again");
+	server_key_lock(j->srv->org_sk, "organisation");
 	goto out;
 refused:
 	/* The same detail form as store_enroll()'s own refusals. */
@@ -670,6 +669,12 @@ void server_session_close(struct session *s, int code)
 int server_session_submit(struct session *s, struct worker_job *job)
 {
 	return session_submit(s, job);
+}
+
+void server_key_lock(uint8_t *sk, const char *name)
+{
+	if (sodium_mprotect_noaccess(sk) != 0)
+		log_msg(LOGL_ERROR, "cannot make the %s key unreachable again", name);
 }
 
 struct session *server_session_find(struct server *srv, uint64_t id)

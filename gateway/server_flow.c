@@ -596,7 +596,7 @@ int server_gateway_event(struct server *srv, struct store *st, const char *refer
 	if (sodium_mprotect_readonly(srv->gw_sk) != 0)
 		return VARSKO_ERR_CRYPTO;
 	r = flow_event_sign(&ev, srv->gw_sk);
-	sodium_mprotect_noaccess(srv->gw_sk);
+	server_key_lock(srv->gw_sk, "gateway");
 	if (r != VARSKO_OK)
 		return r;
 	if ((r = flow_event_to_json(&ev, &o)) != VARSKO_OK)

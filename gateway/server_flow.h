@@ -115,6 +115,13 @@ void server_session_refuse(struct session *s, const char *id, int err, const cha
 /* Close with `code` once the queued frames are out. */
 void server_session_close(struct session *s, int code);
 
+/*
+ * Make a secret key (org_sk, gw_sk) unreachable again after signing with
+ * it. What was signed stands; a key that stays readable is logged (name
+ * says which) so the operator learns of it.
+ */
+void server_key_lock(uint8_t *sk, const char *name);
+
 /* The session with id, or NULL when it is gone (lws thread). */
 struct session *server_session_find(struct server *srv, uint64_t id);
 

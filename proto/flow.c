@@ -111,7 +111,7 @@ static const struct pf_field event_fields[] = {
 
 /* ---- envelope hash --------------------------------------------------------- */
 
-int flow_envelope_hash(const struct env_envelope *e, uint8_t out[32])
+int flow_envelope_hash(uint8_t out[32], const struct env_envelope *e)
 {
 	struct proto_buf si, b;
 	int r = VARSKO_ERR_BAD_INPUT;

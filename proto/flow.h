@@ -53,7 +53,7 @@
  * envelope, signature input included: the receipt's envelope_hash and an
  * event's envelope_hash. VARSKO_ERR_BAD_INPUT for a malformed envelope.
  */
-int flow_envelope_hash(const struct env_envelope *e, uint8_t out[32]) VARSKO_WUR;
+int flow_envelope_hash(uint8_t out[32], const struct env_envelope *e) VARSKO_WUR;
 
 /* ---- roster ------------------------------------------------------------ */
 

@@ -124,7 +124,7 @@ static int verify(const struct agent *a, const json_t *o, struct msg *m, const c
 	if ((r = flow_receipt_verify(&m->receipt, &m->gateway, a->org_pk, m->receipt.received)) != VARSKO_OK)
 		goto out;
 	*why = "envelope hash";
-	if ((r = flow_envelope_hash(m->env, hash)) != VARSKO_OK)
+	if ((r = flow_envelope_hash(hash, m->env)) != VARSKO_OK)
 		goto out;
 	r = VARSKO_ERR_BAD_INPUT;
 	*why = "the envelope is not an underretning";

@@ -188,7 +188,7 @@ static int fetch_open(struct varsko_conn *c, const char *ref, int open, struct f
 		snprintf(c->detail, sizeof(c->detail), "the receipt is for another underretning");
 		goto out;
 	}
-	if (flow_envelope_hash(f->env, hash) != VARSKO_OK || strcmp(f->env->kind, "underretning") != 0) {
+	if (flow_envelope_hash(hash, f->env) != VARSKO_OK || strcmp(f->env->kind, "underretning") != 0) {
 		snprintf(c->detail, sizeof(c->detail), "the envelope is not an underretning");
 		goto out;
 	}
@@ -612,7 +612,7 @@ int varsko_event(struct varsko_conn *c, const char *ref, const struct varsko_eve
 	}
 	if (env != NULL) {
 		ev.has_envelope = 1;
-		if ((r = flow_envelope_hash(env, ev.envelope_hash)) != VARSKO_OK)
+		if ((r = flow_envelope_hash(ev.envelope_hash, env)) != VARSKO_OK)
 			goto out;
 		if ((r = env_to_obj(env, &envo)) != VARSKO_OK)
 			goto out;

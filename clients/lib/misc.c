@@ -2,11 +2,13 @@
  * misc.c: error texts, the version, and small helpers shared by the modules.
  */
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
 
+#include "calendar.h"
 #include "client.h"
 
 _Static_assert(VARSKO_ID_MAX == PROTO_ID_MAX, "identity sizes follow the protocol");
@@ -74,4 +76,20 @@ void varsko_free(void *p)
 void varsko_free_secret(void *p, size_t len)
 {
 	proto_wipe_free(p, len);
+}
+
+/* The staff's wall clock: Copenhagen time (proto/calendar.c) as "dd.mm.yyyy kl. hh.mm". */
+int varsko_local_format(int64_t t, char out[VARSKO_LOCAL_LEN + 1])
+{
+	struct cal_local lt;
+	char buf[64];
+	int r;
+
+	if ((r = cal_to_local(t, &lt)) != VARSKO_OK) {
+		proto_time_format(t, out);
+		return r;
+	}
+	snprintf(buf, sizeof(buf), "%02d.%02d.%04d kl. %02d.%02d", lt.day, lt.month, lt.year, lt.hour, lt.minute);
+	detail_set(out, VARSKO_LOCAL_LEN + 1, buf); /* 19 characters, all printable */
+	return VARSKO_OK;
 }

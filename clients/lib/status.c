@@ -88,7 +88,7 @@ static int check_message(const json_t *eo, const struct flow_event *ev, const st
 		goto out;
 	}
 	r = VARSKO_ERR_BAD_SIGNATURE;
-	if (flow_envelope_hash(env, hash) != VARSKO_OK || !ev->has_envelope ||
+	if (flow_envelope_hash(hash, env) != VARSKO_OK || !ev->has_envelope ||
 	    sodium_memcmp(hash, ev->envelope_hash, sizeof(hash)) != 0 || strcmp(env->sender, ev->device) != 0 ||
 	    strcmp(env->kind, kind) != 0 || strcmp(env->object_id, ref) != 0 ||
 	    env_verify(env, cert->sign_pk) != VARSKO_OK) {

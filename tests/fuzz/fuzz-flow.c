@@ -147,7 +147,7 @@ static void check_envelope(const json_t *j)
 	if (s == NULL)
 		return;
 	if (env_from_json(s, strlen(s), &e) == VARSKO_OK) {
-		if (flow_envelope_hash(e, h) != VARSKO_OK)
+		if (flow_envelope_hash(h, e) != VARSKO_OK)
 			abort();
 	} else if (e != NULL) {
 		abort();

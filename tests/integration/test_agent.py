@@ -188,12 +188,15 @@ def main():
         c("log says duplicate", "U-2026-000001: duplicate" in env.read_log("agent"))
 
         # refusals
+        def acks_about(ref):
+            """The acknowledgements on the ack topic that name ref (others, e.g. a previous case's, may still come)."""
+            return sum(1 for _t, p in gwspy.messages() if ref.encode() in p)
+
         def bad(ref, mut=None, sender=anna, recips=None, docb=doc, sub=None):
-            n = len(gwspy.messages())
             gwspy.publish(topic, payload(ref, sender, recips or [agent], docb, mutate=mut, sub=sub))
             ok = wait(lambda: ref in env.read_log("agent"), 10)
             time.sleep(0.3)
-            return ok and not os.path.exists(os.path.join(cases, ref + ".json")) and len(gwspy.messages()) == n
+            return ok and not os.path.exists(os.path.join(cases, ref + ".json")) and acks_about(ref) == 0
 
         def hashmismatch(p):
             p["receipt"]["envelope_hash"] = F.b64(os.urandom(32))

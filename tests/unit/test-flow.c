@@ -159,7 +159,7 @@ static void test_vector_receipt(const json_t *v)
 	CHECK_EQ_INT(flow_receipt_verify(&r, &gw_cert, org_pk, r.received), VARSKO_OK);
 	CHECK_EQ_INT(flow_receipt_verify(&r, &gw_cert, org_pk, v_now), VARSKO_OK);
 	CHECK_EQ_INT(env_from_json(et, strlen(et), &e), VARSKO_OK);
-	CHECK_EQ_INT(flow_envelope_hash(e, h), VARSKO_OK);
+	CHECK_EQ_INT(flow_envelope_hash(h, e), VARSKO_OK);
 	CHECK(memcmp(h, r.envelope_hash, 32) == 0);
 	CHECK(flow_reference_valid(r.reference));
 	CHECK_EQ_STR(r.reference, e ? e->object_id : "");
@@ -256,23 +256,23 @@ static void test_vectors(void)
 
 		hex2(jstr(h, "hash"), want, 32);
 		CHECK_EQ_INT(env_from_json(et, strlen(et), &e), VARSKO_OK);
-		CHECK_EQ_INT(flow_envelope_hash(e, got), VARSKO_OK);
+		CHECK_EQ_INT(flow_envelope_hash(got, e), VARSKO_OK);
 		CHECK(memcmp(want, got, 32) == 0);
 		if (e != NULL) {
 			/* One bit anywhere in the signed envelope changes the hash. */
 			e->ct[0] ^= 1;
-			CHECK_EQ_INT(flow_envelope_hash(e, got), VARSKO_OK);
+			CHECK_EQ_INT(flow_envelope_hash(got, e), VARSKO_OK);
 			CHECK(memcmp(want, got, 32) != 0);
 			e->ct[0] ^= 1;
 			e->sig[0] ^= 1; /* the signature is not part of it */
-			CHECK_EQ_INT(flow_envelope_hash(e, got), VARSKO_OK);
+			CHECK_EQ_INT(flow_envelope_hash(got, e), VARSKO_OK);
 			CHECK(memcmp(want, got, 32) == 0);
 			e->n_wraps = 0;
-			CHECK_EQ_INT(flow_envelope_hash(e, got), VARSKO_ERR_BAD_INPUT);
+			CHECK_EQ_INT(flow_envelope_hash(got, e), VARSKO_ERR_BAD_INPUT);
 		}
 		env_free(e);
 	}
-	CHECK_EQ_INT(flow_envelope_hash(NULL, pk), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(flow_envelope_hash(pk, NULL), VARSKO_ERR_BAD_INPUT);
 }
 
 /* ---- every bit of every signing-input field ------------------------------ */

@@ -191,7 +191,7 @@ static int submit(const struct dev *from, const char *submission, const char *te
 		goto out;
 	if ((e = seal(from, "underretning", submission, b.p, b.len, ro->certs, ro->n)) == NULL)
 		goto out;
-	if ((text = env_text(e, &len)) == NULL || flow_envelope_hash(e, h) != VARSKO_OK ||
+	if ((text = env_text(e, &len)) == NULL || flow_envelope_hash(h, e) != VARSKO_OK ||
 	    proto_cert_to_json(&from->cert, &cert) != VARSKO_OK || deadline_plan(&cfg, now, plan, &n) != VARSKO_OK)
 		goto out;
 	if ((r = store_begin(S)) != VARSKO_OK)
@@ -265,7 +265,7 @@ static char *event_text(const struct dev *d, const char *ref, enum flow_event_ki
 		snprintf(ev.team, sizeof(ev.team), "%s", team);
 	if (e != NULL) {
 		ev.has_envelope = 1;
-		if (flow_envelope_hash(e, ev.envelope_hash) != VARSKO_OK)
+		if (flow_envelope_hash(ev.envelope_hash, e) != VARSKO_OK)
 			return NULL;
 	}
 	if (flow_event_sign(&ev, d->sk) != VARSKO_OK || flow_event_to_json(&ev, &o) != VARSKO_OK)
@@ -827,7 +827,7 @@ static void test_duplicates_and_refusals(void)
 		fe.akut = -1;
 		fe.started = 0;
 		fe.has_envelope = 1;
-		CHECK(env != NULL && flow_envelope_hash(env, fe.envelope_hash) == VARSKO_OK);
+		CHECK(env != NULL && flow_envelope_hash(fe.envelope_hash, env) == VARSKO_OK);
 		CHECK(flow_event_sign(&fe, devs[MYND_A].sk) == VARSKO_OK && flow_event_to_json(&fe, &o) == VARSKO_OK);
 		t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 		etx = env_text(env, &l);

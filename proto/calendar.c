@@ -513,7 +513,11 @@ int cal_vurdering_due(int64_t received, int64_t *out)
 	return VARSKO_OK;
 }
 
-int cal_kvittering_due(int64_t received, int64_t *out)
+/* The ways a deadline counts from the local date of its start. */
+enum due_step { DUE_HVERDAGE, DUE_MONTHS, DUE_DAYS };
+
+/* End of the Copenhagen day that lies n steps after the local date of `from`. */
+static int due_day_end(int64_t from, enum due_step step, int n, int64_t *out)
 {
 	struct cal_local l;
 	struct cal_date due;
@@ -521,41 +525,31 @@ int cal_kvittering_due(int64_t received, int64_t *out)
 
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
-	if ((r = cal_to_local(received, &l)) != VARSKO_OK)
+	if ((r = cal_to_local(from, &l)) != VARSKO_OK)
 		return r;
-	if ((r = cal_add_hverdage(l.year, l.month, l.day, 6, &due)) != VARSKO_OK)
+	r = step == DUE_HVERDAGE ? cal_add_hverdage(l.year, l.month, l.day, n, &due)
+	    : step == DUE_MONTHS ? cal_add_months(l.year, l.month, l.day, n, &due)
+	                         : cal_add_days(l.year, l.month, l.day, n, &due);
+	if (r != VARSKO_OK)
 		return r;
 	return cal_local_day_end(due.year, due.month, due.day, out);
+}
+
+int cal_kvittering_due(int64_t received, int64_t *out)
+{
+	return due_day_end(received, DUE_HVERDAGE, 6, out);
 }
 
 int cal_undersoegelse_due(int64_t started, int64_t *out)
 {
-	struct cal_local l;
-	struct cal_date due;
-	int r;
-
-	if (out == NULL)
-		return VARSKO_ERR_BAD_INPUT;
-	if ((r = cal_to_local(started, &l)) != VARSKO_OK)
-		return r;
-	if ((r = cal_add_months(l.year, l.month, l.day, 4, &due)) != VARSKO_OK)
-		return r;
-	return cal_local_day_end(due.year, due.month, due.day, out);
+	return due_day_end(started, DUE_MONTHS, 4, out);
 }
 
 int cal_tilbagemelding_due(int64_t received, int days, int64_t *out)
 {
-	struct cal_local l;
-	struct cal_date due;
-	int r;
-
-	if (out == NULL || days < 0 || days > CAL_TILBAGEMELDING_DAYS_MAX)
+	if (days < 0 || days > CAL_TILBAGEMELDING_DAYS_MAX)
 		return VARSKO_ERR_BAD_INPUT;
-	if ((r = cal_to_local(received, &l)) != VARSKO_OK)
-		return r;
-	if ((r = cal_add_days(l.year, l.month, l.day, days, &due)) != VARSKO_OK)
-		return r;
-	return cal_local_day_end(due.year, due.month, due.day, out);
+	return due_day_end(received, DUE_DAYS, days, out);
 }
 
 /* ---- office hours ---- */
