@@ -17,7 +17,8 @@
 #include "client.h"
 #include "utf8.h"
 
-/* varsko_free() (misc.c) zeroes the whole block, malloc_usable_size() bytes, the slack jansson did not ask for included. */
+/* varsko_free() (misc.c) zeroes the whole block, malloc_usable_size() bytes, the slack jansson did not ask for
+ * included. */
 void text_json_wipe_install(void)
 {
 	json_set_alloc_funcs(malloc, varsko_free);
