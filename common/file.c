@@ -72,7 +72,7 @@ int file_read_fd(int fd, size_t max, unsigned flags, char **out, size_t *len)
 	}
 	/* One byte more means the file grew since fstat(). */
 	k = read_some(fd, &extra, 1);
-	extra = 0;
+	sodium_memzero(&extra, sizeof extra);
 	if (k != 0)
 		goto out;
 	buf[n] = '\0';

@@ -65,6 +65,8 @@ int proto_buf_reserve(struct proto_buf *b, size_t n)
 
 	if (b->err != VARSKO_OK)
 		return b->err;
+	if (max > SIZE_MAX / 2)
+		max = SIZE_MAX / 2; /* so that max + 1 and the doubling below cannot wrap */
 	if (n > max || b->len > max - n)
 		return proto_buf_fail(b, VARSKO_ERR_TOO_LARGE);
 	need = b->len + n + 1; /* and the NUL */

@@ -94,6 +94,14 @@ static void test_bounds(void)
 	CHECK_EQ_INT(proto_buf_reserve(&b, PROTO_BUF_MAX + 1u), VARSKO_ERR_TOO_LARGE);
 	proto_buf_free(&b);
 
+	/* A maximum of SIZE_MAX does not wrap the growth arithmetic. */
+	proto_buf_init_max(&b, SIZE_MAX);
+	for (int i = 0; i < 100; i++)
+		proto_buf_add_str(&b, "0123456789");
+	CHECK_EQ_INT(b.err, VARSKO_OK);
+	CHECK_EQ_INT(b.len, 1000);
+	proto_buf_free(&b);
+
 	/* The canonical fields share the bound and the sticky error. */
 	proto_buf_init_max(&b, 8);
 	proto_buf_put_str(&b, "abcd");
