@@ -23,7 +23,7 @@ USAGE
 build_pkgs=(gcc meson ninja-build pkg-config libwebsockets-dev libmosquitto-dev
 	libsodium-dev libsqlite3-dev libjansson-dev libssl-dev)
 runtime_pkgs=(mosquitto mosquitto-clients openssl sqlite3)
-test_pkgs=(python3 python3-paho-mqtt python3-websockets python3-nacl faketime
+test_pkgs=(python3 python3-paho-mqtt python3-websockets python3-nacl faketime tzdata
 	clang libclang-rt-14-dev valgrind chromium fiu-utils)
 # Node.js and npm run the browser tools of the tests (tests/browser: playwright-core
 # driving Debian's chromium). They are wanted only when `node` and `npm` are not on

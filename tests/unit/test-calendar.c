@@ -1,5 +1,5 @@
 /*
- * test-calendar.c: gateway/calendar.c against calendar facts written out by
+ * test-calendar.c: proto/calendar.c against calendar facts written out by
  * hand: Easter Sundays (as published in church calendars, cross-checked with
  * an independent implementation), every Danish non-working holiday of
  * 2020..2030 (DOMAIN.md's list), the EU summer-time transitions, and a few
