@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "calendar.h"
 #include "proto-internal.h"
 #include "underretning.h"
 
@@ -49,20 +50,6 @@ void uh_doc_free(struct uh_doc *d)
 }
 
 /* ---- dates, CPR, age ------------------------------------------------------ */
-
-static int is_leap(int y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int date_valid(int y, int m, int d)
-{
-	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1)
-		return 0;
-	return d <= mdays[m - 1] + (m == 2 && is_leap(y));
-}
 
 static int digit(char c)
 {
@@ -113,7 +100,7 @@ int uh_cpr_birth_date(const char *s, size_t len, struct uh_date *out)
 		year = yy <= 36 ? 2000 + yy : 1900 + yy;
 	else
 		year = yy <= 57 ? 2000 + yy : 1800 + yy;
-	if (!date_valid(year, mm, dd))
+	if (!cal_date_valid(year, mm, dd))
 		return VARSKO_ERR_BAD_INPUT;
 	out->year = year;
 	out->month = mm;
@@ -131,7 +118,7 @@ static int parse_date(const char *s, size_t len, struct uh_date *out)
 	y = digits(s, 4);
 	m = digits(s + 5, 2);
 	d = digits(s + 8, 2);
-	if (y < 1800 || m < 0 || d < 0 || !date_valid(y, m, d))
+	if (y < 1800 || m < 0 || d < 0 || !cal_date_valid(y, m, d))
 		return VARSKO_ERR_BAD_INPUT;
 	out->year = y;
 	out->month = m;
@@ -146,8 +133,8 @@ int uh_age_group(const struct uh_date *birth, const struct uh_date *today, const
 	if (group == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*group = NULL;
-	if (birth == NULL || today == NULL || !date_valid(birth->year, birth->month, birth->day) ||
-	    !date_valid(today->year, today->month, today->day))
+	if (birth == NULL || today == NULL || !cal_date_valid(birth->year, birth->month, birth->day) ||
+	    !cal_date_valid(today->year, today->month, today->day))
 		return VARSKO_ERR_BAD_INPUT;
 	age = today->year - birth->year;
 	if (today->month < birth->month || (today->month == birth->month && today->day < birth->day))

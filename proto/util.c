@@ -1,15 +1,15 @@
 /*
  * util.c: error names, base64, strict UTC time and origins.
  *
- * Pure functions: no I/O, no clock, no locale, no TZ. Time conversion uses
- * its own proleptic Gregorian day arithmetic so that the result never depends
- * on the process environment.
+ * Pure functions: no I/O, no clock, no locale, no TZ. Time conversion is the
+ * calendar's (calendar.h), which never depends on the process environment.
  */
 #include <string.h>
 #include <strings.h>
 
 #include <sodium.h>
 
+#include "calendar.h"
 #include "proto.h"
 
 #define VARSKO_EXPORT __attribute__((visibility("default")))
@@ -123,66 +123,15 @@ bad:
 
 /* ---- time ---------------------------------------------------------------- */
 
+/*
+ * The civil-date arithmetic is the calendar's (calendar.c); what this section
+ * adds is the protocol's stricter form: exactly 20 bytes, 'T' and 'Z' in upper
+ * case, no fraction, no other offset, and no instant before 1970.
+ */
+_Static_assert(PROTO_TIME_LEN == CAL_TIME_LEN, "proto and calendar agree on the UTC time form");
+
 #define TIME_MIN 0LL            /* 1970-01-01T00:00:00Z */
 #define TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
-
-static int is_leap(int64_t y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int64_t y, int m)
-{
-	static const int dm[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-
-	return m == 2 && is_leap(y) ? 29 : dm[m - 1];
-}
-
-/*
- * Days since 1970-01-01 of a proleptic Gregorian date (y >= 1). Counts whole
- * 400-year eras from year 0 shifted so that the year starts in March, which
- * puts the leap day at the end of the year.
- */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = y / 400;
-	yoe = y - era * 400;                                   /* 0..399 */
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* 0..365 */
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* 0..146096 */
-	return era * 146097 + doe - 719468;
-}
-
-/* Inverse of days_from_civil for days >= 0. */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = z / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-static int digits(const char *s, size_t n, int *out)
-{
-	int v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
 
 /*
  * Parses exactly "YYYY-MM-DDTHH:MM:SSZ" (20 bytes then NUL) into Unix seconds.
@@ -192,18 +141,16 @@ static int digits(const char *s, size_t n, int *out)
  */
 int proto_time_parse(const char *s, int64_t *out)
 {
-	int y, mo, d, h, mi, se;
+	int64_t t;
 
 	if (s == NULL || out == NULL || strlen(s) != PROTO_TIME_LEN)
 		return VARSKO_ERR_BAD_TIME;
-	if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+	/* RFC 3339 also allows 't' and 'z'; at 20 bytes with 'Z' last there is no room for a fraction or an offset. */
+	if (s[10] != 'T' || s[19] != 'Z')
 		return VARSKO_ERR_BAD_TIME;
-	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
-	    digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
+	if (cal_parse_rfc3339(s, &t) != VARSKO_OK || t < TIME_MIN)
 		return VARSKO_ERR_BAD_TIME;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 59)
-		return VARSKO_ERR_BAD_TIME;
-	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	*out = t;
 	return VARSKO_OK;
 }
 
@@ -214,37 +161,11 @@ int proto_time_parse(const char *s, int64_t *out)
  */
 void proto_time_format(int64_t t, char out[PROTO_TIME_LEN + 1])
 {
-	int64_t y, days, secs;
-	int m, d;
-
 	if (t < TIME_MIN)
 		t = TIME_MIN;
 	if (t > TIME_MAX)
 		t = TIME_MAX;
-	days = t / 86400;
-	secs = t % 86400;
-	civil_from_days(days, &y, &m, &d);
-	out[0] = (char)('0' + (y / 1000) % 10);
-	out[1] = (char)('0' + (y / 100) % 10);
-	out[2] = (char)('0' + (y / 10) % 10);
-	out[3] = (char)('0' + y % 10);
-	out[4] = '-';
-	out[5] = (char)('0' + m / 10);
-	out[6] = (char)('0' + m % 10);
-	out[7] = '-';
-	out[8] = (char)('0' + d / 10);
-	out[9] = (char)('0' + d % 10);
-	out[10] = 'T';
-	out[11] = (char)('0' + (secs / 3600) / 10);
-	out[12] = (char)('0' + (secs / 3600) % 10);
-	out[13] = ':';
-	out[14] = (char)('0' + ((secs / 60) % 60) / 10);
-	out[15] = (char)('0' + ((secs / 60) % 60) % 10);
-	out[16] = ':';
-	out[17] = (char)('0' + (secs % 60) / 10);
-	out[18] = (char)('0' + (secs % 60) % 10);
-	out[19] = 'Z';
-	out[20] = '\0';
+	(void)cal_format_utc(t, out); /* cannot fail inside 1970..9999 */
 }
 
 /* ---- origins ------------------------------------------------------------- */
