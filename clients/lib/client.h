@@ -9,13 +9,14 @@
  *   enroll.c  varsko_enroll() and the check of an `enrolled` answer
  *   conn.c    varsko_connect(), varsko_whoami(), varsko_close()
  *   request.c requests with ids over a session, the queue of pushes, varsko_watch()
- *   cph.c     Europe/Copenhagen local time (EU summer-time rule)
  *   sbuf.c    a growable text buffer that is wiped whenever it moves or is freed
  *   submit.c  the document check, submission ids, rosters, varsko_underret_send()
  *   receipt.c receipts: verify, save, varsko_receipt_verify_file()
  *   status.c  the verified timeline (varsko_status)
  *   caseworker.c the authority's side: list, open, events, re-routing, overview
- *   misc.c    errors, version, identity helpers
+ *   misc.c    errors, version, identity helpers, varsko_local_format()
+ *
+ * Dates and Europe/Copenhagen time come from the calendar (proto/calendar.h).
  */
 #ifndef VARSKO_CLIENT_H
 #define VARSKO_CLIENT_H
@@ -219,20 +220,6 @@ int conn_next(struct varsko_conn *c, int64_t deadline, int want_push, struct con
 int conn_request(struct varsko_conn *c, json_t *req, enum flow_type expect, json_t **ans);
 /* Drop every queued push. */
 void conn_push_free_all(struct varsko_conn *c);
-
-/* ---- cph.c ---- */
-
-/*
- * Europe/Copenhagen wall clock of instant t by the EU rule (CET, CEST from
- * the last Sunday of March 01:00 UTC to the last Sunday of October 01:00
- * UTC). VARSKO_ERR_BAD_INPUT outside 1996..2099, where the rule is not
- * known to hold (gateway/calendar.h has the same limits).
- */
-struct cph_time {
-	int year, month, day, hour, minute, second;
-	int utc_offset; /* 3600 or 7200 */
-};
-int cph_local(int64_t t, struct cph_time *out);
 
 /* ---- sbuf.c ---- */
 

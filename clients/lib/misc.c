@@ -1,8 +1,11 @@
 /*
- * misc.c: error texts, the version, and small helpers shared by the modules.
+ * misc.c: error texts, the version, Copenhagen time for people, and small
+ * helpers shared by the modules.
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "calendar.h"
 #include "client.h"
 
 _Static_assert(VARSKO_ID_MAX == PROTO_ID_MAX, "identity sizes follow the protocol");
@@ -56,4 +59,19 @@ void identity_from_cert(const struct proto_cert *c, struct varsko_identity *out)
 	out->serial = c->serial;
 	out->not_before = c->not_before;
 	out->not_after = c->not_after;
+}
+
+int varsko_local_format(int64_t t, char out[VARSKO_LOCAL_LEN + 1])
+{
+	struct cal_local lt;
+	char buf[64];
+	int r;
+
+	if ((r = cal_to_local(t, &lt)) != VARSKO_OK) {
+		proto_time_format(t, out);
+		return r;
+	}
+	snprintf(buf, sizeof(buf), "%02d.%02d.%04d kl. %02d.%02d", lt.day, lt.month, lt.year, lt.hour, lt.minute);
+	detail_set(out, VARSKO_LOCAL_LEN + 1, buf); /* 19 characters, all printable */
+	return VARSKO_OK;
 }

@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "calendar.h"
 #include "client.h"
 
 #define SUBMISSION_TAG "varsko-submission-v1"
@@ -222,7 +223,7 @@ int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, con
 	struct uh_error ue;
 	struct uh_header hdr;
 	struct uh_date today;
-	struct cph_time lt;
+	struct cal_local lt;
 	struct proto_buf routing;
 	struct flow_roster *roster = NULL;
 	struct env_recipient rcpt[ENV_RECIPIENTS_MAX];
@@ -270,7 +271,7 @@ int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, con
 	}
 
 	/* 1. The routing header, aged by the Copenhagen date of today. */
-	if ((r = cph_local(now, &lt)) != VARSKO_OK) {
+	if ((r = cal_to_local(now, &lt)) != VARSKO_OK) {
 		snprintf(c->detail, sizeof(c->detail), "the clock of this computer is outside 1996..2099");
 		goto out;
 	}

@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "calendar.h"
 #include "check.h"
 #include "client.h"
 
@@ -122,14 +123,14 @@ static void test_submission_id(void)
 
 static void check_local(int64_t t, int y, int mo, int d, int h, int mi, int s, int off)
 {
-	struct cph_time lt;
+	struct cal_local lt;
 
-	CHECK_EQ_INT(cph_local(t, &lt), VARSKO_OK);
+	CHECK_EQ_INT(cal_to_local(t, &lt), VARSKO_OK);
 	if (lt.year != y || lt.month != mo || lt.day != d || lt.hour != h || lt.minute != mi || lt.second != s ||
 	    lt.utc_offset != off) {
 		fprintf(stderr,
-		        "cph_local(%lld) = %04d-%02d-%02d %02d:%02d:%02d %+d, expected %04d-%02d-%02d %02d:%02d:%02d "
-		        "%+d\n",
+		        "cal_to_local(%lld) = %04d-%02d-%02d %02d:%02d:%02d %+d, "
+		        "expected %04d-%02d-%02d %02d:%02d:%02d %+d\n",
 		        (long long)t, lt.year, lt.month, lt.day, lt.hour, lt.minute, lt.second, lt.utc_offset, y, mo, d,
 		        h, mi, s, off);
 		CHECK(0);
@@ -138,7 +139,7 @@ static void check_local(int64_t t, int y, int mo, int d, int h, int mi, int s, i
 
 static void test_copenhagen(void)
 {
-	struct cph_time lt;
+	struct cal_local lt;
 	char out[VARSKO_LOCAL_LEN + 1];
 
 	/* Unix times written out by hand (days since 1970 * 86400 + seconds). */
@@ -154,8 +155,8 @@ static void test_copenhagen(void)
 	check_local(1798759800, 2027, 1, 1, 0, 30, 0, 3600);
 	/* 29 February in a leap year. */
 	check_local(1709208000, 2024, 2, 29, 13, 0, 0, 3600);
-	CHECK_EQ_INT(cph_local(0, &lt), VARSKO_ERR_BAD_INPUT);            /* 1970: outside the rule's years */
-	CHECK_EQ_INT(cph_local(4102444800LL, &lt), VARSKO_ERR_BAD_INPUT); /* 2100-01-01 */
+	CHECK_EQ_INT(cal_to_local(0, &lt), VARSKO_ERR_BAD_INPUT);            /* 1970: outside the rule's years */
+	CHECK_EQ_INT(cal_to_local(4102444800LL, &lt), VARSKO_ERR_BAD_INPUT); /* 2100-01-01 */
 	CHECK_EQ_INT(varsko_local_format(1795424400, out), VARSKO_OK);
 	CHECK_EQ_STR(out, "23.11.2026 kl. 10.00");
 	CHECK_EQ_INT(varsko_local_format(0, out), VARSKO_ERR_BAD_INPUT);
