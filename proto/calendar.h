@@ -23,6 +23,7 @@
 #ifndef VARSKO_CALENDAR_H
 #define VARSKO_CALENDAR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "varsko/err.h"
@@ -184,6 +185,14 @@ int cal_local_day_end(int y, int m, int d, int64_t *out);
  * VARSKO_ERR_BAD_INPUT. Nothing here depends on the Copenhagen year range.
  */
 int cal_parse_rfc3339(const char *s, int64_t *out);
+
+/*
+ * Parse exactly "YYYY-MM-DD" (len bytes of s, no NUL needed, nothing before or
+ * after) as a real date of years 0001..9999. VARSKO_ERR_BAD_TIME for anything
+ * else, VARSKO_ERR_BAD_INPUT for a NULL argument; *out is untouched on failure.
+ * Callers narrow the years to what they accept.
+ */
+int cal_parse_date(const char *s, size_t len, struct cal_date *out);
 
 /*
  * Format t in UTC as "YYYY-MM-DDTHH:MM:SSZ" into out (always NUL-terminated).
