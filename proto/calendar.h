@@ -12,6 +12,10 @@
  * rather than give an answer that may be wrong; the rule and the list must be
  * reviewed before 2099 or whenever the law changes (store bededag was
  * abolished from 2024, and the EU has discussed ending clock changes).
+ * tests/unit/test-calendar_zone.c holds the rule against tzdata.
+ *
+ * This is the one calendar of the tree: proto/, the gateway and the clients
+ * all use it, and nothing else does date arithmetic.
  *
  * Dates are proleptic Gregorian; months and days count from 1. Instants are
  * Unix seconds (int64_t, UTC, no leap seconds). Every function is safe in any
