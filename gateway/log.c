@@ -14,6 +14,7 @@
 #include <libwebsockets.h>
 #include <sodium.h>
 
+#include "calendar.h"
 #include "varsko/err.h"
 
 static atomic_int log_level_ = LOGL_INFO;
@@ -55,15 +56,17 @@ enum log_level log_get_level(void)
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX + 2];
-	struct tm tm;
 	time_t now = time(NULL);
 	size_t n;
 	int k;
 
 	if ((int)level > atomic_load(&log_level_) || level < LOGL_ERROR)
 		return;
-	gmtime_r(&now, &tm);
-	n = strftime(line, LOG_LINE_MAX, "%Y-%m-%dT%H:%M:%SZ ", &tm);
+	n = 0;
+	if (cal_format_utc((int64_t)now, line) == VARSKO_OK) {
+		n = CAL_TIME_LEN;
+		line[n++] = ' ';
+	}
 	k = snprintf(line + n, LOG_LINE_MAX - n, "%s ", log_level_names_[level]);
 	if (k > 0)
 		n += (size_t)k < LOG_LINE_MAX - n ? (size_t)k : LOG_LINE_MAX - n - 1;

@@ -89,28 +89,12 @@ int report_input_add_item(struct report_input *in, const struct report_item *ite
 
 int report_parse_date(const char *s, struct cal_date *out)
 {
-	static const char shape[] = "dddd-dd-dd";
-	int v[3] = {0, 0, 0}, f = 0;
-	size_t i;
+	struct cal_date d;
 
-	if (s == NULL || strlen(s) != sizeof(shape) - 1)
+	if (s == NULL || cal_parse_date(s, strlen(s), &d) != VARSKO_OK || d.year < CAL_YEAR_MIN ||
+	    d.year > CAL_YEAR_MAX)
 		return VARSKO_ERR_BAD_TIME;
-	for (i = 0; i < sizeof(shape) - 1; i++) {
-		if (shape[i] == '-') {
-			if (s[i] != '-')
-				return VARSKO_ERR_BAD_TIME;
-			f++;
-		} else {
-			if (s[i] < '0' || s[i] > '9')
-				return VARSKO_ERR_BAD_TIME;
-			v[f] = v[f] * 10 + (s[i] - '0');
-		}
-	}
-	if (!cal_date_valid(v[0], v[1], v[2]) || v[0] < CAL_YEAR_MIN || v[0] > CAL_YEAR_MAX)
-		return VARSKO_ERR_BAD_TIME;
-	out->year = v[0];
-	out->month = v[1];
-	out->day = v[2];
+	*out = d;
 	return VARSKO_OK;
 }
 

@@ -417,17 +417,38 @@ static int expect(const char **p, char a, char b)
 	return 1;
 }
 
-int cal_parse_rfc3339(const char *s, int64_t *out)
+int cal_parse_date(const char *s, size_t len, struct cal_date *out)
 {
 	const char *p = s;
-	int y, mo, d, hh, mi, ss, oh, om, sign, nfrac = 0;
+	int y, m, d;
 
 	if (s == NULL || out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
-	if ((y = read_digits(&p, 4)) < 0 || !expect(&p, '-', '-') || (mo = read_digits(&p, 2)) < 0 ||
-	    !expect(&p, '-', '-') || (d = read_digits(&p, 2)) < 0 || !expect(&p, 'T', 't') ||
-	    (hh = read_digits(&p, 2)) < 0 || !expect(&p, ':', ':') || (mi = read_digits(&p, 2)) < 0 ||
-	    !expect(&p, ':', ':') || (ss = read_digits(&p, 2)) < 0)
+	/* With len == 10 checked first, every read below stays inside s[0..9]. */
+	if (len != 10 || (y = read_digits(&p, 4)) < 0 || !expect(&p, '-', '-') || (m = read_digits(&p, 2)) < 0 ||
+	    !expect(&p, '-', '-') || (d = read_digits(&p, 2)) < 0)
+		return VARSKO_ERR_BAD_TIME;
+	if (!cal_date_valid(y, m, d))
+		return VARSKO_ERR_BAD_TIME;
+	out->year = y;
+	out->month = m;
+	out->day = d;
+	return VARSKO_OK;
+}
+
+int cal_parse_rfc3339(const char *s, int64_t *out)
+{
+	const char *p;
+	struct cal_date date;
+	int hh, mi, ss, oh, om, sign, nfrac = 0;
+
+	if (s == NULL || out == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	if (strnlen(s, 10) != 10 || cal_parse_date(s, 10, &date) != VARSKO_OK)
+		return VARSKO_ERR_BAD_TIME;
+	p = s + 10;
+	if (!expect(&p, 'T', 't') || (hh = read_digits(&p, 2)) < 0 || !expect(&p, ':', ':') ||
+	    (mi = read_digits(&p, 2)) < 0 || !expect(&p, ':', ':') || (ss = read_digits(&p, 2)) < 0)
 		return VARSKO_ERR_BAD_TIME;
 	if (*p == '.') {
 		for (p++; *p >= '0' && *p <= '9'; p++)
@@ -451,10 +472,11 @@ int cal_parse_rfc3339(const char *s, int64_t *out)
 	}
 	if (*p != '\0')
 		return VARSKO_ERR_BAD_TIME;
-	if (!cal_date_valid(y, mo, d) || hh > 23 || mi > 59 || ss > 59)
+	if (hh > 23 || mi > 59 || ss > 59)
 		return VARSKO_ERR_BAD_TIME;
 	/* The local reading minus its offset; the fraction is dropped, which truncates toward the earlier second. */
-	*out = cal_days_from_civil(y, mo, d) * SECS_PER_DAY + hh * 3600 + mi * 60 + ss - sign * (oh * 3600 + om * 60);
+	*out = cal_days_from_civil(date.year, date.month, date.day) * SECS_PER_DAY + hh * 3600 + mi * 60 + ss -
+	       sign * (oh * 3600 + om * 60);
 	return VARSKO_OK;
 }
 
@@ -513,11 +535,19 @@ int cal_vurdering_due(int64_t received, int64_t *out)
 	return VARSKO_OK;
 }
 
-/* The ways a deadline counts from the local date of its start. */
-enum due_step { DUE_HVERDAGE, DUE_MONTHS, DUE_DAYS };
+/* How a deadline counts from the Copenhagen date it starts on. */
+enum due_count {
+	DUE_DAYS,
+	DUE_MONTHS,
+	DUE_HVERDAGE,
+};
 
-/* End of the Copenhagen day that lies n steps after the local date of `from`. */
-static int due_day_end(int64_t from, enum due_step step, int n, int64_t *out)
+/*
+ * The end of the Copenhagen day that lies n days, months or hverdage (by
+ * `count`) after the Copenhagen date of instant t: the one shape of every
+ * deadline but vurdering.
+ */
+static int due_day_end(int64_t t, enum due_count count, int n, int64_t *out)
 {
 	struct cal_local l;
 	struct cal_date due;
@@ -525,11 +555,22 @@ static int due_day_end(int64_t from, enum due_step step, int n, int64_t *out)
 
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
-	if ((r = cal_to_local(from, &l)) != VARSKO_OK)
+	if ((r = cal_to_local(t, &l)) != VARSKO_OK)
 		return r;
-	r = step == DUE_HVERDAGE ? cal_add_hverdage(l.year, l.month, l.day, n, &due)
-	    : step == DUE_MONTHS ? cal_add_months(l.year, l.month, l.day, n, &due)
-	                         : cal_add_days(l.year, l.month, l.day, n, &due);
+	switch (count) {
+	case DUE_DAYS:
+		r = cal_add_days(l.year, l.month, l.day, n, &due);
+		break;
+	case DUE_MONTHS:
+		r = cal_add_months(l.year, l.month, l.day, n, &due);
+		break;
+	case DUE_HVERDAGE:
+		r = cal_add_hverdage(l.year, l.month, l.day, n, &due);
+		break;
+	default:
+		r = VARSKO_ERR_INTERNAL;
+		break;
+	}
 	if (r != VARSKO_OK)
 		return r;
 	return cal_local_day_end(due.year, due.month, due.day, out);

@@ -12,6 +12,10 @@
  * rather than give an answer that may be wrong; the rule and the list must be
  * reviewed before 2099 or whenever the law changes (store bededag was
  * abolished from 2024, and the EU has discussed ending clock changes).
+ * tests/unit/test-calendar_zone.c holds the rule against tzdata.
+ *
+ * This is the one calendar of the tree: proto/, the gateway and the clients
+ * all use it, and nothing else does date arithmetic.
  *
  * Dates are proleptic Gregorian; months and days count from 1. Instants are
  * Unix seconds (int64_t, UTC, no leap seconds). Every function is safe in any
@@ -23,6 +27,7 @@
 #ifndef VARSKO_CALENDAR_H
 #define VARSKO_CALENDAR_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "varsko/err.h"
@@ -184,6 +189,14 @@ int cal_local_day_end(int y, int m, int d, int64_t *out);
  * VARSKO_ERR_BAD_INPUT. Nothing here depends on the Copenhagen year range.
  */
 int cal_parse_rfc3339(const char *s, int64_t *out);
+
+/*
+ * Parse exactly "YYYY-MM-DD" (len bytes of s, no NUL needed, nothing before or
+ * after) as a real date of years 0001..9999. VARSKO_ERR_BAD_TIME for anything
+ * else, VARSKO_ERR_BAD_INPUT for a NULL argument; *out is untouched on failure.
+ * Callers narrow the years to what they accept.
+ */
+int cal_parse_date(const char *s, size_t len, struct cal_date *out);
 
 /*
  * Format t in UTC as "YYYY-MM-DDTHH:MM:SSZ" into out (always NUL-terminated).

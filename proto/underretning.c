@@ -112,18 +112,13 @@ int uh_cpr_birth_date(const char *s, size_t len, struct uh_date *out)
 /* Strict "YYYY-MM-DD" of a valid date, years 1800..9999. */
 static int parse_date(const char *s, size_t len, struct uh_date *out)
 {
-	int y, m, d;
+	struct cal_date d;
 
-	if (len != 10 || s[4] != '-' || s[7] != '-')
+	if (cal_parse_date(s, len, &d) != VARSKO_OK || d.year < 1800)
 		return VARSKO_ERR_BAD_INPUT;
-	y = digits(s, 4);
-	m = digits(s + 5, 2);
-	d = digits(s + 8, 2);
-	if (y < 1800 || m < 0 || d < 0 || !cal_date_valid(y, m, d))
-		return VARSKO_ERR_BAD_INPUT;
-	out->year = y;
-	out->month = m;
-	out->day = d;
+	out->year = d.year;
+	out->month = d.month;
+	out->day = d.day;
 	return VARSKO_OK;
 }
 

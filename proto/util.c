@@ -1,9 +1,8 @@
 /*
  * util.c: error names, base64, strict UTC time and origins.
  *
- * Pure functions: no I/O, no clock, no locale, no TZ. Time conversion uses
- * its own proleptic Gregorian day arithmetic so that the result never depends
- * on the process environment.
+ * Pure functions: no I/O, no clock, no locale, no TZ. Time conversion is the
+ * calendar's (calendar.h), which never depends on the process environment.
  */
 #include <string.h>
 #include <strings.h>
@@ -127,19 +126,6 @@ bad:
 #define TIME_MIN 0LL            /* 1970-01-01T00:00:00Z */
 #define TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
 
-static int digits(const char *s, size_t n, int *out)
-{
-	int v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 /*
  * Parses exactly "YYYY-MM-DDTHH:MM:SSZ" (20 bytes then NUL) into Unix seconds.
  * Years 1970..9999, real calendar days, hours 0-23, minutes and seconds 0-59
@@ -148,18 +134,16 @@ static int digits(const char *s, size_t n, int *out)
  */
 int proto_time_parse(const char *s, int64_t *out)
 {
-	int y, mo, d, h, mi, se;
+	int64_t t;
 
 	if (s == NULL || out == NULL || strlen(s) != PROTO_TIME_LEN)
 		return VARSKO_ERR_BAD_TIME;
-	if (s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+	/* RFC 3339 also allows 't' and 'z'; at 20 bytes with 'Z' last there is no room for a fraction or an offset. */
+	if (s[10] != 'T' || s[19] != 'Z')
 		return VARSKO_ERR_BAD_TIME;
-	if (digits(s, 4, &y) || digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
-	    digits(s + 14, 2, &mi) || digits(s + 17, 2, &se))
+	if (cal_parse_rfc3339(s, &t) != VARSKO_OK || t < TIME_MIN)
 		return VARSKO_ERR_BAD_TIME;
-	if (y < 1970 || !cal_date_valid(y, mo, d) || h > 23 || mi > 59 || se > 59)
-		return VARSKO_ERR_BAD_TIME;
-	*out = cal_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	*out = t;
 	return VARSKO_OK;
 }
 

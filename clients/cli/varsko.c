@@ -35,6 +35,7 @@
 
 #include <varsko/varsko.h>
 
+#include "calendar.h"
 #include "file.h"
 
 #define EXIT_USAGE   2
@@ -277,10 +278,8 @@ static void local_time(int64_t t, char out[VARSKO_LOCAL_LEN + 1])
 
 static void utc_time(int64_t t, char out[32])
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	_Static_assert(32 > CAL_TIME_LEN, "room for a UTC time");
+	if (cal_format_utc(t, out) != VARSKO_OK)
 		snprintf(out, 32, "%lld", (long long)t);
 }
 
@@ -297,20 +296,16 @@ static void col(const char *s, int width)
 		putchar(' ');
 }
 
-/* Parse an RFC 3339 UTC time the server wrote ("YYYY-MM-DDTHH:MM:SSZ") into local Danish text. */
+/* Parse an RFC 3339 time the server wrote ("YYYY-MM-DDTHH:MM:SSZ") into local Danish text. */
 static void show_time(const char *utc, char out[VARSKO_LOCAL_LEN + 1])
 {
-	struct tm tm;
-	char *end;
-	time_t t;
+	int64_t t;
 
-	memset(&tm, 0, sizeof(tm));
-	if (utc == NULL || (end = strptime(utc, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL || *end != '\0' ||
-	    (t = timegm(&tm)) == (time_t)-1) {
+	if (utc == NULL || cal_parse_rfc3339(utc, &t) != VARSKO_OK) {
 		snprintf(out, VARSKO_LOCAL_LEN + 1, "%s", utc != NULL ? utc : "?");
 		return;
 	}
-	local_time((int64_t)t, out);
+	local_time(t, out);
 }
 
 static const char *step_label(const char *step)

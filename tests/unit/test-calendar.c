@@ -670,6 +670,34 @@ static void test_rfc3339(void)
 	CHECK_EQ_INT(cal_parse_rfc3339("2026-11-23T10:00:00Z", NULL), VARSKO_ERR_BAD_INPUT);
 }
 
+static void test_parse_date(void)
+{
+	static const char *const bad[] = {
+	        "2026-02-29", "2026-11-31", "2026-13-01", "2026-00-10", "0000-01-01", "2026-1-05",
+	        "2026/11/05", "+026-11-05", "2026-11-0a", "2026-11-5 ", " 2026-11-5", "",
+	};
+	struct cal_date d = {7, 7, 7};
+
+	CHECK_EQ_INT(cal_parse_date("2024-02-29", 10, &d), VARSKO_OK);
+	CHECK(d.year == 2024 && d.month == 2 && d.day == 29);
+	CHECK_EQ_INT(cal_parse_date("0001-01-01", 10, &d), VARSKO_OK);
+	CHECK(d.year == 1 && d.month == 1 && d.day == 1);
+	/* Only len bytes are read: a date followed by more text is a date when len says so, and not otherwise. */
+	CHECK_EQ_INT(cal_parse_date("9999-12-31T00:00:00Z", 10, &d), VARSKO_OK);
+	CHECK(d.year == 9999 && d.month == 12 && d.day == 31);
+	CHECK_EQ_INT(cal_parse_date("9999-12-31T00:00:00Z", 20, &d), VARSKO_ERR_BAD_TIME);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = cal_parse_date(bad[i], strlen(bad[i]), &d);
+		if (r != VARSKO_ERR_BAD_TIME)
+			fprintf(stderr, "accepted or misjudged: \"%s\" -> %d\n", bad[i], r);
+		CHECK_EQ_INT(r, VARSKO_ERR_BAD_TIME);
+	}
+	/* Untouched on failure. */
+	CHECK(d.year == 9999 && d.month == 12 && d.day == 31);
+	CHECK_EQ_INT(cal_parse_date(NULL, 10, &d), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(cal_parse_date("2026-11-23", 10, NULL), VARSKO_ERR_BAD_INPUT);
+}
+
 int main(void)
 {
 	test_civil();
@@ -679,5 +707,6 @@ int main(void)
 	test_dst();
 	test_office_hours();
 	test_rfc3339();
+	test_parse_date();
 	return check_result();
 }
