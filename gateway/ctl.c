@@ -30,6 +30,7 @@
 #if defined(__has_include)
 #if __has_include("ctl_deadline.h")
 #include "ctl_deadline.h"
+#include "wipe.h"
 #define HAVE_CTL_DEADLINE 1
 #endif
 #endif
@@ -528,6 +529,8 @@ int main(int argc, char **argv)
 
 	/* Files varskoctl creates (database, WAL, keys) are private unless said otherwise. */
 	umask(077);
+	/* The municipality document holds names: every block jansson frees is zeroed (common/wipe.c). */
+	json_wipe_install();
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (c) {

@@ -28,6 +28,7 @@
 #include "proto.h"
 #include "server.h"
 #include "store.h"
+#include "wipe.h"
 
 #ifndef VARSKO_VERSION
 #define VARSKO_VERSION "0.1.0" /* keep in step with project() in meson.build */
@@ -156,6 +157,8 @@ int main(int argc, char **argv)
 	struct proto_cert gw_cert;
 	char err[512];
 
+	/* Frames carry enrollment codes and names: every block jansson frees is zeroed (common/wipe.c). */
+	json_wipe_install();
 	memset(&cfg, 0, sizeof cfg);
 	memset(&gw_cert, 0, sizeof gw_cert);
 	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {

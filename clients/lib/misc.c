@@ -1,7 +1,6 @@
 /*
  * misc.c: error texts, the version, and small helpers shared by the modules.
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "calendar.h"
 #include "client.h"
+#include "wipe.h"
 
 _Static_assert(VARSKO_ID_MAX == PROTO_ID_MAX, "identity sizes follow the protocol");
 _Static_assert(VARSKO_NAME_MAX == PROTO_NAME_MAX, "identity sizes follow the protocol");
@@ -64,13 +64,10 @@ void identity_from_cert(const struct proto_cert *c, struct varsko_identity *out)
 	out->not_after = c->not_after;
 }
 
-/* Whatever the library hands out may be plaintext or a list of names: wiped, the whole block. */
+/* Whatever the library hands out may be plaintext or a list of names: wiped, the whole block (common/wipe.c). */
 void varsko_free(void *p)
 {
-	if (p == NULL)
-		return;
-	sodium_memzero(p, malloc_usable_size(p));
-	free(p);
+	wipe_free(p);
 }
 
 void varsko_free_secret(void *p, size_t len)

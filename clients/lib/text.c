@@ -15,13 +15,13 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "wipe.h"
 #include "utf8.h"
 
-/* varsko_free() (misc.c) zeroes the whole block, malloc_usable_size() bytes, the slack jansson did not ask for
- * included. */
+/* common/wipe.c: every block jansson frees is zeroed first, the slack it did not ask for included. */
 void text_json_wipe_install(void)
 {
-	json_set_alloc_funcs(malloc, varsko_free);
+	json_wipe_install();
 }
 
 /* Before main() of any program that links libvarsko, so that no jansson block is allocated earlier. */

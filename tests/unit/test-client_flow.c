@@ -22,6 +22,7 @@
 #include "calendar.h"
 #include "check.h"
 #include "client.h"
+#include "wipe.h"
 
 static char base[] = "/tmp/varsko-test-client-flow-XXXXXX";
 static int64_t now;
@@ -187,7 +188,7 @@ static void test_messages(void)
 		json_free_t jf = NULL;
 
 		json_get_alloc_funcs(&jm, &jf);
-		CHECK(jm == malloc && jf == varsko_free);
+		CHECK(jm == malloc && jf == wipe_free);
 	}
 	CHECK_EQ_INT(msg_encode(t, &b), VARSKO_OK);
 	CHECK_EQ_INT(msg_decode((const uint8_t *)b.p, b.len, &text, &len), VARSKO_OK);
