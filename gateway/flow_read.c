@@ -44,15 +44,18 @@ static int device_cert(struct store *st, const char *device, json_t **out)
 }
 
 /*
- * The certificates a client verifies an underretning with, set on o: the
- * gateway's, and as "sender_cert" that of device (revoked or not: it
- * signed something earlier).
+ * What a client verifies an underretning with, set on o: its receipt, the
+ * gateway's certificate, and as "sender_cert" that of device (revoked or
+ * not: it signed something earlier).
  */
-static int set_certs(struct flow_job *j, struct store *st, json_t *o, const char *device)
+static int set_signed(struct flow_job *j, struct store *st, json_t *o, const struct store_underretning *u,
+                      const char *device)
 {
 	json_t *v;
 	int r;
 
+	if ((v = flow_load_text(u->receipt, u->receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
+		return VARSKO_ERR_NOMEM;
 	if ((v = flow_load_text(j->srv->gateway_cert_json, strlen(j->srv->gateway_cert_json))) == NULL ||
 	    json_object_set_new(o, "gateway_cert", v) != 0)
 		return VARSKO_ERR_NOMEM;
@@ -88,10 +91,8 @@ int flow_run_fetch(struct flow_job *j, struct store *st, const struct caller *c)
 		goto out;
 	if ((v = flow_load_text(u.envelope, u.envelope_len)) == NULL || json_object_set_new(o, "envelope", v) != 0)
 		goto out;
-	if ((v = flow_load_text(u.receipt, u.receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
-		goto out;
 	/* The certificate that verifies the envelope as it is now (after an omdirigering: the re-router's). */
-	if ((r = set_certs(j, st, o, u.envelope_sender)) != VARSKO_OK)
+	if ((r = set_signed(j, st, o, &u, u.envelope_sender)) != VARSKO_OK)
 		goto out;
 	r = flow_answer(j, o);
 	o = NULL;
@@ -112,9 +113,7 @@ int flow_run_status(struct flow_job *j, struct store *st, const struct caller *c
 	r = VARSKO_ERR_NOMEM;
 	if ((o = json_object()) == NULL)
 		goto out;
-	if ((v = flow_load_text(u.receipt, u.receipt_len)) == NULL || json_object_set_new(o, "receipt", v) != 0)
-		goto out;
-	if ((r = set_certs(j, st, o, u.sender_device)) != VARSKO_OK)
+	if ((r = set_signed(j, st, o, &u, u.sender_device)) != VARSKO_OK)
 		goto out;
 	if ((r = store_flow_events(st, u.reference, j->srv->gateway_cert_json, &v)) != VARSKO_OK)
 		goto out;
