@@ -123,25 +123,24 @@ int policy_sees(enum flow_type t, unsigned relation)
 
 /*
  * One row per kind: who signs it, what it carries, which deadline it
- * meets, what must have happened before it, and whether a closed case
- * still takes it. The facts of delivery (leveret, modtaget,
+ * meets, and whether a closed case still takes it. The facts of delivery (leveret, modtaget,
  * journaliseret) and opening to read (aabnet) are recorded whatever the
  * case's state; the decisions (vurderet, kvitteret, tilbagemelding,
- * omdirigeret, afsluttet) only while it is open. `needs` names kinds that
- * must have happened first (none today: a team may close, re-route or
- * answer in the order its work takes). Nothing reopens a closed case: a new concern about the child is a new
- * underretning, and the same signed afsluttet sent again is a duplicate.
+ * omdirigeret, afsluttet) only while it is open, in the order the team's
+ * work takes. Nothing reopens a closed case: a new concern about the child
+ * is a new underretning, and the same signed afsluttet sent again is a
+ * duplicate.
  */
 static const struct policy_event events[FLOW_EV_COUNT_] = {
-        [FLOW_EV_LEVERET] = {POL_GATEWAY, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
-        [FLOW_EV_MODTAGET] = {POL_AGENT, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
-        [FLOW_EV_JOURNALISERET] = {POL_AGENT, NULL, POL_ENV_NONE, NULL, 0, 1, 0},
-        [FLOW_EV_AABNET] = {POL_MYNDIGHED | POL_LEDER, NULL, POL_ENV_NONE, NULL, 0, 1, 1},
-        [FLOW_EV_VURDERET] = {POL_MYNDIGHED, NULL, POL_ENV_NONE, "vurdering", 0, 0, 0},
-        [FLOW_EV_KVITTERET] = {POL_MYNDIGHED, "kvittering", POL_ENV_NOTIFIER, "kvittering", 0, 0, 0},
-        [FLOW_EV_TILBAGEMELDING] = {POL_MYNDIGHED, "tilbagemelding", POL_ENV_NOTIFIER, "tilbagemelding", 0, 0, 0},
-        [FLOW_EV_OMDIRIGERET] = {POL_MYNDIGHED, "underretning", POL_ENV_NEW_TEAM, NULL, 0, 0, 0},
-        [FLOW_EV_AFSLUTTET] = {POL_MYNDIGHED, NULL, POL_ENV_NONE, NULL, 0, 0, 0},
+        [FLOW_EV_LEVERET] = {POL_GATEWAY, NULL, POL_ENV_NONE, NULL, 1, 0},
+        [FLOW_EV_MODTAGET] = {POL_AGENT, NULL, POL_ENV_NONE, NULL, 1, 0},
+        [FLOW_EV_JOURNALISERET] = {POL_AGENT, NULL, POL_ENV_NONE, NULL, 1, 0},
+        [FLOW_EV_AABNET] = {POL_MYNDIGHED | POL_LEDER, NULL, POL_ENV_NONE, NULL, 1, 1},
+        [FLOW_EV_VURDERET] = {POL_MYNDIGHED, NULL, POL_ENV_NONE, "vurdering", 0, 0},
+        [FLOW_EV_KVITTERET] = {POL_MYNDIGHED, "kvittering", POL_ENV_NOTIFIER, "kvittering", 0, 0},
+        [FLOW_EV_TILBAGEMELDING] = {POL_MYNDIGHED, "tilbagemelding", POL_ENV_NOTIFIER, "tilbagemelding", 0, 0},
+        [FLOW_EV_OMDIRIGERET] = {POL_MYNDIGHED, "underretning", POL_ENV_NEW_TEAM, NULL, 0, 0},
+        [FLOW_EV_AFSLUTTET] = {POL_MYNDIGHED, NULL, POL_ENV_NONE, NULL, 0, 0},
 };
 
 const struct policy_event *policy_event_rule(enum flow_event_kind k)
@@ -181,10 +180,6 @@ int policy_case_allows(enum flow_event_kind k, unsigned seen, const char **why)
 	}
 	if (policy_case_closed(seen) && !e->when_closed) {
 		*why = "the underretning is closed (afsluttet)";
-		return VARSKO_ERR_CASE_STATE;
-	}
-	if ((seen & e->needs) != e->needs) {
-		*why = "an event this kind must follow has not happened yet";
 		return VARSKO_ERR_CASE_STATE;
 	}
 	return VARSKO_OK;

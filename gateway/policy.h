@@ -99,7 +99,6 @@ struct policy_event {
 	const char *envelope; /* the envelope kind it carries, NULL for none */
 	enum policy_envelope_to to;
 	const char *meets;   /* the deadline kind it meets, NULL for none */
-	unsigned needs;      /* kinds (bits 1 << kind) that must have happened before */
 	int when_closed;     /* 1: also accepted after afsluttet */
 	int once_per_device; /* 1: a second one from the same device answers with the first */
 };
