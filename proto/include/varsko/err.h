@@ -61,7 +61,14 @@ extern "C" {
 	X(ERR_CRYPTO, -32, "crypto", "cryptographic operation failed")                           \
 	X(ERR_CLOSED, -33, "closed", "connection closed")                                        \
 	X(ERR_BAD_INPUT, -34, "bad_input", "input is not valid")                                 \
-	X(ERR_CASE_STATE, -35, "case_state", "the underretning's state does not allow this event")
+	X(ERR_CASE_STATE, -35, "case_state", "the underretning's state does not allow this event")   \
+	X(ERR_DEVICE_PENDING, -36, "device_pending", "device enrollment is not confirmed yet")       \
+	X(ERR_BAD_CHAIN, -37, "bad_chain", "a chain link does not verify, does not follow, or forks") \
+	X(ERR_NOT_MEMBER, -38, "not_member", "signer or recipient is not a member by the chain")     \
+	X(ERR_NOT_CROSS_SIGNED, -39, "not_cross_signed", "device is not signed by its user's key")   \
+	X(ERR_STALE_KEY, -40, "stale_key", "a newer key generation exists")                          \
+	X(ERR_RECOVERY_LOCKED, -41, "recovery_locked", "recovery is locked after too many wrong codes") \
+	X(ERR_APPROVAL_FAILED, -42, "approval_failed", "the approval codes do not match")
 
 enum varsko_err {
 #define VARSKO_ERR_ENUM_(name, num, wire, text) VARSKO_##name = num,
