@@ -26,6 +26,7 @@ static const struct pf_field hello_fields[] = {
         {"version", PF_VERSION1, 1, 0, 0, FO(u.hello.version), 0, NULL, NULL},
         {"nonce", PF_B64, 1, 0, PROTO_NONCE_LEN, FO(u.hello.nonce), 0, NULL, NULL},
         {"time", PF_TIME, 1, 0, 0, FO(u.hello.time), 0, NULL, NULL},
+        {"org_pk", PF_B64, 1, 0, PROTO_PK_LEN, FO(u.hello.org_pk), 0, NULL, NULL},
 };
 static const struct pf_field enroll_fields[] = {
         {"code", PF_TEXT, 1, 1, PROTO_CODE_MAX, FO(u.enroll.code), 0, NULL, NULL},
@@ -50,6 +51,11 @@ static const struct pf_field login_fields[] = {
 static const struct pf_field session_fields[] = {
         {"cert", PF_OBJ, 1, 0, 0, FO(u.session.cert), 0, &proto_cert_table, "certificate must be an object"},
 };
+static const struct pf_field confirm_fields[] = {
+        {"device", PF_ID, 1, 1, PROTO_ID_MAX, FO(u.confirm.device), 0, NULL, NULL},
+        {"origin", PF_ID, 1, 1, PROTO_ORIGIN_MAX, FO(u.confirm.origin), 0, NULL, NULL},
+        {"sig", PF_B64, 1, 0, PROTO_SIG_LEN, FO(u.confirm.sig), 0, NULL, NULL},
+};
 static const struct pf_field error_fields[] = {
         {"code", PF_ID, 1, 1, PROTO_ID_MAX, FO(u.error.code), 0, NULL, NULL},
         {"message", PF_TEXT, 1, 0, PROTO_MSG_MAX, FO(u.error.message), 0, NULL, NULL},
@@ -70,6 +76,8 @@ static const struct pf_type specs[PROTO_T_COUNT_] = {
         [PROTO_T_PING] = {"ping", NULL, 0, 1},
         [PROTO_T_PONG] = {"pong", NULL, 0, 1},
         [PROTO_T_ERROR] = TYPE("error", error_fields, 1),
+        [PROTO_T_ENROLL_CONFIRM] = TYPE("enroll_confirm", confirm_fields, 1),
+        [PROTO_T_CONFIRMED] = TYPE("confirmed", session_fields, 1),
 };
 
 /* The wire name of t, or NULL for PROTO_T_NONE and values out of range. */

@@ -97,7 +97,7 @@ int proto_cert_from_json(const char *buf, size_t len, struct proto_cert *out) VA
 
 enum proto_type {
 	PROTO_T_NONE = 0,
-	PROTO_T_HELLO,    /* S->C on connect: version, nonce, time */
+	PROTO_T_HELLO,    /* S->C on connect: version, nonce, time, org_pk */
 	PROTO_T_ENROLL,   /* C->S: code, origin, sign_pk, box_pk, label, sig */
 	PROTO_T_ENROLLED, /* S->C: cert, org_pk, gateway_cert */
 	PROTO_T_LOGIN,    /* C->S: device, origin, time, sig */
@@ -106,6 +106,8 @@ enum proto_type {
 	PROTO_T_PING,     /* C->S */
 	PROTO_T_PONG,     /* S->C */
 	PROTO_T_ERROR,    /* S->C: code, message */
+	PROTO_T_ENROLL_CONFIRM, /* C->S: device, origin, sig (after the client stored its certificate) */
+	PROTO_T_CONFIRMED,      /* S->C: cert (the device is active) */
 	PROTO_T_COUNT_
 };
 
@@ -117,6 +119,7 @@ struct proto_frame {
 			uint32_t version;
 			uint8_t nonce[PROTO_NONCE_LEN];
 			int64_t time;
+			uint8_t org_pk[PROTO_PK_LEN]; /* checked by an enrolling client before it registers anything */
 		} hello;
 		struct {
 			char code[PROTO_CODE_MAX + 1];
@@ -139,7 +142,12 @@ struct proto_frame {
 		} login;
 		struct {
 			struct proto_cert cert;
-		} session;
+		} session; /* also confirmed */
+		struct {
+			char device[PROTO_ID_MAX + 1];
+			char origin[PROTO_ORIGIN_MAX + 1];
+			uint8_t sig[PROTO_SIG_LEN];
+		} confirm;
 		struct {
 			char code[PROTO_ID_MAX + 1]; /* varsko_err_name() of the error */
 			char message[PROTO_MSG_MAX + 1];
@@ -196,13 +204,14 @@ void proto_buf_put_str(struct proto_buf *b, const char *s);
 void proto_buf_put_u64(struct proto_buf *b, uint64_t v);
 void proto_buf_put_i64(struct proto_buf *b, int64_t v);
 /*
- * The three signing-input builders append their fields to b (initialised by
+ * The signing-input builders append their fields to b (initialised by
  * the caller, who also frees it) and return b->err.
  */
 
 #define PROTO_TAG_CERT "varsko-cert-v1"
 #define PROTO_TAG_LOGIN "varsko-login-v1"
 #define PROTO_TAG_ENROLL "varsko-enroll-v1"
+#define PROTO_TAG_CONFIRM "varsko-confirm-v1"
 #define PROTO_TAG_FPR "varsko-fingerprint-v1"
 #define PROTO_TAG_DEVICE_ID "varsko-device-id-v1"
 
@@ -215,6 +224,9 @@ int proto_login_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *
 int proto_enroll_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const char *code,
                                const uint8_t sign_pk[PROTO_PK_LEN], const uint8_t box_pk[PROTO_PK_LEN],
                                const char *label, struct proto_buf *b) VARSKO_WUR;
+/* Tag, nonce, origin, device: the enrolling device stored its certificate (enroll_confirm). */
+int proto_confirm_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const char *device,
+                                struct proto_buf *b) VARSKO_WUR;
 
 /*
  * Ed25519 detached sign / verify over a signing input, in libsodium's

@@ -144,6 +144,24 @@ int proto_enroll_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char 
 	return b->err;
 }
 
+/* Tag, nonce, origin, device. */
+int proto_confirm_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const char *device,
+                                struct proto_buf *b)
+{
+	if (b == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	if (nonce == NULL) {
+		if (b->err == VARSKO_OK)
+			b->err = VARSKO_ERR_BAD_INPUT;
+		return b->err;
+	}
+	proto_buf_put_str(b, PROTO_TAG_CONFIRM);
+	proto_buf_put_bytes(b, nonce, PROTO_NONCE_LEN);
+	proto_buf_put_str(b, origin);
+	proto_buf_put_str(b, device);
+	return b->err;
+}
+
 /*
  * Ed25519 signature of input with the libsodium 64-byte secret key sk. A
  * buffer whose err is set is never signed: that returns its error and a

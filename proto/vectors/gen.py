@@ -30,6 +30,7 @@ OUT_DIR = os.path.dirname(os.path.abspath(__file__))
 TAG_CERT = b"varsko-cert-v1"
 TAG_LOGIN = b"varsko-login-v1"
 TAG_ENROLL = b"varsko-enroll-v1"
+TAG_CONFIRM = b"varsko-confirm-v1"
 TAG_FPR = b"varsko-fingerprint-v1"
 TAG_DEVICE_ID = b"varsko-device-id-v1"
 
@@ -61,6 +62,10 @@ def login_input(nonce, origin, device, t):
 def enroll_input(nonce, origin, code, sign_pk, box_pk, label):
     return (field(TAG_ENROLL) + field(nonce) + f_str(origin) + f_str(code) + field(sign_pk) +
             field(box_pk) + f_str(label))
+
+
+def confirm_input(nonce, origin, device):
+    return field(TAG_CONFIRM) + field(nonce) + f_str(origin) + f_str(device)
 
 
 def cert_input(c):
@@ -168,6 +173,11 @@ def encoding_vectors(org_sk):
         enroll.append({"nonce": nonce[::-1].hex(), "origin": "wss://localhost:8443", "code": code,
                        "sign_pk": b64(spk), "box_pk": b64(bpk), "label": label,
                        "input": enroll_input(nonce[::-1], "wss://localhost:8443", code, spk, bpk, label).hex()})
+    confirm = []
+    for origin in ("wss://localhost:8443", "wss://[::1]:8443"):
+        d = device_id(spk)
+        confirm.append({"nonce": nonce.hex(), "origin": origin, "device": d,
+                        "input": confirm_input(nonce, origin, d).hex()})
     certs = []
     for c in (make_cert(org_sk, "device-1"),
               make_cert(org_sk, "device-2", role="myndighed", team="team-ung", institutions=[], serial=2**40),
@@ -177,7 +187,7 @@ def encoding_vectors(org_sk):
     for name in ("org", "device-1", "device-2", "zero"):
         pk = bytes(32) if name == "zero" else bytes(signing_key(name).verify_key)
         keys.append({"pk": b64(pk), "device": device_id(pk), "fingerprint": fingerprint(pk)})
-    return {"login": login, "enroll": enroll, "cert": certs, "keys": keys}
+    return {"login": login, "enroll": enroll, "confirm": confirm, "cert": certs, "keys": keys}
 
 
 def signature_vectors():
@@ -262,7 +272,8 @@ def frame_vectors(org_sk):
     sig = b64(bytes(range(64)))
 
     valid_objs = [
-        ("hello", {"type": "hello", "version": 1, "nonce": nonce, "time": "2026-11-23T09:30:00Z"}),
+        ("hello", {"type": "hello", "version": 1, "nonce": nonce, "time": "2026-11-23T09:30:00Z",
+                   "org_pk": b64(org_pk)}),
         ("enroll", {"type": "enroll", "id": "r1", "code": "K7QF-M2XD-9P4T", "origin": "wss://localhost:8443",
                     "sign_pk": b64(spk), "box_pk": cert["box_pk"], "label": "Bjørks laptop", "sig": sig}),
         ("enroll without label", {"type": "enroll", "code": "x", "origin": "wss://a:1", "sign_pk": b64(spk),
@@ -277,6 +288,9 @@ def frame_vectors(org_sk):
         ("error", {"type": "error", "id": "r2", "code": "bad_frame", "message": "a field is missing"}),
         ("error empty message", {"type": "error", "code": "internal", "message": ""}),
         ("error long utf-8 message", {"type": "error", "code": "x", "message": "æ" * 128}),
+        ("enroll_confirm", {"type": "enroll_confirm", "id": "r3", "device": cert["device"],
+                            "origin": "wss://localhost:8443", "sig": sig}),
+        ("confirmed", {"type": "confirmed", "id": "r3", "cert": cert}),
         ("enroll code 32 bytes", {"type": "enroll", "code": "C" * 32, "origin": "wss://h:2", "sign_pk": b64(spk),
                                   "box_pk": cert["box_pk"], "sig": sig}),
     ]
@@ -370,6 +384,14 @@ def frame_vectors(org_sk):
         inv("session cert duplicate key", "duplicate_key",
             text='{"type":"session","cert":' + canonical(cert)[:-1] + ',"team":""}}'),
         inv("enrolled missing gateway_cert", "bad_frame", {"type": "enrolled", "cert": cert, "org_pk": b64(org_pk)}),
+        inv("hello missing org_pk", "bad_frame", w(hello, org_pk=None)),
+        inv("hello org_pk 31 bytes", "bad_frame", w(hello, org_pk=b64(bytes(31)))),
+        inv("enroll_confirm missing sig", "bad_frame",
+            {"type": "enroll_confirm", "device": cert["device"], "origin": "wss://a:1"}),
+        inv("enroll_confirm with time", "bad_frame",
+            {"type": "enroll_confirm", "device": cert["device"], "origin": "wss://a:1", "sig": sig,
+             "time": "2026-11-23T09:30:00Z"}),
+        inv("confirmed missing cert", "bad_frame", {"type": "confirmed", "id": "r3"}),
         inv("ping with field", "bad_frame", {"type": "ping", "time": "2026-11-23T09:30:00Z"}),
         inv("key with NUL", "bad_json", text='{"type":"ping","id\\u0000":"x"}'),
     ]

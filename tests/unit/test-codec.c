@@ -73,6 +73,14 @@ static void test_roundtrip_all(void)
 	f->u.hello.version = 1;
 	randombytes_buf(f->u.hello.nonce, 32);
 	f->u.hello.time = 1795426200;
+	randombytes_buf(f->u.hello.org_pk, 32);
+	roundtrip(f);
+	free(f);
+
+	f = new_frame(PROTO_T_ENROLL_CONFIRM, "c-1");
+	strcpy(f->u.confirm.device, "d-0011223344556677");
+	strcpy(f->u.confirm.origin, "wss://localhost:8443");
+	randombytes_buf(f->u.confirm.sig, 64);
 	roundtrip(f);
 	free(f);
 
@@ -126,8 +134,10 @@ static void test_roundtrip_all(void)
 
 static void test_types(void)
 {
-	static const char *names[] = {NULL,      "hello",  "enroll", "enrolled", "login",
-	                              "session", "whoami", "ping",   "pong",     "error"};
+	static const char *names[] = {NULL,   "hello", "enroll", "enrolled", "login",          "session",
+	                              "whoami", "ping",  "pong",   "error",    "enroll_confirm", "confirmed"};
+
+	CHECK_EQ_INT((int)(sizeof names / sizeof names[0]), PROTO_T_COUNT_);
 
 	for (int t = 0; t < PROTO_T_COUNT_; t++) {
 		if (names[t] == NULL)
@@ -346,6 +356,7 @@ static void test_encode_refusals(void)
 	REFUSE(f->type = PROTO_T_HELLO; f->u.hello.version = 1; f->u.hello.time = -1);
 	REFUSE(f->type = PROTO_T_HELLO; f->u.hello.version = 1; f->u.hello.time = 253402300800LL);
 	REFUSE(f->type = PROTO_T_LOGIN; strcpy(f->u.login.device, "d"); strcpy(f->u.login.origin, ""));
+	REFUSE(f->type = PROTO_T_ENROLL_CONFIRM; strcpy(f->u.confirm.device, ""); strcpy(f->u.confirm.origin, "o"));
 	REFUSE(f->type = PROTO_T_ENROLL; strcpy(f->u.enroll.code, "c"); strcpy(f->u.enroll.origin, "o");
 	       strcpy(f->u.enroll.label, "tab\there"));
 	REFUSE(f->type = PROTO_T_ENROLL; memset(f->u.enroll.code, 'c', sizeof(f->u.enroll.code));

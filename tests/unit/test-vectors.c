@@ -134,6 +134,19 @@ static void test_encoding(void)
 		proto_buf_free(&b);
 		nv++;
 	}
+	json_array_foreach(json_object_get(j, "confirm"), i, v)
+	{
+		uint8_t nonce[PROTO_NONCE_LEN];
+		struct proto_buf b;
+
+		unhex_exact(str(v, "nonce"), nonce, sizeof(nonce));
+		proto_buf_init(&b);
+		CHECK_EQ_INT(proto_confirm_signing_input(nonce, str(v, "origin"), str(v, "device"), &b), VARSKO_OK);
+		check_buf_hex(&b, str(v, "input"), "confirm input");
+		proto_buf_free(&b);
+		nv++;
+	}
+	CHECK(json_array_size(json_object_get(j, "confirm")) > 0);
 	json_array_foreach(json_object_get(j, "cert"), i, v)
 	{
 		struct proto_cert c;
