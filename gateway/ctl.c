@@ -70,7 +70,9 @@ static const char usage_invite[] =
 	"Prints the code, its expiry (UTC) and the organisation key fingerprint.\n";
 static const char usage_devices[] =
 	"usage: varskoctl [-c FILE] devices [--json]\n"
-	"List enrolled devices: id, user, role, serial, created, expires, revoked.\n"
+	"List enrolled devices: id, user, role, serial, created, expires, revoked. Enrollments\n"
+	"whose client never confirmed that it stored its certificate follow, marked \"pending\"\n"
+	"(they are not devices: they cannot log in and are on no roster).\n"
 	"--json: an array of {\"device\",\"user\",\"role\",\"serial\",\"label\",\"created\",\"expires\",\"revoked\"}\n"
 	"(times in UTC, revoked null when not revoked).\n";
 static const char usage_revoke[] =
@@ -375,6 +377,7 @@ out:
 
 struct list_ctx {
 	int json;
+	int pending; /* listing pending enrollments (enrolled, never confirmed: not devices) */
 	json_t *arr;
 	size_t n;
 };
@@ -389,15 +392,18 @@ static int list_one(const struct store_device *d, void *arg)
 	proto_time_format(d->cert.not_after, expires);
 	if (d->revoked_at)
 		proto_time_format(d->revoked_at, revoked);
+	else if (lc->pending)
+		snprintf(revoked, sizeof revoked, "pending");
 	lc->n++;
 	if (!lc->json) {
 		printf("%-18s  %-20s  %-9s  %6llu  %s  %s  %s\n", d->cert.device, d->cert.user, d->cert.role,
 		       (unsigned long long)d->cert.serial, created, expires, revoked);
 		return VARSKO_OK;
 	}
-	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o}", "device", d->cert.device, "user", d->cert.user, "role",
-	              d->cert.role, "serial", (json_int_t)d->cert.serial, "label", d->label, "created", created,
-	              "expires", expires, "revoked", d->revoked_at ? json_string(revoked) : json_null());
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:o, s:b}", "device", d->cert.device, "user", d->cert.user,
+	              "role", d->cert.role, "serial", (json_int_t)d->cert.serial, "label", d->label, "created", created,
+	              "expires", expires, "revoked", d->revoked_at ? json_string(revoked) : json_null(), "pending",
+	              lc->pending);
 	if (o == NULL || json_array_append_new(lc->arr, o) != 0)
 		return VARSKO_ERR_NOMEM;
 	return VARSKO_OK;
@@ -430,6 +436,11 @@ static int cmd_devices(const char *cfgpath, int argc, char **argv)
 		       "EXPIRES", "REVOKED");
 	if ((r = store_device_foreach(s, list_one, &lc)) != VARSKO_OK) {
 		fail(r, "cannot list devices");
+		goto out;
+	}
+	lc.pending = 1;
+	if ((r = store_enrollment_foreach(s, list_one, &lc)) != VARSKO_OK) {
+		fail(r, "cannot list pending enrollments");
 		goto out;
 	}
 	if (lc.json) {

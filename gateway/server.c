@@ -6,8 +6,10 @@
  * functions, which run on the store worker thread and touch only their job,
  * the store, the immutable configuration and the organisation key.
  *
- * A session goes NEW (hello sent, nonce fresh) -> PENDING (its one enroll or
- * login attempt is with the worker) -> AUTH (logged in) and ends in CLOSING
+ * A session goes NEW (hello sent, nonce fresh) -> PENDING (its one enroll,
+ * enroll_confirm or login attempt is with the worker) -> AUTH (logged in), or
+ * after an enroll -> ENROLLED (the device is pending until the client
+ * confirms it stored its certificate) -> PENDING (the confirm), and ends in CLOSING
  * (a close code is set; queued frames are flushed first, then the close is
  * sent). Answers leave through a small per-session queue of encoded frames,
  * one lws_write() per WRITEABLE callback.
@@ -382,9 +384,14 @@ static void enroll_done(struct worker_job *job)
 	memcpy(f->u.enrolled.org_pk, j->srv->org_pk, PROTO_PK_LEN);
 	f->u.enrolled.gateway_cert = j->srv->gateway_cert;
 	log_id(j->cert.device, dev);
-	log_msg(LOGL_INFO, "session s%llu: device %s enrolled", (unsigned long long)s->id, dev);
-	if (session_send_frame(s, f) == VARSKO_OK)
-		session_close_after(s, LWS_CLOSE_STATUS_NORMAL);
+	log_msg(LOGL_INFO, "session s%llu: device %s enrolled, pending its confirmation", (unsigned long long)s->id,
+	        dev);
+	/* The confirmation is signed over this connection's nonce: keep it for that one use. */
+	memcpy(s->nonce, j->nonce, sizeof s->nonce);
+	snprintf(s->device, sizeof s->device, "%s", j->cert.device);
+	s->state = SESS_ENROLLED;
+	if (session_send_frame(s, f) != VARSKO_OK)
+		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
 out:
 	free(f);
 	sodium_memzero(j, sizeof *j);
@@ -418,6 +425,126 @@ static int session_enroll(struct session *s, const struct proto_frame *f)
 	return VARSKO_OK;
 }
 
+/* -- enroll_confirm -- */
+
+struct confirm_job {
+	struct worker_job base;
+	struct server *srv;
+	int64_t now;
+	char id[PROTO_ID_MAX + 1];
+	uint8_t nonce[PROTO_NONCE_LEN];
+	char device[PROTO_ID_MAX + 1];
+	char origin[PROTO_ORIGIN_MAX + 1];
+	uint8_t sig[PROTO_SIG_LEN];
+	struct proto_cert cert; /* result */
+};
+
+/*
+ * Worker thread: the device must be pending (or already confirmed, when an
+ * earlier confirmation's answer was lost), and the signature by its key over
+ * this connection's nonce; then store_enroll_confirm() makes it a device.
+ */
+static void confirm_run(struct worker_job *job, struct store *st)
+{
+	struct confirm_job *j = (struct confirm_job *)job;
+	struct store_device dev;
+	struct proto_buf in;
+	char detail[64];
+	int r, active = 0;
+
+	memset(&dev, 0, sizeof dev);
+	proto_buf_init(&in);
+	if (st == NULL) {
+		job->result = VARSKO_ERR_INTERNAL;
+		return;
+	}
+	if (!server_origin_allowed(j->srv->cfg, j->origin)) {
+		r = VARSKO_ERR_AUTH_FAILED;
+		goto refused;
+	}
+	r = store_enrollment_get(st, j->device, &j->cert);
+	if (r == VARSKO_ERR_UNKNOWN_DEVICE && store_device_get(st, j->device, &dev) == VARSKO_OK &&
+	    dev.revoked_at == 0) {
+		j->cert = dev.cert;
+		active = 1;
+		r = VARSKO_OK;
+	}
+	if (r != VARSKO_OK)
+		goto refused;
+	if ((r = proto_confirm_signing_input(j->nonce, j->origin, j->device, &in)) != VARSKO_OK)
+		goto out;
+	if (proto_verify(j->sig, &in, j->cert.sign_pk) != VARSKO_OK) {
+		r = VARSKO_ERR_BAD_SIGNATURE;
+		goto refused;
+	}
+	/* store_enroll_confirm() audits its own success and refusals. */
+	if (!active)
+		r = store_enroll_confirm(st, j->device, j->now);
+	goto out;
+refused:
+	snprintf(detail, sizeof detail, "reason=%s", varsko_err_name(r));
+	if (store_audit(st, j->now, "enroll_refused", "-", detail) != VARSKO_OK)
+		log_msg(LOGL_ERROR, "cannot write an audit entry");
+out:
+	proto_buf_free(&in);
+	job->result = r;
+}
+
+static void confirm_done(struct worker_job *job)
+{
+	struct confirm_job *j = (struct confirm_job *)job;
+	struct session *s = job_session(j->srv, job);
+	struct proto_frame *f = NULL;
+	char dev[LOG_ID_LEN + 1];
+
+	if (s == NULL || s->state == SESS_CLOSING)
+		goto out;
+	if (job->result != VARSKO_OK) {
+		log_msg(LOGL_INFO, "session s%llu: enrollment confirmation refused (%s)", (unsigned long long)s->id,
+		        varsko_err_name(job->result));
+		session_send_error(s, j->id, job->result, NULL);
+		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		goto out;
+	}
+	if ((f = calloc(1, sizeof *f)) == NULL) {
+		session_kill(s);
+		goto out;
+	}
+	f->type = PROTO_T_CONFIRMED;
+	memcpy(f->id, j->id, sizeof f->id);
+	f->u.session.cert = j->cert;
+	log_id(j->device, dev);
+	log_msg(LOGL_INFO, "session s%llu: device %s confirmed", (unsigned long long)s->id, dev);
+	if (session_send_frame(s, f) == VARSKO_OK)
+		session_close_after(s, LWS_CLOSE_STATUS_NORMAL);
+out:
+	free(f);
+	free(j);
+}
+
+static int session_confirm(struct session *s, const struct proto_frame *f)
+{
+	struct confirm_job *j = calloc(1, sizeof *j);
+	int r;
+
+	if (j == NULL)
+		return VARSKO_ERR_NOMEM;
+	j->base.run = confirm_run;
+	j->base.done = confirm_done;
+	j->srv = s->srv;
+	j->now = time(NULL);
+	memcpy(j->id, f->id, sizeof j->id);
+	memcpy(j->nonce, s->nonce, sizeof j->nonce);
+	memcpy(j->device, f->u.confirm.device, sizeof j->device);
+	memcpy(j->origin, f->u.confirm.origin, sizeof j->origin);
+	memcpy(j->sig, f->u.confirm.sig, sizeof j->sig);
+	if ((r = session_submit(s, &j->base)) != VARSKO_OK) {
+		free(j);
+		return r;
+	}
+	return VARSKO_OK;
+}
+
 /* -- login and whoami -- */
 
 struct device_job {
@@ -444,8 +571,14 @@ static int device_check(struct device_job *j, struct store *st, struct store_dev
 	int r;
 
 	*known = 0;
-	if ((r = store_device_get(st, j->device, dev)) != VARSKO_OK)
+	if ((r = store_device_get(st, j->device, dev)) != VARSKO_OK) {
+		struct proto_cert pending;
+
+		/* Enrolled but never confirmed: the client must confirm first (PROTOCOL.md 3). */
+		if (r == VARSKO_ERR_UNKNOWN_DEVICE && store_enrollment_get(st, j->device, &pending) == VARSKO_OK)
+			r = VARSKO_ERR_DEVICE_PENDING;
 		return r;
+	}
 	*known = 1;
 	if (dev->revoked_at != 0)
 		return VARSKO_ERR_DEVICE_REVOKED;
@@ -687,18 +820,30 @@ struct session *server_job_session(struct server *srv, const struct worker_job *
 	return job_session(srv, job);
 }
 
-/* Start the one enroll or login attempt of this connection. */
+/*
+ * Start the one enroll, enroll_confirm or login attempt of this connection,
+ * or the enroll_confirm that follows a successful enroll on it.
+ */
 static void session_attempt(struct session *s, const struct proto_frame *f)
 {
-	int r;
+	int r, follows = s->state == SESS_ENROLLED && f->type == PROTO_T_ENROLL_CONFIRM;
 
-	if (s->state != SESS_NEW || s->attempted) {
+	if (!follows && (s->state != SESS_NEW || s->attempted)) {
 		session_bad(s, f->id, VARSKO_ERR_PROTOCOL, NULL);
 		return;
 	}
+	if (follows && strcmp(f->u.confirm.device, s->device) != 0) {
+		session_bad(s, f->id, VARSKO_ERR_PROTOCOL, "confirm the device enrolled on this connection");
+		return;
+	}
 	s->attempted = 1;
-	r = f->type == PROTO_T_ENROLL ? session_enroll(s, f) : session_device_job(s, f);
-	/* The nonce is single-use whatever happens next. */
+	if (f->type == PROTO_T_ENROLL)
+		r = session_enroll(s, f);
+	else if (f->type == PROTO_T_ENROLL_CONFIRM)
+		r = session_confirm(s, f);
+	else
+		r = session_device_job(s, f);
+	/* The nonce is single-use whatever happens next (a successful enroll keeps it for its confirmation). */
 	sodium_memzero(s->nonce, sizeof s->nonce);
 	if (r != VARSKO_OK) {
 		session_send_error(s, f->id, VARSKO_ERR_UNAVAILABLE, NULL);
@@ -769,6 +914,7 @@ static int session_frame(struct session *s, const char *buf, size_t len)
 		break;
 	}
 	case PROTO_T_ENROLL:
+	case PROTO_T_ENROLL_CONFIRM:
 	case PROTO_T_LOGIN:
 		session_attempt(s, &f);
 		break;
@@ -865,6 +1011,7 @@ static int session_open(struct server *srv, struct session *s, struct lws *wsi)
 	hello.u.hello.version = PROTO_VERSION;
 	memcpy(hello.u.hello.nonce, s->nonce, sizeof s->nonce);
 	hello.u.hello.time = time(NULL);
+	memcpy(hello.u.hello.org_pk, srv->org_pk, PROTO_PK_LEN);
 	session_send_frame(s, &hello);
 	lws_set_timer_usecs(wsi, (lws_usec_t)srv->cfg->handshake_timeout * LWS_USEC_PER_SEC);
 	log_msg(LOGL_DEBUG, "session s%llu: opened (%zu open)", (unsigned long long)s->id, srv->n_sessions);

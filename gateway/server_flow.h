@@ -33,7 +33,8 @@ struct outmsg {
 
 enum session_state {
 	SESS_NEW = 0,
-	SESS_PENDING,
+	SESS_PENDING,  /* its enroll, enroll_confirm or login is with the worker */
+	SESS_ENROLLED, /* enrolled: waits for the client's enroll_confirm */
 	SESS_AUTH,
 	SESS_CLOSING,
 };

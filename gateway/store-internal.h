@@ -36,6 +36,15 @@
 	X(SQL_DEVICE_REVOKED)                                                                                          \
 	X(SQL_DEVICE_REVOKE)                                                                                           \
 	X(SQL_USER_ACTIVE_DEVICE)                                                                                      \
+	X(SQL_ENROLLMENT_EXISTS)                                                                                       \
+	X(SQL_ENROLLMENT_OF_CODE)                                                                                      \
+	X(SQL_ENROLLMENT_INSERT)                                                                                       \
+	X(SQL_ENROLLMENT_GET)                                                                                          \
+	X(SQL_ENROLLMENT_ALL)                                                                                          \
+	X(SQL_ENROLLMENT_ACTIVATE)                                                                                     \
+	X(SQL_ENROLLMENT_USE_CODE)                                                                                     \
+	X(SQL_ENROLLMENT_DELETE)                                                                                       \
+	X(SQL_ENROLLMENT_DELETE_USER)                                                                                  \
 	X(SQL_META_GET)                                                                                                \
 	X(SQL_META_SET)                                                                                                \
 	/* store_audit.c */                                                                                            \

@@ -143,6 +143,16 @@ static const char *const migrations[] = {
 	" done_at INTEGER NULL) STRICT;"
 	"CREATE INDEX outbox_due ON outbox(done_at, next_at);"
 	"PRAGMA user_version = 2;",
+	/* 2 -> 3: an enrollment is pending until the client confirms it stored its certificate. */
+	"CREATE TABLE enrollments ("
+	" device TEXT PRIMARY KEY NOT NULL,"
+	" code_hash BLOB NOT NULL UNIQUE REFERENCES invites(code_hash),"
+	" user TEXT NOT NULL REFERENCES users(id),"
+	" serial INTEGER NOT NULL UNIQUE,"
+	" label TEXT NOT NULL,"
+	" cert_json TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL) STRICT;"
+	"PRAGMA user_version = 3;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -619,6 +629,20 @@ const char *const store_sql_main[STORE_SQL_COUNT] = {
         [SQL_DEVICE_REVOKED] = "SELECT revoked_at, cert_json FROM devices WHERE id = ?1",
         [SQL_DEVICE_REVOKE] = "UPDATE devices SET revoked_at = ?1 WHERE id = ?2",
         [SQL_USER_ACTIVE_DEVICE] = "SELECT id FROM devices WHERE user = ?1 AND revoked_at IS NULL ORDER BY id LIMIT 1",
+        [SQL_ENROLLMENT_EXISTS] = "SELECT 1 FROM enrollments WHERE device = ?1",
+        [SQL_ENROLLMENT_OF_CODE] = "SELECT device FROM enrollments WHERE code_hash = ?1",
+        [SQL_ENROLLMENT_INSERT] = "INSERT INTO enrollments (device, code_hash, user, serial, label, cert_json, created_at)"
+                                  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [SQL_ENROLLMENT_GET] = "SELECT e.cert_json, e.label, e.created_at, 0, i.expires_at, coalesce(i.used_at, 0)"
+                               " FROM enrollments e JOIN invites i ON i.code_hash = e.code_hash WHERE e.device = ?1",
+        [SQL_ENROLLMENT_ALL] = "SELECT cert_json, label, created_at, 0 FROM enrollments ORDER BY created_at, serial",
+        [SQL_ENROLLMENT_ACTIVATE] = "INSERT INTO devices (id, user, serial, label, cert_json, created_at)"
+                                    " SELECT device, user, serial, label, cert_json, ?2 FROM enrollments"
+                                    " WHERE device = ?1",
+        [SQL_ENROLLMENT_USE_CODE] = "UPDATE invites SET used_at = ?1, device = ?2 WHERE used_at IS NULL AND"
+                                    " code_hash = (SELECT code_hash FROM enrollments WHERE device = ?2)",
+        [SQL_ENROLLMENT_DELETE] = "DELETE FROM enrollments WHERE device = ?1",
+        [SQL_ENROLLMENT_DELETE_USER] = "DELETE FROM enrollments WHERE user = ?1",
         /* The meta table's values by key; for store_import.c and store_flow.c too. */
         [SQL_META_GET] = "SELECT value FROM meta WHERE key = ?1",
         [SQL_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
@@ -803,13 +827,19 @@ static int is_refusal(int r)
 	       r == VARSKO_ERR_EXISTS || r == VARSKO_ERR_BAD_INPUT;
 }
 
+/* A row whose first column is an id (PROTO_ID_MAX + 1 bytes at arg). */
+static int id_row(sqlite3_stmt *st, void *arg)
+{
+	return store_col_text(st, 0, arg, PROTO_ID_MAX + 1);
+}
+
 int store_enroll(struct store *s, const char *code, int64_t now, int64_t validity,
                  const uint8_t sign_pk[PROTO_PK_LEN], const uint8_t box_pk[PROTO_PK_LEN], const char *label,
                  const uint8_t org_sk[64], struct proto_cert *cert_out)
 {
 	char norm[STORE_CODE_LEN + 1];
 	char user[PROTO_ID_MAX + 1] = "";
-	char dev[PROTO_DEVICE_ID_LEN + 1];
+	char dev[PROTO_DEVICE_ID_LEN + 1], old[PROTO_ID_MAX + 1] = "";
 	char detail[PROTO_ID_MAX + 64];
 	struct proto_cert c;
 	uint8_t h[32];
@@ -829,8 +859,14 @@ int store_enroll(struct store *s, const char *code, int64_t now, int64_t validit
 	code_hash(norm, h);
 	if ((r = invite_check(s, h, now, user)) != VARSKO_OK)
 		goto out;
+	/* The code's earlier attempt that was never confirmed, if any. */
+	r = store_query_one(s, SQL_ENROLLMENT_OF_CODE, id_row, old, "b", (const void *)h, (size_t)32);
+	if (r != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
+		goto out;
 	proto_device_id(sign_pk, dev);
 	r = store_query_one(s, SQL_DEVICE_EXISTS, NULL, NULL, "s", dev);
+	if (r == VARSKO_ERR_NOT_FOUND && strcmp(dev, old) != 0) /* pending under another code */
+		r = store_query_one(s, SQL_ENROLLMENT_EXISTS, NULL, NULL, "s", dev);
 	if (r != VARSKO_ERR_NOT_FOUND) {
 		if (r == VARSKO_OK)
 			r = VARSKO_ERR_EXISTS;
@@ -840,6 +876,14 @@ int store_enroll(struct store *s, const char *code, int64_t now, int64_t validit
 		goto out;
 	/* From here on rows are written: any failure rolls the whole enrollment back. */
 	wrote = 1;
+	if (old[0] != '\0') {
+		/* It never became a device: it gives way to this attempt. */
+		if ((r = store_exec(s, SQL_ENROLLMENT_DELETE, "s", old)) != VARSKO_OK)
+			goto out;
+		snprintf(detail, sizeof(detail), "user=%s", user);
+		if ((r = store_audit(s, now, "enroll_replaced", old, detail)) != VARSKO_OK)
+			goto out;
+	}
 	if ((r = store_serial_take(s, &c.serial)) != VARSKO_OK)
 		goto out;
 	c.version = PROTO_VERSION;
@@ -855,20 +899,11 @@ int store_enroll(struct store *s, const char *code, int64_t now, int64_t validit
 	}
 	if ((r = proto_cert_to_json(&c, &json)) != VARSKO_OK)
 		goto out;
-	if ((r = store_exec(s, SQL_DEVICE_INSERT, "ssissi", dev, user, (int64_t)c.serial, label ? label : "", json,
-	                    now)) != VARSKO_OK)
-		goto out;
-	if ((r = store_exec(s, SQL_INVITE_USE, "isb", now, dev, (const void *)h, sizeof(h))) != VARSKO_OK)
-		goto out;
-	if (sqlite3_changes(s->db) != 1) {
-		r = VARSKO_ERR_CODE_USED;
-		goto out;
-	}
-	/* A new reader of the team's underretninger: the roster changes. */
-	if (store_roster_role(c.role) && (r = store_team_roster_bump(s, c.team)) != VARSKO_OK)
+	if ((r = store_exec(s, SQL_ENROLLMENT_INSERT, "sbsissi", dev, (const void *)h, sizeof(h), user,
+	                    (int64_t)c.serial, label ? label : "", json, now)) != VARSKO_OK)
 		goto out;
 	snprintf(detail, sizeof(detail), "user=%s serial=%llu", user, (unsigned long long)c.serial);
-	if ((r = store_audit(s, now, "enroll_ok", dev, detail)) != VARSKO_OK)
+	if ((r = store_audit(s, now, "enroll_pending", dev, detail)) != VARSKO_OK)
 		goto out;
 	*cert_out = c;
 	r = VARSKO_OK;
@@ -891,6 +926,86 @@ out:
 	sodium_memzero(h, sizeof(h));
 	free(json);
 	return r;
+}
+
+struct enrollment_row {
+	struct proto_cert *cert;
+	int64_t expires_at, used_at;
+};
+
+/* A row of SQL_ENROLLMENT_GET: the pending certificate and its code's state. */
+static int enrollment_row(sqlite3_stmt *st, void *arg)
+{
+	struct enrollment_row *a = arg;
+	const void *json = sqlite3_column_text(st, 0);
+	int n = sqlite3_column_bytes(st, 0);
+
+	if (json == NULL || n <= 0 || proto_cert_from_json(json, (size_t)n, a->cert) != VARSKO_OK)
+		return VARSKO_ERR_DB;
+	a->expires_at = sqlite3_column_int64(st, 4);
+	a->used_at = sqlite3_column_int64(st, 5);
+	return VARSKO_OK;
+}
+
+int store_enrollment_get(struct store *s, const char *device, struct proto_cert *cert_out)
+{
+	struct enrollment_row a = {cert_out, 0, 0};
+	int r = store_query_one(s, SQL_ENROLLMENT_GET, enrollment_row, &a, "s", device);
+
+	if (r == VARSKO_ERR_NOT_FOUND)
+		r = VARSKO_ERR_UNKNOWN_DEVICE;
+	if (r != VARSKO_OK)
+		memset(cert_out, 0, sizeof(*cert_out));
+	return r;
+}
+
+int store_enroll_confirm(struct store *s, const char *device, int64_t now)
+{
+	struct proto_cert c;
+	struct enrollment_row a = {&c, 0, 0};
+	char detail[PROTO_ID_MAX + 64];
+	int own = 0, r;
+
+	memset(&c, 0, sizeof(c));
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	r = store_query_one(s, SQL_ENROLLMENT_GET, enrollment_row, &a, "s", device);
+	if (r == VARSKO_ERR_NOT_FOUND)
+		r = VARSKO_ERR_UNKNOWN_DEVICE;
+	if (r != VARSKO_OK)
+		goto out;
+	if (a.used_at != 0 || now >= a.expires_at) {
+		/* Too late: the code expired (or went to another device); this attempt is void. */
+		if ((r = store_exec(s, SQL_ENROLLMENT_DELETE, "s", device)) != VARSKO_OK)
+			goto out;
+		r = a.used_at != 0 ? VARSKO_ERR_CODE_USED : VARSKO_ERR_CODE_EXPIRED;
+		snprintf(detail, sizeof(detail), "reason=%s", varsko_err_name(r));
+		if (store_audit(s, now, "enroll_refused", device, detail) == VARSKO_OK) {
+			int r2 = store_tx_end(s, own, VARSKO_OK);
+
+			if (r2 != VARSKO_OK)
+				r = r2;
+			own = 0;
+		}
+		goto out;
+	}
+	if ((r = store_exec(s, SQL_ENROLLMENT_ACTIVATE, "si", device, now)) != VARSKO_OK)
+		goto out;
+	if ((r = store_exec(s, SQL_ENROLLMENT_USE_CODE, "is", now, device)) != VARSKO_OK)
+		goto out;
+	if (sqlite3_changes(s->db) != 1) {
+		r = VARSKO_ERR_CODE_USED;
+		goto out;
+	}
+	if ((r = store_exec(s, SQL_ENROLLMENT_DELETE, "s", device)) != VARSKO_OK)
+		goto out;
+	/* A new reader of the team's underretninger: the roster changes. */
+	if (store_roster_role(c.role) && (r = store_team_roster_bump(s, c.team)) != VARSKO_OK)
+		goto out;
+	snprintf(detail, sizeof(detail), "user=%s serial=%llu", c.user, (unsigned long long)c.serial);
+	r = store_audit(s, now, "enroll_ok", device, detail);
+out:
+	return store_tx_end(s, own, r);
 }
 
 /* ---- devices ---- */
@@ -972,11 +1087,6 @@ out:
 	return store_tx_end(s, own, r);
 }
 
-static int device_id_row(sqlite3_stmt *st, void *arg)
-{
-	return store_col_text(st, 0, arg, PROTO_ID_MAX + 1);
-}
-
 int store_user_revoke_devices(struct store *s, const char *user, int64_t now, const char *actor, int *count)
 {
 	char dev[PROTO_ID_MAX + 1];
@@ -985,14 +1095,18 @@ int store_user_revoke_devices(struct store *s, const char *user, int64_t now, co
 	*count = 0;
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
+	/* A pending enrollment carries the old record in its certificate: it is void. */
+	if ((r = store_exec(s, SQL_ENROLLMENT_DELETE_USER, "s", user)) != VARSKO_OK)
+		goto out;
 	/* One at a time, each through store_device_revoke(): its roster bump and its audit entry. */
-	while ((r = store_query_one(s, SQL_USER_ACTIVE_DEVICE, device_id_row, dev, "s", user)) == VARSKO_OK) {
+	while ((r = store_query_one(s, SQL_USER_ACTIVE_DEVICE, id_row, dev, "s", user)) == VARSKO_OK) {
 		if ((r = store_device_revoke(s, dev, now, actor)) != VARSKO_OK)
 			break;
 		++*count;
 	}
 	if (r == VARSKO_ERR_NOT_FOUND)
 		r = VARSKO_OK;
+out:
 	return store_tx_end(s, own, r);
 }
 
@@ -1020,4 +1134,14 @@ int store_device_foreach(struct store *s, int (*fn)(const struct store_device *d
 	e.fn = fn;
 	e.arg = arg;
 	return store_query(s, SQL_DEVICE_ALL, device_each_row, &e, "");
+}
+
+int store_enrollment_foreach(struct store *s, int (*fn)(const struct store_device *d, void *arg), void *arg)
+{
+	struct device_each e;
+
+	memset(&e, 0, sizeof(e));
+	e.fn = fn;
+	e.arg = arg;
+	return store_query(s, SQL_ENROLLMENT_ALL, device_each_row, &e, "");
 }

@@ -20,7 +20,8 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION_NEXT 4 /* for tests: a database from newer code */
 
 /*
  * Open (and with create != 0 create) the database at `path`, set and verify
@@ -91,17 +92,41 @@ int store_invite_create(struct store *s, const char *user, int64_t now, int64_t 
  * expired or used: VARSKO_ERR_CODE_UNKNOWN / _EXPIRED / _USED), build the
  * device certificate from the user's record (role, name, institutions, team)
  * with a fresh serial and validity [now, now + validity), sign it with
- * org_sk, store the device, mark the code used, and write the audit entry
- * ("enroll_ok" or "enroll_refused" with the reason) in the same transaction.
- * A refusal ("enroll_refused", detail "reason=<error name>") is committed
- * even though the enrollment is not; a device whose sign_pk is already
- * enrolled is refused with VARSKO_ERR_EXISTS and leaves the code unused.
- * Joins the caller's transaction if one is open. *cert_out is filled only on
- * VARSKO_OK (zeroed otherwise). org_sk is borrowed and only read.
+ * org_sk, and keep it as a *pending* enrollment ("enroll_pending" audited):
+ * not a device, not on any roster, the code not used. Only
+ * store_enroll_confirm() makes it a device and uses the code, so a client
+ * that never confirms (a crash, a broken connection) leaves nothing active
+ * and its code usable. A new enrollment with the same code replaces the
+ * pending one ("enroll_replaced"). A refusal ("enroll_refused", detail
+ * "reason=<error name>") is committed even though the enrollment is not; a
+ * device whose sign_pk is already enrolled or pending is refused with
+ * VARSKO_ERR_EXISTS. Joins the caller's transaction if one is open.
+ * *cert_out is filled only on VARSKO_OK (zeroed otherwise). org_sk is
+ * borrowed and only read.
  */
 int store_enroll(struct store *s, const char *code, int64_t now, int64_t validity,
                  const uint8_t sign_pk[PROTO_PK_LEN], const uint8_t box_pk[PROTO_PK_LEN], const char *label,
                  const uint8_t org_sk[64], struct proto_cert *cert_out);
+
+/*
+ * The certificate of a pending enrollment (enrolled, not confirmed yet):
+ * VARSKO_OK, or VARSKO_ERR_UNKNOWN_DEVICE when device has none.
+ */
+int store_enrollment_get(struct store *s, const char *device, struct proto_cert *cert_out);
+
+/*
+ * Confirm a pending enrollment: the device becomes active (a row of the
+ * devices table, on its team's roster), its code is used, "enroll_ok" is
+ * audited. VARSKO_ERR_UNKNOWN_DEVICE when there is no pending enrollment for
+ * device, VARSKO_ERR_CODE_EXPIRED when its code expired meanwhile (the
+ * pending enrollment is then dropped). Joins the caller's transaction if one
+ * is open.
+ */
+int store_enroll_confirm(struct store *s, const char *device, int64_t now);
+
+/* Call fn for every pending enrollment (as a device that is not active), oldest first. */
+struct store_device;
+int store_enrollment_foreach(struct store *s, int (*fn)(const struct store_device *d, void *arg), void *arg);
 
 struct store_device {
 	struct proto_cert cert;
@@ -110,7 +135,10 @@ struct store_device {
 	int64_t revoked_at; /* 0 when not revoked */
 };
 
-/* Look up an enrolled device by id. VARSKO_ERR_UNKNOWN_DEVICE when there is none. */
+/*
+ * Look up an enrolled (confirmed) device by id. VARSKO_ERR_UNKNOWN_DEVICE when
+ * there is none; a pending enrollment is not a device (store_enrollment_get).
+ */
 int store_device_get(struct store *s, const char *device, struct store_device *out);
 
 /* Revoke a device (audited "revoke" with actor). VARSKO_ERR_NOT_FOUND, or VARSKO_OK if already revoked. */

@@ -92,6 +92,12 @@ int home_dup(const struct varsko_home *h, struct varsko_home **out);
  * temporary is removed on failure. Used by varsko-agent for its case files.
  */
 int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int noreplace);
+/*
+ * Remove the device's key and certificate from the home (an enrollment the
+ * server refused to confirm: the device will never be active), so the home
+ * can be enrolled again.
+ */
+void home_forget_device(struct varsko_home *h);
 /* 1 if `name` exists in the home, else 0. */
 int home_has(const struct varsko_home *h, const char *name);
 /* A file outside the home (a CA file, a receipt file): file_read() of common/file.h, up to HOME_FILE_MAX. */
@@ -342,6 +348,23 @@ int event_check(const struct flow_event *ev, const struct proto_cert *cert, cons
 int enroll_check_reply(const struct proto_frame *f, const uint8_t sign_pk[PROTO_PK_LEN],
                        const uint8_t box_pk[PROTO_PK_LEN], const char *expected_fpr, int64_t now,
                        char fpr_out[PROTO_FPR_LEN + 1], char *detail, size_t dcap);
+
+/*
+ * The fingerprint check alone, on the key of the server's hello before
+ * anything is sent: fpr_out receives org_pk's fingerprint; with
+ * expected_fpr (NULL: no check) a mismatch is VARSKO_ERR_BAD_CERT and detail
+ * says so.
+ */
+int enroll_check_fpr(const uint8_t org_pk[PROTO_PK_LEN], const char *expected_fpr, char fpr_out[PROTO_FPR_LEN + 1],
+                     char *detail, size_t dcap);
+
+/*
+ * Send enroll_confirm for the device of keys k over w, whose hello carried
+ * nonce (the connection of the enroll, or a fresh one), and wait for
+ * `confirmed`. VARSKO_OK, a server error's code (detail says) or wsc's.
+ */
+int client_confirm(struct wsc *w, const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const struct keys *k,
+                   int64_t deadline, char *detail, size_t dcap);
 
 /*
  * The code of a server error frame (varsko_err_from_name of its name;

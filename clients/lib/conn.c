@@ -141,12 +141,32 @@ out:
 	return r;
 }
 
+/* Send the login frame for c's device over c->w, whose hello carried nonce; f is scratch. */
+static int send_login(struct varsko_conn *c, struct proto_frame *f, const uint8_t nonce[PROTO_NONCE_LEN],
+                      const char *origin, int64_t deadline)
+{
+	struct proto_buf in;
+	int r;
+
+	proto_buf_init(&in);
+	memset(f, 0, sizeof(*f));
+	f->type = PROTO_T_LOGIN;
+	snprintf(f->id, sizeof(f->id), "login-1");
+	proto_device_id(c->k->sign_pk, f->u.login.device);
+	snprintf(f->u.login.origin, sizeof(f->u.login.origin), "%s", origin);
+	f->u.login.time = (int64_t)time(NULL);
+	if ((r = proto_login_signing_input(nonce, origin, f->u.login.device, f->u.login.time, &in)) == VARSKO_OK &&
+	    (r = proto_sign(f->u.login.sig, &in, c->k->sign_sk)) == VARSKO_OK)
+		r = send_frame(c->w, f, deadline);
+	proto_buf_free(&in);
+	return r;
+}
+
 int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko_conn **out)
 {
 	int r = VARSKO_ERR_INTERNAL;
 	struct varsko_conn *c = NULL;
 	struct proto_frame *f = NULL;
-	struct proto_buf in;
 	char *url = NULL, *ca = NULL;
 	char origin[PROTO_ORIGIN_MAX + 1];
 	size_t len = 0;
@@ -155,7 +175,6 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 
 	*out = NULL;
 	h->detail[0] = '\0';
-	proto_buf_init(&in);
 	if (!varsko_home_is_enrolled(h)) {
 		snprintf(h->detail, sizeof(h->detail), "%s holds no enrolled device; run enroll first", h->path);
 		r = VARSKO_ERR_NOT_FOUND;
@@ -188,30 +207,40 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 		}
 		ca_override = ca;
 	}
-	if ((r = wsc_open(url, ca_override, deadline, &c->w, h->detail, sizeof(h->detail))) != VARSKO_OK)
-		goto out;
-	if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK)
-		goto out;
-	memcpy(nonce, f->u.hello.nonce, sizeof(nonce));
-
-	memset(f, 0, sizeof(*f));
-	f->type = PROTO_T_LOGIN;
-	snprintf(f->id, sizeof(f->id), "login-1");
-	proto_device_id(c->k->sign_pk, f->u.login.device);
-	snprintf(f->u.login.origin, sizeof(f->u.login.origin), "%s", origin);
-	f->u.login.time = (int64_t)time(NULL);
-	if ((r = proto_login_signing_input(nonce, origin, f->u.login.device, f->u.login.time, &in)) != VARSKO_OK)
-		goto out;
-	if ((r = proto_sign(f->u.login.sig, &in, c->k->sign_sk)) != VARSKO_OK)
-		goto out;
-	if ((r = send_frame(c->w, f, deadline)) != VARSKO_OK) {
-		detail_set(h->detail, sizeof(h->detail), wsc_detail(c->w));
-		goto out;
-	}
-	c->last_send_ms = wsc_now_ms();
-	if ((r = wait_session(c, "login-1", deadline)) != VARSKO_OK) {
-		detail_set(h->detail, sizeof(h->detail), c->detail);
-		goto out;
+	for (int confirmed = 0;; confirmed = 1) {
+		if ((r = wsc_open(url, ca_override, deadline, &c->w, h->detail, sizeof(h->detail))) != VARSKO_OK)
+			goto out;
+		if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK)
+			goto out;
+		memcpy(nonce, f->u.hello.nonce, sizeof(nonce));
+		if ((r = send_login(c, f, nonce, origin, deadline)) != VARSKO_OK) {
+			detail_set(h->detail, sizeof(h->detail), wsc_detail(c->w));
+			goto out;
+		}
+		c->last_send_ms = wsc_now_ms();
+		r = wait_session(c, "login-1", deadline);
+		if (r != VARSKO_ERR_DEVICE_PENDING || confirmed) {
+			if (r != VARSKO_OK) {
+				detail_set(h->detail, sizeof(h->detail), c->detail);
+				goto out;
+			}
+			break;
+		}
+		/*
+		 * The enrollment stored this device but its confirmation never
+		 * reached the server: confirm on a fresh connection, then log in.
+		 */
+		wsc_close(c->w);
+		c->w = NULL;
+		if ((r = wsc_open(url, ca_override, deadline, &c->w, h->detail, sizeof(h->detail))) != VARSKO_OK)
+			goto out;
+		if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK)
+			goto out;
+		if ((r = client_confirm(c->w, f->u.hello.nonce, origin, c->k, deadline, h->detail, sizeof(h->detail))) !=
+		    VARSKO_OK)
+			goto out;
+		wsc_close(c->w);
+		c->w = NULL;
 	}
 	/* Logged in: flow answers (an underretning, a timeline) may be larger than a handshake frame. */
 	wsc_set_max(c->w, FLOW_FRAME_MAX);
@@ -221,7 +250,6 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 	r = VARSKO_OK;
 out:
 	varsko_close(c);
-	proto_buf_free(&in);
 	free(f);
 	free(url);
 	free(ca);

@@ -32,6 +32,24 @@ static int fpr_normalise(const char *in, char *out, size_t cap)
 	return 0;
 }
 
+int enroll_check_fpr(const uint8_t org_pk[PROTO_PK_LEN], const char *expected_fpr, char fpr_out[PROTO_FPR_LEN + 1],
+                     char *detail, size_t dcap)
+{
+	char want[PROTO_FPR_LEN + 1], got[PROTO_FPR_LEN + 1];
+
+	proto_fingerprint(org_pk, fpr_out);
+	if (expected_fpr == NULL)
+		return VARSKO_OK;
+	if (fpr_normalise(expected_fpr, want, sizeof(want)) != 0 || fpr_normalise(fpr_out, got, sizeof(got)) != 0 ||
+	    strcmp(want, got) != 0) {
+		snprintf(detail, dcap,
+		         "the organisation key fingerprint is %s, not the one expected; nothing was sent or saved",
+		         fpr_out);
+		return VARSKO_ERR_BAD_CERT;
+	}
+	return VARSKO_OK;
+}
+
 int enroll_check_reply(const struct proto_frame *f, const uint8_t sign_pk[PROTO_PK_LEN],
                        const uint8_t box_pk[PROTO_PK_LEN], const char *expected_fpr, int64_t now,
                        char fpr_out[PROTO_FPR_LEN + 1], char *detail, size_t dcap)
@@ -40,23 +58,15 @@ int enroll_check_reply(const struct proto_frame *f, const uint8_t sign_pk[PROTO_
 	const struct proto_cert *c = &f->u.enrolled.cert;
 	const struct proto_cert *g = &f->u.enrolled.gateway_cert;
 	const uint8_t *org_pk = f->u.enrolled.org_pk;
-	char want[PROTO_FPR_LEN + 1], got[PROTO_FPR_LEN + 1], dev[PROTO_DEVICE_ID_LEN + 1];
+	char dev[PROTO_DEVICE_ID_LEN + 1];
 
 	detail_set(detail, dcap, "");
 	if (f->type != PROTO_T_ENROLLED) {
 		snprintf(detail, dcap, "not an enrolled frame");
 		return VARSKO_ERR_PROTOCOL;
 	}
-	proto_fingerprint(org_pk, fpr_out);
-	if (expected_fpr != NULL) {
-		if (fpr_normalise(expected_fpr, want, sizeof(want)) != 0 ||
-		    fpr_normalise(fpr_out, got, sizeof(got)) != 0 || strcmp(want, got) != 0) {
-			snprintf(detail, dcap,
-			         "the organisation key fingerprint is %s, not the one expected; nothing was saved",
-			         fpr_out);
-			goto out;
-		}
-	}
+	if ((r = enroll_check_fpr(org_pk, expected_fpr, fpr_out, detail, dcap)) != VARSKO_OK)
+		goto out;
 	if ((r = proto_cert_verify(c, org_pk, now)) != VARSKO_OK) {
 		snprintf(detail, dcap, "the device certificate does not verify against the organisation key");
 		goto out;
@@ -129,6 +139,60 @@ out:
 	free(text);
 	free(f);
 	return r;
+}
+
+int client_confirm(struct wsc *w, const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const struct keys *k,
+                   int64_t deadline, char *detail, size_t dcap)
+{
+	int r = VARSKO_ERR_INTERNAL;
+	struct proto_frame *f = NULL;
+	struct proto_buf in;
+	char *text = NULL;
+	size_t len = 0;
+
+	proto_buf_init(&in);
+	detail_set(detail, dcap, "");
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	f->type = PROTO_T_ENROLL_CONFIRM;
+	snprintf(f->id, sizeof(f->id), "confirm-1");
+	proto_device_id(k->sign_pk, f->u.confirm.device);
+	snprintf(f->u.confirm.origin, sizeof(f->u.confirm.origin), "%s", origin);
+	if ((r = proto_confirm_signing_input(nonce, origin, f->u.confirm.device, &in)) != VARSKO_OK)
+		goto out;
+	if ((r = proto_sign(f->u.confirm.sig, &in, k->sign_sk)) != VARSKO_OK)
+		goto out;
+	if ((r = proto_frame_encode(f, &text, &len)) != VARSKO_OK)
+		goto out;
+	if ((r = wsc_send(w, text, len, deadline)) != VARSKO_OK || (r = wsc_recv(w, f, deadline)) != VARSKO_OK) {
+		detail_set(detail, dcap, wsc_detail(w));
+		goto out;
+	}
+	if (f->type == PROTO_T_ERROR) {
+		r = client_server_error(detail, dcap, f);
+		goto out;
+	}
+	if (f->type != PROTO_T_CONFIRMED) {
+		snprintf(detail, dcap, "unexpected %s frame in answer to enroll_confirm",
+		         proto_type_name(f->type) != NULL ? proto_type_name(f->type) : "unknown");
+		r = VARSKO_ERR_PROTOCOL;
+		goto out;
+	}
+	r = VARSKO_OK;
+out:
+	proto_buf_free(&in);
+	free(text);
+	free(f);
+	return r;
+}
+
+/* A refusal of enroll_confirm after which the stored device will never become active. */
+static int confirm_void(int r)
+{
+	return r == VARSKO_ERR_UNKNOWN_DEVICE || r == VARSKO_ERR_CODE_EXPIRED || r == VARSKO_ERR_CODE_USED ||
+	       r == VARSKO_ERR_BAD_SIGNATURE;
 }
 
 int client_server_error(char *detail, size_t dcap, const struct proto_frame *f)
@@ -229,6 +293,7 @@ int varsko_enroll(struct varsko_home *h, const char *url, const char *code, cons
 	struct wsc *w = NULL;
 	struct proto_frame *f = NULL;
 	char origin[PROTO_ORIGIN_MAX + 1], fpr[PROTO_FPR_LEN + 1];
+	uint8_t org_pk[PROTO_PK_LEN];
 	char *ca_pem = NULL;
 	size_t ca_len = 0;
 	uint8_t nonce[PROTO_NONCE_LEN];
@@ -269,6 +334,10 @@ int varsko_enroll(struct varsko_home *h, const char *url, const char *code, cons
 	if ((r = client_wait_hello(h, w, f, deadline)) != VARSKO_OK)
 		goto out;
 	memcpy(nonce, f->u.hello.nonce, sizeof(nonce));
+	/* The organisation key is checked before anything is registered (PROTOCOL.md 3). */
+	memcpy(org_pk, f->u.hello.org_pk, sizeof(org_pk));
+	if ((r = enroll_check_fpr(org_pk, expected_fpr, fpr, h->detail, sizeof(h->detail))) != VARSKO_OK)
+		goto out;
 	if ((r = send_enroll(w, nonce, origin, code, label, k, deadline)) != VARSKO_OK) {
 		detail_set(h->detail, sizeof(h->detail), wsc_detail(w));
 		goto out;
@@ -291,8 +360,26 @@ int varsko_enroll(struct varsko_home *h, const char *url, const char *code, cons
 	                       sizeof(h->detail));
 	if (r != VARSKO_OK)
 		goto out;
+	if (sodium_memcmp(f->u.enrolled.org_pk, org_pk, PROTO_PK_LEN) != 0) {
+		snprintf(h->detail, sizeof(h->detail), "the server answered with another organisation key than its hello");
+		r = VARSKO_ERR_BAD_CERT;
+		goto out;
+	}
 	if ((r = write_home(h, url, ca_pem, ca_len, f, k)) != VARSKO_OK)
 		goto out;
+	/* Stored: only now may the server make the device active. */
+	r = client_confirm(w, nonce, origin, k, deadline, h->detail, sizeof(h->detail));
+	if (r != VARSKO_OK && confirm_void(r)) {
+		/* It will never be active: the home is freed for the next try (with a new code if needed). */
+		home_forget_device(h);
+		goto out;
+	}
+	if (r != VARSKO_OK) {
+		/* Stored but unconfirmed: the next login confirms it (client_login_confirm). */
+		snprintf(h->detail, sizeof(h->detail),
+		         "the device is stored, but the server did not confirm it; the next command confirms it");
+		goto out;
+	}
 	if (info != NULL) {
 		identity_from_cert(&f->u.enrolled.cert, &info->identity);
 		memcpy(info->org_fingerprint, fpr, sizeof(info->org_fingerprint));

@@ -137,6 +137,14 @@ int varsko_home_is_enrolled(const struct varsko_home *h)
 	return home_has(h, HOME_F_KEY);
 }
 
+void home_forget_device(struct varsko_home *h)
+{
+	/* The key last but one: without it the home is no longer enrolled; then the directory is made durable. */
+	(void)unlinkat(h->dirfd, HOME_F_CERT, 0);
+	(void)unlinkat(h->dirfd, HOME_F_KEY, 0);
+	(void)fsync(h->dirfd);
+}
+
 /*
  * The directory that holds `name` inside the home and the last component of
  * the name. A name is either a plain file name or "DIR/FILE" with exactly one

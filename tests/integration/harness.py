@@ -42,6 +42,7 @@ BUILD_ROOT = os.environ.get("VARSKO_BUILD_ROOT", os.path.join(SOURCE_ROOT, "buil
 SUBPROTOCOL = "varsko.v1"
 TAG_LOGIN = b"varsko-login-v1"
 TAG_ENROLL = b"varsko-enroll-v1"
+TAG_CONFIRM = b"varsko-confirm-v1"
 TAG_FPR = b"varsko-fingerprint-v1"
 TAG_DEVICE_ID = b"varsko-device-id-v1"
 
@@ -125,6 +126,10 @@ def login_input(nonce, origin, device, t):
 def enroll_input(nonce, origin, code, sign_pk, box_pk, label):
     return (field(TAG_ENROLL) + field(nonce) + field(origin) + field(code) +
             field(sign_pk) + field(box_pk) + field(label))
+
+
+def confirm_input(nonce, origin, device):
+    return field(TAG_CONFIRM) + field(nonce) + field(origin.encode()) + field(device.encode())
 
 
 def device_id(sign_pk):
@@ -257,6 +262,14 @@ class RawClient:
         if label:
             frame["label"] = label
         return await self.request(frame)
+
+    async def confirm(self, signing_key, origin=None, req_id="c1"):
+        """Send enroll_confirm for signing_key's device over this connection's nonce; return the answer."""
+        origin = origin if origin is not None else self.origin()
+        device = device_id(bytes(signing_key.verify_key))
+        sig = signing_key.sign(confirm_input(self.nonce, origin, device)).signature
+        return await self.request({"type": "enroll_confirm", "id": req_id, "device": device, "origin": origin,
+                                   "sig": b64(sig)})
 
 
 def run(coro):

@@ -15,6 +15,7 @@ Must run on Debian's /usr/bin/python3 (python3-websockets 10.4, python3-nacl).
 
 import asyncio
 import base64
+import hashlib
 import json
 import os
 import re
@@ -80,6 +81,23 @@ def f_int(v):
 def enroll_input(nonce, origin, code, sign_pk, box_pk, label):
     return (f_str("varsko-enroll-v1") + field(nonce) + f_str(origin) + f_str(code) + field(sign_pk)
             + field(box_pk) + f_str(label))
+
+
+def confirm_input(nonce, origin, device):
+    return f_str("varsko-confirm-v1") + field(nonce) + f_str(origin) + f_str(device)
+
+
+def tagged_hash(tag, pk):
+    return hashlib.blake2b(field(tag) + field(pk), digest_size=32).digest()
+
+
+def device_id(sign_pk):
+    return "d-" + tagged_hash(b"varsko-device-id-v1", sign_pk)[:8].hex()
+
+
+def fingerprint(pk):
+    h = tagged_hash(b"varsko-fingerprint-v1", pk)[:16].hex()
+    return "-".join(h[i:i + 4] for i in range(0, 32, 4))
 
 
 def login_input(nonce, origin, device, t):
@@ -244,6 +262,13 @@ def enroll_frame(hello, code, sk, box_pk, origin, label="smoke", sig_key=None):
     return f
 
 
+def confirm_frame(hello, sk, origin):
+    nonce = base64.b64decode(hello["nonce"])
+    device = device_id(bytes(sk.verify_key))
+    sig = sk.sign(confirm_input(nonce, origin, device)).signature
+    return {"type": "enroll_confirm", "id": "r2", "device": device, "origin": origin, "sig": b64(sig)}
+
+
 def login_frame(hello, device, sk, origin, t=None):
     t = int(time.time()) if t is None else t
     nonce = base64.b64decode(hello["nonce"])
@@ -356,13 +381,22 @@ async def run_checks(d, code, code2):
 
     # enrollment (the code was not spent by the refusals above)
     ws, hello = await cl.connect()
+    check(fingerprint(base64.b64decode(hello.get("org_pk", ""))) == d.org_fpr,
+          "hello carries the organisation key whose fingerprint came with the code")
     await ws.send(json.dumps(enroll_frame(hello, code, sk, box_pk, d.origin)))
     ans = await recv_json(ws)
     check(ans.get("type") == "enrolled" and ans.get("id") == "r1", f"enrolled ({str(ans)[:200]})")
-    cc = await close_code(ws)
-    check(cc == 1000, f"close 1000 after enrolled (got {cc})")
     if ans.get("type") != "enrolled":
         return
+    # pending until confirmed: a login from another connection is refused device_pending
+    await expect_error_close(cl, lambda h: login_frame(h, ans["cert"]["device"], sk, d.origin), "device_pending",
+                             1008, "login before the enrollment is confirmed")
+    await ws.send(json.dumps(confirm_frame(hello, sk, d.origin)))
+    conf = await recv_json(ws)
+    check(conf.get("type") == "confirmed" and conf.get("id") == "r2" and conf.get("cert") == ans["cert"],
+          f"confirmed with the same certificate ({str(conf)[:200]})")
+    cc = await close_code(ws)
+    check(cc == 1000, f"close 1000 after confirmed (got {cc})")
     cert, org_pk = ans["cert"], base64.b64decode(ans["org_pk"])
     device = cert["device"]
     check(cert["user"] == USER and cert["sign_pk"] == b64(bytes(sk.verify_key)), "certificate names user and key")
@@ -481,9 +515,11 @@ async def run_checks(d, code, code2):
     await ws.send(json.dumps(enroll_frame(hello, code2, sk3, box_pk, d.origin, label="")))
     ans = await recv_json(ws)
     check(ans.get("type") == "enrolled", f"second device enrolls ({str(ans)[:120]})")
-    check(await close_code(ws) == 1000, "close 1000 after second enrollment")
     if ans.get("type") != "enrolled":
         return
+    await ws.send(json.dumps(confirm_frame(hello, sk3, d.origin)))
+    check((await recv_json(ws)).get("type") == "confirmed", "second device confirmed")
+    check(await close_code(ws) == 1000, "close 1000 after second enrollment")
     device3 = ans["cert"]["device"]
 
     # a client that sends but never reads is dropped (bounded answer queue); a
@@ -582,7 +618,9 @@ def main():
             r = d.ctl("invite", "--user", USER, "--json")
             if not check(r.returncode == 0, f"varskoctl invite ({r.stderr.strip()})"):
                 return 1
-            codes.append(json.loads(r.stdout)["code"])
+            inv = json.loads(r.stdout)
+            codes.append(inv["code"])
+            d.org_fpr = inv.get("org_fingerprint")
         r = subprocess.run([VARSKOD, "--check-config", "-c", d.conf], capture_output=True, text=True)
         check(r.returncode == 0 and r.stdout.strip() == f"{d.conf}: ok", f"--check-config ({r.stdout}{r.stderr})")
         if not check(d.start(), "varskod starts and logs its port"):

@@ -159,6 +159,112 @@ def main():
         c("an expired code is refused with code_expired", rc != 0 and "code_expired" in out + err,
           out_of(rc, out, err))
 
+        # -- enrollment without ghosts: nothing is active on the server until the client stored its certificate --
+        u3 = next((u for u in users if u not in (u1, u2)), u1)
+
+        def server_side(user):
+            """{device: "active" | "revoked" | "pending"} of user by `varskoctl devices --json`."""
+            rc, out, err = env.ctl("devices", "--json")
+            try:
+                rows = json.loads(out)
+            except ValueError:
+                return None
+            return {d["device"]: "pending" if d.get("pending") else "revoked" if d.get("revoked") else "active"
+                    for d in rows if d.get("user") == user}
+
+        before = server_side(u3[0]) or {}
+        inv_g = env.invite(u3[0])
+        wrong = "0000-0000-0000-0000-0000-0000-0000-0000"
+        home_g = env.path("home-ghost")
+        rc, out, err = env.cli(home_g, "enroll", "--server", url, "--code", inv_g["code"], "--fingerprint", wrong,
+                               ca=ca)
+        c("enroll with a wrong fingerprint is refused (bad_cert) and says nothing was sent",
+          rc != 0 and "bad_cert" in out + err and inv_g["org_fingerprint"] in out + err, out_of(rc, out, err))
+        c("... and leaves no device and no pending enrollment on the server", server_side(u3[0]) == before,
+          f"{server_side(u3[0])} before {before}")
+        c("... and no key in the home", not os.path.exists(os.path.join(home_g, "device.key")))
+
+        # A client that enrolls and then loses its connection before it confirms.
+        sk_g = nacl.signing.SigningKey.generate()
+        box_g = nacl.public.PrivateKey.generate()
+        dev_g = harness.device_id(bytes(sk_g.verify_key))
+
+        async def enroll_no_confirm():
+            async with RawClient(url, ca) as cl:
+                return await cl.enroll(inv_g["code"], sk_g, bytes(box_g.public_key), label="ghost")
+
+        async def login_as(dev, key):
+            async with RawClient(url, ca) as cl:
+                return await cl.login(dev, key)
+
+        async def confirm_fresh(key):
+            async with RawClient(url, ca) as cl:
+                ans = await cl.confirm(key)
+                code, _ = await cl.wait_closed()
+                return ans, code
+        try:
+            ans = harness.run(enroll_no_confirm())
+            c("a raw enroll answered enrolled", ans.get("type") == "enrolled", json.dumps(ans)[:200])
+            time.sleep(0.3)
+            c("the unconfirmed enrollment is pending, not a device", server_side(u3[0]).get(dev_g) == "pending",
+              str(server_side(u3[0])))
+            ans = harness.run(login_as(dev_g, sk_g))
+            c("a pending device cannot log in (device_pending)", ans.get("code") == "device_pending", str(ans))
+            # The code is still usable: the CLI enrolls with the fingerprint and replaces the pending one.
+            rc, out, err = env.cli(home_g, "enroll", "--server", url, "--code", inv_g["code"],
+                                   "--fingerprint", inv_g["org_fingerprint"], ca=ca)
+            c("the same code works after the broken enrollment", rc == 0, out_of(rc, out, err))
+            side = server_side(u3[0])
+            c("the broken attempt is gone, the new device is active",
+              dev_g not in side and list(side.values()).count("active") == list(before.values()).count("active") + 1,
+              str(side))
+            ans, code = harness.run(confirm_fresh(sk_g))
+            c("the replaced attempt can no longer be confirmed (unknown_device, close 1008)",
+              ans.get("code") == "unknown_device" and code == 1008, f"{ans} close {code}")
+            rc, out, err = env.cli(home_g, "whoami")
+            c("the CLI's new device works", rc == 0 and u3[0] in out, out_of(rc, out, err))
+        except Exception as e:  # noqa: BLE001
+            c("broken enrollment", False, repr(e))
+
+        # A client that stored its certificate and crashed before confirming: the next command confirms.
+        inv_c = env.invite(u3[0])
+        sk_c = nacl.signing.SigningKey.generate()
+        box_c = nacl.public.PrivateKey.generate()
+        dev_c = harness.device_id(bytes(sk_c.verify_key))
+
+        async def enroll_store_crash():
+            async with RawClient(url, ca) as cl:
+                return cl.hello, await cl.enroll(inv_c["code"], sk_c, bytes(box_c.public_key), label="crash")
+        try:
+            hello, ans = harness.run(enroll_store_crash())
+            home_c = env.path("home-crash")
+            os.makedirs(home_c, mode=0o700)
+            files = {
+                "device.key": json.dumps({"sign_sk": harness.b64(sk_c._signing_key),
+                                          "box_sk": harness.b64(bytes(box_c))}, separators=(",", ":")) + "\n",
+                "device.cert": json.dumps(ans["cert"], separators=(",", ":"), sort_keys=True) + "\n",
+                "gateway.cert": json.dumps(ans["gateway_cert"], separators=(",", ":"), sort_keys=True) + "\n",
+                "org.pub": ans["org_pk"] + "\n",
+                "server": url + "\n",
+                "ca.pem": open(ca).read(),
+            }
+            for name, text in files.items():
+                fd = os.open(os.path.join(home_c, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as f:
+                    f.write(text)
+            c("hello's org_pk is the enrolled frame's", hello.get("org_pk") == ans.get("org_pk"))
+            c("stored but unconfirmed: pending on the server", server_side(u3[0]).get(dev_c) == "pending",
+              str(server_side(u3[0])))
+            rc, out, err = env.cli(home_c, "whoami")
+            c("the next command confirms the stored device and logs in", rc == 0 and u3[0] in out,
+              out_of(rc, out, err))
+            c("... and the device is active", server_side(u3[0]).get(dev_c) == "active", str(server_side(u3[0])))
+            ans2, code = harness.run(confirm_fresh(sk_c))
+            c("a confirmation repeated after success is answered confirmed again",
+              ans2.get("type") == "confirmed" and code == 1000, f"{ans2} close {code}")
+        except Exception as e:  # noqa: BLE001
+            c("stored-then-crashed enrollment", False, repr(e))
+
         # -- a device enrolled and logged in by the raw client (own signatures) --
         inv_raw = env.invite(u2[0])
         sk = nacl.signing.SigningKey.generate()
@@ -169,10 +275,11 @@ def main():
             async with RawClient(url, ca) as cl:
                 sub = cl.subprotocol
                 ans = await cl.enroll(inv_raw["code"], sk, bytes(box.public_key), label="raw")
+                conf = await cl.confirm(sk)
                 code, _ = await cl.wait_closed()
-                return sub, ans, code
+                return sub, ans, conf, code
         try:
-            sub, ans, code = harness.run(raw_enroll())
+            sub, ans, conf, code = harness.run(raw_enroll())
             c("subprotocol varsko.v1 negotiated", sub == "varsko.v1", repr(sub))
             cert = ans.get("cert") or {}
             c("raw enroll -> enrolled with a certificate for the user and our device id",
@@ -181,7 +288,9 @@ def main():
             org_pk = ans.get("org_pk")
             c("org_pk fingerprint equals the invite's org_fingerprint",
               org_pk is not None and harness.fingerprint(harness.unb64(org_pk)) == inv_raw["org_fingerprint"])
-            c("connection closed 1000 after enrolled", code == 1000, f"close {code}")
+            c("enroll_confirm -> confirmed with the same certificate",
+              conf.get("type") == "confirmed" and conf.get("cert") == ans.get("cert"), json.dumps(conf)[:300])
+            c("connection closed 1000 after confirmed", code == 1000, f"close {code}")
         except Exception as e:  # noqa: BLE001 - a check, not a crash
             c("raw enroll", False, repr(e))
 
@@ -296,7 +405,8 @@ def main():
         c("varskoctl audit verify: intact", rc == 0 and "intact" in out, out_of(rc, out, err))
 
         events = audit_events(env)
-        for ev in ("login_ok", "login_refused", "enroll_ok", "enroll_refused", "revoke", "frame_refused"):
+        for ev in ("login_ok", "login_refused", "enroll_ok", "enroll_pending", "enroll_replaced", "enroll_refused",
+                   "revoke", "frame_refused"):
             c(f"audit log has {ev}", ev in events, f"events: {sorted(events)}")
 
         # A changed audit row must be found.

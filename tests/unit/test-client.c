@@ -573,7 +573,7 @@ static void fake_converse(SSL *s, int port)
 {
 	char req[4096], accept_src[128], key[64], accept_b64[64], resp[512], frame[8192], *p, *e;
 	unsigned char sha[20], nonce[32];
-	char nonce_b64[64], hello[256], origin[64];
+	char nonce_b64[64], org_b64[64], hello[320], origin[64];
 	struct proto_frame *f = calloc(1, sizeof(*f));
 	struct proto_buf in;
 	const char *answer;
@@ -609,8 +609,17 @@ static void fake_converse(SSL *s, int port)
 	randombytes_buf(nonce, sizeof(nonce));
 	if (proto_b64_encode(nonce, sizeof(nonce), nonce_b64, sizeof(nonce_b64)) != VARSKO_OK)
 		goto out;
+	/* The organisation key of the hello: 32 bytes of 0x07 (fake_org_fpr() is its fingerprint). */
+	memset(nonce, 7, sizeof(nonce));
+	if (proto_b64_encode(nonce, sizeof(nonce), org_b64, sizeof(org_b64)) != VARSKO_OK)
+		goto out;
+	randombytes_buf(nonce, sizeof(nonce));
+	if (proto_b64_encode(nonce, sizeof(nonce), nonce_b64, sizeof(nonce_b64)) != VARSKO_OK)
+		goto out;
 	snprintf(hello, sizeof(hello),
-	         "{\"nonce\":\"%s\",\"time\":\"2026-01-01T00:00:00Z\",\"type\":\"hello\",\"version\":1}", nonce_b64);
+	         "{\"nonce\":\"%s\",\"org_pk\":\"%s\",\"time\":\"2026-01-01T00:00:00Z\",\"type\":\"hello\","
+	         "\"version\":1}",
+	         nonce_b64, org_b64);
 	if (ws_send_text(s, hello) != 0 || (k = ws_recv(s, frame, sizeof(frame))) < 0)
 		goto out;
 	/* The enroll frame must be well formed and signed over what the protocol says. */
@@ -721,6 +730,18 @@ static void test_tls(void)
 	snprintf(url, sizeof(url), "wss://127.0.0.1:%d/", good.port);
 	CHECK_EQ_INT(varsko_enroll(h, url, "CODE-1234", good_crt, NULL, NULL, NULL), VARSKO_ERR_CODE_USED);
 	CHECK_EQ_STR(varsko_home_detail(h), "fake: code already used");
+	/* The fingerprint the user was given is checked against the hello's key before anything is sent. */
+	{
+		uint8_t seven[32];
+		char fpr[PROTO_FPR_LEN + 1];
+
+		memset(seven, 7, sizeof seven);
+		proto_fingerprint(seven, fpr);
+		CHECK_EQ_INT(varsko_enroll(h, url, "CODE-1234", good_crt, fpr, NULL, NULL), VARSKO_ERR_CODE_USED);
+		fpr[0] = fpr[0] == '0' ? '1' : '0';
+		CHECK_EQ_INT(varsko_enroll(h, url, "CODE-1234", good_crt, fpr, NULL, NULL), VARSKO_ERR_BAD_CERT);
+		CHECK(strstr(varsko_home_detail(h), "nothing was sent") != NULL);
+	}
 	/* Another CA (a certificate with the same names): refused before any frame. */
 	CHECK_EQ_INT(varsko_enroll(h, url, "CODE-1234", other_crt, NULL, NULL, NULL), VARSKO_ERR_TLS);
 	/* The right CA but a certificate for another host name: refused. */

@@ -19,6 +19,9 @@
 #include "store-internal.h" /* white box: the test reads the store's own connection */
 #include "store.h"
 
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
 static char dir[] = "/tmp/varsko-test-store-XXXXXX";
 static char dbpath[256];
 
@@ -74,7 +77,7 @@ static void test_open_and_pragmas(void)
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA secure_delete", NULL), 1);
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	tables = q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", NULL);
-	CHECK_EQ_INT(tables, 13);
+	CHECK_EQ_INT(tables, 14);
 	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'", NULL), 2);
 	store_close(s);
 	s = NULL;
@@ -90,11 +93,11 @@ static void test_open_and_pragmas(void)
 
 	/* A database from newer code is refused, and left as it is. */
 	CHECK(sqlite3_open(dbpath, &raw) == SQLITE_OK);
-	CHECK(sqlite3_exec(raw, "PRAGMA user_version = 3", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "PRAGMA user_version = " STR(STORE_SCHEMA_VERSION_NEXT), NULL, NULL, NULL) == SQLITE_OK);
 	CHECK_EQ_INT(store_open(&s, dbpath, 0), VARSKO_ERR_DB);
 	CHECK(s == NULL);
-	CHECK_EQ_INT(q_int(raw, "PRAGMA user_version", NULL), 3);
-	CHECK(sqlite3_exec(raw, "PRAGMA user_version = 2", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_INT(q_int(raw, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION + 1);
+	CHECK(sqlite3_exec(raw, "PRAGMA user_version = " STR(STORE_SCHEMA_VERSION), NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(raw);
 
 	store_close(NULL);
@@ -143,6 +146,94 @@ static long long audit_count(struct store *s, const char *event, const char *det
 	}
 	sqlite3_finalize(st);
 	return v;
+}
+
+/*
+ * An enrollment is pending until its client confirms: not a device, on no
+ * roster, its code still usable; a second attempt with the code replaces
+ * it; a confirmation after the code expired voids it.
+ */
+static void test_pending(void)
+{
+	static const char people[] = "INSERT INTO teams (id, name) VALUES ('team-p', 'Team P');"
+	                             "INSERT INTO users VALUES ('myndighed-pia', 'Pia Test', 'myndighed', 'team-p');";
+	struct store *s = NULL;
+	struct proto_cert a, b, c;
+	struct store_device d;
+	uint8_t org_pk[32], org_sk[64], pk[3][32], sk[64], box_pk[32];
+	char code[PROTO_CODE_MAX + 1], code2[PROTO_CODE_MAX + 1];
+	char path[sizeof dir + 32];
+	int n = 0, i;
+
+	crypto_sign_keypair(org_pk, org_sk);
+	for (i = 0; i < 3; i++)
+		crypto_sign_keypair(pk[i], sk);
+	randombytes_buf(box_pk, sizeof box_pk);
+	snprintf(path, sizeof path, "%s/pending.db", dir);
+	CHECK_EQ_INT(store_open(&s, path, 1), VARSKO_OK);
+	if (s == NULL)
+		return;
+	CHECK(sqlite3_exec(s->db, people, NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_EQ_INT(store_invite_create(s, "myndighed-pia", T0, T0 + 100, code), VARSKO_OK);
+	n = (int)q_int(s->db, "SELECT roster_version FROM teams WHERE id = 'team-p'", NULL);
+
+	/* Enrolled, not confirmed: no device, nothing on the roster, the code unused. */
+	CHECK_EQ_INT(store_enroll(s, code, T0 + 1, YEAR, pk[0], box_pk, "a", org_sk, &a), VARSKO_OK);
+	CHECK_EQ_INT(store_device_get(s, a.device, &d), VARSKO_ERR_UNKNOWN_DEVICE);
+	CHECK_EQ_INT(store_enrollment_get(s, a.device, &c), VARSKO_OK);
+	CHECK(memcmp(c.sig, a.sig, sizeof a.sig) == 0);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM invites WHERE used_at IS NOT NULL", NULL), 0);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM devices", NULL), 0);
+	CHECK_EQ_INT(q_int(s->db, "SELECT roster_version FROM teams WHERE id = 'team-p'", NULL), n);
+	CHECK_EQ_INT(audit_count(s, "enroll_pending", "user=myndighed-pia serial=1"), 1);
+
+	/* The same code from other keys (the first client never confirmed): it replaces the first. */
+	CHECK_EQ_INT(store_enroll(s, code, T0 + 2, YEAR, pk[1], box_pk, "b", org_sk, &b), VARSKO_OK);
+	CHECK_EQ_INT(store_enrollment_get(s, a.device, &c), VARSKO_ERR_UNKNOWN_DEVICE);
+	CHECK_EQ_INT(store_enroll_confirm(s, a.device, T0 + 3), VARSKO_ERR_UNKNOWN_DEVICE);
+	CHECK_EQ_INT(audit_count(s, "enroll_replaced", "user=myndighed-pia"), 1);
+	/* The same keys under another code while pending: exists. */
+	CHECK_EQ_INT(store_invite_create(s, "myndighed-pia", T0, T0 + 100, code2), VARSKO_OK);
+	CHECK_EQ_INT(store_enroll(s, code2, T0 + 3, YEAR, pk[1], box_pk, "b", org_sk, &c), VARSKO_ERR_EXISTS);
+
+	/* Confirmed: a device, the code used, the roster changed; once only. */
+	CHECK_EQ_INT(store_enroll_confirm(s, b.device, T0 + 4), VARSKO_OK);
+	CHECK_EQ_INT(store_device_get(s, b.device, &d), VARSKO_OK);
+	CHECK_EQ_INT(d.created_at, T0 + 4);
+	CHECK_EQ_INT(d.cert.serial, b.serial);
+	CHECK_EQ_INT(store_enrollment_get(s, b.device, &c), VARSKO_ERR_UNKNOWN_DEVICE);
+	CHECK_EQ_INT(store_enroll_confirm(s, b.device, T0 + 5), VARSKO_ERR_UNKNOWN_DEVICE);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM invites WHERE used_at IS NOT NULL", NULL), 1);
+	CHECK(q_int(s->db, "SELECT roster_version FROM teams WHERE id = 'team-p'", NULL) != n);
+	CHECK_EQ_INT(store_enroll(s, code, T0 + 6, YEAR, pk[2], box_pk, "c", org_sk, &c), VARSKO_ERR_CODE_USED);
+
+	/* Confirmed too late: the code expired meanwhile; the pending enrollment is void. */
+	CHECK_EQ_INT(store_enroll(s, code2, T0 + 50, YEAR, pk[2], box_pk, "c", org_sk, &c), VARSKO_OK);
+	CHECK_EQ_INT(store_enroll_confirm(s, c.device, T0 + 100), VARSKO_ERR_CODE_EXPIRED);
+	CHECK_EQ_INT(store_enrollment_get(s, c.device, &a), VARSKO_ERR_UNKNOWN_DEVICE);
+	CHECK_EQ_INT(store_device_get(s, c.device, &d), VARSKO_ERR_UNKNOWN_DEVICE);
+	CHECK_EQ_INT(audit_count(s, "enroll_refused", "reason=code_expired"), 1);
+
+	/* A user whose record changes loses pending enrollments with the devices. */
+	CHECK_EQ_INT(store_invite_create(s, "myndighed-pia", T0 + 100, T0 + 200, code), VARSKO_OK);
+	CHECK_EQ_INT(store_enroll(s, code, T0 + 101, YEAR, pk[2], box_pk, "c", org_sk, &c), VARSKO_OK);
+	n = 0;
+	CHECK_EQ_INT(store_enrollment_foreach(s, count_cb, &n), VARSKO_OK);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(store_user_revoke_devices(s, "myndighed-pia", T0 + 102, "import", &n), VARSKO_OK);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM enrollments", NULL), 0);
+	CHECK_EQ_INT(store_enroll_confirm(s, c.device, T0 + 103), VARSKO_ERR_UNKNOWN_DEVICE);
+	store_close(s);
+	unlink(path);
+	for (i = 0; i < 2; i++) {
+		char side[sizeof path + 8];
+
+		snprintf(side, sizeof side, "%s%s", path, i == 0 ? "-wal" : "-shm");
+		unlink(side);
+	}
+	sodium_memzero(org_sk, sizeof org_sk);
+	sodium_memzero(sk, sizeof sk);
 }
 
 static void test_enroll(void)
@@ -196,6 +287,7 @@ static void test_enroll(void)
 	lower[n] = '\0';
 	CHECK_EQ_INT(store_enroll(s, lower, T0 + 60, YEAR, dev_pk, box_pk, "laptop", org_sk, &cert), VARSKO_OK);
 	proto_device_id(dev_pk, dev_id);
+	CHECK_EQ_INT(store_enroll_confirm(s, dev_id, T0 + 60), VARSKO_OK);
 	CHECK_EQ_INT(proto_cert_verify(&cert, org_pk, T0 + 61), VARSKO_OK);
 	CHECK_EQ_INT(proto_cert_verify(&cert, org_pk, T0 + 60 + YEAR + 1), VARSKO_ERR_DEVICE_EXPIRED);
 	CHECK_EQ_INT(proto_cert_verify(&cert, dev_pk, T0 + 61), VARSKO_ERR_BAD_CERT);
@@ -240,6 +332,7 @@ static void test_enroll(void)
 	CHECK_EQ_INT(store_serial_take(s, &serial), VARSKO_OK); /* e.g. a certificate made by init */
 	CHECK_EQ_INT(serial, 2);
 	CHECK_EQ_INT(store_enroll(s, code3, T0 + 6, YEAR, dev2_pk, box_pk, "phone", org_sk, &cert2), VARSKO_OK);
+	CHECK_EQ_INT(store_enroll_confirm(s, cert2.device, T0 + 6), VARSKO_OK);
 	CHECK_EQ_INT(cert2.serial, 3);
 	CHECK_EQ_STR(cert2.role, "myndighed");
 	CHECK_EQ_STR(cert2.team, "team-slagelse");
@@ -360,6 +453,7 @@ int main(void)
 	test_open_and_pragmas();
 	test_code_normalize();
 	test_enroll();
+	test_pending();
 	test_statements();
 	{
 		char p[300];

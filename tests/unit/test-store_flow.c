@@ -117,7 +117,9 @@ static int enroll(const char *user, struct dev *d, int64_t now)
 	crypto_box_keypair(box_pk, d->box_sk);
 	if ((r = store_invite_create(S, user, now, now + 3600, code)) != VARSKO_OK)
 		return r;
-	return store_enroll(S, code, now, YEAR, pk, box_pk, "test", org_sk, &d->cert);
+	if ((r = store_enroll(S, code, now, YEAR, pk, box_pk, "test", org_sk, &d->cert)) != VARSKO_OK)
+		return r;
+	return store_enroll_confirm(S, d->cert.device, now);
 }
 
 static struct env_envelope *seal(const struct dev *from, const char *kind, const char *object, const uint8_t *routing,
