@@ -28,9 +28,8 @@ _Static_assert(sizeof(enum chain_role) == sizeof(int), "PF_ENUM stores an int");
 
 /* By enum value, CHAIN_OP_ADMIN_ADD (1) first. */
 static const char *const op_names[] = {
-        "admin_add",   "admin_remove",  "enroll_key",    "gateway_key", "uk_create",
-        "device_add",  "device_revoke", "uk_rotate",     "team_create", "member_add",
-        "member_remove", "leder_add",   "leder_remove",
+        "admin_add", "admin_remove", "enroll_key", "gateway_key",   "uk_create", "device_add",   "device_revoke",
+        "uk_rotate", "team_create",  "member_add", "member_remove", "leder_add", "leder_remove",
 };
 _Static_assert(PF_N(op_names) == CHAIN_OP_COUNT_ - 1, "one name per op");
 
@@ -118,36 +117,36 @@ static const struct pf_table sig_table = {sig_fields, PF_N(sig_fields), sizeof(s
  * member: its role is always leder.
  */
 #define L(m) offsetof(struct chain_link, m)
-#define F_COMMON(nsigs)                                                                                  \
-	{"op", PF_ENUM, 1, 0, CHAIN_OP_COUNT_ - 1, L(op), 0, op_names, NULL},                            \
-	        {"seq", PF_U64, 1, 1, 0, L(seq), 0, NULL, NULL},                                         \
-	        {"prev", PF_B64, 1, 0, CHAIN_HASH_LEN, L(prev), 0, NULL, NULL},                          \
-	        {"time", PF_TIME, 1, 0, 0, L(time), 0, NULL, NULL},                                      \
-	{                                                                                                \
-		"sigs", PF_OBJLIST, 1, nsigs, nsigs, L(sigs), L(n_sigs), &sig_table, NULL                \
+#define F_COMMON(nsigs)                                                                                                \
+	{"op", PF_ENUM, 1, 0, CHAIN_OP_COUNT_ - 1, L(op), 0, op_names, NULL},                                          \
+	        {"seq", PF_U64, 1, 1, 0, L(seq), 0, NULL, NULL},                                                       \
+	        {"prev", PF_B64, 1, 0, CHAIN_HASH_LEN, L(prev), 0, NULL, NULL},                                        \
+	        {"time", PF_TIME, 1, 0, 0, L(time), 0, NULL, NULL},                                                    \
+	{                                                                                                              \
+		"sigs", PF_OBJLIST, 1, nsigs, nsigs, L(sigs), L(n_sigs), &sig_table, NULL                              \
 	}
-#define F_ID(name, m)                                                                                    \
-	{                                                                                                \
-		name, PF_ID, 1, 1, PROTO_ID_MAX, L(m), 0, NULL, NULL                                     \
+#define F_ID(name, m)                                                                                                  \
+	{                                                                                                              \
+		name, PF_ID, 1, 1, PROTO_ID_MAX, L(m), 0, NULL, NULL                                                   \
 	}
-#define F_KEY(name, m)                                                                                   \
-	{                                                                                                \
-		name, PF_B64, 1, 0, PROTO_PK_LEN, L(m), 0, NULL, NULL                                    \
+#define F_KEY(name, m)                                                                                                 \
+	{                                                                                                              \
+		name, PF_B64, 1, 0, PROTO_PK_LEN, L(m), 0, NULL, NULL                                                  \
 	}
-#define F_GEN(name)                                                                                      \
-	{                                                                                                \
-		name, PF_U64, 1, 1, 0, L(generation), 0, NULL, NULL                                      \
+#define F_GEN(name)                                                                                                    \
+	{                                                                                                              \
+		name, PF_U64, 1, 1, 0, L(generation), 0, NULL, NULL                                                    \
 	}
-#define F_ROLE                                                                                           \
-	{                                                                                                \
-		"role", PF_ENUM, 1, 0, CHAIN_ROLE_COUNT_ - 1, L(role), 0, role_names, NULL               \
+#define F_ROLE                                                                                                         \
+	{                                                                                                              \
+		"role", PF_ENUM, 1, 0, CHAIN_ROLE_COUNT_ - 1, L(role), 0, role_names, NULL                             \
 	}
 
 static const struct pf_field t_admin_add[] = {F_COMMON(1), F_ID("user", user), F_KEY("uk_sign_pk", pk),
                                               F_GEN("uk_generation")};
 static const struct pf_field t_admin_remove[] = {F_COMMON(1), F_ID("user", user)};
-static const struct pf_field t_enroll_key[] = {F_COMMON(1), F_KEY("pk", pk),
-                                               {"not_after", PF_TIME, 1, 0, 0, L(not_after), 0, NULL, NULL}};
+static const struct pf_field t_enroll_key[] = {
+        F_COMMON(1), F_KEY("pk", pk), {"not_after", PF_TIME, 1, 0, 0, L(not_after), 0, NULL, NULL}};
 static const struct pf_field t_gateway_key[] = {F_COMMON(1), F_KEY("pk", pk)};
 static const struct pf_field t_uk_create[] = {F_COMMON(1),
                                               F_ID("user", chain),
@@ -165,9 +164,8 @@ static const struct pf_field t_uk_rotate[] = {F_COMMON(2), F_ID("user", chain), 
                                               F_KEY("uk_sign_pk", uk_sign_pk), F_KEY("uk_box_pk", uk_box_pk)};
 static const struct pf_field t_team_create[] = {F_COMMON(1), F_ID("team", chain), F_ID("user", user),
                                                 F_GEN("uk_generation"), F_KEY("uk_sign_pk", uk_sign_pk)};
-static const struct pf_field t_member_add[] = {F_COMMON(1),           F_ID("team", chain),
-                                               F_ID("user", user),    F_ROLE,
-                                               F_GEN("uk_generation"), F_KEY("uk_sign_pk", uk_sign_pk)};
+static const struct pf_field t_member_add[] = {F_COMMON(1), F_ID("team", chain),    F_ID("user", user),
+                                               F_ROLE,      F_GEN("uk_generation"), F_KEY("uk_sign_pk", uk_sign_pk)};
 static const struct pf_field t_team_user[] = {F_COMMON(1), F_ID("team", chain), F_ID("user", user)};
 
 static const struct {
@@ -613,7 +611,8 @@ int chain_user_extend(struct chain_user_state *s, const struct chain_link *l, co
 	uint8_t hash[CHAIN_HASH_LEN];
 	int r;
 
-	if (s == NULL || l == NULL || s->n_devices > CHAIN_DEVICES_MAX || memchr(s->user, '\0', sizeof(s->user)) == NULL)
+	if (s == NULL || l == NULL || s->n_devices > CHAIN_DEVICES_MAX ||
+	    memchr(s->user, '\0', sizeof(s->user)) == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	if ((r = check_follows(&s->head, s->user, l, CHAIN_KIND_USER, CHAIN_OP_UK_CREATE)) != VARSKO_OK)
 		return r;
@@ -722,8 +721,8 @@ int chain_team_extend(struct chain_team_state *s, const struct chain_link *l, co
 	size_t i;
 	int r;
 
-	if (s == NULL || l == NULL || s->n_members > CHAIN_MEMBERS_MAX || memchr(s->team, '\0', sizeof(s->team)) == NULL ||
-	    (org != NULL && org->n_admins > CHAIN_ADMINS_MAX))
+	if (s == NULL || l == NULL || s->n_members > CHAIN_MEMBERS_MAX ||
+	    memchr(s->team, '\0', sizeof(s->team)) == NULL || (org != NULL && org->n_admins > CHAIN_ADMINS_MAX))
 		return VARSKO_ERR_BAD_INPUT;
 	if ((r = check_follows(&s->head, s->team, l, CHAIN_KIND_TEAM, CHAIN_OP_TEAM_CREATE)) != VARSKO_OK)
 		return r;

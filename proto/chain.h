@@ -72,13 +72,7 @@ enum chain_op {
 };
 
 /* A team member's role (the role of the user's certificates). */
-enum chain_role {
-	CHAIN_ROLE_NONE = 0,
-	CHAIN_ROLE_MYNDIGHED,
-	CHAIN_ROLE_LEDER,
-	CHAIN_ROLE_AGENT,
-	CHAIN_ROLE_COUNT_
-};
+enum chain_role { CHAIN_ROLE_NONE = 0, CHAIN_ROLE_MYNDIGHED, CHAIN_ROLE_LEDER, CHAIN_ROLE_AGENT, CHAIN_ROLE_COUNT_ };
 
 /* Wire names ("admin_add", "myndighed") or NULL; and back (..._NONE when unknown). */
 const char *chain_op_name(enum chain_op op);
@@ -250,8 +244,8 @@ struct chain_team_state {
  * already listed sets its not_after (a time in the past retires it).
  * gateway_key replaces the gateway key.
  */
-int chain_org_extend(struct chain_org_state *s, const struct chain_link *l, const uint8_t root_pk[PROTO_PK_LEN])
-	VARSKO_WUR;
+int chain_org_extend(struct chain_org_state *s, const struct chain_link *l,
+                     const uint8_t root_pk[PROTO_PK_LEN]) VARSKO_WUR;
 
 /*
  * User chain. Link 1, and only link 1, is uk_create, generation 1, signed
@@ -268,8 +262,8 @@ int chain_org_extend(struct chain_org_state *s, const struct chain_link *l, cons
  * key) added twice, a revoke of an unknown or revoked device, a generation
  * that does not step by one: VARSKO_ERR_BAD_CHAIN.
  */
-int chain_user_extend(struct chain_user_state *s, const struct chain_link *l, const struct chain_org_state *org)
-	VARSKO_WUR;
+int chain_user_extend(struct chain_user_state *s, const struct chain_link *l,
+                      const struct chain_org_state *org) VARSKO_WUR;
 
 /*
  * Team chain. Link 1, and only link 1, is team_create, signed by the user
@@ -283,8 +277,8 @@ int chain_user_extend(struct chain_user_state *s, const struct chain_link *l, co
  * leder (member_remove or leder_remove): VARSKO_ERR_BAD_CHAIN. leder_add
  * gives an existing member the leder's rights, whatever its role.
  */
-int chain_team_extend(struct chain_team_state *s, const struct chain_link *l, const struct chain_org_state *org)
-	VARSKO_WUR;
+int chain_team_extend(struct chain_team_state *s, const struct chain_link *l,
+                      const struct chain_org_state *org) VARSKO_WUR;
 
 /*
  * Verify links[0..n) from an empty state (a chain from its root) into *out.
