@@ -117,14 +117,27 @@ static const struct pf_table sig_table = {sig_fields, PF_N(sig_fields), sizeof(s
  * member: its role is always leder.
  */
 #define L(m) offsetof(struct chain_link, m)
-#define F_COMMON(nsigs)                                                                                                \
-	{"op", PF_ENUM, 1, 0, CHAIN_OP_COUNT_ - 1, L(op), 0, op_names, NULL},                                          \
-	        {"seq", PF_U64, 1, 1, 0, L(seq), 0, NULL, NULL},                                                       \
-	        {"prev", PF_B64, 1, 0, CHAIN_HASH_LEN, L(prev), 0, NULL, NULL},                                        \
-	        {"time", PF_TIME, 1, 0, 0, L(time), 0, NULL, NULL},                                                    \
+#define F_OP                                                                                                           \
+	{                                                                                                              \
+		"op", PF_ENUM, 1, 0, CHAIN_OP_COUNT_ - 1, L(op), 0, op_names, NULL                                     \
+	}
+#define F_SEQ                                                                                                          \
+	{                                                                                                              \
+		"seq", PF_U64, 1, 1, 0, L(seq), 0, NULL, NULL                                                          \
+	}
+#define F_PREV                                                                                                         \
+	{                                                                                                              \
+		"prev", PF_B64, 1, 0, CHAIN_HASH_LEN, L(prev), 0, NULL, NULL                                           \
+	}
+#define F_TIME                                                                                                         \
+	{                                                                                                              \
+		"time", PF_TIME, 1, 0, 0, L(time), 0, NULL, NULL                                                       \
+	}
+#define F_SIGS(nsigs)                                                                                                  \
 	{                                                                                                              \
 		"sigs", PF_OBJLIST, 1, nsigs, nsigs, L(sigs), L(n_sigs), &sig_table, NULL                              \
 	}
+#define F_COMMON(nsigs) F_OP, F_SEQ, F_PREV, F_TIME, F_SIGS(nsigs)
 #define F_ID(name, m)                                                                                                  \
 	{                                                                                                              \
 		name, PF_ID, 1, 1, PROTO_ID_MAX, L(m), 0, NULL, NULL                                                   \

@@ -20,7 +20,14 @@ the refused link, and invalid link texts with the error their parsing gives.
 
 Run with Debian's python3 (it has PyNaCl):
 
-    /usr/bin/python3 proto/vectors/chain-gen.py
+    /usr/bin/python3 proto/vectors/chain-gen.py [--corpus]
+
+With --corpus it also rewrites the seed corpus of the fuzz target,
+tests/fuzz/corpus/chain/: files of link texts, one per line, that
+fuzz-chain.c decodes and offers to its states in order: the valid chains
+(the org chain first, so the team and user links find their admins), every
+invalid chain (user and team ones after the org chain) and every invalid
+link text.
 """
 
 import base64
@@ -29,6 +36,7 @@ import hashlib
 import json
 import os
 import struct
+import sys
 import time
 
 from nacl import bindings as nb
@@ -444,6 +452,33 @@ def main():
     with open(OUT, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1, sort_keys=True, ensure_ascii=False)
         f.write("\n")
+    if "--corpus" in sys.argv[1:]:
+        corpus(out)
+
+
+def corpus(out):
+    d = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "fuzz", "corpus", "chain")
+    os.makedirs(d, exist_ok=True)
+    for old in os.listdir(d):
+        if old.startswith("seed-"):
+            os.remove(os.path.join(d, old))
+    org = [r["json"] for r in out["org"]["links"]]
+    user = [r["json"] for r in out["user"]["links"]]
+    team = [r["json"] for r in out["team"]["links"]]
+    items = [org, org + user + team, org + team + user]
+    for c in out["invalid_chains"]:
+        items.append(c["links"] if c["kind"] == "org" else org + c["links"])
+    for c in out["invalid_json"]:
+        items.append([c["text"]])
+    seen = set()
+    for lines in items:
+        data = ("\n".join(lines) + "\n").encode()
+        if data in seen:
+            continue
+        seen.add(data)
+        with open(os.path.join(d, "seed-" + hashlib.sha256(data).hexdigest()[:16]), "wb") as f:
+            f.write(data)
+    print("%d files in %s" % (len(seen), d))
 
 
 if __name__ == "__main__":
