@@ -253,7 +253,8 @@ int chain_org_extend(struct chain_org_state *s, const struct chain_link *l,
  * device. The caller must check that device's certificate against an
  * enrollment key of the org chain (and its user against the chain id):
  * this function cannot, it sees no certificate. device_add is signed by the
- * current user key; device_revoke by the current user key or the user key
+ * current user key (it too names a device's id and keys, not its
+ * certificate, which the caller checks the same way); device_revoke by the current user key or the user key
  * of an admin of `org` (NULL: no admins); uk_rotate by the current user key
  * (sigs[0]) and a non-revoked device of the user (sigs[1]), with generation
  * exactly the current one + 1. A wrong signer is VARSKO_ERR_BAD_SIGNATURE,
