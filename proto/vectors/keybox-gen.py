@@ -18,7 +18,9 @@ defines it. From fixed seeds it writes:
 - a recovery box at the minimum Argon2id limits with fixed code, salt and
   nonce; recovery codes (bytes <-> text, and typed forms good and bad);
 - approval codes;
-- invalid objects with the error each must give.
+- invalid objects with the error each must give;
+
+and the fuzz seed corpus tests/fuzz/corpus/keybox/ from all of these.
 
 Run with Debian's python3 (it has PyNaCl):
 
@@ -38,6 +40,7 @@ from nacl import bindings as nb
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "keybox.json")
+CORPUS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "fuzz", "corpus", "keybox")
 
 TAG_SET = b"varsko-keybox-v1"
 TAG_PREV = b"varsko-prevbox-v1"
@@ -429,6 +432,33 @@ def main():
     with open(OUT, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1, sort_keys=True, ensure_ascii=False)
         f.write("\n")
+    write_corpus(out)
+
+
+def slug(name):
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-")
+
+
+def write_corpus(v):
+    """The fuzz seed corpus tests/fuzz/corpus/keybox/: every object and code of the vectors, valid and not."""
+    files = {}
+    for st in v["sets"]:
+        files["set-" + st["name"] + ".json"] = st["json"].encode()
+    files["recovery.json"] = v["recovery"]["json"].encode()
+    for i, c in enumerate(v["recovery_code_parse"]):
+        files["code-%02d.txt" % i] = c["input"].encode()
+    a = v["approval"][0]
+    files["approval.bin"] = b"".join(bytes.fromhex(a[k]) for k in ("nonce", "old_sign_pk", "new_sign_pk",
+                                                                     "new_box_pk"))
+    for i, e in enumerate(v["invalid"]):
+        files["invalid-%02d-%s.json" % (i, slug(e["name"]))] = e["json"].encode()
+    os.makedirs(CORPUS, exist_ok=True)
+    for name in os.listdir(CORPUS):
+        if name not in files:
+            os.remove(os.path.join(CORPUS, name))
+    for name, data in sorted(files.items()):
+        with open(os.path.join(CORPUS, name), "wb") as f:
+            f.write(data)
 
 
 if __name__ == "__main__":
