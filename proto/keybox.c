@@ -562,6 +562,8 @@ out:
 /*
  * Base32 digits without table lookups indexed by secret values: a mask
  * that is all ones when lo <= c <= hi (c, lo, hi in 0..255), else zero.
+ * Relies on >> of a negative int being arithmetic, as on every compiler
+ * the tree builds with (gcc, clang).
  */
 static int in_range(int c, int lo, int hi)
 {
@@ -611,7 +613,6 @@ void keybox_code_format(const uint8_t code[KEYBOX_CODE_LEN], char out[KEYBOX_COD
 	out[k++] = '-';
 	out[k++] = b32_char((acc << (5 - bits)) & 31);
 	out[k] = '\0';
-	acc = 0;
 	sodium_memzero(&acc, sizeof(acc));
 }
 
@@ -648,7 +649,6 @@ int keybox_code_parse(const char *s, size_t len, uint8_t code[KEYBOX_CODE_LEN])
 	}
 	/* 26 digits are 130 bits: 16 bytes and two unused bits that must be zero, so each code has one spelling. */
 	bad |= chars != KEYBOX_CODE_CHARS || acc != 0;
-	acc = 0;
 	sodium_memzero(&acc, sizeof(acc));
 	if (bad) {
 		sodium_memzero(code, KEYBOX_CODE_LEN);
