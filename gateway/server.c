@@ -865,7 +865,7 @@ static void session_flow_frame(struct session *s, json_t *frame, enum flow_type 
 		session_bad(s, id, VARSKO_ERR_NOT_AUTHENTICATED, NULL);
 		return;
 	}
-	if (type < FLOW_T_ROUTE || type > FLOW_T_OVERVIEW) {
+	if (type < FLOW_T_FIRST_REQUEST || type > FLOW_T_LAST_REQUEST) {
 		json_decref(frame);
 		session_bad(s, id, VARSKO_ERR_PROTOCOL, "this frame type is only sent by the server");
 		return;

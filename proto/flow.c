@@ -608,6 +608,29 @@ static const struct pf_field k_frist[] = {
         C_TIME("due"),
 };
 
+/* The key model (PROTOCOL.md 15). Chains of kind "user" only in this version. */
+static const char *const chain_kinds[] = {"user"};
+#define C_KIND C_ENUM("kind", chain_kinds, "kind must be user")
+#define C_U64(k)                                                                                                       \
+	{                                                                                                              \
+		k, PF_U64, 1, 0, 0, 0, 0, NULL, "field must be a non-negative integer"                                 \
+	}
+#define C_OWNER                                                                                                        \
+	{                                                                                                              \
+		"owner", PF_ID, 1, 1, PROTO_ID_MAX + 5, 0, 0, NULL, "owner must be user:<id>"                          \
+	}
+static const struct pf_field k_chain_get[] = {C_KIND, C_ID("chain")};
+static const struct pf_field k_chain_append[] = {C_KIND, C_ID("chain"), C_OBJ("link", 1)};
+static const struct pf_field k_chain[] = {C_KIND, C_ID("chain"), C_LIST("links", FLOW_CHAIN_LINKS_MAX, NULL),
+                                          C_LIST("certs", FLOW_CHAIN_LINKS_MAX, NULL)};
+static const struct pf_field k_chain_ok[] = {C_KIND, C_ID("chain"), C_U64("seq")};
+static const struct pf_field k_keys_get[] = {C_OWNER};
+static const struct pf_field k_keys[] = {C_OWNER, C_LIST("sets", FLOW_KEY_SETS_MAX, NULL)};
+static const struct pf_field k_keys_put[] = {C_OBJ("set", 1)};
+static const struct pf_field k_keys_ok[] = {C_OWNER, C_U64("generation")};
+static const struct pf_field k_recovery_put[] = {C_OBJ("box", 1)};
+static const struct pf_field k_recovery[] = {C_OBJ("box", 1), C_U64("tries")};
+
 /* MQTT event payload (agents on varsko/<tenant>/ack). */
 static const struct pf_field k_mqtt_event[] = {C_OBJ("event", 1), C_OBJ("cert", 1)};
 
@@ -628,6 +651,12 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_NOTIFIER_DEVICES] = TYPE("notifier_devices", 1, k_ref),
         [FLOW_T_ROSTER] = TYPE("roster", 1, k_team),
         [FLOW_T_OVERVIEW] = {"overview", NULL, 0, 1},
+        [FLOW_T_CHAIN_GET] = TYPE("chain_get", 1, k_chain_get),
+        [FLOW_T_CHAIN_APPEND] = TYPE("chain_append", 1, k_chain_append),
+        [FLOW_T_KEYS_GET] = TYPE("keys_get", 1, k_keys_get),
+        [FLOW_T_KEYS_PUT] = TYPE("keys_put", 1, k_keys_put),
+        [FLOW_T_RECOVERY_GET] = {"recovery_get", NULL, 0, 1},
+        [FLOW_T_RECOVERY_PUT] = TYPE("recovery_put", 1, k_recovery_put),
         [FLOW_T_ROUTED] = TYPE("routed", 1, k_routed),
         [FLOW_T_RECEIPT] = TYPE("receipt", 1, k_receipt),
         [FLOW_T_EVENT_OK] = TYPE("event_ok", 1, k_event_ok),
@@ -636,6 +665,12 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_TIMELINE] = TYPE("timeline", 1, k_timeline),
         [FLOW_T_DEVICES] = TYPE("devices", 1, k_devices),
         [FLOW_T_DEADLINES] = TYPE("deadlines", 1, k_deadlines),
+        [FLOW_T_CHAIN] = TYPE("chain", 1, k_chain),
+        [FLOW_T_CHAIN_OK] = TYPE("chain_ok", 1, k_chain_ok),
+        [FLOW_T_KEYS] = TYPE("keys", 1, k_keys),
+        [FLOW_T_KEYS_OK] = TYPE("keys_ok", 1, k_keys_ok),
+        [FLOW_T_RECOVERY] = TYPE("recovery", 1, k_recovery),
+        [FLOW_T_RECOVERY_OK] = {"recovery_ok", NULL, 0, 1},
         [FLOW_T_PUSHED] = TYPE("pushed", 0, k_pushed),
         [FLOW_T_NEW_UNDERRETNING] = TYPE("new_underretning", 0, k_new),
         [FLOW_T_FRIST] = TYPE("frist", 0, k_frist),

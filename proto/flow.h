@@ -279,6 +279,12 @@ enum flow_type {
 	FLOW_T_NOTIFIER_DEVICES,
 	FLOW_T_ROSTER,
 	FLOW_T_OVERVIEW,
+	FLOW_T_CHAIN_GET, /* the key model (PROTOCOL.md 15): chains, key box sets, the recovery box */
+	FLOW_T_CHAIN_APPEND,
+	FLOW_T_KEYS_GET,
+	FLOW_T_KEYS_PUT,
+	FLOW_T_RECOVERY_GET,
+	FLOW_T_RECOVERY_PUT,
 	/* answers */
 	FLOW_T_ROUTED,
 	FLOW_T_RECEIPT,
@@ -288,12 +294,23 @@ enum flow_type {
 	FLOW_T_TIMELINE,
 	FLOW_T_DEVICES,
 	FLOW_T_DEADLINES,
+	FLOW_T_CHAIN,
+	FLOW_T_CHAIN_OK,
+	FLOW_T_KEYS,
+	FLOW_T_KEYS_OK,
+	FLOW_T_RECOVERY,
+	FLOW_T_RECOVERY_OK,
 	/* pushes */
 	FLOW_T_PUSHED,
 	FLOW_T_NEW_UNDERRETNING,
 	FLOW_T_FRIST,
 	FLOW_T_COUNT_
 };
+
+#define FLOW_T_FIRST_REQUEST FLOW_T_ROUTE
+#define FLOW_T_LAST_REQUEST  FLOW_T_RECOVERY_PUT
+#define FLOW_CHAIN_LINKS_MAX 1024 /* links in one chain answer */
+#define FLOW_KEY_SETS_MAX    256  /* key box sets in one keys answer */
 
 const char *flow_type_name(enum flow_type t);
 int flow_frame_parse(const char *buf, size_t len, json_t **out, enum flow_type *type, char *id_out,
