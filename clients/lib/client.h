@@ -15,6 +15,7 @@
  *   status.c  the verified timeline (varsko_status)
  *   caseworker.c the authority's side: list, open, events, re-routing, overview
  *   misc.c    errors, version, identity helpers
+ *   userkey.c the user key on the wire: the user chain, key box sets, recovery
  */
 #ifndef VARSKO_CLIENT_H
 #define VARSKO_CLIENT_H
@@ -24,9 +25,11 @@
 
 #include <jansson.h>
 
+#include "chain.h"
 #include "envelope.h"
 #include "file.h"
 #include "flow.h"
+#include "keybox.h"
 #include "proto.h"
 #include "underretning.h"
 #include "varsko/varsko.h"
@@ -43,6 +46,7 @@
 #define HOME_F_CA       "ca.pem"
 #define HOME_D_ROSTERS  "rosters"  /* rosters/<team>: the newest roster seen for the team */
 #define HOME_D_RECEIPTS "receipts" /* receipts/<REF>.json: receipts of own underretninger */
+#define HOME_F_PENDING  "userkey.pending" /* user-key seeds between the steps of a setup or recovery (userkey.c) */
 
 struct varsko_home {
 	char *path; /* owned */
@@ -387,5 +391,58 @@ int client_wait_hello(struct varsko_home *h, struct wsc *w, struct proto_frame *
  */
 int session_check_cert(const struct proto_cert *c, const uint8_t org_pk[PROTO_PK_LEN], const struct keys *k,
                        int64_t now);
+
+/* ---- userkey.c ---- */
+
+/* What the user chain says about one device, besides chain.h's state. */
+struct userkey_device {
+	uint64_t added_seq; /* the link that added it (uk_create or device_add) */
+	int64_t added_time; /* that link's time (as its signer wrote it) */
+	uint64_t revoked_seq;
+	int certified; /* 1: a certificate from the organisation, valid now, for the user and these keys */
+};
+
+/* A verified user chain: the state and, per device (same index), the above. */
+struct userkey_chain {
+	struct chain_user_state st;
+	struct userkey_device dev[CHAIN_DEVICES_MAX];
+};
+
+/*
+ * Check a chain answer's links and certs (borrowed arrays) for user `user`
+ * (PROTOCOL.md 15.2): every link parses and the whole chain verifies from
+ * its root (chain_user_verify; its error: VARSKO_ERR_BAD_CHAIN,
+ * VARSKO_ERR_BAD_SIGNATURE, ...; a link that does not parse is
+ * VARSKO_ERR_BAD_CHAIN too), every certificate parses (else
+ * VARSKO_ERR_BAD_CERT), and the first device (the chain's root) has a
+ * certificate that verifies against org_pk (at its own not_before), names
+ * `user` and carries the link's keys (else VARSKO_ERR_BAD_CERT). Each
+ * device's `certified` says whether it has such a certificate valid at
+ * `now`; a device without one is listed but relied on for nothing. An
+ * empty chain is VARSKO_OK with generation 0. On failure *out is zeroed
+ * and detail says which check failed.
+ */
+int userkey_chain_check(const json_t *links, const json_t *certs, const char *user,
+                        const uint8_t org_pk[PROTO_PK_LEN], int64_t now, struct userkey_chain *out, char *detail,
+                        size_t dcap);
+/* The index of `device` in the chain's devices, or -1. */
+int userkey_find_device(const struct userkey_chain *uc, const char *device);
+/*
+ * The JSON of varsko_user_devices() for a verified chain: cur is the
+ * verified key box set of the current generation (NULL when none), holds
+ * whether this device's box in it opens, pending whether a setup is
+ * unfinished (the pending file). *out owned by the caller (varsko_free()).
+ */
+int userkey_devices_json(const struct userkey_chain *uc, const char *user, const char *self,
+                         const struct keybox_set *cur, int holds, int pending, char **out);
+/*
+ * The user key of the current generation: the verified chain names this
+ * device, and its box in the current key box set (signed by the chain's
+ * user key) opens to a seed that derives the chain's key. *out owned by
+ * the caller (keybox_gen_free(), which wipes). VARSKO_ERR_NOT_FOUND (no user
+ * key yet, no set, no box for this device), VARSKO_ERR_NOT_CROSS_SIGNED,
+ * VARSKO_ERR_CRYPTO, the chain's errors, transport errors; c->detail says.
+ */
+int userkey_current(struct varsko_conn *c, struct keybox_gen **out);
 
 #endif

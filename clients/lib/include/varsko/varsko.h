@@ -175,6 +175,75 @@ VARSKO_API void varsko_close(struct varsko_conn *c);
  */
 VARSKO_API int varsko_fingerprint_of_home(struct varsko_home *h, char out[VARSKO_FPR_LEN + 1]) VARSKO_WUR;
 
+/* ---- the user key (PROTOCOL.md 15, docs/KEYS.md) ----------------------------- */
+
+#define VARSKO_RECOVERY_CODE_LEN 31 /* "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-X" */
+
+/*
+ * Make sure this device holds its user's key (PROTOCOL.md 15.1); run after
+ * enrollment and whenever varsko_user_devices() says "none" or
+ * "incomplete". Fetches the user chain and verifies it (every link from the
+ * root, and the certificate of every device it relies on against the
+ * pinned organisation key).
+ *
+ * - No chain yet (the user's first device): makes user key generation 1,
+ *   appends uk_create signed by this device, stores the key box set for this
+ *   device, makes a recovery code and stores the recovery box. *created is 1
+ *   and code_out holds the code: show it to the user once, then wipe it
+ *   (it is stored nowhere, and it is the only way to a lost user key).
+ * - The chain names this device but a step is missing (a setup broke off):
+ *   completes it from the seeds kept in the home meanwhile; when that
+ *   includes a new recovery box, *created is 1 and code_out is the new code.
+ * - Nothing missing: VARSKO_OK, *created 0.
+ *
+ * Errors: VARSKO_ERR_NOT_CROSS_SIGNED (the user has a chain and this device
+ * is not in it: it is not yet the user's; varsko_device_recover() with the
+ * recovery code makes it so), VARSKO_ERR_DEVICE_REVOKED, VARSKO_ERR_NOT_FOUND
+ * (in the chain, but no user key reaches this device), VARSKO_ERR_BAD_CHAIN,
+ * VARSKO_ERR_BAD_SIGNATURE, VARSKO_ERR_BAD_CERT (a chain that does not
+ * verify), the server's code, transport errors. varsko_conn_detail() explains.
+ * Blocks for an Argon2id computation (about 64 MiB) when it makes a box.
+ */
+VARSKO_API int varsko_user_setup(struct varsko_conn *c, char code_out[VARSKO_RECOVERY_CODE_LEN + 1],
+                                 int *created) VARSKO_WUR;
+
+/*
+ * Make this device one of its user's devices with the recovery code
+ * (PROTOCOL.md 15.6): fetch the recovery box (varskod counts this as one of
+ * the user's 10 tries), open it with the code, check that its newest seed is
+ * the verified chain's current user key, append device_add for this device
+ * signed by the user key, and store the current key box set again with this
+ * device added. code: as typed (either case, spaces and '-' anywhere).
+ * Errors: VARSKO_ERR_BAD_INPUT (not a code; no try is used), VARSKO_ERR_CRYPTO
+ * (wrong code), VARSKO_ERR_RECOVERY_LOCKED (too many wrong codes: the
+ * operator unlocks), VARSKO_ERR_EXISTS (already a device of the user holding
+ * the key: nothing done), VARSKO_ERR_NOT_FOUND (no user key or no recovery
+ * box yet), VARSKO_ERR_BAD_CHAIN (the box does not hold the chain's key), the
+ * chain's errors, the server's code, transport errors.
+ */
+VARSKO_API int varsko_device_recover(struct varsko_conn *c, const char *code) VARSKO_WUR;
+
+/*
+ * The user's devices by the verified user chain, as compact JSON:
+ * {"user":S,"device":S (this one),"generation":N (0: no user key yet),
+ *  "state":"none"|"not_cross_signed"|"revoked"|"incomplete"|"ok",
+ *  "holds_user_key":B (this device's box opens to the chain's key),
+ *  "setup_pending":B,
+ *  "devices":[{"device":S,"added":TIME,"seq":N,"revoked":B,"this":B,
+ *              "certified":B,"key_box":B}...]}
+ * in the order the chain added them. A device varskod knows but the chain
+ * does not name is not listed. *json_out owned by the caller (varsko_free()).
+ */
+VARSKO_API int varsko_user_devices(struct varsko_conn *c, char **json_out) VARSKO_WUR;
+
+/*
+ * The generation of the user key this device holds: its box in the current
+ * key box set opens to the verified chain's key (the seed is wiped at
+ * once). VARSKO_ERR_NOT_FOUND, VARSKO_ERR_NOT_CROSS_SIGNED, VARSKO_ERR_CRYPTO,
+ * the chain's errors; *generation 0 on failure.
+ */
+VARSKO_API int varsko_user_key_generation(struct varsko_conn *c, uint64_t *generation) VARSKO_WUR;
+
 /* ---- the underretning flow (docs/FLOW.md) ------------------------------------ */
 
 #define VARSKO_REF_MAX        16 /* "U-2026-000123" */
