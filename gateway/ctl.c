@@ -26,6 +26,7 @@
 #include "proto.h"
 #include "report.h"
 #include "store.h"
+#include "store_keys.h"
 
 #if defined(__has_include)
 #if __has_include("ctl_deadline.h")
@@ -52,6 +53,7 @@ static const char usage_main[] =
 	"  invite --user U [--hours H] [--json]   make a one-time enrollment code\n"
 	"  devices [--json]          list enrolled devices\n"
 	"  revoke DEVICE             revoke a device\n"
+	"  recovery unlock USER      let USER try the recovery code again after 10 tries\n"
 	"  audit verify              check the audit log's hash chain\n"
 	"  deadline --received T [--investigation-started T2]   legal deadlines (no config)\n"
 	"  report --from D --to D [--team T] --format json|csv|html   ledelsestilsyn figures\n";
@@ -78,6 +80,11 @@ static const char usage_devices[] =
 static const char usage_revoke[] =
 	"usage: varskoctl [-c FILE] revoke DEVICE\n"
 	"Revoke the device with id DEVICE (d-...). Revoking twice is not an error.\n";
+static const char usage_recovery[] =
+	"usage: varskoctl [-c FILE] recovery unlock USER\n"
+	"After 10 fetches of a user's recovery box (each a try at the recovery code) varskod\n"
+	"refuses more with recovery_locked. This sets the user's tries to 0 again (audited as\n"
+	"recovery_unlock). Check first, with the user, that the tries were theirs.\n";
 static const char usage_audit[] =
 	"usage: varskoctl [-c FILE] audit verify\n"
 	"Walk the audit log's hash chain; exit 0 if intact, 1 naming the first bad entry.\n";
@@ -459,6 +466,33 @@ out:
 	return code;
 }
 
+static int cmd_recovery(const char *cfgpath, int argc, char **argv)
+{
+	struct config cfg;
+	struct store *s = NULL;
+	int r, code = 1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if ((r = common_opts(argc, argv, usage_recovery, NULL, NULL, NULL)) >= 0)
+		return r;
+	if (optind + 2 != argc || strcmp(argv[optind], "unlock") != 0)
+		return usage_error(usage_recovery, "recovery takes: unlock USER");
+	if (load_config(cfgpath, &cfg) != VARSKO_OK)
+		goto out;
+	if (open_store(&cfg, &s, 0) != VARSKO_OK)
+		goto out;
+	if ((r = store_recovery_unlock(s, argv[optind + 1], (int64_t)time(NULL), "varskoctl")) != VARSKO_OK) {
+		fail(r, r == VARSKO_ERR_NOT_FOUND ? "the user has no recovery box" : "cannot unlock recovery");
+		goto out;
+	}
+	printf("recovery unlocked for %s\n", argv[optind + 1]);
+	code = 0;
+out:
+	store_close(s);
+	config_free(&cfg);
+	return code;
+}
+
 static int cmd_revoke(const char *cfgpath, int argc, char **argv)
 {
 	struct config cfg;
@@ -574,6 +608,8 @@ int main(int argc, char **argv)
 		return cmd_devices(cfgpath, argc, argv);
 	if (strcmp(cmd, "revoke") == 0)
 		return cmd_revoke(cfgpath, argc, argv);
+	if (strcmp(cmd, "recovery") == 0)
+		return cmd_recovery(cfgpath, argc, argv);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(cfgpath, argc, argv);
 	if (strcmp(cmd, "deadline") == 0) {

@@ -6,6 +6,8 @@
  *   flow_submit.c  route, roster, submit (the notifier's side)
  *   flow_read.c    inbox, mine, fetch, status, notifier_devices, overview
  *   server_flow.c  event (the checks and effects are flow_event.c's)
+ *   flow_keys.c    chain_get, chain_append, keys_get, keys_put, recovery_get,
+ *                  recovery_put (the key model, PROTOCOL.md 15)
  * A handler answers with flow_answer(), queues pushes with flow_add_push*()
  * and refuses with flow_refuse() (a static English text).
  */
@@ -91,5 +93,12 @@ int flow_run_fetch(struct flow_job *j, struct store *st, const struct caller *c)
 int flow_run_status(struct flow_job *j, struct store *st, const struct caller *c);
 int flow_run_notifier_devices(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_overview(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+/* flow_keys.c */
+int flow_run_chain_get(struct flow_job *j, struct store *st);
+int flow_run_chain_append(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_keys_get(struct flow_job *j, struct store *st, const struct caller *c);
+int flow_run_keys_put(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_recovery_put(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_recovery_get(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 
 #endif

@@ -75,6 +75,7 @@ unsigned policy_relation(const struct policy_actor *a, const char *team, const c
 /* ---- requests (PROTOCOL.md 12.8) ------------------------------------------------- */
 
 #define TEAM_READERS (POL_MYNDIGHED | POL_LEDER)
+#define KEY_HOLDERS  (POL_FAGPERSON | POL_MYNDIGHED | POL_LEDER | POL_RAADGIVER | POL_AGENT | POL_ADMIN)
 
 static const struct request_rule {
 	unsigned roles;  /* who may make the request at all */
@@ -96,6 +97,13 @@ static const struct request_rule {
         [FLOW_T_OVERVIEW] = {POL_LEDER, 1, 0, "only a leder has the deadline overview"},
         [FLOW_T_EVENT] = {TEAM_READERS | POL_AGENT, 1, POL_REL_TEAM,
                           "only myndighed, leder and the team's agent sign events"},
+        /* The key model (PROTOCOL.md 15): every person's device; flow_keys.c limits each to the caller's own user. */
+        [FLOW_T_CHAIN_GET] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        [FLOW_T_CHAIN_APPEND] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        [FLOW_T_KEYS_GET] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        [FLOW_T_KEYS_PUT] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        [FLOW_T_RECOVERY_GET] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        [FLOW_T_RECOVERY_PUT] = {KEY_HOLDERS, 0, 0, "not for this role"},
 };
 
 int policy_request(enum flow_type t, const struct policy_actor *a, const char **why)

@@ -75,6 +75,18 @@ static enum flow_type answer_type(enum flow_type t)
 		return FLOW_T_DEVICES;
 	case FLOW_T_OVERVIEW:
 		return FLOW_T_DEADLINES;
+	case FLOW_T_CHAIN_GET:
+		return FLOW_T_CHAIN;
+	case FLOW_T_CHAIN_APPEND:
+		return FLOW_T_CHAIN_OK;
+	case FLOW_T_KEYS_GET:
+		return FLOW_T_KEYS;
+	case FLOW_T_KEYS_PUT:
+		return FLOW_T_KEYS_OK;
+	case FLOW_T_RECOVERY_GET:
+		return FLOW_T_RECOVERY;
+	case FLOW_T_RECOVERY_PUT:
+		return FLOW_T_RECOVERY_OK;
 	default:
 		return FLOW_T_NONE;
 	}
@@ -377,6 +389,24 @@ static void flow_run(struct worker_job *job, struct store *st)
 		break;
 	case FLOW_T_OVERVIEW:
 		r = flow_run_overview(j, st, &c, now);
+		break;
+	case FLOW_T_CHAIN_GET:
+		r = flow_run_chain_get(j, st);
+		break;
+	case FLOW_T_CHAIN_APPEND:
+		r = flow_run_chain_append(j, st, &c, now);
+		break;
+	case FLOW_T_KEYS_GET:
+		r = flow_run_keys_get(j, st, &c);
+		break;
+	case FLOW_T_KEYS_PUT:
+		r = flow_run_keys_put(j, st, &c, now);
+		break;
+	case FLOW_T_RECOVERY_GET:
+		r = flow_run_recovery_get(j, st, &c, now);
+		break;
+	case FLOW_T_RECOVERY_PUT:
+		r = flow_run_recovery_put(j, st, &c, now);
 		break;
 	default: /* policy_request() refused every other type */
 		r = VARSKO_ERR_INTERNAL;

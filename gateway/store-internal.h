@@ -1,6 +1,7 @@
 /*
  * store-internal.h: what the store's files (store.c, store_audit.c,
- * store_import.c, store_outbox.c, store_deadline.c, store_flow.c) share. Not
+ * store_import.c, store_outbox.c, store_deadline.c, store_flow.c,
+ * store_keys.c) share. Not
  * part of the store's API: only they, and white-box unit tests, include it.
  *
  * Every statement is named by enum store_sql. Each file that runs statements
@@ -104,7 +105,16 @@
 	X(SQL_EVENT_FIRST_BY)                                                                                          \
 	X(SQL_EVENT_KINDS)                                                                                             \
 	X(SQL_EVENT_INSERT)                                                                                            \
-	X(SQL_AGENT_DONE)
+	X(SQL_AGENT_DONE)                                                                                              \
+	/* store_keys.c */                                                                                             \
+	X(SQL_CHAIN_LINKS)                                                                                             \
+	X(SQL_CHAIN_ADD)                                                                                               \
+	X(SQL_KEYSETS)                                                                                                 \
+	X(SQL_KEYSET_PUT)                                                                                              \
+	X(SQL_RECOVERY_PUT)                                                                                            \
+	X(SQL_RECOVERY_GET)                                                                                            \
+	X(SQL_RECOVERY_TRY)                                                                                            \
+	X(SQL_RECOVERY_RESET)
 
 #define STORE_SQL_ENUM(id) id,
 enum store_sql { STORE_SQL_LIST(STORE_SQL_ENUM) STORE_SQL_COUNT };
@@ -117,6 +127,7 @@ extern const char *const store_sql_import[STORE_SQL_COUNT];   /* store_import.c 
 extern const char *const store_sql_outbox[STORE_SQL_COUNT];   /* store_outbox.c */
 extern const char *const store_sql_deadline[STORE_SQL_COUNT]; /* store_deadline.c */
 extern const char *const store_sql_flow[STORE_SQL_COUNT];     /* store_flow.c */
+extern const char *const store_sql_keys[STORE_SQL_COUNT];     /* store_keys.c */
 
 struct store {
 	sqlite3 *db;

@@ -153,6 +153,26 @@ static const char *const migrations[] = {
 	" cert_json TEXT NOT NULL,"
 	" created_at INTEGER NOT NULL) STRICT;"
 	"PRAGMA user_version = 3;",
+	/* 3 -> 4: the key model's user chains, key box sets and recovery boxes (PROTOCOL.md 15). */
+	"CREATE TABLE chain_links ("
+	" kind TEXT NOT NULL CHECK (kind IN ('user')),"
+	" chain TEXT NOT NULL,"
+	" seq INTEGER NOT NULL CHECK (seq >= 1),"
+	" link_json TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" PRIMARY KEY (kind, chain, seq)) STRICT;"
+	"CREATE TABLE key_sets ("
+	" owner TEXT NOT NULL,"
+	" generation INTEGER NOT NULL CHECK (generation >= 1),"
+	" set_json TEXT NOT NULL,"
+	" updated_at INTEGER NOT NULL,"
+	" PRIMARY KEY (owner, generation)) STRICT;"
+	"CREATE TABLE recovery_boxes ("
+	" user TEXT PRIMARY KEY NOT NULL REFERENCES users(id),"
+	" box_json TEXT NOT NULL,"
+	" tries INTEGER NOT NULL DEFAULT 0,"
+	" updated_at INTEGER NOT NULL) STRICT;"
+	"PRAGMA user_version = 4;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -302,6 +322,7 @@ int store_row_int(sqlite3_stmt *st, void *arg)
 /* The SQL of every statement: each id in exactly one of the files' tables. */
 static const char *const *const sql_tables[] = {
         store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline, store_sql_flow,
+        store_sql_keys,
 };
 
 #define STORE_SQL_NAME(id) #id,

@@ -236,8 +236,8 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 			goto out;
 		if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK)
 			goto out;
-		if ((r = client_confirm(c->w, f->u.hello.nonce, origin, c->k, deadline, h->detail, sizeof(h->detail))) !=
-		    VARSKO_OK)
+		if ((r = client_confirm(c->w, f->u.hello.nonce, origin, c->k, deadline, h->detail,
+		                        sizeof(h->detail))) != VARSKO_OK)
 			goto out;
 		wsc_close(c->w);
 		c->w = NULL;

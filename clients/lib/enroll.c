@@ -361,7 +361,8 @@ int varsko_enroll(struct varsko_home *h, const char *url, const char *code, cons
 	if (r != VARSKO_OK)
 		goto out;
 	if (sodium_memcmp(f->u.enrolled.org_pk, org_pk, PROTO_PK_LEN) != 0) {
-		snprintf(h->detail, sizeof(h->detail), "the server answered with another organisation key than its hello");
+		snprintf(h->detail, sizeof(h->detail),
+		         "the server answered with another organisation key than its hello");
 		r = VARSKO_ERR_BAD_CERT;
 		goto out;
 	}

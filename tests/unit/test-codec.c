@@ -134,7 +134,7 @@ static void test_roundtrip_all(void)
 
 static void test_types(void)
 {
-	static const char *names[] = {NULL,   "hello", "enroll", "enrolled", "login",          "session",
+	static const char *names[] = {NULL,     "hello", "enroll", "enrolled", "login",          "session",
 	                              "whoami", "ping",  "pong",   "error",    "enroll_confirm", "confirmed"};
 
 	CHECK_EQ_INT((int)(sizeof names / sizeof names[0]), PROTO_T_COUNT_);

@@ -966,6 +966,18 @@ static const struct {
         {"{\"type\":\"frist\",\"reference\":" REF ",\"kind\":\"escalation\",\"deadline\":\"kvittering\","
          "\"due\":\"2026-11-24T09:00:00Z\"}",
          FLOW_T_FRIST},
+        {"{\"type\":\"chain_get\",\"id\":\"c\",\"kind\":\"user\",\"chain\":\"laerer-anna\"}", FLOW_T_CHAIN_GET},
+        {"{\"type\":\"chain_append\",\"kind\":\"user\",\"chain\":\"u\",\"link\":{}}", FLOW_T_CHAIN_APPEND},
+        {"{\"type\":\"keys_get\",\"owner\":\"user:laerer-anna\"}", FLOW_T_KEYS_GET},
+        {"{\"type\":\"keys_put\",\"set\":{}}", FLOW_T_KEYS_PUT},
+        {"{\"type\":\"recovery_get\",\"id\":\"r\"}", FLOW_T_RECOVERY_GET},
+        {"{\"type\":\"recovery_put\",\"box\":{}}", FLOW_T_RECOVERY_PUT},
+        {"{\"type\":\"chain\",\"kind\":\"user\",\"chain\":\"u\",\"links\":[{}],\"certs\":[]}", FLOW_T_CHAIN},
+        {"{\"type\":\"chain_ok\",\"kind\":\"user\",\"chain\":\"u\",\"seq\":1}", FLOW_T_CHAIN_OK},
+        {"{\"type\":\"keys\",\"owner\":\"user:u\",\"sets\":[]}", FLOW_T_KEYS},
+        {"{\"type\":\"keys_ok\",\"owner\":\"user:u\",\"generation\":1}", FLOW_T_KEYS_OK},
+        {"{\"type\":\"recovery\",\"box\":{},\"tries\":1}", FLOW_T_RECOVERY},
+        {"{\"type\":\"recovery_ok\"}", FLOW_T_RECOVERY_OK},
 };
 
 static const struct {
@@ -1030,6 +1042,12 @@ static const struct {
          "{\"event\":{},\"cert\":{},\"x\":1}]}",
          VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"devices\",\"certs\":[[]]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"chain_get\",\"kind\":\"team\",\"chain\":\"t\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"chain_get\",\"kind\":\"user\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"chain_append\",\"kind\":\"user\",\"chain\":\"u\",\"link\":[]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"keys_put\",\"set\":\"x\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"recovery_get\",\"user\":\"u\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"recovery\",\"box\":{},\"tries\":-1}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"devices\",\"certs\":{}}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"pushed\",\"id\":\"p\",\"reference\":" REF ",\"event\":{},\"cert\":{}}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"pushed\",\"reference\":" REF ",\"event\":{}}", VARSKO_ERR_BAD_FRAME},

@@ -18,6 +18,7 @@
 #include "check.h"
 #include "store-internal.h" /* white box: the test reads the store's own connection */
 #include "store.h"
+#include "store_keys.h"
 
 #define STR_(x) #x
 #define STR(x)  STR_(x)
@@ -77,7 +78,7 @@ static void test_open_and_pragmas(void)
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA secure_delete", NULL), 1);
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	tables = q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", NULL);
-	CHECK_EQ_INT(tables, 14);
+	CHECK_EQ_INT(tables, 17);
 	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'", NULL), 2);
 	store_close(s);
 	s = NULL;
@@ -234,6 +235,81 @@ static void test_pending(void)
 	}
 	sodium_memzero(org_sk, sizeof org_sk);
 	sodium_memzero(sk, sizeof sk);
+}
+
+static int text_count(int64_t num, const char *json, size_t len, void *arg)
+{
+	int *n = arg;
+
+	(void)json;
+	(void)len;
+	if (num != ++*n)
+		return VARSKO_ERR_INTERNAL; /* in order, from 1 */
+	return VARSKO_OK;
+}
+
+/* store_keys.c: chains append in order, sets replace, recovery counts its tries and locks. */
+static void test_keys(void)
+{
+	static const char people[] = "INSERT INTO users VALUES ('laerer-kim', 'Kim Test', 'fagperson', NULL);";
+	struct store *s = NULL;
+	char path[sizeof dir + 32], *json = NULL;
+	size_t len = 0;
+	int64_t tries = 0;
+	int n = 0, i;
+
+	snprintf(path, sizeof path, "%s/keys.db", dir);
+	CHECK_EQ_INT(store_open(&s, path, 1), VARSKO_OK);
+	if (s == NULL)
+		return;
+	CHECK(sqlite3_exec(s->db, people, NULL, NULL, NULL) == SQLITE_OK);
+
+	CHECK_EQ_INT(store_chain_add(s, "user", "laerer-kim", 1, "uk_create", "{\"a\":1}", T0, "d-1"), VARSKO_OK);
+	CHECK_EQ_INT(store_chain_add(s, "user", "laerer-kim", 2, "device_add", "{\"a\":2}", T0, "d-1"), VARSKO_OK);
+	CHECK_EQ_INT(store_chain_add(s, "user", "laerer-kim", 2, "device_add", "{\"a\":3}", T0, "d-2"), VARSKO_ERR_EXISTS);
+	CHECK_EQ_INT(store_chain_add(s, "team", "t", 1, "team_create", "{}", T0, "d-1"), VARSKO_ERR_DB); /* not yet */
+	CHECK_EQ_INT(store_chain_foreach(s, "user", "laerer-kim", text_count, &n), VARSKO_OK);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(audit_count(s, "chain_append", "user=laerer-kim seq=2 op=device_add"), 1);
+
+	CHECK_EQ_INT(store_keyset_put(s, "user:laerer-kim", 1, "{\"s\":1}", T0, "d-1"), VARSKO_OK);
+	CHECK_EQ_INT(store_keyset_put(s, "user:laerer-kim", 1, "{\"s\":2}", T0 + 1, "d-1"), VARSKO_OK);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM key_sets WHERE set_json = '{\"s\":2}'", NULL), 1);
+	n = 0;
+	CHECK_EQ_INT(store_keyset_foreach(s, "user:laerer-kim", text_count, &n), VARSKO_OK);
+	CHECK_EQ_INT(n, 1);
+
+	/* Recovery: none yet; ten tries; the eleventh is refused and audited; unlock; a new box resets too. */
+	CHECK_EQ_INT(store_recovery_take(s, "laerer-kim", T0, "d-1", &json, &len, &tries), VARSKO_ERR_NOT_FOUND);
+	CHECK_EQ_INT(store_recovery_unlock(s, "laerer-kim", T0, "varskoctl"), VARSKO_ERR_NOT_FOUND);
+	CHECK_EQ_INT(store_recovery_put(s, "laerer-kim", "{\"box\":1}", T0, "d-1"), VARSKO_OK);
+	CHECK_EQ_INT(store_recovery_put(s, "nobody", "{}", T0, "d-1"), VARSKO_ERR_BAD_INPUT); /* no such user */
+	for (i = 1; i <= STORE_RECOVERY_TRIES; i++) {
+		CHECK_EQ_INT(store_recovery_take(s, "laerer-kim", T0 + i, "d-2", &json, &len, &tries), VARSKO_OK);
+		CHECK_EQ_INT(tries, i);
+		CHECK(json != NULL && strcmp(json, "{\"box\":1}") == 0 && len == strlen(json));
+		free(json);
+		json = NULL;
+	}
+	CHECK_EQ_INT(store_recovery_take(s, "laerer-kim", T0 + 20, "d-2", &json, &len, &tries), VARSKO_ERR_RECOVERY_LOCKED);
+	CHECK(json == NULL);
+	CHECK_EQ_INT(audit_count(s, "recovery_locked", "user=laerer-kim tries=10"), 1);
+	CHECK_EQ_INT(store_recovery_unlock(s, "laerer-kim", T0 + 21, "varskoctl"), VARSKO_OK);
+	CHECK_EQ_INT(store_recovery_take(s, "laerer-kim", T0 + 22, "d-2", &json, &len, &tries), VARSKO_OK);
+	CHECK_EQ_INT(tries, 1);
+	free(json);
+	json = NULL;
+	/* A device_add ends a recovery: the tries start again. */
+	CHECK_EQ_INT(store_chain_add(s, "user", "laerer-kim", 3, "device_add", "{\"a\":4}", T0, "d-2"), VARSKO_OK);
+	CHECK_EQ_INT(q_int(s->db, "SELECT tries FROM recovery_boxes WHERE user = 'laerer-kim'", NULL), 0);
+	store_close(s);
+	unlink(path);
+	for (i = 0; i < 2; i++) {
+		char side[sizeof path + 8];
+
+		snprintf(side, sizeof side, "%s%s", path, i == 0 ? "-wal" : "-shm");
+		unlink(side);
+	}
 }
 
 static void test_enroll(void)
@@ -454,6 +530,7 @@ int main(void)
 	test_code_normalize();
 	test_enroll();
 	test_pending();
+	test_keys();
 	test_statements();
 	{
 		char p[300];

@@ -1,0 +1,361 @@
+/*
+ * flow_keys.c: the key model's requests (PROTOCOL.md 15): user chains, the
+ * key box sets of user keys, recovery boxes. Worker thread.
+ *
+ * varskod holds no key that opens any of these; what it can do is refuse
+ * what does not verify, so that the database only ever holds chains that
+ * verify from their root, sets signed by the user key the chain names and
+ * sealed only to devices the chain added, and boxes of the user who sent
+ * them. Every read verifies the stored chain again: a row edited behind
+ * varskod's back is answered bad_chain, never handed on as if it were good.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "chain.h"
+#include "flow_request.h"
+#include "keybox.h"
+#include "store_keys.h"
+
+#define OWNER_PREFIX  "user:"
+#define DEVICE_PREFIX "device:"
+
+/* ---- the stored user chain ------------------------------------------------------ */
+
+struct loaded_chain {
+	struct chain_link *links; /* n of cap */
+	size_t n, cap;
+	json_t *arr; /* the links as JSON objects (chain_get), or NULL */
+};
+
+static void loaded_free(struct loaded_chain *lc)
+{
+	free(lc->links);
+	json_decref(lc->arr);
+	memset(lc, 0, sizeof(*lc));
+}
+
+/* One stored link: parsed, in seq order, and kept as JSON when asked to. */
+static int chain_row(int64_t seq, const char *json, size_t len, void *arg)
+{
+	struct loaded_chain *lc = arg;
+	struct chain_link *grown;
+
+	if (lc->n == FLOW_CHAIN_LINKS_MAX || seq != (int64_t)lc->n + 1)
+		return VARSKO_ERR_BAD_CHAIN;
+	if (lc->n == lc->cap) {
+		size_t cap = lc->cap ? lc->cap * 2 : 8;
+
+		if ((grown = realloc(lc->links, cap * sizeof(*grown))) == NULL)
+			return VARSKO_ERR_NOMEM;
+		lc->links = grown;
+		lc->cap = cap;
+	}
+	if (chain_link_from_text(json, len, &lc->links[lc->n]) != VARSKO_OK)
+		return VARSKO_ERR_BAD_CHAIN;
+	if (lc->arr != NULL && json_array_append_new(lc->arr, flow_load_text(json, len)) != 0)
+		return VARSKO_ERR_NOMEM;
+	lc->n++;
+	return VARSKO_OK;
+}
+
+/*
+ * The stored chain of user, verified from its root into *state (zeroed for
+ * a user without one). A chain that does not verify was edited in the
+ * database: VARSKO_ERR_BAD_CHAIN, refused with its own message.
+ */
+static int user_chain(struct flow_job *j, struct store *st, const char *user, struct loaded_chain *lc,
+                      struct chain_user_state *state)
+{
+	size_t bad = 0;
+	int r;
+
+	memset(state, 0, sizeof(*state));
+	if ((r = store_chain_foreach(st, "user", user, chain_row, lc)) == VARSKO_OK &&
+	    chain_user_verify(lc->links, lc->n, user, NULL, state, &bad) != VARSKO_OK)
+		r = VARSKO_ERR_BAD_CHAIN;
+	if (r == VARSKO_ERR_BAD_CHAIN)
+		return flow_refuse(j, r, "the stored user chain does not verify: the database was changed");
+	return r;
+}
+
+/* The device of the chain named id, or NULL. */
+static const struct chain_device *chain_device_find(const struct chain_user_state *state, const char *id)
+{
+	for (size_t i = 0; i < state->n_devices; i++) {
+		if (strcmp(state->devices[i].device, id) == 0)
+			return &state->devices[i];
+	}
+	return NULL;
+}
+
+/* "user:<user>" into out (KEYBOX_OWNER_MAX + 1 bytes). */
+static void owner_of(const char *user, char out[KEYBOX_OWNER_MAX + 1])
+{
+	snprintf(out, KEYBOX_OWNER_MAX + 1, OWNER_PREFIX "%s", user);
+}
+
+/* ---- chain_get ------------------------------------------------------------------- */
+
+int flow_run_chain_get(struct flow_job *j, struct store *st)
+{
+	const char *user = json_string_value(json_object_get(j->req, "chain"));
+	struct loaded_chain lc;
+	struct chain_user_state *state = NULL;
+	struct store_device d;
+	json_t *certs = NULL;
+	int r;
+
+	memset(&lc, 0, sizeof(lc));
+	if ((state = malloc(sizeof(*state))) == NULL || (lc.arr = json_array()) == NULL ||
+	    (certs = json_array()) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = user_chain(j, st, user, &lc, state)) != VARSKO_OK)
+		goto out;
+	/* The certificate of every device the chain names, revoked ones too: they signed links. */
+	for (size_t i = 0; i < state->n_devices; i++) {
+		if (store_device_get(st, state->devices[i].device, &d) != VARSKO_OK)
+			continue; /* the client then finds no certificate for it and refuses the device */
+		if (json_array_append_new(certs, flow_cert_json(&d.cert)) != 0) {
+			r = VARSKO_ERR_NOMEM;
+			goto out;
+		}
+	}
+	r = flow_answer(
+	        j, json_pack("{s:s, s:s, s:O, s:O}", "kind", "user", "chain", user, "links", lc.arr, "certs", certs));
+out:
+	json_decref(certs);
+	loaded_free(&lc);
+	free(state);
+	return r;
+}
+
+/* ---- chain_append ----------------------------------------------------------------- */
+
+int flow_run_chain_append(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	const char *user = json_string_value(json_object_get(j->req, "chain"));
+	struct loaded_chain lc;
+	struct chain_user_state *state = NULL;
+	struct chain_link *l = NULL;
+	struct store_device d;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(&lc, 0, sizeof(lc));
+	if (strcmp(user, c->cert.user) != 0)
+		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device appends only to its own user's chain");
+	if ((state = malloc(sizeof(*state))) == NULL || (l = calloc(1, sizeof(*l))) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = chain_link_from_json(json_object_get(j->req, "link"), l)) != VARSKO_OK) {
+		r = flow_refuse(j, r, "the link is not a valid chain link");
+		goto out;
+	}
+	if (l->op != CHAIN_OP_UK_CREATE && l->op != CHAIN_OP_DEVICE_ADD) {
+		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "only uk_create and device_add are accepted in this version");
+		goto out;
+	}
+	/* The device the link adds: an active device of this user, with exactly these keys. */
+	if (store_device_get(st, l->device, &d) != VARSKO_OK || d.revoked_at != 0 || strcmp(d.cert.user, user) != 0 ||
+	    sodium_memcmp(d.cert.sign_pk, l->device_sign_pk, PROTO_PK_LEN) != 0 ||
+	    sodium_memcmp(d.cert.box_pk, l->device_box_pk, PROTO_PK_LEN) != 0) {
+		r = flow_refuse(j, VARSKO_ERR_NOT_FOUND,
+		                "the link names no active device of this user with these keys");
+		goto out;
+	}
+	if (l->op == CHAIN_OP_UK_CREATE && strcmp(l->device, j->device) != 0) {
+		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "uk_create names the device that sends it");
+		goto out;
+	}
+	if ((r = user_chain(j, st, user, &lc, state)) != VARSKO_OK)
+		goto out;
+	if ((r = chain_user_extend(state, l, NULL)) != VARSKO_OK) {
+		r = flow_refuse(j, r, "the link does not extend the user's chain");
+		goto out;
+	}
+	if ((r = chain_link_to_text(l, &text, &len)) != VARSKO_OK)
+		goto out;
+	r = store_chain_add(st, "user", user, (int64_t)l->seq, chain_op_name(l->op), text, now, j->device);
+	if (r == VARSKO_ERR_EXISTS) {
+		r = flow_refuse(j, VARSKO_ERR_BAD_CHAIN, "another link took this place first: fetch the chain again");
+		goto out;
+	}
+	if (r != VARSKO_OK)
+		goto out;
+	r = flow_answer(j, json_pack("{s:s, s:s, s:I}", "kind", "user", "chain", user, "seq", (json_int_t)l->seq));
+out:
+	free(text);
+	free(l);
+	loaded_free(&lc);
+	free(state);
+	return r;
+}
+
+/* ---- keys_get, keys_put -------------------------------------------------------------- */
+
+static int set_row(int64_t generation, const char *json, size_t len, void *arg)
+{
+	(void)generation;
+	return json_array_append_new(arg, flow_load_text(json, len)) == 0 ? VARSKO_OK : VARSKO_ERR_NOMEM;
+}
+
+int flow_run_keys_get(struct flow_job *j, struct store *st, const struct caller *c)
+{
+	const char *owner = json_string_value(json_object_get(j->req, "owner"));
+	char mine[KEYBOX_OWNER_MAX + 1];
+	json_t *sets;
+	int r;
+
+	owner_of(c->cert.user, mine);
+	if (strcmp(owner, mine) != 0)
+		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device asks only for its own user's keys");
+	if ((sets = json_array()) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = store_keyset_foreach(st, owner, set_row, sets)) == VARSKO_OK)
+		r = flow_answer(j, json_pack("{s:s, s:O}", "owner", owner, "sets", sets));
+	json_decref(sets);
+	return r;
+}
+
+/* The checks of PROTOCOL.md 15.4 on a decoded set against the verified chain; a refusal or VARSKO_OK. */
+static int set_check(struct flow_job *j, const struct keybox_set *set, const struct chain_user_state *state)
+{
+	const struct chain_device *dev;
+
+	if (state->generation == 0)
+		return flow_refuse(j, VARSKO_ERR_NOT_FOUND, "the user has no user key yet");
+	if (set->generation < state->generation)
+		return flow_refuse(j, VARSKO_ERR_STALE_KEY, "a newer user key generation exists");
+	if (set->generation > state->generation)
+		return flow_refuse(j, VARSKO_ERR_BAD_CHAIN, "the user chain has no such generation");
+	if (sodium_memcmp(set->pub, state->uk_box_pk, PROTO_PK_LEN) != 0 ||
+	    sodium_memcmp(set->signer, state->uk_sign_pk, PROTO_PK_LEN) != 0)
+		return flow_refuse(j, VARSKO_ERR_BAD_INPUT, "the set is not of the user key the chain names");
+	if (keybox_set_verify(set, state->uk_sign_pk) != VARSKO_OK)
+		return flow_refuse(j, VARSKO_ERR_BAD_SIGNATURE, "the set's signature does not verify");
+	for (size_t i = 0; i < set->n; i++) {
+		const char *id = set->boxes[i].recipient;
+
+		if (strncmp(id, DEVICE_PREFIX, strlen(DEVICE_PREFIX)) != 0 ||
+		    (dev = chain_device_find(state, id + strlen(DEVICE_PREFIX))) == NULL || dev->revoked)
+			return flow_refuse(j, VARSKO_ERR_NOT_CROSS_SIGNED,
+			                   "a recipient is not a device the user's chain added");
+	}
+	return VARSKO_OK;
+}
+
+int flow_run_keys_put(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	struct loaded_chain lc;
+	struct chain_user_state *state = NULL;
+	struct keybox_set *set = NULL;
+	char mine[KEYBOX_OWNER_MAX + 1];
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(&lc, 0, sizeof(lc));
+	if ((state = malloc(sizeof(*state))) == NULL || (set = malloc(sizeof(*set))) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((text = flow_member_text(j->req, "set", &len)) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = keybox_set_from_json(text, len, set)) != VARSKO_OK) {
+		r = flow_refuse(j, r, "the set is not a valid key box set");
+		goto out;
+	}
+	owner_of(c->cert.user, mine);
+	if (strcmp(set->owner, mine) != 0) {
+		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device puts only its own user's keys");
+		goto out;
+	}
+	if ((r = user_chain(j, st, c->cert.user, &lc, state)) != VARSKO_OK ||
+	    (r = set_check(j, set, state)) != VARSKO_OK)
+		goto out;
+	free(text);
+	text = NULL;
+	if ((r = keybox_set_to_json(set, &text, &len)) != VARSKO_OK)
+		goto out;
+	if ((r = store_keyset_put(st, mine, (int64_t)set->generation, text, now, j->device)) != VARSKO_OK)
+		goto out;
+	r = flow_answer(j, json_pack("{s:s, s:I}", "owner", mine, "generation", (json_int_t)set->generation));
+out:
+	free(text);
+	free(set);
+	loaded_free(&lc);
+	free(state);
+	return r;
+}
+
+/* ---- recovery_put, recovery_get ------------------------------------------------------- */
+
+int flow_run_recovery_put(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	struct keybox_recovery box;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(&box, 0, sizeof(box));
+	if ((text = flow_member_text(j->req, "box", &len)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = keybox_recovery_from_json(text, len, &box)) != VARSKO_OK) {
+		r = flow_refuse(j, r, "the box is not a valid recovery box");
+		goto out;
+	}
+	if (strcmp(box.user, c->cert.user) != 0) {
+		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device puts only its own user's recovery box");
+		goto out;
+	}
+	/* The bounds every opener enforces (PROTOCOL.md 14.5): a box outside them would never open. */
+	if (box.opslimit < crypto_pwhash_OPSLIMIT_MIN || box.opslimit > crypto_pwhash_OPSLIMIT_MODERATE ||
+	    box.memlimit < crypto_pwhash_MEMLIMIT_MIN || box.memlimit > crypto_pwhash_MEMLIMIT_MODERATE) {
+		r = flow_refuse(j, VARSKO_ERR_BAD_INPUT, "the box's Argon2id limits are outside the allowed range");
+		goto out;
+	}
+	free(text);
+	text = NULL;
+	if ((r = keybox_recovery_to_json(&box, &text, &len)) != VARSKO_OK)
+		goto out;
+	if ((r = store_recovery_put(st, c->cert.user, text, now, j->device)) != VARSKO_OK)
+		goto out;
+	r = flow_answer(j, json_object());
+out:
+	keybox_recovery_clear(&box);
+	free(text);
+	return r;
+}
+
+int flow_run_recovery_get(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int64_t tries = 0;
+	json_t *box;
+	int r;
+
+	r = store_recovery_take(st, c->cert.user, now, j->device, &text, &len, &tries);
+	if (r == VARSKO_ERR_NOT_FOUND)
+		return flow_refuse(j, r, "the user has no recovery box");
+	if (r == VARSKO_ERR_RECOVERY_LOCKED)
+		return flow_refuse(j, r, "too many recovery attempts: an administrator must unlock recovery");
+	if (r != VARSKO_OK)
+		return r;
+	if ((box = flow_load_text(text, len)) == NULL)
+		r = VARSKO_ERR_DB;
+	else
+		r = flow_answer(j, json_pack("{s:o, s:I}", "box", box, "tries", (json_int_t)tries));
+	free(text);
+	return r;
+}

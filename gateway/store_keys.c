@@ -1,0 +1,180 @@
+/*
+ * store_keys.c: user chains, key box sets and recovery boxes
+ * (store_keys.h). Texts in, texts out: the checks are flow_keys.c's.
+ */
+#include "store_keys.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store-internal.h"
+
+/* The statements of this file (store-internal.h). */
+const char *const store_sql_keys[STORE_SQL_COUNT] = {
+        [SQL_CHAIN_LINKS] = "SELECT seq, link_json FROM chain_links WHERE kind = ?1 AND chain = ?2 ORDER BY seq",
+        [SQL_CHAIN_ADD] =
+                "INSERT INTO chain_links (kind, chain, seq, link_json, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        [SQL_KEYSETS] = "SELECT generation, set_json FROM key_sets WHERE owner = ?1 ORDER BY generation",
+        [SQL_KEYSET_PUT] = "INSERT INTO key_sets (owner, generation, set_json, updated_at) VALUES (?1, ?2, ?3, ?4)"
+                           " ON CONFLICT (owner, generation) DO UPDATE SET set_json = excluded.set_json,"
+                           " updated_at = excluded.updated_at",
+        [SQL_RECOVERY_PUT] = "INSERT INTO recovery_boxes (user, box_json, tries, updated_at) VALUES (?1, ?2, 0, ?3)"
+                             " ON CONFLICT (user) DO UPDATE SET box_json = excluded.box_json, tries = 0,"
+                             " updated_at = excluded.updated_at",
+        [SQL_RECOVERY_GET] = "SELECT tries, box_json FROM recovery_boxes WHERE user = ?1",
+        [SQL_RECOVERY_TRY] = "UPDATE recovery_boxes SET tries = tries + 1 WHERE user = ?1",
+        [SQL_RECOVERY_RESET] = "UPDATE recovery_boxes SET tries = 0 WHERE user = ?1",
+};
+
+struct text_each {
+	store_text_fn fn;
+	void *arg;
+};
+
+/* A row (number, text) through the caller's fn. */
+static int text_row(sqlite3_stmt *st, void *arg)
+{
+	struct text_each *e = arg;
+	const char *t = (const char *)sqlite3_column_text(st, 1);
+	int n = sqlite3_column_bytes(st, 1);
+
+	if (t == NULL || n <= 0)
+		return VARSKO_ERR_DB;
+	return e->fn(sqlite3_column_int64(st, 0), t, (size_t)n, e->arg);
+}
+
+int store_chain_foreach(struct store *s, const char *kind, const char *chain, store_text_fn fn, void *arg)
+{
+	struct text_each e = {fn, arg};
+
+	return store_query(s, SQL_CHAIN_LINKS, text_row, &e, "ss", kind, chain);
+}
+
+int store_chain_add(struct store *s, const char *kind, const char *chain, int64_t seq, const char *op, const char *json,
+                    int64_t now, const char *actor)
+{
+	char detail[PROTO_ID_MAX + 64];
+	int own = 0, r;
+
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((r = store_exec(s, SQL_CHAIN_ADD, "ssisi", kind, chain, seq, json, now)) != VARSKO_OK)
+		goto out;
+	/* A recovery ends with the recovered device's device_add. */
+	if (strcmp(op, "device_add") == 0 && (r = store_exec(s, SQL_RECOVERY_RESET, "s", chain)) != VARSKO_OK)
+		goto out;
+	snprintf(detail, sizeof detail, "%s=%s seq=%lld op=%s", kind, chain, (long long)seq, op);
+	r = store_audit(s, now, "chain_append", actor, detail);
+out:
+	return store_tx_end(s, own, r);
+}
+
+int store_keyset_foreach(struct store *s, const char *owner, store_text_fn fn, void *arg)
+{
+	struct text_each e = {fn, arg};
+
+	return store_query(s, SQL_KEYSETS, text_row, &e, "s", owner);
+}
+
+int store_keyset_put(struct store *s, const char *owner, int64_t generation, const char *json, int64_t now,
+                     const char *actor)
+{
+	char detail[PROTO_ID_MAX + 48];
+	int own = 0, r;
+
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((r = store_exec(s, SQL_KEYSET_PUT, "sisi", owner, generation, json, now)) != VARSKO_OK)
+		goto out;
+	snprintf(detail, sizeof detail, "owner=%s generation=%lld", owner, (long long)generation);
+	r = store_audit(s, now, "keys_put", actor, detail);
+out:
+	return store_tx_end(s, own, r);
+}
+
+int store_recovery_put(struct store *s, const char *user, const char *json, int64_t now, const char *actor)
+{
+	char detail[PROTO_ID_MAX + 8];
+	int own = 0, r;
+
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((r = store_exec(s, SQL_RECOVERY_PUT, "ssi", user, json, now)) != VARSKO_OK)
+		goto out;
+	snprintf(detail, sizeof detail, "user=%s", user);
+	r = store_audit(s, now, "recovery_put", actor, detail);
+out:
+	return store_tx_end(s, own, r);
+}
+
+struct recovery_row {
+	int64_t tries;
+	char *json;
+	size_t len;
+};
+
+static int recovery_row(sqlite3_stmt *st, void *arg)
+{
+	struct recovery_row *a = arg;
+
+	a->tries = sqlite3_column_int64(st, 0);
+	return store_col_dup(st, 1, &a->json, &a->len);
+}
+
+int store_recovery_take(struct store *s, const char *user, int64_t now, const char *actor, char **json, size_t *len,
+                        int64_t *tries)
+{
+	struct recovery_row a = {0, NULL, 0};
+	char detail[PROTO_ID_MAX + 32];
+	int own = 0, r;
+
+	*json = NULL;
+	*len = 0;
+	*tries = 0;
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((r = store_query_one(s, SQL_RECOVERY_GET, recovery_row, &a, "s", user)) != VARSKO_OK)
+		goto out;
+	if (a.tries >= STORE_RECOVERY_TRIES) {
+		/* Refused, and the refusal is kept: the operator sees every try. */
+		snprintf(detail, sizeof detail, "user=%s tries=%lld", user, (long long)a.tries);
+		if ((r = store_audit(s, now, "recovery_locked", actor, detail)) == VARSKO_OK)
+			r = store_tx_end(s, own, VARSKO_OK);
+		own = 0;
+		if (r == VARSKO_OK)
+			r = VARSKO_ERR_RECOVERY_LOCKED;
+		goto out;
+	}
+	if ((r = store_exec(s, SQL_RECOVERY_TRY, "s", user)) != VARSKO_OK)
+		goto out;
+	snprintf(detail, sizeof detail, "user=%s tries=%lld", user, (long long)a.tries + 1);
+	if ((r = store_audit(s, now, "recovery_get", actor, detail)) != VARSKO_OK)
+		goto out;
+	*json = a.json;
+	*len = a.len;
+	*tries = a.tries + 1;
+	a.json = NULL;
+out:
+	free(a.json);
+	return store_tx_end(s, own, r);
+}
+
+int store_recovery_unlock(struct store *s, const char *user, int64_t now, const char *actor)
+{
+	char detail[PROTO_ID_MAX + 8];
+	int own = 0, r;
+
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((r = store_exec(s, SQL_RECOVERY_RESET, "s", user)) != VARSKO_OK)
+		goto out;
+	if (sqlite3_changes(s->db) != 1) {
+		r = VARSKO_ERR_NOT_FOUND;
+		goto out;
+	}
+	snprintf(detail, sizeof detail, "user=%s", user);
+	r = store_audit(s, now, "recovery_unlock", actor, detail);
+out:
+	return store_tx_end(s, own, r);
+}

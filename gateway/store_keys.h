@@ -1,0 +1,60 @@
+/*
+ * store_keys.h: the key model's objects in the store (PROTOCOL.md 15): the
+ * links of user chains, the key box sets of user keys and the recovery
+ * boxes. The store keeps their JSON texts as they were accepted; it checks
+ * nothing about them (flow_keys.c verifies before it writes, and again on
+ * every read, so an edited row is found). Same rules as store.h: one
+ * connection, prepared statements, BEGIN IMMEDIATE for writes (joining the
+ * caller's transaction when one is open), VARSKO_OK or a negative
+ * VARSKO_ERR_*. Every write is audited with the actor (a device id or
+ * "varskoctl").
+ */
+#ifndef VARSKO_STORE_KEYS_H
+#define VARSKO_STORE_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORE_RECOVERY_TRIES 10 /* fetches of a recovery box before it locks (PROTOCOL.md 15.5) */
+
+/* A stored text: its row's number (seq or generation) and its JSON. */
+typedef int (*store_text_fn)(int64_t num, const char *json, size_t len, void *arg);
+
+/* Every link of chain (kind "user") in seq order through fn; stops at fn's first error. */
+int store_chain_foreach(struct store *s, const char *kind, const char *chain, store_text_fn fn, void *arg);
+
+/*
+ * Append link seq (its JSON text) to the chain; audited "chain_append" with
+ * the op's name. VARSKO_ERR_EXISTS when that seq is taken (two appends
+ * raced: the caller re-reads and refuses). A device_add also resets the
+ * user's recovery tries.
+ */
+int store_chain_add(struct store *s, const char *kind, const char *chain, int64_t seq, const char *op, const char *json,
+                    int64_t now, const char *actor);
+
+/* Every key box set of owner ("user:<id>") in generation order through fn. */
+int store_keyset_foreach(struct store *s, const char *owner, store_text_fn fn, void *arg);
+
+/* Store (or replace) the set of owner's generation; audited "keys_put". */
+int store_keyset_put(struct store *s, const char *owner, int64_t generation, const char *json, int64_t now,
+                     const char *actor);
+
+/* Store (or replace) user's recovery box and set its tries to 0; audited "recovery_put". */
+int store_recovery_put(struct store *s, const char *user, const char *json, int64_t now, const char *actor);
+
+/*
+ * One try at user's recovery box: VARSKO_ERR_NOT_FOUND when there is none,
+ * VARSKO_ERR_RECOVERY_LOCKED (audited "recovery_locked", committed) after
+ * STORE_RECOVERY_TRIES tries since the last reset; else the tries grow by
+ * one (audited "recovery_get"), *json (owned, free()) is the box and *tries
+ * the count with this one.
+ */
+int store_recovery_take(struct store *s, const char *user, int64_t now, const char *actor, char **json, size_t *len,
+                        int64_t *tries);
+
+/* Set user's tries to 0 (audited "recovery_unlock"); VARSKO_ERR_NOT_FOUND when the user has no box. */
+int store_recovery_unlock(struct store *s, const char *user, int64_t now, const char *actor);
+
+#endif
