@@ -4,6 +4,7 @@
  *
  *   varsko enroll --server URL --code CODE [--fingerprint FPR] [--label L]
  *   varsko whoami
+ *   varsko device recover [--code CODE] | list
  *   varsko underret send FILE.json [--submission ID] | list | status REF
  *   varsko receipt verify FILE
  *   varsko myndighed inbox | show REF | vurder REF --akut ja|nej
@@ -29,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -361,9 +364,8 @@ static void print_institutions(const struct varsko_identity *id)
 	printf("\n");
 }
 
-static int identity_json(const struct varsko_identity *id, const char *fpr)
+static json_t *identity_obj(const struct varsko_identity *id, const char *fpr)
 {
-	int rc;
 	json_t *o, *inst = json_array();
 	char expires[32];
 
@@ -372,21 +374,97 @@ static int identity_json(const struct varsko_identity *id, const char *fpr)
 		json_array_append_new(inst, json_string(id->institutions[i]));
 	o = json_pack("{s:s, s:s, s:s, s:s, s:o*, s:s, s:s}", "user", id->user, "name", id->name, "role", id->role,
 	              "team", id->team, "institutions", inst, "device", id->device, "not_after", expires);
-	if (o == NULL)
-		return fail(VARSKO_ERR_NOMEM, NULL);
-	if (fpr != NULL)
+	if (o != NULL && fpr != NULL)
 		json_object_set_new(o, "org_fingerprint", json_string(fpr));
-	rc = print_json_obj(o);
-	json_decref(o);
-	return rc;
+	return o;
+}
+
+/* ---- the user key ------------------------------------------------------------------------- */
+
+/*
+ * The outcome of varsko_user_setup() for people and programs: a new
+ * recovery code is shown once (and put in the JSON as "recovery_code").
+ */
+struct setup_result {
+	int r;       /* varsko_user_setup()'s result */
+	int created; /* a new recovery code in code */
+	char code[VARSKO_RECOVERY_CODE_LEN + 1];
+	char detail[512];
+};
+
+static void run_setup(struct varsko_conn *conn, struct setup_result *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->r = varsko_user_setup(conn, s->code, &s->created);
+	snprintf(s->detail, sizeof(s->detail), "%s", varsko_conn_detail(conn));
+}
+
+static void setup_wipe(struct setup_result *s)
+{
+	volatile char *p = (volatile char *)s->code;
+
+	for (size_t i = 0; i < sizeof(s->code); i++)
+		p[i] = 0;
+}
+
+static void print_recovery_code(const char *code)
+{
+	printf("\nDin gendannelseskode (vises kun denne ene gang – skriv den ned og gem den et sikkert sted):\n");
+	printf("\n    %s\n\n", code);
+	printf("Med koden kan du give en ny enhed din brugernøgle, hvis du mister dine enheder\n");
+	printf("(varsko device recover). Koden gemmes ingen steder, heller ikke på serveren.\n");
+}
+
+static void print_not_cross_signed(const char *user)
+{
+	printf("Enheden er tilmeldt, men endnu ikke godkendt som %s's enhed: den har ikke\n", user);
+	printf("brugernøglen endnu. Godkend den med din gendannelseskode:\n");
+	printf("    varsko device recover\n");
+}
+
+/* For the JSON of enroll and whoami: "user_key_state", and "recovery_code" when one was made. */
+static void setup_to_json(json_t *o, const struct setup_result *s)
+{
+	const char *state = s->r == VARSKO_OK                     ? "ok"
+	                    : s->r == VARSKO_ERR_NOT_CROSS_SIGNED ? "not_cross_signed"
+	                                                          : "failed";
+
+	json_object_set_new(o, "user_key_state", json_string(state));
+	if (s->r != VARSKO_OK && s->r != VARSKO_ERR_NOT_CROSS_SIGNED) {
+		json_object_set_new(o, "user_key_error", json_string(varsko_strerrname(s->r)));
+		json_object_set_new(o, "user_key_detail", json_string(s->detail));
+	}
+	if (s->created)
+		json_object_set_new(o, "recovery_code", json_string(s->code));
+}
+
+/* Print a JSON object and wipe it: it may hold a recovery code. */
+static int print_json_secret(json_t *o)
+{
+	char *text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	size_t n;
+
+	if (text == NULL)
+		return fail(VARSKO_ERR_NOMEM, NULL);
+	printf("%s\n", text);
+	fflush(stdout);
+	n = strlen(text);
+	for (volatile char *p = text; n > 0; n--)
+		*p++ = 0;
+	free(text);
+	return EXIT_SUCCESS;
 }
 
 static int run_enroll(const struct command *cmd, struct opts *o)
 {
 	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
 	struct varsko_enroll_info info;
+	struct setup_result su;
+	json_t *jo = NULL;
 	int r, rc;
 
+	memset(&su, 0, sizeof(su));
 	if (o->server == NULL || o->code == NULL)
 		return usage_error(cmd, "enroll needs --server and --code");
 	if (o->ca == NULL)
@@ -397,8 +475,22 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		rc = fail(r, varsko_home_detail(h));
 		goto out;
 	}
+	/* The device is enrolled and stays so; now its user key (PROTOCOL.md 15.1). */
+	if ((r = varsko_connect(h, o->ca, &conn)) != VARSKO_OK) {
+		su.r = r;
+		snprintf(su.detail, sizeof(su.detail), "%s", varsko_home_detail(h));
+	} else {
+		run_setup(conn, &su);
+	}
 	if (o->json) {
-		rc = identity_json(&info.identity, info.org_fingerprint);
+		if ((jo = identity_obj(&info.identity, info.org_fingerprint)) == NULL) {
+			rc = fail(VARSKO_ERR_NOMEM, NULL);
+			goto out;
+		}
+		setup_to_json(jo, &su);
+		rc = print_json_secret(jo);
+		if (su.r != VARSKO_OK && su.r != VARSKO_ERR_NOT_CROSS_SIGNED)
+			rc = EXIT_FAILURE;
 		goto out;
 	}
 	printf("Enheden er tilmeldt: %s\n", info.identity.device);
@@ -417,9 +509,101 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 	else
 		printf("Sammenlign det med fingeraftrykket, der stod sammen med din kode.\n");
 	rc = EXIT_SUCCESS;
+	if (su.r == VARSKO_OK && su.created) {
+		printf("Din brugernøgle er lavet (generation 1), og enheden har den.\n");
+		print_recovery_code(su.code);
+	} else if (su.r == VARSKO_OK) {
+		printf("Enheden har din brugernøgle.\n");
+	} else if (su.r == VARSKO_ERR_NOT_CROSS_SIGNED) {
+		print_not_cross_signed(info.identity.user);
+	} else {
+		fflush(stdout);
+		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
+		        su.detail[0] != '\0' ? su.detail : varsko_strerror(su.r));
+		fprintf(stderr, "Tilmeldingen står ved magt, men din brugernøgle kunne ikke sættes op.\n"
+		                "Kør 'varsko whoami' for at gøre det færdigt.\n");
+		rc = EXIT_FAILURE;
+	}
 out:
+	fflush(stdout);
+	setup_wipe(&su);
+	json_decref(jo);
+	varsko_close(conn);
 	varsko_home_close(h);
 	return rc;
+}
+
+/* The user's devices as varsko_user_devices() gives them (parsed), or NULL with the failure printed. */
+static json_t *user_devices(struct varsko_conn *conn, int *rc)
+{
+	char *text = NULL;
+	json_t *d;
+	int r;
+
+	if ((r = varsko_user_devices(conn, &text)) != VARSKO_OK) {
+		*rc = fail(r, varsko_conn_detail(conn));
+		return NULL;
+	}
+	d = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	varsko_free(text);
+	if (d == NULL)
+		*rc = fail(VARSKO_ERR_NOMEM, NULL);
+	return d;
+}
+
+static const char *devices_state(const json_t *d)
+{
+	const char *s = json_string_value(json_object_get(d, "state"));
+
+	return s != NULL ? s : "";
+}
+
+static void print_devices(const json_t *d)
+{
+	size_t i;
+	const json_t *e;
+	const json_t *arr = json_object_get(d, "devices");
+
+	if (json_array_size(arr) == 0) {
+		printf("  (ingen: brugeren har ingen brugernøgle endnu)\n");
+		return;
+	}
+	json_array_foreach(arr, i, e)
+	{
+		const char *dev = json_string_value(json_object_get(e, "device"));
+		const char *added = json_string_value(json_object_get(e, "added"));
+		char when[VARSKO_LOCAL_LEN + 1];
+
+		show_time(added, when);
+		printf("  %s  tilføjet %s", dev != NULL ? dev : "?", when);
+		if (json_is_true(json_object_get(e, "this")))
+			printf("  (denne enhed)");
+		if (json_is_true(json_object_get(e, "revoked")))
+			printf("  tilbagekaldt");
+		else if (!json_is_true(json_object_get(e, "certified")))
+			printf("  uden gyldigt certifikat");
+		else if (!json_is_true(json_object_get(e, "key_box")))
+			printf("  har ikke brugernøglen");
+		printf("\n");
+	}
+}
+
+static void print_user_key_state(const json_t *d, uint64_t gen)
+{
+	const char *st = devices_state(d);
+	const char *user = json_string_value(json_object_get(d, "user"));
+
+	if (gen > 0)
+		printf("brugernøgle:   generation %llu (enheden har den)\n", (unsigned long long)gen);
+	else if (strcmp(st, "none") == 0)
+		printf("brugernøgle:   ingen endnu\n");
+	else if (strcmp(st, "not_cross_signed") == 0)
+		printf("brugernøgle:   enheden er ikke godkendt som %s's enhed endnu (varsko device recover)\n",
+		       user != NULL ? user : "brugerens");
+	else if (strcmp(st, "revoked") == 0)
+		printf("brugernøgle:   enheden er tilbagekaldt\n");
+	else
+		printf("brugernøgle:   enheden har ikke brugernøglen\n");
 }
 
 static int run_whoami(const struct command *cmd, struct opts *o)
@@ -427,18 +611,44 @@ static int run_whoami(const struct command *cmd, struct opts *o)
 	struct varsko_home *h = NULL;
 	struct varsko_conn *conn = NULL;
 	struct varsko_identity id;
+	struct setup_result su;
+	json_t *devs = NULL, *jo = NULL;
 	char expires[32];
-	int r, rc;
+	uint64_t gen = 0;
+	int r, rc, did_setup = 0;
 
 	(void)cmd;
+	memset(&su, 0, sizeof(su));
 	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
 	if ((r = varsko_whoami(conn, &id)) != VARSKO_OK) {
 		rc = fail(r, varsko_conn_detail(conn));
 		goto out;
 	}
+	if ((devs = user_devices(conn, &rc)) == NULL)
+		goto out;
+	/* An enrollment whose user-key setup broke off (or never ran) is completed here. */
+	if (strcmp(devices_state(devs), "none") == 0 || strcmp(devices_state(devs), "incomplete") == 0) {
+		did_setup = 1;
+		run_setup(conn, &su);
+		json_decref(devs);
+		if ((devs = user_devices(conn, &rc)) == NULL)
+			goto out;
+	}
+	if (varsko_user_key_generation(conn, &gen) != VARSKO_OK)
+		gen = 0;
 	if (o->json) {
-		rc = identity_json(&id, NULL);
+		if ((jo = identity_obj(&id, NULL)) == NULL) {
+			rc = fail(VARSKO_ERR_NOMEM, NULL);
+			goto out;
+		}
+		json_object_set(jo, "user_key", devs);
+		json_object_set_new(jo, "user_key_generation", json_integer((json_int_t)gen));
+		if (did_setup)
+			setup_to_json(jo, &su);
+		rc = print_json_secret(jo);
+		if (did_setup && su.r != VARSKO_OK && su.r != VARSKO_ERR_NOT_CROSS_SIGNED)
+			rc = EXIT_FAILURE;
 		goto out;
 	}
 	utc_time(id.not_after, expires);
@@ -450,8 +660,160 @@ static int run_whoami(const struct command *cmd, struct opts *o)
 	print_institutions(&id);
 	printf("enhed:         %s\n", id.device);
 	printf("udløber:       %s\n", expires);
+	print_user_key_state(devs, gen);
+	printf("brugerens enheder (efter den verificerede brugerkæde):\n");
+	print_devices(devs);
+	rc = EXIT_SUCCESS;
+	if (did_setup && su.r == VARSKO_OK && su.created) {
+		printf("Din brugernøgle er nu sat op.\n");
+		print_recovery_code(su.code);
+	} else if (did_setup && su.r != VARSKO_OK && su.r != VARSKO_ERR_NOT_CROSS_SIGNED) {
+		fflush(stdout);
+		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
+		        su.detail[0] != '\0' ? su.detail : varsko_strerror(su.r));
+		fprintf(stderr, "Din brugernøgle kunne ikke sættes op; prøv igen senere.\n");
+		rc = EXIT_FAILURE;
+	}
+out:
+	fflush(stdout);
+	setup_wipe(&su);
+	json_decref(jo);
+	json_decref(devs);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+/* ---- device ------------------------------------------------------------------------------- */
+
+/*
+ * Read the recovery code from stdin (one line), without echo when stdin is a
+ * terminal. 0 on success; the caller wipes buf.
+ */
+static int read_code(char *buf, size_t cap)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), restored = 1;
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "Gendannelseskode: ");
+		fflush(stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			quiet.c_lflag |= ECHONL;
+			restored = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0;
+		}
+	}
+	if (fgets(buf, (int)cap, stdin) == NULL)
+		buf[0] = '\0';
+	if (tty && !restored)
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+static int run_recover(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	struct varsko_identity id;
+	char code[300];
+	const char *typed = o->code;
+	uint64_t gen = 0;
+	int r, rc;
+
+	memset(code, 0, sizeof(code));
+	if (typed == NULL) {
+		if (read_code(code, sizeof(code)) != 0) {
+			rc = usage_error(cmd, "no recovery code given (--code CODE or one line on stdin)");
+			goto out;
+		}
+		typed = code;
+	}
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	(void)varsko_conn_identity(conn, &id);
+	r = varsko_device_recover(conn, typed);
+	if (r == VARSKO_ERR_EXISTS) {
+		printf("Enheden er allerede %s's enhed og har brugernøglen; intet er ændret.\n", id.user);
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	if (r != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		if (r == VARSKO_ERR_CRYPTO)
+			fprintf(stderr, "Gendannelseskoden passer ikke. Kontrollér den og prøv igen; efter 10 "
+			                "forkerte forsøg spærres gendannelsen.\n");
+		else if (r == VARSKO_ERR_BAD_INPUT)
+			fprintf(stderr, "Det er ikke en gendannelseskode (26 tegn A-Z og 2-7, fx "
+			                "XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-X). Intet forsøg er brugt.\n");
+		else if (r == VARSKO_ERR_RECOVERY_LOCKED)
+			fprintf(stderr, "For mange forkerte gendannelseskoder: gendannelsen er spærret, til en "
+			                "administrator låser den op.\n");
+		else if (r == VARSKO_ERR_BAD_CHAIN || r == VARSKO_ERR_BAD_SIGNATURE || r == VARSKO_ERR_BAD_CERT)
+			fprintf(stderr, "Brugerkæden eller gendannelsesboksen kan ikke verificeres; intet er ændret. "
+			                "Kontakt administratoren.\n");
+		else if (r == VARSKO_ERR_NOT_FOUND)
+			fprintf(stderr, "Der er intet at gendanne endnu.\n");
+		goto out;
+	}
+	if (varsko_user_key_generation(conn, &gen) != VARSKO_OK)
+		gen = 0;
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:s, s:s, s:I}", "user", id.user, "device", id.device, "user_key_state",
+		                       gen > 0 ? "ok" : "incomplete", "user_key_generation", (json_int_t)gen);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		goto out;
+	}
+	printf("Enheden er nu godkendt som %s's enhed", id.user);
+	if (gen > 0)
+		printf(" og har brugernøglen (generation %llu).\n", (unsigned long long)gen);
+	else
+		printf(", men brugernøglen åbner ikke endnu; kør 'varsko whoami'.\n");
+	rc = EXIT_SUCCESS;
+out : {
+	volatile char *p = code;
+
+	for (size_t i = 0; i < sizeof(code); i++)
+		p[i] = 0;
+}
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static int run_device_list(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	json_t *devs = NULL;
+	int rc;
+
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((devs = user_devices(conn, &rc)) == NULL)
+		goto out;
+	if (o->json) {
+		rc = print_json_obj(devs);
+		goto out;
+	}
+	printf("%s's enheder (efter den verificerede brugerkæde):\n",
+	       json_string_value(json_object_get(devs, "user")) != NULL
+	               ? json_string_value(json_object_get(devs, "user"))
+	               : "brugerens");
+	print_devices(devs);
+	if (strcmp(devices_state(devs), "not_cross_signed") == 0)
+		print_not_cross_signed(json_string_value(json_object_get(devs, "user")));
 	rc = EXIT_SUCCESS;
 out:
+	json_decref(devs);
 	varsko_close(conn);
 	varsko_home_close(h);
 	return rc;
@@ -998,14 +1360,39 @@ static const struct command commands[] = {
          "  --fingerprint FPR   kommunens nøglefingeraftryk, som stod sammen med koden;\n"
          "                      tilmeldingen afvises, hvis serverens nøgle er en anden\n"
          "  --label LABEL       et kort navn på enheden\n"
-         "  (--ca FILE er påkrævet her, eller VARSKO_CA)\n",
+         "  (--ca FILE er påkrævet her, eller VARSKO_CA)\n"
+         "\n"
+         "Derefter sættes din brugernøgle op. Er det din første enhed, laves nøglen, og\n"
+         "din gendannelseskode vises én gang (--json: \"recovery_code\"): skriv den ned.\n"
+         "Har du allerede en enhed, er den nye ikke godkendt, før du kører\n"
+         "'varsko device recover' med gendannelseskoden.\n",
          run_enroll},
         {NULL, "whoami", 0, 0,
          "usage: varsko whoami\n"
          "\n"
-         "Log ind og vis, hvem enheden tilhører, som dens certifikat siger\n"
-         "(--json: user, name, role, team, institutions, device, not_after).\n",
+         "Log ind og vis, hvem enheden tilhører, som dens certifikat siger, brugerens\n"
+         "enheder efter den verificerede brugerkæde, og om enheden har brugernøglen.\n"
+         "En opsætning af brugernøglen, der blev afbrudt, gøres færdig her.\n"
+         "(--json: user, name, role, team, institutions, device, not_after, user_key,\n"
+         "user_key_generation, og recovery_code, hvis en ny kode blev lavet).\n",
          run_whoami},
+        {"device", "recover", O_CODE, 0,
+         "usage: varsko device recover [--code CODE]\n"
+         "\n"
+         "Godkend denne enhed som din med din gendannelseskode: enheden får din\n"
+         "brugernøgle og skrives i din brugerkæde. Uden --code læses koden fra\n"
+         "standard input (uden at blive vist). Hvert forsøg tælles; efter 10 forkerte\n"
+         "koder er gendannelsen spærret, til en administrator låser den op.\n"
+         "\n"
+         "  --code CODE   gendannelseskoden, XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-X\n",
+         run_recover},
+        {"device", "list", 0, 0,
+         "usage: varsko device list\n"
+         "\n"
+         "Dine enheder efter den verificerede brugerkæde: hvornår de blev tilføjet, om\n"
+         "de er tilbagekaldt, og om de har brugernøglen. En enhed, som serveren kender,\n"
+         "men som kæden ikke nævner, er ikke din (--json: varsko_user_devices()).\n",
+         run_device_list},
         {"underret", "send", O_SUBMISSION, 1,
          "usage: varsko underret send FILE.json [--submission ID]\n"
          "\n"
@@ -1096,6 +1483,8 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "Kommandoer:\n"
                                  "  enroll                    tilmeld denne enhed med en engangskode\n"
                                  "  whoami                    log ind og vis, hvem enheden tilhører\n"
+                                 "  device recover            godkend enheden med din gendannelseskode\n"
+                                 "  device list               dine enheder efter brugerkæden\n"
                                  "  underret send FILE.json   send en underretning\n"
                                  "  underret list             dine underretninger\n"
                                  "  underret status REF       en underretnings verificerede forløb\n"
@@ -1116,6 +1505,31 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "Miljø:\n"
                                  "  VARSKO_HOME  mappe med enhedens nøgler (standard ~/.config/varsko)\n"
                                  "  VARSKO_CA    CA-fil, der har signeret serverens certifikat (som --ca)\n";
+
+/*
+ * "varsko GROUP --help": every subcommand's help (to stdout), or with asked
+ * 0 (no subcommand given) the list of subcommands (to stderr). 0 when
+ * `group` is no group.
+ */
+static int group_help(const char *group, int asked)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (commands[i].group == NULL || strcmp(commands[i].group, group) != 0)
+			continue;
+		if (!found && !asked)
+			fprintf(stderr, "varsko: usage: the subcommand is missing; 'varsko %s' takes:\n", group);
+		if (asked)
+			printf("%s%s", found ? "\n" : "", commands[i].usage);
+		else
+			fprintf(stderr, "  varsko %s %s\n", group, commands[i].name);
+		found = 1;
+	}
+	if (found && asked)
+		fputs(common_help, stdout);
+	return found;
+}
 
 int main(int argc, char **argv)
 {
@@ -1157,6 +1571,9 @@ int main(int argc, char **argv)
 		         strcmp(argv[1], commands[i].name) == 0)
 			cmd = &commands[i];
 	}
+	if (cmd == NULL && (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) &&
+	    group_help(argv[0], argc >= 2))
+		return argc >= 2 ? EXIT_SUCCESS : EXIT_USAGE;
 	if (cmd == NULL) {
 		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 			if (commands[i].group != NULL && strcmp(argv[0], commands[i].group) == 0)
