@@ -417,8 +417,8 @@ static void print_recovery_code(const char *code)
 
 static void print_not_cross_signed(const char *user)
 {
-	printf("Enheden er tilmeldt, men endnu ikke godkendt som %s's enhed: den har ikke\n", user);
-	printf("brugernøglen endnu. Godkend den med din gendannelseskode:\n");
+	printf("Enheden er tilmeldt, men endnu ikke godkendt som enhed for brugeren %s: den har\n", user);
+	printf("ikke brugernøglen endnu. Godkend den med din gendannelseskode:\n");
 	printf("    varsko device recover\n");
 }
 
@@ -598,7 +598,7 @@ static void print_user_key_state(const json_t *d, uint64_t gen)
 	else if (strcmp(st, "none") == 0)
 		printf("brugernøgle:   ingen endnu\n");
 	else if (strcmp(st, "not_cross_signed") == 0)
-		printf("brugernøgle:   enheden er ikke godkendt som %s's enhed endnu (varsko device recover)\n",
+		printf("brugernøgle:   enheden er ikke godkendt for brugeren %s endnu (varsko device recover)\n",
 		       user != NULL ? user : "brugerens");
 	else if (strcmp(st, "revoked") == 0)
 		printf("brugernøgle:   enheden er tilbagekaldt\n");
@@ -739,7 +739,7 @@ static int run_recover(const struct command *cmd, struct opts *o)
 	(void)varsko_conn_identity(conn, &id);
 	r = varsko_device_recover(conn, typed);
 	if (r == VARSKO_ERR_EXISTS) {
-		printf("Enheden er allerede %s's enhed og har brugernøglen; intet er ændret.\n", id.user);
+		printf("Enheden er allerede godkendt for brugeren %s og har brugernøglen; intet er ændret.\n", id.user);
 		rc = EXIT_SUCCESS;
 		goto out;
 	}
@@ -771,7 +771,7 @@ static int run_recover(const struct command *cmd, struct opts *o)
 		json_decref(jo);
 		goto out;
 	}
-	printf("Enheden er nu godkendt som %s's enhed", id.user);
+	printf("Enheden er nu godkendt som enhed for brugeren %s", id.user);
 	if (gen > 0)
 		printf(" og har brugernøglen (generation %llu).\n", (unsigned long long)gen);
 	else
@@ -804,7 +804,7 @@ static int run_device_list(const struct command *cmd, struct opts *o)
 		rc = print_json_obj(devs);
 		goto out;
 	}
-	printf("%s's enheder (efter den verificerede brugerkæde):\n",
+	printf("Enheder for brugeren %s (efter den verificerede brugerkæde):\n",
 	       json_string_value(json_object_get(devs, "user")) != NULL
 	               ? json_string_value(json_object_get(devs, "user"))
 	               : "brugerens");

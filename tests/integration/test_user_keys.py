@@ -376,6 +376,47 @@ def main():
         c("nothing stored: the other user's recovery box is unchanged", rec_u2() == rec_before and rec_before,
           str(rec_before)[:100])
 
+        # -- a setup that broke off after uk_create: whoami completes it from the seeds kept in the home --
+        u3 = users[2][0] if len(users) > 2 else None
+        if u3 is not None:
+            home_d, home_f = env.path("home-d"), env.path("home-f")
+            rc, out, err = enroll(home_d, u3)
+            m = CODE_RE.search(out)
+            c("a third user's first device enrolls with a code", rc == 0 and m is not None, out_of(rc, out, err))
+            old_code = m.group(0) if m else ""
+            d = Home(home_d)
+
+            async def own_seed():
+                async with RawClient(url, ca) as cl:
+                    await cl.login(d.id, d.signing_key)
+                    ks = await request(cl, {"type": "keys_get", "id": "k", "owner": "user:" + u3})
+                    box = ks["sets"][0]["boxes"][0]
+                    return nacl.public.SealedBox(d.box_sk).decrypt(unb64(box["sealed"]))
+            seed = harness.run(own_seed())
+            db = env.db()
+            try:
+                db.execute("DELETE FROM key_sets WHERE owner = ?", ("user:" + u3,))
+                db.execute("DELETE FROM recovery_boxes WHERE user = ?", (u3,))
+                db.commit()
+            finally:
+                db.close()
+            fd = os.open(os.path.join(home_d, "userkey.pending"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(json.dumps({"recovery": True, "seeds": [b64(seed)], "user": u3}) + "\n")
+            rc, out, err = env.cli(home_d, "whoami")
+            m = CODE_RE.search(out)
+            c("whoami completes a broken-off setup: key box set again, a new recovery code shown once",
+              rc == 0 and m is not None and m.group(0) != old_code and "generation 1" in out and
+              not os.path.exists(os.path.join(home_d, "userkey.pending")), out_of(rc, out, err))
+            new_code = m.group(0) if m else ""
+            rc, out, err = env.cli(home_d, "whoami")
+            c("the next whoami has nothing left to do (no code)", rc == 0 and not CODE_RE.search(out) and
+              "generation 1" in out, out_of(rc, out, err))
+            enroll(home_f, u3)
+            rc, out, err = env.cli(home_f, "device", "recover", "--code", new_code)
+            c("a new device of that user recovers with the new code", rc == 0 and "generation 1" in out,
+              out_of(rc, out, err))
+
         # -- a chain link edited in the database --
         db = env.db()
         try:
