@@ -44,8 +44,8 @@
 #define HOME_F_GATEWAY  "gateway.cert"
 #define HOME_F_SERVER   "server"
 #define HOME_F_CA       "ca.pem"
-#define HOME_D_ROSTERS  "rosters"  /* rosters/<team>: the newest roster seen for the team */
-#define HOME_D_RECEIPTS "receipts" /* receipts/<REF>.json: receipts of own underretninger */
+#define HOME_D_ROSTERS  "rosters"         /* rosters/<team>: the newest roster seen for the team */
+#define HOME_D_RECEIPTS "receipts"        /* receipts/<REF>.json: receipts of own underretninger */
 #define HOME_F_PENDING  "userkey.pending" /* user-key seeds between the steps of a setup or recovery (userkey.c) */
 
 struct varsko_home {
@@ -422,9 +422,8 @@ struct userkey_chain {
  * empty chain is VARSKO_OK with generation 0. On failure *out is zeroed
  * and detail says which check failed.
  */
-int userkey_chain_check(const json_t *links, const json_t *certs, const char *user,
-                        const uint8_t org_pk[PROTO_PK_LEN], int64_t now, struct userkey_chain *out, char *detail,
-                        size_t dcap);
+int userkey_chain_check(const json_t *links, const json_t *certs, const char *user, const uint8_t org_pk[PROTO_PK_LEN],
+                        int64_t now, struct userkey_chain *out, char *detail, size_t dcap);
 /* The index of `device` in the chain's devices, or -1. */
 int userkey_find_device(const struct userkey_chain *uc, const char *device);
 /*

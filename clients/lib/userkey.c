@@ -830,6 +830,9 @@ int varsko_user_setup(struct varsko_conn *c, char code_out[VARSKO_RECOVERY_CODE_
 		goto out;
 	}
 	if ((j = self_index(c, uc)) < 0) {
+		/* Seeds of an attempt that lost (another device made the chain first) are of no use: drop them. */
+		if (pending_load(c, &gs, &need_recovery) == VARSKO_OK && !gens_match(&gs, uc))
+			pending_remove(c);
 		r = not_cross_signed(c);
 		goto out;
 	}
