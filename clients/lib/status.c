@@ -284,7 +284,7 @@ int varsko_status(struct varsko_conn *c, const char *ref, struct varsko_status *
 	}
 	if ((r = conn_request(c, req, FLOW_T_TIMELINE, &ans)) != VARSKO_OK)
 		goto out;
-	r = status_verify(ans, ref, c->org_pk, c->k, c->id.device, out, c->detail, sizeof(c->detail));
+	r = status_verify(ans, ref, c->org_pk, c->k, c->id.device, NULL, NULL, out, c->detail, sizeof(c->detail));
 out:
 	json_decref(req);
 	json_decref(ans);
