@@ -19,6 +19,7 @@
 #include "flow_event.h"
 #include "flow_text.h"
 #include "policy.h"
+#include "userchain.h"
 
 void event_result_clear(struct event_result *r)
 {
@@ -34,7 +35,8 @@ static int is_refusal(int r)
 	return r == VARSKO_ERR_BAD_FRAME || r == VARSKO_ERR_NOT_FOUND || r == VARSKO_ERR_UNKNOWN_DEVICE ||
 	       r == VARSKO_ERR_DEVICE_REVOKED || r == VARSKO_ERR_DEVICE_EXPIRED || r == VARSKO_ERR_BAD_SIGNATURE ||
 	       r == VARSKO_ERR_FORBIDDEN || r == VARSKO_ERR_BAD_INPUT || r == VARSKO_ERR_BAD_TIME ||
-	       r == VARSKO_ERR_EXISTS || r == VARSKO_ERR_TOO_LARGE || r == VARSKO_ERR_CASE_STATE;
+	       r == VARSKO_ERR_EXISTS || r == VARSKO_ERR_TOO_LARGE || r == VARSKO_ERR_CASE_STATE ||
+	       r == VARSKO_ERR_BAD_CHAIN;
 }
 
 /* 1 when the envelope's recipients (its wraps, sorted) are exactly certs[0..n) (sorted by device id). */
@@ -58,6 +60,7 @@ struct apply {
 	struct policy_actor actor;
 	struct flow_roster *roster;
 	struct proto_cert *devs;
+	struct userchain *uc;
 	char *ev_text, *env_text, *cert_text, *payload;
 	json_t *j;
 };
@@ -123,6 +126,7 @@ static int check_signer(struct store *s, struct apply *a, int64_t now, int *is_g
  */
 static int check_envelope(struct store *s, struct apply *a, const struct policy_event *rule, int64_t now, uint8_t h[32])
 {
+	char key_id[KEYBOX_KEYID_MAX + 1];
 	size_t n = 0;
 	int r;
 
@@ -154,6 +158,18 @@ static int check_envelope(struct store *s, struct apply *a, const struct policy_
 		               ? VARSKO_OK
 		               : VARSKO_ERR_BAD_INPUT;
 	}
+	/*
+	 * To the notifier: to the notifier's current user key when the
+	 * notifier has one (readable on every present and future device),
+	 * else to the notifier's active devices (PROTOCOL.md 12.5).
+	 */
+	if ((a->uc = calloc(1, sizeof(*a->uc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = userchain_load(s, a->u.sender_user, 0, a->uc)) != VARSKO_OK)
+		return r;
+	if (userchain_key_id(a->uc, key_id) == VARSKO_OK)
+		return a->env->n_wraps == 1 && strcmp(a->env->wraps[0].device, key_id) == 0 ? VARSKO_OK
+		                                                                          : VARSKO_ERR_BAD_INPUT;
 	if ((a->devs = calloc(ENV_RECIPIENTS_MAX, sizeof(*a->devs))) == NULL)
 		return VARSKO_ERR_NOMEM;
 	if ((r = store_user_devices(s, a->u.sender_user, now, a->devs, ENV_RECIPIENTS_MAX, &n)) != VARSKO_OK)
@@ -308,6 +324,8 @@ out:
 	env_free(a.current);
 	store_underretning_clear(&a.u);
 	free(a.roster);
+	userchain_free(a.uc);
+	free(a.uc);
 	free(a.devs);
 	free(a.ev_text);
 	free(a.env_text);

@@ -19,83 +19,20 @@
 #include "flow_request.h"
 #include "keybox.h"
 #include "store_keys.h"
+#include "userchain.h"
 
-#define OWNER_PREFIX  "user:"
 #define DEVICE_PREFIX "device:"
 
 /* ---- the stored user chain ------------------------------------------------------ */
 
-struct loaded_chain {
-	struct chain_link *links; /* n of cap */
-	size_t n, cap;
-	json_t *arr; /* the links as JSON objects (chain_get), or NULL */
-};
-
-static void loaded_free(struct loaded_chain *lc)
+/* userchain_load(), a chain that does not verify refused with its own message. */
+static int user_chain(struct flow_job *j, struct store *st, const char *user, int want_json, struct userchain *uc)
 {
-	free(lc->links);
-	json_decref(lc->arr);
-	memset(lc, 0, sizeof(*lc));
-}
+	int r = userchain_load(st, user, want_json, uc);
 
-/* One stored link: parsed, in seq order, and kept as JSON when asked to. */
-static int chain_row(int64_t seq, const char *json, size_t len, void *arg)
-{
-	struct loaded_chain *lc = arg;
-	struct chain_link *grown;
-
-	if (lc->n == FLOW_CHAIN_LINKS_MAX || seq != (int64_t)lc->n + 1)
-		return VARSKO_ERR_BAD_CHAIN;
-	if (lc->n == lc->cap) {
-		size_t cap = lc->cap ? lc->cap * 2 : 8;
-
-		if ((grown = realloc(lc->links, cap * sizeof(*grown))) == NULL)
-			return VARSKO_ERR_NOMEM;
-		lc->links = grown;
-		lc->cap = cap;
-	}
-	if (chain_link_from_text(json, len, &lc->links[lc->n]) != VARSKO_OK)
-		return VARSKO_ERR_BAD_CHAIN;
-	if (lc->arr != NULL && json_array_append_new(lc->arr, flow_load_text(json, len)) != 0)
-		return VARSKO_ERR_NOMEM;
-	lc->n++;
-	return VARSKO_OK;
-}
-
-/*
- * The stored chain of user, verified from its root into *state (zeroed for
- * a user without one). A chain that does not verify was edited in the
- * database: VARSKO_ERR_BAD_CHAIN, refused with its own message.
- */
-static int user_chain(struct flow_job *j, struct store *st, const char *user, struct loaded_chain *lc,
-                      struct chain_user_state *state)
-{
-	size_t bad = 0;
-	int r;
-
-	memset(state, 0, sizeof(*state));
-	if ((r = store_chain_foreach(st, "user", user, chain_row, lc)) == VARSKO_OK &&
-	    chain_user_verify(lc->links, lc->n, user, NULL, state, &bad) != VARSKO_OK)
-		r = VARSKO_ERR_BAD_CHAIN;
 	if (r == VARSKO_ERR_BAD_CHAIN)
 		return flow_refuse(j, r, "the stored user chain does not verify: the database was changed");
 	return r;
-}
-
-/* The device of the chain named id, or NULL. */
-static const struct chain_device *chain_device_find(const struct chain_user_state *state, const char *id)
-{
-	for (size_t i = 0; i < state->n_devices; i++) {
-		if (strcmp(state->devices[i].device, id) == 0)
-			return &state->devices[i];
-	}
-	return NULL;
-}
-
-/* "user:<user>" into out (KEYBOX_OWNER_MAX + 1 bytes). */
-static void owner_of(const char *user, char out[KEYBOX_OWNER_MAX + 1])
-{
-	snprintf(out, KEYBOX_OWNER_MAX + 1, OWNER_PREFIX "%s", user);
 }
 
 /* ---- chain_get ------------------------------------------------------------------- */
@@ -103,23 +40,20 @@ static void owner_of(const char *user, char out[KEYBOX_OWNER_MAX + 1])
 int flow_run_chain_get(struct flow_job *j, struct store *st)
 {
 	const char *user = json_string_value(json_object_get(j->req, "chain"));
-	struct loaded_chain lc;
-	struct chain_user_state *state = NULL;
+	struct userchain *uc = NULL;
 	struct store_device d;
 	json_t *certs = NULL;
 	int r;
 
-	memset(&lc, 0, sizeof(lc));
-	if ((state = malloc(sizeof(*state))) == NULL || (lc.arr = json_array()) == NULL ||
-	    (certs = json_array()) == NULL) {
+	if ((uc = calloc(1, sizeof(*uc))) == NULL || (certs = json_array()) == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = user_chain(j, st, user, &lc, state)) != VARSKO_OK)
+	if ((r = user_chain(j, st, user, 1, uc)) != VARSKO_OK)
 		goto out;
 	/* The certificate of every device the chain names, revoked ones too: they signed links. */
-	for (size_t i = 0; i < state->n_devices; i++) {
-		if (store_device_get(st, state->devices[i].device, &d) != VARSKO_OK)
+	for (size_t i = 0; i < uc->state.n_devices; i++) {
+		if (store_device_get(st, uc->state.devices[i].device, &d) != VARSKO_OK)
 			continue; /* the client then finds no certificate for it and refuses the device */
 		if (json_array_append_new(certs, flow_cert_json(&d.cert)) != 0) {
 			r = VARSKO_ERR_NOMEM;
@@ -127,11 +61,11 @@ int flow_run_chain_get(struct flow_job *j, struct store *st)
 		}
 	}
 	r = flow_answer(
-	        j, json_pack("{s:s, s:s, s:O, s:O}", "kind", "user", "chain", user, "links", lc.arr, "certs", certs));
+	        j, json_pack("{s:s, s:s, s:O, s:O}", "kind", "user", "chain", user, "links", uc->arr, "certs", certs));
 out:
 	json_decref(certs);
-	loaded_free(&lc);
-	free(state);
+	userchain_free(uc);
+	free(uc);
 	return r;
 }
 
@@ -140,18 +74,16 @@ out:
 int flow_run_chain_append(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
 	const char *user = json_string_value(json_object_get(j->req, "chain"));
-	struct loaded_chain lc;
-	struct chain_user_state *state = NULL;
+	struct userchain *uc = NULL;
 	struct chain_link *l = NULL;
 	struct store_device d;
 	char *text = NULL;
 	size_t len = 0;
 	int r;
 
-	memset(&lc, 0, sizeof(lc));
 	if (strcmp(user, c->cert.user) != 0)
 		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device appends only to its own user's chain");
-	if ((state = malloc(sizeof(*state))) == NULL || (l = calloc(1, sizeof(*l))) == NULL) {
+	if ((uc = calloc(1, sizeof(*uc))) == NULL || (l = calloc(1, sizeof(*l))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
@@ -175,9 +107,9 @@ int flow_run_chain_append(struct flow_job *j, struct store *st, const struct cal
 		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "uk_create names the device that sends it");
 		goto out;
 	}
-	if ((r = user_chain(j, st, user, &lc, state)) != VARSKO_OK)
+	if ((r = user_chain(j, st, user, 0, uc)) != VARSKO_OK)
 		goto out;
-	if ((r = chain_user_extend(state, l, NULL)) != VARSKO_OK) {
+	if ((r = chain_user_extend(&uc->state, l, NULL)) != VARSKO_OK) {
 		r = flow_refuse(j, r, "the link does not extend the user's chain");
 		goto out;
 	}
@@ -194,8 +126,8 @@ int flow_run_chain_append(struct flow_job *j, struct store *st, const struct cal
 out:
 	free(text);
 	free(l);
-	loaded_free(&lc);
-	free(state);
+	userchain_free(uc);
+	free(uc);
 	return r;
 }
 
@@ -214,7 +146,7 @@ int flow_run_keys_get(struct flow_job *j, struct store *st, const struct caller 
 	json_t *sets;
 	int r;
 
-	owner_of(c->cert.user, mine);
+	userchain_owner(c->cert.user, mine);
 	if (strcmp(owner, mine) != 0)
 		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device asks only for its own user's keys");
 	if ((sets = json_array()) == NULL)
@@ -226,8 +158,9 @@ int flow_run_keys_get(struct flow_job *j, struct store *st, const struct caller 
 }
 
 /* The checks of PROTOCOL.md 15.4 on a decoded set against the verified chain; a refusal or VARSKO_OK. */
-static int set_check(struct flow_job *j, const struct keybox_set *set, const struct chain_user_state *state)
+static int set_check(struct flow_job *j, const struct keybox_set *set, const struct userchain *uc)
 {
+	const struct chain_user_state *state = &uc->state;
 	const struct chain_device *dev;
 
 	if (state->generation == 0)
@@ -245,7 +178,7 @@ static int set_check(struct flow_job *j, const struct keybox_set *set, const str
 		const char *id = set->boxes[i].recipient;
 
 		if (strncmp(id, DEVICE_PREFIX, strlen(DEVICE_PREFIX)) != 0 ||
-		    (dev = chain_device_find(state, id + strlen(DEVICE_PREFIX))) == NULL || dev->revoked)
+		    (dev = userchain_device(uc, id + strlen(DEVICE_PREFIX))) == NULL || dev->revoked)
 			return flow_refuse(j, VARSKO_ERR_NOT_CROSS_SIGNED,
 			                   "a recipient is not a device the user's chain added");
 	}
@@ -254,16 +187,14 @@ static int set_check(struct flow_job *j, const struct keybox_set *set, const str
 
 int flow_run_keys_put(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
-	struct loaded_chain lc;
-	struct chain_user_state *state = NULL;
+	struct userchain *uc = NULL;
 	struct keybox_set *set = NULL;
 	char mine[KEYBOX_OWNER_MAX + 1];
 	char *text = NULL;
 	size_t len = 0;
 	int r;
 
-	memset(&lc, 0, sizeof(lc));
-	if ((state = malloc(sizeof(*state))) == NULL || (set = malloc(sizeof(*set))) == NULL) {
+	if ((uc = calloc(1, sizeof(*uc))) == NULL || (set = malloc(sizeof(*set))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
@@ -275,13 +206,12 @@ int flow_run_keys_put(struct flow_job *j, struct store *st, const struct caller 
 		r = flow_refuse(j, r, "the set is not a valid key box set");
 		goto out;
 	}
-	owner_of(c->cert.user, mine);
+	userchain_owner(c->cert.user, mine);
 	if (strcmp(set->owner, mine) != 0) {
 		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device puts only its own user's keys");
 		goto out;
 	}
-	if ((r = user_chain(j, st, c->cert.user, &lc, state)) != VARSKO_OK ||
-	    (r = set_check(j, set, state)) != VARSKO_OK)
+	if ((r = user_chain(j, st, c->cert.user, 0, uc)) != VARSKO_OK || (r = set_check(j, set, uc)) != VARSKO_OK)
 		goto out;
 	free(text);
 	text = NULL;
@@ -293,8 +223,8 @@ int flow_run_keys_put(struct flow_job *j, struct store *st, const struct caller 
 out:
 	free(text);
 	free(set);
-	loaded_free(&lc);
-	free(state);
+	userchain_free(uc);
+	free(uc);
 	return r;
 }
 

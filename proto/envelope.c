@@ -59,6 +59,12 @@ static int valid_id(const char *s)
 	return s != NULL && pf_valid_id(s, strlen(s), 1, PROTO_ID_MAX);
 }
 
+/* A recipient id: a device id or a key id, up to ENV_RECIPIENT_ID_MAX. */
+static int valid_recipient(const char *s)
+{
+	return s != NULL && pf_valid_id(s, strlen(s), 1, ENV_RECIPIENT_ID_MAX);
+}
+
 /* 1 when e is well-formed: everything a signature or a decryption relies on. */
 static int env_well_formed(const struct env_envelope *e)
 {
@@ -70,7 +76,7 @@ static int env_well_formed(const struct env_envelope *e)
 	if (e->n_wraps < 1 || e->n_wraps > ENV_RECIPIENTS_MAX)
 		return 0;
 	for (size_t i = 0; i < e->n_wraps; i++) {
-		if (!valid_id(e->wraps[i].device))
+		if (!valid_recipient(e->wraps[i].device))
 			return 0;
 		if (i > 0 && strcmp(e->wraps[i - 1].device, e->wraps[i].device) >= 0)
 			return 0;
@@ -135,11 +141,11 @@ static int wrap_key(uint8_t wk[ENV_KEY_LEN], const uint8_t sk[32], const uint8_t
                     const uint8_t rpk[32], const char *device)
 {
 	uint8_t shared[crypto_scalarmult_BYTES], salt[2 * PROTO_PK_LEN];
-	uint8_t info[sizeof(ENV_TAG_WRAP) - 1 + PROTO_ID_MAX];
+	uint8_t info[sizeof(ENV_TAG_WRAP) - 1 + ENV_RECIPIENT_ID_MAX];
 	size_t tl = sizeof(ENV_TAG_WRAP) - 1, dl = strlen(device);
 	int r = VARSKO_ERR_CRYPTO;
 
-	if (dl > PROTO_ID_MAX)
+	if (dl > ENV_RECIPIENT_ID_MAX)
 		goto out;
 	/* crypto_scalarmult() fails on an all-zero result (a low-order peer key). */
 	if (crypto_scalarmult(shared, sk, peer) != 0)
@@ -192,7 +198,7 @@ static int seal_impl(const struct env_params *p, const struct env_recipient *rcp
 	for (size_t i = 0; i < n; i++) {
 		size_t j = i;
 
-		if (!valid_id(rcpt[i].device))
+		if (!valid_recipient(rcpt[i].device))
 			goto out;
 		while (j > 0 && strcmp(rcpt[order[j - 1]].device, rcpt[i].device) > 0) {
 			order[j] = order[j - 1];
@@ -385,7 +391,7 @@ out:
  */
 #define WO(m) offsetof(struct env_wrap, m)
 static const struct pf_field wrap_fields[] = {
-        {"device", PF_ID, 1, 1, PROTO_ID_MAX, WO(device), 0, NULL, NULL},
+        {"device", PF_ID, 1, 1, ENV_RECIPIENT_ID_MAX, WO(device), 0, NULL, NULL},
         {"key", PF_B64, 1, 0, ENV_WRAPPED_LEN, WO(key), 0, NULL, NULL},
         {"nonce", PF_B64, 1, 0, ENV_NONCE_LEN, WO(nonce), 0, NULL, NULL},
 };

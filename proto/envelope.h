@@ -32,6 +32,7 @@
 
 #define ENV_VERSION        1
 #define ENV_RECIPIENTS_MAX 64
+#define ENV_RECIPIENT_ID_MAX 96 /* a recipient id: a device id, or a key id "user:<id>:<generation>" (PROTOCOL.md 11.2) */
 #define ENV_KIND_MAX       32         /* "underretning", "message", "event": [a-z0-9_-], 1..32 bytes */
 #define ENV_ROUTING_MAX    1024       /* opaque routing header bytes */
 #define ENV_PAYLOAD_MAX    (1u << 20) /* plaintext bytes; attachments travel separately */
@@ -47,12 +48,12 @@
 
 /* A recipient as the caller knows it from a verified certificate or roster. */
 struct env_recipient {
-	const char *device; /* device id, 1..PROTO_ID_MAX visible ASCII */
+	const char *device; /* recipient id, 1..ENV_RECIPIENT_ID_MAX visible ASCII: a device id or a key id */
 	uint8_t box_pk[PROTO_PK_LEN];
 };
 
 struct env_wrap {
-	char device[PROTO_ID_MAX + 1];
+	char device[ENV_RECIPIENT_ID_MAX + 1];
 	uint8_t nonce[ENV_NONCE_LEN];
 	uint8_t key[ENV_WRAPPED_LEN]; /* the sealed content key */
 };

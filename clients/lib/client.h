@@ -315,7 +315,9 @@ int env_to_obj(const struct env_envelope *e, json_t **out);
  * Verify a timeline answer for reference ref and build the status (owned
  * by the caller, varsko_status_free()). org_pk: the pinned organisation
  * key. me/my_device: when not NULL, messages (kvittering, tilbagemelding)
- * whose envelope names my_device are opened with me->box_sk. Checks: the
+ * whose envelope names my_device are opened with me->box_sk; uk_id /
+ * uk_box_sk: when not NULL, those whose envelope names the user's key id
+ * ("user:<id>:<g>") are opened with that generation's box key. Checks: the
  * gateway certificate and the receipt (receipt_check), the receipt is for
  * ref, the sender certificate is the receipt's sender (role fagperson,
  * same user, valid at receipt time), and for every event: it is for ref,
@@ -329,7 +331,8 @@ int env_to_obj(const struct env_envelope *e, json_t **out);
  * VARSKO_ERR_BAD_FRAME; detail says which entry.
  */
 int status_verify(const json_t *timeline, const char *ref, const uint8_t org_pk[PROTO_PK_LEN], const struct keys *me,
-                  const char *my_device, struct varsko_status **out, char *detail, size_t dcap);
+                  const char *my_device, const char *uk_id, const uint8_t *uk_box_sk, struct varsko_status **out,
+                  char *detail, size_t dcap);
 /*
  * Check one event with its signer's certificate: the certificate verifies
  * against org_pk at the event's time and names the event's device, and the

@@ -73,9 +73,11 @@ static int envelope_has(const struct env_envelope *e, const char *device)
 
 /* Check (and, when it is for us, open) the message envelope of event ev; step->message gets the text. */
 static int check_message(const json_t *eo, const struct flow_event *ev, const struct proto_cert *cert, const char *ref,
-                         const struct keys *me, const char *my_device, struct varsko_step *step, char *detail,
-                         size_t dcap)
+                         const struct keys *me, const char *my_device, const char *uk_id, const uint8_t *uk_box_sk,
+                         struct varsko_step *step, char *detail, size_t dcap)
 {
+	const char *as = NULL;
+	const uint8_t *box_sk = NULL;
 	int r;
 	struct env_envelope *env = NULL;
 	uint8_t hash[32], *pt = NULL;
@@ -96,8 +98,16 @@ static int check_message(const json_t *eo, const struct flow_event *ev, const st
 		         flow_event_kind_name(ev->kind));
 		goto out;
 	}
+	/* For this device, or for the user's key (PROTOCOL.md 12.5): every device of the notifier reads it. */
 	if (me != NULL && my_device != NULL && envelope_has(env, my_device)) {
-		if ((r = env_open(env, cert->sign_pk, my_device, me->box_sk, kind, ref, &pt, &pt_len)) != VARSKO_OK) {
+		as = my_device;
+		box_sk = me->box_sk;
+	} else if (uk_id != NULL && uk_box_sk != NULL && envelope_has(env, uk_id)) {
+		as = uk_id;
+		box_sk = uk_box_sk;
+	}
+	if (as != NULL) {
+		if ((r = env_open(env, cert->sign_pk, as, box_sk, kind, ref, &pt, &pt_len)) != VARSKO_OK) {
 			snprintf(detail, dcap, "the message of the %s event does not open",
 			         flow_event_kind_name(ev->kind));
 			r = VARSKO_ERR_CRYPTO;
@@ -142,7 +152,8 @@ static int cert_has_institution(const struct proto_cert *c, const char *inst)
 }
 
 int status_verify(const json_t *tl, const char *ref, const uint8_t org_pk[PROTO_PK_LEN], const struct keys *me,
-                  const char *my_device, struct varsko_status **out, char *detail, size_t dcap)
+                  const char *my_device, const char *uk_id, const uint8_t *uk_box_sk, struct varsko_status **out,
+                  char *detail, size_t dcap)
 {
 	int r = VARSKO_ERR_INTERNAL;
 	struct varsko_status *st = NULL;
@@ -229,7 +240,7 @@ int status_verify(const json_t *tl, const char *ref, const uint8_t org_pk[PROTO_
 			r = VARSKO_ERR_BAD_FRAME;
 			goto out;
 		}
-		if (eo != NULL && (r = check_message(eo, &ev, &cert, ref, me, my_device, s, detail, dcap)) != VARSKO_OK)
+		if (eo != NULL && (r = check_message(eo, &ev, &cert, ref, me, my_device, uk_id, uk_box_sk, s, detail, dcap)) != VARSKO_OK)
 			goto out;
 		if (ev.kind == FLOW_EV_OMDIRIGERET) {
 			snprintf(s->new_team, sizeof(s->new_team), "%s", ev.team);
@@ -273,7 +284,7 @@ int varsko_status(struct varsko_conn *c, const char *ref, struct varsko_status *
 	}
 	if ((r = conn_request(c, req, FLOW_T_TIMELINE, &ans)) != VARSKO_OK)
 		goto out;
-	r = status_verify(ans, ref, c->org_pk, c->k, c->id.device, out, c->detail, sizeof(c->detail));
+	r = status_verify(ans, ref, c->org_pk, c->k, c->id.device, NULL, NULL, out, c->detail, sizeof(c->detail));
 out:
 	json_decref(req);
 	json_decref(ans);

@@ -73,7 +73,8 @@ def header(kind, obj, sender, devices, routing):
     return h + field(routing)
 
 
-def make(name, kind, obj, routing, plaintext, n_rcpt, order):
+def make(name, kind, obj, routing, plaintext, n_rcpt, order, ids=None):
+    """ids: recipient ids to use instead of device ids (key ids such as user:<id>:<g>, PROTOCOL.md 11.2)."""
     sender_seed = fixed(name + "/sender-seed", 32)
     sender_pk, sender_sk = nb.crypto_sign_seed_keypair(sender_seed)
     sender = device_id(sender_pk)
@@ -81,7 +82,8 @@ def make(name, kind, obj, routing, plaintext, n_rcpt, order):
     for i in range(n_rcpt):
         spk, _ = nb.crypto_sign_seed_keypair(fixed("%s/rcpt%d-sign" % (name, i), 32))
         box_sk = fixed("%s/rcpt%d-box" % (name, i), 32)
-        rcpts.append({"device": device_id(spk), "box_sk": box_sk, "box_pk": nb.crypto_scalarmult_base(box_sk)})
+        rid = ids[i] if ids is not None else device_id(spk)
+        rcpts.append({"device": rid, "box_sk": box_sk, "box_pk": nb.crypto_scalarmult_base(box_sk)})
     given = [rcpts[i] for i in order]  # the order the caller passes them in
     srt = sorted(rcpts, key=lambda r: r["device"].encode())
     ck = fixed(name + "/content-key", 32)
@@ -138,6 +140,8 @@ def main():
         make("three-recipients", "message", "t-7f3a/m-42", b"", b"Hej \xc3\xa6\xc3\xb8\xc3\xa5", 3, [2, 0, 1]),
         make("many-recipients", "event", "U-2026-000002", b"\x00\x01\x02", bytes(range(256)) * 3, 64,
              list(range(63, -1, -1))),
+        make("user-key-recipient", "kvittering", "U-2026-000003", b"", "Kvittering: modtaget".encode(), 2, [1, 0],
+             ids=["user:laerer-anna:2", "user:" + "u" * 64 + ":" + "9" * 26]),
     ]
     with open(OUT, "w") as f:
         json.dump({"description": "proto/PROTOCOL.md section 11 envelopes from fixed keys and fixed randomness; "

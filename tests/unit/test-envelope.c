@@ -16,7 +16,7 @@
 #include "envelope.h"
 
 struct dev {
-	char id[PROTO_ID_MAX + 1];
+	char id[ENV_RECIPIENT_ID_MAX + 1];
 	uint8_t box_pk[32], box_sk[32];
 };
 
@@ -411,6 +411,24 @@ static void test_limits(void)
 	CHECK_EQ_INT(env_seal(&p, rcpts, ENV_RECIPIENTS_MAX + 1, msg, sizeof(msg), s_sk, &e), VARSKO_ERR_BAD_INPUT);
 	CHECK_EQ_INT(env_seal(&p, rcpts, 1, msg, 0, s_sk, &e), VARSKO_ERR_BAD_INPUT);
 	CHECK_EQ_INT(env_seal(&p, rcpts, 1, big, sizeof(big), s_sk, &e), VARSKO_ERR_TOO_LARGE);
+	/* A recipient id (a key id) of ENV_RECIPIENT_ID_MAX bytes is sealed to and opens; one byte more is refused. */
+	{
+		char id[ENV_RECIPIENT_ID_MAX + 2];
+		struct env_recipient kr = rcpts[0];
+		uint8_t *out = NULL;
+		size_t ol = 0;
+
+		memset(id, 'k', ENV_RECIPIENT_ID_MAX);
+		id[ENV_RECIPIENT_ID_MAX] = '\0';
+		kr.device = id;
+		CHECK_EQ_INT(env_seal(&p, &kr, 1, msg, sizeof(msg), s_sk, &e), VARSKO_OK);
+		CHECK(e != NULL && env_open(e, s_pk, id, devs[0].box_sk, NULL, NULL, &out, &ol) == VARSKO_OK);
+		env_plaintext_free(out, ol);
+		env_free(e);
+		e = NULL;
+		memcpy(id + ENV_RECIPIENT_ID_MAX, "k", 2);
+		CHECK_EQ_INT(env_seal(&p, &kr, 1, msg, sizeof(msg), s_sk, &e), VARSKO_ERR_BAD_INPUT);
+	}
 	CHECK_EQ_INT(env_seal(&p, rcpts, 1, big, ENV_PAYLOAD_MAX, s_sk, &e), VARSKO_OK);
 	if (e != NULL) {
 		uint8_t *out = NULL;
@@ -486,7 +504,7 @@ static void test_json_strict(void)
 	struct env_envelope *e = seal_n(2, "event", "U-9");
 	char *js = NULL, *key = NULL;
 	size_t jl;
-	char wrap_dev[80];
+	char wrap_dev[ENV_RECIPIENT_ID_MAX + 16];
 
 	if (e == NULL || env_to_json(e, &js, &jl) != VARSKO_OK)
 		abort();
@@ -509,7 +527,7 @@ static void test_json_strict(void)
 	/* The same wrap twice: not strictly sorted. */
 	snprintf(wrap_dev, sizeof(wrap_dev), "\"device\":\"%s\"", e->wraps[1].device);
 	{
-		char second[80];
+		char second[ENV_RECIPIENT_ID_MAX + 16];
 		snprintf(second, sizeof(second), "\"device\":\"%s\"", e->wraps[0].device);
 		key = edit(js, wrap_dev, second);
 		json_case(key, "{", "{", VARSKO_ERR_BAD_FRAME);

@@ -28,7 +28,9 @@
 #include "route.h"
 #include "store-internal.h" /* white box: the test reads the store's own connection */
 #include "store.h"
+#include "store_keys.h"
 #include "underretning.h"
+#include "userchain.h"
 
 static char dir[] = "/tmp/varsko-test-store_flow-XXXXXX";
 static char dbpath[300];
@@ -1041,6 +1043,76 @@ static void test_case_state(void)
 	json_decref(item);
 }
 
+/*
+ * A notifier with a user key (a user chain) gets the kvittering sealed to
+ * it, to the key id user:<id>:<g> (PROTOCOL.md 12.5); an envelope to the
+ * notifier's devices is then refused, and so is everything while the
+ * stored chain does not verify.
+ */
+static void test_user_key_kvittering(void)
+{
+	struct chain_link l;
+	struct keybox_gen *g = NULL;
+	struct env_envelope *e;
+	struct proto_cert to;
+	struct event_result res;
+	char ref[PROTO_ID_MAX + 1], *text = NULL;
+	size_t len = 0;
+
+	memset(&l, 0, sizeof l);
+	CHECK_EQ_INT(keybox_gen_new(&g, KEYBOX_USER, 1), VARSKO_OK);
+	if (g == NULL)
+		return;
+	l.kind = CHAIN_KIND_USER;
+	l.op = CHAIN_OP_UK_CREATE;
+	l.seq = 1;
+	l.time = T0;
+	l.generation = 1;
+	snprintf(l.chain, sizeof l.chain, "fag2");
+	snprintf(l.device, sizeof l.device, "%s", devs[FAG2].cert.device);
+	memcpy(l.device_sign_pk, devs[FAG2].cert.sign_pk, 32);
+	memcpy(l.device_box_pk, devs[FAG2].cert.box_pk, 32);
+	memcpy(l.uk_sign_pk, g->sign_pk, 32);
+	memcpy(l.uk_box_pk, g->box_pk, 32);
+	CHECK_EQ_INT(chain_link_sign(&l, devs[FAG2].sk), VARSKO_OK);
+	CHECK_EQ_INT(chain_link_to_text(&l, &text, &len), VARSKO_OK);
+	CHECK_EQ_INT(store_chain_add(S, "user", "fag2", 1, "uk_create", text, T0, devs[FAG2].cert.device), VARSKO_OK);
+
+	CHECK_EQ_INT(submit(&devs[FAG2], "s-user-key", "team-a", T0, ref), VARSKO_OK);
+	/* To the devices, as for a notifier without a user key: refused now. */
+	e = event_envelope(&devs[MYND_A], ref, FLOW_EV_KVITTERET, NULL, T0 + 600);
+	CHECK(e != NULL);
+	CHECK_EQ_INT(apply(&devs[MYND_A], ref, FLOW_EV_KVITTERET, T0 + 10, NULL, e, 1, T0 + 600, &res), VARSKO_ERR_BAD_INPUT);
+	env_free(e);
+	/* To the user key: stored, and the notifier opens it with the key, not with a device key. */
+	memset(&to, 0, sizeof to);
+	snprintf(to.device, sizeof to.device, "user:fag2:1");
+	memcpy(to.box_pk, g->box_pk, 32);
+	e = seal(&devs[MYND_A], "kvittering", ref, NULL, 0, &to, 1);
+	CHECK(e != NULL);
+	CHECK_EQ_INT(apply(&devs[MYND_A], ref, FLOW_EV_KVITTERET, T0 + 11, NULL, e, 1, T0 + 600, &res), VARSKO_OK);
+	event_result_clear(&res);
+	{
+		uint8_t *pt = NULL;
+		size_t pl = 0;
+
+		CHECK_EQ_INT(env_open(e, devs[MYND_A].cert.sign_pk, "user:fag2:1", g->box_sk, "kvittering", ref, &pt, &pl),
+		             VARSKO_OK);
+		env_plaintext_free(pt, pl);
+	}
+	env_free(e);
+	/* A chain edited in the database: the tilbagemelding is refused bad_chain, nothing stored. */
+	CHECK(sqlite3_exec(S->db, "UPDATE chain_links SET link_json = replace(link_json, '\"seq\":1', '\"seq\":2')",
+	                   NULL, NULL, NULL) == SQLITE_OK);
+	e = seal(&devs[MYND_A], "tilbagemelding", ref, NULL, 0, &to, 1);
+	CHECK_EQ_INT(apply(&devs[MYND_A], ref, FLOW_EV_TILBAGEMELDING, T0 + 12, NULL, e, 1, T0 + 600, &res),
+	             VARSKO_ERR_BAD_CHAIN);
+	env_free(e);
+	CHECK_EQ_INT(q_int("SELECT count(*) FROM events WHERE reference = ?1 AND kind = 'tilbagemelding'", ref), 0);
+	free(text);
+	keybox_gen_free(g);
+}
+
 static void test_queries(void)
 {
 	struct route_rules *rules = calloc(1, sizeof(*rules));
@@ -1105,6 +1177,7 @@ int main(void)
 		test_omdirigering();
 		test_queries();
 		test_case_state();
+		test_user_key_kvittering();
 	}
 	store_close(S);
 	free(gw_json);
