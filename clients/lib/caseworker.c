@@ -125,7 +125,8 @@ static int rerouted_signer(struct varsko_conn *c, const char *ref, const uint8_t
 
 	if ((r = timeline_request(c, ref, &tl)) != VARSKO_OK)
 		goto out;
-	if ((r = status_verify(tl, ref, c->org_pk, NULL, NULL, NULL, NULL, &st, c->detail, sizeof(c->detail))) != VARSKO_OK)
+	if ((r = status_verify(tl, ref, c->org_pk, NULL, NULL, NULL, NULL, &st, c->detail, sizeof(c->detail))) !=
+	    VARSKO_OK)
 		goto out;
 	json_array_foreach(json_object_get(tl, "events"), i, entry)
 	{
@@ -445,6 +446,8 @@ static int seal_message(struct varsko_conn *c, const char *ref, const char *kind
 	struct env_recipient rcpt[ENV_RECIPIENTS_MAX];
 	struct env_params ep;
 	struct proto_buf pt = {0};
+	struct userkey_chain *uc = NULL;
+	char uk_id[KEYBOX_KEYID_MAX + 1];
 	size_t n = 0;
 
 	*env = NULL;
@@ -457,26 +460,46 @@ static int seal_message(struct varsko_conn *c, const char *ref, const char *kind
 	/* Who the notifier is comes from the verified receipt, not from the server's say-so. */
 	if ((r = timeline_request(c, ref, &tl)) != VARSKO_OK)
 		goto out;
-	if ((r = status_verify(tl, ref, c->org_pk, NULL, NULL, NULL, NULL, &st, c->detail, sizeof(c->detail))) != VARSKO_OK)
+	if ((r = status_verify(tl, ref, c->org_pk, NULL, NULL, NULL, NULL, &st, c->detail, sizeof(c->detail))) !=
+	    VARSKO_OK)
 		goto out;
-	if ((certs = calloc(ENV_RECIPIENTS_MAX, sizeof(*certs))) == NULL) {
+	if ((certs = calloc(ENV_RECIPIENTS_MAX, sizeof(*certs))) == NULL || (uc = malloc(sizeof(*uc))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = notifier_recipients(c, ref, &st->receipt, certs, &n)) != VARSKO_OK)
+	/*
+	 * To the notifier's current user key when the notifier has one, by the
+	 * verified user chain (every device of the notifier reads it); else to
+	 * the notifier's certified devices (PROTOCOL.md 12.5).
+	 */
+	if ((r = userkey_chain_of(c, st->receipt.sender_user, uc)) != VARSKO_OK)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		rcpt[i].device = certs[i].device;
-		memcpy(rcpt[i].box_pk, certs[i].box_pk, PROTO_PK_LEN);
+	if (uc->st.generation > 0) {
+		char owner[KEYBOX_OWNER_MAX + 1];
+
+		snprintf(owner, sizeof(owner), "user:%s", st->receipt.sender_user);
+		if ((r = keybox_key_id(uk_id, owner, uc->st.generation)) != VARSKO_OK)
+			goto out;
+		rcpt[0].device = uk_id;
+		memcpy(rcpt[0].box_pk, uc->st.uk_box_pk, PROTO_PK_LEN);
+		n = 1;
+	} else {
+		if ((r = notifier_recipients(c, ref, &st->receipt, certs, &n)) != VARSKO_OK)
+			goto out;
+		for (size_t i = 0; i < n; i++) {
+			rcpt[i].device = certs[i].device;
+			memcpy(rcpt[i].box_pk, certs[i].box_pk, PROTO_PK_LEN);
+		}
 	}
 	memset(&ep, 0, sizeof(ep));
 	ep.kind = kind;
 	ep.object_id = ref;
 	ep.sender = c->id.device;
 	if ((r = env_seal(&ep, rcpt, n, (const uint8_t *)pt.p, pt.len, c->k->sign_sk, env)) != VARSKO_OK)
-		snprintf(c->detail, sizeof(c->detail), "cannot seal the message for the notifier's devices");
+		snprintf(c->detail, sizeof(c->detail), "cannot seal the message for the notifier");
 out:
 	proto_buf_free(&pt);
+	free(uc);
 	free(certs);
 	varsko_status_free(st);
 	json_decref(tl);

@@ -427,6 +427,13 @@ struct userkey_chain {
  */
 int userkey_chain_check(const json_t *links, const json_t *certs, const char *user, const uint8_t org_pk[PROTO_PK_LEN],
                         int64_t now, struct userkey_chain *out, char *detail, size_t dcap);
+/*
+ * chain_get of any user's chain (PROTOCOL.md 15.2), checked with
+ * userkey_chain_check() against the pinned organisation key. An answer
+ * bad_chain from varskod (its stored chain does not verify) keeps its code
+ * and c->detail says the chain was tampered with.
+ */
+int userkey_chain_of(struct varsko_conn *c, const char *user, struct userkey_chain *uc);
 /* The index of `device` in the chain's devices, or -1. */
 int userkey_find_device(const struct userkey_chain *uc, const char *device);
 /*

@@ -240,7 +240,8 @@ int status_verify(const json_t *tl, const char *ref, const uint8_t org_pk[PROTO_
 			r = VARSKO_ERR_BAD_FRAME;
 			goto out;
 		}
-		if (eo != NULL && (r = check_message(eo, &ev, &cert, ref, me, my_device, uk_id, uk_box_sk, s, detail, dcap)) != VARSKO_OK)
+		if (eo != NULL && (r = check_message(eo, &ev, &cert, ref, me, my_device, uk_id, uk_box_sk, s, detail,
+		                                     dcap)) != VARSKO_OK)
 			goto out;
 		if (ev.kind == FLOW_EV_OMDIRIGERET) {
 			snprintf(s->new_team, sizeof(s->new_team), "%s", ev.team);
@@ -271,6 +272,8 @@ int varsko_status(struct varsko_conn *c, const char *ref, struct varsko_status *
 {
 	int r;
 	json_t *req = NULL, *ans = NULL;
+	struct keybox_gen *uk = NULL;
+	char uk_id[KEYBOX_KEYID_MAX + 1] = "";
 
 	*out = NULL;
 	c->detail[0] = '\0';
@@ -284,8 +287,23 @@ int varsko_status(struct varsko_conn *c, const char *ref, struct varsko_status *
 	}
 	if ((r = conn_request(c, req, FLOW_T_TIMELINE, &ans)) != VARSKO_OK)
 		goto out;
-	r = status_verify(ans, ref, c->org_pk, c->k, c->id.device, NULL, NULL, out, c->detail, sizeof(c->detail));
+	/*
+	 * A notifier's messages are sealed to the user key (PROTOCOL.md 12.5):
+	 * open it when this device holds it. Without it the timeline still
+	 * verifies; the messages then stay closed.
+	 */
+	if (strcmp(c->id.role, "fagperson") == 0 && userkey_current(c, &uk) == VARSKO_OK) {
+		char owner[KEYBOX_OWNER_MAX + 1];
+
+		snprintf(owner, sizeof(owner), "user:%s", c->id.user);
+		if (keybox_key_id(uk_id, owner, uk->generation) != VARSKO_OK)
+			uk_id[0] = '\0';
+	}
+	c->detail[0] = '\0';
+	r = status_verify(ans, ref, c->org_pk, c->k, c->id.device, uk_id[0] != '\0' ? uk_id : NULL,
+	                  uk != NULL && uk_id[0] != '\0' ? uk->box_sk : NULL, out, c->detail, sizeof(c->detail));
 out:
+	keybox_gen_free(uk);
 	json_decref(req);
 	json_decref(ans);
 	return r;

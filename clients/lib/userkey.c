@@ -161,36 +161,42 @@ static void own_keyid(const struct varsko_conn *c, char id[KEYBOX_KEYID_MAX + 1]
 	snprintf(id, KEYBOX_KEYID_MAX + 1, "device:%s", c->id.device);
 }
 
-/* chain_get of the session's own user, verified (userkey_chain_check). */
-static int chain_fetch(struct varsko_conn *c, struct userkey_chain *uc)
+int userkey_chain_of(struct varsko_conn *c, const char *user, struct userkey_chain *uc)
 {
 	int r;
 	json_t *req = NULL, *ans = NULL;
 	const char *kind, *chain;
 
-	if ((req = json_pack("{s:s, s:s, s:s}", "type", "chain_get", "kind", "user", "chain", c->id.user)) == NULL)
+	memset(uc, 0, sizeof(*uc));
+	if ((req = json_pack("{s:s, s:s, s:s}", "type", "chain_get", "kind", "user", "chain", user)) == NULL)
 		return VARSKO_ERR_NOMEM;
 	if ((r = conn_request(c, req, FLOW_T_CHAIN, &ans)) != VARSKO_OK) {
 		if (r == VARSKO_ERR_BAD_CHAIN)
 			snprintf(c->detail, sizeof(c->detail),
 			         "varskod says the stored user chain of %s does not verify (bad_chain): it has been "
 			         "tampered with; ask the operator",
-			         c->id.user);
+			         user);
 		goto out;
 	}
 	kind = json_string_value(json_object_get(ans, "kind"));
 	chain = json_string_value(json_object_get(ans, "chain"));
-	if (kind == NULL || chain == NULL || strcmp(kind, "user") != 0 || strcmp(chain, c->id.user) != 0) {
-		snprintf(c->detail, sizeof(c->detail), "varskod answered with another chain than %s's", c->id.user);
+	if (kind == NULL || chain == NULL || strcmp(kind, "user") != 0 || strcmp(chain, user) != 0) {
+		snprintf(c->detail, sizeof(c->detail), "varskod answered with another chain than %s's", user);
 		r = VARSKO_ERR_PROTOCOL;
 		goto out;
 	}
-	r = userkey_chain_check(json_object_get(ans, "links"), json_object_get(ans, "certs"), c->id.user, c->org_pk,
+	r = userkey_chain_check(json_object_get(ans, "links"), json_object_get(ans, "certs"), user, c->org_pk,
 	                        (int64_t)time(NULL), uc, c->detail, sizeof(c->detail));
 out:
 	json_decref(req);
 	json_decref(ans);
 	return r;
+}
+
+/* chain_get of the session's own user, verified. */
+static int chain_fetch(struct varsko_conn *c, struct userkey_chain *uc)
+{
+	return userkey_chain_of(c, c->id.user, uc);
 }
 
 static int chain_append(struct varsko_conn *c, const struct chain_link *l)
