@@ -488,9 +488,8 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 			goto out;
 		}
 		setup_to_json(jo, &su);
+		/* The enrollment stands whatever the setup did: "user_key_state" says how that went. */
 		rc = print_json_secret(jo);
-		if (su.r != VARSKO_OK && su.r != VARSKO_ERR_NOT_CROSS_SIGNED)
-			rc = EXIT_FAILURE;
 		goto out;
 	}
 	printf("Enheden er tilmeldt: %s\n", info.identity.device);
@@ -522,7 +521,6 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		        su.detail[0] != '\0' ? su.detail : varsko_strerror(su.r));
 		fprintf(stderr, "Tilmeldingen står ved magt, men din brugernøgle kunne ikke sættes op.\n"
 		                "Kør 'varsko whoami' for at gøre det færdigt.\n");
-		rc = EXIT_FAILURE;
 	}
 out:
 	fflush(stdout);
@@ -1365,7 +1363,9 @@ static const struct command commands[] = {
          "Derefter sættes din brugernøgle op. Er det din første enhed, laves nøglen, og\n"
          "din gendannelseskode vises én gang (--json: \"recovery_code\"): skriv den ned.\n"
          "Har du allerede en enhed, er den nye ikke godkendt, før du kører\n"
-         "'varsko device recover' med gendannelseskoden.\n",
+         "'varsko device recover' med gendannelseskoden. Går opsætningen galt, står\n"
+         "tilmeldingen stadig (exit 0, besked på stderr; --json: \"user_key_state\":\"failed\"),\n"
+         "og 'varsko whoami' gør den færdig.\n",
          run_enroll},
         {NULL, "whoami", 0, 0,
          "usage: varsko whoami\n"

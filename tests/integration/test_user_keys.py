@@ -445,6 +445,11 @@ def main():
           rc != 0 and "bad_chain" in err and "tampered" in err, out_of(rc, out, err))
         rc, out, err = env.cli(home_a, "whoami")
         c("whoami refuses the edited chain too", rc != 0 and "bad_chain" in err, out_of(rc, out, err))
+        home_g = env.path("home-g")
+        rc, out, err = enroll(home_g, u1)
+        c("enroll while the chain is broken: the enrollment stands, the setup failure is explained",
+          rc == 0 and "Enheden er tilmeldt" in out and "bad_chain" in err and "står ved magt" in err and
+          "varsko whoami" in err, out_of(rc, out, err))
         if orig:
             db = env.db()
             try:
@@ -455,6 +460,9 @@ def main():
                 db.close()
             rc, out, err = env.cli(home_a, "device", "list")
             c("restored, the chain verifies again", rc == 0 and b.id in out, out_of(rc, out, err))
+            rc, out, err = env.cli(home_g, "whoami")
+            c("whoami of the device enrolled meanwhile: not yet approved, no new user key",
+              rc == 0 and "ikke godkendt" in out and not CODE_RE.search(out), out_of(rc, out, err))
 
         c("varskod is still running", env.alive("varskod"))
     return checks.done()
