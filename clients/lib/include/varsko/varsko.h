@@ -374,7 +374,9 @@ struct varsko_status {
  * The verified timeline of an underretning (the notifier, or myndighed /
  * leder of its current team). Every certificate is checked against the
  * pinned organisation key and every signature (receipt, events, message
- * envelopes) verified; messages meant for this device are decrypted. Any
+ * envelopes) verified; messages meant for this device, or for the user's
+ * key when this device holds it (a fagperson's kvittering and
+ * tilbagemelding, PROTOCOL.md 12.5), are decrypted. Any
  * failure refuses the whole timeline (VARSKO_ERR_BAD_CERT,
  * VARSKO_ERR_BAD_SIGNATURE, VARSKO_ERR_CRYPTO, VARSKO_ERR_BAD_FRAME).
  * *out owned by the caller (varsko_status_free()).
