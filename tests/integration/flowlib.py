@@ -193,6 +193,18 @@ def envelope_hash(e):
     return hashlib.sha256(field(b"varsko-envelope-hash-v1") + field(env_signing_input(e))).digest()
 
 
+def user_key_recipient(chain_answer):
+    """(key id, box_pk) of the current user key a `chain` answer names (PROTOCOL.md 15.2), or None.
+
+    Reads the links as they come (the C clients verify them; this is for raw test clients that
+    seal a kvittering to the notifier's user key, PROTOCOL.md 12.5)."""
+    user, gen, box_pk = chain_answer.get("chain"), 0, None
+    for link in chain_answer.get("links", []):
+        if link.get("op") in ("uk_create", "uk_rotate"):
+            gen, box_pk = link["generation"], ub64(link["uk_box_pk"])
+    return (f"user:{user}:{gen}", box_pk) if gen else None
+
+
 def seal(kind, object_id, sender, sender_sk, recipients, routing, plaintext):
     """ENVELOPE.md sealing with fresh randomness. recipients: [(device, box_pk bytes)]. Returns the JSON object."""
     from nacl import bindings as nb

@@ -22,7 +22,7 @@ mine, inbox and overview take no argument and have one cell.
 Every request is well-formed so that authorization is the only possible
 reason for a refusal: envelopes are sealed for the right roster, events are
 signed by the session's own device, and kvitteret/tilbagemelding carry an
-envelope to the notifier's devices (from notifier_devices), omdirigeret one
+envelope to the notifier's user key (from chain_get), omdirigeret one
 to team-ung's roster (from roster) with the original routing bytes.
 
 The expected answers are the table POLICY below, written from
@@ -229,7 +229,15 @@ def main():
           [x.get("device") for x in nd_a.get("certs", [])] == [dev["laerer-anna"].id], json.dumps(nd_a)[:300])
         c("setup: notifier_devices of UJ (as peter) is jonas's device",
           [x.get("device") for x in nd_j.get("certs", [])] == [dev["laerer-jonas"].id], json.dumps(nd_j)[:300])
-        ctx["notifier"] = {"A": nd_a.get("certs", []), "J": nd_j.get("certs", [])}
+        # Anna and Jonas enrolled with the CLI, which made their user keys: a kvittering goes to the user key.
+        async def get_chain(cl, d, user):
+            return await request(cl, {"type": "chain_get", "id": "c0", "kind": "user", "chain": user})
+        uk = {"A": flowlib.user_key_recipient(fl.raw_session("myndighed-lene",
+                                                              lambda cl, d: get_chain(cl, d, "laerer-anna"))),
+              "J": flowlib.user_key_recipient(fl.raw_session("myndighed-peter",
+                                                              lambda cl, d: get_chain(cl, d, "laerer-jonas")))}
+        c("setup: anna and jonas have user keys (their kvitteringer go to them)", uk["A"] and uk["J"], str(uk))
+        ctx["notifier"] = {side: [uk[side]] if uk[side] else [] for side in "AJ"}
         new_roster = fl.raw_session("myndighed-lene", lambda cl, d: request(
             cl, {"type": "roster", "id": "o0", "team": NEW_TEAM}))
         if not c(f"setup: roster of {NEW_TEAM} (as lene)", new_roster.get("type") == "routed"
@@ -256,7 +264,7 @@ def main():
             if kind == "vurderet":
                 return flowlib.sign_event(d.sign_sk, ref, kind, d.id, t, akut=False), None
             if kind in ("kvitteret", "tilbagemelding"):
-                rc = [(x["device"], flowlib.ub64(x["box_pk"])) for x in ctx["notifier"][side]]
+                rc = ctx["notifier"][side]
                 env = flowlib.seal("kvittering" if kind == "kvitteret" else "tilbagemelding", ref, d.id, d.sign_sk,
                                    rc, b"", KVITTERING_TEXT)
                 h = flowlib.envelope_hash(env)
@@ -523,7 +531,7 @@ def main():
             if kind == "vurderet":
                 return flowlib.sign_event(lene.sign_sk, UA2, kind, lene.id, t_k, akut=False), None
             if kind in ("kvitteret", "tilbagemelding"):
-                rc_ = [(x["device"], flowlib.ub64(x["box_pk"])) for x in ctx["notifier"]["A"]]
+                rc_ = ctx["notifier"]["A"]
                 env_ = flowlib.seal("kvittering" if kind == "kvitteret" else "tilbagemelding", UA2, lene.id,
                                     lene.sign_sk, rc_, b"", KVITTERING_TEXT)
                 h = flowlib.envelope_hash(env_)
