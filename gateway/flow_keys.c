@@ -146,7 +146,8 @@ int flow_run_keys_get(struct flow_job *j, struct store *st, const struct caller 
 	json_t *sets;
 	int r;
 
-	userchain_owner(c->cert.user, mine);
+	if (keybox_user_owner(mine, c->cert.user) != VARSKO_OK)
+		return VARSKO_ERR_INTERNAL; /* the certificate's user id is always valid */
 	if (strcmp(owner, mine) != 0)
 		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device asks only for its own user's keys");
 	if ((sets = json_array()) == NULL)
@@ -206,7 +207,8 @@ int flow_run_keys_put(struct flow_job *j, struct store *st, const struct caller 
 		r = flow_refuse(j, r, "the set is not a valid key box set");
 		goto out;
 	}
-	userchain_owner(c->cert.user, mine);
+	if (keybox_user_owner(mine, c->cert.user) != VARSKO_OK)
+		return VARSKO_ERR_INTERNAL; /* the certificate's user id is always valid */
 	if (strcmp(set->owner, mine) != 0) {
 		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device puts only its own user's keys");
 		goto out;

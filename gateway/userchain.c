@@ -71,18 +71,10 @@ const struct chain_device *userchain_device(const struct userchain *uc, const ch
 	return NULL;
 }
 
-void userchain_owner(const char *user, char out[KEYBOX_OWNER_MAX + 1])
-{
-	snprintf(out, KEYBOX_OWNER_MAX + 1, "user:%s", user);
-}
-
 int userchain_key_id(const struct userchain *uc, char out[KEYBOX_KEYID_MAX + 1])
 {
-	char owner[KEYBOX_OWNER_MAX + 1];
-
 	out[0] = '\0';
 	if (uc->state.generation == 0)
 		return VARSKO_ERR_NOT_FOUND;
-	userchain_owner(uc->state.user, owner);
-	return keybox_key_id(out, owner, uc->state.generation);
+	return keybox_user_key_id(out, uc->state.user, uc->state.generation);
 }

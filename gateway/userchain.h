@@ -36,9 +36,6 @@ void userchain_free(struct userchain *uc);
 /* The device of the chain named id, or NULL. */
 const struct chain_device *userchain_device(const struct userchain *uc, const char *id);
 
-/* The owner name of user's key box sets and recovery: "user:<id>" (PROTOCOL.md 14.2). */
-void userchain_owner(const char *user, char out[KEYBOX_OWNER_MAX + 1]);
-
 /* The key id of the user's current user key ("user:<id>:<generation>"); VARSKO_ERR_NOT_FOUND without one. */
 int userchain_key_id(const struct userchain *uc, char out[KEYBOX_KEYID_MAX + 1]);
 

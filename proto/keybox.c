@@ -171,6 +171,31 @@ int keybox_key_id(char out[KEYBOX_KEYID_MAX + 1], const char *owner, uint64_t ge
 	return VARSKO_OK;
 }
 
+int keybox_user_owner(char out[KEYBOX_OWNER_MAX + 1], const char *user)
+{
+	int n;
+
+	if (out == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	out[0] = '\0';
+	if (user == NULL || !pf_valid_id(user, strlen(user), 1, PROTO_ID_MAX))
+		return VARSKO_ERR_BAD_INPUT;
+	n = snprintf(out, KEYBOX_OWNER_MAX + 1, "user:%s", user);
+	return n > 0 && n <= KEYBOX_OWNER_MAX ? VARSKO_OK : VARSKO_ERR_BAD_INPUT;
+}
+
+int keybox_user_key_id(char out[KEYBOX_KEYID_MAX + 1], const char *user, uint64_t generation)
+{
+	char owner[KEYBOX_OWNER_MAX + 1];
+	int r;
+
+	if (out != NULL)
+		out[0] = '\0';
+	if ((r = keybox_user_owner(owner, user)) != VARSKO_OK)
+		return r;
+	return keybox_key_id(out, owner, generation);
+}
+
 /* ---- key box set ------------------------------------------------------------ */
 
 #define SO(m) offsetof(struct keybox_set, m)

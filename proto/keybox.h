@@ -98,6 +98,10 @@ void keybox_gen_free(struct keybox_gen *g);
 enum keybox_kind keybox_owner_kind(const char *owner);
 int keybox_keyid_valid(const char *id);
 int keybox_key_id(char out[KEYBOX_KEYID_MAX + 1], const char *owner, uint64_t generation) VARSKO_WUR;
+/* "user:<user>": the owner of a user's key box sets (a user id, 1..PROTO_ID_MAX visible ASCII; else BAD_INPUT). */
+int keybox_user_owner(char out[KEYBOX_OWNER_MAX + 1], const char *user) VARSKO_WUR;
+/* "user:<user>:<generation>": the key id of a user key, as keybox_key_id() of keybox_user_owner(). */
+int keybox_user_key_id(char out[KEYBOX_KEYID_MAX + 1], const char *user, uint64_t generation) VARSKO_WUR;
 
 /* ---- key box set ------------------------------------------------------------ */
 

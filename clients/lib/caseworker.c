@@ -475,10 +475,7 @@ static int seal_message(struct varsko_conn *c, const char *ref, const char *kind
 	if ((r = userkey_chain_of(c, st->receipt.sender_user, uc)) != VARSKO_OK)
 		goto out;
 	if (uc->st.generation > 0) {
-		char owner[KEYBOX_OWNER_MAX + 1];
-
-		snprintf(owner, sizeof(owner), "user:%s", st->receipt.sender_user);
-		if ((r = keybox_key_id(uk_id, owner, uc->st.generation)) != VARSKO_OK)
+		if ((r = keybox_user_key_id(uk_id, st->receipt.sender_user, uc->st.generation)) != VARSKO_OK)
 			goto out;
 		rcpt[0].device = uk_id;
 		memcpy(rcpt[0].box_pk, uc->st.uk_box_pk, PROTO_PK_LEN);

@@ -292,13 +292,9 @@ int varsko_status(struct varsko_conn *c, const char *ref, struct varsko_status *
 	 * open it when this device holds it. Without it the timeline still
 	 * verifies; the messages then stay closed.
 	 */
-	if (strcmp(c->id.role, "fagperson") == 0 && userkey_current(c, &uk) == VARSKO_OK) {
-		char owner[KEYBOX_OWNER_MAX + 1];
-
-		snprintf(owner, sizeof(owner), "user:%s", c->id.user);
-		if (keybox_key_id(uk_id, owner, uk->generation) != VARSKO_OK)
-			uk_id[0] = '\0';
-	}
+	if (strcmp(c->id.role, "fagperson") == 0 && userkey_current(c, &uk) == VARSKO_OK &&
+	    keybox_user_key_id(uk_id, c->id.user, uk->generation) != VARSKO_OK)
+		uk_id[0] = '\0';
 	c->detail[0] = '\0';
 	r = status_verify(ans, ref, c->org_pk, c->k, c->id.device, uk_id[0] != '\0' ? uk_id : NULL,
 	                  uk != NULL && uk_id[0] != '\0' ? uk->box_sk : NULL, out, c->detail, sizeof(c->detail));

@@ -153,7 +153,8 @@ int userkey_find_device(const struct userkey_chain *uc, const char *device)
 
 static void own_owner(const struct varsko_conn *c, char owner[KEYBOX_OWNER_MAX + 1])
 {
-	snprintf(owner, KEYBOX_OWNER_MAX + 1, "user:%s", c->id.user);
+	if (keybox_user_owner(owner, c->id.user) != VARSKO_OK)
+		owner[0] = '\0'; /* the certificate's user id is always valid; an empty owner is refused downstream */
 }
 
 static void own_keyid(const struct varsko_conn *c, char id[KEYBOX_KEYID_MAX + 1])
