@@ -630,6 +630,22 @@ static const struct pf_field k_keys_put[] = {C_OBJ("set", 1)};
 static const struct pf_field k_keys_ok[] = {C_OWNER, C_U64("generation")};
 static const struct pf_field k_recovery_put[] = {C_OBJ("box", 1)};
 static const struct pf_field k_recovery[] = {C_OBJ("box", 1), C_U64("tries")};
+#define C_B64(k, n, req)                                                                                               \
+	{                                                                                                              \
+		k, PF_B64, req, 0, n, 0, 0, NULL, NULL                                                                 \
+	}
+static const struct pf_field k_approve_request[] = {C_B64("commit", 32, 1)};
+static const struct pf_field k_approve_step[] = {C_ID("approval"), C_B64("nonce", 32, 1)};
+static const struct pf_field k_approve_get[] = {C_ID("approval")};
+static const struct pf_field k_approval[] = {
+        C_ID("approval"),           C_ID("device"),
+        C_OBJ("cert", 1),           C_B64("commit", 32, 1),
+        C_TIME("created"),          C_TIME("expires"),
+        {"old_device", PF_ID, 0, 1, PROTO_ID_MAX, 0, 0, NULL, ID_BAD},
+        C_B64("nonce_old", 32, 0),  C_B64("nonce_new", 32, 0),
+};
+static const struct pf_table t_approval = {k_approval, PF_N(k_approval), 0};
+static const struct pf_field k_approvals[] = {C_LIST("items", FLOW_APPROVALS_MAX, &t_approval)};
 
 /* MQTT event payload (agents on varsko/<tenant>/ack). */
 static const struct pf_field k_mqtt_event[] = {C_OBJ("event", 1), C_OBJ("cert", 1)};
@@ -657,6 +673,11 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_KEYS_PUT] = TYPE("keys_put", 1, k_keys_put),
         [FLOW_T_RECOVERY_GET] = {"recovery_get", NULL, 0, 1},
         [FLOW_T_RECOVERY_PUT] = TYPE("recovery_put", 1, k_recovery_put),
+        [FLOW_T_APPROVE_REQUEST] = TYPE("approve_request", 1, k_approve_request),
+        [FLOW_T_APPROVE_LIST] = {"approve_list", NULL, 0, 1},
+        [FLOW_T_APPROVE_OFFER] = TYPE("approve_offer", 1, k_approve_step),
+        [FLOW_T_APPROVE_REVEAL] = TYPE("approve_reveal", 1, k_approve_step),
+        [FLOW_T_APPROVE_GET] = TYPE("approve_get", 1, k_approve_get),
         [FLOW_T_ROUTED] = TYPE("routed", 1, k_routed),
         [FLOW_T_RECEIPT] = TYPE("receipt", 1, k_receipt),
         [FLOW_T_EVENT_OK] = TYPE("event_ok", 1, k_event_ok),
@@ -671,6 +692,8 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_KEYS_OK] = TYPE("keys_ok", 1, k_keys_ok),
         [FLOW_T_RECOVERY] = TYPE("recovery", 1, k_recovery),
         [FLOW_T_RECOVERY_OK] = {"recovery_ok", NULL, 0, 1},
+        [FLOW_T_APPROVAL] = TYPE("approval", 1, k_approval),
+        [FLOW_T_APPROVALS] = TYPE("approvals", 1, k_approvals),
         [FLOW_T_PUSHED] = TYPE("pushed", 0, k_pushed),
         [FLOW_T_NEW_UNDERRETNING] = TYPE("new_underretning", 0, k_new),
         [FLOW_T_FRIST] = TYPE("frist", 0, k_frist),

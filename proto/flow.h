@@ -285,6 +285,11 @@ enum flow_type {
 	FLOW_T_KEYS_PUT,
 	FLOW_T_RECOVERY_GET,
 	FLOW_T_RECOVERY_PUT,
+	FLOW_T_APPROVE_REQUEST,
+	FLOW_T_APPROVE_LIST,
+	FLOW_T_APPROVE_OFFER,
+	FLOW_T_APPROVE_REVEAL,
+	FLOW_T_APPROVE_GET,
 	/* answers */
 	FLOW_T_ROUTED,
 	FLOW_T_RECEIPT,
@@ -300,6 +305,8 @@ enum flow_type {
 	FLOW_T_KEYS_OK,
 	FLOW_T_RECOVERY,
 	FLOW_T_RECOVERY_OK,
+	FLOW_T_APPROVAL,
+	FLOW_T_APPROVALS,
 	/* pushes */
 	FLOW_T_PUSHED,
 	FLOW_T_NEW_UNDERRETNING,
@@ -308,7 +315,8 @@ enum flow_type {
 };
 
 #define FLOW_T_FIRST_REQUEST FLOW_T_ROUTE
-#define FLOW_T_LAST_REQUEST  FLOW_T_RECOVERY_PUT
+#define FLOW_T_LAST_REQUEST  FLOW_T_APPROVE_GET
+#define FLOW_APPROVALS_MAX   64 /* open approvals in one approvals answer */
 #define FLOW_CHAIN_LINKS_MAX 1024 /* links in one chain answer */
 #define FLOW_KEY_SETS_MAX    256  /* key box sets in one keys answer */
 

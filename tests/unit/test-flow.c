@@ -978,6 +978,18 @@ static const struct {
         {"{\"type\":\"keys_ok\",\"owner\":\"user:u\",\"generation\":1}", FLOW_T_KEYS_OK},
         {"{\"type\":\"recovery\",\"box\":{},\"tries\":1}", FLOW_T_RECOVERY},
         {"{\"type\":\"recovery_ok\"}", FLOW_T_RECOVERY_OK},
+        {"{\"type\":\"approve_request\",\"commit\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}", FLOW_T_APPROVE_REQUEST},
+        {"{\"type\":\"approve_list\"}", FLOW_T_APPROVE_LIST},
+        {"{\"type\":\"approve_offer\",\"approval\":\"a-00\",\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}",
+         FLOW_T_APPROVE_OFFER},
+        {"{\"type\":\"approve_reveal\",\"approval\":\"a-00\",\"nonce\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"}",
+         FLOW_T_APPROVE_REVEAL},
+        {"{\"type\":\"approve_get\",\"approval\":\"a-00\"}", FLOW_T_APPROVE_GET},
+        {"{\"type\":\"approval\",\"approval\":\"a-00\",\"device\":\"d-1\",\"cert\":{},"
+         "\"commit\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\",\"created\":\"2026-11-24T09:00:00Z\","
+         "\"expires\":\"2026-11-24T09:10:00Z\"}",
+         FLOW_T_APPROVAL},
+        {"{\"type\":\"approvals\",\"items\":[]}", FLOW_T_APPROVALS},
 };
 
 static const struct {
@@ -1048,6 +1060,8 @@ static const struct {
         {"{\"type\":\"keys_put\",\"set\":\"x\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"recovery_get\",\"user\":\"u\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"recovery\",\"box\":{},\"tries\":-1}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"approve_request\",\"commit\":\"AAAA\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"approve_offer\",\"approval\":\"a-00\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"devices\",\"certs\":{}}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"pushed\",\"id\":\"p\",\"reference\":" REF ",\"event\":{},\"cert\":{}}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"pushed\",\"reference\":" REF ",\"event\":{}}", VARSKO_ERR_BAD_FRAME},
