@@ -291,3 +291,201 @@ int flow_run_recovery_get(struct flow_job *j, struct store *st, const struct cal
 	free(text);
 	return r;
 }
+
+/* ---- device approval (PROTOCOL.md 15.7) ------------------------------------------------ */
+
+/* The approval object of the answers: a new reference, or NULL. */
+static json_t *approval_json(struct store *st, const struct store_approval *a)
+{
+	char created[PROTO_TIME_LEN + 1], expires[PROTO_TIME_LEN + 1], b64[64];
+	struct store_device d;
+	json_t *o;
+
+	if (store_device_get(st, a->device, &d) != VARSKO_OK)
+		return NULL;
+	proto_time_format(a->created_at, created);
+	proto_time_format(a->expires_at, expires);
+	if (proto_b64_encode(a->commit, 32, b64, sizeof b64) != VARSKO_OK)
+		return NULL;
+	o = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s}", "approval", a->id, "device", a->device, "cert",
+	              flow_cert_json(&d.cert), "commit", b64, "created", created, "expires", expires);
+	if (o == NULL)
+		return NULL;
+	if (a->old_device[0] != '\0' && json_object_set_new(o, "old_device", json_string(a->old_device)) != 0)
+		goto fail;
+	if (a->has_nonce_old && (proto_b64_encode(a->nonce_old, 32, b64, sizeof b64) != VARSKO_OK ||
+	                         json_object_set_new(o, "nonce_old", json_string(b64)) != 0))
+		goto fail;
+	if (a->has_nonce_new && (proto_b64_encode(a->nonce_new, 32, b64, sizeof b64) != VARSKO_OK ||
+	                         json_object_set_new(o, "nonce_new", json_string(b64)) != 0))
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+/* A 32-byte b64 member of the request (the frame's schema checked it). */
+static int member32(const json_t *req, const char *key, uint8_t out[32])
+{
+	const char *t = json_string_value(json_object_get(req, key));
+
+	return t != NULL ? proto_b64_decode_exact(t, out, 32) : VARSKO_ERR_BAD_FRAME;
+}
+
+/* The open approval the request names, of the caller's own user; refused not_found otherwise. */
+static int approval_of_caller(struct flow_job *j, struct store *st, const struct caller *c, int64_t now,
+                              struct store_approval *a)
+{
+	const char *id = json_string_value(json_object_get(j->req, "approval"));
+	int r = id != NULL ? store_approval_get(st, id, now, a) : VARSKO_ERR_NOT_FOUND;
+
+	if (r == VARSKO_OK && strcmp(a->user, c->cert.user) != 0)
+		r = VARSKO_ERR_NOT_FOUND; /* another user's approval is not told apart from none */
+	if (r == VARSKO_ERR_NOT_FOUND)
+		return flow_refuse(j, r, "no such open approval of this user");
+	return r;
+}
+
+static int approval_answer(struct flow_job *j, struct store *st, const struct store_approval *a)
+{
+	json_t *o = approval_json(st, a);
+
+	return o != NULL ? flow_answer(j, o) : VARSKO_ERR_DB;
+}
+
+int flow_run_approve_request(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	struct userchain *uc = NULL;
+	struct store_approval a;
+	int r;
+
+	memset(&a, 0, sizeof a);
+	if ((uc = calloc(1, sizeof(*uc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = member32(j->req, "commit", a.commit)) != VARSKO_OK)
+		goto out;
+	if ((r = user_chain(j, st, c->cert.user, 0, uc)) != VARSKO_OK)
+		goto out;
+	if (userchain_device(uc, j->device) != NULL) {
+		r = flow_refuse(j, VARSKO_ERR_EXISTS, "this device is already in its user's chain");
+		goto out;
+	}
+	if (uc->state.generation == 0) {
+		r = flow_refuse(j, VARSKO_ERR_NOT_FOUND, "the user has no user key yet: this is the first device");
+		goto out;
+	}
+	snprintf(a.user, sizeof a.user, "%s", c->cert.user);
+	snprintf(a.device, sizeof a.device, "%s", j->device);
+	if ((r = store_approval_new(st, &a, now, j->device)) != VARSKO_OK)
+		goto out;
+	r = approval_answer(j, st, &a);
+out:
+	userchain_free(uc);
+	free(uc);
+	return r;
+}
+
+struct approvals_ctx {
+	struct store *st;
+	json_t *items;
+};
+
+static int approvals_row(const struct store_approval *a, void *arg)
+{
+	struct approvals_ctx *x = arg;
+	json_t *o = approval_json(x->st, a);
+
+	if (o == NULL)
+		return VARSKO_OK; /* a new device revoked meanwhile: nothing to approve */
+	if (json_array_size(x->items) >= FLOW_APPROVALS_MAX) {
+		json_decref(o);
+		return VARSKO_OK;
+	}
+	return json_array_append_new(x->items, o) == 0 ? VARSKO_OK : VARSKO_ERR_NOMEM;
+}
+
+int flow_run_approve_list(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	struct approvals_ctx x = {st, json_array()};
+	int r;
+
+	if (x.items == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = store_approval_foreach(st, c->cert.user, now, approvals_row, &x)) == VARSKO_OK)
+		r = flow_answer(j, json_pack("{s:O}", "items", x.items));
+	json_decref(x.items);
+	return r;
+}
+
+int flow_run_approve_offer(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	struct userchain *uc = NULL;
+	struct store_approval a;
+	const struct chain_device *dev;
+	uint8_t nonce[32];
+	int r;
+
+	if ((r = member32(j->req, "nonce", nonce)) != VARSKO_OK)
+		return r;
+	if ((r = approval_of_caller(j, st, c, now, &a)) != VARSKO_OK)
+		return r;
+	if (strcmp(a.device, j->device) == 0)
+		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device does not approve itself");
+	if ((uc = calloc(1, sizeof(*uc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = user_chain(j, st, c->cert.user, 0, uc)) != VARSKO_OK)
+		goto out;
+	if ((dev = userchain_device(uc, j->device)) == NULL || dev->revoked) {
+		r = flow_refuse(j, VARSKO_ERR_NOT_CROSS_SIGNED, "only a device the user's chain added may approve");
+		goto out;
+	}
+	if ((r = store_approval_offer(st, a.id, j->device, nonce, now)) == VARSKO_ERR_EXISTS) {
+		r = flow_refuse(j, r, "another device has offered already");
+		goto out;
+	}
+	if (r != VARSKO_OK || (r = store_approval_get(st, a.id, now, &a)) != VARSKO_OK)
+		goto out;
+	r = approval_answer(j, st, &a);
+out:
+	userchain_free(uc);
+	free(uc);
+	return r;
+}
+
+int flow_run_approve_reveal(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	struct store_approval a;
+	uint8_t nonce[32], commit[32];
+	int r;
+
+	if ((r = member32(j->req, "nonce", nonce)) != VARSKO_OK)
+		return r;
+	if ((r = approval_of_caller(j, st, c, now, &a)) != VARSKO_OK)
+		return r;
+	if (strcmp(a.device, j->device) != 0)
+		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "only the new device reveals its nonce");
+	if (!a.has_nonce_old)
+		return flow_refuse(j, VARSKO_ERR_PROTOCOL, "no device has offered yet");
+	if (a.has_nonce_new)
+		return flow_refuse(j, VARSKO_ERR_EXISTS, "the nonce was revealed already");
+	if ((r = keybox_approval_commit(commit, nonce, c->cert.sign_pk, c->cert.box_pk)) != VARSKO_OK)
+		return r;
+	if (sodium_memcmp(commit, a.commit, sizeof commit) != 0)
+		return flow_refuse(j, VARSKO_ERR_APPROVAL_FAILED, "the nonce does not open the commitment");
+	if ((r = store_approval_reveal(st, a.id, nonce, now, j->device)) == VARSKO_ERR_EXISTS)
+		return flow_refuse(j, r, "the nonce was revealed already");
+	if (r != VARSKO_OK || (r = store_approval_get(st, a.id, now, &a)) != VARSKO_OK)
+		return r;
+	return approval_answer(j, st, &a);
+}
+
+int flow_run_approve_get(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	struct store_approval a;
+	int r;
+
+	if ((r = approval_of_caller(j, st, c, now, &a)) != VARSKO_OK)
+		return r;
+	return approval_answer(j, st, &a);
+}

@@ -7,7 +7,7 @@
  *   flow_read.c    inbox, mine, fetch, status, notifier_devices, overview
  *   server_flow.c  event (the checks and effects are flow_event.c's)
  *   flow_keys.c    chain_get, chain_append, keys_get, keys_put, recovery_get,
- *                  recovery_put (the key model, PROTOCOL.md 15)
+ *                  recovery_put, approve_* (the key model, PROTOCOL.md 15)
  * A handler answers with flow_answer(), queues pushes with flow_add_push*()
  * and refuses with flow_refuse() (a static English text).
  */
@@ -100,5 +100,10 @@ int flow_run_keys_get(struct flow_job *j, struct store *st, const struct caller 
 int flow_run_keys_put(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_recovery_put(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_recovery_get(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_approve_request(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_approve_list(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_approve_offer(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_approve_reveal(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_approve_get(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 
 #endif

@@ -104,6 +104,11 @@ static const struct request_rule {
         [FLOW_T_KEYS_PUT] = {KEY_HOLDERS, 0, 0, "not for this role"},
         [FLOW_T_RECOVERY_GET] = {KEY_HOLDERS, 0, 0, "not for this role"},
         [FLOW_T_RECOVERY_PUT] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        [FLOW_T_APPROVE_REQUEST] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        [FLOW_T_APPROVE_LIST] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        [FLOW_T_APPROVE_OFFER] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        [FLOW_T_APPROVE_REVEAL] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        [FLOW_T_APPROVE_GET] = {KEY_HOLDERS, 0, 0, "not for this role"},
 };
 
 int policy_request(enum flow_type t, const struct policy_actor *a, const char **why)

@@ -87,6 +87,13 @@ static enum flow_type answer_type(enum flow_type t)
 		return FLOW_T_RECOVERY;
 	case FLOW_T_RECOVERY_PUT:
 		return FLOW_T_RECOVERY_OK;
+	case FLOW_T_APPROVE_REQUEST:
+	case FLOW_T_APPROVE_OFFER:
+	case FLOW_T_APPROVE_REVEAL:
+	case FLOW_T_APPROVE_GET:
+		return FLOW_T_APPROVAL;
+	case FLOW_T_APPROVE_LIST:
+		return FLOW_T_APPROVALS;
 	default:
 		return FLOW_T_NONE;
 	}
@@ -407,6 +414,21 @@ static void flow_run(struct worker_job *job, struct store *st)
 		break;
 	case FLOW_T_RECOVERY_PUT:
 		r = flow_run_recovery_put(j, st, &c, now);
+		break;
+	case FLOW_T_APPROVE_REQUEST:
+		r = flow_run_approve_request(j, st, &c, now);
+		break;
+	case FLOW_T_APPROVE_LIST:
+		r = flow_run_approve_list(j, st, &c, now);
+		break;
+	case FLOW_T_APPROVE_OFFER:
+		r = flow_run_approve_offer(j, st, &c, now);
+		break;
+	case FLOW_T_APPROVE_REVEAL:
+		r = flow_run_approve_reveal(j, st, &c, now);
+		break;
+	case FLOW_T_APPROVE_GET:
+		r = flow_run_approve_get(j, st, &c, now);
 		break;
 	default: /* policy_request() refused every other type */
 		r = VARSKO_ERR_INTERNAL;

@@ -114,7 +114,14 @@
 	X(SQL_RECOVERY_PUT)                                                                                            \
 	X(SQL_RECOVERY_GET)                                                                                            \
 	X(SQL_RECOVERY_TRY)                                                                                            \
-	X(SQL_RECOVERY_RESET)
+	X(SQL_RECOVERY_RESET)                                                                                          \
+	X(SQL_APPROVAL_PURGE)                                                                                          \
+	X(SQL_APPROVAL_DROP_DEVICE)                                                                                    \
+	X(SQL_APPROVAL_INSERT)                                                                                         \
+	X(SQL_APPROVAL_GET)                                                                                            \
+	X(SQL_APPROVAL_OF_USER)                                                                                        \
+	X(SQL_APPROVAL_OFFER)                                                                                          \
+	X(SQL_APPROVAL_REVEAL)
 
 #define STORE_SQL_ENUM(id) id,
 enum store_sql { STORE_SQL_LIST(STORE_SQL_ENUM) STORE_SQL_COUNT };

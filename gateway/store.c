@@ -173,6 +173,18 @@ static const char *const migrations[] = {
 	" tries INTEGER NOT NULL DEFAULT 0,"
 	" updated_at INTEGER NOT NULL) STRICT;"
 	"PRAGMA user_version = 4;",
+	/* 4 -> 5: approvals of a new device by an existing one, in flight (PROTOCOL.md 15.7). */
+	"CREATE TABLE approvals ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" user TEXT NOT NULL REFERENCES users(id),"
+	" device TEXT NOT NULL UNIQUE REFERENCES devices(id),"
+	" commit_hash BLOB NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" expires_at INTEGER NOT NULL,"
+	" old_device TEXT NULL,"
+	" nonce_old BLOB NULL,"
+	" nonce_new BLOB NULL) STRICT;"
+	"PRAGMA user_version = 5;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

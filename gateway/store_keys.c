@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "store-internal.h"
 
 /* The statements of this file (store-internal.h). */
@@ -25,6 +27,18 @@ const char *const store_sql_keys[STORE_SQL_COUNT] = {
         [SQL_RECOVERY_GET] = "SELECT tries, box_json FROM recovery_boxes WHERE user = ?1",
         [SQL_RECOVERY_TRY] = "UPDATE recovery_boxes SET tries = tries + 1 WHERE user = ?1",
         [SQL_RECOVERY_RESET] = "UPDATE recovery_boxes SET tries = 0 WHERE user = ?1",
+        [SQL_APPROVAL_PURGE] = "DELETE FROM approvals WHERE expires_at <= ?1",
+        [SQL_APPROVAL_DROP_DEVICE] = "DELETE FROM approvals WHERE device = ?1",
+        [SQL_APPROVAL_INSERT] = "INSERT INTO approvals (id, user, device, commit_hash, created_at, expires_at)"
+                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        [SQL_APPROVAL_GET] = "SELECT id, user, device, commit_hash, created_at, expires_at, coalesce(old_device, ''),"
+                             " nonce_old, nonce_new FROM approvals WHERE id = ?1 AND expires_at > ?2",
+        [SQL_APPROVAL_OF_USER] = "SELECT id, user, device, commit_hash, created_at, expires_at,"
+                                 " coalesce(old_device, ''), nonce_old, nonce_new FROM approvals"
+                                 " WHERE user = ?1 AND expires_at > ?2 ORDER BY created_at, id",
+        [SQL_APPROVAL_OFFER] =
+                "UPDATE approvals SET old_device = ?2, nonce_old = ?3 WHERE id = ?1 AND nonce_old IS NULL",
+        [SQL_APPROVAL_REVEAL] = "UPDATE approvals SET nonce_new = ?2 WHERE id = ?1 AND nonce_new IS NULL",
 };
 
 struct text_each {
@@ -177,4 +191,133 @@ int store_recovery_unlock(struct store *s, const char *user, int64_t now, const 
 	r = store_audit(s, now, "recovery_unlock", actor, detail);
 out:
 	return store_tx_end(s, own, r);
+}
+
+/* ---- approvals ---- */
+
+/* A 32-byte blob column into out; 1 when it is there, 0 when NULL; VARSKO_ERR_DB when of another size. */
+static int blob32(sqlite3_stmt *st, int col, uint8_t out[32])
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return 0;
+	if (sqlite3_column_bytes(st, col) != 32)
+		return VARSKO_ERR_DB;
+	memcpy(out, sqlite3_column_blob(st, col), 32);
+	return 1;
+}
+
+static int approval_row(sqlite3_stmt *st, void *arg)
+{
+	struct store_approval *a = arg;
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	if ((r = store_col_text(st, 0, a->id, sizeof a->id)) != VARSKO_OK ||
+	    (r = store_col_text(st, 1, a->user, sizeof a->user)) != VARSKO_OK ||
+	    (r = store_col_text(st, 2, a->device, sizeof a->device)) != VARSKO_OK ||
+	    (r = store_col_text(st, 6, a->old_device, sizeof a->old_device)) != VARSKO_OK)
+		return r;
+	if (blob32(st, 3, a->commit) != 1)
+		return VARSKO_ERR_DB;
+	a->created_at = sqlite3_column_int64(st, 4);
+	a->expires_at = sqlite3_column_int64(st, 5);
+	if ((a->has_nonce_old = blob32(st, 7, a->nonce_old)) < 0 ||
+	    (a->has_nonce_new = blob32(st, 8, a->nonce_new)) < 0)
+		return VARSKO_ERR_DB;
+	return VARSKO_OK;
+}
+
+int store_approval_new(struct store *s, struct store_approval *a, int64_t now, const char *actor)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t rnd[8];
+	char detail[PROTO_ID_MAX + 48];
+	int own = 0, r;
+
+	randombytes_buf(rnd, sizeof rnd);
+	memcpy(a->id, "a-", 2);
+	for (size_t i = 0; i < sizeof rnd; i++) {
+		a->id[2 + 2 * i] = hex[rnd[i] >> 4];
+		a->id[3 + 2 * i] = hex[rnd[i] & 15];
+	}
+	a->id[STORE_APPROVAL_ID_LEN] = '\0';
+	a->created_at = now;
+	a->expires_at = now + STORE_APPROVAL_TTL;
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((r = store_exec(s, SQL_APPROVAL_PURGE, "i", now)) != VARSKO_OK ||
+	    (r = store_exec(s, SQL_APPROVAL_DROP_DEVICE, "s", a->device)) != VARSKO_OK)
+		goto out;
+	if ((r = store_exec(s, SQL_APPROVAL_INSERT, "sssbii", a->id, a->user, a->device, (const void *)a->commit,
+	                    sizeof a->commit, a->created_at, a->expires_at)) != VARSKO_OK)
+		goto out;
+	snprintf(detail, sizeof detail, "user=%s approval=%s", a->user, a->id);
+	r = store_audit(s, now, "approve_request", actor, detail);
+out:
+	return store_tx_end(s, own, r);
+}
+
+int store_approval_get(struct store *s, const char *id, int64_t now, struct store_approval *out)
+{
+	return store_query_one(s, SQL_APPROVAL_GET, approval_row, out, "si", id, now);
+}
+
+struct approval_each {
+	int (*fn)(const struct store_approval *a, void *arg);
+	void *arg;
+	struct store_approval a;
+};
+
+static int approval_each_row(sqlite3_stmt *st, void *arg)
+{
+	struct approval_each *e = arg;
+	int r = approval_row(st, &e->a);
+
+	return r == VARSKO_OK ? e->fn(&e->a, e->arg) : r;
+}
+
+int store_approval_foreach(struct store *s, const char *user, int64_t now,
+                           int (*fn)(const struct store_approval *a, void *arg), void *arg)
+{
+	struct approval_each e;
+
+	memset(&e, 0, sizeof e);
+	e.fn = fn;
+	e.arg = arg;
+	return store_query(s, SQL_APPROVAL_OF_USER, approval_each_row, &e, "si", user, now);
+}
+
+/* One of the two steps that set a nonce once: offer or reveal. */
+static int approval_step(struct store *s, enum store_sql id_sql, const char *fmt, const char *id, const char *arg2,
+                         const uint8_t nonce[32], int64_t now, const char *event, const char *actor)
+{
+	char detail[64];
+	int own = 0, r;
+
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if (arg2 != NULL)
+		r = store_exec(s, id_sql, fmt, id, arg2, (const void *)nonce, (size_t)32);
+	else
+		r = store_exec(s, id_sql, fmt, id, (const void *)nonce, (size_t)32);
+	if (r != VARSKO_OK)
+		goto out;
+	if (sqlite3_changes(s->db) != 1) {
+		r = VARSKO_ERR_EXISTS;
+		goto out;
+	}
+	snprintf(detail, sizeof detail, "approval=%s", id);
+	r = store_audit(s, now, event, actor, detail);
+out:
+	return store_tx_end(s, own, r);
+}
+
+int store_approval_offer(struct store *s, const char *id, const char *old_device, const uint8_t nonce[32], int64_t now)
+{
+	return approval_step(s, SQL_APPROVAL_OFFER, "ssb", id, old_device, nonce, now, "approve_offer", old_device);
+}
+
+int store_approval_reveal(struct store *s, const char *id, const uint8_t nonce[32], int64_t now, const char *actor)
+{
+	return approval_step(s, SQL_APPROVAL_REVEAL, "sb", id, NULL, nonce, now, "approve_reveal", actor);
 }

@@ -57,4 +57,36 @@ int store_recovery_take(struct store *s, const char *user, int64_t now, const ch
 /* Set user's tries to 0 (audited "recovery_unlock"); VARSKO_ERR_NOT_FOUND when the user has no box. */
 int store_recovery_unlock(struct store *s, const char *user, int64_t now, const char *actor);
 
+/* ---- approvals (PROTOCOL.md 15.7) ---- */
+
+#define STORE_APPROVAL_ID_LEN 18  /* "a-" + 16 hex digits */
+#define STORE_APPROVAL_TTL    600 /* seconds an approval lives */
+
+struct store_approval {
+	char id[STORE_APPROVAL_ID_LEN + 1];
+	char user[PROTO_ID_MAX + 1];
+	char device[PROTO_ID_MAX + 1]; /* the new device */
+	uint8_t commit[32];
+	int64_t created_at, expires_at;
+	char old_device[PROTO_ID_MAX + 1]; /* "" before the offer */
+	int has_nonce_old, has_nonce_new;
+	uint8_t nonce_old[32], nonce_new[32];
+};
+
+/*
+ * Store a new approval (a fresh id in a->id; created and expires set from
+ * now), dropping the device's earlier one and every expired approval;
+ * audited "approve_request".
+ */
+int store_approval_new(struct store *s, struct store_approval *a, int64_t now, const char *actor);
+/* An open (not expired) approval by id: VARSKO_ERR_NOT_FOUND when none. */
+int store_approval_get(struct store *s, const char *id, int64_t now, struct store_approval *out);
+/* Every open approval of user, oldest first. */
+int store_approval_foreach(struct store *s, const char *user, int64_t now,
+                           int (*fn)(const struct store_approval *a, void *arg), void *arg);
+/* Record the offer (old device and its nonce); VARSKO_ERR_EXISTS when offered already. Audited "approve_offer". */
+int store_approval_offer(struct store *s, const char *id, const char *old_device, const uint8_t nonce[32], int64_t now);
+/* Record the reveal; VARSKO_ERR_EXISTS when revealed already. Audited "approve_reveal". */
+int store_approval_reveal(struct store *s, const char *id, const uint8_t nonce[32], int64_t now, const char *actor);
+
 #endif

@@ -951,6 +951,42 @@ int keybox_approval_code(char out[KEYBOX_APPROVAL_DIGITS + 1], const uint8_t non
 	return r;
 }
 
+int keybox_approval_commit(uint8_t out[32], const uint8_t n_new[32], const uint8_t new_sign_pk[PROTO_PK_LEN],
+                           const uint8_t new_box_pk[PROTO_PK_LEN])
+{
+	struct proto_buf b;
+	int r;
+
+	if (out == NULL || n_new == NULL || new_sign_pk == NULL || new_box_pk == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	proto_buf_init(&b);
+	proto_buf_put_str(&b, KEYBOX_TAG_APPROVE_COMMIT);
+	proto_buf_put_bytes(&b, n_new, 32);
+	proto_buf_put_bytes(&b, new_sign_pk, PROTO_PK_LEN);
+	proto_buf_put_bytes(&b, new_box_pk, PROTO_PK_LEN);
+	if ((r = b.err) == VARSKO_OK)
+		crypto_hash_sha256(out, b.p, b.len);
+	proto_buf_free(&b);
+	return r;
+}
+
+int keybox_approval_nonce(uint8_t out[PROTO_NONCE_LEN], const uint8_t n_old[32], const uint8_t n_new[32])
+{
+	struct proto_buf b;
+	int r;
+
+	if (out == NULL || n_old == NULL || n_new == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	proto_buf_init(&b);
+	proto_buf_put_str(&b, KEYBOX_TAG_APPROVE_NONCE);
+	proto_buf_put_bytes(&b, n_old, 32);
+	proto_buf_put_bytes(&b, n_new, 32);
+	if ((r = b.err) == VARSKO_OK)
+		crypto_hash_sha256(out, b.p, b.len);
+	proto_buf_free(&b);
+	return r;
+}
+
 static int approval_valid(const char *s)
 {
 	if (s == NULL || bounded_len(s, KEYBOX_APPROVAL_DIGITS + 1) != KEYBOX_APPROVAL_DIGITS)

@@ -45,6 +45,8 @@
 #define KEYBOX_TAG_PREV     "varsko-prevbox-v1"
 #define KEYBOX_TAG_RECOVERY "varsko-recovery-v1"
 #define KEYBOX_TAG_APPROVE  "varsko-approve-v1"
+#define KEYBOX_TAG_APPROVE_COMMIT "varsko-approve-commit-v1"
+#define KEYBOX_TAG_APPROVE_NONCE  "varsko-approve-nonce-v1"
 
 #define KEYBOX_CTX_USER "vskuser1"
 #define KEYBOX_CTX_TEAM "vskteam1"
@@ -319,5 +321,15 @@ int keybox_approval_code(char out[KEYBOX_APPROVAL_DIGITS + 1], const uint8_t non
  * not exactly six decimal digits.
  */
 int keybox_approval_equal(const char *a, const char *b) VARSKO_WUR;
+
+/*
+ * The exchange that carries the code (PROTOCOL.md 15.7): the new device's
+ * commitment H(enc(KEYBOX_TAG_APPROVE_COMMIT, n_new, new sign_pk, new
+ * box_pk)) and the code's nonce H(enc(KEYBOX_TAG_APPROVE_NONCE, n_old,
+ * n_new)), H = SHA-256. VARSKO_ERR_BAD_INPUT for a NULL argument.
+ */
+int keybox_approval_commit(uint8_t out[32], const uint8_t n_new[32], const uint8_t new_sign_pk[PROTO_PK_LEN],
+                           const uint8_t new_box_pk[PROTO_PK_LEN]) VARSKO_WUR;
+int keybox_approval_nonce(uint8_t out[PROTO_NONCE_LEN], const uint8_t n_old[32], const uint8_t n_new[32]) VARSKO_WUR;
 
 #endif

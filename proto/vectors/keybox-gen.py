@@ -314,6 +314,18 @@ def main():
                      "new_box_pk": new["box_pk"].hex(), "input": inp.hex(), "sha256": h.hex(), "bits20": v,
                      "code": c})
 
+    # The exchange that carries the code (PROTOCOL.md 15.7): the commitment and the code's nonce.
+    exch = []
+    for label in ("exchange-1", "exchange-2"):
+        n_old, n_new = seed(label + ":old"), seed(label + ":new")
+        commit = hashlib.sha256(field(b"varsko-approve-commit-v1") + field(n_new) + field(new["sign_pk"]) +
+                                field(new["box_pk"])).digest()
+        nonce = hashlib.sha256(field(b"varsko-approve-nonce-v1") + field(n_old) + field(n_new)).digest()
+        ecode = approval(nonce, old["sign_pk"], new["sign_pk"], new["box_pk"])[3]
+        exch.append({"n_old": n_old.hex(), "n_new": n_new.hex(), "old_sign_pk": old["sign_pk"].hex(),
+                     "new_sign_pk": new["sign_pk"].hex(), "new_box_pk": new["box_pk"].hex(), "commit": commit.hex(),
+                     "nonce": nonce.hex(), "code": ecode})
+
     # Invalid objects and the error each gives.
     t1, t2 = objs["team-1"], objs["team-2"]
     bo_r = {"recipient": "user:bo:1", "box_pk": bo.box_pk.hex(), "box_sk": bo.box_sk.hex()}
@@ -427,6 +439,7 @@ def main():
         "recovery_codes": codes,
         "recovery_code_parse": parse,
         "approval": appr,
+        "approval_exchange": exch,
         "invalid": invalid,
     }
     with open(OUT, "w", encoding="utf-8") as f:

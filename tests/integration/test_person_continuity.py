@@ -10,12 +10,20 @@ sealed to Anna's user key, and varskod refuses an envelope to her (revoked)
 device instead. Anna enrolls a new device, which cannot read them until it
 recovers the user key with her recovery code; after `varsko device recover`
 her status shows both texts, decrypted, exactly as sent. The revoked device
-cannot log in to fetch anything.
+cannot log in to fetch anything. Finally the test opens Anna's recovery box
+itself (PyNaCl, with the code the CLI showed) to learn her user key, and
+reads varskod's whole memory (/proc/PID/mem, as root) and its database:
+neither holds the document's text, the kvittering's, nor any part of the
+user key.
 """
 
+import base64
+import hashlib
 import json
 import os
+import struct
 import sys
+import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flowlib  # noqa: E402
@@ -34,6 +42,53 @@ def parse(out):
         return json.loads(out)
     except ValueError:
         return None
+
+
+def process_memory(pid):
+    """Every readable mapping of process pid, as one bytes object (needs root or the same user)."""
+    chunks = []
+    with open(f"/proc/{pid}/maps", encoding="ascii") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            addr, perms = line.split()[:2]
+            if not perms.startswith("r") or "[vvar]" in line or "[vsyscall]" in line:
+                continue
+            lo, hi = (int(x, 16) for x in addr.split("-"))
+            try:
+                mem.seek(lo)
+                chunks.append(mem.read(hi - lo))
+            except (OSError, ValueError, OverflowError):
+                continue
+    return b"".join(chunks)
+
+
+def user_key_secrets(box_json, code_text, user):
+    """Open a recovery box (PROTOCOL.md 14.5) with the code; the secrets of its newest user key (14.1)."""
+    import nacl.bindings as nb
+    import nacl.encoding
+    import nacl.hash
+    import nacl.pwhash
+    box = json.loads(box_json)
+    letters = code_text.replace("-", "").upper()
+    code = base64.b32decode(letters + "=" * (-len(letters) % 8))[:16]
+    key = nacl.pwhash.argon2id.kdf(32, code, base64.b64decode(box["salt"]), opslimit=box["opslimit"],
+                                   memlimit=box["memlimit"])
+    pt = nb.crypto_secretbox_open(base64.b64decode(box["box"]), base64.b64decode(box["nonce"]), key)
+    fields, i = [], 0
+    while i < len(pt):
+        n = struct.unpack(">I", pt[i:i + 4])[0]
+        fields.append(pt[i + 4:i + 4 + n])
+        i += 4 + n
+    assert fields[0] == b"varsko-recovery-v1" and fields[1] == user.encode()
+    seed = fields[-1]
+
+    def kdf(sub):
+        return nacl.hash.blake2b(b"", digest_size=32, key=seed, salt=struct.pack("<Q", sub) + bytes(8),
+                                 person=b"vskuser1" + bytes(8), encoder=nacl.encoding.RawEncoder)
+    box_seed = kdf(2)
+    box_sk = hashlib.sha512(box_seed).digest()[:32]
+    sign_seed = kdf(1)
+    return {"seed": seed, "sign seed": sign_seed, "box seed": box_seed, "box secret key": box_sk,
+            "previous-generation key": kdf(3)}
 
 
 def enroll_json(fl, user, home):
@@ -60,7 +115,8 @@ def main():
         fl.homes["laerer-anna"] = home_1
         dev_1 = flowlib.Device(home_1).id
 
-        rc, rec, out, err = fl.send("laerer-anna", fl.doc(age=9))
+        marker = f"Unik bekymringstekst {uuid.uuid4().hex}"
+        rc, rec, out, err = fl.send("laerer-anna", fl.doc(age=9, extra_text=marker))
         if not c("anna sends an underretning", rc == 0 and isinstance(rec, dict), out_of(rc, out, err)):
             return checks.done()
         ref = rec["reference"]
@@ -106,6 +162,32 @@ def main():
         c("... and the tilbagemelding",
           steps.get("tilbagemelding", {}).get("message") == TILBAGEMELDING, out_of(rc, out, err))
         c("varskod is still running", fl.alive("varskod"))
+
+        # -- what varskod holds: no plaintext, no user key, in memory or on disk --
+        rows = fl.q("SELECT box_json FROM recovery_boxes WHERE user = 'laerer-anna'")
+        secrets = user_key_secrets(rows[0][0], code, "laerer-anna") if rows else {}
+        c("the test opened anna's recovery box with her code (so it knows her user key)", len(secrets) == 5)
+        plain = {"the document's text": marker.encode(), "the kvittering": KVITTERING.encode(),
+                 "the tilbagemelding": TILBAGEMELDING.encode()}
+        wanted = dict(plain, **secrets)
+        db = b""
+        for suffix in ("", "-wal"):
+            p = fl.database + suffix
+            if os.path.exists(p):
+                with open(p, "rb") as f:
+                    db += f.read()
+        found = [k for k, v in wanted.items() if v in db]
+        c("varskod's database (and WAL) holds none of them", db != b"" and found == [], str(found))
+        if os.geteuid() == 0:
+            mem = process_memory(fl.procs["varskod"][0].pid)
+            found = [k for k, v in wanted.items() if v in mem]
+            c(f"varskod's memory ({len(mem) // 1024} KiB read) holds none of them", len(mem) > 1 << 20 and
+              found == [], str(found))
+            c("... while the same scan does find what varskod does hold (its gateway certificate's key)",
+              base64.b64decode(json.load(open(os.path.join(fl.homes["laerer-anna"], "gateway.cert")))["sign_pk"])
+              in mem)
+        else:
+            harness.log("     not root: the memory scan is left out")
     return checks.done()
 
 

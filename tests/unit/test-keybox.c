@@ -413,6 +413,40 @@ static void test_recovery_codes(void)
 
 /* ---- approval ------------------------------------------------------------------------- */
 
+/* The commitment and the code's nonce of the exchange (PROTOCOL.md 15.7), against keybox-gen.py. */
+static void test_approval_exchange(void)
+{
+	const json_t *arr = json_object_get(v_root, "approval_exchange"), *v;
+	size_t i;
+
+	CHECK(json_array_size(arr) >= 2);
+	json_array_foreach(arr, i, v)
+	{
+		uint8_t n_old[32], n_new[32], old[32], new_sign[32], new_box[32], commit[32], nonce[32], want[32];
+		char code[KEYBOX_APPROVAL_DIGITS + 1];
+
+		hex2(jstr(v, "n_old"), n_old, 32);
+		hex2(jstr(v, "n_new"), n_new, 32);
+		hex2(jstr(v, "old_sign_pk"), old, 32);
+		hex2(jstr(v, "new_sign_pk"), new_sign, 32);
+		hex2(jstr(v, "new_box_pk"), new_box, 32);
+		CHECK_EQ_INT(keybox_approval_commit(commit, n_new, new_sign, new_box), VARSKO_OK);
+		hex2(jstr(v, "commit"), want, 32);
+		CHECK(memcmp(commit, want, 32) == 0);
+		CHECK_EQ_INT(keybox_approval_nonce(nonce, n_old, n_new), VARSKO_OK);
+		hex2(jstr(v, "nonce"), want, 32);
+		CHECK(memcmp(nonce, want, 32) == 0);
+		CHECK_EQ_INT(keybox_approval_code(code, nonce, old, new_sign, new_box), VARSKO_OK);
+		CHECK_EQ_STR(code, jstr(v, "code"));
+		/* Another nonce opens another commitment. */
+		n_new[0] ^= 1;
+		CHECK_EQ_INT(keybox_approval_commit(commit, n_new, new_sign, new_box), VARSKO_OK);
+		CHECK(memcmp(commit, want, 32) != 0);
+	}
+	CHECK_EQ_INT(keybox_approval_commit(NULL, NULL, NULL, NULL), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(keybox_approval_nonce(NULL, NULL, NULL), VARSKO_ERR_BAD_INPUT);
+}
+
 static void test_approval(void)
 {
 	const json_t *arr = json_object_get(v_root, "approval"), *v;
@@ -900,6 +934,7 @@ int main(void)
 	test_recovery_vector();
 	test_recovery_codes();
 	test_approval();
+	test_approval_exchange();
 	test_invalid();
 	test_round_trip();
 	test_make_refusals();

@@ -78,7 +78,7 @@ static void test_open_and_pragmas(void)
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA secure_delete", NULL), 1);
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	tables = q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", NULL);
-	CHECK_EQ_INT(tables, 17);
+	CHECK_EQ_INT(tables, 18);
 	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'", NULL), 2);
 	store_close(s);
 	s = NULL;
@@ -299,6 +299,37 @@ static void test_keys(void)
 	CHECK_EQ_INT(tries, 1);
 	free(json);
 	json = NULL;
+	/* Approvals: a fresh id, found until it expires, offered and revealed once each. */
+	{
+		struct store_approval a, b;
+		uint8_t nonce[32];
+
+		CHECK(sqlite3_exec(s->db,
+		                   "INSERT INTO devices (id, user, serial, label, cert_json, created_at)"
+		                   " VALUES ('d-2', 'laerer-kim', 99, '', '{}', 0)",
+		                   NULL, NULL, NULL) == SQLITE_OK);
+		memset(&a, 0, sizeof a);
+		snprintf(a.user, sizeof a.user, "laerer-kim");
+		snprintf(a.device, sizeof a.device, "d-2");
+		memset(a.commit, 7, sizeof a.commit);
+		memset(nonce, 9, sizeof nonce);
+		CHECK_EQ_INT(store_approval_new(s, &a, T0, "d-2"), VARSKO_OK);
+		CHECK(strncmp(a.id, "a-", 2) == 0 && strlen(a.id) == STORE_APPROVAL_ID_LEN);
+		CHECK_EQ_INT(store_approval_get(s, a.id, T0 + 1, &b), VARSKO_OK);
+		CHECK(memcmp(b.commit, a.commit, 32) == 0 && !b.has_nonce_old && !b.has_nonce_new && b.old_device[0] == 0);
+		CHECK_EQ_INT(store_approval_offer(s, a.id, "d-1", nonce, T0 + 2), VARSKO_OK);
+		CHECK_EQ_INT(store_approval_offer(s, a.id, "d-3", nonce, T0 + 2), VARSKO_ERR_EXISTS);
+		CHECK_EQ_INT(store_approval_reveal(s, a.id, nonce, T0 + 3, "d-2"), VARSKO_OK);
+		CHECK_EQ_INT(store_approval_reveal(s, a.id, nonce, T0 + 3, "d-2"), VARSKO_ERR_EXISTS);
+		CHECK_EQ_INT(store_approval_get(s, a.id, T0 + 4, &b), VARSKO_OK);
+		CHECK(b.has_nonce_old && b.has_nonce_new && strcmp(b.old_device, "d-1") == 0);
+		CHECK_EQ_INT(store_approval_get(s, a.id, T0 + STORE_APPROVAL_TTL, &b), VARSKO_ERR_NOT_FOUND);
+		/* A second request of the same device replaces the first. */
+		b = a;
+		CHECK_EQ_INT(store_approval_new(s, &b, T0 + 5, "d-2"), VARSKO_OK);
+		CHECK_EQ_INT(store_approval_get(s, a.id, T0 + 6, &a), VARSKO_ERR_NOT_FOUND);
+		CHECK_EQ_INT(audit_count(s, "approve_offer", "approval=a-0000000000000000"), 0);
+	}
 	/* A device_add ends a recovery: the tries start again. */
 	CHECK_EQ_INT(store_chain_add(s, "user", "laerer-kim", 3, "device_add", "{\"a\":4}", T0, "d-2"), VARSKO_OK);
 	CHECK_EQ_INT(q_int(s->db, "SELECT tries FROM recovery_boxes WHERE user = 'laerer-kim'", NULL), 0);
