@@ -52,44 +52,7 @@ struct varsko_approval {
 	int state;                             /* old side: 0 offered, 1 code ready, 2 approved, -1 failed */
 };
 
-/* ---- derivations (PROTOCOL.md 15.7 steps 1 and 4) ---------------------------------- */
-
-static int hash_of(struct proto_buf *b, uint8_t out[APPROVE_NONCE_LEN])
-{
-	int r = b->err;
-
-	if (r == VARSKO_OK)
-		crypto_hash_sha256(out, b->p, b->len);
-	else
-		sodium_memzero(out, APPROVE_NONCE_LEN);
-	proto_buf_free(b); /* wipes */
-	return r;
-}
-
-int approve_commit(uint8_t out[APPROVE_NONCE_LEN], const uint8_t n_new[APPROVE_NONCE_LEN],
-                   const uint8_t new_sign_pk[PROTO_PK_LEN], const uint8_t new_box_pk[PROTO_PK_LEN])
-{
-	struct proto_buf b;
-
-	proto_buf_init(&b);
-	proto_buf_put_str(&b, APPROVE_TAG_COMMIT);
-	proto_buf_put_bytes(&b, n_new, APPROVE_NONCE_LEN);
-	proto_buf_put_bytes(&b, new_sign_pk, PROTO_PK_LEN);
-	proto_buf_put_bytes(&b, new_box_pk, PROTO_PK_LEN);
-	return hash_of(&b, out);
-}
-
-int approve_nonce(uint8_t out[APPROVE_NONCE_LEN], const uint8_t n_old[APPROVE_NONCE_LEN],
-                  const uint8_t n_new[APPROVE_NONCE_LEN])
-{
-	struct proto_buf b;
-
-	proto_buf_init(&b);
-	proto_buf_put_str(&b, APPROVE_TAG_NONCE);
-	proto_buf_put_bytes(&b, n_old, APPROVE_NONCE_LEN);
-	proto_buf_put_bytes(&b, n_new, APPROVE_NONCE_LEN);
-	return hash_of(&b, out);
-}
+/* ---- the code and what is typed ------------------------------------------------------ */
 
 int approve_code_of(char out[KEYBOX_APPROVAL_DIGITS + 1], const uint8_t n_old[APPROVE_NONCE_LEN],
                     const uint8_t n_new[APPROVE_NONCE_LEN], const uint8_t old_sign_pk[PROTO_PK_LEN],
@@ -99,7 +62,7 @@ int approve_code_of(char out[KEYBOX_APPROVAL_DIGITS + 1], const uint8_t n_old[AP
 	int r;
 
 	memset(out, 0, KEYBOX_APPROVAL_DIGITS + 1);
-	if ((r = approve_nonce(nonce, n_old, n_new)) == VARSKO_OK)
+	if ((r = keybox_approval_nonce(nonce, n_old, n_new)) == VARSKO_OK)
 		r = keybox_approval_code(out, nonce, old_sign_pk, new_sign_pk, new_box_pk);
 	sodium_memzero(nonce, sizeof(nonce));
 	return r;
@@ -334,7 +297,7 @@ int varsko_approval_request(struct varsko_conn *c, struct varsko_approval **out)
 		return r;
 	randombytes_buf(a->mine, sizeof(a->mine));
 	snprintf(a->device, sizeof(a->device), "%s", c->id.device);
-	if ((r = approve_commit(a->commit, a->mine, c->k->sign_pk, c->k->box_pk)) != VARSKO_OK ||
+	if ((r = keybox_approval_commit(a->commit, a->mine, c->k->sign_pk, c->k->box_pk)) != VARSKO_OK ||
 	    (r = proto_b64_encode(a->commit, sizeof(a->commit), commit64, sizeof(commit64))) != VARSKO_OK)
 		goto out;
 	if ((req = json_pack("{s:s, s:s}", "type", "approve_request", "commit", commit64)) == NULL) {
@@ -682,7 +645,7 @@ int varsko_approval_offer(struct varsko_conn *c, const char *approval_id, int64_
 			goto out;
 	}
 	/* Step 4: n_new must open the commitment made before n_old was sent. */
-	if ((r = approve_commit(commit, v.nonce_new, a->cert.sign_pk, a->cert.box_pk)) != VARSKO_OK)
+	if ((r = keybox_approval_commit(commit, v.nonce_new, a->cert.sign_pk, a->cert.box_pk)) != VARSKO_OK)
 		goto out;
 	if (sodium_memcmp(commit, a->commit, sizeof(commit)) != 0) {
 		snprintf(c->detail, sizeof(c->detail),

@@ -472,18 +472,13 @@ int userkey_add_device(struct varsko_conn *c, const char *device, const uint8_t 
 
 /* ---- approve.c ---- */
 
-#define APPROVE_TAG_COMMIT "varsko-approve-commit-v1"
-#define APPROVE_TAG_NONCE  "varsko-approve-nonce-v1"
-#define APPROVE_NONCE_LEN  32 /* n_new, n_old, the commitment and the nonce of the code */
-#define APPROVE_TYPED_MAX  64 /* bytes of a typed approval code */
+#define APPROVE_NONCE_LEN 32 /* n_new, n_old, the commitment and the nonce of the code */
+#define APPROVE_TYPED_MAX 64 /* bytes of a typed approval code */
 
-/* commit = SHA-256(enc(APPROVE_TAG_COMMIT, n_new, new sign_pk, new box_pk)) (PROTOCOL.md 15.7 step 1). */
-int approve_commit(uint8_t out[APPROVE_NONCE_LEN], const uint8_t n_new[APPROVE_NONCE_LEN],
-                   const uint8_t new_sign_pk[PROTO_PK_LEN], const uint8_t new_box_pk[PROTO_PK_LEN]);
-/* nonce = SHA-256(enc(APPROVE_TAG_NONCE, n_old, n_new)) (step 4). */
-int approve_nonce(uint8_t out[APPROVE_NONCE_LEN], const uint8_t n_old[APPROVE_NONCE_LEN],
-                  const uint8_t n_new[APPROVE_NONCE_LEN]);
-/* The code of PROTOCOL.md 14.6 with the nonce of n_old and n_new (keybox_approval_code()). */
+/*
+ * The code of PROTOCOL.md 14.6 with the nonce of n_old and n_new (15.7 step
+ * 4): keybox_approval_code() of keybox_approval_nonce().
+ */
 int approve_code_of(char out[KEYBOX_APPROVAL_DIGITS + 1], const uint8_t n_old[APPROVE_NONCE_LEN],
                     const uint8_t n_new[APPROVE_NONCE_LEN], const uint8_t old_sign_pk[PROTO_PK_LEN],
                     const uint8_t new_sign_pk[PROTO_PK_LEN], const uint8_t new_box_pk[PROTO_PK_LEN]);

@@ -348,8 +348,8 @@ static void test_approval_derivations(void)
 	fill(n_old, 32, 96);
 	fill(old_pk, 32, 128);
 
-	/* The commitment: against the layout written out here, and a value from Python's hashlib. */
-	CHECK_EQ_INT(approve_commit(got, n_new, sign_pk, box_pk), VARSKO_OK);
+	/* The commitment (proto/keybox.c, which the client uses): the layout written out here, a value from hashlib. */
+	CHECK_EQ_INT(keybox_approval_commit(got, n_new, sign_pk, box_pk), VARSKO_OK);
 	n = put_field(in, "varsko-approve-commit-v1", 24);
 	n += put_field(in + n, n_new, 32);
 	n += put_field(in + n, sign_pk, 32);
@@ -359,23 +359,23 @@ static void test_approval_derivations(void)
 	CHECK(hex_is(got, 32, "a8ed3916da4a389327458b42a6b2db796dfb76b91eb4f19ae2a8375a8fe29be2"));
 	/* Every input counts. */
 	box_pk[31] ^= 1;
-	CHECK_EQ_INT(approve_commit(want, n_new, sign_pk, box_pk), VARSKO_OK);
+	CHECK_EQ_INT(keybox_approval_commit(want, n_new, sign_pk, box_pk), VARSKO_OK);
 	CHECK(memcmp(got, want, 32) != 0);
 	box_pk[31] ^= 1;
 	n_new[0] ^= 0x80;
-	CHECK_EQ_INT(approve_commit(want, n_new, sign_pk, box_pk), VARSKO_OK);
+	CHECK_EQ_INT(keybox_approval_commit(want, n_new, sign_pk, box_pk), VARSKO_OK);
 	CHECK(memcmp(got, want, 32) != 0);
 	n_new[0] ^= 0x80;
 
 	/* The nonce of the code: n_old first, then n_new. */
-	CHECK_EQ_INT(approve_nonce(got, n_old, n_new), VARSKO_OK);
+	CHECK_EQ_INT(keybox_approval_nonce(got, n_old, n_new), VARSKO_OK);
 	n = put_field(in, "varsko-approve-nonce-v1", 23);
 	n += put_field(in + n, n_old, 32);
 	n += put_field(in + n, n_new, 32);
 	crypto_hash_sha256(want, in, n);
 	CHECK(memcmp(got, want, 32) == 0);
 	CHECK(hex_is(got, 32, "ce815653823b64865196ac58e993037d3b1cdcd355d053ac2a73b7077c2086ab"));
-	CHECK_EQ_INT(approve_nonce(want, n_new, n_old), VARSKO_OK);
+	CHECK_EQ_INT(keybox_approval_nonce(want, n_new, n_old), VARSKO_OK);
 	CHECK(memcmp(got, want, 32) != 0);
 
 	/* The code of 14.6 with that nonce (value from Python), the same as keybox_approval_code() of it. */
@@ -403,14 +403,14 @@ static void test_approval_exchange(void)
 	randombytes_buf(n_new, 32);
 	randombytes_buf(n_old, 32);
 	/* Step 1 (new), 3 (new reveals), 4 (old checks the commitment, both compute). */
-	CHECK_EQ_INT(approve_commit(commit, n_new, nw.sign_pk, nw.box_pk), VARSKO_OK);
-	CHECK_EQ_INT(approve_commit(check, n_new, nw.sign_pk, nw.box_pk), VARSKO_OK);
+	CHECK_EQ_INT(keybox_approval_commit(commit, n_new, nw.sign_pk, nw.box_pk), VARSKO_OK);
+	CHECK_EQ_INT(keybox_approval_commit(check, n_new, nw.sign_pk, nw.box_pk), VARSKO_OK);
 	CHECK(sodium_memcmp(commit, check, 32) == 0);
 	CHECK_EQ_INT(approve_code_of(code_new, n_old, n_new, old.sign_pk, nw.sign_pk, nw.box_pk), VARSKO_OK);
 	CHECK_EQ_INT(approve_code_of(code_old, n_old, n_new, old.sign_pk, nw.sign_pk, nw.box_pk), VARSKO_OK);
 	CHECK_EQ_INT(keybox_approval_equal(code_new, code_old), VARSKO_OK);
 	/* A device slipped in (another certificate behind the same commitment): the commitment does not open. */
-	CHECK_EQ_INT(approve_commit(check, n_new, mallory.sign_pk, mallory.box_pk), VARSKO_OK);
+	CHECK_EQ_INT(keybox_approval_commit(check, n_new, mallory.sign_pk, mallory.box_pk), VARSKO_OK);
 	CHECK(sodium_memcmp(commit, check, 32) != 0);
 	/* Over many random swaps of the new device the codes almost never agree (2^-19 each). */
 	for (int i = 0; i < 64; i++) {
