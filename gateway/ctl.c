@@ -54,6 +54,7 @@ static const char usage_main[] =
 	"  devices [--json]          list enrolled devices\n"
 	"  revoke DEVICE             revoke a device\n"
 	"  recovery unlock USER      let USER try the recovery code again after 10 tries\n"
+	"  migrate                   upgrade the database to this version's schema\n"
 	"  audit verify              check the audit log's hash chain\n"
 	"  deadline --received T [--investigation-started T2]   legal deadlines (no config)\n"
 	"  report --from D --to D [--team T] --format json|csv|html   ledelsestilsyn figures\n";
@@ -80,6 +81,14 @@ static const char usage_devices[] =
 static const char usage_revoke[] =
 	"usage: varskoctl [-c FILE] revoke DEVICE\n"
 	"Revoke the device with id DEVICE (d-...). Revoking twice is not an error.\n";
+static const char usage_migrate[] =
+	"usage: varskoctl [-c FILE] migrate\n"
+	"Upgrade the database named in the configuration to this version's schema and say\n"
+	"from which version. Each step runs in its own transaction (an interrupted upgrade\n"
+	"leaves the last completed version); varskod and every varskoctl command do the\n"
+	"same when they open an older database, so this is for doing it deliberately,\n"
+	"after a backup and before starting the new varskod. Nothing is re-encrypted (the\n"
+	"server cannot); existing devices keep their certificates.\n";
 static const char usage_recovery[] =
 	"usage: varskoctl [-c FILE] recovery unlock USER\n"
 	"After 10 fetches of a user's recovery box (each a try at the recovery code) varskod\n"
@@ -466,6 +475,33 @@ out:
 	return code;
 }
 
+static int cmd_migrate(const char *cfgpath, int argc, char **argv)
+{
+	struct config cfg;
+	struct store *s = NULL;
+	int r, code = 1, from;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if ((r = common_opts(argc, argv, usage_migrate, NULL, NULL, NULL)) >= 0)
+		return r;
+	if (optind != argc)
+		return usage_error(usage_migrate, "migrate takes no argument");
+	if (load_config(cfgpath, &cfg) != VARSKO_OK)
+		goto out;
+	if (open_store(&cfg, &s, 0) != VARSKO_OK)
+		goto out;
+	from = store_opened_at_version(s);
+	if (from == STORE_SCHEMA_VERSION)
+		printf("%s: already at schema %d\n", cfg.database, STORE_SCHEMA_VERSION);
+	else
+		printf("%s: migrated from schema %d to %d\n", cfg.database, from, STORE_SCHEMA_VERSION);
+	code = 0;
+out:
+	store_close(s);
+	config_free(&cfg);
+	return code;
+}
+
 static int cmd_recovery(const char *cfgpath, int argc, char **argv)
 {
 	struct config cfg;
@@ -610,6 +646,8 @@ int main(int argc, char **argv)
 		return cmd_revoke(cfgpath, argc, argv);
 	if (strcmp(cmd, "recovery") == 0)
 		return cmd_recovery(cfgpath, argc, argv);
+	if (strcmp(cmd, "migrate") == 0)
+		return cmd_migrate(cfgpath, argc, argv);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(cfgpath, argc, argv);
 	if (strcmp(cmd, "deadline") == 0) {

@@ -140,6 +140,7 @@ struct store {
 	sqlite3 *db;
 	int tx_open; /* an explicit transaction (store_begin) or one of ours is open */
 	int broken;  /* synchronous=FULL could not be restored after a failed commit: no more writes */
+	int opened_at_version; /* the schema version the file had when opened (before the migrations) */
 	sqlite3_stmt *stmt[STORE_SQL_COUNT]; /* every statement, prepared by store_open() */
 };
 

@@ -535,7 +535,7 @@ static int set_pragmas(struct store *s)
 static int migrate(struct store *s)
 {
 	long long v;
-	int r;
+	int r, first = 1;
 
 	for (;;) {
 		if ((r = store_begin(s)) != VARSKO_OK)
@@ -546,6 +546,10 @@ static int migrate(struct store *s)
 		if (v < 0 || v > STORE_SCHEMA_VERSION) {
 			r = VARSKO_ERR_DB; /* made by newer code, or damaged */
 			goto fail;
+		}
+		if (first) {
+			s->opened_at_version = (int)v;
+			first = 0;
 		}
 		if (v == STORE_SCHEMA_VERSION) {
 			store_rollback(s); /* nothing written */
@@ -559,6 +563,11 @@ static int migrate(struct store *s)
 fail:
 	store_rollback(s);
 	return r;
+}
+
+int store_opened_at_version(const struct store *s)
+{
+	return s->opened_at_version;
 }
 
 int store_open(struct store **out, const char *path, int create)

@@ -31,6 +31,8 @@ struct store;
  */
 int store_open(struct store **out, const char *path, int create);
 void store_close(struct store *s); /* NULL-safe */
+/* The schema version the file had when store_open() opened it (0: new); the migrations took it to STORE_SCHEMA_VERSION. */
+int store_opened_at_version(const struct store *s);
 
 /* Explicit transactions for callers that group several writes (group commit). */
 int store_begin(struct store *s); /* BEGIN IMMEDIATE */
