@@ -921,7 +921,11 @@ static int run_request(const struct command *cmd, struct opts *o)
 			        id.user);
 		} else {
 			rc = approval_fail(o, r, varsko_conn_detail(conn), NULL);
+			goto out;
 		}
+		if (o->json)
+			json_line(json_pack("{s:s, s:s, s:s, s:s}", "event", "failed", "approval", "", "error",
+			                    varsko_strerrname(r), "detail", varsko_conn_detail(conn)));
 		goto out;
 	}
 	local_time(varsko_approval_expires(a), when);

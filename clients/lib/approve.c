@@ -33,6 +33,7 @@
 #include "client.h"
 
 #define APPROVE_POLL_MS 500
+#define APPROVE_GRACE_S 30 /* seconds the new device waits past the approval's expiry for its key box */
 
 _Static_assert(VARSKO_APPROVAL_CODE_LEN == KEYBOX_APPROVAL_DIGITS, "the code's length");
 _Static_assert(APPROVE_NONCE_LEN == crypto_hash_sha256_BYTES, "nonces and commitments are SHA-256 outputs");
@@ -437,7 +438,7 @@ out:
 int varsko_approval_wait(struct varsko_conn *c, struct varsko_approval *a, int64_t timeout_ms)
 {
 	int r, named;
-	int64_t deadline = deadline_of(timeout_ms);
+	int64_t deadline = deadline_of(timeout_ms), life;
 	struct keybox_gen *g = NULL;
 	struct appr_view v;
 	json_t *ans = NULL;
@@ -447,6 +448,10 @@ int varsko_approval_wait(struct varsko_conn *c, struct varsko_approval *a, int64
 		snprintf(c->detail, sizeof(c->detail), "not an approval request of this device that has been revealed");
 		return VARSKO_ERR_BAD_INPUT;
 	}
+	/* Never past the approval's life (and a little): a chain that names us but no key box ends too. */
+	life = wsc_now_ms() + (a->expires - (int64_t)time(NULL) + APPROVE_GRACE_S) * 1000;
+	if (life < deadline)
+		deadline = life;
 	for (;;) {
 		/* Approved: the verified chain names this device and its box opens to the chain's key. */
 		r = userkey_current(c, &g);
