@@ -4,7 +4,8 @@
  *
  *   varsko enroll --server URL --code CODE [--fingerprint FPR] [--label L]
  *   varsko whoami
- *   varsko device recover [--code CODE] | list
+ *   varsko device recover [--code CODE] | list | request [--timeout S]
+ *                | approve [--approval ID] [--code KODE] [--timeout S]
  *   varsko underret send FILE.json [--submission ID] | list | status REF
  *   varsko receipt verify FILE
  *   varsko myndighed inbox | show REF | vurder REF --akut ja|nej
@@ -58,12 +59,13 @@ enum opt_bit {
 	O_TEAM = 1 << 8,
 	O_COUNT = 1 << 9,
 	O_TIMEOUT = 1 << 10,
+	O_APPROVAL = 1 << 11,
 };
 
 struct opts {
 	const char *home, *ca;
 	int json;
-	const char *server, *code, *fpr, *label, *submission, *besked, *team;
+	const char *server, *code, *fpr, *label, *submission, *besked, *team, *approval;
 	int akut, ivaerksat; /* -1 when not given */
 	long count;          /* -1 when not given */
 	long timeout;        /* seconds, -1 when not given */
@@ -158,14 +160,16 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {"team", required_argument, NULL, 't'},
 	        {"count", required_argument, NULL, 'n'},
 	        {"timeout", required_argument, NULL, 'T'},
+	        {"approval", required_argument, NULL, 'A'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const struct {
 		int ch;
 		unsigned bit;
 	} bits[] = {
-	        {'s', O_SERVER}, {'c', O_CODE},      {'f', O_FPR},  {'l', O_LABEL}, {'S', O_SUBMISSION}, {'k', O_AKUT},
-	        {'b', O_BESKED}, {'i', O_IVAERKSAT}, {'t', O_TEAM}, {'n', O_COUNT}, {'T', O_TIMEOUT},
+	        {'s', O_SERVER},     {'c', O_CODE},  {'f', O_FPR},     {'l', O_LABEL},
+	        {'S', O_SUBMISSION}, {'k', O_AKUT},  {'b', O_BESKED},  {'i', O_IVAERKSAT},
+	        {'t', O_TEAM},       {'n', O_COUNT}, {'T', O_TIMEOUT}, {'A', O_APPROVAL},
 	};
 	int c;
 
@@ -223,6 +227,9 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 		case 't':
 			o->team = optarg;
 			break;
+		case 'A':
+			o->approval = optarg;
+			break;
 		case 'n':
 			if (parse_count(optarg, 1000000, &o->count) != 0 || o->count == 0)
 				return usage_error(cmd, "--count takes a number from 1");
@@ -272,6 +279,14 @@ static int connect_home(const struct opts *o, struct varsko_home **h, struct var
 	if ((r = varsko_connect(*h, o->ca, conn)) != VARSKO_OK)
 		return fail(r, varsko_home_detail(*h));
 	return EXIT_SUCCESS;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void local_time(int64_t t, char out[VARSKO_LOCAL_LEN + 1])
@@ -420,6 +435,8 @@ static void print_not_cross_signed(const char *user)
 	printf("Enheden er tilmeldt, men endnu ikke godkendt som enhed for brugeren %s: den har\n", user);
 	printf("ikke brugernøglen endnu. Godkend den med din gendannelseskode:\n");
 	printf("    varsko device recover\n");
+	printf("eller fra en anden af dine enheder: kør 'varsko device request' her og\n");
+	printf("'varsko device approve' på den anden enhed.\n");
 }
 
 /* For the JSON of enroll and whoami: "user_key_state", and "recovery_code" when one was made. */
@@ -812,6 +829,327 @@ static int run_device_list(const struct command *cmd, struct opts *o)
 	rc = EXIT_SUCCESS;
 out:
 	json_decref(devs);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+/*
+ * One JSON line on stdout, flushed at once (a program waits for each), and
+ * the object released. For the --json output of device request / approve.
+ */
+static void json_line(json_t *o)
+{
+	if (o != NULL) {
+		(void)print_json_obj(o);
+		fflush(stdout);
+	}
+	json_decref(o);
+}
+
+/* The milliseconds left of --timeout (started at t0), or -1 for none. */
+static int64_t left_ms(const struct opts *o, int64_t t0)
+{
+	int64_t left;
+
+	if (o->timeout < 0)
+		return -1;
+	left = t0 + o->timeout * 1000 - now_ms();
+	return left > 0 ? left : 0;
+}
+
+/* An approval failure for people (after the "varsko: name: detail" line) and, with --json, as a line. */
+static int approval_fail(const struct opts *o, int r, const char *detail, const char *approval)
+{
+	int rc = fail(r, detail);
+
+	if (r == VARSKO_ERR_TIMEOUT)
+		fprintf(stderr, "Tiden løb ud: intet blev godkendt.\n");
+	else if (r == VARSKO_ERR_APPROVAL_FAILED)
+		fprintf(stderr, "Godkendelsen mislykkedes (approval_failed): intet er godkendt og intet ændret.\n");
+	else if (r == VARSKO_ERR_NOT_FOUND)
+		fprintf(stderr, "Anmodningen findes ikke (længere): den er udløbet (efter 10 minutter) eller\n"
+		                "erstattet af en nyere. Intet blev godkendt.\n");
+	else if (r == VARSKO_ERR_NOT_CROSS_SIGNED)
+		fprintf(stderr, "Den anden enhed er ikke en af dine godkendte enheder efter brugerkæden.\n");
+	else if (r == VARSKO_ERR_BAD_CERT)
+		fprintf(stderr, "Den nye enheds certifikat kan ikke verificeres mod kommunens nøgle; intet er "
+		                "godkendt.\n");
+	if (o->json)
+		json_line(json_pack("{s:s, s:s, s:s, s:s}", "event", "failed", "approval",
+		                    approval != NULL ? approval : "", "error", varsko_strerrname(r), "detail",
+		                    detail != NULL ? detail : ""));
+	return rc;
+}
+
+/* "123456" as "123 456", easier to read and to type. */
+static void code_grouped(const char *code, char out[VARSKO_APPROVAL_CODE_LEN + 2])
+{
+	snprintf(out, VARSKO_APPROVAL_CODE_LEN + 2, "%.3s %.3s", code, code + 3);
+}
+
+static int run_request(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	struct varsko_approval *a = NULL;
+	struct varsko_identity id;
+	char code[VARSKO_APPROVAL_CODE_LEN + 1], shown[VARSKO_APPROVAL_CODE_LEN + 2], when[VARSKO_LOCAL_LEN + 1];
+	char expires[32];
+	uint64_t gen = 0;
+	int64_t t0 = now_ms();
+	int r, rc;
+
+	(void)cmd;
+	memset(code, 0, sizeof(code));
+	memset(shown, 0, sizeof(shown));
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	(void)varsko_conn_identity(conn, &id);
+	if ((r = varsko_approval_request(conn, &a)) != VARSKO_OK) {
+		if (r == VARSKO_ERR_EXISTS) {
+			rc = fail(r, varsko_conn_detail(conn));
+			fprintf(stderr,
+			        "Enheden er allerede godkendt for brugeren %s; der er intet at godkende "
+			        "(se 'varsko device list').\n",
+			        id.user);
+		} else if (r == VARSKO_ERR_NOT_FOUND) {
+			rc = fail(r, varsko_conn_detail(conn));
+			fprintf(stderr,
+			        "Brugeren %s har ingen brugernøgle endnu, så ingen anden enhed kan godkende "
+			        "denne.\n",
+			        id.user);
+		} else {
+			rc = approval_fail(o, r, varsko_conn_detail(conn), NULL);
+			goto out;
+		}
+		if (o->json)
+			json_line(json_pack("{s:s, s:s, s:s, s:s}", "event", "failed", "approval", "", "error",
+			                    varsko_strerrname(r), "detail", varsko_conn_detail(conn)));
+		goto out;
+	}
+	local_time(varsko_approval_expires(a), when);
+	utc_time(varsko_approval_expires(a), expires);
+	if (o->json) {
+		json_line(json_pack("{s:s, s:s, s:s, s:s}", "event", "requested", "approval", varsko_approval_id(a),
+		                    "device", id.device, "expires", expires));
+	} else {
+		printf("Anmodning om godkendelse sendt (%s); den gælder til %s.\n", varsko_approval_id(a), when);
+		printf("Kør nu 'varsko device approve' på en anden af dine enheder, som har din brugernøgle.\n");
+		printf("Venter på den anden enhed ...\n");
+		fflush(stdout);
+	}
+	if ((r = varsko_approval_reveal(conn, a, left_ms(o, t0), code)) != VARSKO_OK) {
+		rc = approval_fail(o, r, varsko_conn_detail(conn), varsko_approval_id(a));
+		goto out;
+	}
+	code_grouped(code, shown);
+	if (o->json) {
+		json_line(
+		        json_pack("{s:s, s:s, s:s}", "event", "code", "approval", varsko_approval_id(a), "code", code));
+	} else {
+		printf("\nGodkendelseskode: %s\n\n", shown);
+		printf("Indtast koden på den anden enhed, når den beder om den. Venter på godkendelsen ...\n");
+		fflush(stdout);
+	}
+	if ((r = varsko_approval_wait(conn, a, left_ms(o, t0))) != VARSKO_OK) {
+		rc = approval_fail(o, r, varsko_conn_detail(conn), varsko_approval_id(a));
+		goto out;
+	}
+	if (varsko_user_key_generation(conn, &gen) != VARSKO_OK)
+		gen = 0;
+	if (o->json) {
+		json_line(json_pack("{s:s, s:s, s:s, s:s, s:I}", "event", "approved", "approval", varsko_approval_id(a),
+		                    "user", id.user, "device", id.device, "user_key_generation", (json_int_t)gen));
+	} else {
+		printf("Enheden er nu godkendt som enhed for brugeren %s og har brugernøglen (generation %llu).\n",
+		       id.user, (unsigned long long)gen);
+	}
+	rc = EXIT_SUCCESS;
+out:
+	fflush(stdout);
+	{
+		volatile char *p = code;
+
+		for (size_t i = 0; i < sizeof(code); i++)
+			p[i] = 0;
+		p = shown;
+		for (size_t i = 0; i < sizeof(shown); i++)
+			p[i] = 0;
+	}
+	varsko_approval_free(a);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+/*
+ * Which open request to approve: --approval, or the one open request of
+ * another device with a good certificate. 0 with the id in out, else the
+ * exit status (the failure printed).
+ */
+static int pick_approval(const struct command *cmd, const struct opts *o, struct varsko_conn *conn, const char *self,
+                         char out[VARSKO_APPROVAL_ID_MAX + 1])
+{
+	char *text = NULL;
+	json_t *l = NULL;
+	const json_t *e;
+	size_t i, n = 0;
+	int r, rc = EXIT_FAILURE;
+
+	if (o->approval != NULL) {
+		snprintf(out, VARSKO_APPROVAL_ID_MAX + 1, "%s", o->approval);
+		return 0;
+	}
+	if ((r = varsko_approval_list(conn, &text)) != VARSKO_OK)
+		return fail(r, varsko_conn_detail(conn));
+	if ((l = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+		rc = fail(VARSKO_ERR_NOMEM, NULL);
+		goto out;
+	}
+	json_array_foreach(json_object_get(l, "items"), i, e)
+	{
+		const char *dev = json_string_value(json_object_get(e, "device"));
+
+		if (json_is_true(json_object_get(e, "offered")) || !json_is_true(json_object_get(e, "cert_ok")) ||
+		    dev == NULL || strcmp(dev, self) == 0)
+			continue;
+		if (n++ == 0)
+			snprintf(out, VARSKO_APPROVAL_ID_MAX + 1, "%s",
+			         json_string_value(json_object_get(e, "approval")));
+	}
+	if (n == 1) {
+		rc = 0;
+		goto out;
+	}
+	if (n == 0) {
+		rc = fail(VARSKO_ERR_NOT_FOUND, "no open approval request of another device of this user");
+		fprintf(stderr, "Der er ingen åben anmodning om godkendelse. Kør først 'varsko device request' på "
+		                "den nye enhed.\n");
+		goto out;
+	}
+	fprintf(stderr, "Der er %zu åbne anmodninger om godkendelse; vælg en med --approval ID:\n", n);
+	json_array_foreach(json_object_get(l, "items"), i, e)
+	{
+		const char *dev = json_string_value(json_object_get(e, "device"));
+		char when[VARSKO_LOCAL_LEN + 1];
+
+		if (json_is_true(json_object_get(e, "offered")) || !json_is_true(json_object_get(e, "cert_ok")) ||
+		    dev == NULL || strcmp(dev, self) == 0)
+			continue;
+		show_time(json_string_value(json_object_get(e, "created")), when);
+		fprintf(stderr, "  %s  enhed %s  oprettet %s\n", json_string_value(json_object_get(e, "approval")), dev,
+		        when);
+	}
+	rc = usage_error(cmd, "several open approval requests: choose one with --approval ID");
+out:
+	json_decref(l);
+	varsko_free(text);
+	return rc;
+}
+
+/* One line from stdin into buf (newline removed); -1 at end of input. */
+static int read_line(char *buf, size_t cap)
+{
+	size_t n;
+
+	if (fgets(buf, (int)cap, stdin) == NULL) {
+		buf[0] = '\0';
+		return -1;
+	}
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return 0;
+}
+
+static int run_approve(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	struct varsko_approval *a = NULL;
+	struct varsko_identity id;
+	char which[VARSKO_APPROVAL_ID_MAX + 1], typed[128];
+	int64_t t0 = now_ms();
+	int r, rc;
+
+	memset(typed, 0, sizeof(typed));
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	(void)varsko_conn_identity(conn, &id);
+	if ((rc = pick_approval(cmd, o, conn, id.device, which)) != 0)
+		goto out;
+	if (!o->json) {
+		printf("Godkender anmodning %s fra en ny enhed. Venter på, at den nye enhed viser koden ...\n", which);
+		fflush(stdout);
+	}
+	if ((r = varsko_approval_offer(conn, which, left_ms(o, t0), &a)) != VARSKO_OK) {
+		rc = approval_fail(o, r, varsko_conn_detail(conn), which);
+		if (r == VARSKO_ERR_EXISTS)
+			fprintf(stderr, "Anmodningen er allerede i gang med en anden enhed; start forfra med 'varsko "
+			                "device request' på den nye enhed.\n");
+		goto out;
+	}
+	if (o->json)
+		json_line(json_pack("{s:s, s:s, s:s}", "event", "revealed", "approval", which, "device",
+		                    varsko_approval_device(a)));
+	else
+		printf("Den nye enhed %s viser nu en godkendelseskode.\n", varsko_approval_device(a));
+	for (int tries = 0;; tries++) {
+		const char *code = o->code;
+
+		if (code == NULL) {
+			FILE *prompt = o->json ? stderr : stdout;
+
+			fprintf(prompt, "Indtast koden, som den nye enhed viser: ");
+			fflush(prompt);
+			if (read_line(typed, sizeof(typed)) != 0) {
+				fprintf(prompt, "\n");
+				rc = approval_fail(o, VARSKO_ERR_BAD_INPUT, "no code was typed", which);
+				goto out;
+			}
+			code = typed;
+		}
+		r = varsko_approval_confirm(conn, a, code);
+		if (r == VARSKO_ERR_BAD_INPUT && o->code == NULL && tries < 2) {
+			fprintf(stderr, "Koden er seks cifre, fx 123 456. Prøv igen.\n");
+			continue;
+		}
+		break;
+	}
+	if (r == VARSKO_ERR_APPROVAL_FAILED) {
+		rc = fail(r, varsko_conn_detail(conn));
+		fprintf(stderr, "Koderne er forskellige: den nye enhed er IKKE godkendt, og intet er ændret.\n"
+		                "Kontrollér, at det er din egen enhed, og start forfra med 'varsko device request' "
+		                "på den nye enhed.\n");
+		if (o->json)
+			json_line(json_pack("{s:s, s:s, s:s, s:s}", "event", "failed", "approval", which, "error",
+			                    varsko_strerrname(r), "detail", varsko_conn_detail(conn)));
+		goto out;
+	}
+	if (r != VARSKO_OK) {
+		rc = approval_fail(o, r, varsko_conn_detail(conn), which);
+		if (r == VARSKO_ERR_BAD_INPUT)
+			fprintf(stderr, "Det er ikke en godkendelseskode (seks cifre); intet er godkendt.\n");
+		goto out;
+	}
+	if (o->json)
+		json_line(json_pack("{s:s, s:s, s:s, s:s}", "event", "approved", "approval", which, "user", id.user,
+		                    "device", varsko_approval_device(a)));
+	else
+		printf("Koderne stemmer: enheden %s er nu godkendt som enhed for brugeren %s og har fået "
+		       "brugernøglen.\n",
+		       varsko_approval_device(a), id.user);
+	rc = EXIT_SUCCESS;
+out:
+	fflush(stdout);
+	{
+		volatile char *p = typed;
+
+		for (size_t i = 0; i < sizeof(typed); i++)
+			p[i] = 0;
+	}
+	varsko_approval_free(a);
 	varsko_close(conn);
 	varsko_home_close(h);
 	return rc;
@@ -1293,14 +1631,6 @@ out:
 	return rc;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int run_watch(const struct command *cmd, struct opts *o)
 {
 	struct varsko_home *h = NULL;
@@ -1393,6 +1723,46 @@ static const struct command commands[] = {
          "de er tilbagekaldt, og om de har brugernøglen. En enhed, som serveren kender,\n"
          "men som kæden ikke nævner, er ikke din (--json: varsko_user_devices()).\n",
          run_device_list},
+        {"device", "request", O_TIMEOUT, 0,
+         "usage: varsko device request [--timeout SEKUNDER]\n"
+         "\n"
+         "Bed om at få denne nye enhed godkendt fra en af dine andre enheder i stedet\n"
+         "for med gendannelseskoden. Kør derefter 'varsko device approve' på den anden\n"
+         "enhed. Når den har svaret, vises en linje\n"
+         "\n"
+         "    Godkendelseskode: 123 456\n"
+         "\n"
+         "Indtast koden på den anden enhed; stemmer den, får denne enhed din\n"
+         "brugernøgle, og kommandoen slutter med exit 0. En anmodning gælder i 10\n"
+         "minutter, og en ny anmodning erstatter den forrige.\n"
+         "\n"
+         "  --timeout SEKUNDER   giv op efter så mange sekunder (standard: når\n"
+         "                       anmodningen udløber)\n"
+         "  --json               én JSON-linje pr. trin: {\"event\":\"requested\"|\"code\"|\n"
+         "                       \"approved\"|\"failed\",\"approval\",...}; \"code\" har\n"
+         "                       koden som seks cifre, \"failed\" har \"error\" og \"detail\"\n",
+         run_request},
+        {"device", "approve", O_APPROVAL | O_CODE | O_TIMEOUT, 0,
+         "usage: varsko device approve [--approval ID] [--code KODE] [--timeout SEKUNDER]\n"
+         "\n"
+         "Godkend en ny enhed, der har kørt 'varsko device request', fra denne enhed,\n"
+         "som har din brugernøgle. Er der én åben anmodning, tages den; er der flere,\n"
+         "vises de, og du vælger med --approval. Når den nye enhed viser sin\n"
+         "godkendelseskode, spørges der om koden:\n"
+         "\n"
+         "    Indtast koden, som den nye enhed viser:\n"
+         "\n"
+         "Stemmer koden, skrives den nye enhed i din brugerkæde og får brugernøglen.\n"
+         "Er koderne forskellige, godkendes intet (approval_failed, exit 1), og den nye\n"
+         "enhed må starte forfra.\n"
+         "\n"
+         "  --approval ID        anmodningen, a-<16 hex>\n"
+         "  --code KODE          koden, som den nye enhed viser (ellers læses den fra\n"
+         "                       standard input)\n"
+         "  --timeout SEKUNDER   giv op efter så mange sekunder\n"
+         "  --json               én JSON-linje pr. trin: {\"event\":\"revealed\"|\"approved\"|\n"
+         "                       \"failed\",\"approval\",...}\n",
+         run_approve},
         {"underret", "send", O_SUBMISSION, 1,
          "usage: varsko underret send FILE.json [--submission ID]\n"
          "\n"
@@ -1485,6 +1855,8 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "  whoami                    log ind og vis, hvem enheden tilhører\n"
                                  "  device recover            godkend enheden med din gendannelseskode\n"
                                  "  device list               dine enheder efter brugerkæden\n"
+                                 "  device request            bed en anden af dine enheder om at godkende denne\n"
+                                 "  device approve            godkend en ny enhed fra denne (med koden)\n"
                                  "  underret send FILE.json   send en underretning\n"
                                  "  underret list             dine underretninger\n"
                                  "  underret status REF       en underretnings verificerede forløb\n"

@@ -16,6 +16,7 @@
  *   caseworker.c the authority's side: list, open, events, re-routing, overview
  *   misc.c    errors, version, identity helpers
  *   userkey.c the user key on the wire: the user chain, key box sets, recovery
+ *   approve.c approving a new device from an existing one (both sides)
  */
 #ifndef VARSKO_CLIENT_H
 #define VARSKO_CLIENT_H
@@ -453,5 +454,41 @@ int userkey_devices_json(const struct userkey_chain *uc, const char *user, const
  * VARSKO_ERR_CRYPTO, the chain's errors, transport errors; c->detail says.
  */
 int userkey_current(struct varsko_conn *c, struct keybox_gen **out);
+/*
+ * Make `device` (of the own user, with these keys, whose certificate the
+ * caller has checked against the organisation key) one of the user's
+ * devices, from this device, which must hold the user key: append
+ * device_add for it signed by the user key (unless the chain names it
+ * already, with these keys), then put the current key box set with it
+ * added (unless the stored set has its box). The steps 3 and 4 of a
+ * recovery (PROTOCOL.md 15.6) for another device; step 5 of an approval
+ * (15.7). Errors: VARSKO_ERR_NOT_CROSS_SIGNED (this device is not the
+ * user's), VARSKO_ERR_DEVICE_REVOKED, VARSKO_ERR_BAD_CHAIN (the chain names
+ * device with other keys), the chain's, the key box sets', the server's
+ * and transport errors; c->detail says.
+ */
+int userkey_add_device(struct varsko_conn *c, const char *device, const uint8_t sign_pk[PROTO_PK_LEN],
+                       const uint8_t box_pk[PROTO_PK_LEN]);
+
+/* ---- approve.c ---- */
+
+#define APPROVE_NONCE_LEN 32 /* n_new, n_old, the commitment and the nonce of the code */
+#define APPROVE_TYPED_MAX 64 /* bytes of a typed approval code */
+
+/*
+ * The code of PROTOCOL.md 14.6 with the nonce of n_old and n_new (15.7 step
+ * 4): keybox_approval_code() of keybox_approval_nonce().
+ */
+int approve_code_of(char out[KEYBOX_APPROVAL_DIGITS + 1], const uint8_t n_old[APPROVE_NONCE_LEN],
+                    const uint8_t n_new[APPROVE_NONCE_LEN], const uint8_t old_sign_pk[PROTO_PK_LEN],
+                    const uint8_t new_sign_pk[PROTO_PK_LEN], const uint8_t new_box_pk[PROTO_PK_LEN]);
+/*
+ * A typed code as six digits: spaces, tabs and '-' anywhere are dropped
+ * ("123 456"); anything else, or not exactly six digits, or more than
+ * APPROVE_TYPED_MAX bytes, is VARSKO_ERR_BAD_INPUT (out zeroed).
+ */
+int approve_code_typed(const char *typed, char out[KEYBOX_APPROVAL_DIGITS + 1]);
+/* 1 when id is an approval id ("a-" and 16 lowercase hex digits), else 0. */
+int approve_id_valid(const char *id);
 
 #endif

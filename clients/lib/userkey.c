@@ -614,17 +614,32 @@ out:
 
 /* ---- the steps -------------------------------------------------------------------------- */
 
-/* The link's device fields for this device. */
-static void link_own_device(struct varsko_conn *c, struct chain_link *l)
+/* A user-chain link naming a device of the own user, with its keys, made now (op and keys are the caller's). */
+static void link_device(struct varsko_conn *c, struct chain_link *l, enum chain_op op, const char *device,
+                        const uint8_t sign_pk[PROTO_PK_LEN], const uint8_t box_pk[PROTO_PK_LEN])
 {
+	memset(l, 0, sizeof(*l));
+	l->kind = CHAIN_KIND_USER;
+	l->op = op;
 	snprintf(l->chain, sizeof(l->chain), "%s", c->id.user);
-	snprintf(l->device, sizeof(l->device), "%s", c->id.device);
-	memcpy(l->device_sign_pk, c->k->sign_pk, PROTO_PK_LEN);
-	memcpy(l->device_box_pk, c->k->box_pk, PROTO_PK_LEN);
+	snprintf(l->device, sizeof(l->device), "%s", device);
+	memcpy(l->device_sign_pk, sign_pk, PROTO_PK_LEN);
+	memcpy(l->device_box_pk, box_pk, PROTO_PK_LEN);
 	l->time = (int64_t)time(NULL);
 }
 
-/* Sign l with sk, check it extends uc locally (so a wrong link never leaves), append it, and extend uc. */
+/* The same for this device. */
+static void link_own_device(struct varsko_conn *c, struct chain_link *l, enum chain_op op)
+{
+	link_device(c, l, op, c->id.device, c->k->sign_pk, c->k->box_pk);
+}
+
+/*
+ * Sign l with sk, check it extends uc locally (so a wrong link never leaves),
+ * append it, and extend uc. The device the link names counts as certified:
+ * its certificate was checked, at login (this device) or by the approval
+ * (another one).
+ */
 static int append_own(struct varsko_conn *c, struct userkey_chain *uc, struct chain_link *l, const uint8_t sk[64])
 {
 	int r;
@@ -648,7 +663,7 @@ static int append_own(struct varsko_conn *c, struct userkey_chain *uc, struct ch
 		if (strcmp(uc->st.devices[j].device, l->device) == 0) {
 			uc->dev[j].added_seq = l->seq;
 			uc->dev[j].added_time = l->time;
-			uc->dev[j].certified = 1; /* this device: its certificate was checked at login */
+			uc->dev[j].certified = 1;
 		}
 	r = VARSKO_OK;
 out:
@@ -657,12 +672,15 @@ out:
 }
 
 /*
- * Put the current generation's set again (or for the first time) with this
- * device among its recipients: the recipients of the stored set that the
- * chain still names (not revoked, certified), plus this device. Nothing is
- * sent when this device's box already opens.
+ * Put the current generation's set again (or for the first time) with
+ * device `target` (which the chain names) among its recipients: the
+ * recipients of the stored set that the chain still names (not revoked,
+ * certified), plus the target. Nothing is sent when the target's box is
+ * already there: for this device, when its box opens; for another device
+ * (an approval), when the stored set, signed by the user key, has one.
  */
-static int set_complete(struct varsko_conn *c, const struct userkey_chain *uc, const struct gens *gs)
+static int set_complete(struct varsko_conn *c, const struct userkey_chain *uc, const struct gens *gs,
+                        const char *target)
 {
 	int r = VARSKO_ERR_INTERNAL;
 	json_t *sets = NULL;
@@ -672,7 +690,7 @@ static int set_complete(struct varsko_conn *c, const struct userkey_chain *uc, c
 	char ids[KEYBOX_RECIPIENTS_MAX][KEYBOX_KEYID_MAX + 1];
 	char owner[KEYBOX_OWNER_MAX + 1];
 	size_t n = 0;
-	int have_cur = 0;
+	int have_cur = 0, self = strcmp(target, c->id.device) == 0;
 
 	if ((cur = malloc(sizeof(*cur))) == NULL || (made = malloc(sizeof(*made))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
@@ -683,16 +701,24 @@ static int set_complete(struct varsko_conn *c, const struct userkey_chain *uc, c
 	r = set_find(c, sets, uc, uc->st.generation, cur);
 	if (r == VARSKO_OK) {
 		have_cur = 1;
-		if (set_open_own(c, cur, uc, &mine) == VARSKO_OK)
+		if (self && set_open_own(c, cur, uc, &mine) == VARSKO_OK)
 			goto out; /* r == VARSKO_OK: nothing to do */
+		if (!self) {
+			char kid[KEYBOX_KEYID_MAX + 1];
+
+			snprintf(kid, sizeof(kid), "device:%s", target);
+			for (size_t i = 0; i < cur->n; i++)
+				if (strcmp(cur->boxes[i].recipient, kid) == 0)
+					goto out; /* r == VARSKO_OK: already there */
+		}
 	} else if (r != VARSKO_ERR_NOT_FOUND) {
 		goto out;
 	}
 	c->detail[0] = '\0';
-	/* The recipients: the chain's devices that the stored set already had, and this one (ids sorted). */
+	/* The recipients: the chain's devices that the stored set already had, and the target (ids sorted). */
 	for (size_t j = 0; j < uc->st.n_devices; j++) {
 		const struct chain_device *d = &uc->st.devices[j];
-		int keep = strcmp(d->device, c->id.device) == 0;
+		int keep = strcmp(d->device, target) == 0 && !d->revoked;
 
 		if (!keep && have_cur && !d->revoked && uc->dev[j].certified) {
 			char kid[KEYBOX_KEYID_MAX + 1];
@@ -769,7 +795,7 @@ static int complete(struct varsko_conn *c, const struct userkey_chain *uc, const
 {
 	int r;
 
-	if ((r = set_complete(c, uc, gs)) != VARSKO_OK)
+	if ((r = set_complete(c, uc, gs, c->id.device)) != VARSKO_OK)
 		return r;
 	if (need_recovery) {
 		if ((r = recovery_make_put(c, gs, code_out)) != VARSKO_OK)
@@ -824,10 +850,7 @@ int varsko_user_setup(struct varsko_conn *c, char code_out[VARSKO_RECOVERY_CODE_
 		gs.n = 1;
 		if ((r = pending_save(c, &gs, 1)) != VARSKO_OK)
 			goto out;
-		memset(&l, 0, sizeof(l));
-		l.kind = CHAIN_KIND_USER;
-		l.op = CHAIN_OP_UK_CREATE;
-		link_own_device(c, &l);
+		link_own_device(c, &l, CHAIN_OP_UK_CREATE);
 		l.generation = 1;
 		memcpy(l.uk_sign_pk, gs.g[0]->sign_pk, PROTO_PK_LEN);
 		memcpy(l.uk_box_pk, gs.g[0]->box_pk, PROTO_PK_LEN);
@@ -968,10 +991,7 @@ int varsko_device_recover(struct varsko_conn *c, const char *code_text)
 	if ((r = pending_save(c, &gs, 0)) != VARSKO_OK)
 		goto out;
 	if (j < 0) {
-		memset(&l, 0, sizeof(l));
-		l.kind = CHAIN_KIND_USER;
-		l.op = CHAIN_OP_DEVICE_ADD;
-		link_own_device(c, &l);
+		link_own_device(c, &l, CHAIN_OP_DEVICE_ADD);
 		if ((r = append_own(c, uc, &l, gs.g[gs.n - 1]->sign_sk)) != VARSKO_OK)
 			goto out;
 	}
@@ -980,6 +1000,65 @@ out:
 	sodium_memzero(code, sizeof(code));
 	sodium_memzero(unused, sizeof(unused));
 	keybox_recovery_clear(&rb);
+	gens_clear(&gs);
+	json_decref(sets);
+	free(uc);
+	return r;
+}
+
+int userkey_add_device(struct varsko_conn *c, const char *device, const uint8_t sign_pk[PROTO_PK_LEN],
+                       const uint8_t box_pk[PROTO_PK_LEN])
+{
+	int r = VARSKO_ERR_INTERNAL, j;
+	struct userkey_chain *uc = NULL;
+	struct gens gs;
+	struct chain_link l;
+	json_t *sets = NULL;
+
+	memset(&gs, 0, sizeof(gs));
+	c->detail[0] = '\0';
+	if ((uc = malloc(sizeof(*uc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = chain_fetch(c, uc)) != VARSKO_OK)
+		goto out;
+	if (uc->st.generation == 0) {
+		snprintf(c->detail, sizeof(c->detail), "%s has no user key yet", c->id.user);
+		r = VARSKO_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((j = self_index(c, uc)) < 0) {
+		r = not_cross_signed(c);
+		goto out;
+	}
+	if (uc->st.devices[j].revoked) {
+		snprintf(c->detail, sizeof(c->detail), "this device has been revoked from %s's user chain", c->id.user);
+		r = VARSKO_ERR_DEVICE_REVOKED;
+		goto out;
+	}
+	/* Every generation (a set of generation g > 1 carries g - 1 in prev_box), from this device's own box. */
+	if ((r = keys_fetch(c, &sets)) != VARSKO_OK || (r = gens_from_sets(c, sets, uc, &gs)) != VARSKO_OK)
+		goto out;
+	j = userkey_find_device(uc, device);
+	if (j >= 0 && (sodium_memcmp(uc->st.devices[j].sign_pk, sign_pk, PROTO_PK_LEN) != 0 ||
+	               sodium_memcmp(uc->st.devices[j].box_pk, box_pk, PROTO_PK_LEN) != 0)) {
+		snprintf(c->detail, sizeof(c->detail), "the user chain names %s with other keys", device);
+		r = VARSKO_ERR_BAD_CHAIN;
+		goto out;
+	}
+	if (j >= 0 && uc->st.devices[j].revoked) {
+		snprintf(c->detail, sizeof(c->detail), "%s has been revoked from %s's user chain", device, c->id.user);
+		r = VARSKO_ERR_DEVICE_REVOKED;
+		goto out;
+	}
+	if (j < 0) {
+		/* As a recovery's step 3 (PROTOCOL.md 15.6), for the other device. */
+		link_device(c, &l, CHAIN_OP_DEVICE_ADD, device, sign_pk, box_pk);
+		if ((r = append_own(c, uc, &l, gs.g[gs.n - 1]->sign_sk)) != VARSKO_OK)
+			goto out;
+	}
+	/* ... and step 4: an earlier approval that stopped after the link is completed here. */
+	r = set_complete(c, uc, &gs, device);
+out:
 	gens_clear(&gs);
 	json_decref(sets);
 	free(uc);

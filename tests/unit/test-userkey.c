@@ -2,7 +2,9 @@
  * test-userkey.c: what clients/lib/userkey.c decides without a server: the
  * check of a chain answer (every link from the root, the certificate of
  * every device against the pinned organisation key, the user and the
- * link's keys) and the device list built from a verified chain.
+ * link's keys) and the device list built from a verified chain; and what
+ * clients/lib/approve.c derives without a server (PROTOCOL.md 15.7): the
+ * commitment, the nonce of the code, typed codes and approval ids.
  *
  * Links the static core of the library (libvarsko_dep) so the internal
  * functions of clients/lib/client.h are reachable.
@@ -305,6 +307,156 @@ static void test_devices_json(void)
 	free(uc);
 }
 
+/* ---- approval (PROTOCOL.md 15.7) ------------------------------------------------------- */
+
+static void fill(uint8_t *p, size_t n, uint8_t first)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(first + i);
+}
+
+static int hex_is(const uint8_t *p, size_t n, const char *hex)
+{
+	char buf[2 * 64 + 1];
+
+	if (n > 64 || strlen(hex) != 2 * n)
+		return 0;
+	sodium_bin2hex(buf, sizeof(buf), p, n);
+	return strcmp(buf, hex) == 0;
+}
+
+/* enc(...) of section 7 written out by hand: each field a 4-byte big-endian length and its bytes. */
+static size_t put_field(uint8_t *out, const void *p, size_t n)
+{
+	out[0] = (uint8_t)(n >> 24);
+	out[1] = (uint8_t)(n >> 16);
+	out[2] = (uint8_t)(n >> 8);
+	out[3] = (uint8_t)n;
+	memcpy(out + 4, p, n);
+	return 4 + n;
+}
+
+static void test_approval_derivations(void)
+{
+	uint8_t n_new[32], n_old[32], sign_pk[32], box_pk[32], old_pk[32], got[32], want[32], in[256];
+	char code[KEYBOX_APPROVAL_DIGITS + 1], code2[KEYBOX_APPROVAL_DIGITS + 1];
+	size_t n;
+
+	fill(n_new, 32, 0);
+	fill(sign_pk, 32, 32);
+	fill(box_pk, 32, 64);
+	fill(n_old, 32, 96);
+	fill(old_pk, 32, 128);
+
+	/* The commitment (proto/keybox.c, which the client uses): the layout written out here, a value from hashlib. */
+	CHECK_EQ_INT(keybox_approval_commit(got, n_new, sign_pk, box_pk), VARSKO_OK);
+	n = put_field(in, "varsko-approve-commit-v1", 24);
+	n += put_field(in + n, n_new, 32);
+	n += put_field(in + n, sign_pk, 32);
+	n += put_field(in + n, box_pk, 32);
+	crypto_hash_sha256(want, in, n);
+	CHECK(memcmp(got, want, 32) == 0);
+	CHECK(hex_is(got, 32, "a8ed3916da4a389327458b42a6b2db796dfb76b91eb4f19ae2a8375a8fe29be2"));
+	/* Every input counts. */
+	box_pk[31] ^= 1;
+	CHECK_EQ_INT(keybox_approval_commit(want, n_new, sign_pk, box_pk), VARSKO_OK);
+	CHECK(memcmp(got, want, 32) != 0);
+	box_pk[31] ^= 1;
+	n_new[0] ^= 0x80;
+	CHECK_EQ_INT(keybox_approval_commit(want, n_new, sign_pk, box_pk), VARSKO_OK);
+	CHECK(memcmp(got, want, 32) != 0);
+	n_new[0] ^= 0x80;
+
+	/* The nonce of the code: n_old first, then n_new. */
+	CHECK_EQ_INT(keybox_approval_nonce(got, n_old, n_new), VARSKO_OK);
+	n = put_field(in, "varsko-approve-nonce-v1", 23);
+	n += put_field(in + n, n_old, 32);
+	n += put_field(in + n, n_new, 32);
+	crypto_hash_sha256(want, in, n);
+	CHECK(memcmp(got, want, 32) == 0);
+	CHECK(hex_is(got, 32, "ce815653823b64865196ac58e993037d3b1cdcd355d053ac2a73b7077c2086ab"));
+	CHECK_EQ_INT(keybox_approval_nonce(want, n_new, n_old), VARSKO_OK);
+	CHECK(memcmp(got, want, 32) != 0);
+
+	/* The code of 14.6 with that nonce (value from Python), the same as keybox_approval_code() of it. */
+	CHECK_EQ_INT(approve_code_of(code, n_old, n_new, old_pk, sign_pk, box_pk), VARSKO_OK);
+	CHECK_EQ_STR(code, "754462");
+	CHECK_EQ_INT(keybox_approval_code(code2, got, old_pk, sign_pk, box_pk), VARSKO_OK);
+	CHECK_EQ_STR(code2, code);
+	/* Another old device's key gives another code (here). */
+	old_pk[0] ^= 1;
+	CHECK_EQ_INT(approve_code_of(code2, n_old, n_new, old_pk, sign_pk, box_pk), VARSKO_OK);
+	CHECK(strcmp(code, code2) != 0);
+}
+
+/* Both sides of one exchange with random keys, as approve.c runs them: the codes agree; a swap does not. */
+static void test_approval_exchange(void)
+{
+	struct dev nw, old, mallory;
+	uint8_t n_new[32], n_old[32], commit[32], check[32];
+	char code_new[KEYBOX_APPROVAL_DIGITS + 1], code_old[KEYBOX_APPROVAL_DIGITS + 1];
+	int differ = 0;
+
+	dev_new(&nw);
+	dev_new(&old);
+	dev_new(&mallory);
+	randombytes_buf(n_new, 32);
+	randombytes_buf(n_old, 32);
+	/* Step 1 (new), 3 (new reveals), 4 (old checks the commitment, both compute). */
+	CHECK_EQ_INT(keybox_approval_commit(commit, n_new, nw.sign_pk, nw.box_pk), VARSKO_OK);
+	CHECK_EQ_INT(keybox_approval_commit(check, n_new, nw.sign_pk, nw.box_pk), VARSKO_OK);
+	CHECK(sodium_memcmp(commit, check, 32) == 0);
+	CHECK_EQ_INT(approve_code_of(code_new, n_old, n_new, old.sign_pk, nw.sign_pk, nw.box_pk), VARSKO_OK);
+	CHECK_EQ_INT(approve_code_of(code_old, n_old, n_new, old.sign_pk, nw.sign_pk, nw.box_pk), VARSKO_OK);
+	CHECK_EQ_INT(keybox_approval_equal(code_new, code_old), VARSKO_OK);
+	/* A device slipped in (another certificate behind the same commitment): the commitment does not open. */
+	CHECK_EQ_INT(keybox_approval_commit(check, n_new, mallory.sign_pk, mallory.box_pk), VARSKO_OK);
+	CHECK(sodium_memcmp(commit, check, 32) != 0);
+	/* Over many random swaps of the new device the codes almost never agree (2^-19 each). */
+	for (int i = 0; i < 64; i++) {
+		dev_new(&mallory);
+		CHECK_EQ_INT(approve_code_of(code_new, n_old, n_new, old.sign_pk, mallory.sign_pk, mallory.box_pk),
+		             VARSKO_OK);
+		differ += keybox_approval_equal(code_new, code_old) == VARSKO_ERR_APPROVAL_FAILED;
+	}
+	CHECK(differ >= 63);
+}
+
+static void test_approval_typed(void)
+{
+	char out[KEYBOX_APPROVAL_DIGITS + 1];
+
+	CHECK_EQ_INT(approve_code_typed("123456", out), VARSKO_OK);
+	CHECK_EQ_STR(out, "123456");
+	CHECK_EQ_INT(approve_code_typed("123 456", out), VARSKO_OK);
+	CHECK_EQ_STR(out, "123456");
+	CHECK_EQ_INT(approve_code_typed(" 043-304\t", out), VARSKO_OK);
+	CHECK_EQ_STR(out, "043304");
+	CHECK_EQ_INT(approve_code_typed("12345", out), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_STR(out, "");
+	CHECK_EQ_INT(approve_code_typed("1234567", out), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(approve_code_typed("12345a", out), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(approve_code_typed("１２３４５６", out), VARSKO_ERR_BAD_INPUT); /* full-width digits */
+	CHECK_EQ_INT(approve_code_typed("", out), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(approve_code_typed(NULL, out), VARSKO_ERR_BAD_INPUT);
+	{
+		char many[100];
+
+		memset(many, ' ', sizeof(many));
+		memcpy(many + 80, "123456", 6);
+		many[86] = '\0';
+		CHECK_EQ_INT(approve_code_typed(many, out), VARSKO_ERR_BAD_INPUT); /* longer than APPROVE_TYPED_MAX */
+	}
+
+	CHECK(approve_id_valid("a-0123456789abcdef"));
+	CHECK(!approve_id_valid("a-0123456789ABCDEF"));
+	CHECK(!approve_id_valid("a-0123456789abcde"));
+	CHECK(!approve_id_valid("a-0123456789abcdef0"));
+	CHECK(!approve_id_valid("b-0123456789abcdef"));
+	CHECK(!approve_id_valid(""));
+	CHECK(!approve_id_valid(NULL));
+}
+
 int main(void)
 {
 	if (sodium_init() < 0) {
@@ -316,5 +468,8 @@ int main(void)
 	crypto_sign_keypair(org2_pk, org2_sk);
 	test_chain_check();
 	test_devices_json();
+	test_approval_derivations();
+	test_approval_exchange();
+	test_approval_typed();
 	return check_result();
 }

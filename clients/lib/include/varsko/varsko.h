@@ -244,6 +244,108 @@ VARSKO_API int varsko_user_devices(struct varsko_conn *c, char **json_out) VARSK
  */
 VARSKO_API int varsko_user_key_generation(struct varsko_conn *c, uint64_t *generation) VARSKO_WUR;
 
+/* ---- approving a new device from an existing one (PROTOCOL.md 15.7) ---------- */
+
+#define VARSKO_APPROVAL_ID_MAX   18 /* "a-" + 16 lowercase hex digits */
+#define VARSKO_APPROVAL_CODE_LEN 6  /* six decimal digits */
+
+/*
+ * One approval exchange as one side sees it: the new device's request, or
+ * the old device's offer. Opaque; in locked memory that holds this side's
+ * secret nonce while it is needed and the code, wiped by
+ * varsko_approval_free(). Used with the connection that made it.
+ *
+ * The new device (not yet in its user's chain):
+ *   varsko_approval_request()  step 1: commit to a secret nonce and its keys
+ *   varsko_approval_reveal()   wait for an offer, reveal, give the code to show
+ *   varsko_approval_wait()     wait until the old device has approved it
+ * The old device (one of the user's devices, holding the user key):
+ *   varsko_approval_list()     the user's open requests
+ *   varsko_approval_offer()    offer, wait for the reveal, check the commitment
+ *   varsko_approval_confirm()  compare the typed code; on a match approve
+ * Failures of the exchange itself are VARSKO_ERR_APPROVAL_FAILED (a code
+ * that differs, a reveal that does not open the commitment, an approval
+ * varskod changed); an approval that expired (10 minutes) or was replaced by
+ * a newer request of the new device is VARSKO_ERR_NOT_FOUND; waiting longer
+ * than a timeout is VARSKO_ERR_TIMEOUT. varsko_conn_detail() explains.
+ */
+struct varsko_approval;
+
+/*
+ * New device, step 1: draw the secret nonce n_new and send approve_request
+ * with the commitment to it and to this device's keys. A new request
+ * replaces this device's earlier one. *out owned by the caller. Errors:
+ * VARSKO_ERR_EXISTS (the device is already in its user's chain),
+ * VARSKO_ERR_NOT_FOUND (the user has no user key yet), the server's code,
+ * transport errors.
+ */
+VARSKO_API int varsko_approval_request(struct varsko_conn *c, struct varsko_approval **out) VARSKO_WUR;
+
+/*
+ * New device, steps 2 to 4: poll until another device has offered (at most
+ * timeout_ms; < 0: until the approval expires), check by the verified user
+ * chain that the offering device is one of the user's (else
+ * VARSKO_ERR_NOT_CROSS_SIGNED and nothing is revealed), reveal n_new (then
+ * wiped) and write the six-digit code to show the user into code.
+ */
+VARSKO_API int varsko_approval_reveal(struct varsko_conn *c, struct varsko_approval *a, int64_t timeout_ms,
+                                      char code[VARSKO_APPROVAL_CODE_LEN + 1]) VARSKO_WUR;
+
+/*
+ * New device, after the reveal: poll until the verified user chain names
+ * this device and its box in the current key box set opens to the user key
+ * (VARSKO_OK), the approval is gone without that (VARSKO_ERR_NOT_FOUND:
+ * expired, replaced, or the old device refused; an old device that refuses
+ * tells nobody), or timeout_ms passes (VARSKO_ERR_TIMEOUT; < 0: no limit
+ * but the approval's life).
+ */
+VARSKO_API int varsko_approval_wait(struct varsko_conn *c, struct varsko_approval *a, int64_t timeout_ms) VARSKO_WUR;
+
+/*
+ * Old device: the user's open approvals as compact JSON,
+ * {"items":[{"approval":S,"device":S,"created":TIME,"expires":TIME,
+ *  "offered":B,"cert_ok":B (the new device's certificate verifies against
+ *  the organisation key for this user),"name":S,"role":S}...]}, oldest
+ * first. *json_out owned by the caller (varsko_free()).
+ */
+VARSKO_API int varsko_approval_list(struct varsko_conn *c, char **json_out) VARSKO_WUR;
+
+/*
+ * Old device, steps 2 to 4: check that this device holds the user key and
+ * that the new device's certificate verifies against the organisation key,
+ * names this user and the approval's device; draw n_old and send
+ * approve_offer; poll until the new device reveals (at most timeout_ms; < 0:
+ * until the approval expires); check that n_new opens its commitment (else
+ * VARSKO_ERR_APPROVAL_FAILED) and compute the code, kept in *out (owned by
+ * the caller) for varsko_approval_confirm(). Errors besides those above:
+ * VARSKO_ERR_BAD_INPUT (not an approval id), VARSKO_ERR_FORBIDDEN (this
+ * device's own request), VARSKO_ERR_EXISTS (already offered),
+ * VARSKO_ERR_BAD_CERT, VARSKO_ERR_NOT_CROSS_SIGNED, the server's code.
+ */
+VARSKO_API int varsko_approval_offer(struct varsko_conn *c, const char *approval_id, int64_t timeout_ms,
+                                     struct varsko_approval **out) VARSKO_WUR;
+
+/*
+ * Old device, steps 4 and 5: compare the code the user typed (six digits;
+ * spaces and '-' are ignored) with this exchange's in constant time. Not six
+ * digits: VARSKO_ERR_BAD_INPUT, nothing compared, the user may type again.
+ * A different code: VARSKO_ERR_APPROVAL_FAILED, nothing is changed on the
+ * server, and the approval is spent (one comparison per approval). A match:
+ * append device_add for the new device signed by the user key and put the
+ * current key box set with the new device added (as a recovery does);
+ * VARSKO_OK, or the error of that step.
+ */
+VARSKO_API int varsko_approval_confirm(struct varsko_conn *c, struct varsko_approval *a,
+                                       const char *typed_code) VARSKO_WUR;
+
+/* The approval's id, its new device's id ("" for NULL), and when it expires (Unix seconds). */
+VARSKO_API const char *varsko_approval_id(const struct varsko_approval *a);
+VARSKO_API const char *varsko_approval_device(const struct varsko_approval *a);
+VARSKO_API int64_t varsko_approval_expires(const struct varsko_approval *a);
+
+/* Wipe and free. NULL-safe. */
+VARSKO_API void varsko_approval_free(struct varsko_approval *a);
+
 /* ---- the underretning flow (docs/FLOW.md) ------------------------------------ */
 
 #define VARSKO_REF_MAX        16 /* "U-2026-000123" */
