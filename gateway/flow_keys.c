@@ -18,6 +18,7 @@
 #include "chain.h"
 #include "flow_request.h"
 #include "keybox.h"
+#include "log.h"
 #include "store_keys.h"
 #include "userchain.h"
 
@@ -122,6 +123,9 @@ int flow_run_chain_append(struct flow_job *j, struct store *st, const struct cal
 	}
 	if (r != VARSKO_OK)
 		goto out;
+	/* An approval of that device is done: it leaves the open list (a failure only lets it expire). */
+	if (l->op == CHAIN_OP_DEVICE_ADD && store_approval_done(st, l->device) != VARSKO_OK)
+		log_msg(LOGL_WARN, "cannot remove a completed approval; it expires on its own");
 	r = flow_answer(j, json_pack("{s:s, s:s, s:I}", "kind", "user", "chain", user, "seq", (json_int_t)l->seq));
 out:
 	free(text);

@@ -257,6 +257,11 @@ out:
 	return store_tx_end(s, own, r);
 }
 
+int store_approval_done(struct store *s, const char *device)
+{
+	return store_write(s, SQL_APPROVAL_DROP_DEVICE, "s", device);
+}
+
 int store_approval_get(struct store *s, const char *id, int64_t now, struct store_approval *out)
 {
 	return store_query_one(s, SQL_APPROVAL_GET, approval_row, out, "si", id, now);

@@ -86,6 +86,8 @@ int store_approval_foreach(struct store *s, const char *user, int64_t now,
                            int (*fn)(const struct store_approval *a, void *arg), void *arg);
 /* Record the offer (old device and its nonce); VARSKO_ERR_EXISTS when offered already. Audited "approve_offer". */
 int store_approval_offer(struct store *s, const char *id, const char *old_device, const uint8_t nonce[32], int64_t now);
+/* The device was added to its user's chain: its approval is done (gone). VARSKO_OK whether or not it had one. */
+int store_approval_done(struct store *s, const char *device);
 /* Record the reveal; VARSKO_ERR_EXISTS when revealed already. Audited "approve_reveal". */
 int store_approval_reveal(struct store *s, const char *id, const uint8_t nonce[32], int64_t now, const char *actor);
 

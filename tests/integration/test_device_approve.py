@@ -263,6 +263,8 @@ def run(fl, checks, c, start):
       len(links) == len(links_before) + 1 and links[-1].get("op") == "device_add" and
       links[-1].get("device") == dev_2.id and
       [s.get("pk") for s in links[-1].get("sigs", [])] == [links[0].get("uk_sign_pk")], str(links[-1:])[:300])
+    n_open = fl.q("SELECT count(*) FROM approvals WHERE device = ?", dev_2.id)[0][0]
+    c("the approval of the new device ended with its device_add (no longer open)", n_open == 0, str(n_open))
     rc, j, out, err = fl.cli_json("laerer-anna", "device", "list")
     devs = {d.get("device"): d for d in (j or {}).get("devices", [])}
     c("device list --json: both devices, the new one has its key box",
