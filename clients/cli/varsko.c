@@ -269,6 +269,39 @@ static int open_home(const struct opts *o, struct varsko_home **h)
 }
 
 /* Open the home and log in. */
+/*
+ * Tell the user, on stderr, about devices added to their user since this
+ * device last looked (a new device shows on the others, as messengers show
+ * a changed safety number). A user chain the server shows shortened or
+ * changed is refused: nothing else is done on this connection.
+ */
+static int device_notices(struct varsko_conn *conn)
+{
+	char *json = NULL;
+	json_t *arr, *v;
+	size_t i;
+	int r;
+
+	if ((r = varsko_device_notices(conn, &json)) != VARSKO_OK)
+		return fail(r, varsko_conn_detail(conn));
+	arr = json_loads(json, 0, NULL);
+	json_array_foreach(arr, i, v)
+	{
+		const char *dev = json_string_value(json_object_get(v, "device"));
+		const char *added = json_string_value(json_object_get(v, "added"));
+
+		fprintf(stderr,
+		        "Bemærk: en ny enhed er føjet til din bruger: %s (tilføjet %s UTC)%s.\n"
+		        "Var det ikke dig, så kontakt straks din it-afdeling. 'varsko device list' viser dine "
+		        "enheder.\n",
+		        dev ? dev : "?", added ? added : "?",
+		        json_is_true(json_object_get(v, "certified")) ? "" : ", uden gyldigt certifikat");
+	}
+	json_decref(arr);
+	varsko_free(json);
+	return EXIT_SUCCESS;
+}
+
 static int connect_home(const struct opts *o, struct varsko_home **h, struct varsko_conn **conn)
 {
 	int rc, r;
@@ -278,7 +311,7 @@ static int connect_home(const struct opts *o, struct varsko_home **h, struct var
 		return rc;
 	if ((r = varsko_connect(*h, o->ca, conn)) != VARSKO_OK)
 		return fail(r, varsko_home_detail(*h));
-	return EXIT_SUCCESS;
+	return device_notices(*conn);
 }
 
 static int64_t now_ms(void)

@@ -47,6 +47,7 @@
 #define HOME_F_CA       "ca.pem"
 #define HOME_D_ROSTERS  "rosters"         /* rosters/<team>: the newest roster seen for the team */
 #define HOME_D_RECEIPTS "receipts"        /* receipts/<REF>.json: receipts of own underretninger */
+#define HOME_F_CHAIN_SEEN "chain.seen" /* "<seq> <hash hex>": the own user chain as this device last saw it */
 #define HOME_F_PENDING  "userkey.pending" /* user-key seeds between the steps of a setup or recovery (userkey.c) */
 
 struct varsko_home {
@@ -410,6 +411,9 @@ struct userkey_device {
 struct userkey_chain {
 	struct chain_user_state st;
 	struct userkey_device dev[CHAIN_DEVICES_MAX];
+	size_t n_links;                                          /* the chain's links, all verified */
+	uint8_t link_hash[FLOW_CHAIN_LINKS_MAX][CHAIN_HASH_LEN]; /* each link's hash (13.4), by seq - 1 */
+	uint64_t pinned_seq; /* own chain: the seq this home saw last (HOME_F_CHAIN_SEEN; 0: none yet) */
 };
 
 /*

@@ -74,6 +74,10 @@ int userkey_chain_check(const json_t *links, const json_t *certs, const char *us
 		         varsko_err_name(r));
 		goto out;
 	}
+	for (i = 0; i < nl; i++)
+		if ((r = chain_link_hash(&ls[i], out->link_hash[i])) != VARSKO_OK)
+			goto out;
+	out->n_links = nl;
 	/* When each device was added (and revoked): for the lists, not for trust. */
 	for (i = 0; i < nl; i++) {
 		for (j = 0; j < out->st.n_devices; j++)
@@ -194,10 +198,66 @@ out:
 	return r;
 }
 
+/* ---- the own chain as this device saw it (rollback and fork detection) ---- */
+
+/*
+ * Compare the own chain with the one this home saw last: it must contain
+ * that link unchanged (the server may add links, never take one back or
+ * change one). Sets uc->pinned_seq. VARSKO_ERR_BAD_CHAIN otherwise; a home
+ * without the file (its first look) passes.
+ */
+static int pin_check(struct varsko_conn *c, struct userkey_chain *uc)
+{
+	char *text = NULL, hex[2 * CHAIN_HASH_LEN + 1];
+	uint8_t h[CHAIN_HASH_LEN];
+	unsigned long long seq = 0;
+	size_t len = 0;
+	int r;
+
+	uc->pinned_seq = 0;
+	if (!home_has(c->home, HOME_F_CHAIN_SEEN))
+		return VARSKO_OK;
+	if ((r = home_read(c->home, HOME_F_CHAIN_SEEN, &text, &len)) != VARSKO_OK)
+		return r;
+	if (sscanf(text, "%llu %64s", &seq, hex) != 2 || seq == 0 ||
+	    sodium_hex2bin(h, sizeof h, hex, strlen(hex), NULL, NULL, NULL) != 0) {
+		free(text);
+		snprintf(c->detail, sizeof(c->detail), "%s/%s is damaged: remove it to trust the chain as it is now",
+		         varsko_home_path(c->home), HOME_F_CHAIN_SEEN);
+		return VARSKO_ERR_BAD_INPUT;
+	}
+	free(text);
+	if (seq > uc->n_links || sodium_memcmp(uc->link_hash[seq - 1], h, CHAIN_HASH_LEN) != 0) {
+		snprintf(c->detail, sizeof(c->detail),
+		         "the server shows a user chain of %s that does not contain the one this device saw (link "
+		         "%llu): "
+		         "it went backwards or was changed; refused",
+		         c->id.user, seq);
+		return VARSKO_ERR_BAD_CHAIN;
+	}
+	uc->pinned_seq = seq;
+	return VARSKO_OK;
+}
+
+/* Remember the own chain's newest link (after a check or an own append). */
+static int pin_update(struct varsko_conn *c, const struct userkey_chain *uc)
+{
+	char line[32 + 2 * CHAIN_HASH_LEN];
+	char hex[2 * CHAIN_HASH_LEN + 1];
+
+	if (uc->st.head.seq == 0)
+		return VARSKO_OK;
+	sodium_bin2hex(hex, sizeof hex, uc->st.head.hash, CHAIN_HASH_LEN);
+	snprintf(line, sizeof line, "%llu %s\n", (unsigned long long)uc->st.head.seq, hex);
+	return home_write(c->home, HOME_F_CHAIN_SEEN, line, strlen(line), 0600, 0);
+}
+
 /* chain_get of the session's own user, verified. */
 static int chain_fetch(struct varsko_conn *c, struct userkey_chain *uc)
 {
-	return userkey_chain_of(c, c->id.user, uc);
+	int r = userkey_chain_of(c, c->id.user, uc);
+
+	return r == VARSKO_OK ? pin_check(c, uc) : r;
 }
 
 static int chain_append(struct varsko_conn *c, const struct chain_link *l)
@@ -659,12 +719,16 @@ static int append_own(struct varsko_conn *c, struct userkey_chain *uc, struct ch
 	if ((r = chain_append(c, l)) != VARSKO_OK)
 		goto out;
 	uc->st = *next;
+	if (uc->n_links < FLOW_CHAIN_LINKS_MAX && chain_link_hash(l, uc->link_hash[uc->n_links]) == VARSKO_OK)
+		uc->n_links++;
 	for (size_t j = 0; j < uc->st.n_devices; j++)
 		if (strcmp(uc->st.devices[j].device, l->device) == 0) {
 			uc->dev[j].added_seq = l->seq;
 			uc->dev[j].added_time = l->time;
 			uc->dev[j].certified = 1;
 		}
+	/* This device made the link: nothing to tell the user about it later. */
+	(void)pin_update(c, uc);
 	r = VARSKO_OK;
 out:
 	free(next);
@@ -1196,6 +1260,49 @@ out:
 	keybox_gen_free(g);
 	json_decref(sets);
 	free(s);
+	free(uc);
+	return r;
+}
+
+int varsko_device_notices(struct varsko_conn *c, char **json_out)
+{
+	int r;
+	struct userkey_chain *uc = NULL;
+	json_t *arr = NULL;
+	char t[PROTO_TIME_LEN + 1];
+
+	*json_out = NULL;
+	c->detail[0] = '\0';
+	if ((uc = malloc(sizeof(*uc))) == NULL || (arr = json_array()) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = chain_fetch(c, uc)) != VARSKO_OK)
+		goto out;
+	/* On a home's first look there is nothing to compare with: it only remembers. */
+	for (size_t j = 0; uc->pinned_seq > 0 && j < uc->st.n_devices; j++) {
+		const struct chain_device *d = &uc->st.devices[j];
+		json_t *e;
+
+		if (uc->dev[j].added_seq <= uc->pinned_seq || strcmp(d->device, c->id.device) == 0)
+			continue;
+		proto_time_format(uc->dev[j].added_time, t);
+		e = json_pack("{s:s, s:s, s:b, s:b}", "device", d->device, "added", t, "certified",
+		              uc->dev[j].certified, "revoked", d->revoked);
+		if (e == NULL || json_array_append_new(arr, e) != 0) {
+			r = VARSKO_ERR_NOMEM;
+			goto out;
+		}
+	}
+	if ((r = pin_update(c, uc)) != VARSKO_OK) {
+		snprintf(c->detail, sizeof(c->detail), "cannot write %s/%s", varsko_home_path(c->home),
+		         HOME_F_CHAIN_SEEN);
+		goto out;
+	}
+	if ((*json_out = json_dumps(arr, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		r = VARSKO_ERR_NOMEM;
+out:
+	json_decref(arr);
 	free(uc);
 	return r;
 }

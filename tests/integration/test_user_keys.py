@@ -201,6 +201,15 @@ def main():
         c("device recover with the right code on stdin works and does not echo it",
           r.returncode == 0 and "godkendt" in r.stdout and "generation 1" in r.stdout and
           code not in r.stdout + r.stderr, out_of(r.returncode, r.stdout, r.stderr))
+        # A new device shows as a notice on the user's other device, once.
+        rc, out, err = env.cli(home_a, "whoami")
+        c("the first device's next command tells (on stderr, in Danish) that a new device was added",
+          rc == 0 and b.id in err and "ny enhed" in err and "it-afdeling" in err, out_of(rc, out, err))
+        rc, out, err = env.cli(home_a, "whoami")
+        c("... and only once", rc == 0 and "ny enhed" not in err, out_of(rc, out, err))
+        rc, out, err = env.cli(home_b, "whoami")
+        c("the device that added itself is not told about itself", rc == 0 and "ny enhed" not in err,
+          out_of(rc, out, err))
         for name, home in (("first", home_a), ("second", home_b)):
             rc, out, err = env.cli(home, "device", "list", "--json")
             j = parse_json(out) or {}
@@ -463,6 +472,19 @@ def main():
             rc, out, err = env.cli(home_g, "whoami")
             c("whoami of the device enrolled meanwhile: not yet approved, no new user key",
               rc == 0 and "ikke godkendt" in out and not CODE_RE.search(out), out_of(rc, out, err))
+
+        # A chain the server takes back (its last link deleted): the server's shorter chain still
+        # verifies, but the devices remember what they saw and refuse it.
+        db = env.db()
+        try:
+            last = db.execute("SELECT max(seq) FROM chain_links WHERE kind = 'user' AND chain = ?", (u1,)).fetchone()[0]
+            db.execute("DELETE FROM chain_links WHERE kind = 'user' AND chain = ? AND seq = ?", (u1, last))
+            db.commit()
+        finally:
+            db.close()
+        rc, out, err = env.cli(home_a, "whoami")
+        c("a chain taken back by the server is refused by a device that saw it (bad_chain, went backwards)",
+          rc != 0 and "bad_chain" in err and "backwards" in err, out_of(rc, out, err))
 
         c("varskod is still running", env.alive("varskod"))
     return checks.done()

@@ -224,6 +224,17 @@ VARSKO_API int varsko_user_setup(struct varsko_conn *c, char code_out[VARSKO_REC
 VARSKO_API int varsko_device_recover(struct varsko_conn *c, const char *code) VARSKO_WUR;
 
 /*
+ * Devices added to the user's chain since this home last looked, for a
+ * notice on the user's other devices (docs/KEYS.md "Notices"): *json_out
+ * (varsko_free()) is a compact JSON array of {"device","added","certified",
+ * "revoked"}, "[]" when there are none. The home remembers the chain's
+ * newest link (chain.seen); a chain that no longer contains it (taken back
+ * or changed) is VARSKO_ERR_BAD_CHAIN. A home's first call only remembers.
+ * Links this device made itself are never reported.
+ */
+VARSKO_API int varsko_device_notices(struct varsko_conn *c, char **json_out) VARSKO_WUR;
+
+/*
  * The user's devices by the verified user chain, as compact JSON:
  * {"user":S,"device":S (this one),"generation":N (0: no user key yet),
  *  "state":"none"|"not_cross_signed"|"revoked"|"incomplete"|"ok",
