@@ -292,6 +292,21 @@ static struct session *job_session(struct server *srv, const struct worker_job *
 	return s;
 }
 
+/*
+ * The end of a refused enroll, enroll_confirm or login: logged (what
+ * names the attempt), answered with the error and closed with 1008.
+ * Returns 1 when result is a refusal (handled here), else 0.
+ */
+static int attempt_refused(struct session *s, const char *id, int result, const char *what)
+{
+	if (result == VARSKO_OK)
+		return 0;
+	log_msg(LOGL_INFO, "session s%llu: %s refused (%s)", (unsigned long long)s->id, what, varsko_err_name(result));
+	session_send_error(s, id, result, NULL);
+	session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	return 1;
+}
+
 /* -- enroll -- */
 
 struct enroll_job {
@@ -367,13 +382,8 @@ static void enroll_done(struct worker_job *job)
 
 	if (s == NULL || s->state == SESS_CLOSING)
 		goto out;
-	if (job->result != VARSKO_OK) {
-		log_msg(LOGL_INFO, "session s%llu: enrollment refused (%s)", (unsigned long long)s->id,
-		        varsko_err_name(job->result));
-		session_send_error(s, j->id, job->result, NULL);
-		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	if (attempt_refused(s, j->id, job->result, "enrollment"))
 		goto out;
-	}
 	if ((f = calloc(1, sizeof *f)) == NULL) {
 		session_kill(s);
 		goto out;
@@ -499,13 +509,8 @@ static void confirm_done(struct worker_job *job)
 
 	if (s == NULL || s->state == SESS_CLOSING)
 		goto out;
-	if (job->result != VARSKO_OK) {
-		log_msg(LOGL_INFO, "session s%llu: enrollment confirmation refused (%s)", (unsigned long long)s->id,
-		        varsko_err_name(job->result));
-		session_send_error(s, j->id, job->result, NULL);
-		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	if (attempt_refused(s, j->id, job->result, "enrollment confirmation"))
 		goto out;
-	}
 	if ((f = calloc(1, sizeof *f)) == NULL) {
 		session_kill(s);
 		goto out;
@@ -674,13 +679,8 @@ static void login_done(struct worker_job *job)
 
 	if (s == NULL || s->state == SESS_CLOSING)
 		goto out;
-	if (job->result != VARSKO_OK) {
-		log_msg(LOGL_INFO, "session s%llu: login refused (%s)", (unsigned long long)s->id,
-		        varsko_err_name(job->result));
-		session_send_error(s, j->id, job->result, NULL);
-		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	if (attempt_refused(s, j->id, job->result, "login"))
 		goto out;
-	}
 	s->state = SESS_AUTH;
 	memcpy(s->device, j->device, sizeof s->device);
 	memcpy(s->user, j->cert.user, sizeof s->user);

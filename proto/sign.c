@@ -103,9 +103,9 @@ int proto_cert_signing_input(const struct proto_cert *c, struct proto_buf *b)
 	return b->err;
 }
 
-/* Tag, nonce, origin, device, time. */
-int proto_login_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const char *device,
-                              int64_t time, struct proto_buf *b)
+/* Tag, nonce, origin, device: the fields login and the enrollment confirmation share. */
+static int device_challenge(const char *tag, const uint8_t nonce[PROTO_NONCE_LEN], const char *origin,
+                            const char *device, struct proto_buf *b)
 {
 	if (b == NULL)
 		return VARSKO_ERR_BAD_INPUT;
@@ -114,10 +114,19 @@ int proto_login_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *
 			b->err = VARSKO_ERR_BAD_INPUT;
 		return b->err;
 	}
-	proto_buf_put_str(b, PROTO_TAG_LOGIN);
+	proto_buf_put_str(b, tag);
 	proto_buf_put_bytes(b, nonce, PROTO_NONCE_LEN);
 	proto_buf_put_str(b, origin);
 	proto_buf_put_str(b, device);
+	return b->err;
+}
+
+/* Tag, nonce, origin, device, time. */
+int proto_login_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const char *device,
+                              int64_t time, struct proto_buf *b)
+{
+	if (device_challenge(PROTO_TAG_LOGIN, nonce, origin, device, b) != VARSKO_OK)
+		return b != NULL ? b->err : VARSKO_ERR_BAD_INPUT;
 	proto_buf_put_i64(b, time);
 	return b->err;
 }
@@ -148,18 +157,7 @@ int proto_enroll_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char 
 int proto_confirm_signing_input(const uint8_t nonce[PROTO_NONCE_LEN], const char *origin, const char *device,
                                 struct proto_buf *b)
 {
-	if (b == NULL)
-		return VARSKO_ERR_BAD_INPUT;
-	if (nonce == NULL) {
-		if (b->err == VARSKO_OK)
-			b->err = VARSKO_ERR_BAD_INPUT;
-		return b->err;
-	}
-	proto_buf_put_str(b, PROTO_TAG_CONFIRM);
-	proto_buf_put_bytes(b, nonce, PROTO_NONCE_LEN);
-	proto_buf_put_str(b, origin);
-	proto_buf_put_str(b, device);
-	return b->err;
+	return device_challenge(PROTO_TAG_CONFIRM, nonce, origin, device, b);
 }
 
 /*

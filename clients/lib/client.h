@@ -382,6 +382,9 @@ int client_confirm(struct wsc *w, const uint8_t nonce[PROTO_NONCE_LEN], const ch
  */
 int client_server_error(char *detail, size_t dcap, const struct proto_frame *f);
 
+/* Encode f and send it over w (the encoded text is wiped: it may carry a one-time code). */
+int client_send_frame(struct wsc *w, const struct proto_frame *f, int64_t deadline);
+
 /*
  * Wait for the server's hello on w and check its version; f receives it.
  * On failure h->detail explains. VARSKO_ERR_PROTOCOL for any other frame,

@@ -78,7 +78,7 @@ out:
 	return r;
 }
 
-static int send_frame(struct wsc *w, const struct proto_frame *f, int64_t deadline)
+int client_send_frame(struct wsc *w, const struct proto_frame *f, int64_t deadline)
 {
 	int r;
 	char *text = NULL;
@@ -87,6 +87,7 @@ static int send_frame(struct wsc *w, const struct proto_frame *f, int64_t deadli
 	if ((r = proto_frame_encode(f, &text, &len)) != VARSKO_OK)
 		return r;
 	r = wsc_send(w, text, len, deadline);
+	sodium_memzero(text, len); /* an enroll frame carries the one-time code */
 	free(text);
 	return r;
 }
@@ -157,7 +158,7 @@ static int send_login(struct varsko_conn *c, struct proto_frame *f, const uint8_
 	f->u.login.time = (int64_t)time(NULL);
 	if ((r = proto_login_signing_input(nonce, origin, f->u.login.device, f->u.login.time, &in)) == VARSKO_OK &&
 	    (r = proto_sign(f->u.login.sig, &in, c->k->sign_sk)) == VARSKO_OK)
-		r = send_frame(c->w, f, deadline);
+		r = client_send_frame(c->w, f, deadline);
 	proto_buf_free(&in);
 	return r;
 }
@@ -275,7 +276,7 @@ int varsko_whoami(struct varsko_conn *c, struct varsko_identity *out)
 	f->type = PROTO_T_WHOAMI;
 	snprintf(id, sizeof(id), "whoami-%u", c->next_id++);
 	memcpy(f->id, id, sizeof(f->id));
-	if ((r = send_frame(c->w, f, deadline)) != VARSKO_OK) {
+	if ((r = client_send_frame(c->w, f, deadline)) != VARSKO_OK) {
 		detail_set(c->detail, sizeof(c->detail), wsc_detail(c->w));
 		goto out;
 	}

@@ -110,8 +110,6 @@ static int send_enroll(struct wsc *w, const uint8_t nonce[PROTO_NONCE_LEN], cons
 	int r = VARSKO_ERR_INTERNAL;
 	struct proto_frame *f = NULL;
 	struct proto_buf in;
-	char *text = NULL;
-	size_t len = 0;
 
 	proto_buf_init(&in);
 	if ((f = calloc(1, sizeof(*f))) == NULL) {
@@ -129,14 +127,9 @@ static int send_enroll(struct wsc *w, const uint8_t nonce[PROTO_NONCE_LEN], cons
 		goto out;
 	if ((r = proto_sign(f->u.enroll.sig, &in, k->sign_sk)) != VARSKO_OK)
 		goto out;
-	if ((r = proto_frame_encode(f, &text, &len)) != VARSKO_OK)
-		goto out;
-	r = wsc_send(w, text, len, deadline);
+	r = client_send_frame(w, f, deadline);
 out:
 	proto_buf_free(&in);
-	if (text != NULL)
-		sodium_memzero(text, len); /* carries the one-time code */
-	free(text);
 	free(f);
 	return r;
 }
@@ -147,8 +140,6 @@ int client_confirm(struct wsc *w, const uint8_t nonce[PROTO_NONCE_LEN], const ch
 	int r = VARSKO_ERR_INTERNAL;
 	struct proto_frame *f = NULL;
 	struct proto_buf in;
-	char *text = NULL;
-	size_t len = 0;
 
 	proto_buf_init(&in);
 	detail_set(detail, dcap, "");
@@ -164,9 +155,7 @@ int client_confirm(struct wsc *w, const uint8_t nonce[PROTO_NONCE_LEN], const ch
 		goto out;
 	if ((r = proto_sign(f->u.confirm.sig, &in, k->sign_sk)) != VARSKO_OK)
 		goto out;
-	if ((r = proto_frame_encode(f, &text, &len)) != VARSKO_OK)
-		goto out;
-	if ((r = wsc_send(w, text, len, deadline)) != VARSKO_OK || (r = wsc_recv(w, f, deadline)) != VARSKO_OK) {
+	if ((r = client_send_frame(w, f, deadline)) != VARSKO_OK || (r = wsc_recv(w, f, deadline)) != VARSKO_OK) {
 		detail_set(detail, dcap, wsc_detail(w));
 		goto out;
 	}
@@ -183,7 +172,6 @@ int client_confirm(struct wsc *w, const uint8_t nonce[PROTO_NONCE_LEN], const ch
 	r = VARSKO_OK;
 out:
 	proto_buf_free(&in);
-	free(text);
 	free(f);
 	return r;
 }
