@@ -293,18 +293,43 @@ static struct session *job_session(struct server *srv, const struct worker_job *
 }
 
 /*
- * The end of a refused enroll, enroll_confirm or login: logged (what
- * names the attempt), answered with the error and closed with 1008.
- * Returns 1 when result is a refusal (handled here), else 0.
+ * The answer frame of a finished enroll, enroll_confirm or login, or NULL
+ * when there is none to send: the session is gone or closing, the attempt
+ * was refused (then logged, with `what` naming it, answered with the error
+ * and closed with 1008), or no memory (the session is dropped). The frame
+ * has the type and the request's id; the caller fills, sends and frees it.
  */
-static int attempt_refused(struct session *s, const char *id, int result, const char *what)
+static struct proto_frame *attempt_answer(struct session *s, const char *id, int result, const char *what,
+                                          enum proto_type type)
 {
-	if (result == VARSKO_OK)
-		return 0;
-	log_msg(LOGL_INFO, "session s%llu: %s refused (%s)", (unsigned long long)s->id, what, varsko_err_name(result));
-	session_send_error(s, id, result, NULL);
-	session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
-	return 1;
+	struct proto_frame *f;
+
+	if (s == NULL || s->state == SESS_CLOSING)
+		return NULL;
+	if (result != VARSKO_OK) {
+		log_msg(LOGL_INFO, "session s%llu: %s refused (%s)", (unsigned long long)s->id, what,
+		        varsko_err_name(result));
+		session_send_error(s, id, result, NULL);
+		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		return NULL;
+	}
+	if ((f = calloc(1, sizeof *f)) == NULL) {
+		session_kill(s);
+		return NULL;
+	}
+	f->type = type;
+	snprintf(f->id, sizeof f->id, "%s", id);
+	return f;
+}
+
+/* Audit a refusal of an enrollment step the worker decided (the detail form of store_enroll()'s own). */
+static void audit_enroll_refused(struct store *st, int64_t now, int r)
+{
+	char detail[64];
+
+	snprintf(detail, sizeof detail, "reason=%s", varsko_err_name(r));
+	if (store_audit(st, now, "enroll_refused", "-", detail) != VARSKO_OK)
+		log_msg(LOGL_ERROR, "cannot write an audit entry");
 }
 
 /* -- enroll -- */
@@ -334,7 +359,6 @@ static void enroll_run(struct worker_job *job, struct store *st)
 	struct enroll_job *j = (struct enroll_job *)job;
 	const struct config *cfg = j->srv->cfg;
 	struct proto_buf in;
-	char detail[64];
 	int r;
 
 	proto_buf_init(&in);
@@ -363,10 +387,7 @@ static void enroll_run(struct worker_job *job, struct store *st)
 	server_key_lock(j->srv->org_sk, "organisation");
 	goto out;
 refused:
-	/* The same detail form as store_enroll()'s own refusals. */
-	snprintf(detail, sizeof detail, "reason=%s", varsko_err_name(r));
-	if (store_audit(st, j->now, "enroll_refused", "-", detail) != VARSKO_OK)
-		log_msg(LOGL_ERROR, "cannot write an audit entry");
+	audit_enroll_refused(st, j->now, r);
 out:
 	sodium_memzero(j->code, sizeof j->code);
 	proto_buf_free(&in);
@@ -380,16 +401,8 @@ static void enroll_done(struct worker_job *job)
 	struct proto_frame *f = NULL;
 	char dev[LOG_ID_LEN + 1];
 
-	if (s == NULL || s->state == SESS_CLOSING)
+	if ((f = attempt_answer(s, j->id, job->result, "enrollment", PROTO_T_ENROLLED)) == NULL)
 		goto out;
-	if (attempt_refused(s, j->id, job->result, "enrollment"))
-		goto out;
-	if ((f = calloc(1, sizeof *f)) == NULL) {
-		session_kill(s);
-		goto out;
-	}
-	f->type = PROTO_T_ENROLLED;
-	memcpy(f->id, j->id, sizeof f->id);
 	f->u.enrolled.cert = j->cert;
 	memcpy(f->u.enrolled.org_pk, j->srv->org_pk, PROTO_PK_LEN);
 	f->u.enrolled.gateway_cert = j->srv->gateway_cert;
@@ -459,7 +472,6 @@ static void confirm_run(struct worker_job *job, struct store *st)
 	struct confirm_job *j = (struct confirm_job *)job;
 	struct store_device dev;
 	struct proto_buf in;
-	char detail[64];
 	int r, active = 0;
 
 	memset(&dev, 0, sizeof dev);
@@ -492,9 +504,7 @@ static void confirm_run(struct worker_job *job, struct store *st)
 		r = store_enroll_confirm(st, j->device, j->now);
 	goto out;
 refused:
-	snprintf(detail, sizeof detail, "reason=%s", varsko_err_name(r));
-	if (store_audit(st, j->now, "enroll_refused", "-", detail) != VARSKO_OK)
-		log_msg(LOGL_ERROR, "cannot write an audit entry");
+	audit_enroll_refused(st, j->now, r);
 out:
 	proto_buf_free(&in);
 	job->result = r;
@@ -507,16 +517,8 @@ static void confirm_done(struct worker_job *job)
 	struct proto_frame *f = NULL;
 	char dev[LOG_ID_LEN + 1];
 
-	if (s == NULL || s->state == SESS_CLOSING)
+	if ((f = attempt_answer(s, j->id, job->result, "enrollment confirmation", PROTO_T_CONFIRMED)) == NULL)
 		goto out;
-	if (attempt_refused(s, j->id, job->result, "enrollment confirmation"))
-		goto out;
-	if ((f = calloc(1, sizeof *f)) == NULL) {
-		session_kill(s);
-		goto out;
-	}
-	f->type = PROTO_T_CONFIRMED;
-	memcpy(f->id, j->id, sizeof f->id);
 	f->u.session.cert = j->cert;
 	log_id(j->device, dev);
 	log_msg(LOGL_INFO, "session s%llu: device %s confirmed", (unsigned long long)s->id, dev);
@@ -676,10 +678,9 @@ static void login_done(struct worker_job *job)
 {
 	struct device_job *j = (struct device_job *)job;
 	struct session *s = job_session(j->srv, job);
+	struct proto_frame *f;
 
-	if (s == NULL || s->state == SESS_CLOSING)
-		goto out;
-	if (attempt_refused(s, j->id, job->result, "login"))
+	if ((f = attempt_answer(s, j->id, job->result, "login", PROTO_T_SESSION)) == NULL)
 		goto out;
 	s->state = SESS_AUTH;
 	memcpy(s->device, j->device, sizeof s->device);
@@ -691,7 +692,9 @@ static void login_done(struct worker_job *job)
 	/* From now on the idle timer runs instead of the handshake timer. */
 	s->last_rx_us = server_mono_us();
 	lws_set_timer_usecs(s->wsi, (lws_usec_t)s->srv->cfg->idle_timeout * LWS_USEC_PER_SEC);
-	device_answer(s, j);
+	f->u.session.cert = j->cert;
+	session_send_frame(s, f);
+	free(f);
 out:
 	sodium_memzero(j, sizeof *j);
 	free(j);
