@@ -374,12 +374,16 @@ for row in "${agent_rows[@]}"; do
 		rm -rf "$ahome"
 		mkdir -m 0700 "$ahome"
 		say "enrolling $auser"
-		if ! VARSKO_HOME=$ahome "$varsko" enroll --server "wss://127.0.0.1:$port" --code "$code" \
-			--ca "$state/certs/ca.crt" --fingerprint "$org_fpr" --label "quickstart-$ateam" >&2; then
+		# The output holds the agent user's recovery code: kept private in the state directory.
+		enroll_out=$state/agents/$ateam.enroll.txt
+		if ! (umask 077 && VARSKO_HOME=$ahome "$varsko" enroll --server "wss://127.0.0.1:$port" --code "$code" \
+			--ca "$state/certs/ca.crt" --fingerprint "$org_fpr" --label "quickstart-$ateam" >"$enroll_out" 2>&1); then
+			cat "$enroll_out" >&2
 			rm -rf "$ahome"
 			stop_all
 			die "varsko enroll for $auser failed"
 		fi
+		say "$auser: enrolled; its recovery code is in $enroll_out"
 	fi
 	mkdir -p "$cases"
 	chmod 0700 "$cases"
@@ -498,7 +502,12 @@ if users:
 Try it (enroll a device for {u['user']}, then ask who it is):
 
   VARSKO_HOME={home} {rel} enroll --server {ws_url} --code {u['code']} --ca {ca} --fingerprint {org_fpr}
-  VARSKO_HOME={home} {rel} whoami""")
+  VARSKO_HOME={home} {rel} whoami
+
+A user's first device makes the user's key and shows the user's recovery code
+once: write it down. Another device of the same user gets the key with that
+code (varsko device recover) or from the first device (varsko device request
+on the new one, varsko device approve on the old one).""")
     if u["role"] == "fagperson" and agents:
         example = os.path.relpath(os.path.join(repo, "deploy", "demo", "underretning-example.json"), os.getcwd())
         print(f"""
