@@ -82,6 +82,38 @@ def main():
         {"type": "frist", "reference": ref, "kind": "escalation", "deadline": "kvittering",
          "due": receipt["kvittering_due"]},
     ]
+    # The key model's frames (PROTOCOL.md 15), with real links, sets and boxes from chain.json and keybox.json.
+    with open(os.path.join(HERE, "chain.json"), encoding="utf-8") as f:
+        ch = json.load(f)
+    with open(os.path.join(HERE, "keybox.json"), encoding="utf-8") as f:
+        kb = json.load(f)
+    links = [json.loads(l["json"]) for l in ch["user"]["links"]]
+    uset = json.loads(next(x for x in kb["sets"] if x["owner"].startswith("user:"))["json"])
+    rbox = json.loads(kb["recovery"]["json"])
+    b32 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    approval = {"approval": "a-0123456789abcdef", "device": sender["device"], "cert": sender, "commit": b32,
+                "created": "2026-11-23T09:00:00Z", "expires": "2026-11-23T09:10:00Z"}
+    frames += [
+        {"type": "chain_get", "id": "c", "kind": "user", "chain": ch["user"]["user"]},
+        {"type": "chain_append", "kind": "user", "chain": ch["user"]["user"], "link": links[-1]},
+        {"type": "chain", "id": "c", "kind": "user", "chain": ch["user"]["user"], "links": links, "certs": [sender]},
+        {"type": "chain_ok", "kind": "user", "chain": ch["user"]["user"], "seq": len(links)},
+        {"type": "keys_get", "owner": uset["owner"]},
+        {"type": "keys_put", "id": "k", "set": uset},
+        {"type": "keys", "owner": uset["owner"], "sets": [uset]},
+        {"type": "keys_ok", "owner": uset["owner"], "generation": uset["generation"]},
+        {"type": "recovery_get", "id": "r"},
+        {"type": "recovery_put", "box": rbox},
+        {"type": "recovery", "box": rbox, "tries": 3},
+        {"type": "recovery_ok", "id": "r"},
+        {"type": "approve_request", "commit": b32},
+        {"type": "approve_list"},
+        {"type": "approve_offer", "approval": approval["approval"], "nonce": b32},
+        {"type": "approve_reveal", "approval": approval["approval"], "nonce": b32},
+        {"type": "approve_get", "approval": approval["approval"]},
+        dict(approval, type="approval", old_device=sender["device"], nonce_old=b32),
+        {"type": "approvals", "items": [approval]},
+    ]
     items = [compact(x).encode() for x in frames + mqtt]
     items += [compact(x).encode() for x in (roster, receipt, *events.values())]
 

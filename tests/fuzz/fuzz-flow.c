@@ -17,7 +17,9 @@
 
 #include <jansson.h>
 
+#include "chain.h"
 #include "flow.h"
+#include "keybox.h"
 #include "underretning.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -169,6 +171,52 @@ static void check_header(const json_t *j)
 	free(s);
 }
 
+/* A chain link (chain_append, chain): parsed as varskod parses it; a parsed one writes back and parses the same. */
+static void check_link(const json_t *j)
+{
+	struct chain_link *l = malloc(sizeof(*l)), *l2 = malloc(sizeof(*l2));
+	json_t *o = NULL;
+
+	if (l == NULL || l2 == NULL)
+		abort();
+	if (chain_link_from_json(j, l) == VARSKO_OK &&
+	    (chain_link_to_json(l, &o) != VARSKO_OK || chain_link_from_json(o, l2) != VARSKO_OK ||
+	     memcmp(l, l2, sizeof(*l)) != 0))
+		abort();
+	json_decref(o);
+	free(l);
+	free(l2);
+}
+
+/* A key box set or a recovery box (keys_put, keys, recovery_put, recovery), as varskod reads them: from text. */
+static void check_box(const json_t *j, int set)
+{
+	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS), *s2 = NULL;
+	size_t n = 0;
+
+	if (s == NULL)
+		return;
+	if (set) {
+		struct keybox_set *k = malloc(sizeof(*k));
+
+		if (k == NULL)
+			abort();
+		if (keybox_set_from_json(s, strlen(s), k) == VARSKO_OK &&
+		    (keybox_set_to_json(k, &s2, &n) != VARSKO_OK || strcmp(s, s2) != 0))
+			abort();
+		free(k);
+	} else {
+		struct keybox_recovery r;
+
+		if (keybox_recovery_from_json(s, strlen(s), &r) == VARSKO_OK &&
+		    (keybox_recovery_to_json(&r, &s2, &n) != VARSKO_OK || strcmp(s, s2) != 0))
+			abort();
+		keybox_recovery_clear(&r);
+	}
+	free(s2);
+	free(s);
+}
+
 /* The nested objects of an accepted frame or payload, by their key. */
 static void check_nested(const json_t *o)
 {
@@ -193,6 +241,24 @@ static void check_nested(const json_t *o)
 	if ((arr = json_object_get(o, "events")) != NULL)
 		for (size_t i = 0; i < json_array_size(arr); i++)
 			check_nested(json_array_get(arr, i));
+	if ((v = json_object_get(o, "link")) != NULL)
+		check_link(v);
+	if ((arr = json_object_get(o, "links")) != NULL)
+		for (size_t i = 0; i < json_array_size(arr); i++)
+			check_link(json_array_get(arr, i));
+	if ((v = json_object_get(o, "set")) != NULL)
+		check_box(v, 1);
+	if ((arr = json_object_get(o, "sets")) != NULL)
+		for (size_t i = 0; i < json_array_size(arr); i++)
+			check_box(json_array_get(arr, i), 1);
+	if ((v = json_object_get(o, "box")) != NULL)
+		check_box(v, 0);
+	if ((v = json_object_get(o, "cert")) != NULL && json_object_get(o, "approval") != NULL)
+		(void)check_cert(v, &c);
+	if ((arr = json_object_get(o, "items")) != NULL)
+		for (size_t i = 0; i < json_array_size(arr); i++)
+			if (json_object_get(json_array_get(arr, i), "approval") != NULL)
+				check_nested(json_array_get(arr, i));
 }
 
 static void check_dump(json_t *o, enum flow_type t, int mqtt)
