@@ -92,14 +92,11 @@ int flow_run_chain_append(struct flow_job *j, struct store *st, const struct cal
 		r = flow_refuse(j, r, "the link is not a valid chain link");
 		goto out;
 	}
-	if (l->op != CHAIN_OP_UK_CREATE && l->op != CHAIN_OP_DEVICE_ADD) {
-		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "only uk_create and device_add are accepted in this version");
-		goto out;
-	}
-	/* The device the link adds: an active device of this user, with exactly these keys. */
-	if (store_device_get(st, l->device, &d) != VARSKO_OK || d.revoked_at != 0 || strcmp(d.cert.user, user) != 0 ||
-	    sodium_memcmp(d.cert.sign_pk, l->device_sign_pk, PROTO_PK_LEN) != 0 ||
-	    sodium_memcmp(d.cert.box_pk, l->device_box_pk, PROTO_PK_LEN) != 0) {
+	/* The device a link adds: an active device of this user, with exactly these keys. */
+	if ((l->op == CHAIN_OP_UK_CREATE || l->op == CHAIN_OP_DEVICE_ADD) &&
+	    (store_device_get(st, l->device, &d) != VARSKO_OK || d.revoked_at != 0 || strcmp(d.cert.user, user) != 0 ||
+	     sodium_memcmp(d.cert.sign_pk, l->device_sign_pk, PROTO_PK_LEN) != 0 ||
+	     sodium_memcmp(d.cert.box_pk, l->device_box_pk, PROTO_PK_LEN) != 0)) {
 		r = flow_refuse(j, VARSKO_ERR_NOT_FOUND,
 		                "the link names no active device of this user with these keys");
 		goto out;
@@ -122,6 +119,10 @@ int flow_run_chain_append(struct flow_job *j, struct store *st, const struct cal
 		goto out;
 	}
 	if (r != VARSKO_OK)
+		goto out;
+	/* A device the user's key revoked is revoked here too: it logs in no more (audited "revoke"). */
+	if (l->op == CHAIN_OP_DEVICE_REVOKE && (r = store_device_revoke(st, l->device, now, j->device)) != VARSKO_OK &&
+	    r != VARSKO_ERR_NOT_FOUND)
 		goto out;
 	/* An approval of that device is done: it leaves the open list (a failure only lets it expire). */
 	if (l->op == CHAIN_OP_DEVICE_ADD && store_approval_done(st, l->device) != VARSKO_OK)

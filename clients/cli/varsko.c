@@ -4,7 +4,7 @@
  *
  *   varsko enroll --server URL --code CODE [--fingerprint FPR] [--label L]
  *   varsko whoami
- *   varsko device recover [--code CODE] | list | request [--timeout S]
+ *   varsko device recover [--code CODE] | list | revoke DEVICE | request [--timeout S]
  *                | approve [--approval ID] [--code KODE] [--timeout S]
  *   varsko underret send FILE.json [--submission ID] | list | status REF
  *   varsko receipt verify FILE
@@ -447,12 +447,18 @@ static void run_setup(struct varsko_conn *conn, struct setup_result *s)
 	snprintf(s->detail, sizeof(s->detail), "%s", varsko_conn_detail(conn));
 }
 
+/* Zero n bytes in a way the compiler keeps (a recovery code after it was shown). */
+static void wipe_bytes(void *v, size_t n)
+{
+	volatile char *p = (volatile char *)v;
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = 0;
+}
+
 static void setup_wipe(struct setup_result *s)
 {
-	volatile char *p = (volatile char *)s->code;
-
-	for (size_t i = 0; i < sizeof(s->code); i++)
-		p[i] = 0;
+	wipe_bytes(s->code, sizeof(s->code));
 }
 
 static void print_recovery_code(const char *code)
@@ -762,6 +768,48 @@ static int read_code(char *buf, size_t cap)
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
 	return n > 0 ? 0 : -1;
+}
+
+static int run_device_revoke(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char code[VARSKO_RECOVERY_CODE_LEN + 1];
+	int r, rc;
+
+	(void)cmd;
+	memset(code, 0, sizeof(code));
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_device_revoke(conn, o->pos[0], code)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		if (r == VARSKO_ERR_FORBIDDEN)
+			fprintf(stderr,
+			        "Denne enhed kan ikke fjerne sig selv; brug en anden af dine enheder, eller bed "
+			        "din it-afdeling om at tilbagekalde den.\n");
+		else if (r == VARSKO_ERR_NOT_FOUND)
+			fprintf(stderr, "Enheden findes ikke blandt dine enheder ('varsko device list' viser dem).\n");
+		else if (r == VARSKO_ERR_EXISTS)
+			fprintf(stderr, "Enheden er allerede fjernet.\n");
+		goto out;
+	}
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:s}", "revoked", o->pos[0], "recovery_code", code);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		goto out;
+	}
+	printf("Enheden %s er fjernet: den kan ikke længere logge ind, og din brugernøgle er\n", o->pos[0]);
+	printf("skiftet, så intet, der sendes til dig fremover, kan læses på den.\n");
+	print_recovery_code(code);
+	printf("Den gamle gendannelseskode giver ikke længere den nye nøgle.\n");
+	rc = EXIT_SUCCESS;
+out:
+	wipe_bytes(code, sizeof(code));
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
 }
 
 static int run_recover(const struct command *cmd, struct opts *o)
@@ -1749,6 +1797,17 @@ static const struct command commands[] = {
          "\n"
          "  --code CODE   gendannelseskoden, XXXXX-XXXXX-XXXXX-XXXXX-XXXXX-X\n",
          run_recover},
+        {"device", "revoke", 0, 1,
+         "usage: varsko device revoke DEVICE [--json]\n"
+         "\n"
+         "Fjern en anden af dine enheder (en mistet eller udskiftet), d-<16 hex> fra\n"
+         "'varsko device list'. Enheden skrives ud af din brugerkæde og kan ikke længere\n"
+         "logge ind, og din brugernøgle skiftes: den nye nøgle får kun dine andre\n"
+         "enheder, så intet, der sendes til dig fremover, kan læses på den fjernede. Da\n"
+         "den gamle gendannelseskode ikke giver den nye nøgle, vises en ny gendannelses-\n"
+         "kode én gang. Denne enhed kan ikke fjerne sig selv.\n"
+         "(--json: {\"revoked\", \"recovery_code\"}).\n",
+         run_device_revoke},
         {"device", "list", 0, 0,
          "usage: varsko device list\n"
          "\n"
@@ -1888,6 +1947,7 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "  whoami                    log ind og vis, hvem enheden tilhører\n"
                                  "  device recover            godkend enheden med din gendannelseskode\n"
                                  "  device list               dine enheder efter brugerkæden\n"
+                                 "  device revoke DEVICE      fjern en anden af dine enheder (ny nøgle og kode)\n"
                                  "  device request            bed en anden af dine enheder om at godkende denne\n"
                                  "  device approve            godkend en ny enhed fra denne (med koden)\n"
                                  "  underret send FILE.json   send en underretning\n"

@@ -125,7 +125,7 @@ static int rerouted_signer(struct varsko_conn *c, const char *ref, const uint8_t
 
 	if ((r = timeline_request(c, ref, &tl)) != VARSKO_OK)
 		goto out;
-	if ((r = status_verify(tl, ref, c->org_pk, NULL, NULL, NULL, NULL, &st, c->detail, sizeof(c->detail))) !=
+	if ((r = status_verify(tl, ref, c->org_pk, NULL, NULL, NULL, 0, &st, c->detail, sizeof(c->detail))) !=
 	    VARSKO_OK)
 		goto out;
 	json_array_foreach(json_object_get(tl, "events"), i, entry)
@@ -460,7 +460,7 @@ static int seal_message(struct varsko_conn *c, const char *ref, const char *kind
 	/* Who the notifier is comes from the verified receipt, not from the server's say-so. */
 	if ((r = timeline_request(c, ref, &tl)) != VARSKO_OK)
 		goto out;
-	if ((r = status_verify(tl, ref, c->org_pk, NULL, NULL, NULL, NULL, &st, c->detail, sizeof(c->detail))) !=
+	if ((r = status_verify(tl, ref, c->org_pk, NULL, NULL, NULL, 0, &st, c->detail, sizeof(c->detail))) !=
 	    VARSKO_OK)
 		goto out;
 	if ((certs = calloc(ENV_RECIPIENTS_MAX, sizeof(*certs))) == NULL || (uc = malloc(sizeof(*uc))) == NULL) {

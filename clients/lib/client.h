@@ -317,9 +317,9 @@ int env_to_obj(const struct env_envelope *e, json_t **out);
  * Verify a timeline answer for reference ref and build the status (owned
  * by the caller, varsko_status_free()). org_pk: the pinned organisation
  * key. me/my_device: when not NULL, messages (kvittering, tilbagemelding)
- * whose envelope names my_device are opened with me->box_sk; uk_id /
- * uk_box_sk: when not NULL, those whose envelope names the user's key id
- * ("user:<id>:<g>") are opened with that generation's box key. Checks: the
+ * whose envelope names my_device are opened with me->box_sk; uks[0..n_uks):
+ * those whose envelope names one of these user key ids ("user:<id>:<g>",
+ * every generation the device holds) are opened with its box key. Checks: the
  * gateway certificate and the receipt (receipt_check), the receipt is for
  * ref, the sender certificate is the receipt's sender (role fagperson,
  * same user, valid at receipt time), and for every event: it is for ref,
@@ -332,8 +332,13 @@ int env_to_obj(const struct env_envelope *e, json_t **out);
  * VARSKO_ERR_CRYPTO (a message for this device does not open) or
  * VARSKO_ERR_BAD_FRAME; detail says which entry.
  */
+/* A user key a message may be sealed to: its key id ("user:<id>:<g>") and X25519 secret key (borrowed). */
+struct status_key {
+	char id[KEYBOX_KEYID_MAX + 1];
+	const uint8_t *box_sk;
+};
 int status_verify(const json_t *timeline, const char *ref, const uint8_t org_pk[PROTO_PK_LEN], const struct keys *me,
-                  const char *my_device, const char *uk_id, const uint8_t *uk_box_sk, struct varsko_status **out,
+                  const char *my_device, const struct status_key *uks, size_t n_uks, struct varsko_status **out,
                   char *detail, size_t dcap);
 /*
  * Check one event with its signer's certificate: the certificate verifies
@@ -452,6 +457,12 @@ int userkey_find_device(const struct userkey_chain *uc, const char *device);
  */
 int userkey_devices_json(const struct userkey_chain *uc, const char *user, const char *self,
                          const struct keybox_set *cur, int holds, int pending, char **out);
+/*
+ * Every generation of the own user key (1..*n into out[0..cap), each owned by
+ * the caller: keybox_gen_free()), from this device's own box of the newest
+ * and the prev_box chain. Errors as userkey_current().
+ */
+int userkey_all(struct varsko_conn *c, struct keybox_gen **out, size_t cap, size_t *n);
 /*
  * The user key of the current generation: the verified chain names this
  * device, and its box in the current key box set (signed by the chain's

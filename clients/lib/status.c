@@ -73,7 +73,7 @@ static int envelope_has(const struct env_envelope *e, const char *device)
 
 /* Check (and, when it is for us, open) the message envelope of event ev; step->message gets the text. */
 static int check_message(const json_t *eo, const struct flow_event *ev, const struct proto_cert *cert, const char *ref,
-                         const struct keys *me, const char *my_device, const char *uk_id, const uint8_t *uk_box_sk,
+                         const struct keys *me, const char *my_device, const struct status_key *uks, size_t n_uks,
                          struct varsko_step *step, char *detail, size_t dcap)
 {
 	const char *as = NULL;
@@ -102,9 +102,12 @@ static int check_message(const json_t *eo, const struct flow_event *ev, const st
 	if (me != NULL && my_device != NULL && envelope_has(env, my_device)) {
 		as = my_device;
 		box_sk = me->box_sk;
-	} else if (uk_id != NULL && uk_box_sk != NULL && envelope_has(env, uk_id)) {
-		as = uk_id;
-		box_sk = uk_box_sk;
+	} else {
+		for (size_t i = 0; i < n_uks && as == NULL; i++)
+			if (envelope_has(env, uks[i].id)) {
+				as = uks[i].id;
+				box_sk = uks[i].box_sk;
+			}
 	}
 	if (as != NULL) {
 		if ((r = env_open(env, cert->sign_pk, as, box_sk, kind, ref, &pt, &pt_len)) != VARSKO_OK) {
@@ -152,7 +155,7 @@ static int cert_has_institution(const struct proto_cert *c, const char *inst)
 }
 
 int status_verify(const json_t *tl, const char *ref, const uint8_t org_pk[PROTO_PK_LEN], const struct keys *me,
-                  const char *my_device, const char *uk_id, const uint8_t *uk_box_sk, struct varsko_status **out,
+                  const char *my_device, const struct status_key *uks, size_t n_uks, struct varsko_status **out,
                   char *detail, size_t dcap)
 {
 	int r = VARSKO_ERR_INTERNAL;
@@ -240,8 +243,8 @@ int status_verify(const json_t *tl, const char *ref, const uint8_t org_pk[PROTO_
 			r = VARSKO_ERR_BAD_FRAME;
 			goto out;
 		}
-		if (eo != NULL && (r = check_message(eo, &ev, &cert, ref, me, my_device, uk_id, uk_box_sk, s, detail,
-		                                     dcap)) != VARSKO_OK)
+		if (eo != NULL &&
+		    (r = check_message(eo, &ev, &cert, ref, me, my_device, uks, n_uks, s, detail, dcap)) != VARSKO_OK)
 			goto out;
 		if (ev.kind == FLOW_EV_OMDIRIGERET) {
 			snprintf(s->new_team, sizeof(s->new_team), "%s", ev.team);
@@ -272,8 +275,9 @@ int varsko_status(struct varsko_conn *c, const char *ref, struct varsko_status *
 {
 	int r;
 	json_t *req = NULL, *ans = NULL;
-	struct keybox_gen *uk = NULL;
-	char uk_id[KEYBOX_KEYID_MAX + 1] = "";
+	struct keybox_gen *gens[KEYBOX_RECOVERY_GEN_MAX];
+	struct status_key *uks = NULL;
+	size_t n = 0, k = 0;
 
 	*out = NULL;
 	c->detail[0] = '\0';
@@ -288,18 +292,23 @@ int varsko_status(struct varsko_conn *c, const char *ref, struct varsko_status *
 	if ((r = conn_request(c, req, FLOW_T_TIMELINE, &ans)) != VARSKO_OK)
 		goto out;
 	/*
-	 * A notifier's messages are sealed to the user key (PROTOCOL.md 12.5):
-	 * open it when this device holds it. Without it the timeline still
+	 * A notifier's messages are sealed to the user key (PROTOCOL.md 12.5),
+	 * each to the generation that was current then: open them with every
+	 * generation this device holds. Without the key the timeline still
 	 * verifies; the messages then stay closed.
 	 */
-	if (strcmp(c->id.role, "fagperson") == 0 && userkey_current(c, &uk) == VARSKO_OK &&
-	    keybox_user_key_id(uk_id, c->id.user, uk->generation) != VARSKO_OK)
-		uk_id[0] = '\0';
+	if (strcmp(c->id.role, "fagperson") == 0 && userkey_all(c, gens, KEYBOX_RECOVERY_GEN_MAX, &n) == VARSKO_OK &&
+	    n > 0 && (uks = calloc(n, sizeof(*uks))) != NULL) {
+		for (size_t i = 0; i < n; i++)
+			if (keybox_user_key_id(uks[k].id, c->id.user, gens[i]->generation) == VARSKO_OK)
+				uks[k++].box_sk = gens[i]->box_sk;
+	}
 	c->detail[0] = '\0';
-	r = status_verify(ans, ref, c->org_pk, c->k, c->id.device, uk_id[0] != '\0' ? uk_id : NULL,
-	                  uk != NULL && uk_id[0] != '\0' ? uk->box_sk : NULL, out, c->detail, sizeof(c->detail));
+	r = status_verify(ans, ref, c->org_pk, c->k, c->id.device, uks, k, out, c->detail, sizeof(c->detail));
 out:
-	keybox_gen_free(uk);
+	for (size_t i = 0; i < n; i++)
+		keybox_gen_free(gens[i]);
+	free(uks);
 	json_decref(req);
 	json_decref(ans);
 	return r;

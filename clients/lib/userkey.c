@@ -695,18 +695,20 @@ static void link_own_device(struct varsko_conn *c, struct chain_link *l, enum ch
 }
 
 /*
- * Sign l with sk, check it extends uc locally (so a wrong link never leaves),
- * append it, and extend uc. The device the link names counts as certified:
+ * Sign l with sk (and then sk2 when not NULL: uk_rotate is signed by the
+ * previous user key and a device), check it extends uc locally (so a wrong
+ * link never leaves), append it, and extend uc. The device the link names counts as certified:
  * its certificate was checked, at login (this device) or by the approval
  * (another one).
  */
-static int append_own(struct varsko_conn *c, struct userkey_chain *uc, struct chain_link *l, const uint8_t sk[64])
+static int append_signed(struct varsko_conn *c, struct userkey_chain *uc, struct chain_link *l, const uint8_t sk[64],
+                         const uint8_t *sk2)
 {
 	int r;
 	struct chain_user_state *next = NULL;
 
 	chain_link_follow(l, &uc->st.head);
-	if ((r = chain_link_sign(l, sk)) != VARSKO_OK)
+	if ((r = chain_link_sign(l, sk)) != VARSKO_OK || (sk2 != NULL && (r = chain_link_sign(l, sk2)) != VARSKO_OK))
 		return r;
 	if ((next = malloc(sizeof(*next))) == NULL)
 		return VARSKO_ERR_NOMEM;
@@ -733,6 +735,11 @@ static int append_own(struct varsko_conn *c, struct userkey_chain *uc, struct ch
 out:
 	free(next);
 	return r;
+}
+
+static int append_own(struct varsko_conn *c, struct userkey_chain *uc, struct chain_link *l, const uint8_t sk[64])
+{
+	return append_signed(c, uc, l, sk, NULL);
 }
 
 /*
@@ -1129,6 +1136,48 @@ out:
 	return r;
 }
 
+int userkey_all(struct varsko_conn *c, struct keybox_gen **out, size_t cap, size_t *n)
+{
+	int r;
+	struct userkey_chain *uc = NULL;
+	struct gens gs;
+	json_t *sets = NULL;
+
+	*n = 0;
+	memset(&gs, 0, sizeof(gs));
+	c->detail[0] = '\0';
+	if ((uc = malloc(sizeof(*uc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = chain_fetch(c, uc)) != VARSKO_OK)
+		goto out;
+	if (uc->st.generation == 0) {
+		snprintf(c->detail, sizeof(c->detail), "%s has no user key yet", c->id.user);
+		r = VARSKO_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (self_index(c, uc) < 0) {
+		r = not_cross_signed(c);
+		goto out;
+	}
+	if ((r = keys_fetch(c, &sets)) != VARSKO_OK || (r = gens_from_sets(c, sets, uc, &gs)) != VARSKO_OK)
+		goto out;
+	if (gs.n > cap) {
+		r = VARSKO_ERR_TOO_LARGE;
+		goto out;
+	}
+	for (size_t i = 0; i < gs.n; i++) {
+		out[i] = gs.g[i];
+		gs.g[i] = NULL;
+	}
+	*n = gs.n;
+	gs.n = 0;
+out:
+	gens_clear(&gs);
+	json_decref(sets);
+	free(uc);
+	return r;
+}
+
 int userkey_current(struct varsko_conn *c, struct keybox_gen **out)
 {
 	int r;
@@ -1303,6 +1352,136 @@ int varsko_device_notices(struct varsko_conn *c, char **json_out)
 		r = VARSKO_ERR_NOMEM;
 out:
 	json_decref(arr);
+	free(uc);
+	return r;
+}
+
+/*
+ * The key box set of the current generation (gs's newest, the chain's
+ * current) sealed to every device the chain has added, not revoked and
+ * certified: after a rotation no earlier set can be extended.
+ */
+static int set_for_all(struct varsko_conn *c, const struct userkey_chain *uc, const struct gens *gs)
+{
+	int r;
+	struct keybox_set *made = NULL;
+	struct keybox_recipient rc[KEYBOX_RECIPIENTS_MAX];
+	char ids[KEYBOX_RECIPIENTS_MAX][KEYBOX_KEYID_MAX + 1];
+	char owner[KEYBOX_OWNER_MAX + 1];
+	size_t n = 0;
+
+	if ((made = malloc(sizeof(*made))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	for (size_t j = 0; j < uc->st.n_devices && n < KEYBOX_RECIPIENTS_MAX; j++) {
+		const struct chain_device *d = &uc->st.devices[j];
+
+		if (d->revoked || !uc->dev[j].certified)
+			continue;
+		snprintf(ids[n], sizeof(ids[n]), "device:%s", d->device);
+		rc[n].id = ids[n];
+		memcpy(rc[n].box_pk, d->box_pk, PROTO_PK_LEN);
+		n++;
+	}
+	for (size_t i = 1; i < n; i++)
+		for (size_t k = i; k > 0 && strcmp(rc[k - 1].id, rc[k].id) > 0; k--) {
+			struct keybox_recipient t = rc[k];
+
+			rc[k] = rc[k - 1];
+			rc[k - 1] = t;
+		}
+	own_owner(c, owner);
+	r = keybox_set_make(made, owner, gs->g[gs->n - 1], gs->n > 1 ? gs->g[gs->n - 2] : NULL, rc, n,
+	                    gs->g[gs->n - 1]->sign_sk, NULL);
+	if (r != VARSKO_OK)
+		snprintf(c->detail, sizeof(c->detail), "cannot make the key box set of the new user key");
+	else if ((r = keys_put(c, made)) != VARSKO_OK && c->detail[0] == '\0')
+		snprintf(c->detail, sizeof(c->detail), "varskod refused the key box set of the new user key");
+	free(made);
+	return r;
+}
+
+int varsko_device_revoke(struct varsko_conn *c, const char *device, char code_out[VARSKO_RECOVERY_CODE_LEN + 1])
+{
+	int r = VARSKO_ERR_INTERNAL, j, self, pending;
+	struct userkey_chain *uc = NULL;
+	struct gens gs;
+	struct chain_link l;
+	struct keybox_gen *next = NULL;
+	json_t *sets = NULL;
+
+	memset(&gs, 0, sizeof(gs));
+	memset(code_out, 0, VARSKO_RECOVERY_CODE_LEN + 1);
+	c->detail[0] = '\0';
+	if (device == NULL || strcmp(device, c->id.device) == 0) {
+		snprintf(c->detail, sizeof(c->detail),
+		         "a device revokes another device of its user; this one is revoked by the operator");
+		return VARSKO_ERR_FORBIDDEN;
+	}
+	if ((uc = malloc(sizeof(*uc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = chain_fetch(c, uc)) != VARSKO_OK)
+		goto out;
+	if ((self = self_index(c, uc)) < 0) {
+		r = not_cross_signed(c);
+		goto out;
+	}
+	if ((j = userkey_find_device(uc, device)) < 0) {
+		snprintf(c->detail, sizeof(c->detail), "%s is not a device of %s's user chain", device, c->id.user);
+		r = VARSKO_ERR_NOT_FOUND;
+		goto out;
+	}
+	/* Revoked already: done, unless the rotation after it never happened (an interrupted revoke). */
+	pending = uc->st.devices[j].revoked && uc->dev[j].revoked_seq == uc->st.head.seq;
+	if (uc->st.devices[j].revoked && !pending) {
+		snprintf(c->detail, sizeof(c->detail), "%s is revoked already", device);
+		r = VARSKO_ERR_EXISTS;
+		goto out;
+	}
+	/* Every generation, from this device's own box: the new one carries them all. */
+	if ((r = keys_fetch(c, &sets)) != VARSKO_OK || (r = gens_from_sets(c, sets, uc, &gs)) != VARSKO_OK)
+		goto out;
+	if (gs.n >= UK_PENDING_MAX) {
+		snprintf(c->detail, sizeof(c->detail), "the user key has too many generations");
+		r = VARSKO_ERR_TOO_LARGE;
+		goto out;
+	}
+	/* 1. The revocation, signed by the user key (varskod then revokes the device too). */
+	if (pending)
+		goto rotate;
+	memset(&l, 0, sizeof(l));
+	l.kind = CHAIN_KIND_USER;
+	l.op = CHAIN_OP_DEVICE_REVOKE;
+	snprintf(l.chain, sizeof(l.chain), "%s", c->id.user);
+	snprintf(l.device, sizeof(l.device), "%s", device);
+	l.time = (int64_t)time(NULL);
+	if ((r = append_own(c, uc, &l, gs.g[gs.n - 1]->sign_sk)) != VARSKO_OK)
+		goto out;
+rotate:
+	/* 2. A new generation, signed by the previous user key and this device (PROTOCOL.md 13). */
+	if ((r = keybox_gen_new(&next, KEYBOX_USER, gs.n + 1)) != VARSKO_OK)
+		goto out;
+	memset(&l, 0, sizeof(l));
+	l.kind = CHAIN_KIND_USER;
+	l.op = CHAIN_OP_UK_ROTATE;
+	snprintf(l.chain, sizeof(l.chain), "%s", c->id.user);
+	l.generation = gs.n + 1;
+	memcpy(l.uk_sign_pk, next->sign_pk, PROTO_PK_LEN);
+	memcpy(l.uk_box_pk, next->box_pk, PROTO_PK_LEN);
+	l.time = (int64_t)time(NULL);
+	if ((r = append_signed(c, uc, &l, gs.g[gs.n - 1]->sign_sk, c->k->sign_sk)) != VARSKO_OK)
+		goto out;
+	gs.g[gs.n++] = next;
+	next = NULL;
+	/* 3. Sealed to the devices that remain; 4. a new recovery code for every generation. */
+	if ((r = set_for_all(c, uc, &gs)) != VARSKO_OK)
+		goto out;
+	r = recovery_make_put(c, &gs, code_out);
+out:
+	if (r != VARSKO_OK)
+		sodium_memzero(code_out, VARSKO_RECOVERY_CODE_LEN + 1);
+	keybox_gen_free(next);
+	gens_clear(&gs);
+	json_decref(sets);
 	free(uc);
 	return r;
 }

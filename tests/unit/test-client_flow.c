@@ -571,7 +571,7 @@ static json_t *timeline(struct env_envelope *kv)
 static int verify(json_t *tl, const struct keys *me, const char *dev, struct varsko_status **st, char *detail)
 {
 	*st = NULL;
-	return status_verify(tl, "U-2026-000042", org_pk, me, dev, NULL, NULL, st, detail, 256);
+	return status_verify(tl, "U-2026-000042", org_pk, me, dev, NULL, 0, st, detail, 256);
 }
 
 static void test_status(void)
@@ -714,7 +714,7 @@ static void test_status(void)
 	json_decref(tl);
 	/* The timeline of another underretning. */
 	tl = timeline(kv);
-	CHECK_EQ_INT(status_verify(tl, "U-2026-000043", org_pk, &me, notifier.cert.device, NULL, NULL, &st, detail, 256),
+	CHECK_EQ_INT(status_verify(tl, "U-2026-000043", org_pk, &me, notifier.cert.device, NULL, 0, &st, detail, 256),
 	             VARSKO_ERR_BAD_SIGNATURE);
 	json_decref(tl);
 	/* A notifier whose key is not the one the message was sealed for: the message does not open. */

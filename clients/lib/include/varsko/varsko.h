@@ -224,6 +224,21 @@ VARSKO_API int varsko_user_setup(struct varsko_conn *c, char code_out[VARSKO_REC
 VARSKO_API int varsko_device_recover(struct varsko_conn *c, const char *code) VARSKO_WUR;
 
 /*
+ * Revoke another device of the own user and rotate the user key (docs/KEYS.md
+ * "Revocation"): the user chain gets device_revoke and uk_rotate (a new
+ * generation, signed by the previous user key and this device), the new
+ * generation is sealed to the devices that remain (it carries the earlier
+ * ones), and a new recovery box is made: code_out receives the new recovery
+ * code (the old one no longer opens the newest key), to show once and wipe.
+ * varskod revokes the device itself too. Nothing sealed to the user key
+ * afterwards opens on the revoked device. VARSKO_ERR_FORBIDDEN for this
+ * device, VARSKO_ERR_NOT_FOUND for a device the chain does not name,
+ * VARSKO_ERR_EXISTS when revoked already; varsko_conn_detail() explains.
+ */
+VARSKO_API int varsko_device_revoke(struct varsko_conn *c, const char *device,
+                                    char code_out[VARSKO_RECOVERY_CODE_LEN + 1]) VARSKO_WUR;
+
+/*
  * Devices added to the user's chain since this home last looked, for a
  * notice on the user's other devices (docs/KEYS.md "Notices"): *json_out
  * (varsko_free()) is a compact JSON array of {"device","added","certified",
