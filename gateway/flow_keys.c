@@ -43,10 +43,11 @@ int flow_run_chain_get(struct flow_job *j, struct store *st)
 	const char *user = json_string_value(json_object_get(j->req, "chain"));
 	struct userchain *uc = NULL;
 	struct store_device d;
-	json_t *certs = NULL;
+	json_t *certs = NULL, *revoked = NULL;
 	int r;
 
-	if ((uc = calloc(1, sizeof(*uc))) == NULL || (certs = json_array()) == NULL) {
+	if ((uc = calloc(1, sizeof(*uc))) == NULL || (certs = json_array()) == NULL ||
+	    (revoked = json_array()) == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
@@ -60,10 +61,17 @@ int flow_run_chain_get(struct flow_job *j, struct store *st)
 			r = VARSKO_ERR_NOMEM;
 			goto out;
 		}
+		/* Revoked here but not by the chain (an operator's varskoctl revoke): the user's devices rotate. */
+		if (d.revoked_at != 0 && !uc->state.devices[i].revoked &&
+		    json_array_append_new(revoked, json_string(d.cert.device)) != 0) {
+			r = VARSKO_ERR_NOMEM;
+			goto out;
+		}
 	}
-	r = flow_answer(
-	        j, json_pack("{s:s, s:s, s:O, s:O}", "kind", "user", "chain", user, "links", uc->arr, "certs", certs));
+	r = flow_answer(j, json_pack("{s:s, s:s, s:O, s:O, s:O}", "kind", "user", "chain", user, "links", uc->arr,
+	                             "certs", certs, "revoked", revoked));
 out:
+	json_decref(revoked);
 	json_decref(certs);
 	userchain_free(uc);
 	free(uc);

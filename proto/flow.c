@@ -621,8 +621,13 @@ static const char *const chain_kinds[] = {"user"};
 	}
 static const struct pf_field k_chain_get[] = {C_KIND, C_ID("chain")};
 static const struct pf_field k_chain_append[] = {C_KIND, C_ID("chain"), C_OBJ("link", 1)};
-static const struct pf_field k_chain[] = {C_KIND, C_ID("chain"), C_LIST("links", FLOW_CHAIN_LINKS_MAX, NULL),
-                                          C_LIST("certs", FLOW_CHAIN_LINKS_MAX, NULL)};
+static const struct pf_field k_chain[] = {
+        C_KIND,
+        C_ID("chain"),
+        C_LIST("links", FLOW_CHAIN_LINKS_MAX, NULL),
+        C_LIST("certs", FLOW_CHAIN_LINKS_MAX, NULL),
+        {"revoked", PF_IDLIST, 1, 0, FLOW_CHAIN_LINKS_MAX, 0, 0, NULL, NULL},
+};
 static const struct pf_field k_chain_ok[] = {C_KIND, C_ID("chain"), C_U64("seq")};
 static const struct pf_field k_keys_get[] = {C_OWNER};
 static const struct pf_field k_keys[] = {C_OWNER, C_LIST("sets", FLOW_KEY_SETS_MAX, NULL)};
@@ -638,11 +643,15 @@ static const struct pf_field k_approve_request[] = {C_B64("commit", 32, 1)};
 static const struct pf_field k_approve_step[] = {C_ID("approval"), C_B64("nonce", 32, 1)};
 static const struct pf_field k_approve_get[] = {C_ID("approval")};
 static const struct pf_field k_approval[] = {
-        C_ID("approval"),           C_ID("device"),
-        C_OBJ("cert", 1),           C_B64("commit", 32, 1),
-        C_TIME("created"),          C_TIME("expires"),
+        C_ID("approval"),
+        C_ID("device"),
+        C_OBJ("cert", 1),
+        C_B64("commit", 32, 1),
+        C_TIME("created"),
+        C_TIME("expires"),
         {"old_device", PF_ID, 0, 1, PROTO_ID_MAX, 0, 0, NULL, ID_BAD},
-        C_B64("nonce_old", 32, 0),  C_B64("nonce_new", 32, 0),
+        C_B64("nonce_old", 32, 0),
+        C_B64("nonce_new", 32, 0),
 };
 static const struct pf_table t_approval = {k_approval, PF_N(k_approval), 0};
 static const struct pf_field k_approvals[] = {C_LIST("items", FLOW_APPROVALS_MAX, &t_approval)};

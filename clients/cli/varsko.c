@@ -275,6 +275,8 @@ static int open_home(const struct opts *o, struct varsko_home **h)
  * a changed safety number). A user chain the server shows shortened or
  * changed is refused: nothing else is done on this connection.
  */
+static void print_recovery_code(FILE *f, const char *code);
+
 static int device_notices(struct varsko_conn *conn)
 {
 	char *json = NULL;
@@ -289,7 +291,16 @@ static int device_notices(struct varsko_conn *conn)
 	{
 		const char *dev = json_string_value(json_object_get(v, "device"));
 		const char *added = json_string_value(json_object_get(v, "added"));
+		const char *code = json_string_value(json_object_get(v, "recovery_code"));
 
+		if (json_is_true(json_object_get(v, "rotated")) && code != NULL) {
+			fprintf(stderr,
+			        "Bemærk: enheden %s er tilbagekaldt af din it-afdeling. Din brugernøgle er derfor\n"
+			        "skiftet fra denne enhed, så intet nyt til dig kan læses på den tilbagekaldte.\n",
+			        dev ? dev : "?");
+			print_recovery_code(stderr, code);
+			continue;
+		}
 		fprintf(stderr,
 		        "Bemærk: en ny enhed er føjet til din bruger: %s (tilføjet %s UTC)%s.\n"
 		        "Var det ikke dig, så kontakt straks din it-afdeling. 'varsko device list' viser dine "
@@ -461,12 +472,12 @@ static void setup_wipe(struct setup_result *s)
 	wipe_bytes(s->code, sizeof(s->code));
 }
 
-static void print_recovery_code(const char *code)
+static void print_recovery_code(FILE *f, const char *code)
 {
-	printf("\nDin gendannelseskode (vises kun denne ene gang – skriv den ned og gem den et sikkert sted):\n");
-	printf("\n    %s\n\n", code);
-	printf("Med koden kan du give en ny enhed din brugernøgle, hvis du mister dine enheder\n");
-	printf("(varsko device recover). Koden gemmes ingen steder, heller ikke på serveren.\n");
+	fprintf(f, "\nDin gendannelseskode (vises kun denne ene gang – skriv den ned og gem den et sikkert sted):\n");
+	fprintf(f, "\n    %s\n\n", code);
+	fprintf(f, "Med koden kan du give en ny enhed din brugernøgle, hvis du mister dine enheder\n");
+	fprintf(f, "(varsko device recover). Koden gemmes ingen steder, heller ikke på serveren.\n");
 }
 
 static void print_not_cross_signed(const char *user)
@@ -566,7 +577,7 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 	rc = EXIT_SUCCESS;
 	if (su.r == VARSKO_OK && su.created) {
 		printf("Din brugernøgle er lavet (generation 1), og enheden har den.\n");
-		print_recovery_code(su.code);
+		print_recovery_code(stdout, su.code);
 	} else if (su.r == VARSKO_OK) {
 		printf("Enheden har din brugernøgle.\n");
 	} else if (su.r == VARSKO_ERR_NOT_CROSS_SIGNED) {
@@ -720,7 +731,7 @@ static int run_whoami(const struct command *cmd, struct opts *o)
 	rc = EXIT_SUCCESS;
 	if (did_setup && su.r == VARSKO_OK && su.created) {
 		printf("Din brugernøgle er nu sat op.\n");
-		print_recovery_code(su.code);
+		print_recovery_code(stdout, su.code);
 	} else if (did_setup && su.r != VARSKO_OK && su.r != VARSKO_ERR_NOT_CROSS_SIGNED) {
 		fflush(stdout);
 		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
@@ -802,7 +813,7 @@ static int run_device_revoke(const struct command *cmd, struct opts *o)
 	}
 	printf("Enheden %s er fjernet: den kan ikke længere logge ind, og din brugernøgle er\n", o->pos[0]);
 	printf("skiftet, så intet, der sendes til dig fremover, kan læses på den.\n");
-	print_recovery_code(code);
+	print_recovery_code(stdout, code);
 	printf("Den gamle gendannelseskode giver ikke længere den nye nøgle.\n");
 	rc = EXIT_SUCCESS;
 out:

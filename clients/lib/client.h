@@ -413,6 +413,7 @@ struct userkey_device {
 	int64_t added_time; /* that link's time (as its signer wrote it) */
 	uint64_t revoked_seq;
 	int certified; /* 1: a certificate from the organisation, valid now, for the user and these keys */
+	int server_revoked; /* 1: varskod has revoked it (an operator) and the chain has not yet */
 };
 
 /* A verified user chain: the state and, per device (same index), the above. */

@@ -192,6 +192,18 @@ int userkey_chain_of(struct varsko_conn *c, const char *user, struct userkey_cha
 	}
 	r = userkey_chain_check(json_object_get(ans, "links"), json_object_get(ans, "certs"), user, c->org_pk,
 	                        (int64_t)time(NULL), uc, c->detail, sizeof(c->detail));
+	if (r == VARSKO_OK) {
+		const json_t *v;
+		size_t i;
+		int j;
+
+		/* What varskod says it revoked only starts a rotation by the user's own device, never trust. */
+		json_array_foreach(json_object_get(ans, "revoked"), i, v)
+		{
+			if (json_is_string(v) && (j = userkey_find_device(uc, json_string_value(v))) >= 0)
+				uc->dev[j].server_revoked = 1;
+		}
+	}
 out:
 	json_decref(req);
 	json_decref(ans);
@@ -1347,6 +1359,30 @@ int varsko_device_notices(struct varsko_conn *c, char **json_out)
 		snprintf(c->detail, sizeof(c->detail), "cannot write %s/%s", varsko_home_path(c->home),
 		         HOME_F_CHAIN_SEEN);
 		goto out;
+	}
+	/*
+	 * Lazy rotation: a device an operator revoked (varskoctl revoke) is
+	 * still in the chain; this device, holding the user key, revokes it
+	 * there and rotates (PROTOCOL.md 15.8). A failure (another device of
+	 * the user doing the same right now) is left for the next command.
+	 */
+	for (size_t j = 0; j < uc->st.n_devices; j++) {
+		const struct chain_device *d = &uc->st.devices[j];
+		char code[VARSKO_RECOVERY_CODE_LEN + 1];
+		json_t *e;
+
+		if (!uc->dev[j].server_revoked || d->revoked || strcmp(d->device, c->id.device) == 0)
+			continue;
+		if (varsko_device_revoke(c, d->device, code) != VARSKO_OK) {
+			c->detail[0] = '\0';
+			continue;
+		}
+		e = json_pack("{s:s, s:b, s:s}", "device", d->device, "rotated", 1, "recovery_code", code);
+		sodium_memzero(code, sizeof(code));
+		if (e == NULL || json_array_append_new(arr, e) != 0) {
+			r = VARSKO_ERR_NOMEM;
+			goto out;
+		}
 	}
 	if ((*json_out = json_dumps(arr, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		r = VARSKO_ERR_NOMEM;

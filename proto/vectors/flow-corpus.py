@@ -96,7 +96,8 @@ def main():
     frames += [
         {"type": "chain_get", "id": "c", "kind": "user", "chain": ch["user"]["user"]},
         {"type": "chain_append", "kind": "user", "chain": ch["user"]["user"], "link": links[-1]},
-        {"type": "chain", "id": "c", "kind": "user", "chain": ch["user"]["user"], "links": links, "certs": [sender]},
+        {"type": "chain", "id": "c", "kind": "user", "chain": ch["user"]["user"], "links": links, "certs": [sender],
+         "revoked": []},
         {"type": "chain_ok", "kind": "user", "chain": ch["user"]["user"], "seq": len(links)},
         {"type": "keys_get", "owner": uset["owner"]},
         {"type": "keys_put", "id": "k", "set": uset},

@@ -9,8 +9,11 @@ generation 2 is sealed to A alone, varskod revokes B (it can no longer log
 in), and A shows a new recovery code. A kvittering sent afterwards goes to
 generation 2, which B never had. A reads both kvitteringer (generation 1
 through generation 2's prev_box). The old recovery code no longer opens the
-recovery box; a new device recovers with the new code and reads both. A
-device cannot revoke itself, an unknown device is not found, and revoking
+recovery box; a new device recovers with the new code and reads both.
+When the operator revokes a device instead (varskoctl revoke, no user key),
+the user's next command on a device holding the key revokes it in the
+chain and rotates (lazy rotation), showing a new code. A device cannot
+revoke itself, an unknown device is not found, and revoking
 B twice changes nothing.
 """
 
@@ -124,6 +127,26 @@ def main():
         c("... the new one does", rc == 0, out_of(rc, out, err))
         c("the recovered device reads both kvitteringer",
           messages(fl, home_c, u1)[1] == K1 and messages(fl, home_c, u2)[1] == K2, messages(fl, home_c, u2)[2])
+
+        # -- an operator revokes C (varskoctl revoke): A's next command rotates (lazy rotation) --
+        c_id = flowlib.Device(home_c).id
+        rc, out, err = fl.ctl("revoke", c_id)
+        c("the operator revokes device C", rc == 0, out_of(rc, out, err))
+        rc, out, err = fl.cli(home_a, "whoami")
+        code3 = (CODE_RE.search(err) or [None])[0]
+        c("A's next command revokes C in the chain, rotates, and shows a new recovery code (Danish, stderr)",
+          rc == 0 and "tilbagekaldt af din it-afdeling" in err and code3 and code3 != code2, out_of(rc, out, err))
+        links = [json.loads(t) for (t,) in fl.q("SELECT link_json FROM chain_links WHERE chain = 'laerer-anna' "
+                                               "ORDER BY seq")]
+        c("the chain: device_revoke of C, uk_rotate to generation 3",
+          [l["op"] for l in links[-2:]] == ["device_revoke", "uk_rotate"] and links[-2].get("device") == c_id
+          and links[-1].get("generation") == 3, str([l["op"] for l in links]))
+        sets = fl.q("SELECT set_json FROM key_sets WHERE owner = 'user:laerer-anna' AND generation = 3")
+        recips = [x["recipient"] for x in json.loads(sets[0][0])["boxes"]] if sets else []
+        c("generation 3 is sealed to A alone", recips == [f"device:{a.id}"], str(recips))
+        rc, out, err = fl.cli(home_a, "whoami")
+        c("... once: the next command does nothing more", rc == 0 and "tilbagekaldt" not in err,
+          out_of(rc, out, err))
 
         # -- refusals --
         rc, out, err = fl.cli(home_a, "device", "revoke", a.id)

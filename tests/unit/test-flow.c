@@ -972,7 +972,9 @@ static const struct {
         {"{\"type\":\"keys_put\",\"set\":{}}", FLOW_T_KEYS_PUT},
         {"{\"type\":\"recovery_get\",\"id\":\"r\"}", FLOW_T_RECOVERY_GET},
         {"{\"type\":\"recovery_put\",\"box\":{}}", FLOW_T_RECOVERY_PUT},
-        {"{\"type\":\"chain\",\"kind\":\"user\",\"chain\":\"u\",\"links\":[{}],\"certs\":[]}", FLOW_T_CHAIN},
+        {"{\"type\":\"chain\",\"kind\":\"user\",\"chain\":\"u\",\"links\":[{}],\"certs\":[],"
+         "\"revoked\":[\"d-1\"]}",
+         FLOW_T_CHAIN},
         {"{\"type\":\"chain_ok\",\"kind\":\"user\",\"chain\":\"u\",\"seq\":1}", FLOW_T_CHAIN_OK},
         {"{\"type\":\"keys\",\"owner\":\"user:u\",\"sets\":[]}", FLOW_T_KEYS},
         {"{\"type\":\"keys_ok\",\"owner\":\"user:u\",\"generation\":1}", FLOW_T_KEYS_OK},
