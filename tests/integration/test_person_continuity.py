@@ -9,7 +9,9 @@ not. Lene sends the kvittering and the tilbagemelding anyway: they are
 sealed to Anna's user key, and varskod refuses an envelope to her (revoked)
 device instead. Anna enrolls a new device, which cannot read them until it
 recovers the user key with her recovery code; after `varsko device recover`
-her status shows both texts, decrypted, exactly as sent. The revoked device
+her status shows both texts, decrypted, exactly as sent; as the lost device
+was revoked by the operator (not in her chain), that first command also
+rotates her user key and shows a new recovery code. The revoked device
 cannot log in to fetch anything. Finally the test opens Anna's recovery box
 itself (PyNaCl, with the code the CLI showed) to learn her user key, and
 reads varskod's whole memory (/proc/PID/mem, as root) and its database:
@@ -21,6 +23,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import struct
 import sys
 import uuid
@@ -29,6 +32,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flowlib  # noqa: E402
 import harness  # noqa: E402
 
+CODE_RE = re.compile(r"\b(?:[A-Z2-7]{5}-){5}[A-Z2-7]\b")
 KVITTERING = "Tak for underretningen. Vi har modtaget den og vurderer sagen – Team Slagelse."
 TILBAGEMELDING = "Vi har iværksat en undersøgelse (æøå)."
 
@@ -74,7 +78,7 @@ def memory_search(pid, needles, chunk=16 << 20, region_max=1 << 30):
 
 
 def user_key_secrets(box_json, code_text, user):
-    """Open a recovery box (PROTOCOL.md 14.5) with the code; the secrets of its newest user key (14.1)."""
+    """Open a recovery box (PROTOCOL.md 14.5) with the code; the secrets of every user-key generation in it (14.1)."""
     import nacl.bindings as nb
     import nacl.encoding
     import nacl.hash
@@ -91,16 +95,18 @@ def user_key_secrets(box_json, code_text, user):
         fields.append(pt[i + 4:i + 4 + n])
         i += 4 + n
     assert fields[0] == b"varsko-recovery-v1" and fields[1] == user.encode()
-    seed = fields[-1]
-
-    def kdf(sub):
-        return nacl.hash.blake2b(b"", digest_size=32, key=seed, salt=struct.pack("<Q", sub) + bytes(8),
-                                 person=b"vskuser1" + bytes(8), encoder=nacl.encoding.RawEncoder)
-    box_seed = kdf(2)
-    box_sk = hashlib.sha512(box_seed).digest()[:32]
-    sign_seed = kdf(1)
-    return {"seed": seed, "sign seed": sign_seed, "box seed": box_seed, "box secret key": box_sk,
-            "previous-generation key": kdf(3)}
+    n = struct.unpack(">Q", fields[2])[0]
+    out = {}
+    for g, seed in enumerate(fields[3:3 + n], 1):
+        def kdf(sub, seed=seed):
+            return nacl.hash.blake2b(b"", digest_size=32, key=seed, salt=struct.pack("<Q", sub) + bytes(8),
+                                     person=b"vskuser1" + bytes(8), encoder=nacl.encoding.RawEncoder)
+        box_seed = kdf(2)
+        out.update({f"generation {g} seed": seed, f"generation {g} sign seed": kdf(1),
+                    f"generation {g} box seed": box_seed,
+                    f"generation {g} box secret key": hashlib.sha512(box_seed).digest()[:32],
+                    f"generation {g} previous-generation key": kdf(3)})
+    return out
 
 
 def enroll_json(fl, user, home):
@@ -169,6 +175,13 @@ def main():
         c("varsko device recover with the recovery code", rc == 0, out_of(rc, out, err))
         rc, j, out, err = fl.cli_json("laerer-anna", "underret", "status", ref)
         steps = {s.get("step"): s for s in (j or {}).get("steps", [])}
+        # The lost device was revoked by the operator, not in Anna's chain: the new device, now holding the
+        # key, revokes it there and rotates (lazy rotation), showing a new recovery code on stderr.
+        new_code = (CODE_RE.search(err) or [None])[0]
+        c("the new device's next command rotates the user key (the lost device was revoked by the operator) "
+          "and shows a new recovery code", "tilbagekaldt af din it-afdeling" in err and new_code and new_code != code,
+          out_of(rc, out, err))
+        code = new_code or code
         c("after recovery the new device reads the kvittering exactly as sent",
           steps.get("kvitteret", {}).get("message") == KVITTERING, out_of(rc, out, err))
         c("... and the tilbagemelding",
@@ -178,7 +191,8 @@ def main():
         # -- what varskod holds: no plaintext, no user key, in memory or on disk --
         rows = fl.q("SELECT box_json FROM recovery_boxes WHERE user = 'laerer-anna'")
         secrets = user_key_secrets(rows[0][0], code, "laerer-anna") if rows else {}
-        c("the test opened anna's recovery box with her code (so it knows her user key)", len(secrets) == 5)
+        c("the test opened anna's recovery box with her (new) code: both generations of her user key",
+          len(secrets) == 10, str(sorted(secrets)))
         plain = {"the document's text": marker.encode(), "the kvittering": KVITTERING.encode(),
                  "the tilbagemelding": TILBAGEMELDING.encode()}
         wanted = dict(plain, **secrets)
