@@ -457,22 +457,19 @@ int varsko_approval_wait(struct varsko_conn *c, struct varsko_approval *a, int64
 		r = userkey_current(c, &g);
 		keybox_gen_free(g);
 		g = NULL;
-		if (r == VARSKO_OK)
-			return VARSKO_OK;
-		if (r != VARSKO_ERR_NOT_CROSS_SIGNED && r != VARSKO_ERR_NOT_FOUND)
-			return r;
+		if (r == VARSKO_OK || (r != VARSKO_ERR_NOT_CROSS_SIGNED && r != VARSKO_ERR_NOT_FOUND))
+			break; /* approved, or a failure */
 		named = r == VARSKO_ERR_NOT_FOUND; /* in the chain, the key box not yet there */
 		json_decref(ans);
 		ans = NULL;
 		r = approval_get(c, a, &ans, &v);
 		if (r == VARSKO_ERR_NOT_FOUND && !named) {
 			/* Gone while the chain does not name us: once more, in case the link came just now. */
-			if ((r = userkey_current(c, &g)) == VARSKO_OK) {
-				keybox_gen_free(g);
-				return VARSKO_OK;
-			}
+			r = userkey_current(c, &g);
 			keybox_gen_free(g);
 			g = NULL;
+			if (r == VARSKO_OK)
+				break;
 			snprintf(c->detail, sizeof(c->detail),
 			         "the approval %s is no longer open and this device was not approved: it expired, "
 			         "was replaced by a newer request, or the code typed on the other device was wrong",
