@@ -458,7 +458,7 @@ int varsko_approval_wait(struct varsko_conn *c, struct varsko_approval *a, int64
 		keybox_gen_free(g);
 		g = NULL;
 		if (r == VARSKO_OK || (r != VARSKO_ERR_NOT_CROSS_SIGNED && r != VARSKO_ERR_NOT_FOUND))
-			break; /* approved, or a failure */
+			break;                     /* approved, or a failure */
 		named = r == VARSKO_ERR_NOT_FOUND; /* in the chain, the key box not yet there */
 		json_decref(ans);
 		ans = NULL;
