@@ -161,9 +161,44 @@ static void own_owner(const struct varsko_conn *c, char owner[KEYBOX_OWNER_MAX +
 		owner[0] = '\0'; /* the certificate's user id is always valid; an empty owner is refused downstream */
 }
 
+/* The key id a user-key set seals to a device under: "device:<id>" (PROTOCOL.md 14.2). */
+static void device_keyid(char id[KEYBOX_KEYID_MAX + 1], const char *device)
+{
+	snprintf(id, KEYBOX_KEYID_MAX + 1, "device:%s", device);
+}
+
 static void own_keyid(const struct varsko_conn *c, char id[KEYBOX_KEYID_MAX + 1])
 {
-	snprintf(id, KEYBOX_KEYID_MAX + 1, "device:%s", c->id.device);
+	device_keyid(id, c->id.device);
+}
+
+/* 1 when set s has a box for device. */
+static int set_has_device(const struct keybox_set *s, const char *device)
+{
+	char kid[KEYBOX_KEYID_MAX + 1];
+
+	device_keyid(kid, device);
+	for (size_t i = 0; s != NULL && i < s->n; i++)
+		if (strcmp(s->boxes[i].recipient, kid) == 0)
+			return 1;
+	return 0;
+}
+
+/* The devices a new key box set is sealed to, gathered one by one (rcpts_add), sorted when sealed. */
+struct rcpts {
+	size_t n;
+	struct keybox_recipient rc[KEYBOX_RECIPIENTS_MAX];
+	char ids[KEYBOX_RECIPIENTS_MAX][KEYBOX_KEYID_MAX + 1];
+};
+
+static void rcpts_add(struct rcpts *r, const struct chain_device *d)
+{
+	if (r->n == KEYBOX_RECIPIENTS_MAX)
+		return;
+	device_keyid(r->ids[r->n], d->device);
+	r->rc[r->n].id = r->ids[r->n];
+	memcpy(r->rc[r->n].box_pk, d->box_pk, PROTO_PK_LEN);
+	r->n++;
 }
 
 int userkey_chain_of(struct varsko_conn *c, const char *user, struct userkey_chain *uc)
@@ -755,6 +790,37 @@ static int append_own(struct varsko_conn *c, struct userkey_chain *uc, struct ch
 }
 
 /*
+ * Seal the newest generation of gs (with the one before in its prev_box) to
+ * the gathered devices, sign it with the user key, and put it (PROTOCOL.md
+ * 15.4).
+ */
+static int seal_put(struct varsko_conn *c, const struct gens *gs, struct rcpts *to)
+{
+	int r;
+	struct keybox_set *made = NULL;
+	char owner[KEYBOX_OWNER_MAX + 1];
+
+	if ((made = malloc(sizeof(*made))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	for (size_t i = 1; i < to->n; i++)
+		for (size_t k = i; k > 0 && strcmp(to->rc[k - 1].id, to->rc[k].id) > 0; k--) {
+			struct keybox_recipient t = to->rc[k];
+
+			to->rc[k] = to->rc[k - 1];
+			to->rc[k - 1] = t;
+		}
+	own_owner(c, owner);
+	r = keybox_set_make(made, owner, gs->g[gs->n - 1], gs->n > 1 ? gs->g[gs->n - 2] : NULL, to->rc, to->n,
+	                    gs->g[gs->n - 1]->sign_sk, NULL);
+	if (r != VARSKO_OK)
+		snprintf(c->detail, sizeof(c->detail), "cannot make the key box set of the user key");
+	else if ((r = keys_put(c, made)) != VARSKO_OK && c->detail[0] == '\0')
+		snprintf(c->detail, sizeof(c->detail), "varskod refused the key box set");
+	free(made);
+	return r;
+}
+
+/*
  * Put the current generation's set again (or for the first time) with
  * device `target` (which the chain names) among its recipients: the
  * recipients of the stored set that the chain still names (not revoked,
@@ -767,15 +833,12 @@ static int set_complete(struct varsko_conn *c, const struct userkey_chain *uc, c
 {
 	int r = VARSKO_ERR_INTERNAL;
 	json_t *sets = NULL;
-	struct keybox_set *cur = NULL, *made = NULL;
+	struct keybox_set *cur = NULL;
 	struct keybox_gen *mine = NULL;
-	struct keybox_recipient rc[KEYBOX_RECIPIENTS_MAX];
-	char ids[KEYBOX_RECIPIENTS_MAX][KEYBOX_KEYID_MAX + 1];
-	char owner[KEYBOX_OWNER_MAX + 1];
-	size_t n = 0;
+	struct rcpts *to = NULL;
 	int have_cur = 0, self = strcmp(target, c->id.device) == 0;
 
-	if ((cur = malloc(sizeof(*cur))) == NULL || (made = malloc(sizeof(*made))) == NULL) {
+	if ((cur = malloc(sizeof(*cur))) == NULL || (to = calloc(1, sizeof(*to))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
@@ -786,57 +849,25 @@ static int set_complete(struct varsko_conn *c, const struct userkey_chain *uc, c
 		have_cur = 1;
 		if (self && set_open_own(c, cur, uc, &mine) == VARSKO_OK)
 			goto out; /* r == VARSKO_OK: nothing to do */
-		if (!self) {
-			char kid[KEYBOX_KEYID_MAX + 1];
-
-			snprintf(kid, sizeof(kid), "device:%s", target);
-			for (size_t i = 0; i < cur->n; i++)
-				if (strcmp(cur->boxes[i].recipient, kid) == 0)
-					goto out; /* r == VARSKO_OK: already there */
-		}
+		if (!self && set_has_device(cur, target))
+			goto out; /* r == VARSKO_OK: already there */
 	} else if (r != VARSKO_ERR_NOT_FOUND) {
 		goto out;
 	}
 	c->detail[0] = '\0';
-	/* The recipients: the chain's devices that the stored set already had, and the target (ids sorted). */
+	/* The recipients: the chain's devices that the stored set already had, and the target. */
 	for (size_t j = 0; j < uc->st.n_devices; j++) {
 		const struct chain_device *d = &uc->st.devices[j];
-		int keep = strcmp(d->device, target) == 0 && !d->revoked;
 
-		if (!keep && have_cur && !d->revoked && uc->dev[j].certified) {
-			char kid[KEYBOX_KEYID_MAX + 1];
-
-			snprintf(kid, sizeof(kid), "device:%s", d->device);
-			for (size_t i = 0; i < cur->n && !keep; i++)
-				keep = strcmp(cur->boxes[i].recipient, kid) == 0;
-		}
-		if (!keep || n == KEYBOX_RECIPIENTS_MAX)
-			continue;
-		snprintf(ids[n], sizeof(ids[n]), "device:%s", d->device);
-		rc[n].id = ids[n];
-		memcpy(rc[n].box_pk, d->box_pk, PROTO_PK_LEN);
-		n++;
+		if (!d->revoked && (strcmp(d->device, target) == 0 ||
+		                    (have_cur && uc->dev[j].certified && set_has_device(cur, d->device))))
+			rcpts_add(to, d);
 	}
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && strcmp(rc[k - 1].id, rc[k].id) > 0; k--) {
-			struct keybox_recipient t = rc[k];
-
-			rc[k] = rc[k - 1];
-			rc[k - 1] = t;
-		}
-	own_owner(c, owner);
-	r = keybox_set_make(made, owner, gs->g[gs->n - 1], gs->n > 1 ? gs->g[gs->n - 2] : NULL, rc, n,
-	                    gs->g[gs->n - 1]->sign_sk, NULL);
-	if (r != VARSKO_OK) {
-		snprintf(c->detail, sizeof(c->detail), "cannot make the key box set of the user key");
-		goto out;
-	}
-	if ((r = keys_put(c, made)) != VARSKO_OK && c->detail[0] == '\0')
-		snprintf(c->detail, sizeof(c->detail), "varskod refused the key box set");
+	r = seal_put(c, gs, to);
 out:
 	keybox_gen_free(mine);
 	free(cur);
-	free(made);
+	free(to);
 	json_decref(sets);
 	return r;
 }
@@ -1258,13 +1289,9 @@ int userkey_devices_json(const struct userkey_chain *uc, const char *user, const
 		goto out;
 	for (size_t j = 0; j < uc->st.n_devices; j++) {
 		const struct chain_device *d = &uc->st.devices[j];
-		char kid[KEYBOX_KEYID_MAX + 1];
-		int boxed = 0;
+		int boxed = set_has_device(cur, d->device);
 		json_t *e;
 
-		snprintf(kid, sizeof(kid), "device:%s", d->device);
-		for (size_t i = 0; cur != NULL && i < cur->n && !boxed; i++)
-			boxed = strcmp(cur->boxes[i].recipient, kid) == 0;
 		proto_time_format(uc->dev[j].added_time, t);
 		e = json_pack("{s:s, s:s, s:I, s:b, s:b, s:b, s:b}", "device", d->device, "added", t, "seq",
 		              (json_int_t)uc->dev[j].added_seq, "revoked", d->revoked, "this",
@@ -1399,40 +1426,16 @@ out:
  */
 static int set_for_all(struct varsko_conn *c, const struct userkey_chain *uc, const struct gens *gs)
 {
+	struct rcpts *to = calloc(1, sizeof(*to));
 	int r;
-	struct keybox_set *made = NULL;
-	struct keybox_recipient rc[KEYBOX_RECIPIENTS_MAX];
-	char ids[KEYBOX_RECIPIENTS_MAX][KEYBOX_KEYID_MAX + 1];
-	char owner[KEYBOX_OWNER_MAX + 1];
-	size_t n = 0;
 
-	if ((made = malloc(sizeof(*made))) == NULL)
+	if (to == NULL)
 		return VARSKO_ERR_NOMEM;
-	for (size_t j = 0; j < uc->st.n_devices && n < KEYBOX_RECIPIENTS_MAX; j++) {
-		const struct chain_device *d = &uc->st.devices[j];
-
-		if (d->revoked || !uc->dev[j].certified)
-			continue;
-		snprintf(ids[n], sizeof(ids[n]), "device:%s", d->device);
-		rc[n].id = ids[n];
-		memcpy(rc[n].box_pk, d->box_pk, PROTO_PK_LEN);
-		n++;
-	}
-	for (size_t i = 1; i < n; i++)
-		for (size_t k = i; k > 0 && strcmp(rc[k - 1].id, rc[k].id) > 0; k--) {
-			struct keybox_recipient t = rc[k];
-
-			rc[k] = rc[k - 1];
-			rc[k - 1] = t;
-		}
-	own_owner(c, owner);
-	r = keybox_set_make(made, owner, gs->g[gs->n - 1], gs->n > 1 ? gs->g[gs->n - 2] : NULL, rc, n,
-	                    gs->g[gs->n - 1]->sign_sk, NULL);
-	if (r != VARSKO_OK)
-		snprintf(c->detail, sizeof(c->detail), "cannot make the key box set of the new user key");
-	else if ((r = keys_put(c, made)) != VARSKO_OK && c->detail[0] == '\0')
-		snprintf(c->detail, sizeof(c->detail), "varskod refused the key box set of the new user key");
-	free(made);
+	for (size_t j = 0; j < uc->st.n_devices; j++)
+		if (!uc->st.devices[j].revoked && uc->dev[j].certified)
+			rcpts_add(to, &uc->st.devices[j]);
+	r = seal_put(c, gs, to);
+	free(to);
 	return r;
 }
 
