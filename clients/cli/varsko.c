@@ -276,6 +276,7 @@ static int open_home(const struct opts *o, struct varsko_home **h)
  * changed is refused: nothing else is done on this connection.
  */
 static void print_recovery_code(FILE *f, const char *code);
+static void show_time(const char *utc, char out[VARSKO_LOCAL_LEN + 1]);
 
 static int device_notices(struct varsko_conn *conn)
 {
@@ -292,6 +293,7 @@ static int device_notices(struct varsko_conn *conn)
 		const char *dev = json_string_value(json_object_get(v, "device"));
 		const char *added = json_string_value(json_object_get(v, "added"));
 		const char *code = json_string_value(json_object_get(v, "recovery_code"));
+		char when[VARSKO_LOCAL_LEN + 1];
 
 		if (json_is_true(json_object_get(v, "rotated")) && code != NULL) {
 			fprintf(stderr,
@@ -301,11 +303,12 @@ static int device_notices(struct varsko_conn *conn)
 			print_recovery_code(stderr, code);
 			continue;
 		}
+		show_time(added, when);
 		fprintf(stderr,
-		        "Bemærk: en ny enhed er føjet til din bruger: %s (tilføjet %s UTC)%s.\n"
+		        "Bemærk: en ny enhed er føjet til din bruger: %s (tilføjet %s)%s.\n"
 		        "Var det ikke dig, så kontakt straks din it-afdeling. 'varsko device list' viser dine "
 		        "enheder.\n",
-		        dev ? dev : "?", added ? added : "?",
+		        dev ? dev : "?", when,
 		        json_is_true(json_object_get(v, "certified")) ? "" : ", uden gyldigt certifikat");
 	}
 	json_decref(arr);
