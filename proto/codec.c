@@ -27,6 +27,7 @@ static const struct pf_field hello_fields[] = {
         {"nonce", PF_B64, 1, 0, PROTO_NONCE_LEN, FO(u.hello.nonce), 0, NULL, NULL},
         {"time", PF_TIME, 1, 0, 0, FO(u.hello.time), 0, NULL, NULL},
         {"org_pk", PF_B64, 1, 0, PROTO_PK_LEN, FO(u.hello.org_pk), 0, NULL, NULL},
+        {"root_pk", PF_B64, 0, 0, PROTO_PK_LEN, FO(u.hello.root_pk), FO(u.hello.has_root), NULL, NULL},
 };
 static const struct pf_field enroll_fields[] = {
         {"code", PF_TEXT, 1, 1, PROTO_CODE_MAX, FO(u.enroll.code), 0, NULL, NULL},

@@ -608,9 +608,9 @@ static const struct pf_field k_frist[] = {
         C_TIME("due"),
 };
 
-/* The key model (PROTOCOL.md 15). Chains of kind "user" only in this version. */
-static const char *const chain_kinds[] = {"user"};
-#define C_KIND C_ENUM("kind", chain_kinds, "kind must be user")
+/* The key model (PROTOCOL.md 15, 16): the three chain kinds. chain is "org" for the org chain (flow_keys.c). */
+static const char *const chain_kinds[] = {"user", "team", "org"};
+#define C_KIND C_ENUM("kind", chain_kinds, "kind must be user, team or org")
 #define C_U64(k)                                                                                                       \
 	{                                                                                                              \
 		k, PF_U64, 1, 0, 0, 0, 0, NULL, "field must be a non-negative integer"                                 \

@@ -97,7 +97,7 @@ int proto_cert_from_json(const char *buf, size_t len, struct proto_cert *out) VA
 
 enum proto_type {
 	PROTO_T_NONE = 0,
-	PROTO_T_HELLO,    /* S->C on connect: version, nonce, time, org_pk */
+	PROTO_T_HELLO,    /* S->C on connect: version, nonce, time, org_pk, optional root_pk */
 	PROTO_T_ENROLL,   /* C->S: code, origin, sign_pk, box_pk, label, sig */
 	PROTO_T_ENROLLED, /* S->C: cert, org_pk, gateway_cert */
 	PROTO_T_LOGIN,    /* C->S: device, origin, time, sig */
@@ -120,6 +120,8 @@ struct proto_frame {
 			uint8_t nonce[PROTO_NONCE_LEN];
 			int64_t time;
 			uint8_t org_pk[PROTO_PK_LEN]; /* checked by an enrolling client before it registers anything */
+			uint8_t root_pk[PROTO_PK_LEN]; /* the organisation root key (PROTOCOL.md 16.2), when has_root */
+			int has_root; /* 1 when the org chain exists and root_pk is sent, else 0 */
 		} hello;
 		struct {
 			char code[PROTO_CODE_MAX + 1];
