@@ -1056,7 +1056,7 @@ static const struct {
          "{\"event\":{},\"cert\":{},\"x\":1}]}",
          VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"devices\",\"certs\":[[]]}", VARSKO_ERR_BAD_FRAME},
-        {"{\"type\":\"chain_get\",\"kind\":\"team\",\"chain\":\"t\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"chain_get\",\"kind\":\"group\",\"chain\":\"t\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"chain_get\",\"kind\":\"user\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"chain_append\",\"kind\":\"user\",\"chain\":\"u\",\"link\":[]}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"keys_put\",\"set\":\"x\"}", VARSKO_ERR_BAD_FRAME},
