@@ -271,6 +271,14 @@ elif [ "$have" -ne 4 ]; then
 fi
 say "varskoctl import deploy/demo/slagelse.json"
 "$varskoctl" -c "$conf" import "$demo_json" >&2 || die "varskoctl import failed"
+# The organisation root key signs the org chain (PROTOCOL.md 16); devices
+# check its fingerprint when they enroll. In production the key file lives
+# offline; the demo keeps it in the state directory.
+root_key=$state/org-root.key
+if ! "$varskoctl" -c "$conf" org show >/dev/null 2>&1; then
+	say "varskoctl org init (root key $root_key)"
+	"$varskoctl" -c "$conf" org init --root-key "$root_key" >&2 || die "varskoctl org init failed"
+fi
 
 say "mosquitto on 127.0.0.1:$mqtt_port"
 mqtt_conf=$("$repo/deploy/mosquitto/mkconf.sh" --port "$mqtt_port" --certs "$state/certs" \
@@ -315,13 +323,15 @@ for line in open(sys.argv[1], encoding="utf-8"):
         print(json.loads(line).get("org_fingerprint", "")); break
 ' "$invites")
 
-# home_fpr HOME: the fingerprint of the organisation key pinned in HOME (proto.h
-# proto_fingerprint), or nothing when HOME holds no key.
+# home_fpr HOME: the fingerprint (proto.h proto_fingerprint) of the organisation
+# root key pinned in HOME, else of its organisation key, or nothing when HOME
+# holds neither.
 home_fpr() {
-	"$py" - "$1/org.pub" <<'PY'
-import base64, hashlib, struct, sys
+	"$py" - "$1/root.pub" "$1/org.pub" <<'PY'
+import base64, hashlib, os, struct, sys
+path = sys.argv[1] if os.path.exists(sys.argv[1]) else sys.argv[2]
 try:
-    pk = base64.b64decode(open(sys.argv[1], encoding="ascii").read().strip(), validate=True)
+    pk = base64.b64decode(open(path, encoding="ascii").read().strip(), validate=True)
 except (OSError, ValueError):
     sys.exit(0)
 f = lambda b: struct.pack(">I", len(b)) + b
@@ -475,7 +485,8 @@ Varsko demo is running.
   web        {out['web_url']}
   websocket  {ws_url}
   CA file    {ca}
-  org key    {org_fpr}   (organisation key fingerprint; check it on enrollment)
+  org root   {org_fpr}   (organisation root key fingerprint; check it on enrollment)
+  root key   {state}/org-root.key   (signs the org chain; in production it is kept offline)
   MQTT       mqtts://127.0.0.1:{mqtt_port} (client certificates in {certs})
   logs       {state}/varskod.log, {state}/mosquitto.log, {state}/agent-<team>.log
 
