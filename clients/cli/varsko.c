@@ -562,6 +562,9 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		setup_to_json(jo, &su);
 		/* The enrollment stands whatever the setup did: "user_key_state" says how that went. */
 		rc = print_json_secret(jo);
+		/* ... except when the organisation root does not vouch for the key it was made with. */
+		if (su.r == VARSKO_ERR_BAD_CHAIN)
+			rc = EXIT_FAILURE;
 		goto out;
 	}
 	printf("Enheden er tilmeldt: %s\n", info.identity.device);
@@ -587,6 +590,14 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		printf("Enheden har din brugernøgle.\n");
 	} else if (su.r == VARSKO_ERR_NOT_CROSS_SIGNED) {
 		print_not_cross_signed(info.identity.user);
+	} else if (su.r == VARSKO_ERR_BAD_CHAIN) {
+		fflush(stdout);
+		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
+		        su.detail[0] != '\0' ? su.detail : varsko_strerror(su.r));
+		fprintf(stderr, "Kommunens organisationskæde, verificeret fra rodnøglen, godkender ikke den nøgle,\n"
+		                "serveren tilmeldte enheden med. Enheden bruges ikke, og intet mere er sendt.\n"
+		                "Kontakt administratoren.\n");
+		rc = EXIT_FAILURE;
 	} else {
 		fflush(stdout);
 		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
@@ -1984,7 +1995,12 @@ static const struct command commands[] = {
          "Har du allerede en enhed, er den nye ikke godkendt, før du kører\n"
          "'varsko device recover' med gendannelseskoden. Går opsætningen galt, står\n"
          "tilmeldingen stadig (exit 0, besked på stderr; --json: \"user_key_state\":\"failed\"),\n"
-         "og 'varsko whoami' gør den færdig.\n",
+         "og 'varsko whoami' gør den færdig.\n"
+         "\n"
+         "Har kommunen en organisationskæde, er fingeraftrykket kommunens rodnøgles; den\n"
+         "gemmes også, og ved første login skal kæden, verificeret fra rodnøglen, godkende\n"
+         "den nøgle, serveren tilmeldte enheden med. Ellers bruges enheden ikke\n"
+         "(bad_chain, exit 1).\n",
          run_enroll},
         {NULL, "whoami", 0, 0,
          "usage: varsko whoami\n"
