@@ -122,6 +122,8 @@ static void test_pin(void)
 	links = user_links(&a, g1, g2);
 	certs = json_pack("[o]", cert_json(&a, USER, "leder"));
 	CHECK_EQ_INT(userkey_chain_check(links, certs, USER, org_pk, now, uc, detail, sizeof(detail)), VARSKO_OK);
+	json_decref(links);
+	json_decref(certs);
 	CHECK_EQ_INT((int)uc->st.generation, 2);
 	/* The role of the device's certificate. */
 	CHECK(uc->dev[0].certified);
