@@ -26,6 +26,7 @@
 #include "proto.h"
 #include "report.h"
 #include "store.h"
+#include "chains.h"
 #include "store_keys.h"
 
 #if defined(__has_include)
@@ -56,6 +57,7 @@ static const char usage_main[] =
 	"  recovery unlock USER      let USER try the recovery code again after 10 tries\n"
 	"  migrate                   upgrade the database to this version's schema\n"
 	"  audit verify              check the audit log's hash chain\n"
+	"  org init|show|admin-add|admin-remove|enroll-key   the org chain, signed offline by the root key\n"
 	"  deadline --received T [--investigation-started T2]   legal deadlines (no config)\n"
 	"  report --from D --to D [--team T] --format json|csv|html   ledelsestilsyn figures\n";
 
@@ -70,7 +72,8 @@ static const char usage_import[] =
 static const char usage_invite[] =
 	"usage: varskoctl [-c FILE] invite --user USER [--hours H] [--json]\n"
 	"Make a one-time enrollment code for USER, valid H hours (default: invite_validity_hours).\n"
-	"Prints the code, its expiry (UTC) and the organisation key fingerprint.\n";
+	"Prints the code, its expiry (UTC) and the organisation fingerprint the enrolling device\n"
+	"checks: the root key's once `varskoctl org init` ran, else the organisation key's.\n";
 static const char usage_devices[] =
 	"usage: varskoctl [-c FILE] devices [--json]\n"
 	"List enrolled devices: id, user, role, serial, created, expires, revoked. Enrollments\n"
@@ -97,6 +100,25 @@ static const char usage_recovery[] =
 static const char usage_audit[] =
 	"usage: varskoctl [-c FILE] audit verify\n"
 	"Walk the audit log's hash chain; exit 0 if intact, 1 naming the first bad entry.\n";
+
+static const char usage_org[] =
+	"usage: varskoctl [-c FILE] org init --root-key FILE [--years N]\n"
+	"       varskoctl [-c FILE] org show [--json]\n"
+	"       varskoctl [-c FILE] org admin-add USER --root-key FILE\n"
+	"       varskoctl [-c FILE] org admin-remove USER --root-key FILE\n"
+	"       varskoctl [-c FILE] org enroll-key --not-after TIME --root-key FILE\n"
+	"The org chain (PROTOCOL.md 16): who the organisation's admins are and which keys\n"
+	"varskod may use, each link signed by the organisation root key. The root key file\n"
+	"belongs offline (a removable disk): varskod never reads it, only these commands do.\n"
+	"  init         make the root key at FILE when FILE does not exist (else use it) and\n"
+	"               start the chain: the organisation key as enrollment key for N years\n"
+	"               (default 10) and the gateway key. Prints the root key's fingerprint:\n"
+	"               from now on enrolling devices check it. Restart varskod afterwards.\n"
+	"  show         the verified chain: root fingerprint, admins, enrollment keys, gateway key.\n"
+	"  admin-add    make USER (role admin, with a user key: enrolled once) an admin; admins\n"
+	"               create team chains. admin-remove undoes it.\n"
+	"  enroll-key   set the enrollment key's last valid time (UTC, YYYY-MM-DDTHH:MM:SSZ);\n"
+	"               a past time retires it.\n";
 
 static void fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -341,6 +363,7 @@ static int cmd_invite(const char *cfgpath, int argc, char **argv)
 	struct store *s = NULL;
 	const char *user = NULL;
 	char code_str[PROTO_CODE_MAX + 1] = "", fpr[PROTO_FPR_LEN + 1], exp[PROTO_TIME_LEN + 1];
+	uint8_t root_pk[PROTO_PK_LEN];
 	long hours = 0;
 	int64_t now = (int64_t)time(NULL);
 	int json = 0, r, code = 1;
@@ -362,6 +385,13 @@ static int cmd_invite(const char *cfgpath, int argc, char **argv)
 		goto out;
 	if (open_store(&cfg, &s, 0) != VARSKO_OK)
 		goto out;
+	/* Once the org chain exists, enrolling devices check the root's fingerprint (PROTOCOL.md 16.2). */
+	if ((r = store_org_root_get(s, root_pk)) == VARSKO_OK)
+		proto_fingerprint(root_pk, fpr);
+	else if (r != VARSKO_ERR_NOT_FOUND) {
+		fail(r, "cannot read the organisation root");
+		goto out;
+	}
 	if ((r = store_invite_create(s, user, now, now + hours * 3600, code_str)) != VARSKO_OK) {
 		fail(r, r == VARSKO_ERR_NOT_FOUND ? "no such user" : "cannot create the invite");
 		goto out;
@@ -598,6 +628,361 @@ out:
 	return code;
 }
 
+/* ---- org (PROTOCOL.md 16.1) -------------------------------------------------------- */
+
+#define ORG_YEARS_DEFAULT 10
+#define ORG_YEARS_MAX     50
+
+struct org_args {
+	const char *root_key; /* --root-key */
+	const char *not_after; /* --not-after */
+	long years;            /* --years */
+	int json;
+};
+
+static int org_opts(int argc, char **argv, struct org_args *a)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "root-key", required_argument, NULL, 'k' },
+		{ "not-after", required_argument, NULL, 'n' },
+		{ "years", required_argument, NULL, 'y' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	a->years = ORG_YEARS_DEFAULT;
+	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage_org, stdout);
+			return 0;
+		case 'j':
+			a->json = 1;
+			break;
+		case 'k':
+			a->root_key = optarg;
+			break;
+		case 'n':
+			a->not_after = optarg;
+			break;
+		case 'y':
+			errno = 0;
+			a->years = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || a->years < 1 || a->years > ORG_YEARS_MAX)
+				return usage_error(usage_org, "--years must be a number from 1 to 50");
+			break;
+		default:
+			return usage_error(usage_org, "unknown option or missing value");
+		}
+	}
+	return -1;
+}
+
+/* Read the root key file; its public half must be the organisation's root when the store has one. */
+static int org_root_read(struct store *s, const char *path, uint8_t **sk, uint8_t pk[PROTO_PK_LEN])
+{
+	uint8_t have[PROTO_PK_LEN];
+	int r;
+
+	if ((r = keys_secret_read(path, sk)) != VARSKO_OK) {
+		fail(r, "cannot read the root key file");
+		return r;
+	}
+	keys_public_of(*sk, pk);
+	if ((r = store_org_root_get(s, have)) == VARSKO_OK && sodium_memcmp(have, pk, PROTO_PK_LEN) != 0) {
+		fail(VARSKO_ERR_BAD_SIGNATURE, "this root key is not the organisation's root");
+		return VARSKO_ERR_BAD_SIGNATURE;
+	}
+	if (r == VARSKO_ERR_NOT_FOUND) {
+		fail(r, "the organisation has no org chain yet: run varskoctl org init first");
+		return r;
+	}
+	if (r != VARSKO_OK)
+		fail(r, "cannot read the organisation root");
+	return r;
+}
+
+/* Sign l with the root key after the org chain's head, check it extends the chain, and give its text. */
+static int org_link_make(struct chain_org_state *state, struct chain_link *l, const uint8_t *root_sk,
+                         const uint8_t root_pk[PROTO_PK_LEN], char **text)
+{
+	size_t len = 0;
+	int r;
+
+	l->kind = CHAIN_KIND_ORG;
+	l->time = (int64_t)time(NULL);
+	chain_link_follow(l, &state->head);
+	if ((r = chain_link_sign(l, root_sk)) != VARSKO_OK || (r = chain_org_extend(state, l, root_pk)) != VARSKO_OK ||
+	    (r = chain_link_to_text(l, text, &len)) != VARSKO_OK)
+		return r;
+	return VARSKO_OK;
+}
+
+static int org_init(const struct config *cfg, struct store *s, const struct org_args *a)
+{
+	struct chain_org_state state;
+	struct chain_link links[2];
+	struct proto_cert gc;
+	uint8_t *root_sk = NULL, *org_sk = NULL;
+	uint8_t root_pk[PROTO_PK_LEN], have[PROTO_PK_LEN];
+	char *texts[2] = { NULL, NULL }, fpr[PROTO_FPR_LEN + 1];
+	int64_t now = (int64_t)time(NULL);
+	int r, made = 0;
+
+	if ((r = store_org_root_get(s, have)) != VARSKO_ERR_NOT_FOUND) {
+		if (r == VARSKO_OK)
+			fail(VARSKO_ERR_EXISTS, "the org chain exists already (varskoctl org show)");
+		else
+			fail(r, "cannot read the organisation root");
+		return r == VARSKO_OK ? VARSKO_ERR_EXISTS : r;
+	}
+	if ((r = keys_cert_read(cfg->gateway_cert, &gc)) != VARSKO_OK) {
+		fail(r, "cannot read the gateway certificate (gateway_cert)");
+		goto out;
+	}
+	if ((r = keys_secret_read(cfg->org_key, &org_sk)) != VARSKO_OK) {
+		fail(r, "cannot read the organisation key (org_key)");
+		goto out;
+	}
+	if (keys_file_exists(a->root_key)) {
+		r = keys_secret_read(a->root_key, &root_sk);
+		if (r == VARSKO_OK)
+			keys_public_of(root_sk, root_pk);
+	} else if ((r = keys_secret_generate(&root_sk, root_pk)) == VARSKO_OK &&
+	           (r = keys_secret_write(a->root_key, root_sk)) == VARSKO_OK) {
+		made = 1;
+	}
+	if (r != VARSKO_OK) {
+		fail(r, "cannot read or write the root key file");
+		goto out;
+	}
+	memset(&state, 0, sizeof(state));
+	memset(links, 0, sizeof(links));
+	links[0].op = CHAIN_OP_ENROLL_KEY;
+	keys_public_of(org_sk, links[0].pk);
+	links[0].not_after = now + a->years * 365 * 86400LL;
+	links[1].op = CHAIN_OP_GATEWAY_KEY;
+	memcpy(links[1].pk, gc.sign_pk, PROTO_PK_LEN);
+	for (size_t i = 0; i < 2; i++) {
+		if ((r = org_link_make(&state, &links[i], root_sk, root_pk, &texts[i])) != VARSKO_OK) {
+			fail(r, "cannot make the org chain's links");
+			goto out;
+		}
+	}
+	if ((r = store_org_init(s, root_pk, (const char *const *)texts, 2, now, "varskoctl")) != VARSKO_OK) {
+		fail(r, "cannot write the org chain");
+		goto out;
+	}
+	proto_fingerprint(root_pk, fpr);
+	printf("org chain started: enrollment key and gateway key, signed by the root key%s\n"
+	       "root key fingerprint: %s\n"
+	       "keep the root key file offline; restart varskod so that hello carries the root\n",
+	       made ? " (new file)" : "", fpr);
+out:
+	free(texts[0]);
+	free(texts[1]);
+	keys_secret_free(root_sk);
+	keys_secret_free(org_sk);
+	return r;
+}
+
+/* admin-add, admin-remove, enroll-key: one link signed by the root key. */
+static int org_append(struct store *s, const char *what, const char *user, const struct org_args *a)
+{
+	struct orgchain *oc = NULL;
+	struct userchain *uc = NULL;
+	struct chain_link l;
+	struct proto_cert who;
+	uint8_t *root_sk = NULL, root_pk[PROTO_PK_LEN];
+	char *text = NULL;
+	int r;
+
+	memset(&l, 0, sizeof(l));
+	if ((r = org_root_read(s, a->root_key, &root_sk, root_pk)) != VARSKO_OK)
+		goto out;
+	if ((oc = calloc(1, sizeof(*oc))) == NULL || (uc = calloc(1, sizeof(*uc))) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		fail(r, "out of memory");
+		goto out;
+	}
+	if ((r = orgchain_load(s, 0, oc)) != VARSKO_OK) {
+		fail(r, "the stored org chain does not verify: the database was changed");
+		goto out;
+	}
+	if (strcmp(what, "enroll-key") == 0) {
+		l.op = CHAIN_OP_ENROLL_KEY;
+		if (oc->state.n_enroll == 0) {
+			r = VARSKO_ERR_NOT_FOUND;
+			fail(r, "the org chain has no enrollment key");
+			goto out;
+		}
+		memcpy(l.pk, oc->state.enroll[oc->state.n_enroll - 1].pk, PROTO_PK_LEN);
+		if (a->not_after == NULL || proto_time_parse(a->not_after, &l.not_after) != VARSKO_OK) {
+			r = VARSKO_ERR_BAD_INPUT;
+			fail(r, "--not-after needs a time as YYYY-MM-DDTHH:MM:SSZ");
+			goto out;
+		}
+	} else {
+		l.op = strcmp(what, "admin-add") == 0 ? CHAIN_OP_ADMIN_ADD : CHAIN_OP_ADMIN_REMOVE;
+		snprintf(l.user, sizeof(l.user), "%s", user);
+	}
+	if (l.op == CHAIN_OP_ADMIN_ADD) {
+		if ((r = store_user_get(s, user, &who)) != VARSKO_OK || strcmp(who.role, "admin") != 0) {
+			r = r == VARSKO_OK || r == VARSKO_ERR_NOT_FOUND ? VARSKO_ERR_BAD_INPUT : r;
+			fail(r, "%s is not a user with role admin in the municipality document", user);
+			goto out;
+		}
+		if ((r = userchain_load(s, user, 0, uc)) != VARSKO_OK || uc->state.generation == 0) {
+			r = r == VARSKO_OK ? VARSKO_ERR_NOT_FOUND : r;
+			fail(r, "%s has no user key yet: enroll a device of theirs first", user);
+			goto out;
+		}
+		memcpy(l.pk, uc->state.uk_sign_pk, PROTO_PK_LEN);
+		l.generation = uc->state.generation;
+	}
+	if ((r = org_link_make(&oc->state, &l, root_sk, root_pk, &text)) != VARSKO_OK) {
+		fail(r, "the change does not fit the org chain (an admin twice, or one who is not)");
+		goto out;
+	}
+	if ((r = store_chain_add(s, "org", STORE_ORG_CHAIN, (int64_t)l.seq, chain_op_name(l.op), text, l.time,
+	                         "varskoctl")) != VARSKO_OK) {
+		fail(r, "cannot write the org chain");
+		goto out;
+	}
+	printf("org chain: %s appended as link %llu\n", chain_op_name(l.op), (unsigned long long)l.seq);
+out:
+	free(text);
+	keys_secret_free(root_sk);
+	userchain_free(uc);
+	free(uc);
+	orgchain_free(oc);
+	free(oc);
+	return r;
+}
+
+static int org_show(struct store *s, int json)
+{
+	struct orgchain *oc;
+	char fpr[PROTO_FPR_LEN + 1], t[PROTO_TIME_LEN + 1], b64[64];
+	json_t *o = NULL, *admins = NULL, *enroll = NULL;
+	int r;
+
+	if ((oc = calloc(1, sizeof(*oc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = orgchain_load(s, 0, oc)) != VARSKO_OK) {
+		fail(r, "the stored org chain does not verify: the database was changed");
+		goto out;
+	}
+	if (!oc->has_root) {
+		r = VARSKO_ERR_NOT_FOUND;
+		fail(r, "the organisation has no org chain yet (varskoctl org init)");
+		goto out;
+	}
+	proto_fingerprint(oc->root_pk, fpr);
+	if ((o = json_object()) == NULL || (admins = json_array()) == NULL || (enroll = json_array()) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < oc->state.n_admins; i++)
+		json_array_append_new(admins, json_pack("{s:s, s:I}", "user", oc->state.admins[i].user, "uk_generation",
+		                                        (json_int_t)oc->state.admins[i].uk_generation));
+	for (size_t i = 0; i < oc->state.n_enroll; i++) {
+		proto_fingerprint(oc->state.enroll[i].pk, b64);
+		proto_time_format(oc->state.enroll[i].not_after, t);
+		json_array_append_new(enroll, json_pack("{s:s, s:s}", "fingerprint", b64, "not_after", t));
+	}
+	json_object_set_new(o, "root_fingerprint", json_string(fpr));
+	json_object_set_new(o, "links", json_integer((json_int_t)oc->rows.n));
+	json_object_set(o, "admins", admins);
+	json_object_set(o, "enrollment_keys", enroll);
+	if (oc->state.has_gateway) {
+		proto_fingerprint(oc->state.gateway_pk, b64);
+		json_object_set_new(o, "gateway_fingerprint", json_string(b64));
+	}
+	if (json) {
+		char *txt = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+
+		if (txt == NULL) {
+			r = VARSKO_ERR_NOMEM;
+			goto out;
+		}
+		puts(txt);
+		free(txt);
+	} else {
+		printf("root key fingerprint: %s\nlinks: %zu\n", fpr, oc->rows.n);
+		for (size_t i = 0; i < json_array_size(enroll); i++)
+			printf("enrollment key: %s until %s\n",
+			       json_string_value(json_object_get(json_array_get(enroll, i), "fingerprint")),
+			       json_string_value(json_object_get(json_array_get(enroll, i), "not_after")));
+		if (oc->state.has_gateway)
+			printf("gateway key: %s\n", json_string_value(json_object_get(o, "gateway_fingerprint")));
+		for (size_t i = 0; i < oc->state.n_admins; i++)
+			printf("admin: %s (user key generation %llu)\n", oc->state.admins[i].user,
+			       (unsigned long long)oc->state.admins[i].uk_generation);
+		if (oc->state.n_admins == 0)
+			printf("admins: none yet (varskoctl org admin-add USER --root-key FILE)\n");
+	}
+out:
+	json_decref(admins);
+	json_decref(enroll);
+	json_decref(o);
+	orgchain_free(oc);
+	free(oc);
+	return r;
+}
+
+static int cmd_org(const char *cfgpath, int argc, char **argv)
+{
+	struct org_args a;
+	struct config cfg;
+	struct store *s = NULL;
+	const char *what, *user = NULL;
+	int r, code = 1;
+
+	memset(&a, 0, sizeof(a));
+	memset(&cfg, 0, sizeof(cfg));
+	if ((r = org_opts(argc, argv, &a)) >= 0)
+		return r;
+	if (optind >= argc)
+		return usage_error(usage_org, "org takes: init, show, admin-add, admin-remove or enroll-key");
+	what = argv[optind++];
+	if ((strcmp(what, "admin-add") == 0 || strcmp(what, "admin-remove") == 0) && optind < argc)
+		user = argv[optind++];
+	/* The options may follow the words: argv from the last word on, as getopt wants it. */
+	argc -= optind - 1;
+	argv += optind - 1;
+	if ((r = org_opts(argc, argv, &a)) >= 0)
+		return r;
+	if (optind != argc)
+		return usage_error(usage_org, "too many arguments");
+	if ((strcmp(what, "admin-add") == 0 || strcmp(what, "admin-remove") == 0) && user == NULL)
+		return usage_error(usage_org, "which user?");
+	if (strcmp(what, "show") != 0 && strcmp(what, "init") != 0 && user == NULL && strcmp(what, "enroll-key") != 0)
+		return usage_error(usage_org, "unknown org command");
+	if (strcmp(what, "show") != 0 && a.root_key == NULL)
+		return usage_error(usage_org, "--root-key FILE is needed: the root key signs every link");
+	if (load_config(cfgpath, &cfg) != VARSKO_OK)
+		goto out;
+	if (open_store(&cfg, &s, 0) != VARSKO_OK)
+		goto out;
+	if (strcmp(what, "show") == 0)
+		r = org_show(s, a.json);
+	else if (strcmp(what, "init") == 0)
+		r = org_init(&cfg, s, &a);
+	else
+		r = org_append(s, what, user, &a);
+	code = r == VARSKO_OK ? 0 : 1;
+out:
+	store_close(s);
+	config_free(&cfg);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -650,6 +1035,8 @@ int main(int argc, char **argv)
 		return cmd_migrate(cfgpath, argc, argv);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(cfgpath, argc, argv);
+	if (strcmp(cmd, "org") == 0)
+		return cmd_org(cfgpath, argc, argv);
 	if (strcmp(cmd, "deadline") == 0) {
 #ifdef HAVE_CTL_DEADLINE
 		optind = 1;

@@ -19,7 +19,7 @@
 #include "flow_event.h"
 #include "flow_text.h"
 #include "policy.h"
-#include "userchain.h"
+#include "chains.h"
 
 void event_result_clear(struct event_result *r)
 {

@@ -20,7 +20,7 @@
 #include "keybox.h"
 #include "log.h"
 #include "store_keys.h"
-#include "userchain.h"
+#include "chains.h"
 
 #define DEVICE_PREFIX "device:"
 
@@ -38,9 +38,61 @@ static int user_chain(struct flow_job *j, struct store *st, const char *user, in
 
 /* ---- chain_get ------------------------------------------------------------------- */
 
-int flow_run_chain_get(struct flow_job *j, struct store *st)
+/* The answer `chain` of PROTOCOL.md 16.3 for an org or team chain: links, and no certs or revoked devices. */
+static int chain_answer(struct flow_job *j, const char *kind, const char *chain, json_t *links)
 {
-	const char *user = json_string_value(json_object_get(j->req, "chain"));
+	return flow_answer(j, json_pack("{s:s, s:s, s:O, s:[], s:[]}", "kind", kind, "chain", chain, "links", links,
+	                                "certs", "revoked"));
+}
+
+static int org_chain_get(struct flow_job *j, struct store *st, const char *chain)
+{
+	struct orgchain *oc;
+	int r;
+
+	if (strcmp(chain, STORE_ORG_CHAIN) != 0)
+		return flow_refuse(j, VARSKO_ERR_BAD_FRAME, "the org chain's id is \"org\"");
+	if ((oc = calloc(1, sizeof(*oc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = orgchain_load(st, 1, oc)) == VARSKO_ERR_BAD_CHAIN)
+		r = flow_refuse(j, r, "the stored org chain does not verify: the database was changed");
+	else if (r == VARSKO_OK)
+		r = chain_answer(j, "org", chain, oc->rows.arr);
+	orgchain_free(oc);
+	free(oc);
+	return r;
+}
+
+/* teamchain_load() with the refusals of PROTOCOL.md 16.3: an unknown team, a chain that does not verify. */
+static int team_chain(struct flow_job *j, struct store *st, const char *team, int want_json, struct teamchain *tc)
+{
+	int r = store_team_exists(st, team);
+
+	if (r == VARSKO_ERR_NOT_FOUND)
+		return flow_refuse(j, r, "the municipality has no such team");
+	if (r != VARSKO_OK)
+		return r;
+	if ((r = teamchain_load(st, team, want_json, tc)) == VARSKO_ERR_BAD_CHAIN)
+		return flow_refuse(j, r, "the stored team or org chain does not verify: the database was changed");
+	return r;
+}
+
+static int team_chain_get(struct flow_job *j, struct store *st, const char *team)
+{
+	struct teamchain *tc;
+	int r;
+
+	if ((tc = calloc(1, sizeof(*tc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = team_chain(j, st, team, 1, tc)) == VARSKO_OK)
+		r = chain_answer(j, "team", team, tc->rows.arr);
+	teamchain_free(tc);
+	free(tc);
+	return r;
+}
+
+static int user_chain_get(struct flow_job *j, struct store *st, const char *user)
+{
 	struct userchain *uc = NULL;
 	struct store_device d;
 	json_t *certs = NULL, *revoked = NULL;
@@ -68,7 +120,7 @@ int flow_run_chain_get(struct flow_job *j, struct store *st)
 			goto out;
 		}
 	}
-	r = flow_answer(j, json_pack("{s:s, s:s, s:O, s:O, s:O}", "kind", "user", "chain", user, "links", uc->arr,
+	r = flow_answer(j, json_pack("{s:s, s:s, s:O, s:O, s:O}", "kind", "user", "chain", user, "links", uc->rows.arr,
 	                             "certs", certs, "revoked", revoked));
 out:
 	json_decref(revoked);
@@ -78,9 +130,21 @@ out:
 	return r;
 }
 
+int flow_run_chain_get(struct flow_job *j, struct store *st)
+{
+	const char *kind = json_string_value(json_object_get(j->req, "kind"));
+	const char *chain = json_string_value(json_object_get(j->req, "chain"));
+
+	if (strcmp(kind, "org") == 0)
+		return org_chain_get(j, st, chain);
+	if (strcmp(kind, "team") == 0)
+		return team_chain_get(j, st, chain);
+	return user_chain_get(j, st, chain);
+}
+
 /* ---- chain_append ----------------------------------------------------------------- */
 
-int flow_run_chain_append(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+static int user_chain_append(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
 	const char *user = json_string_value(json_object_get(j->req, "chain"));
 	struct userchain *uc = NULL;
@@ -142,6 +206,113 @@ out:
 	userchain_free(uc);
 	free(uc);
 	return r;
+}
+
+/* PROTOCOL.md 16.3 step 5: the user a team_create or member_add names, as the municipality and its chain have it. */
+static int member_check(struct flow_job *j, struct store *st, const char *team, const struct chain_link *l)
+{
+	struct proto_cert who;
+	struct userchain *uc;
+	int r;
+
+	if ((r = store_user_get(st, l->user, &who)) != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
+		return r;
+	if (r == VARSKO_ERR_NOT_FOUND || strcmp(who.team, team) != 0 || strcmp(who.role, chain_role_name(l->role)) != 0)
+		return flow_refuse(j, VARSKO_ERR_BAD_INPUT,
+		                   "the municipality document does not place this user in this team with this role");
+	if ((uc = calloc(1, sizeof(*uc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = user_chain(j, st, l->user, 0, uc)) != VARSKO_OK)
+		goto out;
+	if (uc->state.generation == 0)
+		r = flow_refuse(j, VARSKO_ERR_NOT_FOUND, "the user has no user key yet");
+	else if (uc->state.generation != l->generation ||
+	         sodium_memcmp(uc->state.uk_sign_pk, l->uk_sign_pk, PROTO_PK_LEN) != 0)
+		r = flow_refuse(j, VARSKO_ERR_STALE_KEY, "the link does not pin the user's current user key");
+out:
+	userchain_free(uc);
+	free(uc);
+	return r;
+}
+
+/* PROTOCOL.md 16.3: a team link, checked in the order given there. */
+static int team_chain_append(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	const char *team = json_string_value(json_object_get(j->req, "chain"));
+	struct teamchain *tc = NULL;
+	struct userchain *own = NULL;
+	struct chain_link *l = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((tc = calloc(1, sizeof(*tc))) == NULL || (own = calloc(1, sizeof(*own))) == NULL ||
+	    (l = calloc(1, sizeof(*l))) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = store_team_exists(st, team)) != VARSKO_OK) {
+		if (r == VARSKO_ERR_NOT_FOUND)
+			r = flow_refuse(j, r, "the municipality has no such team");
+		goto out;
+	}
+	if ((r = chain_link_from_json(json_object_get(j->req, "link"), l)) != VARSKO_OK) {
+		r = flow_refuse(j, r, "the link is not a valid chain link");
+		goto out;
+	}
+	if (l->kind != CHAIN_KIND_TEAM || strcmp(l->chain, team) != 0) {
+		r = flow_refuse(j, VARSKO_ERR_BAD_CHAIN, "the link is not a link of this team's chain");
+		goto out;
+	}
+	if ((r = team_chain(j, st, team, 0, tc)) != VARSKO_OK)
+		goto out;
+	if (!tc->org.has_root) {
+		r = flow_refuse(j, VARSKO_ERR_NOT_FOUND, "the organisation has no org chain yet (varskoctl org init)");
+		goto out;
+	}
+	/* A device signs team changes with its own user's key only: who changed a team is who sent it. */
+	if ((r = user_chain(j, st, c->cert.user, 0, own)) != VARSKO_OK)
+		goto out;
+	if (own->state.generation == 0 || sodium_memcmp(l->sigs[0].pk, own->state.uk_sign_pk, PROTO_PK_LEN) != 0) {
+		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device signs team changes with its own user's current key");
+		goto out;
+	}
+	if ((l->op == CHAIN_OP_TEAM_CREATE || l->op == CHAIN_OP_MEMBER_ADD) &&
+	    (r = member_check(j, st, team, l)) != VARSKO_OK)
+		goto out;
+	if ((r = chain_team_extend(&tc->state, l, &tc->org.state)) != VARSKO_OK) {
+		r = flow_refuse(j, r, "the link does not extend the team's chain");
+		goto out;
+	}
+	if ((r = chain_link_to_text(l, &text, &len)) != VARSKO_OK)
+		goto out;
+	r = store_chain_add(st, "team", team, (int64_t)l->seq, chain_op_name(l->op), text, now, j->device);
+	if (r == VARSKO_ERR_EXISTS) {
+		r = flow_refuse(j, VARSKO_ERR_BAD_CHAIN, "another link took this place first: fetch the chain again");
+		goto out;
+	}
+	if (r == VARSKO_OK)
+		r = flow_answer(j,
+		                json_pack("{s:s, s:s, s:I}", "kind", "team", "chain", team, "seq", (json_int_t)l->seq));
+out:
+	free(text);
+	free(l);
+	userchain_free(own);
+	free(own);
+	teamchain_free(tc);
+	free(tc);
+	return r;
+}
+
+int flow_run_chain_append(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	const char *kind = json_string_value(json_object_get(j->req, "kind"));
+
+	if (strcmp(kind, "org") == 0)
+		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "the org chain is written offline, by varskoctl org");
+	if (strcmp(kind, "team") == 0)
+		return team_chain_append(j, st, c, now);
+	return user_chain_append(j, st, c, now);
 }
 
 /* ---- keys_get, keys_put -------------------------------------------------------------- */

@@ -1015,6 +1015,8 @@ static int session_open(struct server *srv, struct session *s, struct lws *wsi)
 	memcpy(hello.u.hello.nonce, s->nonce, sizeof s->nonce);
 	hello.u.hello.time = time(NULL);
 	memcpy(hello.u.hello.org_pk, srv->org_pk, PROTO_PK_LEN);
+	hello.u.hello.has_root = srv->has_root;
+	memcpy(hello.u.hello.root_pk, srv->root_pk, PROTO_PK_LEN);
 	session_send_frame(s, &hello);
 	lws_set_timer_usecs(wsi, (lws_usec_t)srv->cfg->handshake_timeout * LWS_USEC_PER_SEC);
 	log_msg(LOGL_DEBUG, "session s%llu: opened (%zu open)", (unsigned long long)s->id, srv->n_sessions);
@@ -1286,6 +1288,12 @@ int server_push(struct server *srv, const char *user, const char *team, const ch
 }
 
 /* ---- the server ---------------------------------------------------------- */
+
+void server_set_root(struct server *srv, const uint8_t root_pk[PROTO_PK_LEN])
+{
+	memcpy(srv->root_pk, root_pk, PROTO_PK_LEN);
+	srv->has_root = 1;
+}
 
 int server_create(struct server **out, const struct config *cfg, struct store *store, uint8_t *org_sk, uint8_t *gw_sk,
                   const struct proto_cert *gateway_cert)

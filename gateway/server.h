@@ -50,6 +50,9 @@ int server_create(struct server **out, const struct config *cfg, struct store *s
 /* The TCP port the server listens on (useful when cfg->port was taken as is). */
 int server_port(const struct server *srv);
 
+/* The organisation root key that hello carries from now on (PROTOCOL.md 16.2); before server_run(). */
+void server_set_root(struct server *srv, const uint8_t root_pk[PROTO_PK_LEN]);
+
 /*
  * Serve until server_stop() is called. Returns VARSKO_OK after a stop, or
  * VARSKO_ERR_INTERNAL if the event loop failed.

@@ -78,6 +78,8 @@ struct server {
 	uint8_t *org_sk; /* borrowed; no-access except while the worker signs with it */
 	uint8_t *gw_sk;  /* borrowed; the same */
 	uint8_t org_pk[PROTO_PK_LEN];
+	int has_root;                  /* the org chain exists: hello carries root_pk (PROTOCOL.md 16.2) */
+	uint8_t root_pk[PROTO_PK_LEN]; /* the organisation root key, read at start */
 	struct proto_cert gateway_cert;
 	char *gateway_cert_json; /* owned; the certificate as compact JSON */
 	volatile sig_atomic_t stop;

@@ -121,7 +121,8 @@
 	X(SQL_APPROVAL_GET)                                                                                            \
 	X(SQL_APPROVAL_OF_USER)                                                                                        \
 	X(SQL_APPROVAL_OFFER)                                                                                          \
-	X(SQL_APPROVAL_REVEAL)
+	X(SQL_APPROVAL_REVEAL)                                                                                         \
+	X(SQL_TEAM_EXISTS)
 
 #define STORE_SQL_ENUM(id) id,
 enum store_sql { STORE_SQL_LIST(STORE_SQL_ENUM) STORE_SQL_COUNT };

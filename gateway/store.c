@@ -185,6 +185,18 @@ static const char *const migrations[] = {
 	" nonce_old BLOB NULL,"
 	" nonce_new BLOB NULL) STRICT;"
 	"PRAGMA user_version = 5;",
+	/* 5 -> 6: org and team chains beside the user chains (PROTOCOL.md 16); the org root sits in meta. */
+	"CREATE TABLE chain_links_6 ("
+	" kind TEXT NOT NULL CHECK (kind IN ('org', 'user', 'team')),"
+	" chain TEXT NOT NULL,"
+	" seq INTEGER NOT NULL CHECK (seq >= 1),"
+	" link_json TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" PRIMARY KEY (kind, chain, seq)) STRICT;"
+	"INSERT INTO chain_links_6 SELECT kind, chain, seq, link_json, created_at FROM chain_links;"
+	"DROP TABLE chain_links;"
+	"ALTER TABLE chain_links_6 RENAME TO chain_links;"
+	"PRAGMA user_version = 6;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

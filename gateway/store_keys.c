@@ -39,6 +39,7 @@ const char *const store_sql_keys[STORE_SQL_COUNT] = {
         [SQL_APPROVAL_OFFER] =
                 "UPDATE approvals SET old_device = ?2, nonce_old = ?3 WHERE id = ?1 AND nonce_old IS NULL",
         [SQL_APPROVAL_REVEAL] = "UPDATE approvals SET nonce_new = ?2 WHERE id = ?1 AND nonce_new IS NULL",
+        [SQL_TEAM_EXISTS] = "SELECT count(*) FROM teams WHERE id = ?1",
 };
 
 struct text_each {
@@ -80,6 +81,59 @@ int store_chain_add(struct store *s, const char *kind, const char *chain, int64_
 		goto out;
 	snprintf(detail, sizeof detail, "%s=%s seq=%lld op=%s", kind, chain, (long long)seq, op);
 	r = store_audit(s, now, "chain_append", actor, detail);
+out:
+	return store_tx_end(s, own, r);
+}
+
+int store_team_exists(struct store *s, const char *team)
+{
+	int64_t n = 0;
+	int r = store_query_int(s, SQL_TEAM_EXISTS, &n, "s", team);
+
+	if (r != VARSKO_OK)
+		return r;
+	return n > 0 ? VARSKO_OK : VARSKO_ERR_NOT_FOUND;
+}
+
+/* The row of SQL_META_GET for the root: its base64 decoded into the 32 bytes at arg. */
+static int root_row(sqlite3_stmt *st, void *arg)
+{
+	const char *t = (const char *)sqlite3_column_text(st, 0);
+
+	/* Written only by store_org_init: anything else is an edit. */
+	if (t == NULL || proto_b64_decode_exact(t, arg, PROTO_PK_LEN) != VARSKO_OK)
+		return VARSKO_ERR_DB;
+	return VARSKO_OK;
+}
+
+int store_org_root_get(struct store *s, uint8_t pk[PROTO_PK_LEN])
+{
+	return store_query_one(s, SQL_META_GET, root_row, pk, "s", STORE_META_ORG_ROOT);
+}
+
+int store_org_init(struct store *s, const uint8_t root_pk[PROTO_PK_LEN], const char *const *links, size_t n,
+                   int64_t now, const char *actor)
+{
+	char text[sodium_base64_ENCODED_LEN(PROTO_PK_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	uint8_t have[PROTO_PK_LEN];
+	int own = 0, r;
+
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	if ((r = store_org_root_get(s, have)) != VARSKO_ERR_NOT_FOUND) {
+		if (r == VARSKO_OK)
+			r = VARSKO_ERR_EXISTS;
+		goto out;
+	}
+	if ((r = proto_b64_encode(root_pk, PROTO_PK_LEN, text, sizeof text)) != VARSKO_OK ||
+	    (r = store_exec(s, SQL_META_SET, "ss", STORE_META_ORG_ROOT, text)) != VARSKO_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if ((r = store_exec(s, SQL_CHAIN_ADD, "ssisi", "org", STORE_ORG_CHAIN, (int64_t)(i + 1), links[i],
+		                    now)) != VARSKO_OK)
+			goto out;
+	}
+	r = store_audit(s, now, "org_init", actor, "org chain started");
 out:
 	return store_tx_end(s, own, r);
 }

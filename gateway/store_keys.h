@@ -34,6 +34,23 @@ int store_chain_foreach(struct store *s, const char *kind, const char *chain, st
 int store_chain_add(struct store *s, const char *kind, const char *chain, int64_t seq, const char *op, const char *json,
                     int64_t now, const char *actor);
 
+#define STORE_ORG_CHAIN    "org"          /* the chain id of the org chain (PROTOCOL.md 16.3) */
+#define STORE_META_ORG_ROOT "org_root_pk" /* meta key: the organisation root key, base64 */
+
+/* VARSKO_OK when the municipality has team, VARSKO_ERR_NOT_FOUND when not. */
+int store_team_exists(struct store *s, const char *team);
+
+/* The organisation root key (PROTOCOL.md 16.1); VARSKO_ERR_NOT_FOUND before `varskoctl org init`. */
+int store_org_root_get(struct store *s, uint8_t pk[PROTO_PK_LEN]);
+
+/*
+ * Start the org chain, in one transaction: the root key and links[0..n)
+ * (JSON texts, seq 1..n, verified by the caller); audited "org_init".
+ * VARSKO_ERR_EXISTS when the organisation has a root already.
+ */
+int store_org_init(struct store *s, const uint8_t root_pk[PROTO_PK_LEN], const char *const *links, size_t n,
+                   int64_t now, const char *actor);
+
 /* Every key box set of owner ("user:<id>") in generation order through fn. */
 int store_keyset_foreach(struct store *s, const char *owner, store_text_fn fn, void *arg);
 

@@ -28,6 +28,7 @@
 #include "proto.h"
 #include "server.h"
 #include "store.h"
+#include "store_keys.h"
 #include "wipe.h"
 
 #ifndef VARSKO_VERSION
@@ -154,6 +155,8 @@ int main(int argc, char **argv)
 	struct deadline_engine *deadlines = NULL;
 	struct mqtt *mqtt = NULL;
 	uint8_t *org_sk = NULL, *gw_sk = NULL;
+	uint8_t root_pk[PROTO_PK_LEN];
+	int has_root;
 	struct proto_cert gw_cert;
 	char err[512];
 
@@ -219,10 +222,18 @@ int main(int argc, char **argv)
 		varskod_fail("cannot open the database (run `varskoctl init` first)", r);
 		goto out;
 	}
+	if ((r = store_org_root_get(store, root_pk)) != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND) {
+		varskod_fail("cannot read the organisation root key", r);
+		goto out;
+	}
+	has_root = r == VARSKO_OK;
 	if ((r = server_create(&srv, &cfg, store, org_sk, gw_sk, &gw_cert)) != VARSKO_OK) {
 		varskod_fail("cannot start the server", r);
 		goto out;
 	}
+	/* Read once: `varskoctl org init` on a running varskod takes effect at the next start. */
+	if (has_root)
+		server_set_root(srv, root_pk);
 	if ((r = mqtt_start(&mqtt, &cfg, srv)) != VARSKO_OK) {
 		varskod_fail("cannot start the MQTT publisher", r);
 		goto out;

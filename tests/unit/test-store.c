@@ -267,9 +267,27 @@ static void test_keys(void)
 	CHECK_EQ_INT(store_chain_add(s, "user", "laerer-kim", 1, "uk_create", "{\"a\":1}", T0, "d-1"), VARSKO_OK);
 	CHECK_EQ_INT(store_chain_add(s, "user", "laerer-kim", 2, "device_add", "{\"a\":2}", T0, "d-1"), VARSKO_OK);
 	CHECK_EQ_INT(store_chain_add(s, "user", "laerer-kim", 2, "device_add", "{\"a\":3}", T0, "d-2"), VARSKO_ERR_EXISTS);
-	CHECK_EQ_INT(store_chain_add(s, "team", "t", 1, "team_create", "{}", T0, "d-1"), VARSKO_ERR_DB); /* not yet */
+	CHECK_EQ_INT(store_chain_add(s, "team", "t", 1, "team_create", "{}", T0, "d-1"), VARSKO_OK); /* schema 6 */
+	CHECK_EQ_INT(store_chain_add(s, "group", "t", 1, "x", "{}", T0, "d-1"), VARSKO_ERR_DB); /* no such kind */
 	CHECK_EQ_INT(store_chain_foreach(s, "user", "laerer-kim", text_count, &n), VARSKO_OK);
 	CHECK_EQ_INT(n, 2);
+	{
+		/* The org root and the org chain's first links go in together, once (PROTOCOL.md 16.1). */
+		const char *const org[] = {"{\"o\":1}", "{\"o\":2}"};
+		uint8_t root[PROTO_PK_LEN], got[PROTO_PK_LEN];
+		size_t on = 0;
+
+		memset(root, 7, sizeof(root));
+		CHECK_EQ_INT(store_org_root_get(s, got), VARSKO_ERR_NOT_FOUND);
+		CHECK_EQ_INT(store_org_init(s, root, org, 2, T0, "varskoctl"), VARSKO_OK);
+		CHECK_EQ_INT(store_org_root_get(s, got), VARSKO_OK);
+		CHECK(memcmp(got, root, sizeof(root)) == 0);
+		CHECK_EQ_INT(store_org_init(s, root, org, 2, T0, "varskoctl"), VARSKO_ERR_EXISTS);
+		CHECK_EQ_INT(store_chain_foreach(s, "org", STORE_ORG_CHAIN, text_count, &on), VARSKO_OK);
+		CHECK_EQ_INT(on, 2);
+		CHECK_EQ_INT(audit_count(s, "org_init", "org chain started"), 1);
+		CHECK_EQ_INT(store_team_exists(s, "no-such-team"), VARSKO_ERR_NOT_FOUND);
+	}
 	CHECK_EQ_INT(audit_count(s, "chain_append", "user=laerer-kim seq=2 op=device_add"), 1);
 
 	CHECK_EQ_INT(store_keyset_put(s, "user:laerer-kim", 1, "{\"s\":1}", T0, "d-1"), VARSKO_OK);

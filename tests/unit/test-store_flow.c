@@ -30,7 +30,7 @@
 #include "store.h"
 #include "store_keys.h"
 #include "underretning.h"
-#include "userchain.h"
+#include "chains.h"
 
 static char dir[] = "/tmp/varsko-test-store_flow-XXXXXX";
 static char dbpath[300];

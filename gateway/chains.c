@@ -1,0 +1,146 @@
+/* chains.c: the stored chains of the key model, verified from their roots (chains.h). */
+#include "chains.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "store_keys.h"
+
+/* One stored link: parsed, in seq order, and kept as JSON when asked to. */
+static int chain_row(int64_t seq, const char *json, size_t len, void *arg)
+{
+	struct chain_rows *cr = arg;
+	struct chain_link *grown;
+
+	if (cr->n == FLOW_CHAIN_LINKS_MAX || seq != (int64_t)cr->n + 1)
+		return VARSKO_ERR_BAD_CHAIN;
+	if (cr->n == cr->cap) {
+		size_t cap = cr->cap ? cr->cap * 2 : 8;
+
+		if ((grown = realloc(cr->links, cap * sizeof(*grown))) == NULL)
+			return VARSKO_ERR_NOMEM;
+		cr->links = grown;
+		cr->cap = cap;
+	}
+	if (chain_link_from_text(json, len, &cr->links[cr->n]) != VARSKO_OK)
+		return VARSKO_ERR_BAD_CHAIN;
+	if (cr->arr != NULL) {
+		json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
+
+		if (o == NULL)
+			return VARSKO_ERR_BAD_CHAIN;
+		if (json_array_append_new(cr->arr, o) != 0)
+			return VARSKO_ERR_NOMEM;
+	}
+	cr->n++;
+	return VARSKO_OK;
+}
+
+/* The stored links of (kind, chain) into *cr (zeroed first; rows_free() it in every case). */
+static int rows_load(struct store *st, const char *kind, const char *chain, int want_json, struct chain_rows *cr)
+{
+	memset(cr, 0, sizeof(*cr));
+	if (want_json && (cr->arr = json_array()) == NULL)
+		return VARSKO_ERR_NOMEM;
+	return store_chain_foreach(st, kind, chain, chain_row, cr);
+}
+
+static void rows_free(struct chain_rows *cr)
+{
+	free(cr->links);
+	json_decref(cr->arr);
+	memset(cr, 0, sizeof(*cr));
+}
+
+int userchain_load(struct store *st, const char *user, int want_json, struct userchain *uc)
+{
+	size_t bad = 0;
+	int r;
+
+	memset(uc, 0, sizeof(*uc));
+	if ((r = rows_load(st, "user", user, want_json, &uc->rows)) != VARSKO_OK)
+		return r;
+	if (chain_user_verify(uc->rows.links, uc->rows.n, user, NULL, &uc->state, &bad) != VARSKO_OK)
+		return VARSKO_ERR_BAD_CHAIN;
+	return VARSKO_OK;
+}
+
+void userchain_free(struct userchain *uc)
+{
+	if (uc == NULL)
+		return;
+	rows_free(&uc->rows);
+	memset(uc, 0, sizeof(*uc));
+}
+
+const struct chain_device *userchain_device(const struct userchain *uc, const char *id)
+{
+	for (size_t i = 0; i < uc->state.n_devices; i++) {
+		if (strcmp(uc->state.devices[i].device, id) == 0)
+			return &uc->state.devices[i];
+	}
+	return NULL;
+}
+
+int userchain_key_id(const struct userchain *uc, char out[KEYBOX_KEYID_MAX + 1])
+{
+	out[0] = '\0';
+	if (uc->state.generation == 0)
+		return VARSKO_ERR_NOT_FOUND;
+	return keybox_user_key_id(out, uc->state.user, uc->state.generation);
+}
+
+int orgchain_load(struct store *st, int want_json, struct orgchain *oc)
+{
+	size_t bad = 0;
+	int r;
+
+	memset(oc, 0, sizeof(*oc));
+	if ((r = rows_load(st, "org", STORE_ORG_CHAIN, want_json, &oc->rows)) != VARSKO_OK)
+		return r;
+	r = store_org_root_get(st, oc->root_pk);
+	if (r == VARSKO_ERR_NOT_FOUND)
+		return oc->rows.n == 0 ? VARSKO_OK : VARSKO_ERR_BAD_CHAIN; /* links without a root: an edit */
+	if (r != VARSKO_OK)
+		return r == VARSKO_ERR_DB ? VARSKO_ERR_BAD_CHAIN : r;
+	oc->has_root = 1;
+	if (chain_org_verify(oc->rows.links, oc->rows.n, oc->root_pk, &oc->state, &bad) != VARSKO_OK)
+		return VARSKO_ERR_BAD_CHAIN;
+	return VARSKO_OK;
+}
+
+void orgchain_free(struct orgchain *oc)
+{
+	if (oc == NULL)
+		return;
+	rows_free(&oc->rows);
+	memset(oc, 0, sizeof(*oc));
+}
+
+int teamchain_load(struct store *st, const char *team, int want_json, struct teamchain *tc)
+{
+	size_t bad = 0;
+	int r;
+
+	memset(tc, 0, sizeof(*tc));
+	if ((r = orgchain_load(st, 0, &tc->org)) != VARSKO_OK)
+		return r;
+	if ((r = rows_load(st, "team", team, want_json, &tc->rows)) != VARSKO_OK)
+		return r;
+	if (tc->rows.n > 0 && !tc->org.has_root)
+		return VARSKO_ERR_BAD_CHAIN; /* a team chain needs an admin of the org chain */
+	if (chain_team_verify(tc->rows.links, tc->rows.n, team, &tc->org.state, &tc->state, &bad) != VARSKO_OK)
+		return VARSKO_ERR_BAD_CHAIN;
+	return VARSKO_OK;
+}
+
+void teamchain_free(struct teamchain *tc)
+{
+	if (tc == NULL)
+		return;
+	rows_free(&tc->rows);
+	orgchain_free(&tc->org);
+	memset(tc, 0, sizeof(*tc));
+}

@@ -1,0 +1,73 @@
+/*
+ * chains.h: the chains of the key model as the store holds them, verified
+ * from their roots (PROTOCOL.md 15, 16). The one place varskod turns stored
+ * links into a verified state: flow_keys.c (the key model's requests),
+ * flow_event.c (the notifier's user key for a kvittering or tilbagemelding)
+ * and varskoctl's org commands all read chains through it. Store library;
+ * worker thread (or varskoctl).
+ *
+ * A stored chain that does not parse, skips a seq or does not verify was
+ * changed behind varskod's back (varskod verifies every link before it
+ * stores it): VARSKO_ERR_BAD_CHAIN.
+ */
+#ifndef VARSKO_CHAINS_H
+#define VARSKO_CHAINS_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "chain.h"
+#include "keybox.h"
+#include "store.h"
+
+/* The stored links of one chain, parsed, in seq order. */
+struct chain_rows {
+	struct chain_link *links; /* n of cap */
+	size_t n, cap;
+	json_t *arr; /* with want_json: the links as JSON objects */
+};
+
+struct userchain {
+	struct chain_rows rows;
+	struct chain_user_state state;
+};
+
+/* The org chain and its root; has_root 0 (and n 0) before `varskoctl org init`. */
+struct orgchain {
+	struct chain_rows rows;
+	int has_root;
+	uint8_t root_pk[PROTO_PK_LEN];
+	struct chain_org_state state;
+};
+
+/* A team chain, verified against the org chain (org.state gives the admins). */
+struct teamchain {
+	struct chain_rows rows;
+	struct orgchain org;
+	struct chain_team_state state;
+};
+
+/*
+ * Load user's chain into *uc (zeroed first; userchain_free() it in every
+ * case) and verify it from its root into uc->state (a user without a chain:
+ * n 0, state.generation 0). Else VARSKO_OK or the store's error.
+ */
+int userchain_load(struct store *st, const char *user, int want_json, struct userchain *uc);
+void userchain_free(struct userchain *uc);
+
+/* The device of the chain named id, or NULL. */
+const struct chain_device *userchain_device(const struct userchain *uc, const char *id);
+
+/* The key id of the user's current user key ("user:<id>:<generation>"); VARSKO_ERR_NOT_FOUND without one. */
+int userchain_key_id(const struct userchain *uc, char out[KEYBOX_KEYID_MAX + 1]);
+
+/* The org chain and its root, verified from the root (*oc zeroed first; orgchain_free() it in every case). */
+int orgchain_load(struct store *st, int want_json, struct orgchain *oc);
+void orgchain_free(struct orgchain *oc);
+
+/* team's chain (none: n 0), verified against the org chain (loaded into tc->org). */
+int teamchain_load(struct store *st, const char *team, int want_json, struct teamchain *tc);
+void teamchain_free(struct teamchain *tc);
+
+#endif
