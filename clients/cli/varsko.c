@@ -13,6 +13,8 @@
  *                  | tilbagemeld REF --iværksat ja|nej [--besked TEKST]
  *                  | omdiriger REF --team TEAM | afslut REF
  *   varsko leder overview
+ *   varsko team show TEAM | create TEAM LEDER | add TEAM USER | remove TEAM USER
+ *               | leder-add TEAM USER | leder-remove TEAM USER
  *   varsko watch [--count N] [--timeout S]
  *
  * Every command takes --home DIR (default $VARSKO_HOME, then
@@ -560,6 +562,9 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		setup_to_json(jo, &su);
 		/* The enrollment stands whatever the setup did: "user_key_state" says how that went. */
 		rc = print_json_secret(jo);
+		/* ... except when the organisation root does not vouch for the key it was made with. */
+		if (su.r == VARSKO_ERR_BAD_CHAIN)
+			rc = EXIT_FAILURE;
 		goto out;
 	}
 	printf("Enheden er tilmeldt: %s\n", info.identity.device);
@@ -585,6 +590,14 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		printf("Enheden har din brugernøgle.\n");
 	} else if (su.r == VARSKO_ERR_NOT_CROSS_SIGNED) {
 		print_not_cross_signed(info.identity.user);
+	} else if (su.r == VARSKO_ERR_BAD_CHAIN) {
+		fflush(stdout);
+		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
+		        su.detail[0] != '\0' ? su.detail : varsko_strerror(su.r));
+		fprintf(stderr, "Kommunens organisationskæde, verificeret fra rodnøglen, godkender ikke den nøgle,\n"
+		                "serveren tilmeldte enheden med. Enheden bruges ikke, og intet mere er sendt.\n"
+		                "Kontakt administratoren.\n");
+		rc = EXIT_FAILURE;
 	} else {
 		fflush(stdout);
 		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
@@ -1769,6 +1782,198 @@ out:
 	return rc;
 }
 
+/* ---- team ------------------------------------------------------------------------------------ */
+
+/* Hints in Danish after the "varsko: name: detail" line of a failed team command. */
+static void team_hint(int r)
+{
+	if (r == VARSKO_ERR_NOT_MEMBER)
+		fprintf(stderr,
+		        "Kun en administrator (efter kommunens organisationskæde) eller en leder af teamet kan\n"
+		        "ændre teamet, og kun en administrator kan oprette det.\n");
+	else if (r == VARSKO_ERR_FORBIDDEN)
+		fprintf(stderr, "Du er medlem af teamet, men ikke leder; kun en leder kan ændre det.\n");
+	else if (r == VARSKO_ERR_BAD_CHAIN || r == VARSKO_ERR_BAD_SIGNATURE || r == VARSKO_ERR_BAD_CERT)
+		fprintf(stderr, "Teamkæden, organisationskæden eller et medlems brugerkæde kan ikke verificeres;\n"
+		                "intet er ændret. Kontakt administratoren.\n");
+	else if (r == VARSKO_ERR_STALE_KEY)
+		fprintf(stderr, "Brugerens nøgle er skiftet imens; kør kommandoen igen.\n");
+}
+
+static const char *team_role_label(const char *role)
+{
+	if (role != NULL && strcmp(role, "agent") == 0)
+		return "fagsystem";
+	return role != NULL ? role : "?";
+}
+
+/* The members of a team as varsko_team_show() gives them, for people. */
+static int print_team(const char *json)
+{
+	json_t *t = json_loads(json, JSON_REJECT_DUPLICATES, NULL), *e;
+	const json_t *members = json_object_get(t, "members");
+	const char *team = json_string_value(json_object_get(t, "team"));
+	size_t i;
+
+	if (t == NULL || team == NULL || !json_is_array(members)) {
+		json_decref(t);
+		return fail(VARSKO_ERR_PROTOCOL, "the team is malformed");
+	}
+	if (json_integer_value(json_object_get(t, "seq")) == 0) {
+		printf("Teamet %s har ingen teamkæde endnu. En administrator opretter den med\n", team);
+		printf("    varsko team create %s LEDER\n", team);
+		json_decref(t);
+		return EXIT_SUCCESS;
+	}
+	printf("Teamet %s efter den verificerede teamkæde (%lld led):\n", team,
+	       (long long)json_integer_value(json_object_get(t, "seq")));
+	json_array_foreach(members, i, e)
+	{
+		const char *user = json_string_value(json_object_get(e, "user"));
+		json_int_t pinned = json_integer_value(json_object_get(e, "uk_generation"));
+		json_int_t now = json_integer_value(json_object_get(e, "current_generation"));
+
+		printf("  ");
+		col(user != NULL ? user : "?", 20);
+		printf("  ");
+		col(team_role_label(json_string_value(json_object_get(e, "role"))), 10);
+		printf("%s", json_is_true(json_object_get(e, "leder")) ? "  leder" : "       ");
+		if (json_is_true(json_object_get(e, "this")))
+			printf("  (dig)");
+		if (now != pinned)
+			printf("  brugernøgle skiftet siden (generation %lld, nu %lld)", (long long)pinned,
+			       (long long)now);
+		printf("\n");
+	}
+	if (json_is_true(json_object_get(t, "leder")))
+		printf("Du er leder af teamet og kan ændre det.\n");
+	else if (json_is_true(json_object_get(t, "admin")))
+		printf("Du er administrator efter organisationskæden og kan ændre teamet.\n");
+	json_decref(t);
+	return EXIT_SUCCESS;
+}
+
+static int run_team_show(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char *json = NULL;
+	int r, rc;
+
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_team_show(conn, o->pos[0], &json)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		team_hint(r);
+		goto out;
+	}
+	if (o->json) {
+		printf("%s\n", json);
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	rc = print_team(json);
+out:
+	varsko_free(json);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+enum team_op { TEAM_CREATE, TEAM_ADD, TEAM_REMOVE, TEAM_LEDER_ADD, TEAM_LEDER_REMOVE };
+
+static int run_team_change(struct opts *o, enum team_op op)
+{
+	static const char *const op_name[] = {"team_create", "member_add", "member_remove", "leder_add",
+	                                      "leder_remove"};
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	const char *team = o->pos[0], *user = o->pos[1];
+	int r, rc;
+
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	switch (op) {
+	case TEAM_CREATE:
+		r = varsko_team_create(conn, team, user);
+		break;
+	case TEAM_ADD:
+		r = varsko_team_add(conn, team, user);
+		break;
+	case TEAM_REMOVE:
+		r = varsko_team_remove(conn, team, user);
+		break;
+	default:
+		r = varsko_team_leder(conn, team, user, op == TEAM_LEDER_ADD);
+		break;
+	}
+	if (r != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		team_hint(r);
+		goto out;
+	}
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:s, s:s}", "op", op_name[op], "team", team, "user", user);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		goto out;
+	}
+	switch (op) {
+	case TEAM_CREATE:
+		printf("Teamet %s er oprettet i teamkæden med %s som første leder.\n", team, user);
+		break;
+	case TEAM_ADD:
+		printf("%s er tilføjet teamet %s ('varsko team show %s' viser rollen).\n", user, team, team);
+		break;
+	case TEAM_REMOVE:
+		printf("%s er fjernet fra teamet %s.\n", user, team);
+		break;
+	case TEAM_LEDER_ADD:
+		printf("%s er nu leder af teamet %s.\n", user, team);
+		break;
+	case TEAM_LEDER_REMOVE:
+		printf("%s er ikke længere leder af teamet %s.\n", user, team);
+		break;
+	}
+	rc = EXIT_SUCCESS;
+out:
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static int run_team_create(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_team_change(o, TEAM_CREATE);
+}
+
+static int run_team_add(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_team_change(o, TEAM_ADD);
+}
+
+static int run_team_remove(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_team_change(o, TEAM_REMOVE);
+}
+
+static int run_team_leder_add(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_team_change(o, TEAM_LEDER_ADD);
+}
+
+static int run_team_leder_remove(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_team_change(o, TEAM_LEDER_REMOVE);
+}
+
 /* ---- the command table ------------------------------------------------------------------------ */
 
 static const struct command commands[] = {
@@ -1790,7 +1995,12 @@ static const struct command commands[] = {
          "Har du allerede en enhed, er den nye ikke godkendt, før du kører\n"
          "'varsko device recover' med gendannelseskoden. Går opsætningen galt, står\n"
          "tilmeldingen stadig (exit 0, besked på stderr; --json: \"user_key_state\":\"failed\"),\n"
-         "og 'varsko whoami' gør den færdig.\n",
+         "og 'varsko whoami' gør den færdig.\n"
+         "\n"
+         "Har kommunen en organisationskæde, er fingeraftrykket kommunens rodnøgles; den\n"
+         "gemmes også, og ved første login skal kæden, verificeret fra rodnøglen, godkende\n"
+         "den nøgle, serveren tilmeldte enheden med. Ellers bruges enheden ikke\n"
+         "(bad_chain, exit 1).\n",
          run_enroll},
         {NULL, "whoami", 0, 0,
          "usage: varsko whoami\n"
@@ -1943,6 +2153,53 @@ static const struct command commands[] = {
          "\n"
          "Teamets åbne frister, den nærmeste først (--json: {\"items\":[...]}).\n",
          run_overview},
+        {"team", "show", 0, 1,
+         "usage: varsko team show TEAM\n"
+         "\n"
+         "Teamets medlemmer efter den verificerede teamkæde: rolle, og om de er leder.\n"
+         "Organisationskæden verificeres fra kommunens rodnøgle (gemt ved tilmeldingen),\n"
+         "teamkæden mod den, og hvert medlems brugerkæde skal indeholde den nøgle,\n"
+         "teamkæden har fastlagt. En kæde, der er kortere end eller ikke forlænger den,\n"
+         "enheden så sidst, afvises (bad_chain).\n"
+         "(--json: {\"team\",\"seq\",\"admin\",\"leder\",\"members\":[{\"user\",\"role\",\"leder\",\n"
+         "\"uk_generation\",\"current_generation\",\"this\"}]}).\n",
+         run_team_show},
+        {"team", "create", 0, 2,
+         "usage: varsko team create TEAM LEDER\n"
+         "\n"
+         "Opret teamets kæde med brugeren LEDER som første medlem og leder. Kun en\n"
+         "administrator efter organisationskæden kan det; ændringen signeres med din\n"
+         "brugernøgle. LEDER skal have rollen leder og en brugernøgle.\n"
+         "(--json: {\"op\":\"team_create\",\"team\",\"user\"}).\n",
+         run_team_create},
+        {"team", "add", 0, 2,
+         "usage: varsko team add TEAM USER\n"
+         "\n"
+         "Tilføj brugeren USER til teamet med rollen fra brugerens certifikat og den\n"
+         "nøgle, brugerens verificerede brugerkæde har nu. Kun en leder af teamet eller\n"
+         "en administrator kan det; ændringen signeres med din brugernøgle.\n"
+         "(--json: {\"op\":\"member_add\",\"team\",\"user\"}).\n",
+         run_team_add},
+        {"team", "remove", 0, 2,
+         "usage: varsko team remove TEAM USER\n"
+         "\n"
+         "Fjern brugeren USER fra teamet. Kun en leder af teamet eller en administrator\n"
+         "kan det, og teamets sidste leder kan ikke fjernes.\n"
+         "(--json: {\"op\":\"member_remove\",\"team\",\"user\"}).\n",
+         run_team_remove},
+        {"team", "leder-add", 0, 2,
+         "usage: varsko team leder-add TEAM USER\n"
+         "\n"
+         "Gør medlemmet USER til leder af teamet (må ændre teamkæden), uanset rollen.\n"
+         "(--json: {\"op\":\"leder_add\",\"team\",\"user\"}).\n",
+         run_team_leder_add},
+        {"team", "leder-remove", 0, 2,
+         "usage: varsko team leder-remove TEAM USER\n"
+         "\n"
+         "Medlemmet USER er ikke længere leder af teamet; det bliver medlem. Teamets\n"
+         "sidste leder kan ikke fjernes.\n"
+         "(--json: {\"op\":\"leder_remove\",\"team\",\"user\"}).\n",
+         run_team_leder_remove},
         {NULL, "watch", O_COUNT | O_TIMEOUT, 0,
          "usage: varsko watch [--count N] [--timeout S]\n"
          "\n"
@@ -1976,6 +2233,12 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "  myndighed omdiriger REF   --team TEAM\n"
                                  "  myndighed afslut REF\n"
                                  "  leder overview            teamets åbne frister\n"
+                                 "  team show TEAM            teamets medlemmer efter teamkæden\n"
+                                 "  team create TEAM LEDER    opret teamets kæde (administrator)\n"
+                                 "  team add TEAM USER        tilføj et medlem (leder)\n"
+                                 "  team remove TEAM USER     fjern et medlem (leder)\n"
+                                 "  team leder-add TEAM USER  gør et medlem til leder\n"
+                                 "  team leder-remove TEAM USER\n"
                                  "  watch                     skriv serverens beskeder som JSON-linjer\n"
                                  "\n"
                                  "Alle kommandoer tager --home DIR, --ca FILE, --json og --help.\n"

@@ -17,6 +17,7 @@
  *   misc.c    errors, version, identity helpers
  *   userkey.c the user key on the wire: the user chain, key box sets, recovery
  *   approve.c approving a new device from an existing one (both sides)
+ *   team.c    the org chain from the pinned root, team chains and their changes
  */
 #ifndef VARSKO_CLIENT_H
 #define VARSKO_CLIENT_H
@@ -49,6 +50,9 @@
 #define HOME_D_RECEIPTS "receipts"        /* receipts/<REF>.json: receipts of own underretninger */
 #define HOME_F_CHAIN_SEEN "chain.seen" /* "<seq> <hash hex>": the own user chain as this device last saw it */
 #define HOME_F_PENDING  "userkey.pending" /* user-key seeds between the steps of a setup or recovery (userkey.c) */
+#define HOME_F_ROOT     "root.pub" /* the organisation root key (PROTOCOL.md 16.2), when the hello had one */
+#define HOME_F_ORG_SEEN "org.seen" /* "<seq> <hash hex>": the org chain as this home last verified it */
+#define HOME_D_TEAMS    "teams"    /* teams/<team>.seen: "<seq> <hash hex>", each team chain as last verified */
 
 struct varsko_home {
 	char *path; /* owned */
@@ -106,6 +110,26 @@ int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, u
 void home_forget_device(struct varsko_home *h);
 /* 1 if `name` exists in the home, else 0. */
 int home_has(const struct varsko_home *h, const char *name);
+/*
+ * 1 when id (a team id, a user id) can be one component of a name in the
+ * home: 1..PROTO_ID_MAX of A-Z a-z 0-9 - _ . and not starting with '.'; else 0.
+ */
+int home_part_ok(const char *id);
+/*
+ * A chain as this home last saw it (rollback and fork detection, PROTOCOL.md
+ * 13.4): file `name` holds "<seq> <hash hex>\n" of the newest link seen.
+ * home_seen_check compares it with a verified chain whose link hashes are
+ * hashes[0..n) (by seq - 1): VARSKO_OK when the chain still holds that link
+ * unchanged, or when the file does not exist (a first look; *seen_seq 0);
+ * VARSKO_ERR_BAD_CHAIN when the chain is shorter or has another link there
+ * (it went backwards or was changed); VARSKO_ERR_BAD_INPUT when the file is
+ * damaged. *seen_seq is the seq the file names (0: none). The caller writes
+ * the detail. home_seen_write records head (nothing for an empty chain),
+ * atomically, mode 0600.
+ */
+int home_seen_check(struct varsko_home *h, const char *name, const uint8_t (*hashes)[CHAIN_HASH_LEN], size_t n,
+                    uint64_t *seen_seq);
+int home_seen_write(struct varsko_home *h, const char *name, const struct chain_head *head);
 /* A file outside the home (a CA file, a receipt file): file_read() of common/file.h, up to HOME_FILE_MAX. */
 
 /* ---- keys.c ---- */
@@ -187,6 +211,8 @@ struct varsko_conn {
 	struct wsc *w;
 	struct keys *k; /* sodium_malloc */
 	uint8_t org_pk[PROTO_PK_LEN];
+	int has_root;                  /* 1 when the home pinned the organisation root (root.pub) */
+	uint8_t root_pk[PROTO_PK_LEN]; /* that root; the server's hello must carry it (PROTOCOL.md 16.2) */
 	struct proto_cert cert; /* this device's certificate as the server returned and we verified it */
 	struct varsko_identity id;
 	struct varsko_home *home; /* own handle on the home (home_dup) */
@@ -373,6 +399,14 @@ int enroll_check_fpr(const uint8_t org_pk[PROTO_PK_LEN], const char *expected_fp
                      char *detail, size_t dcap);
 
 /*
+ * The same for a server's hello: once the org chain exists (has_root) the
+ * fingerprint is the organisation root key's (PROTOCOL.md 16.2), else the
+ * organisation key's; fpr_out receives the fingerprint of the key checked.
+ */
+int enroll_check_hello_fpr(const struct proto_frame *hello, const char *expected_fpr, char fpr_out[PROTO_FPR_LEN + 1],
+                           char *detail, size_t dcap);
+
+/*
  * Send enroll_confirm for the device of keys k over w, whose hello carried
  * nonce (the connection of the enroll, or a fresh one), and wait for
  * `confirmed`. VARSKO_OK, a server error's code (detail says) or wsc's.
@@ -414,6 +448,8 @@ struct userkey_device {
 	uint64_t revoked_seq;
 	int certified; /* 1: a certificate from the organisation, valid now, for the user and these keys */
 	int server_revoked; /* 1: varskod has revoked it (an operator) and the chain has not yet */
+	char role[PROTO_ROLE_MAX + 1]; /* certified: the role of its newest such certificate (else "") */
+	int64_t cert_not_before;       /* that certificate's not_before */
 };
 
 /* A verified user chain: the state and, per device (same index), the above. */
@@ -423,6 +459,7 @@ struct userkey_chain {
 	size_t n_links;                                          /* the chain's links, all verified */
 	uint8_t link_hash[FLOW_CHAIN_LINKS_MAX][CHAIN_HASH_LEN]; /* each link's hash (13.4), by seq - 1 */
 	uint64_t pinned_seq; /* own chain: the seq this home saw last (HOME_F_CHAIN_SEEN; 0: none yet) */
+	uint8_t gen_sign_pk[FLOW_CHAIN_LINKS_MAX][PROTO_PK_LEN]; /* uk_sign_pk of generation g, at g - 1 */
 };
 
 /*
@@ -448,6 +485,13 @@ int userkey_chain_check(const json_t *links, const json_t *certs, const char *us
  * and c->detail says the chain was tampered with.
  */
 int userkey_chain_of(struct varsko_conn *c, const char *user, struct userkey_chain *uc);
+/*
+ * 1 when the verified chain's user key of `generation` had signing key
+ * uk_sign_pk (the key a team or org chain pinned for the user, PROTOCOL.md
+ * 16.4 step 3), else 0: a chain that does not contain the pinned key is not
+ * the one the pin was made from.
+ */
+int userkey_had_key(const struct userkey_chain *uc, uint64_t generation, const uint8_t uk_sign_pk[PROTO_PK_LEN]);
 /* The index of `device` in the chain's devices, or -1. */
 int userkey_find_device(const struct userkey_chain *uc, const char *device);
 /*
@@ -488,6 +532,76 @@ int userkey_current(struct varsko_conn *c, struct keybox_gen **out);
  */
 int userkey_add_device(struct varsko_conn *c, const char *device, const uint8_t sign_pk[PROTO_PK_LEN],
                        const uint8_t box_pk[PROTO_PK_LEN]);
+
+/* ---- team.c ---- */
+
+/*
+ * The home's pinned organisation root key (root.pub): VARSKO_ERR_NOT_FOUND
+ * when the home holds none (enrolled before the org chain existed); other
+ * failures with h->detail. (conn.c)
+ */
+int home_load_root(struct varsko_home *h, uint8_t root_pk[PROTO_PK_LEN]);
+
+/*
+ * The org chain (chain_get kind org), verified from the pinned root
+ * (PROTOCOL.md 16.2, 16.4 step 1): every link signed by the root, the chain
+ * still containing what this home verified last (org.seen, then updated),
+ * and the pinned organisation key an enrollment key of the chain whose
+ * not_after has not passed (the local clock). Any failure to verify is
+ * VARSKO_ERR_BAD_CHAIN (c->detail names the cause); a home without a root
+ * is VARSKO_ERR_NOT_FOUND; server and transport errors pass through.
+ * On failure *out is zeroed.
+ */
+int team_org_fetch(struct varsko_conn *c, struct chain_org_state *out);
+/*
+ * The check of the first login after an enrollment with a root (PROTOCOL.md
+ * 16.2): team_org_fetch() unless the home has verified the org chain before
+ * (org.seen) or holds no root. varsko_connect() runs it before it returns,
+ * so nothing (a user key above all) is registered under an enrollment key
+ * the root does not vouch for.
+ */
+int team_org_first_check(struct varsko_conn *c);
+
+/* A member's current user key by the member's verified user chain. */
+struct team_member_key {
+	uint64_t generation;
+	uint8_t uk_sign_pk[PROTO_PK_LEN];
+	uint8_t uk_box_pk[PROTO_PK_LEN];
+};
+
+/* A team chain checked as PROTOCOL.md 16.4 says, with the org state it was checked against. */
+struct team_chain {
+	struct chain_org_state org;
+	struct chain_team_state st;
+	size_t n_links;
+	uint8_t link_hash[FLOW_CHAIN_LINKS_MAX][CHAIN_HASH_LEN]; /* by seq - 1 */
+	uint64_t seen_seq;                                       /* what teams/<team>.seen named before (0: none) */
+	struct team_member_key cur[CHAIN_MEMBERS_MAX];           /* by the index of st.members */
+};
+
+/*
+ * Fetch and check team `team`'s chain (PROTOCOL.md 16.4): 1. the org chain
+ * (team_org_fetch); 2. the team chain verified against it (its errors:
+ * VARSKO_ERR_BAD_CHAIN, VARSKO_ERR_BAD_SIGNATURE, VARSKO_ERR_NOT_MEMBER,
+ * VARSKO_ERR_FORBIDDEN, ...); 4. it contains what teams/<team>.seen
+ * names (else VARSKO_ERR_BAD_CHAIN); 3. every member's user chain verifies
+ * (userkey_chain_of) and contains the key the team chain pinned
+ * (team_pin_check); then teams/<team>.seen is updated. An empty chain (a
+ * team without one) is VARSKO_OK with no members. A team id that cannot be a
+ * file name is VARSKO_ERR_BAD_INPUT. c->detail explains; on failure *tc is
+ * zeroed.
+ */
+int team_chain_of(struct varsko_conn *c, const char *team, struct team_chain *tc);
+/*
+ * Step 3 for one member: uc (the member's verified user chain) is m's and
+ * had, at m's pinned generation, m's pinned uk_sign_pk. VARSKO_OK, or
+ * VARSKO_ERR_BAD_CHAIN with detail.
+ */
+int team_pin_check(const struct chain_member *m, const struct userkey_chain *uc, char *detail, size_t dcap);
+/* The index of user among the team's members, or -1. */
+int team_member_index(const struct chain_team_state *st, const char *user);
+/* The JSON of varsko_team_show() for a checked chain; self: the session's user. *out owned by the caller. */
+int team_json(const struct team_chain *tc, const char *team, const char *self, char **out);
 
 /* ---- approve.c ---- */
 

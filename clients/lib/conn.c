@@ -5,7 +5,9 @@
  * (nonce, origin, device, time). Every certificate the server returns is
  * checked against the organisation key pinned at enrollment and against this
  * device's own keys, so a server that is not the organisation's cannot
- * pretend to be it, nor hand us someone else's identity.
+ * pretend to be it, nor hand us someone else's identity. A home that pinned
+ * the organisation root talks only to a server presenting it, and at its
+ * first login checks that the root's org chain vouches for the pinned key.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -45,6 +47,26 @@ out:
 	return r;
 }
 
+int home_load_root(struct varsko_home *h, uint8_t root_pk[PROTO_PK_LEN])
+{
+	int r;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!home_has(h, HOME_F_ROOT))
+		return VARSKO_ERR_NOT_FOUND;
+	if ((r = home_read(h, HOME_F_ROOT, &text, &len)) != VARSKO_OK)
+		goto out;
+	rstrip(text, &len);
+	if (proto_b64_decode_exact(text, root_pk, PROTO_PK_LEN) != VARSKO_OK)
+		r = VARSKO_ERR_BAD_INPUT;
+out:
+	if (r != VARSKO_OK)
+		snprintf(h->detail, sizeof(h->detail), "cannot read %s/%s", h->path, HOME_F_ROOT);
+	free(text);
+	return r;
+}
+
 int varsko_fingerprint_of_home(struct varsko_home *h, char out[VARSKO_FPR_LEN + 1])
 {
 	int r;
@@ -55,9 +77,32 @@ int varsko_fingerprint_of_home(struct varsko_home *h, char out[VARSKO_FPR_LEN + 
 		snprintf(h->detail, sizeof(h->detail), "%s holds no enrolled device", h->path);
 		return VARSKO_ERR_NOT_FOUND;
 	}
-	if ((r = load_org_pk(h, org_pk)) != VARSKO_OK)
+	/* The fingerprint the user was given: the root's once the home pinned one (PROTOCOL.md 16.2). */
+	r = home_load_root(h, org_pk);
+	if (r == VARSKO_ERR_NOT_FOUND)
+		r = load_org_pk(h, org_pk);
+	if (r != VARSKO_OK)
 		return r;
 	proto_fingerprint(org_pk, out);
+	return VARSKO_OK;
+}
+
+/*
+ * A home holding a root talks only to a server that presents that root
+ * (PROTOCOL.md 16.2): checked on every hello, before anything is sent.
+ */
+static int check_hello_root(struct varsko_home *h, const struct varsko_conn *c, const struct proto_frame *f)
+{
+	if (!c->has_root)
+		return VARSKO_OK;
+	if (!f->u.hello.has_root || sodium_memcmp(f->u.hello.root_pk, c->root_pk, PROTO_PK_LEN) != 0) {
+		snprintf(h->detail, sizeof(h->detail),
+		         f->u.hello.has_root ? "the server presents another organisation root than the one this "
+		                               "device pinned at enrollment; nothing was sent"
+		                             : "the server presents no organisation root, but this device pinned "
+		                               "one at enrollment; nothing was sent");
+		return VARSKO_ERR_BAD_CHAIN;
+	}
 	return VARSKO_OK;
 }
 
@@ -188,6 +233,10 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 	c->push_tail = &c->push_head;
 	if ((r = load_keys(h, &c->k)) != VARSKO_OK || (r = load_org_pk(h, c->org_pk)) != VARSKO_OK)
 		goto out;
+	r = home_load_root(h, c->root_pk);
+	if (r != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
+		goto out;
+	c->has_root = r == VARSKO_OK;
 	if ((r = home_dup(h, &c->home)) != VARSKO_OK)
 		goto out;
 	if ((r = home_read(h, HOME_F_SERVER, &url, &len)) != VARSKO_OK) {
@@ -211,7 +260,8 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 	for (int confirmed = 0;; confirmed = 1) {
 		if ((r = wsc_open(url, ca_override, deadline, &c->w, h->detail, sizeof(h->detail))) != VARSKO_OK)
 			goto out;
-		if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK)
+		if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK ||
+		    (r = check_hello_root(h, c, f)) != VARSKO_OK)
 			goto out;
 		memcpy(nonce, f->u.hello.nonce, sizeof(nonce));
 		if ((r = send_login(c, f, nonce, origin, deadline)) != VARSKO_OK) {
@@ -235,7 +285,8 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 		c->w = NULL;
 		if ((r = wsc_open(url, ca_override, deadline, &c->w, h->detail, sizeof(h->detail))) != VARSKO_OK)
 			goto out;
-		if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK)
+		if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK ||
+		    (r = check_hello_root(h, c, f)) != VARSKO_OK)
 			goto out;
 		if ((r = client_confirm(c->w, f->u.hello.nonce, origin, c->k, deadline, h->detail,
 		                        sizeof(h->detail))) != VARSKO_OK)
@@ -246,6 +297,11 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 	/* Logged in: flow answers (an underretning, a timeline) may be larger than a handshake frame. */
 	wsc_set_max(c->w, FLOW_FRAME_MAX);
 	c->next_id = 1;
+	/* The first login with a root: the org chain must vouch for the enrollment key before anything else. */
+	if ((r = team_org_first_check(c)) != VARSKO_OK) {
+		detail_set(h->detail, sizeof(h->detail), c->detail);
+		goto out;
+	}
 	*out = c;
 	c = NULL;
 	r = VARSKO_OK;

@@ -4,13 +4,17 @@
  * Trust is decided here, once: the organisation key that comes back is
  * pinned only after it matched the fingerprint the user was given (or the
  * caller shows its fingerprint to the user), and after the certificates it
- * signed prove that the server registered exactly the keys we made.
+ * signed prove that the server registered exactly the keys we made. Once
+ * the organisation has an org chain, the fingerprint is its root key's
+ * (PROTOCOL.md 16.2): the root is pinned beside the organisation key, and
+ * the first login checks, by the org chain, that the root vouches for it.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -32,22 +36,36 @@ static int fpr_normalise(const char *in, char *out, size_t cap)
 	return 0;
 }
 
-int enroll_check_fpr(const uint8_t org_pk[PROTO_PK_LEN], const char *expected_fpr, char fpr_out[PROTO_FPR_LEN + 1],
-                     char *detail, size_t dcap)
+/* The check of enroll_check_fpr(); `what` names the key in the detail. */
+static int check_fpr(const uint8_t pk[PROTO_PK_LEN], const char *what, const char *expected_fpr,
+                     char fpr_out[PROTO_FPR_LEN + 1], char *detail, size_t dcap)
 {
 	char want[PROTO_FPR_LEN + 1], got[PROTO_FPR_LEN + 1];
 
-	proto_fingerprint(org_pk, fpr_out);
+	proto_fingerprint(pk, fpr_out);
 	if (expected_fpr == NULL)
 		return VARSKO_OK;
 	if (fpr_normalise(expected_fpr, want, sizeof(want)) != 0 || fpr_normalise(fpr_out, got, sizeof(got)) != 0 ||
 	    strcmp(want, got) != 0) {
-		snprintf(detail, dcap,
-		         "the organisation key fingerprint is %s, not the one expected; nothing was sent or saved",
-		         fpr_out);
+		snprintf(detail, dcap, "the %s fingerprint is %s, not the one expected; nothing was sent or saved",
+		         what, fpr_out);
 		return VARSKO_ERR_BAD_CERT;
 	}
 	return VARSKO_OK;
+}
+
+int enroll_check_fpr(const uint8_t org_pk[PROTO_PK_LEN], const char *expected_fpr, char fpr_out[PROTO_FPR_LEN + 1],
+                     char *detail, size_t dcap)
+{
+	return check_fpr(org_pk, "organisation key", expected_fpr, fpr_out, detail, dcap);
+}
+
+int enroll_check_hello_fpr(const struct proto_frame *hello, const char *expected_fpr, char fpr_out[PROTO_FPR_LEN + 1],
+                           char *detail, size_t dcap)
+{
+	if (hello->u.hello.has_root)
+		return check_fpr(hello->u.hello.root_pk, "organisation root key", expected_fpr, fpr_out, detail, dcap);
+	return enroll_check_fpr(hello->u.hello.org_pk, expected_fpr, fpr_out, detail, dcap);
 }
 
 int enroll_check_reply(const struct proto_frame *f, const uint8_t sign_pk[PROTO_PK_LEN],
@@ -209,9 +227,36 @@ int client_wait_hello(struct varsko_home *h, struct wsc *w, struct proto_frame *
 	return VARSKO_OK;
 }
 
-/* Write every file of a checked enrollment; the secret key last, and never over an existing one. */
+/*
+ * Pin the organisation root key of the hello (root_pk NULL: the server has
+ * no org chain yet, and a root a former enrollment of this home left is
+ * removed). What this home verified of the org chain belongs to the former
+ * root: it goes either way, so the first login checks the chain again
+ * (PROTOCOL.md 16.2).
+ */
+static int write_root(struct varsko_home *h, const uint8_t *root_pk)
+{
+	char line[64];
+	int r;
+
+	(void)unlinkat(h->dirfd, HOME_F_ORG_SEEN, 0);
+	if (root_pk == NULL) {
+		(void)unlinkat(h->dirfd, HOME_F_ROOT, 0);
+		(void)fsync(h->dirfd);
+		return VARSKO_OK;
+	}
+	if ((r = proto_b64_encode(root_pk, PROTO_PK_LEN, line, sizeof(line) - 1)) != VARSKO_OK)
+		return r;
+	strcat(line, "\n");
+	return home_write(h, HOME_F_ROOT, line, strlen(line), 0600, 0);
+}
+
+/*
+ * Write every file of a checked enrollment; the secret key last, and never
+ * over an existing one. root_pk: the root of the hello, or NULL.
+ */
 static int write_home(struct varsko_home *h, const char *url, const char *ca_pem, size_t ca_len,
-                      const struct proto_frame *f, const struct keys *k)
+                      const struct proto_frame *f, const uint8_t *root_pk, const struct keys *k)
 {
 	int r = VARSKO_ERR_INTERNAL;
 	char *cert = NULL, *gw = NULL, *keytext = NULL, *line = NULL;
@@ -242,6 +287,8 @@ static int write_home(struct varsko_home *h, const char *url, const char *ca_pem
 		goto out;
 	}
 	if ((r = home_write(h, HOME_F_ORG, line, strlen(line), 0600, 0)) != VARSKO_OK)
+		goto out;
+	if ((r = write_root(h, root_pk)) != VARSKO_OK)
 		goto out;
 	free(line);
 	line = NULL;
@@ -280,8 +327,9 @@ int varsko_enroll(struct varsko_home *h, const char *url, const char *code, cons
 	struct keys *k = NULL;
 	struct wsc *w = NULL;
 	struct proto_frame *f = NULL;
-	char origin[PROTO_ORIGIN_MAX + 1], fpr[PROTO_FPR_LEN + 1];
-	uint8_t org_pk[PROTO_PK_LEN];
+	char origin[PROTO_ORIGIN_MAX + 1], fpr[PROTO_FPR_LEN + 1], ofpr[PROTO_FPR_LEN + 1];
+	uint8_t org_pk[PROTO_PK_LEN], root_pk[PROTO_PK_LEN];
+	int has_root = 0;
 	char *ca_pem = NULL;
 	size_t ca_len = 0;
 	uint8_t nonce[PROTO_NONCE_LEN];
@@ -322,9 +370,16 @@ int varsko_enroll(struct varsko_home *h, const char *url, const char *code, cons
 	if ((r = client_wait_hello(h, w, f, deadline)) != VARSKO_OK)
 		goto out;
 	memcpy(nonce, f->u.hello.nonce, sizeof(nonce));
-	/* The organisation key is checked before anything is registered (PROTOCOL.md 3). */
+	/*
+	 * The organisation key, or its root once the org chain exists, is
+	 * checked before anything is registered (PROTOCOL.md 3, 16.2). A
+	 * server that leaves root_pk out fails here too: the fingerprint the
+	 * user holds is then the root's.
+	 */
 	memcpy(org_pk, f->u.hello.org_pk, sizeof(org_pk));
-	if ((r = enroll_check_fpr(org_pk, expected_fpr, fpr, h->detail, sizeof(h->detail))) != VARSKO_OK)
+	has_root = f->u.hello.has_root;
+	memcpy(root_pk, f->u.hello.root_pk, sizeof(root_pk));
+	if ((r = enroll_check_hello_fpr(f, expected_fpr, fpr, h->detail, sizeof(h->detail))) != VARSKO_OK)
 		goto out;
 	if ((r = send_enroll(w, nonce, origin, code, label, k, deadline)) != VARSKO_OK) {
 		detail_set(h->detail, sizeof(h->detail), wsc_detail(w));
@@ -344,8 +399,9 @@ int varsko_enroll(struct varsko_home *h, const char *url, const char *code, cons
 		r = VARSKO_ERR_PROTOCOL;
 		goto out;
 	}
-	r = enroll_check_reply(f, k->sign_pk, k->box_pk, expected_fpr, (int64_t)time(NULL), fpr, h->detail,
-	                       sizeof(h->detail));
+	/* With a root the fingerprint was the root's, checked above; the org chain vouches for org_pk at login. */
+	r = enroll_check_reply(f, k->sign_pk, k->box_pk, has_root ? NULL : expected_fpr, (int64_t)time(NULL),
+	                       has_root ? ofpr : fpr, h->detail, sizeof(h->detail));
 	if (r != VARSKO_OK)
 		goto out;
 	if (sodium_memcmp(f->u.enrolled.org_pk, org_pk, PROTO_PK_LEN) != 0) {
@@ -354,7 +410,7 @@ int varsko_enroll(struct varsko_home *h, const char *url, const char *code, cons
 		r = VARSKO_ERR_BAD_CERT;
 		goto out;
 	}
-	if ((r = write_home(h, url, ca_pem, ca_len, f, k)) != VARSKO_OK)
+	if ((r = write_home(h, url, ca_pem, ca_len, f, has_root ? root_pk : NULL, k)) != VARSKO_OK)
 		goto out;
 	/* Stored: only now may the server make the device active. */
 	r = client_confirm(w, nonce, origin, k, deadline, h->detail, sizeof(h->detail));

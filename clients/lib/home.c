@@ -309,3 +309,57 @@ int home_dup(const struct varsko_home *h, struct varsko_home **out)
 	*out = c;
 	return VARSKO_OK;
 }
+
+int home_part_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > PROTO_ID_MAX || s[0] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+		      ch == '_' || ch == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+int home_seen_check(struct varsko_home *h, const char *name, const uint8_t (*hashes)[CHAIN_HASH_LEN], size_t n,
+                    uint64_t *seen_seq)
+{
+	char *text = NULL, hex[2 * CHAIN_HASH_LEN + 1];
+	uint8_t want[CHAIN_HASH_LEN];
+	unsigned long long seq = 0;
+	size_t len = 0;
+	int r;
+
+	*seen_seq = 0;
+	if (!home_has(h, name))
+		return VARSKO_OK;
+	if ((r = home_read(h, name, &text, &len)) != VARSKO_OK)
+		return r;
+	if (sscanf(text, "%llu %64s", &seq, hex) != 2 || seq == 0 ||
+	    sodium_hex2bin(want, sizeof want, hex, strlen(hex), NULL, NULL, NULL) != 0) {
+		free(text);
+		return VARSKO_ERR_BAD_INPUT;
+	}
+	free(text);
+	*seen_seq = seq;
+	if (seq > n || sodium_memcmp(hashes[seq - 1], want, CHAIN_HASH_LEN) != 0)
+		return VARSKO_ERR_BAD_CHAIN;
+	return VARSKO_OK;
+}
+
+int home_seen_write(struct varsko_home *h, const char *name, const struct chain_head *head)
+{
+	char line[32 + 2 * CHAIN_HASH_LEN];
+	char hex[2 * CHAIN_HASH_LEN + 1];
+
+	if (head->seq == 0)
+		return VARSKO_OK;
+	sodium_bin2hex(hex, sizeof hex, head->hash, CHAIN_HASH_LEN);
+	snprintf(line, sizeof line, "%llu %s\n", (unsigned long long)head->seq, hex);
+	return home_write(h, name, line, strlen(line), 0600, 0);
+}

@@ -78,6 +78,10 @@ int userkey_chain_check(const json_t *links, const json_t *certs, const char *us
 		if ((r = chain_link_hash(&ls[i], out->link_hash[i])) != VARSKO_OK)
 			goto out;
 	out->n_links = nl;
+	/* Each generation's signing key: what a team chain pinned must be one of them (PROTOCOL.md 16.4). */
+	for (i = 0; i < nl; i++)
+		if (ls[i].op == CHAIN_OP_UK_CREATE || ls[i].op == CHAIN_OP_UK_ROTATE)
+			memcpy(out->gen_sign_pk[ls[i].generation - 1], ls[i].uk_sign_pk, PROTO_PK_LEN);
 	/* When each device was added (and revoked): for the lists, not for trust. */
 	for (i = 0; i < nl; i++) {
 		for (j = 0; j < out->st.n_devices; j++)
@@ -118,8 +122,14 @@ int userkey_chain_check(const json_t *links, const json_t *certs, const char *us
 			    sodium_memcmp(ce->sign_pk, d->sign_pk, PROTO_PK_LEN) != 0 ||
 			    sodium_memcmp(ce->box_pk, d->box_pk, PROTO_PK_LEN) != 0)
 				continue;
-			if (proto_cert_verify(ce, org_pk, now) == VARSKO_OK)
+			if (proto_cert_verify(ce, org_pk, now) == VARSKO_OK) {
+				/* The newest such certificate says the user's role (a team member's, 16.3). */
+				if (!matched || ce->not_before >= out->dev[j].cert_not_before) {
+					snprintf(out->dev[j].role, sizeof(out->dev[j].role), "%s", ce->role);
+					out->dev[j].cert_not_before = ce->not_before;
+				}
 				matched = 1;
+			}
 			if (proto_cert_verify(ce, org_pk, ce->not_before) == VARSKO_OK)
 				root_ok = 1;
 		}
@@ -143,6 +153,13 @@ out:
 	free(ls);
 	free(cs);
 	return r;
+}
+
+int userkey_had_key(const struct userkey_chain *uc, uint64_t generation, const uint8_t uk_sign_pk[PROTO_PK_LEN])
+{
+	if (generation == 0 || generation > uc->st.generation || generation > FLOW_CHAIN_LINKS_MAX)
+		return 0;
+	return sodium_memcmp(uc->gen_sign_pk[generation - 1], uk_sign_pk, PROTO_PK_LEN) == 0;
 }
 
 int userkey_find_device(const struct userkey_chain *uc, const char *device)
@@ -255,48 +272,27 @@ out:
  */
 static int pin_check(struct varsko_conn *c, struct userkey_chain *uc)
 {
-	char *text = NULL, hex[2 * CHAIN_HASH_LEN + 1];
-	uint8_t h[CHAIN_HASH_LEN];
-	unsigned long long seq = 0;
-	size_t len = 0;
-	int r;
+	int r = home_seen_check(c->home, HOME_F_CHAIN_SEEN, (const uint8_t(*)[CHAIN_HASH_LEN])uc->link_hash,
+	                        uc->n_links, &uc->pinned_seq);
 
-	uc->pinned_seq = 0;
-	if (!home_has(c->home, HOME_F_CHAIN_SEEN))
-		return VARSKO_OK;
-	if ((r = home_read(c->home, HOME_F_CHAIN_SEEN, &text, &len)) != VARSKO_OK)
-		return r;
-	if (sscanf(text, "%llu %64s", &seq, hex) != 2 || seq == 0 ||
-	    sodium_hex2bin(h, sizeof h, hex, strlen(hex), NULL, NULL, NULL) != 0) {
-		free(text);
+	if (r == VARSKO_ERR_BAD_INPUT)
 		snprintf(c->detail, sizeof(c->detail), "%s/%s is damaged: remove it to trust the chain as it is now",
 		         varsko_home_path(c->home), HOME_F_CHAIN_SEEN);
-		return VARSKO_ERR_BAD_INPUT;
-	}
-	free(text);
-	if (seq > uc->n_links || sodium_memcmp(uc->link_hash[seq - 1], h, CHAIN_HASH_LEN) != 0) {
+	else if (r == VARSKO_ERR_BAD_CHAIN)
 		snprintf(c->detail, sizeof(c->detail),
 		         "the server shows a user chain of %s that does not contain the one this device saw (link "
 		         "%llu): "
 		         "it went backwards or was changed; refused",
-		         c->id.user, seq);
-		return VARSKO_ERR_BAD_CHAIN;
-	}
-	uc->pinned_seq = seq;
-	return VARSKO_OK;
+		         c->id.user, (unsigned long long)uc->pinned_seq);
+	if (r != VARSKO_OK)
+		uc->pinned_seq = 0;
+	return r;
 }
 
 /* Remember the own chain's newest link (after a check or an own append). */
 static int pin_update(struct varsko_conn *c, const struct userkey_chain *uc)
 {
-	char line[32 + 2 * CHAIN_HASH_LEN];
-	char hex[2 * CHAIN_HASH_LEN + 1];
-
-	if (uc->st.head.seq == 0)
-		return VARSKO_OK;
-	sodium_bin2hex(hex, sizeof hex, uc->st.head.hash, CHAIN_HASH_LEN);
-	snprintf(line, sizeof line, "%llu %s\n", (unsigned long long)uc->st.head.seq, hex);
-	return home_write(c->home, HOME_F_CHAIN_SEEN, line, strlen(line), 0600, 0);
+	return home_seen_write(c->home, HOME_F_CHAIN_SEEN, &uc->st.head);
 }
 
 /* chain_get of the session's own user, verified. */
@@ -770,6 +766,8 @@ static int append_signed(struct varsko_conn *c, struct userkey_chain *uc, struct
 	uc->st = *next;
 	if (uc->n_links < FLOW_CHAIN_LINKS_MAX && chain_link_hash(l, uc->link_hash[uc->n_links]) == VARSKO_OK)
 		uc->n_links++;
+	if ((l->op == CHAIN_OP_UK_CREATE || l->op == CHAIN_OP_UK_ROTATE) && l->generation <= FLOW_CHAIN_LINKS_MAX)
+		memcpy(uc->gen_sign_pk[l->generation - 1], l->uk_sign_pk, PROTO_PK_LEN);
 	for (size_t j = 0; j < uc->st.n_devices; j++)
 		if (strcmp(uc->st.devices[j].device, l->device) == 0) {
 			uc->dev[j].added_seq = l->seq;

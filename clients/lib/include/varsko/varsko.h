@@ -78,8 +78,10 @@ struct varsko_identity {
 /* What a successful enrollment produced. */
 struct varsko_enroll_info {
 	struct varsko_identity identity;
-	/* Fingerprint of the organisation key now pinned in the home: the user
-	 * compares it with the one printed next to the enrollment code. */
+	/* Fingerprint of the organisation key now pinned in the home (of the
+	 * organisation root key, once the server has an org chain: PROTOCOL.md
+	 * 16.2): the user compares it with the one printed next to the
+	 * enrollment code. */
 	char org_fingerprint[VARSKO_FPR_LEN + 1];
 };
 
@@ -120,7 +122,10 @@ VARSKO_API const char *varsko_home_detail(const struct varsko_home *h);
  * expected_fpr: the organisation key fingerprint printed with the code, or
  * NULL to accept the server's key and report its fingerprint in info (the
  * caller must then show it to the user). Dashes, spaces and case are ignored
- * in expected_fpr. label: a short device label or NULL.
+ * in expected_fpr. Once the organisation has an org chain, the server's
+ * hello carries the organisation root key, the fingerprint is the root's,
+ * and the root is pinned too (PROTOCOL.md 16.2). label: a short device
+ * label or NULL.
  *
  * Makes an Ed25519 and an X25519 key pair, registers them with the code and
  * checks the answer before it trusts it: the organisation key has the
@@ -144,11 +149,17 @@ VARSKO_API int varsko_enroll(struct varsko_home *h, const char *url, const char 
  * device key. ca_override: a PEM CA file to use instead of the copy kept in
  * the home, or NULL. The certificate the server returns must verify against
  * the pinned organisation key and carry this device's keys (else
- * VARSKO_ERR_BAD_CERT). On VARSKO_OK *out is owned by the caller
- * (varsko_close()); on failure *out is NULL and varsko_home_detail() explains.
- * Errors: VARSKO_ERR_NOT_FOUND (home not enrolled), the server's error code
- * (unknown_device, device_revoked, device_expired, bad_time, ...), transport
- * errors as for varsko_enroll(), VARSKO_ERR_IO, VARSKO_ERR_BAD_CERT.
+ * VARSKO_ERR_BAD_CERT). A home that pinned the organisation root refuses
+ * a server whose hello does not carry that root, before it sends anything
+ * (VARSKO_ERR_BAD_CHAIN); at its first login it fetches the org chain,
+ * verifies it from the root and checks that the pinned organisation key is
+ * an enrollment key of it that has not expired (else VARSKO_ERR_BAD_CHAIN,
+ * every time until it does: nothing else is done, PROTOCOL.md 16.2). On
+ * VARSKO_OK *out is owned by the caller (varsko_close()); on failure *out is
+ * NULL and varsko_home_detail() explains. Errors: VARSKO_ERR_NOT_FOUND (home
+ * not enrolled), the server's error code (unknown_device, device_revoked,
+ * device_expired, bad_time, ...), transport errors as for varsko_enroll(),
+ * VARSKO_ERR_IO, VARSKO_ERR_BAD_CERT, VARSKO_ERR_BAD_CHAIN.
  */
 VARSKO_API int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko_conn **out) VARSKO_WUR;
 
@@ -170,8 +181,10 @@ VARSKO_API const char *varsko_conn_detail(const struct varsko_conn *c);
 VARSKO_API void varsko_close(struct varsko_conn *c);
 
 /*
- * The fingerprint of the organisation key pinned in an enrolled home, written
- * to out (NUL-terminated). VARSKO_ERR_NOT_FOUND if the home is not enrolled.
+ * The fingerprint of the key pinned in an enrolled home that the user was
+ * given with the code: the organisation root key's when the home pinned one
+ * (PROTOCOL.md 16.2), else the organisation key's; written to out
+ * (NUL-terminated). VARSKO_ERR_NOT_FOUND if the home is not enrolled.
  */
 VARSKO_API int varsko_fingerprint_of_home(struct varsko_home *h, char out[VARSKO_FPR_LEN + 1]) VARSKO_WUR;
 
@@ -371,6 +384,57 @@ VARSKO_API int64_t varsko_approval_expires(const struct varsko_approval *a);
 
 /* Wipe and free. NULL-safe. */
 VARSKO_API void varsko_approval_free(struct varsko_approval *a);
+
+/* ---- teams (PROTOCOL.md 16, docs/KEYS.md "The team chain") ------------------- */
+
+/*
+ * A team's members by its verified team chain (PROTOCOL.md 16.4): the org
+ * chain verified from the organisation root pinned at enrollment, the team
+ * chain against it, and each member's user chain checked to contain the
+ * user key the team chain pinned; a chain shorter than, or not extending,
+ * the one this home verified last (teams/<team>.seen) is refused. As
+ * compact JSON:
+ * {"team":S,"seq":N (0: the team has no chain yet),"admin":B (the session's
+ *  user is an admin by the org chain),"leder":B (... a leder of the team),
+ *  "members":[{"user":S,"role":"myndighed"|"leder"|"agent","leder":B,
+ *              "uk_generation":N (pinned),"current_generation":N (the
+ *              member's user chain now),"this":B}...]}
+ * in the order the chain added them. *json_out owned by the caller
+ * (varsko_free()). Errors: VARSKO_ERR_NOT_FOUND (no such team, or this home
+ * holds no root: it was enrolled before the org chain existed),
+ * VARSKO_ERR_BAD_INPUT (not a team id), VARSKO_ERR_BAD_CHAIN (a chain that
+ * does not verify, went backwards, or a member whose user chain lacks the
+ * pinned key), VARSKO_ERR_BAD_SIGNATURE, VARSKO_ERR_BAD_CERT, the server's
+ * code, transport errors. varsko_conn_detail() explains.
+ */
+VARSKO_API int varsko_team_show(struct varsko_conn *c, const char *team, char **json_out) VARSKO_WUR;
+
+/*
+ * Changes to a team chain, each a link signed with the own user's current
+ * key after the chain was checked as varsko_team_show() does, verified
+ * locally first (a change the server would refuse is refused here with the
+ * same code and never sent), then appended (chain_append).
+ *
+ * varsko_team_create: the chain's first link, by an admin of the org chain
+ *   (else VARSKO_ERR_NOT_MEMBER), naming `leder` (whose certificate's role
+ *   must be leder, else VARSKO_ERR_BAD_INPUT) as the first member and leder
+ *   with the current key of its user chain. VARSKO_ERR_EXISTS when the team
+ *   has a chain.
+ * varsko_team_add: member_add of `user` with the role of its certificate and
+ *   the current key of its user chain (VARSKO_ERR_NOT_FOUND: the user has no
+ *   user key or no certified device, or the team no chain; VARSKO_ERR_EXISTS:
+ *   a member already).
+ * varsko_team_remove: member_remove (VARSKO_ERR_NOT_FOUND: not a member).
+ * varsko_team_leder: leder_add (leder 1) or leder_remove (leder 0) of a member.
+ * Signed by a member who is not a leder: VARSKO_ERR_FORBIDDEN; by neither a
+ * member nor an admin: VARSKO_ERR_NOT_MEMBER; removing the last leder:
+ * VARSKO_ERR_BAD_CHAIN. Also the errors of varsko_team_show() and of the own
+ * user key (VARSKO_ERR_NOT_CROSS_SIGNED, ...).
+ */
+VARSKO_API int varsko_team_create(struct varsko_conn *c, const char *team, const char *leder) VARSKO_WUR;
+VARSKO_API int varsko_team_add(struct varsko_conn *c, const char *team, const char *user) VARSKO_WUR;
+VARSKO_API int varsko_team_remove(struct varsko_conn *c, const char *team, const char *user) VARSKO_WUR;
+VARSKO_API int varsko_team_leder(struct varsko_conn *c, const char *team, const char *user, int leder) VARSKO_WUR;
 
 /* ---- the underretning flow (docs/FLOW.md) ------------------------------------ */
 
