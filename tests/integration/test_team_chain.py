@@ -20,7 +20,12 @@ send:
   that is not the member's current one (stale_key), an unknown team
   (not_found), any org link over the wire (forbidden).
 - An edited team or org link in the database makes chain_get answer
-  bad_chain.
+  bad_chain, and the CLI refuse.
+- Enrollment with the organisation key's fingerprint instead of the
+  root's leaves nothing on the server; the CLI pins the root; `varsko team
+  create|add|show` work for the admin, the leder and a member, and refuse
+  the others; a server that stops sending the root is refused by homes
+  that pinned it.
 """
 
 import hashlib
@@ -120,22 +125,10 @@ def main():
             rc, out, err = env.ctl(*args)
             if not c(f"varskoctl {args[0]}", rc == 0, out_of(rc, out, err)):
                 return checks.done()
-        env.start_varskod()
-        homes = {}
-        for user in (ADMIN, LEDER, MEMBER, OUTSIDER, ELSEWHERE, AGENT):
-            inv = env.invite(user)
-            home = env.path("home-" + user)
-            rc, out, err = env.cli(home, "enroll", "--server", url, "--code", inv["code"], "--fingerprint",
-                                   inv["org_fingerprint"], ca=ca)
-            if not c(f"{user} enrolls (before the org chain exists) and makes a user key", rc == 0,
-                     out_of(rc, out, err)):
-                return checks.done()
-            homes[user] = Home(home)
-
-        # -- the org chain, made offline --
         root_file = env.path("root.key")
         rc, out, err = env.ctl("org", "show")
         c("org show before org init: not_found", rc != 0 and "not_found" in err, out_of(rc, out, err))
+        old_fpr = env.invite(ADMIN)["org_fingerprint"]
         rc, out, err = env.ctl("org", "admin-add", ADMIN)
         c("org admin-add without --root-key is a usage error", rc == 2, out_of(rc, out, err))
         rc, out, err = env.ctl("org", "init", "--root-key", root_file)
@@ -148,6 +141,34 @@ def main():
         c("org init prints the root key's fingerprint", root_fpr in out, out_of(rc, out, err))
         rc, out, err = env.ctl("org", "init", "--root-key", root_file)
         c("org init a second time: exists", rc != 0 and "exists" in err, out_of(rc, out, err))
+        inv = env.invite(MEMBER)
+        c("varskoctl invite now gives the root's fingerprint", inv.get("org_fingerprint") == root_fpr, str(inv))
+        env.start_varskod()
+
+        # -- enrollment checks the root's fingerprint --
+        inv = env.invite(ADMIN)
+        home = env.path("home-" + ADMIN)
+        rc, out, err = env.cli(home, "enroll", "--server", url, "--code", inv["code"], "--fingerprint", old_fpr,
+                               ca=ca)
+        c("enrolling with the organisation key's fingerprint (not the root's) is refused",
+          rc != 0 and root_fpr in err, out_of(rc, out, err))
+        rc, out, err = env.ctl("devices", "--json")
+        c("... and leaves no device or pending enrollment on the server", rc == 0 and parse_json(out) == [],
+          out_of(rc, out, err))
+        homes = {}
+        for user in (ADMIN, LEDER, MEMBER, OUTSIDER, ELSEWHERE, AGENT):
+            inv = env.invite(user) if user != ADMIN else inv
+            home = env.path("home-" + user)
+            rc, out, err = env.cli(home, "enroll", "--server", url, "--code", inv["code"], "--fingerprint",
+                                   inv["org_fingerprint"], ca=ca)
+            if not c(f"{user} enrolls with the root's fingerprint and makes a user key", rc == 0,
+                     out_of(rc, out, err)):
+                return checks.done()
+            homes[user] = Home(home)
+        with open(os.path.join(env.path("home-" + ADMIN), "root.pub"), encoding="ascii") as f:
+            c("the home pins the root key", unb64(f.read().strip()) == root_pk)
+
+        # -- admins are the root's to make --
         rc, out, err = env.ctl("org", "admin-add", LEDER, "--root-key", root_file)
         c("org admin-add of a user without role admin: bad_input", rc != 0 and "bad_input" in err,
           out_of(rc, out, err))
@@ -167,10 +188,37 @@ def main():
           rc == 0 and j.get("root_fingerprint") == root_fpr and [a.get("user") for a in j.get("admins", [])] ==
           [ADMIN] and len(j.get("enrollment_keys", [])) == 1 and j.get("gateway_fingerprint"),
           out_of(rc, out, err))
-        inv = env.invite(MEMBER)
-        c("varskoctl invite now gives the root's fingerprint", inv.get("org_fingerprint") == root_fpr, str(inv))
-        env.stop_varskod()
-        env.start_varskod()
+
+        # -- the CLI: an admin creates a team, its leder adds a member, a member may not --
+        h = {u: env.path("home-" + u) for u in homes}
+        rc, out, err = env.cli(h[OUTSIDER], "team", "show", OTHER_TEAM)
+        c("varsko team show of a team without a chain says so (Danish)", rc == 0 and "ingen teamkæde" in out,
+          out_of(rc, out, err))
+        rc, out, err = env.cli(h[OUTSIDER], "team", "create", OTHER_TEAM, OUTSIDER)
+        c("varsko team create by a leder who is no admin: not_member", rc != 0 and "not_member" in err,
+          out_of(rc, out, err))
+        rc, out, err = env.cli(h[ADMIN], "team", "create", OTHER_TEAM, OUTSIDER)
+        c("varsko team create by the admin, naming the team's leder", rc == 0 and "oprettet" in out,
+          out_of(rc, out, err))
+        rc, out, err = env.cli(h[ELSEWHERE], "team", "add", OTHER_TEAM, ELSEWHERE)
+        c("varsko team add by someone who is not a leder of the team: refused (not_member)",
+          rc != 0 and "not_member" in err, out_of(rc, out, err))
+        rc, out, err = env.cli(h[OUTSIDER], "team", "add", OTHER_TEAM, ELSEWHERE)
+        c("varsko team add by the team's leder", rc == 0 and "tilføjet" in out, out_of(rc, out, err))
+        rc, out, err = env.cli(h[ELSEWHERE], "team", "show", OTHER_TEAM, "--json")
+        j = parse_json(out) or {}
+        members = {m.get("user"): m for m in j.get("members", [])}
+        c("varsko team show --json on the member's device: the leder and the member, verified",
+          rc == 0 and set(members) == {OUTSIDER, ELSEWHERE} and members[OUTSIDER].get("leder") is True and
+          members[ELSEWHERE].get("leder") is False and members[ELSEWHERE].get("this") is True,
+          out_of(rc, out, err))
+        rc, out, err = env.cli(h[ELSEWHERE], "team", "leder-add", OTHER_TEAM, ELSEWHERE)
+        c("a member who is not a leder cannot change the team: forbidden", rc != 0 and "forbidden" in err,
+          out_of(rc, out, err))
+        rc, out, err = env.cli(h[ELSEWHERE], "team", "--help")
+        c("varsko team --help lists show, create, add and remove",
+          rc == 0 and all(w in out for w in ("team show", "team create", "team add", "team remove")),
+          out_of(rc, out, err))
 
         a, ld, mb, out_h, el = (homes[u] for u in (ADMIN, LEDER, MEMBER, OUTSIDER, ELSEWHERE))
 
@@ -308,6 +356,8 @@ def main():
                 return await request(cl, {"type": "chain_get", "id": "r", "kind": kind, "chain": chain})
         got = harness.run(read("team", TEAM))
         c("an edited team link: chain_get answers bad_chain", got.get("code") == "bad_chain", json.dumps(got)[:200])
+        rc, out, err = env.cli(h[MEMBER], "team", "show", TEAM)
+        c("... and varsko team show refuses it: bad_chain", rc != 0 and "bad_chain" in err, out_of(rc, out, err))
         db = env.db()
         try:
             db.execute("UPDATE chain_links SET link_json = ? WHERE kind = 'team' AND chain = ? AND seq = 2",
@@ -329,6 +379,23 @@ def main():
         rc, out, err = env.ctl("org", "show")
         c("varskoctl org show refuses the edited org chain: bad_chain", rc != 0 and "bad_chain" in err,
           out_of(rc, out, err))
+        rc, out, err = env.cli(h[OUTSIDER], "team", "show", OTHER_TEAM)
+        c("varsko team show refuses a team whose admins come from the edited org chain",
+          rc != 0 and "bad_chain" in err, out_of(rc, out, err))
+
+        # -- a server that drops the root: a home that pinned it refuses to log in --
+        env.stop_varskod()
+        db = env.db()
+        try:
+            db.execute("DELETE FROM meta WHERE key = 'org_root_pk'")
+            db.execute("DELETE FROM chain_links WHERE kind = 'org'")
+            db.commit()
+        finally:
+            db.close()
+        env.start_varskod()
+        rc, out, err = env.cli(h[MEMBER], "whoami")
+        c("hello without root_pk: a home that pinned the root refuses (bad_chain)",
+          rc != 0 and "bad_chain" in err, out_of(rc, out, err))
     return checks.done()
 
 
