@@ -534,7 +534,7 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 	struct varsko_enroll_info info;
 	struct setup_result su;
 	json_t *jo = NULL;
-	int r, rc;
+	int r, rc, org_refused = 0;
 
 	memset(&su, 0, sizeof(su));
 	if (o->server == NULL || o->code == NULL)
@@ -550,6 +550,8 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 	/* The device is enrolled and stays so; now its user key (PROTOCOL.md 15.1). */
 	if ((r = varsko_connect(h, o->ca, &conn)) != VARSKO_OK) {
 		su.r = r;
+		/* The first login verifies the org chain (PROTOCOL.md 16.2): bad_chain there is the root's no. */
+		org_refused = r == VARSKO_ERR_BAD_CHAIN;
 		snprintf(su.detail, sizeof(su.detail), "%s", varsko_home_detail(h));
 	} else {
 		run_setup(conn, &su);
@@ -563,7 +565,7 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		/* The enrollment stands whatever the setup did: "user_key_state" says how that went. */
 		rc = print_json_secret(jo);
 		/* ... except when the organisation root does not vouch for the key it was made with. */
-		if (su.r == VARSKO_ERR_BAD_CHAIN)
+		if (org_refused)
 			rc = EXIT_FAILURE;
 		goto out;
 	}
@@ -590,7 +592,7 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		printf("Enheden har din brugernøgle.\n");
 	} else if (su.r == VARSKO_ERR_NOT_CROSS_SIGNED) {
 		print_not_cross_signed(info.identity.user);
-	} else if (su.r == VARSKO_ERR_BAD_CHAIN) {
+	} else if (org_refused) {
 		fflush(stdout);
 		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
 		        su.detail[0] != '\0' ? su.detail : varsko_strerror(su.r));
