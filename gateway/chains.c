@@ -144,3 +144,21 @@ void teamchain_free(struct teamchain *tc)
 	orgchain_free(&tc->org);
 	memset(tc, 0, sizeof(*tc));
 }
+
+int teamchain_member_gens(struct store *st, const struct teamchain *tc, const char *users[CHAIN_MEMBERS_MAX],
+                          uint64_t gens[CHAIN_MEMBERS_MAX])
+{
+	struct userchain *uc;
+	int r = VARSKO_OK;
+
+	if ((uc = calloc(1, sizeof(*uc))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	for (size_t i = 0; i < tc->state.n_members && r == VARSKO_OK; i++) {
+		users[i] = tc->state.members[i].user;
+		if ((r = userchain_load(st, users[i], 0, uc)) == VARSKO_OK)
+			gens[i] = uc->state.generation;
+		userchain_free(uc);
+	}
+	free(uc);
+	return r;
+}

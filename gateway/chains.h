@@ -70,4 +70,12 @@ void orgchain_free(struct orgchain *oc);
 int teamchain_load(struct store *st, const char *team, int want_json, struct teamchain *tc);
 void teamchain_free(struct teamchain *tc);
 
+/*
+ * The members of a loaded team chain with the generation of each one's
+ * current user key (by each member's verified user chain; 0 for none):
+ * users[i] points into tc, i < tc->state.n_members.
+ */
+int teamchain_member_gens(struct store *st, const struct teamchain *tc, const char *users[CHAIN_MEMBERS_MAX],
+                          uint64_t gens[CHAIN_MEMBERS_MAX]);
+
 #endif

@@ -332,8 +332,15 @@ int flow_run_keys_get(struct flow_job *j, struct store *st, const struct caller 
 
 	if (keybox_user_owner(mine, c->cert.user) != VARSKO_OK)
 		return VARSKO_ERR_INTERNAL; /* the certificate's user id is always valid */
-	if (strcmp(owner, mine) != 0)
+	if (keybox_owner_kind(owner) == KEYBOX_TEAM) {
+		/* Any device may read a team's sets (PROTOCOL.md 16.5): a sender needs the public key. */
+		if ((r = store_team_exists(st, owner + 5)) == VARSKO_ERR_NOT_FOUND)
+			return flow_refuse(j, r, "the municipality has no such team");
+		if (r != VARSKO_OK)
+			return r;
+	} else if (strcmp(owner, mine) != 0) {
 		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device asks only for its own user's keys");
+	}
 	if ((sets = json_array()) == NULL)
 		return VARSKO_ERR_NOMEM;
 	if ((r = store_keyset_foreach(st, owner, set_row, sets)) == VARSKO_OK)
@@ -370,6 +377,130 @@ static int set_check(struct flow_job *j, const struct keybox_set *set, const str
 	return VARSKO_OK;
 }
 
+/* The newest stored set of an owner (generation 0: none), as a store_text_fn. */
+struct newest_set {
+	int64_t generation;
+	char *json;
+	size_t len;
+};
+
+static int newest_row(int64_t generation, const char *json, size_t len, void *arg)
+{
+	struct newest_set *n = arg;
+	char *copy = malloc(len + 1);
+
+	if (copy == NULL)
+		return VARSKO_ERR_NOMEM;
+	memcpy(copy, json, len);
+	copy[len] = '\0';
+	free(n->json);
+	n->json = copy;
+	n->len = len;
+	n->generation = generation;
+	return VARSKO_OK;
+}
+
+/* Checks 3 of PROTOCOL.md 16.5: the generation against the newest stored one; a refusal or VARSKO_OK. */
+static int team_generation_check(struct flow_job *j, struct store *st, const struct keybox_set *set)
+{
+	struct newest_set n = {0, NULL, 0};
+	struct keybox_set *old = NULL;
+	int r;
+
+	if ((r = store_keyset_foreach(st, set->owner, newest_row, &n)) != VARSKO_OK)
+		goto out;
+	if (set->generation < (uint64_t)n.generation) {
+		r = flow_refuse(j, VARSKO_ERR_STALE_KEY, "a newer team key generation exists");
+	} else if (set->generation > (uint64_t)n.generation + 1) {
+		r = flow_refuse(j, VARSKO_ERR_BAD_INPUT, "a team key generation follows the newest one by one");
+	} else if (set->generation == (uint64_t)n.generation) {
+		if ((old = malloc(sizeof(*old))) == NULL) {
+			r = VARSKO_ERR_NOMEM;
+			goto out;
+		}
+		if (keybox_set_from_json(n.json, n.len, old) != VARSKO_OK) {
+			r = flow_refuse(j, VARSKO_ERR_BAD_CHAIN,
+			                "the stored team key set does not parse: the database was changed");
+		} else if (sodium_memcmp(old->pub, set->pub, PROTO_PK_LEN) != 0 || old->has_prev != set->has_prev ||
+		           (set->has_prev && sodium_memcmp(old->prev_box, set->prev_box, KEYBOX_PREV_BOX_LEN) != 0)) {
+			r = flow_refuse(j, VARSKO_ERR_BAD_INPUT, "a team key generation keeps its key");
+		}
+	}
+out:
+	free(old);
+	free(n.json);
+	return r;
+}
+
+/* PROTOCOL.md 16.5: a team's key box set, checked in the order given there. */
+static int team_set_check(struct flow_job *j, struct store *st, const struct caller *c, const struct keybox_set *set)
+{
+	const char *users[CHAIN_MEMBERS_MAX];
+	uint64_t gens[CHAIN_MEMBERS_MAX];
+	struct teamchain *tc = NULL;
+	struct userchain *own = NULL;
+	char owner[KEYBOX_OWNER_MAX + 1];
+	uint64_t g;
+	size_t k;
+	int r;
+
+	if ((tc = calloc(1, sizeof(*tc))) == NULL || (own = calloc(1, sizeof(*own))) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = team_chain(j, st, set->owner + 5, 0, tc)) != VARSKO_OK)
+		goto out;
+	if (tc->state.head.seq == 0) {
+		r = flow_refuse(j, VARSKO_ERR_NOT_FOUND, "the team has no chain yet");
+		goto out;
+	}
+	if ((r = user_chain(j, st, c->cert.user, 0, own)) != VARSKO_OK)
+		goto out;
+	if (own->state.generation == 0 || sodium_memcmp(set->signer, own->state.uk_sign_pk, PROTO_PK_LEN) != 0) {
+		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN,
+		                "a device signs a team key set with its own user's current key");
+		goto out;
+	}
+	for (k = 0; k < tc->state.n_members && strcmp(tc->state.members[k].user, c->cert.user) != 0; k++)
+		;
+	if (k == tc->state.n_members) {
+		r = flow_refuse(j, VARSKO_ERR_NOT_MEMBER, "only a member of the team makes its keys");
+		goto out;
+	}
+	if ((r = team_generation_check(j, st, set)) != VARSKO_OK)
+		goto out;
+	if (keybox_set_verify(set, set->signer) != VARSKO_OK) {
+		r = flow_refuse(j, VARSKO_ERR_BAD_SIGNATURE, "the set's signature does not verify");
+		goto out;
+	}
+	if ((r = teamchain_member_gens(st, tc, users, gens)) != VARSKO_OK)
+		goto out;
+	for (size_t i = 0; i < set->n; i++) {
+		if (keybox_key_id_split(set->boxes[i].recipient, owner, &g) != VARSKO_OK ||
+		    keybox_owner_kind(owner) != KEYBOX_USER) {
+			r = flow_refuse(j, VARSKO_ERR_NOT_MEMBER, "a team key is sealed to members' user keys only");
+			goto out;
+		}
+		for (k = 0; k < tc->state.n_members && strcmp(users[k], owner + 5) != 0; k++)
+			;
+		if (k == tc->state.n_members) {
+			r = flow_refuse(j, VARSKO_ERR_NOT_MEMBER, "a recipient is not a member of the team");
+			goto out;
+		}
+		if (g != gens[k]) {
+			r = flow_refuse(j, VARSKO_ERR_STALE_KEY,
+			                "a recipient's user key is not the member's current one");
+			goto out;
+		}
+	}
+out:
+	userchain_free(own);
+	free(own);
+	teamchain_free(tc);
+	free(tc);
+	return r;
+}
+
 int flow_run_keys_put(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
 	struct userchain *uc = NULL;
@@ -391,14 +522,21 @@ int flow_run_keys_put(struct flow_job *j, struct store *st, const struct caller 
 		r = flow_refuse(j, r, "the set is not a valid key box set");
 		goto out;
 	}
-	if (keybox_user_owner(mine, c->cert.user) != VARSKO_OK)
-		return VARSKO_ERR_INTERNAL; /* the certificate's user id is always valid */
-	if (strcmp(set->owner, mine) != 0) {
-		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device puts only its own user's keys");
+	if (keybox_user_owner(mine, c->cert.user) != VARSKO_OK) {
+		r = VARSKO_ERR_INTERNAL; /* the certificate's user id is always valid */
 		goto out;
 	}
-	if ((r = user_chain(j, st, c->cert.user, 0, uc)) != VARSKO_OK || (r = set_check(j, set, uc)) != VARSKO_OK)
+	if (keybox_owner_kind(set->owner) == KEYBOX_TEAM) {
+		if ((r = team_set_check(j, st, c, set)) != VARSKO_OK)
+			goto out;
+		snprintf(mine, sizeof(mine), "%s", set->owner);
+	} else if (strcmp(set->owner, mine) != 0) {
+		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "a device puts only its own user's keys");
 		goto out;
+	} else if ((r = user_chain(j, st, c->cert.user, 0, uc)) != VARSKO_OK ||
+	           (r = set_check(j, set, uc)) != VARSKO_OK) {
+		goto out;
+	}
 	free(text);
 	text = NULL;
 	if ((r = keybox_set_to_json(set, &text, &len)) != VARSKO_OK)

@@ -154,6 +154,27 @@ int keybox_keyid_valid(const char *id)
 	       generation_ok(colon + 1, (size_t)(id + len - (colon + 1)));
 }
 
+int keybox_key_id_split(const char *id, char owner[KEYBOX_OWNER_MAX + 1], uint64_t *generation)
+{
+	const char *colon;
+	char *end;
+	size_t len;
+
+	owner[0] = '\0';
+	*generation = 0;
+	if (!keybox_keyid_valid(id) || strncmp(id, "device:", 7) == 0)
+		return VARSKO_ERR_BAD_INPUT;
+	len = strlen(id);
+	for (colon = id + len - 1; *colon != ':'; colon--)
+		;
+	if ((size_t)(colon - id) > KEYBOX_OWNER_MAX)
+		return VARSKO_ERR_BAD_INPUT;
+	memcpy(owner, id, (size_t)(colon - id));
+	owner[colon - id] = '\0';
+	*generation = strtoull(colon + 1, &end, 10); /* checked by keybox_keyid_valid */
+	return VARSKO_OK;
+}
+
 int keybox_key_id(char out[KEYBOX_KEYID_MAX + 1], const char *owner, uint64_t generation)
 {
 	int n;
@@ -1002,4 +1023,35 @@ int keybox_approval_equal(const char *a, const char *b)
 	if (!approval_valid(a) || !approval_valid(b))
 		return VARSKO_ERR_BAD_INPUT;
 	return sodium_memcmp(a, b, KEYBOX_APPROVAL_DIGITS) == 0 ? VARSKO_OK : VARSKO_ERR_APPROVAL_FAILED;
+}
+
+int keybox_team_owner(char out[KEYBOX_OWNER_MAX + 1], const char *team)
+{
+	if (team == NULL || !pf_valid_id(team, strlen(team), 1, PROTO_ID_MAX)) {
+		out[0] = '\0';
+		return VARSKO_ERR_BAD_INPUT;
+	}
+	snprintf(out, KEYBOX_OWNER_MAX + 1, "team:%s", team);
+	return VARSKO_OK;
+}
+
+enum keybox_fit keybox_team_fit(const struct keybox_set *s, const char *const *users, const uint64_t *gens, size_t n)
+{
+	char owner[KEYBOX_OWNER_MAX + 1];
+	uint64_t g;
+	size_t i, k, boxed = 0;
+
+	for (i = 0; i < s->n; i++) {
+		if (keybox_key_id_split(s->boxes[i].recipient, owner, &g) != VARSKO_OK ||
+		    keybox_owner_kind(owner) != KEYBOX_USER)
+			return KEYBOX_FIT_STALE;
+		for (k = 0; k < n; k++) {
+			if (strcmp(owner + 5, users[k]) == 0)
+				break;
+		}
+		if (k == n || g != gens[k])
+			return KEYBOX_FIT_STALE;
+		boxed++; /* recipients are unique (the set is sorted strictly), so each member counts once */
+	}
+	return boxed == n ? KEYBOX_FIT_OK : KEYBOX_FIT_MISSING;
 }

@@ -105,6 +105,14 @@ int keybox_user_owner(char out[KEYBOX_OWNER_MAX + 1], const char *user) VARSKO_W
 /* "user:<user>:<generation>": the key id of a user key, as keybox_key_id() of keybox_user_owner(). */
 int keybox_user_key_id(char out[KEYBOX_KEYID_MAX + 1], const char *user, uint64_t generation) VARSKO_WUR;
 
+/* "team:<team>": the owner of a team's key box sets (as keybox_user_owner()). */
+int keybox_team_owner(char out[KEYBOX_OWNER_MAX + 1], const char *team) VARSKO_WUR;
+/*
+ * Split a key id "user:<id>:<g>" or "team:<id>:<g>" into its owner and
+ * generation; VARSKO_ERR_BAD_INPUT for anything else (a device key id too).
+ */
+int keybox_key_id_split(const char *id, char owner[KEYBOX_OWNER_MAX + 1], uint64_t *generation) VARSKO_WUR;
+
 /* ---- key box set ------------------------------------------------------------ */
 
 /* A reader of a generation: its key id and X25519 public key (from a verified chain). */
@@ -214,6 +222,18 @@ int keybox_walk_back(const struct keybox_gen *top, const struct keybox_set *cons
  * *len without the NUL (len may be NULL). VARSKO_ERR_BAD_INPUT for a set
  * that would not parse back.
  */
+/*
+ * How a team key set fits the team's current members (PROTOCOL.md 16.6):
+ * users[i], i < n, are the members and gens[i] the generation of each one's
+ * current user key. KEYBOX_FIT_STALE when a box is for anyone but a member's
+ * current user key (a member removed, a user key rotated): the generation
+ * must not be sealed to and the next one is due; else KEYBOX_FIT_MISSING
+ * when a member has no box (the set is put again with it); else
+ * KEYBOX_FIT_OK.
+ */
+enum keybox_fit { KEYBOX_FIT_OK = 0, KEYBOX_FIT_MISSING, KEYBOX_FIT_STALE };
+enum keybox_fit keybox_team_fit(const struct keybox_set *s, const char *const *users, const uint64_t *gens, size_t n);
+
 int keybox_set_to_json(const struct keybox_set *s, char **out, size_t *len) VARSKO_WUR;
 /*
  * Strict parse of buf[0..len) (borrowed; need not be NUL-terminated); does

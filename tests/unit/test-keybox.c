@@ -914,6 +914,42 @@ static void test_recovery_random(void)
 	sodium_memzero(code, sizeof(code));
 }
 
+/* keybox_key_id_split, keybox_team_owner and keybox_team_fit (PROTOCOL.md 16.5, 16.6). */
+static void test_team_fit(void)
+{
+	char owner[KEYBOX_OWNER_MAX + 1];
+	const char *users[] = {"leder-a", "myn-b"};
+	uint64_t gens[] = {1, 3}, g = 99;
+	struct keybox_set *s = calloc(1, sizeof(*s));
+
+	CHECK_EQ_INT(keybox_key_id_split("user:a:b:12", owner, &g), VARSKO_OK);
+	CHECK_EQ_STR(owner, "user:a:b");
+	CHECK(g == 12);
+	CHECK_EQ_INT(keybox_key_id_split("team:oest:1", owner, &g), VARSKO_OK);
+	CHECK_EQ_STR(owner, "team:oest");
+	CHECK_EQ_INT(keybox_key_id_split("device:d-1", owner, &g), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(keybox_key_id_split("user:a:0", owner, &g), VARSKO_ERR_BAD_INPUT);
+	CHECK(g == 0 && owner[0] == '\0');
+	CHECK_EQ_INT(keybox_team_owner(owner, "team-x"), VARSKO_OK);
+	CHECK_EQ_STR(owner, "team:team-x");
+	CHECK_EQ_INT(keybox_team_owner(owner, "a b"), VARSKO_ERR_BAD_INPUT);
+	if (s == NULL)
+		return;
+	s->n = 2;
+	snprintf(s->boxes[0].recipient, sizeof(s->boxes[0].recipient), "user:leder-a:1");
+	snprintf(s->boxes[1].recipient, sizeof(s->boxes[1].recipient), "user:myn-b:3");
+	CHECK_EQ_INT(keybox_team_fit(s, users, gens, 2), KEYBOX_FIT_OK);
+	CHECK_EQ_INT(keybox_team_fit(s, users, gens, 1), KEYBOX_FIT_STALE); /* myn-b was removed */
+	gens[1] = 4;
+	CHECK_EQ_INT(keybox_team_fit(s, users, gens, 2), KEYBOX_FIT_STALE); /* myn-b's user key rotated */
+	gens[1] = 3;
+	s->n = 1;
+	CHECK_EQ_INT(keybox_team_fit(s, users, gens, 2), KEYBOX_FIT_MISSING); /* myn-b was added */
+	snprintf(s->boxes[0].recipient, sizeof(s->boxes[0].recipient), "device:d-1");
+	CHECK_EQ_INT(keybox_team_fit(s, users, gens, 2), KEYBOX_FIT_STALE);
+	free(s);
+}
+
 int main(void)
 {
 	const char *dir = getenv("VARSKO_VECTORS");
@@ -941,6 +977,7 @@ int main(void)
 	test_bit_flips();
 	test_key_ids();
 	test_recovery_random();
+	test_team_fit();
 	for (size_t i = 0; i < N_SETS; i++)
 		free(v_sets[i]);
 	json_decref(v_root);
