@@ -162,3 +162,65 @@ int teamchain_member_gens(struct store *st, const struct teamchain *tc, const ch
 	free(uc);
 	return r;
 }
+
+static int newest_row(int64_t generation, const char *json, size_t len, void *arg)
+{
+	struct keyset_newest *n = arg;
+	char *copy = malloc(len + 1);
+
+	if (copy == NULL)
+		return VARSKO_ERR_NOMEM;
+	memcpy(copy, json, len);
+	copy[len] = '\0';
+	free(n->json);
+	n->json = copy;
+	n->len = len;
+	n->generation = generation;
+	return VARSKO_OK;
+}
+
+int keyset_newest_load(struct store *st, const char *owner, struct keyset_newest *n)
+{
+	memset(n, 0, sizeof(*n));
+	return store_keyset_foreach(st, owner, newest_row, n);
+}
+
+int teamkey_expected(struct store *st, const char *team, int *has, char key_id[KEYBOX_KEYID_MAX + 1])
+{
+	const char *users[CHAIN_MEMBERS_MAX];
+	uint64_t gens[CHAIN_MEMBERS_MAX];
+	char owner[KEYBOX_OWNER_MAX + 1];
+	struct keyset_newest n = {0, NULL, 0};
+	struct teamchain *tc = NULL;
+	struct keybox_set *set = NULL;
+	int r;
+
+	*has = 0;
+	key_id[0] = '\0';
+	if ((r = keybox_team_owner(owner, team)) != VARSKO_OK)
+		return r;
+	if ((tc = calloc(1, sizeof(*tc))) == NULL || (set = malloc(sizeof(*set))) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = teamchain_load(st, team, 0, tc)) != VARSKO_OK || tc->state.head.seq == 0)
+		goto out;
+	if ((r = keyset_newest_load(st, owner, &n)) != VARSKO_OK || n.generation == 0)
+		goto out;
+	if (keybox_set_from_json(n.json, n.len, set) != VARSKO_OK || set->generation != (uint64_t)n.generation) {
+		r = VARSKO_ERR_BAD_CHAIN;
+		goto out;
+	}
+	if ((r = teamchain_member_gens(st, tc, users, gens)) != VARSKO_OK ||
+	    (r = keybox_key_id(key_id, owner, set->generation)) != VARSKO_OK)
+		goto out;
+	*has = 1;
+	if (keybox_team_fit(set, users, gens, tc->state.n_members) == KEYBOX_FIT_STALE)
+		r = VARSKO_ERR_STALE_KEY;
+out:
+	free(n.json);
+	free(set);
+	teamchain_free(tc);
+	free(tc);
+	return r;
+}

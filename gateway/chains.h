@@ -78,4 +78,22 @@ void teamchain_free(struct teamchain *tc);
 int teamchain_member_gens(struct store *st, const struct teamchain *tc, const char *users[CHAIN_MEMBERS_MAX],
                           uint64_t gens[CHAIN_MEMBERS_MAX]);
 
+/* The newest stored key box set of an owner: generation 0 (json NULL) when there is none. */
+struct keyset_newest {
+	int64_t generation;
+	char *json; /* owned (free()), NUL-terminated */
+	size_t len;
+};
+int keyset_newest_load(struct store *st, const char *owner, struct keyset_newest *n);
+
+/*
+ * The team key an underretning for team is sealed to (PROTOCOL.md 16.7):
+ * *has 0 when the team has no chain or no key set yet (it is then sealed to
+ * the team's roster, 12.3); else 1 and key_id names the newest generation.
+ * VARSKO_ERR_STALE_KEY when that generation is stale (16.6): nothing may be
+ * sealed to it until a member makes the next; VARSKO_ERR_BAD_CHAIN for a
+ * stored chain or set that does not verify or parse.
+ */
+int teamkey_expected(struct store *st, const char *team, int *has, char key_id[KEYBOX_KEYID_MAX + 1]);
+
 #endif

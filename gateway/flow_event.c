@@ -59,6 +59,7 @@ struct apply {
 	struct proto_cert gw, record;
 	struct policy_actor actor;
 	struct flow_roster *roster;
+	int team_keyed; /* a re-routing to a team with a team key (PROTOCOL.md 16.7) */
 	struct proto_cert *devs;
 	struct userchain *uc;
 	char *ev_text, *env_text, *cert_text, *payload;
@@ -128,7 +129,7 @@ static int check_envelope(struct store *s, struct apply *a, const struct policy_
 {
 	char key_id[KEYBOX_KEYID_MAX + 1];
 	size_t n = 0;
-	int r;
+	int r, has_key = 0;
 
 	if ((a->env != NULL) != (rule->envelope != NULL))
 		return VARSKO_ERR_BAD_INPUT;
@@ -150,6 +151,14 @@ static int check_envelope(struct store *s, struct apply *a, const struct policy_
 		    (a->env->routing_len != 0 &&
 		     memcmp(a->env->routing, a->current->routing, a->env->routing_len) != 0))
 			return VARSKO_ERR_BAD_INPUT;
+		/* The new team's newest team key (PROTOCOL.md 16.7), or without one its roster. */
+		if ((r = teamkey_expected(s, a->ev.team, &has_key, key_id)) != VARSKO_OK)
+			return r; /* stale_key: the re-routing client seals again in a moment */
+		a->team_keyed = has_key;
+		if (has_key)
+			return a->env->n_wraps == 1 && strcmp(a->env->wraps[0].device, key_id) == 0
+			               ? VARSKO_OK
+			               : VARSKO_ERR_BAD_INPUT;
 		if ((a->roster = malloc(sizeof(*a->roster))) == NULL)
 			return VARSKO_ERR_NOMEM;
 		if ((r = store_team_roster(s, a->ev.team, now, a->roster)) != VARSKO_OK)
@@ -256,7 +265,9 @@ int event_apply(struct store *s, const char *event_json, size_t event_len, const
 	if ((r = policy_case_allows(a.ev.kind, seen, &why)) != VARSKO_OK)
 		goto out;
 	if ((r = check_envelope(s, &a, rule, now, h)) != VARSKO_OK) {
-		if (r == VARSKO_ERR_BAD_INPUT && a.current != NULL && a.roster == NULL)
+		if (r == VARSKO_ERR_BAD_INPUT && a.team_keyed)
+			why = "a re-routed envelope must be sealed to the new team's newest key, and only to it";
+		else if (r == VARSKO_ERR_BAD_INPUT && a.current != NULL && a.roster == NULL)
 			why = "a re-routed envelope must carry the underretning's routing bytes unchanged";
 		goto out;
 	}

@@ -377,37 +377,14 @@ static int set_check(struct flow_job *j, const struct keybox_set *set, const str
 	return VARSKO_OK;
 }
 
-/* The newest stored set of an owner (generation 0: none), as a store_text_fn. */
-struct newest_set {
-	int64_t generation;
-	char *json;
-	size_t len;
-};
-
-static int newest_row(int64_t generation, const char *json, size_t len, void *arg)
-{
-	struct newest_set *n = arg;
-	char *copy = malloc(len + 1);
-
-	if (copy == NULL)
-		return VARSKO_ERR_NOMEM;
-	memcpy(copy, json, len);
-	copy[len] = '\0';
-	free(n->json);
-	n->json = copy;
-	n->len = len;
-	n->generation = generation;
-	return VARSKO_OK;
-}
-
 /* Checks 3 of PROTOCOL.md 16.5: the generation against the newest stored one; a refusal or VARSKO_OK. */
 static int team_generation_check(struct flow_job *j, struct store *st, const struct keybox_set *set)
 {
-	struct newest_set n = {0, NULL, 0};
+	struct keyset_newest n = {0, NULL, 0};
 	struct keybox_set *old = NULL;
 	int r;
 
-	if ((r = store_keyset_foreach(st, set->owner, newest_row, &n)) != VARSKO_OK)
+	if ((r = keyset_newest_load(st, set->owner, &n)) != VARSKO_OK)
 		goto out;
 	if (set->generation < (uint64_t)n.generation) {
 		r = flow_refuse(j, VARSKO_ERR_STALE_KEY, "a newer team key generation exists");

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "deadline_plan.h"
 #include "envelope.h"
+#include "chains.h"
 #include "flow_request.h"
 #include "route.h"
 #include "underretning.h"
@@ -199,6 +200,64 @@ struct submit_state {
 	json_t *rj;
 };
 
+/*
+ * PROTOCOL.md 16.7: an underretning for a team with a team key is sealed to
+ * its newest generation, and may also be sealed to the sender's current
+ * user key (the notifier's own copy), to nothing else; for a team without a
+ * team key yet, to exactly its roster (12.3). A refusal or VARSKO_OK.
+ */
+static int recipients_check(struct flow_job *j, struct store *st, const struct caller *c, const char *team, int64_t now,
+                            struct submit_state *x)
+{
+	char kid[KEYBOX_KEYID_MAX + 1], own[KEYBOX_KEYID_MAX + 1] = "";
+	struct userchain *uc;
+	int has = 0, seen = 0, r = teamkey_expected(st, team, &has, kid);
+
+	if (r == VARSKO_ERR_STALE_KEY)
+		return flow_refuse(j, r, "the team's key is being renewed: seal again in a moment");
+	if (r == VARSKO_ERR_BAD_CHAIN)
+		return flow_refuse(j, r, "the stored team chain or team key does not verify: the database was changed");
+	if (r != VARSKO_OK)
+		return r;
+	if (has) {
+		if ((uc = calloc(1, sizeof(*uc))) == NULL)
+			return VARSKO_ERR_NOMEM;
+		if ((r = userchain_load(st, c->cert.user, 0, uc)) == VARSKO_OK &&
+		    userchain_key_id(uc, own) != VARSKO_OK)
+			own[0] = '\0';
+		userchain_free(uc);
+		free(uc);
+		if (r != VARSKO_OK)
+			return r == VARSKO_ERR_BAD_CHAIN ? flow_refuse(j, r, "the sender's user chain does not verify")
+			                                 : r;
+		for (size_t i = 0; i < x->env->n_wraps; i++) {
+			if (strcmp(x->env->wraps[i].device, kid) == 0)
+				seen = 1;
+			else if (own[0] == '\0' || strcmp(x->env->wraps[i].device, own) != 0)
+				return flow_refuse(
+				        j, VARSKO_ERR_BAD_INPUT,
+				        "recipients differ from the team key (and the sender's own user key)");
+		}
+		return seen ? VARSKO_OK
+		            : flow_refuse(j, VARSKO_ERR_BAD_INPUT,
+		                          "the envelope is not sealed to the team's newest key");
+	}
+	if ((x->ro = malloc(sizeof(*x->ro))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = store_team_roster(st, team, now, x->ro)) != VARSKO_OK) {
+		if (r == VARSKO_ERR_NOT_FOUND || r == VARSKO_ERR_TOO_LARGE)
+			r = flow_refuse(j, VARSKO_ERR_UNAVAILABLE, "the routed team cannot take underretninger");
+		return r;
+	}
+	if (x->env->n_wraps != x->ro->n)
+		return flow_refuse(j, VARSKO_ERR_BAD_INPUT, "recipients differ from the roster");
+	for (size_t i = 0; i < x->ro->n; i++) {
+		if (strcmp(x->env->wraps[i].device, x->ro->certs[i].device) != 0)
+			return flow_refuse(j, VARSKO_ERR_BAD_INPUT, "recipients differ from the roster");
+	}
+	return VARSKO_OK;
+}
+
 int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
 	struct submit_state x;
@@ -261,25 +320,8 @@ int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c
 	/* The route now, and the roster the envelope must be sealed for. */
 	if ((r = decide(j, st, c, &h, now, team, &outside)) != VARSKO_OK)
 		goto out;
-	if ((x.ro = malloc(sizeof(*x.ro))) == NULL) {
-		r = VARSKO_ERR_NOMEM;
+	if ((r = recipients_check(j, st, c, team, now, &x)) != VARSKO_OK)
 		goto out;
-	}
-	if ((r = store_team_roster(st, team, now, x.ro)) != VARSKO_OK) {
-		if (r == VARSKO_ERR_NOT_FOUND || r == VARSKO_ERR_TOO_LARGE)
-			r = flow_refuse(j, VARSKO_ERR_UNAVAILABLE, "the routed team cannot take underretninger");
-		goto out;
-	}
-	if (x.env->n_wraps != x.ro->n) {
-		r = flow_refuse(j, VARSKO_ERR_BAD_INPUT, "recipients differ from the roster");
-		goto out;
-	}
-	for (i = 0; i < x.ro->n; i++) {
-		if (strcmp(x.env->wraps[i].device, x.ro->certs[i].device) != 0) {
-			r = flow_refuse(j, VARSKO_ERR_BAD_INPUT, "recipients differ from the roster");
-			goto out;
-		}
-	}
 
 	/* The reference, the deadlines and the signed receipt. */
 	if (j->srv->gw_sk == NULL) {
