@@ -666,6 +666,8 @@ int teamkey_open(struct varsko_conn *c, const char *team, uint64_t generation, s
  * extended). Not a member (or a team without a chain): VARSKO_ERR_NOT_MEMBER.
  */
 int teamkey_maintain(struct varsko_conn *c, const char *team, int *changed);
+/* teamkey_maintain() that also gives the newest generation afterwards (0: none), for a log line. */
+int teamkey_maintain_gen(struct varsko_conn *c, const char *team, int *changed, uint64_t *generation);
 /*
  * The state of the team's key for a checked chain tc (varsko_team_show): TEAMKEY_NONE without a chain or a
  * set; else the newest generation and how it fits the members (a set whose signer is not a member's current

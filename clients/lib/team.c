@@ -636,9 +636,8 @@ int team_json(const struct team_chain *tc, const char *team, const char *self, c
 	              org_admin(&tc->org, self) != NULL, "leder", j >= 0 && tc->st.members[j].leder, "members", arr);
 	if (o == NULL)
 		goto out;
-	if (key != NULL &&
-	    (json_object_set_new(o, "key_generation", json_integer((json_int_t)key->generation)) != 0 ||
-	     json_object_set_new(o, "key_state", json_string(key_state_name[key->state])) != 0))
+	if (key != NULL && (json_object_set_new(o, "key_generation", json_integer((json_int_t)key->generation)) != 0 ||
+	                    json_object_set_new(o, "key_state", json_string(key_state_name[key->state])) != 0))
 		goto out;
 	if ((*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		goto out;

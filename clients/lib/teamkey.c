@@ -342,7 +342,7 @@ static int rcpts_of(const struct team_chain *tc, struct trcpts *to)
  * One round of teamkey_maintain(). *put_refused is 1 when the error is
  * varskod's answer to the keys_put (the state changed after the fetch).
  */
-static int maintain_once(struct varsko_conn *c, const char *team, int *changed, int *put_refused)
+static int maintain_once(struct varsko_conn *c, const char *team, int *changed, uint64_t *generation, int *put_refused)
 {
 	int r = VARSKO_ERR_INTERNAL, self;
 	struct team_chain *tc = NULL;
@@ -358,6 +358,7 @@ static int maintain_once(struct varsko_conn *c, const char *team, int *changed, 
 	int what;
 
 	*changed = 0;
+	*generation = 0;
 	*put_refused = 0;
 	c->detail[0] = '\0';
 	if ((tc = malloc(sizeof(*tc))) == NULL || (uk = calloc(1, sizeof(*uk))) == NULL ||
@@ -380,6 +381,7 @@ static int maintain_once(struct varsko_conn *c, const char *team, int *changed, 
 	if ((r = tsets_fetch(c, team, &ts)) != VARSKO_OK)
 		goto out;
 	l = ts.n;
+	*generation = l;
 	if (l > 0 && (fit = set_fit(tc, ts.s[l - 1])) == KEYBOX_FIT_OK) {
 		r = VARSKO_OK;
 		goto out;
@@ -437,6 +439,7 @@ static int maintain_once(struct varsko_conn *c, const char *team, int *changed, 
 		goto out;
 	}
 	*changed = what;
+	*generation = made->generation;
 	r = VARSKO_OK;
 out:
 	keybox_gen_free(newg);
@@ -452,12 +455,12 @@ out:
 	return r;
 }
 
-int teamkey_maintain(struct varsko_conn *c, const char *team, int *changed)
+int teamkey_maintain_gen(struct varsko_conn *c, const char *team, int *changed, uint64_t *generation)
 {
 	int r, refused = 0;
 
 	*changed = 0;
-	r = maintain_once(c, team, changed, &refused);
+	r = maintain_once(c, team, changed, generation, &refused);
 	/*
 	 * Someone else was faster: a newer generation (stale_key), a member's
 	 * user key rotated (stale_key), or the same new generation made by
@@ -465,8 +468,15 @@ int teamkey_maintain(struct varsko_conn *c, const char *team, int *changed)
 	 * more from a fresh fetch, which usually finds nothing left to do.
 	 */
 	if (r == VARSKO_ERR_STALE_KEY || (refused && r == VARSKO_ERR_BAD_INPUT))
-		r = maintain_once(c, team, changed, &refused);
+		r = maintain_once(c, team, changed, generation, &refused);
 	return r;
+}
+
+int teamkey_maintain(struct varsko_conn *c, const char *team, int *changed)
+{
+	uint64_t generation;
+
+	return teamkey_maintain_gen(c, team, changed, &generation);
 }
 
 int varsko_team_key(struct varsko_conn *c, const char *team, int *changed)
