@@ -11,7 +11,9 @@
  * `journaliseret` events on varsko/<tenant>/ack.
  *
  * A simple daemon: one thread drives libmosquitto with mosquitto_loop() and
- * reconnects with backoff (1 s doubling to 30 s). SIGTERM and SIGINT only
+ * reconnects with backoff (1 s doubling to 30 s). Between two loops it keeps
+ * the team's key fit (PROTOCOL.md 16.6) over a WebSocket session with
+ * varskod opened from the home: at start and every AGENT_TEAMKEY_TICK s. SIGTERM and SIGINT only
  * set a flag; the loop notices it within a second, disconnects and exits 0.
  * Startup errors print "varsko-agent: <text> (<name>)[: <detail>]" and exit
  * 1 (2 for usage errors), like the varsko command.
@@ -171,6 +173,7 @@ static int load_identity(struct agent *a, const char *home_path, char *detail, s
 	int64_t now = (int64_t)time(NULL);
 
 	detail[0] = '\0';
+	a->home_path = p;
 	if (p == NULL || p[0] == '\0') {
 		snprintf(detail, dcap, "no home: give --home DIR or set VARSKO_HOME");
 		return VARSKO_ERR_USAGE;
@@ -247,6 +250,84 @@ out:
 	free(text);
 	varsko_home_close(h);
 	return r;
+}
+
+/* ---- varskod: the session and the team key ---- */
+
+int agent_conn(struct agent *a)
+{
+	struct varsko_home *h = NULL;
+	int r;
+
+	if (a->conn != NULL)
+		return VARSKO_OK;
+	if ((r = varsko_home_open(a->home_path, &h)) == VARSKO_OK)
+		r = varsko_connect(h, NULL, &a->conn);
+	varsko_home_close(h);
+	if (r != VARSKO_OK) {
+		a->conn = NULL;
+		if (r != a->conn_err)
+			agent_log("cannot open a session with varskod: %s; retrying every %d s", varsko_err_name(r),
+			          AGENT_TEAMKEY_TICK);
+		a->conn_err = r;
+		return r;
+	}
+	agent_log("session with varskod opened");
+	a->conn_err = 0;
+	return VARSKO_OK;
+}
+
+void agent_conn_failed(struct agent *a, int r)
+{
+	switch (r) {
+	case VARSKO_ERR_CLOSED:
+	case VARSKO_ERR_TIMEOUT:
+	case VARSKO_ERR_CONNECT:
+	case VARSKO_ERR_TLS:
+	case VARSKO_ERR_PROTOCOL:
+	case VARSKO_ERR_NOT_AUTHENTICATED:
+	case VARSKO_ERR_AUTH_FAILED:
+	case VARSKO_ERR_DEVICE_REVOKED:
+	case VARSKO_ERR_DEVICE_EXPIRED:
+		agent_log("session with varskod lost (%s); reopening", varsko_err_name(r));
+		varsko_close(a->conn);
+		a->conn = NULL;
+		break;
+	default:
+		break;
+	}
+}
+
+void agent_teamkey_tick(struct agent *a)
+{
+	int r, changed = 0;
+	uint64_t generation = 0;
+
+	if (agent_conn(a) != VARSKO_OK)
+		return;
+	r = teamkey_maintain_gen(a->conn, a->team, &changed, &generation);
+	conn_push_free_all(a->conn); /* pushes on this session are not the agent's business: MQTT carries its work */
+	if (r == VARSKO_OK) {
+		if (changed == 1)
+			agent_log("team key: boxes added");
+		else if (changed == 2)
+			agent_log("team key: generation %llu made", (unsigned long long)generation);
+		if (a->tk_err != 0 || a->tk_not_member)
+			agent_log("team key: maintained again");
+		a->tk_err = 0;
+		a->tk_not_member = 0;
+		return;
+	}
+	/* c->detail names users and teams: only the error name goes to the log. */
+	if (r == VARSKO_ERR_NOT_MEMBER || r == VARSKO_ERR_FORBIDDEN) {
+		if (!a->tk_not_member)
+			agent_log("team key: not a member of the team chain yet");
+		a->tk_not_member = 1;
+	} else if (r != a->tk_err) {
+		agent_log("team key: failed: %s; retrying every %d s", varsko_err_name(r), AGENT_TEAMKEY_TICK);
+		a->tk_err = r;
+	}
+	agent_conn_failed(a, r);
 }
 
 /* ---- MQTT callbacks (run inside mosquitto_loop on the main thread) ---- */
@@ -330,6 +411,10 @@ static void serve(struct agent *a, const char *host, int port)
 		now = agent_now_mono();
 		if (a->command != NULL && a->spool_due != 0 && now >= a->spool_due)
 			casedir_retry_spool(a);
+		if (now >= a->tk_due) {
+			agent_teamkey_tick(a);
+			a->tk_due = agent_now_mono() + AGENT_TEAMKEY_TICK;
+		}
 		if (!up) {
 			if (now < next_try) {
 				nap(200);
@@ -528,6 +613,8 @@ int main(int argc, char **argv)
 	agent_log("stopped");
 	rc = EXIT_SUCCESS;
 out:
+	agent_teamkeys_wipe(&a);
+	varsko_close(a.conn);
 	if (a.mosq != NULL)
 		mosquitto_destroy(a.mosq);
 	if (lib)

@@ -4,7 +4,8 @@
  * case directory (or hands them to a command) and answers with signed
  * `modtaget` and `journaliseret` events (docs/FLOW.md, step 6).
  *
- *   agent.c    command line, home, MQTT connection and main loop, signals
+ *   agent.c    command line, home, MQTT connection and main loop, signals; the
+ *              WebSocket session with varskod and the team key tick
  *   handle.c   one MQTT message: parse, verify, decrypt, decide, file, ack
  *   casedir.c  the case directory: atomic files, stored acks, the spool and
  *              the filing command
@@ -12,6 +13,10 @@
  * Everything runs on the main thread: libmosquitto is driven with
  * mosquitto_loop() and its callbacks (where messages are handled) run inside
  * that call, so blocking file I/O and waiting for the command are fine here.
+ * So are the requests to varskod (each has libvarsko's timeout): every
+ * AGENT_TEAMKEY_TICK seconds one teamkey_maintain() (PROTOCOL.md 16.6: the
+ * team's agent keeps the team key fit), and teamkey_open() for a message
+ * sealed to a team key generation not yet in the cache.
  *
  * Case directory layout (every entry mode 0600, directories 0700):
  *   <REF>.json                    a filed underretning (without --command)
@@ -31,8 +36,10 @@
 #include "client.h"
 #include "flow.h"
 
-#define AGENT_INFLIGHT_MAX 1024  /* publications whose PUBACK we track */
-#define AGENT_ACK_MAX      65536 /* size cap of a stored event file */
+#define AGENT_INFLIGHT_MAX  1024  /* publications whose PUBACK we track */
+#define AGENT_ACK_MAX       65536 /* size cap of a stored event file */
+#define AGENT_TEAMKEY_TICK  5     /* seconds (monotonic) between two teamkey_maintain() */
+#define AGENT_TEAMKEY_CACHE 32    /* opened team key generations kept in memory */
 
 struct mosquitto;
 
@@ -66,6 +73,17 @@ struct agent {
 	int connected; /* CONNACK accepted and not disconnected since */
 	struct agent_inflight inflight[AGENT_INFLIGHT_MAX];
 
+	/* varskod: the WebSocket session (NULL while down; reopened at the next tick or when a message needs it) */
+	const char *home_path;    /* borrowed (argv or the environment) */
+	struct varsko_conn *conn; /* owned */
+	int conn_err;             /* the last connect failure logged (0: none) */
+	int64_t tk_due;           /* monotonic seconds of the next team key tick; 0: at once */
+	int tk_err;               /* the last team key failure logged (0: none) */
+	int tk_not_member;        /* "not a member" was logged and nothing has succeeded since */
+	/* team key generations opened for messages: sodium_malloc'ed, wiped by agent_teamkeys_wipe() */
+	struct keybox_gen *tk_gens[AGENT_TEAMKEY_CACHE];
+	size_t tk_next; /* the slot replaced next when the cache is full */
+
 	/* --command retries */
 	int64_t spool_due;     /* monotonic seconds when the spool is tried again; 0: not due */
 	int64_t spool_backoff; /* seconds */
@@ -78,6 +96,21 @@ void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Seconds on the monotonic clock. */
 int64_t agent_now_mono(void);
 
+/*
+ * The session with varskod, opened from the home (its server and CA, as the
+ * varsko command does) when there is none. VARSKO_OK with a->conn set, or the
+ * error (logged when it differs from the last one).
+ */
+int agent_conn(struct agent *a);
+/* After a request on a->conn failed with r: a transport error closes the session (reopened later). */
+void agent_conn_failed(struct agent *a, int r);
+/*
+ * One team key tick: teamkey_maintain() for the agent's team, logging what it
+ * changed; failures are logged (by error name) when they change, "not a
+ * member" once, and everything is tried again at the next tick.
+ */
+void agent_teamkey_tick(struct agent *a);
+
 /* ---- handle.c ---- */
 
 /*
@@ -86,6 +119,8 @@ int64_t agent_now_mono(void);
  * name>, or not filed yet when the command failed). Never fatal.
  */
 void agent_handle(struct agent *a, const char *payload, size_t len);
+/* Wipe and free the cached team key generations. */
+void agent_teamkeys_wipe(struct agent *a);
 
 /* ---- casedir.c ---- */
 

@@ -8,7 +8,10 @@
  * and the envelope must be signed by the sender's device; or, for an
  * underretning re-routed to this team, the envelope is re-sealed and signed
  * by a myndighed worker (see verify()). Only then is it decrypted with the
- * agent's box key and the document checked with uh_parse(). Anything that
+ * agent's box key (or, for an envelope sealed to the team's key
+ * "team:<team>:<g>" instead of this device, with generation g of the team
+ * key, opened through the agent's own user key: teamkey_open(), cached) and
+ * the document checked with uh_parse(). Anything that
  * fails is logged by its error name and the reference, never acknowledged
  * and never filed; the gateway sends it again until it gets `modtaget`.
  *
@@ -307,15 +310,103 @@ static const char *doc_problem(enum uh_problem p)
 }
 
 /* Decrypt and validate. On VARSKO_OK *pt (env_plaintext_free) holds the document text. */
-static int open_document(const struct agent *a, const struct msg *m, uint8_t **pt, size_t *pt_len, const char **why)
+void agent_teamkeys_wipe(struct agent *a)
+{
+	for (size_t i = 0; i < AGENT_TEAMKEY_CACHE; i++) {
+		keybox_gen_free(a->tk_gens[i]);
+		a->tk_gens[i] = NULL;
+	}
+	a->tk_next = 0;
+}
+
+/*
+ * Generation g of the team key (borrowed from the cache, valid until the
+ * next call): from the cache, else teamkey_open() over the session with
+ * varskod. A generation's key never changes, so a cached one stays good.
+ */
+static int team_key(struct agent *a, uint64_t g, const struct keybox_gen **out)
+{
+	struct keybox_gen *gen = NULL;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	for (i = 0; i < AGENT_TEAMKEY_CACHE; i++)
+		if (a->tk_gens[i] != NULL && a->tk_gens[i]->generation == g) {
+			*out = a->tk_gens[i];
+			return VARSKO_OK;
+		}
+	if ((r = agent_conn(a)) != VARSKO_OK)
+		return r;
+	r = teamkey_open(a->conn, a->team, g, &gen);
+	conn_push_free_all(a->conn);
+	if (r != VARSKO_OK) {
+		agent_conn_failed(a, r);
+		return r;
+	}
+	for (i = 0; i < AGENT_TEAMKEY_CACHE && a->tk_gens[i] != NULL; i++)
+		;
+	if (i == AGENT_TEAMKEY_CACHE) {
+		i = a->tk_next;
+		a->tk_next = (a->tk_next + 1) % AGENT_TEAMKEY_CACHE;
+		keybox_gen_free(a->tk_gens[i]);
+	}
+	a->tk_gens[i] = gen;
+	*out = gen;
+	return VARSKO_OK;
+}
+
+/*
+ * The recipient id and box key the envelope is opened with: this device's,
+ * when the envelope has a wrap for it; else the team key of the first wrap
+ * for "team:<team>:<g>" (kid receives that key id). VARSKO_ERR_CRYPTO when
+ * neither is there (env_open() would say the same).
+ */
+static int open_key(struct agent *a, const struct env_envelope *e, char kid[KEYBOX_KEYID_MAX + 1], const char **rid,
+                    const uint8_t **box_sk, const char **why)
+{
+	char own[KEYBOX_OWNER_MAX + 1], owner[KEYBOX_OWNER_MAX + 1];
+	const struct keybox_gen *gen;
+	uint64_t g = 0;
+	size_t i;
+	int r;
+
+	*rid = a->cert.device;
+	*box_sk = a->keys->box_sk;
+	for (i = 0; i < e->n_wraps; i++)
+		if (strcmp(e->wraps[i].device, a->cert.device) == 0)
+			return VARSKO_OK;
+	if (keybox_team_owner(own, a->team) != VARSKO_OK)
+		return VARSKO_ERR_CRYPTO;
+	for (i = 0; i < e->n_wraps; i++)
+		if (keybox_key_id_split(e->wraps[i].device, owner, &g) == VARSKO_OK && strcmp(owner, own) == 0)
+			break;
+	if (i == e->n_wraps)
+		return VARSKO_ERR_CRYPTO; /* for neither this device nor the team's key */
+	*why = "cannot open the team key generation it is sealed to";
+	if ((r = team_key(a, g, &gen)) != VARSKO_OK)
+		return r;
+	snprintf(kid, KEYBOX_KEYID_MAX + 1, "%s", e->wraps[i].device);
+	*rid = kid;
+	*box_sk = gen->box_sk;
+	return VARSKO_OK;
+}
+
+static int open_document(struct agent *a, const struct msg *m, uint8_t **pt, size_t *pt_len, const char **why)
 {
 	int r;
 	struct uh_doc *doc = NULL;
 	struct uh_error uerr;
+	char kid[KEYBOX_KEYID_MAX + 1];
+	const char *rid;
+	const uint8_t *box_sk;
 
 	*why = "cannot decrypt";
-	if ((r = env_open(m->env, m->sender.sign_pk, a->cert.device, a->keys->box_sk, "underretning", m->expect_object,
-	                  pt, pt_len)) != VARSKO_OK)
+	if ((r = open_key(a, m->env, kid, &rid, &box_sk, why)) != VARSKO_OK)
+		goto out;
+	*why = "cannot decrypt";
+	if ((r = env_open(m->env, m->sender.sign_pk, rid, box_sk, "underretning", m->expect_object, pt, pt_len)) !=
+	    VARSKO_OK)
 		goto out;
 	/* A raw NUL is not JSON anyway; refusing it here keeps the record a plain C string. */
 	r = VARSKO_ERR_BAD_INPUT;

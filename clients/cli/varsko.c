@@ -13,7 +13,7 @@
  *                  | tilbagemeld REF --iværksat ja|nej [--besked TEKST]
  *                  | omdiriger REF --team TEAM | afslut REF
  *   varsko leder overview
- *   varsko team show TEAM | create TEAM LEDER | add TEAM USER | remove TEAM USER
+ *   varsko team show TEAM | key TEAM | create TEAM LEDER | add TEAM USER | remove TEAM USER
  *               | leder-add TEAM USER | leder-remove TEAM USER
  *   varsko watch [--count N] [--timeout S]
  *
@@ -1814,7 +1814,8 @@ static int print_team(const char *json)
 {
 	json_t *t = json_loads(json, JSON_REJECT_DUPLICATES, NULL), *e;
 	const json_t *members = json_object_get(t, "members");
-	const char *team = json_string_value(json_object_get(t, "team"));
+	const char *team = json_string_value(json_object_get(t, "team")), *key_state;
+	long long kg;
 	size_t i;
 
 	if (t == NULL || team == NULL || !json_is_array(members)) {
@@ -1847,6 +1848,18 @@ static int print_team(const char *json)
 			       (long long)now);
 		printf("\n");
 	}
+	key_state = json_string_value(json_object_get(t, "key_state"));
+	kg = (long long)json_integer_value(json_object_get(t, "key_generation"));
+	if (key_state == NULL || strcmp(key_state, "none") == 0)
+		printf("ingen teamnøgle endnu ('varsko team key %s' laver den)\n", team);
+	else if (strcmp(key_state, "stale") == 0)
+		printf("teamnøgle: generation %lld; teamnøglen skal fornyes (et medlem er fjernet eller har fået\n"
+		       "ny brugernøgle; teamets fagsystem gør det selv, eller kør 'varsko team key %s')\n",
+		       kg, team);
+	else if (strcmp(key_state, "missing") == 0)
+		printf("teamnøgle: generation %lld (et eller flere medlemmer mangler endnu deres kopi)\n", kg);
+	else
+		printf("teamnøgle: generation %lld\n", kg);
 	if (json_is_true(json_object_get(t, "leder")))
 		printf("Du er leder af teamet og kan ændre det.\n");
 	else if (json_is_true(json_object_get(t, "admin")))
@@ -1939,6 +1952,50 @@ static int run_team_change(struct opts *o, enum team_op op)
 		printf("%s er ikke længere leder af teamet %s.\n", user, team);
 		break;
 	}
+	rc = EXIT_SUCCESS;
+out:
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+/* varsko team key TEAM: teamkey_maintain() as a member (varsko_team_key). */
+static int run_team_key(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	const char *team = o->pos[0];
+	int r, rc, changed = 0;
+
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_team_key(conn, team, &changed)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		if (r == VARSKO_ERR_NOT_MEMBER)
+			fprintf(stderr, "Kun et medlem af teamet (efter teamkæden) kan lave teamets nøgle.\n");
+		else if (r == VARSKO_ERR_NOT_FOUND)
+			fprintf(stderr, "Du har endnu ingen kopi af teamets nøgle; teamets fagsystem eller et andet\n"
+			                "medlem tilføjer den.\n");
+		else if (r == VARSKO_ERR_STALE_KEY)
+			fprintf(stderr, "Teamet eller en brugernøgle er ændret imens; kør kommandoen igen.\n");
+		else
+			team_hint(r);
+		goto out;
+	}
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:i}", "team", team, "changed", changed);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		goto out;
+	}
+	if (changed == 2)
+		printf("Teamet %s har fået en ny teamnøgle, krypteret til alle medlemmers brugernøgler.\n", team);
+	else if (changed == 1)
+		printf("Teamnøglen for %s er krypteret til de medlemmer, der manglede den.\n", team);
+	else
+		printf("Teamnøglen for %s er i orden; intet at gøre.\n", team);
 	rc = EXIT_SUCCESS;
 out:
 	varsko_close(conn);
@@ -2163,9 +2220,21 @@ static const struct command commands[] = {
          "teamkæden mod den, og hvert medlems brugerkæde skal indeholde den nøgle,\n"
          "teamkæden har fastlagt. En kæde, der er kortere end eller ikke forlænger den,\n"
          "enheden så sidst, afvises (bad_chain).\n"
+         "Viser også teamnøglens nyeste generation, og om den skal fornyes.\n"
          "(--json: {\"team\",\"seq\",\"admin\",\"leder\",\"members\":[{\"user\",\"role\",\"leder\",\n"
-         "\"uk_generation\",\"current_generation\",\"this\"}]}).\n",
+         "\"uk_generation\",\"current_generation\",\"this\"}],\"key_generation\",\n"
+         "\"key_state\":\"ok|missing|stale|none\"}).\n",
          run_team_show},
+        {"team", "key", 0, 1,
+         "usage: varsko team key TEAM\n"
+         "\n"
+         "Hold teamets nøgle i orden (for et medlem af teamet): lav den første generation,\n"
+         "lav en ny generation, når et medlem er fjernet eller har fået ny brugernøgle,\n"
+         "ellers krypter den nyeste til de medlemmer, der mangler den. Nøglen krypteres\n"
+         "til hvert medlems nuværende brugernøgle efter de verificerede kæder og signeres\n"
+         "med din brugernøgle. Teamets fagsystem gør det samme af sig selv.\n"
+         "(--json: {\"team\",\"changed\": 0 intet, 1 kopier tilføjet, 2 ny generation}).\n",
+         run_team_key},
         {"team", "create", 0, 2,
          "usage: varsko team create TEAM LEDER\n"
          "\n"
@@ -2236,6 +2305,7 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "  myndighed afslut REF\n"
                                  "  leder overview            teamets åbne frister\n"
                                  "  team show TEAM            teamets medlemmer efter teamkæden\n"
+                                 "  team key TEAM             hold teamets nøgle i orden (medlem)\n"
                                  "  team create TEAM LEDER    opret teamets kæde (administrator)\n"
                                  "  team add TEAM USER        tilføj et medlem (leder)\n"
                                  "  team remove TEAM USER     fjern et medlem (leder)\n"

@@ -18,6 +18,7 @@
  *   userkey.c the user key on the wire: the user chain, key box sets, recovery
  *   approve.c approving a new device from an existing one (both sides)
  *   team.c    the org chain from the pinned root, team chains and their changes
+ *   teamkey.c team key sets: the key a sender seals to, opening it, keeping it fit
  */
 #ifndef VARSKO_CLIENT_H
 #define VARSKO_CLIENT_H
@@ -533,6 +534,20 @@ int userkey_current(struct varsko_conn *c, struct keybox_gen **out);
 int userkey_add_device(struct varsko_conn *c, const char *device, const uint8_t sign_pk[PROTO_PK_LEN],
                        const uint8_t box_pk[PROTO_PK_LEN]);
 
+/*
+ * keys_get of `owner` ("user:<own id>", or any "team:<id>", PROTOCOL.md 15.4,
+ * 16.5): *sets (a new reference to the answer's array of sets in generation
+ * order, unchecked) is owned by the caller (json_decref()).
+ */
+int userkey_keys_get(struct varsko_conn *c, const char *owner, json_t **sets);
+/* One set object of a keys answer (borrowed), parsed strictly; not verified. */
+int userkey_set_from_obj(const json_t *o, struct keybox_set *out);
+/*
+ * keys_put of s (borrowed): VARSKO_OK when varskod stored it (as s's
+ * generation), else the server's code with c->detail, or a transport error.
+ */
+int userkey_keys_put(struct varsko_conn *c, const struct keybox_set *s);
+
 /* ---- team.c ---- */
 
 /*
@@ -600,8 +615,65 @@ int team_chain_of(struct varsko_conn *c, const char *team, struct team_chain *tc
 int team_pin_check(const struct chain_member *m, const struct userkey_chain *uc, char *detail, size_t dcap);
 /* The index of user among the team's members, or -1. */
 int team_member_index(const struct chain_team_state *st, const char *user);
-/* The JSON of varsko_team_show() for a checked chain; self: the session's user. *out owned by the caller. */
-int team_json(const struct team_chain *tc, const char *team, const char *self, char **out);
+/* What varsko_team_show() says about the team's key (teamkey_state()). */
+enum teamkey_st { TEAMKEY_NONE = 0, TEAMKEY_OK, TEAMKEY_MISSING, TEAMKEY_STALE };
+struct teamkey_info {
+	uint64_t generation; /* the newest set's; 0 with TEAMKEY_NONE */
+	enum teamkey_st state;
+};
+/*
+ * The JSON of varsko_team_show() for a checked chain; self: the session's
+ * user; key: the team key's state (NULL: the key members are left out).
+ * *out owned by the caller.
+ */
+int team_json(const struct team_chain *tc, const char *team, const char *self, const struct teamkey_info *key,
+              char **out);
+
+/* ---- teamkey.c ---- */
+
+#define TEAMKEY_GENS_MAX 256 /* team key generations a client walks through at most */
+
+/*
+ * The team key a sender seals an underretning to (PROTOCOL.md 16.5/16.6): team_chain_of() verified,
+ * the team's sets fetched (keys_get owner "team:<team>"), the NEWEST set verified: its signature by its
+ * `signer`, and the signer is the current user key of a member by the verified chain (else VARSKO_ERR_NOT_MEMBER);
+ * keybox_team_fit() against the members' current user-key generations: STALE -> VARSKO_ERR_STALE_KEY
+ * (detail: the team's key is being renewed, try again shortly). *has_key = 0 (and VARSKO_OK) when the team
+ * has no chain or no set yet; else 1 with key_id "team:<team>:<g>" and pub = the set's pub.
+ */
+int teamkey_for_sender(struct varsko_conn *c, const char *team, int *has_key, char key_id[KEYBOX_KEYID_MAX + 1],
+                       uint8_t pub[PROTO_PK_LEN]);
+/*
+ * For a member: generation `generation` of the team's key. Opens the own box (recipient
+ * "user:<own user>:<g>") of the newest set with the own user key of that generation (userkey_all),
+ * checks the seed derives the set's pub, and walks back via prev_box (keybox_walk_back) to `generation`.
+ * *out: a keybox_gen (keybox_gen_free). VARSKO_ERR_NOT_FOUND when this user has no box (not a member,
+ * or not sealed to yet: the detail says so), VARSKO_ERR_CRYPTO when it does not open.
+ * When the newest set has no box for this user, the newest set from there down to `generation`
+ * that has one is used (a member added since, whose box in the newest is still missing, has none
+ * anywhere; a member removed since keeps what it could read).
+ */
+int teamkey_open(struct varsko_conn *c, const char *team, uint64_t generation, struct keybox_gen **out);
+/*
+ * For a member (the team's agent does this on its own, PROTOCOL.md 16.6): no set yet -> make generation 1;
+ * newest STALE -> make generation L+1 (random seed, prev_box holding L's seed: open L first with teamkey_open);
+ * MISSING -> put set L again with boxes added for the members lacking one (needs L's seed). Boxes are sealed
+ * to each member's CURRENT user key box pk (from the member's verified user chain), recipient
+ * "user:<member>:<current generation>". Signed with the own current user key (signer = own uk_sign_pk).
+ * *changed: 0 nothing to do, 1 boxes added, 2 a new generation. A put refused with stale_key (someone else
+ * was faster) is retried once after fetching again.
+ * A newest set whose signer is not a member's current user key counts as stale (it is replaced, never
+ * extended). Not a member (or a team without a chain): VARSKO_ERR_NOT_MEMBER.
+ */
+int teamkey_maintain(struct varsko_conn *c, const char *team, int *changed);
+/* teamkey_maintain() that also gives the newest generation afterwards (0: none), for a log line. */
+int teamkey_maintain_gen(struct varsko_conn *c, const char *team, int *changed, uint64_t *generation);
+/*
+ * The state of the team's key for a checked chain tc (varsko_team_show): TEAMKEY_NONE without a chain or a
+ * set; else the newest generation and how it fits the members (a set whose signer is not a member's current
+ * user key, or whose signature fails, counts as stale).
+ */
+int teamkey_state(struct varsko_conn *c, const struct team_chain *tc, const char *team, struct teamkey_info *out);
 
 /* ---- approve.c ---- */
 

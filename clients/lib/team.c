@@ -610,7 +610,10 @@ int varsko_team_leder(struct varsko_conn *c, const char *team, const char *user,
 
 /* ---- showing a team ----------------------------------------------------------------------------- */
 
-int team_json(const struct team_chain *tc, const char *team, const char *self, char **out)
+static const char *const key_state_name[] = {"none", "ok", "missing", "stale"};
+
+int team_json(const struct team_chain *tc, const char *team, const char *self, const struct teamkey_info *key,
+              char **out)
 {
 	int r = VARSKO_ERR_NOMEM, j;
 	json_t *o = NULL, *arr = NULL;
@@ -633,6 +636,9 @@ int team_json(const struct team_chain *tc, const char *team, const char *self, c
 	              org_admin(&tc->org, self) != NULL, "leder", j >= 0 && tc->st.members[j].leder, "members", arr);
 	if (o == NULL)
 		goto out;
+	if (key != NULL && (json_object_set_new(o, "key_generation", json_integer((json_int_t)key->generation)) != 0 ||
+	                    json_object_set_new(o, "key_state", json_string(key_state_name[key->state])) != 0))
+		goto out;
 	if ((*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		goto out;
 	r = VARSKO_OK;
@@ -646,12 +652,13 @@ int varsko_team_show(struct varsko_conn *c, const char *team, char **json_out)
 {
 	int r;
 	struct team_chain *tc = malloc(sizeof(*tc));
+	struct teamkey_info key;
 
 	*json_out = NULL;
 	if (tc == NULL)
 		return VARSKO_ERR_NOMEM;
-	if ((r = team_chain_of(c, team, tc)) == VARSKO_OK)
-		r = team_json(tc, team, c->id.user, json_out);
+	if ((r = team_chain_of(c, team, tc)) == VARSKO_OK && (r = teamkey_state(c, tc, team, &key)) == VARSKO_OK)
+		r = team_json(tc, team, c->id.user, &key, json_out);
 	free(tc);
 	return r;
 }

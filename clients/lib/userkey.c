@@ -332,19 +332,13 @@ out:
 	return r;
 }
 
-/*
- * keys_get of the own user; *sets (a new reference, the answer's array) is
- * owned by the caller.
- */
-static int keys_fetch(struct varsko_conn *c, json_t **sets)
+int userkey_keys_get(struct varsko_conn *c, const char *owner, json_t **sets)
 {
 	int r;
-	char owner[KEYBOX_OWNER_MAX + 1];
 	json_t *req = NULL, *ans = NULL;
 	const char *o;
 
 	*sets = NULL;
-	own_owner(c, owner);
 	if ((req = json_pack("{s:s, s:s}", "type", "keys_get", "owner", owner)) == NULL)
 		return VARSKO_ERR_NOMEM;
 	if ((r = conn_request(c, req, FLOW_T_KEYS, &ans)) != VARSKO_OK)
@@ -362,8 +356,16 @@ out:
 	return r;
 }
 
-/* A set object of an answer, parsed (no check). */
-static int set_from_obj(const json_t *o, struct keybox_set *out)
+/* keys_get of the own user. */
+static int keys_fetch(struct varsko_conn *c, json_t **sets)
+{
+	char owner[KEYBOX_OWNER_MAX + 1];
+
+	own_owner(c, owner);
+	return userkey_keys_get(c, owner, sets);
+}
+
+int userkey_set_from_obj(const json_t *o, struct keybox_set *out)
 {
 	char *text;
 	int r;
@@ -399,7 +401,7 @@ static int set_find(struct varsko_conn *c, const json_t *sets, const struct user
 
 		if (g <= 0 || (uint64_t)g != gen)
 			continue;
-		if ((r = set_from_obj(v, out)) != VARSKO_OK) {
+		if ((r = userkey_set_from_obj(v, out)) != VARSKO_OK) {
 			snprintf(c->detail, sizeof(c->detail), "the key box set of generation %llu does not parse",
 			         (unsigned long long)gen);
 			return r;
@@ -454,7 +456,7 @@ static int set_open_own(struct varsko_conn *c, const struct keybox_set *s, const
 	return VARSKO_OK;
 }
 
-static int keys_put(struct varsko_conn *c, const struct keybox_set *s)
+int userkey_keys_put(struct varsko_conn *c, const struct keybox_set *s)
 {
 	int r;
 	char *text = NULL;
@@ -812,7 +814,7 @@ static int seal_put(struct varsko_conn *c, const struct gens *gs, struct rcpts *
 	                    gs->g[gs->n - 1]->sign_sk, NULL);
 	if (r != VARSKO_OK)
 		snprintf(c->detail, sizeof(c->detail), "cannot make the key box set of the user key");
-	else if ((r = keys_put(c, made)) != VARSKO_OK && c->detail[0] == '\0')
+	else if ((r = userkey_keys_put(c, made)) != VARSKO_OK && c->detail[0] == '\0')
 		snprintf(c->detail, sizeof(c->detail), "varskod refused the key box set");
 	free(made);
 	return r;

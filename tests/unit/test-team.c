@@ -243,7 +243,7 @@ static void test_team_json(void)
 	tc->cur[0].generation = 2;
 	CHECK_EQ_INT(team_member_index(&tc->st, USER), 0);
 	CHECK_EQ_INT(team_member_index(&tc->st, ADMIN), -1);
-	CHECK_EQ_INT(team_json(tc, TEAM, ADMIN, &json), VARSKO_OK);
+	CHECK_EQ_INT(team_json(tc, TEAM, ADMIN, NULL, &json), VARSKO_OK);
 	o = json_loads(json, 0, NULL);
 	CHECK(o != NULL);
 	CHECK_EQ_INT((int)json_integer_value(json_object_get(o, "seq")), 1);

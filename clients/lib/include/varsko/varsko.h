@@ -398,8 +398,11 @@ VARSKO_API void varsko_approval_free(struct varsko_approval *a);
  *  user is an admin by the org chain),"leder":B (... a leder of the team),
  *  "members":[{"user":S,"role":"myndighed"|"leder"|"agent","leder":B,
  *              "uk_generation":N (pinned),"current_generation":N (the
- *              member's user chain now),"this":B}...]}
- * in the order the chain added them. *json_out owned by the caller
+ *              member's user chain now),"this":B}...],
+ *  "key_generation":N (the team key's newest generation; 0: none),
+ *  "key_state":"none"|"ok"|"missing" (a member has no box yet)|"stale" (it
+ *              is being renewed: a member was removed or rotated a key)}
+ * with members in the order the chain added them. *json_out owned by the caller
  * (varsko_free()). Errors: VARSKO_ERR_NOT_FOUND (no such team, or this home
  * holds no root: it was enrolled before the org chain existed),
  * VARSKO_ERR_BAD_INPUT (not a team id), VARSKO_ERR_BAD_CHAIN (a chain that
@@ -435,6 +438,21 @@ VARSKO_API int varsko_team_create(struct varsko_conn *c, const char *team, const
 VARSKO_API int varsko_team_add(struct varsko_conn *c, const char *team, const char *user) VARSKO_WUR;
 VARSKO_API int varsko_team_remove(struct varsko_conn *c, const char *team, const char *user) VARSKO_WUR;
 VARSKO_API int varsko_team_leder(struct varsko_conn *c, const char *team, const char *user, int leder) VARSKO_WUR;
+
+/*
+ * Keep the team's key fit, as a member of the team (PROTOCOL.md 16.6; the
+ * team's agent does it on its own): make generation 1 when there is none; a
+ * new generation when the newest is stale (a member was removed, a member's
+ * user key rotated); else put the newest again with boxes for the members
+ * that lack one. Boxes go to each member's current user key by the verified
+ * chains; the set is signed with the own user key. *changed: 0 nothing to do,
+ * 1 boxes added, 2 a new generation. Errors: VARSKO_ERR_NOT_MEMBER (not a
+ * member, or the team has no chain), VARSKO_ERR_NOT_FOUND (no box for this
+ * user in the newest generation: another member must do it), the errors of
+ * varsko_team_show() and of the own user key, the server's code, transport
+ * errors. varsko_conn_detail() explains.
+ */
+VARSKO_API int varsko_team_key(struct varsko_conn *c, const char *team, int *changed) VARSKO_WUR;
 
 /* ---- the underretning flow (docs/FLOW.md) ------------------------------------ */
 
