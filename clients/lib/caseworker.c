@@ -174,8 +174,8 @@ static int open_envelope(struct varsko_conn *c, struct fetched *f, const char *e
 			continue;
 		if ((r = teamkey_open(c, owner + 5, gen, &g)) != VARSKO_OK)
 			return r; /* the detail says why: not a member (yet), no box (yet), ... */
-		r = env_open(f->env, f->signer.sign_pk, f->env->wraps[i].device, g->box_sk, "underretning", expect_object,
-		             &f->pt, &f->pt_len);
+		r = env_open(f->env, f->signer.sign_pk, f->env->wraps[i].device, g->box_sk, "underretning",
+		             expect_object, &f->pt, &f->pt_len);
 		keybox_gen_free(g);
 		if (r != VARSKO_OK)
 			snprintf(c->detail, sizeof(c->detail), "the underretning does not open with team %s's key",
