@@ -306,7 +306,7 @@ import json, sys
 doc = json.load(open(sys.argv[1], encoding="utf-8"))
 for u in doc.get("users", []):
     uid = u.get("id") or u.get("user")
-    if uid and u.get("role") != "agent":
+    if uid and u.get("role") not in ("agent", "admin", "leder"):
         print(uid)
 ' "$demo_json")
 for u in "${users[@]}"; do
@@ -410,6 +410,88 @@ for row in "${agent_rows[@]}"; do
 		"$auser" "$ateam" "$(cat "$state/agent-$ateam.pid")" "$ahome" "$cases" "$state/agent-$ateam.log" >>"$agents_out"
 done
 
+# Team chains and team keys (PROTOCOL.md 16): the quickstart enrolls the
+# admin and each team's leder on this machine (homes in STATE/homes/<user>,
+# the enroll output with the user's recovery code beside it, private), makes
+# the admin an admin of the org chain with the root key, and has the admin
+# create each team's chain naming its leder; the leder adds the team's agent
+# and makes the team key, which the agent then seals to every member the
+# leder adds later (varsko team add TEAM USER).
+mkdir -p -m 0700 "$state/homes"
+staff_home() { echo "$state/homes/$1"; }
+# enroll_staff USER: a device for USER in its home, unless one with this organisation's root is there.
+enroll_staff() {
+	local h out inv code
+	h=$(staff_home "$1")
+	out=$h.enroll.txt
+	if [ -e "$h/device.key" ] && [ "$(home_fpr "$h")" = "$org_fpr" ]; then
+		return 0
+	fi
+	rm -rf "$h"
+	mkdir -m 0700 "$h"
+	inv=$("$varskoctl" -c "$conf" invite --user "$1" --json) || return 1
+	code=$("$py" -c 'import json, sys; print(json.loads(sys.argv[1])["code"])' "$inv")
+	say "enrolling $1 (recovery code in $out)"
+	if ! (umask 077 && VARSKO_HOME=$h "$varsko" enroll --server "wss://127.0.0.1:$port" --code "$code" \
+		--ca "$state/certs/ca.crt" --fingerprint "$org_fpr" --label "quickstart" >"$out" 2>&1); then
+		cat "$out" >&2
+		rm -rf "$h"
+		return 1
+	fi
+}
+# team_field HOME TEAM FIELD: seq, or the members as "user ...", of `varsko team show TEAM --json`.
+team_field() {
+	VARSKO_HOME=$1 "$varsko" team show "$2" --json | "$py" -c '
+import json, sys
+t = json.load(sys.stdin)
+print(t["seq"] if sys.argv[1] == "seq" else " ".join(m["user"] for m in t["members"]))' "$3"
+}
+mapfile -t staff_rows < <("$py" -c '
+import json, sys
+doc = json.load(open(sys.argv[1], encoding="utf-8"))
+teams = sys.argv[2:]
+users = [u for u in doc.get("users", []) if u.get("id") or u.get("user")]
+uid = lambda u: u.get("id") or u.get("user")
+admins = [uid(u) for u in users if u.get("role") == "admin"]
+print("admin", admins[0] if admins else "-")
+for t in teams:
+    leders = [uid(u) for u in users if u.get("role") == "leder" and u.get("team") == t]
+    agents = [uid(u) for u in users if u.get("role") == "agent" and u.get("team") == t]
+    if leders and agents:
+        print("team", t, leders[0], agents[0])
+' "$demo_json" "${teams[@]}")
+for row in "${staff_rows[@]}"; do
+	read -r kind a1 a2 a3 <<<"$row"
+	if [ "$kind" = admin ]; then
+		admin=$a1
+		[ "$admin" != "-" ] || die "the demo document has no user with role admin"
+		enroll_staff "$admin" || { stop_all; die "enrolling $admin failed"; }
+		if ! "$varskoctl" -c "$conf" org show --json | "$py" -c '
+import json, sys
+sys.exit(0 if sys.argv[1] in [a["user"] for a in json.load(sys.stdin)["admins"]] else 1)' "$admin"; then
+			"$varskoctl" -c "$conf" org admin-add "$admin" --root-key "$root_key" >&2 ||
+				{ stop_all; die "varskoctl org admin-add $admin failed"; }
+		fi
+		continue
+	fi
+	tteam=$a1 leder=$a2 tagent=$a3
+	enroll_staff "$leder" || { stop_all; die "enrolling $leder failed"; }
+	if [ "$(team_field "$(staff_home "$admin")" "$tteam" seq)" = 0 ]; then
+		say "team chain of $tteam: created by $admin with leder $leder"
+		VARSKO_HOME=$(staff_home "$admin") "$varsko" team create "$tteam" "$leder" >&2 ||
+			{ stop_all; die "varsko team create $tteam failed"; }
+	fi
+	case " $(team_field "$(staff_home "$leder")" "$tteam" members) " in
+	*" $tagent "*) ;;
+	*)
+		VARSKO_HOME=$(staff_home "$leder") "$varsko" team add "$tteam" "$tagent" >&2 ||
+			{ stop_all; die "varsko team add $tteam $tagent failed"; }
+		;;
+	esac
+	VARSKO_HOME=$(staff_home "$leder") "$varsko" team key "$tteam" >&2 ||
+		{ stop_all; die "varsko team key $tteam failed"; }
+done
+
 "$py" - "$json" "$demo_json" "$invites" "$state" "$port" "$mqtt_port" "$repo" "$varsko" "$agents_out" "${teams[@]}" <<'PY'
 import json, os, sys
 
@@ -453,6 +535,10 @@ for u in doc.get("users", []):
     if insts:
         row["institution"] = insts[0] if len(insts) == 1 else insts
     row["code"] = codes.get(uid, {}).get("code", "")
+    staff = os.path.join(state, "homes", uid)
+    if not row["code"] and os.path.exists(os.path.join(staff, "device.key")):
+        row["home"] = staff  # enrolled by the quickstart (admin, leders)
+        row["recovery_file"] = staff + ".enroll.txt"
     users.append(row)
 
 out = {
@@ -497,7 +583,7 @@ for u in users:
     where = u.get("team") or u.get("institution") or ""
     if isinstance(where, list):
         where = ",".join(where)
-    rows.append((u["user"], u["role"], where, u["code"]))
+    rows.append((u["user"], u["role"], where, u["code"] or "(enrolled: VARSKO_HOME=" + u.get("home", "?") + ")"))
 w = [max(len(str(r[i])) for r in rows) for i in range(4)]
 for r in rows:
     print("  " + "  ".join(str(r[i]).ljust(w[i]) for i in range(4)).rstrip())
@@ -526,6 +612,19 @@ Send the example underretning as {u['user']}; the receiving team's agent files i
 
   VARSKO_HOME={home} {rel} underret send {example}
   ls {os.path.join(state, "cases")}/*/""")
+    staff = [x for x in users if x.get("home")]
+    if staff:
+        leders = [x for x in staff if x["role"] == "leder"]
+        print(f"""
+The admin and the teams' leders were enrolled here (VARSKO_HOME shown above; each
+one's recovery code is in the .enroll.txt file beside the home). Every team has a
+signed member list (its team chain) and a team key that underretninger are sealed
+to. A new colleague reads the team's underretninger, also the older ones, once a
+leder has added them, for example:""")
+        for x in leders[:1]:
+            print(f"""
+  VARSKO_HOME={x['home']} {rel} team add {x['team']} USER
+  VARSKO_HOME={x['home']} {rel} team show {x['team']}""")
     print("""
 Stop the demo with: deploy/quickstart.sh stop""")
 PY

@@ -156,6 +156,38 @@ out:
 	return r;
 }
 
+/*
+ * Open f->env: through the team key it is sealed to (PROTOCOL.md 16.7: this
+ * user's box of the team's key, walked back to the envelope's generation),
+ * else as this device (an envelope sealed to a roster, 12.3).
+ */
+static int open_envelope(struct varsko_conn *c, struct fetched *f, const char *expect_object)
+{
+	char owner[KEYBOX_OWNER_MAX + 1];
+	struct keybox_gen *g = NULL;
+	uint64_t gen = 0;
+	int r;
+
+	for (size_t i = 0; i < f->env->n_wraps; i++) {
+		if (keybox_key_id_split(f->env->wraps[i].device, owner, &gen) != VARSKO_OK ||
+		    keybox_owner_kind(owner) != KEYBOX_TEAM)
+			continue;
+		if ((r = teamkey_open(c, owner + 5, gen, &g)) != VARSKO_OK)
+			return r; /* the detail says why: not a member (yet), no box (yet), ... */
+		r = env_open(f->env, f->signer.sign_pk, f->env->wraps[i].device, g->box_sk, "underretning",
+		             expect_object, &f->pt, &f->pt_len);
+		keybox_gen_free(g);
+		if (r != VARSKO_OK)
+			snprintf(c->detail, sizeof(c->detail), "the underretning does not open with team %s's key",
+			         owner + 5);
+		return r;
+	}
+	if ((r = env_open(f->env, f->signer.sign_pk, c->id.device, c->k->box_sk, "underretning", expect_object, &f->pt,
+	                  &f->pt_len)) != VARSKO_OK)
+		snprintf(c->detail, sizeof(c->detail), "the underretning does not open for this device");
+	return r;
+}
+
 /* Fetch ref, check everything, and with `open` decrypt and parse the document. */
 static int fetch_open(struct varsko_conn *c, const char *ref, int open, struct fetched *f)
 {
@@ -229,11 +261,8 @@ static int fetch_open(struct varsko_conn *c, const char *ref, int open, struct f
 		goto out;
 	}
 	if (open) {
-		if ((r = env_open(f->env, f->signer.sign_pk, c->id.device, c->k->box_sk, "underretning", expect_object,
-		                  &f->pt, &f->pt_len)) != VARSKO_OK) {
-			snprintf(c->detail, sizeof(c->detail), "the underretning does not open for this device");
+		if ((r = open_envelope(c, f, expect_object)) != VARSKO_OK)
 			goto out;
-		}
 		memset(&ue, 0, sizeof(ue));
 		if ((r = uh_parse((const char *)f->pt, f->pt_len, &f->doc, &ue)) != VARSKO_OK) {
 			snprintf(c->detail, sizeof(c->detail), "the decrypted document is not valid: %s at %s",
@@ -503,54 +532,35 @@ out:
 	return r;
 }
 
-/* Open ref and seal the same document, with the same routing bytes, for team's verified roster. */
+/* Open ref and seal the same document, with the same routing bytes, for team's key or verified roster (16.7). */
 static int reseal(struct varsko_conn *c, const char *ref, const char *team, struct env_envelope **env)
 {
 	int r;
 	struct fetched f;
-	json_t *req = NULL, *ans = NULL;
-	struct flow_roster *roster = NULL;
-	struct env_recipient rcpt[ENV_RECIPIENTS_MAX];
+	struct seal_targets *to = NULL;
 	struct env_params ep;
 
 	*env = NULL;
 	memset(&f, 0, sizeof(f));
 	if ((r = fetch_open(c, ref, 1, &f)) != VARSKO_OK)
 		goto out;
-	if ((req = json_pack("{s:s, s:s}", "type", "roster", "team", team)) == NULL ||
-	    (roster = calloc(1, sizeof(*roster))) == NULL) {
+	if ((to = malloc(sizeof(*to))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = conn_request(c, req, FLOW_T_ROUTED, &ans)) != VARSKO_OK)
+	if ((r = seal_targets_for(c, team, NULL, 0, to)) != VARSKO_OK)
 		goto out;
-	if (strcmp(json_string_value(json_object_get(ans, "team")), team) != 0) {
-		snprintf(c->detail, sizeof(c->detail), "the server answered with another team's roster");
-		r = VARSKO_ERR_BAD_CERT;
-		goto out;
-	}
-	if ((r = roster_check(json_object_get(ans, "roster"), team, c->org_pk, (int64_t)time(NULL), roster, c->detail,
-	                      sizeof(c->detail))) != VARSKO_OK)
-		goto out;
-	if ((r = roster_accept(c->home, roster, c->detail, sizeof(c->detail))) != VARSKO_OK)
-		goto out;
-	for (size_t i = 0; i < roster->n; i++) {
-		rcpt[i].device = roster->certs[i].device;
-		memcpy(rcpt[i].box_pk, roster->certs[i].box_pk, PROTO_PK_LEN);
-	}
 	memset(&ep, 0, sizeof(ep));
 	ep.kind = "underretning";
 	ep.object_id = ref;
 	ep.sender = c->id.device;
 	ep.routing = f.env->routing;
 	ep.routing_len = f.env->routing_len;
-	if ((r = env_seal(&ep, rcpt, roster->n, f.pt, f.pt_len, c->k->sign_sk, env)) != VARSKO_OK)
-		snprintf(c->detail, sizeof(c->detail), "cannot seal the underretning for team %s's devices", team);
+	if ((r = env_seal(&ep, to->rcpt, to->n, f.pt, f.pt_len, c->k->sign_sk, env)) != VARSKO_OK)
+		snprintf(c->detail, sizeof(c->detail), "cannot seal the underretning for team %s", team);
 out:
 	fetched_clear(&f);
-	free(roster);
-	json_decref(req);
-	json_decref(ans);
+	free(to);
 	return r;
 }
 

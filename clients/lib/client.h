@@ -308,6 +308,31 @@ int roster_check(const json_t *roster_obj, const char *team, const uint8_t org_p
  */
 int roster_accept(struct varsko_home *h, const struct flow_roster *r, char *detail, size_t dcap);
 
+#define SEAL_STALE_WAIT 20 /* seconds a sender waits for a stale team key to be renewed (PROTOCOL.md 16.6) */
+
+/* Whom an underretning for a team is sealed to (PROTOCOL.md 16.7). */
+struct seal_targets {
+	struct env_recipient rcpt[ENV_RECIPIENTS_MAX]; /* device points into ids */
+	size_t n;
+	int keyed; /* 1: the team key (and the own user key), 0: the team's roster */
+	char ids[ENV_RECIPIENTS_MAX][ENV_RECIPIENT_ID_MAX + 1];
+};
+/*
+ * The recipients of an underretning for team: its newest team key
+ * (teamkey_for_sender(); with own_copy also the sender's current user key),
+ * or for a team without a team key its roster, verified and accepted
+ * (roster_check(), roster_accept()): roster_obj is the roster an answer
+ * carried, or NULL to ask for it. A stale team key is waited for, up to
+ * SEAL_STALE_WAIT seconds (the team's agent renews it), then stale_key.
+ */
+int seal_targets_for(struct varsko_conn *c, const char *team, const json_t *roster_obj, int own_copy,
+                     struct seal_targets *out);
+
+/* ---- teamkey.c ---- */
+int teamkey_for_sender(struct varsko_conn *c, const char *team, int *has_key, char key_id[KEYBOX_KEYID_MAX + 1],
+                       uint8_t pub[PROTO_PK_LEN]);
+int teamkey_open(struct varsko_conn *c, const char *team, uint64_t generation, struct keybox_gen **out);
+
 /* ---- receipt.c ---- */
 
 /*

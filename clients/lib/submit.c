@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -215,6 +216,79 @@ static int id_valid(const char *s)
 	return 1;
 }
 
+/* The roster path of seal_targets_for(): the verified roster's devices. */
+static int targets_roster(struct varsko_conn *c, const char *team, const json_t *roster_obj, struct seal_targets *t)
+{
+	struct flow_roster *roster = calloc(1, sizeof(*roster));
+	json_t *req = NULL, *ans = NULL;
+	int r;
+
+	if (roster == NULL)
+		return VARSKO_ERR_NOMEM;
+	if (roster_obj == NULL) {
+		if ((req = json_pack("{s:s, s:s}", "type", "roster", "team", team)) == NULL) {
+			r = VARSKO_ERR_NOMEM;
+			goto out;
+		}
+		if ((r = conn_request(c, req, FLOW_T_ROUTED, &ans)) != VARSKO_OK)
+			goto out;
+		roster_obj = json_object_get(ans, "roster");
+	}
+	if ((r = roster_check(roster_obj, team, c->org_pk, (int64_t)time(NULL), roster, c->detail,
+	                      sizeof(c->detail))) != VARSKO_OK ||
+	    (r = roster_accept(c->home, roster, c->detail, sizeof(c->detail))) != VARSKO_OK)
+		goto out;
+	for (size_t i = 0; i < roster->n; i++) {
+		snprintf(t->ids[i], sizeof(t->ids[i]), "%s", roster->certs[i].device);
+		t->rcpt[i].device = t->ids[i];
+		memcpy(t->rcpt[i].box_pk, roster->certs[i].box_pk, PROTO_PK_LEN);
+	}
+	t->n = roster->n;
+out:
+	free(roster);
+	json_decref(req);
+	json_decref(ans);
+	return r;
+}
+
+int seal_targets_for(struct varsko_conn *c, const char *team, const json_t *roster_obj, int own_copy,
+                     struct seal_targets *out)
+{
+	struct keybox_gen *own = NULL;
+	int r, has = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (int waited = 0;; waited++) {
+		r = teamkey_for_sender(c, team, &has, out->ids[0], out->rcpt[0].box_pk);
+		if (r != VARSKO_ERR_STALE_KEY || waited >= SEAL_STALE_WAIT)
+			break;
+		sleep(1); /* the team's agent renews a stale key within seconds (PROTOCOL.md 16.6) */
+	}
+	if (r != VARSKO_OK)
+		return r;
+	if (!has)
+		return targets_roster(c, team, roster_obj, out);
+	out->keyed = 1;
+	out->rcpt[0].device = out->ids[0];
+	out->n = 1;
+	if (!own_copy)
+		return VARSKO_OK;
+	/* The notifier's own copy: the current user key, when the user has one. */
+	if ((r = userkey_current(c, &own)) == VARSKO_ERR_NOT_FOUND || r == VARSKO_ERR_NOT_CROSS_SIGNED) {
+		c->detail[0] = '\0';
+		return VARSKO_OK;
+	}
+	if (r != VARSKO_OK)
+		return r;
+	if ((r = keybox_user_key_id(out->ids[1], c->id.user, own->generation)) == VARSKO_OK) {
+		out->rcpt[1].device = out->ids[1];
+		memcpy(out->rcpt[1].box_pk, own->box_pk, PROTO_PK_LEN);
+		out->n = 2;
+	}
+	keybox_gen_free(own);
+	return r;
+}
+
 int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, const char *submission,
                          struct varsko_receipt_info *info, char **receipt_json)
 {
@@ -225,15 +299,13 @@ int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, con
 	struct uh_date today;
 	struct cal_local lt;
 	struct proto_buf routing;
-	struct flow_roster *roster = NULL;
-	struct env_recipient rcpt[ENV_RECIPIENTS_MAX];
+	struct seal_targets *to = NULL;
 	struct env_params ep;
 	struct env_envelope *env = NULL;
 	struct flow_receipt rc;
 	struct proto_cert gw;
 	json_t *req = NULL, *ans = NULL, *obj = NULL;
-	const char *team;
-	char sub[PROTO_ID_MAX + 1], *text = NULL;
+	char team[PROTO_ID_MAX + 1] = "", sub[PROTO_ID_MAX + 1], *text = NULL;
 	size_t tlen = 0;
 	uint8_t hash[32];
 	int64_t now = (int64_t)time(NULL);
@@ -294,22 +366,14 @@ int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, con
 	}
 	if ((r = conn_request(c, req, FLOW_T_ROUTED, &ans)) != VARSKO_OK)
 		goto out;
-	team = json_string_value(json_object_get(ans, "team"));
-	if ((roster = calloc(1, sizeof(*roster))) == NULL) {
+	snprintf(team, sizeof(team), "%s", json_string_value(json_object_get(ans, "team")));
+	if ((to = malloc(sizeof(*to))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = roster_check(json_object_get(ans, "roster"), team, c->org_pk, now, roster, c->detail,
-	                      sizeof(c->detail))) != VARSKO_OK)
+	/* 3. Seal for the team's key and the own user key, or a team without a key's roster, and submit. */
+	if ((r = seal_targets_for(c, team, json_object_get(ans, "roster"), 1, to)) != VARSKO_OK)
 		goto out;
-	if ((r = roster_accept(c->home, roster, c->detail, sizeof(c->detail))) != VARSKO_OK)
-		goto out;
-
-	/* 3. Seal for exactly the roster's devices and submit. */
-	for (size_t i = 0; i < roster->n; i++) {
-		rcpt[i].device = roster->certs[i].device;
-		memcpy(rcpt[i].box_pk, roster->certs[i].box_pk, PROTO_PK_LEN);
-	}
 	if ((r = uh_header_encode(&hdr, &routing)) != VARSKO_OK)
 		goto out;
 	memset(&ep, 0, sizeof(ep));
@@ -318,8 +382,8 @@ int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, con
 	ep.sender = c->id.device;
 	ep.routing = routing.p;
 	ep.routing_len = routing.len;
-	if ((r = env_seal(&ep, rcpt, roster->n, (const uint8_t *)doc, len, c->k->sign_sk, &env)) != VARSKO_OK) {
-		snprintf(c->detail, sizeof(c->detail), "cannot seal the document for team %s's devices", roster->team);
+	if ((r = env_seal(&ep, to->rcpt, to->n, (const uint8_t *)doc, len, c->k->sign_sk, &env)) != VARSKO_OK) {
+		snprintf(c->detail, sizeof(c->detail), "cannot seal the document for team %s", team);
 		goto out;
 	}
 	if ((r = flow_envelope_hash(hash, env)) != VARSKO_OK)
@@ -356,7 +420,7 @@ int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, con
 		goto out;
 	}
 	if (!dup && (sodium_memcmp(rc.envelope_hash, hash, sizeof(hash)) != 0 || strcmp(rc.sender, c->id.device) != 0 ||
-	             strcmp(rc.institution, d->institution) != 0 || strcmp(rc.team, roster->team) != 0)) {
+	             strcmp(rc.institution, d->institution) != 0 || strcmp(rc.team, team) != 0)) {
 		snprintf(c->detail, sizeof(c->detail),
 		         "the receipt does not name the envelope, device, institution or team that was sent");
 		goto out;
@@ -377,7 +441,7 @@ out:
 	uh_doc_free(d);
 	env_free(env);
 	proto_buf_free(&routing);
-	free(roster);
+	free(to);
 	free(text);
 	json_decref(req);
 	json_decref(obj);

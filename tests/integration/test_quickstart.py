@@ -14,6 +14,7 @@ daemon. The demo is stopped in cleanup whatever happens.
 """
 
 import json
+import re
 import os
 import socket
 import sys
@@ -109,9 +110,33 @@ def main():
             c("institutions listed", len(q.get("institutions", [])) == len(doc.get("institutions", [])))
             users = q.get("users", [])
             demo_ids = [u for (u, _n, r) in harness.demo_users(doc) if r != "agent"]
-            c("one user row with a code per demo user (agents excluded)",
-              [u.get("user") for u in users] == demo_ids and all(u.get("code") for u in users),
+            c("one user row per demo user (agents excluded): a code, or for the admin and the leders the home "
+              "the quickstart enrolled",
+              [u.get("user") for u in users] == demo_ids and
+              all(bool(u.get("code")) != bool(u.get("home")) and (u.get("home") is None) ==
+                  (u.get("role") not in ("admin", "leder")) for u in users),
               f"{len(users)} rows for {len(demo_ids)} users")
+            staff = [u for u in users if u.get("home")]
+            c("each enrolled admin or leder has a private file with the recovery code",
+              staff and all(os.path.exists(u.get("recovery_file", "")) and
+                            os.stat(u["recovery_file"]).st_mode & 0o077 == 0 and
+                            re.search(r"\b(?:[A-Z2-7]{5}-){5}[A-Z2-7]\b", open(u["recovery_file"]).read())
+                            for u in staff), str(staff)[:300])
+            for t in [t.get("id") if isinstance(t, dict) else t for t in doc.get("teams", [])]:
+                lead = next((u for u in staff if u.get("role") == "leder" and u.get("team") == t), None)
+                if lead is None:
+                    c(f"team {t} has a leder enrolled by the quickstart", False)
+                    continue
+                rc, out, err = env.cli(lead["home"], "team", "show", t, "--json")
+                tj = {}
+                try:
+                    tj = json.loads(out)
+                except ValueError:
+                    pass
+                roles = {m.get("user"): m.get("role") for m in tj.get("members", [])}
+                c(f"team {t}: a verified chain with its leder and its agent, and a team key",
+                  rc == 0 and roles.get(lead["user"]) == "leder" and "agent" in roles.values() and
+                  tj.get("key_generation", 0) >= 1, f"rc={rc} {out.strip()[:300]} {err.strip()[:200]}")
             byid = {(u.get("id") or u.get("user")): u for u in doc.get("users", [])}
 
             def placed(row):
@@ -213,8 +238,8 @@ def main():
                 q2 = json.loads(out)
             except ValueError:
                 q2 = {}
-            codes1 = {u["user"]: u["code"] for u in users}
-            codes2 = {u["user"]: u["code"] for u in q2.get("users", [])}
+            codes1 = {u["user"]: u["code"] for u in users if u.get("code")}
+            codes2 = {u["user"]: u["code"] for u in q2.get("users", []) if u.get("code")}
             c("second run gives new codes",
               codes2 and all(codes2.get(k) and codes2[k] != v for k, v in codes1.items()))
             c("second run keeps the organisation key", q2.get("org_fingerprint") == q["org_fingerprint"])
