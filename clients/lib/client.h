@@ -328,11 +328,6 @@ struct seal_targets {
 int seal_targets_for(struct varsko_conn *c, const char *team, const json_t *roster_obj, int own_copy,
                      struct seal_targets *out);
 
-/* ---- teamkey.c ---- */
-int teamkey_for_sender(struct varsko_conn *c, const char *team, int *has_key, char key_id[KEYBOX_KEYID_MAX + 1],
-                       uint8_t pub[PROTO_PK_LEN]);
-int teamkey_open(struct varsko_conn *c, const char *team, uint64_t generation, struct keybox_gen **out);
-
 /* ---- receipt.c ---- */
 
 /*
