@@ -258,6 +258,13 @@ int seal_targets_for(struct varsko_conn *c, const char *team, const json_t *rost
 	int r, has = 0;
 
 	memset(out, 0, sizeof(*out));
+	/*
+	 * A home enrolled before the org chain existed holds no root: it cannot
+	 * verify a team chain and seals to the roster, which varskod refuses
+	 * for a team with a team key (the device is then enrolled again).
+	 */
+	if (!home_has(c->home, HOME_F_ROOT))
+		return targets_roster(c, team, roster_obj, out);
 	for (int waited = 0;; waited++) {
 		r = teamkey_for_sender(c, team, &has, out->ids[0], out->rcpt[0].box_pk);
 		if (r != VARSKO_ERR_STALE_KEY || waited >= SEAL_STALE_WAIT)
