@@ -202,6 +202,16 @@ def main():
                   f"rc={rc} {out.strip()[:300]} {err.strip()[:300]}")
                 if rc == 0 and isinstance(rec, dict):
                     ref, team = rec.get("reference"), rec.get("team")
+                    import sqlite3
+                    db = sqlite3.connect(os.path.join(q["state_dir"], "varsko.db"))
+                    try:
+                        row = db.execute("SELECT envelope FROM underretninger WHERE reference = ?", (ref,)).fetchone()
+                    finally:
+                        db.close()
+                    wraps = sorted(w.get("device", "") for w in json.loads(row[0]).get("wraps", [])) if row else []
+                    c("the underretning is sealed to the team's key and the sender's own user key, no device",
+                      len(wraps) == 2 and wraps[0].startswith(f"team:{team}:") and
+                      wraps[1].startswith(f"user:{sender['user']}:"), str(wraps))
             if ref and team in qa:
                 path = os.path.join(qa[team]["case_dir"], f"{ref}.json")
                 filed = wait_for(lambda: read_json(path), 60)
