@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""Continuity for a team (issue 9, PROTOCOL.md 16.7): real varskod, mosquitto, varsko-agent and CLI.
+
+- The team's chain (admin, leder) and key (the leder's `varsko team key`)
+  exist; the team's agent runs. A teacher sends an underretning: it is
+  sealed to the team key and the teacher's own user key, no device, and the
+  agent files it (it opens through the team key).
+- The intake worker enrolls only after it was sent: the underretning does
+  not open for her until a leder adds her to the team; then it does,
+  within seconds (the agent seals the team key to her), without the sender
+  doing anything. A colleague enrolled before but added later reads it and
+  a second one the same way.
+- A member removed by the leder: the agent makes the next generation, the
+  next underretning is sealed to it and does not open for the removed
+  member, and the old ones still open for the rest.
+- A member added behind the clients' backs (a link written into the
+  database): the CLI refuses to seal (bad_chain), and the agent puts no box
+  for anyone.
+"""
+
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import flowlib  # noqa: E402
+import harness  # noqa: E402
+from harness import b64  # noqa: E402
+from test_user_keys import out_of, parse_json, request  # noqa: E402
+
+harness.require_modules()
+import nacl.signing  # noqa: E402
+
+TEAM = "team-slagelse"
+ADMIN, LEDER, TEACHER, INTAKE, LATE = "admin-ole", "leder-thomas", "laerer-anna", "myndighed-lene", "myndighed-maja"
+AGENT = "agent-" + TEAM
+
+
+def main():
+    checks = harness.Checks()
+    c = checks.check
+    with flowlib.Flow(agents=[], users=[]) as fl:
+        import importlib.util
+        if importlib.util.find_spec("paho") is None:
+            harness.skip("python3-paho-mqtt is not installed (deploy/install-deps.sh)")
+        if not os.access(fl.agent_bin, os.X_OK):
+            harness.skip("clients/agent/varsko-agent is not built")
+        harness.load_demo()
+        fl.make_certs()
+        fl.start_mosquitto()
+        fl.write_config(mqtt_host="127.0.0.1", mqtt_port=fl.mqtt_port, mqtt_ca=fl.ca,
+                        mqtt_cert=os.path.join(fl.certs, "varskod.crt"),
+                        mqtt_key=os.path.join(fl.certs, "varskod.key"))
+        fl.ctl_ok("init")
+        fl.ctl_ok("import", harness.demo_file())
+        sup = fl.path("late-member.json")
+        with open(sup, "w", encoding="utf-8") as f:
+            json.dump({"tenant": flowlib.TENANT, "users": [{"id": LATE, "name": "Maja Testesen", "role": "myndighed",
+                                                             "team": TEAM}]}, f)
+        fl.ctl_ok("import", sup)
+        rc, out, err = fl.ctl("org", "init", "--root-key", fl.path("root.key"))
+        if not c("org init before anyone enrolls", rc == 0, out_of(rc, out, err)):
+            return checks.done()
+        fl.start_varskod()
+        for u in (ADMIN, LEDER, AGENT, TEACHER, LATE):
+            fl.enroll(u)
+        fl.ctl_ok("org", "admin-add", ADMIN, "--root-key", fl.path("root.key"))
+
+        def cli(user, *args):
+            return fl.cli(fl.homes[user], *args)
+
+        def wait(pred, t=20.0):
+            deadline = time.monotonic() + t
+            while time.monotonic() < deadline:
+                v = pred()
+                if v:
+                    return v
+                time.sleep(0.3)
+            return pred()
+
+        def key_generation():
+            rc, out, _err = cli(LEDER, "team", "show", TEAM, "--json")
+            return (parse_json(out) or {}).get("key_generation") if rc == 0 else None
+
+        for args, who in ((("team", "create", TEAM, LEDER), ADMIN), (("team", "add", TEAM, AGENT), LEDER),
+                          (("team", "key", TEAM), LEDER)):
+            rc, out, err = cli(who, *args)
+            if not c(f"{who}: varsko {' '.join(args)}", rc == 0, out_of(rc, out, err)):
+                return checks.done()
+        fl.start_agent(TEAM)
+
+        def wraps_of(ref):
+            rows = fl.q("SELECT envelope FROM underretninger WHERE reference = ?", ref)
+            return sorted(w.get("device", "") for w in json.loads(rows[0][0]).get("wraps", [])) if rows else []
+
+        def send(name):
+            path = fl.doc(name=name, institution="inst-nordskovskolen", age=8, akut=False, extra_text=name)
+            rc, rec, out, err = fl.send(TEACHER, path)
+            ok = rc == 0 and isinstance(rec, dict) and rec.get("team") == TEAM
+            return (rec or {}).get("reference") if ok else None, path, out_of(rc, out, err)
+
+        def shows(user, ref, path):
+            rc, out, err = fl.cli_as(user, "myndighed", "show", ref, "--json")
+            j = parse_json(out) or {}
+            with open(path, encoding="utf-8") as f:
+                sent = json.load(f)
+            return rc == 0 and j.get("document") == sent, out_of(rc, out, err)
+
+        # -- sent before the intake worker enrolled --
+        ref1, doc1, why = send("first")
+        if not c("the teacher sends an underretning to the team", ref1 is not None, why):
+            return checks.done()
+        w = wraps_of(ref1)
+        c("it is sealed to the team key (generation 1) and the teacher's own user key, no device",
+          w == [f"team:{TEAM}:1", f"user:{TEACHER}:1"], str(w))
+        filed = fl.wait_filed(TEAM, [ref1], timeout=60)
+        c("the agent opens it through the team key and files it", filed is not None and ref1 in (filed or {}),
+          fl.read_log(AGENT)[-500:])
+        fl.enroll(INTAKE)
+        ok, why = shows(INTAKE, ref1, doc1)
+        c("the intake worker, enrolled after it was sent, cannot open it before she is a member", not ok, why)
+        rc, out, err = cli(LEDER, "team", "add", TEAM, INTAKE)
+        c("the leder adds the intake worker to the team", rc == 0, out_of(rc, out, err))
+        t0 = time.monotonic()
+        got = wait(lambda: shows(INTAKE, ref1, doc1)[0], 30)
+        c(f"... then it opens on her device, the sender doing nothing ({time.monotonic() - t0:.1f} s)", got,
+          shows(INTAKE, ref1, doc1)[1])
+
+        # -- a colleague enrolled earlier, added later --
+        ref2, doc2, why = send("second")
+        c("a second underretning", ref2 is not None, why)
+        ok, why = shows(LATE, ref2, doc2)
+        c("a colleague who is not a member yet cannot open it", not ok, why)
+        rc, out, err = cli(LEDER, "team", "add", TEAM, LATE)
+        c("the leder adds the colleague", rc == 0, out_of(rc, out, err))
+        got = wait(lambda: shows(LATE, ref1, doc1)[0] and shows(LATE, ref2, doc2)[0], 30)
+        c("... who then reads both underretninger the team holds", got, shows(LATE, ref1, doc1)[1])
+
+        # -- a removal: the next generation, not for the removed member --
+        rc, out, err = cli(LEDER, "team", "remove", TEAM, INTAKE)
+        c("the leder removes the intake worker", rc == 0, out_of(rc, out, err))
+        g = wait(lambda: key_generation() == 2, 30)
+        c("the agent makes team key generation 2", g, str(key_generation()))
+        ref3, doc3, why = send("third")
+        c("a third underretning after the removal", ref3 is not None, why)
+        w = wraps_of(ref3)
+        c("it is sealed to generation 2", w == [f"team:{TEAM}:2", f"user:{TEACHER}:1"], str(w))
+        ok, why = shows(INTAKE, ref3, doc3)
+        c("it does not open for the removed member", not ok, why)
+        ok3, why3 = shows(LATE, ref3, doc3)
+        ok1, why1 = shows(LATE, ref1, doc1)
+        c("it opens for the remaining member, and so do the old ones", ok3 and ok1, why3 + why1)
+        ok, why = shows(LEDER, ref2, doc2)
+        c("the leder opens the one sent with generation 1 too", ok, why)
+
+        # -- a member added behind the clients' backs --
+        def sets():
+            async def go(cl, dev):
+                return await request(cl, {"type": "keys_get", "id": "k", "owner": "team:" + TEAM})
+            ans = fl.raw_session(LEDER, go)
+            return ans.get("sets") if ans.get("type") == "keys" else None
+        before = sets()
+        rows = fl.q("SELECT seq, link_json FROM chain_links WHERE kind = 'team' AND chain = ? ORDER BY seq", TEAM)
+        last_seq = rows[-1][0]
+        fake = nacl.signing.SigningKey.generate()
+        forged = {"op": "member_add", "team": TEAM, "seq": last_seq + 1, "prev": b64(os.urandom(32)),
+                  "user": INTAKE, "role": "myndighed", "uk_generation": 1,
+                  "uk_sign_pk": b64(bytes(fake.verify_key)), "time": harness.fmt_time(time.time()),
+                  "sigs": [{"pk": b64(bytes(fake.verify_key)), "sig": b64(os.urandom(64))}]}
+        db = fl.db()
+        try:
+            db.execute("INSERT INTO chain_links (kind, chain, seq, link_json, created_at) VALUES ('team', ?, ?, ?, ?)",
+                       (TEAM, last_seq + 1, json.dumps(forged, separators=(",", ":"), sort_keys=True),
+                        int(time.time())))
+            db.commit()
+        finally:
+            db.close()
+        path = fl.doc(name="fourth", institution="inst-nordskovskolen", age=8, akut=False, extra_text="fourth")
+        rc, rec, out, err = fl.send(TEACHER, path)
+        c("with a member written into the database, the teacher's CLI refuses to seal (bad_chain)",
+          rc != 0 and "bad_chain" in err, out_of(rc, out, err))
+        time.sleep(2 * 5 + 1)
+        c("the agent puts no new key box for anyone meanwhile", sets() == before and before,
+          f"{len(before or [])} sets before")
+        alog = fl.read_log(AGENT)
+        c("the agent logs that the team chain does not verify (bad_chain), naming nobody",
+          "bad_chain" in alog and INTAKE not in alog and LATE not in alog, alog[-400:])
+    return checks.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
