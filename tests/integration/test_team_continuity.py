@@ -13,6 +13,9 @@
 - A member removed by the leder: the agent makes the next generation, the
   next underretning is sealed to it and does not open for the removed
   member, and the old ones still open for the rest.
+- varskod's database and its whole memory (/proc/PID/mem, as root) hold
+  neither the documents' texts nor any generation of the team key (seed,
+  X25519 secret, previous-generation key).
 - A member added behind the clients' backs (a link written into the
   database): the CLI refuses to seal (bad_chain), and the agent puts no box
   for anyone.
@@ -27,9 +30,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flowlib  # noqa: E402
 import harness  # noqa: E402
 from harness import b64  # noqa: E402
-from test_user_keys import out_of, parse_json, request  # noqa: E402
+from harness import unb64  # noqa: E402
+from test_person_continuity import memory_search  # noqa: E402
+from test_team_keys import box_key, user_seed  # noqa: E402
+from test_user_keys import Home, kdf, out_of, parse_json, request  # noqa: E402
 
 harness.require_modules()
+import nacl.public  # noqa: E402
 import nacl.signing  # noqa: E402
 
 TEAM = "team-slagelse"
@@ -94,8 +101,11 @@ def main():
             rows = fl.q("SELECT envelope FROM underretninger WHERE reference = ?", ref)
             return sorted(w.get("device", "") for w in json.loads(rows[0][0]).get("wraps", [])) if rows else []
 
+        markers = {}
+
         def send(name):
-            path = fl.doc(name=name, institution="inst-nordskovskolen", age=8, akut=False, extra_text=name)
+            markers[name] = f"{name}-{os.urandom(8).hex()}"
+            path = fl.doc(name=name, institution="inst-nordskovskolen", age=8, akut=False, extra_text=markers[name])
             rc, rec, out, err = fl.send(TEACHER, path)
             ok = rc == 0 and isinstance(rec, dict) and rec.get("team") == TEAM
             return (rec or {}).get("reference") if ok else None, path, out_of(rc, out, err)
@@ -153,6 +163,42 @@ def main():
         c("it opens for the remaining member, and so do the old ones", ok3 and ok1, why3 + why1)
         ok, why = shows(LEDER, ref2, doc2)
         c("the leder opens the one sent with generation 1 too", ok, why)
+
+        # -- what varskod holds: no document text, no team key, in memory or on disk --
+        async def team_seeds(cl, dev):
+            seed, gen = await user_seed(cl, Home(fl.homes[LEDER]))
+            uk_box = box_key(seed, b"vskuser1")
+            ks = await request(cl, {"type": "keys_get", "id": "t", "owner": "team:" + TEAM})
+            out = {}
+            for st in ks.get("sets", []):
+                bx = next(b for b in st["boxes"] if b["recipient"] == f"user:{LEDER}:{gen}")
+                out[st["generation"]] = nacl.public.SealedBox(uk_box).decrypt(unb64(bx["sealed"]))
+            return out
+        seeds = fl.raw_session(LEDER, team_seeds)
+        secrets = {}
+        for g, seed in seeds.items():
+            secrets[f"team key {g}: seed"] = seed
+            secrets[f"team key {g}: X25519 secret"] = bytes(box_key(seed, b"vskteam1"))
+            secrets[f"team key {g}: prev key"] = kdf(seed, 3, b"vskteam1")
+        c("the test opened the leder's boxes of both team key generations", sorted(seeds) == [1, 2], str(sorted(seeds)))
+        wanted = dict({f"document {k}": v.encode() for k, v in markers.items()}, **secrets)
+        db = b""
+        for suffix in ("", "-wal"):
+            if os.path.exists(fl.database + suffix):
+                with open(fl.database + suffix, "rb") as f:
+                    db += f.read()
+        found = [k for k, v in wanted.items() if v in db]
+        c("varskod's database (and WAL) holds no document text and no team key", db != b"" and not found, str(found))
+        if os.geteuid() == 0:
+            with open(os.path.join(fl.homes[LEDER], "gateway.cert"), encoding="ascii") as f:
+                control = unb64(json.load(f)["sign_pk"])
+            found, total = memory_search(fl.procs["varskod"][0].pid, dict(wanted, control=control))
+            c(f"varskod's memory ({total // 1024} KiB read) holds none of them",
+              total > 1 << 20 and not (found - {"control"}), str(sorted(found - {"control"})))
+            c("... while the same scan finds what varskod does hold (its gateway certificate's key)",
+              "control" in found)
+        else:
+            harness.log("     not root: the memory scan is left out")
 
         # -- a member added behind the clients' backs --
         def sets():
