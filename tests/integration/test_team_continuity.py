@@ -13,6 +13,10 @@
 - A member removed by the leder: the agent makes the next generation, the
   next underretning is sealed to it and does not open for the removed
   member, and the old ones still open for the rest.
+- Døgnvagten with only its agent (and the leder who set it up) at send
+  time: the agent made the team key on its own, an akut underretning is
+  sealed to it and filed, and a Døgnvagt worker enrolled afterwards reads
+  it once the leder adds her.
 - varskod's database and its whole memory (/proc/PID/mem, as root) hold
   neither the documents' texts nor any generation of the team key (seed,
   X25519 secret, previous-generation key).
@@ -42,6 +46,7 @@ import nacl.signing  # noqa: E402
 TEAM = "team-slagelse"
 ADMIN, LEDER, TEACHER, INTAKE, LATE = "admin-ole", "leder-thomas", "laerer-anna", "myndighed-lene", "myndighed-maja"
 AGENT = "agent-" + TEAM
+DV, DV_LEDER, DV_WORKER = "doegnvagt", "leder-karin", "myndighed-ida"
 
 
 def main():
@@ -70,7 +75,7 @@ def main():
         if not c("org init before anyone enrolls", rc == 0, out_of(rc, out, err)):
             return checks.done()
         fl.start_varskod()
-        for u in (ADMIN, LEDER, AGENT, TEACHER, LATE):
+        for u in (ADMIN, LEDER, AGENT, TEACHER, LATE, DV_LEDER, "agent-" + DV):
             fl.enroll(u)
         fl.ctl_ok("org", "admin-add", ADMIN, "--root-key", fl.path("root.key"))
 
@@ -163,6 +168,37 @@ def main():
         c("it opens for the remaining member, and so do the old ones", ok3 and ok1, why3 + why1)
         ok, why = shows(LEDER, ref2, doc2)
         c("the leder opens the one sent with generation 1 too", ok, why)
+
+        # -- Døgnvagten: only its agent when the akut underretning comes --
+        for args, who in ((("team", "create", DV, DV_LEDER), ADMIN), (("team", "add", DV, "agent-" + DV), DV_LEDER)):
+            rc, out, err = cli(who, *args)
+            c(f"{who}: varsko {' '.join(args)}", rc == 0, out_of(rc, out, err))
+        fl.start_agent(DV)
+
+        def dv_key():
+            rc, out, _err = cli(DV_LEDER, "team", "show", DV, "--json")
+            return (parse_json(out) or {}).get("key_generation") == 1 if rc == 0 else False
+        c("Døgnvagt's agent makes the team key on its own (generation 1)", wait(dv_key, 30))
+        rules = fl.path("akut-to-doegnvagt.json")
+        with open(rules, "w", encoding="utf-8") as f:
+            json.dump({"tenant": flowlib.TENANT, "routing": [{"if": {"akut": True}, "team": DV},
+                                                             {"if": {}, "team": TEAM}]}, f)
+        fl.ctl_ok("import", rules)  # akut to Døgnvagt at any hour: the test does not depend on the clock
+        markers["akut"] = f"akut-{os.urandom(8).hex()}"
+        path = fl.doc(name="akut", institution="inst-nordskovskolen", age=8, akut=True, extra_text=markers["akut"])
+        rc, rec, out, err = fl.send(TEACHER, path)
+        ref_dv = rec.get("reference") if rc == 0 and isinstance(rec, dict) and rec.get("team") == DV else None
+        c("an akut underretning goes to Døgnvagten", ref_dv is not None, out_of(rc, out, err))
+        if ref_dv:
+            c("it is sealed to Døgnvagt's team key and the teacher's own user key",
+              wraps_of(ref_dv) == [f"team:{DV}:1", f"user:{TEACHER}:1"], str(wraps_of(ref_dv)))
+            c("Døgnvagt's agent files it", ref_dv in (fl.wait_filed(DV, [ref_dv], timeout=60) or set()),
+              fl.read_log("agent-" + DV)[-400:])
+            fl.enroll(DV_WORKER)
+            rc, out, err = cli(DV_LEDER, "team", "add", DV, DV_WORKER)
+            c("a Døgnvagt worker enrolled afterwards is added by the leder", rc == 0, out_of(rc, out, err))
+            got = wait(lambda: shows(DV_WORKER, ref_dv, path)[0], 30)
+            c("... and reads the akut underretning", got, shows(DV_WORKER, ref_dv, path)[1])
 
         # -- what varskod holds: no document text, no team key, in memory or on disk --
         async def team_seeds(cl, dev):
