@@ -1,6 +1,7 @@
 /*
  * fuzz-keybox.c: keybox_set_from_json(), keybox_recovery_from_json() and
- * keybox_code_parse() on arbitrary bytes.
+ * keybox_code_parse() on arbitrary bytes; keybox_key_id_split() and
+ * keybox_team_fit() on every parsed set's recipients.
  *
  * Invariants: a refused object leaves its struct zeroed and answers with a
  * documented code; an accepted one writes JSON that parses to the same
@@ -83,6 +84,35 @@ static void check_set(const uint8_t *data, size_t size)
 	g = (struct keybox_gen *)1;
 	if (keybox_set_open(s, "device:not-in-any-set", pk, sk, &g) != VARSKO_ERR_NOT_FOUND || g != NULL)
 		abort();
+	/* Every recipient splits into an owner and generation, or is a device; the fit with its own owners is ok. */
+	{
+		const char *users[KEYBOX_RECIPIENTS_MAX];
+		uint64_t gens[KEYBOX_RECIPIENTS_MAX];
+		char owners[KEYBOX_RECIPIENTS_MAX][KEYBOX_OWNER_MAX + 1];
+		size_t nu = 0;
+		int all_users = 1;
+
+		for (size_t i = 0; i < s->n; i++) {
+			uint64_t gen = 0;
+
+			rc = keybox_key_id_split(s->boxes[i].recipient, owners[i], &gen);
+			if ((rc == VARSKO_OK) != (strncmp(s->boxes[i].recipient, "device:", 7) != 0))
+				abort();
+			if (rc != VARSKO_OK || keybox_owner_kind(owners[i]) != KEYBOX_USER) {
+				all_users = 0;
+				continue;
+			}
+			users[nu] = owners[i] + 5;
+			gens[nu++] = gen;
+		}
+		if (all_users && nu == s->n) {
+			enum keybox_fit fit = keybox_team_fit(s, users, gens, nu);
+
+			/* The same user twice (two generations) makes one of them stale; else every member has its box. */
+			if (fit != KEYBOX_FIT_OK && fit != KEYBOX_FIT_STALE)
+				abort();
+		}
+	}
 out:
 	free(text);
 	free(text2);
