@@ -1297,6 +1297,10 @@ static int run_send(const struct command *cmd, struct opts *o)
 		rc = fail(r, varsko_conn_detail(conn));
 		goto out;
 	}
+	if (info.roster_only)
+		fprintf(stderr, "Bemærk: teamet %s har endnu ingen teamnøgle. Underretningen er krypteret til de enheder,\n"
+		                "serveren oplyser for teamet. Bed kommunens administrator give teamet sin teamkæde og nøgle.\n",
+		        info.team);
 	if (o->json) {
 		if ((ro = json_loads(rjson, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
 		    json_object_set_new(ro, "duplicate", json_boolean(info.duplicate)) != 0) {

@@ -439,8 +439,11 @@ int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, con
 		         rc.reference);
 		goto out;
 	}
-	if (info != NULL)
+	if (info != NULL) {
 		receipt_info(&rc, dup, info);
+		info->roster_only = !dup && !to->keyed && home_has(c->home, HOME_F_ROOT);
+		info->team_key = !dup && to->keyed;
+	}
 	if (receipt_json != NULL && (r = receipt_json_text(&rc, receipt_json)) != VARSKO_OK)
 		goto out;
 	r = VARSKO_OK;

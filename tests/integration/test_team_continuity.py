@@ -13,6 +13,8 @@
 - A member removed by the leder: the agent makes the next generation, the
   next underretning is sealed to it and does not open for the removed
   member, and the old ones still open for the rest.
+- A team without a chain yet is sealed to its roster, and the sender is
+  told so.
 - Døgnvagten with only its agent (and the leder who set it up) at send
   time: the agent made the team key on its own, an akut underretning is
   sealed to it and filed, and a Døgnvagt worker enrolled afterwards reads
@@ -75,7 +77,7 @@ def main():
         if not c("org init before anyone enrolls", rc == 0, out_of(rc, out, err)):
             return checks.done()
         fl.start_varskod()
-        for u in (ADMIN, LEDER, AGENT, TEACHER, LATE, DV_LEDER, "agent-" + DV):
+        for u in (ADMIN, LEDER, AGENT, TEACHER, LATE, DV_LEDER, "agent-" + DV, "agent-team-ung"):
             fl.enroll(u)
         fl.ctl_ok("org", "admin-add", ADMIN, "--root-key", fl.path("root.key"))
 
@@ -168,6 +170,16 @@ def main():
         c("it opens for the remaining member, and so do the old ones", ok3 and ok1, why3 + why1)
         ok, why = shows(LEDER, ref2, doc2)
         c("the leder opens the one sent with generation 1 too", ok, why)
+
+        # -- a team without a chain: sealed to its roster, and the sender is told --
+        path = fl.doc(name="ung", institution="inst-nordskovskolen", age=15, akut=False)
+        rc, out, err = fl.cli_as(TEACHER, "underret", "send", path)
+        ref_ung = next((w for w in out.split() if w.startswith("U-")), None)
+        c("to a team without a team key (team-ung): sent, and the sender is told in Danish that it went to "
+          "the devices the server named", rc == 0 and "ingen teamnøgle" in err and "team-ung" in err,
+          out_of(rc, out, err))
+        w = wraps_of(ref_ung) if ref_ung else []
+        c("... sealed to the roster's device ids", w and all(x.startswith("d-") for x in w), str(w))
 
         # -- Døgnvagten: only its agent when the akut underretning comes --
         for args, who in ((("team", "create", DV, DV_LEDER), ADMIN), (("team", "add", DV, "agent-" + DV), DV_LEDER)):

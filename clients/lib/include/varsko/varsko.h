@@ -504,6 +504,14 @@ struct varsko_receipt_info {
 	int64_t kvittering_due;
 	int64_t tilbagemelding_due;
 	int duplicate; /* the server had this submission already; this is its first receipt */
+	/*
+	 * 1 when it was sealed to the team's devices by the roster the server
+	 * gave, although this device could have verified a team key: the team
+	 * has no team key yet (PROTOCOL.md 16.7), so the server could have
+	 * added a reader. 0 when sealed to the team key, or for a duplicate.
+	 */
+	int roster_only;
+	int team_key; /* 1 when sealed to the team's key (and the own user key), 0 to devices or for a duplicate */
 };
 
 /*
