@@ -356,10 +356,20 @@ int home_seen_write(struct varsko_home *h, const char *name, const struct chain_
 {
 	char line[32 + 2 * CHAIN_HASH_LEN];
 	char hex[2 * CHAIN_HASH_LEN + 1];
+	char *old = NULL;
+	size_t len = 0;
 
 	if (head->seq == 0)
 		return VARSKO_OK;
 	sodium_bin2hex(hex, sizeof hex, head->hash, CHAIN_HASH_LEN);
 	snprintf(line, sizeof line, "%llu %s\n", (unsigned long long)head->seq, hex);
+	/* Unchanged: no write (the agent checks its team's chain every few seconds). */
+	if (home_read(h, name, &old, &len) == VARSKO_OK) {
+		int same = len == strlen(line) && memcmp(old, line, len) == 0;
+
+		free(old);
+		if (same)
+			return VARSKO_OK;
+	}
 	return home_write(h, name, line, strlen(line), 0600, 0);
 }
