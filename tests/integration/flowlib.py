@@ -412,6 +412,34 @@ class Flow(harness.Env):
             f"users {self.users}, agents {self.agent_teams}")
         return self
 
+    def setup_org(self, extra_users=()):
+        """For the key model's tests: certificates, mosquitto, config, init, the demo and extra_users
+        (dicts of a municipality document's users), `varskoctl org init` (root key at self.root_key)
+        before anyone enrolls, then varskod. Returns varskoctl org init's (rc, out, err)."""
+        import importlib.util
+        if importlib.util.find_spec("paho") is None:
+            harness.skip("python3-paho-mqtt is not installed (deploy/install-deps.sh)")
+        if not os.access(self.agent_bin, os.X_OK):
+            harness.skip("clients/agent/varsko-agent is not built")
+        harness.load_demo()
+        self.make_certs()
+        self.start_mosquitto()
+        self.write_config(mqtt_host="127.0.0.1", mqtt_port=self.mqtt_port, mqtt_ca=self.ca,
+                          mqtt_cert=os.path.join(self.certs, "varskod.crt"),
+                          mqtt_key=os.path.join(self.certs, "varskod.key"))
+        self.ctl_ok("init")
+        self.ctl_ok("import", harness.demo_file())
+        if extra_users:
+            sup = self.path("extra-users.json")
+            with open(sup, "w", encoding="utf-8") as f:
+                json.dump({"tenant": TENANT, "users": list(extra_users)}, f)
+            self.ctl_ok("import", sup)
+        self.root_key = self.path("root.key")
+        res = self.ctl("org", "init", "--root-key", self.root_key)
+        if res[0] == 0:
+            self.start_varskod()
+        return res
+
     def start_varskod(self, env=None):
         """varskod (again), optionally under another environment (faketime)."""
         if not os.path.exists(self.conf):

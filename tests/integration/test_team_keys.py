@@ -61,32 +61,13 @@ def main():
     checks = harness.Checks()
     c = checks.check
     with flowlib.Flow(agents=[], users=[]) as fl:
-        import importlib.util
-        if importlib.util.find_spec("paho") is None:
-            harness.skip("python3-paho-mqtt is not installed (deploy/install-deps.sh)")
-        if not os.access(fl.agent_bin, os.X_OK):
-            harness.skip("clients/agent/varsko-agent is not built")
-        harness.load_demo()
-        fl.make_certs()
-        fl.start_mosquitto()
-        fl.write_config(mqtt_host="127.0.0.1", mqtt_port=fl.mqtt_port, mqtt_ca=fl.ca,
-                        mqtt_cert=os.path.join(fl.certs, "varskod.crt"),
-                        mqtt_key=os.path.join(fl.certs, "varskod.key"))
-        fl.ctl_ok("init")
-        fl.ctl_ok("import", harness.demo_file())
-        sup = fl.path("late-member.json")
-        with open(sup, "w", encoding="utf-8") as f:
-            json.dump({"tenant": flowlib.TENANT, "users": [{"id": LATE, "name": "Maja Testesen", "role": "myndighed",
-                                                             "team": TEAM}]}, f)
-        fl.ctl_ok("import", sup)
-        rc, out, err = fl.ctl("org", "init", "--root-key", fl.path("root.key"))
+        rc, out, err = fl.setup_org([{"id": LATE, "name": "Maja Testesen", "role": "myndighed", "team": TEAM}])
         if not c("org init before anyone enrolls", rc == 0, out_of(rc, out, err)):
             return checks.done()
-        fl.start_varskod()
         for u in (ADMIN, LEDER, MEMBER, LATE, OUTSIDER, AGENT):
             fl.enroll(u)
         homes = {u: Home(fl.homes[u]) for u in fl.homes}
-        rc, out, err = fl.ctl("org", "admin-add", ADMIN, "--root-key", fl.path("root.key"))
+        rc, out, err = fl.ctl("org", "admin-add", ADMIN, "--root-key", fl.root_key)
         c("org admin-add", rc == 0, out_of(rc, out, err))
 
         def cli(user, *args):
