@@ -365,7 +365,10 @@ class Flow(harness.Env):
 
     # -- setup --
 
-    def setup(self):
+    def setup(self, org=False):
+        """org=True: the key model (PROTOCOL.md 16) from the start: `varskoctl org init` before anyone
+        enrolls, and every team with a chain (admin, the team's leder, its agent and every enrolled user
+        placed in it) and a team key (made by the leder) before the agents start."""
         t0 = time.monotonic()
         harness.require_modules()
         import importlib.util
@@ -401,16 +404,45 @@ class Flow(harness.Env):
                 json.dump(sup, f)
             log(f"the demo has no agent users for {missing}: importing a supplement")
             self.ctl_ok("import", p)
+        if org:
+            self.root_key = self.path("root.key")
+            self.ctl_ok("org", "init", "--root-key", self.root_key)
         self.start_varskod()
         for u in self.users:
             self.enroll(u)
         for t in TEAMS:  # every team's agent device is on its roster, running or not
             self.enroll(f"agent-{t}")
+        if org:
+            self.key_teams(doc)
         for t in self.agent_teams:
             self.start_agent(t)
         log(f"fixture up in {time.monotonic() - t0:.1f} s: varskod {self.ws_url}, mosquitto {self.mqtt_port}, "
             f"users {self.users}, agents {self.agent_teams}")
         return self
+
+    def key_teams(self, doc):
+        """Every team's chain and key (see setup(org=True)); the admin and the leders are enrolled for it."""
+        users = {(u.get("id") or u.get("user")): u for u in doc.get("users", [])}
+        admin = next(uid for uid, u in users.items() if u.get("role") == "admin")
+        if admin not in self.homes:
+            self.enroll(admin)
+        self.ctl_ok("org", "admin-add", admin, "--root-key", self.root_key)
+        for t in TEAMS:
+            leder = next((uid for uid, u in users.items() if u.get("role") == "leder" and u.get("team") == t), None)
+            if leder is None:
+                raise RuntimeError(f"the demo has no leder for {t}")
+            if leder not in self.homes:
+                self.enroll(leder)
+            steps = [(admin, ("team", "create", t, leder))]
+            steps += [(leder, ("team", "add", t, uid)) for uid in self.homes
+                      if uid != leder and users.get(uid, {}).get("team") == t and
+                      users[uid].get("role") in ("myndighed", "leder", "agent")]
+            steps.append((leder, ("team", "key", t)))
+            for who, args in steps:
+                rc, out, err = self.cli_as(who, *args)
+                if rc != 0:
+                    raise RuntimeError(f"{who}: varsko {' '.join(args)}: {out_of(rc, out, err)}")
+        log(f"team chains and keys for {TEAMS} (admin {admin})")
 
     def setup_org(self, extra_users=()):
         """For the key model's tests: certificates, mosquitto, config, init, the demo and extra_users

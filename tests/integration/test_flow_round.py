@@ -13,7 +13,9 @@ Others see nothing: a fagperson of another institution and a myndighed of
 another team get not_found, and an event from the other team is refused and
 not stored. Finally a second underretning is re-routed (omdiriger) to
 team-ung: team-ung's agent files it, team-ung's worker can open it, and
-team-slagelse can no longer.
+team-slagelse can no longer. All of it on the key model: every team has its
+chain and team key (flowlib setup(org=True)), the underretning is sealed to
+team-slagelse's key and the re-routing to team-ung's.
 """
 
 import json
@@ -52,7 +54,7 @@ def main():
     c = checks.check
     users = ["laerer-anna", "laerer-jonas", "myndighed-lene", "myndighed-peter", "myndighed-camilla", "leder-thomas", "leder-hanne"]
     with flowlib.Flow(agents=["team-slagelse", "team-ung"], users=users) as fl:
-        fl.setup()
+        fl.setup(org=True)  # the key model: every team's chain and key (PROTOCOL.md 16)
         docpath = fl.doc(age=9, cpr=True)
         with open(docpath, encoding="utf-8") as f:
             sent_doc = json.load(f)
@@ -249,6 +251,14 @@ def main():
               out_of(rc, out, err))
             rows = fl.q("SELECT team, first_team FROM underretninger WHERE reference = ?", ref2)
             c("database: team-ung now, team-slagelse first", rows == [("team-ung", "team-slagelse")], str(rows))
+            envs = fl.q("SELECT envelope, current_envelope FROM underretninger WHERE reference = ?", ref2)
+
+            def wraps(text):
+                return sorted(w.get("device") for w in json.loads(text).get("wraps", [])) if text else []
+            first, now = (wraps(envs[0][0]), wraps(envs[0][1])) if envs else ([], [])
+            c("sealed to team-slagelse's key and anna's own user key; re-sealed to team-ung's key only",
+              first == ["team:team-slagelse:1", "user:laerer-anna:1"] and now == ["team:team-ung:1"],
+              f"{first} / {now}")
             rc, j, out, err = fl.cli_json("laerer-anna", "underret", "status", ref2)
             st = [x for x in (j or {}).get("steps", []) if x.get("step") == "omdirigeret"] if isinstance(j, dict) else []
             c("anna's status shows omdirigeret, verified", rc == 0 and st and st[0].get("verified") is True,
