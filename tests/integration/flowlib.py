@@ -507,6 +507,8 @@ class Flow(harness.Env):
         if rc != 0:
             raise RuntimeError(f"enroll {user}: {out_of(rc, out, err)}")
         self.homes[user] = home
+        self.enroll_out = getattr(self, "enroll_out", {})
+        self.enroll_out[user] = out  # the first device's output holds the user's recovery code
         return home
 
     def device(self, user):

@@ -13,6 +13,10 @@
 - A member removed by the leder: the agent makes the next generation, the
   next underretning is sealed to it and does not open for the removed
   member, and the old ones still open for the rest.
+- A member's second device revoked: her user key rotates, the agent makes
+  the next team key generation, sealed to her new user key only; the next
+  underretning does not open on the revoked device, and everything opens
+  on her remaining one.
 - A team without a chain yet is sealed to its roster, and the sender is
   told so.
 - Døgnvagten with only its agent (and the leder who set it up) at send
@@ -29,6 +33,7 @@
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -84,6 +89,12 @@ def main():
             if not c(f"{who}: varsko {' '.join(args)}", rc == 0, out_of(rc, out, err)):
                 return checks.done()
         fl.start_agent(TEAM)
+
+        def sets_now():
+            async def go(cl, dev):
+                return await request(cl, {"type": "keys_get", "id": "k", "owner": "team:" + TEAM})
+            ans = fl.raw_session(LEDER, go)
+            return ans.get("sets") or []
 
         def wraps_of(ref):
             rows = fl.q("SELECT envelope FROM underretninger WHERE reference = ?", ref)
@@ -152,6 +163,37 @@ def main():
         ok, why = shows(LEDER, ref2, doc2)
         c("the leder opens the one sent with generation 1 too", ok, why)
 
+        # -- a member's device revoked: her user key rotates, then the team key --
+        code = re.search(r"\b(?:[A-Z2-7]{5}-){5}[A-Z2-7]\b", fl.enroll_out.get(LATE, ""))
+        home_b = fl.path("home-maja-second")
+        inv = fl.invite(LATE)
+        rc, out, err = fl.cli(home_b, "enroll", "--server", fl.ws_url, "--code", inv["code"], "--ca", fl.ca,
+                              "--fingerprint", inv["org_fingerprint"])
+        rc2, out2, err2 = fl.cli(home_b, "device", "recover", "--code", code.group(0) if code else "x")
+        c("the colleague gets a second device (recovery code)", rc == 0 and rc2 == 0 and code is not None,
+          out_of(rc, out, err) + out_of(rc2, out2, err2))
+        dev_b = json.load(open(os.path.join(home_b, "device.cert"), encoding="utf-8"))["device"]
+        gen_before = key_generation()
+        rc, out, err = cli(LATE, "device", "revoke", dev_b)
+        c("she revokes it from her first device (her user key rotates)", rc == 0, out_of(rc, out, err))
+        g = wait(lambda: key_generation() == gen_before + 1, 30)
+        c(f"the agent makes team key generation {gen_before + 1} (her box was for the old user key)", g,
+          str(key_generation()))
+        ref4, doc4, why = send("after-revoke")
+        c("an underretning after the revocation", ref4 is not None, why)
+        c("... sealed to the new generation", wraps_of(ref4) == [f"team:{TEAM}:{gen_before + 1}", f"user:{TEACHER}:1"],
+          str(wraps_of(ref4)))
+        newest = max(sets_now(), key=lambda st: st["generation"])
+        c("the new generation is sealed to her new user key only, not the one the revoked device holds",
+          f"user:{LATE}:2" in [b["recipient"] for b in newest["boxes"]] and
+          f"user:{LATE}:1" not in [b["recipient"] for b in newest["boxes"]],
+          str([b["recipient"] for b in newest["boxes"]]))
+        rc, out, err = fl.cli(home_b, "myndighed", "show", ref4)
+        c("it does not open on the revoked device", rc != 0, out_of(rc, out, err))
+        ok4, why4 = shows(LATE, ref4, doc4)
+        ok1, why1 = shows(LATE, ref1, doc1)
+        c("it opens on her remaining device, and so does the old one", ok4 and ok1, why4 + why1)
+
         # -- a team without a chain: sealed to its roster, and the sender is told --
         path = fl.doc(name="ung", institution="inst-nordskovskolen", age=15, akut=False)
         rc, out, err = fl.cli_as(TEACHER, "underret", "send", path)
@@ -209,7 +251,7 @@ def main():
             secrets[f"team key {g}: seed"] = seed
             secrets[f"team key {g}: X25519 secret"] = bytes(box_key(seed, b"vskteam1"))
             secrets[f"team key {g}: prev key"] = kdf(seed, 3, b"vskteam1")
-        c("the test opened the leder's boxes of both team key generations", sorted(seeds) == [1, 2], str(sorted(seeds)))
+        c("the test opened the leder's boxes of every team key generation", sorted(seeds) == [1, 2, 3], str(sorted(seeds)))
         wanted = dict({f"document {k}": v.encode() for k, v in markers.items()}, **secrets)
         db = b""
         for suffix in ("", "-wal"):
