@@ -82,6 +82,45 @@ static int decide(struct flow_job *j, struct store *st, const struct caller *c, 
 	return VARSKO_OK;
 }
 
+#ifdef VARSKO_TEST_GHOST_ROSTER
+/*
+ * TEST BUILD ONLY (varskod-ghost, built beside varskod and never installed):
+ * a modified server that adds a device of its own to every roster it hands
+ * out, certified by the organisation key it holds. The device's keys come
+ * from a fixed seed, so a test can tell whether anything was sealed to it
+ * (tests/integration/test_ghost_roster.py). The ordinary varskod has none
+ * of this code.
+ */
+#define GHOST_SEED_TEXT "varsko-test-ghost-device"
+static int ghost_add(struct flow_roster *ro, const uint8_t *org_sk, int64_t now)
+{
+	uint8_t seed[32], sk[64], box_sk[32];
+	struct proto_cert *g;
+	int r;
+
+	if (ro->n >= FLOW_ROSTER_MAX)
+		return VARSKO_OK;
+	g = &ro->certs[ro->n];
+	memset(g, 0, sizeof(*g));
+	crypto_generichash(seed, sizeof seed, (const uint8_t *)GHOST_SEED_TEXT, strlen(GHOST_SEED_TEXT), NULL, 0);
+	if (crypto_sign_seed_keypair(g->sign_pk, sk, seed) != 0 || crypto_box_seed_keypair(g->box_pk, box_sk, seed) != 0)
+		return VARSKO_ERR_CRYPTO;
+	sodium_memzero(sk, sizeof sk);
+	sodium_memzero(box_sk, sizeof box_sk);
+	g->version = PROTO_VERSION;
+	g->serial = 4000000000u;
+	snprintf(g->user, sizeof g->user, "ghost");
+	snprintf(g->name, sizeof g->name, "Ghost");
+	snprintf(g->role, sizeof g->role, "myndighed");
+	memcpy(g->team, ro->team, sizeof g->team);
+	g->not_before = now - 60;
+	g->not_after = now + 86400;
+	if ((r = proto_cert_sign(g, org_sk)) == VARSKO_OK)
+		ro->n++;
+	return r;
+}
+#endif
+
 /* The signed roster of team at now (ro on the heap: it is large). */
 static int signed_roster(struct flow_job *j, struct store *st, const char *team, int64_t now, struct flow_roster *ro)
 {
@@ -96,6 +135,12 @@ static int signed_roster(struct flow_job *j, struct store *st, const char *team,
 		return flow_refuse(j, VARSKO_ERR_UNAVAILABLE, "the team has no enrolled devices yet");
 	if (sodium_mprotect_readonly(j->srv->org_sk) != 0)
 		return VARSKO_ERR_CRYPTO;
+#ifdef VARSKO_TEST_GHOST_ROSTER
+	if ((r = ghost_add(ro, j->srv->org_sk, now)) != VARSKO_OK) {
+		server_key_lock(j->srv->org_sk, "organisation");
+		return r;
+	}
+#endif
 	r = flow_roster_sign(ro, j->srv->org_sk);
 	server_key_lock(j->srv->org_sk, "organisation");
 	return r;
