@@ -277,7 +277,7 @@ int agent_conn(struct agent *a)
 	return VARSKO_OK;
 }
 
-void agent_conn_failed(struct agent *a, int r)
+int agent_session_error(int r)
 {
 	switch (r) {
 	case VARSKO_ERR_CLOSED:
@@ -289,13 +289,19 @@ void agent_conn_failed(struct agent *a, int r)
 	case VARSKO_ERR_AUTH_FAILED:
 	case VARSKO_ERR_DEVICE_REVOKED:
 	case VARSKO_ERR_DEVICE_EXPIRED:
-		agent_log("session with varskod lost (%s); reopening", varsko_err_name(r));
-		varsko_close(a->conn);
-		a->conn = NULL;
-		break;
+		return 1;
 	default:
-		break;
+		return 0;
 	}
+}
+
+void agent_conn_failed(struct agent *a, int r)
+{
+	if (!agent_session_error(r))
+		return;
+	agent_log("session with varskod lost (%s); reopening", varsko_err_name(r));
+	varsko_close(a->conn);
+	a->conn = NULL;
 }
 
 void agent_teamkey_tick(struct agent *a)

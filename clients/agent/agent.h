@@ -102,6 +102,8 @@ int64_t agent_now_mono(void);
  * error (logged when it differs from the last one).
  */
 int agent_conn(struct agent *a);
+/* 1 when r means the session with varskod is gone or unusable (it is reopened), else 0. */
+int agent_session_error(int r);
 /* After a request on a->conn failed with r: a transport error closes the session (reopened later). */
 void agent_conn_failed(struct agent *a, int r);
 /*

@@ -518,7 +518,11 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 	}
 
 	if ((r = open_document(a, m, &pt, &pt_len, &why)) != VARSKO_OK) {
-		agent_log("%s: refused:%s (%s)", m->reference, varsko_err_name(r), why);
+		/* No session for the team key now is not a fault of the underretning: unacknowledged, it comes again. */
+		if (agent_session_error(r) || r == VARSKO_ERR_UNAVAILABLE)
+			agent_log("%s: not filed yet (%s: %s; it is delivered again)", m->reference, why, varsko_err_name(r));
+		else
+			agent_log("%s: refused:%s (%s)", m->reference, varsko_err_name(r), why);
 		goto out;
 	}
 	if ((r = casedir_ack(a, m->reference, FLOW_EV_MODTAGET)) != VARSKO_OK) {

@@ -365,10 +365,11 @@ class Flow(harness.Env):
 
     # -- setup --
 
-    def setup(self, org=False):
-        """org=True: the key model (PROTOCOL.md 16) from the start: `varskoctl org init` before anyone
-        enrolls, and every team with a chain (admin, the team's leder, its agent and every enrolled user
-        placed in it) and a team key (made by the leder) before the agents start."""
+    def setup(self, org=True):
+        """org=True (the default): the key model (PROTOCOL.md 16) from the start: `varskoctl org init`
+        before anyone enrolls, and every team with a chain (admin, the team's leder, its agent and every
+        enrolled user placed in it) and a team key (made by the leder) before the agents start.
+        org=False: no org chain, underretninger sealed to rosters (tests of that path)."""
         t0 = time.monotonic()
         harness.require_modules()
         import importlib.util

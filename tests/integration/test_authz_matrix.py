@@ -160,7 +160,7 @@ def main():
     # team's agent home anyway).
     # recheck_interval 1: the logged-in sessions' devices are checked again every second (the revoked-device case).
     with flowlib.Flow(agents=[], users=users, config={"recheck_interval": 1}) as fl:
-        fl.setup()
+        fl.setup(org=False)  # raw envelopes to rosters: teams without a team key (PROTOCOL.md 16.7)
         t_start = time.monotonic()
         dev = {u: fl.device(u) for u, _, _ in ACTORS}
         label = {u: lb for u, lb, _ in ACTORS}

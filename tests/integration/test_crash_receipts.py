@@ -281,7 +281,7 @@ def main():
     log(f"     seed {seed} (VARSKO_SEED), {N} submissions, {len(CLIENTS)} clients, {KILLS} kills")
     with flowlib.Flow(agents=["team-slagelse", "team-korsoer-skaelskoer"], users=["laerer-anna", "laerer-jonas"]) \
             as fl:
-        fl.setup()
+        fl.setup(org=False)  # raw envelopes to rosters: teams without a team key (PROTOCOL.md 16.7)
         self_test_verifier(c)
 
         # Route once per user; seal every document up front.

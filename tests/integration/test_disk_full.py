@@ -111,7 +111,7 @@ def main():
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, stop_on_signal)
         try:
-            fl.setup()
+            fl.setup(org=False)  # raw envelopes to rosters: teams without a team key (PROTOCOL.md 16.7)
             receipts = {}
 
             def note_receipt(ans):

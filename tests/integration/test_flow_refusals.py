@@ -43,7 +43,7 @@ def main():
     c = checks.check
     users = ["laerer-anna", "laerer-jonas", "myndighed-lene", "myndighed-peter"]
     with flowlib.Flow(agents=[TEAM], users=users, config={"max_submit": 65536}) as fl:
-        fl.setup()
+        fl.setup(org=False)  # raw envelopes to rosters: teams without a team key (PROTOCOL.md 16.7)
         snap = {}
 
         def snapshot():

@@ -35,7 +35,7 @@ def main():
     checks = harness.Checks()
     c = checks.check
     with flowlib.Flow(agents=[TEAM], users=["laerer-anna", "laerer-jonas"]) as fl:
-        fl.setup()
+        fl.setup(org=False)  # raw envelopes to rosters: teams without a team key (PROTOCOL.md 16.7)
         path = fl.doc(age=9)
         sub = "s-idempotens-test-0001"
 

@@ -297,7 +297,7 @@ def main():
     fake = None
     with flowlib.Flow(agents=[TEAM], users=["laerer-anna"]) as fl:
         try:
-            fl.setup()
+            fl.setup(org=False)  # raw envelopes to rosters: teams without a team key (PROTOCOL.md 16.7)
             fake = FakeBroker(fl.certs)
             log(f"     fake broker on 127.0.0.1:{fake.port} (real Mosquitto on {fl.mqtt_port})")
 

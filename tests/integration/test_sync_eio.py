@@ -212,7 +212,7 @@ def main():
     t_start = time.monotonic()
     # A long outbox backoff: no republishing write in the background overwrites a failed transaction.
     with flowlib.Flow(agents=[], users=[USER], backoff_first=3600, backoff_max=3600) as fl:
-        fl.setup()
+        fl.setup(org=False)  # raw envelopes to rosters: teams without a team key (PROTOCOL.md 16.7)
         fiu = Fiu(fl)
         receipts = {}  # reference -> receipt object, every receipt this test was given
 
