@@ -84,8 +84,21 @@ int flow_run_fetch(struct flow_job *j, struct store *st, const struct caller *c)
 	json_t *o = NULL, *v;
 	int r;
 
-	if ((r = visible(j, st, c, json_string_value(json_object_get(j->req, "reference")), 1, &u)) != VARSKO_OK)
+	const char *ref = json_string_value(json_object_get(j->req, "reference"));
+	unsigned rel;
+
+	if ((r = visible(j, st, c, ref, STORE_ENV_NONE, &u)) != VARSKO_OK)
 		return r;
+	/*
+	 * The team gets the envelope as it is now (after an omdirigering, sealed
+	 * to the new team's key); the notifier the one it submitted, whose own
+	 * copy is sealed to its user key (PROTOCOL.md 12.8, 16.7).
+	 */
+	rel = policy_relation(&c->who, u.team, u.sender_user);
+	store_underretning_clear(&u);
+	if ((r = store_underretning_get(st, ref, (rel & POL_REL_TEAM) ? STORE_ENV_CURRENT : STORE_ENV_ORIGINAL, &u)) !=
+	    VARSKO_OK)
+		return flow_refuse(j, r, r == VARSKO_ERR_NOT_FOUND ? "no such underretning" : NULL);
 	r = VARSKO_ERR_NOMEM;
 	if ((o = json_object()) == NULL || json_object_set_new(o, "reference", json_string(u.reference)) != 0)
 		goto out;

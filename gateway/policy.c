@@ -87,8 +87,9 @@ static const struct request_rule {
         [FLOW_T_SUBMIT] = {POL_FAGPERSON, 0, 0, "only a fagperson may submit an underretning"},
         [FLOW_T_MINE] = {POL_FAGPERSON, 0, 0, "only a fagperson has underretninger of their own"},
         [FLOW_T_INBOX] = {TEAM_READERS, 1, 0, "only myndighed and leder have an inbox"},
-        [FLOW_T_FETCH] = {TEAM_READERS, 1, POL_REL_TEAM,
-                          "only myndighed and leder of the team may fetch an underretning"},
+        /* The notifier gets the envelope as submitted (its own copy, sealed to the user key: 16.7). */
+        [FLOW_T_FETCH] = {TEAM_READERS | POL_FAGPERSON, 0, POL_REL_TEAM | POL_REL_NOTIFIER,
+                          "only the notifier and myndighed and leder of the team may fetch an underretning"},
         [FLOW_T_STATUS] = {TEAM_READERS | POL_FAGPERSON, 0, POL_REL_TEAM | POL_REL_NOTIFIER,
                            "only the notifier and the team may see the status"},
         [FLOW_T_NOTIFIER_DEVICES] = {TEAM_READERS, 1, POL_REL_TEAM,

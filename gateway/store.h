@@ -312,9 +312,13 @@ void store_underretning_clear(struct store_underretning *u); /* frees; NULL-safe
 
 /*
  * Look an underretning up by reference, or by (sender user, submission id)
- * for idempotency. with_envelope != 0 also reads the envelope. *out is
- * zeroed first; VARSKO_ERR_NOT_FOUND when there is none.
+ * for idempotency. with_envelope: STORE_ENV_NONE, STORE_ENV_CURRENT (the
+ * envelope as it is now: after an omdirigering, the re-sealed one) or
+ * STORE_ENV_ORIGINAL (the envelope as the notifier submitted it; then
+ * envelope_sender is the notifier's device). *out is zeroed first;
+ * VARSKO_ERR_NOT_FOUND when there is none.
  */
+enum { STORE_ENV_NONE = 0, STORE_ENV_CURRENT = 1, STORE_ENV_ORIGINAL = 2 };
 int store_underretning_get(struct store *s, const char *reference, int with_envelope, struct store_underretning *out);
 int store_underretning_find(struct store *s, const char *sender_user, const char *submission, int with_envelope,
                             struct store_underretning *out);

@@ -32,9 +32,10 @@
 	"SELECT u.seq, u.reference, u.submission, u.sender_user, u.sender_device, u.institution, u.team,"              \
 	" u.first_team, u.age_group, u.akut, u.handicap, u.outside_office, u.created_at, u.received_at,"               \
 	" coalesce(u.current_hash, u.envelope_hash), u.receipt,"                                                       \
-	" CASE WHEN ?2 THEN coalesce(u.current_envelope, u.envelope) ELSE NULL END,"                                   \
-	" coalesce((SELECT e.device FROM events e WHERE e.reference = u.reference AND e.kind = 'omdirigeret'"          \
-	" ORDER BY e.seq DESC LIMIT 1), u.sender_device) FROM underretninger u"
+	" CASE ?2 WHEN 1 THEN coalesce(u.current_envelope, u.envelope) WHEN 2 THEN u.envelope ELSE NULL END,"          \
+	" CASE ?2 WHEN 2 THEN u.sender_device ELSE coalesce((SELECT e.device FROM events e"                            \
+	" WHERE e.reference = u.reference AND e.kind = 'omdirigeret' ORDER BY e.seq DESC LIMIT 1), u.sender_device)"    \
+	" END FROM underretninger u"
 
 #define ITEM_SELECT                                                                                                    \
 	"SELECT u.reference, u.team, u.institution, u.age_group, u.akut, u.handicap, u.received_at,"                   \
@@ -314,11 +315,11 @@ static int u_row(sqlite3_stmt *st, void *arg)
 	return VARSKO_OK;
 }
 
-/* The underretning of statement id (?1 a, ?3 b unless NULL); the envelope too when with_envelope. */
+/* The underretning of statement id (?1 a, ?3 b unless NULL); the envelope too as with_envelope says (store.h). */
 static int u_lookup(struct store *s, enum store_sql id, const char *a, const char *b, int with_envelope,
                     struct store_underretning *out)
 {
-	int64_t env = with_envelope ? 1 : 0;
+	int64_t env = with_envelope == STORE_ENV_ORIGINAL ? 2 : with_envelope != STORE_ENV_NONE ? 1 : 0;
 	int r;
 
 	memset(out, 0, sizeof(*out));

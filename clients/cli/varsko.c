@@ -1547,7 +1547,6 @@ static int run_show(const struct command *cmd, struct opts *o)
 	struct varsko_event_args ea;
 	int r, rc;
 
-	(void)cmd;
 	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
 	if ((r = varsko_underretning_open(conn, o->pos[0], &op)) != VARSKO_OK) {
@@ -1565,6 +1564,11 @@ static int run_show(const struct command *cmd, struct opts *o)
 		       op->sender_name, op->receipt.sender);
 	}
 	fflush(stdout);
+	/* The notifier reads its own copy ("underret show"); only the team marks an underretning opened. */
+	if (strcmp(cmd->group, "underret") == 0) {
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
 	memset(&ea, 0, sizeof(ea));
 	ea.kind = "aabnet";
 	if ((r = varsko_event(conn, op->reference, &ea, NULL)) != VARSKO_OK) {
@@ -2166,6 +2170,13 @@ static const struct command commands[] = {
          "til dig (kvittering, tilbagemelding) dekrypteres. --json: {\"reference\",\n"
          "\"steps\":[{\"step\",\"time\",\"role\",\"team\",\"device\",\"verified\",\"message\"?}]}.\n",
          run_status},
+        {"underret", "show", 0, 1,
+         "usage: varsko underret show REF\n"
+         "\n"
+         "Vis din egen kopi af en underretning, du har sendt: hentet, verificeret og\n"
+         "dekrypteret med din brugernøgle, så den kan læses på alle dine enheder, også\n"
+         "en ny. --json: {\"reference\",\"receipt\",\"document\"}.\n",
+         run_show},
         {"receipt", "verify", 0, 1,
          "usage: varsko receipt verify FILE\n"
          "\n"
@@ -2299,6 +2310,7 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "  underret send FILE.json   send en underretning\n"
                                  "  underret list             dine underretninger\n"
                                  "  underret status REF       en underretnings verificerede forløb\n"
+                                 "  underret show REF         din egen kopi af en underretning\n"
                                  "  receipt verify FILE       kontrollér en gemt kvittering (uden netværk)\n"
                                  "  myndighed inbox           teamets underretninger\n"
                                  "  myndighed show REF        læs en underretning (sender \"aabnet\")\n"

@@ -157,9 +157,49 @@ out:
 }
 
 /*
- * Open f->env: through the team key it is sealed to (PROTOCOL.md 16.7: this
- * user's box of the team's key, walked back to the envelope's generation),
- * else as this device (an envelope sealed to a roster, 12.3).
+ * The notifier's own copy (PROTOCOL.md 16.7): f->env's box for this user's
+ * user key, opened with the generation it names (every generation this
+ * device holds, from its user-key box set). VARSKO_ERR_NOT_FOUND without
+ * such a box.
+ */
+static int open_own_copy(struct varsko_conn *c, struct fetched *f, const char *expect_object)
+{
+	char id[KEYBOX_KEYID_MAX + 1];
+	struct keybox_gen *gens[KEYBOX_RECOVERY_GEN_MAX];
+	size_t n = 0;
+	int r = VARSKO_ERR_NOT_FOUND;
+
+	for (size_t i = 0; i < f->env->n_wraps && r == VARSKO_ERR_NOT_FOUND; i++) {
+		char owner[KEYBOX_OWNER_MAX + 1];
+		uint64_t gen = 0;
+
+		if (keybox_key_id_split(f->env->wraps[i].device, owner, &gen) != VARSKO_OK ||
+		    keybox_owner_kind(owner) != KEYBOX_USER || strcmp(owner + 5, c->id.user) != 0)
+			continue;
+		if ((r = userkey_all(c, gens, KEYBOX_RECOVERY_GEN_MAX, &n)) != VARSKO_OK)
+			/* The detail says why: no user key (yet), this device not cross-signed, ... */
+			return r == VARSKO_ERR_NOT_FOUND ? VARSKO_ERR_CRYPTO : r;
+		r = VARSKO_ERR_CRYPTO;
+		snprintf(c->detail, sizeof(c->detail), "this device does not hold generation %llu of your user key",
+		         (unsigned long long)gen);
+		for (size_t k = 0; k < n; k++) {
+			if (gens[k]->generation != gen || keybox_user_key_id(id, c->id.user, gen) != VARSKO_OK)
+				continue;
+			if ((r = env_open(f->env, f->signer.sign_pk, id, gens[k]->box_sk, "underretning", expect_object,
+			                  &f->pt, &f->pt_len)) != VARSKO_OK)
+				snprintf(c->detail, sizeof(c->detail), "your copy does not open with your user key");
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		keybox_gen_free(gens[k]);
+	return r;
+}
+
+/*
+ * Open f->env: the notifier's own copy with the user key; else through the
+ * team key it is sealed to (PROTOCOL.md 16.7: this user's box of the team's
+ * key, walked back to the envelope's generation), else as this device (an
+ * envelope sealed to a roster, 12.3).
  */
 static int open_envelope(struct varsko_conn *c, struct fetched *f, const char *expect_object)
 {
@@ -168,6 +208,8 @@ static int open_envelope(struct varsko_conn *c, struct fetched *f, const char *e
 	uint64_t gen = 0;
 	int r;
 
+	if ((r = open_own_copy(c, f, expect_object)) != VARSKO_ERR_NOT_FOUND)
+		return r;
 	for (size_t i = 0; i < f->env->n_wraps; i++) {
 		if (keybox_key_id_split(f->env->wraps[i].device, owner, &gen) != VARSKO_OK ||
 		    keybox_owner_kind(owner) != KEYBOX_TEAM)

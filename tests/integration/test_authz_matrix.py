@@ -91,7 +91,7 @@ route             ok/F    ok/F    F/F     F/F     F/F     F/F     F/F     F/F
 submit            ok/F    ok/F    F/F     F/F     F/F     F/F     F/F     F/F
 mine              ok/-    ok/-    F/-     F/-     F/-     F/-     F/-     F/-
 inbox             F/-     F/-     ok/-    ok/-    ok/-    F/-     F/-     F/-
-fetch             F/F     F/F     ok/NF   ok/NF   ok/NF   F/F     F/F     F/F
+fetch             ok/NF   ok/NF   ok/NF   ok/NF   ok/NF   F/F     F/F     F/F
 status            ok/NF   ok/NF   ok/NF   ok/NF   ok/NF   F/F     F/F     F/F
 notifier_devices  F/F     F/F     ok/NF   ok/NF   ok/NF   F/F     F/F     F/F
 roster            F/F     F/F     ok/ok   ok/ok   F/F     F/F     F/F     F/F
@@ -518,6 +518,11 @@ def main():
             cl, {"type": "status", "id": "p2", "reference": UA}))
         c("after omdirigeret: anna (the notifier) still gets UA's timeline", ans.get("type") == "timeline",
           json.dumps(ans)[:200])
+        ans = fl.raw_session("laerer-anna", lambda cl, d: request(
+            cl, {"type": "fetch", "id": "p3", "reference": UA}))
+        c("after omdirigeret: anna (the notifier) fetches UA as she submitted it (her device sealed it)",
+          ans.get("type") == "underretning" and ans.get("envelope", {}).get("sender") == dev["laerer-anna"].id
+          and ans.get("sender_cert", {}).get("device") == dev["laerer-anna"].id, json.dumps(ans)[:200])
         ev = flowlib.sign_event(lene.sign_sk, UA, "afsluttet", lene.id, int(time.time()) - 3)
         before = n_rows()
         ans = fl.raw_session("myndighed-lene", lambda cl, d: request(cl, {"type": "event", "id": "p3", "event": ev}))

@@ -9,7 +9,8 @@ not. Lene sends the kvittering and the tilbagemelding anyway: they are
 sealed to Anna's user key, and varskod refuses an envelope to her (revoked)
 device instead. Anna enrolls a new device, which cannot read them until it
 recovers the user key with her recovery code; after `varsko device recover`
-her status shows both texts, decrypted, exactly as sent; as the lost device
+her status shows both texts, decrypted, exactly as sent, and `varsko
+underret show` her own copy of the underretning; as the lost device
 was revoked by the operator (not in her chain), that first command also
 rotates her user key and shows a new recovery code. The revoked device
 cannot log in to fetch anything. Finally the test opens Anna's recovery box
@@ -171,6 +172,9 @@ def main():
         steps = {s.get("step"): s for s in (j or {}).get("steps", [])}
         c("before recovery the new device verifies the status but cannot read the kvittering",
           rc == 0 and "kvitteret" in steps and steps["kvitteret"].get("message") is None, out_of(rc, out, err))
+        rc, out, err = fl.cli(home_2, "underret", "show", ref)
+        c("before recovery the new device cannot open her own copy (it holds no user key yet)",
+          rc != 0 and marker not in out, out_of(rc, out, err))
         rc, out, err = fl.cli(home_2, "device", "recover", "--code", code)
         c("varsko device recover with the recovery code", rc == 0, out_of(rc, out, err))
         rc, j, out, err = fl.cli_json("laerer-anna", "underret", "status", ref)
@@ -186,6 +190,11 @@ def main():
           steps.get("kvitteret", {}).get("message") == KVITTERING, out_of(rc, out, err))
         c("... and the tilbagemelding",
           steps.get("tilbagemelding", {}).get("message") == TILBAGEMELDING, out_of(rc, out, err))
+        rc, out, err = fl.cli(home_2, "underret", "show", ref)
+        c("... and her own copy of the underretning (sealed to her user key at sending), on the new device",
+          rc == 0 and marker in out and "aabnet" not in out, out_of(rc, out, err)[:300])
+        c("reading her own copy marks nothing as opened",
+          fl.count("events", "reference = ? AND kind = 'aabnet'", ref) == 0)
         c("varskod is still running", fl.alive("varskod"))
 
         # -- what varskod holds: no plaintext, no user key, in memory or on disk --

@@ -43,7 +43,7 @@ static void test_requests(void)
 	        {FLOW_T_SUBMIT, {1, 0, 0, 0, 0, 0}},
 	        {FLOW_T_MINE, {1, 0, 0, 0, 0, 0}},
 	        {FLOW_T_INBOX, {0, 1, 1, 0, 0, 0}},
-	        {FLOW_T_FETCH, {0, 1, 1, 0, 0, 0}},
+	        {FLOW_T_FETCH, {1, 1, 1, 0, 0, 0}},
 	        {FLOW_T_STATUS, {1, 1, 1, 0, 0, 0}},
 	        {FLOW_T_NOTIFIER_DEVICES, {0, 1, 1, 0, 0, 0}},
 	        {FLOW_T_ROSTER, {0, 1, 0, 0, 0, 0}},
@@ -75,7 +75,7 @@ static void test_requests(void)
 	}
 	/* Who sees an underretning in which request. */
 	CHECK(policy_sees(FLOW_T_FETCH, POL_REL_TEAM));
-	CHECK(!policy_sees(FLOW_T_FETCH, POL_REL_NOTIFIER));
+	CHECK(policy_sees(FLOW_T_FETCH, POL_REL_NOTIFIER));
 	CHECK(policy_sees(FLOW_T_STATUS, POL_REL_NOTIFIER));
 	CHECK(policy_sees(FLOW_T_STATUS, POL_REL_TEAM));
 	CHECK(!policy_sees(FLOW_T_STATUS, 0));
