@@ -493,7 +493,7 @@ sys.exit(0 if sys.argv[1] in [a["user"] for a in json.load(sys.stdin)["admins"]]
 done
 
 "$py" - "$json" "$demo_json" "$invites" "$state" "$port" "$mqtt_port" "$repo" "$varsko" "$agents_out" "${teams[@]}" <<'PY'
-import json, os, sys
+import json, os, re, sys
 
 as_json, demo_path, inv_path, state, port, mqtt_port, repo, varsko, agents_path = sys.argv[1:10]
 teams = sys.argv[10:]
@@ -539,6 +539,12 @@ for u in doc.get("users", []):
     if not row["code"] and os.path.exists(os.path.join(staff, "device.key")):
         row["home"] = staff  # enrolled by the quickstart (admin, leders)
         row["recovery_file"] = staff + ".enroll.txt"
+        try:
+            found = re.search(r"\b(?:[A-Z2-7]{5}-){5}[A-Z2-7]\b", open(row["recovery_file"], encoding="utf-8").read())
+        except OSError:
+            found = None
+        if found:
+            row["recovery_code"] = found.group(0)
     users.append(row)
 
 out = {
@@ -576,17 +582,21 @@ Varsko demo is running.
   MQTT       mqtts://127.0.0.1:{mqtt_port} (client certificates in {certs})
   logs       {state}/varskod.log, {state}/mosquitto.log, {state}/agent-<team>.log
 
-One-time enrollment codes (valid for the configured invite_validity_hours):
+One-time enrollment codes (valid for the configured invite_validity_hours) and
+recovery codes. A recovery code is made by the user's first device and shown
+there once (varskod never learns it): the quickstart shows it for the users it
+enrolled itself; everyone else sees theirs when they enroll.
 """)
-rows = [("user", "role", "institution / team", "code")]
+rows = [("user", "role", "institution / team", "enrollment code", "recovery code")]
 for u in users:
     where = u.get("team") or u.get("institution") or ""
     if isinstance(where, list):
         where = ",".join(where)
-    rows.append((u["user"], u["role"], where, u["code"] or "(enrolled: VARSKO_HOME=" + u.get("home", "?") + ")"))
-w = [max(len(str(r[i])) for r in rows) for i in range(4)]
+    rows.append((u["user"], u["role"], where, u["code"] or "(enrolled: VARSKO_HOME=" + u.get("home", "?") + ")",
+                 u.get("recovery_code") or ("-" if u.get("home") else "(shown at enrollment)")))
+w = [max(len(str(r[i])) for r in rows) for i in range(5)]
 for r in rows:
-    print("  " + "  ".join(str(r[i]).ljust(w[i]) for i in range(4)).rstrip())
+    print("  " + "  ".join(str(r[i]).ljust(w[i]) for i in range(5)).rstrip())
 if agents:
     print("\nAgents (varsko-agent, one per team; each underretning is filed as <case dir>/<reference>.json):\n")
     tw = max(len(a["team"]) for a in agents)
@@ -616,8 +626,8 @@ Send the example underretning as {u['user']}; the receiving team's agent files i
     if staff:
         leders = [x for x in staff if x["role"] == "leder"]
         print(f"""
-The admin and the teams' leders were enrolled here (VARSKO_HOME shown above; each
-one's recovery code is in the .enroll.txt file beside the home). Every team has a
+The admin and the teams' leders were enrolled here (VARSKO_HOME and recovery code
+shown above; the enroll output is in the .enroll.txt file beside the home). Every team has a
 signed member list (its team chain) and a team key that underretninger are sealed
 to. A new colleague reads the team's underretninger, also the older ones, once a
 leder has added them, for example:""")

@@ -122,6 +122,9 @@ def main():
                             os.stat(u["recovery_file"]).st_mode & 0o077 == 0 and
                             re.search(r"\b(?:[A-Z2-7]{5}-){5}[A-Z2-7]\b", open(u["recovery_file"]).read())
                             for u in staff), str(staff)[:300])
+            c("... and its row carries that recovery code (printed next to the enrollment codes)",
+              staff and all(u.get("recovery_code") and u["recovery_code"] in open(u["recovery_file"]).read()
+                            for u in staff), str([(u.get("user"), bool(u.get("recovery_code"))) for u in staff]))
             for t in [t.get("id") if isinstance(t, dict) else t for t in doc.get("teams", [])]:
                 lead = next((u for u in staff if u.get("role") == "leder" and u.get("team") == t), None)
                 if lead is None:
