@@ -14,17 +14,23 @@ that are not installed yet. Needs root when something is missing. nodejs and
 npm (for the browser tools of the tests) are wanted only when `node` or `npm`
 is not on PATH.
 
-  --runtime-only  only what a deployment needs to run (mosquitto, openssl, sqlite3, ...)
+  --runtime-only  only what a deployment needs to run (the shared libraries, mosquitto, openssl, sqlite3)
   --list          print the packages that would be considered and exit
   --help          this text
 USAGE
 }
 
+# scdoc turns docs/man/*.scd into the man pages at build time.
 build_pkgs=(gcc meson ninja-build pkg-config libwebsockets-dev libmosquitto-dev
-	libsodium-dev libsqlite3-dev libjansson-dev libssl-dev)
-runtime_pkgs=(mosquitto mosquitto-clients openssl sqlite3)
-test_pkgs=(python3 python3-paho-mqtt python3-websockets python3-nacl faketime tzdata
-	clang libclang-rt-14-dev valgrind chromium fiu-utils)
+	libsodium-dev libsqlite3-dev libjansson-dev libssl-dev scdoc)
+# The shared libraries varskod, varskoctl, varsko and varsko-agent link
+# against (Debian 12 names), the broker, and the tools the docs use.
+runtime_pkgs=(libwebsockets17 libmosquitto1 libsodium23 libsqlite3-0 libjansson4 libssl3
+	mosquitto mosquitto-clients openssl sqlite3)
+# systemd gives systemd-analyze (verify, security) even where it is not PID 1;
+# man-db gives man and lexgrog for the man page checks.
+test_pkgs=(python3 python3-paho-mqtt python3-websockets python3-nacl python3-prometheus-client faketime tzdata
+	clang libclang-rt-14-dev valgrind chromium fiu-utils systemd man-db)
 # Node.js and npm run the browser tools of the tests (tests/browser: playwright-core
 # driving Debian's chromium). They are wanted only when `node` and `npm` are not on
 # PATH already: a Node.js from another Debian-format source (e.g. one that bundles
