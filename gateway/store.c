@@ -499,6 +499,7 @@ static int pragma_int(struct store *s, const char *sql, long long *out)
 	sqlite3_stmt *st = NULL;
 	int rc, r = VARSKO_ERR_DB;
 
+	*out = 0;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {

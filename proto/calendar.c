@@ -180,11 +180,11 @@ static int year_in_range(int y)
 /* Name of the holiday on a valid, in-range date, or NULL. */
 static const char *holiday_name(int y, int m, int d)
 {
-	struct cal_date easter;
-	int64_t delta;
+	struct cal_date easter = {0};
+	int64_t delta = INT64_MAX; /* no movable feast before the Gregorian Easter exists (1583) */
 
-	(void)cal_easter(y, &easter); /* cannot fail: y is in range */
-	delta = cal_days_from_civil(y, m, d) - cal_days_from_civil(easter.year, easter.month, easter.day);
+	if (cal_easter(y, &easter) == VARSKO_OK)
+		delta = cal_days_from_civil(y, m, d) - cal_days_from_civil(easter.year, easter.month, easter.day);
 	/* Movable feasts first, so 5 June 2028 is named 2. pinsedag. */
 	switch (delta) {
 	case -3:
