@@ -29,6 +29,7 @@ enum key_type {
 	K_ID,      /* [a-z0-9-], 1..PROTO_ID_MAX */
 	K_ORIGINS, /* space separated wss:// origins */
 	K_LOGLEVEL,
+	K_LOGFORMAT,
 };
 
 #define CONFIG_FILE_MAX (1024 * 1024) /* a configuration file is a few hundred bytes */
@@ -79,6 +80,7 @@ static const struct key_def keys[] = {
 	INT(warn_vurdering_minutes, 240, 0, 1440),
 	INT(warn_kvittering_hverdage, 1, 0, 5),
 	INT(tilbagemelding_days, 30, 0, 3650),
+	{ "log_format", K_LOGFORMAT, 0, NULL, CONFIG_LOG_FORMAT_AUTO, 0, 0, offsetof(struct config, log_format) },
 };
 
 #undef STR
@@ -87,6 +89,7 @@ static const struct key_def keys[] = {
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
 static const char *const log_levels[] = { "error", "warn", "info", "debug" };
+static const char *const log_formats[] = { "auto", "text", "journal", "json" }; /* enum config_log_format */
 
 struct parser {
 	const char *name;
@@ -195,12 +198,31 @@ static int set_origins(struct parser *p, struct config *c, const char *v)
 	return VARSKO_OK;
 }
 
+/* An int key whose value is one of words[0..n): its index. */
+static int store_word(struct parser *p, struct config *c, const struct key_def *k, const char *v,
+                      const char *const *words, size_t n)
+{
+	char list[128];
+	size_t used = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(v, words[i]) == 0) {
+			*field_int(c, k) = (int)i;
+			return VARSKO_OK;
+		}
+	}
+	list[0] = '\0';
+	for (size_t i = 0; i < n && used < sizeof list; i++)
+		used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i > 0 ? ", " : "", words[i]);
+	perr(p, p->line, "%s: must be one of %s", k->name, list);
+	return VARSKO_ERR_CONFIG;
+}
+
 /* Convert and check value v (NUL-terminated, trimmed, non-empty) for key k. */
 static int store_value(struct parser *p, struct config *c, const struct key_def *k, const char *v)
 {
 	const char *s;
 	long n;
-	size_t i;
 
 	for (s = v; *s; s++) {
 		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f) {
@@ -221,14 +243,9 @@ static int store_value(struct parser *p, struct config *c, const struct key_def 
 		*field_int(c, k) = (int)n;
 		return VARSKO_OK;
 	case K_LOGLEVEL:
-		for (i = 0; i < sizeof(log_levels) / sizeof(log_levels[0]); i++) {
-			if (strcmp(v, log_levels[i]) == 0) {
-				*field_int(c, k) = (int)i;
-				return VARSKO_OK;
-			}
-		}
-		perr(p, p->line, "%s: must be one of error, warn, info, debug", k->name);
-		return VARSKO_ERR_CONFIG;
+		return store_word(p, c, k, v, log_levels, sizeof(log_levels) / sizeof(log_levels[0]));
+	case K_LOGFORMAT:
+		return store_word(p, c, k, v, log_formats, sizeof(log_formats) / sizeof(log_formats[0]));
 	case K_ORIGINS:
 		return set_origins(p, c, v);
 	case K_ID:
@@ -339,6 +356,7 @@ static int finish(struct parser *p, struct config *c, unsigned long last_line)
 		switch (k->type) {
 		case K_INT:
 		case K_LOGLEVEL:
+		case K_LOGFORMAT:
 			*field_int(c, k) = k->def_int;
 			break;
 		case K_ORIGINS:
@@ -447,7 +465,7 @@ void config_free(struct config *c)
 	for (i = 0; i < N_KEYS; i++) {
 		const struct key_def *k = &keys[i];
 
-		if (k->type != K_INT && k->type != K_LOGLEVEL && k->type != K_ORIGINS)
+		if (k->type != K_INT && k->type != K_LOGLEVEL && k->type != K_LOGFORMAT && k->type != K_ORIGINS)
 			free(*field_str(c, k));
 	}
 	if (c->origins) {

@@ -19,6 +19,14 @@
 #define CONFIG_ORIGINS_MAX 16 /* entries of `origins` */
 #define CONFIG_VALUE_MAX 1024 /* bytes of one value */
 
+/* The same numbers as enum log_format (log.h). */
+enum config_log_format {
+	CONFIG_LOG_FORMAT_AUTO = 0,
+	CONFIG_LOG_FORMAT_TEXT = 1,
+	CONFIG_LOG_FORMAT_JOURNAL = 2,
+	CONFIG_LOG_FORMAT_JSON = 3,
+};
+
 enum config_log_level {
 	CONFIG_LOG_ERROR = 0,
 	CONFIG_LOG_WARN = 1,
@@ -51,6 +59,7 @@ struct config {
 	int invite_validity_hours; /* 1..720, default 72 */
 	int max_sessions;          /* 1..100000, default 10000 */
 	int log_level;             /* enum config_log_level, default CONFIG_LOG_INFO */
+	int log_format;            /* enum config_log_format, default CONFIG_LOG_FORMAT_AUTO */
 	char *web_root;            /* optional */
 	char *mqtt_host;           /* optional */
 	int mqtt_port;             /* 1..65535, 0 when not set */

@@ -47,6 +47,7 @@ static const char usage_main[] =
 	"Administration of varskod. Options:\n"
 	"  -c, --config FILE   configuration (default " CONFIG_DEFAULT_PATH ")\n"
 	"  -h, --help          this text\n"
+	"  -V, --version       the version\n"
 	"\n"
 	"Commands (each takes --help):\n"
 	"  init                      create database, organisation key, gateway key and certificate\n"
@@ -988,6 +989,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cfgpath = CONFIG_DEFAULT_PATH, *cmd;
@@ -998,13 +1000,16 @@ int main(int argc, char **argv)
 	/* The municipality document holds names: every block jansson frees is zeroed (common/wipe.c). */
 	json_wipe_install();
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			cfgpath = optarg;
 			break;
 		case 'h':
 			fputs(usage_main, stdout);
+			return 0;
+		case 'V':
+			printf("varskoctl %s\n", VARSKO_VERSION);
 			return 0;
 		default:
 			return usage_error(usage_main, "unknown option or missing value");

@@ -7,7 +7,9 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,12 +20,36 @@
 #include "varsko/err.h"
 
 static atomic_int log_level_ = LOGL_INFO;
+static atomic_int log_format_ = LOG_FORMAT_TEXT;
 
 static pthread_once_t log_key_once_ = PTHREAD_ONCE_INIT;
 static uint8_t log_key_[crypto_generichash_KEYBYTES];
 static int log_key_ok_;
 
 static const char *const log_level_names_[] = {"error", "warn", "info", "debug"};
+static const char log_priorities_[] = {'3', '4', '6', '7'}; /* syslog: err, warning, info, debug */
+
+/* 1 when stderr is journald's stream: JOURNAL_STREAM is "<device>:<inode>" of it (systemd.exec(5)). */
+static int log_stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2 || fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_set_format(enum log_format f)
+{
+	if (f == LOG_FORMAT_AUTO)
+		f = log_stderr_is_journal() ? LOG_FORMAT_JOURNAL : LOG_FORMAT_TEXT;
+	if (f < LOG_FORMAT_TEXT || f > LOG_FORMAT_JSON)
+		f = LOG_FORMAT_TEXT;
+	atomic_store(&log_format_, (int)f);
+}
 
 static void log_key_make(void)
 {
@@ -35,6 +61,7 @@ static void log_key_make(void)
 
 int log_init(void)
 {
+	log_set_format(LOG_FORMAT_AUTO);
 	pthread_once(&log_key_once_, log_key_make);
 	return log_key_ok_ ? VARSKO_OK : VARSKO_ERR_CRYPTO;
 }
@@ -53,30 +80,68 @@ enum log_level log_get_level(void)
 	return (enum log_level)atomic_load(&log_level_);
 }
 
+/* Append the JSON string escape of s[0..len) to line[*n..cap), truncating (never splitting an escape). */
+static void log_json_escape(char *line, size_t *n, size_t cap, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6];
+		size_t k = 0;
+
+		if (c == '"' || c == '\\') {
+			esc[k++] = '\\';
+			esc[k++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			esc[k++] = '\\';
+			esc[k++] = 'u';
+			esc[k++] = '0';
+			esc[k++] = '0';
+			esc[k++] = hex[c >> 4];
+			esc[k++] = hex[c & 15];
+		} else {
+			esc[k++] = (char)c;
+		}
+		if (*n + k >= cap)
+			return;
+		memcpy(line + *n, esc, k);
+		*n += k;
+	}
+}
+
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
-	char line[LOG_LINE_MAX + 2];
+	char msg[LOG_LINE_MAX], line[2 * LOG_LINE_MAX + 96], ts[CAL_TIME_LEN + 1];
 	time_t now = time(NULL);
-	size_t n;
-	int k;
+	int format = atomic_load(&log_format_), k;
+	size_t n = 0, mlen;
 
 	if ((int)level > atomic_load(&log_level_) || level < LOGL_ERROR)
 		return;
-	n = 0;
-	if (cal_format_utc((int64_t)now, line) == VARSKO_OK) {
-		n = CAL_TIME_LEN;
-		line[n++] = ' ';
-	}
-	k = snprintf(line + n, LOG_LINE_MAX - n, "%s ", log_level_names_[level]);
-	if (k > 0)
-		n += (size_t)k < LOG_LINE_MAX - n ? (size_t)k : LOG_LINE_MAX - n - 1;
-	k = vsnprintf(line + n, LOG_LINE_MAX - n, fmt, ap);
-	if (k > 0)
-		n += (size_t)k < LOG_LINE_MAX - n ? (size_t)k : LOG_LINE_MAX - n - 1;
+	k = vsnprintf(msg, sizeof msg, fmt, ap);
+	mlen = k < 0 ? 0 : (size_t)k < sizeof msg ? (size_t)k : sizeof msg - 1;
 	/* A message must stay on one line whatever a caller passed in. */
-	for (size_t i = 0; i < n; i++)
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = ' ';
+	for (size_t i = 0; i < mlen; i++)
+		if (msg[i] == '\n' || msg[i] == '\r')
+			msg[i] = ' ';
+	if (cal_format_utc((int64_t)now, ts) != VARSKO_OK)
+		ts[0] = '\0';
+	if (format == LOG_FORMAT_JSON) {
+		n = (size_t)snprintf(line, sizeof line, "{\"level\":\"%s\",\"msg\":\"", log_level_names_[level]);
+		log_json_escape(line, &n, sizeof line - 64, msg, mlen);
+		n += (size_t)snprintf(line + n, sizeof line - n, "\",\"time\":\"%s\"}", ts);
+	} else {
+		if (format == LOG_FORMAT_JOURNAL)
+			n = (size_t)snprintf(line, sizeof line, "<%c>%s ", log_priorities_[level], log_level_names_[level]);
+		else
+			n = (size_t)snprintf(line, sizeof line, "%s%s%s ", ts, ts[0] != '\0' ? " " : "",
+			                     log_level_names_[level]);
+		memcpy(line + n, msg, mlen);
+		n += mlen;
+	}
+	if (n > sizeof line - 1)
+		n = sizeof line - 1;
 	line[n++] = '\n';
 	/* One write per line keeps lines of different threads apart. */
 	if (write(STDERR_FILENO, line, n) < 0) {

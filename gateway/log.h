@@ -33,6 +33,26 @@ enum log_level {
  */
 int log_init(void);
 
+/*
+ * The form of a line (config key log_format):
+ *   LOG_FORMAT_TEXT     "YYYY-MM-DDTHH:MM:SSZ level message"
+ *   LOG_FORMAT_JOURNAL  "<P>level message", P the syslog priority (3 error,
+ *                       4 warn, 6 info, 7 debug), which journald keeps as the
+ *                       line's priority (it adds its own time stamp)
+ *   LOG_FORMAT_JSON     {"level":"info","msg":"...","time":"..."} for log
+ *                       shippers
+ * log_init() picks LOG_FORMAT_JOURNAL when stderr is journald's stream
+ * (JOURNAL_STREAM names stderr's device and inode), else LOG_FORMAT_TEXT;
+ * log_set_format() overrides it (log_format = text | journal | json | auto).
+ */
+enum log_format {
+	LOG_FORMAT_AUTO = 0,
+	LOG_FORMAT_TEXT = 1,
+	LOG_FORMAT_JOURNAL = 2,
+	LOG_FORMAT_JSON = 3,
+};
+void log_set_format(enum log_format f); /* LOG_FORMAT_AUTO: as log_init() detects */
+
 /* Messages above `level` are dropped. The default is LOGL_INFO. */
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);

@@ -26,14 +26,11 @@
 #include "log.h"
 #include "mqtt.h"
 #include "proto.h"
+#include "sdnotify.h"
 #include "server.h"
 #include "store.h"
 #include "store_keys.h"
 #include "wipe.h"
-
-#ifndef VARSKO_VERSION
-#define VARSKO_VERSION "0.1.0" /* keep in step with project() in meson.build */
-#endif
 
 static struct server *varskod_server; /* for the signal handler */
 static volatile sig_atomic_t varskod_stop;
@@ -80,6 +77,49 @@ static int varskod_signals(void)
 	if (sigaction(SIGPIPE, &sa, NULL) != 0)
 		return VARSKO_ERR_INTERNAL;
 	return VARSKO_OK;
+}
+
+/*
+ * The open-file limit bounds the sessions (one socket each, plus the
+ * database, the broker link and the listener): raise the soft limit to the
+ * hard one and say what that allows.
+ */
+#define VARSKOD_FDS_RESERVED 64 /* database, WAL, logs, listener, MQTT, worker pipes */
+static void varskod_raise_nofile(int max_sessions)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		log_msg(LOGL_WARN, "cannot read the open-file limit");
+		return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		want = rl.rlim_max;
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)max_sessions + VARSKOD_FDS_RESERVED)
+		log_msg(LOGL_INFO, "open-file limit %llu: room for max_sessions = %d",
+		        (unsigned long long)rl.rlim_cur, max_sessions);
+	else
+		log_msg(LOGL_WARN, "open-file limit %llu allows about %llu sessions, fewer than max_sessions = %d "
+		        "(raise LimitNOFILE= or ulimit -n)", (unsigned long long)rl.rlim_cur,
+		        (unsigned long long)(rl.rlim_cur > VARSKOD_FDS_RESERVED ? rl.rlim_cur - VARSKOD_FDS_RESERVED : 0),
+		        max_sessions);
+}
+
+/* A keep-alive to systemd's watchdog at half its interval, from the event loop's one-second tick. */
+static void varskod_watchdog_tick(void *arg, int64_t now)
+{
+	static int64_t last;
+	uint64_t half = *(const uint64_t *)arg / 2 / 1000000;
+
+	if (now - last >= (int64_t)(half > 0 ? half : 1)) {
+		(void)sdnotify("WATCHDOG=1");
+		last = now;
+	}
 }
 
 static void varskod_fail(const char *what, int r)
@@ -157,6 +197,7 @@ int main(int argc, char **argv)
 	uint8_t *org_sk = NULL, *gw_sk = NULL;
 	uint8_t root_pk[PROTO_PK_LEN];
 	int has_root;
+	uint64_t watchdog_usec = 0;
 	struct proto_cert gw_cert;
 	char err[512];
 
@@ -210,6 +251,8 @@ int main(int argc, char **argv)
 	}
 
 	log_set_level((enum log_level)cfg.log_level);
+	log_set_format((enum log_format)cfg.log_format);
+	varskod_raise_nofile(cfg.max_sessions);
 	log_route_lws();
 	/* Early, so a stop request during startup still ends in a clean exit. */
 	if (varskod_signals() != VARSKO_OK) {
@@ -245,12 +288,20 @@ int main(int argc, char **argv)
 	varskod_server = srv;
 	if (varskod_stop) /* a signal came before the handler could reach the server */
 		server_stop(srv);
+	if ((watchdog_usec = sdnotify_watchdog_usec()) > 0 &&
+	    server_add_tick(srv, varskod_watchdog_tick, &watchdog_usec) != VARSKO_OK) {
+		varskod_fail("cannot start the watchdog keep-alive", VARSKO_ERR_NOMEM);
+		goto out;
+	}
 	log_msg(LOGL_INFO, "varskod listening on port %d", server_port(srv));
+	/* The store is open and the listener bound: ready for systemd (Type=notify). */
+	(void)sdnotify("READY=1");
 	if ((r = server_run(srv)) != VARSKO_OK) {
 		varskod_fail("event loop failed", r);
 		goto out;
 	}
 	log_msg(LOGL_INFO, "varskod stopping");
+	(void)sdnotify("STOPPING=1");
 	status = 0;
 out : {
 	/* Block the signals while the server goes away under the handler. */
