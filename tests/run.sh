@@ -13,6 +13,7 @@ Installs missing Debian packages (deploy/install-deps.sh) and the npm packages o
 tests/browser (npm ci when node_modules is missing or older than package-lock.json;
 never a browser download: Debian's chromium is used), then:
   build/       meson setup + ninja; meson test (all suites); unit suite under valgrind
+  build-release/  --buildtype=release (as packagers build): must build warning-free
   build-asan/  -Db_sanitize=address,undefined; meson test --suite unit,fuzz,integration
 and prints the totals as its last line: "N passed, N failed, N skipped".
 A skipped test is not a pass. Exit status 0 only when nothing failed.
@@ -20,8 +21,8 @@ A skipped test is not a pass. Exit status 0 only when nothing failed.
   --quick   only the normal build (no sanitizer build, no valgrind run)
   --help    this text
 
-Environment: VARSKO_BUILD_DIR and VARSKO_ASAN_DIR name the two build
-directories (default build and build-asan).
+Environment: VARSKO_BUILD_DIR, VARSKO_RELEASE_DIR and VARSKO_ASAN_DIR name the
+build directories (default build, build-release and build-asan).
 USAGE
 }
 
@@ -47,6 +48,7 @@ root=$(pwd)
 py=/usr/bin/python3
 bdir=${VARSKO_BUILD_DIR:-build}
 adir=${VARSKO_ASAN_DIR:-build-asan}
+rdir=${VARSKO_RELEASE_DIR:-build-release}
 
 passed=0
 failed=0
@@ -163,6 +165,17 @@ if setup "$bdir"; then
 	fi
 else
 	echo "run.sh: the build in $bdir/ failed: counted as one failure" >&2
+	failed=$((failed + 1))
+fi
+
+# The configuration packagers build (Debian's packaging uses --buildtype=release:
+# -O3, where GCC finds more maybe-uninitialised paths): it must build
+# warning-free too (werror is on). One test: passed when it builds.
+if setup "$rdir" --buildtype=release; then
+	echo "run.sh: the release build in $rdir/ builds warning-free: counted as one passed test" >&2
+	passed=$((passed + 1))
+else
+	echo "run.sh: the release build in $rdir/ failed: counted as one failure" >&2
 	failed=$((failed + 1))
 fi
 
