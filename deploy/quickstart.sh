@@ -35,8 +35,8 @@ Running it again stops the running demo and starts it anew on the same state
 Environment:
   VARSKO_DEMO_DIR  state directory (default: REPO/.demo); holds certs/, the
                    config, the database, keys, logs and pid files
-  VARSKO_PORT      WSS port to try first (default 8443; a free one if busy)
-  VARSKO_MQTT_PORT MQTT port to try first (default 8883; a free one if busy)
+  VARSKO_PORT      WSS port to try first (default: the last run's, else 8443; a free one if busy)
+  VARSKO_MQTT_PORT MQTT port to try first (default: the last run's, else 8883; a free one if busy)
   VARSKO_BUILD_ROOT build directory (default: REPO/build)
 USAGE
 }
@@ -84,6 +84,8 @@ port_free() {
 	"$py" - "$1" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+# As varskod and mosquitto bind: a port whose last connection is in TIME-WAIT is free.
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try:
     s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError:
@@ -228,8 +230,19 @@ done
 say "certificates in $state/certs"
 "$repo/certs/mkdev.sh" "${team_args[@]}" "$state/certs" >&2 || die "certs/mkdev.sh failed"
 
-port=$(pick_port "${VARSKO_PORT:-8443}")
-mqtt_port=$(pick_port "${VARSKO_MQTT_PORT:-8883}")
+# A rerun keeps the ports of the last run (every enrolled home names the
+# WebSocket address), unless VARSKO_PORT / VARSKO_MQTT_PORT say otherwise.
+conf_port() {
+	[ -f "$state/varskod.conf" ] && sed -n "s/^$1 = \([0-9][0-9]*\)\$/\1/p" "$state/varskod.conf" | head -n 1
+}
+prev_port=$(conf_port port || true)
+prev_mqtt_port=$(conf_port mqtt_port || true)
+port=$(pick_port "${VARSKO_PORT:-${prev_port:-8443}}")
+mqtt_port=$(pick_port "${VARSKO_MQTT_PORT:-${prev_mqtt_port:-8883}}")
+if [ -n "$prev_port" ] && [ "$port" != "$prev_port" ]; then
+	say "port $prev_port of the last run is taken: varskod moves to $port; enrolled homes follow with" \
+		"'varsko config set server wss://127.0.0.1:$port'"
+fi
 if [ "$mqtt_port" = "$port" ]; then
 	mqtt_port=$(pick_port 0)
 fi

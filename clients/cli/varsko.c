@@ -689,6 +689,55 @@ static void print_user_key_state(const json_t *d, uint64_t gen)
 		printf("brugernøgle:   enheden har ikke brugernøglen\n");
 }
 
+/* "config show": the home's settings (no network). */
+static int run_config_show(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	char *url = NULL;
+	int r, rc;
+
+	(void)cmd;
+	if ((rc = open_home(o, &h)) != EXIT_SUCCESS)
+		return rc;
+	if ((r = varsko_home_server(h, &url)) != VARSKO_OK) {
+		rc = fail(r, varsko_home_detail(h));
+		goto out;
+	}
+	if (o->json) {
+		json_t *jo = json_pack("{s:s}", "server", url);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+	} else {
+		printf("server  %s\n", url);
+		rc = EXIT_SUCCESS;
+	}
+out:
+	free(url);
+	varsko_home_close(h);
+	return rc;
+}
+
+/* "config set server URL": move the home to another address, checked by logging in there first. */
+static int run_config_set(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	int r, rc;
+
+	if (strcmp(o->pos[0], "server") != 0)
+		return usage_error(cmd, "the only setting is server");
+	if ((rc = open_home(o, &h)) != EXIT_SUCCESS)
+		return rc;
+	if ((r = varsko_home_set_server(h, o->pos[1], o->ca)) != VARSKO_OK) {
+		fprintf(stderr, "varsko: serveradressen er ikke ændret.\n");
+		rc = fail(r, varsko_home_detail(h));
+	} else {
+		printf("Serveradressen er nu %s (enheden loggede ind der med det samme).\n", o->pos[1]);
+		rc = EXIT_SUCCESS;
+	}
+	varsko_home_close(h);
+	return rc;
+}
+
 static int run_whoami(const struct command *cmd, struct opts *o)
 {
 	struct varsko_home *h = NULL;
@@ -2069,6 +2118,19 @@ static const struct command commands[] = {
          "den nøgle, serveren tilmeldte enheden med. Ellers bruges enheden ikke\n"
          "(bad_chain, exit 1).\n",
          run_enroll},
+        {"config", "show", 0, 0,
+         "usage: varsko config show\n"
+         "\n"
+         "Vis hjemmemappens indstillinger: serverens adresse (uden netværk;\n"
+         "--json: {\"server\"}).\n",
+         run_config_show},
+        {"config", "set", 0, 2,
+         "usage: varsko config set server wss://VÆRT:PORT\n"
+         "\n"
+         "Flyt enheden til en ny serveradresse, når serveren er flyttet eller har fået\n"
+         "nyt navn. Enheden logger ind på den nye adresse først (samme kommune, samme\n"
+         "enhed); kun når det lykkes, gemmes adressen. Ellers ændres intet.\n",
+         run_config_set},
         {NULL, "whoami", 0, 0,
          "usage: varsko whoami\n"
          "\n"
@@ -2302,6 +2364,8 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "Kommandoer:\n"
                                  "  enroll                    tilmeld denne enhed med en engangskode\n"
                                  "  whoami                    log ind og vis, hvem enheden tilhører\n"
+                                 "  config show               hjemmemappens indstillinger (serveradressen)\n"
+                                 "  config set server URL     flyt enheden til en ny serveradresse\n"
                                  "  device recover            godkend enheden med din gendannelseskode\n"
                                  "  device list               dine enheder efter brugerkæden\n"
                                  "  device revoke DEVICE      fjern en anden af dine enheder (ny nøgle og kode)\n"

@@ -88,11 +88,19 @@ int varsko_fingerprint_of_home(struct varsko_home *h, char out[VARSKO_FPR_LEN + 
 }
 
 /*
- * A home holding a root talks only to a server that presents that root
- * (PROTOCOL.md 16.2): checked on every hello, before anything is sent.
+ * A home talks only to a server that presents the organisation key it
+ * pinned at enrollment (PROTOCOL.md 3) and, holding a root, that root
+ * (16.2): checked on every hello, before anything is sent.
  */
-static int check_hello_root(struct varsko_home *h, const struct varsko_conn *c, const struct proto_frame *f)
+static int check_hello(struct varsko_home *h, const struct varsko_conn *c, const struct proto_frame *f)
 {
+	/* A server of another organisation (or a moved one that lost its keys) gets no login at all. */
+	if (sodium_memcmp(f->u.hello.org_pk, c->org_pk, PROTO_PK_LEN) != 0) {
+		snprintf(h->detail, sizeof(h->detail),
+		         "the server presents another organisation key than the one this device pinned at "
+		         "enrollment; nothing was sent");
+		return VARSKO_ERR_BAD_CERT;
+	}
 	if (!c->has_root)
 		return VARSKO_OK;
 	if (!f->u.hello.has_root || sodium_memcmp(f->u.hello.root_pk, c->root_pk, PROTO_PK_LEN) != 0) {
@@ -208,14 +216,14 @@ static int send_login(struct varsko_conn *c, struct proto_frame *f, const uint8_
 	return r;
 }
 
-int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko_conn **out)
+/* Log in to the server at url (a wss:// URL) as h's device; varsko_connect() with the URL given. */
+static int connect_url(struct varsko_home *h, const char *url, const char *ca_override, struct varsko_conn **out)
 {
 	int r = VARSKO_ERR_INTERNAL;
 	struct varsko_conn *c = NULL;
 	struct proto_frame *f = NULL;
-	char *url = NULL, *ca = NULL;
+	char *ca = NULL;
 	char origin[PROTO_ORIGIN_MAX + 1];
-	size_t len = 0;
 	uint8_t nonce[PROTO_NONCE_LEN];
 	int64_t deadline = wsc_now_ms() + VARSKO_TIMEOUT_SECONDS * 1000;
 
@@ -239,13 +247,8 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 	c->has_root = r == VARSKO_OK;
 	if ((r = home_dup(h, &c->home)) != VARSKO_OK)
 		goto out;
-	if ((r = home_read(h, HOME_F_SERVER, &url, &len)) != VARSKO_OK) {
-		snprintf(h->detail, sizeof(h->detail), "cannot read %s/%s", h->path, HOME_F_SERVER);
-		goto out;
-	}
-	rstrip(url, &len);
 	if (proto_origin_from_url(url, origin) != VARSKO_OK) {
-		snprintf(h->detail, sizeof(h->detail), "%s/%s does not hold a wss:// URL", h->path, HOME_F_SERVER);
+		snprintf(h->detail, sizeof(h->detail), "%s is not a wss:// URL", url);
 		r = VARSKO_ERR_BAD_INPUT;
 		goto out;
 	}
@@ -261,7 +264,7 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 		if ((r = wsc_open(url, ca_override, deadline, &c->w, h->detail, sizeof(h->detail))) != VARSKO_OK)
 			goto out;
 		if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK ||
-		    (r = check_hello_root(h, c, f)) != VARSKO_OK)
+		    (r = check_hello(h, c, f)) != VARSKO_OK)
 			goto out;
 		memcpy(nonce, f->u.hello.nonce, sizeof(nonce));
 		if ((r = send_login(c, f, nonce, origin, deadline)) != VARSKO_OK) {
@@ -286,7 +289,7 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 		if ((r = wsc_open(url, ca_override, deadline, &c->w, h->detail, sizeof(h->detail))) != VARSKO_OK)
 			goto out;
 		if ((r = client_wait_hello(h, c->w, f, deadline)) != VARSKO_OK ||
-		    (r = check_hello_root(h, c, f)) != VARSKO_OK)
+		    (r = check_hello(h, c, f)) != VARSKO_OK)
 			goto out;
 		if ((r = client_confirm(c->w, f->u.hello.nonce, origin, c->k, deadline, h->detail,
 		                        sizeof(h->detail))) != VARSKO_OK)
@@ -308,8 +311,68 @@ int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko
 out:
 	varsko_close(c);
 	free(f);
-	free(url);
 	free(ca);
+	return r;
+}
+
+/* The server URL of an enrolled home (trailing white space removed); free() it. */
+static int home_server_url(struct varsko_home *h, char **url)
+{
+	size_t len = 0;
+	int r;
+
+	*url = NULL;
+	if (!varsko_home_is_enrolled(h)) {
+		snprintf(h->detail, sizeof(h->detail), "%s holds no enrolled device; run enroll first", h->path);
+		return VARSKO_ERR_NOT_FOUND;
+	}
+	if ((r = home_read(h, HOME_F_SERVER, url, &len)) != VARSKO_OK) {
+		snprintf(h->detail, sizeof(h->detail), "cannot read %s/%s", h->path, HOME_F_SERVER);
+		return r;
+	}
+	rstrip(*url, &len);
+	return VARSKO_OK;
+}
+
+int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko_conn **out)
+{
+	char *url = NULL;
+	int r;
+
+	*out = NULL;
+	h->detail[0] = '\0';
+	if ((r = home_server_url(h, &url)) == VARSKO_OK)
+		r = connect_url(h, url, ca_override, out);
+	free(url);
+	return r;
+}
+
+int varsko_home_server(struct varsko_home *h, char **url)
+{
+	h->detail[0] = '\0';
+	return home_server_url(h, url);
+}
+
+int varsko_home_set_server(struct varsko_home *h, const char *url, const char *ca_override)
+{
+	struct varsko_conn *c = NULL;
+	char *line = NULL;
+	int r;
+
+	h->detail[0] = '\0';
+	if (url == NULL || strncmp(url, "wss://", 6) != 0) {
+		snprintf(h->detail, sizeof(h->detail), "the server address must be a wss:// URL");
+		return VARSKO_ERR_BAD_INPUT;
+	}
+	/* Saved only once this device has logged in there: the same organisation, the same device. */
+	if ((r = connect_url(h, url, ca_override, &c)) != VARSKO_OK)
+		return r;
+	varsko_close(c);
+	if (asprintf(&line, "%s\n", url) < 0)
+		return VARSKO_ERR_NOMEM;
+	if ((r = home_write(h, HOME_F_SERVER, line, strlen(line), 0600, 0)) != VARSKO_OK)
+		snprintf(h->detail, sizeof(h->detail), "cannot write %s/%s", h->path, HOME_F_SERVER);
+	free(line);
 	return r;
 }
 

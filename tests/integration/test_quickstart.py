@@ -77,8 +77,12 @@ def main():
         qenv = {"VARSKO_DEMO_DIR": state, "VARSKO_PORT": str(ws_port), "VARSKO_MQTT_PORT": str(mqtt_port),
                 "VARSKO_BUILD_ROOT": harness.BUILD_ROOT}
 
-        def quickstart(*args):
-            return env.run([script, "--no-install", "--no-build", *args], env=qenv, timeout=180)
+        def quickstart(*args, ports=True):
+            e = dict(qenv)
+            if not ports:  # a rerun without VARSKO_PORT / VARSKO_MQTT_PORT keeps the last run's ports
+                e.pop("VARSKO_PORT")
+                e.pop("VARSKO_MQTT_PORT")
+            return env.run([script, "--no-install", "--no-build", *args], env=e, timeout=180)
 
         qa, qa2 = {}, {}  # team -> the agent rows of the first and second run
         try:
@@ -245,7 +249,8 @@ def main():
                 c("varskod has the agent's modtaget and journaliseret (verified in the status)", got,
                   str(steps()))
 
-            rc, out, err = quickstart("--json")
+            # Right after use (connections on the port may be in TIME-WAIT), without naming the ports.
+            rc, out, err = quickstart("--json", ports=False)
             c("second quickstart run exits 0", rc == 0, f"rc={rc} stderr tail: {err[-1500:]}")
             try:
                 q2 = json.loads(out)
@@ -256,6 +261,9 @@ def main():
             c("second run gives new codes",
               codes2 and all(codes2.get(k) and codes2[k] != v for k, v in codes1.items()))
             c("second run keeps the organisation key", q2.get("org_fingerprint") == q["org_fingerprint"])
+            c("second run (ports not given) keeps the WebSocket and MQTT ports of the first",
+              q2.get("ws_url") == q["ws_url"] and q2.get("mqtt", {}).get("port") == mqtt_port,
+              f"{q2.get('ws_url')} vs {q['ws_url']}; mqtt {q2.get('mqtt', {}).get('port')} vs {mqtt_port}")
             if users:
                 rc, out, err = env.cli(env.path("home"), "whoami")
                 c("the device enrolled before the restart still works", rc == 0 and users[0]["user"] in out,

@@ -163,6 +163,18 @@ VARSKO_API int varsko_enroll(struct varsko_home *h, const char *url, const char 
  */
 VARSKO_API int varsko_connect(struct varsko_home *h, const char *ca_override, struct varsko_conn **out) VARSKO_WUR;
 
+/*
+ * The wss:// URL of the server an enrolled home talks to (*url: free() it).
+ * varsko_home_set_server() moves the home to another address: it logs in
+ * there first (the same organisation key and root, this device's
+ * certificate; ca_override as for varsko_connect()) and saves the URL only
+ * when that succeeded, so a wrong or foreign address changes nothing.
+ * Errors as for varsko_connect(); VARSKO_ERR_BAD_INPUT for a URL that is not
+ * wss://, VARSKO_ERR_IO when the home cannot be written.
+ */
+VARSKO_API int varsko_home_server(struct varsko_home *h, char **url) VARSKO_WUR;
+VARSKO_API int varsko_home_set_server(struct varsko_home *h, const char *url, const char *ca_override) VARSKO_WUR;
+
 /* The identity established at login (no network). Never fails for a live conn. */
 VARSKO_API int varsko_conn_identity(const struct varsko_conn *c, struct varsko_identity *out);
 
