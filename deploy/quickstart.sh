@@ -37,6 +37,7 @@ Environment:
                    config, the database, keys, logs and pid files
   VARSKO_PORT      WSS port to try first (default: the last run's, else 8443; a free one if busy)
   VARSKO_MQTT_PORT MQTT port to try first (default: the last run's, else 8883; a free one if busy)
+  VARSKO_ADMIN_PORT admin port (/healthz, /metrics) to try first (default: the last run's, else 8444)
   VARSKO_BUILD_ROOT build directory (default: REPO/build)
 USAGE
 }
@@ -237,6 +238,7 @@ conf_port() {
 }
 prev_port=$(conf_port port || true)
 prev_mqtt_port=$(conf_port mqtt_port || true)
+prev_admin_port=$(conf_port admin_port || true)
 port=$(pick_port "${VARSKO_PORT:-${prev_port:-8443}}")
 mqtt_port=$(pick_port "${VARSKO_MQTT_PORT:-${prev_mqtt_port:-8883}}")
 if [ -n "$prev_port" ] && [ "$port" != "$prev_port" ]; then
@@ -246,6 +248,10 @@ fi
 if [ "$mqtt_port" = "$port" ]; then
 	mqtt_port=$(pick_port 0)
 fi
+admin_port=$(pick_port "${VARSKO_ADMIN_PORT:-${prev_admin_port:-8444}}")
+while [ "$admin_port" = "$port" ] || [ "$admin_port" = "$mqtt_port" ]; do
+	admin_port=$(pick_port 0)
+done
 conf=$state/varskod.conf
 cat >"$conf" <<EOF_CONF
 # varskod configuration of the local demo, written by deploy/quickstart.sh.
@@ -260,6 +266,8 @@ gateway_cert = $state/gateway.cert
 origins = wss://localhost:$port wss://127.0.0.1:$port
 tenant = slagelse
 log_level = info
+admin_listen = 127.0.0.1
+admin_port = $admin_port
 mqtt_host = 127.0.0.1
 mqtt_port = $mqtt_port
 mqtt_ca = $state/certs/ca.crt
@@ -303,7 +311,7 @@ if ! wait_port "$mqtt_port" "$state/mosquitto.pid"; then
 	die "mosquitto did not start (log: $state/mosquitto.log)"
 fi
 
-say "varskod on 127.0.0.1:$port"
+say "varskod on 127.0.0.1:$port (health and metrics: http://127.0.0.1:$admin_port/healthz and /metrics)"
 start_bg varskod "$varskod" -c "$conf"
 if ! wait_port "$port" "$state/varskod.pid"; then
 	tail -n 20 "$state/varskod.log" >&2 || true

@@ -81,6 +81,10 @@ static const struct key_def keys[] = {
 	INT(warn_kvittering_hverdage, 1, 0, 5),
 	INT(tilbagemelding_days, 30, 0, 3650),
 	{ "log_format", K_LOGFORMAT, 0, NULL, CONFIG_LOG_FORMAT_AUTO, 0, 0, offsetof(struct config, log_format) },
+	STR(admin_listen, K_ADDRESS, 0, "127.0.0.1"),
+	INT(admin_port, 8444, 0, 65535),
+	INT(health_mqtt_grace_seconds, 30, 0, 86400),
+	INT(health_outbox_max, 1000, 1, 100000000),
 };
 
 #undef STR
@@ -338,7 +342,16 @@ static int parse_line(struct parser *p, struct config *c, char *line)
 	return store_value(p, c, &keys[i], val);
 }
 
-/* Fill in defaults, check required keys, and derive the default origins. */
+/* The line where key `name` was set, or `fallback` when it was not. */
+static unsigned long key_line(const struct parser *p, const char *name, unsigned long fallback)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return p->seen[i] ? p->seen[i] : fallback;
+	return fallback;
+}
+
+/* Fill in defaults, check required keys and the keys that depend on each other, and derive the default origins. */
 static int finish(struct parser *p, struct config *c, unsigned long last_line)
 {
 	char buf[PROTO_ORIGIN_MAX + 1];
@@ -366,6 +379,12 @@ static int finish(struct parser *p, struct config *c, unsigned long last_line)
 				return VARSKO_ERR_NOMEM;
 			break;
 		}
+	}
+	/* Two listeners on one port cannot both bind; say so here rather than at startup. */
+	if (c->admin_port != 0 && c->admin_port == c->port) {
+		perr(p, key_line(p, "admin_port", key_line(p, "port", last_line)),
+		     "admin_port: must differ from port (or be 0 for no admin listener)");
+		return VARSKO_ERR_CONFIG;
 	}
 	if (c->n_origins == 0) {
 		static const char *const hosts[] = { "localhost", "127.0.0.1" };

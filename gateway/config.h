@@ -72,6 +72,11 @@ struct config {
 	int warn_vurdering_minutes;   /* warning before the vurdering deadline, 0..1440, default 240; 0: none */
 	int warn_kvittering_hverdage; /* warning this many hverdage before the kvittering deadline, 0..5, default 1 */
 	int tilbagemelding_days;      /* the municipality's tilbagemelding target, 0..3650, default 30 */
+	/* The admin listener (plain HTTP: /healthz, /metrics; docs/OPERATIONS.md "Health and metrics"). */
+	char *admin_listen;            /* default "127.0.0.1" */
+	int admin_port;                /* 0..65535, default 8444; 0: no admin listener; never equal to port */
+	int health_mqtt_grace_seconds; /* /healthz fails once MQTT has been down this long, 0..86400, default 30 */
+	int health_outbox_max;         /* /healthz fails at this many undone outbox rows, 1..100000000, default 1000 */
 };
 
 /*

@@ -41,6 +41,7 @@
 #include "flow_event.h"
 #include "keys.h"
 #include "log.h"
+#include "metrics.h"
 #include "mqtt.h"
 #include "server.h"
 #include "store.h"
@@ -63,6 +64,7 @@ struct mqtt {
 	struct server *srv;     /* borrowed; used on the lws thread only */
 	struct worker *worker;  /* borrowed; valid until server_destroy() */
 	struct mosquitto *mosq; /* destroyed by mqtt_stop() */
+	struct metrics *metrics; /* borrowed (the server's); thread-safe: the link's state for /healthz */
 	char tenant[PROTO_ID_MAX + 1];
 	char client_id[PROTO_ID_MAX + 16];
 	char ack_topic[PROTO_ID_MAX + 16];
@@ -558,6 +560,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags)
 	m->connected = 1;
 	m->reconnect_delay = MQTT_RECONNECT_FIRST;
 	pthread_mutex_unlock(&m->lock);
+	metrics_mqtt_link(m->metrics, 1, metrics_mono_us());
 	log_msg(LOGL_INFO, "mqtt: connected as %s (%s session)", m->client_id, (flags & 1) ? "resumed" : "new");
 	if ((src = mosquitto_subscribe(mosq, NULL, m->ack_topic, 1)) != MOSQ_ERR_SUCCESS)
 		log_msg(LOGL_WARN, "mqtt: cannot subscribe to %s: %s", m->ack_topic, mosquitto_strerror(src));
@@ -585,6 +588,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	was = m->connected;
 	m->connected = 0;
 	pthread_mutex_unlock(&m->lock);
+	metrics_mqtt_link(m->metrics, 0, metrics_mono_us());
 	if (was)
 		log_msg(rc == 0 ? LOGL_INFO : LOGL_WARN, "mqtt: disconnected%s%s", rc == 0 ? "" : ": ",
 		        rc == 0 ? "" : mosquitto_strerror(rc));
@@ -778,6 +782,7 @@ static void *mqtt_thread(void *arg)
 				rc = connect_check(m, attempt_ms);
 			continue;
 		}
+		metrics_mqtt_link(m->metrics, 0, metrics_mono_us());
 		pthread_mutex_lock(&m->lock);
 		m->connected = 0;
 		delay = m->reconnect_delay;
@@ -866,6 +871,7 @@ int mqtt_start(struct mqtt **out, const struct config *cfg, struct server *srv)
 	m->refs = 1;
 	m->srv = srv;
 	m->worker = server_worker(srv);
+	m->metrics = server_metrics(srv);
 	m->backoff_first = cfg->outbox_backoff_first;
 	m->backoff_max = cfg->outbox_backoff_max;
 	m->reconnect_delay = MQTT_RECONNECT_FIRST;
@@ -944,6 +950,8 @@ int mqtt_start(struct mqtt **out, const struct config *cfg, struct server *srv)
 		return r;
 	}
 	server_set_outbox_kick(srv, mqtt_kick, m);
+	/* Down since varskod started, until the first CONNACK. */
+	metrics_mqtt_enable(m->metrics);
 	*out = m;
 	m = NULL;
 	r = VARSKO_OK;

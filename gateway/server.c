@@ -31,8 +31,10 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "admin.h"
 #include "config.h"
 #include "log.h"
+#include "metrics.h"
 #include "server_flow.h"
 #include "store.h"
 #include "utf8.h"
@@ -165,12 +167,14 @@ static int session_send_frame(struct session *s, const struct proto_frame *f)
 	return r;
 }
 
+/* Every error frame leaves here, so this is where /metrics counts the refusals by code. */
 static int session_send_error(struct session *s, const char *id, int err, const char *message)
 {
 	char *json = NULL;
 	size_t len = 0;
 	int r;
 
+	metrics_refused(s->srv->metrics, err);
 	if ((r = proto_error_encode(id && *id ? id : NULL, err, message, &json, &len)) != VARSKO_OK) {
 		session_kill(s);
 		return r;
@@ -680,6 +684,8 @@ static void login_done(struct worker_job *job)
 	struct session *s = job_session(j->srv, job);
 	struct proto_frame *f;
 
+	/* Decided and audited by login_run(), whether or not the connection is still there. */
+	metrics_login(j->srv->metrics, job->result == VARSKO_OK);
 	if ((f = attempt_answer(s, j->id, job->result, "login", PROTO_T_SESSION)) == NULL)
 		goto out;
 	s->state = SESS_AUTH;
@@ -957,11 +963,13 @@ static int session_receive(struct session *s, const void *in, size_t len)
 		return 0;
 	if (lws_frame_is_binary(s->wsi)) {
 		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1003");
+		metrics_refused(s->srv->metrics, VARSKO_ERR_BAD_FRAME);
 		return session_close_now(s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary message");
 	}
 	remaining = lws_remaining_packet_payload(s->wsi);
 	if (len > max || s->rx.len > max - len || remaining > max - len - s->rx.len) {
 		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1009");
+		metrics_refused(s->srv->metrics, VARSKO_ERR_TOO_LARGE);
 		return session_close_now(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 	}
 	/* Room for the whole rest of the frame at once, within the bound checked above. */
@@ -976,6 +984,7 @@ static int session_receive(struct session *s, const void *in, size_t len)
 	s->last_rx_us = server_mono_us();
 	if (!proto_utf8_valid(s->rx.p, s->rx.len, 0)) {
 		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1007");
+		metrics_refused(s->srv->metrics, VARSKO_ERR_BAD_JSON);
 		return session_close_now(s, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
 	}
 	large = session_frame(s, (const char *)s->rx.p, s->rx.len);
@@ -985,6 +994,7 @@ static int session_receive(struct session *s, const void *in, size_t len)
 		proto_buf_free(&s->rx);
 	if (large) {
 		server_audit(s->srv, "frame_refused", s->device, "close_1009");
+		metrics_refused(s->srv->metrics, VARSKO_ERR_TOO_LARGE);
 		return session_close_now(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 	}
 	return 0;
@@ -1193,6 +1203,22 @@ struct worker *server_worker(struct server *srv)
 	return srv ? srv->worker : NULL;
 }
 
+struct metrics *server_metrics(struct server *srv)
+{
+	return srv ? srv->metrics : NULL;
+}
+
+int server_admin_port(const struct server *srv)
+{
+	return srv ? admin_port(srv->admin) : 0;
+}
+
+/* Worker thread: every group COMMIT into the metrics (worker_set_commit_hook). */
+static void server_commit_seen(void *arg, size_t batch, int64_t commit_us, int result)
+{
+	metrics_commit(arg, batch, commit_us, result);
+}
+
 static void server_tick_cb(lws_sorted_usec_list_t *sul)
 {
 	struct server *srv = lws_container_of(sul, struct server, tick_sul);
@@ -1362,9 +1388,14 @@ int server_create(struct server **out, const struct config *cfg, struct store *s
 		r = VARSKO_ERR_TLS;
 		goto out;
 	}
+	if ((r = metrics_new(&srv->metrics)) != VARSKO_OK)
+		goto out;
 	if ((r = worker_start(&srv->worker, store, server_wake, srv)) != VARSKO_OK)
 		goto out;
+	worker_set_commit_hook(srv->worker, server_commit_seen, srv->metrics);
 	if ((r = server_flow_start(srv)) != VARSKO_OK)
+		goto out;
+	if ((r = admin_start(&srv->admin, srv)) != VARSKO_OK)
 		goto out;
 	*out = srv;
 	srv = NULL;
@@ -1415,6 +1446,9 @@ void server_destroy(struct server *srv)
 	if (srv->gw_sk && sodium_mprotect_readwrite(srv->gw_sk) != 0)
 		log_msg(LOGL_ERROR, "cannot make the gateway key writable again");
 	server_flow_free(srv);
+	/* After the worker (a probe's done() uses it) and the context (its vhost's connections are gone). */
+	admin_free(srv->admin);
+	metrics_free(srv->metrics);
 	free(srv->gateway_cert_json);
 	sodium_memzero(srv, sizeof *srv);
 	free(srv);

@@ -4,7 +4,9 @@
  * One lws context with one vhost on cfg->listen:cfg->port, TLS only (TLS 1.2
  * or newer, ECDHE+AEAD suites for TLS 1.2, ALPN "http/1.1" only), serving
  * the WebSocket subprotocol "varsko.v1" on path "/" exactly as
- * docs/WIRE-BEHAVIOUR.md describes, and a minimal HTTPS page on GET /.
+ * docs/WIRE-BEHAVIOUR.md describes, and a minimal HTTPS page on GET /. A
+ * second vhost in the same context, the admin listener (admin.h), serves
+ * /healthz and /metrics over plain HTTP on cfg->admin_listen:admin_port.
  *
  * Threads: everything here runs on the thread that calls server_create()
  * and server_run() (the lws thread), except server_stop(), which any
@@ -41,8 +43,8 @@ struct server;
  *   gateway_cert  copied.
  * *out is owned by the caller: server_destroy(). Returns VARSKO_OK,
  * VARSKO_ERR_NOMEM, VARSKO_ERR_CRYPTO, VARSKO_ERR_TLS (context or listener
- * could not be set up: bad certificate or key, port in use) or
- * VARSKO_ERR_INTERNAL.
+ * could not be set up: bad certificate or key, port in use), VARSKO_ERR_IO
+ * (the admin port cannot be bound) or VARSKO_ERR_INTERNAL.
  */
 int server_create(struct server **out, const struct config *cfg, struct store *store, uint8_t *org_sk, uint8_t *gw_sk,
                   const struct proto_cert *gateway_cert);
@@ -79,12 +81,22 @@ struct worker;
 /* The store worker the server started; borrowed, valid until server_destroy(). */
 struct worker *server_worker(struct server *srv);
 
+struct metrics;
+/*
+ * The counters of /metrics and /healthz (metrics.h); borrowed, valid until
+ * server_destroy(). Counting is thread-safe: the MQTT side counts its link.
+ */
+struct metrics *server_metrics(struct server *srv);
+
+/* The port of the admin listener (admin.h), 0 when there is none. */
+int server_admin_port(const struct server *srv);
+
 /*
  * Call fn(arg, now) about once a second on the lws thread (an lws_sul timer
  * on the monotonic clock; `now` is the wall clock, time(NULL)). Up to
  * SERVER_TICKS_MAX functions. VARSKO_ERR_NOMEM when full.
  */
-#define SERVER_TICKS_MAX 4
+#define SERVER_TICKS_MAX 8
 int server_add_tick(struct server *srv, void (*fn)(void *arg, int64_t now), void *arg);
 
 /* fn(arg) is called on the lws thread after every commit that added outbox rows (the MQTT publisher). */

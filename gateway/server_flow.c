@@ -32,6 +32,7 @@
 #include "flow_event.h"
 #include "flow_request.h"
 #include "log.h"
+#include "metrics.h"
 
 static void job_results_clear(struct flow_job *j)
 {
@@ -466,6 +467,9 @@ static void flow_done(struct worker_job *job)
 		if (j->type == FLOW_T_SUBMIT && j->log_ref[0] != '\0')
 			log_msg(LOGL_INFO, "session s%llu: %s %s", s ? (unsigned long long)s->id : 0ULL, j->log_ref,
 			        j->log_team[0] ? "accepted" : "sent again (duplicate)");
+		/* Committed by now (group commit): a new underretning, not a resent one. */
+		if (j->type == FLOW_T_SUBMIT && j->log_team[0] != '\0')
+			metrics_submission(srv->metrics);
 		for (size_t i = 0; i < j->n_push; i++)
 			server_push(srv, j->push[i].to_user ? j->push[i].user : NULL,
 			            j->push[i].to_team ? j->push[i].team : NULL, NULL, j->push[i].frame,

@@ -1,6 +1,6 @@
 /*
- * server_flow.h: what server.c and server_flow.c share. Internal to the
- * server module: nothing else includes it.
+ * server_flow.h: what server.c, server_flow.c and admin.c share. Internal
+ * to the server module: nothing else includes it.
  *
  * server.c owns the lws context, the sessions and their output queues, the
  * login and enrollment; server_flow.c serves the flow frames of a logged-in
@@ -21,7 +21,9 @@
 #include "log.h"
 #include "server.h"
 
+struct admin;
 struct config;
+struct metrics;
 struct route_rules;
 struct worker_job;
 
@@ -93,6 +95,9 @@ struct server {
 	struct server_tick ticks[SERVER_TICKS_MAX];
 	void (*kick_fn)(void *arg);
 	void *kick_arg;
+	/* /healthz and /metrics: the counters (any thread, metrics.h) and the admin listener (admin.h) */
+	struct metrics *metrics;
+	struct admin *admin;
 	/* lws thread: the sessions' re-check (server_flow.c) */
 	int recheck_busy;
 	int64_t recheck_last;

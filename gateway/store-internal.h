@@ -75,6 +75,7 @@
 	X(SQL_OUTBOX_ACK)                                                                                              \
 	X(SQL_OUTBOX_REARM)                                                                                            \
 	X(SQL_OUTBOX_PENDING)                                                                                          \
+	X(SQL_OUTBOX_STATS)                                                                                            \
 	/* store_deadline.c */                                                                                         \
 	X(SQL_DEADLINE_INSERT)                                                                                         \
 	X(SQL_DEADLINE_MET)                                                                                            \
@@ -86,6 +87,7 @@
 	X(SQL_FIRE_ESCALATED)                                                                                          \
 	X(SQL_TEAM_ALL)                                                                                                \
 	X(SQL_REPORT_ITEMS)                                                                                            \
+	X(SQL_DEADLINE_COUNTS)                                                                                         \
 	/* store_flow.c */                                                                                             \
 	X(SQL_ROSTER_BUMP)                                                                                             \
 	X(SQL_TEAM_VERSION)                                                                                            \

@@ -583,6 +583,11 @@ int store_opened_at_version(const struct store *s)
 	return s->opened_at_version;
 }
 
+int store_writable(const struct store *s)
+{
+	return !s->broken;
+}
+
 int store_open(struct store **out, const char *path, int create)
 {
 	struct store *s;

@@ -33,6 +33,12 @@ int store_open(struct store **out, const char *path, int create);
 void store_close(struct store *s); /* NULL-safe */
 /* The schema version the file had when store_open() opened it (0: new); the migrations took it to STORE_SCHEMA_VERSION. */
 int store_opened_at_version(const struct store *s);
+/*
+ * 1 unless the store refuses every write because synchronous=FULL could not
+ * be restored after a failed commit (see store.c, commit_barrier()); for
+ * /healthz.
+ */
+int store_writable(const struct store *s);
 
 /* Explicit transactions for callers that group several writes (group commit). */
 int store_begin(struct store *s); /* BEGIN IMMEDIATE */
@@ -239,6 +245,13 @@ int store_outbox_rearm(struct store *s, int64_t now);
 
 /* Rows not done (for tests and metrics). */
 int store_outbox_pending(struct store *s, int64_t *count);
+
+/*
+ * For /healthz and /metrics: the rows not done (*depth) and the created_at
+ * of the oldest of them (*oldest_created, 0 when there is none). A read;
+ * both are 0 after a failure.
+ */
+int store_outbox_stats(struct store *s, int64_t *depth, int64_t *oldest_created);
 
 /* ---- deadlines (store_deadline.c) ---- */
 

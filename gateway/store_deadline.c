@@ -47,6 +47,10 @@ const char *const store_sql_deadline[STORE_SQL_COUNT] = {
                             " WHERE reference = ?1 AND kind = ?2 AND warned_at IS NULL AND met_at IS NULL",
         [SQL_FIRE_ESCALATED] = "UPDATE deadlines SET escalated_at = ?3"
                                " WHERE reference = ?1 AND kind = ?2 AND escalated_at IS NULL AND met_at IS NULL",
+        /* Open deadlines per team and kind for /metrics; deadlines_open (met_at, due_at) finds them. */
+        [SQL_DEADLINE_COUNTS] = "SELECT team, kind, count(*), count(warned_at), count(escalated_at),"
+                                " coalesce(sum(due_at < ?1), 0) FROM deadlines WHERE met_at IS NULL"
+                                " GROUP BY team, kind ORDER BY team, kind",
         [SQL_TEAM_ALL] = "SELECT id, name FROM teams ORDER BY id",
         /*
          * One row per underretning of the period with its first vurderet and
@@ -260,6 +264,40 @@ int store_team_foreach(struct store *s, int (*fn)(const char *id, const char *na
 	struct team_each e = {fn, arg};
 
 	return store_query(s, SQL_TEAM_ALL, team_row, &e, "");
+}
+
+/* ---- metrics (read only) ---- */
+
+struct count_each {
+	int (*fn)(const struct store_deadline_count *c, void *arg);
+	void *arg;
+};
+
+static int count_row(sqlite3_stmt *st, void *arg)
+{
+	struct count_each *e = arg;
+	struct store_deadline_count c;
+	char team[PROTO_ID_MAX + 1], kind[16];
+	int r;
+
+	if ((r = store_col_text(st, 0, team, sizeof(team))) != VARSKO_OK ||
+	    (r = store_col_text(st, 1, kind, sizeof(kind))) != VARSKO_OK)
+		return r;
+	c.team = team;
+	c.kind = kind;
+	c.due = sqlite3_column_int64(st, 2);
+	c.warned = sqlite3_column_int64(st, 3);
+	c.escalated = sqlite3_column_int64(st, 4);
+	c.overdue = sqlite3_column_int64(st, 5);
+	return e->fn(&c, e->arg);
+}
+
+int store_deadline_counts(struct store *s, int64_t now, int (*fn)(const struct store_deadline_count *c, void *arg),
+                          void *arg)
+{
+	struct count_each e = {fn, arg};
+
+	return store_query(s, SQL_DEADLINE_COUNTS, count_row, &e, "i", now);
 }
 
 struct report_each {

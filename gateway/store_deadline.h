@@ -58,6 +58,27 @@ struct store_deadline_fired {
 int store_deadline_fire(struct store *s, int64_t now, const char *tenant, struct store_deadline_fired *out, size_t max,
                         size_t *n);
 
+/* ---- metrics (read only) ---- */
+
+/* The open deadlines of one team and kind (strings borrowed for the callback). */
+struct store_deadline_count {
+	const char *team;
+	const char *kind; /* "vurdering", "kvittering", "tilbagemelding", "undersoegelse" */
+	int64_t due;       /* open: not met yet */
+	int64_t warned;    /* of those, warned */
+	int64_t escalated; /* of those, escalated */
+	int64_t overdue;   /* of those, due_at < now */
+};
+
+/*
+ * Call fn(c, arg) for every (team, kind) that has open (not met) deadlines,
+ * ordered by team then kind, with the counts at the wall-clock instant
+ * `now`. For /metrics: counts only, never a reference. Stops at fn's first
+ * non-OK and returns it.
+ */
+int store_deadline_counts(struct store *s, int64_t now, int (*fn)(const struct store_deadline_count *c, void *arg),
+                          void *arg);
+
 /* ---- reports (read only) ---- */
 
 /*

@@ -28,6 +28,7 @@ const char *const store_sql_outbox[STORE_SQL_COUNT] = {
                            " WHERE reference = ?1 AND team = ?2 AND needs_ack = 1 AND done_at IS NULL",
         [SQL_OUTBOX_REARM] = "UPDATE outbox SET next_at = ?1 WHERE done_at IS NULL AND next_at > ?1",
         [SQL_OUTBOX_PENDING] = "SELECT count(*) FROM outbox WHERE done_at IS NULL",
+        [SQL_OUTBOX_STATS] = "SELECT count(*), coalesce(min(created_at), 0) FROM outbox WHERE done_at IS NULL",
 };
 
 void store_outbox_row_clear(struct store_outbox_row *r)
@@ -199,4 +200,23 @@ int store_outbox_rearm(struct store *s, int64_t now)
 int store_outbox_pending(struct store *s, int64_t *count)
 {
 	return store_query_int(s, SQL_OUTBOX_PENDING, count, "");
+}
+
+static int stats_row(sqlite3_stmt *st, void *arg)
+{
+	int64_t *v = arg;
+
+	v[0] = sqlite3_column_int64(st, 0);
+	v[1] = sqlite3_column_int64(st, 1);
+	return VARSKO_OK;
+}
+
+int store_outbox_stats(struct store *s, int64_t *depth, int64_t *oldest_created)
+{
+	int64_t v[2] = {0, 0};
+	int r = store_query_one(s, SQL_OUTBOX_STATS, stats_row, v, "");
+
+	*depth = r == VARSKO_OK ? v[0] : 0;
+	*oldest_created = r == VARSKO_OK ? v[1] : 0;
+	return r;
 }

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "store.h"
 #include "varsko/err.h"
@@ -16,9 +17,15 @@ struct worker_queue {
 	struct worker_job *head, *tail;
 };
 
+/* The commit observer as the worker thread saw it when it took a batch. */
+struct worker_hook {
+	void (*fn)(void *arg, size_t batch, int64_t commit_us, int result);
+	void *arg;
+};
+
 struct worker {
 	pthread_t thread;
-	pthread_mutex_t lock; /* protects pending, finished, stopping */
+	pthread_mutex_t lock; /* protects pending, finished, stopping, hook */
 	pthread_cond_t cond;  /* signalled when pending gains a job or stopping is set */
 	struct worker_queue pending;
 	struct worker_queue finished;
@@ -26,7 +33,27 @@ struct worker {
 	struct store *store; /* borrowed; used only on the worker thread */
 	void (*wake)(void *arg);
 	void *wake_arg;
+	struct worker_hook hook;
 };
+
+static int64_t worker_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* COMMIT the group transaction of `batch` jobs, timed and reported to the observer. */
+static int worker_commit(struct worker *w, const struct worker_hook *h, size_t batch)
+{
+	int64_t t0 = worker_mono_us();
+	int r = store_commit(w->store);
+
+	if (h->fn)
+		h->fn(h->arg, batch, worker_mono_us() - t0, r);
+	return r;
+}
 
 static void worker_queue_push(struct worker_queue *q, struct worker_job *j)
 {
@@ -57,7 +84,7 @@ static void worker_queue_append(struct worker_queue *q, struct worker_job *first
 }
 
 /* Run one group job alone in its own transaction (see worker.h). */
-static void worker_run_alone(struct worker *w, struct worker_job *j)
+static void worker_run_alone(struct worker *w, const struct worker_hook *h, struct worker_job *j)
 {
 	int r;
 
@@ -70,7 +97,7 @@ static void worker_run_alone(struct worker *w, struct worker_job *j)
 		store_rollback(w->store);
 		return;
 	}
-	if ((r = store_commit(w->store)) != VARSKO_OK)
+	if ((r = worker_commit(w, h, 1)) != VARSKO_OK)
 		j->result = r;
 }
 
@@ -79,13 +106,14 @@ static void worker_run_alone(struct worker *w, struct worker_job *j)
  * anything fails, roll back and run each alone, so one bad job does not
  * take its neighbours down and nothing is written twice.
  */
-static void worker_run_group(struct worker *w, struct worker_job *first, struct worker_job *last)
+static void worker_run_group(struct worker *w, const struct worker_hook *h, struct worker_job *first,
+                             struct worker_job *last, size_t n)
 {
 	struct worker_job *stop = last->next_, *j;
 	int ok = 1;
 
 	if (first == last) {
-		worker_run_alone(w, first);
+		worker_run_alone(w, h, first);
 		return;
 	}
 	if (store_begin(w->store) != VARSKO_OK) {
@@ -97,19 +125,19 @@ static void worker_run_group(struct worker *w, struct worker_job *first, struct 
 		}
 		if (!ok)
 			store_rollback(w->store);
-		else if (store_commit(w->store) != VARSKO_OK)
+		else if (worker_commit(w, h, n) != VARSKO_OK)
 			ok = 0; /* store_commit() rolled back */
 	}
 	if (ok)
 		return;
 	for (j = first; j != stop; j = j->next_) {
 		j->result = VARSKO_ERR_UNAVAILABLE;
-		worker_run_alone(w, j);
+		worker_run_alone(w, h, j);
 	}
 }
 
 /* Run a batch in order; neighbouring group jobs share a transaction. */
-static void worker_run_batch(struct worker *w, struct worker_job *batch)
+static void worker_run_batch(struct worker *w, const struct worker_hook *h, struct worker_job *batch)
 {
 	struct worker_job *j = batch;
 
@@ -127,7 +155,7 @@ static void worker_run_batch(struct worker *w, struct worker_job *batch)
 			n++;
 		}
 		j = last->next_;
-		worker_run_group(w, first, last);
+		worker_run_group(w, h, first, last, (size_t)n);
 	}
 }
 
@@ -143,6 +171,7 @@ static void *worker_main(void *arg)
 
 	for (;;) {
 		struct worker_job *batch, *last = NULL;
+		struct worker_hook hook;
 
 		pthread_mutex_lock(&w->lock);
 		while (w->pending.head == NULL && !w->stopping)
@@ -152,9 +181,10 @@ static void *worker_main(void *arg)
 			break;
 		}
 		batch = worker_queue_take(&w->pending);
+		hook = w->hook;
 		pthread_mutex_unlock(&w->lock);
 
-		worker_run_batch(w, batch);
+		worker_run_batch(w, &hook, batch);
 		for (struct worker_job *j = batch; j; j = j->next_)
 			last = j;
 
@@ -199,6 +229,17 @@ out:
 		free(w);
 	}
 	return r;
+}
+
+void worker_set_commit_hook(struct worker *w, void (*fn)(void *arg, size_t batch, int64_t commit_us, int result),
+                            void *arg)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->hook.fn = fn;
+	w->hook.arg = arg;
+	pthread_mutex_unlock(&w->lock);
 }
 
 int worker_submit(struct worker *w, struct worker_job *job)

@@ -23,6 +23,7 @@
 #ifndef VARSKO_WORKER_H
 #define VARSKO_WORKER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -68,6 +69,18 @@ struct worker_job {
  * Returns VARSKO_OK, VARSKO_ERR_NOMEM or VARSKO_ERR_INTERNAL.
  */
 int worker_start(struct worker **out, struct store *s, void (*wake)(void *arg), void *wake_arg);
+
+/*
+ * Observe the group commits (for /metrics): fn(arg, batch, commit_us,
+ * result) is called on the worker thread after every COMMIT of a group
+ * transaction, with the number of jobs it held (1 for a job run alone), the
+ * time the COMMIT took in microseconds, and its result (VARSKO_OK or the
+ * error). A group that failed before its COMMIT is not reported. fn must be
+ * thread-safe and quick. Takes effect from the next batch the worker takes;
+ * fn NULL removes it. NULL-safe for w.
+ */
+void worker_set_commit_hook(struct worker *w, void (*fn)(void *arg, size_t batch, int64_t commit_us, int result),
+                            void *arg);
 
 /*
  * Queue a job (any thread; in varskod the lws thread). run and done must be

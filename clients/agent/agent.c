@@ -4,6 +4,7 @@
  *   varsko-agent --home DIR --mqtt-host H --mqtt-port P --ca CA.pem
  *                --cert CERT.pem --key KEY.pem --team TEAM --case-dir DIR
  *                [--tenant slagelse] [--command CMD] [--client-id ID]
+ *                [--metrics-file PATH]
  *
  * It subscribes to varsko/<tenant>/team/<team>/underretning with a
  * persistent session (QoS 1), and for each underretning verifies, decrypts
@@ -13,13 +14,16 @@
  * A simple daemon: one thread drives libmosquitto with mosquitto_loop() and
  * reconnects with backoff (1 s doubling to 30 s). Between two loops it keeps
  * the team's key fit (PROTOCOL.md 16.6) over a WebSocket session with
- * varskod opened from the home: at start and every AGENT_TEAMKEY_TICK s. SIGTERM and SIGINT only
+ * varskod opened from the home: at start and every AGENT_TEAMKEY_TICK s; and
+ * with --metrics-file it rewrites its counters for node_exporter's textfile
+ * collector every AGENT_METRICS_TICK s. SIGTERM and SIGINT only
  * set a flag; the loop notices it within a second, disconnects and exits 0.
  * Startup errors print "varsko-agent: <text> (<name>)[: <detail>]" and exit
  * 1 (2 for usage errors), like the varsko command.
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -44,6 +48,7 @@
 #define DEFAULT_TENANT "slagelse"
 #define CLIENT_ID_MAX  128
 #define OPT_HELP       1000
+#define OPT_METRICS    1001
 
 static volatile sig_atomic_t stop_requested;
 static const char *log_team = "";
@@ -51,6 +56,7 @@ static const char *log_team = "";
 static const char usage_text[] = "usage: varsko-agent --home DIR --mqtt-host HOST --mqtt-port PORT --ca CA.pem\n"
                                  "                    --cert CERT.pem --key KEY.pem --team TEAM --case-dir DIR\n"
                                  "                    [--tenant ID] [--command CMD] [--client-id ID]\n"
+                                 "                    [--metrics-file PATH]\n"
                                  "       varsko-agent --help | --version\n"
                                  "\n"
                                  "Receives the team's underretninger from the MQTT broker, checks them against\n"
@@ -71,6 +77,16 @@ static const char usage_text[] = "usage: varsko-agent --home DIR --mqtt-host HOS
                                  "  --command CMD     run 'CMD FILE' for each underretning instead of keeping the\n"
                                  "                    file; FILE is removed when CMD exits 0, retried otherwise\n"
                                  "  --client-id ID    MQTT client id (default agent-TEAM)\n"
+                                 "  --metrics-file PATH\n"
+                                 "                    every 5 s (and at exit) write the agent's counters to PATH\n"
+                                 "                    in the Prometheus text format, for node_exporter's textfile\n"
+                                 "                    collector (e.g. /var/lib/prometheus/node-exporter/varsko-agent.prom):\n"
+                                 "                    varsko_agent_filed_total, varsko_agent_events_sent_total,\n"
+                                 "                    varsko_agent_errors_total,\n"
+                                 "                    varsko_agent_last_success_timestamp_seconds and\n"
+                                 "                    varsko_agent_connected, labelled with the team only. The\n"
+                                 "                    file is replaced atomically (temporary file and rename in\n"
+                                 "                    the same directory, which must exist), mode 0644\n"
                                  "  --help            show this help\n"
                                  "  --version         show the version\n"
                                  "\n"
@@ -336,6 +352,83 @@ void agent_teamkey_tick(struct agent *a)
 	agent_conn_failed(a, r);
 }
 
+/* ---- counters and --metrics-file ---- */
+
+void agent_count_filed(struct agent *a)
+{
+	a->stats.filed++;
+	agent_count_success(a);
+}
+
+void agent_count_success(struct agent *a)
+{
+	a->stats.last_success = (int64_t)time(NULL);
+}
+
+/* One counter or gauge with its HELP and TYPE lines; the only label is the team (an id: [a-z0-9-]). */
+static void metric(struct proto_buf *b, const struct agent *a, const char *name, const char *type, const char *help,
+                   unsigned long long v)
+{
+	proto_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{team=\"%s\"} %llu\n", name, help, name, type, name, a->team, v);
+}
+
+void agent_metrics_write(struct agent *a)
+{
+	struct proto_buf b;
+	int r;
+
+	if (a->metrics_dirfd < 0)
+		return;
+	proto_buf_init(&b);
+	metric(&b, a, "varsko_agent_filed_total", "counter",
+	       "Underretninger filed (a case file written, or the filing command succeeded).", a->stats.filed);
+	metric(&b, a, "varsko_agent_events_sent_total", "counter",
+	       "Signed events (modtaget, journaliseret) the broker acknowledged.", a->stats.events_sent);
+	metric(&b, a, "varsko_agent_errors_total", "counter",
+	       "Underretninger refused or not filed because of an error (the log names them).", a->stats.errors);
+	metric(&b, a, "varsko_agent_last_success_timestamp_seconds", "gauge",
+	       "Unix time of the last underretning filed or acknowledged again (0: none since start).",
+	       (unsigned long long)(a->stats.last_success > 0 ? a->stats.last_success : 0));
+	metric(&b, a, "varsko_agent_connected", "gauge", "1 while connected to the MQTT broker.",
+	       (unsigned long long)(a->connected != 0));
+	r = b.err != VARSKO_OK ? b.err : dir_write_atomic(a->metrics_dirfd, a->metrics_name, b.p, b.len, 0644, 0);
+	if (r != VARSKO_OK && !a->metrics_err)
+		agent_log("cannot write the metrics file: %s; retrying every %d s", varsko_err_name(r),
+		          AGENT_METRICS_TICK);
+	else if (r == VARSKO_OK && a->metrics_err)
+		agent_log("metrics file written again");
+	a->metrics_err = r != VARSKO_OK;
+	proto_buf_free(&b);
+}
+
+/*
+ * Split --metrics-file into its directory (opened) and its name. The name
+ * leaves room for the temporary ".<name>.tmp-<hex>" next to it, which the
+ * textfile collector ignores (it reads only *.prom).
+ */
+static int metrics_open(struct agent *a, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash != NULL ? slash + 1 : path;
+	char *dir = NULL;
+
+	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strlen(name) > NAME_MAX - 20)
+		return VARSKO_ERR_USAGE;
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL || (a->metrics_name = strdup(name)) == NULL) {
+		free(dir);
+		return VARSKO_ERR_NOMEM;
+	}
+	a->metrics_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	return a->metrics_dirfd >= 0 ? VARSKO_OK : VARSKO_ERR_NOT_FOUND;
+}
+
 /* ---- MQTT callbacks (run inside mosquitto_loop on the main thread) ---- */
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
@@ -378,6 +471,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		return; /* another topic of the team (frist): not the agent's business */
 	if (msg->payloadlen <= 0 || msg->payload == NULL) {
 		agent_log("-: refused:%s (empty message)", varsko_err_name(VARSKO_ERR_BAD_JSON));
+		a->stats.errors++;
 		return;
 	}
 	agent_handle(a, msg->payload, (size_t)msg->payloadlen);
@@ -420,6 +514,10 @@ static void serve(struct agent *a, const char *host, int port)
 		if (now >= a->tk_due) {
 			agent_teamkey_tick(a);
 			a->tk_due = agent_now_mono() + AGENT_TEAMKEY_TICK;
+		}
+		if (a->metrics_dirfd >= 0 && now >= a->metrics_due) {
+			agent_metrics_write(a);
+			a->metrics_due = agent_now_mono() + AGENT_METRICS_TICK;
 		}
 		if (!up) {
 			if (now < next_try) {
@@ -480,11 +578,12 @@ int main(int argc, char **argv)
 	        {"team", required_argument, NULL, 't'},      {"case-dir", required_argument, NULL, 'd'},
 	        {"tenant", required_argument, NULL, 'T'},    {"command", required_argument, NULL, 'x'},
 	        {"client-id", required_argument, NULL, 'i'}, {"help", no_argument, NULL, OPT_HELP},
-	        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
+	        {"version", no_argument, NULL, 'V'},         {"metrics-file", required_argument, NULL, OPT_METRICS},
+	        {NULL, 0, NULL, 0},
 	};
 	struct agent a;
 	const char *home = NULL, *host = NULL, *port_s = NULL, *ca = NULL, *cert = NULL, *key = NULL, *case_dir = NULL;
-	const char *client_id = NULL, *cdetail = "";
+	const char *client_id = NULL, *cdetail = "", *metrics_path = NULL;
 	char detail[PROTO_MSG_MAX + 1], default_id[PROTO_ID_MAX + 16];
 	struct sigaction sa;
 	long port = 0;
@@ -494,7 +593,7 @@ int main(int argc, char **argv)
 	/* Before any JSON: every document and text jansson frees is wiped (text.c's constructor does the same). */
 	text_json_wipe_install();
 	memset(&a, 0, sizeof(a));
-	a.case_fd = a.acks_fd = a.spool_fd = -1;
+	a.case_fd = a.acks_fd = a.spool_fd = a.metrics_dirfd = -1;
 	a.tenant = DEFAULT_TENANT;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -532,6 +631,9 @@ int main(int argc, char **argv)
 		case 'i':
 			client_id = optarg;
 			break;
+		case OPT_METRICS:
+			metrics_path = optarg;
+			break;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return EXIT_SUCCESS;
@@ -559,6 +661,11 @@ int main(int argc, char **argv)
 		return usage_error("--command needs a program");
 	if (client_id != NULL && (client_id[0] == '\0' || strlen(client_id) > CLIENT_ID_MAX))
 		return usage_error("--client-id must be 1 to 128 bytes");
+	if (metrics_path != NULL && (r = metrics_open(&a, metrics_path)) != VARSKO_OK) {
+		rc = r == VARSKO_ERR_USAGE ? usage_error("--metrics-file must name a file")
+		                           : fail(r, "--metrics-file: its directory cannot be opened");
+		goto out;
+	}
 	log_team = a.team;
 
 	no_core_dumps();
@@ -616,6 +723,7 @@ int main(int argc, char **argv)
 	if (a.command != NULL)
 		casedir_retry_spool(&a);
 	serve(&a, host, (int)port);
+	agent_metrics_write(&a); /* the final counts, connected 0 */
 	agent_log("stopped");
 	rc = EXIT_SUCCESS;
 out:
@@ -626,6 +734,9 @@ out:
 	if (lib)
 		mosquitto_lib_cleanup();
 	casedir_close(&a);
+	if (a.metrics_dirfd >= 0)
+		close(a.metrics_dirfd);
+	free(a.metrics_name);
 	keys_free(a.keys);
 	free(a.cert_json);
 	sodium_memzero(&a, sizeof(a));

@@ -40,8 +40,20 @@
 #define AGENT_ACK_MAX       65536 /* size cap of a stored event file */
 #define AGENT_TEAMKEY_TICK  5     /* seconds (monotonic) between two teamkey_maintain() */
 #define AGENT_TEAMKEY_CACHE 32    /* opened team key generations kept in memory */
+#define AGENT_METRICS_TICK  5     /* seconds (monotonic) between two writes of --metrics-file */
 
 struct mosquitto;
+
+/*
+ * The counters of --metrics-file (agent_metrics_write()). Counted since the
+ * agent started; main thread only, like everything else.
+ */
+struct agent_stats {
+	uint64_t filed;       /* underretninger filed (a case file written, or the command succeeded) */
+	uint64_t events_sent; /* signed events the broker acknowledged (PUBACK) */
+	uint64_t errors;      /* underretninger refused or failed (logged "refused:" or "failed:") */
+	int64_t last_success; /* wall clock of the last one filed or acknowledged again as a duplicate; 0: none */
+};
 
 /* A publication waiting for its PUBACK, so its ack can be marked sent. */
 struct agent_inflight {
@@ -87,6 +99,13 @@ struct agent {
 	/* --command retries */
 	int64_t spool_due;     /* monotonic seconds when the spool is tried again; 0: not due */
 	int64_t spool_backoff; /* seconds */
+
+	/* --metrics-file: a Prometheus textfile-collector file, rewritten every AGENT_METRICS_TICK s */
+	struct agent_stats stats;
+	int metrics_dirfd;        /* the file's directory; -1 without --metrics-file */
+	char *metrics_name;       /* owned: the file's name in that directory */
+	int64_t metrics_due;      /* monotonic seconds of the next write */
+	int metrics_err;          /* the last write failed (logged once until one succeeds) */
 };
 
 /* ---- agent.c ---- */
@@ -112,6 +131,18 @@ void agent_conn_failed(struct agent *a, int r);
  * member" once, and everything is tried again at the next tick.
  */
 void agent_teamkey_tick(struct agent *a);
+
+/* Count an underretning filed, or one handled again without error (a duplicate), at the wall clock now. */
+void agent_count_filed(struct agent *a);
+void agent_count_success(struct agent *a);
+
+/*
+ * Write --metrics-file now (when it is set): the counters in the Prometheus
+ * text exposition format, atomically (a temporary file in the same
+ * directory, fsync, rename), mode 0644, labelled with the team only. A
+ * failure is logged once and tried again at the next tick.
+ */
+void agent_metrics_write(struct agent *a);
 
 /* ---- handle.c ---- */
 

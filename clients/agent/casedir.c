@@ -321,6 +321,7 @@ void casedir_on_puback(struct agent *a, int mid)
 
 		if (f->mid != mid || mid == 0)
 			continue;
+		a->stats.events_sent++;
 		/* The marker needs no fsync: losing it only means the event is sent once more. */
 		if (ack_name(name, f->reference, f->kind, "sent") == VARSKO_OK) {
 			fd = openat(a->acks_fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -518,10 +519,12 @@ void casedir_retry_spool(struct agent *a)
 				unlinkat(a->spool_fd, name, 0);
 			continue;
 		}
-		if (casedir_run_command(a, refs[i]) == VARSKO_OK)
+		if (casedir_run_command(a, refs[i]) == VARSKO_OK) {
 			agent_log("%s: filed (spooled, command succeeded)", refs[i]);
-		else
+			agent_count_filed(a);
+		} else {
 			failed++;
+		}
 	}
 	if (failed == 0) {
 		a->spool_backoff = 0;

@@ -472,16 +472,19 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 
 	if ((r = flow_mqtt_parse(payload, len, &o, &type, &detail)) != VARSKO_OK) {
 		agent_log("-: refused:%s (%s)", varsko_err_name(r), detail);
+		a->stats.errors++;
 		goto out;
 	}
 	if (type != FLOW_T_UNDERRETNING) {
 		agent_log("-: refused:%s (a %s message on the underretning topic)",
 		          varsko_err_name(VARSKO_ERR_UNKNOWN_TYPE),
 		          flow_type_name(type) != NULL ? flow_type_name(type) : "?");
+		a->stats.errors++;
 		goto out;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		agent_log("-: failed:%s", varsko_err_name(VARSKO_ERR_NOMEM));
+		a->stats.errors++;
 		goto out;
 	}
 	/* flow_mqtt_parse checked it is a well-formed reference, so it is safe in a log and a file name. */
@@ -492,6 +495,7 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 			agent_log("%s: refused:%s", m->reference, envelope_mismatch);
 		else
 			agent_log("%s: refused:%s (%s)", m->reference, varsko_err_name(r), why);
+		a->stats.errors++;
 		goto out;
 	}
 
@@ -501,18 +505,21 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 		    casedir_ack(a, m->reference, FLOW_EV_JOURNALISERET) != VARSKO_OK) {
 			agent_log("%s: duplicate; failed:%s (cannot store the event)", m->reference,
 			          varsko_err_name(VARSKO_ERR_IO));
+			a->stats.errors++;
 			goto out;
 		}
 		agent_log("%s: duplicate", m->reference);
+		agent_count_success(a);
 		goto out;
 	}
 	snprintf(spool, sizeof(spool), "%s.json", m->reference);
 	if (a->command != NULL && casedir_has(a->spool_fd, spool)) {
 		/* Decrypted and acknowledged before; only the command has not succeeded yet. */
 		(void)casedir_ack(a, m->reference, FLOW_EV_MODTAGET);
-		if (casedir_run_command(a, m->reference) == VARSKO_OK)
+		if (casedir_run_command(a, m->reference) == VARSKO_OK) {
 			agent_log("%s: filed", m->reference);
-		else
+			agent_count_filed(a);
+		} else
 			agent_log("%s: not filed yet (the command failed; retrying)", m->reference);
 		goto out;
 	}
@@ -521,28 +528,38 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 		/* No session for the team key now is not a fault of the underretning: unacknowledged, it comes again. */
 		if (agent_session_error(r) || r == VARSKO_ERR_UNAVAILABLE)
 			agent_log("%s: not filed yet (%s: %s; it is delivered again)", m->reference, why, varsko_err_name(r));
-		else
+		else {
 			agent_log("%s: refused:%s (%s)", m->reference, varsko_err_name(r), why);
+			a->stats.errors++;
+		}
 		goto out;
 	}
 	if ((r = casedir_ack(a, m->reference, FLOW_EV_MODTAGET)) != VARSKO_OK) {
 		agent_log("%s: failed:%s (cannot store the modtaget event)", m->reference, varsko_err_name(r));
+		a->stats.errors++;
 		goto out;
 	}
 	if ((r = build_record(m, pt, pt_len, &rec, &rec_len)) != VARSKO_OK) {
 		agent_log("%s: failed:%s (cannot build the record)", m->reference, varsko_err_name(r));
+		a->stats.errors++;
 		goto out;
 	}
 	env_plaintext_free(pt, pt_len);
 	pt = NULL;
 	pt_len = 0;
 	r = file_record(a, m->reference, rec, rec_len, &dup);
-	if (r == VARSKO_OK)
+	if (r == VARSKO_OK) {
 		agent_log("%s: %s", m->reference, dup ? "duplicate" : m->rerouted ? "filed (re-routed)" : "filed");
-	else if (a->command != NULL)
+		if (dup)
+			agent_count_success(a);
+		else
+			agent_count_filed(a);
+	} else if (a->command != NULL) {
 		agent_log("%s: not filed yet (the command failed; retrying)", m->reference);
-	else
+	} else {
 		agent_log("%s: failed:%s (cannot write the case file)", m->reference, varsko_err_name(r));
+		a->stats.errors++;
+	}
 out:
 	if (rec != NULL)
 		sodium_free(rec);

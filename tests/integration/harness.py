@@ -80,6 +80,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_port_not(*taken):
+    """A free port on 127.0.0.1 that is none of `taken`."""
+    while True:
+        p = free_port()
+        if p not in taken:
+            return p
+
+
 def wait_port(port, host="127.0.0.1", timeout=20.0, proc=None):
     """Wait until host:port accepts a TCP connection. False on timeout or when proc exited."""
     deadline = time.monotonic() + timeout
@@ -383,6 +391,8 @@ class Env:
             "origins": f"wss://localhost:{self.port} wss://127.0.0.1:{self.port}",
             "tenant": "slagelse",
             "log_level": "debug",
+            # The admin listener (/healthz, /metrics) on a free port too, never its fixed default.
+            "admin_port": str(free_port_not(self.port)),
         }
         for k, v in extra.items():
             keys[k] = None if v is None else str(v)

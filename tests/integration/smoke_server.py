@@ -173,6 +173,7 @@ handshake_timeout = {HANDSHAKE_TIMEOUT}
 max_frame = {MAX_FRAME}
 idle_timeout = {IDLE_TIMEOUT}
 log_level = debug
+admin_port = 0
 """)
         self.origin = f"wss://localhost:{self.port}"
         self.url = f"wss://localhost:{self.port}/"

@@ -58,6 +58,10 @@ static void test_defaults(void)
 	CHECK(c.mqtt_host == NULL);
 	CHECK_EQ_INT(c.mqtt_port, 0);
 	CHECK(c.mqtt_ca == NULL && c.mqtt_cert == NULL && c.mqtt_key == NULL);
+	CHECK_EQ_STR(c.admin_listen, "127.0.0.1");
+	CHECK_EQ_INT(c.admin_port, 8444);
+	CHECK_EQ_INT(c.health_mqtt_grace_seconds, 30);
+	CHECK_EQ_INT(c.health_outbox_max, 1000);
 	CHECK_EQ_INT(c.n_origins, 2);
 	if (c.n_origins == 2) {
 		CHECK_EQ_STR(c.origins[0], "wss://localhost:8443");
@@ -107,6 +111,10 @@ static void test_every_key(void)
 		"mqtt_port = 8883\n"
 		"mqtt_ca = /etc/varsko/ca.pem\n"
 		"mqtt_cert = /etc/varsko/mqtt.pem\n"
+		"admin_listen = ::1\n"
+		"admin_port = 0\n"
+		"health_mqtt_grace_seconds = 0\n"
+		"health_outbox_max = 100000000\n"
 		"mqtt_key = /etc/varsko/mqtt.key"; /* no newline at the end */
 	struct config c;
 	char err[256] = "";
@@ -135,6 +143,10 @@ static void test_every_key(void)
 	CHECK_EQ_STR(c.mqtt_ca, "/etc/varsko/ca.pem");
 	CHECK_EQ_STR(c.mqtt_cert, "/etc/varsko/mqtt.pem");
 	CHECK_EQ_STR(c.mqtt_key, "/etc/varsko/mqtt.key");
+	CHECK_EQ_STR(c.admin_listen, "::1");
+	CHECK_EQ_INT(c.admin_port, 0);
+	CHECK_EQ_INT(c.health_mqtt_grace_seconds, 0);
+	CHECK_EQ_INT(c.health_outbox_max, 100000000);
 	config_free(&c);
 }
 
@@ -187,6 +199,15 @@ static void test_errors(void)
 		{ REQ "origins = https://localhost:8443\n", "t.conf:7: origins: entry 1 is not of the form wss://host:port" },
 		{ REQ "origins = wss://a:1 wss://b\n", "t.conf:7: origins: entry 2 is not of the form wss://host:port" },
 		{ REQ "origins = #\n", "t.conf:7: origins: empty value" },
+		{ REQ "admin_port = 65536\n", "t.conf:7: admin_port: out of range 0..65535" },
+		{ REQ "admin_listen = a b\n", "t.conf:7: admin_listen: must be one word" },
+		{ REQ "health_outbox_max = 0\n", "t.conf:7: health_outbox_max: out of range 1..100000000" },
+		{ REQ "health_mqtt_grace_seconds = 86401\n",
+		  "t.conf:7: health_mqtt_grace_seconds: out of range 0..86400" },
+		/* The admin listener cannot share the main port; reported where admin_port (else port) is set. */
+		{ "admin_port = 9000\n" REQ "port = 9000\n",
+		  "t.conf:1: admin_port: must differ from port (or be 0 for no admin listener)" },
+		{ REQ "port = 8444\n", "t.conf:7: admin_port: must differ from port (or be 0 for no admin listener)" },
 		/* Missing required keys are reported at the last line. */
 		{ "tls_cert = a\ntls_key = b\ndatabase = c\norg_key = d\ngateway_key = e\n# end\n",
 		  "t.conf:6: missing required key 'gateway_cert'" },

@@ -287,6 +287,25 @@ static void check_payload(const struct store_deadline_fired *f, const char *ref,
 	json_decref(o);
 }
 
+/* store_deadline_counts() rows as "team/kind:due,warned,escalated,overdue;" in order. */
+static int count_cat(const struct store_deadline_count *c, void *arg)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 1024 - n, "%s/%s:%lld,%lld,%lld,%lld;", c->team, c->kind, (long long)c->due,
+	         (long long)c->warned, (long long)c->escalated, (long long)c->overdue);
+	return VARSKO_OK;
+}
+
+static void check_counts(struct store *s, int64_t now, const char *want)
+{
+	char got[1024] = "";
+
+	CHECK_EQ_INT(store_deadline_counts(s, now, count_cat, got), VARSKO_OK);
+	CHECK_EQ_STR(got, want);
+}
+
 static void reopen(struct store **s)
 {
 	store_close(*s);
@@ -373,6 +392,15 @@ static void test_fire(void)
 	reopen(&s);
 	CHECK_EQ_INT(fire(s, v_due + 60), 0);
 	CHECK_EQ_INT(outbox_count(), 3);
+
+	/* The metrics' view: open deadlines per team and kind; met ones (U-2's and U-3's vurdering) are gone. */
+	check_counts(s, v_due + 60,
+	             "team-slagelse/kvittering:2,0,0,0;team-slagelse/tilbagemelding:2,0,0,0;"
+	             "team-slagelse/vurdering:1,1,1,1;team-ung/kvittering:1,0,0,0;team-ung/tilbagemelding:1,0,0,0;");
+	/* Before the deadline passed the same vurdering is warned but not overdue. */
+	check_counts(s, v_due,
+	             "team-slagelse/kvittering:2,0,0,0;team-slagelse/tilbagemelding:2,0,0,0;"
+	             "team-slagelse/vurdering:1,1,1,0;team-ung/kvittering:1,0,0,0;team-ung/tilbagemelding:1,0,0,0;");
 
 	/* The clock goes back to before everything: nothing new. */
 	CHECK_EQ_INT(fire(s, r0 - 86400), 0);

@@ -90,6 +90,8 @@ static void test_add_and_take(struct store *s)
 	CHECK_EQ_INT(store_outbox_add(s, "U-2026-000001", "team-a", longtopic, "{}", 1, T0, NULL),
 	             VARSKO_ERR_BAD_INPUT);
 	CHECK_EQ_INT(pending(s), 0);
+	CHECK_EQ_INT(store_outbox_stats(s, &a, &b), VARSKO_OK);
+	CHECK(a == 0 && b == 0);
 
 	CHECK_EQ_INT(store_outbox_add(s, "U-2026-000001", "team-a", "varsko/t/team/team-a/underretning", "{\"a\":1}", 1,
 	                              T0, &a),
@@ -101,6 +103,13 @@ static void test_add_and_take(struct store *s)
 	             VARSKO_OK);
 	CHECK(a > 0 && b > a && c > b);
 	CHECK_EQ_INT(pending(s), 3);
+	{
+		int64_t depth = -1, oldest = -1;
+
+		CHECK_EQ_INT(store_outbox_stats(s, &depth, &oldest), VARSKO_OK);
+		CHECK_EQ_INT(depth, 3);
+		CHECK_EQ_INT(oldest, T0);
+	}
 	CHECK_EQ_INT(NEXT_AT(s, a), T0);
 	CHECK_EQ_INT(ATTEMPTS(s, a), 0);
 

@@ -286,6 +286,27 @@ static void group_job_done(struct worker_job *job)
 	*g->results = job->result;
 }
 
+/* What the commit hook saw (worker thread; read after worker_stop() joined it). */
+struct commits {
+	int calls, failed;
+	size_t jobs, largest;
+	int64_t negative_us;
+};
+
+static void commit_seen(void *arg, size_t batch, int64_t us, int result)
+{
+	struct commits *c = arg;
+
+	c->calls++;
+	c->jobs += batch;
+	if (batch > c->largest)
+		c->largest = batch;
+	if (result != VARSKO_OK)
+		c->failed++;
+	if (us < 0)
+		c->negative_us++;
+}
+
 /*
  * Group jobs queued together: all committed once when they all succeed; when
  * one fails, the others are still committed exactly once and the failed
@@ -300,6 +321,7 @@ static void test_group_commit(struct store *st)
 
 	for (int round = 0; round < 2; round++) {
 		struct worker *w = NULL;
+		struct commits seen = {0};
 
 		bad_one = round == 0 ? -1 : 4;
 		memset(g, 0, sizeof g);
@@ -308,6 +330,7 @@ static void test_group_commit(struct store *st)
 		CHECK_EQ_INT(worker_start(&w, st, NULL, NULL), VARSKO_OK);
 		if (w == NULL)
 			return;
+		worker_set_commit_hook(w, commit_seen, &seen);
 		plug.base.run = group_job_run;
 		plug.base.done = group_job_done;
 		plug.fail = -1;
@@ -332,6 +355,18 @@ static void test_group_commit(struct store *st)
 		}
 		if (bad_one >= 0)
 			CHECK_EQ_INT(g[0].runs, 2); /* rolled back, then run alone */
+		/*
+		 * The hook saw every COMMIT: the committed jobs add up, nothing
+		 * failed, and a group that failed before its COMMIT (round 1) is
+		 * not reported, only the jobs run alone afterwards (batch 1).
+		 */
+		CHECK_EQ_INT(seen.jobs, bad_one < 0 ? N : N - 1);
+		CHECK_EQ_INT(seen.failed, 0);
+		CHECK_EQ_INT(seen.negative_us, 0);
+		if (bad_one < 0)
+			CHECK(seen.calls >= 1 && seen.calls < N && seen.largest > 1);
+		else
+			CHECK_EQ_INT(seen.largest, 1);
 	}
 }
 
