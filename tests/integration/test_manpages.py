@@ -231,6 +231,17 @@ def main():
     c("varskod.conf.5 has an entry for every key of config.c", not missing, f"missing: {missing}")
     unknown = sorted(set(entries) - {k for k, _, _ in keys})
     c("varskod.conf.5 has no entry for a key config.c does not accept", not unknown, f"unknown: {unknown}")
+    # The example configuration is documentation too: every key, set or commented out, and nothing else.
+    example_path = os.path.join(harness.SOURCE_ROOT, "deploy", "varskod.conf.example")
+    example = {m.group(1) for m in re.finditer(r"^#?(\w+) = ", open(example_path, encoding="utf-8").read(), re.M)}
+    c("deploy/varskod.conf.example names every key of config.c",
+      not [k for k, _, _ in keys if k not in example], f"missing: {[k for k, _, _ in keys if k not in example]}")
+    c("deploy/varskod.conf.example names no key config.c does not accept",
+      not sorted(example - {k for k, _, _ in keys}), f"unknown: {sorted(example - {k for k, _, _ in keys})}")
+    varskod = os.path.join(harness.BUILD_ROOT, "gateway", "varskod")
+    r = subprocess.run([varskod, "--check-config", "-c", example_path], capture_output=True, text=True, timeout=30)
+    c("deploy/varskod.conf.example parses (varskod --check-config gets as far as the key files it names)",
+      "secret file does not exist" in r.stderr + r.stdout, r.stderr.strip()[:300])
     wrong = []
     for name, kind, spec in keys:
         e = entries.get(name)
