@@ -1,6 +1,7 @@
 /*
  * test-backup.c: the store's backup and restore functions
- * (gateway/store_backup.c, store_open_copy in store.c). A copy made while
+ * (gateway/store_backup.c, store_open_copy in store.c) and the backup
+ * directory (gateway/backup.c). A copy made while
  * the live store is open holds what is still only in the WAL, is one file
  * (rollback-journal mode, mode 0600), opens read-only without creating
  * anything beside it, and passes the integrity and audit checks; a
@@ -17,6 +18,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "backup.h"
 #include "check.h"
 #include "store.h"
 
@@ -69,6 +71,14 @@ static long long copy_audit(const char *path)
 	r = store_audit_verify(s, &count, &bad);
 	store_close(s);
 	return r == VARSKO_OK ? (long long)count : -1;
+}
+
+static const char *side_of_live(void)
+{
+	static char live[256];
+
+	path_of("live.db", live, sizeof live);
+	return live;
 }
 
 static void test_schema_check(void)
@@ -244,6 +254,128 @@ static void test_older_copy(void)
 	}
 }
 
+static void put_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+		close(fd);
+	}
+}
+
+static int same_file(const char *a, const char *b)
+{
+	uint8_t ha[BACKUP_HASH_LEN], hb[BACKUP_HASH_LEN];
+	uint64_t na = 0, nb = 0;
+
+	return backup_file_hash(a, ha, &na) == VARSKO_OK && backup_file_hash(b, hb, &nb) == VARSKO_OK && na == nb &&
+	       memcmp(ha, hb, sizeof ha) == 0;
+}
+
+static void test_directory(void)
+{
+	struct backup_manifest m, got;
+	char dest[256], path[300], err[128], tmp[512], aside[512], side[600];
+	struct stat st;
+	int created = -1;
+
+	/* A new directory, private; then not again over anything in it. */
+	path_of("bk", dest, sizeof dest);
+	CHECK_EQ_INT(backup_dir_prepare(dest, &created, err, sizeof err), VARSKO_OK);
+	CHECK(created == 1 && stat(dest, &st) == 0 && (st.st_mode & 07777) == 0700);
+	backup_path(path, sizeof path, dest, "other");
+	put_file(path, "x");
+	CHECK_EQ_INT(backup_dir_prepare(dest, &created, err, sizeof err), VARSKO_ERR_EXISTS);
+	CHECK(strstr(err, "not empty") != NULL);
+	backup_dir_clear(dest, 1); /* only its own files: "other" and the directory stay */
+	CHECK(exists(path) && exists(dest));
+	unlink(path);
+	CHECK(chmod(dest, 0755) == 0);
+	CHECK_EQ_INT(backup_dir_prepare(dest, &created, err, sizeof err), VARSKO_OK); /* empty: taken */
+	CHECK(created == 0 && stat(dest, &st) == 0 && (st.st_mode & 07777) == 0700);
+	path_of("no-parent/bk", path, sizeof path);
+	CHECK_EQ_INT(backup_dir_prepare(path, &created, err, sizeof err), VARSKO_ERR_NOT_FOUND);
+	path_of("live.db", path, sizeof path);
+	CHECK_EQ_INT(backup_dir_prepare(path, &created, err, sizeof err), VARSKO_ERR_EXISTS); /* a file */
+
+	/* The manifest: written as read. */
+	memset(&m, 0, sizeof m);
+	m.created = T0;
+	snprintf(m.made_by, sizeof m.made_by, "varskoctl test");
+	snprintf(m.source, sizeof m.source, "/var/lib/varsko/varsko.db");
+	m.schema_version = STORE_SCHEMA_VERSION;
+	backup_path(path, sizeof path, dest, BACKUP_DB_NAME);
+	CHECK_EQ_INT(store_backup(side_of_live(), path), VARSKO_OK);
+	CHECK_EQ_INT(backup_file_hash(path, m.sha256, &m.bytes), VARSKO_OK);
+	CHECK(m.bytes > 0);
+	m.audit_entries = 33;
+	memset(m.audit_head, 0xab, sizeof m.audit_head);
+	m.underretninger = 0;
+	m.events = -1;
+	CHECK_EQ_INT(backup_manifest_write(dest, &m), VARSKO_OK);
+	CHECK_EQ_INT(backup_manifest_write(dest, &m), VARSKO_ERR_EXISTS);
+	backup_path(side, sizeof side, dest, BACKUP_MANIFEST_NAME);
+	CHECK(stat(side, &st) == 0 && (st.st_mode & 07777) == 0600);
+	CHECK_EQ_INT(backup_manifest_read(dest, &got, err, sizeof err), VARSKO_OK);
+	CHECK(got.created == m.created && got.schema_version == m.schema_version && got.bytes == m.bytes &&
+	      memcmp(got.sha256, m.sha256, sizeof m.sha256) == 0 && got.audit_entries == 33 &&
+	      memcmp(got.audit_head, m.audit_head, sizeof m.audit_head) == 0 && got.underretninger == 0 &&
+	      got.events == -1);
+	CHECK_EQ_STR(got.made_by, "varskoctl test");
+	CHECK_EQ_STR(got.source, "/var/lib/varsko/varsko.db");
+
+	/* Staging: a copy next to the target, only when the bytes are the manifest's. */
+	path_of("target.db", tmp, sizeof tmp);
+	put_file(tmp, "the old database");
+	CHECK_EQ_INT(backup_stage(path, &m, tmp, aside, sizeof aside), VARSKO_OK);
+	CHECK(aside[0] != '\0' && strncmp(aside, tmp, strlen(tmp)) == 0 && same_file(aside, path));
+	CHECK(stat(aside, &st) == 0 && (st.st_mode & 07777) == 0600);
+	{
+		char staged[512], target[512], wal[600], moved[700];
+		int n;
+
+		snprintf(staged, sizeof staged, "%s", aside);
+		snprintf(target, sizeof target, "%s", tmp);
+		m.sha256[0] ^= 1;
+		n = dir_entries();
+		CHECK_EQ_INT(backup_stage(path, &m, target, tmp, sizeof tmp), VARSKO_ERR_BAD_SIGNATURE);
+		CHECK(tmp[0] == '\0' && dir_entries() == n); /* nothing left */
+		m.sha256[0] ^= 1;
+
+		/* The swap: the old database and its -wal aside under one name, the staged file in place. */
+		snprintf(wal, sizeof wal, "%s-wal", target);
+		put_file(wal, "old wal");
+		CHECK_EQ_INT(backup_swap(staged, target, T0, aside, sizeof aside), VARSKO_OK);
+		CHECK(same_file(target, path) && !exists(staged) && !exists(wal));
+		snprintf(moved, sizeof moved, "%s.before-restore-20261123T090000Z", target);
+		CHECK_EQ_STR(aside, moved);
+		CHECK(exists(moved));
+		snprintf(moved, sizeof moved, "%s.before-restore-20261123T090000Z-wal", target);
+		CHECK(exists(moved));
+		/* The same second again: the aside name is taken; nothing moves. */
+		CHECK_EQ_INT(backup_stage(path, &m, target, tmp, sizeof tmp), VARSKO_OK);
+		CHECK_EQ_INT(backup_swap(tmp, target, T0, aside, sizeof aside), VARSKO_ERR_EXISTS);
+		CHECK(exists(tmp) && same_file(target, path));
+		backup_unstage(tmp);
+		CHECK(!exists(tmp));
+	}
+
+	/* Manifests that are refused. */
+	put_file(side, "{\"format\":\"varsko-backup\",\"format_version\":2}");
+	CHECK_EQ_INT(backup_manifest_read(dest, &got, err, sizeof err), VARSKO_ERR_BAD_INPUT);
+	CHECK(strstr(err, "format version") != NULL);
+	put_file(side, "{\"format\":\"varsko-backup\",\"format\":\"varsko-backup\"}");
+	CHECK_EQ_INT(backup_manifest_read(dest, &got, err, sizeof err), VARSKO_ERR_BAD_INPUT);
+	put_file(side, "not json");
+	CHECK_EQ_INT(backup_manifest_read(dest, &got, err, sizeof err), VARSKO_ERR_BAD_INPUT);
+	unlink(side);
+	CHECK_EQ_INT(backup_manifest_read(dest, &got, err, sizeof err), VARSKO_ERR_NOT_FOUND);
+	backup_dir_clear(dest, 1);
+	CHECK(!exists(dest));
+}
+
 int main(void)
 {
 	if (sodium_init() < 0 || mkdtemp(dir) == NULL) {
@@ -255,6 +387,7 @@ int main(void)
 	test_take_offline();
 	test_damaged();
 	test_older_copy();
+	test_directory();
 	{
 		char cmd[512];
 
