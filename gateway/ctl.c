@@ -675,9 +675,9 @@ out:
 
 /*
  * What backup and restore both check on a database copy (opened with
- * store_open_copy), and the part of its manifest they learn from it: a
- * schema version this varskoctl can use, PRAGMA integrity_check, the audit
- * log as `audit verify` checks it (its entries and head hash), and the
+ * store_open_copy), and the part of its manifest they learn from it: PRAGMA
+ * integrity_check, a schema version this varskoctl can use, the audit log
+ * as `audit verify` checks it (its entries and head hash), and the
  * number of underretninger and events (-1 when the schema has none). whose:
  * "the copy" or "the backup", for the messages.
  */
@@ -688,6 +688,10 @@ static int copy_check(struct store *s, const char *whose, struct backup_manifest
 	int64_t und = -1, ev = -1;
 	int v = store_opened_at_version(s), r;
 
+	if ((r = store_integrity_check(s)) != VARSKO_OK) {
+		fail(r, "%s does not pass PRAGMA integrity_check: it is damaged", whose);
+		return r;
+	}
 	if (v < 1) {
 		fail(VARSKO_ERR_DB, "%s is not a Varsko database (schema version %d)", whose, v);
 		return VARSKO_ERR_DB;
@@ -698,10 +702,6 @@ static int copy_check(struct store *s, const char *whose, struct backup_manifest
 		return r;
 	}
 	m->schema_version = v;
-	if ((r = store_integrity_check(s)) != VARSKO_OK) {
-		fail(r, "%s does not pass PRAGMA integrity_check: it is damaged", whose);
-		return r;
-	}
 	snprintf(what, sizeof(what), "%s's audit log", whose);
 	if ((r = audit_check(s, what, &m->audit_entries, &head_seq, m->audit_head)) != VARSKO_OK)
 		return r;

@@ -27,9 +27,12 @@ both backups ran, so the load goes on through each. Then:
     unchanged (no stray files): bytes flipped in the middle of varsko.db;
     the manifest's sha256 edited; an audit row edited and the manifest made
     to match; a page of the audit table overwritten and the manifest made to
-    match; the manifest's audit head edited; no manifest;
+    match; the manifest's audit head edited; no manifest; a schema newer
+    than varskoctl's;
   - a restore is refused while a varskod runs on the target database
-    (nothing changes), and goes through once it is stopped;
+    (nothing changes), and goes through once it is stopped; over a file that
+    is not a database (in use or not cannot be told) --force goes on with a
+    warning;
   - a backup of a schema-2 database (tests/integration/fixtures/schema2)
     leaves that database at schema 2, and its restore says the schema is
     older and `varskoctl migrate` upgrades it, which then works;
@@ -598,6 +601,14 @@ def main():
                 r"audit log's head")
         damaged("no manifest", lambda b: os.unlink(os.path.join(b, "manifest.json")), "not_found", r"no manifest")
 
+        def newer_schema(bad):
+            conn = sqlite3.connect(os.path.join(bad, "varsko.db"))
+            conn.execute("PRAGMA user_version = 7")
+            conn.close()
+            rehash(bad)
+        damaged("a schema newer than this varskoctl's, the manifest made to match", newer_schema, "db",
+                r"schema 7, newer than this varskoctl's 6")
+
         # -- refused while a varskod runs on the target; goes through once it is stopped --
         fl.start("varskod-scratch", [fl.varskod, "-c", sconf], port=sport)
         keep = {n: v for n, v in snapshot(scratch).items() if not n.endswith("-shm")}
@@ -623,6 +634,17 @@ def main():
         rc, out, err = ctl_with(fl, sconf, "audit", "verify")
         c("audit verify after the forced restore: backup 2's head", rc == 0 and m2["audit"]["head_hash"] in out,
           out_of(rc, out, err))
+        # A database that does not open as one: whether it is in use cannot be told; --force goes on, warning.
+        for n in aside:
+            os.unlink(os.path.join(scratch, n))
+        with open(stdb, "wb") as f:
+            f.write(b"not a database " * 1000)
+        rc, out, err = ctl_with(fl, sconf, "restore", bk1, "--force")
+        aside = [n for n in os.listdir(scratch) if ".before-restore-" in n]
+        c("restore --force over a file that is not a database: warns that it cannot tell whether it is in use, "
+          "goes on, keeps the file", rc == 0 and "warning: cannot tell whether the database" in err and
+          len(aside) == 1 and os.path.getsize(os.path.join(scratch, aside[0])) == 15000 and
+          sha256_file(stdb) == m1["database"]["sha256"], out_of(rc, out, err) + str(aside))
 
         # -- an older schema: backed up as it is, restored with the advice to migrate --
         if os.path.exists(os.path.join(FIXTURE2, "varsko.db")):
