@@ -550,7 +550,7 @@ static int set_pragmas(struct store *s)
 /* Apply the migrations this database lacks, each in its own BEGIN IMMEDIATE. */
 static int migrate(struct store *s)
 {
-	long long v;
+	long long v = 0;
 	int r, first = 1;
 
 	for (;;) {
@@ -659,7 +659,7 @@ int store_open_copy(struct store **out, const char *path)
 	struct store *s;
 	int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
 	char *uri = NULL;
-	long long v;
+	long long v = 0;
 	int r;
 
 	*out = NULL;
