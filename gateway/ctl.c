@@ -859,9 +859,9 @@ static int restore_check(const char *src, struct backup_manifest *m)
  * its connection, and so a shared lock on the file, for as long as it runs
  * (store_take_offline). Refused when in use; when it cannot be told (the
  * file does not open as a database) the restore goes on, since --force was
- * given for an existing database, with a warning.
+ * given for an existing database, with a warning (once: *warned).
  */
-static int restore_offline(const char *db)
+static int restore_offline(const char *db, int *warned)
 {
 	int r = store_take_offline(db);
 
@@ -871,10 +871,12 @@ static int restore_offline(const char *db)
 		fail(r, "the database %s is in use (is varskod running?): stop varskod first; nothing restored", db);
 		return r;
 	}
-	fprintf(stderr,
-	        "varskoctl: warning: cannot tell whether the database %s is in use: it does not open as a "
-	        "database (%s); replacing it as --force says. Make sure varskod is stopped.\n",
-	        db, varsko_err_name(r));
+	if (!*warned)
+		fprintf(stderr,
+		        "varskoctl: warning: cannot tell whether the database %s is in use: it does not open as a "
+		        "database (%s); replacing it as --force says. Make sure varskod is stopped.\n",
+		        db, varsko_err_name(r));
+	*warned = 1;
 	return VARSKO_OK;
 }
 
@@ -891,7 +893,7 @@ static int cmd_restore(const char *cfgpath, int argc, char **argv)
 	char copy[BACKUP_PATH_MAX], tmp[BACKUP_PATH_MAX + 32] = "", aside[BACKUP_PATH_MAX + 64] = "", head[65];
 	char made[PROTO_TIME_LEN + 1];
 	const char *src;
-	int c, r, code = 1, force = 0, exists;
+	int c, r, code = 1, force = 0, exists, warned = 0;
 
 	memset(&cfg, 0, sizeof(cfg));
 	optind = 0;
@@ -932,26 +934,26 @@ static int cmd_restore(const char *cfgpath, int argc, char **argv)
 		     cfg.database, cfg.database);
 		goto out;
 	}
-	if (exists && restore_offline(cfg.database) != VARSKO_OK)
+	if (exists && restore_offline(cfg.database, &warned) != VARSKO_OK)
 		goto out;
 
 	/* 3. Copied next to it (the hash checked once more on the way), synced, then renamed into place. */
 	if ((r = backup_path(copy, sizeof(copy), src, BACKUP_DB_NAME)) != VARSKO_OK ||
 	    (r = backup_stage(copy, &m, cfg.database, tmp, sizeof(tmp))) != VARSKO_OK) {
-		fail(r,
-		     r == VARSKO_ERR_BAD_SIGNATURE ? "%s: varsko.db changed while it was restored; nothing restored"
-		                                   : "cannot copy the backup next to the database %s",
-		     r == VARSKO_ERR_BAD_SIGNATURE ? src : cfg.database);
+		if (r == VARSKO_ERR_BAD_SIGNATURE)
+			fail(r, "%s: varsko.db changed while it was restored; nothing restored", src);
+		else
+			fail(r, "cannot copy the backup next to the database %s; nothing restored", cfg.database);
 		goto out;
 	}
 	/* Once more: the copy took time, in which varskod could have been started. */
-	if (exists && restore_offline(cfg.database) != VARSKO_OK)
+	if (exists && restore_offline(cfg.database, &warned) != VARSKO_OK)
 		goto out;
 	if ((r = backup_swap(tmp, cfg.database, (int64_t)time(NULL), aside, sizeof(aside))) != VARSKO_OK) {
-		fail(r,
-		     r == VARSKO_ERR_EXISTS ? "a file of the name the old database would be kept as exists; try again"
-		                            : "cannot put the backup in place of %s",
-		     cfg.database);
+		if (r == VARSKO_ERR_EXISTS)
+			fail(r, "the name the old database would be kept under is taken; try again; nothing restored");
+		else
+			fail(r, "cannot put the backup in place of %s; nothing restored", cfg.database);
 		goto out;
 	}
 	tmp[0] = '\0'; /* in place */
@@ -959,9 +961,8 @@ static int cmd_restore(const char *cfgpath, int argc, char **argv)
 	if (aside[0] != '\0')
 		printf("the previous database is kept as %s\n", aside);
 	if (m.schema_version != STORE_SCHEMA_VERSION)
-		printf("its schema %d is older than this varskoctl's %d: run `varskoctl migrate` (varskod also "
-		       "upgrades it "
-		       "when it starts)\n",
+		printf("its schema %d is older than this varskoctl's %d: run `varskoctl migrate`\n"
+		       "(varskod also upgrades it when it starts)\n",
 		       m.schema_version, STORE_SCHEMA_VERSION);
 	code = 0;
 out:
