@@ -1,6 +1,8 @@
-/* file.c: the whole-file reader (file.h). */
+/* file.c: the whole-file reader and the new-file writer (file.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include "buf.h"
 #include "file.h"
+#include "proto.h"
 
 /* read() that retries after a signal. */
 static ssize_t read_some(int fd, void *p, size_t n)
@@ -114,4 +117,52 @@ void file_free(char *p, size_t len, unsigned flags)
 		sodium_free(p); /* wipes the whole allocation */
 	else
 		proto_wipe_free(p, len + 1);
+}
+
+int file_sync_dir(const char *path)
+{
+	char copy[PATH_MAX];
+	int fd, r = VARSKO_ERR_IO;
+
+	if (proto_str_copy(copy, sizeof(copy), path) != VARSKO_OK)
+		return VARSKO_ERR_IO;
+	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return VARSKO_ERR_IO;
+	if (fsync(fd) == 0)
+		r = VARSKO_OK;
+	close(fd);
+	return r;
+}
+
+int file_write_new(const char *path, const void *buf, size_t len, unsigned mode)
+{
+	const char *p = buf;
+	size_t done = 0;
+	ssize_t n;
+	int fd, r = VARSKO_ERR_IO;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, (mode_t)mode)) < 0)
+		return errno == EEXIST ? VARSKO_ERR_EXISTS : VARSKO_ERR_IO;
+	/* The umask may have removed bits but never adds any; set exactly. */
+	if (fchmod(fd, (mode_t)mode) != 0)
+		goto out;
+	while (done < len) {
+		n = write(fd, p + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		done += (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto out;
+	r = VARSKO_OK;
+out:
+	if (close(fd) != 0 && r == VARSKO_OK)
+		r = VARSKO_ERR_IO;
+	if (r != VARSKO_OK)
+		unlink(path);
+	else
+		r = file_sync_dir(path);
+	return r;
 }

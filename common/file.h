@@ -1,6 +1,7 @@
 /*
  * file.h: the one whole-file reader, shared by varskod, varskoctl, libvarsko,
- * the agent and the CLI (common/ is the I/O that proto/ may not do).
+ * the agent and the CLI (common/ is the I/O that proto/ may not do), and the
+ * durable writer of a new file (keys, backup manifests).
  *
  * The contents come back NUL-terminated (the NUL is not counted in *len) in
  * memory that the caller frees with file_free(), which wipes it: a file may
@@ -41,5 +42,17 @@ int file_read_at(int dirfd, const char *name, size_t max, unsigned flags, char *
 int file_read(const char *path, size_t max, unsigned flags, char **out, size_t *len) VARSKO_WUR;
 /* Wipes and frees what a file_read*() call with these flags returned (len as it returned). NULL-safe. */
 void file_free(char *p, size_t len, unsigned flags);
+
+/*
+ * Create path (it must not exist: VARSKO_ERR_EXISTS; a symbolic link in the
+ * last component is not followed) with exactly `mode` (the umask is undone),
+ * write buf[0..len), fsync it, then fsync the directory that holds it, so
+ * the file and its name are both durable when this returns VARSKO_OK. On any
+ * failure a partly written file is removed and VARSKO_ERR_IO is returned.
+ */
+int file_write_new(const char *path, const void *buf, size_t len, unsigned mode) VARSKO_WUR;
+
+/* fsync the directory that holds path (a new name or a rename in it becomes durable). VARSKO_ERR_IO. */
+int file_sync_dir(const char *path) VARSKO_WUR;
 
 #endif

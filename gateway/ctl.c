@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "backup.h"
 #include "config.h"
 #include "file.h"
 #include "keys.h"
@@ -58,6 +59,8 @@ static const char usage_main[] =
 	"  recovery unlock USER      let USER try the recovery code again after 10 tries\n"
 	"  migrate                   upgrade the database to this version's schema\n"
 	"  audit verify              check the audit log's hash chain\n"
+	"  backup DEST               copy the database, while varskod runs, into the new directory DEST\n"
+	"  restore SRC [--force]     check a backup and put it in place of the database (varskod stopped)\n"
 	"  org init|show|admin-add|admin-remove|enroll-key   the org chain, signed offline by the root key\n"
 	"  deadline --received T [--investigation-started T2]   legal deadlines (no config)\n"
 	"  report --from D --to D [--team T] --format json|csv|html   ledelsestilsyn figures\n";
@@ -101,6 +104,31 @@ static const char usage_recovery[] =
 static const char usage_audit[] =
 	"usage: varskoctl [-c FILE] audit verify\n"
 	"Walk the audit log's hash chain; exit 0 if intact, 1 naming the first bad entry.\n";
+
+static const char usage_backup[] =
+	"usage: varskoctl [-c FILE] backup DEST\n"
+	"Copy the database named in the configuration into the directory DEST while varskod\n"
+	"keeps running and writing. DEST is created with mode 0700 (an existing empty\n"
+	"directory is used; anything else is refused) and gets two files, both mode 0600:\n"
+	"  varsko.db       a consistent snapshot, made with SQLite's online backup API\n"
+	"  manifest.json   the time, the copy's schema version, its audit log's head (entries\n"
+	"                  and head hash), its number of underretninger and events, and the\n"
+	"                  SHA-256 of varsko.db\n"
+	"The copy must pass PRAGMA integrity_check and the audit log check of `audit verify`\n"
+	"before the manifest is written; on any failure nothing is left in DEST. The keys,\n"
+	"certificates and configuration are not in a backup: see docs/OPERATIONS.md.\n";
+static const char usage_restore[] =
+	"usage: varskoctl [-c FILE] restore SRC [--force]\n"
+	"Check the backup directory SRC (made by `varskoctl backup`) and only then put its\n"
+	"database in place of the one named in the configuration. The checks: manifest.json\n"
+	"present and valid, the SHA-256 of varsko.db as the manifest says, PRAGMA\n"
+	"integrity_check, a schema version this varskoctl can use (its own, or an older one\n"
+	"that `varskoctl migrate` upgrades), the audit log intact with the manifest's head.\n"
+	"The copy is written next to the database, fsync'ed and renamed into place.\n"
+	"Refused while varskod (or any other program) has the database open: stop varskod\n"
+	"first. An existing database is replaced only with --force, and is kept as\n"
+	"DATABASE.before-restore-YYYYMMDDTHHMMSSZ (its -wal and -shm files beside it with the\n"
+	"same name). A refused restore changes nothing.\n";
 
 static const char usage_org[] =
 	"usage: varskoctl [-c FILE] org init --root-key FILE [--years N]\n"
@@ -587,11 +615,35 @@ out:
 	return code;
 }
 
+/*
+ * The audit log check of `varskoctl audit verify`, on the live database or a
+ * backup's copy: the chain (store_audit_verify) and then its head. Says on
+ * stderr what is wrong, naming the log as `what`. On VARSKO_OK *count is the
+ * number of entries and head_seq, head the newest one's seq and hash.
+ */
+static int audit_check(struct store *s, const char *what, uint64_t *count, uint64_t *head_seq, uint8_t head[32])
+{
+	uint64_t bad = 0;
+	int r;
+
+	r = store_audit_verify(s, count, &bad);
+	if (r == VARSKO_ERR_BAD_SIGNATURE) {
+		fail(r, "%s broken at entry %llu (%llu entries before it are intact)", what, (unsigned long long)bad,
+		     (unsigned long long)*count);
+		return r;
+	}
+	if (r == VARSKO_OK)
+		r = store_audit_head(s, head_seq, head);
+	if (r != VARSKO_OK)
+		fail(r, "cannot read %s", what);
+	return r;
+}
+
 static int cmd_audit(const char *cfgpath, int argc, char **argv)
 {
 	struct config cfg;
 	struct store *s = NULL;
-	uint64_t count = 0, bad = 0, head_seq = 0;
+	uint64_t count = 0, head_seq = 0;
 	uint8_t head[32];
 	char hex[65];
 	int r, code = 1;
@@ -605,26 +657,314 @@ static int cmd_audit(const char *cfgpath, int argc, char **argv)
 		goto out;
 	if (open_store(&cfg, &s, 0) != VARSKO_OK)
 		goto out;
-	r = store_audit_verify(s, &count, &bad);
-	if (r == VARSKO_ERR_BAD_SIGNATURE) {
-		fail(r, "audit log broken at entry %llu (%llu entries before it are intact)", (unsigned long long)bad,
-		     (unsigned long long)count);
+	if (audit_check(s, "the audit log", &count, &head_seq, head) != VARSKO_OK)
 		goto out;
-	}
-	if (r != VARSKO_OK) {
-		fail(r, "cannot read the audit log");
-		goto out;
-	}
-	if ((r = store_audit_head(s, &head_seq, head)) != VARSKO_OK) {
-		fail(r, "cannot read the audit log");
-		goto out;
-	}
 	sodium_bin2hex(hex, sizeof(hex), head, sizeof(head));
 	printf("audit log intact: %llu entries\nhead: %llu %s\n", (unsigned long long)count,
 	       (unsigned long long)head_seq, hex);
 	code = 0;
 out:
 	store_close(s);
+	config_free(&cfg);
+	return code;
+}
+
+/* ---- backup and restore (docs/OPERATIONS.md "Backup and restore") --------------------- */
+
+/*
+ * What backup and restore both check on a database copy (opened with
+ * store_open_copy), and the part of its manifest they learn from it: PRAGMA
+ * integrity_check, a schema version this varskoctl can use, the audit log
+ * as `audit verify` checks it (its entries and head hash), and the
+ * number of underretninger and events (-1 when the schema has none). whose:
+ * "the copy" or "the backup", for the messages.
+ */
+static int copy_check(struct store *s, const char *whose, struct backup_manifest *m)
+{
+	char what[64];
+	uint64_t head_seq = 0;
+	int64_t und = -1, ev = -1;
+	int v = store_opened_at_version(s), r;
+
+	if ((r = store_integrity_check(s)) != VARSKO_OK) {
+		fail(r, "%s does not pass PRAGMA integrity_check: it is damaged", whose);
+		return r;
+	}
+	if (v < 1) {
+		fail(VARSKO_ERR_DB, "%s is not a Varsko database (schema version %d)", whose, v);
+		return VARSKO_ERR_DB;
+	}
+	if ((r = store_schema_check(v)) != VARSKO_OK) {
+		fail(r, "%s has schema %d, newer than this varskoctl's %d: use the varskoctl that made it", whose, v,
+		     STORE_SCHEMA_VERSION);
+		return r;
+	}
+	m->schema_version = v;
+	snprintf(what, sizeof(what), "%s's audit log", whose);
+	if ((r = audit_check(s, what, &m->audit_entries, &head_seq, m->audit_head)) != VARSKO_OK)
+		return r;
+	/* Schema 1 has no underretninger table: no counts, not an error. */
+	if ((r = store_backup_counts(s, &und, &ev)) != VARSKO_OK && v >= 2) {
+		fail(r, "cannot count the underretninger of %s", whose);
+		return r;
+	}
+	m->underretninger = r == VARSKO_OK ? und : -1;
+	m->events = r == VARSKO_OK ? ev : -1;
+	return VARSKO_OK;
+}
+
+static const char *schema_words(int v)
+{
+	return v == STORE_SCHEMA_VERSION ? "the current schema"
+	                                 : "older than this varskoctl's: varskoctl migrate upgrades it";
+}
+
+static int cmd_backup(const char *cfgpath, int argc, char **argv)
+{
+	struct backup_manifest m;
+	struct config cfg;
+	struct store *s = NULL;
+	char copy[BACKUP_PATH_MAX], err[128], sha[65], head[65];
+	const char *dest;
+	int r, code = 1, created = 0, prepared = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&m, 0, sizeof(m));
+	if ((r = common_opts(argc, argv, usage_backup, NULL, NULL, NULL)) >= 0)
+		return r;
+	if (optind + 1 != argc)
+		return usage_error(usage_backup, "backup takes one directory, DEST");
+	dest = argv[optind];
+	if (load_config(cfgpath, &cfg) != VARSKO_OK)
+		goto out;
+	if ((r = backup_path(copy, sizeof(copy), dest, BACKUP_DB_NAME)) != VARSKO_OK) {
+		fail(r, "%s: the name is too long", dest);
+		goto out;
+	}
+	if ((r = backup_dir_prepare(dest, &created, err, sizeof(err))) != VARSKO_OK) {
+		fail(r, "%s: %s; no backup made", dest, err);
+		goto out;
+	}
+	prepared = 1;
+	m.created = (int64_t)time(NULL);
+	if ((r = store_backup(cfg.database, copy)) != VARSKO_OK) {
+		fail(r, "cannot %s the database %s", r == VARSKO_ERR_NOT_FOUND ? "open" : "copy", cfg.database);
+		goto out;
+	}
+	if ((r = store_open_copy(&s, copy)) != VARSKO_OK) {
+		fail(r, "cannot open the copy");
+		goto out;
+	}
+	if (copy_check(s, "the copy", &m) != VARSKO_OK)
+		goto out;
+	store_close(s);
+	s = NULL;
+	if ((r = backup_file_hash(copy, m.sha256, &m.bytes)) != VARSKO_OK) {
+		fail(r, "cannot read the copy");
+		goto out;
+	}
+	snprintf(m.made_by, sizeof(m.made_by), "varskoctl %s", VARSKO_VERSION);
+	if (proto_str_copy(m.source, sizeof(m.source), cfg.database) != VARSKO_OK)
+		m.source[0] = '\0'; /* information only */
+	if ((r = backup_manifest_write(dest, &m)) != VARSKO_OK) {
+		fail(r, "cannot write %s/%s", dest, BACKUP_MANIFEST_NAME);
+		goto out;
+	}
+	sodium_bin2hex(sha, sizeof(sha), m.sha256, sizeof(m.sha256));
+	sodium_bin2hex(head, sizeof(head), m.audit_head, sizeof(m.audit_head));
+	printf("backup of %s in %s\n", cfg.database, dest);
+	printf("schema %d (%s), %lld underretninger, %lld events\n", m.schema_version, schema_words(m.schema_version),
+	       (long long)m.underretninger, (long long)m.events);
+	printf("audit log intact: %llu entries\nhead: %llu %s\n", (unsigned long long)m.audit_entries,
+	       (unsigned long long)m.audit_entries, head);
+	printf("sha256 %s  %s\n", sha, BACKUP_DB_NAME);
+	code = 0;
+out:
+	store_close(s);
+	if (code != 0 && prepared)
+		backup_dir_clear(dest, created);
+	config_free(&cfg);
+	return code;
+}
+
+/*
+ * The backup at src, checked before anything is touched: the manifest, the
+ * database file's size and SHA-256 against it, then copy_check() on the
+ * file, whose schema version, audit head and counts must be the manifest's.
+ */
+static int restore_check(const char *src, struct backup_manifest *m)
+{
+	struct backup_manifest got;
+	struct store *s = NULL;
+	char copy[BACKUP_PATH_MAX], err[160], a[65], b[65];
+	uint8_t sha[BACKUP_HASH_LEN];
+	uint64_t bytes = 0;
+	int r;
+
+	memset(&got, 0, sizeof(got));
+	if ((r = backup_manifest_read(src, m, err, sizeof(err))) != VARSKO_OK) {
+		fail(r, "%s: %s; nothing restored", src, err);
+		return r;
+	}
+	if ((r = backup_path(copy, sizeof(copy), src, BACKUP_DB_NAME)) != VARSKO_OK) {
+		fail(r, "%s: the name is too long", src);
+		return r;
+	}
+	if ((r = backup_file_hash(copy, sha, &bytes)) != VARSKO_OK) {
+		fail(r, "%s: %s", src, r == VARSKO_ERR_NOT_FOUND ? "no varsko.db" : "cannot read varsko.db");
+		return r;
+	}
+	if (bytes != m->bytes || sodium_memcmp(sha, m->sha256, sizeof(sha)) != 0) {
+		sodium_bin2hex(a, sizeof(a), sha, sizeof(sha));
+		sodium_bin2hex(b, sizeof(b), m->sha256, sizeof(m->sha256));
+		fail(VARSKO_ERR_BAD_SIGNATURE,
+		     "%s: varsko.db does not match the manifest (SHA-256 %s, %llu bytes; the manifest says %s, %llu "
+		     "bytes): the backup is damaged or was changed; nothing restored",
+		     src, a, (unsigned long long)bytes, b, (unsigned long long)m->bytes);
+		return VARSKO_ERR_BAD_SIGNATURE;
+	}
+	if ((r = store_open_copy(&s, copy)) != VARSKO_OK) {
+		fail(r, "%s: varsko.db does not open as a database; nothing restored", src);
+		return r;
+	}
+	r = copy_check(s, "the backup", &got);
+	store_close(s);
+	if (r != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_BAD_SIGNATURE;
+	if (got.schema_version != m->schema_version)
+		fail(r, "%s: the database has schema %d, the manifest says %d; nothing restored", src,
+		     got.schema_version, m->schema_version);
+	else if (got.audit_entries != m->audit_entries ||
+	         sodium_memcmp(got.audit_head, m->audit_head, sizeof(got.audit_head)) != 0) {
+		sodium_bin2hex(a, sizeof(a), got.audit_head, sizeof(got.audit_head));
+		sodium_bin2hex(b, sizeof(b), m->audit_head, sizeof(m->audit_head));
+		fail(r, "%s: the audit log's head (%llu %s) is not the manifest's (%llu %s); nothing restored", src,
+		     (unsigned long long)got.audit_entries, a, (unsigned long long)m->audit_entries, b);
+	} else if (got.underretninger != m->underretninger || got.events != m->events)
+		fail(r,
+		     "%s: the database holds %lld underretninger and %lld events, the manifest says %lld and %lld; "
+		     "nothing restored",
+		     src, (long long)got.underretninger, (long long)got.events, (long long)m->underretninger,
+		     (long long)m->events);
+	else
+		r = VARSKO_OK;
+	return r;
+}
+
+/*
+ * Nobody may have the database open while it is replaced: varskod holds
+ * its connection, and so a shared lock on the file, for as long as it runs
+ * (store_take_offline). Refused when in use; when it cannot be told (the
+ * file does not open as a database) the restore goes on, since --force was
+ * given for an existing database, with a warning (once: *warned).
+ */
+static int restore_offline(const char *db, int *warned)
+{
+	int r = store_take_offline(db);
+
+	if (r == VARSKO_OK || r == VARSKO_ERR_NOT_FOUND)
+		return VARSKO_OK;
+	if (r == VARSKO_ERR_UNAVAILABLE) {
+		fail(r, "the database %s is in use (is varskod running?): stop varskod first; nothing restored", db);
+		return r;
+	}
+	if (!*warned)
+		fprintf(stderr,
+		        "varskoctl: warning: cannot tell whether the database %s is in use: it does not open as a "
+		        "database (%s); replacing it as --force says. Make sure varskod is stopped.\n",
+		        db, varsko_err_name(r));
+	*warned = 1;
+	return VARSKO_OK;
+}
+
+static int cmd_restore(const char *cfgpath, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	        {"help", no_argument, NULL, 'h'},
+	        {"force", no_argument, NULL, 'f'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct backup_manifest m;
+	struct config cfg;
+	struct stat st;
+	char copy[BACKUP_PATH_MAX], tmp[BACKUP_PATH_MAX + 32] = "", aside[BACKUP_PATH_MAX + 64] = "", head[65];
+	char made[PROTO_TIME_LEN + 1];
+	const char *src;
+	int c, r, code = 1, force = 0, exists, warned = 0;
+
+	memset(&cfg, 0, sizeof(cfg));
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage_restore, stdout);
+			return 0;
+		case 'f':
+			force = 1;
+			break;
+		default:
+			return usage_error(usage_restore, "unknown option");
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error(usage_restore, "restore takes one backup directory, SRC");
+	src = argv[optind];
+	if (load_config(cfgpath, &cfg) != VARSKO_OK)
+		goto out;
+
+	/* 1. The backup, before anything is touched. */
+	if (restore_check(src, &m) != VARSKO_OK)
+		goto out;
+	proto_time_format(m.created, made);
+	sodium_bin2hex(head, sizeof(head), m.audit_head, sizeof(m.audit_head));
+	printf("backup %s: intact (made %s by %s)\nschema %d (%s)\naudit log intact: %llu entries, head %s\n", src,
+	       made, m.made_by[0] ? m.made_by : "?", m.schema_version, schema_words(m.schema_version),
+	       (unsigned long long)m.audit_entries, head);
+
+	/* 2. The database it replaces: only with --force, and never while in use. */
+	exists = lstat(cfg.database, &st) == 0;
+	if (exists && !force) {
+		fail(VARSKO_ERR_EXISTS,
+		     "the database %s exists: restore --force replaces it (and keeps it as %s.before-restore-TIME); "
+		     "nothing restored",
+		     cfg.database, cfg.database);
+		goto out;
+	}
+	if (exists && restore_offline(cfg.database, &warned) != VARSKO_OK)
+		goto out;
+
+	/* 3. Copied next to it (the hash checked once more on the way), synced, then renamed into place. */
+	if ((r = backup_path(copy, sizeof(copy), src, BACKUP_DB_NAME)) != VARSKO_OK ||
+	    (r = backup_stage(copy, &m, cfg.database, tmp, sizeof(tmp))) != VARSKO_OK) {
+		if (r == VARSKO_ERR_BAD_SIGNATURE)
+			fail(r, "%s: varsko.db changed while it was restored; nothing restored", src);
+		else
+			fail(r, "cannot copy the backup next to the database %s; nothing restored", cfg.database);
+		goto out;
+	}
+	/* Once more: the copy took time, in which varskod could have been started. */
+	if (exists && restore_offline(cfg.database, &warned) != VARSKO_OK)
+		goto out;
+	if ((r = backup_swap(tmp, cfg.database, (int64_t)time(NULL), aside, sizeof(aside))) != VARSKO_OK) {
+		if (r == VARSKO_ERR_EXISTS)
+			fail(r, "the name the old database would be kept under is taken; try again; nothing restored");
+		else
+			fail(r, "cannot put the backup in place of %s; nothing restored", cfg.database);
+		goto out;
+	}
+	tmp[0] = '\0'; /* in place */
+	printf("restored %s from %s\n", cfg.database, src);
+	if (aside[0] != '\0')
+		printf("the previous database is kept as %s\n", aside);
+	if (m.schema_version != STORE_SCHEMA_VERSION)
+		printf("its schema %d is older than this varskoctl's %d: run `varskoctl migrate`\n"
+		       "(varskod also upgrades it when it starts)\n",
+		       m.schema_version, STORE_SCHEMA_VERSION);
+	code = 0;
+out:
+	backup_unstage(tmp);
 	config_free(&cfg);
 	return code;
 }
@@ -1040,6 +1380,10 @@ int main(int argc, char **argv)
 		return cmd_migrate(cfgpath, argc, argv);
 	if (strcmp(cmd, "audit") == 0)
 		return cmd_audit(cfgpath, argc, argv);
+	if (strcmp(cmd, "backup") == 0)
+		return cmd_backup(cfgpath, argc, argv);
+	if (strcmp(cmd, "restore") == 0)
+		return cmd_restore(cfgpath, argc, argv);
 	if (strcmp(cmd, "org") == 0)
 		return cmd_org(cfgpath, argc, argv);
 	if (strcmp(cmd, "deadline") == 0) {

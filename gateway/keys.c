@@ -5,10 +5,6 @@
  * mlock'd, wiped on free); every stack or heap copy of the encoded form is
  * wiped with sodium_memzero before it goes out of scope.
  */
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,55 +17,6 @@
 #include "keys.h"
 
 #define KEYS_FILE_MAX 8192 /* a certificate line is well below this */
-
-/* fsync the directory that holds path, so a new file's entry is durable. */
-static int sync_dir(const char *path)
-{
-	char copy[PATH_MAX];
-	int fd, r = VARSKO_ERR_IO;
-
-	if (proto_str_copy(copy, sizeof(copy), path) != VARSKO_OK)
-		return VARSKO_ERR_IO;
-	if ((fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return VARSKO_ERR_IO;
-	if (fsync(fd) == 0)
-		r = VARSKO_OK;
-	close(fd);
-	return r;
-}
-
-/* Create path (must not exist) with `mode`, write buf[0..len) and fsync. */
-static int write_new(const char *path, const char *buf, size_t len, mode_t mode)
-{
-	size_t done = 0;
-	ssize_t n;
-	int fd, r = VARSKO_ERR_IO;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)) < 0)
-		return errno == EEXIST ? VARSKO_ERR_EXISTS : VARSKO_ERR_IO;
-	/* The umask may have removed bits but never adds any; set exactly. */
-	if (fchmod(fd, mode) != 0)
-		goto out;
-	while (done < len) {
-		n = write(fd, buf + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		done += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto out;
-	r = VARSKO_OK;
-out:
-	if (close(fd) != 0 && r == VARSKO_OK)
-		r = VARSKO_ERR_IO;
-	if (r != VARSKO_OK)
-		unlink(path);
-	else
-		r = sync_dir(path);
-	return r;
-}
 
 /*
  * Read a whole small file into buf (NUL-terminated, at most cap - 1 bytes)
@@ -140,7 +87,7 @@ int keys_secret_write(const char *path, const uint8_t sk[KEYS_SK_LEN])
 		goto out;
 	n = strlen(line);
 	line[n++] = '\n';
-	r = write_new(path, line, n, 0600);
+	r = file_write_new(path, line, n, 0600);
 out:
 	sodium_memzero(line, sizeof(line));
 	return r;
@@ -202,7 +149,7 @@ int keys_public_write(const char *path, const uint8_t pk[PROTO_PK_LEN])
 		return r;
 	n = strlen(line);
 	line[n++] = '\n';
-	return write_new(path, line, n, 0644);
+	return file_write_new(path, line, n, 0644);
 }
 
 int keys_public_read(const char *path, uint8_t pk_out[PROTO_PK_LEN])
@@ -234,7 +181,7 @@ int keys_cert_write(const char *path, const struct proto_cert *c)
 	memcpy(line, json, n);
 	line[n++] = '\n';
 	line[n] = '\0';
-	r = write_new(path, line, n, 0644);
+	r = file_write_new(path, line, n, 0644);
 out:
 	free(json);
 	free(line);

@@ -1,7 +1,7 @@
 /*
  * store-internal.h: what the store's files (store.c, store_audit.c,
  * store_import.c, store_outbox.c, store_deadline.c, store_flow.c,
- * store_keys.c) share. Not
+ * store_keys.c, store_backup.c) share. Not
  * part of the store's API: only they, and white-box unit tests, include it.
  *
  * Every statement is named by enum store_sql. Each file that runs statements
@@ -124,7 +124,11 @@
 	X(SQL_APPROVAL_OF_USER)                                                                                        \
 	X(SQL_APPROVAL_OFFER)                                                                                          \
 	X(SQL_APPROVAL_REVEAL)                                                                                         \
-	X(SQL_TEAM_EXISTS)
+	X(SQL_TEAM_EXISTS)                                                                                             \
+	/* store_backup.c */                                                                                           \
+	X(SQL_INTEGRITY_CHECK)                                                                                         \
+	X(SQL_COUNT_UNDERRETNINGER)                                                                                    \
+	X(SQL_COUNT_EVENTS)
 
 #define STORE_SQL_ENUM(id) id,
 enum store_sql { STORE_SQL_LIST(STORE_SQL_ENUM) STORE_SQL_COUNT };
@@ -138,6 +142,7 @@ extern const char *const store_sql_outbox[STORE_SQL_COUNT];   /* store_outbox.c 
 extern const char *const store_sql_deadline[STORE_SQL_COUNT]; /* store_deadline.c */
 extern const char *const store_sql_flow[STORE_SQL_COUNT];     /* store_flow.c */
 extern const char *const store_sql_keys[STORE_SQL_COUNT];     /* store_keys.c */
+extern const char *const store_sql_backup[STORE_SQL_COUNT];   /* store_backup.c */
 
 struct store {
 	sqlite3 *db;

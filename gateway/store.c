@@ -346,7 +346,7 @@ int store_row_int(sqlite3_stmt *st, void *arg)
 /* The SQL of every statement: each id in exactly one of the files' tables. */
 static const char *const *const sql_tables[] = {
         store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline, store_sql_flow,
-        store_sql_keys,
+        store_sql_keys, store_sql_backup,
 };
 
 #define STORE_SQL_NAME(id) #id,
@@ -357,9 +357,11 @@ static const char *const sql_names[STORE_SQL_COUNT] = {STORE_SQL_LIST(STORE_SQL_
  * Prepare every statement (after the migrations: they name the tables).
  * A statement that does not prepare, or an id with no SQL or two, fails the
  * open: the name and SQLite's message (schema names only, never a value) go
- * to stderr, since store_open() has no other way to say which one.
+ * to stderr, since store_open() has no other way to say which one. With
+ * partial != 0 (a copy of an older schema, store_open_copy) a statement
+ * that does not prepare is left out instead: running it is VARSKO_ERR_DB.
  */
-static int prepare_all(struct store *s)
+static int prepare_all(struct store *s, int partial)
 {
 	const char *sql;
 	size_t i, t;
@@ -379,10 +381,12 @@ static int prepare_all(struct store *s)
 			return VARSKO_ERR_INTERNAL;
 		}
 		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) != SQLITE_OK) {
-			fprintf(stderr, "varsko: store: cannot prepare statement %s: %s\n", sql_names[i],
-			        sqlite3_errmsg(s->db));
 			sqlite3_finalize(s->stmt[i]);
 			s->stmt[i] = NULL;
+			if (partial)
+				continue;
+			fprintf(stderr, "varsko: store: cannot prepare statement %s: %s\n", sql_names[i],
+			        sqlite3_errmsg(s->db));
 			return VARSKO_ERR_DB;
 		}
 	}
@@ -547,7 +551,7 @@ static int set_pragmas(struct store *s)
 /* Apply the migrations this database lacks, each in its own BEGIN IMMEDIATE. */
 static int migrate(struct store *s)
 {
-	long long v;
+	long long v = 0;
 	int r, first = 1;
 
 	for (;;) {
@@ -556,10 +560,8 @@ static int migrate(struct store *s)
 		/* Read inside the write lock, so two processes never both migrate. */
 		if ((r = pragma_int(s, "PRAGMA user_version", &v)) != VARSKO_OK)
 			goto fail;
-		if (v < 0 || v > STORE_SCHEMA_VERSION) {
-			r = VARSKO_ERR_DB; /* made by newer code, or damaged */
+		if ((r = store_schema_check(v)) != VARSKO_OK)
 			goto fail;
-		}
 		if (first) {
 			s->opened_at_version = (int)v;
 			first = 0;
@@ -588,6 +590,12 @@ int store_writable(const struct store *s)
 	return !s->broken;
 }
 
+int store_schema_check(long long version)
+{
+	/* Above ours: made by newer code, or damaged. */
+	return version >= 0 && version <= STORE_SCHEMA_VERSION ? VARSKO_OK : VARSKO_ERR_DB;
+}
+
 int store_open(struct store **out, const char *path, int create)
 {
 	struct store *s;
@@ -608,12 +616,83 @@ int store_open(struct store **out, const char *path, int create)
 		goto out;
 	if ((r = migrate(s)) != VARSKO_OK)
 		goto out;
-	if ((r = prepare_all(s)) != VARSKO_OK)
+	if ((r = prepare_all(s, 0)) != VARSKO_OK)
 		goto out;
 	*out = s;
 	s = NULL; /* transferred to caller */
 	r = VARSKO_OK;
 out:
+	store_close(s);
+	return r;
+}
+
+/*
+ * The URI of a file name for sqlite3_open_v2(SQLITE_OPEN_URI) with the
+ * query `query`: "file:" and the name with '%', '?' and '#' percent-encoded
+ * (an absolute name after "//", an empty authority). *out is owned by the
+ * caller: sqlite3_free().
+ */
+static int file_uri(const char *path, const char *query, char **out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *prefix = path[0] == '/' ? "file://" : "file:";
+	size_t n = strlen(path), o = strlen(prefix);
+	char *u;
+
+	*out = NULL;
+	if (n > 4096)
+		return VARSKO_ERR_TOO_LARGE;
+	if ((u = sqlite3_malloc64(o + 3 * n + strlen(query) + 2)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	memcpy(u, prefix, o);
+	for (; *path; path++) {
+		if (*path == '%' || *path == '?' || *path == '#') {
+			u[o++] = '%';
+			u[o++] = hex[(unsigned char)*path >> 4];
+			u[o++] = hex[(unsigned char)*path & 15];
+		} else {
+			u[o++] = *path;
+		}
+	}
+	u[o++] = '?';
+	memcpy(u + o, query, strlen(query) + 1);
+	*out = u;
+	return VARSKO_OK;
+}
+
+int store_open_copy(struct store **out, const char *path)
+{
+	struct store *s;
+	int flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+	char *uri = NULL;
+	long long v = 0;
+	int r;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = file_uri(path, "mode=ro&immutable=1", &uri)) != VARSKO_OK)
+		goto out;
+	if (sqlite3_open_v2(uri, &s->db, flags, NULL) != SQLITE_OK) {
+		r = s->db == NULL ? VARSKO_ERR_NOMEM : VARSKO_ERR_NOT_FOUND;
+		goto out;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	/* The first read: a file that is not a database fails here. */
+	if ((r = pragma_int(s, "PRAGMA user_version", &v)) != VARSKO_OK)
+		goto out;
+	if (v < 0 || v > INT32_MAX) {
+		r = VARSKO_ERR_DB;
+		goto out;
+	}
+	s->opened_at_version = (int)v;
+	if ((r = prepare_all(s, v != STORE_SCHEMA_VERSION)) != VARSKO_OK)
+		goto out;
+	*out = s;
+	s = NULL; /* transferred to caller */
+	r = VARSKO_OK;
+out:
+	sqlite3_free(uri);
 	store_close(s);
 	return r;
 }

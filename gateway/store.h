@@ -40,6 +40,14 @@ int store_opened_at_version(const struct store *s);
  */
 int store_writable(const struct store *s);
 
+/*
+ * Whether this code can use a database of schema `version`: VARSKO_OK from
+ * 0 (new) to STORE_SCHEMA_VERSION (an older one is migrated by store_open(),
+ * and so by `varskoctl migrate`), VARSKO_ERR_DB for anything else (made by
+ * newer code, or damaged). store_open() refuses a database with it.
+ */
+int store_schema_check(long long version);
+
 /* Explicit transactions for callers that group several writes (group commit). */
 int store_begin(struct store *s); /* BEGIN IMMEDIATE */
 int store_commit(struct store *s);
@@ -57,6 +65,49 @@ int store_tx_start(struct store *s, int *own);
  * it just returns r and leaves the caller's transaction alone.
  */
 int store_tx_end(struct store *s, int own, int r);
+
+/* ---- backup and restore (store_backup.c, store.c; docs/OPERATIONS.md) ---- */
+
+/*
+ * Copy the database at `live` (varskod may be running on it and writing) to
+ * a new file `copy` (VARSKO_ERR_EXISTS when something is there; mode 0600)
+ * with SQLite's online backup API, all pages in one step: a consistent
+ * snapshot of everything committed when the step began, WAL frames
+ * included. The live database is not migrated or otherwise changed. The
+ * copy is one self-contained file in rollback-journal mode (no -wal),
+ * fsync'ed; its directory is the caller's to fsync. On failure nothing is
+ * left at `copy`. VARSKO_ERR_NOT_FOUND when `live` does not open.
+ */
+int store_backup(const char *live, const char *copy);
+
+/*
+ * Open a copy made by store_backup() (or any database file nobody writes)
+ * to check it: read-only and immutable, so nothing is written or created
+ * beside it, no migration. store_opened_at_version() is its schema version,
+ * which may be any number (check it with store_schema_check()). For a copy
+ * of an older schema, the statements that need a newer one are left out
+ * (running one is VARSKO_ERR_DB); the audit log's work from schema 1 on.
+ * A file that is not a database is VARSKO_ERR_DB. *out: store_close().
+ */
+int store_open_copy(struct store **out, const char *path);
+
+/* PRAGMA integrity_check: VARSKO_OK when it answers "ok", VARSKO_ERR_DB when it finds a fault. */
+int store_integrity_check(struct store *s);
+
+/* The number of underretninger (each with its signed receipt) and of stored events. */
+int store_backup_counts(struct store *s, int64_t *underretninger, int64_t *events);
+
+/*
+ * Before a restore replaces the database at `path`: make sure no other
+ * connection has it open, and leave it as one self-contained file. Takes an
+ * exclusive lock without waiting (refused while varskod, or any other
+ * process, has the database open: VARSKO_ERR_UNAVAILABLE), checkpoints the
+ * WAL into the file and closes, which removes the -wal file (a -shm file
+ * may stay). The contents do not change. VARSKO_ERR_NOT_FOUND when nothing
+ * opens at path; VARSKO_ERR_DB and others when it cannot be told (a file
+ * that is not a database). Nothing keeps varskod from starting afterwards.
+ */
+int store_take_offline(const char *path);
 
 /* ---- audit log (store_audit.c) ---- */
 

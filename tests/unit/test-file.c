@@ -1,4 +1,4 @@
-/* test-file.c: common/file.c, the one whole-file reader. */
+/* test-file.c: common/file.c, the one whole-file reader and the new-file writer. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +135,29 @@ int main(void)
 		close(p[0]);
 	}
 	file_free(NULL, 0, 0); /* NULL-safe */
+
+	/* A new file: exactly the mode asked for (the umask undone), never over an existing one or through a link. */
+	{
+		struct stat st;
+		mode_t old = umask(077);
+
+		snprintf(path, sizeof path, "%s/new", dir);
+		CHECK_EQ_INT(file_write_new(path, "new\n", 4, 0644), VARSKO_OK);
+		CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644);
+		CHECK_EQ_INT(file_read(path, 100, 0, &out, &len), VARSKO_OK);
+		CHECK_EQ_STR(out, "new\n");
+		file_free(out, len, 0);
+		CHECK_EQ_INT(file_write_new(path, "other", 5, 0600), VARSKO_ERR_EXISTS);
+		CHECK_EQ_INT(file_read(path, 100, 0, &out, &len), VARSKO_OK);
+		CHECK_EQ_STR(out, "new\n");
+		file_free(out, len, 0);
+		unlink(path);
+		CHECK_EQ_INT(file_write_new(link, "x", 1, 0600), VARSKO_ERR_EXISTS); /* link exists: not followed */
+		snprintf(path, sizeof path, "%s/no-such-dir/new", dir);
+		CHECK_EQ_INT(file_write_new(path, "x", 1, 0600), VARSKO_ERR_IO);
+		CHECK_EQ_INT(file_sync_dir(link), VARSKO_OK);
+		umask(old);
+	}
 
 	unlink(link);
 	snprintf(path, sizeof path, "%s/key", dir);
