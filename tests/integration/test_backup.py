@@ -139,6 +139,8 @@ def scratch_config(fl, directory, port=None, mqtt=True):
                 line = f"origins = wss://127.0.0.1:{port}\n"
             elif k.startswith("mqtt_") and not mqtt:
                 continue
+            elif k == "admin_port" and port is not None:
+                line = "admin_port = 0\n"  # the fixture's varskod holds its admin port
             lines.append(line)
     path = os.path.join(directory, "varskod.conf")
     with open(path, "w", encoding="utf-8") as f:
