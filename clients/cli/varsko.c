@@ -20,8 +20,12 @@
  * Every command takes --home DIR (default $VARSKO_HOME, then
  * ~/.config/varsko), --ca FILE (default $VARSKO_CA, then the copy in the
  * home), --json (one JSON object on stdout, for programs) and --help.
- * Texts for people are Danish. Errors go to stderr as
- * "varsko: <error name>: <message>" with exit status 1; usage errors exit 2.
+ * Texts for people are Danish. An error goes to stderr as two lines: the
+ * Danish text of its code with what to do next (clients/catalogue/da.json,
+ * varsko_text()), then "varsko: detaljer: <detail> (kode: <error name>)" for
+ * support. Exit status: 0 done, 1 refused or failed, 2 usage, 3 the server
+ * could not be reached (connect, timeout, closed, unavailable: worth trying
+ * again), so that scripts can tell a retryable failure from a refusal.
  *
  * Everything that touches keys, plaintext or the network is libvarsko; this
  * file parses arguments and prints. Plaintext it gets (a document, a
@@ -44,7 +48,8 @@
 #include "calendar.h"
 #include "file.h"
 
-#define EXIT_USAGE   2
+#define EXIT_USAGE       2
+#define EXIT_UNREACHABLE 3 /* the server could not be reached: try again later */
 #define DOC_FILE_MAX (1024 * 1024) /* read at most this much of a document file (the library's limit is lower) */
 
 /* ---- options --------------------------------------------------------------------- */
@@ -113,11 +118,34 @@ static int usage_error(const struct command *cmd, const char *msg)
 	return EXIT_USAGE;
 }
 
+/* The exit status of a failure with code err (see the top of this file). */
+static int exit_status_of(int err)
+{
+	switch (err) {
+	case VARSKO_ERR_CONNECT:
+	case VARSKO_ERR_TIMEOUT:
+	case VARSKO_ERR_CLOSED:
+	case VARSKO_ERR_UNAVAILABLE:
+		return EXIT_UNREACHABLE;
+	default:
+		return EXIT_FAILURE;
+	}
+}
+
+/* An error for people on stderr: the Danish text and next step, then the detail and code for support. */
+static void report(int err, const char *detail)
+{
+	const char *next = varsko_next_step(err);
+
+	fprintf(stderr, "varsko: %s%s%s\n", varsko_text(err), next[0] != '\0' ? " " : "", next);
+	fprintf(stderr, "varsko: detaljer: %s (kode: %s)\n",
+	        detail != NULL && detail[0] != '\0' ? detail : varsko_strerror(err), varsko_strerrname(err));
+}
+
 static int fail(int err, const char *detail)
 {
-	fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(err),
-	        detail != NULL && detail[0] != '\0' ? detail : varsko_strerror(err));
-	return EXIT_FAILURE;
+	report(err, detail);
+	return exit_status_of(err);
 }
 
 /* "ja"/"nej" (and the English and boolean spellings a script may use). */
@@ -594,16 +622,14 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		print_not_cross_signed(info.identity.user);
 	} else if (org_refused) {
 		fflush(stdout);
-		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
-		        su.detail[0] != '\0' ? su.detail : varsko_strerror(su.r));
+		report(su.r, su.detail);
 		fprintf(stderr, "Kommunens organisationskæde, verificeret fra rodnøglen, godkender ikke den nøgle,\n"
 		                "serveren tilmeldte enheden med. Enheden bruges ikke, og intet mere er sendt.\n"
 		                "Kontakt administratoren.\n");
 		rc = EXIT_FAILURE;
 	} else {
 		fflush(stdout);
-		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
-		        su.detail[0] != '\0' ? su.detail : varsko_strerror(su.r));
+		report(su.r, su.detail);
 		fprintf(stderr, "Tilmeldingen står ved magt, men din brugernøgle kunne ikke sættes op.\n"
 		                "Kør 'varsko whoami' for at gøre det færdigt.\n");
 	}
@@ -801,8 +827,7 @@ static int run_whoami(const struct command *cmd, struct opts *o)
 		print_recovery_code(stdout, su.code);
 	} else if (did_setup && su.r != VARSKO_OK && su.r != VARSKO_ERR_NOT_CROSS_SIGNED) {
 		fflush(stdout);
-		fprintf(stderr, "varsko: %s: %s\n", varsko_strerrname(su.r),
-		        su.detail[0] != '\0' ? su.detail : varsko_strerror(su.r));
+		report(su.r, su.detail);
 		fprintf(stderr, "Din brugernøgle kunne ikke sættes op; prøv igen senere.\n");
 		rc = EXIT_FAILURE;
 	}
@@ -2394,6 +2419,8 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "  watch                     skriv serverens beskeder som JSON-linjer\n"
                                  "\n"
                                  "Alle kommandoer tager --home DIR, --ca FILE, --json og --help.\n"
+                                 "Exit-status: 0 udført, 1 afvist eller fejlet, 2 forkert brug, 3 serveren\n"
+                                 "kunne ikke nås (prøv igen senere).\n"
                                  "Kør 'varsko KOMMANDO --help' for en kommandos muligheder.\n"
                                  "\n"
                                  "Miljø:\n"

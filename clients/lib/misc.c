@@ -8,6 +8,7 @@
 #include <sodium.h>
 
 #include "calendar.h"
+#include "catalogue.h"
 #include "client.h"
 #include "wipe.h"
 
@@ -25,6 +26,28 @@ const char *varsko_strerror(int err)
 const char *varsko_strerrname(int err)
 {
 	return varsko_err_name(err);
+}
+
+static const struct catalogue_entry *catalogue_of(int err)
+{
+	for (size_t i = 0; i < varsko_catalogue_len; i++)
+		if (varsko_catalogue[i].code == err)
+			return &varsko_catalogue[i];
+	return NULL;
+}
+
+const char *varsko_text(int err)
+{
+	const struct catalogue_entry *e = catalogue_of(err);
+
+	return e != NULL ? e->text : catalogue_of(VARSKO_ERR_INTERNAL)->text;
+}
+
+const char *varsko_next_step(int err)
+{
+	const struct catalogue_entry *e = catalogue_of(err);
+
+	return e != NULL ? e->next : catalogue_of(VARSKO_ERR_INTERNAL)->next;
 }
 
 const char *varsko_version(void)

@@ -49,7 +49,10 @@ def main():
         env.write_config(port=port_b)
         env.start_varskod()
         rc, out, err = env.cli(home, "whoami", timeout=30)
-        c("after the move the home (still on A) cannot connect", rc != 0, out_of(rc, out, err))
+        c("after the move the home (still on A) cannot connect: exit 3 (worth trying again), in Danish with what "
+          "to do and the code for support",
+          rc == 3 and "Serveren kunne ikke nås." in err and "Døgnvagten" in err and "(kode: connect)" in err,
+          out_of(rc, out, err))
 
         before = open(server_file, "rb").read()
         for what, url in (("an address where nothing listens", f"wss://127.0.0.1:{harness.free_port()}"),

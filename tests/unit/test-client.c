@@ -769,6 +769,19 @@ static void test_misc(void)
 	CHECK_EQ_STR(d, "a?[31mb");
 	detail_set(d, sizeof(d), NULL);
 	CHECK_EQ_STR(d, "");
+	/* The Danish catalogue (clients/catalogue/da.json): a text for every code of err.h, each its own. */
+#define CATALOGUE_CHECK(suffix, num, name, text)                                                                   \
+	CHECK(varsko_text(VARSKO_##suffix)[0] != '\0');                                                              \
+	CHECK(VARSKO_##suffix == VARSKO_ERR_INTERNAL ||                                                               \
+	      strcmp(varsko_text(VARSKO_##suffix), varsko_text(VARSKO_ERR_INTERNAL)) != 0);                          \
+	CHECK(strcmp(varsko_text(VARSKO_##suffix), text) != 0);
+	VARSKO_ERRORS(CATALOGUE_CHECK)
+#undef CATALOGUE_CHECK
+	CHECK_EQ_STR(varsko_text(VARSKO_ERR_CONNECT), "Serveren kunne ikke nås.");
+	CHECK(strstr(varsko_next_step(VARSKO_ERR_CONNECT), "Døgnvagten") != NULL);
+	/* An unknown code reads as internal. */
+	CHECK_EQ_STR(varsko_text(-9999), varsko_text(VARSKO_ERR_INTERNAL));
+	CHECK_EQ_STR(varsko_next_step(-9999), varsko_next_step(VARSKO_ERR_INTERNAL));
 }
 
 int main(void)

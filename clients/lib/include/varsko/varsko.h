@@ -704,6 +704,14 @@ VARSKO_API const char *varsko_strerror(int err);
 /* Stable wire name of an error code (varsko_err_name()); never NULL. */
 VARSKO_API const char *varsko_strerrname(int err);
 
+/*
+ * For people (Danish, from clients/catalogue/da.json): what happened, and
+ * what to do next ("" when there is nothing to do). An unknown code gets
+ * the texts of `internal`. Never NULL; static strings.
+ */
+VARSKO_API const char *varsko_text(int err);
+VARSKO_API const char *varsko_next_step(int err);
+
 /* The library version, "MAJOR.MINOR.PATCH". */
 VARSKO_API const char *varsko_version(void);
 
