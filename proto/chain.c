@@ -1,8 +1,9 @@
 /*
  * chain.c: the hash-linked signed chains of the key model (chain.h;
- * PROTOCOL.md section 13): one link struct for the org, user and team
- * chains, its signing inputs, hash and JSON form (a table of the schema
- * engine per op), and the verifier states that a chain extends link by link.
+ * PROTOCOL.md section 13): one link struct for the org, user, team and
+ * thread chains, its signing inputs, hash and JSON form (a table of the
+ * schema engine per op), and the verifier states that a chain extends link
+ * by link.
  *
  * Every link goes through one well-formedness check (chain_link_well_formed)
  * before it is encoded, signed, hashed or verified, so nothing is signed
@@ -20,6 +21,7 @@
 
 #include "chain.h"
 #include "proto-internal.h"
+#include "thread.h"
 
 #define CHAIN_TIME_MAX_ 253402300799LL /* 9999-12-31T23:59:59Z, the last time proto_time_parse() accepts */
 
@@ -28,12 +30,15 @@ _Static_assert(sizeof(enum chain_role) == sizeof(int), "PF_ENUM stores an int");
 
 /* By enum value, CHAIN_OP_ADMIN_ADD (1) first. */
 static const char *const op_names[] = {
-        "admin_add", "admin_remove", "enroll_key", "gateway_key",   "uk_create", "device_add",   "device_revoke",
-        "uk_rotate", "team_create",  "member_add", "member_remove", "leder_add", "leder_remove",
+        "admin_add",           "admin_remove",  "enroll_key",        "gateway_key",
+        "uk_create",           "device_add",    "device_revoke",     "uk_rotate",
+        "team_create",         "member_add",    "member_remove",     "leder_add",
+        "leder_remove",        "thread_create", "thread_member_add", "thread_member_remove",
+        "thread_member_leave",
 };
 _Static_assert(PF_N(op_names) == CHAIN_OP_COUNT_ - 1, "one name per op");
 
-static const char *const role_names[] = {"myndighed", "leder", "agent"};
+static const char *const role_names[] = {"myndighed", "leder", "agent", "fagperson", "raadgiver"};
 _Static_assert(PF_N(role_names) == CHAIN_ROLE_COUNT_ - 1, "one name per role");
 
 /* The fields each op uses besides seq, prev, op, time and the signatures (chain.h's table). */
@@ -47,6 +52,8 @@ enum {
 	U_UK = 1 << 6,       /* uk_sign_pk */
 	U_UKBOX = 1 << 7,    /* uk_box_pk */
 	U_ROLE = 1 << 8,     /* role */
+	U_INST = 1 << 9,     /* institution */
+	U_ANON = 1 << 10,    /* anonymous */
 };
 
 static const struct {
@@ -68,6 +75,10 @@ static const struct {
         [CHAIN_OP_MEMBER_REMOVE] = {CHAIN_KIND_TEAM, U_USER, 1},
         [CHAIN_OP_LEDER_ADD] = {CHAIN_KIND_TEAM, U_USER, 1},
         [CHAIN_OP_LEDER_REMOVE] = {CHAIN_KIND_TEAM, U_USER, 1},
+        [CHAIN_OP_THREAD_CREATE] = {CHAIN_KIND_THREAD, U_INST | U_ANON | U_USER | U_ROLE | U_GEN | U_UK, 1},
+        [CHAIN_OP_THREAD_MEMBER_ADD] = {CHAIN_KIND_THREAD, U_USER | U_ROLE | U_GEN | U_UK, 1},
+        [CHAIN_OP_THREAD_MEMBER_REMOVE] = {CHAIN_KIND_THREAD, U_USER, 1},
+        [CHAIN_OP_THREAD_MEMBER_LEAVE] = {CHAIN_KIND_THREAD, U_USER, 1},
 };
 
 const char *chain_op_name(enum chain_op op)
@@ -101,6 +112,22 @@ enum chain_kind chain_op_kind(enum chain_op op)
 	return ops[op].kind;
 }
 
+int chain_role_of_kind(enum chain_role r, enum chain_kind k)
+{
+	switch (r) {
+	case CHAIN_ROLE_LEDER:
+		return k == CHAIN_KIND_TEAM || k == CHAIN_KIND_THREAD;
+	case CHAIN_ROLE_MYNDIGHED:
+	case CHAIN_ROLE_AGENT:
+		return k == CHAIN_KIND_TEAM;
+	case CHAIN_ROLE_FAGPERSON:
+	case CHAIN_ROLE_RAADGIVER:
+		return k == CHAIN_KIND_THREAD;
+	default:
+		return 0;
+	}
+}
+
 /* ---- JSON tables -------------------------------------------------------------- */
 
 #define SO(m) offsetof(struct chain_sig, m)
@@ -114,7 +141,8 @@ static const struct pf_table sig_table = {sig_fields, PF_N(sig_fields), sizeof(s
  * One table per op: the members every link has, then the op's own. The
  * chain id is "user" in a user link and "team" in a team link; "user" in
  * an org or team link is the admin or member. team_create has no "role"
- * member: its role is always leder.
+ * member: its role is always leder. The thread chain's id is "thread";
+ * "anonymous" is a JSON boolean (an integer 0 or 1 in the signing input).
  */
 #define L(m) offsetof(struct chain_link, m)
 #define F_OP                                                                                                           \
@@ -180,6 +208,18 @@ static const struct pf_field t_team_create[] = {F_COMMON(1), F_ID("team", chain)
 static const struct pf_field t_member_add[] = {F_COMMON(1), F_ID("team", chain),    F_ID("user", user),
                                                F_ROLE,      F_GEN("uk_generation"), F_KEY("uk_sign_pk", uk_sign_pk)};
 static const struct pf_field t_team_user[] = {F_COMMON(1), F_ID("team", chain), F_ID("user", user)};
+static const struct pf_field t_thread_create[] = {F_COMMON(1),
+                                                  F_ID("thread", chain),
+                                                  F_ID("institution", institution),
+                                                  {"anonymous", PF_BOOL, 1, 0, 0, L(anonymous), 0, NULL, NULL},
+                                                  F_ID("user", user),
+                                                  F_ROLE,
+                                                  F_GEN("uk_generation"),
+                                                  F_KEY("uk_sign_pk", uk_sign_pk)};
+static const struct pf_field t_thread_member_add[] = {
+        F_COMMON(1), F_ID("thread", chain),  F_ID("user", user),
+        F_ROLE,      F_GEN("uk_generation"), F_KEY("uk_sign_pk", uk_sign_pk)};
+static const struct pf_field t_thread_user[] = {F_COMMON(1), F_ID("thread", chain), F_ID("user", user)};
 
 static const struct {
 	const struct pf_field *fields;
@@ -199,6 +239,10 @@ static const struct {
         [CHAIN_OP_MEMBER_REMOVE] = {t_team_user, PF_N(t_team_user)},
         [CHAIN_OP_LEDER_ADD] = {t_team_user, PF_N(t_team_user)},
         [CHAIN_OP_LEDER_REMOVE] = {t_team_user, PF_N(t_team_user)},
+        [CHAIN_OP_THREAD_CREATE] = {t_thread_create, PF_N(t_thread_create)},
+        [CHAIN_OP_THREAD_MEMBER_ADD] = {t_thread_member_add, PF_N(t_thread_member_add)},
+        [CHAIN_OP_THREAD_MEMBER_REMOVE] = {t_thread_user, PF_N(t_thread_user)},
+        [CHAIN_OP_THREAD_MEMBER_LEAVE] = {t_thread_user, PF_N(t_thread_user)},
 };
 
 /* ---- well-formedness ------------------------------------------------------------ */
@@ -243,10 +287,15 @@ static int well_formed(const struct chain_link *l, int exact)
 		return 0;
 	if (!str_field_ok(l->chain, sizeof(l->chain), l->kind != CHAIN_KIND_ORG))
 		return 0;
+	if (l->kind == CHAIN_KIND_THREAD && !thread_id_valid(l->chain))
+		return 0;
 	if (l->seq < 1 || l->seq > (uint64_t)INT64_MAX || !time_ok(l->time))
 		return 0;
 	if (!str_field_ok(l->user, sizeof(l->user), u & U_USER) ||
-	    !str_field_ok(l->device, sizeof(l->device), u & U_DEVICE))
+	    !str_field_ok(l->device, sizeof(l->device), u & U_DEVICE) ||
+	    !str_field_ok(l->institution, sizeof(l->institution), u & U_INST))
+		return 0;
+	if ((u & U_ANON) ? (l->anonymous != 0 && l->anonymous != 1) : l->anonymous != 0)
 		return 0;
 	if (!(u & U_DEVKEYS) && (!zero(l->device_sign_pk, PROTO_PK_LEN) || !zero(l->device_box_pk, PROTO_PK_LEN)))
 		return 0;
@@ -260,10 +309,14 @@ static int well_formed(const struct chain_link *l, int exact)
 		return 0;
 	if (!(u & U_UKBOX) && !zero(l->uk_box_pk, PROTO_PK_LEN))
 		return 0;
+	/* A team's first member is its leder; a thread's creator is a fagperson or a rådgiver, never a leder. */
 	if (l->op == CHAIN_OP_TEAM_CREATE) {
 		if (l->role != CHAIN_ROLE_LEDER)
 			return 0;
-	} else if ((u & U_ROLE) ? chain_role_name(l->role) == NULL : l->role != CHAIN_ROLE_NONE) {
+	} else if (l->op == CHAIN_OP_THREAD_CREATE) {
+		if (l->role != CHAIN_ROLE_FAGPERSON && l->role != CHAIN_ROLE_RAADGIVER)
+			return 0;
+	} else if ((u & U_ROLE) ? !chain_role_of_kind(l->role, l->kind) : l->role != CHAIN_ROLE_NONE) {
 		return 0;
 	}
 	return 1;
@@ -318,6 +371,20 @@ int chain_link_signing_input(const struct chain_link *l, struct proto_buf *b)
 		proto_buf_put_u64(b, l->seq);
 		proto_buf_put_bytes(b, l->prev, CHAIN_HASH_LEN);
 		proto_buf_put_str(b, chain_op_name(l->op));
+		proto_buf_put_str(b, l->user);
+		proto_buf_put_str(b, l->role == CHAIN_ROLE_NONE ? "" : chain_role_name(l->role));
+		proto_buf_put_u64(b, l->generation);
+		proto_buf_put_bytes(b, l->uk_sign_pk, PROTO_PK_LEN);
+		proto_buf_put_i64(b, l->time);
+		break;
+	case CHAIN_KIND_THREAD:
+		proto_buf_put_str(b, CHAIN_TAG_THREAD);
+		proto_buf_put_str(b, l->chain);
+		proto_buf_put_u64(b, l->seq);
+		proto_buf_put_bytes(b, l->prev, CHAIN_HASH_LEN);
+		proto_buf_put_str(b, chain_op_name(l->op));
+		proto_buf_put_str(b, l->institution);
+		proto_buf_put_u64(b, (uint64_t)l->anonymous);
 		proto_buf_put_str(b, l->user);
 		proto_buf_put_str(b, l->role == CHAIN_ROLE_NONE ? "" : chain_role_name(l->role));
 		proto_buf_put_u64(b, l->generation);
@@ -779,6 +846,118 @@ int chain_team_extend(struct chain_team_state *s, const struct chain_link *l, co
 	return VARSKO_OK;
 }
 
+/* ---- thread chain ------------------------------------------------------------------------------ */
+
+static struct chain_thread_member *thread_entry(struct chain_thread_state *s, const char *user)
+{
+	for (size_t i = 0; i < s->n_members; i++)
+		if (strcmp(s->members[i].user, user) == 0)
+			return &s->members[i];
+	return NULL;
+}
+
+const struct chain_thread_member *chain_thread_member(const struct chain_thread_state *s, const char *user)
+{
+	if (s == NULL || user == NULL || s->n_members > CHAIN_MEMBERS_MAX)
+		return NULL;
+	return thread_entry((struct chain_thread_state *)s, user);
+}
+
+/* The present member whose pinned user key is pk, or NULL. Pins are unique among all entries. */
+static struct chain_thread_member *thread_member_by_key(struct chain_thread_state *s, const uint8_t pk[PROTO_PK_LEN])
+{
+	for (size_t i = 0; i < s->n_members; i++)
+		if (s->members[i].removed == 0 && same_key(s->members[i].uk_sign_pk, pk))
+			return &s->members[i];
+	return NULL;
+}
+
+/* Step 4 of a thread link; *signer gets the signing member (NULL for thread_create). */
+static int thread_signer(struct chain_thread_state *t, const struct chain_link *l, struct chain_thread_member **signer)
+{
+	struct chain_thread_member *m;
+
+	*signer = NULL;
+	if (l->op == CHAIN_OP_THREAD_CREATE)
+		return same_key(l->sigs[0].pk, l->uk_sign_pk) ? VARSKO_OK : VARSKO_ERR_BAD_SIGNATURE;
+	if ((m = thread_member_by_key(t, l->sigs[0].pk)) == NULL)
+		return VARSKO_ERR_NOT_MEMBER;
+	*signer = m;
+	if (l->op == CHAIN_OP_THREAD_MEMBER_LEAVE)
+		return strcmp(m->user, l->user) == 0 ? VARSKO_OK : VARSKO_ERR_FORBIDDEN;
+	return strcmp(m->user, t->creator) == 0 || m->role == CHAIN_ROLE_RAADGIVER ? VARSKO_OK : VARSKO_ERR_FORBIDDEN;
+}
+
+/* thread_create and thread_member_add: l's user becomes a member, in its old entry when it had one. */
+static int thread_add(struct chain_thread_state *t, const struct chain_link *l)
+{
+	struct chain_thread_member *m = thread_entry(t, l->user);
+
+	if (m != NULL && m->removed == 0)
+		return VARSKO_ERR_BAD_CHAIN;
+	for (size_t i = 0; i < t->n_members; i++)
+		if (&t->members[i] != m && same_key(t->members[i].uk_sign_pk, l->uk_sign_pk))
+			return VARSKO_ERR_BAD_CHAIN;
+	if (m == NULL) {
+		if (t->n_members >= CHAIN_MEMBERS_MAX)
+			return VARSKO_ERR_TOO_LARGE;
+		m = &t->members[t->n_members++];
+		memset(m, 0, sizeof(*m));
+		memcpy(m->user, l->user, sizeof(l->user));
+	}
+	m->role = l->role;
+	memcpy(m->uk_sign_pk, l->uk_sign_pk, PROTO_PK_LEN);
+	m->uk_generation = l->generation;
+	m->added = l->seq;
+	m->removed = 0;
+	return VARSKO_OK;
+}
+
+int chain_thread_extend(struct chain_thread_state *s, const struct chain_link *l)
+{
+	struct chain_thread_state t;
+	struct chain_thread_member *signer, *m;
+	uint8_t hash[CHAIN_HASH_LEN];
+	int r;
+
+	if (s == NULL || l == NULL || s->n_members > CHAIN_MEMBERS_MAX ||
+	    memchr(s->thread, '\0', sizeof(s->thread)) == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	if ((r = check_follows(&s->head, s->thread, l, CHAIN_KIND_THREAD, CHAIN_OP_THREAD_CREATE)) != VARSKO_OK)
+		return r;
+	if ((r = check_sigs(l, hash)) != VARSKO_OK)
+		return r;
+	memcpy(&t, s, sizeof(t));
+	if ((r = thread_signer(&t, l, &signer)) != VARSKO_OK)
+		return r;
+	switch (l->op) {
+	case CHAIN_OP_THREAD_CREATE:
+		memcpy(t.thread, l->chain, sizeof(l->chain));
+		memcpy(t.institution, l->institution, sizeof(l->institution));
+		t.anonymous = l->anonymous;
+		memcpy(t.creator, l->user, sizeof(l->user));
+		/* fall through */
+	case CHAIN_OP_THREAD_MEMBER_ADD:
+		if ((r = thread_add(&t, l)) != VARSKO_OK)
+			return r;
+		break;
+	case CHAIN_OP_THREAD_MEMBER_REMOVE:
+		/* A member who wants to go leaves; a remove of oneself would read as someone else's decision. */
+		if ((m = thread_entry(&t, l->user)) == NULL || m->removed != 0 || m == signer)
+			return VARSKO_ERR_BAD_CHAIN;
+		m->removed = l->seq;
+		break;
+	case CHAIN_OP_THREAD_MEMBER_LEAVE:
+		signer->removed = l->seq; /* thread_signer() made sure the signer is the member the link names */
+		break;
+	default:
+		return VARSKO_ERR_BAD_CHAIN;
+	}
+	advance(&t.head, l, hash);
+	memcpy(s, &t, sizeof(t));
+	return VARSKO_OK;
+}
+
 /* ---- whole chains ---------------------------------------------------------------------------- */
 
 int chain_org_verify(const struct chain_link *links, size_t n, const uint8_t root_pk[PROTO_PK_LEN],
@@ -834,6 +1013,26 @@ int chain_team_verify(const struct chain_link *links, size_t n, const char *team
 		return VARSKO_ERR_BAD_INPUT;
 	for (i = 0; i < n && r == VARSKO_OK; i++)
 		r = chain_team_extend(out, &links[i], org);
+	if (bad != NULL)
+		*bad = r == VARSKO_OK ? n : i - 1;
+	return r;
+}
+
+int chain_thread_verify(const struct chain_link *links, size_t n, const char *thread, struct chain_thread_state *out,
+                        size_t *bad)
+{
+	size_t i;
+	int r = VARSKO_OK;
+
+	if (bad != NULL)
+		*bad = 0;
+	if (out == NULL || (links == NULL && n > 0))
+		return VARSKO_ERR_BAD_INPUT;
+	memset(out, 0, sizeof(*out));
+	if (thread != NULL && proto_str_copy(out->thread, sizeof(out->thread), thread) != VARSKO_OK)
+		return VARSKO_ERR_BAD_INPUT;
+	for (i = 0; i < n && r == VARSKO_OK; i++)
+		r = chain_thread_extend(out, &links[i]);
 	if (bad != NULL)
 		*bad = r == VARSKO_OK ? n : i - 1;
 	return r;

@@ -1,13 +1,18 @@
 /*
  * chain.h: the hash-linked signed chains of the key model (docs/KEYS.md
- * "Chains"; PROTOCOL.md section 13 is the normative text). Three kinds:
+ * "Chains"; PROTOCOL.md section 13 is the normative text). Four kinds:
  *
- *   org chain   root: the organisation root key (offline). Admins, the
- *               enrollment keys varskod may use, the gateway key.
- *   user chain  one per user, root: the user's first device. The user key
- *               generations and the devices the user key cross-signed.
- *   team chain  one per team, root: an admin. The members, their roles and
- *               pinned user keys, and which of them are leders.
+ *   org chain     root: the organisation root key (offline). Admins, the
+ *                 enrollment keys varskod may use, the gateway key.
+ *   user chain    one per user, root: the user's first device. The user key
+ *                 generations and the devices the user key cross-signed.
+ *   team chain    one per team, root: an admin. The members, their roles and
+ *                 pinned user keys, and which of them are leders.
+ *   thread chain  one per consultation thread (docs/THREADS.md), root: the
+ *                 creator's user key. The institution, whether the thread is
+ *                 anonymous, and the members with their roles and pinned
+ *                 user keys, present or departed. Who may be a member is
+ *                 not this layer's question (struct chain_thread_state).
  *
  * A link carries seq (1, 2, ...) and prev = SHA-256 of the previous link's
  * signing input (32 zero bytes for seq 1); its hash is SHA-256 of its own
@@ -30,16 +35,17 @@
 
 #include "proto.h"
 
-#define CHAIN_TAG_ORG  "varsko-orglink-v1"
-#define CHAIN_TAG_USER "varsko-userlink-v1"
-#define CHAIN_TAG_TEAM "varsko-teamlink-v1"
+#define CHAIN_TAG_ORG    "varsko-orglink-v1"
+#define CHAIN_TAG_USER   "varsko-userlink-v1"
+#define CHAIN_TAG_TEAM   "varsko-teamlink-v1"
+#define CHAIN_TAG_THREAD "varsko-threadlink-v1"
 
 #define CHAIN_HASH_LEN      32
 #define CHAIN_SIGS_MAX      2    /* uk_rotate: the previous user key and a device */
 #define CHAIN_ADMINS_MAX    64   /* admins in the org state */
 #define CHAIN_ENROLL_MAX    16   /* enrollment keys in the org state */
 #define CHAIN_DEVICES_MAX   64   /* devices of one user, revoked ones included */
-#define CHAIN_MEMBERS_MAX   64   /* members of one team */
+#define CHAIN_MEMBERS_MAX   64   /* members of one team; users ever added to one thread */
 #define CHAIN_LINK_JSON_MAX 4096 /* the JSON text of one link (a canonical one is under 1 KiB) */
 
 enum chain_kind {
@@ -47,9 +53,14 @@ enum chain_kind {
 	CHAIN_KIND_ORG,
 	CHAIN_KIND_USER,
 	CHAIN_KIND_TEAM,
+	CHAIN_KIND_THREAD,
 };
 
-/* The ops of all three kinds; an op belongs to exactly one kind (chain_op_kind()). */
+/*
+ * The ops of all four kinds; an op belongs to exactly one kind
+ * (chain_op_kind()), so the thread chain's ops have wire names of their own
+ * ("thread_member_add", not the team chain's "member_add").
+ */
 enum chain_op {
 	CHAIN_OP_NONE = 0,
 	/* org */
@@ -68,11 +79,28 @@ enum chain_op {
 	CHAIN_OP_MEMBER_REMOVE,
 	CHAIN_OP_LEDER_ADD,
 	CHAIN_OP_LEDER_REMOVE,
+	/* thread */
+	CHAIN_OP_THREAD_CREATE,
+	CHAIN_OP_THREAD_MEMBER_ADD,
+	CHAIN_OP_THREAD_MEMBER_REMOVE,
+	CHAIN_OP_THREAD_MEMBER_LEAVE,
 	CHAIN_OP_COUNT_
 };
 
-/* A team member's role (the role of the user's certificates). */
-enum chain_role { CHAIN_ROLE_NONE = 0, CHAIN_ROLE_MYNDIGHED, CHAIN_ROLE_LEDER, CHAIN_ROLE_AGENT, CHAIN_ROLE_COUNT_ };
+/*
+ * A member's role (the role of the user's certificates). A team member is
+ * myndighed, leder or agent; a thread member fagperson, raadgiver or leder
+ * (chain_role_of_kind()).
+ */
+enum chain_role {
+	CHAIN_ROLE_NONE = 0,
+	CHAIN_ROLE_MYNDIGHED,
+	CHAIN_ROLE_LEDER,
+	CHAIN_ROLE_AGENT,
+	CHAIN_ROLE_FAGPERSON,
+	CHAIN_ROLE_RAADGIVER,
+	CHAIN_ROLE_COUNT_
+};
 
 /* Wire names ("admin_add", "myndighed") or NULL; and back (..._NONE when unknown). */
 const char *chain_op_name(enum chain_op op);
@@ -80,6 +108,8 @@ enum chain_op chain_op_from_name(const char *s);
 const char *chain_role_name(enum chain_role r);
 /* The kind an op belongs to; CHAIN_KIND_NONE for an unknown op. */
 enum chain_kind chain_op_kind(enum chain_op op);
+/* 1 when r is a role a member of a chain of kind k may have (team or thread), else 0. */
+int chain_role_of_kind(enum chain_role r, enum chain_kind k);
 
 /* One signature of a link: the signer's Ed25519 public key and its signature over the signing input. */
 struct chain_sig {
@@ -91,32 +121,41 @@ struct chain_sig {
  * One link of any kind. Which fields an op uses (all others are zero, ""
  * or CHAIN_ROLE_NONE, and chain_link_well_formed() insists on it):
  *
- *   kind  op             chain    fields
- *   org   admin_add      ""       user, pk (the admin's user key), generation (its generation)
- *   org   admin_remove   ""       user
- *   org   enroll_key     ""       pk, not_after
- *   org   gateway_key    ""       pk
- *   user  uk_create      user id  device, device_sign_pk, device_box_pk, generation (1), uk_sign_pk, uk_box_pk
- *   user  device_add     user id  device, device_sign_pk, device_box_pk
- *   user  device_revoke  user id  device
- *   user  uk_rotate      user id  generation, uk_sign_pk, uk_box_pk
- *   team  team_create    team id  user, role (always leder), generation, uk_sign_pk (the first leder)
- *   team  member_add     team id  user, role, generation, uk_sign_pk
- *   team  member_remove  team id  user
- *   team  leder_add      team id  user
- *   team  leder_remove   team id  user
+ *   kind    op                    chain      fields
+ *   org     admin_add             ""         user, pk (the admin's user key), generation (its generation)
+ *   org     admin_remove          ""         user
+ *   org     enroll_key            ""         pk, not_after
+ *   org     gateway_key           ""         pk
+ *   user    uk_create             user id    device, device_sign_pk, device_box_pk, generation (1), uk_sign_pk,
+ *                                            uk_box_pk
+ *   user    device_add            user id    device, device_sign_pk, device_box_pk
+ *   user    device_revoke         user id    device
+ *   user    uk_rotate             user id    generation, uk_sign_pk, uk_box_pk
+ *   team    team_create           team id    user, role (always leder), generation, uk_sign_pk (the first leder)
+ *   team    member_add            team id    user, role (myndighed, leder, agent), generation, uk_sign_pk
+ *   team    member_remove         team id    user
+ *   team    leder_add             team id    user
+ *   team    leder_remove          team id    user
+ *   thread  thread_create         thread id  institution, anonymous (0 or 1), user, role (fagperson or
+ *                                            raadgiver), generation, uk_sign_pk (the creator)
+ *   thread  thread_member_add     thread id  user, role (fagperson, raadgiver, leder), generation, uk_sign_pk
+ *   thread  thread_member_remove  thread id  user
+ *   thread  thread_member_leave   thread id  user (the member who leaves)
  *
+ * A thread id is thread.h's ("T-" + 26 base32 characters, canonical); a
+ * thread link with another chain id is not well-formed.
  * kind always equals chain_op_kind(op). n_sigs is 2 for uk_rotate (sigs[0]
  * by the previous user key, sigs[1] by a device of the user) and 1 for
  * every other op.
  */
 struct chain_link {
 	enum chain_kind kind;
-	char chain[PROTO_ID_MAX + 1]; /* user id (user chain), team id (team chain), "" (org chain) */
-	uint64_t seq;                 /* 1, 2, ... */
+	char chain[PROTO_ID_MAX +
+	           1]; /* user id (user chain), team id (team chain), thread id (thread chain), "" (org) */
+	uint64_t seq;  /* 1, 2, ... */
 	uint8_t prev[CHAIN_HASH_LEN]; /* hash of link seq - 1; zeros for seq 1 */
 	enum chain_op op;
-	char user[PROTO_ID_MAX + 1];   /* org: the admin; team: the member */
+	char user[PROTO_ID_MAX + 1];   /* org: the admin; team, thread: the member */
 	char device[PROTO_ID_MAX + 1]; /* user chain: the device id (proto_device_id(device_sign_pk)) */
 	uint8_t device_sign_pk[PROTO_PK_LEN];
 	uint8_t device_box_pk[PROTO_PK_LEN];
@@ -126,6 +165,8 @@ struct chain_link {
 	uint8_t uk_sign_pk[PROTO_PK_LEN];
 	uint8_t uk_box_pk[PROTO_PK_LEN];
 	enum chain_role role;
+	char institution[PROTO_ID_MAX + 1]; /* thread_create: the institution the thread belongs to */
+	int anonymous;                      /* thread_create: 1 for "anonym sparring", else 0 */
 	int64_t time; /* Unix seconds, UTC: when the link was made (not checked against any clock) */
 	size_t n_sigs;
 	struct chain_sig sigs[CHAIN_SIGS_MAX];
@@ -222,6 +263,37 @@ struct chain_team_state {
 };
 
 /*
+ * A user who is or was a member of a thread. One entry per user: a user
+ * who is added again after leaving or being removed gets the same entry
+ * back with the new role, pin and `added`, and `removed` set to 0.
+ */
+struct chain_thread_member {
+	char user[PROTO_ID_MAX + 1];
+	enum chain_role role;             /* fagperson, raadgiver or leder */
+	uint8_t uk_sign_pk[PROTO_PK_LEN]; /* pinned by thread_create / thread_member_add */
+	uint64_t uk_generation;
+	uint64_t added;   /* the version (seq) of the link that made the user a member, the last time */
+	uint64_t removed; /* the version of the link that removed the user or that the user left with; 0: a member */
+};
+
+/*
+ * What a thread chain says. head.seq is the membership version (the seq of
+ * the last link). Who may be a member (a certificate that lists the
+ * institution, a leder of a rådgiver member's team) is not checked here:
+ * the gateway checks it against the municipality document and every client
+ * against certificates and user chains, as for the pins (docs/THREADS.md).
+ */
+struct chain_thread_state {
+	struct chain_head head;
+	char thread[PROTO_ID_MAX + 1];
+	char institution[PROTO_ID_MAX + 1];                    /* from thread_create; never changes */
+	int anonymous;                                         /* from thread_create; never changes */
+	char creator[PROTO_ID_MAX + 1];                        /* the user of thread_create */
+	size_t n_members;                                      /* entries, present and departed */
+	struct chain_thread_member members[CHAIN_MEMBERS_MAX]; /* in the order first added, the creator first */
+};
+
+/*
  * Extend a verified state by one link. Checks, in this order, and the
  * error of each (PROTOCOL.md 13.5):
  *   1. the link is well-formed and of the state's kind; its chain id is the
@@ -282,8 +354,33 @@ int chain_team_extend(struct chain_team_state *s, const struct chain_link *l,
                       const struct chain_org_state *org) VARSKO_WUR;
 
 /*
+ * Thread chain. Link 1, and only link 1, is thread_create, signed by the
+ * user key it pins for its user (the creator), who becomes the first
+ * member; anything else signs it: VARSKO_ERR_BAD_SIGNATURE (as uk_create,
+ * the root names its own key). Every later link is signed by the pinned
+ * user key of a present member, else VARSKO_ERR_NOT_MEMBER (also a member
+ * who left or was removed); and by the right one, else
+ * VARSKO_ERR_FORBIDDEN:
+ *   thread_member_add, thread_member_remove: the creator (while a member)
+ *     or a member with the role raadgiver;
+ *   thread_member_leave: the member the link names.
+ * thread_member_add of a present member or with a user key pinned for
+ * another user (present or departed), thread_member_remove of a user who is
+ * not a present member or of the signer itself (a member leaves with
+ * thread_member_leave): VARSKO_ERR_BAD_CHAIN. A user who left or was
+ * removed may be added again. A thread has at most CHAIN_MEMBERS_MAX
+ * users over its life (departed ones count): one more is
+ * VARSKO_ERR_TOO_LARGE. The last member may leave; nobody can sign a link
+ * of that thread afterwards.
+ */
+int chain_thread_extend(struct chain_thread_state *s, const struct chain_link *l) VARSKO_WUR;
+
+/* The entry of user in s (a member or a departed one), or NULL. Borrowed from s. */
+const struct chain_thread_member *chain_thread_member(const struct chain_thread_state *s, const char *user);
+
+/*
  * Verify links[0..n) from an empty state (a chain from its root) into *out.
- * user / team (may be NULL) pins the chain id. On failure *out is the state
+ * user / team / thread (may be NULL) pins the chain id. On failure *out is the state
  * after the last link that verified and *bad (may be NULL) the index of the
  * refused link; on success *bad is n.
  */
@@ -293,6 +390,8 @@ int chain_user_verify(const struct chain_link *links, size_t n, const char *user
                       struct chain_user_state *out, size_t *bad) VARSKO_WUR;
 int chain_team_verify(const struct chain_link *links, size_t n, const char *team, const struct chain_org_state *org,
                       struct chain_team_state *out, size_t *bad) VARSKO_WUR;
+int chain_thread_verify(const struct chain_link *links, size_t n, const char *thread, struct chain_thread_state *out,
+                        size_t *bad) VARSKO_WUR;
 
 /* ---- making links ------------------------------------------------------------ */
 

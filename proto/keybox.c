@@ -814,23 +814,6 @@ out:
 	return r;
 }
 
-/* Reads the canonical field at p[*pos..len): its bytes and length; 0 on success, -1 when it runs past the end. */
-static int read_field(const uint8_t *p, size_t len, size_t *pos, const uint8_t **f, size_t *flen)
-{
-	size_t n;
-
-	if (len - *pos < 4)
-		return -1;
-	n = (size_t)p[*pos] << 24 | (size_t)p[*pos + 1] << 16 | (size_t)p[*pos + 2] << 8 | p[*pos + 3];
-	*pos += 4;
-	if (len - *pos < n)
-		return -1;
-	*f = p + *pos;
-	*flen = n;
-	*pos += n;
-	return 0;
-}
-
 static int field_is(const uint8_t *f, size_t flen, const char *s)
 {
 	return flen == strlen(s) && memcmp(f, s, flen) == 0;
@@ -864,11 +847,11 @@ int keybox_recovery_open(const struct keybox_recovery *r, const uint8_t code[KEY
 	if (crypto_secretbox_open_easy(pt, r->box, r->box_len, r->nonce, key) != 0)
 		goto out;
 	/* The box opened, so the code was right; what it holds must still be exactly the layout. */
-	if (read_field(pt, ptlen, &pos, &f, &flen) != 0 || !field_is(f, flen, KEYBOX_TAG_RECOVERY))
+	if ((f = proto_field_next(pt, ptlen, &pos, &flen)) == NULL || !field_is(f, flen, KEYBOX_TAG_RECOVERY))
 		goto out;
-	if (read_field(pt, ptlen, &pos, &f, &flen) != 0 || !field_is(f, flen, r->user))
+	if ((f = proto_field_next(pt, ptlen, &pos, &flen)) == NULL || !field_is(f, flen, r->user))
 		goto out;
-	if (read_field(pt, ptlen, &pos, &f, &flen) != 0 || flen != 8)
+	if ((f = proto_field_next(pt, ptlen, &pos, &flen)) == NULL || flen != 8)
 		goto out;
 	for (size_t i = 0; i < 8; i++)
 		count64 = count64 << 8 | f[i];
@@ -880,7 +863,7 @@ int keybox_recovery_open(const struct keybox_recovery *r, const uint8_t code[KEY
 		goto out;
 	}
 	for (made = 0; made < count; made++) {
-		if (read_field(pt, ptlen, &pos, &f, &flen) != 0 || flen != KEYBOX_SEED_LEN) {
+		if ((f = proto_field_next(pt, ptlen, &pos, &flen)) == NULL || flen != KEYBOX_SEED_LEN) {
 			rc = VARSKO_ERR_CRYPTO;
 			goto out;
 		}

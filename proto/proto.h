@@ -206,6 +206,20 @@ void proto_buf_put_str(struct proto_buf *b, const char *s);
 void proto_buf_put_u64(struct proto_buf *b, uint64_t v);
 void proto_buf_put_i64(struct proto_buf *b, int64_t v);
 /*
+ * The reading side, for bytes from the wire (p borrowed): the field at
+ * p[*pos..len). proto_field_next() returns its first byte, sets *flen to its
+ * length and moves *pos past it, or returns NULL (*pos unchanged) when its
+ * length or its bytes run past len. proto_field_str() copies a field of
+ * 1..cap-1 bytes without a NUL into out[cap], NUL-terminated (an embedded
+ * NUL would let two encodings decode to one string; what the string must
+ * look like is the caller's check); proto_field_u64() reads a field of
+ * exactly 8 bytes, big-endian. Both return VARSKO_OK or VARSKO_ERR_BAD_INPUT
+ * (*pos may have moved then).
+ */
+const uint8_t *proto_field_next(const uint8_t *p, size_t len, size_t *pos, size_t *flen);
+int proto_field_str(const uint8_t *p, size_t len, size_t *pos, char *out, size_t cap) VARSKO_WUR;
+int proto_field_u64(const uint8_t *p, size_t len, size_t *pos, uint64_t *v) VARSKO_WUR;
+/*
  * The signing-input builders append their fields to b (initialised by
  * the caller, who also frees it) and return b->err.
  */

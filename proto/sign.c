@@ -68,6 +68,46 @@ void proto_buf_put_i64(struct proto_buf *b, int64_t v)
 	proto_buf_put_u64(b, (uint64_t)v);
 }
 
+const uint8_t *proto_field_next(const uint8_t *p, size_t len, size_t *pos, size_t *flen)
+{
+	size_t at = *pos, n;
+
+	if (at > len || len - at < 4)
+		return NULL;
+	n = (size_t)p[at] << 24 | (size_t)p[at + 1] << 16 | (size_t)p[at + 2] << 8 | p[at + 3];
+	at += 4;
+	if (len - at < n)
+		return NULL;
+	*flen = n;
+	*pos = at + n;
+	return p + at;
+}
+
+int proto_field_str(const uint8_t *p, size_t len, size_t *pos, char *out, size_t cap)
+{
+	size_t n;
+	const uint8_t *f = proto_field_next(p, len, pos, &n);
+
+	if (f == NULL || n == 0 || n >= cap || memchr(f, '\0', n) != NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	memcpy(out, f, n);
+	out[n] = '\0';
+	return VARSKO_OK;
+}
+
+int proto_field_u64(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+	size_t n;
+	const uint8_t *f = proto_field_next(p, len, pos, &n);
+
+	if (f == NULL || n != 8)
+		return VARSKO_ERR_BAD_INPUT;
+	*v = 0;
+	for (int i = 0; i < 8; i++)
+		*v = *v << 8 | f[i];
+	return VARSKO_OK;
+}
+
 /*
  * The signing inputs below append to b (initialised by the caller, who also
  * frees it) and return b->err, so a failure anywhere, including an earlier

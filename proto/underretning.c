@@ -641,50 +641,6 @@ int uh_header_encode(const struct uh_header *h, struct proto_buf *b)
 	return b->err;
 }
 
-/* Reads one field of the canonical encoding at *pos; returns its start and length, or NULL. */
-static const uint8_t *next_field(const uint8_t *p, size_t len, size_t *pos, size_t *flen)
-{
-	size_t n;
-
-	if (len - *pos < 4)
-		return NULL;
-	n = (size_t)p[*pos] << 24 | (size_t)p[*pos + 1] << 16 | (size_t)p[*pos + 2] << 8 | p[*pos + 3];
-	*pos += 4;
-	if (len - *pos < n)
-		return NULL;
-	*flen = n;
-	*pos += n;
-	return p + *pos - n;
-}
-
-/* A string field of 1..cap-1 bytes without NUL into out[cap]; the validity check is the caller's. */
-static int field_str(const uint8_t *p, size_t len, size_t *pos, char *out, size_t cap)
-{
-	size_t n;
-	const uint8_t *f = next_field(p, len, pos, &n);
-
-	/* An embedded NUL would make two different encodings decode to the same header. */
-	if (f == NULL || n == 0 || n >= cap || memchr(f, '\0', n) != NULL)
-		return 0;
-	memcpy(out, f, n);
-	out[n] = '\0';
-	return 1;
-}
-
-/* An 8-byte integer field. */
-static int field_u64(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
-{
-	size_t n;
-	const uint8_t *f = next_field(p, len, pos, &n);
-
-	if (f == NULL || n != 8)
-		return 0;
-	*v = 0;
-	for (int i = 0; i < 8; i++)
-		*v = *v << 8 | f[i];
-	return 1;
-}
-
 int uh_header_decode(const uint8_t *p, size_t len, struct uh_header *out)
 {
 	char tag[sizeof(UH_TAG_ROUTING)];
@@ -696,13 +652,14 @@ int uh_header_decode(const uint8_t *p, size_t len, struct uh_header *out)
 	memset(out, 0, sizeof(*out));
 	if (p == NULL)
 		return VARSKO_ERR_BAD_INPUT;
-	if (!field_str(p, len, &pos, tag, sizeof(tag)) || strcmp(tag, UH_TAG_ROUTING) != 0 ||
-	    !field_u64(p, len, &pos, &version) || version != UH_ROUTING_VERSION ||
-	    !field_str(p, len, &pos, out->institution, sizeof(out->institution)) ||
-	    !field_str(p, len, &pos, out->age_group, sizeof(out->age_group)) || !field_u64(p, len, &pos, &akut) ||
-	    akut > 1 || !field_u64(p, len, &pos, &handicap) || handicap > 1 ||
-	    !field_str(p, len, &pos, out->submission, sizeof(out->submission)) || !field_u64(p, len, &pos, &created) ||
-	    pos != len)
+	if (proto_field_str(p, len, &pos, tag, sizeof(tag)) != VARSKO_OK || strcmp(tag, UH_TAG_ROUTING) != 0 ||
+	    proto_field_u64(p, len, &pos, &version) != VARSKO_OK || version != UH_ROUTING_VERSION ||
+	    proto_field_str(p, len, &pos, out->institution, sizeof(out->institution)) != VARSKO_OK ||
+	    proto_field_str(p, len, &pos, out->age_group, sizeof(out->age_group)) != VARSKO_OK ||
+	    proto_field_u64(p, len, &pos, &akut) != VARSKO_OK || akut > 1 ||
+	    proto_field_u64(p, len, &pos, &handicap) != VARSKO_OK || handicap > 1 ||
+	    proto_field_str(p, len, &pos, out->submission, sizeof(out->submission)) != VARSKO_OK ||
+	    proto_field_u64(p, len, &pos, &created) != VARSKO_OK || pos != len)
 		goto bad;
 	out->akut = (int)akut;
 	out->handicap = (int)handicap;

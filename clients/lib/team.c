@@ -466,7 +466,8 @@ static int member_key(struct varsko_conn *c, const char *user, struct chain_link
 		goto out;
 	}
 	l->role = role_from_name(role);
-	if (l->role == CHAIN_ROLE_NONE || (l->op == CHAIN_OP_TEAM_CREATE && l->role != CHAIN_ROLE_LEDER)) {
+	if (!chain_role_of_kind(l->role, CHAIN_KIND_TEAM) ||
+	    (l->op == CHAIN_OP_TEAM_CREATE && l->role != CHAIN_ROLE_LEDER)) {
 		snprintf(c->detail, sizeof(c->detail), "%s has the role %s, which cannot be %s of a team", user, role,
 		         l->op == CHAIN_OP_TEAM_CREATE ? "the first leder" : "a member");
 		r = VARSKO_ERR_BAD_INPUT;

@@ -6,17 +6,25 @@ A second, independent implementation written against the spec with PyNaCl
 (nacl.bindings) and hashlib; it does not call the C code. From fixed seeds
 (the organisation root key, admins' and users' user keys, devices) it builds
 a valid org chain, a user chain (uk_create, device_add, device_revoke by the
-user key and by an admin, uk_rotate) and a team chain (team_create,
-member_add, leder_add, member_remove), and writes for every link its
+user key and by an admin, uk_rotate), a team chain (team_create,
+member_add, leder_add, member_remove) and two thread chains
+(thread_create, thread_member_add by the creator and by a raadgiver,
+thread_member_leave, thread_member_remove, a member added again after
+leaving), and writes for every link its
 canonical JSON text, signing input (hex), hash (hex) and signatures (hex).
 Ed25519 is deterministic, so tests/unit/test-chain.c checks the C signing
 inputs, hashes, signatures and JSON byte for byte.
 
 It also writes invalid chains (a broken prev, a fork, a skipped seq, a user
 key generation going backwards or skipping, bad signatures, a team change
-by a member who is not a leder or by an outsider, ops that make no sense),
+by a member who is not a leder or by an outsider, ops that make no sense;
+for threads a broken prev, a fork, a seq going backwards, a wrong signer,
+a change by a member who is neither the creator nor a raadgiver, a leave
+signed by someone else, changes by outsiders and departed members),
 each a list of link texts with the expected error name and the index of
-the refused link, and invalid link texts with the error their parsing gives.
+the refused link, and invalid link texts with the error their parsing gives
+(among them thread ids that are not "T-" and 26 canonical base32
+characters, and roles of the other chain kind).
 
 Run with Debian's python3 (it has PyNaCl):
 
@@ -25,9 +33,9 @@ Run with Debian's python3 (it has PyNaCl):
 With --corpus it also rewrites the seed corpus of the fuzz target,
 tests/fuzz/corpus/chain/: files of link texts, one per line, that
 fuzz-chain.c decodes and offers to its states in order: the valid chains
-(the org chain first, so the team and user links find their admins), every
-invalid chain (user and team ones after the org chain) and every invalid
-link text.
+(the org chain first, so the team and user links find their admins), the
+thread chains, every invalid chain (user and team ones after the org
+chain) and every invalid link text.
 """
 
 import base64
@@ -44,7 +52,8 @@ from nacl import bindings as nb
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "chain.json")
 
-TAG = {"org": b"varsko-orglink-v1", "user": b"varsko-userlink-v1", "team": b"varsko-teamlink-v1"}
+TAG = {"org": b"varsko-orglink-v1", "user": b"varsko-userlink-v1", "team": b"varsko-teamlink-v1",
+       "thread": b"varsko-threadlink-v1"}
 TAG_DEVICE_ID = b"varsko-device-id-v1"
 
 KIND = {
@@ -52,6 +61,8 @@ KIND = {
     "uk_create": "user", "device_add": "user", "device_revoke": "user", "uk_rotate": "user",
     "team_create": "team", "member_add": "team", "member_remove": "team", "leder_add": "team",
     "leder_remove": "team",
+    "thread_create": "thread", "thread_member_add": "thread", "thread_member_remove": "thread",
+    "thread_member_leave": "thread",
 }
 
 # The JSON members of each op besides op, seq, prev, time and sigs (PROTOCOL.md 13.2), as
@@ -76,6 +87,13 @@ MEMBERS = {
     "member_remove": [("team", "chain", "s"), ("user", "user", "s")],
     "leder_add": [("team", "chain", "s"), ("user", "user", "s")],
     "leder_remove": [("team", "chain", "s"), ("user", "user", "s")],
+    "thread_create": [("thread", "chain", "s"), ("institution", "institution", "s"), ("anonymous", "anonymous", "b"),
+                      ("user", "user", "s"), ("role", "role", "s"), ("uk_generation", "generation", "n"),
+                      ("uk_sign_pk", "uk_sign_pk", "k")],
+    "thread_member_add": [("thread", "chain", "s"), ("user", "user", "s"), ("role", "role", "s"),
+                          ("uk_generation", "generation", "n"), ("uk_sign_pk", "uk_sign_pk", "k")],
+    "thread_member_remove": [("thread", "chain", "s"), ("user", "user", "s")],
+    "thread_member_leave": [("thread", "chain", "s"), ("user", "user", "s")],
 }
 
 
@@ -150,6 +168,11 @@ def signing_input(l):
                 s(l.get("device", "")) + field(l.get("device_sign_pk", b"")) + field(l.get("device_box_pk", b"")) +
                 u64(l.get("generation", 0)) + field(l.get("uk_sign_pk", ZERO)) + field(l.get("uk_box_pk", ZERO)) +
                 i64(l["time"]))
+    if kind == "thread":
+        return (field(TAG["thread"]) + s(l["chain"]) + u64(l["seq"]) + field(l["prev"]) + s(l["op"]) +
+                s(l.get("institution", "")) + u64(1 if l.get("anonymous") else 0) + s(l.get("user", "")) +
+                s(l.get("role", "")) + u64(l.get("generation", 0)) + field(l.get("uk_sign_pk", ZERO)) +
+                i64(l["time"]))
     role = "leder" if l["op"] == "team_create" else l.get("role", "")
     return (field(TAG["team"]) + s(l["chain"]) + u64(l["seq"]) + field(l["prev"]) + s(l["op"]) +
             s(l.get("user", "")) + s(role) + u64(l.get("generation", 0)) + field(l.get("uk_sign_pk", ZERO)) +
@@ -161,7 +184,7 @@ def link_object(l, sigs):
          "sigs": [{"pk": b64(pk), "sig": b64(sig)} for pk, sig in sigs]}
     for name, key, how in MEMBERS[l["op"]]:
         v = l[key]
-        o[name] = b64(v) if how == "k" else tm(v) if how == "t" else v
+        o[name] = b64(v) if how == "k" else tm(v) if how == "t" else bool(v) if how == "b" else v
     return o
 
 
@@ -200,6 +223,20 @@ class Chain:
 
     def texts(self, n=None):
         return [r["json"] for r in self.records[:n]]
+
+
+B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def thread_id(label):
+    """A thread id: "T-" and the base32 (RFC 4648, no padding) of 16 bytes, 26 characters."""
+    raw = hashlib.sha256(b"varsko-chain-vector:thread:" + label.encode()).digest()[:16]
+    return "T-" + base64.b32encode(raw).decode().rstrip("=")
+
+
+def noncanonical(tid):
+    """The id with a low bit set in its last character: 26 base32 characters that no 16 bytes encode to."""
+    return tid[:-1] + B32[B32.index(tid[-1]) | 1]
 
 
 def flip_sig(text, i=0):
@@ -267,6 +304,35 @@ def main():
     tc.add("member_add", [admin1_sk], user="u-2003", role="myndighed", generation=1, uk_sign_pk=u2003_pk)
     tc.add("leder_add", [leder_sk], user=user)
     tc.add("member_remove", [uk1_sk], user="u-2003")
+
+    # ---- thread chains (docs/THREADS.md): signed by the members' user keys, no org state ----
+    # u-3001 (fagperson) opens an anonymous thread with the two rådgivere u-3002 and u-3003; u-3002
+    # adds u-3004 (the leder of its team); the creator adds the fagperson u-3005, who leaves; u-3002
+    # removes u-3003; u-3005 comes back with a rotated user key (generation 2); u-3004 leaves.
+    thread = thread_id("consultation-1")
+    tk = {u: user_key(u, 1) for u in ("u-3001", "u-3002", "u-3003", "u-3004", "u-3005", "u-3006", "u-5000")}
+    u3005_g2_pk, u3005_g2_sk, _ = user_key("u-3005", 2)
+
+    def pin(u, role, g=1, pk=None):
+        return dict(user=u, role=role, generation=g, uk_sign_pk=tk[u][0] if pk is None else pk)
+
+    sk = lambda u: tk[u][1]  # noqa: E731
+    th = Chain(thread, t0 + 10800)
+    th.add("thread_create", [sk("u-3001")], institution="inst-skole-7", anonymous=1, **pin("u-3001", "fagperson"))
+    th.add("thread_member_add", [sk("u-3001")], **pin("u-3002", "raadgiver"))
+    th.add("thread_member_add", [sk("u-3001")], **pin("u-3003", "raadgiver"))
+    th.add("thread_member_add", [sk("u-3002")], **pin("u-3004", "leder"))
+    th.add("thread_member_add", [sk("u-3001")], **pin("u-3005", "fagperson"))
+    th.add("thread_member_leave", [sk("u-3005")], user="u-3005")
+    th.add("thread_member_remove", [sk("u-3002")], user="u-3003")
+    th.add("thread_member_add", [sk("u-3002")], **pin("u-3005", "fagperson", 2, u3005_g2_pk))
+    th.add("thread_member_leave", [sk("u-3004")], user="u-3004")
+
+    # A rådgiver opens a thread that is not anonymous, at another institution, with nobody else yet.
+    thread2 = thread_id("consultation-2")
+    th2 = Chain(thread2, t0 + 14400)
+    th2.add("thread_create", [sk("u-3002")], institution="inst-dagtilbud-3", anonymous=0,
+            **pin("u-3002", "raadgiver"))
 
     # ---- invalid chains: the links up to the refused one, which is the last ----
     def case(name, kind, texts, error):
@@ -381,6 +447,66 @@ def main():
                     generation=1, uk_sign_pk=uk1_pk)["json"]], "bad_chain"),
     ]
 
+    # ---- invalid thread chains ----
+    def tl(op, signer, seq, prev, **fields):
+        return th.link(op, [sk(signer)], seq=seq, prev=prev, **fields)["json"]
+
+    invalid += [
+        case("thread-broken-prev", "thread", th.texts(2) + [
+            tl("thread_member_add", "u-3001", 3, hashlib.sha256(b"not the previous link").digest(),
+               **pin("u-3003", "raadgiver"))], "bad_chain"),
+        case("thread-fork", "thread", th.texts(3) + [
+            tl("thread_member_add", "u-3001", 3, h(th, 1), **pin("u-3005", "fagperson"))], "bad_chain"),
+        case("thread-seq-backwards", "thread", th.texts(4) + [
+            tl("thread_member_add", "u-3001", 2, h(th, 3), **pin("u-3005", "fagperson"))], "bad_chain"),
+        case("thread-skipped-seq", "thread", th.texts(2) + [
+            tl("thread_member_add", "u-3001", 4, h(th, 1), **pin("u-3003", "raadgiver"))], "bad_chain"),
+        case("thread-first-prev-not-zero", "thread", [
+            tl("thread_create", "u-3001", 1, h(th, 0), institution="inst-skole-7", anonymous=1,
+               **pin("u-3001", "fagperson"))], "bad_chain"),
+        case("thread-first-not-create", "thread", [
+            tl("thread_member_add", "u-3001", 1, ZERO, **pin("u-3002", "raadgiver"))], "bad_chain"),
+        case("thread-create-not-first", "thread", th.texts(1) + [
+            tl("thread_create", "u-3002", 2, h(th, 0), institution="inst-skole-7", anonymous=0,
+               **pin("u-3002", "raadgiver"))], "bad_chain"),
+        case("thread-create-wrong-signer", "thread", [
+            tl("thread_create", "u-3002", 1, ZERO, institution="inst-skole-7", anonymous=1,
+               **pin("u-3001", "fagperson"))], "bad_signature"),
+        case("thread-bad-signature", "thread", th.texts(3) + [flip_sig(th.records[3]["json"])], "bad_signature"),
+        case("thread-add-by-fagperson", "thread", th.texts(5) + [
+            tl("thread_member_add", "u-3005", 6, h(th, 4), **pin("u-3006", "fagperson"))], "forbidden"),
+        case("thread-add-by-leder", "thread", th.texts(4) + [
+            tl("thread_member_add", "u-3004", 5, h(th, 3), **pin("u-3006", "fagperson"))], "forbidden"),
+        case("thread-remove-by-fagperson", "thread", th.texts(5) + [
+            tl("thread_member_remove", "u-3005", 6, h(th, 4), user="u-3004")], "forbidden"),
+        case("thread-leave-by-someone-else", "thread", th.texts(5) + [
+            tl("thread_member_leave", "u-3002", 6, h(th, 4), user="u-3005")], "forbidden"),
+        case("thread-add-by-outsider", "thread", th.texts(2) + [
+            tl("thread_member_add", "u-5000", 3, h(th, 1), **pin("u-3003", "raadgiver"))], "not_member"),
+        case("thread-leave-by-outsider", "thread", th.texts(2) + [
+            tl("thread_member_leave", "u-5000", 3, h(th, 1), user="u-5000")], "not_member"),
+        case("thread-add-by-removed-raadgiver", "thread", th.texts(7) + [
+            tl("thread_member_add", "u-3003", 8, h(th, 6), **pin("u-3006", "fagperson"))], "not_member"),
+        case("thread-leave-twice", "thread", th.texts(6) + [
+            tl("thread_member_leave", "u-3005", 7, h(th, 5), user="u-3005")], "not_member"),
+        case("thread-add-present-member", "thread", th.texts(2) + [
+            tl("thread_member_add", "u-3001", 3, h(th, 1), **pin("u-3002", "raadgiver"))], "bad_chain"),
+        case("thread-add-with-anothers-key", "thread", th.texts(2) + [
+            tl("thread_member_add", "u-3001", 3, h(th, 1), **pin("u-3006", "fagperson", 1, tk["u-3002"][0]))],
+             "bad_chain"),
+        case("thread-remove-non-member", "thread", th.texts(2) + [
+            tl("thread_member_remove", "u-3001", 3, h(th, 1), user="u-3006")], "bad_chain"),
+        case("thread-remove-departed", "thread", th.texts(6) + [
+            tl("thread_member_remove", "u-3002", 7, h(th, 5), user="u-3005")], "bad_chain"),
+        case("thread-remove-self", "thread", th.texts(2) + [
+            tl("thread_member_remove", "u-3002", 3, h(th, 1), user="u-3002")], "bad_chain"),
+        case("thread-wrong-chain", "thread", th.texts(1) + [
+            th.link("thread_member_add", [sk("u-3001")], seq=2, prev=h(th, 0), chain=thread2,
+                    **pin("u-3002", "raadgiver"))["json"]], "bad_chain"),
+        case("thread-team-link", "thread", [tc.records[0]["json"]], "bad_chain"),
+        case("team-thread-link", "team", [th.records[0]["json"]], "bad_chain"),
+    ]
+
     # ---- invalid link texts: the error of parsing them ----
     def edit(text, fn):
         o = json.loads(text)
@@ -426,6 +552,53 @@ def main():
         {"name": "trailing-garbage", "text": first + "x", "error": "bad_json"},
     ]
 
+    tcreate = th.records[0]["json"]
+    tadd = th.records[1]["json"]
+    tleave = th.records[5]["json"]
+    bad_json += [
+        {"name": "thread-id-lowercase", "text": edit(tadd, lambda o: o.update(thread=o["thread"].lower())),
+         "error": "bad_frame"},
+        {"name": "thread-id-25-chars", "text": edit(tadd, lambda o: o.update(thread=o["thread"][:-1])),
+         "error": "bad_frame"},
+        {"name": "thread-id-27-chars", "text": edit(tadd, lambda o: o.update(thread=o["thread"] + "A")),
+         "error": "bad_frame"},
+        {"name": "thread-id-message-prefix", "text": edit(tadd, lambda o: o.update(thread="M-" + o["thread"][2:])),
+         "error": "bad_frame"},
+        {"name": "thread-id-digit-1", "text": edit(tadd, lambda o: o.update(thread=o["thread"][:5] + "1" +
+                                                                           o["thread"][6:])),
+         "error": "bad_frame"},
+        {"name": "thread-id-not-canonical", "text": edit(tadd, lambda o: o.update(thread=noncanonical(o["thread"]))),
+         "error": "bad_frame"},
+        {"name": "thread-id-team-name", "text": edit(tadd, lambda o: o.update(thread="team-vest")),
+         "error": "bad_frame"},
+        {"name": "thread-unknown-key", "text": edit(tadd, lambda o: o.update(x=1)), "error": "bad_frame"},
+        {"name": "thread-team-key", "text": edit(tadd, lambda o: o.update(team=o.pop("thread"))),
+         "error": "bad_frame"},
+        {"name": "thread-team-op-name", "text": edit(tadd, lambda o: o.update(op="member_add")),
+         "error": "bad_frame"},
+        {"name": "thread-anonymous-integer", "text": edit(tcreate, lambda o: o.update(anonymous=1)),
+         "error": "bad_frame"},
+        {"name": "thread-create-no-institution", "text": edit(tcreate, lambda o: o.pop("institution")),
+         "error": "bad_frame"},
+        {"name": "thread-create-no-anonymous", "text": edit(tcreate, lambda o: o.pop("anonymous")),
+         "error": "bad_frame"},
+        {"name": "thread-create-by-leder", "text": edit(tcreate, lambda o: o.update(role="leder")),
+         "error": "bad_frame"},
+        {"name": "thread-add-with-institution", "text": edit(tadd, lambda o: o.update(institution="inst-skole-7")),
+         "error": "bad_frame"},
+        {"name": "thread-add-role-myndighed", "text": edit(tadd, lambda o: o.update(role="myndighed")),
+         "error": "bad_frame"},
+        {"name": "thread-add-role-agent", "text": edit(tadd, lambda o: o.update(role="agent")),
+         "error": "bad_frame"},
+        {"name": "thread-leave-with-role", "text": edit(tleave, lambda o: o.update(role="fagperson")),
+         "error": "bad_frame"},
+        {"name": "thread-add-no-pin", "text": edit(tadd, lambda o: o.pop("uk_sign_pk")), "error": "bad_frame"},
+        {"name": "team-add-role-fagperson", "text": edit(madd, lambda o: o.update(role="fagperson")),
+         "error": "bad_frame"},
+        {"name": "team-add-role-raadgiver", "text": edit(madd, lambda o: o.update(role="raadgiver")),
+         "error": "bad_frame"},
+    ]
+
     out = {
         "description": "PROTOCOL.md 13 chain links from fixed seeds; generated by chain-gen.py (PyNaCl, hashlib), "
                        "independent of the C code",
@@ -448,6 +621,26 @@ def main():
                               "uk_generation": 1, "leder": False}]},
         "invalid_chains": invalid,
         "invalid_json": bad_json,
+        "threads": [
+            {"thread": thread, "links": th.records, "institution": "inst-skole-7", "anonymous": True,
+             "creator": "u-3001", "version": len(th.records),
+             "members": [
+                 {"user": "u-3001", "role": "fagperson", "uk_sign_pk": tk["u-3001"][0].hex(), "uk_generation": 1,
+                  "added": 1, "removed": 0},
+                 {"user": "u-3002", "role": "raadgiver", "uk_sign_pk": tk["u-3002"][0].hex(), "uk_generation": 1,
+                  "added": 2, "removed": 0},
+                 {"user": "u-3003", "role": "raadgiver", "uk_sign_pk": tk["u-3003"][0].hex(), "uk_generation": 1,
+                  "added": 3, "removed": 7},
+                 {"user": "u-3004", "role": "leder", "uk_sign_pk": tk["u-3004"][0].hex(), "uk_generation": 1,
+                  "added": 4, "removed": 9},
+                 {"user": "u-3005", "role": "fagperson", "uk_sign_pk": u3005_g2_pk.hex(), "uk_generation": 2,
+                  "added": 8, "removed": 0}]},
+            {"thread": thread2, "links": th2.records, "institution": "inst-dagtilbud-3", "anonymous": False,
+             "creator": "u-3002", "version": 1,
+             "members": [
+                 {"user": "u-3002", "role": "raadgiver", "uk_sign_pk": tk["u-3002"][0].hex(), "uk_generation": 1,
+                  "added": 1, "removed": 0}]},
+        ],
     }
     with open(OUT, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1, sort_keys=True, ensure_ascii=False)
@@ -466,8 +659,10 @@ def corpus(out):
     user = [r["json"] for r in out["user"]["links"]]
     team = [r["json"] for r in out["team"]["links"]]
     items = [org, org + user + team, org + team + user]
+    for t in out["threads"]:
+        items.append([r["json"] for r in t["links"]])
     for c in out["invalid_chains"]:
-        items.append(c["links"] if c["kind"] == "org" else org + c["links"])
+        items.append(c["links"] if c["kind"] in ("org", "thread") else org + c["links"])
     for c in out["invalid_json"]:
         items.append([c["text"]])
     seen = set()

@@ -2,10 +2,10 @@
  * fuzz-chain.c: chain links (proto/chain.c) from arbitrary bytes. The input
  * is split at newlines into up to CHAIN_FUZZ_LINES link texts; each is
  * decoded, and one that decodes is encoded again and compared, hashed, and
- * offered to an org, a user and a team state that grow as the lines extend
- * them (the team and user states with the org state built so far, so a seed
- * made of the vectors' org chain followed by a team chain reaches the
- * success paths of every op).
+ * offered to an org, a user, a team and a thread state that grow as the
+ * lines extend them (the team and user states with the org state built so
+ * far, so a seed made of the vectors' org chain followed by a team chain
+ * reaches the success paths of every op; a thread chain needs no org).
  *
  * Invariants: a refused text leaves the link zeroed; an accepted one
  * encodes to a text that decodes to the same struct and encodes to the
@@ -62,7 +62,7 @@ static void check_extend(int r, const void *s, const void *old, size_t size, con
 }
 
 static void one_link(const uint8_t *p, size_t n, struct chain_org_state *org, struct chain_user_state *user,
-                     struct chain_team_state *team, void *old)
+                     struct chain_team_state *team, struct chain_thread_state *thread, void *old)
 {
 	struct chain_link l, l2;
 	uint8_t hash[32];
@@ -103,6 +103,13 @@ static void one_link(const uint8_t *p, size_t n, struct chain_org_state *org, st
 	check_extend(r, team, old, sizeof(*team), &team->head, &l, hash);
 	if (r == VARSKO_OK && (l.kind != CHAIN_KIND_TEAM || team->n_members < 1))
 		abort();
+
+	memcpy(old, thread, sizeof(*thread));
+	r = chain_thread_extend(thread, &l);
+	check_extend(r, thread, old, sizeof(*thread), &thread->head, &l, hash);
+	if (r == VARSKO_OK && (l.kind != CHAIN_KIND_THREAD || thread->n_members < 1 || thread->creator[0] == '\0' ||
+	                       chain_thread_member(thread, l.user) == NULL))
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -110,24 +117,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct chain_org_state *org = calloc(1, sizeof(*org));
 	struct chain_user_state *user = calloc(1, sizeof(*user));
 	struct chain_team_state *team = calloc(1, sizeof(*team));
+	struct chain_thread_state *thread = calloc(1, sizeof(*thread));
 	size_t big = sizeof(*org) > sizeof(*user) ? sizeof(*org) : sizeof(*user);
 	void *old;
 	size_t start = 0;
 
 	big = big > sizeof(*team) ? big : sizeof(*team);
+	big = big > sizeof(*thread) ? big : sizeof(*thread);
 	old = malloc(big);
-	if (org == NULL || user == NULL || team == NULL || old == NULL)
+	if (org == NULL || user == NULL || team == NULL || thread == NULL || old == NULL)
 		abort();
 	for (int lines = 0; start <= size && lines < CHAIN_FUZZ_LINES; lines++) {
 		const uint8_t *nl = size > start ? memchr(data + start, '\n', size - start) : NULL;
 		size_t end = nl != NULL ? (size_t)(nl - data) : size;
 
-		one_link(data + start, end - start, org, user, team, old);
+		one_link(data + start, end - start, org, user, team, thread, old);
 		start = end + 1;
 	}
 	free(org);
 	free(user);
 	free(team);
+	free(thread);
 	free(old);
 	return 0;
 }

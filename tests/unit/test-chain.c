@@ -2,12 +2,13 @@
  * test-chain.c: the hash-linked signed chains of the key model
  * (proto/chain.c). Byte-exact comparison with the independent Python
  * implementation (proto/vectors/chain-gen.py -> chain.json): every link's
- * JSON text, signing input, hash and signatures, the states the three
- * chains verify to, every invalid chain's error and refused link, every
- * invalid link text's error. Then hand-written checks of the states: the
- * members, leders and revoked devices, links made with chain_link_follow()
- * and chain_link_sign(), the size bounds, and that a failed extend leaves
- * the state as it was.
+ * JSON text, signing input, hash and signatures, the states the org, user,
+ * team and thread chains verify to, every invalid chain's error and refused
+ * link, every invalid link text's error. Then hand-written checks of the
+ * states: the members, leders and revoked devices, the thread's creator
+ * rights, departed members and members added again, links made with
+ * chain_link_follow() and chain_link_sign(), the size bounds, and that a
+ * failed extend leaves the state as it was.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -284,6 +285,92 @@ static void test_team_chain(void)
 	free(all);
 }
 
+/* Every thread chain of the vectors, and the state it verifies to. */
+static void test_thread_chains(void)
+{
+	const json_t *threads = jget(v_root, "threads");
+
+	CHECK(json_array_size(threads) >= 2);
+	for (size_t k = 0; k < json_array_size(threads); k++) {
+		const json_t *th = json_array_get(threads, k), *links = jget(th, "links"), *mem = jget(th, "members");
+		size_t n = json_array_size(links), bad = 99;
+		struct chain_link *all = calloc(n, sizeof(*all));
+		struct chain_thread_state *s = calloc(1, sizeof(*s)), *v = calloc(1, sizeof(*v));
+
+		if (all == NULL || s == NULL || v == NULL)
+			abort();
+		for (size_t i = 0; i < n; i++) {
+			const json_t *rec = json_array_get(links, i);
+
+			check_vector_link(rec, &s->head, &all[i]);
+			CHECK_EQ_INT(all[i].kind, CHAIN_KIND_THREAD);
+			CHECK_EQ_INT(chain_thread_extend(s, &all[i]), VARSKO_OK);
+			CHECK(same_hex(s->head.hash, 32, jstr(rec, "hash")));
+		}
+		CHECK_EQ_INT(chain_thread_verify(all, n, jstr(th, "thread"), v, &bad), VARSKO_OK);
+		CHECK_EQ_INT(bad, n);
+		CHECK(memcmp(v, s, sizeof(*s)) == 0);
+		CHECK_EQ_STR(v->thread, jstr(th, "thread"));
+		CHECK_EQ_STR(v->institution, jstr(th, "institution"));
+		CHECK_EQ_INT(v->anonymous, json_is_true(jget(th, "anonymous")));
+		CHECK_EQ_STR(v->creator, jstr(th, "creator"));
+		CHECK_EQ_INT(v->head.seq, json_integer_value(jget(th, "version")));
+		CHECK_EQ_INT(v->n_members, json_array_size(mem));
+		for (size_t i = 0; i < v->n_members && i < json_array_size(mem); i++) {
+			const json_t *m = json_array_get(mem, i);
+			const struct chain_thread_member *e = chain_thread_member(v, jstr(m, "user"));
+
+			CHECK(e == &v->members[i]);
+			CHECK_EQ_STR(v->members[i].user, jstr(m, "user"));
+			CHECK_EQ_STR(chain_role_name(v->members[i].role), jstr(m, "role"));
+			CHECK(same_hex(v->members[i].uk_sign_pk, 32, jstr(m, "uk_sign_pk")));
+			CHECK_EQ_INT(v->members[i].uk_generation, json_integer_value(jget(m, "uk_generation")));
+			CHECK_EQ_INT(v->members[i].added, json_integer_value(jget(m, "added")));
+			CHECK_EQ_INT(v->members[i].removed, json_integer_value(jget(m, "removed")));
+		}
+		CHECK(chain_thread_member(v, "u-5000") == NULL);
+
+		/* Pinned to another thread: refused at the first link, nothing verified. */
+		CHECK_EQ_INT(chain_thread_verify(all, n, "T-AAAAAAAAAAAAAAAAAAAAAAAAAA", s, &bad),
+		             VARSKO_ERR_BAD_CHAIN);
+		CHECK_EQ_INT(bad, 0);
+		CHECK_EQ_INT(s->head.seq, 0);
+		/* The links of a thread are no other kind's. */
+		{
+			struct chain_team_state ts;
+			struct chain_user_state us;
+
+			memset(&ts, 0, sizeof(ts));
+			memset(&us, 0, sizeof(us));
+			CHECK_EQ_INT(chain_team_extend(&ts, &all[0], &v_org), VARSKO_ERR_BAD_CHAIN);
+			CHECK_EQ_INT(chain_user_extend(&us, &all[0], &v_org), VARSKO_ERR_BAD_CHAIN);
+		}
+		free(all);
+		free(s);
+		free(v);
+	}
+	/* By hand: the first thread's departed members, and u-3005 back with a new pin. */
+	{
+		const json_t *th = json_array_get(threads, 0);
+		struct chain_link l;
+		const json_t *links = jget(th, "links");
+		struct chain_thread_state *s = calloc(1, sizeof(*s));
+
+		if (s == NULL)
+			abort();
+		for (size_t i = 0; i < json_array_size(links); i++) {
+			parse_link(jstr(json_array_get(links, i), "json"), &l);
+			CHECK_EQ_INT(chain_thread_extend(s, &l), VARSKO_OK);
+		}
+		CHECK(s->n_members == 5 && s->anonymous == 1 && s->head.seq == 9);
+		CHECK_EQ_STR(s->members[2].user, "u-3003");
+		CHECK(s->members[2].removed == 7 && s->members[3].removed == 9 && s->members[4].removed == 0);
+		CHECK(s->members[4].added == 8 && s->members[4].uk_generation == 2);
+		CHECK_EQ_INT(s->members[3].role, CHAIN_ROLE_LEDER);
+		free(s);
+	}
+}
+
 /*
  * Every invalid chain: the links before the refused one verify, the whole
  * list fails with the expected error at the expected link, and extending
@@ -326,6 +413,16 @@ static void test_invalid_chains(void)
 			before = malloc(sizeof(*s));
 			memcpy(before, s, sizeof(*s));
 			r2 = chain_user_extend(s, &all[want_bad], &v_org);
+			after = s;
+			size = sizeof(*s);
+		} else if (strcmp(kind, "thread") == 0) {
+			struct chain_thread_state *s = calloc(1, sizeof(*s));
+
+			r = chain_thread_verify(all, n, NULL, s, &bad);
+			CHECK_EQ_INT(chain_thread_verify(all, want_bad, NULL, s, NULL), VARSKO_OK);
+			before = malloc(sizeof(*s));
+			memcpy(before, s, sizeof(*s));
+			r2 = chain_thread_extend(s, &all[want_bad]);
 			after = s;
 			size = sizeof(*s);
 		} else {
@@ -500,6 +597,244 @@ static void test_team_by_hand(void)
 	sodium_memzero(u2001_sk, sizeof(u2001_sk));
 	sodium_memzero(admin_sk, sizeof(admin_sk));
 	sodium_memzero(out_sk, sizeof(out_sk));
+}
+
+/* A thread link of op about user following s; member_add's role, generation and pin are the caller's. */
+static void thread_link(struct chain_link *l, const struct chain_thread_state *s, enum chain_op op, const char *user)
+{
+	memset(l, 0, sizeof(*l));
+	l->kind = CHAIN_KIND_THREAD;
+	l->op = op;
+	memcpy(l->chain, s->thread, sizeof(s->thread));
+	CHECK_EQ_INT(proto_str_copy(l->user, sizeof(l->user), user), VARSKO_OK);
+	l->time = 1795500000;
+	chain_link_follow(l, &s->head);
+}
+
+/* The user key of generation g of user, as chain-gen.py derives it. */
+static void vector_user_key(const char *user, int g, uint8_t pk[32], uint8_t sk[64])
+{
+	char label[128];
+
+	snprintf(label, sizeof(label), "varsko-chain-vector:%s/uk%d/sign", user, g);
+	seeded_key(label, pk, sk);
+}
+
+/* Sign l with sk and extend s; on a refusal s must be unchanged. Returns the extend's answer. */
+static int thread_try(struct chain_thread_state *s, struct chain_link *l, const uint8_t sk[64])
+{
+	struct chain_thread_state *copy = malloc(sizeof(*copy));
+	int r;
+
+	if (copy == NULL)
+		abort();
+	CHECK_EQ_INT(chain_link_sign(l, sk), VARSKO_OK);
+	memcpy(copy, s, sizeof(*s));
+	r = chain_thread_extend(s, l);
+	if (r != VARSKO_OK)
+		CHECK(memcmp(copy, s, sizeof(*s)) == 0);
+	else
+		CHECK_EQ_INT(s->head.seq, copy->head.seq + 1);
+	free(copy);
+	return r;
+}
+
+/* A thread_member_add of user with role, pinning generation g of its vector user key. */
+static void thread_add_link(struct chain_link *l, const struct chain_thread_state *s, const char *user,
+                            enum chain_role role, int g)
+{
+	uint8_t sk[64];
+
+	thread_link(l, s, CHAIN_OP_THREAD_MEMBER_ADD, user);
+	l->role = role;
+	l->generation = (uint64_t)g;
+	vector_user_key(user, g, l->uk_sign_pk, sk);
+	sodium_memzero(sk, sizeof(sk));
+}
+
+static void test_thread_by_hand(void)
+{
+	const json_t *links = jget(json_array_get(jget(v_root, "threads"), 0), "links");
+	struct chain_thread_state *s = calloc(1, sizeof(*s));
+	struct chain_link l;
+	uint8_t pk[32], creator_sk[64], r_sk[64], f_sk[64], other_sk[64];
+	char user[32];
+	int r = VARSKO_OK;
+
+	if (s == NULL)
+		abort();
+	for (size_t i = 0; i < json_array_size(links); i++) {
+		parse_link(jstr(json_array_get(links, i), "json"), &l);
+		CHECK_EQ_INT(chain_thread_extend(s, &l), VARSKO_OK);
+	}
+	vector_user_key("u-3001", 1, pk, creator_sk);
+	CHECK(memcmp(pk, s->members[0].uk_sign_pk, 32) == 0);
+	vector_user_key("u-3002", 1, pk, r_sk);
+	CHECK(memcmp(pk, s->members[1].uk_sign_pk, 32) == 0);
+	vector_user_key("u-3005", 2, pk, f_sk);
+	CHECK(memcmp(pk, s->members[4].uk_sign_pk, 32) == 0);
+
+	/* A rådgiver may remove the creator, who then has no rights left. */
+	thread_link(&l, s, CHAIN_OP_THREAD_MEMBER_REMOVE, "u-3001");
+	CHECK_EQ_INT(thread_try(s, &l, r_sk), VARSKO_OK);
+	CHECK(s->members[0].removed == 10 && s->members[0].added == 1);
+	thread_add_link(&l, s, "u-3006", CHAIN_ROLE_FAGPERSON, 1);
+	CHECK_EQ_INT(thread_try(s, &l, creator_sk), VARSKO_ERR_NOT_MEMBER);
+	/* A fagperson who is not the creator may not add, not even the creator back. */
+	thread_add_link(&l, s, "u-3001", CHAIN_ROLE_FAGPERSON, 1);
+	CHECK_EQ_INT(thread_try(s, &l, f_sk), VARSKO_ERR_FORBIDDEN);
+	/* Added again with the same pin: the same entry, and the creator's rights are back. */
+	thread_add_link(&l, s, "u-3001", CHAIN_ROLE_FAGPERSON, 1);
+	CHECK_EQ_INT(thread_try(s, &l, r_sk), VARSKO_OK);
+	CHECK(s->n_members == 5 && s->members[0].added == 11 && s->members[0].removed == 0);
+	thread_add_link(&l, s, "u-3006", CHAIN_ROLE_FAGPERSON, 1);
+	CHECK_EQ_INT(thread_try(s, &l, creator_sk), VARSKO_OK);
+	CHECK(s->n_members == 6 && s->members[5].added == 12 && s->members[5].role == CHAIN_ROLE_FAGPERSON);
+	/* The pin of a departed member (u-3003) is still that user's: nobody else may have it. */
+	thread_add_link(&l, s, "u-3007", CHAIN_ROLE_LEDER, 1);
+	memcpy(l.uk_sign_pk, s->members[2].uk_sign_pk, 32);
+	CHECK_EQ_INT(thread_try(s, &l, creator_sk), VARSKO_ERR_BAD_CHAIN);
+	/* u-3003 itself may come back with it, and the thread's own fields never change. */
+	thread_add_link(&l, s, "u-3003", CHAIN_ROLE_RAADGIVER, 1);
+	CHECK_EQ_INT(thread_try(s, &l, creator_sk), VARSKO_OK);
+	CHECK(s->members[2].removed == 0 && s->members[2].added == 13);
+	CHECK(s->anonymous == 1 && strcmp(s->institution, "inst-skole-7") == 0 && strcmp(s->creator, "u-3001") == 0);
+	/* A leave that names another member, and one by the member itself. */
+	thread_link(&l, s, CHAIN_OP_THREAD_MEMBER_LEAVE, "u-3002");
+	CHECK_EQ_INT(thread_try(s, &l, f_sk), VARSKO_ERR_FORBIDDEN);
+	thread_link(&l, s, CHAIN_OP_THREAD_MEMBER_LEAVE, "u-3002");
+	CHECK_EQ_INT(thread_try(s, &l, r_sk), VARSKO_OK);
+	CHECK_EQ_INT(s->members[1].removed, 14);
+	/* The old key of u-3005 (generation 1) is no pin any more: its signer is no member. */
+	vector_user_key("u-3005", 1, pk, other_sk);
+	thread_link(&l, s, CHAIN_OP_THREAD_MEMBER_LEAVE, "u-3005");
+	CHECK_EQ_INT(thread_try(s, &l, other_sk), VARSKO_ERR_NOT_MEMBER);
+	/* The same link twice: the second is a fork. */
+	thread_link(&l, s, CHAIN_OP_THREAD_MEMBER_LEAVE, "u-3005");
+	CHECK_EQ_INT(thread_try(s, &l, f_sk), VARSKO_OK);
+	CHECK_EQ_INT(chain_thread_extend(s, &l), VARSKO_ERR_BAD_CHAIN);
+
+	/* A new thread of one member: it may leave, and then nobody can change the thread. */
+	memset(&l, 0, sizeof(l));
+	CHECK_EQ_INT(chain_thread_verify(NULL, 0, "T-AAAAAAAAAAAAAAAAAAAAAAAAAA", s, NULL), VARSKO_OK);
+	thread_link(&l, s, CHAIN_OP_THREAD_CREATE, "u-3002");
+	CHECK_EQ_INT(proto_str_copy(l.institution, sizeof(l.institution), "inst-skole-7"), VARSKO_OK);
+	l.role = CHAIN_ROLE_RAADGIVER;
+	l.generation = 1;
+	vector_user_key("u-3002", 1, l.uk_sign_pk, r_sk);
+	CHECK_EQ_INT(thread_try(s, &l, r_sk), VARSKO_OK);
+	CHECK(s->anonymous == 0 && s->n_members == 1 && strcmp(s->creator, "u-3002") == 0);
+	thread_link(&l, s, CHAIN_OP_THREAD_MEMBER_REMOVE, "u-3002");
+	CHECK_EQ_INT(thread_try(s, &l, r_sk), VARSKO_ERR_BAD_CHAIN); /* nobody removes itself */
+
+	/* Users up to CHAIN_MEMBERS_MAX, departed ones included; one more is too_large. */
+	for (size_t i = s->n_members; i <= CHAIN_MEMBERS_MAX && r == VARSKO_OK; i++) {
+		snprintf(user, sizeof(user), "u-%zu", 4000 + i);
+		thread_add_link(&l, s, user, CHAIN_ROLE_FAGPERSON, 1);
+		r = thread_try(s, &l, r_sk);
+		if (r == VARSKO_OK && i == 2) {
+			thread_link(&l, s, CHAIN_OP_THREAD_MEMBER_REMOVE, user);
+			CHECK_EQ_INT(thread_try(s, &l, r_sk), VARSKO_OK);
+		}
+	}
+	CHECK_EQ_INT(r, VARSKO_ERR_TOO_LARGE);
+	CHECK_EQ_INT(s->n_members, CHAIN_MEMBERS_MAX);
+	/* A departed user comes back into its own entry even when the thread is full. */
+	thread_add_link(&l, s, "u-4002", CHAIN_ROLE_LEDER, 1);
+	CHECK_EQ_INT(thread_try(s, &l, r_sk), VARSKO_OK);
+	CHECK(s->n_members == CHAIN_MEMBERS_MAX && s->members[2].role == CHAIN_ROLE_LEDER);
+	thread_link(&l, s, CHAIN_OP_THREAD_MEMBER_LEAVE, "u-3002");
+	CHECK_EQ_INT(thread_try(s, &l, r_sk), VARSKO_OK);
+	snprintf(user, sizeof(user), "u-%d", 4001);
+	vector_user_key(user, 1, pk, other_sk);
+	thread_link(&l, s, CHAIN_OP_THREAD_MEMBER_REMOVE, "u-4002");
+	CHECK_EQ_INT(thread_try(s, &l, other_sk), VARSKO_ERR_FORBIDDEN); /* a fagperson, not the creator */
+	thread_add_link(&l, s, "u-3001", CHAIN_ROLE_FAGPERSON, 1);
+	CHECK_EQ_INT(thread_try(s, &l, r_sk), VARSKO_ERR_NOT_MEMBER); /* the creator left */
+
+	sodium_memzero(creator_sk, sizeof(creator_sk));
+	sodium_memzero(r_sk, sizeof(r_sk));
+	sodium_memzero(f_sk, sizeof(f_sk));
+	sodium_memzero(other_sk, sizeof(other_sk));
+	free(s);
+}
+
+/* Thread links that are not well-formed, and the roles and ops of each kind. */
+static void test_thread_well_formed(void)
+{
+	const json_t *links = jget(json_array_get(jget(v_root, "threads"), 0), "links");
+	struct chain_link create, add, m;
+	uint8_t sk[64], pk[32];
+
+	CHECK_EQ_INT(chain_op_kind(CHAIN_OP_THREAD_MEMBER_ADD), CHAIN_KIND_THREAD);
+	CHECK_EQ_INT(chain_op_from_name("member_add"), CHAIN_OP_MEMBER_ADD);
+	CHECK_EQ_INT(chain_op_from_name("thread_member_add"), CHAIN_OP_THREAD_MEMBER_ADD);
+	CHECK_EQ_STR(chain_op_name(CHAIN_OP_THREAD_MEMBER_LEAVE), "thread_member_leave");
+	CHECK_EQ_STR(chain_role_name(CHAIN_ROLE_RAADGIVER), "raadgiver");
+	CHECK(chain_role_of_kind(CHAIN_ROLE_LEDER, CHAIN_KIND_TEAM) &&
+	      chain_role_of_kind(CHAIN_ROLE_LEDER, CHAIN_KIND_THREAD));
+	CHECK(chain_role_of_kind(CHAIN_ROLE_MYNDIGHED, CHAIN_KIND_TEAM) &&
+	      !chain_role_of_kind(CHAIN_ROLE_MYNDIGHED, CHAIN_KIND_THREAD));
+	CHECK(chain_role_of_kind(CHAIN_ROLE_AGENT, CHAIN_KIND_TEAM) &&
+	      !chain_role_of_kind(CHAIN_ROLE_AGENT, CHAIN_KIND_THREAD));
+	CHECK(!chain_role_of_kind(CHAIN_ROLE_FAGPERSON, CHAIN_KIND_TEAM) &&
+	      chain_role_of_kind(CHAIN_ROLE_FAGPERSON, CHAIN_KIND_THREAD));
+	CHECK(!chain_role_of_kind(CHAIN_ROLE_RAADGIVER, CHAIN_KIND_TEAM) &&
+	      chain_role_of_kind(CHAIN_ROLE_RAADGIVER, CHAIN_KIND_THREAD));
+	CHECK(!chain_role_of_kind(CHAIN_ROLE_NONE, CHAIN_KIND_THREAD) &&
+	      !chain_role_of_kind(CHAIN_ROLE_LEDER, CHAIN_KIND_ORG));
+
+	parse_link(jstr(json_array_get(links, 0), "json"), &create);
+	parse_link(jstr(json_array_get(links, 1), "json"), &add);
+	vector_user_key("u-3001", 1, pk, sk);
+	for (int k = 0; k < 10; k++) {
+		memcpy(&m, k < 5 ? &create : &add, sizeof(m));
+		switch (k) {
+		case 0:
+			m.anonymous = 2;
+			break;
+		case 1:
+			m.role = CHAIN_ROLE_LEDER; /* a leder does not open a thread */
+			break;
+		case 2:
+			m.institution[0] = '\0';
+			break;
+		case 3:
+			m.chain[27] = 'B'; /* the last character of a thread id carries two zero bits */
+			break;
+		case 4:
+			m.chain[0] = 't';
+			break;
+		case 5:
+			memcpy(m.institution, "inst-skole-7", 13);
+			break;
+		case 6:
+			m.anonymous = 1;
+			break;
+		case 7:
+			m.role = CHAIN_ROLE_MYNDIGHED;
+			break;
+		case 8:
+			m.kind = CHAIN_KIND_TEAM;
+			break;
+		case 9:
+			m.op = CHAIN_OP_MEMBER_ADD; /* the team's op in a thread link */
+			break;
+		}
+		CHECK(!chain_link_well_formed(&m));
+		m.n_sigs = 0;
+		CHECK_EQ_INT(chain_link_sign(&m, sk), VARSKO_ERR_BAD_INPUT);
+	}
+	/* Both canonical and well-formed: a raadgiver may open a thread too. */
+	create.role = CHAIN_ROLE_RAADGIVER;
+	create.anonymous = 0;
+	CHECK(chain_link_well_formed(&create));
+	/* A team member_add with a thread role is not well-formed. */
+	parse_link(jstr(json_array_get(jget(jget(v_root, "team"), "links"), 1), "json"), &m);
+	CHECK(chain_link_well_formed(&m));
+	m.role = CHAIN_ROLE_FAGPERSON;
+	CHECK(!chain_link_well_formed(&m));
+	sodium_memzero(sk, sizeof(sk));
 }
 
 static void user_link(struct chain_link *l, const struct chain_user_state *s, enum chain_op op)
@@ -698,10 +1033,11 @@ static void test_well_formed(void)
 	}
 	/* decode(encode(x)) == x for every vector link. */
 	{
-		static const char *const which[] = {"org", "user", "team"};
+		static const char *const which[] = {"org", "user", "team", "threads/0", "threads/1"};
 
-		for (size_t w = 0; w < 3; w++) {
-			const json_t *links = jget(jget(v_root, which[w]), "links");
+		for (size_t w = 0; w < 5; w++) {
+			const json_t *links = w < 3 ? jget(jget(v_root, which[w]), "links")
+			                            : jget(json_array_get(jget(v_root, "threads"), w - 3), "links");
 
 			for (size_t i = 0; i < json_array_size(links); i++) {
 				parse_link(jstr(json_array_get(links, i), "json"), &l);
@@ -737,11 +1073,14 @@ int main(void)
 	test_org_chain();
 	test_user_chain();
 	test_team_chain();
+	test_thread_chains();
 	test_invalid_chains();
 	test_invalid_json();
 	test_team_by_hand();
 	test_user_by_hand();
 	test_org_by_hand();
+	test_thread_by_hand();
+	test_thread_well_formed();
 	test_well_formed();
 	json_decref(v_root);
 	sodium_memzero(root_sk, sizeof(root_sk));

@@ -1,7 +1,8 @@
 /*
- * test-sign.c: canonical encoding, signing inputs, signatures, device ids and
- * fingerprints (proto/sign.c). The byte-exact comparison with the independent
- * Python implementation is in test-vectors.c; this covers the edges.
+ * test-sign.c: canonical encoding and reading it back, signing inputs,
+ * signatures, device ids and fingerprints (proto/sign.c). The byte-exact
+ * comparison with the independent Python implementation is in
+ * test-vectors.c; this covers the edges.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,54 @@ static void test_buf(void)
 	CHECK_EQ_INT(b.err, VARSKO_ERR_TOO_LARGE);
 	proto_buf_free(&b);
 	proto_buf_free(NULL);
+}
+
+/* The reading side: what proto_buf_put_*() wrote reads back, and nothing past the end is read. */
+static void test_fields(void)
+{
+	struct proto_buf b;
+	const uint8_t *f;
+	size_t pos = 0, n = 99;
+	uint64_t v = 0;
+	char s[8];
+	static const uint8_t nul[] = {0, 0, 0, 2, 'a', 0};
+	static const uint8_t past[] = {0, 0, 0, 5, 'a', 'b'};
+	static const uint8_t huge[] = {0xff, 0xff, 0xff, 0xff, 'a'};
+
+	proto_buf_init(&b);
+	proto_buf_put_str(&b, "tag");
+	proto_buf_put_u64(&b, 0x0102030405060708ULL);
+	proto_buf_put_str(&b, "");
+	proto_buf_put_str(&b, "1234567");
+	CHECK_EQ_INT(b.err, VARSKO_OK);
+	CHECK_EQ_INT(proto_field_str(b.p, b.len, &pos, s, sizeof(s)), VARSKO_OK);
+	CHECK_EQ_STR(s, "tag");
+	CHECK_EQ_INT(proto_field_u64(b.p, b.len, &pos, &v), VARSKO_OK);
+	CHECK(v == 0x0102030405060708ULL);
+	f = proto_field_next(b.p, b.len, &pos, &n);
+	CHECK(f == b.p + 4 + 3 + 4 + 8 + 4 && n == 0);
+	CHECK_EQ_INT(proto_field_str(b.p, b.len, &pos, s, sizeof(s)), VARSKO_OK);
+	CHECK_EQ_STR(s, "1234567");
+	CHECK_EQ_INT(pos, b.len);
+	/* At the end, nothing more; pos stays. */
+	CHECK(proto_field_next(b.p, b.len, &pos, &n) == NULL);
+	CHECK_EQ_INT(pos, b.len);
+	/* An empty string field and one that does not fit are refused by proto_field_str; 7 bytes are no u64. */
+	pos = 4 + 3 + 4 + 8;
+	CHECK_EQ_INT(proto_field_str(b.p, b.len, &pos, s, sizeof(s)), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(proto_field_str(b.p, b.len, &pos, s, 7), VARSKO_ERR_BAD_INPUT);
+	pos = 4 + 3 + 4 + 8 + 4;
+	CHECK_EQ_INT(proto_field_u64(b.p, b.len, &pos, &v), VARSKO_ERR_BAD_INPUT);
+	proto_buf_free(&b);
+	/* A NUL inside, a length past the end, a length that wraps, a short length, a pos past the end. */
+	pos = 0;
+	CHECK_EQ_INT(proto_field_str(nul, sizeof(nul), &pos, s, sizeof(s)), VARSKO_ERR_BAD_INPUT);
+	pos = 0;
+	CHECK(proto_field_next(past, sizeof(past), &pos, &n) == NULL && pos == 0);
+	CHECK(proto_field_next(huge, sizeof(huge), &pos, &n) == NULL && pos == 0);
+	CHECK(proto_field_next(huge, 3, &pos, &n) == NULL && pos == 0);
+	pos = 7;
+	CHECK(proto_field_next(past, sizeof(past), &pos, &n) == NULL && pos == 7);
 }
 
 static void test_inputs(void)
@@ -212,6 +261,7 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	test_buf();
+	test_fields();
 	test_inputs();
 	test_sign_verify();
 	test_ids();
