@@ -49,6 +49,7 @@
 #define CLIENT_ID_MAX  128
 #define OPT_HELP       1000
 #define OPT_METRICS    1001
+#define OPT_MQTT_HOST  1002
 
 static volatile sig_atomic_t stop_requested;
 static const char *log_team = "";
@@ -572,7 +573,7 @@ static void no_core_dumps(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	        {"home", required_argument, NULL, 'H'},      {"mqtt-host", required_argument, NULL, 'h'},
+	        {"home", required_argument, NULL, 'H'},      {"mqtt-host", required_argument, NULL, OPT_MQTT_HOST},
 	        {"mqtt-port", required_argument, NULL, 'p'}, {"ca", required_argument, NULL, 'a'},
 	        {"cert", required_argument, NULL, 'c'},      {"key", required_argument, NULL, 'k'},
 	        {"team", required_argument, NULL, 't'},      {"case-dir", required_argument, NULL, 'd'},
@@ -596,12 +597,13 @@ int main(int argc, char **argv)
 	a.case_fd = a.acks_fd = a.spool_fd = a.metrics_dirfd = -1;
 	a.tenant = DEFAULT_TENANT;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	/* -h and -V as everywhere; every other option is long only. */
+	while ((c = getopt_long(argc, argv, ":hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H':
 			home = optarg;
 			break;
-		case 'h':
+		case OPT_MQTT_HOST:
 			host = optarg;
 			break;
 		case 'p':
@@ -634,6 +636,7 @@ int main(int argc, char **argv)
 		case OPT_METRICS:
 			metrics_path = optarg;
 			break;
+		case 'h':
 		case OPT_HELP:
 			fputs(usage_text, stdout);
 			return EXIT_SUCCESS;

@@ -210,7 +210,7 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	o->ca = getenv("VARSKO_CA");
 	opterr = 0;
 	optind = 0; /* glibc: start afresh (main() parsed with "+"); options and arguments may mix */
-	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
 			if (bits[i].ch == c && (cmd->allowed & bits[i].bit) == 0)
 				return usage_error(cmd, "this command does not take that option");
@@ -2465,7 +2465,7 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	/* "+": stop at the command; its options are parsed by the command. */
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage_main, stdout);

@@ -212,6 +212,23 @@ def main():
         opts |= options_of(out)
     missing = sorted(o for o in opts if not has_phrase(text.get("varsko.1", ""), o))
     c(f"varsko.1 documents every option of varsko's help texts ({len(opts)})", not missing, f"missing: {missing}")
+    # Help everywhere (issue 11): every command phrase with --help and -h, exit 0, its own usage on stdout.
+    bad = []
+    for phrase in phrases:
+        for flag in ("--help", "-h"):
+            rc, out, err = run([cli, *phrase.split(), flag])
+            if rc != 0 or f"usage: varsko {phrase}" not in out:
+                bad.append(f"{phrase} {flag}: rc={rc}")
+    c(f"varsko COMMAND --help and -h: exit 0 with the command's usage, for all {len(phrases)} commands",
+      not bad, str(bad[:6]))
+    bad = []
+    for prog in (cli, ctl, os.path.join(harness.BUILD_ROOT, "gateway", "varskod"),
+                 os.path.join(harness.BUILD_ROOT, "clients", "agent", "varsko-agent")):
+        for flags, want in ((["-h"], "usage"), (["--help"], "usage"), (["--version"], "0."), (["-V"], "0.")):
+            rc, out, err = run([prog, *flags])
+            if rc != 0 or want not in out.lower():
+                bad.append(f"{os.path.basename(prog)} {flags[0]}: rc={rc}")
+    c("-h, --help, --version and -V: exit 0 on varsko, varskoctl, varskod and varsko-agent", not bad, str(bad))
     for var in ("VARSKO_HOME", "VARSKO_CA"):
         c(f"varsko.1 documents {var}", has_phrase(text.get("varsko.1", ""), var))
 
