@@ -79,6 +79,9 @@ struct pf_type {
  * VARSKO_ERR_BAD_JSON; *detail (detail may be NULL) gets a static text.
  */
 int pf_load(const char *buf, size_t len, size_t max, size_t flags, json_t **out, const char **detail) VARSKO_WUR;
+/* pf_load() that also says where malformed JSON stopped (1-based line and column; 0 when unknown). */
+int pf_load_at(const char *buf, size_t len, size_t max, size_t flags, json_t **out, const char **detail,
+               size_t *line, size_t *column) VARSKO_WUR;
 
 /*
  * Fill the fields of `base` named in tab[0..n) from object o; base NULL only

@@ -63,12 +63,22 @@ int pf_valid_ref(const char *s, size_t len, size_t max)
 
 int pf_load(const char *buf, size_t len, size_t max, size_t flags, json_t **out, const char **detail)
 {
+	return pf_load_at(buf, len, max, flags, out, detail, NULL, NULL);
+}
+
+int pf_load_at(const char *buf, size_t len, size_t max, size_t flags, json_t **out, const char **detail,
+               size_t *line, size_t *column)
+{
 	const char *dummy;
 	json_error_t jerr;
 	json_t *o;
 
 	if (detail == NULL)
 		detail = &dummy;
+	if (line != NULL)
+		*line = 0;
+	if (column != NULL)
+		*column = 0;
 	*out = NULL;
 	if (buf == NULL && len > 0) {
 		*detail = "no input";
@@ -85,6 +95,10 @@ int pf_load(const char *buf, size_t len, size_t max, size_t flags, json_t **out,
 	 */
 	o = json_loadb(len ? buf : "", len, JSON_REJECT_DUPLICATES | flags, &jerr);
 	if (o == NULL) {
+		if (line != NULL && jerr.line > 0)
+			*line = (size_t)jerr.line;
+		if (column != NULL && jerr.column > 0)
+			*column = (size_t)jerr.column;
 		if (json_error_code(&jerr) == json_error_duplicate_key) {
 			*detail = "duplicate key";
 			return VARSKO_ERR_DUPLICATE_KEY;

@@ -144,18 +144,31 @@ int uh_age_group(const struct uh_date *birth, const struct uh_date *today, const
 
 /* ---- the document -------------------------------------------------------- */
 
+/* The problems found so far: the first cap in list, all of them counted in n. */
 struct ctx {
-	struct uh_error *err;
+	struct uh_error *list;
+	size_t cap, n;
 };
+
+/* r, unless it is VARSKO_OK and r2 is not: the first failure of a run of independent checks. */
+static int first(int r, int r2)
+{
+	return r != VARSKO_OK ? r : r2;
+}
 
 static void path_cat(char out[UH_PATH_MAX], const char *s);
 
-/* Record the first problem at parent.key / parent[idx] and return VARSKO_ERR_BAD_FRAME. */
+/* Record a problem at path and return VARSKO_ERR_BAD_FRAME. */
 static int fail(struct ctx *c, enum uh_problem p, const char *path)
 {
-	c->err->problem = p;
-	c->err->path[0] = '\0';
-	path_cat(c->err->path, path);
+	if (c->n < c->cap) {
+		struct uh_error *e = &c->list[c->n];
+
+		memset(e, 0, sizeof(*e));
+		e->problem = p;
+		path_cat(e->path, path);
+	}
+	c->n++;
 	return VARSKO_ERR_BAD_FRAME;
 }
 
@@ -196,11 +209,34 @@ static void join_idx(char out[UH_PATH_MAX], const char *parent, size_t i)
 	path_cat(out, "]");
 }
 
-/* Refuse a key of o that is not in the NULL-terminated list `keys`. */
+/*
+ * An unknown key as it may be shown: the writer's own field name (a typo,
+ * a field of another form), never a value. Characters outside
+ * [A-Za-z0-9_-] become '?', and it is cut at 32 bytes.
+ */
+static void key_shown(char out[UH_PATH_MAX], const char *parent, const char *key)
+{
+	char k[36];
+	size_t i;
+
+	for (i = 0; key[i] != '\0' && i < 32; i++)
+		k[i] = (key[i] >= 'a' && key[i] <= 'z') || (key[i] >= 'A' && key[i] <= 'Z') ||
+		                       (key[i] >= '0' && key[i] <= '9') || key[i] == '_' || key[i] == '-'
+		               ? key[i]
+		               : '?';
+	k[i] = '\0';
+	if (key[i] != '\0')
+		memcpy(k + 29, "...", 4);
+	join(out, parent, k);
+}
+
+/* Refuse every key of o that is not in the NULL-terminated list `keys`, each by its name. */
 static int only_keys(struct ctx *c, const json_t *o, const char *path, const char *const *keys)
 {
+	char shown[UH_PATH_MAX];
 	const char *k;
 	json_t *v;
+	int r = VARSKO_OK;
 
 	json_object_foreach((json_t *)o, k, v)
 	{
@@ -208,10 +244,12 @@ static int only_keys(struct ctx *c, const json_t *o, const char *path, const cha
 
 		for (i = 0; keys[i] != NULL && strcmp(keys[i], k) != 0; i++)
 			;
-		if (keys[i] == NULL)
-			return fail(c, UH_PROBLEM_UNKNOWN_FIELD, path);
+		if (keys[i] == NULL) {
+			key_shown(shown, path, k);
+			r = fail(c, UH_PROBLEM_UNKNOWN_FIELD, shown);
+		}
 	}
-	return VARSKO_OK;
+	return r;
 }
 
 enum text_kind {
@@ -316,17 +354,29 @@ static int get_obj(struct ctx *c, const json_t *o, const char *key, char path[UH
 	return VARSKO_OK;
 }
 
+static int child_birth(struct ctx *c, const json_t *o, const char *path, struct uh_doc *d);
+
 static int parse_child(struct ctx *c, const json_t *root, struct uh_doc *d)
 {
 	static const char *const keys[] = {"name", "cpr", "birth_date", "address", NULL};
-	char path[UH_PATH_MAX], fp[UH_PATH_MAX];
-	const json_t *o, *cpr, *bd;
+	char path[UH_PATH_MAX];
+	const json_t *o;
 	int r;
 
-	if ((r = get_obj(c, root, "child", path, &o)) != VARSKO_OK || (r = only_keys(c, o, path, keys)) != VARSKO_OK)
+	if ((r = get_obj(c, root, "child", path, &o)) != VARSKO_OK)
 		return r;
-	if ((r = get_text(c, o, path, "name", d->child.name, 1, UH_NAME_MAX, TK_LINE, 1, NULL)) != VARSKO_OK)
-		return r;
+	r = only_keys(c, o, path, keys);
+	r = first(r, get_text(c, o, path, "name", d->child.name, 1, UH_NAME_MAX, TK_LINE, 1, NULL));
+	return first(r, first(child_birth(c, o, path, d),
+	                      get_text(c, o, path, "address", d->child.address, 1, UH_ADDRESS_MAX, TK_LINE, 1, NULL)));
+}
+
+/* The child's cpr or birth_date (exactly one of them). */
+static int child_birth(struct ctx *c, const json_t *o, const char *path, struct uh_doc *d)
+{
+	char fp[UH_PATH_MAX];
+	const json_t *cpr, *bd;
+
 	cpr = json_object_get(o, "cpr");
 	bd = json_object_get(o, "birth_date");
 	if (cpr != NULL && bd != NULL) {
@@ -362,7 +412,7 @@ static int parse_child(struct ctx *c, const json_t *root, struct uh_doc *d)
 		if (parse_date(json_string_value(bd), json_string_length(bd), &d->child.birth) != VARSKO_OK)
 			return fail(c, UH_PROBLEM_BAD_VALUE, fp);
 	}
-	return get_text(c, o, path, "address", d->child.address, 1, UH_ADDRESS_MAX, TK_LINE, 1, NULL);
+	return VARSKO_OK;
 }
 
 static int parse_parents(struct ctx *c, const json_t *root, struct uh_doc *d)
@@ -378,23 +428,24 @@ static int parse_parents(struct ctx *c, const json_t *root, struct uh_doc *d)
 		return fail(c, UH_PROBLEM_WRONG_TYPE, "parents");
 	if (json_array_size(a) > UH_PARENTS_MAX)
 		return fail(c, UH_PROBLEM_TOO_LONG, "parents");
+	r = VARSKO_OK;
 	for (size_t i = 0; i < json_array_size(a); i++) {
 		const json_t *p = json_array_get(a, i);
 		struct uh_parent *pp = &d->parents[i];
 
 		join_idx(path, "parents", i);
-		if (!json_is_object(p))
-			return fail(c, UH_PROBLEM_WRONG_TYPE, path);
-		if ((r = only_keys(c, p, path, keys)) != VARSKO_OK ||
-		    (r = get_text(c, p, path, "name", pp->name, 1, UH_NAME_MAX, TK_LINE, 1, NULL)) != VARSKO_OK ||
-		    (r = get_text(c, p, path, "address", pp->address, 1, UH_ADDRESS_MAX, TK_LINE, 0, NULL)) !=
-		            VARSKO_OK ||
-		    (r = get_text(c, p, path, "phone", pp->phone, 1, UH_PHONE_MAX, TK_PHONE, 0, NULL)) != VARSKO_OK ||
-		    (r = get_bool(c, p, path, "custody", &pp->custody)) != VARSKO_OK)
-			return r;
+		if (!json_is_object(p)) {
+			r = fail(c, UH_PROBLEM_WRONG_TYPE, path);
+			continue;
+		}
+		r = first(r, only_keys(c, p, path, keys));
+		r = first(r, get_text(c, p, path, "name", pp->name, 1, UH_NAME_MAX, TK_LINE, 1, NULL));
+		r = first(r, get_text(c, p, path, "address", pp->address, 1, UH_ADDRESS_MAX, TK_LINE, 0, NULL));
+		r = first(r, get_text(c, p, path, "phone", pp->phone, 1, UH_PHONE_MAX, TK_PHONE, 0, NULL));
+		r = first(r, get_bool(c, p, path, "custody", &pp->custody));
 		d->n_parents = i + 1;
 	}
-	return VARSKO_OK;
+	return r;
 }
 
 static int parse_interpreter(struct ctx *c, const json_t *root, struct uh_doc *d)
@@ -404,15 +455,18 @@ static int parse_interpreter(struct ctx *c, const json_t *root, struct uh_doc *d
 	const json_t *o;
 	int r;
 
-	if ((r = get_obj(c, root, "interpreter", path, &o)) != VARSKO_OK ||
-	    (r = only_keys(c, o, path, keys)) != VARSKO_OK ||
-	    (r = get_bool(c, o, path, "needed", &d->interpreter.needed)) != VARSKO_OK)
+	if ((r = get_obj(c, root, "interpreter", path, &o)) != VARSKO_OK)
+		return r;
+	r = only_keys(c, o, path, keys);
+	/* Whether a language belongs depends on needed: without a usable needed, it is not checked. */
+	if ((r = first(r, get_bool(c, o, path, "needed", &d->interpreter.needed))) != VARSKO_OK &&
+	    !json_is_boolean(json_object_get(o, "needed")))
 		return r;
 	if (!d->interpreter.needed) {
 		join(fp, path, "language");
-		return json_object_get(o, "language") ? fail(c, UH_PROBLEM_NOT_ALLOWED, fp) : VARSKO_OK;
+		return first(r, json_object_get(o, "language") ? fail(c, UH_PROBLEM_NOT_ALLOWED, fp) : VARSKO_OK);
 	}
-	return get_text(c, o, path, "language", d->interpreter.language, 1, UH_SHORT_MAX, TK_LINE, 1, NULL);
+	return first(r, get_text(c, o, path, "language", d->interpreter.language, 1, UH_SHORT_MAX, TK_LINE, 1, NULL));
 }
 
 static int parse_notifier(struct ctx *c, const json_t *root, struct uh_doc *d)
@@ -422,12 +476,12 @@ static int parse_notifier(struct ctx *c, const json_t *root, struct uh_doc *d)
 	const json_t *o;
 	int r;
 
-	if ((r = get_obj(c, root, "notifier", path, &o)) != VARSKO_OK ||
-	    (r = only_keys(c, o, path, keys)) != VARSKO_OK ||
-	    (r = get_text(c, o, path, "name", d->notifier.name, 1, UH_NAME_MAX, TK_LINE, 1, NULL)) != VARSKO_OK ||
-	    (r = get_text(c, o, path, "role", d->notifier.role, 1, UH_SHORT_MAX, TK_LINE, 1, NULL)) != VARSKO_OK)
+	if ((r = get_obj(c, root, "notifier", path, &o)) != VARSKO_OK)
 		return r;
-	return get_text(c, o, path, "relation", d->notifier.relation, 1, UH_SHORT_MAX, TK_LINE, 1, NULL);
+	r = only_keys(c, o, path, keys);
+	r = first(r, get_text(c, o, path, "name", d->notifier.name, 1, UH_NAME_MAX, TK_LINE, 1, NULL));
+	r = first(r, get_text(c, o, path, "role", d->notifier.role, 1, UH_SHORT_MAX, TK_LINE, 1, NULL));
+	return first(r, get_text(c, o, path, "relation", d->notifier.relation, 1, UH_SHORT_MAX, TK_LINE, 1, NULL));
 }
 
 static int parse_contacted(struct ctx *c, const json_t *root, struct uh_doc *d)
@@ -437,21 +491,24 @@ static int parse_contacted(struct ctx *c, const json_t *root, struct uh_doc *d)
 	const json_t *o;
 	int r;
 
-	if ((r = get_obj(c, root, "parents_contacted", path, &o)) != VARSKO_OK ||
-	    (r = only_keys(c, o, path, keys)) != VARSKO_OK ||
-	    (r = get_bool(c, o, path, "contacted", &d->parents_contacted.contacted)) != VARSKO_OK)
+	if ((r = get_obj(c, root, "parents_contacted", path, &o)) != VARSKO_OK)
+		return r;
+	r = only_keys(c, o, path, keys);
+	/* Which text belongs depends on contacted: without a usable contacted, neither is checked. */
+	if ((r = first(r, get_bool(c, o, path, "contacted", &d->parents_contacted.contacted))) != VARSKO_OK &&
+	    !json_is_boolean(json_object_get(o, "contacted")))
 		return r;
 	if (d->parents_contacted.contacted) {
 		join(fp, path, "reason");
 		if (json_object_get(o, "reason") != NULL)
-			return fail(c, UH_PROBLEM_NOT_ALLOWED, fp);
-		return get_text(c, o, path, "reaction", d->parents_contacted.reaction, 1, UH_TEXT_MAX, TK_MULTI, 1,
-		                NULL);
+			r = fail(c, UH_PROBLEM_NOT_ALLOWED, fp);
+		return first(r, get_text(c, o, path, "reaction", d->parents_contacted.reaction, 1, UH_TEXT_MAX,
+		                         TK_MULTI, 1, NULL));
 	}
 	join(fp, path, "reaction");
 	if (json_object_get(o, "reaction") != NULL)
-		return fail(c, UH_PROBLEM_NOT_ALLOWED, fp);
-	return get_text(c, o, path, "reason", d->parents_contacted.reason, 1, UH_TEXT_MAX, TK_MULTI, 1, NULL);
+		r = fail(c, UH_PROBLEM_NOT_ALLOWED, fp);
+	return first(r, get_text(c, o, path, "reason", d->parents_contacted.reason, 1, UH_TEXT_MAX, TK_MULTI, 1, NULL));
 }
 
 /* A base64 string of exactly 32 bytes. */
@@ -471,11 +528,12 @@ static int get_b64_32(struct ctx *c, const json_t *o, const char *parent, const 
 	return VARSKO_OK;
 }
 
+static int parse_attachment(struct ctx *c, const json_t *o, const char *path, struct uh_doc *d, size_t i);
+
 static int parse_attachments(struct ctx *c, const json_t *root, struct uh_doc *d)
 {
-	static const char *const keys[] = {"id", "name", "media_type", "size", "key", "sha256", NULL};
 	const json_t *a = json_object_get(root, "attachments");
-	char path[UH_PATH_MAX], fp[UH_PATH_MAX];
+	char path[UH_PATH_MAX];
 	int r;
 
 	if (a == NULL)
@@ -484,97 +542,124 @@ static int parse_attachments(struct ctx *c, const json_t *root, struct uh_doc *d
 		return fail(c, UH_PROBLEM_WRONG_TYPE, "attachments");
 	if (json_array_size(a) > UH_ATTACH_MAX)
 		return fail(c, UH_PROBLEM_TOO_LONG, "attachments");
+	r = VARSKO_OK;
 	for (size_t i = 0; i < json_array_size(a); i++) {
-		const json_t *o = json_array_get(a, i), *sz;
-		struct uh_attachment *at = &d->attachments[i];
-
 		join_idx(path, "attachments", i);
-		if (!json_is_object(o))
-			return fail(c, UH_PROBLEM_WRONG_TYPE, path);
-		if ((r = only_keys(c, o, path, keys)) != VARSKO_OK ||
-		    (r = get_text(c, o, path, "id", at->id, 1, PROTO_ID_MAX, TK_ID, 1, NULL)) != VARSKO_OK ||
-		    (r = get_text(c, o, path, "name", at->name, 1, UH_ATTACH_NAME_MAX, TK_LINE, 1, NULL)) !=
-		            VARSKO_OK ||
-		    (r = get_text(c, o, path, "media_type", at->media_type, 3, UH_MEDIA_TYPE_MAX, TK_ID, 1, NULL)) !=
-		            VARSKO_OK)
-			return r;
-		if (strchr(at->media_type, '/') == NULL) {
-			join(fp, path, "media_type");
+		r = first(r, parse_attachment(c, json_array_get(a, i), path, d, i));
+	}
+	return r;
+}
+
+/* Attachment i of the document, at path. */
+static int parse_attachment(struct ctx *c, const json_t *o, const char *path, struct uh_doc *d, size_t i)
+{
+	static const char *const keys[] = {"id", "name", "media_type", "size", "key", "sha256", NULL};
+	char fp[UH_PATH_MAX];
+	const json_t *sz;
+	struct uh_attachment *at = &d->attachments[i];
+	int r;
+
+	if (!json_is_object(o))
+		return fail(c, UH_PROBLEM_WRONG_TYPE, path);
+	if ((r = only_keys(c, o, path, keys)) != VARSKO_OK ||
+	    (r = get_text(c, o, path, "id", at->id, 1, PROTO_ID_MAX, TK_ID, 1, NULL)) != VARSKO_OK ||
+	    (r = get_text(c, o, path, "name", at->name, 1, UH_ATTACH_NAME_MAX, TK_LINE, 1, NULL)) !=
+	            VARSKO_OK ||
+	    (r = get_text(c, o, path, "media_type", at->media_type, 3, UH_MEDIA_TYPE_MAX, TK_ID, 1, NULL)) !=
+	            VARSKO_OK)
+		return r;
+	if (strchr(at->media_type, '/') == NULL) {
+		join(fp, path, "media_type");
+		return fail(c, UH_PROBLEM_BAD_VALUE, fp);
+	}
+	join(fp, path, "size");
+	sz = json_object_get(o, "size");
+	if (sz == NULL)
+		return fail(c, UH_PROBLEM_MISSING, fp);
+	if (!json_is_integer(sz))
+		return fail(c, UH_PROBLEM_WRONG_TYPE, fp);
+	if (json_integer_value(sz) > (json_int_t)UH_ATTACH_SIZE_MAX)
+		return fail(c, UH_PROBLEM_TOO_LONG, fp);
+	if (json_integer_value(sz) < 1)
+		return fail(c, UH_PROBLEM_BAD_VALUE, fp);
+	at->size = (uint64_t)json_integer_value(sz);
+	if ((r = get_b64_32(c, o, path, "key", at->key)) != VARSKO_OK ||
+	    (r = get_b64_32(c, o, path, "sha256", at->sha256)) != VARSKO_OK)
+		return r;
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(d->attachments[j].id, at->id) == 0) {
+			join(fp, path, "id");
 			return fail(c, UH_PROBLEM_BAD_VALUE, fp);
 		}
-		join(fp, path, "size");
-		sz = json_object_get(o, "size");
-		if (sz == NULL)
-			return fail(c, UH_PROBLEM_MISSING, fp);
-		if (!json_is_integer(sz))
-			return fail(c, UH_PROBLEM_WRONG_TYPE, fp);
-		if (json_integer_value(sz) > (json_int_t)UH_ATTACH_SIZE_MAX)
-			return fail(c, UH_PROBLEM_TOO_LONG, fp);
-		if (json_integer_value(sz) < 1)
-			return fail(c, UH_PROBLEM_BAD_VALUE, fp);
-		at->size = (uint64_t)json_integer_value(sz);
-		if ((r = get_b64_32(c, o, path, "key", at->key)) != VARSKO_OK ||
-		    (r = get_b64_32(c, o, path, "sha256", at->sha256)) != VARSKO_OK)
-			return r;
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(d->attachments[j].id, at->id) == 0) {
-				join(fp, path, "id");
-				return fail(c, UH_PROBLEM_BAD_VALUE, fp);
-			}
-		d->n_attachments = i + 1;
-	}
+	d->n_attachments = i + 1;
 	return VARSKO_OK;
 }
 
-int uh_parse(const char *buf, size_t len, struct uh_doc **out, struct uh_error *err)
+int uh_parse_all(const char *buf, size_t len, struct uh_doc **out, struct uh_error *list, size_t cap, size_t *n)
 {
 	static const char *const keys[] = {
 	        "institution", "child",        "parents",     "interpreter", "notifier",
 	        "concern",     "observations", "wellbeing",   "help_tried",  "parents_contacted",
 	        "akut",        "handicap",     "attachments", NULL};
 	struct uh_error dummy;
-	struct ctx c = {err ? err : &dummy};
+	struct ctx c = {list != NULL && cap > 0 ? list : &dummy, list != NULL && cap > 0 ? cap : 1, 0};
 	struct uh_doc *d = NULL;
 	json_t *o = NULL;
+	size_t line = 0, column = 0;
 	int r;
 
-	memset(c.err, 0, sizeof(*c.err));
+	memset(c.list, 0, sizeof(*c.list));
+	if (n != NULL)
+		*n = 0;
 	if (out == NULL)
 		return VARSKO_ERR_BAD_INPUT;
 	*out = NULL;
-	c.err->problem = UH_PROBLEM_JSON;
 	/* NUL inside strings is parsed so that it is refused as a field error with its path. */
-	if ((r = pf_load(buf, len, UH_DOC_MAX, JSON_ALLOW_NUL, &o, NULL)) != VARSKO_OK) {
-		if (r == VARSKO_ERR_TOO_LARGE)
-			c.err->problem = UH_PROBLEM_TOO_LONG;
+	if ((r = pf_load_at(buf, len, UH_DOC_MAX, JSON_ALLOW_NUL, &o, NULL, &line, &column)) != VARSKO_OK) {
+		c.list->problem = r == VARSKO_ERR_TOO_LARGE ? UH_PROBLEM_TOO_LONG : UH_PROBLEM_JSON;
+		c.list->line = line;
+		c.list->column = column;
+		if (n != NULL)
+			*n = 1;
 		return r;
 	}
-	c.err->problem = UH_PROBLEM_NONE;
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = only_keys(&c, o, "", keys)) != VARSKO_OK ||
-	    (r = get_text(&c, o, "", "institution", d->institution, 1, PROTO_ID_MAX, TK_ID, 1, NULL)) != VARSKO_OK ||
-	    (r = parse_child(&c, o, d)) != VARSKO_OK || (r = parse_parents(&c, o, d)) != VARSKO_OK ||
-	    (r = parse_interpreter(&c, o, d)) != VARSKO_OK || (r = parse_notifier(&c, o, d)) != VARSKO_OK ||
-	    (r = get_text(&c, o, "", "concern", d->concern, 1, UH_TEXT_MAX, TK_MULTI, 1, NULL)) != VARSKO_OK ||
-	    (r = get_text(&c, o, "", "observations", d->observations, 1, UH_TEXT_MAX, TK_MULTI, 1, NULL)) !=
-	            VARSKO_OK ||
-	    (r = get_text(&c, o, "", "wellbeing", d->wellbeing, 1, UH_TEXT_MAX, TK_MULTI, 1, NULL)) != VARSKO_OK ||
-	    (r = get_text(&c, o, "", "help_tried", d->help_tried, 1, UH_TEXT_MAX, TK_MULTI, 1, NULL)) != VARSKO_OK ||
-	    (r = parse_contacted(&c, o, d)) != VARSKO_OK || (r = get_bool(&c, o, "", "akut", &d->akut)) != VARSKO_OK ||
-	    (r = get_bool(&c, o, "", "handicap", &d->handicap)) != VARSKO_OK ||
-	    (r = parse_attachments(&c, o, d)) != VARSKO_OK)
+	/* Each field on its own, so that every problem is reported, not only the first. */
+	r = only_keys(&c, o, "", keys);
+	r = first(r, get_text(&c, o, "", "institution", d->institution, 1, PROTO_ID_MAX, TK_ID, 1, NULL));
+	r = first(r, parse_child(&c, o, d));
+	r = first(r, parse_parents(&c, o, d));
+	r = first(r, parse_interpreter(&c, o, d));
+	r = first(r, parse_notifier(&c, o, d));
+	r = first(r, get_text(&c, o, "", "concern", d->concern, 1, UH_TEXT_MAX, TK_MULTI, 1, NULL));
+	r = first(r, get_text(&c, o, "", "observations", d->observations, 1, UH_TEXT_MAX, TK_MULTI, 1, NULL));
+	r = first(r, get_text(&c, o, "", "wellbeing", d->wellbeing, 1, UH_TEXT_MAX, TK_MULTI, 1, NULL));
+	r = first(r, get_text(&c, o, "", "help_tried", d->help_tried, 1, UH_TEXT_MAX, TK_MULTI, 1, NULL));
+	r = first(r, parse_contacted(&c, o, d));
+	r = first(r, get_bool(&c, o, "", "akut", &d->akut));
+	r = first(r, get_bool(&c, o, "", "handicap", &d->handicap));
+	r = first(r, parse_attachments(&c, o, d));
+	if (n != NULL)
+		*n = c.n;
+	if (r != VARSKO_OK)
 		goto out;
 	*out = d;
 	d = NULL;
-	r = VARSKO_OK;
 out:
 	uh_doc_free(d);
 	/* jansson's copies of the strings are personal data too; they cannot be wiped through its API. */
 	json_decref(o);
 	return r;
+}
+
+int uh_parse(const char *buf, size_t len, struct uh_doc **out, struct uh_error *err)
+{
+	struct uh_error dummy;
+
+	return uh_parse_all(buf, len, out, err != NULL ? err : &dummy, 1, NULL);
 }
 
 /* ---- routing header ------------------------------------------------------- */

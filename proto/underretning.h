@@ -123,8 +123,17 @@ enum uh_problem {
 
 struct uh_error {
 	enum uh_problem problem;
-	char path[UH_PATH_MAX]; /* "child.cpr", "parents[0].name", "" for the document */
+	/*
+	 * "child.cpr", "parents[0].name", "" for the document. For
+	 * UH_PROBLEM_UNKNOWN_FIELD the unknown key itself ("child.fodselsdag"),
+	 * its characters outside [A-Za-z0-9_-] shown as '?', cut at 32.
+	 */
+	char path[UH_PATH_MAX];
+	/* UH_PROBLEM_JSON: where the JSON stopped being valid (1-based; 0 when unknown), else 0. */
+	size_t line, column;
 };
+
+#define UH_PROBLEMS_MAX 32 /* problems uh_parse_all() reports at most */
 
 /* Stable English name of a problem ("missing"); never NULL. */
 const char *uh_problem_name(enum uh_problem p);
@@ -137,6 +146,16 @@ const char *uh_problem_name(enum uh_problem p);
  * VARSKO_ERR_DUPLICATE_KEY, VARSKO_ERR_BAD_FRAME (a field) or VARSKO_ERR_NOMEM.
  */
 int uh_parse(const char *buf, size_t len, struct uh_doc **out, struct uh_error *err) VARSKO_WUR;
+
+/*
+ * uh_parse() that goes on after a problem: every field is checked (a field
+ * whose parent is missing or of the wrong type is not), so that a writer
+ * can fix them all at once. list[0..cap) receives the problems in the order
+ * of the document's fields (list[0] is uh_parse()'s err), *n their number
+ * (all of them, also beyond cap). Same result as uh_parse().
+ */
+int uh_parse_all(const char *buf, size_t len, struct uh_doc **out, struct uh_error *list, size_t cap, size_t *n)
+        VARSKO_WUR;
 
 /* Wipes and frees. NULL-safe. */
 void uh_doc_free(struct uh_doc *d);

@@ -18,4 +18,13 @@ struct catalogue_entry {
 extern const struct catalogue_entry varsko_catalogue[];
 extern const size_t varsko_catalogue_len;
 
+/* key -> Danish text; each list ends with {NULL, NULL}. */
+struct catalogue_pair {
+	const char *key;
+	const char *text;
+};
+extern const struct catalogue_pair varsko_doc_problems[]; /* uh_problem_name() -> what is wrong */
+extern const struct catalogue_pair varsko_doc_forms[];    /* field path ("parents[].phone") -> its right form */
+extern const struct catalogue_pair varsko_doc_missing[];  /* field path -> what to add when it is missing */
+
 #endif

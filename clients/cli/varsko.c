@@ -50,6 +50,7 @@
 
 #define EXIT_USAGE       2
 #define EXIT_UNREACHABLE 3 /* the server could not be reached: try again later */
+#define DOC_PROBLEMS_SHOWN 20 /* problems of a document listed at most */
 #define DOC_FILE_MAX (1024 * 1024) /* read at most this much of a document file (the library's limit is lower) */
 
 /* ---- options --------------------------------------------------------------------- */
@@ -140,6 +141,24 @@ static void report(int err, const char *detail)
 	fprintf(stderr, "varsko: %s%s%s\n", varsko_text(err), next[0] != '\0' ? " " : "", next);
 	fprintf(stderr, "varsko: detaljer: %s (kode: %s)\n",
 	        detail != NULL && detail[0] != '\0' ? detail : varsko_strerror(err), varsko_strerrname(err));
+}
+
+/*
+ * Every problem of a document that is not sent, one per line in Danish with
+ * the field and its right form, then the code for support. Never a value.
+ */
+static void print_document_problems(int err, const struct varsko_doc_problem *p, size_t n)
+{
+	char line[600];
+
+	fprintf(stderr, "varsko: Underretningen er ikke sendt: dokumentet er ikke gyldigt (%zu %s). Ret og send igen:\n",
+	        n, n == 1 ? "fejl" : "fejl");
+	for (size_t i = 0; i < n && i < DOC_PROBLEMS_SHOWN; i++)
+		fprintf(stderr, "  - %s (%s)\n", varsko_document_problem_text(&p[i], line, sizeof(line)), p[i].problem);
+	if (n > DOC_PROBLEMS_SHOWN)
+		fprintf(stderr, "  ... og %zu mere.\n", n - DOC_PROBLEMS_SHOWN);
+	fprintf(stderr, "varsko: 'varsko underret skabelon' viser et dokument med alle felter. (kode: %s)\n",
+	        varsko_strerrname(err));
 }
 
 static int fail(int err, const char *detail)
@@ -713,6 +732,53 @@ static void print_user_key_state(const json_t *d, uint64_t gen)
 		printf("brugernøgle:   enheden er tilbagekaldt\n");
 	else
 		printf("brugernøgle:   enheden har ikke brugernøglen\n");
+}
+
+/*
+ * "underret skabelon": a document with every field, its values saying in
+ * Danish what to write. Its placeholders (the date, the institution) do not
+ * validate, so an unfilled template is never sent.
+ */
+static const char underretning_template[] =
+        "{\n"
+        "  \"institution\": \"inst-... (din institutions id, fx inst-nordskovskolen)\",\n"
+        "  \"child\": {\n"
+        "    \"name\": \"Barnets fulde navn\",\n"
+        "    \"birth_date\": \"ÅÅÅÅ-MM-DD (eller i stedet \\\"cpr\\\": \\\"DDMMÅÅ-XXXX\\\")\",\n"
+        "    \"address\": \"Barnets adresse\"\n"
+        "  },\n"
+        "  \"parents\": [\n"
+        "    {\n"
+        "      \"name\": \"Forælderens navn\",\n"
+        "      \"address\": \"Adresse (kan udelades)\",\n"
+        "      \"phone\": \"Telefon, fx +45 12 34 56 78 (kan udelades)\",\n"
+        "      \"custody\": true\n"
+        "    }\n"
+        "  ],\n"
+        "  \"interpreter\": { \"needed\": false },\n"
+        "  \"notifier\": {\n"
+        "    \"name\": \"Dit navn\",\n"
+        "    \"role\": \"Din rolle, fx lærer eller pædagog\",\n"
+        "    \"relation\": \"Din relation til barnet, fx klasselærer\"\n"
+        "  },\n"
+        "  \"concern\": \"Hvad er du bekymret for? Beskriv det konkret.\",\n"
+        "  \"observations\": \"Hvad har du set og hørt, hvornår? Skriv det, du har observeret, ikke fortolkninger.\",\n"
+        "  \"wellbeing\": \"Barnets trivsel og udvikling: skole, venner, fravær.\",\n"
+        "  \"help_tried\": \"Hvilken hjælp er forsøgt, og hvad kom der ud af den?\",\n"
+        "  \"parents_contacted\": {\n"
+        "    \"contacted\": true,\n"
+        "    \"reaction\": \"Forældrenes reaktion (når contacted er true; ellers \\\"contacted\\\": false og \\\"reason\\\": begrundelsen)\"\n"
+        "  },\n"
+        "  \"akut\": false,\n"
+        "  \"handicap\": false\n"
+        "}\n";
+
+static int run_template(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	(void)o;
+	fputs(underretning_template, stdout);
+	return EXIT_SUCCESS;
 }
 
 /* "config show": the home's settings (no network). */
@@ -1345,7 +1411,8 @@ static int run_send(const struct command *cmd, struct opts *o)
 {
 	struct varsko_home *h = NULL;
 	struct varsko_conn *conn = NULL;
-	struct varsko_doc_problem prob;
+	struct varsko_doc_problem probs[DOC_PROBLEMS_SHOWN];
+	size_t nprob = 0;
 	struct varsko_receipt_info info;
 	char *doc = NULL, *rjson = NULL, t1[VARSKO_LOCAL_LEN + 1], t2[VARSKO_LOCAL_LEN + 1];
 	size_t len = 0;
@@ -1359,9 +1426,8 @@ static int run_send(const struct command *cmd, struct opts *o)
 		goto out;
 	}
 	/* Check the document before anything else: a bad one never leaves this computer. */
-	if ((r = varsko_document_check(doc, len, &prob)) != VARSKO_OK) {
-		fprintf(stderr, "varsko: %s: %s: %s (dokumentet er ikke gyldigt; intet er sendt)\n",
-		        varsko_strerrname(r), prob.path[0] != '\0' ? prob.path : "$", prob.problem);
+	if ((r = varsko_document_problems(doc, len, probs, DOC_PROBLEMS_SHOWN, &nprob)) != VARSKO_OK) {
+		print_document_problems(r, probs, nprob);
 		rc = EXIT_FAILURE;
 		goto out;
 	}
@@ -2245,6 +2311,15 @@ static const struct command commands[] = {
          "                    fil sendt igen genkendes og giver samme kvittering)\n"
          "  --json            kvitteringsobjektet plus \"duplicate\"\n",
          run_send},
+        {"underret", "skabelon", 0, 0,
+         "usage: varsko underret skabelon\n"
+         "\n"
+         "Skriv en skabelon til en underretning på stdout, med alle felter og en kort\n"
+         "forklaring i hvert: gem den i en fil, udfyld den, og send den med\n"
+         "'varsko underret send FIL'. Skabelonen kan ikke sendes, før dato, institution\n"
+         "og tekster er udfyldt. Felter: se PROTOCOL.md 11.3 eller deploy/demo/\n"
+         "underretning-example.json.\n",
+         run_template},
         {"underret", "list", 0, 0,
          "usage: varsko underret list\n"
          "\n"
@@ -2396,6 +2471,7 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "  device revoke DEVICE      fjern en anden af dine enheder (ny nøgle og kode)\n"
                                  "  device request            bed en anden af dine enheder om at godkende denne\n"
                                  "  device approve            godkend en ny enhed fra denne (med koden)\n"
+                                 "  underret skabelon         en skabelon til en underretning (udfyld og send)\n"
                                  "  underret send FILE.json   send en underretning\n"
                                  "  underret list             dine underretninger\n"
                                  "  underret status REF       en underretnings verificerede forløb\n"

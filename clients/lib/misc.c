@@ -50,6 +50,57 @@ const char *varsko_next_step(int err)
 	return e != NULL ? e->next : catalogue_of(VARSKO_ERR_INTERNAL)->next;
 }
 
+static const char *pair_lookup(const struct catalogue_pair *list, const char *key)
+{
+	for (; list->key != NULL; list++)
+		if (strcmp(list->key, key) == 0)
+			return list->text;
+	return NULL;
+}
+
+const char *varsko_document_problem_text(const struct varsko_doc_problem *p, char *out, size_t cap)
+{
+	char field[VARSKO_PATH_MAX + 1];
+	const char *what, *form, *add;
+	size_t k = 0;
+
+	if (cap == 0)
+		return out;
+	out[0] = '\0';
+	if (p == NULL)
+		return out;
+	/* The catalogue names fields without indexes: parents[1].phone is parents[].phone. */
+	for (const char *s = p->path; *s != '\0' && k + 1 < sizeof(field); s++) {
+		field[k++] = *s;
+		if (*s == '[')
+			while (s[1] != '\0' && s[1] != ']')
+				s++;
+	}
+	field[k] = '\0';
+	what = pair_lookup(varsko_doc_problems, p->problem);
+	if (strcmp(p->problem, "bad_json") == 0) {
+		if (p->line > 0)
+			snprintf(out, cap, "Dokumentet er ikke gyldig JSON: fejlen er i linje %zu, kolonne %zu.", p->line,
+			         p->column);
+		else
+			snprintf(out, cap, "Dokumentet skal være ét JSON-objekt { ... } i UTF-8 med hvert felt én gang.");
+		return out;
+	}
+	if (p->path[0] == '\0') {
+		snprintf(out, cap, "Dokumentet %s.", what != NULL ? what : p->problem);
+		return out;
+	}
+	form = pair_lookup(varsko_doc_forms, field);
+	add = strcmp(p->problem, "missing") == 0 ? pair_lookup(varsko_doc_missing, field) : NULL;
+	if (add != NULL)
+		snprintf(out, cap, "%s %s. %s", p->path, what != NULL ? what : p->problem, add);
+	else if (form != NULL && strcmp(p->problem, "unknown_field") != 0 && strcmp(p->problem, "not_allowed") != 0)
+		snprintf(out, cap, "%s %s. Skriv det som %s.", p->path, what != NULL ? what : p->problem, form);
+	else
+		snprintf(out, cap, "%s %s.", p->path, what != NULL ? what : p->problem);
+	return out;
+}
+
 const char *varsko_version(void)
 {
 	return VARSKO_LIB_VERSION;

@@ -27,6 +27,29 @@ static void problem_fill(const struct uh_error *ue, struct varsko_doc_problem *p
 	memset(p, 0, sizeof(*p));
 	snprintf(p->problem, sizeof(p->problem), "%s", uh_problem_name(ue->problem));
 	snprintf(p->path, sizeof(p->path), "%s", ue->path);
+	p->line = ue->line;
+	p->column = ue->column;
+}
+
+int varsko_document_problems(const char *doc, size_t len, struct varsko_doc_problem *list, size_t cap, size_t *n)
+{
+	struct uh_error ue[UH_PROBLEMS_MAX];
+	struct uh_doc *d = NULL;
+	size_t found = 0;
+	int r;
+
+	if (n != NULL)
+		*n = 0;
+	if (doc == NULL || (list == NULL && cap > 0))
+		return VARSKO_ERR_BAD_INPUT;
+	memset(ue, 0, sizeof(ue));
+	r = uh_parse_all(doc, len, &d, ue, UH_PROBLEMS_MAX, &found);
+	uh_doc_free(d);
+	for (size_t i = 0; i < found && i < cap && i < UH_PROBLEMS_MAX; i++)
+		problem_fill(&ue[i], &list[i]);
+	if (n != NULL)
+		*n = found;
+	return r;
 }
 
 int varsko_document_check(const char *doc, size_t len, struct varsko_doc_problem *problem)

@@ -227,12 +227,16 @@ static void test_values(void)
 
 	if (big == NULL || five == NULL)
 		abort();
-	/* Unknown keys: the path names the object, not the key. */
-	BAD("", "Institution", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "");
-	BAD("child", "cpr_nr", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "child");
-	BAD("parents[1]", "email", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "parents[1]");
-	BAD("attachments[0]", "url", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "attachments[0]");
-	BAD("notifier", "address", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "notifier");
+	/* Unknown keys: the path names the key itself, so the writer sees which one to remove or fix. */
+	BAD("", "Institution", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "Institution");
+	BAD("child", "cpr_nr", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "child.cpr_nr");
+	BAD("parents[1]", "email", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "parents[1].email");
+	BAD("attachments[0]", "url", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "attachments[0].url");
+	BAD("notifier", "address", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "notifier.address");
+	/* ... shown safely: only [A-Za-z0-9_-], cut at 32. */
+	BAD("child", "fødsels dato", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD, "child.f??dsels?dato");
+	BAD("child", "abcdefghijklmnopqrstuvwxyz0123456789", json_string("x"), UH_PROBLEM_UNKNOWN_FIELD,
+	    "child.abcdefghijklmnopqrstuvwxyz012...");
 	/* Exclusive fields. */
 	BAD("child", "cpr", json_string("140317-4012"), UH_PROBLEM_NOT_ALLOWED, "child.birth_date");
 	BAD("interpreter", "language", json_string("arabisk"), UH_PROBLEM_NOT_ALLOWED, "interpreter.language");
@@ -320,6 +324,48 @@ static void test_document_level(void)
 	CHECK_EQ_INT(uh_parse(NULL, 0, &d, NULL), VARSKO_ERR_BAD_JSON);
 	CHECK_EQ_INT(uh_parse(s, strlen(s), &d, NULL), VARSKO_OK);
 	uh_doc_free(d);
+	d = NULL;
+	/* Malformed JSON: where it stopped. */
+	CHECK_EQ_INT(uh_parse("{\n  \"akut\": tru\n}", 19, &d, &err), VARSKO_ERR_BAD_JSON);
+	CHECK_EQ_INT(err.problem, UH_PROBLEM_JSON);
+	CHECK_EQ_INT((int)err.line, 2);
+	CHECK(err.column >= 10 && err.column <= 14);
+	/* Every problem at once, in the order of the document's fields. */
+	{
+		json_t *doc = json_deep_copy(example);
+		struct uh_error list[UH_PROBLEMS_MAX];
+		size_t n = 0;
+		char *t;
+
+		json_object_del(json_object_get(doc, "child"), "cpr");
+		json_object_del(json_object_get(doc, "child"), "birth_date");
+		json_object_set_new(json_object_get(doc, "child"), "foedselsdato", json_string("2015-01-01"));
+		json_object_set_new(json_object_get(doc, "notifier"), "name", json_integer(3));
+		json_object_del(doc, "concern");
+		json_object_set_new(doc, "akut", json_string("ja"));
+		if ((t = json_dumps(doc, JSON_COMPACT)) == NULL)
+			abort();
+		CHECK_EQ_INT(uh_parse_all(t, strlen(t), &d, list, UH_PROBLEMS_MAX, &n), VARSKO_ERR_BAD_FRAME);
+		CHECK(d == NULL);
+		CHECK_EQ_INT((int)n, 5);
+		CHECK_EQ_STR(list[0].path, "child.foedselsdato");
+		CHECK_EQ_INT(list[0].problem, UH_PROBLEM_UNKNOWN_FIELD);
+		CHECK_EQ_STR(list[1].path, "child.cpr");
+		CHECK_EQ_INT(list[1].problem, UH_PROBLEM_MISSING);
+		CHECK_EQ_STR(list[2].path, "notifier.name");
+		CHECK_EQ_INT(list[2].problem, UH_PROBLEM_WRONG_TYPE);
+		CHECK_EQ_STR(list[3].path, "concern");
+		CHECK_EQ_INT(list[3].problem, UH_PROBLEM_MISSING);
+		CHECK_EQ_STR(list[4].path, "akut");
+		CHECK_EQ_INT(list[4].problem, UH_PROBLEM_WRONG_TYPE);
+		/* A short list still counts them all; uh_parse() gives the first. */
+		CHECK_EQ_INT(uh_parse_all(t, strlen(t), &d, list, 2, &n), VARSKO_ERR_BAD_FRAME);
+		CHECK_EQ_INT((int)n, 5);
+		CHECK_EQ_INT(uh_parse(t, strlen(t), &d, &err), VARSKO_ERR_BAD_FRAME);
+		CHECK_EQ_STR(err.path, "child.foedselsdato");
+		free(t);
+		json_decref(doc);
+	}
 	free(dup);
 	free(s);
 }

@@ -480,7 +480,9 @@ VARSKO_API int varsko_team_key(struct varsko_conn *c, const char *team, int *cha
 struct varsko_doc_problem {
 	char problem[VARSKO_PROBLEM_MAX + 1]; /* "missing", "wrong_type", "too_long", "bad_value", "unknown_field",
 	                                          "not_allowed", "bad_json" */
-	char path[VARSKO_PATH_MAX + 1];       /* "child.cpr", "parents[1].phone"; "" for the whole document */
+	char path[VARSKO_PATH_MAX + 1];       /* "child.cpr", "parents[1].phone"; "" for the whole document;
+	                                         for unknown_field the unknown key ("child.foedselsdato") */
+	size_t line, column;                  /* bad_json: where the JSON stopped being valid (1-based), else 0 */
 };
 
 /*
@@ -491,6 +493,23 @@ struct varsko_doc_problem {
  * home.
  */
 VARSKO_API int varsko_document_check(const char *doc, size_t len, struct varsko_doc_problem *problem) VARSKO_WUR;
+
+/*
+ * As varsko_document_check(), but every problem, not only the first:
+ * list[0..cap) in the order of the document's fields, *n how many there are
+ * (also beyond cap).
+ */
+VARSKO_API int varsko_document_problems(const char *doc, size_t len, struct varsko_doc_problem *list, size_t cap,
+                                        size_t *n) VARSKO_WUR;
+
+/*
+ * One line for people (Danish, from clients/catalogue/da.json) about a
+ * document problem: the field, what is wrong, and the right form with an
+ * example or what to add ("child.cpr mangler. Tilføj child.birth_date
+ * (ÅÅÅÅ-MM-DD, ...) eller child.cpr (DDMMÅÅ-XXXX)."). Never the value. out is
+ * always NUL-terminated (cap > 0); returns out.
+ */
+VARSKO_API const char *varsko_document_problem_text(const struct varsko_doc_problem *p, char *out, size_t cap);
 
 /*
  * The submission id of a document sent by user `user`: "s-" + the first 16
