@@ -109,7 +109,7 @@ static int usage_error(const struct command *cmd, const char *msg)
 {
 	char name[64];
 
-	fprintf(stderr, "varsko: usage: %s\n", msg);
+	fprintf(stderr, "varsko: forkert brug: %s (kode: usage)\n", msg);
 	if (cmd != NULL) {
 		cmd_name(cmd, name, sizeof(name));
 		fprintf(stderr, "Prøv 'varsko %s --help'.\n", name);
@@ -232,7 +232,7 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
 			if (bits[i].ch == c && (cmd->allowed & bits[i].bit) == 0)
-				return usage_error(cmd, "this command does not take that option");
+				return usage_error(cmd, "kommandoen tager ikke det tilvalg");
 		switch (c) {
 		case 'H':
 			o->home = optarg;
@@ -264,14 +264,14 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 			break;
 		case 'k':
 			if ((o->akut = parse_yes_no(optarg)) < 0)
-				return usage_error(cmd, "--akut takes ja or nej");
+				return usage_error(cmd, "--akut tager ja eller nej");
 			break;
 		case 'b':
 			o->besked = optarg;
 			break;
 		case 'i':
 			if ((o->ivaerksat = parse_yes_no(optarg)) < 0)
-				return usage_error(cmd, "--iværksat takes ja or nej");
+				return usage_error(cmd, "--iværksat tager ja eller nej");
 			break;
 		case 't':
 			o->team = optarg;
@@ -281,21 +281,21 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 			break;
 		case 'n':
 			if (parse_count(optarg, 1000000, &o->count) != 0 || o->count == 0)
-				return usage_error(cmd, "--count takes a number from 1");
+				return usage_error(cmd, "--count tager et tal fra 1");
 			break;
 		case 'T':
 			if (parse_count(optarg, 86400 * 365, &o->timeout) != 0)
-				return usage_error(cmd, "--timeout takes seconds (0 or more)");
+				return usage_error(cmd, "--timeout tager sekunder (0 eller flere)");
 			break;
 		case ':':
-			return usage_error(cmd, "an option is missing its value");
+			return usage_error(cmd, "et tilvalg mangler sin værdi");
 		default:
-			return usage_error(cmd, "unknown option");
+			return usage_error(cmd, "ukendt tilvalg");
 		}
 	}
 	if (argc - optind != cmd->npos)
-		return usage_error(cmd, cmd->npos == 0 ? "this command takes no arguments besides its options"
-		                                       : "wrong number of arguments");
+		return usage_error(cmd, cmd->npos == 0 ? "kommandoen tager ingen argumenter ud over sine tilvalg"
+		                                       : "forkert antal argumenter");
 	for (int i = 0; i < cmd->npos; i++)
 		o->pos[o->npos++] = argv[optind + i];
 	if (o->home != NULL && o->home[0] == '\0')
@@ -585,9 +585,9 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 
 	memset(&su, 0, sizeof(su));
 	if (o->server == NULL || o->code == NULL)
-		return usage_error(cmd, "enroll needs --server and --code");
+		return usage_error(cmd, "enroll kræver --server og --code");
 	if (o->ca == NULL)
-		return usage_error(cmd, "enroll needs the server's CA: --ca FILE or VARSKO_CA");
+		return usage_error(cmd, "enroll kræver serverens CA: --ca FIL eller VARSKO_CA");
 	if ((rc = open_home(o, &h)) != EXIT_SUCCESS)
 		return rc;
 	if ((r = varsko_enroll(h, o->server, o->code, o->ca, o->fpr, o->label, &info)) != VARSKO_OK) {
@@ -816,7 +816,7 @@ static int run_config_set(const struct command *cmd, struct opts *o)
 	int r, rc;
 
 	if (strcmp(o->pos[0], "server") != 0)
-		return usage_error(cmd, "the only setting is server");
+		return usage_error(cmd, "den eneste indstilling er server");
 	if ((rc = open_home(o, &h)) != EXIT_SUCCESS)
 		return rc;
 	if ((r = varsko_home_set_server(h, o->pos[1], o->ca)) != VARSKO_OK) {
@@ -994,7 +994,7 @@ static int run_recover(const struct command *cmd, struct opts *o)
 	memset(code, 0, sizeof(code));
 	if (typed == NULL) {
 		if (read_code(code, sizeof(code)) != 0) {
-			rc = usage_error(cmd, "no recovery code given (--code CODE or one line on stdin)");
+			rc = usage_error(cmd, "ingen gendannelseskode (--code KODE eller én linje på stdin)");
 			goto out;
 		}
 		typed = code;
@@ -1291,7 +1291,7 @@ static int pick_approval(const struct command *cmd, const struct opts *o, struct
 		fprintf(stderr, "  %s  enhed %s  oprettet %s\n", json_string_value(json_object_get(e, "approval")), dev,
 		        when);
 	}
-	rc = usage_error(cmd, "several open approval requests: choose one with --approval ID");
+	rc = usage_error(cmd, "der er flere åbne anmodninger om godkendelse: vælg én med --approval ID");
 out:
 	json_decref(l);
 	varsko_free(text);
@@ -1756,7 +1756,7 @@ static int run_vurder(const struct command *cmd, struct opts *o)
 	struct varsko_event_args ea = {0};
 
 	if (o->akut < 0)
-		return usage_error(cmd, "vurder needs --akut ja|nej");
+		return usage_error(cmd, "vurder kræver --akut ja|nej");
 	ea.kind = "vurderet";
 	ea.akut = o->akut;
 	return send_event(o, &ea, o->akut ? "vurderet som akut." : "vurderet som ikke akut.");
@@ -1767,7 +1767,7 @@ static int run_kvitter(const struct command *cmd, struct opts *o)
 	struct varsko_event_args ea = {0};
 
 	if (o->besked == NULL || o->besked[0] == '\0')
-		return usage_error(cmd, "kvitter needs --besked TEKST");
+		return usage_error(cmd, "kvitter kræver --besked TEKST");
 	ea.kind = "kvitteret";
 	ea.message = o->besked;
 	return send_event(o, &ea, "kvittering sendt krypteret til underretteren.");
@@ -1778,7 +1778,7 @@ static int run_tilbagemeld(const struct command *cmd, struct opts *o)
 	struct varsko_event_args ea = {0};
 
 	if (o->ivaerksat < 0)
-		return usage_error(cmd, "tilbagemeld needs --iværksat ja|nej");
+		return usage_error(cmd, "tilbagemeld kræver --iværksat ja|nej");
 	ea.kind = "tilbagemelding";
 	ea.started = o->ivaerksat;
 	ea.message = o->besked;
@@ -1791,7 +1791,7 @@ static int run_omdiriger(const struct command *cmd, struct opts *o)
 	char done[200];
 
 	if (o->team == NULL || o->team[0] == '\0')
-		return usage_error(cmd, "omdiriger needs --team TEAM");
+		return usage_error(cmd, "omdiriger kræver --team TEAM");
 	ea.kind = "omdirigeret";
 	ea.team = o->team;
 	snprintf(done, sizeof(done), "omdirigeret til %s og krypteret til teamets enheder.", o->team);
@@ -2516,7 +2516,8 @@ static int group_help(const char *group, int asked)
 		if (commands[i].group == NULL || strcmp(commands[i].group, group) != 0)
 			continue;
 		if (!found && !asked)
-			fprintf(stderr, "varsko: usage: the subcommand is missing; 'varsko %s' takes:\n", group);
+			fprintf(stderr, "varsko: forkert brug: underkommandoen mangler; 'varsko %s' tager (kode: usage):\n",
+			        group);
 		if (asked)
 			printf("%s%s", found ? "\n" : "", commands[i].usage);
 		else
@@ -2550,11 +2551,11 @@ int main(int argc, char **argv)
 			printf("varsko %s\n", varsko_version());
 			return EXIT_SUCCESS;
 		default:
-			return usage_error(NULL, "unknown option");
+			return usage_error(NULL, "ukendt tilvalg");
 		}
 	}
 	if (optind >= argc)
-		return usage_error(NULL, "no command given");
+		return usage_error(NULL, "ingen kommando angivet");
 	argc -= optind;
 	argv += optind;
 	if (strcmp(argv[0], "help") == 0) {
@@ -2575,8 +2576,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 			if (commands[i].group != NULL && strcmp(argv[0], commands[i].group) == 0)
 				return usage_error(NULL,
-				                   argc >= 2 ? "unknown subcommand" : "the subcommand is missing");
-		return usage_error(NULL, "unknown command");
+				                   argc >= 2 ? "ukendt underkommando" : "underkommandoen mangler");
+		return usage_error(NULL, "ukendt kommando");
 	}
 	/* getopt_long takes argv[0] as the program name: hand it the last word of the command. */
 	skip = cmd->group != NULL ? 1 : 0;
