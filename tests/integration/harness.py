@@ -73,6 +73,25 @@ def require_modules():
             skip(f"Python module {mod} missing; run deploy/install-deps.sh and use /usr/bin/python3")
 
 
+TRANSCRIPTS = os.path.join(BUILD_ROOT, "cli-transcripts")
+_transcript_started = False
+
+
+def cli_transcript(args, rc, err):
+    """Keep what the staff CLI wrote on stderr in this test, for test_cli_transcript.py (issue 11: no line
+    a person sees is a bare error code). One file per test script, rewritten by each run of it."""
+    global _transcript_started
+    try:
+        os.makedirs(TRANSCRIPTS, exist_ok=True)
+        name = os.path.basename(sys.argv[0]).rsplit(".", 1)[0] or "unknown"
+        with open(os.path.join(TRANSCRIPTS, name + ".txt"), "a" if _transcript_started else "w",
+                  encoding="utf-8") as f:
+            f.write(f"### varsko {' '.join(str(a) for a in args[:3])} -> {rc}\n{err}")
+        _transcript_started = True
+    except OSError:
+        pass
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -448,6 +467,7 @@ class Env:
                                timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             return 124, "", f"timed out after {timeout} s"
+        cli_transcript(args, r.returncode, r.stderr)
         return r.returncode, r.stdout, r.stderr
 
     def start(self, name, argv, port=None, timeout=20.0, env=None):
