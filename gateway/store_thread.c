@@ -11,8 +11,8 @@
 
 #define T_SELECT "SELECT id, institution, anonymous, creator, version, last_seq, coalesce(last_time, 0), created_at"
 #define M_SELECT                                                                                                       \
-	"SELECT m.seq, m.received_at, m.envelope, (SELECT d.cert_json FROM devices d WHERE d.id = m.sender_device)"   \
-	" FROM thread_messages m JOIN thread_recipients r ON r.thread = m.thread AND r.seq = m.seq AND r.user = ?2"   \
+	"SELECT m.seq, m.received_at, m.envelope, (SELECT d.cert_json FROM devices d WHERE d.id = m.sender_device)"    \
+	" FROM thread_messages m JOIN thread_recipients r ON r.thread = m.thread AND r.seq = m.seq AND r.user = ?2"    \
 	" WHERE m.thread = ?1"
 
 /* The statements of this file (store-internal.h). */
@@ -39,10 +39,9 @@ const char *const store_sql_thread[STORE_SQL_COUNT] = {
         [SQL_THREAD_MSGS_BEFORE] = M_SELECT " AND m.seq < ?3 ORDER BY m.seq DESC LIMIT ?4",
         [SQL_THREAD_MARKS] =
                 "SELECT seq, mark_json FROM thread_marks WHERE thread = ?1 AND seq = ?2 ORDER BY received_at, rowid",
-        [SQL_THREAD_MARK_TARGET] =
-                "SELECT m.message, m.envelope_hash, m.sender_user FROM thread_messages m"
-                " JOIN thread_recipients r ON r.thread = m.thread AND r.seq = m.seq AND r.user = ?3"
-                " WHERE m.thread = ?1 AND m.seq = ?2",
+        [SQL_THREAD_MARK_TARGET] = "SELECT m.message, m.envelope_hash, m.sender_user FROM thread_messages m"
+                                   " JOIN thread_recipients r ON r.thread = m.thread AND r.seq = m.seq AND r.user = ?3"
+                                   " WHERE m.thread = ?1 AND m.seq = ?2",
         [SQL_THREAD_MARK_INSERT] = "INSERT INTO thread_marks (thread, seq, user, kind, device, mark_json, received_at)"
                                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         [SQL_INST_RAADGIVERE] = "SELECT u.id FROM users u JOIN user_institutions ui ON ui.user = u.id"
@@ -93,8 +92,8 @@ static int link_put(struct store *s, const char *thread, const struct store_thre
 	return store_exec(s, SQL_THREAD_MEMBER_SET, "ssi", thread, l->user, (int64_t)(l->present ? 1 : 0));
 }
 
-int store_thread_create(struct store *s, const struct store_thread *t, const struct store_thread_link *links,
-                        size_t n, int64_t now, const char *actor)
+int store_thread_create(struct store *s, const struct store_thread *t, const struct store_thread_link *links, size_t n,
+                        int64_t now, const char *actor)
 {
 	char detail[PROTO_ID_MAX + 64];
 	int own = 0, r;
@@ -291,8 +290,8 @@ static int list_row(sqlite3_stmt *st, void *arg)
 	return e->fn(&t, e->arg);
 }
 
-int store_thread_list(struct store *s, const char *user, size_t max,
-                      int (*fn)(const struct store_thread *t, void *arg), void *arg)
+int store_thread_list(struct store *s, const char *user, size_t max, int (*fn)(const struct store_thread *t, void *arg),
+                      void *arg)
 {
 	struct list_each e = {fn, arg};
 
@@ -315,8 +314,8 @@ static int user_row(sqlite3_stmt *st, void *arg)
 	return e->fn(user, e->arg);
 }
 
-int store_institution_raadgivere(struct store *s, const char *institution,
-                                 int (*fn)(const char *user, void *arg), void *arg)
+int store_institution_raadgivere(struct store *s, const char *institution, int (*fn)(const char *user, void *arg),
+                                 void *arg)
 {
 	struct user_each e = {fn, arg};
 

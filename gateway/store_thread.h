@@ -62,8 +62,8 @@ struct store_thread_link {
  * "thread_create" (actor the creating device, detail the thread id and the
  * version). VARSKO_ERR_EXISTS when the thread id is taken.
  */
-int store_thread_create(struct store *s, const struct store_thread *t, const struct store_thread_link *links,
-                        size_t n, int64_t now, const char *actor);
+int store_thread_create(struct store *s, const struct store_thread *t, const struct store_thread_link *links, size_t n,
+                        int64_t now, const char *actor);
 
 /*
  * One more link of thread (its version becomes l->seq); audited
@@ -105,7 +105,7 @@ int store_thread_message_find(struct store *s, const char *thread, const char *m
 struct store_thread_row {
 	int64_t seq;
 	int64_t received;
-	const char *envelope; /* its JSON text, as stored */
+	const char *envelope;    /* its JSON text, as stored */
 	const char *sender_cert; /* the sending device's certificate (JSON text), NULL when the device is gone */
 };
 
@@ -145,14 +145,14 @@ int store_thread_mark_add(struct store *s, const char *thread, int64_t seq, cons
  * links), the newest activity first (the last message, else the creation),
  * at most max, through fn.
  */
-int store_thread_list(struct store *s, const char *user, size_t max,
-                      int (*fn)(const struct store_thread *t, void *arg), void *arg);
+int store_thread_list(struct store *s, const char *user, size_t max, int (*fn)(const struct store_thread *t, void *arg),
+                      void *arg);
 
 /*
  * The rådgivere assigned to institution (users with role raadgiver whose
  * institutions, as imported, include it), by id, through fn.
  */
-int store_institution_raadgivere(struct store *s, const char *institution,
-                                 int (*fn)(const char *user, void *arg), void *arg);
+int store_institution_raadgivere(struct store *s, const char *institution, int (*fn)(const char *user, void *arg),
+                                 void *arg);
 
 #endif
