@@ -10,7 +10,8 @@ keys, all written from PROTOCOL.md 13.3, 11.2 and 17.1.
 Users of the demo municipality: laerer-anna (fagperson at
 inst-nordskovskolen), raadgiver-sofie (the rådgiver assigned to it, team
 team-slagelse), leder-thomas (leder of team-slagelse), laerer-jonas
-(fagperson at another institution) and myndighed-lene (never a member).
+(fagperson at another institution), and myndighed-lene, agent-team-slagelse
+and admin-ole (never members).
 
 - thread_create without the assigned rådgiver is bad_input; by a leder or a
   myndighed forbidden; for an institution that is not the creator's
@@ -18,7 +19,8 @@ team-slagelse), leder-thomas (leder of team-slagelse), laerer-jonas
   with sofie from the start thread_ok (pushed to sofie as thread_changed),
   the same links again thread_ok, other links under the same id exists.
 - thread_get, thread_list for members; not_found for the outsider jonas
-  (get, send, sync, mark) and for an unknown thread; forbidden for lene.
+  (get, send, sync, mark) and for an unknown thread; forbidden for lene, the
+  agent and the admin.
 - thread_send from anna: seq 1, pushed to sofie's session, not to jonas's or
   anna's own; the same id and envelope again: duplicate, the same seq; the
   same id with another envelope: exists; recipients missing sofie or
@@ -33,7 +35,9 @@ team-slagelse), leder-thomas (leder of team-slagelse), laerer-jonas
   for another user forbidden; a bad signature bad_signature; a message the
   user is no recipient of not_found.
 - thread_sync: each member gets the messages sealed to them, with marks, in
-  seq order, paged with before/limit and more.
+  seq order, paged with before/after, limit and more.
+- Sends sent together (group commit), one of them refused: each is answered
+  as if it had been alone (seq 4, stale_key, seq 5, a duplicate of 4).
 - Every refusal stores nothing (row counts). An edited thread link makes
   thread_get answer bad_chain. The message's text and title appear neither
   in the database nor in varskod's log; the audit log has the thread's
@@ -54,11 +58,13 @@ from test_user_keys import Home, kdf, out_of, parse_time  # noqa: E402
 
 harness.require_modules()
 import flowlib  # noqa: E402
+import nacl.public  # noqa: E402
 import nacl.signing  # noqa: E402
 
 ZERO32 = bytes(32)
 ANNA, SOFIE, THOMAS, JONAS, LENE = "laerer-anna", "raadgiver-sofie", "leder-thomas", "laerer-jonas", \
     "myndighed-lene"
+AGENT, ADMIN = "agent-team-slagelse", "admin-ole"
 INST, OTHER_INST = "inst-nordskovskolen", "inst-halsskov-strandskole"
 # Fixture text of a message (fictional); it must never appear outside ciphertext.
 SECRET = "Fiktiv bekymring om eleven Sofus Eksempelsen i 3.b"
@@ -151,7 +157,6 @@ async def user_key(cl, home):
             gen, pk = ln["generation"], ln["uk_sign_pk"]
     st = next(s for s in ks["sets"] if s["generation"] == gen)
     box = next(bx for bx in st["boxes"] if bx["recipient"] == "device:" + home.id)
-    import nacl.public
     seed = nacl.public.SealedBox(home.box_sk).decrypt(unb64(box["sealed"]))
     sk = nacl.signing.SigningKey(kdf(seed, 1))
     assert b64(bytes(sk.verify_key)) == pk
@@ -183,7 +188,7 @@ def main():
         env.start_varskod()
         url, ca = env.ws_url, env.ca
         homes = {}
-        for user in (ANNA, SOFIE, THOMAS, JONAS, LENE):
+        for user in (ANNA, SOFIE, THOMAS, JONAS, LENE, AGENT, ADMIN):
             inv = env.invite(user)
             home = env.path("home-" + user)
             rc, out, err = env.cli(home, "enroll", "--server", url, "--code", inv["code"], "--fingerprint",
@@ -265,6 +270,11 @@ def main():
                 res["list_anna"] = await req(ca_, {"type": "thread_list", "id": "l1"})
                 res["list_jonas"] = await req(cj, {"type": "thread_list", "id": "l2"})
                 res["list_lene"] = await req(cl, {"type": "thread_list", "id": "l3"})
+                for who in (AGENT, ADMIN):
+                    async with RawClient(url, ca) as cx:
+                        await cx.login(homes[who].id, homes[who].signing_key)
+                        res["list_" + who] = await req(cx, {"type": "thread_list", "id": "lx"})
+                        res["get_" + who] = await req(cx, {"type": "thread_get", "id": "gx", "thread": th})
                 res["links"] = links
 
                 # -- thread_send --
@@ -378,6 +388,25 @@ def main():
                 res["sofie_msgs2"] = pushes(cs, "thread_message")
                 res["list_anna2"] = await req(ca_, {"type": "thread_list", "id": "l5"})
 
+                # -- group commit: sends sent together, one of them refused, each answered as if alone --
+                m4, m5, m6 = b32id("M-", "m4"), b32id("M-", "m5"), b32id("M-", "m6")
+                e4 = seal(a, th, 4, m4, [rc_a, rc_s])
+                batch = [("b1", e4), ("b2", seal(a, th, 3, m5, [rc_a, rc_s, rc_t])),
+                         ("b3", seal(a, th, 4, m6, [rc_a, rc_s])), ("b4", e4)]
+                for rid, e in batch:
+                    await ca_.send({"type": "thread_send", "id": rid, "thread": th, "envelope": e})
+                answers = {}
+                while len(answers) < len(batch):
+                    f = await ca_.recv()
+                    if "id" in f:
+                        answers[f["id"]] = f
+                res["batch"] = [answers[rid] for rid, _ in batch]
+                res["sync_after_limit"] = await req(cs, {"type": "thread_sync", "id": "y6", "thread": th, "after": 0,
+                                                         "limit": 2})
+                # a removed member may still mark a message that was sealed to him (17.3: its recipients)
+                res["removed_mark"] = await req(ct, {"type": "thread_mark", "id": "k8",
+                                                     "mark": make_mark(t, th, 2, m2, e2, "laest")})
+
         try:
             harness.run(scenario())
         except Exception as e:  # noqa: BLE001
@@ -400,6 +429,10 @@ def main():
                 ("get_jonas", "not_found", "thread_get by the outsider"),
                 ("get_lene", "forbidden", "thread_get by a myndighed"),
                 ("list_lene", "forbidden", "thread_list by a myndighed"),
+                ("list_" + AGENT, "forbidden", "thread_list by an agent"),
+                ("get_" + AGENT, "forbidden", "thread_get by an agent"),
+                ("list_" + ADMIN, "forbidden", "thread_list by an admin"),
+                ("get_" + ADMIN, "forbidden", "thread_get by an admin"),
                 ("get_unknown", "not_found", "thread_get of an unknown thread"),
                 ("reseal", "exists", "the same message id with another envelope"),
                 ("missing_sofie", "not_member", "recipients missing the raadgiver"),
@@ -518,6 +551,17 @@ def main():
         c("thread_list after three messages: version 4, last_seq 3, last_time set",
           la2.get("version") == 4 and la2.get("last_seq") == 3 and "last_time" in la2, dump("list_anna2"))
 
+        b = res.get("batch") or [{}] * 4
+        c("sends sent together: seq 4, stale_key, seq 5, and the first one again a duplicate of seq 4",
+          [x.get("seq") if x.get("type") == "thread_sent" else x.get("code") for x in b] == [4, "stale_key", 5, 4]
+          and [x.get("duplicate") for x in b] == [False, None, False, True], dump("batch"))
+        ya = res.get("sync_after_limit") or {}
+        c("thread_sync after 0 limit 2 for sofie: messages 1 and 2, more true",
+          [x.get("seq") for x in ya.get("messages", [])] == [1, 2] and ya.get("more") is True,
+          dump("sync_after_limit"))
+        c("a removed member marks a message that was sealed to him: mark_ok",
+          (res.get("removed_mark") or {}).get("type") == "mark_ok", dump("removed_mark"))
+
         # -- the database and the log hold no plaintext; the audit log has ids only --
         env.stop_varskod()
         blob = b""
@@ -539,11 +583,13 @@ def main():
             db.close()
         c("the audit log has the thread's writes: create, appends, messages",
           [e for e, _ in audit] == ["thread_create", "thread_message", "thread_append", "thread_message",
-                                    "thread_append", "thread_message"], str(audit))
+                                    "thread_append", "thread_message", "thread_message", "thread_message"],
+          str(audit))
         c("... with ids only", all(SECRET not in d and TITLE not in d for _, d in audit) and
           audit and audit[0][1] == f"thread={th} version=2", str(audit[:2]))
         c("each message's recipients are stored", recips == [(1, ANNA), (1, SOFIE), (2, ANNA), (2, THOMAS),
-                                                             (2, SOFIE), (3, ANNA), (3, SOFIE)], str(recips))
+                                                             (2, SOFIE), (3, ANNA), (3, SOFIE), (4, ANNA), (4, SOFIE),
+                                                             (5, ANNA), (5, SOFIE)], str(recips))
 
         # -- an edited link: thread_get answers bad_chain --
         db = env.db()
