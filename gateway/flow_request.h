@@ -100,6 +100,13 @@ int flow_answer_raw(struct flow_job *j, json_t *small, const struct flow_text_kv
 /* A JSON value loaded from stored text (a receipt, certificate or envelope), or NULL. */
 json_t *flow_load_text(const char *text, size_t len);
 
+/*
+ * The request's "envelope" member parsed: *text its compact text (owned:
+ * free()), *env the envelope (owned: env_free(); NULL on failure). A refusal
+ * (too_large; bad_frame for a malformed one) or VARSKO_OK.
+ */
+int flow_envelope_of(struct flow_job *j, char **text, struct env_envelope **env);
+
 /* A certificate as a JSON object, or NULL. */
 json_t *flow_cert_json(const struct proto_cert *c);
 

@@ -530,17 +530,8 @@ int flow_run_thread_send(struct flow_job *j, struct store *st, const struct call
 	if ((r = member_chain(j, st, thread, c->who.user, 0, x.tc)) != VARSKO_OK)
 		goto out;
 	/* The envelope: a thread message from this device, signed by it. */
-	if ((x.text = flow_member_text(j->req, "envelope", &len)) == NULL) {
-		r = VARSKO_ERR_NOMEM;
+	if ((r = flow_envelope_of(j, &x.text, &x.env)) != VARSKO_OK)
 		goto out;
-	}
-	if ((r = env_from_json(x.text, len, &x.env)) != VARSKO_OK) {
-		if (r == VARSKO_ERR_TOO_LARGE)
-			r = flow_refuse(j, r, "the envelope is too large");
-		else if (r != VARSKO_ERR_NOMEM)
-			r = flow_refuse(j, VARSKO_ERR_BAD_FRAME, "the envelope is malformed");
-		goto out;
-	}
 	if (strcmp(x.env->kind, "thread_message") != 0) {
 		r = flow_refuse(j, VARSKO_ERR_BAD_INPUT, "the envelope is not a thread message");
 		goto out;

@@ -262,6 +262,21 @@ char *flow_member_text(const json_t *req, const char *key, size_t *len)
 	return t;
 }
 
+int flow_envelope_of(struct flow_job *j, char **text, struct env_envelope **env)
+{
+	size_t len = 0;
+	int r;
+
+	*env = NULL;
+	if ((*text = flow_member_text(j->req, "envelope", &len)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = env_from_json(*text, len, env)) == VARSKO_OK || r == VARSKO_ERR_NOMEM)
+		return r;
+	if (r == VARSKO_ERR_TOO_LARGE)
+		return flow_refuse(j, r, "the envelope is too large");
+	return flow_refuse(j, VARSKO_ERR_BAD_FRAME, "the envelope is malformed");
+}
+
 /* ---- checks shared by the requests (worker thread) ------------------------------ */
 
 /*

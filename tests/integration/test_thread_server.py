@@ -54,12 +54,11 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import RawClient, b64, field, field_i64, field_u64, unb64  # noqa: E402
-from test_user_keys import Home, kdf, out_of, parse_time  # noqa: E402
+from test_team_chain import user_key as team_user_key  # noqa: E402
+from test_user_keys import Home, out_of, parse_time  # noqa: E402
 
 harness.require_modules()
 import flowlib  # noqa: E402
-import nacl.public  # noqa: E402
-import nacl.signing  # noqa: E402
 
 ZERO32 = bytes(32)
 ANNA, SOFIE, THOMAS, JONAS, LENE = "laerer-anna", "raadgiver-sofie", "leder-thomas", "laerer-jonas", \
@@ -149,18 +148,9 @@ def pushes(cl, kind):
 
 async def user_key(cl, home):
     """The user's current user key (SigningKey), its pin (generation, uk_sign_pk) and its recipient (key id, box_pk)."""
-    ch = await req(cl, {"type": "chain_get", "id": "uc", "kind": "user", "chain": home.user})
-    ks = await req(cl, {"type": "keys_get", "id": "uk", "owner": "user:" + home.user})
-    gen, pk = 0, None
-    for ln in ch.get("links", []):
-        if ln["op"] in ("uk_create", "uk_rotate"):
-            gen, pk = ln["generation"], ln["uk_sign_pk"]
-    st = next(s for s in ks["sets"] if s["generation"] == gen)
-    box = next(bx for bx in st["boxes"] if bx["recipient"] == "device:" + home.id)
-    seed = nacl.public.SealedBox(home.box_sk).decrypt(unb64(box["sealed"]))
-    sk = nacl.signing.SigningKey(kdf(seed, 1))
-    assert b64(bytes(sk.verify_key)) == pk
-    return sk, (gen, pk), flowlib.user_key_recipient(ch)
+    sk, pin = await team_user_key(cl, home)
+    ch = await req(cl, {"type": "chain_get", "id": "ur", "kind": "user", "chain": home.user})
+    return sk, pin, flowlib.user_key_recipient(ch)
 
 
 def seal(home, thread, version, message, recipients, text=SECRET, title=None, kind="thread_message"):
