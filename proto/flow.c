@@ -20,6 +20,7 @@
 
 #include "flow.h"
 #include "proto-internal.h"
+#include "thread.h"
 
 #define FLOW_TIME_MAX_ 253402300799LL /* 9999-12-31T23:59:59Z, the last time proto_time_parse() accepts */
 
@@ -656,6 +657,67 @@ static const struct pf_field k_approval[] = {
 static const struct pf_table t_approval = {k_approval, PF_N(k_approval), 0};
 static const struct pf_field k_approvals[] = {C_LIST("items", FLOW_APPROVALS_MAX, &t_approval)};
 
+/*
+ * Consultation threads (PROTOCOL.md 17.3). A "thread" is 28 visible ASCII
+ * characters here and a thread id by thread_frame_check() below; MARK is
+ * thread.c's table.
+ */
+#define C_THREAD                                                                                                       \
+	{                                                                                                              \
+		"thread", PF_ID, 1, THREAD_ID_LEN, THREAD_ID_LEN, 0, 0, NULL, "thread must be a thread id"             \
+	}
+#define C_POS(k)                                                                                                       \
+	{                                                                                                              \
+		k, PF_U64, 1, 1, 0, 0, 0, NULL, "field must be a positive integer"                                     \
+	}
+#define C_MARK                                                                                                         \
+	{                                                                                                              \
+		"mark", PF_OBJ, 1, 0, 0, 0, 0, &thread_mark_table, NULL                                                \
+	}
+static const struct pf_field k_thread_create[] = {
+        {"links", PF_OBJLIST, 1, 1, FLOW_THREAD_LINKS_MAX, 0, 0, NULL, NULL}};
+static const struct pf_field k_thread_get[] = {C_THREAD};
+static const struct pf_field k_thread_append[] = {C_THREAD, C_OBJ("link", 1)};
+static const struct pf_field k_thread_send[] = {C_THREAD, C_OBJ("envelope", 1)};
+static const struct pf_field k_thread_sync[] = {
+        C_THREAD,
+        {"after", PF_U64, 0, 0, 0, 0, 0, NULL, "after must be a non-negative integer"},
+        {"before", PF_U64, 0, 1, 0, 0, 0, NULL, "before must be a positive integer"},
+        {"limit", PF_U64, 0, 1, 0, 0, 0, NULL, "limit must be 1 to 100"},
+};
+static const struct pf_field k_thread_mark[] = {C_MARK};
+static const struct pf_field k_thread_ok[] = {C_THREAD, C_POS("version")};
+static const struct pf_field k_thread[] = {C_THREAD,
+                                           {"links", PF_OBJLIST, 1, 1, FLOW_CHAIN_LINKS_MAX, 0, 0, NULL, NULL}};
+static const struct pf_field k_thread_sent[] = {
+        C_THREAD,
+        {"message", PF_ID, 1, THREAD_MSG_ID_LEN, THREAD_MSG_ID_LEN, 0, 0, NULL, "message must be a message id"},
+        C_POS("seq"),
+        C_TIME("received"),
+        C_BOOL("duplicate"),
+};
+static const struct pf_field k_thread_item[] = {
+        C_THREAD,          C_ID("institution"), C_BOOL("anonymous"),
+        C_POS("version"),  C_U64("last_seq"),   {"last_time", PF_TIME, 0, 0, 0, 0, 0, NULL, NULL},
+};
+static const struct pf_table t_thread_item = {k_thread_item, PF_N(k_thread_item), 0};
+static const struct pf_field k_threads[] = {C_LIST("threads", FLOW_ITEMS_MAX, &t_thread_item)};
+static const struct pf_field k_message[] = {
+        C_POS("seq"),
+        C_OBJ("envelope", 1),
+        C_TIME("received"),
+        C_OBJ("sender_cert", 1),
+        C_LIST("marks", FLOW_THREAD_MARKS_MAX, &thread_mark_table),
+};
+static const struct pf_table t_message = {k_message, PF_N(k_message), 0};
+static const struct pf_field k_messages[] = {C_THREAD, C_LIST("messages", FLOW_THREAD_SYNC_MAX, &t_message),
+                                             C_BOOL("more")};
+static const struct pf_field k_mark_ok[] = {C_THREAD, C_POS("seq")};
+static const struct pf_field k_thread_message[] = {C_THREAD, C_POS("seq"), C_OBJ("envelope", 1), C_TIME("received"),
+                                                   C_OBJ("sender_cert", 1)};
+static const struct pf_field k_thread_changed[] = {C_THREAD, C_POS("version")};
+static const struct pf_field k_thread_mark_push[] = {C_MARK, C_OBJ("cert", 1)};
+
 /* MQTT event payload (agents on varsko/<tenant>/ack). */
 static const struct pf_field k_mqtt_event[] = {C_OBJ("event", 1), C_OBJ("cert", 1)};
 
@@ -687,6 +749,13 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_APPROVE_OFFER] = TYPE("approve_offer", 1, k_approve_step),
         [FLOW_T_APPROVE_REVEAL] = TYPE("approve_reveal", 1, k_approve_step),
         [FLOW_T_APPROVE_GET] = TYPE("approve_get", 1, k_approve_get),
+        [FLOW_T_THREAD_CREATE] = TYPE("thread_create", 1, k_thread_create),
+        [FLOW_T_THREAD_GET] = TYPE("thread_get", 1, k_thread_get),
+        [FLOW_T_THREAD_APPEND] = TYPE("thread_append", 1, k_thread_append),
+        [FLOW_T_THREAD_SEND] = TYPE("thread_send", 1, k_thread_send),
+        [FLOW_T_THREAD_LIST] = {"thread_list", NULL, 0, 1},
+        [FLOW_T_THREAD_SYNC] = TYPE("thread_sync", 1, k_thread_sync),
+        [FLOW_T_THREAD_MARK] = TYPE("thread_mark", 1, k_thread_mark),
         [FLOW_T_ROUTED] = TYPE("routed", 1, k_routed),
         [FLOW_T_RECEIPT] = TYPE("receipt", 1, k_receipt),
         [FLOW_T_EVENT_OK] = TYPE("event_ok", 1, k_event_ok),
@@ -703,9 +772,18 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_RECOVERY_OK] = {"recovery_ok", NULL, 0, 1},
         [FLOW_T_APPROVAL] = TYPE("approval", 1, k_approval),
         [FLOW_T_APPROVALS] = TYPE("approvals", 1, k_approvals),
+        [FLOW_T_THREAD_OK] = TYPE("thread_ok", 1, k_thread_ok),
+        [FLOW_T_THREAD] = TYPE("thread", 1, k_thread),
+        [FLOW_T_THREAD_SENT] = TYPE("thread_sent", 1, k_thread_sent),
+        [FLOW_T_THREADS] = TYPE("threads", 1, k_threads),
+        [FLOW_T_MESSAGES] = TYPE("messages", 1, k_messages),
+        [FLOW_T_MARK_OK] = TYPE("mark_ok", 1, k_mark_ok),
         [FLOW_T_PUSHED] = TYPE("pushed", 0, k_pushed),
         [FLOW_T_NEW_UNDERRETNING] = TYPE("new_underretning", 0, k_new),
         [FLOW_T_FRIST] = TYPE("frist", 0, k_frist),
+        [FLOW_T_THREAD_MESSAGE] = TYPE("thread_message", 0, k_thread_message),
+        [FLOW_T_THREAD_CHANGED] = TYPE("thread_changed", 0, k_thread_changed),
+        [FLOW_T_THREAD_MARK_PUSH] = TYPE("thread_mark", 0, k_thread_mark_push),
 };
 
 /* The MQTT payloads: same names as the frames, no "id". */
@@ -720,6 +798,75 @@ const char *flow_type_name(enum flow_type t)
 	if ((int)t <= FLOW_T_NONE || (int)t >= FLOW_T_COUNT_)
 		return NULL;
 	return specs[t].name;
+}
+
+/* 1 when t is one of the frames of consultation threads (PROTOCOL.md 17.3). */
+static int thread_type(enum flow_type t)
+{
+	return (t >= FLOW_T_THREAD_CREATE && t <= FLOW_T_THREAD_MARK) || (t >= FLOW_T_THREAD_OK && t <= FLOW_T_MARK_OK) ||
+	       (t >= FLOW_T_THREAD_MESSAGE && t <= FLOW_T_THREAD_MARK_PUSH);
+}
+
+/* A MARK that is valid as a whole (thread_mark_from_json), not only in its shape. */
+static int mark_ok(const json_t *m)
+{
+	struct thread_mark tm;
+
+	return thread_mark_from_json(m, &tm) == VARSKO_OK;
+}
+
+/*
+ * What the tables cannot say about a thread frame that passed its table:
+ * every "thread" is a thread id and a thread_sent's "message" a message id
+ * (thread.h: canonical, so one thread has one spelling); thread_sync has
+ * exactly one of "after" and "before" and a limit of at most
+ * FLOW_THREAD_SYNC_MAX; every MARK is valid. VARSKO_OK or
+ * VARSKO_ERR_BAD_FRAME with *detail.
+ */
+static int thread_frame_check(const json_t *o, enum flow_type t, const char **detail)
+{
+	const json_t *v, *arr;
+	size_t i, k;
+
+	if ((v = json_object_get(o, "thread")) != NULL && !thread_id_valid(json_string_value(v))) {
+		*detail = "thread must be a thread id";
+		return VARSKO_ERR_BAD_FRAME;
+	}
+	if (t == FLOW_T_THREAD_SENT && !thread_message_id_valid(json_string_value(json_object_get(o, "message")))) {
+		*detail = "message must be a message id";
+		return VARSKO_ERR_BAD_FRAME;
+	}
+	if (t == FLOW_T_THREAD_SYNC) {
+		if ((json_object_get(o, "after") != NULL) == (json_object_get(o, "before") != NULL)) {
+			*detail = "thread_sync has exactly one of after and before";
+			return VARSKO_ERR_BAD_FRAME;
+		}
+		if ((v = json_object_get(o, "limit")) != NULL && json_integer_value(v) > FLOW_THREAD_SYNC_MAX) {
+			*detail = "limit must be 1 to 100";
+			return VARSKO_ERR_BAD_FRAME;
+		}
+	}
+	arr = json_object_get(o, "threads");
+	for (i = 0; t == FLOW_T_THREADS && i < json_array_size(arr); i++)
+		if (!thread_id_valid(json_string_value(json_object_get(json_array_get(arr, i), "thread")))) {
+			*detail = "thread must be a thread id";
+			return VARSKO_ERR_BAD_FRAME;
+		}
+	if ((v = json_object_get(o, "mark")) != NULL && !mark_ok(v)) {
+		*detail = "the mark is not valid";
+		return VARSKO_ERR_BAD_FRAME;
+	}
+	arr = json_object_get(o, "messages");
+	for (i = 0; t == FLOW_T_MESSAGES && i < json_array_size(arr); i++) {
+		const json_t *marks = json_object_get(json_array_get(arr, i), "marks");
+
+		for (k = 0; k < json_array_size(marks); k++)
+			if (!mark_ok(json_array_get(marks, k))) {
+				*detail = "the mark is not valid";
+				return VARSKO_ERR_BAD_FRAME;
+			}
+	}
+	return VARSKO_OK;
 }
 
 /*
@@ -772,11 +919,16 @@ int flow_frame_decode(const char *buf, size_t len, json_t **out, enum flow_type 
 		}
 		goto out;
 	}
+	/* The request thread_mark and the push of the same name: the push is the one with a certificate. */
+	if (t == FLOW_T_THREAD_MARK && json_object_get(o, "cert") != NULL)
+		t = FLOW_T_THREAD_MARK_PUSH;
 	if (!id_bad && !specs[t].has_id && json_object_get(o, "id") != NULL) {
 		*detail = "a push carries no id";
 		goto out;
 	}
 	if ((r = pf_frame_check(o, &specs[t], id_bad, NULL, detail)) != VARSKO_OK)
+		goto out;
+	if (thread_type((enum flow_type)t) && (r = thread_frame_check(o, (enum flow_type)t, detail)) != VARSKO_OK)
 		goto out;
 	*out = o;
 	o = NULL;

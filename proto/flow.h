@@ -254,6 +254,39 @@ int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
  *                     "deadline":"vurdering"|"kvittering","due":TIME} to the
  *                     team's leder sessions
  *
+ * The frames of consultation threads (PROTOCOL.md 17.3; LINK a thread
+ * chain link, ENV an envelope, MARK a read mark as thread.h's
+ * thread_mark_to_json, CERT a certificate):
+ *   thread_create    {"links":[LINK...] (1..64)}                        -> thread_ok
+ *   thread_get       {"thread":S}                                       -> thread
+ *   thread_append    {"thread":S,"link":LINK}                           -> thread_ok
+ *   thread_send      {"thread":S,"envelope":ENV}                        -> thread_sent
+ *   thread_list      {}                                                 -> threads
+ *   thread_sync      {"thread":S, exactly one of "after":N (>= 0) and
+ *                     "before":N (>= 1), "limit":N (1..100, optional)}  -> messages
+ *   thread_mark      {"mark":MARK}                                      -> mark_ok
+ * answers:
+ *   thread_ok        {"thread":S,"version":N}
+ *   thread           {"thread":S,"links":[LINK...]}
+ *   thread_sent      {"thread":S,"message":S,"seq":N,"received":TIME,"duplicate":B}
+ *   threads          {"threads":[{"thread":S,"institution":S,"anonymous":B,
+ *                     "version":N,"last_seq":N,"last_time":TIME (absent when
+ *                     there is no message)}...]}
+ *   messages         {"thread":S,"messages":[{"seq":N,"envelope":ENV,
+ *                     "received":TIME,"sender_cert":CERT,"marks":[MARK...]}...],
+ *                     "more":B}
+ *   mark_ok          {"thread":S,"seq":N}
+ * pushes (no "id"):
+ *   thread_message   {"thread":S,"seq":N,"envelope":ENV,"received":TIME,"sender_cert":CERT}
+ *   thread_changed   {"thread":S,"version":N}
+ *   thread_mark      {"mark":MARK,"cert":CERT} (FLOW_T_THREAD_MARK_PUSH: the
+ *                    request and the push share the name; a frame with
+ *                    "cert" is the push, one without it the request)
+ * Every "thread" member is a thread id and every "message" a message id
+ * (thread.h), checked here; the nested LINK, ENV, MARK and CERT objects are
+ * checked by their own from_json in the caller (a MARK's members are
+ * checked for shape here too).
+ *
  * flow_frame_parse(): parse buf[0..len) with JSON_REJECT_DUPLICATES; if it
  * is an object whose "type" is one of the flow types above, check its
  * top-level shape (exactly the listed keys plus "type" and "id"; each of
@@ -290,6 +323,13 @@ enum flow_type {
 	FLOW_T_APPROVE_OFFER,
 	FLOW_T_APPROVE_REVEAL,
 	FLOW_T_APPROVE_GET,
+	FLOW_T_THREAD_CREATE, /* consultation threads (PROTOCOL.md 17.3) */
+	FLOW_T_THREAD_GET,
+	FLOW_T_THREAD_APPEND,
+	FLOW_T_THREAD_SEND,
+	FLOW_T_THREAD_LIST,
+	FLOW_T_THREAD_SYNC,
+	FLOW_T_THREAD_MARK,
 	/* answers */
 	FLOW_T_ROUTED,
 	FLOW_T_RECEIPT,
@@ -307,18 +347,30 @@ enum flow_type {
 	FLOW_T_RECOVERY_OK,
 	FLOW_T_APPROVAL,
 	FLOW_T_APPROVALS,
+	FLOW_T_THREAD_OK,
+	FLOW_T_THREAD, /* the answer "thread" (to thread_get) */
+	FLOW_T_THREAD_SENT,
+	FLOW_T_THREADS,
+	FLOW_T_MESSAGES,
+	FLOW_T_MARK_OK,
 	/* pushes */
 	FLOW_T_PUSHED,
 	FLOW_T_NEW_UNDERRETNING,
 	FLOW_T_FRIST,
+	FLOW_T_THREAD_MESSAGE,
+	FLOW_T_THREAD_CHANGED,
+	FLOW_T_THREAD_MARK_PUSH, /* also named "thread_mark": the push carries "cert", the request does not */
 	FLOW_T_COUNT_
 };
 
 #define FLOW_T_FIRST_REQUEST FLOW_T_ROUTE
-#define FLOW_T_LAST_REQUEST  FLOW_T_APPROVE_GET
+#define FLOW_T_LAST_REQUEST  FLOW_T_THREAD_MARK
 #define FLOW_APPROVALS_MAX   64 /* open approvals in one approvals answer */
 #define FLOW_CHAIN_LINKS_MAX 1024 /* links in one chain answer */
 #define FLOW_KEY_SETS_MAX    256  /* key box sets in one keys answer */
+#define FLOW_THREAD_LINKS_MAX 64  /* links in one thread_create */
+#define FLOW_THREAD_SYNC_MAX 100  /* messages in one messages answer (thread_sync's limit) */
+#define FLOW_THREAD_MARKS_MAX 128 /* marks of one message: leveret and laest of 64 members */
 
 const char *flow_type_name(enum flow_type t);
 int flow_frame_parse(const char *buf, size_t len, json_t **out, enum flow_type *type, char *id_out,

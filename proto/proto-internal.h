@@ -142,6 +142,9 @@ int pf_valid_ref(const char *s, size_t len, size_t max);
 /* cert.c: the certificate table, for certificates inside other objects. */
 extern const struct pf_table proto_cert_table;
 
+/* thread.c: the read mark (MARK, PROTOCOL.md 17.2), for the thread frames that carry marks. */
+extern const struct pf_table thread_mark_table;
+
 /* codec.c: a loaded frame object of one of proto.h's types -> *out (see proto_frame_decode()). */
 int proto_frame_from_json(const json_t *o, struct proto_frame *out, const char **detail) VARSKO_WUR;
 

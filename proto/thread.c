@@ -202,3 +202,49 @@ out:
 	proto_buf_free(&b);
 	return rc;
 }
+
+/* ---- the read mark as JSON (MARK, PROTOCOL.md 17.2) ------------------------------------ */
+
+_Static_assert(sizeof(enum thread_receipt_kind) == sizeof(int), "PF_ENUM stores an int");
+
+#define MO(m) offsetof(struct thread_mark, m)
+static const struct pf_field mark_fields[] = {
+        {"device", PF_ID, 1, 1, PROTO_ID_MAX, MO(r.device), 0, NULL, NULL},
+        {"envelope_hash", PF_B64, 1, 0, THREAD_HASH_LEN, MO(r.envelope_hash), 0, NULL, NULL},
+        {"kind", PF_ENUM, 1, 0, PF_N(receipt_kind_names), MO(r.kind), 0, receipt_kind_names,
+         "kind must be leveret or laest"},
+        {"message", PF_ID, 1, THREAD_MSG_ID_LEN, THREAD_MSG_ID_LEN, MO(r.message), 0, NULL, NULL},
+        {"seq", PF_U64, 1, 1, 0, MO(r.seq), 0, NULL, NULL},
+        {"sig", PF_B64, 1, 0, PROTO_SIG_LEN, MO(sig), 0, NULL, NULL},
+        {"thread", PF_ID, 1, THREAD_ID_LEN, THREAD_ID_LEN, MO(r.thread), 0, NULL, NULL},
+        {"time", PF_TIME, 1, 0, 0, MO(r.time), 0, NULL, NULL},
+        {"user", PF_ID, 1, 1, PROTO_ID_MAX, MO(r.user), 0, NULL, NULL},
+};
+
+/* proto-internal.h: the MARK table, for the frames that carry marks (flow.c). */
+const struct pf_table thread_mark_table = {mark_fields, PF_N(mark_fields), sizeof(struct thread_mark)};
+
+int thread_mark_to_json(const struct thread_mark *m, json_t **out)
+{
+	if (out == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	*out = NULL;
+	if (m == NULL || !thread_receipt_valid(&m->r))
+		return VARSKO_ERR_BAD_INPUT;
+	return pf_encode_object(mark_fields, PF_N(mark_fields), m, out);
+}
+
+int thread_mark_from_json(const json_t *j, struct thread_mark *out)
+{
+	const char *detail;
+
+	if (out == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	memset(out, 0, sizeof(*out));
+	if (pf_decode(j, mark_fields, PF_N(mark_fields), NULL, out, &detail) != VARSKO_OK ||
+	    !thread_receipt_valid(&out->r)) {
+		memset(out, 0, sizeof(*out));
+		return VARSKO_ERR_BAD_FRAME;
+	}
+	return VARSKO_OK;
+}

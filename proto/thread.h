@@ -28,12 +28,18 @@
  * Pure code (no I/O, no clock, no globals), safe in any thread. Pointers are
  * borrowed for the call. Functions return VARSKO_OK or a negative
  * VARSKO_ERR_*.
+ *
+ * On the wire (PROTOCOL.md 17.2) a read mark travels as a MARK: the fields
+ * of struct thread_receipt as JSON plus the device's signature
+ * (thread_mark_to_json / thread_mark_from_json below).
  */
 #ifndef VARSKO_THREAD_H
 #define VARSKO_THREAD_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "proto.h"
 
@@ -135,5 +141,27 @@ int thread_receipt_sign(const struct thread_receipt *r, const uint8_t sk[64], ui
  */
 int thread_receipt_verify(const struct thread_receipt *r, const uint8_t sig[PROTO_SIG_LEN],
                           const uint8_t pk[PROTO_PK_LEN]) VARSKO_WUR;
+
+/*
+ * A read mark as it travels (PROTOCOL.md 17.2, MARK): the signed fields and
+ * the reading device's signature.
+ */
+struct thread_mark {
+	struct thread_receipt r;
+	uint8_t sig[PROTO_SIG_LEN];
+};
+
+/*
+ * MARK as JSON: {"device":S,"envelope_hash":B64(32),"kind":"leveret"|"laest",
+ * "message":S,"seq":N,"sig":B64(64),"thread":S,"time":TIME,"user":S},
+ * compact with sorted keys. to_json: *out a new reference owned by the
+ * caller (json_decref), VARSKO_ERR_BAD_INPUT when m->r is not valid
+ * (thread_receipt_valid). from_json: strict parse of a borrowed object (no
+ * unknown, missing or wrongly typed member, exact base64 lengths) whose
+ * fields must also be valid; no signature check (thread_receipt_verify);
+ * *out zeroed on failure (VARSKO_ERR_BAD_FRAME).
+ */
+int thread_mark_to_json(const struct thread_mark *m, json_t **out) VARSKO_WUR;
+int thread_mark_from_json(const json_t *j, struct thread_mark *out) VARSKO_WUR;
 
 #endif

@@ -11,9 +11,11 @@ type, truncation). Deterministic; run after flow-gen.py with Debian's
     /usr/bin/python3 proto/vectors/flow-corpus.py
 """
 
+import base64
 import hashlib
 import json
 import os
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -115,6 +117,42 @@ def main():
         dict(approval, type="approval", old_device=sender["device"], nonce_old=b32),
         {"type": "approvals", "items": [approval]},
     ]
+    # Consultation threads (PROTOCOL.md 17.3), with real thread links from chain.json and marks from thread.json.
+    with open(os.path.join(HERE, "thread.json"), encoding="utf-8") as f:
+        th = json.load(f)
+    tlinks = [json.loads(l["json"]) for l in ch["threads"][0]["links"]]
+    tid = ch["threads"][0]["thread"]
+    rc = th["receipts"][0]
+    mark = {"device": rc["device"], "envelope_hash": base64.b64encode(bytes.fromhex(rc["envelope_hash"])).decode(),
+            "kind": rc["kind"], "message": rc["message"], "seq": rc["seq"],
+            "sig": base64.b64encode(bytes.fromhex(rc["sig"])).decode(), "thread": rc["thread"],
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(rc["time"])), "user": rc["user"]}
+    msg = {"seq": rc["seq"], "envelope": env, "received": receipt["received"], "sender_cert": sender, "marks": [mark]}
+    thread_frames = [
+        {"type": "thread_create", "id": "t1", "links": tlinks[:3]},
+        {"type": "thread_get", "id": "t2", "thread": tid},
+        {"type": "thread_append", "thread": tid, "link": tlinks[3]},
+        {"type": "thread_send", "id": "t3", "thread": rc["thread"], "envelope": env},
+        {"type": "thread_list"},
+        {"type": "thread_sync", "thread": tid, "after": 0},
+        {"type": "thread_sync", "id": "t4", "thread": tid, "before": 9, "limit": 100},
+        {"type": "thread_mark", "id": "t5", "mark": mark},
+        {"type": "thread_ok", "id": "t1", "thread": tid, "version": 3},
+        {"type": "thread", "id": "t2", "thread": tid, "links": tlinks},
+        {"type": "thread_sent", "id": "t3", "thread": rc["thread"], "message": rc["message"], "seq": 1,
+         "received": receipt["received"], "duplicate": False},
+        {"type": "threads", "threads": [{"thread": tid, "institution": "inst-skole-7", "anonymous": True,
+                                         "version": len(tlinks), "last_seq": 0},
+                                        {"thread": rc["thread"], "institution": "inst-skole-7", "anonymous": False,
+                                         "version": 2, "last_seq": 12, "last_time": receipt["received"]}]},
+        {"type": "messages", "id": "t4", "thread": rc["thread"], "messages": [msg], "more": False},
+        {"type": "mark_ok", "id": "t5", "thread": rc["thread"], "seq": rc["seq"]},
+        {"type": "thread_message", "thread": rc["thread"], "seq": 1, "envelope": env, "received": receipt["received"],
+         "sender_cert": sender},
+        {"type": "thread_changed", "thread": tid, "version": 4},
+        {"type": "thread_mark", "mark": mark, "cert": sender},
+    ]
+    frames += thread_frames
     items = [compact(x).encode() for x in frames + mqtt]
     items += [compact(x).encode() for x in (roster, receipt, *events.values())]
 
@@ -136,6 +174,11 @@ def main():
         b'{"type":"items","items":[' + b'{},' * 50 + b'{}]}',
         b'{"type":"event_ok","seq":-9223372036854775808}',
         b'{"type":"mine","id":"\\u0000"}',
+        compact(dict(thread_frames[1], thread=tid[:-1] + "F")).encode(),     # a thread id that is not canonical
+        compact({"type": "thread_sync", "thread": tid, "after": 0, "before": 3}).encode(),
+        compact({"type": "thread_sync", "thread": tid, "after": 0, "limit": 101}).encode(),
+        compact(dict(thread_frames[7], mark=dict(mark, kind="read"))).encode(),
+        compact(dict(thread_frames[16], id="p")).encode(),                # the push thread_mark with an id
     ]
 
     os.makedirs(OUT, exist_ok=True)

@@ -20,6 +20,7 @@
 #include "chain.h"
 #include "flow.h"
 #include "keybox.h"
+#include "thread.h"
 #include "underretning.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -217,6 +218,23 @@ static void check_box(const json_t *j, int set)
 	free(s);
 }
 
+/* A read mark (thread_mark, messages): a parsed one writes back and parses the same; a refused one is zeroed. */
+static void check_mark(const json_t *j)
+{
+	struct thread_mark m, m2;
+	json_t *o = NULL;
+
+	if (thread_mark_from_json(j, &m) != VARSKO_OK) {
+		if (!all_zero(&m, sizeof(m)))
+			abort();
+		return;
+	}
+	if (thread_mark_to_json(&m, &o) != VARSKO_OK || thread_mark_from_json(o, &m2) != VARSKO_OK ||
+	    memcmp(&m, &m2, sizeof(m)) != 0)
+		abort();
+	json_decref(o);
+}
+
 /* The nested objects of an accepted frame or payload, by their key. */
 static void check_nested(const json_t *o)
 {
@@ -254,6 +272,16 @@ static void check_nested(const json_t *o)
 	if ((v = json_object_get(o, "box")) != NULL)
 		check_box(v, 0);
 	if ((v = json_object_get(o, "cert")) != NULL && json_object_get(o, "approval") != NULL)
+		(void)check_cert(v, &c);
+	if ((v = json_object_get(o, "mark")) != NULL)
+		check_mark(v);
+	if ((arr = json_object_get(o, "marks")) != NULL)
+		for (size_t i = 0; i < json_array_size(arr); i++)
+			check_mark(json_array_get(arr, i));
+	if ((arr = json_object_get(o, "messages")) != NULL)
+		for (size_t i = 0; i < json_array_size(arr); i++)
+			check_nested(json_array_get(arr, i));
+	if ((v = json_object_get(o, "cert")) != NULL && json_object_get(o, "mark") != NULL)
 		(void)check_cert(v, &c);
 	if ((arr = json_object_get(o, "items")) != NULL)
 		for (size_t i = 0; i < json_array_size(arr); i++)

@@ -926,6 +926,20 @@ static void test_events(void)
 	"\"state\":\"modtaget_gateway\"}"
 #define DLITEM "{\"reference\":" REF ",\"kind\":\"vurdering\",\"due\":\"2026-11-24T09:00:00Z\",\"state\":\"warned\"}"
 
+/* Consultation threads (PROTOCOL.md 17.3): a thread id, a message id and a MARK. */
+#define TID "\"T-LNFVTT3BHD35M6PP6INL36B6JE\""
+#define MID "\"M-LNFVTT3BHD35M6PP6INL36B6JE\""
+#define Z32 "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\""
+#define Z64 "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\""
+#define MARK_WITH(kind, msg)                                                                                           \
+	"{\"device\":\"d-0123456789abcdef\",\"envelope_hash\":" Z32 ",\"kind\":" kind ",\"message\":" msg          \
+	",\"seq\":3,\"sig\":" Z64 ",\"thread\":" TID ",\"time\":\"2026-11-24T09:00:00Z\",\"user\":\"laerer-anna\"}"
+#define MARK MARK_WITH("\"laest\"", MID)
+#define TITEM                                                                                                          \
+	"{\"thread\":" TID ",\"institution\":\"inst-nordskovskolen\",\"anonymous\":false,\"version\":3,"            \
+	"\"last_seq\":0}"
+#define TIME_ "\"2026-11-24T09:00:00Z\""
+
 static const struct {
 	const char *text;
 	enum flow_type type;
@@ -992,6 +1006,34 @@ static const struct {
          "\"expires\":\"2026-11-24T09:10:00Z\"}",
          FLOW_T_APPROVAL},
         {"{\"type\":\"approvals\",\"items\":[]}", FLOW_T_APPROVALS},
+        {"{\"type\":\"thread_create\",\"id\":\"t\",\"links\":[{}]}", FLOW_T_THREAD_CREATE},
+        {"{\"type\":\"thread_get\",\"thread\":" TID "}", FLOW_T_THREAD_GET},
+        {"{\"type\":\"thread_append\",\"thread\":" TID ",\"link\":{}}", FLOW_T_THREAD_APPEND},
+        {"{\"type\":\"thread_send\",\"id\":\"s\",\"thread\":" TID ",\"envelope\":{}}", FLOW_T_THREAD_SEND},
+        {"{\"type\":\"thread_list\",\"id\":\"l\"}", FLOW_T_THREAD_LIST},
+        {"{\"type\":\"thread_sync\",\"thread\":" TID ",\"after\":0}", FLOW_T_THREAD_SYNC},
+        {"{\"type\":\"thread_sync\",\"thread\":" TID ",\"before\":5,\"limit\":100}", FLOW_T_THREAD_SYNC},
+        {"{\"type\":\"thread_mark\",\"id\":\"m\",\"mark\":" MARK "}", FLOW_T_THREAD_MARK},
+        {"{\"type\":\"thread_mark\",\"mark\":" MARK "}", FLOW_T_THREAD_MARK},
+        {"{\"type\":\"thread_ok\",\"id\":\"t\",\"thread\":" TID ",\"version\":2}", FLOW_T_THREAD_OK},
+        {"{\"type\":\"thread\",\"thread\":" TID ",\"links\":[{},{}]}", FLOW_T_THREAD},
+        {"{\"type\":\"thread_sent\",\"thread\":" TID ",\"message\":" MID ",\"seq\":1,\"received\":" TIME_
+         ",\"duplicate\":false}",
+         FLOW_T_THREAD_SENT},
+        {"{\"type\":\"threads\",\"threads\":[]}", FLOW_T_THREADS},
+        {"{\"type\":\"threads\",\"threads\":[" TITEM ",{\"thread\":" TID ",\"institution\":\"i\","
+         "\"anonymous\":true,\"version\":1,\"last_seq\":7,\"last_time\":" TIME_ "}]}",
+         FLOW_T_THREADS},
+        {"{\"type\":\"messages\",\"thread\":" TID ",\"messages\":[],\"more\":false}", FLOW_T_MESSAGES},
+        {"{\"type\":\"messages\",\"thread\":" TID ",\"messages\":[{\"seq\":1,\"envelope\":{},\"received\":" TIME_
+         ",\"sender_cert\":{},\"marks\":[" MARK "]}],\"more\":true}",
+         FLOW_T_MESSAGES},
+        {"{\"type\":\"mark_ok\",\"thread\":" TID ",\"seq\":3}", FLOW_T_MARK_OK},
+        {"{\"type\":\"thread_message\",\"thread\":" TID ",\"seq\":1,\"envelope\":{},\"received\":" TIME_
+         ",\"sender_cert\":{}}",
+         FLOW_T_THREAD_MESSAGE},
+        {"{\"type\":\"thread_changed\",\"thread\":" TID ",\"version\":4}", FLOW_T_THREAD_CHANGED},
+        {"{\"type\":\"thread_mark\",\"mark\":" MARK ",\"cert\":{}}", FLOW_T_THREAD_MARK_PUSH},
 };
 
 static const struct {
@@ -1056,6 +1098,51 @@ static const struct {
          "{\"event\":{},\"cert\":{},\"x\":1}]}",
          VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"devices\",\"certs\":[[]]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_get\",\"thread\":\"T-LNFVTT3BHD35M6PP6INL36B6JF\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_get\",\"thread\":\"t-LNFVTT3BHD35M6PP6INL36B6JE\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_get\",\"thread\":" MID "}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_get\",\"thread\":\"T-LNFVTT3BHD35M6PP6INL36B6J\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_get\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_create\",\"links\":[]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_create\",\"links\":[{}],\"thread\":" TID "}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_append\",\"thread\":" TID "}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_send\",\"thread\":" TID ",\"envelope\":[]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_list\",\"thread\":" TID "}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_sync\",\"thread\":" TID "}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_sync\",\"thread\":" TID ",\"after\":0,\"before\":2}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_sync\",\"thread\":" TID ",\"after\":-1}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_sync\",\"thread\":" TID ",\"before\":0}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_sync\",\"thread\":" TID ",\"after\":0,\"limit\":101}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_sync\",\"thread\":" TID ",\"after\":0,\"limit\":0}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_sync\",\"thread\":" TID ",\"after\":\"0\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_mark\",\"mark\":" MARK_WITH("\"read\"", MID) "}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_mark\",\"mark\":" MARK_WITH("\"laest\"", "\"M-LNFVTT3BHD35M6PP6INL36B6JF\"") "}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_mark\",\"mark\":" MARK_WITH("\"laest\"", TID) "}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_mark\",\"mark\":{}}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_mark\",\"id\":\"p\",\"mark\":" MARK ",\"cert\":{}}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_mark\",\"mark\":" MARK ",\"cert\":[]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_ok\",\"thread\":" TID ",\"version\":0}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread\",\"thread\":" TID ",\"links\":[]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_sent\",\"thread\":" TID ",\"message\":" TID ",\"seq\":1,\"received\":" TIME_
+         ",\"duplicate\":false}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"threads\",\"threads\":[{\"thread\":" TID ",\"institution\":\"i\",\"anonymous\":false,"
+         "\"version\":1}]}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"threads\",\"threads\":[{\"thread\":\"T-LNFVTT3BHD35M6PP6INL36B6JF\",\"institution\":\"i\","
+         "\"anonymous\":false,\"version\":1,\"last_seq\":0}]}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"messages\",\"thread\":" TID ",\"messages\":[{\"seq\":1,\"envelope\":{},\"received\":" TIME_
+         ",\"sender_cert\":{},\"marks\":[" MARK_WITH("\"laest\"", TID) "]}],\"more\":true}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"messages\",\"thread\":" TID ",\"messages\":[{\"seq\":1,\"envelope\":{},\"received\":" TIME_
+         ",\"sender_cert\":{}}],\"more\":true}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_changed\",\"id\":\"c\",\"thread\":" TID ",\"version\":4}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_message\",\"thread\":" TID ",\"seq\":0,\"envelope\":{},\"received\":" TIME_
+         ",\"sender_cert\":{}}",
+         VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"chain_get\",\"kind\":\"group\",\"chain\":\"t\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"chain_get\",\"kind\":\"user\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"chain_append\",\"kind\":\"user\",\"chain\":\"u\",\"link\":[]}", VARSKO_ERR_BAD_FRAME},

@@ -348,6 +348,80 @@ static void test_receipt_by_hand(void)
 	sodium_memzero(other_sk, sizeof(other_sk));
 }
 
+/* A MARK (PROTOCOL.md 17.2) in JSON: each vector's fields and signature, written, read back and verified. */
+static void test_mark_json(void)
+{
+	const json_t *valid = jget(v_root, "receipts"), *c;
+	struct thread_mark m, back;
+	uint8_t pk[32];
+	json_t *o = NULL, *o2;
+	char *text;
+	size_t i;
+
+	json_array_foreach(valid, i, c)
+	{
+		memset(&m, 0, sizeof(m));
+		receipt_from(c, &m.r);
+		hex2(jstr(c, "sig"), m.sig, 64);
+		hex2(jstr(c, "device_pk"), pk, 32);
+		CHECK_EQ_INT(thread_mark_to_json(&m, &o), VARSKO_OK);
+		CHECK_EQ_INT(thread_mark_from_json(o, &back), VARSKO_OK);
+		CHECK(memcmp(&m, &back, sizeof(m)) == 0);
+		CHECK_EQ_INT(thread_receipt_verify(&back.r, back.sig, pk), VARSKO_OK);
+		/* The members, as 17.2 names them. */
+		CHECK_EQ_INT(json_object_size(o), 9);
+		CHECK_EQ_STR(json_string_value(json_object_get(o, "kind")), jstr(c, "kind"));
+		CHECK_EQ_STR(json_string_value(json_object_get(o, "thread")), jstr(c, "thread"));
+		CHECK_EQ_INT(json_integer_value(json_object_get(o, "seq")), json_integer_value(jget(c, "seq")));
+		text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		CHECK(text != NULL && strstr(text, "\"time\":\"") != NULL);
+		free(text);
+		/* One member at a time wrong: refused, nothing left behind. */
+		for (int k = 0; k < 8; k++) {
+			o2 = json_deep_copy(o);
+			switch (k) {
+			case 0:
+				json_object_set_new(o2, "extra", json_true());
+				break;
+			case 1:
+				json_object_del(o2, "sig");
+				break;
+			case 2:
+				json_object_set_new(o2, "kind", json_string("read"));
+				break;
+			case 3:
+				json_object_set_new(o2, "seq", json_integer(0));
+				break;
+			case 4:
+				json_object_set_new(o2, "message", json_string("M-AAAAAAAAAAAAAAAAAAAAAAAAAB"));
+				break;
+			case 5:
+				json_object_set_new(o2, "thread", json_object_get(o, "message"));
+				json_incref(json_object_get(o, "message"));
+				break;
+			case 6:
+				json_object_set_new(o2, "envelope_hash", json_string("AAAA"));
+				break;
+			case 7:
+				json_object_set_new(o2, "time", json_string("2026-11-24 09:00:00"));
+				break;
+			}
+			memset(&back, 0xa5, sizeof(back));
+			CHECK_EQ_INT(thread_mark_from_json(o2, &back), VARSKO_ERR_BAD_FRAME);
+			memset(&m, 0, sizeof(m));
+			CHECK(memcmp(&m, &back, sizeof(m)) == 0);
+			json_decref(o2);
+		}
+		json_decref(o);
+		o = NULL;
+	}
+	/* A mark that is not valid is not written. */
+	memset(&m, 0, sizeof(m));
+	CHECK_EQ_INT(thread_mark_to_json(&m, &o), VARSKO_ERR_BAD_INPUT);
+	CHECK(o == NULL);
+	CHECK_EQ_INT(thread_mark_from_json(NULL, &back), VARSKO_ERR_BAD_FRAME);
+}
+
 int main(void)
 {
 	const char *dir = getenv("VARSKO_VECTORS");
@@ -367,6 +441,7 @@ int main(void)
 	test_routing();
 	test_receipts();
 	test_receipt_by_hand();
+	test_mark_json();
 	json_decref(v_root);
 	return check_result();
 }
