@@ -481,6 +481,14 @@ struct userkey_chain {
 	uint8_t link_hash[FLOW_CHAIN_LINKS_MAX][CHAIN_HASH_LEN]; /* each link's hash (13.4), by seq - 1 */
 	uint64_t pinned_seq; /* own chain: the seq this home saw last (HOME_F_CHAIN_SEEN; 0: none yet) */
 	uint8_t gen_sign_pk[FLOW_CHAIN_LINKS_MAX][PROTO_PK_LEN]; /* uk_sign_pk of generation g, at g - 1 */
+	/*
+	 * The newest (by not_before) certificate, valid now, of a device the
+	 * chain lists and has not revoked: what the organisation says the user
+	 * is now (role, team, institutions: who may be a thread member,
+	 * PROTOCOL.md 17.5). has_cert 0 when no device has one.
+	 */
+	int has_cert;
+	struct proto_cert cert;
 };
 
 /*
@@ -493,7 +501,8 @@ struct userkey_chain {
  * certificate that verifies against org_pk (at its own not_before), names
  * `user` and carries the link's keys (else VARSKO_ERR_BAD_CERT). Each
  * device's `certified` says whether it has such a certificate valid at
- * `now`; a device without one is listed but relied on for nothing. An
+ * `now`; a device without one is listed but relied on for nothing; the
+ * newest of those of unrevoked devices is kept (has_cert, cert). An
  * empty chain is VARSKO_OK with generation 0. On failure *out is zeroed
  * and detail says which check failed.
  */
