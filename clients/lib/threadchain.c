@@ -352,9 +352,9 @@ static void change_refused(struct varsko_conn *c, const struct chain_thread_stat
 
 	if (r == VARSKO_ERR_NOT_MEMBER && me != NULL && me->removed == 0)
 		snprintf(c->detail, sizeof(c->detail),
-		         "the thread pins an older user key of %s (generation %llu) than the one this device signs "
-		         "with: the change is refused (not_member)",
-		         c->id.user, (unsigned long long)me->uk_generation);
+		         "the change is not signed with the user key thread %s pins for %s (generation %llu): refused "
+		         "(not_member)",
+		         st->thread, c->id.user, (unsigned long long)me->uk_generation);
 	else if (r == VARSKO_ERR_NOT_MEMBER)
 		snprintf(c->detail, sizeof(c->detail), "%s is not a member of thread %s", c->id.user, st->thread);
 	else if (r == VARSKO_ERR_FORBIDDEN)
@@ -467,6 +467,41 @@ static int thread_ok_check(struct varsko_conn *c, const json_t *ans, const char 
 	return VARSKO_OK;
 }
 
+/*
+ * The own user key a change of t is signed with: the generation the chain
+ * pins for this user (PROTOCOL.md 13.5: a member who rotated signs with the
+ * pinned key until the chain pins a new one, and every device of the user
+ * holds the earlier generations), or the current one for a user the chain
+ * does not have as a present member (the verifier then says not_member).
+ * *out owned by the caller (keybox_gen_free()).
+ */
+static int own_signing_key(struct varsko_conn *c, const struct tchain *t, struct keybox_gen **out)
+{
+	const struct chain_thread_member *me = chain_thread_member(&t->st, c->id.user);
+	struct keybox_gen *gens[KEYBOX_RECOVERY_GEN_MAX];
+	size_t n = 0;
+	int r;
+
+	*out = NULL;
+	if (me == NULL || me->removed != 0)
+		return userkey_current(c, out);
+	if ((r = userkey_all(c, gens, KEYBOX_RECOVERY_GEN_MAX, &n)) != VARSKO_OK)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (*out == NULL && gens[i]->generation == me->uk_generation &&
+		    sodium_memcmp(gens[i]->sign_pk, me->uk_sign_pk, PROTO_PK_LEN) == 0)
+			*out = gens[i];
+		else
+			keybox_gen_free(gens[i]);
+	}
+	if (*out != NULL)
+		return VARSKO_OK;
+	snprintf(c->detail, sizeof(c->detail),
+	         "this device does not hold generation %llu of your user key, which thread %s pins for you",
+	         (unsigned long long)me->uk_generation, t->st.thread);
+	return VARSKO_ERR_NOT_FOUND;
+}
+
 /* One change of a verified thread: link (op and user filled) signed, checked, appended, remembered. */
 static int thread_change(struct varsko_conn *c, struct tchain *t, struct chain_link *l)
 {
@@ -478,7 +513,7 @@ static int thread_change(struct varsko_conn *c, struct tchain *t, struct chain_l
 
 	if ((r = seen_name(name, t->st.thread)) != VARSKO_OK)
 		return r;
-	if ((r = userkey_current(c, &g)) != VARSKO_OK)
+	if ((r = own_signing_key(c, t, &g)) != VARSKO_OK)
 		goto out;
 	if ((next = malloc(sizeof(*next))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
