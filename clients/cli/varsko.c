@@ -2227,7 +2227,7 @@ static int run_thread_new(const struct command *cmd, struct opts *o)
 		return usage_error(cmd, "thread new needs --institution and --title");
 	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
-	if (o->anonym && !o->json)
+	if (o->anonym)
 		anonym_reminder(stderr);
 	memset(&a, 0, sizeof(a));
 	a.institution = o->institution;
@@ -2239,8 +2239,8 @@ static int run_thread_new(const struct command *cmd, struct opts *o)
 	if ((r = varsko_thread_create(conn, &a, thread)) != VARSKO_OK) {
 		rc = fail(r, varsko_conn_detail(conn));
 		if (r == VARSKO_ERR_BAD_INPUT && thread[0] == '\0')
-			fprintf(stderr, "De rådgivere, der er tilknyttet institutionen, skal være med fra starten:\n"
-			                "nævn dem med --member BRUGER.\n");
+			fprintf(stderr, "Kontrollér titlen og beskeden. De rådgivere, der er tilknyttet institutionen,\n"
+			                "skal være med fra starten: nævn dem med --member BRUGER.\n");
 		else if (thread[0] != '\0')
 			fprintf(stderr, "Tråden %s er oprettet, men den første besked (med titlen) blev ikke sendt.\n",
 			        thread);
@@ -2358,7 +2358,7 @@ static int run_thread_send(const struct command *cmd, struct opts *o)
 	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
 	r = varsko_thread_send(conn, o->pos[0], text, &seq, &anon);
-	if (anon && !o->json)
+	if (anon)
 		anonym_reminder(stderr);
 	if (r != VARSKO_OK) {
 		rc = fail(r, varsko_conn_detail(conn));
@@ -2485,6 +2485,11 @@ static int run_thread_read(const struct command *cmd, struct opts *o)
 		goto out;
 	}
 	if (o->json) {
+		json_t *jo = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+
+		if (json_is_true(json_object_get(jo, "anonymous")))
+			anonym_reminder(stderr);
+		json_decref(jo); /* plaintext: wiped by libvarsko's allocator */
 		fwrite(json, 1, len, stdout);
 		putchar('\n');
 		rc = EXIT_SUCCESS;
