@@ -145,6 +145,27 @@ void teamchain_free(struct teamchain *tc)
 	memset(tc, 0, sizeof(*tc));
 }
 
+int threadchain_load(struct store *st, const char *thread, int want_json, struct threadchain *tc)
+{
+	size_t bad = 0;
+	int r;
+
+	memset(tc, 0, sizeof(*tc));
+	if ((r = rows_load(st, "thread", thread, want_json, &tc->rows)) != VARSKO_OK)
+		return r;
+	if (chain_thread_verify(tc->rows.links, tc->rows.n, thread, &tc->state, &bad) != VARSKO_OK)
+		return VARSKO_ERR_BAD_CHAIN;
+	return VARSKO_OK;
+}
+
+void threadchain_free(struct threadchain *tc)
+{
+	if (tc == NULL)
+		return;
+	rows_free(&tc->rows);
+	memset(tc, 0, sizeof(*tc));
+}
+
 int teamchain_member_gens(struct store *st, const struct teamchain *tc, const char *users[CHAIN_MEMBERS_MAX],
                           uint64_t gens[CHAIN_MEMBERS_MAX])
 {

@@ -3,7 +3,8 @@
  * from their roots (PROTOCOL.md 15, 16). The one place varskod turns stored
  * links into a verified state: flow_keys.c (the key model's requests),
  * flow_event.c (the notifier's user key for a kvittering or tilbagemelding)
- * and varskoctl's org commands all read chains through it. Store library;
+ * flow_thread.c (consultation threads) and varskoctl's org commands all
+ * read chains through it. Store library;
  * worker thread (or varskoctl).
  *
  * A stored chain that does not parse, skips a seq or does not verify was
@@ -69,6 +70,20 @@ void orgchain_free(struct orgchain *oc);
 /* team's chain (none: n 0), verified against the org chain (loaded into tc->org). */
 int teamchain_load(struct store *st, const char *team, int want_json, struct teamchain *tc);
 void teamchain_free(struct teamchain *tc);
+
+/* A thread chain (PROTOCOL.md 13, 17), verified from its root. */
+struct threadchain {
+	struct chain_rows rows;
+	struct chain_thread_state state;
+};
+
+/*
+ * Load thread's chain into *tc (zeroed first; threadchain_free() it in every
+ * case) and verify it from its root, its id pinned (a thread without links:
+ * n 0, state.head.seq 0). VARSKO_ERR_BAD_CHAIN when it does not verify.
+ */
+int threadchain_load(struct store *st, const char *thread, int want_json, struct threadchain *tc);
+void threadchain_free(struct threadchain *tc);
 
 /*
  * The members of a loaded team chain with the generation of each one's

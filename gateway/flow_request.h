@@ -8,7 +8,10 @@
  *   server_flow.c  event (the checks and effects are flow_event.c's)
  *   flow_keys.c    chain_get, chain_append, keys_get, keys_put, recovery_get,
  *                  recovery_put, approve_* (the key model, PROTOCOL.md 15)
- * A handler answers with flow_answer(), queues pushes with flow_add_push*()
+ *   flow_thread.c  thread_create, thread_get, thread_append, thread_send,
+ *                  thread_list, thread_sync, thread_mark (PROTOCOL.md 17)
+ * A handler answers with flow_answer() (or flow_answer_raw() for an answer
+ * that embeds stored texts), queues pushes with flow_add_push*()
  * and refuses with flow_refuse() (a static English text).
  */
 #ifndef VARSKO_FLOW_REQUEST_H
@@ -20,6 +23,8 @@
 #include <jansson.h>
 
 #include "flow.h"
+#include "flow_text.h"
+#include "log.h"
 #include "policy.h"
 #include "server_flow.h"
 #include "store.h"
@@ -34,6 +39,10 @@ struct flow_push {
 	int to_user, to_team;
 	char user[PROTO_ID_MAX + 1];
 	char team[PROTO_ID_MAX + 1];
+	/* Or to the sessions of several users (flow_add_push_users): */
+	char (*users)[PROTO_ID_MAX + 1]; /* owned; n_users of them */
+	size_t n_users;
+	int not_sender; /* 1: not to the session that made the request */
 };
 
 struct flow_job {
@@ -51,6 +60,7 @@ struct flow_job {
 	int kick; /* outbox rows were added */
 	char log_ref[PROTO_ID_MAX + 1];
 	char log_team[PROTO_ID_MAX + 1];
+	char log_thread[LOG_ID_LEN + 1]; /* a thread request that succeeded: log_id() of the thread; log_ref then says what */
 	size_t n_push;
 	struct flow_push push[FLOW_PUSH_MAX];
 };
@@ -73,8 +83,29 @@ int flow_add_push(struct flow_job *j, json_t *o, const char *user, const char *t
 /* The same for a frame that already is JSON text (copied). */
 int flow_add_push_text(struct flow_job *j, const char *text, size_t len, const char *user, const char *team);
 
+/*
+ * Queue a push of the frame text[0..len) (copied) to every session of
+ * users[0..n) (copied), and not to the requesting session when not_sender.
+ */
+int flow_add_push_users(struct flow_job *j, const char *text, size_t len, const char *const *users, size_t n,
+                        int not_sender);
+
+/*
+ * The answer from the members of small (dropped here) and the raw texts
+ * raw[0..n) (flow_text_merge(): stored envelopes are embedded, not parsed
+ * again), with "type" and "id" as flow_answer().
+ */
+int flow_answer_raw(struct flow_job *j, json_t *small, const struct flow_text_kv *raw, size_t n);
+
 /* A JSON value loaded from stored text (a receipt, certificate or envelope), or NULL. */
 json_t *flow_load_text(const char *text, size_t len);
+
+/*
+ * The request's "envelope" member parsed: *text its compact text (owned:
+ * free()), *env the envelope (owned: env_free(); NULL on failure). A refusal
+ * (too_large; bad_frame for a malformed one) or VARSKO_OK.
+ */
+int flow_envelope_of(struct flow_job *j, char **text, struct env_envelope **env);
 
 /* A certificate as a JSON object, or NULL. */
 json_t *flow_cert_json(const struct proto_cert *c);
@@ -105,5 +136,13 @@ int flow_run_approve_list(struct flow_job *j, struct store *st, const struct cal
 int flow_run_approve_offer(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_approve_reveal(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_approve_get(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+/* flow_thread.c */
+int flow_run_thread_create(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_thread_get(struct flow_job *j, struct store *st, const struct caller *c);
+int flow_run_thread_append(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_thread_send(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_thread_list(struct flow_job *j, struct store *st, const struct caller *c);
+int flow_run_thread_sync(struct flow_job *j, struct store *st, const struct caller *c);
+int flow_run_thread_mark(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 
 #endif

@@ -320,17 +320,8 @@ int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c
 	memset(&rc, 0, sizeof(rc));
 	memset(&nu, 0, sizeof(nu));
 	/* The envelope: well-formed, from this device, signed by it, an underretning. */
-	if ((x.text = flow_member_text(j->req, "envelope", &len)) == NULL) {
-		r = VARSKO_ERR_NOMEM;
+	if ((r = flow_envelope_of(j, &x.text, &x.env)) != VARSKO_OK)
 		goto out;
-	}
-	if ((r = env_from_json(x.text, len, &x.env)) != VARSKO_OK) {
-		if (r == VARSKO_ERR_TOO_LARGE)
-			r = flow_refuse(j, r, "the envelope is too large");
-		else if (r != VARSKO_ERR_NOMEM)
-			r = flow_refuse(j, VARSKO_ERR_BAD_FRAME, "the envelope is malformed");
-		goto out;
-	}
 	if (strcmp(x.env->sender, j->device) != 0) {
 		r = flow_refuse(j, VARSKO_ERR_FORBIDDEN, "the envelope's sender is not this device");
 		goto out;

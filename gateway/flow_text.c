@@ -118,3 +118,41 @@ int flow_text_pushed(const char *reference, const char *event_json, const char *
 	free(ref);
 	return r;
 }
+
+int flow_text_merge(const json_t *small, const struct flow_text_kv *raw, size_t n, char **out, size_t *len)
+{
+	size_t n_small = json_object_size(small), k = 0;
+	struct rawkv *kv;
+	const char *key;
+	json_t *v;
+	int r = VARSKO_ERR_NOMEM;
+
+	*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	if ((kv = calloc(n_small + n + 1, sizeof(*kv))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	json_object_foreach((json_t *)small, key, v)
+	{
+		char *t = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+
+		if (t == NULL)
+			goto out;
+		kv[k++] = (struct rawkv){key, t};
+	}
+	for (size_t i = 0; i < n; i++)
+		kv[k + i] = (struct rawkv){raw[i].key, raw[i].value};
+	r = raw_object(kv, k + n, out, len);
+out:
+	/* raw_object() sorted kv: the texts of small's members are the ones not among raw's. */
+	for (size_t i = 0; i < k + n; i++) {
+		size_t m;
+
+		for (m = 0; m < n && kv[i].value != raw[m].value; m++)
+			;
+		if (m == n)
+			free((char *)kv[i].value);
+	}
+	free(kv);
+	return r;
+}

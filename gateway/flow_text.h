@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 /* varsko/<tenant>/team/<team>/underretning into out[cap]; VARSKO_ERR_BAD_INPUT when it does not fit. */
 int flow_text_topic_underretning(char *out, size_t cap, const char *tenant, const char *team);
 
@@ -21,5 +23,20 @@ int flow_text_underretning(const char *reference, const char *envelope_json, con
 /* {"cert":..,"envelope":.. (left out when env_json is NULL),"event":..,"reference":..,"type":"pushed"}. */
 int flow_text_pushed(const char *reference, const char *event_json, const char *cert_json, const char *env_json,
                      char **out, size_t *len);
+
+/* A member of an object put together by flow_text_merge(): a plain ASCII key and a raw JSON value text. */
+struct flow_text_kv {
+	const char *key;
+	const char *value; /* raw JSON text, in canonical form; NULL: member left out */
+};
+
+/*
+ * One object from the members of `small` (borrowed; each value written
+ * compact with sorted keys) and raw[0..n) (texts embedded as they are),
+ * keys sorted; a key must not be in both. *out owned by the caller
+ * (free()), *len (may be NULL) its length. Used for the thread frames that
+ * carry envelopes (PROTOCOL.md 17.3).
+ */
+int flow_text_merge(const json_t *small, const struct flow_text_kv *raw, size_t n, char **out, size_t *len);
 
 #endif

@@ -75,6 +75,7 @@ unsigned policy_relation(const struct policy_actor *a, const char *team, const c
 /* ---- requests (PROTOCOL.md 12.8) ------------------------------------------------- */
 
 #define TEAM_READERS (POL_MYNDIGHED | POL_LEDER)
+#define THREAD_ROLES (POL_FAGPERSON | POL_RAADGIVER | POL_LEDER)
 #define KEY_HOLDERS  (POL_FAGPERSON | POL_MYNDIGHED | POL_LEDER | POL_RAADGIVER | POL_AGENT | POL_ADMIN)
 
 static const struct request_rule {
@@ -110,6 +111,14 @@ static const struct request_rule {
         [FLOW_T_APPROVE_OFFER] = {KEY_HOLDERS, 0, 0, "not for this role"},
         [FLOW_T_APPROVE_REVEAL] = {KEY_HOLDERS, 0, 0, "not for this role"},
         [FLOW_T_APPROVE_GET] = {KEY_HOLDERS, 0, 0, "not for this role"},
+        /* Consultation threads (PROTOCOL.md 17.3, 17.5): flow_thread.c limits each to the threads the user is in. */
+        [FLOW_T_THREAD_CREATE] = {POL_FAGPERSON | POL_RAADGIVER, 0, 0, "only a fagperson or a raadgiver opens a thread"},
+        [FLOW_T_THREAD_GET] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
+        [FLOW_T_THREAD_APPEND] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
+        [FLOW_T_THREAD_SEND] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
+        [FLOW_T_THREAD_LIST] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
+        [FLOW_T_THREAD_SYNC] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
+        [FLOW_T_THREAD_MARK] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
 };
 
 int policy_request(enum flow_type t, const struct policy_actor *a, const char **why)
@@ -129,6 +138,48 @@ int policy_request(enum flow_type t, const struct policy_actor *a, const char **
 int policy_sees(enum flow_type t, unsigned relation)
 {
 	return (unsigned)t < FLOW_T_COUNT_ && (requests[t].sees & relation) != 0;
+}
+
+/* ---- who may be a member of a thread (PROTOCOL.md 17.5) -------------------------- */
+
+enum thread_rule {
+	THREAD_BY_INSTITUTION = 1, /* the thread's institution is one of the user's (for a raadgiver: assigned to it) */
+	THREAD_BY_RAADGIVER_TEAM,  /* the user's team is the team of a raadgiver who is a present member */
+};
+
+/* One row per role that may be a member; every other role (myndighed, agent, admin) never is. */
+static const struct {
+	unsigned role;
+	enum thread_rule rule;
+} thread_members[] = {
+        {POL_FAGPERSON, THREAD_BY_INSTITUTION},
+        {POL_RAADGIVER, THREAD_BY_INSTITUTION},
+        {POL_LEDER, THREAD_BY_RAADGIVER_TEAM},
+};
+
+int policy_thread_member(const struct proto_cert *record, const char *role, const char *institution,
+                         const char *const *raadgiver_teams, size_t n)
+{
+	unsigned bit;
+
+	if (record == NULL || role == NULL || institution == NULL || strcmp(record->role, role) != 0)
+		return 0;
+	bit = policy_role_bit(role);
+	for (size_t i = 0; i < sizeof(thread_members) / sizeof(thread_members[0]); i++) {
+		if (thread_members[i].role != bit)
+			continue;
+		if (thread_members[i].rule == THREAD_BY_INSTITUTION) {
+			for (size_t k = 0; k < record->n_institutions && k < PROTO_INST_MAX; k++)
+				if (strcmp(record->institutions[k], institution) == 0)
+					return 1;
+			return 0;
+		}
+		for (size_t k = 0; k < n && record->team[0] != '\0'; k++)
+			if (raadgiver_teams[k] != NULL && strcmp(raadgiver_teams[k], record->team) == 0)
+				return 1;
+		return 0;
+	}
+	return 0;
 }
 
 /* ---- events and the case's state machine (PROTOCOL.md 12.5) ---------------------- */

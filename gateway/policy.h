@@ -85,6 +85,19 @@ int policy_request(enum flow_type t, const struct policy_actor *a, const char **
  */
 int policy_sees(enum flow_type t, unsigned relation);
 
+/*
+ * May the user whose current record is `record` (users and
+ * user_institutions as imported: role, team, institutions; a raadgiver's
+ * institutions are those assigned to them) be a member of a thread of
+ * `institution` with `role`, the role its link names (PROTOCOL.md 17.5)?
+ * The role must be the record's; a fagperson or a raadgiver needs the
+ * institution among the record's; a leder needs a team that is one of
+ * raadgiver_teams[0..n), the teams of the raadgivere who are present
+ * members. Nobody else (myndighed, agent, admin) ever is. 1 or 0.
+ */
+int policy_thread_member(const struct proto_cert *record, const char *role, const char *institution,
+                         const char *const *raadgiver_teams, size_t n);
+
 /* ---- events (PROTOCOL.md 12.5) ---- */
 
 /* Who receives the envelope an event kind carries. */

@@ -882,10 +882,17 @@ static void session_flow_frame(struct session *s, json_t *frame, enum flow_type 
 	server_flow_request(s, frame, type, id);
 }
 
+/* The requests that may be larger than max_frame, up to max_submit: submit, event and the thread frames (17.3). */
+static int large_frame(enum flow_type t)
+{
+	return t == FLOW_T_SUBMIT || t == FLOW_T_EVENT || (t >= FLOW_T_THREAD_CREATE && t <= FLOW_T_THREAD_MARK);
+}
+
 /*
  * Serve one complete message. Returns 1 when it is larger than max_frame
- * and not a submit or event frame (the only ones max_submit is for): the
- * caller then closes with 1009, as for any message over the limit.
+ * and not a submit, event or thread frame (the only ones max_submit is
+ * for): the caller then closes with 1009, as for any message over the
+ * limit.
  */
 static int session_frame(struct session *s, const char *buf, size_t len)
 {
@@ -898,8 +905,7 @@ static int session_frame(struct session *s, const char *buf, size_t len)
 
 	/* One load and one dispatch on "type": a flow frame (frame), or one of proto.h's (f). */
 	r = flow_frame_decode(buf, len, &frame, &ftype, &f, id, &detail);
-	if (len > (size_t)s->srv->cfg->max_frame &&
-	    (r != VARSKO_OK || (ftype != FLOW_T_SUBMIT && ftype != FLOW_T_EVENT))) {
+	if (len > (size_t)s->srv->cfg->max_frame && (r != VARSKO_OK || !large_frame(ftype))) {
 		json_decref(frame);
 		sodium_memzero(&f, sizeof f);
 		return 1;
@@ -954,7 +960,7 @@ static int session_close_now(struct session *s, enum lws_close_status code, cons
 
 static int session_receive(struct session *s, const void *in, size_t len)
 {
-	/* A logged-in session may send the large flow frames (submit, event). */
+	/* A logged-in session may send the large flow frames (submit, event, the thread frames). */
 	size_t max = (size_t)(s->state == SESS_AUTH ? s->srv->cfg->max_submit : s->srv->cfg->max_frame);
 	size_t remaining;
 	int large;
@@ -1280,6 +1286,18 @@ static int server_role_in(const char *role, const char *list)
 	return 0;
 }
 
+/* Queue one push for a logged-in session; 1 when queued. A session that does not read its pushes is closed. */
+static int push_one(struct session *s, const char *json, size_t len)
+{
+	if (s->out_n >= SESSION_OUT_FRAMES || s->out_bytes + len > SESSION_OUT_BYTES) {
+		/* A session that does not read its pushes is closed, not left behind. */
+		log_msg(LOGL_WARN, "session s%llu does not read its pushes; closing", (unsigned long long)s->id);
+		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		return 0;
+	}
+	return session_send_raw(s, json, len) == VARSKO_OK;
+}
+
 int server_push(struct server *srv, const char *user, const char *team, const char *roles, const char *json, size_t len)
 {
 	int count = 0;
@@ -1297,17 +1315,30 @@ int server_push(struct server *srv, const char *user, const char *team, const ch
 			match = (user != NULL && strcmp(s->user, user) == 0) ||
 			        (team != NULL && team[0] != '\0' && strcmp(s->team, team) == 0 &&
 			         server_role_in(s->role, roles));
-			if (!match)
+			if (match)
+				count += push_one(s, json, len);
+		}
+	}
+	return count;
+}
+
+int server_push_users(struct server *srv, const char (*users)[PROTO_ID_MAX + 1], size_t n, uint64_t except,
+                      const char *json, size_t len)
+{
+	int count = 0;
+
+	if (srv == NULL || json == NULL || users == NULL)
+		return 0;
+	for (size_t b = 0; b < SESSION_BUCKETS; b++) {
+		for (struct session *s = srv->table[b]; s; s = s->hnext) {
+			size_t k;
+
+			if (s->state != SESS_AUTH || (except != 0 && s->id == except))
 				continue;
-			if (s->out_n >= SESSION_OUT_FRAMES || s->out_bytes + len > SESSION_OUT_BYTES) {
-				/* A session that does not read its pushes is closed, not left behind. */
-				log_msg(LOGL_WARN, "session s%llu does not read its pushes; closing",
-				        (unsigned long long)s->id);
-				session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
-				continue;
-			}
-			if (session_send_raw(s, json, len) == VARSKO_OK)
-				count++;
+			for (k = 0; k < n && strcmp(s->user, users[k]) != 0; k++)
+				;
+			if (k < n)
+				count += push_one(s, json, len);
 		}
 	}
 	return count;

@@ -39,13 +39,15 @@ static void job_results_clear(struct flow_job *j)
 	free(j->answer);
 	j->answer = NULL;
 	j->answer_len = 0;
-	for (size_t i = 0; i < j->n_push; i++)
+	for (size_t i = 0; i < j->n_push; i++) {
 		free(j->push[i].frame);
+		free(j->push[i].users);
+	}
 	memset(j->push, 0, sizeof(j->push));
 	j->n_push = 0;
 	j->message = NULL;
 	j->kick = 0;
-	j->log_ref[0] = j->log_team[0] = '\0';
+	j->log_ref[0] = j->log_team[0] = j->log_thread[0] = '\0';
 }
 
 int flow_refuse(struct flow_job *j, int err, const char *message)
@@ -95,6 +97,19 @@ static enum flow_type answer_type(enum flow_type t)
 		return FLOW_T_APPROVAL;
 	case FLOW_T_APPROVE_LIST:
 		return FLOW_T_APPROVALS;
+	case FLOW_T_THREAD_CREATE:
+	case FLOW_T_THREAD_APPEND:
+		return FLOW_T_THREAD_OK;
+	case FLOW_T_THREAD_GET:
+		return FLOW_T_THREAD;
+	case FLOW_T_THREAD_SEND:
+		return FLOW_T_THREAD_SENT;
+	case FLOW_T_THREAD_LIST:
+		return FLOW_T_THREADS;
+	case FLOW_T_THREAD_SYNC:
+		return FLOW_T_MESSAGES;
+	case FLOW_T_THREAD_MARK:
+		return FLOW_T_MARK_OK;
 	default:
 		return FLOW_T_NONE;
 	}
@@ -119,6 +134,27 @@ int flow_answer(struct flow_job *j, json_t *o)
 	r = flow_frame_dump(o, &j->answer, &j->answer_len);
 out:
 	json_decref(o);
+	return r;
+}
+
+int flow_answer_raw(struct flow_job *j, json_t *small, const struct flow_text_kv *raw, size_t n)
+{
+	const char *type = flow_type_name(answer_type(j->type));
+	int r = VARSKO_ERR_NOMEM;
+
+	if (small == NULL)
+		return VARSKO_ERR_NOMEM;
+	if (type == NULL) {
+		json_decref(small);
+		return VARSKO_ERR_INTERNAL;
+	}
+	if (json_object_set_new(small, "type", json_string(type)) != 0)
+		goto out;
+	if (j->id[0] != '\0' && json_object_set_new(small, "id", json_string(j->id)) != 0)
+		goto out;
+	r = flow_text_merge(small, raw, n, &j->answer, &j->answer_len);
+out:
+	json_decref(small);
 	return r;
 }
 
@@ -173,6 +209,29 @@ int flow_add_push_text(struct flow_job *j, const char *text, size_t len, const c
 	return VARSKO_OK;
 }
 
+int flow_add_push_users(struct flow_job *j, const char *text, size_t len, const char *const *users, size_t n,
+                        int not_sender)
+{
+	struct flow_push *p = push_slot(j, NULL, NULL);
+
+	if (p == NULL)
+		return VARSKO_ERR_INTERNAL;
+	if ((p->frame = malloc(len + 1)) == NULL || (n > 0 && (p->users = calloc(n, sizeof(*p->users))) == NULL)) {
+		free(p->frame);
+		p->frame = NULL;
+		return VARSKO_ERR_NOMEM;
+	}
+	memcpy(p->frame, text, len);
+	p->frame[len] = '\0';
+	p->len = len;
+	for (size_t i = 0; i < n; i++)
+		snprintf(p->users[i], sizeof(p->users[i]), "%s", users[i]);
+	p->n_users = n;
+	p->not_sender = not_sender;
+	j->n_push++;
+	return VARSKO_OK;
+}
+
 /* A JSON value loaded from text (a stored receipt, certificate or envelope), or NULL. */
 json_t *flow_load_text(const char *text, size_t len)
 {
@@ -201,6 +260,21 @@ char *flow_member_text(const json_t *req, const char *key, size_t *len)
 		return NULL;
 	*len = strlen(t);
 	return t;
+}
+
+int flow_envelope_of(struct flow_job *j, char **text, struct env_envelope **env)
+{
+	size_t len = 0;
+	int r;
+
+	*env = NULL;
+	if ((*text = flow_member_text(j->req, "envelope", &len)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = env_from_json(*text, len, env)) == VARSKO_OK || r == VARSKO_ERR_NOMEM)
+		return r;
+	if (r == VARSKO_ERR_TOO_LARGE)
+		return flow_refuse(j, r, "the envelope is too large");
+	return flow_refuse(j, VARSKO_ERR_BAD_FRAME, "the envelope is malformed");
 }
 
 /* ---- checks shared by the requests (worker thread) ------------------------------ */
@@ -431,6 +505,27 @@ static void flow_run(struct worker_job *job, struct store *st)
 	case FLOW_T_APPROVE_GET:
 		r = flow_run_approve_get(j, st, &c, now);
 		break;
+	case FLOW_T_THREAD_CREATE:
+		r = flow_run_thread_create(j, st, &c, now);
+		break;
+	case FLOW_T_THREAD_GET:
+		r = flow_run_thread_get(j, st, &c);
+		break;
+	case FLOW_T_THREAD_APPEND:
+		r = flow_run_thread_append(j, st, &c, now);
+		break;
+	case FLOW_T_THREAD_SEND:
+		r = flow_run_thread_send(j, st, &c, now);
+		break;
+	case FLOW_T_THREAD_LIST:
+		r = flow_run_thread_list(j, st, &c);
+		break;
+	case FLOW_T_THREAD_SYNC:
+		r = flow_run_thread_sync(j, st, &c);
+		break;
+	case FLOW_T_THREAD_MARK:
+		r = flow_run_thread_mark(j, st, &c, now);
+		break;
 	default: /* policy_request() refused every other type */
 		r = VARSKO_ERR_INTERNAL;
 		break;
@@ -470,10 +565,19 @@ static void flow_done(struct worker_job *job)
 		/* Committed by now (group commit): a new underretning, not a resent one. */
 		if (j->type == FLOW_T_SUBMIT && j->log_team[0] != '\0')
 			metrics_submission(srv->metrics);
-		for (size_t i = 0; i < j->n_push; i++)
-			server_push(srv, j->push[i].to_user ? j->push[i].user : NULL,
-			            j->push[i].to_team ? j->push[i].team : NULL, NULL, j->push[i].frame,
-			            j->push[i].len);
+		if (j->log_thread[0] != '\0')
+			log_msg(LOGL_INFO, "session s%llu: %s thread %s%s", s ? (unsigned long long)s->id : 0ULL,
+			        flow_type_name(j->type), j->log_thread, j->log_ref);
+		for (size_t i = 0; i < j->n_push; i++) {
+			const struct flow_push *p = &j->push[i];
+
+			if (p->users != NULL)
+				server_push_users(srv, (const char(*)[PROTO_ID_MAX + 1])p->users, p->n_users,
+				                  p->not_sender && s != NULL ? s->id : 0, p->frame, p->len);
+			else
+				server_push(srv, p->to_user ? p->user : NULL, p->to_team ? p->team : NULL, NULL,
+				            p->frame, p->len);
+		}
 		if (j->kick)
 			server_outbox_kick(srv);
 	} else if (s != NULL && s->state != SESS_CLOSING) {
@@ -504,8 +608,8 @@ void server_flow_request(struct session *s, json_t *frame, enum flow_type type, 
 	}
 	j->base.run = flow_run;
 	j->base.done = flow_done;
-	/* Submissions that arrive together share one transaction (group commit). */
-	j->base.group = type == FLOW_T_SUBMIT;
+	/* Submissions and thread messages that arrive together share one transaction (group commit). */
+	j->base.group = type == FLOW_T_SUBMIT || type == FLOW_T_THREAD_SEND;
 	j->srv = s->srv;
 	j->type = type;
 	j->req = frame;

@@ -139,6 +139,15 @@ int server_session_submit(struct session *s, struct worker_job *job);
 /* The session a finished job belongs to (its job count is decremented), or NULL when it has gone. */
 struct session *server_job_session(struct server *srv, const struct worker_job *job);
 
+/*
+ * Send the frame json[0..len) (borrowed; copied per session) to every
+ * logged-in session of the users users[0..n), except the session with id
+ * `except` (0: none). Otherwise as server_push(). Returns the number of
+ * sessions it was queued for.
+ */
+int server_push_users(struct server *srv, const char (*users)[PROTO_ID_MAX + 1], size_t n, uint64_t except,
+                      const char *json, size_t len);
+
 /* ---- server_flow.c, for server.c ---- */
 
 /*

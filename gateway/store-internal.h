@@ -1,7 +1,7 @@
 /*
  * store-internal.h: what the store's files (store.c, store_audit.c,
  * store_import.c, store_outbox.c, store_deadline.c, store_flow.c,
- * store_keys.c, store_backup.c) share. Not
+ * store_keys.c, store_backup.c, store_thread.c) share. Not
  * part of the store's API: only they, and white-box unit tests, include it.
  *
  * Every statement is named by enum store_sql. Each file that runs statements
@@ -128,7 +128,25 @@
 	/* store_backup.c */                                                                                           \
 	X(SQL_INTEGRITY_CHECK)                                                                                         \
 	X(SQL_COUNT_UNDERRETNINGER)                                                                                    \
-	X(SQL_COUNT_EVENTS)
+	X(SQL_COUNT_EVENTS)                                                                                            \
+	/* store_thread.c */                                                                                           \
+	X(SQL_THREAD_GET)                                                                                              \
+	X(SQL_THREAD_INSERT)                                                                                           \
+	X(SQL_THREAD_VERSION)                                                                                          \
+	X(SQL_THREAD_MEMBER)                                                                                           \
+	X(SQL_THREAD_MEMBER_SET)                                                                                       \
+	X(SQL_THREAD_LIST)                                                                                             \
+	X(SQL_THREAD_NEXT_SEQ)                                                                                         \
+	X(SQL_THREAD_MSG_INSERT)                                                                                       \
+	X(SQL_THREAD_RCPT_INSERT)                                                                                      \
+	X(SQL_THREAD_LAST)                                                                                             \
+	X(SQL_THREAD_MSG_FIND)                                                                                         \
+	X(SQL_THREAD_MSGS_AFTER)                                                                                       \
+	X(SQL_THREAD_MSGS_BEFORE)                                                                                      \
+	X(SQL_THREAD_MARKS)                                                                                            \
+	X(SQL_THREAD_MARK_TARGET)                                                                                      \
+	X(SQL_THREAD_MARK_INSERT)                                                                                      \
+	X(SQL_INST_RAADGIVERE)
 
 #define STORE_SQL_ENUM(id) id,
 enum store_sql { STORE_SQL_LIST(STORE_SQL_ENUM) STORE_SQL_COUNT };
@@ -143,6 +161,7 @@ extern const char *const store_sql_deadline[STORE_SQL_COUNT]; /* store_deadline.
 extern const char *const store_sql_flow[STORE_SQL_COUNT];     /* store_flow.c */
 extern const char *const store_sql_keys[STORE_SQL_COUNT];     /* store_keys.c */
 extern const char *const store_sql_backup[STORE_SQL_COUNT];   /* store_backup.c */
+extern const char *const store_sql_thread[STORE_SQL_COUNT];   /* store_thread.c */
 
 struct store {
 	sqlite3 *db;

@@ -197,6 +197,67 @@ static const char *const migrations[] = {
 	"DROP TABLE chain_links;"
 	"ALTER TABLE chain_links_6 RENAME TO chain_links;"
 	"PRAGMA user_version = 6;",
+	/*
+	 * 6 -> 7: consultation threads (PROTOCOL.md 17): their chains in chain_links (kind 'thread'), the
+	 * thread row, who is or was a member (kept with each stored link, for listing), the messages with
+	 * their recipients (the users a message is sealed to) and the first read mark of each kind per
+	 * (message, user).
+	 */
+	"CREATE TABLE chain_links_7 ("
+	" kind TEXT NOT NULL CHECK (kind IN ('org', 'user', 'team', 'thread')),"
+	" chain TEXT NOT NULL,"
+	" seq INTEGER NOT NULL CHECK (seq >= 1),"
+	" link_json TEXT NOT NULL,"
+	" created_at INTEGER NOT NULL,"
+	" PRIMARY KEY (kind, chain, seq)) STRICT;"
+	"INSERT INTO chain_links_7 SELECT kind, chain, seq, link_json, created_at FROM chain_links;"
+	"DROP TABLE chain_links;"
+	"ALTER TABLE chain_links_7 RENAME TO chain_links;"
+	"CREATE TABLE threads ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" institution TEXT NOT NULL REFERENCES institutions(id),"
+	" anonymous INTEGER NOT NULL CHECK (anonymous IN (0, 1)),"
+	" creator TEXT NOT NULL REFERENCES users(id),"
+	" version INTEGER NOT NULL CHECK (version >= 1),"
+	" last_seq INTEGER NOT NULL DEFAULT 0,"
+	" last_time INTEGER NULL,"
+	" created_at INTEGER NOT NULL) STRICT;"
+	"CREATE TABLE thread_members ("
+	" thread TEXT NOT NULL REFERENCES threads(id),"
+	" user TEXT NOT NULL REFERENCES users(id),"
+	" present INTEGER NOT NULL CHECK (present IN (0, 1)),"
+	" PRIMARY KEY (thread, user)) STRICT;"
+	"CREATE INDEX thread_members_user ON thread_members(user, present);"
+	"CREATE TABLE thread_messages ("
+	" thread TEXT NOT NULL REFERENCES threads(id),"
+	" seq INTEGER NOT NULL CHECK (seq >= 1),"
+	" message TEXT NOT NULL,"
+	" sender_user TEXT NOT NULL REFERENCES users(id),"
+	" sender_device TEXT NOT NULL REFERENCES devices(id),"
+	" version INTEGER NOT NULL,"
+	" received_at INTEGER NOT NULL,"
+	" envelope TEXT NOT NULL,"
+	" envelope_hash BLOB NOT NULL,"
+	" PRIMARY KEY (thread, seq),"
+	" UNIQUE (thread, message)) STRICT;"
+	"CREATE TABLE thread_recipients ("
+	" thread TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" user TEXT NOT NULL REFERENCES users(id),"
+	" PRIMARY KEY (thread, seq, user),"
+	" FOREIGN KEY (thread, seq) REFERENCES thread_messages(thread, seq)) STRICT;"
+	"CREATE INDEX thread_recipients_user ON thread_recipients(user, thread, seq);"
+	"CREATE TABLE thread_marks ("
+	" thread TEXT NOT NULL,"
+	" seq INTEGER NOT NULL,"
+	" user TEXT NOT NULL REFERENCES users(id),"
+	" kind TEXT NOT NULL CHECK (kind IN ('leveret', 'laest')),"
+	" device TEXT NOT NULL REFERENCES devices(id),"
+	" mark_json TEXT NOT NULL,"
+	" received_at INTEGER NOT NULL,"
+	" PRIMARY KEY (thread, seq, user, kind),"
+	" FOREIGN KEY (thread, seq) REFERENCES thread_messages(thread, seq)) STRICT;"
+	"PRAGMA user_version = 7;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -346,7 +407,7 @@ int store_row_int(sqlite3_stmt *st, void *arg)
 /* The SQL of every statement: each id in exactly one of the files' tables. */
 static const char *const *const sql_tables[] = {
         store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline, store_sql_flow,
-        store_sql_keys, store_sql_backup,
+        store_sql_keys, store_sql_backup, store_sql_thread,
 };
 
 #define STORE_SQL_NAME(id) #id,

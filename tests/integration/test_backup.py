@@ -303,7 +303,7 @@ def check_backup(c, fl, b, subs, live_rows, live_audit):
     with open(os.path.join(d, "manifest.json"), encoding="utf-8") as f:
         m = json.load(f)
     c(f"{w}: the manifest's format, version and schema", m.get("format") == "varsko-backup" and
-      m.get("format_version") == 1 and m.get("schema_version") == 6 and
+      m.get("format_version") == 1 and m.get("schema_version") == 7 and
       str(m.get("made_by", "")).startswith("varskoctl ") and m.get("source") == fl.database, str(m)[:300])
     c(f"{w}: the manifest's sha256 and size are the file's",
       m.get("database", {}).get("sha256") == sha256_file(db) and m["database"].get("bytes") == os.path.getsize(db)
@@ -605,11 +605,11 @@ def main():
 
         def newer_schema(bad):
             conn = sqlite3.connect(os.path.join(bad, "varsko.db"))
-            conn.execute("PRAGMA user_version = 7")
+            conn.execute("PRAGMA user_version = 8")
             conn.close()
             rehash(bad)
         damaged("a schema newer than this varskoctl's, the manifest made to match", newer_schema, "db",
-                r"schema 7, newer than this varskoctl's 6")
+                r"schema 8, newer than this varskoctl's 7")
 
         # -- refused while a varskod runs on the target; goes through once it is stopped --
         fl.start("varskod-scratch", [fl.varskod, "-c", sconf], port=sport)
@@ -666,7 +666,7 @@ def main():
               rc == 0 and "schema 2 (older than this varskoctl's: varskoctl migrate upgrades it)" in out and
               "run `varskoctl migrate`" in out, out_of(rc, out, err))
             rc, out, err = ctl_with(fl, s3conf, "migrate")
-            c("... varskoctl migrate then upgrades it", rc == 0 and "from schema 2 to 6" in out, out_of(rc, out, err))
+            c("... varskoctl migrate then upgrades it", rc == 0 and "from schema 2 to 7" in out, out_of(rc, out, err))
             rc, out, err = ctl_with(fl, s3conf, "audit", "verify")
             c("... and its audit log verifies", rc == 0 and "intact" in out, out_of(rc, out, err))
         else:

@@ -245,7 +245,7 @@ static void test_older_copy(void)
 	CHECK_EQ_INT(copy_audit(copy), 33);
 	/* A newer schema opens (to be told), and store_schema_check refuses it. */
 	CHECK(sqlite3_open(copy, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA user_version = 8", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_EQ_INT(store_open_copy(&c, copy), VARSKO_OK);
 	if (c != NULL) {

@@ -49,6 +49,14 @@ static void test_requests(void)
 	        {FLOW_T_ROSTER, {0, 1, 0, 0, 0, 0}},
 	        {FLOW_T_OVERVIEW, {0, 0, 1, 0, 0, 0}},
 	        {FLOW_T_EVENT, {0, 1, 1, 0, 1, 0}},
+	        /* PROTOCOL.md 17.3: threads are for fagpersoner, raadgivere and ledere; ledere do not open them. */
+	        {FLOW_T_THREAD_CREATE, {1, 0, 0, 1, 0, 0}},
+	        {FLOW_T_THREAD_GET, {1, 0, 1, 1, 0, 0}},
+	        {FLOW_T_THREAD_APPEND, {1, 0, 1, 1, 0, 0}},
+	        {FLOW_T_THREAD_SEND, {1, 0, 1, 1, 0, 0}},
+	        {FLOW_T_THREAD_LIST, {1, 0, 1, 1, 0, 0}},
+	        {FLOW_T_THREAD_SYNC, {1, 0, 1, 1, 0, 0}},
+	        {FLOW_T_THREAD_MARK, {1, 0, 1, 1, 0, 0}},
 	};
 	const char *why;
 
@@ -195,11 +203,42 @@ static void test_actor(void)
 	CHECK(!policy_team_role("fagperson") && !policy_team_role("raadgiver") && !policy_team_role("admin"));
 }
 
+/* PROTOCOL.md 17.5: who may be a member of a thread of inst-a, by the user's record. */
+static void test_thread_members(void)
+{
+	struct proto_cert fag = person("laerer-a", "fagperson", ""), raad = person("raad-r", "raadgiver", "team-t");
+	struct proto_cert leder = person("leder-l", "leder", "team-t"), other = person("leder-o", "leder", "team-o");
+	struct proto_cert myn = person("myndighed-m", "myndighed", "team-t"), agent = person("agent-t", "agent", "team-t");
+	const char *teams[] = {"team-x", "team-t"};
+
+	snprintf(fag.institutions[0], sizeof(fag.institutions[0]), "inst-b");
+	snprintf(fag.institutions[1], sizeof(fag.institutions[1]), "inst-a");
+	fag.n_institutions = 2;
+	snprintf(raad.institutions[0], sizeof(raad.institutions[0]), "inst-a");
+	raad.n_institutions = 1;
+	snprintf(myn.institutions[0], sizeof(myn.institutions[0]), "inst-a");
+	myn.n_institutions = 1;
+	CHECK(policy_thread_member(&fag, "fagperson", "inst-a", NULL, 0));
+	CHECK(!policy_thread_member(&fag, "fagperson", "inst-c", teams, 2)); /* another institution */
+	CHECK(!policy_thread_member(&fag, "raadgiver", "inst-a", teams, 2)); /* not the user's role */
+	CHECK(policy_thread_member(&raad, "raadgiver", "inst-a", NULL, 0));
+	CHECK(!policy_thread_member(&raad, "raadgiver", "inst-b", teams, 2)); /* not assigned there */
+	CHECK(policy_thread_member(&leder, "leder", "inst-a", teams, 2));
+	CHECK(!policy_thread_member(&leder, "leder", "inst-a", teams, 1)); /* no raadgiver of the leder's team */
+	CHECK(!policy_thread_member(&leder, "leder", "inst-a", NULL, 0));
+	CHECK(!policy_thread_member(&other, "leder", "inst-a", teams, 2));
+	CHECK(!policy_thread_member(&leder, "fagperson", "inst-a", teams, 2));
+	CHECK(!policy_thread_member(&myn, "myndighed", "inst-a", teams, 2)); /* never a member */
+	CHECK(!policy_thread_member(&agent, "agent", "inst-a", teams, 2));
+	CHECK(!policy_thread_member(NULL, "fagperson", "inst-a", teams, 2));
+}
+
 int main(void)
 {
 	test_requests();
 	test_signers();
 	test_states();
 	test_actor();
+	test_thread_members();
 	return check_result();
 }

@@ -19,6 +19,7 @@
 #include "store-internal.h" /* white box: the test reads the store's own connection */
 #include "store.h"
 #include "store_keys.h"
+#include "store_thread.h"
 
 #define STR_(x) #x
 #define STR(x)  STR_(x)
@@ -78,7 +79,7 @@ static void test_open_and_pragmas(void)
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA secure_delete", NULL), 1);
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	tables = q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", NULL);
-	CHECK_EQ_INT(tables, 18);
+	CHECK_EQ_INT(tables, 23);
 	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'", NULL), 2);
 	store_close(s);
 	s = NULL;
@@ -566,6 +567,177 @@ static void test_statements(void)
 	store_close(s);
 }
 
+static int list_cb(const struct store_thread *t, void *arg)
+{
+	char *out = arg;
+
+	strcat(out, t->id);
+	strcat(out, t->anonymous ? "+" : ";");
+	return VARSKO_OK;
+}
+
+static int row_cb(const struct store_thread_row *r, void *arg)
+{
+	char *out = arg, one[32];
+
+	snprintf(one, sizeof one, "%lld%s,", (long long)r->seq, r->sender_cert != NULL ? "c" : "");
+	strcat(out, one);
+	return strstr(r->envelope, "env") != NULL ? VARSKO_OK : VARSKO_ERR_INTERNAL;
+}
+
+static int mark_cb(const char *json, size_t len, void *arg)
+{
+	(void)json;
+	*(size_t *)arg += len;
+	return VARSKO_OK;
+}
+
+static int raad_cb(const char *user, void *arg)
+{
+	strcat(arg, user);
+	strcat(arg, ";");
+	return VARSKO_OK;
+}
+
+/*
+ * Threads (store_thread.h): a thread with its links, the membership kept
+ * beside them, messages with their recipients (sync finds only a
+ * recipient's), one mark per (message, user, kind), the list of a member's
+ * threads, the rådgivere of an institution; every write of a thread, a link
+ * and a message audited with ids only.
+ */
+static void test_threads(void)
+{
+	static const char people[] =
+	        "INSERT INTO institutions VALUES ('inst-a', 'A', 'skole', 'vest'), ('inst-b', 'B', 'skole', 'vest');"
+	        "INSERT INTO teams (id, name) VALUES ('team-t', 'Team T');"
+	        "INSERT INTO users VALUES ('laerer-a', 'A Test', 'fagperson', NULL),"
+	        " ('raad-r', 'R Test', 'raadgiver', 'team-t'), ('raad-q', 'Q Test', 'raadgiver', 'team-t'),"
+	        " ('leder-l', 'L Test', 'leder', 'team-t');"
+	        "INSERT INTO user_institutions VALUES ('laerer-a', 'inst-a'), ('raad-r', 'inst-a'), ('raad-q', 'inst-b'),"
+	        " ('raad-r', 'inst-b');"
+	        "INSERT INTO devices VALUES ('d-a', 'laerer-a', 1, '', '{\"c\":1}', 0, NULL),"
+	        " ('d-r', 'raad-r', 2, '', '{\"c\":2}', 0, NULL);";
+	const char *tid = "T-LNFVTT3BHD35M6PP6INL36B6JE", *tid2 = "T-Q6FJDZLPZTVGNYZVHN35RHBHUY";
+	const char *both[] = {"laerer-a", "raad-r"}, *one[] = {"laerer-a"};
+	struct store_thread t, got;
+	struct store_thread_link links[2] = {{1, "thread_create", "{\"l\":1}", "laerer-a", 1},
+	                                     {2, "thread_member_add", "{\"l\":2}", "raad-r", 1}};
+	struct store_thread_link rm = {3, "thread_member_remove", "{\"l\":3}", "raad-r", 0};
+	struct store_thread_message m;
+	struct store *s = NULL;
+	uint8_t hash[32], h2[32];
+	char path[sizeof dir + 32], out[512], msg[PROTO_ID_MAX + 1], sender[PROTO_ID_MAX + 1];
+	int64_t seq = 0, rec = 0;
+	size_t marks = 0;
+	int present = -1;
+
+	snprintf(path, sizeof path, "%s/threads.db", dir);
+	CHECK_EQ_INT(store_open(&s, path, 1), VARSKO_OK);
+	if (s == NULL)
+		return;
+	CHECK(sqlite3_exec(s->db, people, NULL, NULL, NULL) == SQLITE_OK);
+	memset(&t, 0, sizeof t);
+	snprintf(t.id, sizeof t.id, "%s", tid);
+	snprintf(t.institution, sizeof t.institution, "inst-a");
+	snprintf(t.creator, sizeof t.creator, "laerer-a");
+	t.anonymous = 1;
+	CHECK_EQ_INT(store_thread_get(s, tid, &got), VARSKO_ERR_NOT_FOUND);
+	CHECK_EQ_INT(store_thread_create(s, &t, links, 2, T0, "d-a"), VARSKO_OK);
+	CHECK_EQ_INT(store_thread_create(s, &t, links, 2, T0, "d-a"), VARSKO_ERR_EXISTS);
+	CHECK_EQ_INT(store_thread_get(s, tid, &got), VARSKO_OK);
+	CHECK_EQ_STR(got.institution, "inst-a");
+	CHECK_EQ_STR(got.creator, "laerer-a");
+	CHECK(got.anonymous == 1 && got.version == 2 && got.last_seq == 0 && got.last_time == 0 && got.created_at == T0);
+	CHECK_EQ_INT(audit_count(s, "thread_create", "thread=T-LNFVTT3BHD35M6PP6INL36B6JE version=2"), 1);
+	CHECK_EQ_INT(store_thread_member(s, tid, "raad-r", &present), VARSKO_OK);
+	CHECK_EQ_INT(present, 1);
+	CHECK_EQ_INT(store_thread_member(s, tid, "leder-l", &present), VARSKO_ERR_NOT_FOUND);
+	CHECK_EQ_INT(present, 0);
+
+	/* A message to both, then one to the creator only: sync finds each member's own. */
+	randombytes_buf(hash, sizeof hash);
+	memset(&m, 0, sizeof m);
+	m.thread = tid;
+	m.message = "M-AAAAAAAAAAAAAAAAAAAAAAAAAA";
+	m.sender_user = "laerer-a";
+	m.sender_device = "d-a";
+	m.version = 2;
+	m.envelope_json = "{\"env\":1}";
+	m.envelope_hash = hash;
+	m.recipients = both;
+	m.n_recipients = 2;
+	CHECK_EQ_INT(store_thread_message_add(s, &m, T0 + 5, &seq), VARSKO_OK);
+	CHECK_EQ_INT(seq, 1);
+	CHECK_EQ_INT(store_thread_message_add(s, &m, T0 + 6, &seq), VARSKO_ERR_EXISTS);
+	CHECK_EQ_INT(audit_count(s, "thread_message", "thread=T-LNFVTT3BHD35M6PP6INL36B6JE seq=1 message=M-AAAAAAAAAAAAAAAAAAAAAAAAAA"), 1);
+	CHECK_EQ_INT(store_thread_append(s, tid, &rm, T0 + 7, "d-a"), VARSKO_OK);
+	CHECK_EQ_INT(store_thread_append(s, tid, &rm, T0 + 7, "d-a"), VARSKO_ERR_EXISTS);
+	CHECK_EQ_INT(audit_count(s, "thread_append", "thread=T-LNFVTT3BHD35M6PP6INL36B6JE seq=3 op=thread_member_remove"), 1);
+	CHECK_EQ_INT(store_thread_member(s, tid, "raad-r", &present), VARSKO_OK);
+	CHECK_EQ_INT(present, 0);
+	m.message = "M-BAAAAAAAAAAAAAAAAAAAAAAAAA";
+	m.version = 3;
+	m.recipients = one;
+	m.n_recipients = 1;
+	CHECK_EQ_INT(store_thread_message_add(s, &m, T0 + 8, &seq), VARSKO_OK);
+	CHECK_EQ_INT(seq, 2);
+	CHECK_EQ_INT(store_thread_get(s, tid, &got), VARSKO_OK);
+	CHECK(got.version == 3 && got.last_seq == 2 && got.last_time == T0 + 8);
+	CHECK_EQ_INT(store_thread_message_find(s, tid, "M-AAAAAAAAAAAAAAAAAAAAAAAAAA", &seq, h2, &rec), VARSKO_OK);
+	CHECK(seq == 1 && rec == T0 + 5 && memcmp(h2, hash, 32) == 0);
+	CHECK_EQ_INT(store_thread_message_find(s, tid, "M-CAAAAAAAAAAAAAAAAAAAAAAAAA", &seq, h2, &rec),
+	             VARSKO_ERR_NOT_FOUND);
+	out[0] = '\0';
+	CHECK_EQ_INT(store_thread_messages(s, tid, "laerer-a", 0, 0, 100, row_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "1c,2c,");
+	out[0] = '\0';
+	CHECK_EQ_INT(store_thread_messages(s, tid, "laerer-a", 0, 3, 100, row_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "2c,1c,");
+	out[0] = '\0';
+	CHECK_EQ_INT(store_thread_messages(s, tid, "laerer-a", 1, 0, 1, row_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "2c,");
+	out[0] = '\0';
+	CHECK_EQ_INT(store_thread_messages(s, tid, "raad-r", 0, 0, 100, row_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "1c,");
+
+	/* Marks: one per (message, user, kind), only for a recipient. */
+	CHECK_EQ_INT(store_thread_mark_target(s, tid, 1, "raad-r", msg, h2, sender), VARSKO_OK);
+	CHECK_EQ_STR(msg, "M-AAAAAAAAAAAAAAAAAAAAAAAAAA");
+	CHECK_EQ_STR(sender, "laerer-a");
+	CHECK(memcmp(h2, hash, 32) == 0);
+	CHECK_EQ_INT(store_thread_mark_target(s, tid, 2, "raad-r", msg, h2, sender), VARSKO_ERR_NOT_FOUND);
+	CHECK_EQ_INT(store_thread_mark_target(s, tid, 9, "laerer-a", msg, h2, sender), VARSKO_ERR_NOT_FOUND);
+	CHECK_EQ_INT(store_thread_mark_add(s, tid, 1, "raad-r", "leveret", "d-r", "{\"m\":1}", T0 + 9), VARSKO_OK);
+	CHECK_EQ_INT(store_thread_mark_add(s, tid, 1, "raad-r", "leveret", "d-r", "{\"m\":2}", T0 + 9),
+	             VARSKO_ERR_EXISTS);
+	CHECK_EQ_INT(store_thread_mark_add(s, tid, 1, "raad-r", "laest", "d-r", "{\"m\":33}", T0 + 9), VARSKO_OK);
+	CHECK_EQ_INT(store_thread_mark_add(s, tid, 1, "raad-r", "opened", "d-r", "{}", T0 + 9), VARSKO_ERR_DB);
+	CHECK_EQ_INT(store_thread_marks(s, tid, 1, mark_cb, &marks), VARSKO_OK);
+	CHECK_EQ_INT(marks, 15);
+
+	/* The list: present members only, newest activity first. */
+	snprintf(t.id, sizeof t.id, "%s", tid2);
+	t.anonymous = 0;
+	CHECK_EQ_INT(store_thread_create(s, &t, links, 1, T0 + 20, "d-a"), VARSKO_OK);
+	out[0] = '\0';
+	CHECK_EQ_INT(store_thread_list(s, "laerer-a", 100, list_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "T-Q6FJDZLPZTVGNYZVHN35RHBHUY;T-LNFVTT3BHD35M6PP6INL36B6JE+");
+	out[0] = '\0';
+	CHECK_EQ_INT(store_thread_list(s, "laerer-a", 1, list_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "T-Q6FJDZLPZTVGNYZVHN35RHBHUY;");
+	out[0] = '\0';
+	CHECK_EQ_INT(store_thread_list(s, "raad-r", 100, list_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "");
+	out[0] = '\0';
+	CHECK_EQ_INT(store_institution_raadgivere(s, "inst-b", raad_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "raad-q;raad-r;");
+	out[0] = '\0';
+	CHECK_EQ_INT(store_institution_raadgivere(s, "inst-a", raad_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "raad-r;");
+	store_close(s);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -580,6 +752,7 @@ int main(void)
 	test_enroll();
 	test_pending();
 	test_keys();
+	test_threads();
 	test_statements();
 	{
 		char p[300];
