@@ -61,7 +61,7 @@ int tchain_admits(const char *institution, enum chain_role role, const struct pr
 	for (size_t i = 0; i < n_teams; i++)
 		if (cert->team[0] != '\0' && strcmp(raadgiver_teams[i], cert->team) == 0)
 			return 1;
-	snprintf(why, wcap, "a leder may be a member only when a rådgiver of the leder's team (%s) is one",
+	snprintf(why, wcap, "a leder is a member only with a rådgiver of the leder's team (%s) in the thread",
 	         cert->team[0] != '\0' ? cert->team : "none");
 	return 0;
 }
@@ -419,8 +419,7 @@ static int member_admit(struct varsko_conn *c, const char *institution, const st
 
 	if (tchain_admits(institution, l->role, u->has_cert ? &u->cert : NULL, teams, n_teams, why, sizeof(why)))
 		return VARSKO_OK;
-	snprintf(c->detail, sizeof(c->detail), "%s may not be a member of a thread at %s: %.80s", l->user,
-	         institution, why);
+	snprintf(c->detail, sizeof(c->detail), "%s may not be a member of this thread: %.150s", l->user, why);
 	return VARSKO_ERR_FORBIDDEN;
 }
 
