@@ -2548,6 +2548,8 @@ static int run_thread_members(const struct command *cmd, struct opts *o)
 		if (!json_is_true(json_object_get(e, "present")))
 			printf("  ikke længere medlem (fra version %lld)",
 			       (long long)json_integer_value(json_object_get(e, "removed")));
+		else if (!json_is_true(json_object_get(e, "admitted")))
+			printf("  må ikke være medlem efter sit certifikat nu: fjern medlemmet");
 		if (json_is_true(json_object_get(e, "creator")))
 			printf("  opretter");
 		if (json_is_true(json_object_get(e, "this")))

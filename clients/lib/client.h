@@ -731,6 +731,7 @@ struct tuser {
 	struct proto_cert cert; /* the newest valid certificate of an unrevoked device: role, team, institutions, name */
 	size_t n_devices;
 	struct tuser_device dev[CHAIN_DEVICES_MAX];
+	int admitted; /* a present member whom the certificate admits (17.5); 0 for a departed one (tchain_of) */
 };
 
 /*
@@ -744,6 +745,7 @@ struct tchain {
 	struct chain_link *links; /* the verified links, seq 1.. */
 	uint64_t seen_seq;        /* what threads/<id>.seen named before (0: none) */
 	struct tuser *users;      /* st.n_members entries */
+	char refused[HOME_DETAIL_MAX + 1]; /* the first present member not admitted, why; "" when all are */
 };
 
 /*
@@ -751,14 +753,22 @@ struct tchain {
  * verified from its root (chain_thread_verify; any failure bad_chain); it
  * contains what threads/<id>.seen names (else VARSKO_ERR_BAD_CHAIN); every
  * user it ever added has a verified user chain (userkey_chain_of) that had
- * each key a link pinned for them (else VARSKO_ERR_BAD_CHAIN); every present
- * member is admitted by their newest valid certificate (tchain_admits(),
- * else VARSKO_ERR_BAD_CHAIN); then threads/<id>.seen is updated. varskod's
- * not_found (an outsider, no such thread) passes through. VARSKO_ERR_BAD_INPUT
- * for something that is no thread id. *out owned by the caller
- * (tchain_free()); c->detail explains a failure.
+ * each key a link pinned for them (else VARSKO_ERR_BAD_CHAIN); then
+ * threads/<id>.seen is updated. Whether each present member is admitted by
+ * their newest valid certificate (tchain_admits()) is noted (users[i].admitted,
+ * refused), not refused here: a member who no longer is (a leder whose
+ * rådgiver left, a fagperson who moved) must still be removable.
+ * varskod's not_found (an outsider, no such thread) passes through.
+ * VARSKO_ERR_BAD_INPUT for something that is no thread id. *out owned by
+ * the caller (tchain_free()); c->detail explains a failure.
  */
 int tchain_of(struct varsko_conn *c, const char *thread, struct tchain **out);
+/*
+ * Before anything is sealed to t's members or shown from t (PROTOCOL.md
+ * 17.6): every present member admitted, else VARSKO_ERR_BAD_CHAIN with the
+ * detail naming the first who is not.
+ */
+int tchain_usable(struct varsko_conn *c, const struct tchain *t);
 void tchain_free(struct tchain *t); /* NULL-safe */
 /* The index of user among t's entries (present or departed), or -1. */
 int tchain_user_index(const struct tchain *t, const char *user);

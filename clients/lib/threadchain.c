@@ -252,27 +252,38 @@ static int users_check(struct varsko_conn *c, struct tchain *t)
 	return r;
 }
 
-/* Every present member admitted by their certificate (17.5); a member who is not is bad_chain. */
-static int members_admitted(struct varsko_conn *c, const struct tchain *t)
+/*
+ * Whether each present member is admitted by their certificate (17.5), into
+ * t->users[i].admitted; the first who is not is described in t->refused.
+ */
+static void members_admitted(struct tchain *t)
 {
 	const char *teams[CHAIN_MEMBERS_MAX];
 	size_t nt = raadgiver_teams(&t->st, t->users, teams);
 	char why[200];
 
+	t->refused[0] = '\0';
 	for (size_t i = 0; i < t->st.n_members; i++) {
 		const struct chain_thread_member *m = &t->st.members[i];
 
-		if (m->removed != 0)
-			continue;
-		if (!tchain_admits(t->st.institution, m->role, t->users[i].has_cert ? &t->users[i].cert : NULL, teams,
-		                   nt, why, sizeof(why))) {
-			snprintf(c->detail, sizeof(c->detail),
-			         "%s (%s) is a member whom the certificates do not admit: %.120s; refused", m->user,
+		t->users[i].admitted = m->removed == 0 &&
+		                       tchain_admits(t->st.institution, m->role,
+		                                     t->users[i].has_cert ? &t->users[i].cert : NULL, teams, nt, why,
+		                                     sizeof(why));
+		if (m->removed == 0 && !t->users[i].admitted && t->refused[0] == '\0')
+			snprintf(t->refused, sizeof(t->refused),
+			         "%s (%s) is a member whom the certificates do not admit now: %.120s", m->user,
 			         chain_role_name(m->role), why);
-			return VARSKO_ERR_BAD_CHAIN;
-		}
 	}
-	return VARSKO_OK;
+}
+
+int tchain_usable(struct varsko_conn *c, const struct tchain *t)
+{
+	if (t->refused[0] == '\0')
+		return VARSKO_OK;
+	snprintf(c->detail, sizeof(c->detail), "%.190s; nothing is sealed or shown until the member is removed",
+	         t->refused);
+	return VARSKO_ERR_BAD_CHAIN;
 }
 
 int tchain_of(struct varsko_conn *c, const char *thread, struct tchain **out)
@@ -327,8 +338,9 @@ int tchain_of(struct varsko_conn *c, const char *thread, struct tchain **out)
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = users_check(c, t)) != VARSKO_OK || (r = members_admitted(c, t)) != VARSKO_OK)
+	if ((r = users_check(c, t)) != VARSKO_OK)
 		goto out;
+	members_admitted(t);
 	if ((r = home_seen_write(c->home, name, &t->st.head)) != VARSKO_OK) {
 		snprintf(c->detail, sizeof(c->detail), "cannot write %s/%s", varsko_home_path(c->home), name);
 		goto out;
@@ -822,6 +834,7 @@ int tchain_json(const struct tchain *t, const char *self, json_t **out)
 		                      "creator", strcmp(m->user, t->st.creator) == 0);
 
 		if (e == NULL || (m->removed != 0 && json_object_set_new(e, "removed", json_integer((json_int_t)m->removed))) ||
+		    (m->removed == 0 && json_object_set_new(e, "admitted", json_boolean(t->users[i].admitted))) ||
 		    (t->users[i].has_cert && json_object_set_new(e, "name", json_string(t->users[i].cert.name))) ||
 		    json_array_append_new(arr, e) != 0) {
 			json_decref(arr);

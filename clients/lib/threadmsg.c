@@ -255,7 +255,7 @@ int tmsg_send(struct varsko_conn *c, const char *thread, const char *text, const
 			goto out;
 		if (anonymous != NULL)
 			*anonymous = t->st.anonymous;
-		if ((r = self_present(c, t)) != VARSKO_OK)
+		if ((r = self_present(c, t)) != VARSKO_OK || (r = tchain_usable(c, t)) != VARSKO_OK)
 			goto out;
 		r = seal_send(c, t, id, &pt, seq, &dup);
 		if ((r != VARSKO_ERR_STALE_KEY && r != VARSKO_ERR_NOT_MEMBER) || attempt == 1)
@@ -709,6 +709,8 @@ int varsko_thread_read(struct varsko_conn *c, const char *thread, uint64_t befor
 	}
 	if ((r = tchain_of(c, thread, &t)) != VARSKO_OK)
 		return r;
+	if ((r = tchain_usable(c, t)) != VARSKO_OK)
+		goto out;
 	if ((k = calloc(1, sizeof(*k))) == NULL || (ms = calloc(cap, sizeof(*ms))) == NULL ||
 	    (first = calloc(1, sizeof(*first))) == NULL) {
 		r = VARSKO_ERR_NOMEM;

@@ -267,6 +267,27 @@ def main():
         c("... and the thread is no longer in her list",
           rc == 0 and thread not in [t.get("thread") for t in (j or {}).get("threads", [])], out_of(rc, out, err))
 
+        # -- a leder whose rådgiver left is no longer admitted: nothing is sealed until he is removed --
+        rc, j, out, err = cli_json(ANNA, "new", "--institution", INST, "--title", f"Anden tråd {tag}",
+                                   "--member", SOFIE, "--member", THOMAS, "--besked", text("second"))
+        second = (j or {}).get("thread", "")
+        c("a second thread with sofie and thomas", rc == 0 and second.startswith("T-"), out_of(rc, out, err))
+        rc, out, err = fl.cli_as(SOFIE, "thread", "leave", second)
+        c("sofie leaves it", rc == 0, out_of(rc, out, err))
+        rc, j, out, err = cli_json(ANNA, "members", second)
+        members = {m["user"]: m for m in (j or {}).get("members", [])}
+        c("the members show thomas as no longer admitted by his certificate",
+          rc == 0 and members.get(THOMAS, {}).get("admitted") is False and members[ANNA].get("admitted") is True,
+          out_of(rc, out, err))
+        rc, out, err = cli(ANNA, "send", second, text("not_sealed"))
+        c("anna's client refuses to seal to him (bad_chain)", rc == 1 and "bad_chain" in err and THOMAS in err,
+          out_of(rc, out, err))
+        rc, out, err = cli(ANNA, "remove", second, THOMAS)
+        c("... but can remove him", rc == 0, out_of(rc, out, err))
+        rc, j, out, err = cli_json(ANNA, "send", second, text("second_after"))
+        c("... and then write again", rc == 0 and (j or {}).get("seq") == 2, out_of(rc, out, err))
+        del texts["not_sealed"]  # never sent
+
         # -- a server that takes a link back (here: sofie's leave) is refused --
         rc, j, out, err = cli_json(ANNA, "members", thread)
         c("anna's device verifies the chain with sofie's leave (version 5)", rc == 0 and (j or {}).get("version") == 5,

@@ -521,8 +521,14 @@ VARSKO_API int varsko_thread_list(struct varsko_conn *c, char **json_out) VARSKO
 /*
  * The verified membership: {"thread","institution","anonymous","version",
  * "creator","members":[{"user","name"?,"role","present","added","removed"?,
+ * "admitted"? (present members: whether the certificate admits them now),
  * "uk_generation","current_generation","this","creator"}...]}, every user
  * the thread ever had, in the order first added. *json_out: varsko_free().
+ * A present member the certificates no longer admit (a leder whose
+ * rådgiver left, a fagperson who moved) is listed with "admitted": false;
+ * until that member is removed, varsko_thread_send() and
+ * varsko_thread_read() refuse the thread (VARSKO_ERR_BAD_CHAIN), while
+ * add, remove and leave still work.
  */
 VARSKO_API int varsko_thread_members(struct varsko_conn *c, const char *thread, char **json_out) VARSKO_WUR;
 
