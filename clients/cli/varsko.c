@@ -15,6 +15,9 @@
  *   varsko leder overview
  *   varsko team show TEAM | key TEAM | create TEAM LEDER | add TEAM USER | remove TEAM USER
  *               | leder-add TEAM USER | leder-remove TEAM USER
+ *   varsko thread new --institution ID --title T [--anonym] [--member USER]... [--besked TEKST]
+ *               | list | send ID TEKST | read ID [--before SEQ] | members ID
+ *               | add ID USER | remove ID USER | leave ID
  *   varsko watch [--count N] [--timeout S]
  *
  * Every command takes --home DIR (default $VARSKO_HOME, then
@@ -68,12 +71,24 @@ enum opt_bit {
 	O_COUNT = 1 << 9,
 	O_TIMEOUT = 1 << 10,
 	O_APPROVAL = 1 << 11,
+	O_INSTITUTION = 1 << 12,
+	O_TITLE = 1 << 13,
+	O_ANONYM = 1 << 14,
+	O_MEMBER = 1 << 15,
+	O_BEFORE = 1 << 16,
 };
+
+#define MEMBERS_MAX 63 /* --member users of one new thread (a thread has at most 64) */
 
 struct opts {
 	const char *home, *ca;
 	int json;
 	const char *server, *code, *fpr, *label, *submission, *besked, *team, *approval;
+	const char *institution, *title;
+	int anonym;
+	const char *members[MEMBERS_MAX];
+	size_t n_members;
+	long long before; /* --before SEQ, 0 when not given */
 	int akut, ivaerksat; /* -1 when not given */
 	long count;          /* -1 when not given */
 	long timeout;        /* seconds, -1 when not given */
@@ -210,6 +225,11 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {"count", required_argument, NULL, 'n'},
 	        {"timeout", required_argument, NULL, 'T'},
 	        {"approval", required_argument, NULL, 'A'},
+	        {"institution", required_argument, NULL, 'I'},
+	        {"title", required_argument, NULL, 'W'},
+	        {"anonym", no_argument, NULL, 'Y'},
+	        {"member", required_argument, NULL, 'M'},
+	        {"before", required_argument, NULL, 'B'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const struct {
@@ -219,6 +239,8 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {'s', O_SERVER},     {'c', O_CODE},  {'f', O_FPR},     {'l', O_LABEL},
 	        {'S', O_SUBMISSION}, {'k', O_AKUT},  {'b', O_BESKED},  {'i', O_IVAERKSAT},
 	        {'t', O_TEAM},       {'n', O_COUNT}, {'T', O_TIMEOUT}, {'A', O_APPROVAL},
+	        {'I', O_INSTITUTION}, {'W', O_TITLE}, {'Y', O_ANONYM}, {'M', O_MEMBER},
+	        {'B', O_BEFORE},
 	};
 	int c;
 
@@ -279,6 +301,28 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 		case 'A':
 			o->approval = optarg;
 			break;
+		case 'I':
+			o->institution = optarg;
+			break;
+		case 'W':
+			o->title = optarg;
+			break;
+		case 'Y':
+			o->anonym = 1;
+			break;
+		case 'M':
+			if (o->n_members == MEMBERS_MAX)
+				return usage_error(cmd, "too many --member (a thread has at most 64 members)");
+			o->members[o->n_members++] = optarg;
+			break;
+		case 'B': {
+			long v;
+
+			if (parse_count(optarg, 9223372036854775807L, &v) != 0 || v == 0)
+				return usage_error(cmd, "--before takes a message number from 1");
+			o->before = v;
+			break;
+		}
 		case 'n':
 			if (parse_count(optarg, 1000000, &o->count) != 0 || o->count == 0)
 				return usage_error(cmd, "--count tager et tal fra 1");
@@ -799,6 +843,7 @@ static int run_config_show(const struct command *cmd, struct opts *o)
 		json_t *jo = json_pack("{s:s}", "server", url);
 
 		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
 	} else {
 		printf("server  %s\n", url);
 		rc = EXIT_SUCCESS;
@@ -2181,6 +2226,477 @@ static int run_team_leder_remove(const struct command *cmd, struct opts *o)
 	return run_team_change(o, TEAM_LEDER_REMOVE);
 }
 
+/* ---- thread ---------------------------------------------------------------------------------- */
+
+#define THREAD_TEXT_FILE_MAX (VARSKO_THREAD_TEXT_MAX + 1) /* a message read from standard input ("-") */
+
+/* Said with every new thread, message and read of an anonymous thread (anonym sparring). */
+static void anonym_reminder(FILE *f)
+{
+	fprintf(f, "Husk: dette er anonym sparring. Skriv ikke barnets navn, CPR-nummer, adresse eller andet,\n"
+	           "der kan identificere barnet eller familien.\n");
+}
+
+/* Hints in Danish after the two error lines of a failed thread command. */
+static void thread_hint(int r)
+{
+	if (r == VARSKO_ERR_NOT_FOUND)
+		fprintf(stderr, "Tråden findes ikke, eller du er ikke (længere) medlem af den ('varsko thread list'\n"
+		                "viser dine tråde).\n");
+	else if (r == VARSKO_ERR_NOT_MEMBER)
+		fprintf(stderr, "Du er ikke medlem af tråden efter dens underskrevne medlemsliste.\n");
+	else if (r == VARSKO_ERR_FORBIDDEN)
+		fprintf(stderr, "Kun trådens opretter og rådgiverne i tråden kan tilføje og fjerne medlemmer; et\n"
+		                "medlem skal være fagperson eller rådgiver på institutionen eller leder for en\n"
+		                "rådgiver i tråden.\n");
+	else if (r == VARSKO_ERR_BAD_CHAIN || r == VARSKO_ERR_BAD_SIGNATURE || r == VARSKO_ERR_BAD_CERT ||
+	         r == VARSKO_ERR_NOT_CROSS_SIGNED)
+		fprintf(stderr, "Trådens medlemsliste, en besked eller et medlems brugerkæde kan ikke verificeres;\n"
+		                "intet er vist eller sendt. Kontakt it-supporten.\n");
+	else if (r == VARSKO_ERR_STALE_KEY)
+		fprintf(stderr, "Medlemmerne eller deres nøgler er ændret imens; kør kommandoen igen.\n");
+}
+
+/*
+ * Print text (from people, decrypted) for a terminal: every line indented by
+ * `indent` spaces, control characters (C0 but line feed and tab, DEL, C1)
+ * shown as '?', so that no text can move the cursor or change the terminal.
+ */
+static void print_people_text(const char *s, int indent)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	printf("%*s", indent, "");
+	for (; *p != '\0'; p++) {
+		if (*p == '\n') {
+			printf("\n%*s", indent, "");
+		} else if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+			putchar('?');
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			putchar('?');
+			p++;
+		} else {
+			putchar(*p);
+		}
+	}
+	putchar('\n');
+}
+
+static int run_thread_new(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	struct varsko_thread_new a;
+	char thread[VARSKO_THREAD_ID_LEN + 1] = "";
+	int r, rc;
+
+	if (o->institution == NULL || o->title == NULL)
+		return usage_error(cmd, "thread new needs --institution and --title");
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if (o->anonym)
+		anonym_reminder(stderr);
+	memset(&a, 0, sizeof(a));
+	a.institution = o->institution;
+	a.title = o->title;
+	a.text = o->besked;
+	a.anonymous = o->anonym;
+	a.members = o->members;
+	a.n_members = o->n_members;
+	if ((r = varsko_thread_create(conn, &a, thread)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		if (r == VARSKO_ERR_BAD_INPUT && thread[0] == '\0')
+			fprintf(stderr, "Kontrollér titlen og beskeden. De rådgivere, der er tilknyttet institutionen,\n"
+			                "skal være med fra starten: nævn dem med --member BRUGER.\n");
+		else if (thread[0] != '\0')
+			fprintf(stderr, "Tråden %s er oprettet, men den første besked (med titlen) blev ikke sendt.\n",
+			        thread);
+		else
+			thread_hint(r);
+		goto out;
+	}
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:s, s:b}", "thread", thread, "institution", o->institution, "anonymous",
+		                       o->anonym != 0);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		goto out;
+	}
+	printf("Tråden er oprettet: %s\n", thread);
+	printf("Titlen og den første besked er sendt krypteret til trådens medlemmer ('varsko thread\n"
+	       "members %s' viser dem).\n",
+	       thread);
+	rc = EXIT_SUCCESS;
+out:
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static int run_thread_list(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char *json = NULL, t[VARSKO_LOCAL_LEN + 1];
+	json_t *obj = NULL, *arr, *it;
+	size_t i;
+	int r, rc;
+
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_thread_list(conn, &json)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		goto out;
+	}
+	if (o->json) {
+		printf("%s\n", json);
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	if ((obj = json_loads(json, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    !json_is_array(arr = json_object_get(obj, "threads"))) {
+		rc = fail(VARSKO_ERR_PROTOCOL, "the list is malformed");
+		goto out;
+	}
+	if (json_array_size(arr) == 0) {
+		printf("Du er ikke medlem af nogen tråde.\n");
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	col("Tråd", 30);
+	col("Institution", 28);
+	col("Anonym", 8);
+	col("Beskeder", 10);
+	printf("Seneste\n");
+	json_array_foreach(arr, i, it)
+	{
+		const char *th = json_string_value(json_object_get(it, "thread"));
+		const char *inst = json_string_value(json_object_get(it, "institution"));
+		const char *last = json_string_value(json_object_get(it, "last_time"));
+		char n[24];
+
+		col(th != NULL ? th : "?", 30);
+		col(inst != NULL ? inst : "?", 28);
+		col(json_is_true(json_object_get(it, "anonymous")) ? "ja" : "nej", 8);
+		snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(json_object_get(it, "last_seq")));
+		col(n, 10);
+		if (last != NULL)
+			show_time(last, t);
+		printf("%s\n", last != NULL ? t : "-");
+	}
+	rc = EXIT_SUCCESS;
+out:
+	json_decref(obj);
+	varsko_free(json);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+/* "-": the message from standard input (at most VARSKO_THREAD_TEXT_MAX bytes; one final newline dropped). */
+static int read_stdin_text(char **out, size_t *len)
+{
+	int r = file_read("/dev/stdin", THREAD_TEXT_FILE_MAX, FILE_STREAM, out, len);
+
+	if (r == VARSKO_OK && *len > 0 && (*out)[*len - 1] == '\n')
+		(*out)[--*len] = '\0';
+	return r;
+}
+
+static int run_thread_send(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	const char *text = o->pos[1];
+	char *in = NULL;
+	size_t in_len = 0;
+	uint64_t seq = 0;
+	int r, rc, anon = 0;
+
+	(void)cmd;
+	if (strcmp(text, "-") == 0) {
+		if ((r = read_stdin_text(&in, &in_len)) != VARSKO_OK)
+			return fail(r, r == VARSKO_ERR_TOO_LARGE ? "the message is too long; nothing was sent"
+			                                         : "cannot read the message from standard input");
+		text = in;
+	}
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	r = varsko_thread_send(conn, o->pos[0], text, &seq, &anon);
+	if (anon)
+		anonym_reminder(stderr);
+	if (r != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		thread_hint(r);
+		goto out;
+	}
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:I, s:b}", "thread", o->pos[0], "seq", (json_int_t)seq, "anonymous",
+		                       anon != 0);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		goto out;
+	}
+	printf("Besked %llu er sendt krypteret til trådens medlemmer.\n", (unsigned long long)seq);
+	rc = EXIT_SUCCESS;
+out:
+	file_free(in, in_len, FILE_STREAM);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static const char *thread_role_label(const char *role)
+{
+	if (role == NULL)
+		return "?";
+	if (strcmp(role, "raadgiver") == 0)
+		return "rådgiver";
+	return role;
+}
+
+/* Who has an own message and who read it, per member (the "marks" of varsko_thread_read()). */
+static void print_marks(const json_t *marks)
+{
+	const json_t *m;
+	size_t i;
+
+	json_array_foreach(marks, i, m)
+	{
+		const char *user = json_string_value(json_object_get(m, "user"));
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *lev = json_string_value(json_object_get(m, "leveret"));
+		const char *laest = json_string_value(json_object_get(m, "laest"));
+		char t1[VARSKO_LOCAL_LEN + 1], t2[VARSKO_LOCAL_LEN + 1];
+
+		printf("        %s%s%s%s: ", name != NULL && name[0] != '\0' ? name : "", name != NULL && name[0] ? " (" : "",
+		       user != NULL ? user : "?", name != NULL && name[0] ? ")" : "");
+		if (laest != NULL) {
+			show_time(lev != NULL ? lev : laest, t1);
+			show_time(laest, t2);
+			printf("leveret %s, læst %s\n", t1, t2);
+		} else if (lev != NULL) {
+			show_time(lev, t1);
+			printf("leveret %s, ikke læst endnu\n", t1);
+		} else {
+			printf("ikke leveret endnu\n");
+		}
+	}
+}
+
+static int print_thread_read(const char *json)
+{
+	json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+	const json_t *msgs = json_object_get(o, "messages"), *m;
+	const char *title = json_string_value(json_object_get(o, "title"));
+	char t[VARSKO_LOCAL_LEN + 1];
+	size_t i;
+
+	if (o == NULL || !json_is_array(msgs)) {
+		json_decref(o);
+		return fail(VARSKO_ERR_PROTOCOL, "the thread is malformed");
+	}
+	printf("Tråd %s, institution %s\n", json_string_value(json_object_get(o, "thread")),
+	       json_string_value(json_object_get(o, "institution")));
+	if (title != NULL) {
+		printf("Titel: ");
+		print_people_text(title, 0);
+	}
+	if (json_is_true(json_object_get(o, "anonymous")))
+		anonym_reminder(stdout);
+	if (json_array_size(msgs) == 0)
+		printf("Ingen beskeder.\n");
+	if (json_is_true(json_object_get(o, "older")) && json_array_size(msgs) > 0)
+		printf("(ældre beskeder: varsko thread read %s --before %lld)\n",
+		       json_string_value(json_object_get(o, "thread")),
+		       (long long)json_integer_value(json_object_get(json_array_get(msgs, 0), "seq")));
+	json_array_foreach(msgs, i, m)
+	{
+		const char *name = json_string_value(json_object_get(m, "name"));
+		const char *user = json_string_value(json_object_get(m, "user"));
+
+		show_time(json_string_value(json_object_get(m, "received")), t);
+		printf("\n#%lld  %s  %s (%s)%s%s\n", (long long)json_integer_value(json_object_get(m, "seq")), t,
+		       name != NULL ? name : "?", user != NULL ? user : "?",
+		       json_is_true(json_object_get(m, "own")) ? "  (dig)" : "",
+		       json_is_true(json_object_get(m, "new")) ? "  ny" : "");
+		print_people_text(json_string_value(json_object_get(m, "text")), 4);
+		if (json_is_true(json_object_get(m, "own")))
+			print_marks(json_object_get(m, "marks"));
+	}
+	if (json_is_true(json_object_get(o, "more")))
+		printf("\nDer er flere nye beskeder: kør 'varsko thread read %s' igen.\n",
+		       json_string_value(json_object_get(o, "thread")));
+	printf("\nAlle beskeder er verificeret mod kommunens nøgle og afsendernes brugerkæder.\n");
+	json_decref(o); /* plaintext: wiped by libvarsko's allocator */
+	return EXIT_SUCCESS;
+}
+
+static int run_thread_read(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char *json = NULL;
+	size_t len = 0;
+	int r, rc;
+
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_thread_read(conn, o->pos[0], (uint64_t)o->before, 1, &json, &len)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		thread_hint(r);
+		goto out;
+	}
+	if (o->json) {
+		json_t *jo = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+
+		if (json_is_true(json_object_get(jo, "anonymous")))
+			anonym_reminder(stderr);
+		json_decref(jo); /* plaintext: wiped by libvarsko's allocator */
+		fwrite(json, 1, len, stdout);
+		putchar('\n');
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	rc = print_thread_read(json);
+out:
+	fflush(stdout);
+	varsko_free_secret(json, len);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static int run_thread_members(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char *json = NULL;
+	json_t *t = NULL;
+	const json_t *e;
+	size_t i;
+	int r, rc;
+
+	(void)cmd;
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_thread_members(conn, o->pos[0], &json)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		thread_hint(r);
+		goto out;
+	}
+	if (o->json) {
+		printf("%s\n", json);
+		rc = EXIT_SUCCESS;
+		goto out;
+	}
+	if ((t = json_loads(json, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+		rc = fail(VARSKO_ERR_NOMEM, NULL);
+		goto out;
+	}
+	printf("Tråd %s, institution %s, efter den verificerede medlemsliste (version %lld):\n",
+	       json_string_value(json_object_get(t, "thread")), json_string_value(json_object_get(t, "institution")),
+	       (long long)json_integer_value(json_object_get(t, "version")));
+	if (json_is_true(json_object_get(t, "anonymous")))
+		anonym_reminder(stdout);
+	json_array_foreach(json_object_get(t, "members"), i, e)
+	{
+		const char *user = json_string_value(json_object_get(e, "user"));
+		const char *name = json_string_value(json_object_get(e, "name"));
+
+		printf("  ");
+		col(user != NULL ? user : "?", 22);
+		col(thread_role_label(json_string_value(json_object_get(e, "role"))), 11);
+		col(name != NULL ? name : "", 22);
+		if (!json_is_true(json_object_get(e, "present")))
+			printf("  ikke længere medlem (fra version %lld)",
+			       (long long)json_integer_value(json_object_get(e, "removed")));
+		else if (!json_is_true(json_object_get(e, "admitted")))
+			printf("  må ikke være medlem efter sit certifikat nu: fjern medlemmet");
+		if (json_is_true(json_object_get(e, "creator")))
+			printf("  opretter");
+		if (json_is_true(json_object_get(e, "this")))
+			printf("  (dig)");
+		printf("\n");
+	}
+	rc = EXIT_SUCCESS;
+out:
+	json_decref(t);
+	varsko_free(json);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+enum thread_op { THREAD_ADD, THREAD_REMOVE, THREAD_LEAVE };
+
+static int run_thread_change(struct opts *o, enum thread_op op)
+{
+	static const char *const op_name[] = {"thread_member_add", "thread_member_remove", "thread_member_leave"};
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	struct varsko_identity id;
+	const char *thread = o->pos[0], *user;
+	int r, rc;
+
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	(void)varsko_conn_identity(conn, &id);
+	user = op == THREAD_LEAVE ? id.user : o->pos[1];
+	if (op == THREAD_ADD)
+		r = varsko_thread_add(conn, thread, user);
+	else if (op == THREAD_REMOVE)
+		r = varsko_thread_remove(conn, thread, user);
+	else
+		r = varsko_thread_leave(conn, thread);
+	if (r != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		thread_hint(r);
+		goto out;
+	}
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:s, s:s}", "op", op_name[op], "thread", thread, "user", user);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		goto out;
+	}
+	if (op == THREAD_ADD)
+		printf("%s er tilføjet tråden %s; nye beskeder krypteres også til %s.\n", user, thread, user);
+	else if (op == THREAD_REMOVE)
+		printf("%s er fjernet fra tråden %s; intet, der sendes herefter, kan læses af %s.\n", user, thread,
+		       user);
+	else
+		printf("Du har forladt tråden %s; intet, der sendes herefter, krypteres til dig.\n", thread);
+	rc = EXIT_SUCCESS;
+out:
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static int run_thread_add(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_thread_change(o, THREAD_ADD);
+}
+
+static int run_thread_remove(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_thread_change(o, THREAD_REMOVE);
+}
+
+static int run_thread_leave(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_thread_change(o, THREAD_LEAVE);
+}
+
 /* ---- the command table ------------------------------------------------------------------------ */
 
 static const struct command commands[] = {
@@ -2448,11 +2964,92 @@ static const struct command commands[] = {
          "sidste leder kan ikke fjernes.\n"
          "(--json: {\"op\":\"leder_remove\",\"team\",\"user\"}).\n",
          run_team_leder_remove},
+        {"thread", "new", O_INSTITUTION | O_TITLE | O_ANONYM | O_MEMBER | O_BESKED, 0,
+         "usage: varsko thread new --institution ID --title TITEL [--anonym] [--member BRUGER]...\n"
+         "                         [--besked TEKST]\n"
+         "\n"
+         "Opret en sparringstråd på institutionen ID med de fremskudte rådgivere og\n"
+         "andre kolleger, og skriv trådens id (T-...). Tråden oprettes med en kæde af\n"
+         "underskrevne medlemsændringer (signeret med din brugernøgle); hvert medlem\n"
+         "kontrolleres mod sit certifikat: fagpersoner og rådgivere på institutionen og\n"
+         "ledere for en rådgiver i tråden. Titlen sendes kun krypteret, i den første\n"
+         "besked.\n"
+         "\n"
+         "  --institution ID   institutionen (en af dine)\n"
+         "  --title TITEL      trådens titel (højst 200 bytes, én linje)\n"
+         "  --anonym           anonym sparring: barnet må ikke nævnes (en påmindelse vises\n"
+         "                     ved hver ny besked og læsning); kan ikke ændres senere\n"
+         "  --member BRUGER    et medlem (kan gentages). De rådgivere, der er tilknyttet\n"
+         "                     institutionen, skal være med fra starten; ellers afviser\n"
+         "                     varskod tråden (bad_input)\n"
+         "  --besked TEKST     den første besked (standard: titlen)\n"
+         "  --json             {\"thread\",\"institution\",\"anonymous\"}\n",
+         run_thread_new},
+        {"thread", "list", 0, 0,
+         "usage: varsko thread list\n"
+         "\n"
+         "De tråde, du er medlem af, den seneste aktivitet først; varskod kender hverken\n"
+         "titler eller beskeder. --json: {\"threads\":[{\"thread\",\"institution\",\n"
+         "\"anonymous\",\"version\",\"last_seq\",\"last_time\"?}]}.\n",
+         run_thread_list},
+        {"thread", "send", 0, 2,
+         "usage: varsko thread send ID TEKST\n"
+         "\n"
+         "Send en besked i tråden ID: den krypteres til den nuværende brugernøgle hos hvert\n"
+         "medlem efter den verificerede medlemsliste (også din egen, så alle dine enheder\n"
+         "kan læse den) og signeres af denne enhed. TEKST \"-\" læser beskeden fra\n"
+         "standard input. --json: {\"thread\",\"seq\",\"anonymous\"}.\n",
+         run_thread_send},
+        {"thread", "read", O_BEFORE, 1,
+         "usage: varsko thread read ID [--before SEQ]\n"
+         "\n"
+         "Vis trådens beskeder: de nyeste (op til 100), eller alle nye siden sidst, hvis\n"
+         "der er kommet flere. Hver besked verificeres (afsenderens certifikat og\n"
+         "brugerkæde, medlemskab, signatur) og dekrypteres med din brugernøgle. De viste\n"
+         "beskeder markeres som leveret og læst (underskrevet af denne enhed), og ved\n"
+         "dine egne beskeder står for hvert medlem, om det har fået den (leveret), og om\n"
+         "det har læst den (læst).\n"
+         "\n"
+         "  --before SEQ   de 100 beskeder før besked SEQ (ældre historik)\n"
+         "  --json         varsko_thread_read(): {\"thread\",\"title\"?,\"messages\":[{\"seq\",\n"
+         "                 \"user\",\"text\",\"own\",\"marks\"?:[{\"user\",\"leveret\",\"laest\"}]}],...}\n",
+         run_thread_read},
+        {"thread", "members", 0, 1,
+         "usage: varsko thread members ID\n"
+         "\n"
+         "Trådens medlemmer efter den verificerede medlemsliste, også dem, der er fjernet\n"
+         "eller har forladt den. En liste, der er kortere end eller ikke forlænger den,\n"
+         "enheden så sidst, afvises (bad_chain). --json: {\"thread\",\"institution\",\n"
+         "\"anonymous\",\"version\",\"creator\",\"members\":[{\"user\",\"role\",\"present\",...}]}.\n",
+         run_thread_members},
+        {"thread", "add", 0, 2,
+         "usage: varsko thread add ID BRUGER\n"
+         "\n"
+         "Tilføj BRUGER til tråden med rollen fra brugerens certifikat og den nøgle,\n"
+         "brugerens verificerede brugerkæde har nu. Kun trådens opretter og rådgiverne i\n"
+         "tråden kan. BRUGER får de beskeder, der sendes herefter.\n"
+         "(--json: {\"op\":\"thread_member_add\",\"thread\",\"user\"}).\n",
+         run_thread_add},
+        {"thread", "remove", 0, 2,
+         "usage: varsko thread remove ID BRUGER\n"
+         "\n"
+         "Fjern BRUGER fra tråden. Kun trådens opretter og rådgiverne i tråden kan.\n"
+         "Intet, der sendes herefter, krypteres til BRUGER.\n"
+         "(--json: {\"op\":\"thread_member_remove\",\"thread\",\"user\"}).\n",
+         run_thread_remove},
+        {"thread", "leave", 0, 1,
+         "usage: varsko thread leave ID\n"
+         "\n"
+         "Forlad tråden. Intet, der sendes herefter, krypteres til dig.\n"
+         "(--json: {\"op\":\"thread_member_leave\",\"thread\",\"user\"}).\n",
+         run_thread_leave},
         {NULL, "watch", O_COUNT | O_TIMEOUT, 0,
          "usage: varsko watch [--count N] [--timeout S]\n"
          "\n"
-         "Skriv hver besked, serveren sender (pushed, new_underretning, frist), som én\n"
-         "JSON-linje. Hændelser kontrolleres mod kommunens nøgle først.\n"
+         "Skriv hver besked, serveren sender (pushed, new_underretning, frist og fra\n"
+         "tråde thread_message, thread_changed, thread_mark), som én JSON-linje.\n"
+         "Hændelser kontrolleres mod kommunens nøgle først; en tråds beskeder er\n"
+         "krypterede og vises med 'varsko thread read', som verificerer dem.\n"
          "\n"
          "  --count N     stop efter N beskeder (exit 1 med timeout, hvis tiden løber ud før)\n"
          "  --timeout S   stop efter S sekunder\n",
@@ -2492,6 +3089,14 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "  team remove TEAM USER     fjern et medlem (leder)\n"
                                  "  team leder-add TEAM USER  gør et medlem til leder\n"
                                  "  team leder-remove TEAM USER\n"
+                                 "  thread new                opret en sparringstråd (--institution, --title)\n"
+                                 "  thread list               dine tråde\n"
+                                 "  thread send ID TEKST      send en besked i en tråd\n"
+                                 "  thread read ID            læs en tråd (markerer beskederne som læst)\n"
+                                 "  thread members ID         trådens medlemmer efter medlemslisten\n"
+                                 "  thread add ID BRUGER      tilføj et medlem (opretter, rådgiver)\n"
+                                 "  thread remove ID BRUGER   fjern et medlem (opretter, rådgiver)\n"
+                                 "  thread leave ID           forlad en tråd\n"
                                  "  watch                     skriv serverens beskeder som JSON-linjer\n"
                                  "\n"
                                  "Alle kommandoer tager --home DIR, --ca FILE, --json og --help.\n"

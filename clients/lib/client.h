@@ -19,6 +19,8 @@
  *   approve.c approving a new device from an existing one (both sides)
  *   team.c    the org chain from the pinned root, team chains and their changes
  *   teamkey.c team key sets: the key a sender seals to, opening it, keeping it fit
+ *   threadchain.c consultation threads' membership: fetched, verified, changed, created
+ *   threadmsg.c   thread messages (sealed, verified, opened) and read marks
  */
 #ifndef VARSKO_CLIENT_H
 #define VARSKO_CLIENT_H
@@ -34,6 +36,7 @@
 #include "flow.h"
 #include "keybox.h"
 #include "proto.h"
+#include "thread.h"
 #include "underretning.h"
 #include "varsko/varsko.h"
 
@@ -54,6 +57,7 @@
 #define HOME_F_ROOT     "root.pub" /* the organisation root key (PROTOCOL.md 16.2), when the hello had one */
 #define HOME_F_ORG_SEEN "org.seen" /* "<seq> <hash hex>": the org chain as this home last verified it */
 #define HOME_D_TEAMS    "teams"    /* teams/<team>.seen: "<seq> <hash hex>", each team chain as last verified */
+#define HOME_D_THREADS  "threads"  /* threads/<id>.seen: as teams/; threads/<id>.last: the newest message shown */
 
 struct varsko_home {
 	char *path; /* owned */
@@ -481,6 +485,14 @@ struct userkey_chain {
 	uint8_t link_hash[FLOW_CHAIN_LINKS_MAX][CHAIN_HASH_LEN]; /* each link's hash (13.4), by seq - 1 */
 	uint64_t pinned_seq; /* own chain: the seq this home saw last (HOME_F_CHAIN_SEEN; 0: none yet) */
 	uint8_t gen_sign_pk[FLOW_CHAIN_LINKS_MAX][PROTO_PK_LEN]; /* uk_sign_pk of generation g, at g - 1 */
+	/*
+	 * The newest (by not_before) certificate, valid now, of a device the
+	 * chain lists and has not revoked: what the organisation says the user
+	 * is now (role, team, institutions: who may be a thread member,
+	 * PROTOCOL.md 17.5). has_cert 0 when no device has one.
+	 */
+	int has_cert;
+	struct proto_cert cert;
 };
 
 /*
@@ -493,7 +505,8 @@ struct userkey_chain {
  * certificate that verifies against org_pk (at its own not_before), names
  * `user` and carries the link's keys (else VARSKO_ERR_BAD_CERT). Each
  * device's `certified` says whether it has such a certificate valid at
- * `now`; a device without one is listed but relied on for nothing. An
+ * `now`; a device without one is listed but relied on for nothing; the
+ * newest of those of unrevoked devices is kept (has_cert, cert). An
  * empty chain is VARSKO_OK with generation 0. On failure *out is zeroed
  * and detail says which check failed.
  */
@@ -694,6 +707,154 @@ int teamkey_maintain_gen(struct varsko_conn *c, const char *team, int *changed, 
  * user key, or whose signature fails, counts as stale).
  */
 int teamkey_state(struct varsko_conn *c, const struct team_chain *tc, const char *team, struct teamkey_info *out);
+
+/* ---- threadchain.c ---- */
+
+#define THREAD_NAME_MAX (sizeof(HOME_D_THREADS) + PROTO_ID_MAX + 8) /* "threads/<id>.seen" and its NUL */
+#define TMSG_TEXT_MAX  VARSKO_THREAD_TEXT_MAX  /* bytes of a message's text (PROTOCOL.md 17.2) */
+#define TMSG_TITLE_MAX VARSKO_THREAD_TITLE_MAX /* bytes of a thread's title */
+
+/* A device of a thread's user, by the user's verified chain. */
+struct tuser_device {
+	char device[PROTO_ID_MAX + 1];
+	uint8_t sign_pk[PROTO_PK_LEN];
+	int certified; /* a certificate from the organisation, valid now (userkey_device) */
+	int revoked;   /* revoked in the chain */
+};
+
+/* What a thread's user's verified user chain says (tuser_from_chain()). */
+struct tuser {
+	char user[PROTO_ID_MAX + 1];
+	uint64_t generation; /* the current user key */
+	uint8_t uk_box_pk[PROTO_PK_LEN];
+	int has_cert;
+	struct proto_cert cert; /* the newest valid certificate of an unrevoked device: role, team, institutions, name */
+	size_t n_devices;
+	struct tuser_device dev[CHAIN_DEVICES_MAX];
+	int admitted; /* a present member whom the certificate admits (17.5); 0 for a departed one (tchain_of) */
+};
+
+/*
+ * A thread chain checked as PROTOCOL.md 17.6 says: the verified state, its
+ * links, and per entry of st.members (same index) what that user's verified
+ * chain says. Owned by whoever got it (tchain_free()).
+ */
+struct tchain {
+	struct chain_thread_state st;
+	size_t n_links;
+	struct chain_link *links; /* the verified links, seq 1.. */
+	uint64_t seen_seq;        /* what threads/<id>.seen named before (0: none) */
+	struct tuser *users;      /* st.n_members entries */
+	char refused[HOME_DETAIL_MAX + 1]; /* the first present member not admitted, why; "" when all are */
+};
+
+/*
+ * Fetch and check thread `thread` (PROTOCOL.md 17.6): thread_get; the chain
+ * verified from its root (chain_thread_verify; any failure bad_chain); it
+ * contains what threads/<id>.seen names (else VARSKO_ERR_BAD_CHAIN); every
+ * user it ever added has a verified user chain (userkey_chain_of) that had
+ * each key a link pinned for them (else VARSKO_ERR_BAD_CHAIN); then
+ * threads/<id>.seen is updated. Whether each present member is admitted by
+ * their newest valid certificate (tchain_admits()) is noted (users[i].admitted,
+ * refused), not refused here: a member who no longer is (a leder whose
+ * rådgiver left, a fagperson who moved) must still be removable.
+ * varskod's not_found (an outsider, no such thread) passes through.
+ * VARSKO_ERR_BAD_INPUT for something that is no thread id. *out owned by
+ * the caller (tchain_free()); c->detail explains a failure.
+ */
+int tchain_of(struct varsko_conn *c, const char *thread, struct tchain **out);
+/*
+ * Before anything is sealed to t's members or shown from t (PROTOCOL.md
+ * 17.6): every present member admitted, else VARSKO_ERR_BAD_CHAIN with the
+ * detail naming the first who is not.
+ */
+int tchain_usable(struct varsko_conn *c, const struct tchain *t);
+void tchain_free(struct tchain *t); /* NULL-safe */
+/* The index of user among t's entries (present or departed), or -1. */
+int tchain_user_index(const struct tchain *t, const char *user);
+/* 1 when user is a present member at version (the seq of a link of ls[0..n), verified, in order), else 0. */
+int tchain_present_at(const struct chain_link *ls, size_t n, const char *user, uint64_t version);
+/*
+ * Who may be a thread member (PROTOCOL.md 17.5), by the user's newest valid
+ * certificate cert (NULL: none): the role must be a thread role and the
+ * certificate's role; a fagperson or raadgiver whose certificate lists
+ * institution; a leder whose certificate's team is one of raadgiver_teams
+ * (the teams of the rådgivere who are present members). 1 or 0 with why.
+ */
+int tchain_admits(const char *institution, enum chain_role role, const struct proto_cert *cert,
+                  const char *const *raadgiver_teams, size_t n_teams, char *why, size_t wcap);
+/* What a verified user chain says, for a thread (no network). */
+void tuser_from_chain(const struct userkey_chain *uc, struct tuser *out);
+/* The device of u (NULL-safe) named device, or NULL. */
+const struct tuser_device *tuser_device(const struct tuser *u, const char *device);
+/* A fresh id: prefix ("T-" or "M-") and the canonical base32 of 16 random bytes. */
+void tchain_new_id(const char *prefix, char out[THREAD_ID_LEN + 1]);
+/*
+ * Open a thread at institution as the session's user (a fagperson or
+ * raadgiver whose certificate lists it, else VARSKO_ERR_FORBIDDEN): every
+ * user in members[0..n) fetched (userkey_chain_of) and admitted by
+ * certificate (VARSKO_ERR_FORBIDDEN, VARSKO_ERR_NOT_FOUND without a user
+ * key), the links signed with the own current user key (thread_create, then
+ * the rådgivere's thread_member_add, then the others'), sent as
+ * thread_create; threads/<id>.seen written. thread_out gets the new id.
+ */
+int tchain_create(struct varsko_conn *c, const char *institution, int anonymous, const char *const *members,
+                  size_t n_members, char thread_out[THREAD_ID_LEN + 1]);
+/* The JSON of varsko_thread_members() for a verified chain (*out a new reference). */
+int tchain_json(const struct tchain *t, const char *self, json_t **out);
+
+/* ---- threadmsg.c ---- */
+
+/* A message's text: 1..TMSG_TEXT_MAX bytes of UTF-8, no control characters but line feed and tab; a title: 1..TMSG_TITLE_MAX, none at all. */
+int tmsg_text_valid(const char *s, size_t len);
+int tmsg_title_valid(const char *s, size_t len);
+/* The plaintext {"text":S,"title":S?} (compact, sorted) appended to out; VARSKO_ERR_BAD_INPUT for a text or title not allowed. */
+int tmsg_plain_encode(const char *text, const char *title, struct proto_buf *out);
+/*
+ * A message's plaintext parsed (PROTOCOL.md 17.2): one object with "text"
+ * (1..TMSG_TEXT_MAX bytes of UTF-8) and optionally "title" (1..TMSG_TITLE_MAX),
+ * nothing else. *out a new reference (wiped when freed), else VARSKO_ERR_BAD_FRAME.
+ */
+int tmsg_plain_decode(const uint8_t *pt, size_t len, json_t **out);
+
+/* A message of a messages answer, for tmsg_verify(). */
+struct tmsg_in {
+	uint64_t seq;
+	int64_t received;
+	const struct env_envelope *env;
+	const struct proto_cert *cert; /* sender_cert */
+	struct thread_routing rt;      /* out: the decoded routing bytes */
+};
+/*
+ * What a client checks before it shows a message of the verified thread t
+ * (PROTOCOL.md 17.6): envelope kind thread_message, object id a message id,
+ * routing bytes that decode and name t at a version it had
+ * (VARSKO_ERR_BAD_SIGNATURE); the sender certificate verifies against
+ * org_pk at the time received and is the envelope's sender
+ * (VARSKO_ERR_BAD_CERT), whose device the sender's user chain lists with
+ * that key (VARSKO_ERR_NOT_CROSS_SIGNED); the sender a present member at the
+ * routing version (VARSKO_ERR_NOT_MEMBER); the envelope's signature
+ * (VARSKO_ERR_BAD_SIGNATURE). detail says which.
+ */
+int tmsg_verify(const struct tchain *t, const uint8_t org_pk[PROTO_PK_LEN], struct tmsg_in *in, char *detail,
+                size_t dcap);
+/*
+ * A MARK (borrowed) of message seq (id message, envelope hash hash) of t:
+ * parsed, for this message, by a device of the marking user's verified
+ * chain (certified, or revoked there since), signature verified. *out the
+ * mark. VARSKO_OK or the failure's code.
+ */
+int tmsg_mark_check(const struct tchain *t, const json_t *mo, uint64_t seq, const char *message,
+                    const uint8_t hash[THREAD_HASH_LEN], struct thread_mark *out);
+/*
+ * Seal text (and title, for a thread's first message; may be NULL) for the
+ * present members of the verified thread and send it; on stale_key or
+ * not_member the chain is fetched and checked again and the message sealed
+ * once more. *seq the number varskod gave; *anonymous (may be NULL) whether
+ * the thread is an anonymous one.
+ */
+int tmsg_send(struct varsko_conn *c, const char *thread, const char *text, const char *title, uint64_t *seq,
+              int *anonymous);
 
 /* ---- approve.c ---- */
 

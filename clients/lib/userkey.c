@@ -129,6 +129,10 @@ int userkey_chain_check(const json_t *links, const json_t *certs, const char *us
 					out->dev[j].cert_not_before = ce->not_before;
 				}
 				matched = 1;
+				if (!d->revoked && (!out->has_cert || ce->not_before >= out->cert.not_before)) {
+					out->cert = *ce;
+					out->has_cert = 1;
+				}
 			}
 			if (proto_cert_verify(ce, org_pk, ce->not_before) == VARSKO_OK)
 				root_ok = 1;

@@ -466,6 +466,119 @@ VARSKO_API int varsko_team_leder(struct varsko_conn *c, const char *team, const 
  */
 VARSKO_API int varsko_team_key(struct varsko_conn *c, const char *team, int *changed) VARSKO_WUR;
 
+/* ---- consultation threads (docs/THREADS.md, PROTOCOL.md 17) ----------------- */
+
+#define VARSKO_THREAD_ID_LEN    28    /* "T-" + 26 base32 characters */
+#define VARSKO_THREAD_TEXT_MAX  65536 /* bytes of a message's text */
+#define VARSKO_THREAD_TITLE_MAX 200   /* bytes of a thread's title */
+
+/*
+ * Every thread call verifies the thread's membership first (PROTOCOL.md
+ * 17.6): the chain from its first link, each key it pins against that
+ * user's verified user chain, each present member against the newest valid
+ * certificate of a device their chain cross-signed (a fagperson or rådgiver
+ * of the thread's institution, a leder of a rådgiver member's team), and
+ * that it contains what this home saw last (threads/<id>.seen): a chain
+ * taken back or changed is VARSKO_ERR_BAD_CHAIN. A thread that does not
+ * exist, or whose member this user is not, is VARSKO_ERR_NOT_FOUND (varskod
+ * does not tell them apart). varsko_conn_detail() explains every failure.
+ */
+
+/* What a new thread is. */
+struct varsko_thread_new {
+	const char *institution; /* the thread's institution: one of the creator's */
+	const char *title;       /* 1..VARSKO_THREAD_TITLE_MAX bytes of UTF-8 on one line */
+	const char *text;        /* the first message, or NULL: the title is the first message's text */
+	int anonymous;           /* 1: anonym sparring (the child is not to be named) */
+	const char *const *members; /* users to add: the rådgivere assigned to the institution must be among
+	                               them (varskod refuses a thread without them, VARSKO_ERR_BAD_INPUT), and
+	                               anyone else who may be a member */
+	size_t n_members;
+};
+
+/*
+ * Open a thread (a fagperson or rådgiver of the institution): a random
+ * thread id, thread_create signed with the own user key, a
+ * thread_member_add for every member (each checked against the member's
+ * certificate and pinning the member's current user key), then the first
+ * message, sealed to every member's user key, carrying the title (the
+ * title is never sent in clear). thread (NUL-terminated) gets the id, also
+ * when only the first message failed (the error says so). Errors:
+ * VARSKO_ERR_BAD_INPUT, VARSKO_ERR_FORBIDDEN (the creator, or a member the
+ * certificates do not admit), VARSKO_ERR_NOT_FOUND (a member without a
+ * user key), the own user key's errors, the server's code.
+ */
+VARSKO_API int varsko_thread_create(struct varsko_conn *c, const struct varsko_thread_new *a,
+                                    char thread[VARSKO_THREAD_ID_LEN + 1]) VARSKO_WUR;
+
+/*
+ * The threads the user is a member of, as varskod lists them (no content):
+ * {"threads":[{"thread","institution","anonymous","version","last_seq",
+ * "last_time"?}...]}, newest activity first. *json_out: varsko_free().
+ */
+VARSKO_API int varsko_thread_list(struct varsko_conn *c, char **json_out) VARSKO_WUR;
+
+/*
+ * The verified membership: {"thread","institution","anonymous","version",
+ * "creator","members":[{"user","name"?,"role","present","added","removed"?,
+ * "admitted"? (present members: whether the certificate admits them now),
+ * "uk_generation","current_generation","this","creator"}...]}, every user
+ * the thread ever had, in the order first added. *json_out: varsko_free().
+ * A present member the certificates no longer admit (a leder whose
+ * rådgiver left, a fagperson who moved) is listed with "admitted": false;
+ * until that member is removed, varsko_thread_send() and
+ * varsko_thread_read() refuse the thread (VARSKO_ERR_BAD_CHAIN), while
+ * add, remove and leave still work.
+ */
+VARSKO_API int varsko_thread_members(struct varsko_conn *c, const char *thread, char **json_out) VARSKO_WUR;
+
+/*
+ * Change the membership with a link signed by the own user key (the creator
+ * while a member, or a rådgiver member: add and remove; any member: leave).
+ * add: the user's current user key and certificate's role, admitted by
+ * certificate (VARSKO_ERR_FORBIDDEN), VARSKO_ERR_EXISTS for a present member.
+ * remove: VARSKO_ERR_NOT_FOUND for one who is not. Without the right:
+ * VARSKO_ERR_FORBIDDEN; not a member: VARSKO_ERR_NOT_MEMBER. Nothing sent
+ * after a removal or a leave is sealed to that user.
+ */
+VARSKO_API int varsko_thread_add(struct varsko_conn *c, const char *thread, const char *user) VARSKO_WUR;
+VARSKO_API int varsko_thread_remove(struct varsko_conn *c, const char *thread, const char *user) VARSKO_WUR;
+VARSKO_API int varsko_thread_leave(struct varsko_conn *c, const char *thread) VARSKO_WUR;
+
+/*
+ * Send a text message (1..VARSKO_THREAD_TEXT_MAX bytes of UTF-8, no control
+ * characters but line feed and tab): sealed to the current user key of
+ * every present member by the verified chains (the own one included) and
+ * signed by this device; when the membership changed meanwhile it is sealed
+ * once more against the new one. *seq (may be NULL): its number in the
+ * thread; *anonymous (may be NULL): 1 for anonym sparring, so that the
+ * caller can remind the writer not to name the child (set whenever the
+ * chain verified, also when the send then failed).
+ * VARSKO_ERR_NOT_MEMBER when the user is no (longer a) member.
+ */
+VARSKO_API int varsko_thread_send(struct varsko_conn *c, const char *thread, const char *text, uint64_t *seq,
+                                  int *anonymous) VARSKO_WUR;
+
+/*
+ * Read a thread: before 0 gives the newest messages (up to 100), or every
+ * message after the last one this home showed when more than that came
+ * meanwhile; before N the 100 before message N. Each message is verified
+ * (PROTOCOL.md 17.6; one that does not verify or open refuses the whole
+ * read) and opened with the own user key. With mark, signed read marks are
+ * sent: "leveret" and "laest" for every message of others shown.
+ * *json (plaintext: varsko_free_secret(*json, *len)):
+ * {"thread","institution","anonymous","version","title"? (from the thread's
+ *  first message, when it is sealed to this user),"members":[as
+ *  varsko_thread_members()],"messages":[{"seq","message","user","name",
+ *  "device","received","version","kind":"text","text","title"?,"own","new",
+ *  "marks" (own messages only: [{"user","name","leveret":TIME|null,
+ *  "laest":TIME|null}] per other recipient, verified)}...],"older" (older
+ *  messages exist),"more" (newer ones were left for the next read),
+ *  "marks_sent","marks_refused" (marks that did not verify: not shown)}
+ */
+VARSKO_API int varsko_thread_read(struct varsko_conn *c, const char *thread, uint64_t before, int mark, char **json,
+                                  size_t *len) VARSKO_WUR;
+
 /* ---- the underretning flow (docs/FLOW.md) ------------------------------------ */
 
 #define VARSKO_REF_MAX        16 /* "U-2026-000123" */
@@ -695,11 +808,15 @@ VARSKO_API int varsko_event(struct varsko_conn *c, const char *ref, const struct
 
 /*
  * Wait up to timeout_ms (< 0: forever) for the next push from the server
- * (pushed, new_underretning, frist; pushes that arrived during other calls
- * come first) and hand it out as compact JSON (*frame_json, varsko_free()).
+ * (pushed, new_underretning, frist, and of threads thread_message,
+ * thread_changed, thread_mark; pushes that arrived during other calls come
+ * first) and hand it out as compact JSON (*frame_json, varsko_free()).
  * A pushed event is checked first (its certificate against the
  * organisation key, its signature): one that does not verify is
  * VARSKO_ERR_BAD_CERT / VARSKO_ERR_BAD_SIGNATURE and is not handed out.
+ * Thread pushes are handed out as varskod sent them, a notice that
+ * something happened (a thread_message carries only ciphertext):
+ * varsko_thread_read() verifies what it then fetches.
  * Pings the server while waiting so the session stays open. VARSKO_ERR_TIMEOUT
  * when nothing came.
  */
