@@ -142,6 +142,8 @@ int flow_run_thread_get(struct flow_job *j, struct store *st, const struct calle
 int flow_run_thread_append(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_thread_send(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_thread_list(struct flow_job *j, struct store *st, const struct caller *c);
+/* thread_raadgivere: the rådgivere assigned to one of the caller's institutions (PROTOCOL.md 17.3). */
+int flow_run_thread_raadgivere(struct flow_job *j, struct store *st, const struct caller *c);
 int flow_run_thread_sync(struct flow_job *j, struct store *st, const struct caller *c);
 int flow_run_thread_mark(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 

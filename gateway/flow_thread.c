@@ -630,6 +630,40 @@ out:
 	return r;
 }
 
+/* ---- thread_raadgivere ----------------------------------------------------------------------- */
+
+static int raadgiver_row(const char *user, void *arg)
+{
+	json_t *users = arg;
+
+	return json_array_size(users) >= FLOW_RAADGIVERE_MAX || json_array_append_new(users, json_string(user)) != 0
+	               ? VARSKO_ERR_NOMEM
+	               : VARSKO_OK;
+}
+
+int flow_run_thread_raadgivere(struct flow_job *j, struct store *st, const struct caller *c)
+{
+	const char *inst = json_string_value(json_object_get(j->req, "institution"));
+	char district[PROTO_ID_MAX + 1];
+	json_t *users;
+	int r;
+
+	/* Like thread_create: an institution that does not exist reads as one that is not the caller's. */
+	if ((r = store_institution_district(st, inst, district, sizeof(district))) != VARSKO_OK &&
+	    r != VARSKO_ERR_NOT_FOUND)
+		return r;
+	if (r == VARSKO_ERR_NOT_FOUND || !policy_institution(&c->who, inst))
+		return flow_refuse(j, VARSKO_ERR_NOT_FOUND, "not one of this user's institutions");
+	if ((users = json_array()) == NULL)
+		return VARSKO_ERR_NOMEM;
+	/* The list thread_create checks (sorted by user id in the query). */
+	if ((r = store_institution_raadgivere(st, inst, raadgiver_row, users)) != VARSKO_OK) {
+		json_decref(users);
+		return r;
+	}
+	return flow_answer(j, json_pack("{s:s, s:o}", "institution", inst, "users", users));
+}
+
 /* ---- thread_list ---------------------------------------------------------------------------- */
 
 struct list_ctx {

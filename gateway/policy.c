@@ -119,6 +119,8 @@ static const struct request_rule {
         [FLOW_T_THREAD_LIST] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
         [FLOW_T_THREAD_SYNC] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
         [FLOW_T_THREAD_MARK] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
+        [FLOW_T_THREAD_RAADGIVERE] = {POL_FAGPERSON | POL_RAADGIVER, 0, 0,
+                                      "only a fagperson or a raadgiver opens a thread"},
 };
 
 int policy_request(enum flow_type t, const struct policy_actor *a, const char **why)

@@ -110,6 +110,8 @@ static enum flow_type answer_type(enum flow_type t)
 		return FLOW_T_MESSAGES;
 	case FLOW_T_THREAD_MARK:
 		return FLOW_T_MARK_OK;
+	case FLOW_T_THREAD_RAADGIVERE:
+		return FLOW_T_RAADGIVERE;
 	default:
 		return FLOW_T_NONE;
 	}
@@ -525,6 +527,9 @@ static void flow_run(struct worker_job *job, struct store *st)
 		break;
 	case FLOW_T_THREAD_MARK:
 		r = flow_run_thread_mark(j, st, &c, now);
+		break;
+	case FLOW_T_THREAD_RAADGIVERE:
+		r = flow_run_thread_raadgivere(j, st, &c);
 		break;
 	default: /* policy_request() refused every other type */
 		r = VARSKO_ERR_INTERNAL;

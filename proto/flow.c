@@ -687,6 +687,9 @@ static const struct pf_field k_thread_sync[] = {
 };
 static const struct pf_field k_thread_mark[] = {C_MARK};
 static const struct pf_field k_thread_ok[] = {C_THREAD, C_POS("version")};
+static const struct pf_field k_thread_raadgivere[] = {C_ID("institution")};
+static const struct pf_field k_raadgivere[] = {C_ID("institution"),
+                                               {"users", PF_IDLIST, 1, 0, FLOW_RAADGIVERE_MAX, 0, 0, NULL, NULL}};
 static const struct pf_field k_thread[] = {C_THREAD,
                                            {"links", PF_OBJLIST, 1, 1, FLOW_CHAIN_LINKS_MAX, 0, 0, NULL, NULL}};
 static const struct pf_field k_thread_sent[] = {
@@ -756,6 +759,7 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_THREAD_LIST] = {"thread_list", NULL, 0, 1},
         [FLOW_T_THREAD_SYNC] = TYPE("thread_sync", 1, k_thread_sync),
         [FLOW_T_THREAD_MARK] = TYPE("thread_mark", 1, k_thread_mark),
+        [FLOW_T_THREAD_RAADGIVERE] = TYPE("thread_raadgivere", 1, k_thread_raadgivere),
         [FLOW_T_ROUTED] = TYPE("routed", 1, k_routed),
         [FLOW_T_RECEIPT] = TYPE("receipt", 1, k_receipt),
         [FLOW_T_EVENT_OK] = TYPE("event_ok", 1, k_event_ok),
@@ -778,6 +782,7 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_THREADS] = TYPE("threads", 1, k_threads),
         [FLOW_T_MESSAGES] = TYPE("messages", 1, k_messages),
         [FLOW_T_MARK_OK] = TYPE("mark_ok", 1, k_mark_ok),
+        [FLOW_T_RAADGIVERE] = TYPE("raadgivere", 1, k_raadgivere),
         [FLOW_T_PUSHED] = TYPE("pushed", 0, k_pushed),
         [FLOW_T_NEW_UNDERRETNING] = TYPE("new_underretning", 0, k_new),
         [FLOW_T_FRIST] = TYPE("frist", 0, k_frist),
@@ -803,7 +808,7 @@ const char *flow_type_name(enum flow_type t)
 /* 1 when t is one of the frames of consultation threads (PROTOCOL.md 17.3). */
 static int thread_type(enum flow_type t)
 {
-	return (t >= FLOW_T_THREAD_CREATE && t <= FLOW_T_THREAD_MARK) || (t >= FLOW_T_THREAD_OK && t <= FLOW_T_MARK_OK) ||
+	return (t >= FLOW_T_THREAD_CREATE && t <= FLOW_T_THREAD_RAADGIVERE) || (t >= FLOW_T_THREAD_OK && t <= FLOW_T_RAADGIVERE) ||
 	       (t >= FLOW_T_THREAD_MESSAGE && t <= FLOW_T_THREAD_MARK_PUSH);
 }
 

@@ -265,6 +265,7 @@ int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
  *   thread_sync      {"thread":S, exactly one of "after":N (>= 0) and
  *                     "before":N (>= 1), "limit":N (1..100, optional)}  -> messages
  *   thread_mark      {"mark":MARK}                                      -> mark_ok
+ *   thread_raadgivere {"institution":S}                                 -> raadgivere
  * answers:
  *   thread_ok        {"thread":S,"version":N}
  *   thread           {"thread":S,"links":[LINK...]}
@@ -276,6 +277,7 @@ int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
  *                     "received":TIME,"sender_cert":CERT,"marks":[MARK...]}...],
  *                     "more":B}
  *   mark_ok          {"thread":S,"seq":N}
+ *   raadgivere       {"institution":S,"users":[S...] (0..64)}
  * pushes (no "id"):
  *   thread_message   {"thread":S,"seq":N,"envelope":ENV,"received":TIME,"sender_cert":CERT}
  *   thread_changed   {"thread":S,"version":N}
@@ -330,6 +332,7 @@ enum flow_type {
 	FLOW_T_THREAD_LIST,
 	FLOW_T_THREAD_SYNC,
 	FLOW_T_THREAD_MARK,
+	FLOW_T_THREAD_RAADGIVERE,
 	/* answers */
 	FLOW_T_ROUTED,
 	FLOW_T_RECEIPT,
@@ -353,6 +356,7 @@ enum flow_type {
 	FLOW_T_THREADS,
 	FLOW_T_MESSAGES,
 	FLOW_T_MARK_OK,
+	FLOW_T_RAADGIVERE,
 	/* pushes */
 	FLOW_T_PUSHED,
 	FLOW_T_NEW_UNDERRETNING,
@@ -364,13 +368,14 @@ enum flow_type {
 };
 
 #define FLOW_T_FIRST_REQUEST FLOW_T_ROUTE
-#define FLOW_T_LAST_REQUEST  FLOW_T_THREAD_MARK
+#define FLOW_T_LAST_REQUEST  FLOW_T_THREAD_RAADGIVERE
 #define FLOW_APPROVALS_MAX   64 /* open approvals in one approvals answer */
 #define FLOW_CHAIN_LINKS_MAX 1024 /* links in one chain answer */
 #define FLOW_KEY_SETS_MAX    256  /* key box sets in one keys answer */
 #define FLOW_THREAD_LINKS_MAX 64  /* links in one thread_create */
 #define FLOW_THREAD_SYNC_MAX 100  /* messages in one messages answer (thread_sync's limit) */
 #define FLOW_THREAD_MARKS_MAX 128 /* marks of one message: leveret and laest of 64 members */
+#define FLOW_RAADGIVERE_MAX   64  /* rådgivere assigned to one institution, in a raadgivere answer */
 
 const char *flow_type_name(enum flow_type t);
 int flow_frame_parse(const char *buf, size_t len, json_t **out, enum flow_type *type, char *id_out,

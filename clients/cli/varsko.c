@@ -312,7 +312,7 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 			break;
 		case 'M':
 			if (o->n_members == MEMBERS_MAX)
-				return usage_error(cmd, "too many --member (a thread has at most 64 members)");
+				return usage_error(cmd, "for mange --member (en tråd har højst 64 medlemmer)");
 			o->members[o->n_members++] = optarg;
 			break;
 		case 'B': {
@@ -2307,7 +2307,8 @@ static int run_thread_new(const struct command *cmd, struct opts *o)
 		rc = fail(r, varsko_conn_detail(conn));
 		if (r == VARSKO_ERR_BAD_INPUT && thread[0] == '\0')
 			fprintf(stderr, "Kontrollér titlen og beskeden. De rådgivere, der er tilknyttet institutionen,\n"
-			                "skal være med fra starten: nævn dem med --member BRUGER.\n");
+			                "skal være med fra starten; en server, der ikke oplyser dem, kræver dem\n"
+			                "nævnt med --member BRUGER.\n");
 		else if (thread[0] != '\0')
 			fprintf(stderr, "Tråden %s er oprettet, men den første besked (med titlen) blev ikke sendt.\n",
 			        thread);
@@ -2979,9 +2980,9 @@ static const struct command commands[] = {
          "  --title TITEL      trådens titel (højst 200 bytes, én linje)\n"
          "  --anonym           anonym sparring: barnet må ikke nævnes (en påmindelse vises\n"
          "                     ved hver ny besked og læsning); kan ikke ændres senere\n"
-         "  --member BRUGER    et medlem (kan gentages). De rådgivere, der er tilknyttet\n"
-         "                     institutionen, skal være med fra starten; ellers afviser\n"
-         "                     varskod tråden (bad_input)\n"
+         "  --member BRUGER    et medlem mere (kan gentages). De rådgivere, der er\n"
+         "                     tilknyttet institutionen, kommer med af sig selv fra starten\n"
+         "                     (varskod oplyser dem; hver kontrolleres mod sit certifikat)\n"
          "  --besked TEKST     den første besked (standard: titlen)\n"
          "  --json             {\"thread\",\"institution\",\"anonymous\"}\n",
          run_thread_new},

@@ -285,11 +285,65 @@ int varsko_thread_send(struct varsko_conn *c, const char *thread, const char *te
 	return r;
 }
 
+/*
+ * The members to add: every rådgiver varskod says the institution has
+ * (thread_raadgivere, PROTOCOL.md 17.3), then those asked for, each once and
+ * never the creator. The list is not trusted: tchain_create() checks every member
+ * against the member's own chain and certificates. A varskod without the
+ * request (unknown_type) leaves the members as asked. *list points into a
+ * and into *ans (json_decref() it after use, free() *list).
+ */
+static int members_with_raadgivere(struct varsko_conn *c, const struct varsko_thread_new *a, const char ***list,
+                                   size_t *n, json_t **ans)
+{
+	json_t *req, *users, *u;
+	size_t i, k = 0;
+	int r;
+
+	*list = NULL;
+	*n = 0;
+	*ans = NULL;
+	if (a->institution == NULL || (req = json_pack("{s:s, s:s}", "type", "thread_raadgivere", "institution",
+	                                               a->institution)) == NULL)
+		return a->institution == NULL ? VARSKO_ERR_BAD_INPUT : VARSKO_ERR_NOMEM;
+	r = conn_request(c, req, FLOW_T_RAADGIVERE, ans);
+	json_decref(req);
+	if (r == VARSKO_ERR_UNKNOWN_TYPE) {
+		c->detail[0] = '\0';
+		r = VARSKO_OK;
+	} else if (r != VARSKO_OK) {
+		return r;
+	}
+	users = *ans != NULL ? json_object_get(*ans, "users") : NULL;
+	if ((*list = calloc(a->n_members + json_array_size(users) + 1, sizeof(**list))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	/* The rådgivere first: a leder is admitted through a rådgiver of his team already in the thread. */
+	json_array_foreach(users, i, u)
+	{
+		const char *id = json_string_value(u);
+
+		if (id != NULL && strcmp(id, c->id.user) != 0)
+			(*list)[k++] = id;
+	}
+	for (i = 0; i < a->n_members; i++) {
+		size_t m;
+
+		for (m = 0; m < k && strcmp((*list)[m], a->members[i]) != 0; m++)
+			;
+		if (m == k && strcmp(a->members[i], c->id.user) != 0)
+			(*list)[k++] = a->members[i];
+	}
+	*n = k;
+	return VARSKO_OK;
+}
+
 int varsko_thread_create(struct varsko_conn *c, const struct varsko_thread_new *a, char thread[VARSKO_THREAD_ID_LEN + 1])
 {
 	int r;
 	uint64_t seq = 0;
-	const char *text;
+	const char *text, **members = NULL;
+	size_t n_members = 0;
+	json_t *ans = NULL;
 
 	thread[0] = '\0';
 	c->detail[0] = '\0';
@@ -306,7 +360,12 @@ int varsko_thread_create(struct varsko_conn *c, const struct varsko_thread_new *
 		         TMSG_TEXT_MAX);
 		return VARSKO_ERR_BAD_INPUT;
 	}
-	if ((r = tchain_create(c, a->institution, a->anonymous, a->members, a->n_members, thread)) != VARSKO_OK)
+	if ((r = members_with_raadgivere(c, a, &members, &n_members, &ans)) != VARSKO_OK)
+		return r;
+	r = tchain_create(c, a->institution, a->anonymous, members, n_members, thread);
+	free(members);
+	json_decref(ans);
+	if (r != VARSKO_OK)
 		return r;
 	/* The title travels only inside the first message, never in clear (PROTOCOL.md 17.2). */
 	if ((r = tmsg_send(c, thread, text, a->title, &seq, NULL)) != VARSKO_OK)

@@ -260,6 +260,15 @@ def main():
                 res["list_anna"] = await req(ca_, {"type": "thread_list", "id": "l1"})
                 res["list_jonas"] = await req(cj, {"type": "thread_list", "id": "l2"})
                 res["list_lene"] = await req(cl, {"type": "thread_list", "id": "l3"})
+                # thread_raadgivere: whom a creating client must add (PROTOCOL.md 17.3).
+                res["raad_anna"] = await req(ca_, {"type": "thread_raadgivere", "id": "r1",
+                                                   "institution": "inst-nordskovskolen"})
+                res["raad_jonas"] = await req(cj, {"type": "thread_raadgivere", "id": "r2",
+                                                   "institution": "inst-nordskovskolen"})
+                res["raad_lene"] = await req(cl, {"type": "thread_raadgivere", "id": "r3",
+                                                  "institution": "inst-nordskovskolen"})
+                res["raad_unknown"] = await req(ca_, {"type": "thread_raadgivere", "id": "r4",
+                                                      "institution": "inst-findes-ikke"})
                 for who in (AGENT, ADMIN):
                     async with RawClient(url, ca) as cx:
                         await cx.login(homes[who].id, homes[who].signing_key)
@@ -424,6 +433,9 @@ def main():
                 ("list_" + ADMIN, "forbidden", "thread_list by an admin"),
                 ("get_" + ADMIN, "forbidden", "thread_get by an admin"),
                 ("get_unknown", "not_found", "thread_get of an unknown thread"),
+                ("raad_jonas", "not_found", "thread_raadgivere for an institution that is not the caller's"),
+                ("raad_lene", "forbidden", "thread_raadgivere by a myndighed"),
+                ("raad_unknown", "not_found", "thread_raadgivere for an institution that does not exist"),
                 ("reseal", "exists", "the same message id with another envelope"),
                 ("missing_sofie", "not_member", "recipients missing the raadgiver"),
                 ("with_jonas", "not_member", "recipients including the outsider"),
@@ -472,6 +484,10 @@ def main():
         c("thread_list: anna's thread with its institution, version and no message yet",
           la.get("threads") == [{"thread": th, "institution": INST, "anonymous": False, "version": 2,
                                  "last_seq": 0}], dump("list_anna"))
+        c("thread_raadgivere: the rådgiver assigned to anna's institution",
+          (res.get("raad_anna") or {}).get("type") == "raadgivere" and
+          res["raad_anna"].get("users") == ["raadgiver-sofie"] and
+          res["raad_anna"].get("institution") == "inst-nordskovskolen", dump("raad_anna"))
         c("thread_list of the outsider is empty", (res.get("list_jonas") or {}).get("threads") == [],
           dump("list_jonas"))
 

@@ -1034,6 +1034,10 @@ static const struct {
          FLOW_T_THREAD_MESSAGE},
         {"{\"type\":\"thread_changed\",\"thread\":" TID ",\"version\":4}", FLOW_T_THREAD_CHANGED},
         {"{\"type\":\"thread_mark\",\"mark\":" MARK ",\"cert\":{}}", FLOW_T_THREAD_MARK_PUSH},
+        {"{\"type\":\"thread_raadgivere\",\"id\":\"r1\",\"institution\":\"inst-a\"}", FLOW_T_THREAD_RAADGIVERE},
+        {"{\"type\":\"raadgivere\",\"id\":\"r1\",\"institution\":\"inst-a\",\"users\":[]}", FLOW_T_RAADGIVERE},
+        {"{\"type\":\"raadgivere\",\"institution\":\"inst-a\",\"users\":[\"raadgiver-sofie\",\"u2\"]}",
+         FLOW_T_RAADGIVERE},
 };
 
 static const struct {
@@ -1103,6 +1107,10 @@ static const struct {
         {"{\"type\":\"thread_get\",\"thread\":" MID "}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"thread_get\",\"thread\":\"T-LNFVTT3BHD35M6PP6INL36B6J\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"thread_get\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_raadgivere\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"thread_raadgivere\",\"institution\":7}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"raadgivere\",\"institution\":\"i\",\"users\":[7]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"raadgivere\",\"institution\":\"i\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"thread_create\",\"links\":[]}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"thread_create\",\"links\":[{}],\"thread\":" TID "}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"thread_append\",\"thread\":" TID "}", VARSKO_ERR_BAD_FRAME},
