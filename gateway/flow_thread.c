@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -352,6 +353,49 @@ out:
 
 /* ---- thread_get ------------------------------------------------------------------------ */
 
+#ifdef VARSKO_TEST_GHOST_ROSTER
+/*
+ * TEST BUILD ONLY (varskod-ghost, never installed; see flow_submit.c): a
+ * modified server that adds a member of its own to every thread chain it
+ * hands out: a thread_member_add of user "ghost", pinning and signed by a
+ * key made from a fixed seed (no member's key: the server has none). The
+ * clients must refuse the chain and seal nothing to the ghost
+ * (tests/integration/test_threads.py). The ordinary varskod has none of this.
+ */
+#define GHOST_THREAD_SEED_TEXT "varsko-test-ghost-thread-member"
+static int ghost_member_add(json_t *links, const char *thread, const struct chain_thread_state *state, int64_t now)
+{
+	uint8_t seed[32], pk[32], sk[64];
+	struct chain_link *l = calloc(1, sizeof(*l));
+	json_t *o = NULL;
+	int r = VARSKO_ERR_NOMEM;
+
+	if (l == NULL)
+		return r;
+	crypto_generichash(seed, sizeof seed, (const uint8_t *)GHOST_THREAD_SEED_TEXT, strlen(GHOST_THREAD_SEED_TEXT),
+	                   NULL, 0);
+	if (crypto_sign_seed_keypair(pk, sk, seed) != 0) {
+		r = VARSKO_ERR_CRYPTO;
+		goto out;
+	}
+	l->kind = CHAIN_KIND_THREAD;
+	snprintf(l->chain, sizeof l->chain, "%s", thread);
+	chain_link_follow(l, &state->head);
+	l->op = CHAIN_OP_THREAD_MEMBER_ADD;
+	snprintf(l->user, sizeof l->user, "ghost");
+	l->role = CHAIN_ROLE_FAGPERSON;
+	l->generation = 1;
+	memcpy(l->uk_sign_pk, pk, sizeof pk);
+	l->time = now;
+	if ((r = chain_link_sign(l, sk)) == VARSKO_OK && (r = chain_link_to_json(l, &o)) == VARSKO_OK)
+		r = json_array_append_new(links, o) == 0 ? VARSKO_OK : VARSKO_ERR_NOMEM;
+out:
+	sodium_memzero(sk, sizeof sk);
+	free(l);
+	return r;
+}
+#endif
+
 int flow_run_thread_get(struct flow_job *j, struct store *st, const struct caller *c)
 {
 	const char *thread = json_string_value(json_object_get(j->req, "thread"));
@@ -360,7 +404,12 @@ int flow_run_thread_get(struct flow_job *j, struct store *st, const struct calle
 
 	if (tc == NULL)
 		return VARSKO_ERR_NOMEM;
-	if ((r = member_chain(j, st, thread, c->who.user, 1, tc)) == VARSKO_OK)
+	r = member_chain(j, st, thread, c->who.user, 1, tc);
+#ifdef VARSKO_TEST_GHOST_ROSTER
+	if (r == VARSKO_OK)
+		r = ghost_member_add(tc->rows.arr, thread, &tc->state, (int64_t)time(NULL));
+#endif
+	if (r == VARSKO_OK)
 		r = flow_answer(j, json_pack("{s:s, s:O}", "thread", thread, "links", tc->rows.arr));
 	threadchain_free(tc);
 	free(tc);

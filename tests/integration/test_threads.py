@@ -305,6 +305,35 @@ def main():
         rc, out, err = cli(ANNA, "members", thread)
         c("... and accepts it again when the link is back", rc == 0, out_of(rc, out, err))
 
+        # -- a modified server adds a member of its own (varskod-ghost, a test-only build) --
+        ghost_bin = harness.binary("gateway/varskod-ghost")
+        if os.access(ghost_bin, os.X_OK):
+            plain_bin = fl.varskod
+            fl.stop_varskod()
+            fl.varskod = ghost_bin
+            fl.start_varskod()
+            rows_before = fl.count("thread_messages")
+            rc, j, out, err = cli_json(ANNA, "members", thread)
+            c("varskod-ghost adds a member to the chain it hands out: anna's device refuses the chain",
+              rc == 1 and ("not_member" in err or "bad_chain" in err or "bad_signature" in err),
+              out_of(rc, out, err))
+            rc, out, err = cli(ANNA, "send", thread, text("to_ghost"))
+            c("... and seals nothing: the send is refused before anything is sent",
+              rc == 1 and fl.count("thread_messages") == rows_before, out_of(rc, out, err))
+            c("... nothing anywhere is for the ghost",
+              fl.count("thread_recipients", "user = 'ghost'") == 0 and
+              fl.count("thread_members", "user = 'ghost'") == 0)
+            rc, out, err = cli(SOFIE, "read", thread)
+            c("... sofie's device refuses it too", rc == 1, out_of(rc, out, err))
+            del texts["to_ghost"]  # never sent
+            fl.stop_varskod()
+            fl.varskod = plain_bin
+            fl.start_varskod()
+            rc, out, err = cli(ANNA, "members", thread)
+            c("... and the real varskod's chain is accepted again", rc == 0, out_of(rc, out, err))
+        else:
+            c("gateway/varskod-ghost is built (the modified-server case)", False, ghost_bin)
+
         # -- nothing in clear on the server --
         for w in watches:
             w.stop()
