@@ -584,6 +584,15 @@ int userkey_keys_put(struct varsko_conn *c, const struct keybox_set *s);
 /* ---- team.c ---- */
 
 /*
+ * The links of a chain answer (links: a JSON array, borrowed) parsed into
+ * *out (free() it; NULL when empty) and *n. A link that does not parse is
+ * VARSKO_ERR_BAD_CHAIN, c->detail naming it in `what` ("the team chain T",
+ * "thread T"). Shared by team.c and threadchain.c.
+ */
+int chain_links_parse(struct varsko_conn *c, const json_t *links, const char *what, struct chain_link **out,
+                      size_t *n);
+
+/*
  * The home's pinned organisation root key (root.pub): VARSKO_ERR_NOT_FOUND
  * when the home holds none (enrolled before the org chain existed); other
  * failures with h->detail. (conn.c)

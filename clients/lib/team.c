@@ -38,10 +38,9 @@ static int links_get(struct varsko_conn *c, const char *kind, const char *chain,
 {
 	int r = VARSKO_ERR_INTERNAL;
 	json_t *req = NULL, *ans = NULL;
-	const json_t *links, *v;
+	const json_t *links;
 	const char *k, *ch;
-	struct chain_link *ls = NULL;
-	size_t i, nl;
+	size_t nl;
 
 	*out = NULL;
 	*n = 0;
@@ -71,28 +70,40 @@ static int links_get(struct varsko_conn *c, const char *kind, const char *chain,
 		r = VARSKO_ERR_TOO_LARGE;
 		goto out;
 	}
-	if (nl > 0 && (ls = calloc(nl, sizeof(*ls))) == NULL) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	json_array_foreach(links, i, v)
 	{
-		if (chain_link_from_json(v, &ls[i]) != VARSKO_OK) {
-			snprintf(c->detail, sizeof(c->detail), "link %zu of the %s chain %s does not parse: refused",
-			         i + 1, kind, chain);
-			r = VARSKO_ERR_BAD_CHAIN;
-			goto out;
-		}
+		char what[96];
+
+		snprintf(what, sizeof(what), "the %s chain %s", kind, chain);
+		r = chain_links_parse(c, links, what, out, n);
 	}
-	*out = ls;
-	ls = NULL;
-	*n = nl;
-	r = VARSKO_OK;
 out:
-	free(ls);
 	json_decref(req);
 	json_decref(ans);
 	return r;
+}
+
+int chain_links_parse(struct varsko_conn *c, const json_t *links, const char *what, struct chain_link **out,
+                      size_t *n)
+{
+	struct chain_link *ls = NULL;
+	const json_t *v;
+	size_t i, nl = json_array_size(links);
+
+	*out = NULL;
+	*n = 0;
+	if (nl > 0 && (ls = calloc(nl, sizeof(*ls))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	json_array_foreach(links, i, v)
+	{
+		if (chain_link_from_json(v, &ls[i]) != VARSKO_OK) {
+			snprintf(c->detail, sizeof(c->detail), "link %zu of %s does not parse: refused", i + 1, what);
+			free(ls);
+			return VARSKO_ERR_BAD_CHAIN;
+		}
+	}
+	*out = ls;
+	*n = nl;
+	return VARSKO_OK;
 }
 
 /* The hash of each of links[0..n) into hashes (by seq - 1, as home_seen_check() wants them). */

@@ -155,10 +155,9 @@ static int links_get(struct varsko_conn *c, const char *thread, struct chain_lin
 {
 	int r = VARSKO_ERR_INTERNAL;
 	json_t *req = NULL, *ans = NULL;
-	const json_t *links, *v;
+	const json_t *links;
 	const char *th;
-	struct chain_link *ls = NULL;
-	size_t i, nl;
+	size_t nl;
 
 	*out = NULL;
 	*n = 0;
@@ -188,25 +187,13 @@ static int links_get(struct varsko_conn *c, const char *thread, struct chain_lin
 		r = VARSKO_ERR_BAD_CHAIN;
 		goto out;
 	}
-	if ((ls = calloc(nl, sizeof(*ls))) == NULL) {
-		r = VARSKO_ERR_NOMEM;
-		goto out;
-	}
-	json_array_foreach(links, i, v)
 	{
-		if (chain_link_from_json(v, &ls[i]) != VARSKO_OK) {
-			snprintf(c->detail, sizeof(c->detail), "link %zu of thread %s does not parse: refused", i + 1,
-			         thread);
-			r = VARSKO_ERR_BAD_CHAIN;
-			goto out;
-		}
+		char what[64];
+
+		snprintf(what, sizeof(what), "thread %s", thread);
+		r = chain_links_parse(c, links, what, out, n);
 	}
-	*out = ls;
-	ls = NULL;
-	*n = nl;
-	r = VARSKO_OK;
 out:
-	free(ls);
 	json_decref(req);
 	json_decref(ans);
 	return r;
