@@ -591,6 +591,16 @@ int userkey_keys_put(struct varsko_conn *c, const struct keybox_set *s);
  */
 int chain_links_parse(struct varsko_conn *c, const json_t *links, const char *what, struct chain_link **out,
                       size_t *n);
+/* The hash of each of ls[0..n) into hashes (by seq - 1, as home_seen_check() wants them). */
+int chain_links_hash(const struct chain_link *ls, size_t n, uint8_t (*hashes)[CHAIN_HASH_LEN]);
+/*
+ * home_seen_check() of a chain with its refusal for people: a damaged
+ * <home>/<name> keeps VARSKO_ERR_BAD_INPUT, a chain that does not extend
+ * what this home verified last is VARSKO_ERR_BAD_CHAIN, c->detail naming
+ * the chain as `what` ("a team chain of T").
+ */
+int chain_seen_refuse(struct varsko_conn *c, const char *name, const uint8_t (*hashes)[CHAIN_HASH_LEN], size_t n,
+                      const char *what, uint64_t *seen_seq);
 
 /*
  * The home's pinned organisation root key (root.pub): VARSKO_ERR_NOT_FOUND

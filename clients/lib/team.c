@@ -106,8 +106,25 @@ int chain_links_parse(struct varsko_conn *c, const json_t *links, const char *wh
 	return VARSKO_OK;
 }
 
+int chain_seen_refuse(struct varsko_conn *c, const char *name, const uint8_t (*hashes)[CHAIN_HASH_LEN], size_t n,
+                      const char *what, uint64_t *seen_seq)
+{
+	int r = home_seen_check(c->home, name, hashes, n, seen_seq);
+
+	if (r == VARSKO_ERR_BAD_INPUT) {
+		snprintf(c->detail, sizeof(c->detail), "%s/%s is damaged", varsko_home_path(c->home), name);
+	} else if (r != VARSKO_OK) {
+		snprintf(c->detail, sizeof(c->detail),
+		         "the server shows %s that does not contain the one this device verified (link %llu): it went "
+		         "backwards or was changed; refused",
+		         what, (unsigned long long)*seen_seq);
+		r = VARSKO_ERR_BAD_CHAIN;
+	}
+	return r;
+}
+
 /* The hash of each of links[0..n) into hashes (by seq - 1, as home_seen_check() wants them). */
-static int links_hash(const struct chain_link *ls, size_t n, uint8_t (*hashes)[CHAIN_HASH_LEN])
+int chain_links_hash(const struct chain_link *ls, size_t n, uint8_t (*hashes)[CHAIN_HASH_LEN])
 {
 	int r;
 
@@ -165,21 +182,11 @@ int team_org_fetch(struct varsko_conn *c, struct chain_org_state *out)
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	if ((r = links_hash(ls, n, hashes)) != VARSKO_OK)
+	if ((r = chain_links_hash(ls, n, hashes)) != VARSKO_OK)
 		goto out;
-	r = home_seen_check(c->home, HOME_F_ORG_SEEN, (const uint8_t(*)[CHAIN_HASH_LEN])hashes, n, &seen);
-	if (r == VARSKO_ERR_BAD_INPUT) {
-		snprintf(c->detail, sizeof(c->detail), "%s/%s is damaged", varsko_home_path(c->home), HOME_F_ORG_SEEN);
+	if ((r = chain_seen_refuse(c, HOME_F_ORG_SEEN, (const uint8_t(*)[CHAIN_HASH_LEN])hashes, n, "an org chain",
+	                           &seen)) != VARSKO_OK)
 		goto out;
-	}
-	if (r != VARSKO_OK) {
-		snprintf(c->detail, sizeof(c->detail),
-		         "the server shows an org chain that does not contain the one this device verified (link "
-		         "%llu): it went backwards or was changed; refused",
-		         (unsigned long long)seen);
-		r = VARSKO_ERR_BAD_CHAIN;
-		goto out;
-	}
 	/* The key that certified every device this home trusts must be the root's enrollment key, still valid. */
 	for (i = 0; i < out->n_enroll; i++)
 		if (sodium_memcmp(out->enroll[i].pk, c->org_pk, PROTO_PK_LEN) == 0)
@@ -284,22 +291,17 @@ int team_chain_of(struct varsko_conn *c, const char *team, struct team_chain *tc
 		         team, bad + 1, varsko_err_name(r));
 		goto out;
 	}
-	if ((r = links_hash(ls, n, tc->link_hash)) != VARSKO_OK)
+	if ((r = chain_links_hash(ls, n, tc->link_hash)) != VARSKO_OK)
 		goto out;
 	tc->n_links = n;
 	/* 4. Not shorter than, and extending, what this home verified last. */
-	r = home_seen_check(c->home, name, (const uint8_t(*)[CHAIN_HASH_LEN])tc->link_hash, n, &tc->seen_seq);
-	if (r == VARSKO_ERR_BAD_INPUT) {
-		snprintf(c->detail, sizeof(c->detail), "%s/%s is damaged", varsko_home_path(c->home), name);
-		goto out;
-	}
-	if (r != VARSKO_OK) {
-		snprintf(c->detail, sizeof(c->detail),
-		         "the server shows a team chain of %s that does not contain the one this device verified "
-		         "(link %llu): it went backwards or was changed; refused",
-		         team, (unsigned long long)tc->seen_seq);
-		r = VARSKO_ERR_BAD_CHAIN;
-		goto out;
+	{
+		char what[PROTO_ID_MAX + 24];
+
+		snprintf(what, sizeof(what), "a team chain of %s", team);
+		if ((r = chain_seen_refuse(c, name, (const uint8_t(*)[CHAIN_HASH_LEN])tc->link_hash, n, what,
+		                           &tc->seen_seq)) != VARSKO_OK)
+			goto out;
 	}
 	/* 3. Each member's user chain starts from the key the team chain pinned; its newest key is the current one. */
 	if ((uc = malloc(sizeof(*uc))) == NULL) {

@@ -304,21 +304,15 @@ int tchain_of(struct varsko_conn *c, const char *thread, struct tchain **out)
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < t->n_links; i++)
-		if ((r = chain_link_hash(&t->links[i], hashes[i])) != VARSKO_OK)
+	if ((r = chain_links_hash(t->links, t->n_links, hashes)) != VARSKO_OK)
+		goto out;
+	{
+		char what[THREAD_ID_LEN + 24];
+
+		snprintf(what, sizeof(what), "a chain of thread %s", thread);
+		if ((r = chain_seen_refuse(c, name, (const uint8_t(*)[CHAIN_HASH_LEN])hashes, t->n_links, what,
+		                           &t->seen_seq)) != VARSKO_OK)
 			goto out;
-	r = home_seen_check(c->home, name, (const uint8_t(*)[CHAIN_HASH_LEN])hashes, t->n_links, &t->seen_seq);
-	if (r == VARSKO_ERR_BAD_INPUT) {
-		snprintf(c->detail, sizeof(c->detail), "%s/%s is damaged", varsko_home_path(c->home), name);
-		goto out;
-	}
-	if (r != VARSKO_OK) {
-		snprintf(c->detail, sizeof(c->detail),
-		         "the server shows a chain of thread %s that does not contain the one this device verified "
-		         "(link %llu): it went backwards or was changed; refused",
-		         thread, (unsigned long long)t->seen_seq);
-		r = VARSKO_ERR_BAD_CHAIN;
-		goto out;
 	}
 	/* 3. Every pin against that user's own chain; 4. every present member admitted by certificates. */
 	if ((t->users = calloc(t->st.n_members, sizeof(*t->users))) == NULL) {
