@@ -118,6 +118,13 @@ static void session_kill(struct session *s)
 	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* A peer that does not read what it is sent. */
+static void session_drop_nonreader(struct session *s)
+{
+	log_msg(LOGL_WARN, "session s%llu does not read its answers; dropped", (unsigned long long)s->id);
+	session_kill(s);
+}
+
 /*
  * Queue the encoded frame buf[0..len) (borrowed, copied) and ask for a
  * WRITEABLE callback. A peer whose queue is full is dropped. Returns
@@ -128,8 +135,7 @@ static int session_send_raw(struct session *s, const char *buf, size_t len)
 	struct outmsg *m;
 
 	if (s->out_n >= SESSION_OUT_FRAMES || s->out_bytes + len > SESSION_OUT_BYTES) {
-		log_msg(LOGL_WARN, "session s%llu does not read its answers; dropped", (unsigned long long)s->id);
-		session_kill(s);
+		session_drop_nonreader(s);
 		return VARSKO_ERR_RATE_LIMITED;
 	}
 	if ((m = malloc(sizeof *m + LWS_PRE + len)) == NULL) {
@@ -1049,6 +1055,15 @@ static int session_timer(struct session *s)
 	if (s->state == SESS_AUTH) {
 		limit = (int64_t)cfg->idle_timeout * LWS_USEC_PER_SEC;
 		since = now - s->last_rx_us;
+		if (since >= limit && (s->out_head != NULL || lws_partial_buffered(s->wsi))) {
+			/*
+			 * Silent and not reading what we sent: lws stops reading
+			 * from a peer it cannot write to, so this is where such a
+			 * peer ends. A close frame could never reach it: drop it.
+			 */
+			session_drop_nonreader(s);
+			return 0;
+		}
 		if (since >= limit)
 			return session_close_now(s, LWS_CLOSE_STATUS_GOINGAWAY, "idle timeout");
 	} else {
