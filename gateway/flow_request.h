@@ -60,6 +60,7 @@ struct flow_job {
 	int kick; /* outbox rows were added */
 	char log_ref[PROTO_ID_MAX + 1];
 	char log_team[PROTO_ID_MAX + 1];
+	int log_no_reader; /* submit: nobody in log_team can read it now (flow_roster_readers() == 0) */
 	char log_thread[LOG_ID_LEN + 1]; /* a thread request that succeeded: log_id() of the thread; log_ref then says what */
 	size_t n_push;
 	struct flow_push push[FLOW_PUSH_MAX];

@@ -240,6 +240,7 @@ static int64_t plan_due(const struct deadline_plan_row *rows, size_t n, const ch
 struct submit_state {
 	struct env_envelope *env;
 	struct flow_roster *ro;
+	int no_reader; /* nobody_reads() */
 	struct store_underretning dup;
 	char *text, *env_text, *sender_cert;
 	json_t *rj;
@@ -303,6 +304,28 @@ static int recipients_check(struct flow_job *j, struct store *st, const struct c
 	return VARSKO_OK;
 }
 
+/*
+ * Is there nobody in the team who can read it now (no myndighed with an
+ * active device, flow_roster_readers())? The roster of the recipients
+ * check when there was one, else the team's current one. A team whose
+ * roster cannot be had counts as read: the alert is for the case where
+ * the roster says so.
+ */
+static int nobody_reads(struct store *st, const char *team, int64_t now, struct submit_state *x)
+{
+	int r;
+
+	x->no_reader = 0;
+	if (x->ro == NULL) {
+		if ((x->ro = malloc(sizeof(*x->ro))) == NULL)
+			return VARSKO_ERR_NOMEM;
+		if ((r = store_team_roster(st, team, now, x->ro)) != VARSKO_OK)
+			return r == VARSKO_ERR_NOT_FOUND || r == VARSKO_ERR_TOO_LARGE ? VARSKO_OK : r;
+	}
+	x->no_reader = flow_roster_readers(x->ro) == 0;
+	return VARSKO_OK;
+}
+
 int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
 	struct submit_state x;
@@ -358,6 +381,8 @@ int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c
 		goto out;
 	if ((r = recipients_check(j, st, c, team, now, &x)) != VARSKO_OK)
 		goto out;
+	if ((r = nobody_reads(st, team, now, &x)) != VARSKO_OK)
+		goto out;
 
 	/* The reference, the deadlines and the signed receipt. */
 	if (j->srv->gw_sk == NULL) {
@@ -407,6 +432,7 @@ int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c
 	nu.akut = h.akut;
 	nu.handicap = h.handicap;
 	nu.outside_office = outside;
+	nu.no_reader = x.no_reader;
 	nu.created = h.created;
 	nu.sender_cert_json = x.sender_cert;
 	nu.gateway_cert_json = j->srv->gateway_cert_json;
@@ -435,6 +461,10 @@ int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c
 		if ((r = flow_add_push(j, push, NULL, team)) != VARSKO_OK)
 			goto out;
 	}
+	/* Nobody to read it: the team's sessions (its leders) are warned; the alert is in the outbox too. */
+	if (x.no_reader && (r = flow_add_push(j, flow_no_reader_alert(rc.reference, team, h.akut), NULL, team)) != VARSKO_OK)
+		goto out;
+	j->log_no_reader = x.no_reader;
 	if ((r = flow_receipt_to_json(&rc, &x.rj)) != VARSKO_OK)
 		goto out;
 	r = answer_receipt(j, x.rj, 0);

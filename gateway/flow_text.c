@@ -71,11 +71,16 @@ static int raw_object(struct rawkv *kv, size_t n, char **out, size_t *len)
 	return VARSKO_OK;
 }
 
-int flow_text_topic_underretning(char *out, size_t cap, const char *tenant, const char *team)
+int flow_text_topic_team(char *out, size_t cap, const char *tenant, const char *team, const char *leaf)
 {
-	int n = snprintf(out, cap, "varsko/%s/team/%s/underretning", tenant, team);
+	int n = snprintf(out, cap, "varsko/%s/team/%s/%s", tenant, team, leaf);
 
 	return n > 0 && (size_t)n < cap ? VARSKO_OK : VARSKO_ERR_BAD_INPUT;
+}
+
+int flow_text_topic_underretning(char *out, size_t cap, const char *tenant, const char *team)
+{
+	return flow_text_topic_team(out, cap, tenant, team, "underretning");
 }
 
 int flow_text_underretning(const char *reference, const char *envelope_json, const char *receipt_json,

@@ -13,7 +13,9 @@
 
 #include <jansson.h>
 
-/* varsko/<tenant>/team/<team>/underretning into out[cap]; VARSKO_ERR_BAD_INPUT when it does not fit. */
+/* varsko/<tenant>/team/<team>/<leaf> into out[cap]; VARSKO_ERR_BAD_INPUT when it does not fit. */
+int flow_text_topic_team(char *out, size_t cap, const char *tenant, const char *team, const char *leaf);
+/* flow_text_topic_team(..., "underretning"). */
 int flow_text_topic_underretning(char *out, size_t cap, const char *tenant, const char *team);
 
 /* {"envelope":..,"gateway_cert":..,"receipt":..,"reference":..,"sender_cert":..,"type":"underretning"}; *out owned. */

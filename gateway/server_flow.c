@@ -48,6 +48,7 @@ static void job_results_clear(struct flow_job *j)
 	j->message = NULL;
 	j->kick = 0;
 	j->log_ref[0] = j->log_team[0] = j->log_thread[0] = '\0';
+	j->log_no_reader = 0;
 }
 
 int flow_refuse(struct flow_job *j, int err, const char *message)
@@ -570,6 +571,12 @@ static void flow_done(struct worker_job *job)
 		/* Committed by now (group commit): a new underretning, not a resent one. */
 		if (j->type == FLOW_T_SUBMIT && j->log_team[0] != '\0')
 			metrics_submission(srv->metrics);
+		/* For the operator: a reference and a team id are no personal data (docs/FLOW.md). */
+		if (j->type == FLOW_T_SUBMIT && j->log_no_reader)
+			log_msg(LOGL_WARN,
+			        "%s went to team %s, where no myndighed has an active device: only its agent can file it; "
+			        "the team's leders are warned",
+			        j->log_ref, j->log_team);
 		if (j->log_thread[0] != '\0')
 			log_msg(LOGL_INFO, "session s%llu: %s thread %s%s", s ? (unsigned long long)s->id : 0ULL,
 			        flow_type_name(j->type), j->log_thread, j->log_ref);

@@ -404,6 +404,7 @@ struct store_underretning_new {
 	const uint8_t *envelope_hash;       /* 32 bytes, flow_envelope_hash() */
 	const char *age_group;
 	int akut, handicap, outside_office;
+	int no_reader; /* no caseworker of the team has an active device (flow_roster_readers() == 0) */
 	int64_t created;
 	const char *sender_cert_json;  /* for the MQTT payload */
 	const char *gateway_cert_json; /* for the MQTT payload */
@@ -420,8 +421,10 @@ struct store_underretning_new {
  * own: the row, its deadline rows (store_deadline_add), the outbox row on
  * varsko/<tenant>/team/<team>/underretning with the MQTT payload of flow.h
  * (needs_ack 1) and the audit entry "underretning_received" (actor the
- * sender device, detail "ref=<REF>"). VARSKO_ERR_EXISTS when the reference
- * or the (sender user, submission) is taken.
+ * sender device, detail "ref=<REF>"); with no_reader also the alert on
+ * varsko/<tenant>/team/<team>/alert (needs_ack 0, PROTOCOL.md 12.9) and the
+ * audit entry "no_reader". VARSKO_ERR_EXISTS when the reference or the
+ * (sender user, submission) is taken.
  */
 int store_underretning_add(struct store *s, const struct store_underretning_new *u, int64_t now);
 

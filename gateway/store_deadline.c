@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "flow_text.h"
 #include "report.h"
 #include "store-internal.h"
 #include "store_deadline.h"
@@ -156,7 +157,7 @@ out:
 static int fire_one(struct store *s, int64_t now, const char *tenant, struct store_deadline_fired *f)
 {
 	char topic[256], detail[192], due[PROTO_TIME_LEN + 1];
-	int n, r;
+	int r;
 
 	if ((r = store_exec(s, f->escalation ? SQL_FIRE_ESCALATED : SQL_FIRE_WARNED, "ssi", f->reference, f->deadline,
 	                    now)) != VARSKO_OK)
@@ -165,9 +166,8 @@ static int fire_one(struct store *s, int64_t now, const char *tenant, struct sto
 		return VARSKO_ERR_INTERNAL; /* the row was read in this same transaction */
 	if ((r = frist_payload(f)) != VARSKO_OK)
 		return r;
-	n = snprintf(topic, sizeof(topic), "varsko/%s/team/%s/frist", tenant, f->team);
-	if (n < 0 || (size_t)n >= sizeof(topic))
-		return VARSKO_ERR_BAD_INPUT;
+	if ((r = flow_text_topic_team(topic, sizeof(topic), tenant, f->team, "frist")) != VARSKO_OK)
+		return r;
 	if ((r = store_outbox_add(s, f->reference, f->team, topic, f->payload, 0, now, NULL)) != VARSKO_OK)
 		return r;
 	proto_time_format(f->due_at, due);

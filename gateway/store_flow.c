@@ -395,6 +395,31 @@ out:
 	return r;
 }
 
+/* The alert that nobody in the team can read u now: to the case system over MQTT, and audited. */
+static int no_reader_alert(struct store *s, const struct store_underretning_new *u, int64_t now)
+{
+	const struct flow_receipt *rc = u->receipt;
+	char topic[256], detail[2 * PROTO_ID_MAX + 16], *text = NULL;
+	json_t *o = NULL;
+	int r;
+
+	if ((r = flow_text_topic_team(topic, sizeof(topic), u->tenant, rc->team, "alert")) != VARSKO_OK)
+		return r;
+	if ((o = flow_no_reader_alert(rc->reference, rc->team, u->akut)) == NULL ||
+	    (text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = store_outbox_add(s, rc->reference, rc->team, topic, text, 0, now, NULL)) != VARSKO_OK)
+		goto out;
+	snprintf(detail, sizeof(detail), "ref=%s team=%s", rc->reference, rc->team);
+	r = store_audit(s, now, "no_reader", "-", detail);
+out:
+	free(text);
+	json_decref(o);
+	return r;
+}
+
 int store_underretning_add(struct store *s, const struct store_underretning_new *u, int64_t now)
 {
 	const struct flow_receipt *rc;
@@ -434,7 +459,10 @@ int store_underretning_add(struct store *s, const struct store_underretning_new 
 	if ((r = store_outbox_add(s, rc->reference, rc->team, topic, payload, 1, now, NULL)) != VARSKO_OK)
 		goto out;
 	snprintf(detail, sizeof(detail), "ref=%s", rc->reference);
-	r = store_audit(s, now, "underretning_received", rc->sender, detail);
+	if ((r = store_audit(s, now, "underretning_received", rc->sender, detail)) != VARSKO_OK)
+		goto out;
+	if (u->no_reader)
+		r = no_reader_alert(s, u, now);
 out:
 	r = store_tx_end(s, own, r);
 out0:

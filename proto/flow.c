@@ -268,6 +268,29 @@ out:
 	return rc;
 }
 
+json_t *flow_no_reader_alert(const char *reference, const char *team, int akut)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "alert", "kind", "no_reader", "reference", reference,
+	                 "team", team, "akut", akut != 0);
+}
+
+size_t flow_roster_readers(const struct flow_roster *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; r != NULL && i < r->n && i < FLOW_ROSTER_MAX; i++) {
+		size_t k;
+
+		if (strcmp(r->certs[i].role, "myndighed") != 0)
+			continue;
+		for (k = 0; k < i; k++)
+			if (strcmp(r->certs[k].role, "myndighed") == 0 && strcmp(r->certs[k].user, r->certs[i].user) == 0)
+				break;
+		n += k == i;
+	}
+	return n;
+}
+
 int flow_roster_to_json(const struct flow_roster *r, json_t **out)
 {
 	if (out == NULL)
@@ -609,6 +632,14 @@ static const struct pf_field k_frist[] = {
         C_TIME("due"),
 };
 
+static const char *const alert_kinds[] = {"no_reader"};
+static const struct pf_field k_alert[] = {
+        C_ENUM("kind", alert_kinds, "kind must be no_reader"),
+        C_REF("reference"),
+        C_ID("team"),
+        C_BOOL("akut"),
+};
+
 /* The key model (PROTOCOL.md 15, 16): the three chain kinds. chain is "org" for the org chain (flow_keys.c). */
 static const char *const chain_kinds[] = {"user", "team", "org"};
 #define C_KIND C_ENUM("kind", chain_kinds, "kind must be user, team or org")
@@ -789,6 +820,7 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_THREAD_MESSAGE] = TYPE("thread_message", 0, k_thread_message),
         [FLOW_T_THREAD_CHANGED] = TYPE("thread_changed", 0, k_thread_changed),
         [FLOW_T_THREAD_MARK_PUSH] = TYPE("thread_mark", 0, k_thread_mark_push),
+        [FLOW_T_ALERT] = TYPE("alert", 0, k_alert),
 };
 
 /* The MQTT payloads: same names as the frames, no "id". */
@@ -796,6 +828,7 @@ static const struct pf_type mqtt_specs[FLOW_T_COUNT_] = {
         [FLOW_T_UNDERRETNING] = TYPE("underretning", 0, k_underretning),
         [FLOW_T_EVENT] = TYPE("event", 0, k_mqtt_event),
         [FLOW_T_FRIST] = TYPE("frist", 0, k_frist),
+        [FLOW_T_ALERT] = TYPE("alert", 0, k_alert),
 };
 
 const char *flow_type_name(enum flow_type t)

@@ -93,6 +93,20 @@ int flow_roster_sign(struct flow_roster *r, const uint8_t org_sk[64]) VARSKO_WUR
  */
 int flow_roster_verify(const struct flow_roster *r, const uint8_t org_pk[PROTO_PK_LEN], int64_t now,
                        const char **detail) VARSKO_WUR;
+/*
+ * How many people of the roster's team can read and assess an underretning
+ * now: the distinct users of its "myndighed" certificates (PROTOCOL.md
+ * 12.3). 0 means only the team's agent and leders: the case system files it,
+ * but no caseworker has an active device ("nobody to read it").
+ */
+size_t flow_roster_readers(const struct flow_roster *r);
+/*
+ * The alert that nobody can read an underretning now (PROTOCOL.md 12.7,
+ * 12.9): {"akut":B,"kind":"no_reader","reference":S,"team":S,"type":"alert"},
+ * the push to the team's sessions and the MQTT payload alike. A new
+ * reference (json_decref), NULL when out of memory.
+ */
+json_t *flow_no_reader_alert(const char *reference, const char *team, int akut);
 /* *out is a new reference owned by the caller (json_decref). */
 int flow_roster_to_json(const struct flow_roster *r, json_t **out) VARSKO_WUR;
 /* Strict parse of a borrowed json_t; no signature check. *out zeroed on failure (VARSKO_ERR_BAD_FRAME). */
@@ -253,6 +267,9 @@ int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
  *   frist            {"reference":S,"kind":"warning"|"escalation",
  *                     "deadline":"vurdering"|"kvittering","due":TIME} to the
  *                     team's leder sessions
+ *   alert            {"kind":"no_reader","reference":S,"team":S,"akut":B}
+ *                    to the team's online sessions when nobody in the team
+ *                    can read a new underretning (flow_no_reader_alert())
  *
  * The frames of consultation threads (PROTOCOL.md 17.3; LINK a thread
  * chain link, ENV an envelope, MARK a read mark as thread.h's
@@ -364,6 +381,7 @@ enum flow_type {
 	FLOW_T_THREAD_MESSAGE,
 	FLOW_T_THREAD_CHANGED,
 	FLOW_T_THREAD_MARK_PUSH, /* also named "thread_mark": the push carries "cert", the request does not */
+	FLOW_T_ALERT,
 	FLOW_T_COUNT_
 };
 
@@ -410,9 +428,11 @@ int flow_frame_dump(const json_t *frame, char **out, size_t *len) VARSKO_WUR;
  *   varsko/<tenant>/team/<team>/frist
  *     {"type":"frist","reference":S,"kind":"warning"|"escalation",
  *      "deadline":"vurdering"|"kvittering","due":TIME}
+ *   varsko/<tenant>/team/<team>/alert
+ *     {"type":"alert","kind":"no_reader","reference":S,"team":S,"akut":B}
  * flow_mqtt_parse() checks the top-level shape of one of these like
- * flow_frame_parse() (no "id"); *type is FLOW_T_UNDERRETNING, FLOW_T_EVENT
- * or FLOW_T_FRIST.
+ * flow_frame_parse() (no "id"); *type is FLOW_T_UNDERRETNING, FLOW_T_EVENT,
+ * FLOW_T_FRIST or FLOW_T_ALERT.
  */
 int flow_mqtt_parse(const char *buf, size_t len, json_t **out, enum flow_type *type, const char **detail) VARSKO_WUR;
 

@@ -1488,7 +1488,8 @@ static int run_send(const struct command *cmd, struct opts *o)
 		        info.team);
 	if (o->json) {
 		if ((ro = json_loads(rjson, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
-		    json_object_set_new(ro, "duplicate", json_boolean(info.duplicate)) != 0) {
+		    json_object_set_new(ro, "duplicate", json_boolean(info.duplicate)) != 0 ||
+		    json_object_set_new(ro, "no_reader", json_boolean(info.no_reader)) != 0) {
 			rc = fail(VARSKO_ERR_NOMEM, NULL);
 			goto out;
 		}
@@ -1506,6 +1507,11 @@ static int run_send(const struct command *cmd, struct opts *o)
 	local_time(info.kvittering_due, t2);
 	printf("Frister: vurdering senest %s, kvittering til dig senest %s.\n", t1, t2);
 	printf("Kvittering gemt i %s/receipts/%s.json\n", varsko_home_path(h), info.reference);
+	if (info.no_reader) {
+		char notice[512];
+
+		printf("%s\n", varsko_notice("no_reader", info.team, notice, sizeof(notice)));
+	}
 	rc = EXIT_SUCCESS;
 out:
 	json_decref(ro);
@@ -3047,7 +3053,7 @@ static const struct command commands[] = {
         {NULL, "watch", O_COUNT | O_TIMEOUT, 0,
          "usage: varsko watch [--count N] [--timeout S]\n"
          "\n"
-         "Skriv hver besked, serveren sender (pushed, new_underretning, frist og fra\n"
+         "Skriv hver besked, serveren sender (pushed, new_underretning, frist, alert og fra\n"
          "tråde thread_message, thread_changed, thread_mark), som én JSON-linje.\n"
          "Hændelser kontrolleres mod kommunens nøgle først; en tråds beskeder er\n"
          "krypterede og vises med 'varsko thread read', som verificerer dem.\n"

@@ -58,6 +58,20 @@ static const char *pair_lookup(const struct catalogue_pair *list, const char *ke
 	return NULL;
 }
 
+const char *varsko_notice(const char *name, const char *arg, char *out, size_t cap)
+{
+	const char *t = pair_lookup(varsko_notices, name), *at;
+
+	if (cap == 0)
+		return out;
+	if (t == NULL || (at = strstr(t, "%s")) == NULL) {
+		snprintf(out, cap, "%s", name);
+		return out;
+	}
+	snprintf(out, cap, "%.*s%s%s", (int)(at - t), t, arg != NULL ? arg : "", at + 2);
+	return out;
+}
+
 const char *varsko_document_problem_text(const struct varsko_doc_problem *p, char *out, size_t cap)
 {
 	char field[VARSKO_PATH_MAX + 1];

@@ -319,10 +319,30 @@ int seal_targets_for(struct varsko_conn *c, const char *team, const json_t *rost
 	return r;
 }
 
+/*
+ * Nobody to read it: the route answer's roster, verified, names no
+ * caseworker (flow_roster_readers()). An unverifiable roster says nothing
+ * here (the sealing path checks what it uses).
+ */
+static int roster_no_reader(struct varsko_conn *c, const char *team, const json_t *roster_obj, int64_t now)
+{
+	struct flow_roster *ro = malloc(sizeof(*ro));
+	char detail[256];
+	int none = 0;
+
+	if (ro == NULL || roster_obj == NULL)
+		goto out;
+	if (roster_check(roster_obj, team, c->org_pk, now, ro, detail, sizeof(detail)) == VARSKO_OK)
+		none = flow_roster_readers(ro) == 0;
+out:
+	free(ro);
+	return none;
+}
+
 int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, const char *submission,
                          struct varsko_receipt_info *info, char **receipt_json)
 {
-	int r = VARSKO_ERR_INTERNAL, dup;
+	int r = VARSKO_ERR_INTERNAL, dup, no_reader = 0;
 	struct uh_doc *d = NULL;
 	struct uh_error ue;
 	struct uh_header hdr;
@@ -401,6 +421,7 @@ int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, con
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
+	no_reader = roster_no_reader(c, team, json_object_get(ans, "roster"), now);
 	/* 3. Seal for the team's key and the own user key, or a team without a key's roster, and submit. */
 	if ((r = seal_targets_for(c, team, json_object_get(ans, "roster"), 1, to)) != VARSKO_OK)
 		goto out;
@@ -466,6 +487,7 @@ int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, con
 		receipt_info(&rc, dup, info);
 		info->roster_only = !dup && !to->keyed && home_has(c->home, HOME_F_ROOT);
 		info->team_key = !dup && to->keyed;
+		info->no_reader = no_reader;
 	}
 	if (receipt_json != NULL && (r = receipt_json_text(&rc, receipt_json)) != VARSKO_OK)
 		goto out;

@@ -334,7 +334,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t = FLOW_T_ROUTE;
 	r = flow_mqtt_parse((const char *)data, size, &o, &t, &detail);
 	if (r == VARSKO_OK) {
-		if (o == NULL || (t != FLOW_T_UNDERRETNING && t != FLOW_T_EVENT && t != FLOW_T_FRIST))
+		if (o == NULL || (t != FLOW_T_UNDERRETNING && t != FLOW_T_EVENT && t != FLOW_T_FRIST && t != FLOW_T_ALERT))
 			abort();
 		check_dump(o, t, 1);
 		check_nested(o);

@@ -247,6 +247,15 @@ def sign_event(sk, reference, kind, device, t, akut=None, started=None, team=Non
     return obj
 
 
+# What `varsko underret send --json` adds to the receipt object (varsko(1)).
+SEND_KEYS = ("duplicate", "no_reader")
+
+
+def receipt_only(rec):
+    """The receipt object of a `varsko underret send --json` answer, without what the client adds."""
+    return {k: v for k, v in rec.items() if k not in SEND_KEYS} if isinstance(rec, dict) else rec
+
+
 class Device:
     """The keys and certificate of an enrolled home (device.key, device.cert)."""
 

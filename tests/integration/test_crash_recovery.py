@@ -61,7 +61,7 @@ def main():
         for r in refs:
             if r not in stored:
                 continue
-            want = {k: v for k, v in receipts[r].items() if k != "duplicate"}
+            want = flowlib.receipt_only(receipts[r])
             try:
                 got = json.loads(stored[r][0])
             except ValueError:

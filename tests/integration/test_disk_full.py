@@ -127,7 +127,7 @@ def main():
                      and "reference" in rec0, out_of(rc, o, e)):
                 return checks.done()
             ref0 = rec0["reference"]
-            receipts[ref0] = {k: v for k, v in rec0.items() if k != "duplicate"}
+            receipts[ref0] = flowlib.receipt_only(rec0)
 
             # ---- the state directory onto a tiny tmpfs ----
             rc = fl.stop_varskod()
@@ -322,7 +322,7 @@ def main():
             c("after freeing space, the CLI (a fresh login) submits again", rc == 0 and isinstance(rec1, dict)
               and "reference" in rec1, out_of(rc, o, e))
             if isinstance(rec1, dict) and "reference" in rec1:
-                receipts[rec1["reference"]] = {k: v for k, v in rec1.items() if k != "duplicate"}
+                receipts[rec1["reference"]] = flowlib.receipt_only(rec1)
 
             # ---- receipts against rows, integrity, audit chain ----
             stored = {}

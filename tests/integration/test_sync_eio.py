@@ -242,7 +242,7 @@ def main():
                  rc == 0 and isinstance(rec0, dict) and "reference" in rec0, out_of(rc, o, e)):
             return checks.done()
         ref0 = rec0["reference"]
-        receipts[ref0] = {k: v for k, v in rec0.items() if k != "duplicate"}
+        receipts[ref0] = flowlib.receipt_only(rec0)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and fl.count("events", "reference = ? AND kind = 'leveret'", ref0) == 0:
             time.sleep(0.2)

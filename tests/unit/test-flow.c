@@ -980,6 +980,8 @@ static const struct {
         {"{\"type\":\"frist\",\"reference\":" REF ",\"kind\":\"escalation\",\"deadline\":\"kvittering\","
          "\"due\":\"2026-11-24T09:00:00Z\"}",
          FLOW_T_FRIST},
+        {"{\"type\":\"alert\",\"kind\":\"no_reader\",\"reference\":" REF ",\"team\":\"doegnvagt\",\"akut\":true}",
+         FLOW_T_ALERT},
         {"{\"type\":\"chain_get\",\"id\":\"c\",\"kind\":\"user\",\"chain\":\"laerer-anna\"}", FLOW_T_CHAIN_GET},
         {"{\"type\":\"chain_append\",\"kind\":\"user\",\"chain\":\"u\",\"link\":{}}", FLOW_T_CHAIN_APPEND},
         {"{\"type\":\"keys_get\",\"owner\":\"user:laerer-anna\"}", FLOW_T_KEYS_GET},
@@ -1425,6 +1427,10 @@ static void test_mqtt(void)
 	        {"{\"type\":\"frist\",\"reference\":" REF ",\"kind\":\"escalation\",\"deadline\":\"tilbagemelding\","
 	         "\"due\":\"2027-01-22T09:00:00Z\"}",
 	         VARSKO_OK, FLOW_T_FRIST},
+	        {"{\"type\":\"alert\",\"kind\":\"no_reader\",\"reference\":" REF ",\"team\":\"doegnvagt\",\"akut\":false}",
+	         VARSKO_OK, FLOW_T_ALERT},
+	        {"{\"type\":\"alert\",\"kind\":\"other\",\"reference\":" REF ",\"team\":\"doegnvagt\",\"akut\":false}",
+	         VARSKO_ERR_BAD_FRAME, FLOW_T_NONE},
 	        {"{\"type\":\"underretning\",\"id\":\"1\",\"reference\":" REF ",\"envelope\":{},\"receipt\":{},"
 	         "\"sender_cert\":{},\"gateway_cert\":{}}",
 	         VARSKO_ERR_BAD_FRAME, FLOW_T_NONE},

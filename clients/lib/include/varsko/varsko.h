@@ -656,6 +656,13 @@ struct varsko_receipt_info {
 	 */
 	int roster_only;
 	int team_key; /* 1 when sealed to the team's key (and the own user key), 0 to devices or for a duplicate */
+	/*
+	 * 1 when the verified roster of the route answer holds no caseworker
+	 * (myndighed) with an active device: only the team's agent (and its
+	 * leders) can take it now (PROTOCOL.md 12.3; varskod alerts the team
+	 * for a new underretning). 0 otherwise.
+	 */
+	int no_reader;
 };
 
 /*
@@ -847,6 +854,13 @@ VARSKO_API const char *varsko_strerrname(int err);
  */
 VARSKO_API const char *varsko_text(int err);
 VARSKO_API const char *varsko_next_step(int err);
+
+/*
+ * A status for people that is no error (the catalogue's "notices", Danish),
+ * with its one %s replaced by arg, into out[cap] (truncated, always
+ * terminated). Returns out; for an unknown name out holds the name itself.
+ */
+VARSKO_API const char *varsko_notice(const char *name, const char *arg, char *out, size_t cap);
 
 /* The library version, "MAJOR.MINOR.PATCH". */
 VARSKO_API const char *varsko_version(void);
