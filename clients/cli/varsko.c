@@ -124,13 +124,14 @@ static int usage_error(const struct command *cmd, const char *msg)
 {
 	char name[64];
 
-	fprintf(stderr, "varsko: forkert brug: %s (kode: usage)\n", msg);
-	if (cmd != NULL) {
+	/* The catalogue's text, what was wrong, then where the right form is and the code. */
+	fprintf(stderr, "varsko: %s Det drejer sig om: %s\n", varsko_text(VARSKO_ERR_USAGE), msg);
+	if (cmd != NULL)
 		cmd_name(cmd, name, sizeof(name));
-		fprintf(stderr, "Prøv 'varsko %s --help'.\n", name);
-	} else {
-		fprintf(stderr, "Prøv 'varsko --help'.\n");
-	}
+	else
+		name[0] = '\0';
+	fprintf(stderr, "varsko: %s Prøv: varsko %s%s--help (kode: %s)\n", varsko_next_step(VARSKO_ERR_USAGE), name,
+	        name[0] != '\0' ? " " : "", varsko_strerrname(VARSKO_ERR_USAGE));
 	return EXIT_USAGE;
 }
 
@@ -319,7 +320,7 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 			long v;
 
 			if (parse_count(optarg, 9223372036854775807L, &v) != 0 || v == 0)
-				return usage_error(cmd, "--before takes a message number from 1");
+				return usage_error(cmd, "--before tager et beskednummer fra 1");
 			o->before = v;
 			break;
 		}
@@ -2297,7 +2298,7 @@ static int run_thread_new(const struct command *cmd, struct opts *o)
 	int r, rc;
 
 	if (o->institution == NULL || o->title == NULL)
-		return usage_error(cmd, "thread new needs --institution and --title");
+		return usage_error(cmd, "thread new kræver --institution og --title");
 	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
 	if (o->anonym)
@@ -3128,8 +3129,8 @@ static int group_help(const char *group, int asked)
 		if (commands[i].group == NULL || strcmp(commands[i].group, group) != 0)
 			continue;
 		if (!found && !asked)
-			fprintf(stderr, "varsko: forkert brug: underkommandoen mangler; 'varsko %s' tager (kode: usage):\n",
-			        group);
+			fprintf(stderr, "varsko: %s Det drejer sig om: underkommandoen mangler; 'varsko %s' tager (kode: %s):\n",
+			        varsko_text(VARSKO_ERR_USAGE), group, varsko_strerrname(VARSKO_ERR_USAGE));
 		if (asked)
 			printf("%s%s", found ? "\n" : "", commands[i].usage);
 		else
