@@ -75,6 +75,11 @@ int thread_message_id_valid(const char *s)
 	return b32_id_valid(s, "M-");
 }
 
+int thread_blob_id_valid(const char *s)
+{
+	return b32_id_valid(s, "B-");
+}
+
 /* ---- routing ------------------------------------------------------------------------- */
 
 int thread_routing_encode(const char *thread, uint64_t version, enum thread_msg_kind kind, struct proto_buf *b)

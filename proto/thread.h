@@ -54,6 +54,9 @@
 int thread_id_valid(const char *s);
 /* 1 when s is a message id ("M-" + 26 base32 characters, canonical), else 0 (NULL too). */
 int thread_message_id_valid(const char *s);
+/* 1 when s is an attachment's blob id ("B-" + 26 base32 characters, canonical; blob.h), else 0. */
+int thread_blob_id_valid(const char *s);
+#define THREAD_BLOB_ID_LEN 28 /* "B-" + 26 base32 characters */
 
 /* The kind of a thread message, in its routing bytes. */
 enum thread_msg_kind {
