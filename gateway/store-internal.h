@@ -146,7 +146,17 @@
 	X(SQL_THREAD_MARKS)                                                                                            \
 	X(SQL_THREAD_MARK_TARGET)                                                                                      \
 	X(SQL_THREAD_MARK_INSERT)                                                                                      \
-	X(SQL_INST_RAADGIVERE)
+	X(SQL_INST_RAADGIVERE)                                                                                         \
+	/* store_blob.c */                                                                                             \
+	X(SQL_BLOB_GET)                                                                                                \
+	X(SQL_BLOB_INSERT)                                                                                             \
+	X(SQL_BLOB_CHUNK_INSERT)                                                                                       \
+	X(SQL_BLOB_RECEIVED)                                                                                           \
+	X(SQL_BLOB_CHUNKS)                                                                                             \
+	X(SQL_BLOB_COMPLETE)                                                                                           \
+	X(SQL_BLOB_CHUNKS_DROP)                                                                                        \
+	X(SQL_BLOB_RESET)                                                                                              \
+	X(SQL_BLOB_CHUNKS_FROM)
 
 #define STORE_SQL_ENUM(id) id,
 enum store_sql { STORE_SQL_LIST(STORE_SQL_ENUM) STORE_SQL_COUNT };
@@ -162,6 +172,7 @@ extern const char *const store_sql_flow[STORE_SQL_COUNT];     /* store_flow.c */
 extern const char *const store_sql_keys[STORE_SQL_COUNT];     /* store_keys.c */
 extern const char *const store_sql_backup[STORE_SQL_COUNT];   /* store_backup.c */
 extern const char *const store_sql_thread[STORE_SQL_COUNT];   /* store_thread.c */
+extern const char *const store_sql_blob[STORE_SQL_COUNT];     /* store_blob.c */
 
 struct store {
 	sqlite3 *db;

@@ -258,6 +258,27 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (thread, seq, user, kind),"
 	" FOREIGN KEY (thread, seq) REFERENCES thread_messages(thread, seq)) STRICT;"
 	"PRAGMA user_version = 7;",
+	/*
+	 * 7 -> 8: attachments (PROTOCOL.md 17.8): a blob of ciphertext bound to a thread and its uploader,
+	 * with its size and SHA-256, and its parts by offset. varskod never has the key.
+	 */
+	"CREATE TABLE blobs ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" thread TEXT NOT NULL REFERENCES threads(id),"
+	" owner TEXT NOT NULL REFERENCES users(id),"
+	" size INTEGER NOT NULL CHECK (size >= 1),"
+	" sha256 BLOB NOT NULL CHECK (length(sha256) = 32),"
+	" received INTEGER NOT NULL CHECK (received >= 0 AND received <= size),"
+	" complete INTEGER NOT NULL CHECK (complete IN (0, 1)),"
+	" created_at INTEGER NOT NULL,"
+	" updated_at INTEGER NOT NULL) STRICT;"
+	"CREATE INDEX blobs_thread ON blobs(thread);"
+	"CREATE TABLE blob_chunks ("
+	" blob TEXT NOT NULL REFERENCES blobs(id),"
+	" offset INTEGER NOT NULL CHECK (offset >= 0),"
+	" data BLOB NOT NULL,"
+	" PRIMARY KEY (blob, offset)) STRICT;"
+	"PRAGMA user_version = 8;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -407,7 +428,7 @@ int store_row_int(sqlite3_stmt *st, void *arg)
 /* The SQL of every statement: each id in exactly one of the files' tables. */
 static const char *const *const sql_tables[] = {
         store_sql_main, store_sql_audit, store_sql_import, store_sql_outbox, store_sql_deadline, store_sql_flow,
-        store_sql_keys, store_sql_backup, store_sql_thread,
+        store_sql_keys, store_sql_backup, store_sql_thread, store_sql_blob,
 };
 
 #define STORE_SQL_NAME(id) #id,
