@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "proto.h"
 #include "report.h"
+#include "retention.h"
 #include "store.h"
 #include "chains.h"
 #include "store_keys.h"
@@ -63,7 +64,8 @@ static const char usage_main[] =
 	"  restore SRC [--force]     check a backup and put it in place of the database (varskod stopped)\n"
 	"  org init|show|admin-add|admin-remove|enroll-key   the org chain, signed offline by the root key\n"
 	"  deadline --received T [--investigation-started T2]   legal deadlines (no config)\n"
-	"  report --from D --to D [--team T] --format json|csv|html   ledelsestilsyn figures\n";
+	"  report --from D --to D [--team T] --format json|csv|html   ledelsestilsyn figures\n"
+	"  threads purge [--dry-run] [--older-than DAYS]   purge the content of inactive threads\n";
 
 static const char usage_init[] =
 	"usage: varskoctl [-c FILE] init\n"
@@ -1397,5 +1399,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "report") == 0)
 		return ctl_report(cfgpath, argc, argv);
+	if (strcmp(cmd, "threads") == 0)
+		return ctl_threads(cfgpath, argc, argv);
 	return usage_error(usage_main, "unknown command");
 }

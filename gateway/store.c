@@ -258,6 +258,12 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (thread, seq, user, kind),"
 	" FOREIGN KEY (thread, seq) REFERENCES thread_messages(thread, seq)) STRICT;"
 	"PRAGMA user_version = 7;",
+	/*
+	 * 7 -> 8: thread retention (docs/THREADS.md "Retention"): when a thread's content was purged. The
+	 * thread row, its chain and its membership rows stay; its messages, recipients and marks are deleted.
+	 */
+	"ALTER TABLE threads ADD COLUMN purged_at INTEGER NULL;"
+	"PRAGMA user_version = 8;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
