@@ -1,7 +1,7 @@
 /*
  * retention.h: the retention rule of consultation threads (issue 10, Must
  * 8; docs/THREADS.md "Retention"), shared by varskod's periodic purge
- * (retention_tick.c) and `varskoctl threads purge` (ctl_threads.c).
+ * (retention_tick.c) and `varskoctl threads purge` (ctl.c).
  *
  * A thread's content (its message envelopes, their recipient rows and its
  * read marks) is purged once its last activity (its creation, its last
@@ -37,10 +37,5 @@ int64_t retention_cutoff(int64_t now, int days);
  */
 int retention_purge(struct store *s, int64_t now, int days, int dry_run, size_t max, const char *actor,
                     int (*fn)(const struct store_thread_purge *p, void *arg), void *arg, size_t *n);
-
-/* ---- the varskoctl command (ctl_threads.c) ---- */
-
-/* `varskoctl threads ...`: argv[0] is "threads". Returns the exit code (0, 1, 2 usage). */
-int ctl_threads(const char *cfgpath, int argc, char **argv);
 
 #endif
