@@ -179,6 +179,10 @@ def main():
         rc, out, err = fl.cli_as(SOFIE, "thread", "read", old, env=day5)
         c("sofie reading OLD: refused with purged, in Danish", rc != 0 and "purged" in err and "slettet" in err,
           out_of(rc, out, err))
+        rc, out, err = fl.cli_as(SOFIE, "thread", "list", env=day5)
+        row = next((ln for ln in out.splitlines() if old in ln), "")
+        c("sofie's thread list marks OLD (slettet), NEW not", rc == 0 and "(slettet)" in row and
+          "(slettet)" not in next((ln for ln in out.splitlines() if new in ln), "?"), out_of(rc, out, err))
         rc, out, err = fl.cli_as(SOFIE, "thread", "send", old, "hej", env=day5)
         c("sofie writing in OLD: purged", rc != 0 and "purged" in err, out_of(rc, out, err))
         rc, j, out, err = fl.cli_json(SOFIE, "thread", "send", new, f"NEW svar {tag}", env=day5)
