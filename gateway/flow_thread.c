@@ -95,7 +95,8 @@ static int not_purged(struct flow_job *j, struct store *st, const char *thread)
 	if (r != VARSKO_OK)
 		return r;
 	if (t.purged_at != 0)
-		return flow_refuse(j, VARSKO_ERR_PURGED, "the thread's messages were purged after its retention period");
+		return flow_refuse(j, VARSKO_ERR_PURGED,
+		                   "the thread's messages were purged after its retention period");
 	return VARSKO_OK;
 }
 
@@ -987,8 +988,9 @@ int flow_run_thread_mark(struct flow_job *j, struct store *st, const struct call
 		int present = 0;
 
 		/* A present member learns that the message went with its thread's content; nobody else learns more. */
-		if (r == VARSKO_ERR_NOT_FOUND && store_thread_member(st, m.r.thread, c->who.user, &present) == VARSKO_OK &&
-		    present && not_purged(j, st, m.r.thread) == VARSKO_ERR_PURGED)
+		if (r == VARSKO_ERR_NOT_FOUND &&
+		    store_thread_member(st, m.r.thread, c->who.user, &present) == VARSKO_OK && present &&
+		    not_purged(j, st, m.r.thread) == VARSKO_ERR_PURGED)
 			return VARSKO_ERR_PURGED;
 		return flow_refuse(j, VARSKO_ERR_NOT_FOUND, "no such message for this user");
 	}

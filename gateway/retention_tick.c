@@ -67,11 +67,12 @@ static void purge_done(struct worker_job *job)
 		goto out;
 	}
 	if (job->result != VARSKO_OK)
-		log_msg(LOGL_WARN, "retention: the purge of thread content failed (%s) after %zu thread(s); next try in %d s",
+		log_msg(LOGL_WARN, "retention: purge failed (%s) after %zu thread(s); next try in %d s",
 		        varsko_err_name(job->result), j->n, RETENTION_INTERVAL);
 	else if (j->n > 0)
-		log_msg(LOGL_INFO, "retention: purged the content of %zu thread(s) inactive for %d days: %lld message(s), %lld bytes",
-		        j->n, j->days, (long long)j->messages, (long long)j->bytes);
+		log_msg(LOGL_INFO,
+		        "retention: purged the content of %zu thread(s) inactive for %d days: %lld message(s)", j->n,
+		        j->days, (long long)j->messages);
 	/* A full batch: more may be due, at the next tick. */
 	e->next_at = (job->result == VARSKO_OK && j->n == RETENTION_BATCH) ? 0 : j->now + RETENTION_INTERVAL;
 out:

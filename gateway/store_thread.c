@@ -28,7 +28,8 @@
 	" (SELECT coalesce(sum(length(CAST(m.envelope AS BLOB))), 0) FROM thread_messages m WHERE m.thread = a.id),"   \
 	" (SELECT count(*) FROM thread_marks k WHERE k.thread = a.id)"                                                 \
 	" FROM (SELECT t.id AS id, max(t.created_at, coalesce(t.last_time, 0),"                                        \
-	"  coalesce((SELECT max(c.created_at) FROM chain_links c WHERE c.kind = 'thread' AND c.chain = t.id), 0)) AS act" \
+	"  coalesce((SELECT max(c.created_at) FROM chain_links c"                                                      \
+	"   WHERE c.kind = 'thread' AND c.chain = t.id), 0)) AS act"                                                   \
 	"  FROM threads t WHERE t.purged_at IS NULL) a"                                                                \
 	" WHERE a.act < ?1"
 
