@@ -85,6 +85,7 @@ static const struct key_def keys[] = {
 	INT(admin_port, 8444, 0, 65535),
 	INT(health_mqtt_grace_seconds, 30, 0, 86400),
 	INT(health_outbox_max, 1000, 1, 100000000),
+	INT(thread_retention_days, 180, 1, 3650),
 };
 
 #undef STR

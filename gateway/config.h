@@ -77,6 +77,8 @@ struct config {
 	int admin_port;                /* 0..65535, default 8444; 0: no admin listener; never equal to port */
 	int health_mqtt_grace_seconds; /* /healthz fails once MQTT has been down this long, 0..86400, default 30 */
 	int health_outbox_max;         /* /healthz fails at this many undone outbox rows, 1..100000000, default 1000 */
+	int thread_retention_days; /* a thread's content is purged after this many days without activity, 1..3650,
+	                              default 180 (docs/THREADS.md "Retention") */
 };
 
 /*

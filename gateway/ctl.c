@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "proto.h"
 #include "report.h"
+#include "retention.h"
 #include "store.h"
 #include "chains.h"
 #include "store_keys.h"
@@ -63,7 +64,8 @@ static const char usage_main[] =
 	"  restore SRC [--force]     check a backup and put it in place of the database (varskod stopped)\n"
 	"  org init|show|admin-add|admin-remove|enroll-key   the org chain, signed offline by the root key\n"
 	"  deadline --received T [--investigation-started T2]   legal deadlines (no config)\n"
-	"  report --from D --to D [--team T] --format json|csv|html   ledelsestilsyn figures\n";
+	"  report --from D --to D [--team T] --format json|csv|html   ledelsestilsyn figures\n"
+	"  threads purge [--dry-run] [--older-than DAYS]   purge the content of inactive threads\n";
 
 static const char usage_init[] =
 	"usage: varskoctl [-c FILE] init\n"
@@ -148,6 +150,21 @@ static const char usage_org[] =
 	"               create team chains. admin-remove undoes it.\n"
 	"  enroll-key   set the enrollment key's last valid time (UTC, YYYY-MM-DDTHH:MM:SSZ);\n"
 	"               a past time retires it.\n";
+
+static const char usage_threads[] =
+	"usage: varskoctl [-c FILE] threads purge [--dry-run] [--older-than DAYS]\n"
+	"Purge the content of every consultation thread without activity (no message\n"
+	"and no membership change) for more than DAYS days (default: thread_retention_days\n"
+	"of the configuration, 180 unless set; 0: everything inactive before now): its\n"
+	"message envelopes and read marks are deleted, the thread row and its membership\n"
+	"chain stay, and each purged thread gets one audit row (thread_purge) with its\n"
+	"counts and bytes. Members then get the error purged for its messages. varskod\n"
+	"does the same by itself every hour; this runs it now, also while varskod runs\n"
+	"(one transaction per thread; a thread active again meanwhile is left alone).\n"
+	"One line per thread: its id, last activity (UTC), messages, bytes of their\n"
+	"envelopes and read marks; then a total.\n"
+	"  --dry-run          print what would be purged and change nothing\n"
+	"  --older-than DAYS  the period without activity, 0..3650\n";
 
 static void fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -1324,6 +1341,107 @@ out:
 	return code;
 }
 
+/* ---- thread retention (docs/THREADS.md "Retention") ----------------------------------- */
+
+#define THREADS_BATCH   100    /* threads listed, then purged, per round */
+#define THREADS_DRY_MAX 100000 /* threads a dry run lists at most */
+
+struct purge_totals {
+	const char *verb; /* "would purge" or "purged" */
+	int64_t messages, bytes, marks;
+};
+
+static int purge_print(const struct store_thread_purge *p, void *arg)
+{
+	struct purge_totals *t = arg;
+	char when[PROTO_TIME_LEN + 1];
+
+	proto_time_format(p->last_activity, when);
+	if (printf("%s %s last_activity=%s messages=%lld bytes=%lld marks=%lld\n", t->verb, p->thread, when,
+	           (long long)p->messages, (long long)p->bytes, (long long)p->marks) < 0)
+		return VARSKO_ERR_IO;
+	t->messages += p->messages;
+	t->bytes += p->bytes;
+	t->marks += p->marks;
+	return VARSKO_OK;
+}
+
+static int cmd_threads(const char *cfgpath, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "older-than", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct purge_totals tot = { "purged", 0, 0, 0 };
+	char cutoff[PROTO_TIME_LEN + 1], *end;
+	struct config cfg;
+	struct store *s = NULL;
+	int64_t now;
+	size_t n = 0, all = 0;
+	long older = -1;
+	int c, r, dry = 0, days, code = 1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	optind = 0; /* full reset of glibc's getopt state */
+	opterr = 0;
+	/* No "+": options may come after the word purge. */
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage_threads, stdout);
+			return 0;
+		case 'n':
+			dry = 1;
+			break;
+		case 'o':
+			errno = 0;
+			older = strtol(optarg, &end, 10);
+			if (optarg[0] < '0' || optarg[0] > '9' || errno || *end || older > 3650)
+				return usage_error(usage_threads, "--older-than must be a number of days from 0 to 3650");
+			break;
+		default:
+			return usage_error(usage_threads, "unknown option or missing value");
+		}
+	}
+	if (optind + 1 != argc || strcmp(argv[optind], "purge") != 0)
+		return usage_error(usage_threads, "the threads command is: threads purge [options]");
+	if (load_config(cfgpath, &cfg) != VARSKO_OK)
+		goto out;
+	days = older >= 0 ? (int)older : cfg.thread_retention_days;
+	if (open_store(&cfg, &s, 0) != VARSKO_OK)
+		goto out;
+	now = (int64_t)time(NULL);
+	proto_time_format(retention_cutoff(now, days), cutoff);
+	if (dry) {
+		tot.verb = "would purge";
+		r = retention_purge(s, now, days, 1, THREADS_DRY_MAX, "varskoctl", purge_print, &tot, &all);
+	} else {
+		/* Round after round: a thread left alone (active again) is not listed again, so this ends. */
+		do {
+			r = retention_purge(s, now, days, 0, THREADS_BATCH, "varskoctl", purge_print, &tot, &n);
+			all += n;
+		} while (r == VARSKO_OK && n == THREADS_BATCH);
+	}
+	if (r != VARSKO_OK) {
+		fail(r, "%s after %zu thread(s)", dry ? "cannot list the threads" : "the purge failed", all);
+		goto out;
+	}
+	printf("%s %zu thread(s) without activity since %s (%d days): %lld message(s), %lld bytes, %lld mark(s)%s\n",
+	       tot.verb, all, cutoff, days, (long long)tot.messages, (long long)tot.bytes, (long long)tot.marks,
+	       dry ? "; nothing was changed" : "");
+	if (fflush(stdout) != 0) {
+		fail(VARSKO_ERR_IO, "cannot write");
+		goto out;
+	}
+	code = 0;
+out:
+	store_close(s);
+	config_free(&cfg);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1397,5 +1515,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "report") == 0)
 		return ctl_report(cfgpath, argc, argv);
+	if (strcmp(cmd, "threads") == 0)
+		return cmd_threads(cfgpath, argc, argv);
 	return usage_error(usage_main, "unknown command");
 }

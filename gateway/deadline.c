@@ -11,7 +11,8 @@
  * clock is compared with warn_at and due_at each time, never a countdown
  * that a clock change could shorten), never lost (an instant missed while
  * varskod was down is found at the next tick), and never repeated (the mark
- * commits with the outbox row). Only one job is queued or running at a time.
+ * commits with the outbox row). Only one job is queued or running at a time
+ * (periodic.h).
  */
 #include "deadline.h"
 
@@ -20,6 +21,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "periodic.h"
 #include "server.h"
 #include "store_deadline.h"
 #include "varsko/err.h"
@@ -30,15 +32,13 @@
 struct deadline_engine {
 	const struct config *cfg;
 	struct server *srv;
-	int busy;         /* a fire job is queued or running */
-	int stopped;      /* deadline_stop() came while busy: the job's done() frees the engine */
+	struct periodic *periodic;
 	int failing;      /* the last job failed (log once per run of failures) */
 	int64_t last_now; /* the wall clock of the previous tick, to notice a clock that went back */
 };
 
 struct fire_job {
-	struct worker_job base; /* first: the worker hands back &base */
-	struct deadline_engine *e;
+	struct periodic_job pj; /* first: the worker hands back &pj.base */
 	int64_t now;
 	char tenant[DEADLINE_TENANT_MAX + 1];
 	size_t n;
@@ -61,23 +61,17 @@ static void fire_run(struct worker_job *job, struct store *s)
 }
 
 /* lws thread: push the frames to the teams' leder sessions. Owns and frees the job. */
-static void fire_done(struct worker_job *job)
+static void fire_done(void *arg, struct periodic_job *pj)
 {
-	struct fire_job *j = (struct fire_job *)job;
-	struct deadline_engine *e = j->e;
+	struct deadline_engine *e = arg;
+	struct fire_job *j = (struct fire_job *)pj;
 	size_t i;
 	int sessions;
 
-	e->busy = 0;
-	if (e->stopped) {
-		/* deadline_stop() was called while this job was out; nothing may be pushed any more. */
-		free(e);
-		goto out;
-	}
-	if (job->result != VARSKO_OK) {
+	if (pj->base.result != VARSKO_OK) {
 		if (!e->failing)
 			log_msg(LOGL_WARN, "deadline: cannot record due warnings (%s); retrying every second",
-			        varsko_err_name(job->result));
+			        varsko_err_name(pj->base.result));
 		e->failing = 1;
 		goto out;
 	}
@@ -98,34 +92,25 @@ out:
 	free(j);
 }
 
-/* lws thread, about once a second: queue one fire job unless one is out already. */
-static void deadline_tick(void *arg, int64_t now)
+/* lws thread, about once a second while no fire job is out: the next one. */
+static struct periodic_job *fire_make(void *arg, int64_t now)
 {
 	struct deadline_engine *e = arg;
 	struct fire_job *j;
-	struct worker *w;
 
-	if (e->stopped || e->busy)
-		return;
 	if (now < e->last_now)
 		log_msg(LOGL_WARN, "deadline: the wall clock went back %lld s; nothing fires twice",
 		        (long long)(e->last_now - now));
 	e->last_now = now;
-	if ((w = server_worker(e->srv)) == NULL)
-		return;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return; /* tried again at the next tick */
-	j->base.run = fire_run;
-	j->base.done = fire_done;
-	j->e = e;
+		return NULL; /* tried again at the next tick */
+	j->pj.base.run = fire_run;
 	j->now = now;
 	memcpy(j->tenant, e->cfg->tenant, strnlen(e->cfg->tenant, DEADLINE_TENANT_MAX));
-	if (worker_submit(w, &j->base) != VARSKO_OK) {
-		free(j);
-		return;
-	}
-	e->busy = 1;
+	return &j->pj;
 }
+
+static const struct periodic_ops fire_ops = {fire_make, fire_done};
 
 int deadline_start(struct deadline_engine **out, const struct config *cfg, struct server *srv)
 {
@@ -142,7 +127,7 @@ int deadline_start(struct deadline_engine **out, const struct config *cfg, struc
 		return VARSKO_ERR_NOMEM;
 	e->cfg = cfg;
 	e->srv = srv;
-	if ((r = server_add_tick(srv, deadline_tick, e)) != VARSKO_OK) {
+	if ((r = periodic_start(&e->periodic, srv, &fire_ops, e)) != VARSKO_OK) {
 		free(e);
 		return r;
 	}
@@ -151,18 +136,13 @@ int deadline_start(struct deadline_engine **out, const struct config *cfg, struc
 }
 
 /*
- * The server keeps calling the tick until server_run() returns, and a job
- * that is out is delivered by worker_drain() or by server_destroy(): so call
- * this after server_run() has returned and before server_destroy(). When a
- * job is still out, its done() frees the engine and pushes nothing.
+ * After server_run() has returned and before server_destroy() (periodic.h):
+ * a fire job still out is freed when it comes back, and pushes nothing.
  */
 void deadline_stop(struct deadline_engine *e)
 {
 	if (e == NULL)
 		return;
-	if (e->busy) {
-		e->stopped = 1;
-		return;
-	}
+	periodic_stop(e->periodic);
 	free(e);
 }

@@ -79,6 +79,27 @@ static int member_chain(struct flow_job *j, struct store *st, const char *thread
 	return VARSKO_OK;
 }
 
+/*
+ * For a request that reads or adds content (append, send, sync, mark), after
+ * member_chain(): a thread whose content was purged (docs/THREADS.md
+ * "Retention") is closed, and the answer is `purged`. Its chain stays
+ * readable with thread_get.
+ */
+static int not_purged(struct flow_job *j, struct store *st, const char *thread)
+{
+	struct store_thread t;
+	int r = store_thread_get(st, thread, &t);
+
+	if (r == VARSKO_ERR_NOT_FOUND)
+		return flow_refuse(j, r, NO_THREAD);
+	if (r != VARSKO_OK)
+		return r;
+	if (t.purged_at != 0)
+		return flow_refuse(j, VARSKO_ERR_PURGED,
+		                   "the thread's messages were purged after its retention period");
+	return VARSKO_OK;
+}
+
 /* The pin of a link is user's current user key by the stored user chain: stale_key, or not_found without one. */
 static int pin_check(struct flow_job *j, struct store *st, const char *user, uint64_t generation,
                      const uint8_t uk_sign_pk[PROTO_PK_LEN])
@@ -438,6 +459,8 @@ int flow_run_thread_append(struct flow_job *j, struct store *st, const struct ca
 	}
 	if ((r = member_chain(j, st, thread, c->who.user, 0, tc)) != VARSKO_OK)
 		goto out;
+	if ((r = not_purged(j, st, thread)) != VARSKO_OK)
+		goto out;
 	if ((r = chain_link_from_json(json_object_get(j->req, "link"), l)) != VARSKO_OK) {
 		r = flow_refuse(j, r, "the link is not a valid chain link");
 		goto out;
@@ -577,6 +600,8 @@ int flow_run_thread_send(struct flow_job *j, struct store *st, const struct call
 		goto out;
 	}
 	if ((r = member_chain(j, st, thread, c->who.user, 0, x.tc)) != VARSKO_OK)
+		goto out;
+	if ((r = not_purged(j, st, thread)) != VARSKO_OK)
 		goto out;
 	/* The envelope: a thread message from this device, signed by it. */
 	if ((r = flow_envelope_of(j, &x.text, &x.env)) != VARSKO_OK)
@@ -746,6 +771,13 @@ static int list_row(const struct store_thread *t, void *arg)
 				o = NULL;
 			}
 		}
+		if (o != NULL && t->purged_at != 0) {
+			proto_time_format(t->purged_at, when);
+			if (json_object_set_new(o, "purged", json_string(when)) != 0) {
+				json_decref(o);
+				o = NULL;
+			}
+		}
 		if (o == NULL || json_array_append_new(x->items, o) != 0)
 			r = VARSKO_ERR_NOMEM;
 	}
@@ -878,6 +910,8 @@ int flow_run_thread_sync(struct flow_job *j, struct store *st, const struct call
 	}
 	if ((r = member_chain(j, st, thread, c->who.user, 0, tc)) != VARSKO_OK)
 		goto out;
+	if ((r = not_purged(j, st, thread)) != VARSKO_OK)
+		goto out;
 	/* One more than asked for tells whether there are more. */
 	x.cap = (size_t)limit + 1;
 	if ((x.msgs = calloc(x.cap, sizeof(*x.msgs))) == NULL) {
@@ -950,8 +984,16 @@ int flow_run_thread_mark(struct flow_job *j, struct store *st, const struct call
 	if (r != VARSKO_OK && r != VARSKO_ERR_NOT_FOUND)
 		return r;
 	if (r == VARSKO_ERR_NOT_FOUND || strcmp(message, m.r.message) != 0 ||
-	    sodium_memcmp(hash, m.r.envelope_hash, sizeof(hash)) != 0)
+	    sodium_memcmp(hash, m.r.envelope_hash, sizeof(hash)) != 0) {
+		int present = 0;
+
+		/* A present member learns that the message went with its thread's content; nobody else learns more. */
+		if (r == VARSKO_ERR_NOT_FOUND &&
+		    store_thread_member(st, m.r.thread, c->who.user, &present) == VARSKO_OK && present &&
+		    not_purged(j, st, m.r.thread) == VARSKO_ERR_PURGED)
+			return VARSKO_ERR_PURGED;
 		return flow_refuse(j, VARSKO_ERR_NOT_FOUND, "no such message for this user");
+	}
 	if ((r = thread_mark_to_json(&m, &o)) != VARSKO_OK || (r = flow_frame_dump(o, &text, &len)) != VARSKO_OK)
 		goto out;
 	r = store_thread_mark_add(st, m.r.thread, (int64_t)m.r.seq, m.r.user, thread_receipt_kind_name(m.r.kind),

@@ -146,6 +146,12 @@
 	X(SQL_THREAD_MARKS)                                                                                            \
 	X(SQL_THREAD_MARK_TARGET)                                                                                      \
 	X(SQL_THREAD_MARK_INSERT)                                                                                      \
+	X(SQL_THREAD_PURGE_DUE)                                                                                        \
+	X(SQL_THREAD_PURGE_ONE)                                                                                        \
+	X(SQL_THREAD_PURGE_MARKS)                                                                                      \
+	X(SQL_THREAD_PURGE_RCPTS)                                                                                      \
+	X(SQL_THREAD_PURGE_MSGS)                                                                                       \
+	X(SQL_THREAD_PURGED_SET)                                                                                       \
 	X(SQL_INST_RAADGIVERE)                                                                                         \
 	/* store_blob.c */                                                                                             \
 	X(SQL_BLOB_GET)                                                                                                \

@@ -259,7 +259,13 @@ static const char *const migrations[] = {
 	" FOREIGN KEY (thread, seq) REFERENCES thread_messages(thread, seq)) STRICT;"
 	"PRAGMA user_version = 7;",
 	/*
-	 * 7 -> 8: attachments (PROTOCOL.md 17.8): a blob of ciphertext bound to a thread and its uploader,
+	 * 7 -> 8: thread retention (docs/THREADS.md "Retention"): when a thread's content was purged. The
+	 * thread row, its chain and its membership rows stay; its messages, recipients and marks are deleted.
+	 */
+	"ALTER TABLE threads ADD COLUMN purged_at INTEGER NULL;"
+	"PRAGMA user_version = 8;",
+	/*
+	 * 8 -> 9: attachments (PROTOCOL.md 17.8): a blob of ciphertext bound to a thread and its uploader,
 	 * with its size and SHA-256, and its parts by offset. varskod never has the key.
 	 */
 	"CREATE TABLE blobs ("
@@ -278,7 +284,7 @@ static const char *const migrations[] = {
 	" offset INTEGER NOT NULL CHECK (offset >= 0),"
 	" data BLOB NOT NULL,"
 	" PRIMARY KEY (blob, offset)) STRICT;"
-	"PRAGMA user_version = 8;",
+	"PRAGMA user_version = 9;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

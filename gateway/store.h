@@ -20,8 +20,8 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 8
-#define STORE_SCHEMA_VERSION_NEXT 9 /* for tests: a database from newer code */
+#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION_NEXT 10 /* for tests: a database from newer code */
 
 /*
  * Open (and with create != 0 create) the database at `path`, set and verify

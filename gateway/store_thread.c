@@ -9,11 +9,29 @@
 
 #include "store-internal.h"
 
-#define T_SELECT "SELECT id, institution, anonymous, creator, version, last_seq, coalesce(last_time, 0), created_at"
+#define T_SELECT                                                                                                       \
+	"SELECT id, institution, anonymous, creator, version, last_seq, coalesce(last_time, 0), created_at,"           \
+	" coalesce(purged_at, 0)"
 #define M_SELECT                                                                                                       \
 	"SELECT m.seq, m.received_at, m.envelope, (SELECT d.cert_json FROM devices d WHERE d.id = m.sender_device)"    \
 	" FROM thread_messages m JOIN thread_recipients r ON r.thread = m.thread AND r.seq = m.seq AND r.user = ?2"    \
 	" WHERE m.thread = ?1"
+
+/*
+ * The threads not purged yet with their last activity (the newest of: the
+ * creation, the last message, the last link of the chain) before ?1, and
+ * what purging each would delete: messages, their envelopes' bytes, marks.
+ */
+#define P_SELECT                                                                                                       \
+	"SELECT a.id, a.act,"                                                                                          \
+	" (SELECT count(*) FROM thread_messages m WHERE m.thread = a.id),"                                             \
+	" (SELECT coalesce(sum(length(CAST(m.envelope AS BLOB))), 0) FROM thread_messages m WHERE m.thread = a.id),"   \
+	" (SELECT count(*) FROM thread_marks k WHERE k.thread = a.id)"                                                 \
+	" FROM (SELECT t.id AS id, max(t.created_at, coalesce(t.last_time, 0),"                                        \
+	"  coalesce((SELECT max(c.created_at) FROM chain_links c"                                                      \
+	"   WHERE c.kind = 'thread' AND c.chain = t.id), 0)) AS act"                                                   \
+	"  FROM threads t WHERE t.purged_at IS NULL) a"                                                                \
+	" WHERE a.act < ?1"
 
 /* The statements of this file (store-internal.h). */
 const char *const store_sql_thread[STORE_SQL_COUNT] = {
@@ -27,7 +45,7 @@ const char *const store_sql_thread[STORE_SQL_COUNT] = {
         [SQL_THREAD_LIST] = T_SELECT " FROM threads WHERE id IN"
                                      " (SELECT thread FROM thread_members WHERE user = ?1 AND present = 1)"
                                      " ORDER BY coalesce(last_time, created_at) DESC, id LIMIT ?2",
-        [SQL_THREAD_NEXT_SEQ] = "SELECT last_seq + 1 FROM threads WHERE id = ?1",
+        [SQL_THREAD_NEXT_SEQ] = "SELECT last_seq + 1 FROM threads WHERE id = ?1 AND purged_at IS NULL",
         [SQL_THREAD_MSG_INSERT] = "INSERT INTO thread_messages (thread, seq, message, sender_user, sender_device,"
                                   " version, received_at, envelope, envelope_hash)"
                                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -44,6 +62,12 @@ const char *const store_sql_thread[STORE_SQL_COUNT] = {
                                    " WHERE m.thread = ?1 AND m.seq = ?2",
         [SQL_THREAD_MARK_INSERT] = "INSERT INTO thread_marks (thread, seq, user, kind, device, mark_json, received_at)"
                                    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [SQL_THREAD_PURGE_DUE] = P_SELECT " ORDER BY a.act, a.id LIMIT ?2",
+        [SQL_THREAD_PURGE_ONE] = P_SELECT " AND a.id = ?2",
+        [SQL_THREAD_PURGE_MARKS] = "DELETE FROM thread_marks WHERE thread = ?1",
+        [SQL_THREAD_PURGE_RCPTS] = "DELETE FROM thread_recipients WHERE thread = ?1",
+        [SQL_THREAD_PURGE_MSGS] = "DELETE FROM thread_messages WHERE thread = ?1",
+        [SQL_THREAD_PURGED_SET] = "UPDATE threads SET purged_at = ?2 WHERE id = ?1 AND purged_at IS NULL",
         [SQL_INST_RAADGIVERE] = "SELECT u.id FROM users u JOIN user_institutions ui ON ui.user = u.id"
                                 " WHERE ui.institution = ?1 AND u.role = 'raadgiver' ORDER BY u.id",
 };
@@ -64,6 +88,7 @@ static int thread_row(sqlite3_stmt *st, void *arg)
 	t->last_seq = store_col_int(st, 5);
 	t->last_time = store_col_int(st, 6);
 	t->created_at = store_col_int(st, 7);
+	t->purged_at = store_col_int(st, 8);
 	return VARSKO_OK;
 }
 
@@ -320,4 +345,70 @@ int store_institution_raadgivere(struct store *s, const char *institution, int (
 	struct user_each e = {fn, arg};
 
 	return store_query(s, SQL_INST_RAADGIVERE, user_row, &e, "s", institution);
+}
+
+/* ---- retention ------------------------------------------------------------------------------ */
+
+static int purge_row(sqlite3_stmt *st, void *arg)
+{
+	struct store_thread_purge *p = arg;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	if ((r = store_col_text(st, 0, p->thread, sizeof(p->thread))) != VARSKO_OK)
+		return r;
+	p->last_activity = store_col_int(st, 1);
+	p->messages = store_col_int(st, 2);
+	p->bytes = store_col_int(st, 3);
+	p->marks = store_col_int(st, 4);
+	return VARSKO_OK;
+}
+
+struct purge_each {
+	int (*fn)(const struct store_thread_purge *p, void *arg);
+	void *arg;
+};
+
+static int purge_each_row(sqlite3_stmt *st, void *arg)
+{
+	struct purge_each *e = arg;
+	struct store_thread_purge p;
+	int r;
+
+	if ((r = purge_row(st, &p)) != VARSKO_OK)
+		return r;
+	return e->fn(&p, e->arg);
+}
+
+int store_thread_purge_due(struct store *s, int64_t cutoff, size_t max,
+                           int (*fn)(const struct store_thread_purge *p, void *arg), void *arg)
+{
+	struct purge_each e = {fn, arg};
+
+	return store_query(s, SQL_THREAD_PURGE_DUE, purge_each_row, &e, "ii", cutoff, (int64_t)max);
+}
+
+int store_thread_purge(struct store *s, const char *thread, int64_t cutoff, int64_t now, const char *actor,
+                       struct store_thread_purge *out)
+{
+	char detail[PROTO_ID_MAX + 160], when[PROTO_TIME_LEN + 1];
+	int own = 0, r;
+
+	memset(out, 0, sizeof(*out));
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	/* Looked at again under the write lock: a message or a link since the listing keeps the thread. */
+	if ((r = store_query_one(s, SQL_THREAD_PURGE_ONE, purge_row, out, "is", cutoff, thread)) != VARSKO_OK)
+		goto out;
+	if ((r = store_exec(s, SQL_THREAD_PURGE_MARKS, "s", thread)) != VARSKO_OK ||
+	    (r = store_exec(s, SQL_THREAD_PURGE_RCPTS, "s", thread)) != VARSKO_OK ||
+	    (r = store_exec(s, SQL_THREAD_PURGE_MSGS, "s", thread)) != VARSKO_OK ||
+	    (r = store_exec(s, SQL_THREAD_PURGED_SET, "si", thread, now)) != VARSKO_OK)
+		goto out;
+	proto_time_format(out->last_activity, when);
+	snprintf(detail, sizeof detail, "thread=%s messages=%lld bytes=%lld marks=%lld last_activity=%s", thread,
+	         (long long)out->messages, (long long)out->bytes, (long long)out->marks, when);
+	r = store_audit(s, now, "thread_purge", actor, detail);
+out:
+	return store_tx_end(s, own, r);
 }

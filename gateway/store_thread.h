@@ -35,6 +35,7 @@ struct store_thread {
 	int64_t last_seq;  /* the last message's seq, 0 before the first */
 	int64_t last_time; /* when the last message was received, 0 before the first */
 	int64_t created_at;
+	int64_t purged_at; /* when its content was purged (store_thread_purge), 0 while it is not */
 };
 
 /* The thread row of id into *out; VARSKO_ERR_NOT_FOUND when there is none. */
@@ -154,5 +155,40 @@ int store_thread_list(struct store *s, const char *user, size_t max, int (*fn)(c
  */
 int store_institution_raadgivere(struct store *s, const char *institution, int (*fn)(const char *user, void *arg),
                                  void *arg);
+
+/* ---- retention (docs/THREADS.md "Retention") ---- */
+
+/*
+ * A thread whose content is (or would be) purged: its last activity (the
+ * newest of its creation, its last message and its chain's last link) and
+ * what purging deletes: messages, the bytes of their envelopes, read marks.
+ */
+struct store_thread_purge {
+	char thread[PROTO_ID_MAX + 1];
+	int64_t last_activity;
+	int64_t messages, bytes, marks;
+};
+
+/*
+ * The threads not purged yet whose last activity is before cutoff, the
+ * oldest first, at most max, through fn (which must not write). Changes
+ * nothing: the dry run of `varskoctl threads purge` is this.
+ */
+int store_thread_purge_due(struct store *s, int64_t cutoff, size_t max,
+                           int (*fn)(const struct store_thread_purge *p, void *arg), void *arg);
+
+/*
+ * Purge thread's content in one transaction, if its last activity is still
+ * before cutoff (looked at again under the write lock) and it was not
+ * purged: its messages, their recipient rows and its read marks are
+ * deleted (the store runs with secure_delete, so the envelopes' bytes are
+ * overwritten), purged_at is set to now, and one audit row "thread_purge"
+ * (actor; detail the thread id, the counts and bytes deleted and the last
+ * activity) is written. The thread row, its chain and its membership rows
+ * stay. *out says what went. VARSKO_ERR_NOT_FOUND when the thread is
+ * unknown, already purged or active again.
+ */
+int store_thread_purge(struct store *s, const char *thread, int64_t cutoff, int64_t now, const char *actor,
+                       struct store_thread_purge *out);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "deadline.h"
+#include "retention_tick.h"
 #include "keys.h"
 #include "log.h"
 #include "mqtt.h"
@@ -193,6 +194,7 @@ int main(int argc, char **argv)
 	struct store *store = NULL;
 	struct server *srv = NULL;
 	struct deadline_engine *deadlines = NULL;
+	struct retention_engine *retention = NULL;
 	struct mqtt *mqtt = NULL;
 	uint8_t *org_sk = NULL, *gw_sk = NULL;
 	uint8_t root_pk[PROTO_PK_LEN];
@@ -285,6 +287,10 @@ int main(int argc, char **argv)
 		varskod_fail("cannot start the deadline engine", r);
 		goto out;
 	}
+	if ((r = retention_start(&retention, &cfg, srv)) != VARSKO_OK) {
+		varskod_fail("cannot start the purge of thread content", r);
+		goto out;
+	}
 	varskod_server = srv;
 	if (varskod_stop) /* a signal came before the handler could reach the server */
 		server_stop(srv);
@@ -315,6 +321,7 @@ out : {
 }
 	/* Before the server: they hold hooks and jobs of its worker. */
 	deadline_stop(deadlines);
+	retention_stop(retention);
 	mqtt_stop(mqtt);
 	server_destroy(srv);
 	store_close(store);

@@ -733,6 +733,7 @@ static const struct pf_field k_thread_sent[] = {
 static const struct pf_field k_thread_item[] = {
         C_THREAD,          C_ID("institution"), C_BOOL("anonymous"),
         C_POS("version"),  C_U64("last_seq"),   {"last_time", PF_TIME, 0, 0, 0, 0, 0, NULL, NULL},
+        {"purged", PF_TIME, 0, 0, 0, 0, 0, NULL, NULL},
 };
 static const struct pf_table t_thread_item = {k_thread_item, PF_N(k_thread_item), 0};
 static const struct pf_field k_threads[] = {C_LIST("threads", FLOW_ITEMS_MAX, &t_thread_item)};

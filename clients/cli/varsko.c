@@ -2392,7 +2392,8 @@ static int run_thread_list(const struct command *cmd, struct opts *o)
 		col(n, 10);
 		if (last != NULL)
 			show_time(last, t);
-		printf("%s\n", last != NULL ? t : "-");
+		printf("%s%s\n", last != NULL ? t : "-",
+		       json_object_get(it, "purged") != NULL ? " (slettet)" : "");
 	}
 	rc = EXIT_SUCCESS;
 out:
@@ -2997,8 +2998,10 @@ static const struct command commands[] = {
          "usage: varsko thread list\n"
          "\n"
          "De tråde, du er medlem af, den seneste aktivitet først; varskod kender hverken\n"
-         "titler eller beskeder. --json: {\"threads\":[{\"thread\",\"institution\",\n"
-         "\"anonymous\",\"version\",\"last_seq\",\"last_time\"?}]}.\n",
+         "titler eller beskeder. En tråd uden aktivitet i thread_retention_days dage (standard\n"
+         "180) får sine beskeder slettet; den vises så med \"slettet\". --json:\n"
+         "{\"threads\":[{\"thread\",\"institution\",\"anonymous\",\"version\",\"last_seq\",\n"
+         "\"last_time\"?,\"purged\"?}]}.\n",
          run_thread_list},
         {"thread", "send", 0, 2,
          "usage: varsko thread send ID TEKST\n"

@@ -22,6 +22,9 @@
 #include "check.h"
 #include "store.h"
 
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
 static char dir[] = "/tmp/varsko-test-backup-XXXXXX";
 static const int64_t T0 = 1795424400; /* 2026-11-23T09:00:00Z */
 
@@ -245,7 +248,7 @@ static void test_older_copy(void)
 	CHECK_EQ_INT(copy_audit(copy), 33);
 	/* A newer schema opens (to be told), and store_schema_check refuses it. */
 	CHECK(sqlite3_open(copy, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "PRAGMA user_version = 8", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "PRAGMA user_version = " STR(STORE_SCHEMA_VERSION_NEXT), NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_EQ_INT(store_open_copy(&c, copy), VARSKO_OK);
 	if (c != NULL) {

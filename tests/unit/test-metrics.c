@@ -109,7 +109,7 @@ static void test_text(void)
 	CHECK_LINE(t, "varsko_logins_total{result=\"failed\"} 1");
 	CHECK_LINE(t, "varsko_frames_refused_total{code=\"bad_json\"} 3");
 	CHECK_LINE(t, "varsko_frames_refused_total{code=\"internal\"} 1");
-	CHECK_LINE(t, "varsko_frames_refused_total{code=\"approval_failed\"} 0"); /* the last code of err.h */
+	CHECK_LINE(t, "varsko_frames_refused_total{code=\"purged\"} 0"); /* the last code of err.h */
 	CHECK(strstr(t, "code=\"ok\"") == NULL);
 	CHECK_LINE(t, "varsko_submissions_accepted_total 2");
 	CHECK_LINE(t, "# TYPE varsko_store_commit_batch_size histogram");

@@ -20,6 +20,7 @@
 #include "store.h"
 #include "store_keys.h"
 #include "store_thread.h"
+#include "retention.h"
 
 #define STR_(x) #x
 #define STR(x)  STR_(x)
@@ -599,6 +600,80 @@ static int raad_cb(const char *user, void *arg)
 	return VARSKO_OK;
 }
 
+static int purge_cb(const struct store_thread_purge *p, void *arg)
+{
+	char *out = arg;
+	size_t n = strlen(out);
+
+	snprintf(out + n, 512 - n, "%s:%lld:%lld:%lld:%lld;", p->thread, (long long)(p->last_activity - T0),
+	         (long long)p->messages, (long long)p->bytes, (long long)p->marks);
+	return VARSKO_OK;
+}
+
+/*
+ * Retention (retention.h) on the threads test_threads() left: tid (created
+ * at T0, its last link at T0 + 7, its last message at T0 + 8: activity T0 +
+ * 8; two messages of 9 bytes, two marks) and tid2 (created at T0 + 20, no
+ * message). A dry run changes nothing; the purge deletes tid's messages,
+ * recipients and marks, keeps the row and the chain, audits one row and
+ * closes the thread to new messages; a thread active after the cutoff is
+ * left alone, also when asked for by name.
+ */
+static void test_retention(struct store *s, const char *tid, const char *tid2)
+{
+	struct store_thread_purge p;
+	struct store_thread got;
+	uint8_t hash[STORE_THREAD_HASH_LEN];
+	char out[512] = "";
+	int64_t now = T0 + 9 + RETENTION_DAY, seq = 0;
+	size_t n = 99;
+	long long audits = -1;
+
+	CHECK(retention_cutoff(now, 1) == T0 + 9);
+	CHECK_EQ_INT(retention_purge(s, now - 1, 1, 1, 10, "t", purge_cb, out, &n), VARSKO_OK);
+	CHECK(n == 0 && out[0] == '\0'); /* activity T0 + 8 is not before the cutoff T0 + 8 */
+	CHECK_EQ_INT(retention_purge(s, now, 1, 1, 10, "t", purge_cb, out, &n), VARSKO_OK);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_STR(out, "T-LNFVTT3BHD35M6PP6INL36B6JE:8:2:18:2;");
+	CHECK_EQ_INT(store_thread_get(s, tid, &got), VARSKO_OK);
+	CHECK(got.purged_at == 0);
+	CHECK_EQ_INT(store_thread_messages(s, tid, "laerer-a", 0, 0, 100, row_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "T-LNFVTT3BHD35M6PP6INL36B6JE:8:2:18:2;1c,2c,"); /* the dry run left them */
+
+	CHECK_EQ_INT(store_thread_purge(s, tid2, T0 + 9, now, "t", &p), VARSKO_ERR_NOT_FOUND);
+	out[0] = '\0';
+	CHECK_EQ_INT(retention_purge(s, now, 1, 0, 10, "varskod", purge_cb, out, &n), VARSKO_OK);
+	CHECK_EQ_INT(n, 1);
+	CHECK_EQ_STR(out, "T-LNFVTT3BHD35M6PP6INL36B6JE:8:2:18:2;");
+	CHECK_EQ_INT(audit_count(s, "thread_purge", "thread=T-LNFVTT3BHD35M6PP6INL36B6JE messages=2 bytes=18 marks=2"
+	                                            " last_activity=2026-11-23T09:00:08Z"), 1);
+	CHECK_EQ_INT(store_thread_get(s, tid, &got), VARSKO_OK);
+	CHECK(got.purged_at == now && got.last_seq == 2 && got.version == 3);
+	out[0] = '\0';
+	CHECK_EQ_INT(store_thread_messages(s, tid, "laerer-a", 0, 0, 100, row_cb, out), VARSKO_OK);
+	CHECK_EQ_STR(out, "");
+	CHECK_EQ_INT(store_thread_mark_target(s, tid, 1, "raad-r", out, hash, out + 100), VARSKO_ERR_NOT_FOUND);
+	CHECK_EQ_INT(store_thread_member(s, tid, "laerer-a", &(int){0}), VARSKO_OK); /* the membership stays */
+	CHECK_EQ_INT(store_thread_purge(s, tid, now, now, "t", &p), VARSKO_ERR_NOT_FOUND); /* purged already */
+	{
+		struct store_thread_message m = {tid, "M-CAAAAAAAAAAAAAAAAAAAAAAAAA", "laerer-a", "d-a", 3, "{}",
+		                                 (const uint8_t *)"0123456789abcdef0123456789abcdef", NULL, 0};
+
+		CHECK_EQ_INT(store_thread_message_add(s, &m, now, &seq), VARSKO_ERR_NOT_FOUND); /* closed */
+	}
+	/* tid2 (activity T0 + 20): due with a later cutoff; a dry run sees nothing more of tid. */
+	audits = audit_count(s, "thread_purge", "thread=T-Q6FJDZLPZTVGNYZVHN35RHBHUY messages=0 bytes=0 marks=0"
+	                                        " last_activity=2026-11-23T09:00:20Z");
+	CHECK_EQ_INT(audits, 0);
+	out[0] = '\0';
+	CHECK_EQ_INT(retention_purge(s, T0 + 21 + RETENTION_DAY, 1, 0, 10, "varskod", purge_cb, out, &n), VARSKO_OK);
+	CHECK_EQ_STR(out, "T-Q6FJDZLPZTVGNYZVHN35RHBHUY:20:0:0:0;");
+	CHECK_EQ_INT(audit_count(s, "thread_purge", "thread=T-Q6FJDZLPZTVGNYZVHN35RHBHUY messages=0 bytes=0 marks=0"
+	                                            " last_activity=2026-11-23T09:00:20Z"), 1);
+	CHECK_EQ_INT(retention_purge(s, T0 + 1000 * RETENTION_DAY, 0, 1, 10, "t", NULL, NULL, &n), VARSKO_OK);
+	CHECK_EQ_INT(n, 0);
+}
+
 /*
  * Threads (store_thread.h): a thread with its links, the membership kept
  * beside them, messages with their recipients (sync finds only a
@@ -735,6 +810,7 @@ static void test_threads(void)
 	out[0] = '\0';
 	CHECK_EQ_INT(store_institution_raadgivere(s, "inst-a", raad_cb, out), VARSKO_OK);
 	CHECK_EQ_STR(out, "raad-r;");
+	test_retention(s, tid, tid2);
 	store_close(s);
 }
 

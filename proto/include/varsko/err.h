@@ -68,7 +68,8 @@ extern "C" {
 	X(ERR_NOT_CROSS_SIGNED, -39, "not_cross_signed", "device is not signed by its user's key")   \
 	X(ERR_STALE_KEY, -40, "stale_key", "a newer key generation exists")                          \
 	X(ERR_RECOVERY_LOCKED, -41, "recovery_locked", "recovery is locked after too many wrong codes") \
-	X(ERR_APPROVAL_FAILED, -42, "approval_failed", "the approval codes do not match")
+	X(ERR_APPROVAL_FAILED, -42, "approval_failed", "the approval codes do not match")              \
+	X(ERR_PURGED, -43, "purged", "the content was purged after its retention period")
 
 enum varsko_err {
 #define VARSKO_ERR_ENUM_(name, num, wire, text) VARSKO_##name = num,
