@@ -21,6 +21,7 @@
 #include "flow.h"
 #include "proto-internal.h"
 #include "thread.h"
+#include "blob.h"
 
 #define FLOW_TIME_MAX_ 253402300799LL /* 9999-12-31T23:59:59Z, the last time proto_time_parse() accepts */
 
@@ -719,6 +720,22 @@ static const struct pf_field k_thread_sync[] = {
 static const struct pf_field k_thread_mark[] = {C_MARK};
 static const struct pf_field k_thread_ok[] = {C_THREAD, C_POS("version")};
 static const struct pf_field k_thread_raadgivere[] = {C_ID("institution")};
+/* Attachments (PROTOCOL.md 17.9): "blob" is a blob id by thread_frame_check(). */
+#define C_BLOB                                                                                                         \
+	{                                                                                                              \
+		"blob", PF_ID, 1, THREAD_BLOB_ID_LEN, THREAD_BLOB_ID_LEN, 0, 0, NULL, "blob must be a blob id"         \
+	}
+#define C_OFFSET                                                                                                       \
+	{                                                                                                              \
+		"offset", PF_U64, 1, 0, 0, 0, 0, NULL, "offset must be a non-negative integer"                         \
+	}
+static const struct pf_field k_blob_begin[] = {C_BLOB, C_THREAD, C_POS("size"), C_B64("sha256", 32, 1)};
+static const struct pf_field k_blob_put[] = {C_BLOB, C_OFFSET,
+                                             {"data", PF_BYTES, 1, 1, BLOB_PART_MAX, 0, 0, NULL, NULL}};
+static const struct pf_field k_blob_get[] = {C_BLOB, C_OFFSET};
+static const struct pf_field k_blob_ok[] = {C_BLOB, C_POS("size"), C_U64("received"), C_BOOL("complete")};
+static const struct pf_field k_blob_data[] = {C_BLOB, C_POS("size"), C_OFFSET,
+                                              {"data", PF_BYTES, 1, 1, BLOB_PART_MAX, 0, 0, NULL, NULL}};
 static const struct pf_field k_raadgivere[] = {C_ID("institution"),
                                                {"users", PF_IDLIST, 1, 0, FLOW_RAADGIVERE_MAX, 0, 0, NULL, NULL}};
 static const struct pf_field k_thread[] = {C_THREAD,
@@ -792,6 +809,9 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_THREAD_SYNC] = TYPE("thread_sync", 1, k_thread_sync),
         [FLOW_T_THREAD_MARK] = TYPE("thread_mark", 1, k_thread_mark),
         [FLOW_T_THREAD_RAADGIVERE] = TYPE("thread_raadgivere", 1, k_thread_raadgivere),
+        [FLOW_T_BLOB_BEGIN] = TYPE("blob_begin", 1, k_blob_begin),
+        [FLOW_T_BLOB_PUT] = TYPE("blob_put", 1, k_blob_put),
+        [FLOW_T_BLOB_GET] = TYPE("blob_get", 1, k_blob_get),
         [FLOW_T_ROUTED] = TYPE("routed", 1, k_routed),
         [FLOW_T_RECEIPT] = TYPE("receipt", 1, k_receipt),
         [FLOW_T_EVENT_OK] = TYPE("event_ok", 1, k_event_ok),
@@ -815,6 +835,8 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_MESSAGES] = TYPE("messages", 1, k_messages),
         [FLOW_T_MARK_OK] = TYPE("mark_ok", 1, k_mark_ok),
         [FLOW_T_RAADGIVERE] = TYPE("raadgivere", 1, k_raadgivere),
+        [FLOW_T_BLOB_OK] = TYPE("blob_ok", 1, k_blob_ok),
+        [FLOW_T_BLOB_DATA] = TYPE("blob_data", 1, k_blob_data),
         [FLOW_T_PUSHED] = TYPE("pushed", 0, k_pushed),
         [FLOW_T_NEW_UNDERRETNING] = TYPE("new_underretning", 0, k_new),
         [FLOW_T_FRIST] = TYPE("frist", 0, k_frist),
@@ -842,7 +864,7 @@ const char *flow_type_name(enum flow_type t)
 /* 1 when t is one of the frames of consultation threads (PROTOCOL.md 17.3). */
 static int thread_type(enum flow_type t)
 {
-	return (t >= FLOW_T_THREAD_CREATE && t <= FLOW_T_THREAD_RAADGIVERE) || (t >= FLOW_T_THREAD_OK && t <= FLOW_T_RAADGIVERE) ||
+	return (t >= FLOW_T_THREAD_CREATE && t <= FLOW_T_BLOB_GET) || (t >= FLOW_T_THREAD_OK && t <= FLOW_T_BLOB_DATA) ||
 	       (t >= FLOW_T_THREAD_MESSAGE && t <= FLOW_T_THREAD_MARK_PUSH);
 }
 
@@ -869,6 +891,10 @@ static int thread_frame_check(const json_t *o, enum flow_type t, const char **de
 
 	if ((v = json_object_get(o, "thread")) != NULL && !thread_id_valid(json_string_value(v))) {
 		*detail = "thread must be a thread id";
+		return VARSKO_ERR_BAD_FRAME;
+	}
+	if ((v = json_object_get(o, "blob")) != NULL && !thread_blob_id_valid(json_string_value(v))) {
+		*detail = "blob must be a blob id";
 		return VARSKO_ERR_BAD_FRAME;
 	}
 	if (t == FLOW_T_THREAD_SENT && !thread_message_id_valid(json_string_value(json_object_get(o, "message")))) {

@@ -350,6 +350,9 @@ enum flow_type {
 	FLOW_T_THREAD_SYNC,
 	FLOW_T_THREAD_MARK,
 	FLOW_T_THREAD_RAADGIVERE,
+	FLOW_T_BLOB_BEGIN, /* attachments (PROTOCOL.md 17.9) */
+	FLOW_T_BLOB_PUT,
+	FLOW_T_BLOB_GET,
 	/* answers */
 	FLOW_T_ROUTED,
 	FLOW_T_RECEIPT,
@@ -374,6 +377,8 @@ enum flow_type {
 	FLOW_T_MESSAGES,
 	FLOW_T_MARK_OK,
 	FLOW_T_RAADGIVERE,
+	FLOW_T_BLOB_OK,
+	FLOW_T_BLOB_DATA,
 	/* pushes */
 	FLOW_T_PUSHED,
 	FLOW_T_NEW_UNDERRETNING,
@@ -386,7 +391,7 @@ enum flow_type {
 };
 
 #define FLOW_T_FIRST_REQUEST FLOW_T_ROUTE
-#define FLOW_T_LAST_REQUEST  FLOW_T_THREAD_RAADGIVERE
+#define FLOW_T_LAST_REQUEST  FLOW_T_BLOB_GET
 #define FLOW_APPROVALS_MAX   64 /* open approvals in one approvals answer */
 #define FLOW_CHAIN_LINKS_MAX 1024 /* links in one chain answer */
 #define FLOW_KEY_SETS_MAX    256  /* key box sets in one keys answer */

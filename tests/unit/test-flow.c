@@ -929,6 +929,7 @@ static void test_events(void)
 /* Consultation threads (PROTOCOL.md 17.3): a thread id, a message id and a MARK. */
 #define TID "\"T-LNFVTT3BHD35M6PP6INL36B6JE\""
 #define MID "\"M-LNFVTT3BHD35M6PP6INL36B6JE\""
+#define BID "\"B-LNFVTT3BHD35M6PP6INL36B6JE\""
 #define Z32 "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\""
 #define Z64 "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\""
 #define MARK_WITH(kind, msg)                                                                                           \
@@ -1040,6 +1041,14 @@ static const struct {
         {"{\"type\":\"raadgivere\",\"id\":\"r1\",\"institution\":\"inst-a\",\"users\":[]}", FLOW_T_RAADGIVERE},
         {"{\"type\":\"raadgivere\",\"institution\":\"inst-a\",\"users\":[\"raadgiver-sofie\",\"u2\"]}",
          FLOW_T_RAADGIVERE},
+        {"{\"type\":\"blob_begin\",\"id\":\"b\",\"blob\":" BID ",\"thread\":" TID ",\"size\":41,\"sha256\":" Z32 "}",
+         FLOW_T_BLOB_BEGIN},
+        {"{\"type\":\"blob_put\",\"id\":\"b\",\"blob\":" BID ",\"offset\":0,\"data\":\"AAEC\"}", FLOW_T_BLOB_PUT},
+        {"{\"type\":\"blob_get\",\"id\":\"b\",\"blob\":" BID ",\"offset\":3}", FLOW_T_BLOB_GET},
+        {"{\"type\":\"blob_ok\",\"id\":\"b\",\"blob\":" BID ",\"size\":41,\"received\":0,\"complete\":false}",
+         FLOW_T_BLOB_OK},
+        {"{\"type\":\"blob_data\",\"id\":\"b\",\"blob\":" BID ",\"size\":41,\"offset\":0,\"data\":\"AAEC\"}",
+         FLOW_T_BLOB_DATA},
 };
 
 static const struct {
@@ -1110,6 +1119,15 @@ static const struct {
         {"{\"type\":\"thread_get\",\"thread\":\"T-LNFVTT3BHD35M6PP6INL36B6J\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"thread_get\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"thread_raadgivere\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"blob_get\",\"blob\":" MID ",\"offset\":0}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"blob_get\",\"blob\":\"B-LNFVTT3BHD35M6PP6INL36B6JF\",\"offset\":0}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"blob_get\",\"blob\":" BID ",\"offset\":-1}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"blob_put\",\"blob\":" BID ",\"offset\":0,\"data\":\"\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"blob_put\",\"blob\":" BID ",\"offset\":0,\"data\":\"AAE\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"blob_begin\",\"blob\":" BID ",\"thread\":" TID ",\"size\":0,\"sha256\":" Z32 "}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"blob_begin\",\"blob\":" BID ",\"thread\":" TID ",\"size\":4,\"sha256\":\"AAEC\"}",
+         VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"thread_raadgivere\",\"institution\":7}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"raadgivere\",\"institution\":\"i\",\"users\":[7]}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"raadgivere\",\"institution\":\"i\"}", VARSKO_ERR_BAD_FRAME},

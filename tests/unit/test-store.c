@@ -80,7 +80,7 @@ static void test_open_and_pragmas(void)
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA secure_delete", NULL), 1);
 	CHECK_EQ_INT(q_int(s->db, "PRAGMA user_version", NULL), STORE_SCHEMA_VERSION);
 	tables = q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table'", NULL);
-	CHECK_EQ_INT(tables, 23);
+	CHECK_EQ_INT(tables, 25);
 	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'", NULL), 2);
 	store_close(s);
 	s = NULL;
