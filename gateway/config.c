@@ -86,6 +86,7 @@ static const struct key_def keys[] = {
 	INT(health_mqtt_grace_seconds, 30, 0, 86400),
 	INT(health_outbox_max, 1000, 1, 100000000),
 	INT(thread_retention_days, 180, 1, 3650),
+	INT(max_attachment, 26214400, 1, 1073741824),
 };
 
 #undef STR

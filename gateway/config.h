@@ -79,6 +79,7 @@ struct config {
 	int health_outbox_max;         /* /healthz fails at this many undone outbox rows, 1..100000000, default 1000 */
 	int thread_retention_days; /* a thread's content is purged after this many days without activity, 1..3650,
 	                              default 180 (docs/THREADS.md "Retention") */
+	int max_attachment;        /* bytes of one attachment's plaintext, 1..1073741824 (BLOB_PLAIN_MAX), default 25 MiB */
 };
 
 /*

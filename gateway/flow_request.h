@@ -147,5 +147,8 @@ int flow_run_thread_list(struct flow_job *j, struct store *st, const struct call
 int flow_run_thread_raadgivere(struct flow_job *j, struct store *st, const struct caller *c);
 int flow_run_thread_sync(struct flow_job *j, struct store *st, const struct caller *c);
 int flow_run_thread_mark(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_blob_begin(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_blob_put(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_blob_get(struct flow_job *j, struct store *st, const struct caller *c);
 
 #endif

@@ -2,7 +2,8 @@
  * flow_thread.c: consultation threads (PROTOCOL.md 17.3 to 17.5;
  * docs/THREADS.md): thread_create, thread_get, thread_append, thread_send,
  * thread_list, thread_sync and thread_mark, and the pushes thread_message,
- * thread_changed and thread_mark. Worker thread.
+ * thread_changed and thread_mark; the attachments of threads: blob_begin,
+ * blob_put and blob_get (17.9). Worker thread.
  *
  * varskod can read no message and add no reader: what it does is refuse
  * what does not verify or what the municipality document does not allow,
@@ -26,11 +27,14 @@
 
 #include <sodium.h>
 
+#include "blob.h"
 #include "chain.h"
 #include "chains.h"
 #include "envelope.h"
 #include "flow_request.h"
 #include "keybox.h"
+#include "config.h"
+#include "store_blob.h"
 #include "store_keys.h"
 #include "store_thread.h"
 #include "thread.h"
@@ -1016,6 +1020,190 @@ int flow_run_thread_mark(struct flow_job *j, struct store *st, const struct call
 out:
 	json_decref(o);
 	json_decref(cert);
+	free(text);
+	return r;
+}
+
+/* ---- attachments: blob_begin, blob_put, blob_get (PROTOCOL.md 17.9) ------------------------------ */
+
+#define NO_BLOB "no such attachment"
+
+/* The caller is a present member of thread, which is not purged: VARSKO_OK or the refusal member_chain() gives. */
+static int blob_member(struct flow_job *j, struct store *st, const char *thread, const char *user)
+{
+	struct threadchain *tc = calloc(1, sizeof(*tc));
+	int r;
+
+	if (tc == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = member_chain(j, st, thread, user, 0, tc)) == VARSKO_OK)
+		r = not_purged(j, st, thread);
+	threadchain_free(tc);
+	free(tc);
+	return r;
+}
+
+static int answer_blob_ok(struct flow_job *j, const struct store_blob *b)
+{
+	return flow_answer(j, json_pack("{s:s, s:I, s:I, s:b}", "blob", b->id, "size", (json_int_t)b->size, "received",
+	                                (json_int_t)b->received, "complete", b->complete));
+}
+
+/* The bytes of a base64 member of the request (checked by the frame table): a new buffer, or NULL. */
+static uint8_t *req_bytes(const json_t *req, const char *key, size_t *n)
+{
+	const char *s = json_string_value(json_object_get(req, key));
+	size_t cap = s != NULL ? strlen(s) / 4 * 3 + 3 : 0;
+	uint8_t *p = cap > 0 ? malloc(cap) : NULL;
+
+	*n = 0;
+	if (p == NULL || sodium_base642bin(p, cap, s, strlen(s), NULL, n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int flow_run_blob_begin(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	const char *blob = json_string_value(json_object_get(j->req, "blob"));
+	const char *thread = json_string_value(json_object_get(j->req, "thread"));
+	json_int_t size = json_integer_value(json_object_get(j->req, "size"));
+	uint64_t max = blob_cipher_len((uint64_t)j->srv->cfg->max_attachment);
+	struct store_blob b, want;
+	uint8_t *h;
+	size_t hn = 0;
+	int r;
+
+	if (size < 1 || (uint64_t)size > max)
+		return flow_refuse(j, VARSKO_ERR_TOO_LARGE, "the attachment is larger than max_attachment allows");
+	if ((r = blob_member(j, st, thread, c->who.user)) != VARSKO_OK)
+		return r;
+	memset(&want, 0, sizeof(want));
+	if ((h = req_bytes(j->req, "sha256", &hn)) == NULL || hn != sizeof(want.sha256)) {
+		free(h);
+		return flow_refuse(j, VARSKO_ERR_BAD_FRAME, "sha256 must be 32 bytes of base64");
+	}
+	memcpy(want.sha256, h, sizeof(want.sha256));
+	free(h);
+	snprintf(want.id, sizeof(want.id), "%s", blob);
+	snprintf(want.thread, sizeof(want.thread), "%s", thread);
+	snprintf(want.owner, sizeof(want.owner), "%s", c->who.user);
+	want.size = size;
+	if ((r = store_blob_get(st, blob, &b)) == VARSKO_ERR_NOT_FOUND) {
+		if ((r = store_blob_create(st, &want, now)) == VARSKO_ERR_EXISTS)
+			return flow_refuse(j, VARSKO_ERR_UNAVAILABLE, "the upload collided with another; begin again");
+		if (r != VARSKO_OK)
+			return r;
+		b = want;
+	} else if (r != VARSKO_OK) {
+		return r;
+	} else if (strcmp(b.thread, thread) != 0 || strcmp(b.owner, c->who.user) != 0 || b.size != size ||
+	           sodium_memcmp(b.sha256, want.sha256, sizeof(b.sha256)) != 0) {
+		return flow_refuse(j, VARSKO_ERR_EXISTS, "the blob id is taken by another upload");
+	}
+	/* Begun, or begun before: the answer says where to go on (resuming after a dropped connection). */
+	note(j, thread, " blob_begin (%lld of %lld bytes stored)", (long long)b.received, (long long)b.size);
+	return answer_blob_ok(j, &b);
+}
+
+int flow_run_blob_put(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	const char *blob = json_string_value(json_object_get(j->req, "blob"));
+	json_int_t offset = json_integer_value(json_object_get(j->req, "offset"));
+	struct store_blob b;
+	uint8_t *data = NULL, h[32];
+	size_t n = 0;
+	int r;
+
+	if ((r = store_blob_get(st, blob, &b)) == VARSKO_ERR_NOT_FOUND || (r == VARSKO_OK && strcmp(b.owner, c->who.user) != 0))
+		return flow_refuse(j, VARSKO_ERR_NOT_FOUND, NO_BLOB);
+	if (r != VARSKO_OK)
+		return r;
+	if ((r = blob_member(j, st, b.thread, c->who.user)) != VARSKO_OK)
+		return r;
+	if ((data = req_bytes(j->req, "data", &n)) == NULL || n == 0) {
+		free(data);
+		return flow_refuse(j, VARSKO_ERR_BAD_FRAME, "data must be 1 or more bytes of base64");
+	}
+	/* A part sent again after a dropped connection: already stored, answered as it stands. */
+	if (b.complete || (offset >= 0 && offset + (json_int_t)n <= b.received)) {
+		free(data);
+		return answer_blob_ok(j, &b);
+	}
+	if (offset != b.received) {
+		free(data);
+		return flow_refuse(j, VARSKO_ERR_BAD_INPUT,
+		                   "a part must begin where the stored bytes end (blob_begin says where)");
+	}
+	if (offset + (json_int_t)n > b.size) {
+		free(data);
+		return flow_refuse(j, VARSKO_ERR_BAD_INPUT, "the part runs past the size given at blob_begin");
+	}
+	r = store_blob_append(st, blob, offset, data, n, now, &b.received);
+	free(data);
+	if (r == VARSKO_ERR_BAD_INPUT)
+		return flow_refuse(j, VARSKO_ERR_UNAVAILABLE, "another part was stored meanwhile; ask blob_begin");
+	if (r != VARSKO_OK)
+		return r;
+	if (b.received == b.size) {
+		if ((r = store_blob_hash(st, blob, h)) != VARSKO_OK)
+			return r;
+		b.complete = sodium_memcmp(h, b.sha256, sizeof(h)) == 0;
+		if ((r = store_blob_finish(st, blob, b.complete, now)) != VARSKO_OK)
+			return r;
+		if (!b.complete)
+			return flow_refuse(j, VARSKO_ERR_BAD_INPUT,
+			                   "the bytes do not have the SHA-256 given at blob_begin; they were dropped: "
+			                   "upload again from offset 0");
+		{
+			char detail[160];
+
+			snprintf(detail, sizeof(detail), "blob=%s thread=%s size=%lld", blob, b.thread, (long long)b.size);
+			if ((r = store_audit(st, now, "blob_stored", j->device, detail)) != VARSKO_OK)
+				return r;
+		}
+	}
+	note(j, b.thread, " blob_put (%lld of %lld bytes stored)", (long long)b.received, (long long)b.size);
+	return answer_blob_ok(j, &b);
+}
+
+int flow_run_blob_get(struct flow_job *j, struct store *st, const struct caller *c)
+{
+	const char *blob = json_string_value(json_object_get(j->req, "blob"));
+	json_int_t offset = json_integer_value(json_object_get(j->req, "offset"));
+	struct store_blob b;
+	uint8_t *buf = NULL;
+	char *text = NULL;
+	size_t n = 0, cap;
+	int r;
+
+	if ((r = store_blob_get(st, blob, &b)) == VARSKO_ERR_NOT_FOUND)
+		return flow_refuse(j, r, NO_BLOB);
+	if (r != VARSKO_OK)
+		return r;
+	/* Only a present member of the blob's thread learns that it exists. */
+	if ((r = blob_member(j, st, b.thread, c->who.user)) != VARSKO_OK)
+		return r == VARSKO_ERR_NOT_FOUND ? flow_refuse(j, r, NO_BLOB) : r;
+	if (!b.complete)
+		return flow_refuse(j, VARSKO_ERR_NOT_FOUND, "the attachment is not completely uploaded yet");
+	if (offset < 0 || offset >= b.size)
+		return flow_refuse(j, VARSKO_ERR_BAD_INPUT, "the offset is past the attachment's end");
+	if ((buf = malloc(BLOB_PART_MAX)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = store_blob_read(st, blob, offset, buf, BLOB_PART_MAX, &n)) != VARSKO_OK)
+		goto out;
+	cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+	if ((text = malloc(cap)) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	sodium_bin2base64(text, cap, buf, n, sodium_base64_VARIANT_ORIGINAL);
+	note(j, b.thread, " blob_get (%zu bytes from %lld)", n, (long long)offset);
+	r = flow_answer(j, json_pack("{s:s, s:I, s:I, s:s}", "blob", blob, "size", (json_int_t)b.size, "offset",
+	                             (json_int_t)offset, "data", text));
+out:
+	free(buf);
 	free(text);
 	return r;
 }

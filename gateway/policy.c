@@ -121,6 +121,10 @@ static const struct request_rule {
         [FLOW_T_THREAD_MARK] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
         [FLOW_T_THREAD_RAADGIVERE] = {POL_FAGPERSON | POL_RAADGIVER, 0, 0,
                                       "only a fagperson or a raadgiver opens a thread"},
+        /* Attachments (PROTOCOL.md 17.9): flow_thread.c limits each to the threads the user is in. */
+        [FLOW_T_BLOB_BEGIN] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
+        [FLOW_T_BLOB_PUT] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
+        [FLOW_T_BLOB_GET] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
 };
 
 int policy_request(enum flow_type t, const struct policy_actor *a, const char **why)

@@ -113,6 +113,11 @@ static enum flow_type answer_type(enum flow_type t)
 		return FLOW_T_MARK_OK;
 	case FLOW_T_THREAD_RAADGIVERE:
 		return FLOW_T_RAADGIVERE;
+	case FLOW_T_BLOB_BEGIN:
+	case FLOW_T_BLOB_PUT:
+		return FLOW_T_BLOB_OK;
+	case FLOW_T_BLOB_GET:
+		return FLOW_T_BLOB_DATA;
 	default:
 		return FLOW_T_NONE;
 	}
@@ -531,6 +536,15 @@ static void flow_run(struct worker_job *job, struct store *st)
 		break;
 	case FLOW_T_THREAD_RAADGIVERE:
 		r = flow_run_thread_raadgivere(j, st, &c);
+		break;
+	case FLOW_T_BLOB_BEGIN:
+		r = flow_run_blob_begin(j, st, &c, now);
+		break;
+	case FLOW_T_BLOB_PUT:
+		r = flow_run_blob_put(j, st, &c, now);
+		break;
+	case FLOW_T_BLOB_GET:
+		r = flow_run_blob_get(j, st, &c);
 		break;
 	default: /* policy_request() refused every other type */
 		r = VARSKO_ERR_INTERNAL;

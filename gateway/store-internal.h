@@ -151,6 +151,8 @@
 	X(SQL_THREAD_PURGE_MARKS)                                                                                      \
 	X(SQL_THREAD_PURGE_RCPTS)                                                                                      \
 	X(SQL_THREAD_PURGE_MSGS)                                                                                       \
+	X(SQL_THREAD_PURGE_BLOB_PARTS)                                                                                 \
+	X(SQL_THREAD_PURGE_BLOBS)                                                                                      \
 	X(SQL_THREAD_PURGED_SET)                                                                                       \
 	X(SQL_INST_RAADGIVERE)                                                                                         \
 	/* store_blob.c */                                                                                             \

@@ -20,12 +20,15 @@
 /*
  * The threads not purged yet with their last activity (the newest of: the
  * creation, the last message, the last link of the chain) before ?1, and
- * what purging each would delete: messages, their envelopes' bytes, marks.
+ * what purging each would delete: messages, their envelopes' bytes and the
+ * attachments' ciphertext bytes (PROTOCOL.md 17.9), marks.
  */
 #define P_SELECT                                                                                                       \
 	"SELECT a.id, a.act,"                                                                                          \
 	" (SELECT count(*) FROM thread_messages m WHERE m.thread = a.id),"                                             \
-	" (SELECT coalesce(sum(length(CAST(m.envelope AS BLOB))), 0) FROM thread_messages m WHERE m.thread = a.id),"   \
+	" (SELECT coalesce(sum(length(CAST(m.envelope AS BLOB))), 0) FROM thread_messages m WHERE m.thread = a.id)"    \
+	" + (SELECT coalesce(sum(length(c.data)), 0) FROM blob_chunks c JOIN blobs b ON b.id = c.blob"                 \
+	"    WHERE b.thread = a.id),"                                                                                  \
 	" (SELECT count(*) FROM thread_marks k WHERE k.thread = a.id)"                                                 \
 	" FROM (SELECT t.id AS id, max(t.created_at, coalesce(t.last_time, 0),"                                        \
 	"  coalesce((SELECT max(c.created_at) FROM chain_links c"                                                      \
@@ -67,6 +70,8 @@ const char *const store_sql_thread[STORE_SQL_COUNT] = {
         [SQL_THREAD_PURGE_MARKS] = "DELETE FROM thread_marks WHERE thread = ?1",
         [SQL_THREAD_PURGE_RCPTS] = "DELETE FROM thread_recipients WHERE thread = ?1",
         [SQL_THREAD_PURGE_MSGS] = "DELETE FROM thread_messages WHERE thread = ?1",
+        [SQL_THREAD_PURGE_BLOB_PARTS] = "DELETE FROM blob_chunks WHERE blob IN (SELECT id FROM blobs WHERE thread = ?1)",
+        [SQL_THREAD_PURGE_BLOBS] = "DELETE FROM blobs WHERE thread = ?1",
         [SQL_THREAD_PURGED_SET] = "UPDATE threads SET purged_at = ?2 WHERE id = ?1 AND purged_at IS NULL",
         [SQL_INST_RAADGIVERE] = "SELECT u.id FROM users u JOIN user_institutions ui ON ui.user = u.id"
                                 " WHERE ui.institution = ?1 AND u.role = 'raadgiver' ORDER BY u.id",
@@ -403,6 +408,8 @@ int store_thread_purge(struct store *s, const char *thread, int64_t cutoff, int6
 	if ((r = store_exec(s, SQL_THREAD_PURGE_MARKS, "s", thread)) != VARSKO_OK ||
 	    (r = store_exec(s, SQL_THREAD_PURGE_RCPTS, "s", thread)) != VARSKO_OK ||
 	    (r = store_exec(s, SQL_THREAD_PURGE_MSGS, "s", thread)) != VARSKO_OK ||
+	    (r = store_exec(s, SQL_THREAD_PURGE_BLOB_PARTS, "s", thread)) != VARSKO_OK ||
+	    (r = store_exec(s, SQL_THREAD_PURGE_BLOBS, "s", thread)) != VARSKO_OK ||
 	    (r = store_exec(s, SQL_THREAD_PURGED_SET, "si", thread, now)) != VARSKO_OK)
 		goto out;
 	proto_time_format(out->last_activity, when);
