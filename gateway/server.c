@@ -888,10 +888,14 @@ static void session_flow_frame(struct session *s, json_t *frame, enum flow_type 
 	server_flow_request(s, frame, type, id);
 }
 
-/* The requests that may be larger than max_frame, up to max_submit: submit, event and the thread frames (17.3). */
+/*
+ * The requests that may be larger than max_frame, up to max_submit: submit,
+ * event, the thread frames (17.3) and an attachment's part (blob_put, 17.9).
+ */
 static int large_frame(enum flow_type t)
 {
-	return t == FLOW_T_SUBMIT || t == FLOW_T_EVENT || (t >= FLOW_T_THREAD_CREATE && t <= FLOW_T_THREAD_MARK);
+	return t == FLOW_T_SUBMIT || t == FLOW_T_EVENT || (t >= FLOW_T_THREAD_CREATE && t <= FLOW_T_THREAD_MARK) ||
+	       t == FLOW_T_BLOB_PUT;
 }
 
 /*

@@ -76,6 +76,9 @@ enum opt_bit {
 	O_ANONYM = 1 << 14,
 	O_MEMBER = 1 << 15,
 	O_BEFORE = 1 << 16,
+	O_FILE = 1 << 17,
+	O_OUT = 1 << 18,
+	O_ONE_MORE = 1 << 30, /* no option: the command takes one optional positional argument after its npos */
 };
 
 #define MEMBERS_MAX 63 /* --member users of one new thread (a thread has at most 64) */
@@ -89,6 +92,7 @@ struct opts {
 	const char *members[MEMBERS_MAX];
 	size_t n_members;
 	long long before; /* --before SEQ, 0 when not given */
+	const char *file, *out; /* --file PATH, --out PATH */
 	int akut, ivaerksat; /* -1 when not given */
 	long count;          /* -1 when not given */
 	long timeout;        /* seconds, -1 when not given */
@@ -231,6 +235,8 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {"anonym", no_argument, NULL, 'Y'},
 	        {"member", required_argument, NULL, 'M'},
 	        {"before", required_argument, NULL, 'B'},
+	        {"file", required_argument, NULL, 'F'},
+	        {"out", required_argument, NULL, 'O'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const struct {
@@ -241,7 +247,7 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {'S', O_SUBMISSION}, {'k', O_AKUT},  {'b', O_BESKED},  {'i', O_IVAERKSAT},
 	        {'t', O_TEAM},       {'n', O_COUNT}, {'T', O_TIMEOUT}, {'A', O_APPROVAL},
 	        {'I', O_INSTITUTION}, {'W', O_TITLE}, {'Y', O_ANONYM}, {'M', O_MEMBER},
-	        {'B', O_BEFORE},
+	        {'B', O_BEFORE},     {'F', O_FILE},  {'O', O_OUT},
 	};
 	int c;
 
@@ -324,6 +330,12 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 			o->before = v;
 			break;
 		}
+		case 'F':
+			o->file = optarg;
+			break;
+		case 'O':
+			o->out = optarg;
+			break;
 		case 'n':
 			if (parse_count(optarg, 1000000, &o->count) != 0 || o->count == 0)
 				return usage_error(cmd, "--count tager et tal fra 1");
@@ -338,10 +350,11 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 			return usage_error(cmd, "ukendt tilvalg");
 		}
 	}
-	if (argc - optind != cmd->npos)
-		return usage_error(cmd, cmd->npos == 0 ? "kommandoen tager ingen argumenter ud over sine tilvalg"
-		                                       : "forkert antal argumenter");
-	for (int i = 0; i < cmd->npos; i++)
+	if (argc - optind < cmd->npos || argc - optind > cmd->npos + ((cmd->allowed & O_ONE_MORE) != 0))
+		return usage_error(cmd, cmd->npos == 0 && (cmd->allowed & O_ONE_MORE) == 0
+		                                ? "kommandoen tager ingen argumenter ud over sine tilvalg"
+		                                : "forkert antal argumenter");
+	for (int i = 0; i < argc - optind; i++)
 		o->pos[o->npos++] = argv[optind + i];
 	if (o->home != NULL && o->home[0] == '\0')
 		o->home = NULL;
@@ -2414,18 +2427,91 @@ static int read_stdin_text(char **out, size_t *len)
 	return r;
 }
 
+/* The media type of a file by its name's ending (what people attach), else application/octet-stream. */
+static const char *media_type_of(const char *name)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+	        {".pdf", "application/pdf"},
+	        {".txt", "text/plain"},
+	        {".csv", "text/csv"},
+	        {".png", "image/png"},
+	        {".jpg", "image/jpeg"},
+	        {".jpeg", "image/jpeg"},
+	        {".heic", "image/heic"},
+	        {".doc", "application/msword"},
+	        {".docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+	        {".odt", "application/vnd.oasis.opendocument.text"},
+	        {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+	        {".json", "application/json"},
+	};
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		size_t k = strlen(types[i].ext);
+
+		if (n > k && strcasecmp(name + n - k, types[i].ext) == 0)
+			return types[i].type;
+	}
+	return "application/octet-stream";
+}
+
+/* varsko thread send ID [TEKST] --file PATH: the file as an attachment, TEKST (optional) beside it. */
+static int thread_send_file(struct varsko_conn *conn, struct opts *o, const char *text)
+{
+	const char *base = strrchr(o->file, '/') != NULL ? strrchr(o->file, '/') + 1 : o->file;
+	char *data = NULL;
+	size_t len = 0;
+	uint64_t seq = 0, from = 0;
+	int r, rc, anon = 0;
+
+	if ((r = file_read(o->file, (size_t)1 << 30, 0, &data, &len)) != VARSKO_OK)
+		return fail(r, r == VARSKO_ERR_NOT_FOUND ? "the file given with --file does not exist"
+		                                         : "the file given with --file cannot be read");
+	r = varsko_thread_send_file(conn, o->pos[0], base, media_type_of(base), (const uint8_t *)data, len, text, &seq,
+	                            &anon, &from);
+	file_free(data, len, 0);
+	if (anon)
+		anonym_reminder(stderr);
+	if (r != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		thread_hint(r);
+		if (r == VARSKO_ERR_CONNECT || r == VARSKO_ERR_TIMEOUT || r == VARSKO_ERR_CLOSED || r == VARSKO_ERR_TLS ||
+		    r == VARSKO_ERR_UNAVAILABLE)
+			fprintf(stderr, "varsko: Det, der nåede frem, er gemt. Send samme fil igen, så fortsætter "
+			                "overførslen, hvor den slap.\n");
+		return rc;
+	}
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:I, s:b, s:s, s:I, s:I}", "thread", o->pos[0], "seq", (json_int_t)seq,
+		                       "anonymous", anon != 0, "name", base, "size", (json_int_t)len, "resumed_from",
+		                       (json_int_t)from);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		return rc;
+	}
+	if (from > 0)
+		printf("Overførslen fortsatte fra byte %llu, hvor den slap.\n", (unsigned long long)from);
+	printf("Bilaget %s (%zu bytes) er krypteret på denne enhed og sendt som besked %llu til trådens medlemmer.\n",
+	       base, len, (unsigned long long)seq);
+	return EXIT_SUCCESS;
+}
+
 static int run_thread_send(const struct command *cmd, struct opts *o)
 {
 	struct varsko_home *h = NULL;
 	struct varsko_conn *conn = NULL;
-	const char *text = o->pos[1];
+	const char *text = o->npos > 1 ? o->pos[1] : NULL;
 	char *in = NULL;
 	size_t in_len = 0;
 	uint64_t seq = 0;
 	int r, rc, anon = 0;
 
-	(void)cmd;
-	if (strcmp(text, "-") == 0) {
+	if (text == NULL && o->file == NULL)
+		return usage_error(cmd, "skriv en TEKST, eller giv en fil med --file");
+	if (text != NULL && strcmp(text, "-") == 0) {
 		if ((r = read_stdin_text(&in, &in_len)) != VARSKO_OK)
 			return fail(r, r == VARSKO_ERR_TOO_LARGE ? "the message is too long; nothing was sent"
 			                                         : "cannot read the message from standard input");
@@ -2433,6 +2519,10 @@ static int run_thread_send(const struct command *cmd, struct opts *o)
 	}
 	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
+	if (o->file != NULL) {
+		rc = thread_send_file(conn, o, text);
+		goto out;
+	}
 	r = varsko_thread_send(conn, o->pos[0], text, &seq, &anon);
 	if (anon)
 		anonym_reminder(stderr);
@@ -2499,7 +2589,7 @@ static void print_marks(const json_t *marks)
 static int print_thread_read(const char *json)
 {
 	json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
-	const json_t *msgs = json_object_get(o, "messages"), *m;
+	const json_t *msgs = json_object_get(o, "messages"), *m, *file;
 	const char *title = json_string_value(json_object_get(o, "title"));
 	char t[VARSKO_LOCAL_LEN + 1];
 	size_t i;
@@ -2532,7 +2622,17 @@ static int print_thread_read(const char *json)
 		       name != NULL ? name : "?", user != NULL ? user : "?",
 		       json_is_true(json_object_get(m, "own")) ? "  (dig)" : "",
 		       json_is_true(json_object_get(m, "new")) ? "  ny" : "");
-		print_people_text(json_string_value(json_object_get(m, "text")), 4);
+		if (json_object_get(m, "text") != NULL)
+			print_people_text(json_string_value(json_object_get(m, "text")), 4);
+		if ((file = json_object_get(m, "file")) != NULL) {
+			printf("    Bilag: ");
+			print_people_text(json_string_value(json_object_get(file, "name")), 0);
+			printf("           %s, %lld bytes. Hent det med: varsko thread fetch %s %lld --out FIL\n",
+			       json_string_value(json_object_get(file, "media_type")),
+			       (long long)json_integer_value(json_object_get(file, "size")),
+			       json_string_value(json_object_get(o, "thread")),
+			       (long long)json_integer_value(json_object_get(m, "seq")));
+		}
 		if (json_is_true(json_object_get(m, "own")))
 			print_marks(json_object_get(m, "marks"));
 	}
@@ -2575,6 +2675,56 @@ static int run_thread_read(const struct command *cmd, struct opts *o)
 out:
 	fflush(stdout);
 	varsko_free_secret(json, len);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
+static int run_thread_fetch(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char name[VARSKO_FILE_NAME_MAX + 1] = "", type[VARSKO_MEDIA_TYPE_MAX + 1] = "", *end;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	unsigned long long seq;
+	int r, rc;
+
+	errno = 0;
+	seq = strtoull(o->pos[1], &end, 10);
+	if (errno != 0 || end == o->pos[1] || *end != '\0' || seq == 0)
+		return usage_error(cmd, "BESKED er beskedens nummer (fra 1), som 'varsko thread read' viser det");
+	if (o->out == NULL)
+		return usage_error(cmd, "giv filen, bilaget skal gemmes i, med --out FIL");
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_thread_fetch(conn, o->pos[0], (uint64_t)seq, &data, &len, name, type)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		thread_hint(r);
+		goto out;
+	}
+	/* A new file only, private: the bytes may be about a child. */
+	if ((r = file_write_new(o->out, data, len, 0600)) != VARSKO_OK) {
+		rc = fail(r, r == VARSKO_ERR_EXISTS ? "the file given with --out exists already; nothing was overwritten"
+		                                    : "the file given with --out cannot be written");
+		goto out;
+	}
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}", "thread", o->pos[0], "seq", (json_int_t)seq,
+		                       "name", name, "media_type", type, "size", (json_int_t)len, "out", o->out);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		goto out;
+	}
+	printf("Bilaget ");
+	print_people_text(name, 0);
+	printf("(%s, %zu bytes) er hentet, dekrypteret og kontrolleret mod beskedens SHA-256 og gemt i %s.\n", type,
+	       len, o->out);
+	rc = EXIT_SUCCESS;
+out:
+	if (data != NULL)
+		varsko_free_secret(data, len);
 	varsko_close(conn);
 	varsko_home_close(h);
 	return rc;
@@ -3003,14 +3153,30 @@ static const struct command commands[] = {
          "{\"threads\":[{\"thread\",\"institution\",\"anonymous\",\"version\",\"last_seq\",\n"
          "\"last_time\"?,\"purged\"?}]}.\n",
          run_thread_list},
-        {"thread", "send", 0, 2,
+        {"thread", "send", O_FILE | O_ONE_MORE, 1,
          "usage: varsko thread send ID TEKST\n"
+         "       varsko thread send ID [TEKST] --file FIL\n"
          "\n"
          "Send en besked i tråden ID: den krypteres til den nuværende brugernøgle hos hvert\n"
          "medlem efter den verificerede medlemsliste (også din egen, så alle dine enheder\n"
          "kan læse den) og signeres af denne enhed. TEKST \"-\" læser beskeden fra\n"
-         "standard input. --json: {\"thread\",\"seq\",\"anonymous\"}.\n",
+         "standard input. --json: {\"thread\",\"seq\",\"anonymous\"}.\n"
+         "\n"
+         "  --file FIL   vedhæft filen FIL (højst max_attachment, som standard 25 MiB): den\n"
+         "               krypteres på denne enhed med en ny nøgle og overføres i dele;\n"
+         "               serveren ser kun krypterede bytes. Afbrydes forbindelsen, så send\n"
+         "               samme fil igen: overførslen fortsætter, hvor den slap. --json:\n"
+         "               {\"thread\",\"seq\",\"anonymous\",\"name\",\"size\",\"resumed_from\"}.\n",
          run_thread_send},
+        {"thread", "fetch", O_OUT, 2,
+         "usage: varsko thread fetch ID BESKED --out FIL\n"
+         "\n"
+         "Hent bilaget i besked BESKED (nummeret, som 'varsko thread read' viser) i tråden\n"
+         "ID: beskeden verificeres som ved read, bilaget hentes og dekrypteres på denne\n"
+         "enhed, og dets størrelse og SHA-256 kontrolleres mod beskeden. Det gemmes i den\n"
+         "nye fil FIL (kun læsbar for dig); en fil, der findes, overskrives aldrig.\n"
+         "--json: {\"thread\",\"seq\",\"name\",\"media_type\",\"size\",\"out\"}.\n",
+         run_thread_fetch},
         {"thread", "read", O_BEFORE, 1,
          "usage: varsko thread read ID [--before SEQ]\n"
          "\n"

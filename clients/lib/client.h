@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "blob.h"
 #include "chain.h"
 #include "envelope.h"
 #include "file.h"
@@ -58,6 +59,7 @@
 #define HOME_F_ORG_SEEN "org.seen" /* "<seq> <hash hex>": the org chain as this home last verified it */
 #define HOME_D_TEAMS    "teams"    /* teams/<team>.seen: "<seq> <hash hex>", each team chain as last verified */
 #define HOME_D_THREADS  "threads"  /* threads/<id>.seen: as teams/; threads/<id>.last: the newest message shown */
+#define HOME_D_UPLOADS  "uploads"  /* uploads/<thread>-<hash>.json and .bin: an attachment being uploaded (attach.c) */
 
 struct varsko_home {
 	char *path; /* owned */
@@ -88,6 +90,10 @@ void identity_from_cert(const struct proto_cert *c, struct varsko_identity *out)
 int home_read(struct varsko_home *h, const char *name, char **out, size_t *len);
 /* As home_read, but the buffer is sodium_malloc memory (free with sodium_free, which wipes). */
 int home_read_secret(struct varsko_home *h, const char *name, char **out, size_t *len);
+/* As home_read, for a file of up to max bytes (an upload's ciphertext, attach.c). */
+int home_read_large(struct varsko_home *h, const char *name, size_t max, char **out, size_t *len);
+/* Remove file `name` of the home (gone already: VARSKO_OK); VARSKO_ERR_IO. */
+int home_remove(struct varsko_home *h, const char *name);
 /*
  * Write `name` atomically: a temporary file in the home created with
  * O_CREAT|O_EXCL and `mode`, written, fsync'ed, then renamed over `name`
@@ -732,6 +738,8 @@ int teamkey_state(struct varsko_conn *c, const struct team_chain *tc, const char
 #define THREAD_NAME_MAX (sizeof(HOME_D_THREADS) + PROTO_ID_MAX + 8) /* "threads/<id>.seen" and its NUL */
 #define TMSG_TEXT_MAX  VARSKO_THREAD_TEXT_MAX  /* bytes of a message's text (PROTOCOL.md 17.2) */
 #define TMSG_TITLE_MAX VARSKO_THREAD_TITLE_MAX /* bytes of a thread's title */
+#define TMSG_FILE_NAME_MAX  VARSKO_FILE_NAME_MAX  /* bytes of an attachment's name */
+#define TMSG_MEDIA_TYPE_MAX VARSKO_MEDIA_TYPE_MAX /* bytes of an attachment's media type */
 
 /* A device of a thread's user, by the user's verified chain. */
 struct tuser_device {
@@ -836,6 +844,34 @@ int tmsg_plain_encode(const char *text, const char *title, struct proto_buf *out
  */
 int tmsg_plain_decode(const uint8_t *pt, size_t len, json_t **out);
 
+/* The "file" of a file message's plaintext (PROTOCOL.md 17.9): where the ciphertext is and how to open it. */
+struct tmsg_file {
+	char blob[THREAD_BLOB_ID_LEN + 1];
+	uint8_t key[BLOB_KEY_LEN];
+	char name[TMSG_FILE_NAME_MAX + 1];
+	char media_type[TMSG_MEDIA_TYPE_MAX + 1];
+	uint64_t size; /* plaintext bytes */
+	uint8_t sha256[32]; /* of the plaintext */
+};
+/* A file's name: 1..TMSG_FILE_NAME_MAX bytes of UTF-8 without control characters, '/' or '\\', not "." or "..". */
+int tmsg_file_name_valid(const char *s, size_t len);
+/* A media type: 1..TMSG_MEDIA_TYPE_MAX bytes of visible ASCII, "type/subtype" with exactly one '/'. */
+int tmsg_media_type_valid(const char *s, size_t len);
+/*
+ * The plaintext of a file message, {"file":{"blob","key","media_type","name",
+ * "sha256","size"},"text"?} (compact, sorted), appended to out;
+ * VARSKO_ERR_BAD_INPUT for a field not allowed (text may be NULL).
+ */
+int tmsg_file_encode(const struct tmsg_file *f, const char *text, struct proto_buf *out);
+/* A "file" object (borrowed) into *out (wiped on failure): VARSKO_OK or VARSKO_ERR_BAD_FRAME. */
+int tmsg_file_from_json(const json_t *o, struct tmsg_file *out);
+/*
+ * A message's plaintext of the routing kind `kind` parsed: for "text" as
+ * tmsg_plain_decode(); for "file" one object with a valid "file" and an
+ * optional "text", nothing else. Else VARSKO_ERR_BAD_FRAME.
+ */
+int tmsg_plain_decode_kind(const uint8_t *pt, size_t len, enum thread_msg_kind kind, json_t **out);
+
 /* A message of a messages answer, for tmsg_verify(). */
 struct tmsg_in {
 	uint64_t seq;
@@ -874,6 +910,14 @@ int tmsg_mark_check(const struct tchain *t, const json_t *mo, uint64_t seq, cons
  */
 int tmsg_send(struct varsko_conn *c, const char *thread, const char *text, const char *title, uint64_t *seq,
               int *anonymous);
+/*
+ * The same for a plaintext already encoded for kind (tmsg_file_encode()),
+ * under the message id `id` (a fresh one when NULL): sending the same id
+ * again is answered with the stored seq, so a send cut off by a dropped
+ * connection can be repeated (attach.c).
+ */
+int tmsg_send_plain(struct varsko_conn *c, const char *thread, enum thread_msg_kind kind, const struct proto_buf *pt,
+                    const char *id, uint64_t *seq, int *anonymous);
 
 /* ---- approve.c ---- */
 

@@ -197,7 +197,7 @@ static int open_parent(struct varsko_home *h, const char *name, int create, int 
 	return VARSKO_OK;
 }
 
-static int home_read_mode(struct varsko_home *h, const char *name, int secret, char **out, size_t *len)
+static int home_read_mode(struct varsko_home *h, const char *name, int secret, size_t max, char **out, size_t *len)
 {
 	int r, dfd;
 	const char *base;
@@ -205,7 +205,7 @@ static int home_read_mode(struct varsko_home *h, const char *name, int secret, c
 	*out = NULL;
 	if ((r = open_parent(h, name, 0, &dfd, &base)) != VARSKO_OK)
 		return r;
-	r = file_read_at(dfd, base, HOME_FILE_MAX, FILE_NOFOLLOW | (secret ? FILE_SECRET : 0), out, len);
+	r = file_read_at(dfd, base, max, FILE_NOFOLLOW | (secret ? FILE_SECRET : 0), out, len);
 	if (dfd != h->dirfd)
 		close(dfd);
 	return r;
@@ -213,12 +213,30 @@ static int home_read_mode(struct varsko_home *h, const char *name, int secret, c
 
 int home_read(struct varsko_home *h, const char *name, char **out, size_t *len)
 {
-	return home_read_mode(h, name, 0, out, len);
+	return home_read_mode(h, name, 0, HOME_FILE_MAX, out, len);
 }
 
 int home_read_secret(struct varsko_home *h, const char *name, char **out, size_t *len)
 {
-	return home_read_mode(h, name, 1, out, len);
+	return home_read_mode(h, name, 1, HOME_FILE_MAX, out, len);
+}
+
+int home_read_large(struct varsko_home *h, const char *name, size_t max, char **out, size_t *len)
+{
+	return home_read_mode(h, name, 0, max, out, len);
+}
+
+int home_remove(struct varsko_home *h, const char *name)
+{
+	int r, dfd;
+	const char *base;
+
+	if ((r = open_parent(h, name, 0, &dfd, &base)) != VARSKO_OK)
+		return r;
+	r = unlinkat(dfd, base, 0) == 0 || errno == ENOENT ? VARSKO_OK : VARSKO_ERR_IO;
+	if (dfd != h->dirfd)
+		close(dfd);
+	return r;
 }
 
 int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int noreplace)

@@ -85,6 +85,131 @@ bad:
 	return VARSKO_ERR_BAD_FRAME;
 }
 
+/* ---- the plaintext of a file message (PROTOCOL.md 17.9) --------------------------------------- */
+
+int tmsg_file_name_valid(const char *s, size_t len)
+{
+	if (s == NULL || len < 1 || len > TMSG_FILE_NAME_MAX || !proto_utf8_valid(s, len, PROTO_UTF8_NO_CTRL))
+		return 0;
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return 0;
+	return memchr(s, '/', len) == NULL && memchr(s, '\\', len) == NULL;
+}
+
+int tmsg_media_type_valid(const char *s, size_t len)
+{
+	size_t slash = 0;
+
+	if (s == NULL || len < 3 || len > TMSG_MEDIA_TYPE_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return 0;
+		slash += s[i] == '/';
+	}
+	return slash == 1 && s[0] != '/' && s[len - 1] != '/';
+}
+
+static json_t *b64_json(const uint8_t *p, size_t n)
+{
+	char b[sodium_base64_ENCODED_LEN(64, sodium_base64_VARIANT_ORIGINAL)];
+
+	if (n > 64)
+		return NULL;
+	sodium_bin2base64(b, sizeof(b), p, n, sodium_base64_VARIANT_ORIGINAL);
+	return json_string(b);
+}
+
+int tmsg_file_encode(const struct tmsg_file *f, const char *text, struct proto_buf *out)
+{
+	json_t *o = NULL;
+	char *s = NULL;
+	int r = VARSKO_ERR_NOMEM;
+
+	if (!thread_blob_id_valid(f->blob) || !tmsg_file_name_valid(f->name, strlen(f->name)) ||
+	    !tmsg_media_type_valid(f->media_type, strlen(f->media_type)) || f->size > BLOB_PLAIN_MAX ||
+	    (text != NULL && !tmsg_text_valid(text, strlen(text))))
+		return VARSKO_ERR_BAD_INPUT;
+	o = json_pack("{s:{s:s, s:o, s:s, s:s, s:o, s:I}}", "file", "blob", f->blob, "key",
+	              b64_json(f->key, sizeof(f->key)), "media_type", f->media_type, "name", f->name, "sha256",
+	              b64_json(f->sha256, sizeof(f->sha256)), "size", (json_int_t)f->size);
+	if (o == NULL || (text != NULL && json_object_set_new(o, "text", json_string(text)) != 0))
+		goto out;
+	if ((s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		goto out;
+	proto_buf_add_str(out, s);
+	r = out->err;
+out:
+	if (s != NULL)
+		varsko_free_secret(s, strlen(s)); /* holds the key */
+	json_decref(o);                       /* wiped: text.c */
+	return r;
+}
+
+/* Exactly 32 bytes of standard base64 in the string v. */
+static int b64_32(const json_t *v, uint8_t out[32])
+{
+	const char *s = json_string_value(v);
+	size_t n = 0;
+
+	return s != NULL && json_string_length(v) == 44 &&
+	       sodium_base642bin(out, 32, s, 44, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 && n == 32;
+}
+
+int tmsg_file_from_json(const json_t *o, struct tmsg_file *out)
+{
+	const json_t *v;
+	const char *s;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(o) || json_object_size(o) != 6)
+		goto bad;
+	if ((s = json_string_value(json_object_get(o, "blob"))) == NULL || !thread_blob_id_valid(s))
+		goto bad;
+	memcpy(out->blob, s, THREAD_BLOB_ID_LEN);
+	if (!b64_32(json_object_get(o, "key"), out->key) || !b64_32(json_object_get(o, "sha256"), out->sha256))
+		goto bad;
+	v = json_object_get(o, "name");
+	if (!json_is_string(v) || !tmsg_file_name_valid(json_string_value(v), json_string_length(v)))
+		goto bad;
+	memcpy(out->name, json_string_value(v), json_string_length(v));
+	v = json_object_get(o, "media_type");
+	if (!json_is_string(v) || !tmsg_media_type_valid(json_string_value(v), json_string_length(v)))
+		goto bad;
+	memcpy(out->media_type, json_string_value(v), json_string_length(v));
+	v = json_object_get(o, "size");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > BLOB_PLAIN_MAX)
+		goto bad;
+	out->size = (uint64_t)json_integer_value(v);
+	return VARSKO_OK;
+bad:
+	sodium_memzero(out, sizeof(*out));
+	return VARSKO_ERR_BAD_FRAME;
+}
+
+int tmsg_plain_decode_kind(const uint8_t *pt, size_t len, enum thread_msg_kind kind, json_t **out)
+{
+	struct tmsg_file f;
+	json_t *o, *t;
+
+	if (kind == THREAD_MSG_TEXT)
+		return tmsg_plain_decode(pt, len, out);
+	*out = NULL;
+	if (kind != THREAD_MSG_FILE || (o = json_loadb((const char *)pt, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+		return VARSKO_ERR_BAD_FRAME;
+	t = json_object_get(o, "text");
+	if (!json_is_object(o) || tmsg_file_from_json(json_object_get(o, "file"), &f) != VARSKO_OK ||
+	    json_object_size(o) != (t != NULL ? 2u : 1u) ||
+	    (t != NULL && (!json_is_string(t) || !tmsg_text_valid(json_string_value(t), json_string_length(t))))) {
+		sodium_memzero(&f, sizeof(f));
+		json_decref(o);
+		return VARSKO_ERR_BAD_FRAME;
+	}
+	sodium_memzero(&f, sizeof(f));
+	*out = o;
+	return VARSKO_OK;
+}
+
 /* ---- the last message this home has shown, per thread (threads/<id>.last) ---------------------- */
 
 static void last_name(char name[THREAD_NAME_MAX], const char *thread)
@@ -164,8 +289,8 @@ static int self_present(struct varsko_conn *c, const struct tchain *t)
  * Seal pt for t's present members, against t's version, as message id and
  * send it (thread_send). *env_out (may be NULL) keeps the envelope sent.
  */
-static int seal_send(struct varsko_conn *c, const struct tchain *t, const char *id, const struct proto_buf *pt,
-                     uint64_t *seq, int *duplicate)
+static int seal_send(struct varsko_conn *c, const struct tchain *t, enum thread_msg_kind kind, const char *id,
+                     const struct proto_buf *pt, uint64_t *seq, int *duplicate)
 {
 	int r;
 	struct tmsg_targets *to = malloc(sizeof(*to));
@@ -181,7 +306,7 @@ static int seal_send(struct varsko_conn *c, const struct tchain *t, const char *
 		return VARSKO_ERR_NOMEM;
 	if ((r = targets_of(c, t, to)) != VARSKO_OK)
 		goto out;
-	if ((r = thread_routing_encode(t->st.thread, t->st.head.seq, THREAD_MSG_TEXT, &routing)) != VARSKO_OK)
+	if ((r = thread_routing_encode(t->st.thread, t->st.head.seq, kind, &routing)) != VARSKO_OK)
 		goto out;
 	memset(&ep, 0, sizeof(ep));
 	ep.kind = TMSG_ENV_KIND;
@@ -223,27 +348,18 @@ out:
 	return r;
 }
 
-int tmsg_send(struct varsko_conn *c, const char *thread, const char *text, const char *title, uint64_t *seq,
-              int *anonymous)
+int tmsg_send_plain(struct varsko_conn *c, const char *thread, enum thread_msg_kind kind, const struct proto_buf *pt,
+                    const char *id, uint64_t *seq, int *anonymous)
 {
 	int r, dup = 0;
 	struct tchain *t = NULL;
-	struct proto_buf pt;
-	char id[THREAD_MSG_ID_LEN + 1];
+	char fresh[THREAD_MSG_ID_LEN + 1];
 
 	*seq = 0;
-	c->detail[0] = '\0';
-	proto_buf_init(&pt);
-	if ((r = tmsg_plain_encode(text, title, &pt)) != VARSKO_OK) {
-		snprintf(c->detail, sizeof(c->detail),
-		         text == NULL || !tmsg_text_valid(text, strlen(text))
-		                 ? "a message is 1 to %d bytes of UTF-8 text without control characters (line feed "
-		                   "and tab are fine)"
-		                 : "a title is 1 to 200 bytes of UTF-8 text on one line",
-		         TMSG_TEXT_MAX);
-		goto out;
+	if (id == NULL) {
+		tchain_new_id("M-", fresh);
+		id = fresh;
 	}
-	tchain_new_id("M-", id);
 	/*
 	 * The membership may change between the check and the send: varskod then
 	 * answers stale_key (another version) or not_member (a member's key
@@ -257,7 +373,7 @@ int tmsg_send(struct varsko_conn *c, const char *thread, const char *text, const
 			*anonymous = t->st.anonymous;
 		if ((r = self_present(c, t)) != VARSKO_OK || (r = tchain_usable(c, t)) != VARSKO_OK)
 			goto out;
-		r = seal_send(c, t, id, &pt, seq, &dup);
+		r = seal_send(c, t, kind, id, pt, seq, &dup);
 		if ((r != VARSKO_ERR_STALE_KEY && r != VARSKO_ERR_NOT_MEMBER) || attempt == 1)
 			break;
 		tchain_free(t);
@@ -268,8 +384,31 @@ int tmsg_send(struct varsko_conn *c, const char *thread, const char *text, const
 		         "%sthe membership changed twice while sending; nothing was stored: send again",
 		         c->detail[0] != '\0' ? "; " : "");
 out:
-	proto_buf_free(&pt);
 	tchain_free(t);
+	return r;
+}
+
+int tmsg_send(struct varsko_conn *c, const char *thread, const char *text, const char *title, uint64_t *seq,
+              int *anonymous)
+{
+	int r;
+	struct proto_buf pt;
+
+	*seq = 0;
+	c->detail[0] = '\0';
+	proto_buf_init(&pt);
+	if ((r = tmsg_plain_encode(text, title, &pt)) != VARSKO_OK) {
+		snprintf(c->detail, sizeof(c->detail),
+		         text == NULL || !tmsg_text_valid(text, strlen(text))
+		                 ? "a message is 1 to %d bytes of UTF-8 text without control characters (line feed "
+		                   "and tab are fine)"
+		                 : "a title is 1 to 200 bytes of UTF-8 text on one line",
+		         TMSG_TEXT_MAX);
+		goto out;
+	}
+	r = tmsg_send_plain(c, thread, THREAD_MSG_TEXT, &pt, NULL, seq, anonymous);
+out:
+	proto_buf_free(&pt);
 	return r;
 }
 
@@ -540,7 +679,7 @@ static int message_take(struct varsko_conn *c, const struct tchain *t, struct tm
 		return r;
 	if ((r = open_own(c, k, m, &pt, &pt_len)) != VARSKO_OK)
 		return r;
-	r = tmsg_plain_decode(pt, pt_len, &m->plain);
+	r = tmsg_plain_decode_kind(pt, pt_len, m->rt.kind, &m->plain);
 	env_plaintext_free(pt, pt_len);
 	if (r != VARSKO_OK)
 		snprintf(c->detail, sizeof(c->detail), "message %llu opens, but its content is not a thread message",
@@ -728,15 +867,34 @@ static json_t *message_json(const struct tchain *t, const char *self, const stru
 	int own = strcmp(m->cert.user, self) == 0;
 	json_t *o, *marks;
 
+	const json_t *text = json_object_get(m->plain, "text");
+	struct tmsg_file f;
+
 	proto_time_format(m->received, tm);
-	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:O, s:b, s:b}", "seq", (json_int_t)m->seq, "message",
+	o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:b, s:b}", "seq", (json_int_t)m->seq, "message",
 	              m->env->object_id, "user", m->cert.user, "name", m->cert.name, "device", m->cert.device,
-	              "received", tm, "version", (json_int_t)m->rt.version, "kind", "text", "text",
-	              json_object_get(m->plain, "text"), "own", own, "new", !own && m->seq > last);
+	              "received", tm, "version", (json_int_t)m->rt.version, "kind", thread_msg_kind_name(m->rt.kind),
+	              "own", own, "new", !own && m->seq > last);
 	if (o == NULL)
 		return NULL;
-	if (title != NULL && json_object_set(o, "title", (json_t *)title) != 0)
+	if ((text != NULL && json_object_set(o, "text", (json_t *)text) != 0) ||
+	    (title != NULL && json_object_set(o, "title", (json_t *)title) != 0))
 		goto fail;
+	/* An attachment: what it is, never its key (varsko_thread_fetch() opens it). */
+	if (m->rt.kind == THREAD_MSG_FILE) {
+		char hex[2 * sizeof(f.sha256) + 1];
+		int bad = tmsg_file_from_json(json_object_get(m->plain, "file"), &f) != VARSKO_OK;
+
+		if (!bad)
+			sodium_bin2hex(hex, sizeof(hex), f.sha256, sizeof(f.sha256));
+		bad = bad || json_object_set_new(o, "file",
+		                                 json_pack("{s:s, s:s, s:s, s:I, s:s}", "blob", f.blob, "name", f.name,
+		                                           "media_type", f.media_type, "size", (json_int_t)f.size,
+		                                           "sha256", hex)) != 0;
+		sodium_memzero(&f, sizeof(f));
+		if (bad)
+			goto fail;
+	}
 	if (own) {
 		if ((marks = own_marks(t, self, m, refused)) == NULL || json_object_set_new(o, "marks", marks) != 0)
 			goto fail;
@@ -867,6 +1025,139 @@ out:
 	json_decref(o);
 	json_decref(arr);
 	json_decref(tj);
+	tchain_free(t);
+	return r;
+}
+
+/* ---- an attachment's bytes (PROTOCOL.md 17.9) ------------------------------------------------- */
+
+/* The ciphertext of blob f->blob (cipher bytes), fetched in parts: a new buffer in *ct. */
+static int blob_fetch(struct varsko_conn *c, const struct tmsg_file *f, uint64_t cipher, uint8_t **ct)
+{
+	uint8_t *buf = malloc(cipher > 0 ? (size_t)cipher : 1);
+	uint64_t at = 0;
+	int r = VARSKO_OK;
+
+	*ct = NULL;
+	if (buf == NULL)
+		return VARSKO_ERR_NOMEM;
+	while (at < cipher) {
+		json_t *req = json_pack("{s:s, s:s, s:I}", "type", "blob_get", "blob", f->blob, "offset", (json_int_t)at);
+		json_t *ans = NULL;
+		const char *s, *b;
+		size_t n = 0, slen;
+
+		if (req == NULL) {
+			r = VARSKO_ERR_NOMEM;
+			break;
+		}
+		r = conn_request(c, req, FLOW_T_BLOB_DATA, &ans);
+		json_decref(req);
+		if (r != VARSKO_OK)
+			break;
+		s = json_string_value(json_object_get(ans, "data"));
+		slen = s != NULL ? strlen(s) : 0;
+		/* The blob the message names, the size its file needs, the part asked for, and no more than is left. */
+		b = json_string_value(json_object_get(ans, "blob"));
+		if (s == NULL || b == NULL || strcmp(b, f->blob) != 0 ||
+		    (uint64_t)json_integer_value(json_object_get(ans, "size")) != cipher ||
+		    (uint64_t)json_integer_value(json_object_get(ans, "offset")) != at || slen / 4 * 3 > cipher - at + 2 ||
+		    sodium_base642bin(buf + at, (size_t)(cipher - at), s, slen, NULL, &n, NULL,
+		                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    n == 0) {
+			snprintf(c->detail, sizeof(c->detail),
+			         "varskod's answer for the attachment does not fit the message that names it");
+			json_decref(ans);
+			r = VARSKO_ERR_CRYPTO;
+			break;
+		}
+		json_decref(ans);
+		at += n;
+	}
+	if (r != VARSKO_OK) {
+		free(buf);
+		return r;
+	}
+	*ct = buf;
+	return VARSKO_OK;
+}
+
+int varsko_thread_fetch(struct varsko_conn *c, const char *thread, uint64_t seq, uint8_t **data, size_t *len,
+                        char name[VARSKO_FILE_NAME_MAX + 1], char media_type[VARSKO_MEDIA_TYPE_MAX + 1])
+{
+	struct tchain *t = NULL;
+	struct tmsg_keys *k = NULL;
+	struct tmsg *m = NULL;
+	struct tmsg_file f;
+	uint8_t *ct = NULL, *pt = NULL, h[32];
+	size_t n = 0, pt_len = 0;
+	uint64_t cipher;
+	int r, more = 0;
+
+	*data = NULL;
+	*len = 0;
+	c->detail[0] = '\0';
+	memset(&f, 0, sizeof(f));
+	if (seq < 1 || seq > (uint64_t)INT64_MAX) {
+		snprintf(c->detail, sizeof(c->detail), "no message has that number");
+		return VARSKO_ERR_BAD_INPUT;
+	}
+	if ((r = tchain_of(c, thread, &t)) != VARSKO_OK)
+		return r;
+	if ((r = tchain_usable(c, t)) != VARSKO_OK)
+		goto out;
+	if ((k = calloc(1, sizeof(*k))) == NULL || (m = calloc(1, sizeof(*m))) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto out;
+	}
+	/* The message, verified and opened as every message is (17.6). */
+	if ((r = sync_page(c, t, k, 1, seq - 1, 1, m, 1, &n, &more)) != VARSKO_OK)
+		goto out;
+	if (n != 1 || m->seq != seq) {
+		snprintf(c->detail, sizeof(c->detail), "thread %s has no message %llu that is sealed to you", thread,
+		         (unsigned long long)seq);
+		r = VARSKO_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (m->rt.kind != THREAD_MSG_FILE || tmsg_file_from_json(json_object_get(m->plain, "file"), &f) != VARSKO_OK) {
+		snprintf(c->detail, sizeof(c->detail), "message %llu has no attachment", (unsigned long long)seq);
+		r = VARSKO_ERR_NOT_FOUND;
+		goto out;
+	}
+	cipher = blob_cipher_len(f.size);
+	if (cipher == 0 || cipher > SIZE_MAX) {
+		r = VARSKO_ERR_TOO_LARGE;
+		goto out;
+	}
+	if ((r = blob_fetch(c, &f, cipher, &ct)) != VARSKO_OK)
+		goto out;
+	/* Cut, reordered or another file's bytes do not open; a file of another size or hash is not this one. */
+	if (blob_decrypt(f.key, ct, (size_t)cipher, &pt, &pt_len) != VARSKO_OK || pt_len != f.size ||
+	    crypto_hash_sha256(h, pt != NULL ? pt : (const uint8_t *)"", pt_len) != 0 ||
+	    sodium_memcmp(h, f.sha256, sizeof(h)) != 0) {
+		snprintf(c->detail, sizeof(c->detail),
+		         "the attachment of message %llu does not open, or is not the file its message names",
+		         (unsigned long long)seq);
+		if (pt != NULL)
+			varsko_free_secret(pt, pt_len);
+		pt = NULL;
+		r = VARSKO_ERR_CRYPTO;
+		goto out;
+	}
+	snprintf(name, VARSKO_FILE_NAME_MAX + 1, "%s", f.name);
+	snprintf(media_type, VARSKO_MEDIA_TYPE_MAX + 1, "%s", f.media_type);
+	*data = pt;
+	*len = pt_len;
+	r = VARSKO_OK;
+out:
+	sodium_memzero(&f, sizeof(f));
+	free(ct);
+	if (m != NULL)
+		tmsg_clear(m);
+	free(m);
+	if (k != NULL)
+		keys_clear(k);
+	free(k);
 	tchain_free(t);
 	return r;
 }

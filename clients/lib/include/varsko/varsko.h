@@ -471,6 +471,8 @@ VARSKO_API int varsko_team_key(struct varsko_conn *c, const char *team, int *cha
 #define VARSKO_THREAD_ID_LEN    28    /* "T-" + 26 base32 characters */
 #define VARSKO_THREAD_TEXT_MAX  65536 /* bytes of a message's text */
 #define VARSKO_THREAD_TITLE_MAX 200   /* bytes of a thread's title */
+#define VARSKO_FILE_NAME_MAX    255   /* bytes of an attachment's file name */
+#define VARSKO_MEDIA_TYPE_MAX   127   /* bytes of an attachment's media type */
 
 /*
  * Every thread call verifies the thread's membership first (PROTOCOL.md
@@ -576,6 +578,36 @@ VARSKO_API int varsko_thread_send(struct varsko_conn *c, const char *thread, con
  *  messages exist),"more" (newer ones were left for the next read),
  *  "marks_sent","marks_refused" (marks that did not verify: not shown)}
  */
+/*
+ * Attach a file to a thread (PROTOCOL.md 17.9): data[0..len) (the file's
+ * bytes, borrowed; at most the server's max_attachment) is encrypted here
+ * under a fresh key (secretstream, blob.h), uploaded in parts, and then a
+ * message of kind "file" carrying the key, name (1..VARSKO_FILE_NAME_MAX
+ * bytes, no '/'), media type ("type/subtype"), size and SHA-256, and the
+ * optional text, is sealed to the members like varsko_thread_send(). The
+ * upload is kept in the home (uploads/) until the message is sent: the
+ * same call again, after a dropped connection, goes on where the server's
+ * stored bytes end (*resumed_from, may be NULL: 0 for a fresh upload) and
+ * sends the same message, never a second one. *seq and *anonymous as
+ * varsko_thread_send().
+ */
+VARSKO_API int varsko_thread_send_file(struct varsko_conn *c, const char *thread, const char *name,
+                                       const char *media_type, const uint8_t *data, size_t len, const char *text,
+                                       uint64_t *seq, int *anonymous, uint64_t *resumed_from) VARSKO_WUR;
+
+/*
+ * Fetch and open the attachment of message seq of a thread: the message is
+ * verified as varsko_thread_read() does, its ciphertext fetched in parts
+ * and decrypted, and its size and SHA-256 checked against the message.
+ * *data (varsko_free_secret(*data, *len)) holds the file; name and
+ * media_type get the message's (NUL-terminated). VARSKO_ERR_NOT_FOUND for
+ * a message that is not a file or not sealed to this user, VARSKO_ERR_CRYPTO
+ * for bytes that do not open or do not match.
+ */
+VARSKO_API int varsko_thread_fetch(struct varsko_conn *c, const char *thread, uint64_t seq, uint8_t **data,
+                                   size_t *len, char name[VARSKO_FILE_NAME_MAX + 1],
+                                   char media_type[VARSKO_MEDIA_TYPE_MAX + 1]) VARSKO_WUR;
+
 VARSKO_API int varsko_thread_read(struct varsko_conn *c, const char *thread, uint64_t before, int mark, char **json,
                                   size_t *len) VARSKO_WUR;
 
