@@ -112,6 +112,8 @@ static enum flow_type answer_type(enum flow_type t)
 		return FLOW_T_MARK_OK;
 	case FLOW_T_THREAD_RAADGIVERE:
 		return FLOW_T_RAADGIVERE;
+	case FLOW_T_DIRECTORY_GET:
+		return FLOW_T_DIRECTORY;
 	default:
 		return FLOW_T_NONE;
 	}
@@ -530,6 +532,9 @@ static void flow_run(struct worker_job *job, struct store *st)
 		break;
 	case FLOW_T_THREAD_RAADGIVERE:
 		r = flow_run_thread_raadgivere(j, st, &c);
+		break;
+	case FLOW_T_DIRECTORY_GET:
+		r = flow_run_directory(j, st);
 		break;
 	default: /* policy_request() refused every other type */
 		r = VARSKO_ERR_INTERNAL;

@@ -258,6 +258,9 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (thread, seq, user, kind),"
 	" FOREIGN KEY (thread, seq) REFERENCES thread_messages(thread, seq)) STRICT;"
 	"PRAGMA user_version = 7;",
+	/* 7 -> 8: a team's phone number from the municipality document (PROTOCOL.md 12.7, directory). */
+	"ALTER TABLE teams ADD COLUMN phone TEXT NULL;"
+	"PRAGMA user_version = 8;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

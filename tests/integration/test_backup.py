@@ -303,7 +303,7 @@ def check_backup(c, fl, b, subs, live_rows, live_audit):
     with open(os.path.join(d, "manifest.json"), encoding="utf-8") as f:
         m = json.load(f)
     c(f"{w}: the manifest's format, version and schema", m.get("format") == "varsko-backup" and
-      m.get("format_version") == 1 and m.get("schema_version") == 7 and
+      m.get("format_version") == 1 and m.get("schema_version") == 8 and
       str(m.get("made_by", "")).startswith("varskoctl ") and m.get("source") == fl.database, str(m)[:300])
     c(f"{w}: the manifest's sha256 and size are the file's",
       m.get("database", {}).get("sha256") == sha256_file(db) and m["database"].get("bytes") == os.path.getsize(db)

@@ -1038,6 +1038,12 @@ static const struct {
         {"{\"type\":\"raadgivere\",\"id\":\"r1\",\"institution\":\"inst-a\",\"users\":[]}", FLOW_T_RAADGIVERE},
         {"{\"type\":\"raadgivere\",\"institution\":\"inst-a\",\"users\":[\"raadgiver-sofie\",\"u2\"]}",
          FLOW_T_RAADGIVERE},
+        {"{\"type\":\"directory_get\",\"id\":\"d1\"}", FLOW_T_DIRECTORY_GET},
+        {"{\"type\":\"directory\",\"id\":\"d1\",\"institutions\":[],\"teams\":[]}", FLOW_T_DIRECTORY},
+        {"{\"type\":\"directory\",\"institutions\":[{\"id\":\"inst-a\",\"name\":\"Nordskovskolen\",\"kind\":"
+         "\"skole\"}],\"teams\":[{\"id\":\"doegnvagt\",\"name\":\"D\u00f8gnvagt\",\"phone\":\"+45 58 57 00 00\"},"
+         "{\"id\":\"team-a\",\"name\":\"Team A\"}],\"akut_team\":\"doegnvagt\"}",
+         FLOW_T_DIRECTORY},
 };
 
 static const struct {
@@ -1078,6 +1084,15 @@ static const struct {
         {"{\"type\":\"fetch\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"status\",\"reference\":\"U-2026-000001\\u0000\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"roster\",\"team\":\"\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory_get\",\"team\":\"a\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory\",\"institutions\":[]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory\",\"institutions\":[],\"teams\":[{\"id\":\"t\",\"name\":\"\"}]}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory\",\"institutions\":[],\"teams\":[{\"id\":\"t\",\"name\":\"T\",\"phone\":\"\"}]}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory\",\"institutions\":[{\"id\":\"i\",\"name\":\"I\"}],\"teams\":[]}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory\",\"institutions\":[],\"teams\":[],\"akut_team\":\"\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"roster\",\"team\":[\"a\"]}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"inbox\",\"reference\":" REF "}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"routed\",\"team\":\"t\"}", VARSKO_ERR_BAD_FRAME},
