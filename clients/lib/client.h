@@ -21,6 +21,7 @@
  *   teamkey.c team key sets: the key a sender seals to, opening it, keeping it fit
  *   threadchain.c consultation threads' membership: fetched, verified, changed, created
  *   threadmsg.c   thread messages (sealed, verified, opened) and read marks
+ *   directory.c   the municipality's names (directory), kept in the home
  */
 #ifndef VARSKO_CLIENT_H
 #define VARSKO_CLIENT_H
@@ -58,6 +59,7 @@
 #define HOME_F_ORG_SEEN "org.seen" /* "<seq> <hash hex>": the org chain as this home last verified it */
 #define HOME_D_TEAMS    "teams"    /* teams/<team>.seen: "<seq> <hash hex>", each team chain as last verified */
 #define HOME_D_THREADS  "threads"  /* threads/<id>.seen: as teams/; threads/<id>.last: the newest message shown */
+#define HOME_F_DIRECTORY "directory.json" /* the last directory answer (PROTOCOL.md 12.7), without its "id" */
 
 struct varsko_home {
 	char *path; /* owned */
@@ -177,6 +179,17 @@ struct wsc;
  * VARSKO_ERR_CONNECT, VARSKO_ERR_TLS, VARSKO_ERR_TIMEOUT, VARSKO_ERR_NOMEM.
  */
 int wsc_open(const char *url, const char *ca_file, int64_t deadline_ms, struct wsc **out, char *detail, size_t dcap);
+/*
+ * What a failed wsc_open() found when it looked for the cause of
+ * VARSKO_ERR_CONNECT (or VARSKO_ERR_TIMEOUT): the detail starts with one of
+ * these (varsko_unreachable_text() tells people in Danish which it was).
+ */
+#define WSC_WHY_DNS     "the host name was not found (DNS)"
+#define WSC_WHY_REFUSED "connection refused: nothing listens at the address"
+#define WSC_WHY_ROUTE   "no route to the host"
+#define WSC_WHY_TIMEOUT "the address did not answer in time"
+#define WSC_WHY_SERVER  "the server accepted the connection but ended the handshake"
+#define WSC_DIAGNOSE_MS 3000
 /* Send one text message (borrowed) and wait until it has been written. */
 int wsc_send(struct wsc *w, const char *buf, size_t len, int64_t deadline_ms);
 /*
