@@ -17,7 +17,7 @@ import sys
 
 # The texts of a server that cannot be reached (misc.c: varsko_unreachable_text, varsko_akut_advice).
 UNREACHABLE_KEYS = ("address", "network_refused", "network_dns", "network_route", "network_timeout", "network",
-                    "certificate", "server", "akut", "akut_no_phone")
+                    "certificate", "server", "akut", "akut_no_phone", "if_akut", "if_akut_no_phone")
 
 
 def c_str(s):

@@ -495,19 +495,24 @@ static int open_home(const struct opts *o, struct varsko_home **h)
 }
 
 /*
- * A failure to reach the server, for people: the Danish text and next step of
- * the code (as report()), then the address and whether it is the network,
- * the certificate or the server; for an akut underretning that could not be
- * sent (o->doc_akut) whom to phone first, with the number from the
- * municipality document kept in the home at the last login; then the detail
- * and the code for support. Any other failure is report()ed as it is.
+ * A failure to reach the server, for people: the Danish text of the code,
+ * the address and whether it is the network, the certificate or the server
+ * with what to do (instead of the code's general next step); then whom to
+ * phone about an akut case, with the akut team's number from the
+ * municipality document kept in the home at the last login (for an akut
+ * underretning that could not be sent, o->doc_akut: that it is not sent and
+ * to phone first); then the detail and the code for support. Any other
+ * failure is report()ed as it is.
  */
 static int fail_unreachable(int err, const char *detail, struct varsko_home *h, const struct opts *o)
 {
-	const char *next = varsko_next_step(err), *akut_team, *phone;
-	char why[1024], advice[512], *url = NULL;
+	const char *akut_team, *phone;
+	char why[1024], advice[512], saved[512], *url = NULL;
 	json_t *team;
 
+	/* detail may be the home's own buffer, which the calls below overwrite. */
+	snprintf(saved, sizeof(saved), "%s", detail != NULL ? detail : "");
+	detail = saved;
 	if (h == NULL || varsko_home_server(h, &url) != VARSKO_OK)
 		url = NULL;
 	if (varsko_unreachable_text(err, detail, url, why, sizeof(why)) == VARSKO_REACH_NONE) {
@@ -515,16 +520,14 @@ static int fail_unreachable(int err, const char *detail, struct varsko_home *h, 
 		return fail(err, detail);
 	}
 	free(url);
-	fprintf(stderr, "varsko: %s%s%s\n", varsko_text(err), next[0] != '\0' ? " " : "", next);
-	fprintf(stderr, "varsko: %s\n", why);
-	if (o != NULL && o->doc_akut == 1) {
-		directory_load(h);
-		akut_team = json_string_value(json_object_get(directory, "akut_team"));
-		team = directory_entry("teams", akut_team);
-		phone = json_string_value(json_object_get(team, "phone"));
-		fprintf(stderr, "varsko: %s\n",
-		        varsko_akut_advice(team != NULL ? team_name(akut_team) : NULL, phone, advice, sizeof(advice)));
-	}
+	fprintf(stderr, "varsko: %s %s\n", varsko_text(err), why);
+	directory_load(h);
+	akut_team = json_string_value(json_object_get(directory, "akut_team"));
+	team = directory_entry("teams", akut_team);
+	phone = json_string_value(json_object_get(team, "phone"));
+	fprintf(stderr, "varsko: %s\n",
+	        varsko_akut_advice(o != NULL && o->doc_akut == 1, team != NULL ? team_name(akut_team) : NULL, phone,
+	                           advice, sizeof(advice)));
 	fprintf(stderr, "varsko: detaljer: %s (kode: %s)\n",
 	        detail != NULL && detail[0] != '\0' ? detail : varsko_strerror(err), varsko_strerrname(err));
 	return exit_status_of(err);

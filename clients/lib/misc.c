@@ -183,15 +183,17 @@ int varsko_unreachable_text(int err, const char *detail, const char *url, char *
 	return kind;
 }
 
-const char *varsko_akut_advice(const char *team, const char *phone, char *out, size_t cap)
+const char *varsko_akut_advice(int sending, const char *team, const char *phone, char *out, size_t cap)
 {
 	static const char *const keys[] = {"team", "telefon"};
 	const char *vals[2] = {team != NULL ? team : "Døgnvagten", phone != NULL ? phone : ""};
+	int has_phone = phone != NULL && phone[0] != '\0';
 
 	if (cap == 0)
 		return out;
-	fill(pair_lookup(varsko_unreachable, phone != NULL && phone[0] != '\0' ? "akut" : "akut_no_phone"), keys, vals,
-	     2, out, cap);
+	fill(pair_lookup(varsko_unreachable, sending ? (has_phone ? "akut" : "akut_no_phone")
+	                                             : (has_phone ? "if_akut" : "if_akut_no_phone")),
+	     keys, vals, 2, out, cap);
 	return out;
 }
 

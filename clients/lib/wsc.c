@@ -342,12 +342,6 @@ static int cond_closed(const struct wsc *w)
 	return w->closed || w->failed;
 }
 
-/* A TLS failure that was not a certificate verdict still shows in lws's text. */
-static int looks_like_tls(const char *s)
-{
-	return strcasestr(s, "ssl") != NULL || strcasestr(s, "tls") != NULL || strcasestr(s, "certificate") != NULL;
-}
-
 /*
  * lws says only "Unable to connect" whether nothing listens, there is no
  * route or the name does not resolve. After such a failure, find out which
@@ -480,8 +474,12 @@ int wsc_open(const char *url, const char *ca_file, int64_t deadline_ms, struct w
 	r = pump(w, deadline_ms, cond_established);
 	if (r == VARSKO_ERR_CONNECT && strcasestr(w->detail, "timed out") != NULL)
 		r = VARSKO_ERR_TIMEOUT;
-	else if (r == VARSKO_ERR_CONNECT && looks_like_tls(w->detail))
-		r = VARSKO_ERR_TLS;
+	/*
+	 * Only a verdict on the certificate (tls_failed, pump()) is
+	 * VARSKO_ERR_TLS. A TLS handshake that broke off without one (the peer
+	 * closed, or spoke no TLS) stays VARSKO_ERR_CONNECT: diagnose() below
+	 * finds the server there (WSC_WHY_SERVER), not a certificate.
+	 */
 	if (r == VARSKO_ERR_CLOSED)
 		r = VARSKO_ERR_CONNECT;
 	if (r != VARSKO_OK) {

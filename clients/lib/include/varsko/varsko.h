@@ -649,12 +649,14 @@ VARSKO_API int varsko_document_akut(const char *doc, size_t len);
 VARSKO_API int varsko_unreachable_text(int err, const char *detail, const char *url, char *out, size_t cap);
 
 /*
- * The advice for an akut underretning that could not be sent (Danish): phone
- * `team` (a name for people) first, on `phone` when it is not NULL, and send
- * it when the server can be reached. out is always NUL-terminated (cap > 0);
- * returns out.
+ * What to do about an akut case while the server cannot be reached (Danish):
+ * with `sending` 1, for an akut underretning that could not be sent: it is
+ * not sent, phone `team` first and send it when the server can be reached;
+ * with 0, the general reminder: if a case is akut, phone `team`. `team` is a
+ * name for people (NULL: "Døgnvagten"), `phone` its number or NULL. out is
+ * always NUL-terminated (cap > 0); returns out.
  */
-VARSKO_API const char *varsko_akut_advice(const char *team, const char *phone, char *out, size_t cap);
+VARSKO_API const char *varsko_akut_advice(int sending, const char *team, const char *phone, char *out, size_t cap);
 
 /*
  * The submission id of a document sent by user `user`: "s-" + the first 16
