@@ -245,7 +245,12 @@ static void test_older_copy(void)
 	CHECK_EQ_INT(copy_audit(copy), 33);
 	/* A newer schema opens (to be told), and store_schema_check refuses it. */
 	CHECK(sqlite3_open(copy, &db) == SQLITE_OK);
-	CHECK(sqlite3_exec(db, "PRAGMA user_version = 8", NULL, NULL, NULL) == SQLITE_OK);
+	{
+		char sql[64];
+
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION_NEXT);
+		CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	}
 	sqlite3_close(db);
 	CHECK_EQ_INT(store_open_copy(&c, copy), VARSKO_OK);
 	if (c != NULL) {
