@@ -67,6 +67,7 @@ import harness  # noqa: E402
 from flowlib import out_of  # noqa: E402
 
 SUBMISSIONS = int(os.environ.get("VARSKO_BACKUP_N", "500"))
+SCHEMA = 8  # gateway/store.h STORE_SCHEMA_VERSION
 WINDOW = 6  # submits in flight per connection (varskod allows 8 jobs per session)
 CLIENTS = [("c1", "laerer-anna"), ("c2", "laerer-anna"), ("c3", "laerer-jonas"), ("c4", "laerer-jonas")]
 INSTITUTION = {"laerer-anna": "inst-nordskovskolen", "laerer-jonas": "inst-halsskov-strandskole"}
@@ -303,7 +304,7 @@ def check_backup(c, fl, b, subs, live_rows, live_audit):
     with open(os.path.join(d, "manifest.json"), encoding="utf-8") as f:
         m = json.load(f)
     c(f"{w}: the manifest's format, version and schema", m.get("format") == "varsko-backup" and
-      m.get("format_version") == 1 and m.get("schema_version") == 8 and
+      m.get("format_version") == 1 and m.get("schema_version") == SCHEMA and
       str(m.get("made_by", "")).startswith("varskoctl ") and m.get("source") == fl.database, str(m)[:300])
     c(f"{w}: the manifest's sha256 and size are the file's",
       m.get("database", {}).get("sha256") == sha256_file(db) and m["database"].get("bytes") == os.path.getsize(db)
@@ -605,11 +606,11 @@ def main():
 
         def newer_schema(bad):
             conn = sqlite3.connect(os.path.join(bad, "varsko.db"))
-            conn.execute("PRAGMA user_version = 8")
+            conn.execute(f"PRAGMA user_version = {SCHEMA + 1}")
             conn.close()
             rehash(bad)
         damaged("a schema newer than this varskoctl's, the manifest made to match", newer_schema, "db",
-                r"schema 8, newer than this varskoctl's 7")
+                rf"schema {SCHEMA + 1}, newer than this varskoctl's {SCHEMA}")
 
         # -- refused while a varskod runs on the target; goes through once it is stopped --
         fl.start("varskod-scratch", [fl.varskod, "-c", sconf], port=sport)
@@ -666,7 +667,7 @@ def main():
               rc == 0 and "schema 2 (older than this varskoctl's: varskoctl migrate upgrades it)" in out and
               "run `varskoctl migrate`" in out, out_of(rc, out, err))
             rc, out, err = ctl_with(fl, s3conf, "migrate")
-            c("... varskoctl migrate then upgrades it", rc == 0 and "from schema 2 to 7" in out, out_of(rc, out, err))
+            c("... varskoctl migrate then upgrades it", rc == 0 and f"from schema 2 to {SCHEMA}" in out, out_of(rc, out, err))
             rc, out, err = ctl_with(fl, s3conf, "audit", "verify")
             c("... and its audit log verifies", rc == 0 and "intact" in out, out_of(rc, out, err))
         else:
