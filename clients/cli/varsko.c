@@ -838,6 +838,9 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		snprintf(su.detail, sizeof(su.detail), "%s", varsko_home_detail(h));
 	} else {
 		run_setup(conn, &su);
+		/* The first login keeps the municipality's names too (as every login does: connect_home). */
+		if (varsko_directory_refresh(conn, NULL) == VARSKO_OK)
+			directory_load(h);
 	}
 	if (o->json) {
 		if ((jo = identity_obj(&info.identity, info.org_fingerprint)) == NULL) {
@@ -855,8 +858,11 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 	printf("Enheden er tilmeldt: %s\n", info.identity.device);
 	printf("bruger:        %s (%s)\n", info.identity.user, info.identity.name);
 	printf("rolle:         %s\n", info.identity.role);
-	if (info.identity.team[0] != '\0')
-		printf("team:          %s\n", info.identity.team);
+	if (info.identity.team[0] != '\0') {
+		printf("team:          ");
+		print_named("", "teams", info.identity.team);
+		printf("\n");
+	}
 	if (info.identity.n_institutions > 0) {
 		printf("institutioner: ");
 		print_institutions(&info.identity);
