@@ -732,7 +732,9 @@ static const struct pf_field k_thread_mark_push[] = {C_MARK, C_OBJ("cert", 1)};
 	}
 static const struct pf_field k_dir_inst[] = {C_ID("id"), C_NAME, C_ID("kind")};
 static const struct pf_field k_dir_team[] = {
-        C_ID("id"), C_NAME, {"phone", PF_TEXT, 0, 1, FLOW_PHONE_MAX, 0, 0, NULL, "phone must be 1 to 32 bytes of text"}};
+        C_ID("id"),
+        C_NAME,
+        {"phone", PF_TEXT, 0, 1, FLOW_PHONE_MAX, 0, 0, NULL, "phone must be 1 to 32 bytes of text"}};
 static const struct pf_table t_dir_inst = {k_dir_inst, PF_N(k_dir_inst), 0};
 static const struct pf_table t_dir_team = {k_dir_team, PF_N(k_dir_team), 0};
 static const struct pf_field k_directory[] = {

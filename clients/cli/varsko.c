@@ -89,7 +89,7 @@ struct opts {
 	const char *members[MEMBERS_MAX];
 	size_t n_members;
 	long long before; /* --before SEQ, 0 when not given */
-	int doc_akut;     /* underret send: 1 when the document is marked akut (for the advice when unreachable) */
+	int doc_akut;        /* underret send: 1 when the document is marked akut (for the advice when unreachable) */
 	int akut, ivaerksat; /* -1 when not given */
 	long count;          /* -1 when not given */
 	long timeout;        /* seconds, -1 when not given */
@@ -1727,8 +1727,8 @@ static const char *state_label(const char *state)
 
 static int print_items(const char *json, int inbox)
 {
-	static const char *const head_inbox[] = {"Vurderes senest", "Reference", "Akut", "Alder", "Institution",
-	                                         "Status"};
+	static const char *const head_inbox[] = {"Vurderes senest", "Reference",   "Akut",
+	                                         "Alder",           "Institution", "Status"};
 	static const char *const head_mine[] = {"Reference", "Modtaget", "Team", "Status"};
 	json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, NULL), *items, *it;
 	char t[VARSKO_LOCAL_LEN + 1];
@@ -2824,7 +2824,8 @@ static int run_thread_members(const struct command *cmd, struct opts *o)
 		goto out;
 	}
 	printf("Tråd %s, institution %s, efter den verificerede medlemsliste (version %lld):\n",
-	       json_string_value(json_object_get(t, "thread")), inst_name(json_string_value(json_object_get(t, "institution"))),
+	       json_string_value(json_object_get(t, "thread")),
+	       inst_name(json_string_value(json_object_get(t, "institution"))),
 	       (long long)json_integer_value(json_object_get(t, "version")));
 	if (json_is_true(json_object_get(t, "anonymous")))
 		anonym_reminder(stdout);

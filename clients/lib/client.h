@@ -59,7 +59,7 @@
 #define HOME_F_ORG_SEEN "org.seen" /* "<seq> <hash hex>": the org chain as this home last verified it */
 #define HOME_D_TEAMS    "teams"    /* teams/<team>.seen: "<seq> <hash hex>", each team chain as last verified */
 #define HOME_D_THREADS  "threads"  /* threads/<id>.seen: as teams/; threads/<id>.last: the newest message shown */
-#define HOME_F_DIRECTORY "directory.json" /* the last directory answer (PROTOCOL.md 12.7), without its "id" */
+#define HOME_F_DIRECTORY  "directory.json" /* the last directory answer (PROTOCOL.md 12.7), without its "id" */
 
 struct varsko_home {
 	char *path; /* owned */
