@@ -277,6 +277,16 @@ int conn_request(struct varsko_conn *c, json_t *req, enum flow_type expect, json
 /* Drop every queued push. */
 void conn_push_free_all(struct varsko_conn *c);
 
+/* ---- directory.c ---- */
+
+/*
+ * "Name (id)" of an institution or team (list "institutions" or "teams")
+ * from the directory kept in the home, or the id alone when the home keeps
+ * none or it does not know the id; into out (cap bytes, always
+ * NUL-terminated). Returns out.
+ */
+const char *directory_name_of(struct varsko_home *h, const char *list, const char *id, char *out, size_t cap);
+
 /* ---- text.c ---- */
 
 /*

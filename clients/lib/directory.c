@@ -89,3 +89,33 @@ out:
 	file_free(buf, len, 0);
 	return r;
 }
+
+/* client.h */
+const char *directory_name_of(struct varsko_home *h, const char *list, const char *id, char *out, size_t cap)
+{
+	char *json = NULL;
+	json_t *d = NULL, *e;
+	const char *name = NULL;
+	size_t i;
+
+	if (cap == 0)
+		return out;
+	snprintf(out, cap, "%s", id != NULL ? id : "?");
+	if (id == NULL || h == NULL || varsko_directory_cached(h, &json) != VARSKO_OK)
+		return out;
+	d = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+	json_array_foreach(json_object_get(d, list), i, e)
+	{
+		const char *eid = json_string_value(json_object_get(e, "id"));
+
+		if (eid != NULL && strcmp(eid, id) == 0) {
+			name = json_string_value(json_object_get(e, "name"));
+			break;
+		}
+	}
+	if (name != NULL)
+		snprintf(out, cap, "%s (%s)", name, id);
+	json_decref(d);
+	varsko_free(json);
+	return out;
+}

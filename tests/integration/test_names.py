@@ -10,6 +10,7 @@
 - Tables are as wide as their content: after a re-import gives
   Nordskovskolen a long name, the next login shows it whole and the column
   after it still starts two spaces after the longest cell.
+- Without names in the home, an id is shown as it is.
 """
 
 import json
@@ -99,6 +100,10 @@ def main():
                                   ref or "U-")
         c("... its columns line up with the header", ok, why)
 
+        rc, out, err = fl.cli_as("myndighed-lene", "myndighed", "show", ref or "U-2026-000001")
+        c("myndighed show names the institution with its id",
+          rc == 0 and "Institution:       Nordskovskolen (inst-nordskovskolen)" in out, out_of(rc, out, err)[:300])
+
         rc, out, err = fl.cli_as("myndighed-lene", "whoami")
         c("whoami shows the team's name with its id", rc == 0 and "Team Slagelse (team-slagelse)" in out,
           out_of(rc, out, err))
@@ -121,6 +126,15 @@ def main():
         with open(os.path.join(fl.homes["myndighed-lene"], "directory.json"), encoding="utf-8") as f:
             kept = f.read()
         c("the home keeps the refreshed directory", LONG in kept, kept[:200])
+
+        # -- a home that cannot keep the names (directory.json is in the way): the ids, and the command works --
+        home = fl.homes["laerer-anna"]
+        os.unlink(os.path.join(home, "directory.json"))
+        os.mkdir(os.path.join(home, "directory.json"), 0o700)
+        rc, out, err = fl.cli_as("laerer-anna", "underret", "list")
+        c("without names an id is shown as it is, and the list still works",
+          rc == 0 and "team-slagelse" in out and "Team Slagelse" not in out, out_of(rc, out, err))
+        os.rmdir(os.path.join(home, "directory.json"))
     return checks.done()
 
 
