@@ -400,11 +400,12 @@ static int table_row(struct table *t, const char *const *row)
 	return 0;
 }
 
+/* A table of ncols columns whose first row is head (NULL: no header row). */
 static int table_init(struct table *t, size_t ncols, const char *const *head)
 {
 	memset(t, 0, sizeof(*t));
 	t->ncols = ncols < TABLE_COLS ? ncols : TABLE_COLS;
-	return table_row(t, head);
+	return head != NULL ? table_row(t, head) : 0;
 }
 
 /* Print every row (indented by `indent` spaces; indent < 0: print nothing) and free the table. */
@@ -593,9 +594,9 @@ static int connect_home(const struct opts *o, struct varsko_home **h, struct var
 	if ((rc = device_notices(*conn)) != EXIT_SUCCESS)
 		return rc;
 	/*
-	 * The names of the municipality document, fresh at every login. A server
-	 * that cannot answer it (an older one) leaves the copy kept before; what
-	 * it cannot do shows in the command itself.
+	 * The names of the municipality document, fresh at every login. When the
+	 * server does not answer it (an older varskod) the copy kept before stays;
+	 * a broken connection shows in the command itself.
 	 */
 	if (varsko_directory_refresh(*conn, NULL) != VARSKO_OK) {
 		/* keep the copy of an earlier login */
@@ -625,7 +626,6 @@ static void utc_time(int64_t t, char out[32])
 }
 
 /* Print s left-aligned in a column of `width` characters (UTF-8 aware: å and ø are one character). */
-static int text_width(const char *s);
 static void col(const char *s, int width)
 {
 	int n = text_width(s);
@@ -2223,6 +2223,7 @@ static int print_team(const char *json)
 	json_t *t = json_loads(json, JSON_REJECT_DUPLICATES, NULL), *e;
 	const json_t *members = json_object_get(t, "members");
 	const char *team = json_string_value(json_object_get(t, "team")), *key_state;
+	struct table tb;
 	long long kg;
 	size_t i;
 
@@ -2238,24 +2239,33 @@ static int print_team(const char *json)
 	}
 	printf("Teamet %s efter den verificerede teamkæde (%lld led):\n", team_name(team),
 	       (long long)json_integer_value(json_object_get(t, "seq")));
+	if (table_init(&tb, 4, NULL) != 0) {
+		json_decref(t);
+		return fail(VARSKO_ERR_NOMEM, NULL);
+	}
 	json_array_foreach(members, i, e)
 	{
-		const char *user = json_string_value(json_object_get(e, "user"));
 		json_int_t pinned = json_integer_value(json_object_get(e, "uk_generation"));
 		json_int_t now = json_integer_value(json_object_get(e, "current_generation"));
+		const char *row[4];
+		char note[160];
 
-		printf("  ");
-		col(user != NULL ? user : "?", 20);
-		printf("  ");
-		col(team_role_label(json_string_value(json_object_get(e, "role"))), 10);
-		printf("%s", json_is_true(json_object_get(e, "leder")) ? "  leder" : "       ");
-		if (json_is_true(json_object_get(e, "this")))
-			printf("  (dig)");
+		snprintf(note, sizeof(note), "%s%s", json_is_true(json_object_get(e, "this")) ? "(dig)  " : "",
+		         now != pinned ? "brugernøgle skiftet siden" : "");
 		if (now != pinned)
-			printf("  brugernøgle skiftet siden (generation %lld, nu %lld)", (long long)pinned,
-			       (long long)now);
-		printf("\n");
+			snprintf(note + strlen(note), sizeof(note) - strlen(note), " (generation %lld, nu %lld)",
+			         (long long)pinned, (long long)now);
+		row[0] = json_string_value(json_object_get(e, "user"));
+		row[1] = team_role_label(json_string_value(json_object_get(e, "role")));
+		row[2] = json_is_true(json_object_get(e, "leder")) ? "leder" : "";
+		row[3] = note;
+		if (table_row(&tb, row) != 0) {
+			table_print_free(&tb, -1);
+			json_decref(t);
+			return fail(VARSKO_ERR_NOMEM, NULL);
+		}
 	}
+	table_print_free(&tb, 2);
 	key_state = json_string_value(json_object_get(t, "key_state"));
 	kg = (long long)json_integer_value(json_object_get(t, "key_generation"));
 	if (key_state == NULL || strcmp(key_state, "none") == 0)
@@ -2802,6 +2812,7 @@ static int run_thread_members(const struct command *cmd, struct opts *o)
 	struct varsko_conn *conn = NULL;
 	char *json = NULL;
 	json_t *t = NULL;
+	struct table tb;
 	const json_t *e;
 	size_t i;
 	int r, rc;
@@ -2829,26 +2840,36 @@ static int run_thread_members(const struct command *cmd, struct opts *o)
 	       (long long)json_integer_value(json_object_get(t, "version")));
 	if (json_is_true(json_object_get(t, "anonymous")))
 		anonym_reminder(stdout);
+	if (table_init(&tb, 4, NULL) != 0) {
+		rc = fail(VARSKO_ERR_NOMEM, NULL);
+		goto out;
+	}
 	json_array_foreach(json_object_get(t, "members"), i, e)
 	{
-		const char *user = json_string_value(json_object_get(e, "user"));
 		const char *name = json_string_value(json_object_get(e, "name"));
+		const char *row[4];
+		char note[200] = "";
 
-		printf("  ");
-		col(user != NULL ? user : "?", 22);
-		col(thread_role_label(json_string_value(json_object_get(e, "role"))), 11);
-		col(name != NULL ? name : "", 22);
 		if (!json_is_true(json_object_get(e, "present")))
-			printf("  ikke længere medlem (fra version %lld)",
-			       (long long)json_integer_value(json_object_get(e, "removed")));
+			snprintf(note, sizeof(note), "ikke længere medlem (fra version %lld)",
+			         (long long)json_integer_value(json_object_get(e, "removed")));
 		else if (!json_is_true(json_object_get(e, "admitted")))
-			printf("  må ikke være medlem efter sit certifikat nu: fjern medlemmet");
+			snprintf(note, sizeof(note), "må ikke være medlem efter sit certifikat nu: fjern medlemmet");
 		if (json_is_true(json_object_get(e, "creator")))
-			printf("  opretter");
+			snprintf(note + strlen(note), sizeof(note) - strlen(note), "%sopretter", note[0] ? "  " : "");
 		if (json_is_true(json_object_get(e, "this")))
-			printf("  (dig)");
-		printf("\n");
+			snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s(dig)", note[0] ? "  " : "");
+		row[0] = json_string_value(json_object_get(e, "user"));
+		row[1] = thread_role_label(json_string_value(json_object_get(e, "role")));
+		row[2] = name != NULL ? name : "";
+		row[3] = note;
+		if (table_row(&tb, row) != 0) {
+			table_print_free(&tb, -1);
+			rc = fail(VARSKO_ERR_NOMEM, NULL);
+			goto out;
+		}
 	}
+	table_print_free(&tb, 2);
 	rc = EXIT_SUCCESS;
 out:
 	json_decref(t);
