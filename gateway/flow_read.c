@@ -1,7 +1,8 @@
 /*
  * flow_read.c: the requests that read (flow_request.h): inbox and mine
  * (the item lists), fetch (the envelope for the team), status (the
- * timeline), notifier_devices and overview. An underretning the caller may
+ * timeline), notifier_devices, overview and directory_get (the names of
+ * the municipality document). An underretning the caller may
  * not see is not_found, like an unknown one (policy_sees()).
  */
 #include <stdio.h>
@@ -209,6 +210,80 @@ int flow_run_overview(struct flow_job *j, struct store *st, const struct caller 
 		return r;
 	}
 	return flow_answer(j, json_pack("{s:o}", "items", ov.items));
+}
+
+/* ---- directory_get ---------------------------------------------------------------- */
+
+struct directory_ctx {
+	json_t *insts, *teams;
+};
+
+static int directory_inst(const char *id, const char *name, const char *kind, void *arg)
+{
+	struct directory_ctx *d = arg;
+
+	if (json_array_size(d->insts) >= FLOW_DIRECTORY_MAX)
+		return VARSKO_OK;
+	if (json_array_append_new(d->insts, json_pack("{s:s, s:s, s:s}", "id", id, "name", name, "kind", kind)) != 0)
+		return VARSKO_ERR_NOMEM;
+	return VARSKO_OK;
+}
+
+static int directory_team(const char *id, const char *name, const char *phone, void *arg)
+{
+	struct directory_ctx *d = arg;
+	json_t *o;
+
+	if (json_array_size(d->teams) >= FLOW_DIRECTORY_MAX)
+		return VARSKO_OK;
+	if ((o = json_pack("{s:s, s:s}", "id", id, "name", name)) == NULL ||
+	    (phone != NULL && phone[0] != '\0' && json_object_set_new(o, "phone", json_string(phone)) != 0) ||
+	    json_array_append_new(d->teams, o) != 0)
+		return VARSKO_ERR_NOMEM;
+	return VARSKO_OK;
+}
+
+/*
+ * The institutions and teams of the imported municipality document with
+ * their names (PROTOCOL.md 12.7), and the team an akut underretning goes to
+ * when the office is closed: the team of the first routing rule that
+ * requires akut. Without rules (or with rules that do not load) the answer
+ * has no akut_team rather than failing: the names are still worth having.
+ */
+int flow_run_directory(struct flow_job *j, struct store *st)
+{
+	const struct route_rules *rules = NULL;
+	struct directory_ctx d;
+	json_t *o;
+	int r;
+
+	d.insts = json_array();
+	d.teams = json_array();
+	if (d.insts == NULL || d.teams == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		goto fail;
+	}
+	if ((r = store_directory(st, directory_inst, directory_team, &d)) != VARSKO_OK)
+		goto fail;
+	if ((o = json_pack("{s:o, s:o}", "institutions", d.insts, "teams", d.teams)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if (flow_load_rules(j, st, &rules) != VARSKO_OK) {
+		j->message = NULL; /* not a refusal here: the answer goes without akut_team */
+		rules = NULL;
+	}
+	for (size_t i = 0; rules != NULL && i < rules->n; i++)
+		if (rules->rules[i].akut == 1) {
+			if (json_object_set_new(o, "akut_team", json_string(rules->rules[i].team)) != 0) {
+				json_decref(o);
+				return VARSKO_ERR_NOMEM;
+			}
+			break;
+		}
+	return flow_answer(j, o);
+fail:
+	json_decref(d.insts);
+	json_decref(d.teams);
+	return r;
 }
 
 /* English texts for the refusals of event_apply() that carry no reason of their own. */

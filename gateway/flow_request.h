@@ -115,6 +115,13 @@ json_t *flow_cert_json(const struct proto_cert *c);
 char *flow_member_text(const json_t *req, const char *key, size_t *len);
 
 /* flow_submit.c */
+struct route_rules;
+/*
+ * The stored routing rules, loaded once per import and kept on the server
+ * (*out borrowed from it, valid while this job runs). A refusal
+ * (unavailable when none were imported or they do not load) or VARSKO_OK.
+ */
+int flow_load_rules(struct flow_job *j, struct store *st, const struct route_rules **out);
 int flow_run_route(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_roster(struct flow_job *j, struct store *st, int64_t now);
 int flow_run_submit(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
@@ -125,6 +132,7 @@ int flow_run_fetch(struct flow_job *j, struct store *st, const struct caller *c)
 int flow_run_status(struct flow_job *j, struct store *st, const struct caller *c);
 int flow_run_notifier_devices(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_overview(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_directory(struct flow_job *j, struct store *st);
 /* flow_keys.c */
 int flow_run_chain_get(struct flow_job *j, struct store *st);
 int flow_run_chain_append(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);

@@ -20,7 +20,8 @@
 #include "route.h"
 #include "underretning.h"
 
-static int load_rules(struct flow_job *j, struct store *st, const struct route_rules **out)
+/* flow_request.h */
+int flow_load_rules(struct flow_job *j, struct store *st, const struct route_rules **out)
 {
 	struct server *srv = j->srv;
 	struct route_rules *rules = NULL;
@@ -71,7 +72,7 @@ static int decide(struct flow_job *j, struct store *st, const struct caller *c, 
 		                   r == VARSKO_ERR_NOT_FOUND ? "unknown institution" : NULL);
 	if (!policy_institution(&c->who, h->institution))
 		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "the institution is not one of this user's institutions");
-	if ((r = load_rules(j, st, &rules)) != VARSKO_OK)
+	if ((r = flow_load_rules(j, st, &rules)) != VARSKO_OK)
 		return r;
 	if ((r = route_decide(rules, h, district, now, team)) != VARSKO_OK) {
 		if (r == VARSKO_ERR_NOT_FOUND)

@@ -125,6 +125,8 @@ static const struct request_rule {
         [FLOW_T_BLOB_BEGIN] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
         [FLOW_T_BLOB_PUT] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
         [FLOW_T_BLOB_GET] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
+        /* The names of the municipality document (PROTOCOL.md 12.7): every device of a person or an agent. */
+        [FLOW_T_DIRECTORY_GET] = {KEY_HOLDERS, 0, 0, "not for this role"},
 };
 
 int policy_request(enum flow_type t, const struct policy_actor *a, const char **why)

@@ -118,6 +118,8 @@ static enum flow_type answer_type(enum flow_type t)
 		return FLOW_T_BLOB_OK;
 	case FLOW_T_BLOB_GET:
 		return FLOW_T_BLOB_DATA;
+	case FLOW_T_DIRECTORY_GET:
+		return FLOW_T_DIRECTORY;
 	default:
 		return FLOW_T_NONE;
 	}
@@ -545,6 +547,9 @@ static void flow_run(struct worker_job *job, struct store *st)
 		break;
 	case FLOW_T_BLOB_GET:
 		r = flow_run_blob_get(j, st, &c);
+		break;
+	case FLOW_T_DIRECTORY_GET:
+		r = flow_run_directory(j, st);
 		break;
 	default: /* policy_request() refused every other type */
 		r = VARSKO_ERR_INTERNAL;

@@ -66,6 +66,8 @@
 	X(SQL_IMPORT_UI_ADD)                                                                                           \
 	X(SQL_IMPORT_RULES_CLEAR)                                                                                      \
 	X(SQL_IMPORT_RULE_ADD)                                                                                         \
+	X(SQL_DIRECTORY_INSTS)                                                                                         \
+	X(SQL_DIRECTORY_TEAMS)                                                                                         \
 	/* store_outbox.c */                                                                                           \
 	X(SQL_OUTBOX_INSERT)                                                                                           \
 	X(SQL_OUTBOX_DUE)                                                                                              \

@@ -285,6 +285,9 @@ static const char *const migrations[] = {
 	" data BLOB NOT NULL,"
 	" PRIMARY KEY (blob, offset)) STRICT;"
 	"PRAGMA user_version = 9;",
+	/* 9 -> 10: a team's phone number from the municipality document (PROTOCOL.md 12.7, directory). */
+	"ALTER TABLE teams ADD COLUMN phone TEXT NULL;"
+	"PRAGMA user_version = 10;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

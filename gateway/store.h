@@ -20,8 +20,8 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 9
-#define STORE_SCHEMA_VERSION_NEXT 10 /* for tests: a database from newer code */
+#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION_NEXT 11 /* for tests: a database from newer code */
 
 /*
  * Open (and with create != 0 create) the database at `path`, set and verify
@@ -466,6 +466,16 @@ int store_institution_district(struct store *s, const char *id, char *out, size_
  * when no rules were imported.
  */
 int store_routing_doc(struct store *s, char **out, size_t *len);
+
+/*
+ * The names of the municipality document as imported (PROTOCOL.md 12.7,
+ * directory): every institution (id, name, kind) through inst, then every
+ * team (id, name, phone or NULL) through team, each sorted by id. The
+ * strings are borrowed for the call. A callback's error ends the walk and
+ * is returned.
+ */
+int store_directory(struct store *s, int (*inst)(const char *id, const char *name, const char *kind, void *arg),
+                    int (*team)(const char *id, const char *name, const char *phone, void *arg), void *arg);
 
 /*
  * The ITEM objects of flow.h (items answer, new_underretning push): of one

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "flow.h"
 #include "policy.h"
 #include "store-internal.h"
 
@@ -119,8 +120,31 @@ static int is_name(const char *s)
 	for (; *s; s++) {
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return 0;
+		/* U+0080..U+009F too: names travel as the protocol's text kind (PROTOCOL.md 2). */
+		if ((unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f)
+			return 0;
 	}
 	return 1;
+}
+
+/*
+ * A phone number people dial ("+45 58 57 00 00"): 1..FLOW_PHONE_MAX bytes of
+ * digits, spaces, '+', '-', '(' and ')', with at least one digit.
+ */
+static int is_phone(const char *s)
+{
+	size_t n = strlen(s);
+	int digit = 0;
+
+	if (n == 0 || n > FLOW_PHONE_MAX)
+		return 0;
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9')
+			digit = 1;
+		else if (*s != ' ' && *s != '+' && *s != '-' && *s != '(' && *s != ')')
+			return 0;
+	}
+	return digit;
 }
 
 /* A required (or, with opt, optional) string member of obj that passes check; *out borrowed from obj. */
@@ -283,7 +307,7 @@ static int check_institutions(struct imp *im, json_t *arr)
 
 static int check_teams(struct imp *im, json_t *arr)
 {
-	static const char *const allowed[] = { "id", "name", NULL };
+	static const char *const allowed[] = { "id", "name", "phone", NULL };
 	char p[IMPORT_PATH_MAX];
 	const char *s;
 	json_t *v;
@@ -297,6 +321,8 @@ static int check_teams(struct imp *im, json_t *arr)
 		if ((r = only_keys(im, v, p, allowed)) != VARSKO_OK)
 			return r;
 		if ((r = get_str(im, v, "name", p, is_name, 0, &s)) != VARSKO_OK)
+			return r;
+		if ((r = get_str(im, v, "phone", p, is_phone, 1, &s)) != VARSKO_OK)
 			return r;
 	}
 	return VARSKO_OK;
@@ -554,8 +580,8 @@ const char *const store_sql_import[STORE_SQL_COUNT] = {
         [SQL_IMPORT_INST_UPSERT] = "INSERT INTO institutions (id, name, kind, district) VALUES (?1, ?2, ?3, ?4)"
                                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind,"
                                    " district = excluded.district",
-        [SQL_IMPORT_TEAM_UPSERT] = "INSERT INTO teams (id, name) VALUES (?1, ?2)"
-                                   " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+        [SQL_IMPORT_TEAM_UPSERT] = "INSERT INTO teams (id, name, phone) VALUES (?1, ?2, ?3)"
+                                   " ON CONFLICT (id) DO UPDATE SET name = excluded.name, phone = excluded.phone",
         [SQL_IMPORT_USER_UPSERT] = "INSERT INTO users (id, name, role, team) VALUES (?1, ?2, ?3, ?4)"
                                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,"
                                    " team = excluded.team",
@@ -563,6 +589,8 @@ const char *const store_sql_import[STORE_SQL_COUNT] = {
         [SQL_IMPORT_UI_ADD] = "INSERT INTO user_institutions (user, institution) VALUES (?1, ?2)",
         [SQL_IMPORT_RULES_CLEAR] = "DELETE FROM routing_rules",
         [SQL_IMPORT_RULE_ADD] = "INSERT INTO routing_rules (pos, rule_json) VALUES (?1, ?2)",
+        [SQL_DIRECTORY_INSTS] = "SELECT id, name, kind FROM institutions ORDER BY id",
+        [SQL_DIRECTORY_TEAMS] = "SELECT id, name, phone FROM teams ORDER BY id",
 };
 
 /* String member `key` of obj (validated before), or NULL when absent: bound as NULL. */
@@ -678,8 +706,8 @@ static int write_doc(struct imp *im, json_t *doc, int64_t now)
 			return r;
 	}
 	json_array_foreach(json_object_get(doc, "teams"), i, v) {
-		if ((r = store_exec(im->s, SQL_IMPORT_TEAM_UPSERT, "ss", member(v, "id"), member(v, "name"))) !=
-		    VARSKO_OK)
+		if ((r = store_exec(im->s, SQL_IMPORT_TEAM_UPSERT, "ssz", member(v, "id"), member(v, "name"),
+		                    member(v, "phone"))) != VARSKO_OK)
 			return r;
 	}
 	json_array_foreach(json_object_get(doc, "users"), i, v) {
@@ -765,4 +793,47 @@ out:
 	json_decref(im.districts);
 	json_decref(doc);
 	return r;
+}
+
+/* ---- the directory ---- */
+
+struct dir_walk {
+	int (*inst)(const char *id, const char *name, const char *kind, void *arg);
+	int (*team)(const char *id, const char *name, const char *phone, void *arg);
+	void *arg;
+};
+
+static int dir_inst_row(sqlite3_stmt *st, void *arg)
+{
+	struct dir_walk *w = arg;
+	const char *id = (const char *)sqlite3_column_text(st, 0);
+	const char *name = (const char *)sqlite3_column_text(st, 1);
+	const char *kind = (const char *)sqlite3_column_text(st, 2);
+
+	if (id == NULL || name == NULL || kind == NULL)
+		return VARSKO_ERR_DB;
+	return w->inst(id, name, kind, w->arg);
+}
+
+static int dir_team_row(sqlite3_stmt *st, void *arg)
+{
+	struct dir_walk *w = arg;
+	const char *id = (const char *)sqlite3_column_text(st, 0);
+	const char *name = (const char *)sqlite3_column_text(st, 1);
+
+	if (id == NULL || name == NULL)
+		return VARSKO_ERR_DB;
+	return w->team(id, name, (const char *)sqlite3_column_text(st, 2), w->arg);
+}
+
+/* store.h */
+int store_directory(struct store *s, int (*inst)(const char *id, const char *name, const char *kind, void *arg),
+                    int (*team)(const char *id, const char *name, const char *phone, void *arg), void *arg)
+{
+	struct dir_walk w = {inst, team, arg};
+	int r;
+
+	if ((r = store_query(s, SQL_DIRECTORY_INSTS, dir_inst_row, &w, "")) != VARSKO_OK)
+		return r;
+	return store_query(s, SQL_DIRECTORY_TEAMS, dir_team_row, &w, "");
 }

@@ -770,6 +770,28 @@ static const struct pf_field k_thread_message[] = {C_THREAD, C_POS("seq"), C_OBJ
 static const struct pf_field k_thread_changed[] = {C_THREAD, C_POS("version")};
 static const struct pf_field k_thread_mark_push[] = {C_MARK, C_OBJ("cert", 1)};
 
+/*
+ * The municipality's names (PROTOCOL.md 12.7, directory): an institution's
+ * kind is one of the import's kinds, but is checked here only as an id so
+ * that a new kind does not break older clients.
+ */
+#define C_NAME                                                                                                         \
+	{                                                                                                              \
+		"name", PF_TEXT, 1, 1, PROTO_NAME_MAX, 0, 0, NULL, "name must be 1 to 128 bytes of text"               \
+	}
+static const struct pf_field k_dir_inst[] = {C_ID("id"), C_NAME, C_ID("kind")};
+static const struct pf_field k_dir_team[] = {
+        C_ID("id"),
+        C_NAME,
+        {"phone", PF_TEXT, 0, 1, FLOW_PHONE_MAX, 0, 0, NULL, "phone must be 1 to 32 bytes of text"}};
+static const struct pf_table t_dir_inst = {k_dir_inst, PF_N(k_dir_inst), 0};
+static const struct pf_table t_dir_team = {k_dir_team, PF_N(k_dir_team), 0};
+static const struct pf_field k_directory[] = {
+        C_LIST("institutions", FLOW_DIRECTORY_MAX, &t_dir_inst),
+        C_LIST("teams", FLOW_DIRECTORY_MAX, &t_dir_team),
+        {"akut_team", PF_ID, 0, 1, PROTO_ID_MAX, 0, 0, NULL, ID_BAD},
+};
+
 /* MQTT event payload (agents on varsko/<tenant>/ack). */
 static const struct pf_field k_mqtt_event[] = {C_OBJ("event", 1), C_OBJ("cert", 1)};
 
@@ -812,6 +834,7 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_BLOB_BEGIN] = TYPE("blob_begin", 1, k_blob_begin),
         [FLOW_T_BLOB_PUT] = TYPE("blob_put", 1, k_blob_put),
         [FLOW_T_BLOB_GET] = TYPE("blob_get", 1, k_blob_get),
+        [FLOW_T_DIRECTORY_GET] = {"directory_get", NULL, 0, 1},
         [FLOW_T_ROUTED] = TYPE("routed", 1, k_routed),
         [FLOW_T_RECEIPT] = TYPE("receipt", 1, k_receipt),
         [FLOW_T_EVENT_OK] = TYPE("event_ok", 1, k_event_ok),
@@ -837,6 +860,7 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_RAADGIVERE] = TYPE("raadgivere", 1, k_raadgivere),
         [FLOW_T_BLOB_OK] = TYPE("blob_ok", 1, k_blob_ok),
         [FLOW_T_BLOB_DATA] = TYPE("blob_data", 1, k_blob_data),
+        [FLOW_T_DIRECTORY] = TYPE("directory", 1, k_directory),
         [FLOW_T_PUSHED] = TYPE("pushed", 0, k_pushed),
         [FLOW_T_NEW_UNDERRETNING] = TYPE("new_underretning", 0, k_new),
         [FLOW_T_FRIST] = TYPE("frist", 0, k_frist),

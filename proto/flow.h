@@ -243,6 +243,7 @@ int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
  *   notifier_devices {"reference":S}  (current team)                     -> devices
  *   roster           {"team":S}  (myndighed; to re-route)                -> routed
  *   overview         {}  open deadlines of the leder's team              -> deadlines
+ *   directory_get    {}  names of institutions and teams (every person)  -> directory
  * S->C answers (echo "id"):
  *   routed           {"team":S,"roster":ROSTER}
  *   receipt          {"receipt":RECEIPT,"duplicate":B}
@@ -260,6 +261,9 @@ int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
  *   devices          {"certs":[CERT...]}  (the notifier's active devices)
  *   deadlines        {"items":[{"reference":S,"kind":S,"due":TIME,"state":
  *                     "open"|"warned"|"overdue"}...]} soonest first
+ *   directory        {"institutions":[{"id":S,"name":S,"kind":S}...],
+ *                     "teams":[{"id":S,"name":S,"phone":S?}...],
+ *                     "akut_team":S?} (the municipality document's names)
  * S->C pushes (no "id"):
  *   pushed           {"reference":S,"event":EVENT,"cert":CERT,"envelope":ENV?}
  *                    to the notifier's and the current team's online sessions
@@ -353,6 +357,7 @@ enum flow_type {
 	FLOW_T_BLOB_BEGIN, /* attachments (PROTOCOL.md 17.9) */
 	FLOW_T_BLOB_PUT,
 	FLOW_T_BLOB_GET,
+	FLOW_T_DIRECTORY_GET, /* the municipality's names (PROTOCOL.md 12.7) */
 	/* answers */
 	FLOW_T_ROUTED,
 	FLOW_T_RECEIPT,
@@ -379,6 +384,7 @@ enum flow_type {
 	FLOW_T_RAADGIVERE,
 	FLOW_T_BLOB_OK,
 	FLOW_T_BLOB_DATA,
+	FLOW_T_DIRECTORY,
 	/* pushes */
 	FLOW_T_PUSHED,
 	FLOW_T_NEW_UNDERRETNING,
@@ -391,7 +397,7 @@ enum flow_type {
 };
 
 #define FLOW_T_FIRST_REQUEST FLOW_T_ROUTE
-#define FLOW_T_LAST_REQUEST  FLOW_T_BLOB_GET
+#define FLOW_T_LAST_REQUEST  FLOW_T_DIRECTORY_GET
 #define FLOW_APPROVALS_MAX   64 /* open approvals in one approvals answer */
 #define FLOW_CHAIN_LINKS_MAX 1024 /* links in one chain answer */
 #define FLOW_KEY_SETS_MAX    256  /* key box sets in one keys answer */
@@ -399,6 +405,8 @@ enum flow_type {
 #define FLOW_THREAD_SYNC_MAX 100  /* messages in one messages answer (thread_sync's limit) */
 #define FLOW_THREAD_MARKS_MAX 128 /* marks of one message: leveret and laest of 64 members */
 #define FLOW_RAADGIVERE_MAX   64  /* rådgivere assigned to one institution, in a raadgivere answer */
+#define FLOW_DIRECTORY_MAX    1000 /* institutions, and teams, in one directory answer */
+#define FLOW_PHONE_MAX        32   /* bytes of a team's phone number (PROTOCOL.md 12.7, directory) */
 
 const char *flow_type_name(enum flow_type t);
 int flow_frame_parse(const char *buf, size_t len, json_t **out, enum flow_type *type, char *id_out,

@@ -26,6 +26,7 @@ struct catalogue_pair {
 extern const struct catalogue_pair varsko_doc_problems[]; /* uh_problem_name() -> what is wrong */
 extern const struct catalogue_pair varsko_doc_forms[];    /* field path ("parents[].phone") -> its right form */
 extern const struct catalogue_pair varsko_doc_missing[];  /* field path -> what to add when it is missing */
-extern const struct catalogue_pair varsko_notices[];      /* a status that is no error -> its text, one %s */
+extern const struct catalogue_pair varsko_notices[];      /* a status that is no error -> its text, one {placeholder} */
+extern const struct catalogue_pair varsko_unreachable[];  /* why the server cannot be reached; the akut advice */
 
 #endif

@@ -93,6 +93,7 @@ struct opts {
 	size_t n_members;
 	long long before; /* --before SEQ, 0 when not given */
 	const char *file, *out; /* --file PATH, --out PATH */
+	int doc_akut;        /* underret send: 1 when the document is marked akut (for the advice when unreachable) */
 	int akut, ivaerksat; /* -1 when not given */
 	long count;          /* -1 when not given */
 	long timeout;        /* seconds, -1 when not given */
@@ -363,6 +364,139 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	return 0;
 }
 
+/* The number of characters of UTF-8 text s (å and ø are one). */
+static int text_width(const char *s)
+{
+	int n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if ((*p & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/*
+ * A table whose columns are as wide as their widest cell (header included)
+ * plus two spaces, so that no long name or id runs into the next column;
+ * the last column is not padded. Cells are copied.
+ */
+#define TABLE_COLS 8
+struct table {
+	size_t ncols, nrows, cap;
+	char **cells; /* nrows * ncols, row by row */
+	int width[TABLE_COLS];
+};
+
+static int table_row(struct table *t, const char *const *row)
+{
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **c = realloc(t->cells, cap * t->ncols * sizeof(*c));
+
+		if (c == NULL)
+			return -1;
+		t->cells = c;
+		t->cap = cap;
+	}
+	for (size_t k = 0; k < t->ncols; k++) {
+		char *v = strdup(row[k] != NULL ? row[k] : "?");
+
+		if (v == NULL) {
+			for (size_t j = 0; j < k; j++)
+				free(t->cells[t->nrows * t->ncols + j]);
+			return -1;
+		}
+		t->cells[t->nrows * t->ncols + k] = v;
+		if (text_width(v) > t->width[k])
+			t->width[k] = text_width(v);
+	}
+	t->nrows++;
+	return 0;
+}
+
+/* A table of ncols columns whose first row is head (NULL: no header row). */
+static int table_init(struct table *t, size_t ncols, const char *const *head)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols < TABLE_COLS ? ncols : TABLE_COLS;
+	return head != NULL ? table_row(t, head) : 0;
+}
+
+/* Print every row (indented by `indent` spaces; indent < 0: print nothing) and free the table. */
+static void table_print_free(struct table *t, int indent)
+{
+	for (size_t i = 0; i < t->nrows; i++) {
+		if (indent >= 0)
+			printf("%*s", indent, "");
+		for (size_t k = 0; k < t->ncols; k++) {
+			const char *v = t->cells[i * t->ncols + k];
+
+			if (indent >= 0) {
+				fputs(v, stdout);
+				if (k + 1 < t->ncols)
+					printf("%*s", t->width[k] - text_width(v) + 2, "");
+			}
+			free(t->cells[i * t->ncols + k]);
+		}
+		if (indent >= 0)
+			putchar('\n');
+	}
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- names (the municipality's directory kept in the home, PROTOCOL.md 12.7) ---------- */
+
+static json_t *directory; /* {"institutions":[..],"teams":[..],"akut_team"?}, or NULL when the home has none */
+
+/* Read the directory kept in the home, once. Without one, ids are shown as they are. */
+static void directory_load(struct varsko_home *h)
+{
+	char *json = NULL;
+
+	if (directory != NULL || h == NULL)
+		return;
+	if (varsko_directory_cached(h, &json) == VARSKO_OK)
+		directory = json_loads(json, JSON_REJECT_DUPLICATES, NULL);
+	varsko_free(json);
+}
+
+/* The entry of `list` ("institutions" or "teams") with this id, or NULL. */
+static json_t *directory_entry(const char *list, const char *id)
+{
+	size_t i;
+	json_t *e;
+
+	if (id == NULL)
+		return NULL;
+	json_array_foreach(json_object_get(directory, list), i, e)
+	{
+		const char *eid = json_string_value(json_object_get(e, "id"));
+
+		if (eid != NULL && strcmp(eid, id) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* The name of an institution or team for people; its id when the directory does not know it. */
+static const char *directory_name(const char *list, const char *id)
+{
+	const char *name = json_string_value(json_object_get(directory_entry(list, id), "name"));
+
+	return name != NULL ? name : id != NULL ? id : "?";
+}
+
+static const char *team_name(const char *id)
+{
+	return directory_name("teams", id);
+}
+
+static const char *inst_name(const char *id)
+{
+	return directory_name("institutions", id);
+}
+
 /* ---- small helpers ------------------------------------------------------------------ */
 
 static int open_home(const struct opts *o, struct varsko_home **h)
@@ -373,6 +507,45 @@ static int open_home(const struct opts *o, struct varsko_home **h)
 		return fail(r, r == VARSKO_ERR_CONFIG ? "the home must be a directory of yours with mode 0700"
 		                                      : "cannot open the home directory");
 	return EXIT_SUCCESS;
+}
+
+/*
+ * A failure to reach the server, for people: the Danish text of the code,
+ * the address and whether it is the network, the certificate or the server
+ * with what to do (instead of the code's general next step); then whom to
+ * phone about an akut case, with the akut team's number from the
+ * municipality document kept in the home at the last login (for an akut
+ * underretning that could not be sent, o->doc_akut: that it is not sent and
+ * to phone first); then the detail and the code for support. Any other
+ * failure is report()ed as it is.
+ */
+static int fail_unreachable(int err, const char *detail, struct varsko_home *h, const struct opts *o)
+{
+	const char *akut_team, *phone;
+	char why[1024], advice[512], saved[512], *url = NULL;
+	json_t *team;
+
+	/* detail may be the home's own buffer, which the calls below overwrite. */
+	snprintf(saved, sizeof(saved), "%s", detail != NULL ? detail : "");
+	detail = saved;
+	if (h == NULL || varsko_home_server(h, &url) != VARSKO_OK)
+		url = NULL;
+	if (varsko_unreachable_text(err, detail, url, why, sizeof(why)) == VARSKO_REACH_NONE) {
+		free(url);
+		return fail(err, detail);
+	}
+	free(url);
+	fprintf(stderr, "varsko: %s %s\n", varsko_text(err), why);
+	directory_load(h);
+	akut_team = json_string_value(json_object_get(directory, "akut_team"));
+	team = directory_entry("teams", akut_team);
+	phone = json_string_value(json_object_get(team, "phone"));
+	fprintf(stderr, "varsko: %s\n",
+	        varsko_akut_advice(o != NULL && o->doc_akut == 1, team != NULL ? team_name(akut_team) : NULL, phone,
+	                           advice, sizeof(advice)));
+	fprintf(stderr, "varsko: detaljer: %s (kode: %s)\n",
+	        detail != NULL && detail[0] != '\0' ? detail : varsko_strerror(err), varsko_strerrname(err));
+	return exit_status_of(err);
 }
 
 /* Open the home and log in. */
@@ -431,8 +604,19 @@ static int connect_home(const struct opts *o, struct varsko_home **h, struct var
 	if ((rc = open_home(o, h)) != EXIT_SUCCESS)
 		return rc;
 	if ((r = varsko_connect(*h, o->ca, conn)) != VARSKO_OK)
-		return fail(r, varsko_home_detail(*h));
-	return device_notices(*conn);
+		return fail_unreachable(r, varsko_home_detail(*h), *h, o);
+	if ((rc = device_notices(*conn)) != EXIT_SUCCESS)
+		return rc;
+	/*
+	 * The names of the municipality document, fresh at every login. When the
+	 * server does not answer it (an older varskod) the copy kept before stays;
+	 * a broken connection shows in the command itself.
+	 */
+	if (varsko_directory_refresh(*conn, NULL) != VARSKO_OK) {
+		/* keep the copy of an earlier login */
+	}
+	directory_load(*h);
+	return EXIT_SUCCESS;
 }
 
 static int64_t now_ms(void)
@@ -458,11 +642,8 @@ static void utc_time(int64_t t, char out[32])
 /* Print s left-aligned in a column of `width` characters (UTF-8 aware: å and ø are one character). */
 static void col(const char *s, int width)
 {
-	int n = 0;
+	int n = text_width(s);
 
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
-		if ((*p & 0xc0) != 0x80)
-			n++;
 	fputs(s, stdout);
 	for (; n < width; n++)
 		putchar(' ');
@@ -524,12 +705,23 @@ static int print_json_obj(json_t *o)
 
 /* ---- enroll, whoami ------------------------------------------------------------- */
 
+/* "Name (id)" of an institution or team the directory knows, else the id (whoami: names and ids both). */
+static void print_named(const char *sep, const char *list, const char *id)
+{
+	const char *name = directory_name(list, id);
+
+	if (strcmp(name, id) != 0)
+		printf("%s%s (%s)", sep, name, id);
+	else
+		printf("%s%s", sep, id);
+}
+
 static void print_institutions(const struct varsko_identity *id)
 {
 	if (id->n_institutions == 0)
 		printf("-");
 	for (size_t i = 0; i < id->n_institutions; i++)
-		printf("%s%s", i > 0 ? ", " : "", id->institutions[i]);
+		print_named(i > 0 ? ", " : "", "institutions", id->institutions[i]);
 	printf("\n");
 }
 
@@ -660,6 +852,9 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 		snprintf(su.detail, sizeof(su.detail), "%s", varsko_home_detail(h));
 	} else {
 		run_setup(conn, &su);
+		/* The first login keeps the municipality's names too (as every login does: connect_home). */
+		if (varsko_directory_refresh(conn, NULL) == VARSKO_OK)
+			directory_load(h);
 	}
 	if (o->json) {
 		if ((jo = identity_obj(&info.identity, info.org_fingerprint)) == NULL) {
@@ -677,8 +872,11 @@ static int run_enroll(const struct command *cmd, struct opts *o)
 	printf("Enheden er tilmeldt: %s\n", info.identity.device);
 	printf("bruger:        %s (%s)\n", info.identity.user, info.identity.name);
 	printf("rolle:         %s\n", info.identity.role);
-	if (info.identity.team[0] != '\0')
-		printf("team:          %s\n", info.identity.team);
+	if (info.identity.team[0] != '\0') {
+		printf("team:          ");
+		print_named("", "teams", info.identity.team);
+		printf("\n");
+	}
 	if (info.identity.n_institutions > 0) {
 		printf("institutioner: ");
 		print_institutions(&info.identity);
@@ -938,7 +1136,12 @@ static int run_whoami(const struct command *cmd, struct opts *o)
 	printf("bruger:        %s\n", id.user);
 	printf("navn:          %s\n", id.name);
 	printf("rolle:         %s\n", id.role);
-	printf("team:          %s\n", id.team[0] != '\0' ? id.team : "-");
+	printf("team:          ");
+	if (id.team[0] != '\0')
+		print_named("", "teams", id.team);
+	else
+		printf("-");
+	printf("\n");
 	printf("institutioner: ");
 	print_institutions(&id);
 	printf("enhed:         %s\n", id.device);
@@ -1490,16 +1693,17 @@ static int run_send(const struct command *cmd, struct opts *o)
 		rc = EXIT_FAILURE;
 		goto out;
 	}
+	o->doc_akut = varsko_document_akut(doc, len);
 	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
 	if ((r = varsko_underret_send(conn, doc, len, o->submission, &info, &rjson)) != VARSKO_OK) {
-		rc = fail(r, varsko_conn_detail(conn));
+		rc = fail_unreachable(r, varsko_conn_detail(conn), h, o);
 		goto out;
 	}
 	if (info.roster_only)
 		fprintf(stderr, "Bemærk: teamet %s har endnu ingen teamnøgle. Underretningen er krypteret til de enheder,\n"
 		                "serveren oplyser for teamet. Bed kommunens administrator give teamet sin teamkæde og nøgle.\n",
-		        info.team);
+		        team_name(info.team));
 	if (o->json) {
 		if ((ro = json_loads(rjson, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
 		    json_object_set_new(ro, "duplicate", json_boolean(info.duplicate)) != 0 ||
@@ -1516,7 +1720,7 @@ static int run_send(const struct command *cmd, struct opts *o)
 	else
 		printf("Underretning sendt. Reference: %s\n", info.reference);
 	local_time(info.received, t1);
-	printf("Modtaget af varskod %s og sendt til %s.\n", t1, info.team);
+	printf("Modtaget af varskod %s og sendt til %s.\n", t1, team_name(info.team));
 	local_time(info.vurdering_due, t1);
 	local_time(info.kvittering_due, t2);
 	printf("Frister: vurdering senest %s, kvittering til dig senest %s.\n", t1, t2);
@@ -1524,7 +1728,7 @@ static int run_send(const struct command *cmd, struct opts *o)
 	if (info.no_reader) {
 		char notice[512];
 
-		printf("%s\n", varsko_notice("no_reader", info.team, notice, sizeof(notice)));
+		printf("%s\n", varsko_notice("no_reader", team_name(info.team), notice, sizeof(notice)));
 	}
 	rc = EXIT_SUCCESS;
 out:
@@ -1543,8 +1747,12 @@ static const char *state_label(const char *state)
 
 static int print_items(const char *json, int inbox)
 {
+	static const char *const head_inbox[] = {"Vurderes senest", "Reference",   "Akut",
+	                                         "Alder",           "Institution", "Status"};
+	static const char *const head_mine[] = {"Reference", "Modtaget", "Team", "Status"};
 	json_t *o = json_loads(json, JSON_REJECT_DUPLICATES, NULL), *items, *it;
 	char t[VARSKO_LOCAL_LEN + 1];
+	struct table tb;
 	size_t i;
 
 	if (o == NULL || !json_is_array(items = json_object_get(o, "items"))) {
@@ -1556,50 +1764,46 @@ static int print_items(const char *json, int inbox)
 		json_decref(o);
 		return EXIT_SUCCESS;
 	}
-	if (inbox) {
-		col("Vurderes senest", 22);
-		col("Reference", 16);
-		col("Akut", 6);
-		col("Alder", 7);
-		col("Institution", 24);
-		printf("Status\n");
-	} else {
-		col("Reference", 16);
-		col("Modtaget", 22);
-		col("Team", 20);
-		printf("Status\n");
-	}
+	if (table_init(&tb, inbox ? 6 : 4, inbox ? head_inbox : head_mine) != 0)
+		goto nomem;
 	json_array_foreach(items, i, it)
 	{
 		const char *ref = json_string_value(json_object_get(it, "reference"));
-		const char *state = json_string_value(json_object_get(it, "state"));
+		const char *state = state_label(json_string_value(json_object_get(it, "state")));
+		int r;
 
 		if (inbox) {
+			const char *row[6];
+
 			show_time(json_string_value(json_object_get(it, "vurdering_due")), t);
-			col(t, 22);
-			col(ref != NULL ? ref : "?", 16);
-			col(json_is_true(json_object_get(it, "akut")) ? "ja" : "nej", 6);
-			col(json_string_value(json_object_get(it, "age_group"))
-			            ? json_string_value(json_object_get(it, "age_group"))
-			            : "?",
-			    7);
-			col(json_string_value(json_object_get(it, "institution"))
-			            ? json_string_value(json_object_get(it, "institution"))
-			            : "?",
-			    24);
+			row[0] = t;
+			row[1] = ref;
+			row[2] = json_is_true(json_object_get(it, "akut")) ? "ja" : "nej";
+			row[3] = json_string_value(json_object_get(it, "age_group"));
+			row[4] = inst_name(json_string_value(json_object_get(it, "institution")));
+			row[5] = state;
+			r = table_row(&tb, row);
 		} else {
+			const char *row[4];
+
 			show_time(json_string_value(json_object_get(it, "received")), t);
-			col(ref != NULL ? ref : "?", 16);
-			col(t, 22);
-			col(json_string_value(json_object_get(it, "team"))
-			            ? json_string_value(json_object_get(it, "team"))
-			            : "?",
-			    20);
+			row[0] = ref;
+			row[1] = t;
+			row[2] = team_name(json_string_value(json_object_get(it, "team")));
+			row[3] = state;
+			r = table_row(&tb, row);
 		}
-		printf("%s\n", state_label(state));
+		if (r != 0) {
+			table_print_free(&tb, -1);
+			goto nomem;
+		}
 	}
+	table_print_free(&tb, 0);
 	json_decref(o);
 	return EXIT_SUCCESS;
+nomem:
+	json_decref(o);
+	return fail(VARSKO_ERR_NOMEM, NULL);
 }
 
 static int run_list_common(struct opts *o, int which)
@@ -1671,7 +1875,7 @@ static int run_status(const struct command *cmd, struct opts *o)
 		rc = EXIT_SUCCESS;
 		goto out;
 	}
-	printf("Underretning %s, institution %s\n", st->reference, st->receipt.institution);
+	printf("Underretning %s, institution %s\n", st->reference, inst_name(st->receipt.institution));
 	for (size_t i = 0; i < st->n_steps; i++) {
 		const struct varsko_step *s = &st->steps[i];
 
@@ -1680,7 +1884,7 @@ static int run_status(const struct command *cmd, struct opts *o)
 		col(t, 22);
 		col(step_label(s->step), 26);
 		if (s->team[0] != '\0')
-			snprintf(who, sizeof(who), "%s, %s", role_label(s->role), s->team);
+			snprintf(who, sizeof(who), "%s, %s", role_label(s->role), team_name(s->team));
 		else
 			snprintf(who, sizeof(who), "%s", role_label(s->role));
 		printf("%s", who);
@@ -1689,7 +1893,7 @@ static int run_status(const struct command *cmd, struct opts *o)
 		if (s->started >= 0)
 			printf("; undersøgelse eller foranstaltning iværksat: %s", s->started ? "ja" : "nej");
 		if (s->new_team[0] != '\0')
-			printf("; til %s", s->new_team);
+			printf("; til %s", team_name(s->new_team));
 		printf("\n");
 		if (s->message != NULL)
 			print_message(s->message);
@@ -1859,7 +2063,7 @@ static int run_omdiriger(const struct command *cmd, struct opts *o)
 		return usage_error(cmd, "omdiriger kræver --team TEAM");
 	ea.kind = "omdirigeret";
 	ea.team = o->team;
-	snprintf(done, sizeof(done), "omdirigeret til %s og krypteret til teamets enheder.", o->team);
+	snprintf(done, sizeof(done), "omdirigeret til %s og krypteret til teamets enheder.", team_name(o->team));
 	return send_event(o, &ea, done);
 }
 
@@ -1931,19 +2135,30 @@ static int run_overview(const struct command *cmd, struct opts *o)
 		rc = EXIT_SUCCESS;
 		goto out;
 	}
-	col("Frist", 22);
-	col("Type", 16);
-	col("Reference", 16);
-	printf("Tilstand\n");
-	json_array_foreach(items, i, it)
 	{
-		const char *ref = json_string_value(json_object_get(it, "reference"));
+		static const char *const head[] = {"Frist", "Type", "Reference", "Tilstand"};
+		struct table tb;
 
-		show_time(json_string_value(json_object_get(it, "due")), t);
-		col(t, 22);
-		col(deadline_label(json_string_value(json_object_get(it, "kind"))), 16);
-		col(ref != NULL ? ref : "?", 16);
-		printf("%s\n", dlstate_label(json_string_value(json_object_get(it, "state"))));
+		if (table_init(&tb, 4, head) != 0) {
+			rc = fail(VARSKO_ERR_NOMEM, NULL);
+			goto out;
+		}
+		json_array_foreach(items, i, it)
+		{
+			const char *row[4];
+
+			show_time(json_string_value(json_object_get(it, "due")), t);
+			row[0] = t;
+			row[1] = deadline_label(json_string_value(json_object_get(it, "kind")));
+			row[2] = json_string_value(json_object_get(it, "reference"));
+			row[3] = dlstate_label(json_string_value(json_object_get(it, "state")));
+			if (table_row(&tb, row) != 0) {
+				table_print_free(&tb, -1);
+				rc = fail(VARSKO_ERR_NOMEM, NULL);
+				goto out;
+			}
+		}
+		table_print_free(&tb, 0);
 	}
 	rc = EXIT_SUCCESS;
 out:
@@ -2028,6 +2243,7 @@ static int print_team(const char *json)
 	json_t *t = json_loads(json, JSON_REJECT_DUPLICATES, NULL), *e;
 	const json_t *members = json_object_get(t, "members");
 	const char *team = json_string_value(json_object_get(t, "team")), *key_state;
+	struct table tb;
 	long long kg;
 	size_t i;
 
@@ -2036,31 +2252,40 @@ static int print_team(const char *json)
 		return fail(VARSKO_ERR_PROTOCOL, "the team is malformed");
 	}
 	if (json_integer_value(json_object_get(t, "seq")) == 0) {
-		printf("Teamet %s har ingen teamkæde endnu. En administrator opretter den med\n", team);
+		printf("Teamet %s har ingen teamkæde endnu. En administrator opretter den med\n", team_name(team));
 		printf("    varsko team create %s LEDER\n", team);
 		json_decref(t);
 		return EXIT_SUCCESS;
 	}
-	printf("Teamet %s efter den verificerede teamkæde (%lld led):\n", team,
+	printf("Teamet %s efter den verificerede teamkæde (%lld led):\n", team_name(team),
 	       (long long)json_integer_value(json_object_get(t, "seq")));
+	if (table_init(&tb, 4, NULL) != 0) {
+		json_decref(t);
+		return fail(VARSKO_ERR_NOMEM, NULL);
+	}
 	json_array_foreach(members, i, e)
 	{
-		const char *user = json_string_value(json_object_get(e, "user"));
 		json_int_t pinned = json_integer_value(json_object_get(e, "uk_generation"));
 		json_int_t now = json_integer_value(json_object_get(e, "current_generation"));
+		const char *row[4];
+		char note[160];
 
-		printf("  ");
-		col(user != NULL ? user : "?", 20);
-		printf("  ");
-		col(team_role_label(json_string_value(json_object_get(e, "role"))), 10);
-		printf("%s", json_is_true(json_object_get(e, "leder")) ? "  leder" : "       ");
-		if (json_is_true(json_object_get(e, "this")))
-			printf("  (dig)");
+		snprintf(note, sizeof(note), "%s%s", json_is_true(json_object_get(e, "this")) ? "(dig)  " : "",
+		         now != pinned ? "brugernøgle skiftet siden" : "");
 		if (now != pinned)
-			printf("  brugernøgle skiftet siden (generation %lld, nu %lld)", (long long)pinned,
-			       (long long)now);
-		printf("\n");
+			snprintf(note + strlen(note), sizeof(note) - strlen(note), " (generation %lld, nu %lld)",
+			         (long long)pinned, (long long)now);
+		row[0] = json_string_value(json_object_get(e, "user"));
+		row[1] = team_role_label(json_string_value(json_object_get(e, "role")));
+		row[2] = json_is_true(json_object_get(e, "leder")) ? "leder" : "";
+		row[3] = note;
+		if (table_row(&tb, row) != 0) {
+			table_print_free(&tb, -1);
+			json_decref(t);
+			return fail(VARSKO_ERR_NOMEM, NULL);
+		}
 	}
+	table_print_free(&tb, 2);
 	key_state = json_string_value(json_object_get(t, "key_state"));
 	kg = (long long)json_integer_value(json_object_get(t, "key_generation"));
 	if (key_state == NULL || strcmp(key_state, "none") == 0)
@@ -2386,27 +2611,38 @@ static int run_thread_list(const struct command *cmd, struct opts *o)
 		rc = EXIT_SUCCESS;
 		goto out;
 	}
-	col("Tråd", 30);
-	col("Institution", 28);
-	col("Anonym", 8);
-	col("Beskeder", 10);
-	printf("Seneste\n");
-	json_array_foreach(arr, i, it)
 	{
-		const char *th = json_string_value(json_object_get(it, "thread"));
-		const char *inst = json_string_value(json_object_get(it, "institution"));
-		const char *last = json_string_value(json_object_get(it, "last_time"));
-		char n[24];
+		static const char *const head[] = {"Tråd", "Institution", "Anonym", "Beskeder", "Seneste"};
+		struct table tb;
 
-		col(th != NULL ? th : "?", 30);
-		col(inst != NULL ? inst : "?", 28);
-		col(json_is_true(json_object_get(it, "anonymous")) ? "ja" : "nej", 8);
-		snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(json_object_get(it, "last_seq")));
-		col(n, 10);
-		if (last != NULL)
-			show_time(last, t);
-		printf("%s%s\n", last != NULL ? t : "-",
-		       json_object_get(it, "purged") != NULL ? " (slettet)" : "");
+		if (table_init(&tb, 5, head) != 0) {
+			rc = fail(VARSKO_ERR_NOMEM, NULL);
+			goto out;
+		}
+		json_array_foreach(arr, i, it)
+		{
+			const char *last = json_string_value(json_object_get(it, "last_time"));
+			const char *row[5];
+			char n[24], seen[VARSKO_LOCAL_LEN + 16];
+
+			snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(json_object_get(it, "last_seq")));
+			if (last != NULL)
+				show_time(last, t);
+			row[0] = json_string_value(json_object_get(it, "thread"));
+			row[1] = inst_name(json_string_value(json_object_get(it, "institution")));
+			row[2] = json_is_true(json_object_get(it, "anonymous")) ? "ja" : "nej";
+			row[3] = n;
+			/* A purged thread (its messages deleted after the retention period) says so. */
+			snprintf(seen, sizeof(seen), "%s%s", last != NULL ? t : "-",
+			         json_object_get(it, "purged") != NULL ? " (slettet)" : "");
+			row[4] = seen;
+			if (table_row(&tb, row) != 0) {
+				table_print_free(&tb, -1);
+				rc = fail(VARSKO_ERR_NOMEM, NULL);
+				goto out;
+			}
+		}
+		table_print_free(&tb, 0);
 	}
 	rc = EXIT_SUCCESS;
 out:
@@ -2599,7 +2835,7 @@ static int print_thread_read(const char *json)
 		return fail(VARSKO_ERR_PROTOCOL, "the thread is malformed");
 	}
 	printf("Tråd %s, institution %s\n", json_string_value(json_object_get(o, "thread")),
-	       json_string_value(json_object_get(o, "institution")));
+	       inst_name(json_string_value(json_object_get(o, "institution"))));
 	if (title != NULL) {
 		printf("Titel: ");
 		print_people_text(title, 0);
@@ -2736,6 +2972,7 @@ static int run_thread_members(const struct command *cmd, struct opts *o)
 	struct varsko_conn *conn = NULL;
 	char *json = NULL;
 	json_t *t = NULL;
+	struct table tb;
 	const json_t *e;
 	size_t i;
 	int r, rc;
@@ -2758,30 +2995,41 @@ static int run_thread_members(const struct command *cmd, struct opts *o)
 		goto out;
 	}
 	printf("Tråd %s, institution %s, efter den verificerede medlemsliste (version %lld):\n",
-	       json_string_value(json_object_get(t, "thread")), json_string_value(json_object_get(t, "institution")),
+	       json_string_value(json_object_get(t, "thread")),
+	       inst_name(json_string_value(json_object_get(t, "institution"))),
 	       (long long)json_integer_value(json_object_get(t, "version")));
 	if (json_is_true(json_object_get(t, "anonymous")))
 		anonym_reminder(stdout);
+	if (table_init(&tb, 4, NULL) != 0) {
+		rc = fail(VARSKO_ERR_NOMEM, NULL);
+		goto out;
+	}
 	json_array_foreach(json_object_get(t, "members"), i, e)
 	{
-		const char *user = json_string_value(json_object_get(e, "user"));
 		const char *name = json_string_value(json_object_get(e, "name"));
+		const char *row[4];
+		char note[200] = "";
 
-		printf("  ");
-		col(user != NULL ? user : "?", 22);
-		col(thread_role_label(json_string_value(json_object_get(e, "role"))), 11);
-		col(name != NULL ? name : "", 22);
 		if (!json_is_true(json_object_get(e, "present")))
-			printf("  ikke længere medlem (fra version %lld)",
-			       (long long)json_integer_value(json_object_get(e, "removed")));
+			snprintf(note, sizeof(note), "ikke længere medlem (fra version %lld)",
+			         (long long)json_integer_value(json_object_get(e, "removed")));
 		else if (!json_is_true(json_object_get(e, "admitted")))
-			printf("  må ikke være medlem efter sit certifikat nu: fjern medlemmet");
+			snprintf(note, sizeof(note), "må ikke være medlem efter sit certifikat nu: fjern medlemmet");
 		if (json_is_true(json_object_get(e, "creator")))
-			printf("  opretter");
+			snprintf(note + strlen(note), sizeof(note) - strlen(note), "%sopretter", note[0] ? "  " : "");
 		if (json_is_true(json_object_get(e, "this")))
-			printf("  (dig)");
-		printf("\n");
+			snprintf(note + strlen(note), sizeof(note) - strlen(note), "%s(dig)", note[0] ? "  " : "");
+		row[0] = json_string_value(json_object_get(e, "user"));
+		row[1] = thread_role_label(json_string_value(json_object_get(e, "role")));
+		row[2] = name != NULL ? name : "";
+		row[3] = note;
+		if (table_row(&tb, row) != 0) {
+			table_print_free(&tb, -1);
+			rc = fail(VARSKO_ERR_NOMEM, NULL);
+			goto out;
+		}
 	}
+	table_print_free(&tb, 2);
 	rc = EXIT_SUCCESS;
 out:
 	json_decref(t);

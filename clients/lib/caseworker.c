@@ -353,15 +353,16 @@ static void text_block(struct proto_buf *b, const char *label, const char *text)
 	}
 }
 
-static void render(struct proto_buf *b, const struct fetched *f, const char *ref)
+static void render(struct proto_buf *b, const struct fetched *f, const char *ref, struct varsko_home *h)
 {
 	const struct uh_doc *d = f->doc;
-	char t[VARSKO_LOCAL_LEN + 1];
+	char t[VARSKO_LOCAL_LEN + 1], inst[PROTO_NAME_MAX + PROTO_ID_MAX + 4];
 
 	varsko_local_format(f->rc.received, t);
 	proto_buf_printf(b, "Underretning %s\n", ref);
 	proto_buf_printf(b, "Modtaget:          %s\n", t);
-	proto_buf_printf(b, "Institution:       %s\n", d->institution);
+	proto_buf_printf(b, "Institution:       %s\n",
+	                 directory_name_of(h, "institutions", d->institution, inst, sizeof(inst)));
 	proto_buf_printf(b, "Akut:              %s\n", ja_nej(d->akut));
 	proto_buf_printf(b, "Handicap:          %s\n", ja_nej(d->handicap));
 	proto_buf_printf(b, "Aldersgruppe:      %s år\n", f->hdr.age_group);
@@ -435,7 +436,7 @@ int varsko_underretning_open(struct varsko_conn *c, const char *ref, struct vars
 	if ((r = json_compact((const char *)f.pt, f.pt_len, &doc)) != VARSKO_OK ||
 	    (r = proto_buf_take(&doc, &o->document, &o->document_len)) != VARSKO_OK)
 		goto out;
-	render(&text, &f, ref);
+	render(&text, &f, ref, c->home);
 	if ((r = proto_buf_take(&text, &o->text, &o->text_len)) != VARSKO_OK)
 		goto out;
 	*out = o;

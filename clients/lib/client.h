@@ -21,6 +21,7 @@
  *   teamkey.c team key sets: the key a sender seals to, opening it, keeping it fit
  *   threadchain.c consultation threads' membership: fetched, verified, changed, created
  *   threadmsg.c   thread messages (sealed, verified, opened) and read marks
+ *   directory.c   the municipality's names (directory), kept in the home
  */
 #ifndef VARSKO_CLIENT_H
 #define VARSKO_CLIENT_H
@@ -60,6 +61,7 @@
 #define HOME_D_TEAMS    "teams"    /* teams/<team>.seen: "<seq> <hash hex>", each team chain as last verified */
 #define HOME_D_THREADS  "threads"  /* threads/<id>.seen: as teams/; threads/<id>.last: the newest message shown */
 #define HOME_D_UPLOADS  "uploads"  /* uploads/<thread>-<hash>.json and .bin: an attachment being uploaded (attach.c) */
+#define HOME_F_DIRECTORY  "directory.json" /* the last directory answer (PROTOCOL.md 12.7), without its "id" */
 
 struct varsko_home {
 	char *path; /* owned */
@@ -183,6 +185,17 @@ struct wsc;
  * VARSKO_ERR_CONNECT, VARSKO_ERR_TLS, VARSKO_ERR_TIMEOUT, VARSKO_ERR_NOMEM.
  */
 int wsc_open(const char *url, const char *ca_file, int64_t deadline_ms, struct wsc **out, char *detail, size_t dcap);
+/*
+ * What a failed wsc_open() found when it looked for the cause of
+ * VARSKO_ERR_CONNECT (or VARSKO_ERR_TIMEOUT): the detail starts with one of
+ * these (varsko_unreachable_text() tells people in Danish which it was).
+ */
+#define WSC_WHY_DNS     "the host name was not found (DNS)"
+#define WSC_WHY_REFUSED "connection refused: nothing listens at the address"
+#define WSC_WHY_ROUTE   "no route to the host"
+#define WSC_WHY_TIMEOUT "the address did not answer in time"
+#define WSC_WHY_SERVER  "the server accepted the connection but ended the handshake"
+#define WSC_DIAGNOSE_MS 3000
 /* Send one text message (borrowed) and wait until it has been written. */
 int wsc_send(struct wsc *w, const char *buf, size_t len, int64_t deadline_ms);
 /*
@@ -269,6 +282,16 @@ int conn_next(struct varsko_conn *c, int64_t deadline, int want_push, struct con
 int conn_request(struct varsko_conn *c, json_t *req, enum flow_type expect, json_t **ans);
 /* Drop every queued push. */
 void conn_push_free_all(struct varsko_conn *c);
+
+/* ---- directory.c ---- */
+
+/*
+ * "Name (id)" of an institution or team (list "institutions" or "teams")
+ * from the directory kept in the home, or the id alone when the home keeps
+ * none or it does not know the id; into out (cap bytes, always
+ * NUL-terminated). Returns out.
+ */
+const char *directory_name_of(struct varsko_home *h, const char *list, const char *id, char *out, size_t cap);
 
 /* ---- text.c ---- */
 

@@ -60,15 +60,15 @@ static const char *pair_lookup(const struct catalogue_pair *list, const char *ke
 
 const char *varsko_notice(const char *name, const char *arg, char *out, size_t cap)
 {
-	const char *t = pair_lookup(varsko_notices, name), *at;
+	const char *t = pair_lookup(varsko_notices, name), *at, *end;
 
 	if (cap == 0)
 		return out;
-	if (t == NULL || (at = strstr(t, "%s")) == NULL) {
+	if (t == NULL || (at = strchr(t, '{')) == NULL || (end = strchr(at, '}')) == NULL) {
 		snprintf(out, cap, "%s", name);
 		return out;
 	}
-	snprintf(out, cap, "%.*s%s%s", (int)(at - t), t, arg != NULL ? arg : "", at + 2);
+	snprintf(out, cap, "%.*s%s%s", (int)(at - t), t, arg != NULL ? arg : "", end + 1);
 	return out;
 }
 
@@ -112,6 +112,102 @@ const char *varsko_document_problem_text(const struct varsko_doc_problem *p, cha
 		snprintf(out, cap, "%s %s. Skriv det som %s.", p->path, what != NULL ? what : p->problem, form);
 	else
 		snprintf(out, cap, "%s %s.", p->path, what != NULL ? what : p->problem);
+	return out;
+}
+
+/*
+ * A catalogue text with {name} placeholders filled from keys[i] -> vals[i]
+ * (an unknown placeholder is copied as it is) into out; never overflows.
+ */
+static void fill(const char *tmpl, const char *const *keys, const char *const *vals, size_t n, char *out, size_t cap)
+{
+	size_t k = 0;
+
+	while (*tmpl != '\0' && k + 1 < cap) {
+		size_t i;
+
+		if (*tmpl == '{') {
+			for (i = 0; i < n; i++) {
+				size_t kl = strlen(keys[i]);
+
+				if (strncmp(tmpl + 1, keys[i], kl) == 0 && tmpl[1 + kl] == '}') {
+					k += (size_t)snprintf(out + k, cap - k, "%s", vals[i]);
+					if (k >= cap)
+						k = cap - 1;
+					tmpl += kl + 2;
+					break;
+				}
+			}
+			if (i < n)
+				continue;
+		}
+		out[k++] = *tmpl++;
+	}
+	out[k] = '\0';
+}
+
+static int starts(const char *s, const char *prefix)
+{
+	return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int varsko_unreachable_text(int err, const char *detail, const char *url, char *out, size_t cap)
+{
+	static const char *const keys[] = {"adresse"};
+	const char *vals[1] = {url != NULL ? url : "?"};
+	const char *why;
+	char addr[300];
+	int kind;
+
+	if (cap == 0)
+		return VARSKO_REACH_NONE;
+	out[0] = '\0';
+	switch (err) {
+	case VARSKO_ERR_TLS:
+		kind = VARSKO_REACH_CERTIFICATE;
+		why = "certificate";
+		break;
+	case VARSKO_ERR_CLOSED:
+	case VARSKO_ERR_UNAVAILABLE:
+		kind = VARSKO_REACH_SERVER;
+		why = "server";
+		break;
+	case VARSKO_ERR_TIMEOUT:
+		kind = VARSKO_REACH_NETWORK;
+		why = "network_timeout";
+		break;
+	case VARSKO_ERR_CONNECT:
+		/* wsc.c looked for the cause (client.h, WSC_WHY_*). */
+		kind = VARSKO_REACH_NETWORK;
+		why = starts(detail, WSC_WHY_REFUSED)   ? "network_refused"
+		      : starts(detail, WSC_WHY_DNS)     ? "network_dns"
+		      : starts(detail, WSC_WHY_ROUTE)   ? "network_route"
+		      : starts(detail, WSC_WHY_TIMEOUT) ? "network_timeout"
+		                                        : "network";
+		if (starts(detail, WSC_WHY_SERVER)) {
+			kind = VARSKO_REACH_SERVER;
+			why = "server";
+		}
+		break;
+	default:
+		return VARSKO_REACH_NONE;
+	}
+	fill(pair_lookup(varsko_unreachable, "address"), keys, vals, 1, addr, sizeof(addr));
+	snprintf(out, cap, "%s %s", addr, pair_lookup(varsko_unreachable, why));
+	return kind;
+}
+
+const char *varsko_akut_advice(int sending, const char *team, const char *phone, char *out, size_t cap)
+{
+	static const char *const keys[] = {"team", "telefon"};
+	const char *vals[2] = {team != NULL ? team : "Døgnvagten", phone != NULL ? phone : ""};
+	int has_phone = phone != NULL && phone[0] != '\0';
+
+	if (cap == 0)
+		return out;
+	fill(pair_lookup(varsko_unreachable, sending ? (has_phone ? "akut" : "akut_no_phone")
+	                                             : (has_phone ? "if_akut" : "if_akut_no_phone")),
+	     keys, vals, 2, out, cap);
 	return out;
 }
 

@@ -52,6 +52,19 @@ int varsko_document_problems(const char *doc, size_t len, struct varsko_doc_prob
 	return r;
 }
 
+int varsko_document_akut(const char *doc, size_t len)
+{
+	struct uh_doc *d = NULL;
+	struct uh_error ue;
+	int akut = -1;
+
+	memset(&ue, 0, sizeof(ue));
+	if (doc != NULL && uh_parse(doc, len, &d, &ue) == VARSKO_OK)
+		akut = d->akut ? 1 : 0;
+	uh_doc_free(d);
+	return akut;
+}
+
 int varsko_document_check(const char *doc, size_t len, struct varsko_doc_problem *problem)
 {
 	struct uh_doc *d = NULL;

@@ -12,12 +12,18 @@
  * bound to the verification on the context as well as by lws per connection.
  * Nothing here ever allows a self-signed, expired or mismatched certificate.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 #include <openssl/err.h>
@@ -336,10 +342,71 @@ static int cond_closed(const struct wsc *w)
 	return w->closed || w->failed;
 }
 
-/* A TLS failure that was not a certificate verdict still shows in lws's text. */
-static int looks_like_tls(const char *s)
+/*
+ * lws says only "Unable to connect" whether nothing listens, there is no
+ * route or the name does not resolve. After such a failure, find out which
+ * with one plain TCP connection of our own (at most WSC_DIAGNOSE_MS): the
+ * detail then starts with one of the phrases wsc.h's callers classify
+ * (WSC_WHY_*), and *err becomes VARSKO_ERR_TIMEOUT when the address does
+ * not answer. A TCP connection that opens means the server is there but
+ * ended the TLS or WebSocket handshake: WSC_WHY_SERVER.
+ */
+static void diagnose(const char *host, int port, const char *lws_text, int *err, char *detail, size_t dcap)
 {
-	return strcasestr(s, "ssl") != NULL || strcasestr(s, "tls") != NULL || strcasestr(s, "certificate") != NULL;
+	struct addrinfo hints, *ai = NULL;
+	struct pollfd p;
+	char ports[16];
+	socklen_t sl = sizeof(int);
+	int fd = -1, rc, soerr = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(ports, sizeof(ports), "%d", port);
+	if ((rc = getaddrinfo(host, ports, &hints, &ai)) != 0) {
+		snprintf(detail, dcap, "%s: %s", WSC_WHY_DNS, gai_strerror(rc));
+		return;
+	}
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol)) < 0)
+		goto out;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		soerr = 0;
+	} else if (errno != EINPROGRESS) {
+		soerr = errno;
+	} else {
+		p.fd = fd;
+		p.events = POLLOUT;
+		do
+			rc = poll(&p, 1, WSC_DIAGNOSE_MS);
+		while (rc < 0 && errno == EINTR);
+		if (rc == 0)
+			soerr = ETIMEDOUT;
+		else if (rc < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+			goto out;
+	}
+	switch (soerr) {
+	case 0:
+		snprintf(detail, dcap, "%s (%s)", WSC_WHY_SERVER, lws_text);
+		break;
+	case ECONNREFUSED:
+		snprintf(detail, dcap, "%s", WSC_WHY_REFUSED);
+		break;
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+	case ENETDOWN:
+	case EHOSTDOWN:
+		snprintf(detail, dcap, "%s (%s)", WSC_WHY_ROUTE, strerror(soerr));
+		break;
+	case ETIMEDOUT:
+		snprintf(detail, dcap, "%s", WSC_WHY_TIMEOUT);
+		*err = VARSKO_ERR_TIMEOUT;
+		break;
+	default:
+		break; /* lws's text stays */
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
 }
 
 int wsc_open(const char *url, const char *ca_file, int64_t deadline_ms, struct wsc **out, char *detail, size_t dcap)
@@ -407,12 +474,18 @@ int wsc_open(const char *url, const char *ca_file, int64_t deadline_ms, struct w
 	r = pump(w, deadline_ms, cond_established);
 	if (r == VARSKO_ERR_CONNECT && strcasestr(w->detail, "timed out") != NULL)
 		r = VARSKO_ERR_TIMEOUT;
-	else if (r == VARSKO_ERR_CONNECT && looks_like_tls(w->detail))
-		r = VARSKO_ERR_TLS;
+	/*
+	 * Only a verdict on the certificate (tls_failed, pump()) is
+	 * VARSKO_ERR_TLS. A TLS handshake that broke off without one (the peer
+	 * closed, or spoke no TLS) stays VARSKO_ERR_CONNECT: diagnose() below
+	 * finds the server there (WSC_WHY_SERVER), not a certificate.
+	 */
 	if (r == VARSKO_ERR_CLOSED)
 		r = VARSKO_ERR_CONNECT;
 	if (r != VARSKO_OK) {
 		detail_set(detail, dcap, w->detail);
+		if (r == VARSKO_ERR_CONNECT)
+			diagnose(host, port, w->detail, &r, detail, dcap);
 		goto out;
 	}
 	*out = w;

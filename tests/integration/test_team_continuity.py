@@ -199,7 +199,7 @@ def main():
         rc, out, err = fl.cli_as(TEACHER, "underret", "send", path)
         ref_ung = next((w for w in out.split() if w.startswith("U-")), None)
         c("to a team without a team key (team-ung): sent, and the sender is told in Danish that it went to "
-          "the devices the server named", rc == 0 and "ingen teamnøgle" in err and "team-ung" in err,
+          "the devices the server named", rc == 0 and "ingen teamnøgle" in err and "teamet Team Ung" in err,
           out_of(rc, out, err))
         w = wraps_of(ref_ung) if ref_ung else []
         c("... sealed to the roster's device ids", w and all(x.startswith("d-") for x in w), str(w))

@@ -784,6 +784,51 @@ static void test_misc(void)
 	CHECK_EQ_STR(varsko_next_step(-9999), varsko_next_step(VARSKO_ERR_INTERNAL));
 }
 
+/* Why the server could not be reached, from the code and wsc.c's detail (varsko_unreachable_text). */
+static void test_unreachable(void)
+{
+	static const struct {
+		int err;
+		const char *detail;
+		int kind;
+		const char *says;
+	} cases[] = {
+	        {VARSKO_ERR_CONNECT, WSC_WHY_REFUSED, VARSKO_REACH_NETWORK, "afvist"},
+	        {VARSKO_ERR_CONNECT, WSC_WHY_DNS ": Name or service not known", VARSKO_REACH_NETWORK, "DNS"},
+	        {VARSKO_ERR_CONNECT, WSC_WHY_ROUTE " (No route to host)", VARSKO_REACH_NETWORK, "ingen vej"},
+	        {VARSKO_ERR_TIMEOUT, WSC_WHY_TIMEOUT, VARSKO_REACH_NETWORK, "i tide"},
+	        {VARSKO_ERR_CONNECT, "Unable to connect", VARSKO_REACH_NETWORK, "netværket"},
+	        {VARSKO_ERR_CONNECT, WSC_WHY_SERVER " (connect SSL err 1)", VARSKO_REACH_SERVER, "serveren"},
+	        {VARSKO_ERR_CLOSED, "", VARSKO_REACH_SERVER, "serveren"},
+	        {VARSKO_ERR_UNAVAILABLE, NULL, VARSKO_REACH_SERVER, "serveren"},
+	        {VARSKO_ERR_TLS, "server certificate: unable to get local issuer certificate", VARSKO_REACH_CERTIFICATE,
+	         "certifikatet"},
+	};
+	char out[1024], small[12];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_EQ_INT(varsko_unreachable_text(cases[i].err, cases[i].detail, "wss://gw.example:8443/", out,
+		                                     sizeof(out)),
+		             cases[i].kind);
+		CHECK(strstr(out, "Adresse: wss://gw.example:8443/.") == out);
+		CHECK(strstr(out, cases[i].says) != NULL);
+	}
+	CHECK_EQ_INT(varsko_unreachable_text(VARSKO_ERR_FORBIDDEN, "x", "wss://a:1/", out, sizeof(out)),
+	             VARSKO_REACH_NONE);
+	CHECK_EQ_STR(out, "");
+	CHECK_EQ_INT(varsko_unreachable_text(VARSKO_ERR_CONNECT, NULL, NULL, small, sizeof(small)),
+	             VARSKO_REACH_NETWORK);
+	CHECK(strlen(small) < sizeof(small));
+	varsko_akut_advice(1, "Døgnvagt", "+45 58 57 00 00", out, sizeof(out));
+	CHECK(strstr(out, "ring først til Døgnvagt på +45 58 57 00 00") != NULL);
+	varsko_akut_advice(0, "Døgnvagt", "+45 58 57 00 00", out, sizeof(out));
+	CHECK_EQ_STR(out, "Er en sag akut, så ring til Døgnvagt på +45 58 57 00 00.");
+	varsko_akut_advice(0, NULL, NULL, out, sizeof(out));
+	CHECK_EQ_STR(out, "Er en sag akut, så ring til Døgnvagten.");
+	varsko_akut_advice(1, "Døgnvagt", "+45 58 57 00 00", small, sizeof(small));
+	CHECK(strlen(small) < sizeof(small));
+}
+
 int main(void)
 {
 	char cmd[600];
@@ -803,6 +848,7 @@ int main(void)
 	test_transport_errors();
 	test_tls();
 	test_misc();
+	test_unreachable();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", base);

@@ -1049,6 +1049,12 @@ static const struct {
          FLOW_T_BLOB_OK},
         {"{\"type\":\"blob_data\",\"id\":\"b\",\"blob\":" BID ",\"size\":41,\"offset\":0,\"data\":\"AAEC\"}",
          FLOW_T_BLOB_DATA},
+        {"{\"type\":\"directory_get\",\"id\":\"d1\"}", FLOW_T_DIRECTORY_GET},
+        {"{\"type\":\"directory\",\"id\":\"d1\",\"institutions\":[],\"teams\":[]}", FLOW_T_DIRECTORY},
+        {"{\"type\":\"directory\",\"institutions\":[{\"id\":\"inst-a\",\"name\":\"Nordskovskolen\",\"kind\":"
+         "\"skole\"}],\"teams\":[{\"id\":\"doegnvagt\",\"name\":\"D\u00f8gnvagt\",\"phone\":\"+45 58 57 00 00\"},"
+         "{\"id\":\"team-a\",\"name\":\"Team A\"}],\"akut_team\":\"doegnvagt\"}",
+         FLOW_T_DIRECTORY},
 };
 
 static const struct {
@@ -1089,6 +1095,14 @@ static const struct {
         {"{\"type\":\"fetch\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"status\",\"reference\":\"U-2026-000001\\u0000\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"roster\",\"team\":\"\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory_get\",\"team\":\"a\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory\",\"institutions\":[]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory\",\"institutions\":[],\"teams\":[{\"id\":\"t\",\"name\":\"\"}]}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory\",\"institutions\":[],\"teams\":[{\"id\":\"t\",\"name\":\"T\",\"phone\":\"\"}]}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory\",\"institutions\":[{\"id\":\"i\",\"name\":\"I\"}],\"teams\":[]}",
+         VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"directory\",\"institutions\":[],\"teams\":[],\"akut_team\":\"\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"roster\",\"team\":[\"a\"]}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"inbox\",\"reference\":" REF "}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"routed\",\"team\":\"t\"}", VARSKO_ERR_BAD_FRAME},

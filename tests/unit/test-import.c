@@ -86,6 +86,13 @@ static void check_demo_content(struct store *s, json_t *doc)
 	CHECK_EQ_INT(q_int(s, "SELECT count(*) FROM institutions", NULL),
 	             json_array_size(json_object_get(doc, "institutions")));
 	CHECK_EQ_INT(q_int(s, "SELECT count(*) FROM teams", NULL), json_array_size(json_object_get(doc, "teams")));
+	json_array_foreach(json_object_get(doc, "teams"), i, v) {
+		stored = q_text(s, "SELECT coalesce(phone, '') FROM teams WHERE id = ?1",
+		                json_string_value(json_object_get(v, "id")));
+		text = (char *)json_string_value(json_object_get(v, "phone"));
+		CHECK_EQ_STR(stored, text != NULL ? text : "");
+		free(stored);
+	}
 	CHECK_EQ_INT(q_int(s, "SELECT count(*) FROM users", NULL), json_array_size(json_object_get(doc, "users")));
 	CHECK_EQ_INT(q_int(s, "SELECT count(*) FROM routing_rules", NULL),
 	             json_array_size(json_object_get(doc, "routing")));
@@ -223,6 +230,10 @@ static void test_bad_documents(void)
 		{ "{\"tenant\":\"a\",\"institutions\":[{\"id\":\"i\",\"name\":\"\",\"kind\":\"skole\",\"district\":\"d\"}]}",
 		  "$.institutions[0].name: not a valid value" },
 		{ "{\"tenant\":\"a\",\"teams\":[{\"id\":\"t\",\"name\":7}]}", "$.teams[0].name: must be a string" },
+		{ "{\"tenant\":\"a\",\"teams\":[{\"id\":\"t\",\"name\":\"T\",\"phone\":\"ring Ole\"}]}",
+		  "$.teams[0].phone: not a valid value" },
+		{ "{\"tenant\":\"a\",\"teams\":[{\"id\":\"t\",\"name\":\"T\",\"phone\":\"+ -\"}]}",
+		  "$.teams[0].phone: not a valid value" },
 		{ "{" BASE ",\"users\":[{\"id\":\"u\",\"name\":\"Anna Hansen\",\"role\":\"teacher\"}]}",
 		  "$.users[0].role: unknown role (fagperson, raadgiver, myndighed, leder, admin or agent)" },
 		{ "{" BASE ",\"users\":[{\"id\":\"u\",\"name\":\"N\",\"role\":\"fagperson\",\"institutions\":[\"inst-x\"]}]}",

@@ -57,6 +57,8 @@ static void test_requests(void)
 	        {FLOW_T_THREAD_LIST, {1, 0, 1, 1, 0, 0}},
 	        {FLOW_T_THREAD_SYNC, {1, 0, 1, 1, 0, 0}},
 	        {FLOW_T_THREAD_MARK, {1, 0, 1, 1, 0, 0}},
+	        /* The municipality's names: every device. */
+	        {FLOW_T_DIRECTORY_GET, {1, 1, 1, 1, 1, 1}},
 	};
 	const char *why;
 

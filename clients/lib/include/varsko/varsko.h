@@ -657,6 +657,40 @@ VARSKO_API int varsko_document_problems(const char *doc, size_t len, struct vars
 VARSKO_API const char *varsko_document_problem_text(const struct varsko_doc_problem *p, char *out, size_t cap);
 
 /*
+ * Whether the underretning document doc[0..len) is marked akut: 1 or 0, or
+ * -1 when it is not a valid document (varsko_document_problems() says why).
+ * The parsed document is wiped before this returns.
+ */
+VARSKO_API int varsko_document_akut(const char *doc, size_t len);
+
+/* What varsko_unreachable_text() found. */
+#define VARSKO_REACH_NONE        0 /* err is not a failure to reach the server */
+#define VARSKO_REACH_NETWORK     1 /* nothing listens, no route, the name does not resolve, no answer in time */
+#define VARSKO_REACH_CERTIFICATE 2 /* the server's TLS certificate did not verify */
+#define VARSKO_REACH_SERVER      3 /* the server answered but closed, refused or is unavailable */
+
+/*
+ * Why the server at `url` could not be reached, for people (Danish, from
+ * clients/catalogue/da.json): the address, then whether it is the network
+ * (and which part: refused, no route, DNS, timeout), the certificate or the
+ * server, with what to do. err and detail are those of the failed call
+ * (varsko_home_detail() or varsko_conn_detail()); url may be NULL. Returns
+ * one of VARSKO_REACH_*; for VARSKO_REACH_NONE out is "". out is always
+ * NUL-terminated (cap > 0).
+ */
+VARSKO_API int varsko_unreachable_text(int err, const char *detail, const char *url, char *out, size_t cap);
+
+/*
+ * What to do about an akut case while the server cannot be reached (Danish):
+ * with `sending` 1, for an akut underretning that could not be sent: it is
+ * not sent, phone `team` first and send it when the server can be reached;
+ * with 0, the general reminder: if a case is akut, phone `team`. `team` is a
+ * name for people (NULL: "Døgnvagten"), `phone` its number or NULL. out is
+ * always NUL-terminated (cap > 0); returns out.
+ */
+VARSKO_API const char *varsko_akut_advice(int sending, const char *team, const char *phone, char *out, size_t cap);
+
+/*
  * The submission id of a document sent by user `user`: "s-" + the first 16
  * bytes, hex, of BLAKE2b-256 over the fields ("varsko-submission-v1", user,
  * document bytes) in the protocol's field encoding. Sending the same file
@@ -748,6 +782,23 @@ VARSKO_API int varsko_list(struct varsko_conn *c, int which, char **json_out) VA
 
 /* The open deadlines of the leder's team: {"items":[{"reference","kind","due","state"}...]}, soonest first. */
 VARSKO_API int varsko_overview(struct varsko_conn *c, char **json_out) VARSKO_WUR;
+
+/*
+ * The names of the municipality document (PROTOCOL.md 12.7, directory) as
+ * compact JSON {"institutions":[{"id","kind","name"}...],"teams":[{"id",
+ * "name","phone"?}...],"akut_team"?}: institutions and teams with their
+ * names, a team's phone number when the document gives one, and the team an
+ * akut underretning goes to when the office is closed.
+ * varsko_directory_refresh() asks the server and keeps the answer in the
+ * home (replacing the copy kept before; json_out may be NULL);
+ * varsko_directory_cached() reads the kept copy without the network
+ * (VARSKO_ERR_NOT_FOUND when the home has none, VARSKO_ERR_BAD_INPUT when
+ * it is damaged). *json_out owned by the caller (varsko_free()). Errors of
+ * the refresh: the server's code, transport errors, VARSKO_ERR_IO;
+ * varsko_conn_detail() / varsko_home_detail() explain.
+ */
+VARSKO_API int varsko_directory_refresh(struct varsko_conn *c, char **json_out) VARSKO_WUR;
+VARSKO_API int varsko_directory_cached(struct varsko_home *h, char **json_out) VARSKO_WUR;
 
 /* One verified step of an underretning's timeline. */
 struct varsko_step {
@@ -889,8 +940,8 @@ VARSKO_API const char *varsko_next_step(int err);
 
 /*
  * A status for people that is no error (the catalogue's "notices", Danish),
- * with its one %s replaced by arg, into out[cap] (truncated, always
- * terminated). Returns out; for an unknown name out holds the name itself.
+ * with its one {placeholder} replaced by arg, into out[cap] (truncated,
+ * always terminated). Returns out; for an unknown name out holds the name.
  */
 VARSKO_API const char *varsko_notice(const char *name, const char *arg, char *out, size_t cap);
 
