@@ -1931,7 +1931,18 @@ static int run_receipt_verify(const struct command *cmd, struct opts *o)
 		rc = out != NULL ? print_json_obj(out) : fail(VARSKO_ERR_NOMEM, NULL);
 		goto out;
 	}
-	printf("ok %s\n", info.reference);
+	{
+		char t1[VARSKO_LOCAL_LEN + 1], t2[VARSKO_LOCAL_LEN + 1];
+
+		printf("Kvitteringen for %s er ægte: varskod har underskrevet den, og underskriften er kontrolleret\n"
+		       "mod kommunens nøgle på denne computer.\n",
+		       info.reference);
+		local_time(info.received, t1);
+		printf("Modtaget %s og sendt til %s.\n", t1, team_name(info.team));
+		local_time(info.vurdering_due, t1);
+		local_time(info.kvittering_due, t2);
+		printf("Frister: vurdering senest %s, kvittering senest %s.\n", t1, t2);
+	}
 	rc = EXIT_SUCCESS;
 out:
 	json_decref(out);

@@ -225,7 +225,7 @@ static int connect_url(struct varsko_home *h, const char *url, const char *ca_ov
 	char *ca = NULL;
 	char origin[PROTO_ORIGIN_MAX + 1];
 	uint8_t nonce[PROTO_NONCE_LEN];
-	int64_t deadline = wsc_now_ms() + VARSKO_TIMEOUT_SECONDS * 1000;
+	int64_t deadline = wsc_now_ms() + VARSKO_TIMEOUT_SECONDS * 1000, skew = 0;
 
 	*out = NULL;
 	h->detail[0] = '\0';
@@ -267,6 +267,7 @@ static int connect_url(struct varsko_home *h, const char *url, const char *ca_ov
 		    (r = check_hello(h, c, f)) != VARSKO_OK)
 			goto out;
 		memcpy(nonce, f->u.hello.nonce, sizeof(nonce));
+		skew = (int64_t)time(NULL) - f->u.hello.time; /* f is the login frame next */
 		if ((r = send_login(c, f, nonce, origin, deadline)) != VARSKO_OK) {
 			detail_set(h->detail, sizeof(h->detail), wsc_detail(c->w));
 			goto out;
@@ -276,6 +277,11 @@ static int connect_url(struct varsko_home *h, const char *url, const char *ca_ov
 		if (r != VARSKO_ERR_DEVICE_PENDING || confirmed) {
 			if (r != VARSKO_OK) {
 				detail_set(h->detail, sizeof(h->detail), c->detail);
+				/* A clock refused: by how much, from the server's hello (section 3). */
+				if (r == VARSKO_ERR_BAD_TIME)
+					snprintf(h->detail + strlen(h->detail), sizeof(h->detail) - strlen(h->detail),
+					         "; this computer's clock is %lld s %s the server's", (long long)llabs(skew),
+					         skew >= 0 ? "ahead of" : "behind");
 				goto out;
 			}
 			break;

@@ -905,6 +905,29 @@ fail:
 	return NULL;
 }
 
+/*
+ * The start of a read or a fetch: n a message number (0 allowed with
+ * zero_ok), then the thread's verified, usable chain in *t (tchain_free()).
+ */
+static int read_start(struct varsko_conn *c, const char *thread, uint64_t n, int zero_ok, struct tchain **t)
+{
+	int r;
+
+	*t = NULL;
+	c->detail[0] = '\0';
+	if ((n == 0 && !zero_ok) || n > (uint64_t)INT64_MAX) {
+		snprintf(c->detail, sizeof(c->detail), "no message has that number");
+		return VARSKO_ERR_BAD_INPUT;
+	}
+	if ((r = tchain_of(c, thread, t)) != VARSKO_OK)
+		return r;
+	if ((r = tchain_usable(c, *t)) != VARSKO_OK) {
+		tchain_free(*t);
+		*t = NULL;
+	}
+	return r;
+}
+
 int varsko_thread_read(struct varsko_conn *c, const char *thread, uint64_t before, int mark, char **json, size_t *len)
 {
 	int r, more = 0, older = 0;
@@ -919,15 +942,8 @@ int varsko_thread_read(struct varsko_conn *c, const char *thread, uint64_t befor
 
 	*json = NULL;
 	*len = 0;
-	c->detail[0] = '\0';
-	if (before > (uint64_t)INT64_MAX) {
-		snprintf(c->detail, sizeof(c->detail), "no message has that number");
-		return VARSKO_ERR_BAD_INPUT;
-	}
-	if ((r = tchain_of(c, thread, &t)) != VARSKO_OK)
+	if ((r = read_start(c, thread, before, 1, &t)) != VARSKO_OK)
 		return r;
-	if ((r = tchain_usable(c, t)) != VARSKO_OK)
-		goto out;
 	if ((k = calloc(1, sizeof(*k))) == NULL || (ms = calloc(cap, sizeof(*ms))) == NULL ||
 	    (first = calloc(1, sizeof(*first))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
@@ -1096,16 +1112,9 @@ int varsko_thread_fetch(struct varsko_conn *c, const char *thread, uint64_t seq,
 
 	*data = NULL;
 	*len = 0;
-	c->detail[0] = '\0';
 	memset(&f, 0, sizeof(f));
-	if (seq < 1 || seq > (uint64_t)INT64_MAX) {
-		snprintf(c->detail, sizeof(c->detail), "no message has that number");
-		return VARSKO_ERR_BAD_INPUT;
-	}
-	if ((r = tchain_of(c, thread, &t)) != VARSKO_OK)
+	if ((r = read_start(c, thread, seq, 0, &t)) != VARSKO_OK)
 		return r;
-	if ((r = tchain_usable(c, t)) != VARSKO_OK)
-		goto out;
 	if ((k = calloc(1, sizeof(*k))) == NULL || (m = calloc(1, sizeof(*m))) == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
