@@ -78,10 +78,13 @@ enum opt_bit {
 	O_BEFORE = 1 << 16,
 	O_FILE = 1 << 17,
 	O_OUT = 1 << 18,
+	O_TRAAD = 1 << 19,
+	O_MEDTAG = 1 << 20,
 	O_ONE_MORE = 1 << 30, /* no option: the command takes one optional positional argument after its npos */
 };
 
 #define MEMBERS_MAX 63 /* --member users of one new thread (a thread has at most 64) */
+#define MEDTAG_MAX  32 /* --medtag messages carried over into one template */
 
 struct opts {
 	const char *home, *ca;
@@ -93,6 +96,9 @@ struct opts {
 	size_t n_members;
 	long long before; /* --before SEQ, 0 when not given */
 	const char *file, *out; /* --file PATH, --out PATH */
+	const char *traad;      /* --traad ID: the thread an underretning is made from */
+	long long medtag[MEDTAG_MAX]; /* --medtag SEQ: the messages carried over into the template */
+	size_t n_medtag;
 	int doc_akut;        /* underret send: 1 when the document is marked akut (for the advice when unreachable) */
 	int akut, ivaerksat; /* -1 when not given */
 	long count;          /* -1 when not given */
@@ -238,6 +244,8 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {"before", required_argument, NULL, 'B'},
 	        {"file", required_argument, NULL, 'F'},
 	        {"out", required_argument, NULL, 'O'},
+	        {"traad", required_argument, NULL, 'R'},
+	        {"medtag", required_argument, NULL, 'G'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const struct {
@@ -248,7 +256,8 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {'S', O_SUBMISSION}, {'k', O_AKUT},  {'b', O_BESKED},  {'i', O_IVAERKSAT},
 	        {'t', O_TEAM},       {'n', O_COUNT}, {'T', O_TIMEOUT}, {'A', O_APPROVAL},
 	        {'I', O_INSTITUTION}, {'W', O_TITLE}, {'Y', O_ANONYM}, {'M', O_MEMBER},
-	        {'B', O_BEFORE},     {'F', O_FILE},  {'O', O_OUT},
+	        {'B', O_BEFORE},     {'F', O_FILE},  {'O', O_OUT},     {'R', O_TRAAD},
+	        {'G', O_MEDTAG},
 	};
 	int c;
 
@@ -337,6 +346,19 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 		case 'O':
 			o->out = optarg;
 			break;
+		case 'R':
+			o->traad = optarg;
+			break;
+		case 'G': {
+			long v;
+
+			if (o->n_medtag == MEDTAG_MAX)
+				return usage_error(cmd, "højst 32 --medtag");
+			if (parse_count(optarg, 9223372036854775807L, &v) != 0 || v == 0)
+				return usage_error(cmd, "--medtag tager et beskednummer fra 1");
+			o->medtag[o->n_medtag++] = v;
+			break;
+		}
 		case 'n':
 			if (parse_count(optarg, 1000000, &o->count) != 0 || o->count == 0)
 				return usage_error(cmd, "--count tager et tal fra 1");
@@ -1029,10 +1051,109 @@ static const char underretning_template[] =
         "  \"handicap\": false\n"
         "}\n";
 
+static void thread_hint(int r); /* threads, below */
+
+/*
+ * The template pre-filled from a thread (issue 10, item 6): the thread's
+ * institution, the writer's own name, and in "observations" the messages
+ * the writer chose with --medtag (each with its number, sender and time),
+ * nothing else. The child's identity is never in a thread's messages of an
+ * anonymous consultation: the writer adds it here, on this computer.
+ */
+static int template_from_thread(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char *json = NULL, *text = NULL;
+	size_t len = 0;
+	json_t *t = NULL, *doc = NULL, *notifier;
+	const json_t *m, *mem;
+	struct {
+		char *p; /* the chosen messages' texts: plaintext, wiped when freed */
+		size_t n;
+	} obs = {NULL, 0};
+	size_t i, k;
+	int r, rc;
+
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_thread_read(conn, o->traad, 0, 0, &json, &len)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		thread_hint(r);
+		goto out;
+	}
+	if ((t = json_loads(json, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
+	    (doc = json_loads(underretning_template, 0, NULL)) == NULL || (notifier = json_object_get(doc, "notifier")) == NULL) {
+		rc = fail(VARSKO_ERR_NOMEM, NULL);
+		goto out;
+	}
+	json_object_set_new(doc, "institution", json_string(json_string_value(json_object_get(t, "institution"))));
+	json_array_foreach(json_object_get(t, "members"), i, mem)
+	{
+		if (json_is_true(json_object_get(mem, "this")) && json_string_value(json_object_get(mem, "name")) != NULL)
+			json_object_set(notifier, "name", json_object_get(mem, "name"));
+	}
+	for (k = 0; k < o->n_medtag; k++) {
+		const json_t *hit = NULL;
+		char when[VARSKO_LOCAL_LEN + 1], *line = NULL;
+		int n;
+
+		json_array_foreach(json_object_get(t, "messages"), i, m)
+		{
+			if (json_integer_value(json_object_get(m, "seq")) == o->medtag[k])
+				hit = m;
+		}
+		if (hit == NULL || json_string_value(json_object_get(hit, "text")) == NULL) {
+			rc = usage_error(cmd, "en --medtag-besked findes ikke blandt trådens seneste beskeder eller har ingen tekst");
+			goto out;
+		}
+		show_time(json_string_value(json_object_get(hit, "received")), when);
+		n = asprintf(&line, "%sFra tråden, besked %lld (%s, %s):\n%s", obs.n > 0 ? "\n\n" : "", o->medtag[k],
+		             json_string_value(json_object_get(hit, "name")), when,
+		             json_string_value(json_object_get(hit, "text")));
+		if (n < 0 || (obs.p = realloc(obs.p, obs.n + (size_t)n + 1)) == NULL) {
+			free(line);
+			rc = fail(VARSKO_ERR_NOMEM, NULL);
+			goto out;
+		}
+		memcpy(obs.p + obs.n, line, (size_t)n + 1);
+		obs.n += (size_t)n;
+		varsko_free_secret(line, (size_t)n);
+	}
+	if (obs.p != NULL)
+		json_object_set_new(doc, "observations", json_string(obs.p));
+	if (json_is_true(json_object_get(t, "anonymous")))
+		fprintf(stderr, "varsko: Tråden er anonym sparring: barnets navn og CPR-nummer skriver du kun i\n"
+		                "varsko: underretningen her, aldrig i tråden. Tråden får kun underretningens reference.\n");
+	if ((text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL) {
+		rc = fail(VARSKO_ERR_NOMEM, NULL);
+		goto out;
+	}
+	printf("%s\n", text);
+	fprintf(stderr, "varsko: Udfyld resten (barnet, forældrene, bekymringen) og send med:\n"
+	                "varsko: varsko underret send FIL --traad %s\n",
+	        o->traad);
+	rc = EXIT_SUCCESS;
+out:
+	if (text != NULL)
+		varsko_free_secret(text, strlen(text));
+	if (obs.p != NULL)
+		varsko_free_secret(obs.p, obs.n);
+	json_decref(t);   /* plaintext: wiped by libvarsko's allocator */
+	json_decref(doc);
+	if (json != NULL)
+		varsko_free_secret(json, len);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
 static int run_template(const struct command *cmd, struct opts *o)
 {
-	(void)cmd;
-	(void)o;
+	if (o->traad != NULL)
+		return template_from_thread(cmd, o);
+	if (o->n_medtag > 0)
+		return usage_error(cmd, "--medtag hører til --traad");
 	fputs(underretning_template, stdout);
 	return EXIT_SUCCESS;
 }
@@ -1669,6 +1790,15 @@ out:
 
 /* ---- underret ---------------------------------------------------------------------- */
 
+/* The underretning is sent, but the thread it was made from could not be told: say both. */
+static int thread_ref_failed(int r, const char *detail, const char *reference)
+{
+	fprintf(stderr, "varsko: Underretningen ER sendt (%s), men referencen kunne ikke lægges i tråden. Send den\n"
+	                "varsko: samme fil igen med --traad: underretningen sendes ikke to gange.\n",
+	        reference);
+	return fail(r, detail);
+}
+
 static int run_send(const struct command *cmd, struct opts *o)
 {
 	struct varsko_home *h = NULL;
@@ -1679,7 +1809,9 @@ static int run_send(const struct command *cmd, struct opts *o)
 	char *doc = NULL, *rjson = NULL, t1[VARSKO_LOCAL_LEN + 1], t2[VARSKO_LOCAL_LEN + 1];
 	size_t len = 0;
 	json_t *ro = NULL;
-	int r, rc;
+	int r, rc, r2 = VARSKO_OK, anon = 0;
+	uint64_t tseq = 0;
+	char r2_detail[512] = "";
 
 	(void)cmd;
 	if ((r = file_read(o->pos[0], DOC_FILE_MAX, FILE_STREAM, &doc, &len)) != VARSKO_OK) {
@@ -1700,6 +1832,12 @@ static int run_send(const struct command *cmd, struct opts *o)
 		rc = fail_unreachable(r, varsko_conn_detail(conn), h, o);
 		goto out;
 	}
+	/* Made from a thread: the thread is told the reference (never the content), signed by this device. */
+	if (o->traad != NULL) {
+		r2 = varsko_thread_send_reference(conn, o->traad, info.reference, &tseq, &anon);
+		if (r2 != VARSKO_OK)
+			snprintf(r2_detail, sizeof(r2_detail), "%s", varsko_conn_detail(conn));
+	}
 	if (info.roster_only)
 		fprintf(stderr, "Bemærk: teamet %s har endnu ingen teamnøgle. Underretningen er krypteret til de enheder,\n"
 		                "serveren oplyser for teamet. Bed kommunens administrator give teamet sin teamkæde og nøgle.\n",
@@ -1707,11 +1845,16 @@ static int run_send(const struct command *cmd, struct opts *o)
 	if (o->json) {
 		if ((ro = json_loads(rjson, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
 		    json_object_set_new(ro, "duplicate", json_boolean(info.duplicate)) != 0 ||
-		    json_object_set_new(ro, "no_reader", json_boolean(info.no_reader)) != 0) {
+		    json_object_set_new(ro, "no_reader", json_boolean(info.no_reader)) != 0 ||
+		    (o->traad != NULL && r2 == VARSKO_OK &&
+		     (json_object_set_new(ro, "thread", json_string(o->traad)) != 0 ||
+		      json_object_set_new(ro, "thread_seq", json_integer((json_int_t)tseq)) != 0))) {
 			rc = fail(VARSKO_ERR_NOMEM, NULL);
 			goto out;
 		}
 		rc = print_json_obj(ro);
+		if (r2 != VARSKO_OK)
+			rc = thread_ref_failed(r2, r2_detail, info.reference);
 		goto out;
 	}
 	if (info.duplicate)
@@ -1731,6 +1874,11 @@ static int run_send(const struct command *cmd, struct opts *o)
 		printf("%s\n", varsko_notice("no_reader", team_name(info.team), notice, sizeof(notice)));
 	}
 	rc = EXIT_SUCCESS;
+	if (o->traad != NULL && r2 == VARSKO_OK)
+		printf("Tråden %s har fået referencen som besked %llu (kun referencen: indholdet er kun hos myndigheden).\n",
+		       o->traad, (unsigned long long)tseq);
+	else if (o->traad != NULL)
+		rc = thread_ref_failed(r2, r2_detail, info.reference);
 out:
 	json_decref(ro);
 	varsko_free(rjson);
@@ -2871,6 +3019,10 @@ static int print_thread_read(const char *json)
 		       json_is_true(json_object_get(m, "new")) ? "  ny" : "");
 		if (json_object_get(m, "text") != NULL)
 			print_people_text(json_string_value(json_object_get(m, "text")), 4);
+		if (json_object_get(m, "reference") != NULL)
+			printf("    Underretning %s er sendt fra denne tråd (kun referencen står her; indholdet er hos\n"
+			       "    myndigheden).\n",
+			       json_string_value(json_object_get(m, "reference")));
 		if ((file = json_object_get(m, "file")) != NULL) {
 			printf("    Bilag: ");
 			print_people_text(json_string_value(json_object_get(file, "name")), 0);
@@ -3233,8 +3385,8 @@ static const struct command commands[] = {
          "  --json               én JSON-linje pr. trin: {\"event\":\"revealed\"|\"approved\"|\n"
          "                       \"failed\",\"approval\",...}\n",
          run_approve},
-        {"underret", "send", O_SUBMISSION, 1,
-         "usage: varsko underret send FILE.json [--submission ID]\n"
+        {"underret", "send", O_SUBMISSION | O_TRAAD, 1,
+         "usage: varsko underret send FILE.json [--submission ID] [--traad ID]\n"
          "\n"
          "Kontrollér underretningen i FILE.json, find modtagerteamet, kryptér den til\n"
          "præcis teamets enheder, send den, kontrollér varskods kvittering og gem den\n"
@@ -3243,16 +3395,27 @@ static const struct command commands[] = {
          "\n"
          "  --submission ID   indsendelses-id (standard: afledt af bruger og fil, så samme\n"
          "                    fil sendt igen genkendes og giver samme kvittering)\n"
-         "  --json            kvitteringsobjektet plus \"duplicate\"\n",
+         "  --traad ID        underretningen er lavet fra tråden ID (se 'underret skabelon\n"
+         "                    --traad'): tråden får referencen som en underskrevet besked, aldrig\n"
+         "                    indholdet; trådens medlemmer får ikke underretningen\n"
+         "  --json            kvitteringsobjektet plus \"duplicate\", \"no_reader\" (og med\n"
+         "                    --traad \"thread\", \"thread_seq\")\n",
          run_send},
-        {"underret", "skabelon", 0, 0,
-         "usage: varsko underret skabelon\n"
+        {"underret", "skabelon", O_TRAAD | O_MEDTAG, 0,
+         "usage: varsko underret skabelon [--traad ID [--medtag BESKED]...]\n"
          "\n"
          "Skriv en skabelon til en underretning på stdout, med alle felter og en kort\n"
          "forklaring i hvert: gem den i en fil, udfyld den, og send den med\n"
          "'varsko underret send FIL'. Skabelonen kan ikke sendes, før dato, institution\n"
          "og tekster er udfyldt. Felter: se PROTOCOL.md 11.3 eller deploy/demo/\n"
-         "underretning-example.json.\n",
+         "underretning-example.json.\n"
+         "\n"
+         "  --traad ID        lav underretningen fra en tråd: skabelonen får trådens\n"
+         "                    institution og dit navn; intet andet tages med, med mindre\n"
+         "                    du vælger det\n"
+         "  --medtag BESKED   tag tekst fra trådens besked nummer BESKED med under\n"
+         "                    \"observations\" (kan gentages); beskederne dekrypteres her\n"
+         "                    og forlader ikke denne computer før du sender\n",
          run_template},
         {"underret", "list", 0, 0,
          "usage: varsko underret list\n"

@@ -839,6 +839,8 @@ void tuser_from_chain(const struct userkey_chain *uc, struct tuser *out);
 const struct tuser_device *tuser_device(const struct tuser *u, const char *device);
 /* A fresh id: prefix ("T-" or "M-") and the canonical base32 of 16 random bytes. */
 void tchain_new_id(const char *prefix, char out[THREAD_ID_LEN + 1]);
+/* The id prefix + the 26 base32 characters of the 16 bytes b (canonical; tchain_new_id() with b random). */
+void tchain_id_of(const char *prefix, const uint8_t b[KEYBOX_CODE_LEN], char out[THREAD_ID_LEN + 1]);
 /*
  * Open a thread at institution as the session's user (a fagperson or
  * raadgiver whose certificate lists it, else VARSKO_ERR_FORBIDDEN): every

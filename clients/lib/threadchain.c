@@ -628,21 +628,27 @@ int varsko_thread_leave(struct varsko_conn *c, const char *thread)
 /* ---- creating a thread --------------------------------------------------------------------------- */
 
 /* A fresh thread or message id: prefix ("T-", "M-") and the base32 of 16 random bytes, canonical. */
-void tchain_new_id(const char *prefix, char out[THREAD_ID_LEN + 1])
+void tchain_id_of(const char *prefix, const uint8_t b[KEYBOX_CODE_LEN], char out[THREAD_ID_LEN + 1])
 {
-	uint8_t b[KEYBOX_CODE_LEN];
 	char text[KEYBOX_CODE_TEXT_LEN + 1];
 	size_t k = 0;
 
-	keybox_code_new(b); /* 16 random bytes; the recovery code's base32 is RFC 4648's, grouped by '-' */
-	keybox_code_format(b, text);
+	keybox_code_format(b, text); /* the recovery code's base32 is RFC 4648's, grouped by '-' */
 	memcpy(out, prefix, 2);
 	for (size_t i = 0; text[i] != '\0' && k < THREAD_ID_LEN - 2; i++)
 		if (text[i] != '-')
 			out[2 + k++] = text[i];
 	out[2 + k] = '\0';
-	sodium_memzero(b, sizeof(b));
 	sodium_memzero(text, sizeof(text));
+}
+
+void tchain_new_id(const char *prefix, char out[THREAD_ID_LEN + 1])
+{
+	uint8_t b[KEYBOX_CODE_LEN];
+
+	keybox_code_new(b); /* 16 random bytes */
+	tchain_id_of(prefix, b, out);
+	sodium_memzero(b, sizeof(b));
 }
 
 static int in_list(const char *const *l, size_t n, const char *s)

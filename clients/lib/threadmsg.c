@@ -195,6 +195,19 @@ int tmsg_plain_decode_kind(const uint8_t *pt, size_t len, enum thread_msg_kind k
 	if (kind == THREAD_MSG_TEXT)
 		return tmsg_plain_decode(pt, len, out);
 	*out = NULL;
+	if (kind == THREAD_MSG_UNDERRETNING_REF) {
+		/* Exactly {"reference":R}: that an underretning was made from the thread, never its content. */
+		if ((o = json_loadb((const char *)pt, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+			return VARSKO_ERR_BAD_FRAME;
+		t = json_object_get(o, "reference");
+		if (!json_is_object(o) || json_object_size(o) != 1 || !json_is_string(t) ||
+		    !flow_reference_valid(json_string_value(t))) {
+			json_decref(o);
+			return VARSKO_ERR_BAD_FRAME;
+		}
+		*out = o;
+		return VARSKO_OK;
+	}
 	if (kind != THREAD_MSG_FILE || (o = json_loadb((const char *)pt, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
 		return VARSKO_ERR_BAD_FRAME;
 	t = json_object_get(o, "text");
@@ -880,6 +893,9 @@ static json_t *message_json(const struct tchain *t, const char *self, const stru
 	if ((text != NULL && json_object_set(o, "text", (json_t *)text) != 0) ||
 	    (title != NULL && json_object_set(o, "title", (json_t *)title) != 0))
 		goto fail;
+	if (m->rt.kind == THREAD_MSG_UNDERRETNING_REF &&
+	    json_object_set(o, "reference", json_object_get(m->plain, "reference")) != 0)
+		goto fail;
 	/* An attachment: what it is, never its key (varsko_thread_fetch() opens it). */
 	if (m->rt.kind == THREAD_MSG_FILE) {
 		char hex[2 * sizeof(f.sha256) + 1];
@@ -1168,5 +1184,85 @@ out:
 		keys_clear(k);
 	free(k);
 	tchain_free(t);
+	return r;
+}
+
+/* ---- from consultation to underretning (PROTOCOL.md 17.10) ------------------------------------- */
+
+/* The seq of message id in the verified thread when it is this user's reference message for reference. */
+static int reference_told(struct varsko_conn *c, const char *thread, const char *id, const char *reference,
+                          uint64_t *seq)
+{
+	char *json = NULL;
+	size_t len = 0, i;
+	json_t *o;
+	const json_t *m;
+	int r = varsko_thread_read(c, thread, 0, 0, &json, &len);
+
+	if (r != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_EXISTS;
+	if ((o = json_loadb(json, len, 0, NULL)) != NULL) {
+		json_array_foreach(json_object_get(o, "messages"), i, m)
+		{
+			const char *mid = json_string_value(json_object_get(m, "message"));
+			const char *ref = json_string_value(json_object_get(m, "reference"));
+
+			if (mid != NULL && strcmp(mid, id) == 0 && ref != NULL && strcmp(ref, reference) == 0 &&
+			    json_is_true(json_object_get(m, "own"))) {
+				*seq = (uint64_t)json_integer_value(json_object_get(m, "seq"));
+				r = VARSKO_OK;
+			}
+		}
+		json_decref(o);
+	}
+	varsko_free_secret(json, len);
+	return r;
+}
+
+int varsko_thread_send_reference(struct varsko_conn *c, const char *thread, const char *reference, uint64_t *seq,
+                                 int *anonymous)
+{
+	uint8_t h[KEYBOX_CODE_LEN];
+	char id[THREAD_MSG_ID_LEN + 1];
+	struct proto_buf pt;
+	uint64_t s = 0;
+	int r, anon = 0;
+	crypto_generichash_state st;
+
+	c->detail[0] = '\0';
+	if (thread == NULL || !thread_id_valid(thread) || reference == NULL || !flow_reference_valid(reference)) {
+		snprintf(c->detail, sizeof(c->detail), "a thread id and an underretning's reference (U-YYYY-NNNNNN) are needed");
+		return VARSKO_ERR_BAD_INPUT;
+	}
+	/*
+	 * The message id follows from the thread, the reference and the user, so
+	 * that telling it again (after a dropped connection, or the same send run
+	 * twice) finds the message stored the first time (thread_send: duplicate).
+	 */
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const uint8_t *)"varsko-threadref-v1", 19);
+	crypto_generichash_update(&st, (const uint8_t *)thread, strlen(thread) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)reference, strlen(reference) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)c->id.user, strlen(c->id.user) + 1);
+	crypto_generichash_final(&st, h, sizeof(h));
+	tchain_id_of("M-", h, id);
+	proto_buf_init(&pt);
+	proto_buf_add_str(&pt, "{\"reference\":\"");
+	proto_buf_add_str(&pt, reference);
+	proto_buf_add_str(&pt, "\"}");
+	r = pt.err != VARSKO_OK ? pt.err : tmsg_send_plain(c, thread, THREAD_MSG_UNDERRETNING_REF, &pt, id, &s, &anon);
+	proto_buf_free(&pt);
+	/*
+	 * Told before: varskod has a message with this id, sealed another time
+	 * (another envelope), and answers exists. It is ours if the verified
+	 * thread shows it from this user with this reference.
+	 */
+	if (r == VARSKO_ERR_EXISTS && (r = reference_told(c, thread, id, reference, &s)) == VARSKO_OK)
+		c->detail[0] = '\0';
+	if (seq != NULL)
+		*seq = s;
+	if (anonymous != NULL)
+		*anonymous = anon;
 	return r;
 }

@@ -608,6 +608,18 @@ VARSKO_API int varsko_thread_fetch(struct varsko_conn *c, const char *thread, ui
                                    size_t *len, char name[VARSKO_FILE_NAME_MAX + 1],
                                    char media_type[VARSKO_MEDIA_TYPE_MAX + 1]) VARSKO_WUR;
 
+/*
+ * Tell thread that the underretning `reference` was made from it (PROTOCOL.md
+ * 17.10): a message of kind "underretning_ref" whose plaintext is only
+ * {"reference":R}, sealed and signed like any message; the underretning's
+ * content stays in its own envelope, sealed to the team. The message id
+ * follows from the thread, the reference and the user, so telling it twice
+ * stores one message (*seq is then the first one's). *seq and *anonymous as
+ * varsko_thread_send().
+ */
+VARSKO_API int varsko_thread_send_reference(struct varsko_conn *c, const char *thread, const char *reference,
+                                            uint64_t *seq, int *anonymous) VARSKO_WUR;
+
 VARSKO_API int varsko_thread_read(struct varsko_conn *c, const char *thread, uint64_t before, int mark, char **json,
                                   size_t *len) VARSKO_WUR;
 
