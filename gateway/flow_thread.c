@@ -38,6 +38,7 @@
 #include "store_keys.h"
 #include "store_thread.h"
 #include "thread.h"
+#include "underretning.h"
 
 #define NO_THREAD "no such thread"
 #define EDITED    "the stored thread chain does not verify: the database was changed"
@@ -1043,6 +1044,30 @@ static int blob_member(struct flow_job *j, struct store *st, const char *thread,
 	return r;
 }
 
+/*
+ * An underretning's attachment (bound to its submission id): only who may
+ * fetch the underretning itself may fetch it, the notifier and the current
+ * team's myndighed, leder and agent (12.8); not before the submit that
+ * names it. Else not_found, as for an unknown blob.
+ */
+static int blob_sees_underretning(struct flow_job *j, struct store *st, const struct caller *c,
+                                  const struct store_blob *b)
+{
+	struct store_underretning u;
+	unsigned rel;
+	int r = store_underretning_find(st, b->owner, b->submission, STORE_ENV_NONE, &u);
+
+	if (r == VARSKO_ERR_NOT_FOUND)
+		return flow_refuse(j, r, NO_BLOB);
+	if (r != VARSKO_OK)
+		return r;
+	rel = policy_relation(&c->who, u.team, u.sender_user);
+	store_underretning_clear(&u);
+	if ((rel & POL_REL_NOTIFIER) != 0 || ((rel & POL_REL_TEAM) != 0 && (c->who.role & POL_TEAM_ROLES) != 0))
+		return VARSKO_OK;
+	return flow_refuse(j, VARSKO_ERR_NOT_FOUND, NO_BLOB);
+}
+
 static int answer_blob_ok(struct flow_job *j, const struct store_blob *b)
 {
 	return flow_answer(j, json_pack("{s:s, s:I, s:I, s:b}", "blob", b->id, "size", (json_int_t)b->size, "received",
@@ -1068,17 +1093,33 @@ int flow_run_blob_begin(struct flow_job *j, struct store *st, const struct calle
 {
 	const char *blob = json_string_value(json_object_get(j->req, "blob"));
 	const char *thread = json_string_value(json_object_get(j->req, "thread"));
+	const char *submission = json_string_value(json_object_get(j->req, "submission"));
 	json_int_t size = json_integer_value(json_object_get(j->req, "size"));
 	uint64_t max = blob_cipher_len((uint64_t)j->srv->cfg->max_attachment);
 	struct store_blob b, want;
 	uint8_t *h;
 	size_t hn = 0;
+	int64_t n = 0;
 	int r;
 
 	if (size < 1 || (uint64_t)size > max)
 		return flow_refuse(j, VARSKO_ERR_TOO_LARGE, "the attachment is larger than max_attachment allows");
-	if ((r = blob_member(j, st, thread, c->who.user)) != VARSKO_OK)
+	if (thread != NULL && (r = blob_member(j, st, thread, c->who.user)) != VARSKO_OK)
 		return r;
+	/* An underretning's attachment: the notifier's own, before the submit that names it (its submission id). */
+	if (submission != NULL && (c->who.role & POL_FAGPERSON) == 0)
+		return flow_refuse(j, VARSKO_ERR_FORBIDDEN, "only a fagperson attaches files to an underretning");
+	if (submission != NULL) {
+		/* Received already: its attachments are stored, and a second set would belong to nothing. */
+		struct store_underretning u;
+
+		if ((r = store_underretning_find(st, c->who.user, submission, STORE_ENV_NONE, &u)) == VARSKO_OK) {
+			store_underretning_clear(&u);
+			return flow_refuse(j, VARSKO_ERR_EXISTS, "the underretning of this submission id was received already");
+		}
+		if (r != VARSKO_ERR_NOT_FOUND)
+			return r;
+	}
 	memset(&want, 0, sizeof(want));
 	if ((h = req_bytes(j->req, "sha256", &hn)) == NULL || hn != sizeof(want.sha256)) {
 		free(h);
@@ -1087,10 +1128,15 @@ int flow_run_blob_begin(struct flow_job *j, struct store *st, const struct calle
 	memcpy(want.sha256, h, sizeof(want.sha256));
 	free(h);
 	snprintf(want.id, sizeof(want.id), "%s", blob);
-	snprintf(want.thread, sizeof(want.thread), "%s", thread);
+	snprintf(want.thread, sizeof(want.thread), "%s", thread != NULL ? thread : "");
+	snprintf(want.submission, sizeof(want.submission), "%s", submission != NULL ? submission : "");
 	snprintf(want.owner, sizeof(want.owner), "%s", c->who.user);
 	want.size = size;
 	if ((r = store_blob_get(st, blob, &b)) == VARSKO_ERR_NOT_FOUND) {
+		if (submission != NULL && ((r = store_blob_count_submission(st, c->who.user, submission, &n)) != VARSKO_OK ||
+		                           n >= UH_ATTACH_MAX))
+			return r != VARSKO_OK ? r
+			                      : flow_refuse(j, VARSKO_ERR_TOO_LARGE, "an underretning has at most 16 attachments");
 		if ((r = store_blob_create(st, &want, now)) == VARSKO_ERR_EXISTS)
 			return flow_refuse(j, VARSKO_ERR_UNAVAILABLE, "the upload collided with another; begin again");
 		if (r != VARSKO_OK)
@@ -1098,12 +1144,14 @@ int flow_run_blob_begin(struct flow_job *j, struct store *st, const struct calle
 		b = want;
 	} else if (r != VARSKO_OK) {
 		return r;
-	} else if (strcmp(b.thread, thread) != 0 || strcmp(b.owner, c->who.user) != 0 || b.size != size ||
+	} else if (strcmp(b.thread, want.thread) != 0 || strcmp(b.submission, want.submission) != 0 ||
+	           strcmp(b.owner, c->who.user) != 0 || b.size != size ||
 	           sodium_memcmp(b.sha256, want.sha256, sizeof(b.sha256)) != 0) {
 		return flow_refuse(j, VARSKO_ERR_EXISTS, "the blob id is taken by another upload");
 	}
 	/* Begun, or begun before: the answer says where to go on (resuming after a dropped connection). */
-	note(j, thread, " blob_begin (%lld of %lld bytes stored)", (long long)b.received, (long long)b.size);
+	note(j, thread != NULL ? thread : blob, " blob_begin (%lld of %lld bytes stored)", (long long)b.received,
+	     (long long)b.size);
 	return answer_blob_ok(j, &b);
 }
 
@@ -1120,7 +1168,7 @@ int flow_run_blob_put(struct flow_job *j, struct store *st, const struct caller 
 		return flow_refuse(j, VARSKO_ERR_NOT_FOUND, NO_BLOB);
 	if (r != VARSKO_OK)
 		return r;
-	if ((r = blob_member(j, st, b.thread, c->who.user)) != VARSKO_OK)
+	if (b.thread[0] != '\0' && (r = blob_member(j, st, b.thread, c->who.user)) != VARSKO_OK)
 		return r;
 	if ((data = req_bytes(j->req, "data", &n)) == NULL || n == 0) {
 		free(data);
@@ -1159,12 +1207,14 @@ int flow_run_blob_put(struct flow_job *j, struct store *st, const struct caller 
 		{
 			char detail[160];
 
-			snprintf(detail, sizeof(detail), "blob=%s thread=%s size=%lld", blob, b.thread, (long long)b.size);
+			snprintf(detail, sizeof(detail), "blob=%s %s=%s size=%lld", blob, b.thread[0] ? "thread" : "submission",
+			         b.thread[0] ? b.thread : b.submission, (long long)b.size);
 			if ((r = store_audit(st, now, "blob_stored", j->device, detail)) != VARSKO_OK)
 				return r;
 		}
 	}
-	note(j, b.thread, " blob_put (%lld of %lld bytes stored)", (long long)b.received, (long long)b.size);
+	note(j, b.thread[0] ? b.thread : blob, " blob_put (%lld of %lld bytes stored)", (long long)b.received,
+	     (long long)b.size);
 	return answer_blob_ok(j, &b);
 }
 
@@ -1182,9 +1232,11 @@ int flow_run_blob_get(struct flow_job *j, struct store *st, const struct caller 
 		return flow_refuse(j, r, NO_BLOB);
 	if (r != VARSKO_OK)
 		return r;
-	/* Only a present member of the blob's thread learns that it exists. */
-	if ((r = blob_member(j, st, b.thread, c->who.user)) != VARSKO_OK)
+	/* Only a present member of the blob's thread, or who may see its underretning, learns that it exists. */
+	if (b.thread[0] != '\0' && (r = blob_member(j, st, b.thread, c->who.user)) != VARSKO_OK)
 		return r == VARSKO_ERR_NOT_FOUND ? flow_refuse(j, r, NO_BLOB) : r;
+	if (b.thread[0] == '\0' && (r = blob_sees_underretning(j, st, c, &b)) != VARSKO_OK)
+		return r;
 	if (!b.complete)
 		return flow_refuse(j, VARSKO_ERR_NOT_FOUND, "the attachment is not completely uploaded yet");
 	if (offset < 0 || offset >= b.size)
@@ -1199,7 +1251,7 @@ int flow_run_blob_get(struct flow_job *j, struct store *st, const struct caller 
 		goto out;
 	}
 	sodium_bin2base64(text, cap, buf, n, sodium_base64_VARIANT_ORIGINAL);
-	note(j, b.thread, " blob_get (%zu bytes from %lld)", n, (long long)offset);
+	note(j, b.thread[0] ? b.thread : blob, " blob_get (%zu bytes from %lld)", n, (long long)offset);
 	r = flow_answer(j, json_pack("{s:s, s:I, s:I, s:s}", "blob", blob, "size", (json_int_t)b.size, "offset",
 	                             (json_int_t)offset, "data", text));
 out:

@@ -121,10 +121,13 @@ static const struct request_rule {
         [FLOW_T_THREAD_MARK] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
         [FLOW_T_THREAD_RAADGIVERE] = {POL_FAGPERSON | POL_RAADGIVER, 0, 0,
                                       "only a fagperson or a raadgiver opens a thread"},
-        /* Attachments (PROTOCOL.md 17.9): flow_thread.c limits each to the threads the user is in. */
+        /*
+         * Attachments (PROTOCOL.md 17.9): flow_thread.c limits each to the threads the user is in, or to the
+         * underretning the caller may see (an underretning's: its notifier, its team's myndighed, leder, agent).
+         */
         [FLOW_T_BLOB_BEGIN] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
         [FLOW_T_BLOB_PUT] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
-        [FLOW_T_BLOB_GET] = {THREAD_ROLES, 0, 0, "threads are for fagpersoner, raadgivere and ledere"},
+        [FLOW_T_BLOB_GET] = {THREAD_ROLES | POL_MYNDIGHED | POL_AGENT, 0, 0, "not for this role"},
         /* The names of the municipality document (PROTOCOL.md 12.7): every device of a person or an agent. */
         [FLOW_T_DIRECTORY_GET] = {KEY_HOLDERS, 0, 0, "not for this role"},
 };

@@ -160,6 +160,7 @@
 	/* store_blob.c */                                                                                             \
 	X(SQL_BLOB_GET)                                                                                                \
 	X(SQL_BLOB_INSERT)                                                                                             \
+	X(SQL_BLOB_COUNT_SUBMISSION)                                                                                   \
 	X(SQL_BLOB_CHUNK_INSERT)                                                                                       \
 	X(SQL_BLOB_RECEIVED)                                                                                           \
 	X(SQL_BLOB_CHUNKS)                                                                                             \

@@ -265,12 +265,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE threads ADD COLUMN purged_at INTEGER NULL;"
 	"PRAGMA user_version = 8;",
 	/*
-	 * 8 -> 9: attachments (PROTOCOL.md 17.8): a blob of ciphertext bound to a thread and its uploader,
-	 * with its size and SHA-256, and its parts by offset. varskod never has the key.
+	 * 8 -> 9: attachments (PROTOCOL.md 17.9): a blob of ciphertext bound to a thread or to an
+	 * underretning's submission id, and to its uploader, with its size and SHA-256, and its parts by
+	 * offset. varskod never has the key.
 	 */
 	"CREATE TABLE blobs ("
 	" id TEXT PRIMARY KEY NOT NULL,"
-	" thread TEXT NOT NULL REFERENCES threads(id),"
+	" thread TEXT NULL REFERENCES threads(id),"
+	" submission TEXT NULL CHECK ((thread IS NULL) <> (submission IS NULL)),"
 	" owner TEXT NOT NULL REFERENCES users(id),"
 	" size INTEGER NOT NULL CHECK (size >= 1),"
 	" sha256 BLOB NOT NULL CHECK (length(sha256) = 32),"
@@ -279,6 +281,7 @@ static const char *const migrations[] = {
 	" created_at INTEGER NOT NULL,"
 	" updated_at INTEGER NOT NULL) STRICT;"
 	"CREATE INDEX blobs_thread ON blobs(thread);"
+	"CREATE INDEX blobs_submission ON blobs(owner, submission);"
 	"CREATE TABLE blob_chunks ("
 	" blob TEXT NOT NULL REFERENCES blobs(id),"
 	" offset INTEGER NOT NULL CHECK (offset >= 0),"

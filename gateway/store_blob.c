@@ -10,13 +10,16 @@
 
 #include "store-internal.h"
 
-#define B_SELECT "SELECT id, thread, owner, size, sha256, received, complete, created_at, updated_at FROM blobs"
+#define B_SELECT                                                                                                       \
+	"SELECT id, coalesce(thread, ''), owner, size, sha256, received, complete, created_at, updated_at,"            \
+	" coalesce(submission, '') FROM blobs"
 
 /* The statements of this file (store-internal.h). */
 const char *const store_sql_blob[STORE_SQL_COUNT] = {
         [SQL_BLOB_GET] = B_SELECT " WHERE id = ?1",
-        [SQL_BLOB_INSERT] = "INSERT INTO blobs (id, thread, owner, size, sha256, received, complete, created_at,"
-                            " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?6, ?6)",
+        [SQL_BLOB_INSERT] = "INSERT INTO blobs (id, thread, submission, owner, size, sha256, received, complete,"
+                            " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, ?7, ?7)",
+        [SQL_BLOB_COUNT_SUBMISSION] = "SELECT count(*) FROM blobs WHERE owner = ?1 AND submission = ?2",
         [SQL_BLOB_CHUNK_INSERT] = "INSERT INTO blob_chunks (blob, offset, data) VALUES (?1, ?2, ?3)",
         [SQL_BLOB_RECEIVED] = "UPDATE blobs SET received = received + ?3, updated_at = ?4"
                               " WHERE id = ?1 AND received = ?2 AND complete = 0 AND received + ?3 <= size",
@@ -47,7 +50,7 @@ static int blob_row(sqlite3_stmt *st, void *arg)
 	b->complete = sqlite3_column_int(st, 6) != 0;
 	b->created_at = store_col_int(st, 7);
 	b->updated_at = store_col_int(st, 8);
-	return VARSKO_OK;
+	return store_col_text(st, 9, b->submission, sizeof(b->submission));
 }
 
 int store_blob_get(struct store *s, const char *id, struct store_blob *out)
@@ -58,8 +61,13 @@ int store_blob_get(struct store *s, const char *id, struct store_blob *out)
 
 int store_blob_create(struct store *s, const struct store_blob *b, int64_t now)
 {
-	return store_write(s, SQL_BLOB_INSERT, "sssibi", b->id, b->thread, b->owner, b->size, (const void *)b->sha256,
-	                   sizeof(b->sha256), now);
+	return store_write(s, SQL_BLOB_INSERT, "szzsibi", b->id, b->thread, b->submission, b->owner, b->size,
+	                   (const void *)b->sha256, sizeof(b->sha256), now);
+}
+
+int store_blob_count_submission(struct store *s, const char *owner, const char *submission, int64_t *n)
+{
+	return store_query_int(s, SQL_BLOB_COUNT_SUBMISSION, n, "ss", owner, submission);
 }
 
 int store_blob_append(struct store *s, const char *id, int64_t offset, const uint8_t *data, size_t len, int64_t now,

@@ -1,7 +1,7 @@
 /*
  * store_blob.h: attachments' ciphertext in the store (PROTOCOL.md 17.8).
- * A blob is bound at its first blob_begin to one thread and to the user
- * who uploads it, with its size and the SHA-256 of its ciphertext; its
+ * A blob is bound at its first blob_begin to one thread, or to the
+ * uploader's underretning by its submission id, and to the user who uploads it, with its size and the SHA-256 of its ciphertext; its
  * bytes arrive as parts at increasing offsets (blob_chunks) until
  * `received` reaches `size`, when flow_blob.c checks the hash and marks it
  * complete. Texts and bytes in, bytes out: the checks are flow_blob.c's.
@@ -21,8 +21,9 @@
 
 struct store_blob {
 	char id[PROTO_ID_MAX + 1];
-	char thread[PROTO_ID_MAX + 1];
-	char owner[PROTO_ID_MAX + 1]; /* the uploading user */
+	char thread[PROTO_ID_MAX + 1];     /* bound to a thread, or "" */
+	char submission[PROTO_ID_MAX + 1]; /* bound to the owner's underretning with this submission id, or "" */
+	char owner[PROTO_ID_MAX + 1];      /* the uploading user */
 	int64_t size;                 /* ciphertext bytes */
 	uint8_t sha256[32];           /* of the ciphertext */
 	int64_t received;             /* bytes stored, from offset 0 */
@@ -35,6 +36,9 @@ int store_blob_get(struct store *s, const char *id, struct store_blob *out);
 
 /* A new blob row (received 0); VARSKO_ERR_EXISTS when the id is taken. Its own transaction or the caller's. */
 int store_blob_create(struct store *s, const struct store_blob *b, int64_t now);
+
+/* How many blobs owner has bound to the submission id (attachments of one underretning). */
+int store_blob_count_submission(struct store *s, const char *owner, const char *submission, int64_t *n);
 
 /*
  * Append data[0..len) at offset `offset`, which must be the blob's

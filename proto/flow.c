@@ -729,7 +729,13 @@ static const struct pf_field k_thread_raadgivere[] = {C_ID("institution")};
 	{                                                                                                              \
 		"offset", PF_U64, 1, 0, 0, 0, 0, NULL, "offset must be a non-negative integer"                         \
 	}
-static const struct pf_field k_blob_begin[] = {C_BLOB, C_THREAD, C_POS("size"), C_B64("sha256", 32, 1)};
+/* Bound to exactly one of a thread and the caller's underretning by its submission id (thread_frame_check()). */
+static const struct pf_field k_blob_begin[] = {
+        C_BLOB,
+        {"thread", PF_ID, 0, THREAD_ID_LEN, THREAD_ID_LEN, 0, 0, NULL, "thread must be a thread id"},
+        {"submission", PF_ID, 0, 1, PROTO_ID_MAX, 0, 0, NULL, ID_BAD},
+        C_POS("size"),
+        C_B64("sha256", 32, 1)};
 static const struct pf_field k_blob_put[] = {C_BLOB, C_OFFSET,
                                              {"data", PF_BYTES, 1, 1, BLOB_PART_MAX, 0, 0, NULL, NULL}};
 static const struct pf_field k_blob_get[] = {C_BLOB, C_OFFSET};
@@ -919,6 +925,10 @@ static int thread_frame_check(const json_t *o, enum flow_type t, const char **de
 	}
 	if ((v = json_object_get(o, "blob")) != NULL && !thread_blob_id_valid(json_string_value(v))) {
 		*detail = "blob must be a blob id";
+		return VARSKO_ERR_BAD_FRAME;
+	}
+	if (t == FLOW_T_BLOB_BEGIN && (json_object_get(o, "thread") != NULL) == (json_object_get(o, "submission") != NULL)) {
+		*detail = "blob_begin has exactly one of thread and submission";
 		return VARSKO_ERR_BAD_FRAME;
 	}
 	if (t == FLOW_T_THREAD_SENT && !thread_message_id_valid(json_string_value(json_object_get(o, "message")))) {

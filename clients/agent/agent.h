@@ -20,6 +20,7 @@
  *
  * Case directory layout (every entry mode 0600, directories 0700):
  *   <REF>.json                    a filed underretning (without --command)
+ *   <REF>.bilag/<n>-<name>        its attachments, written before <REF>.json (name: A-Z a-z 0-9 . _ -)
  *   .spool/<REF>.json             waiting for the command (with --command)
  *   .acks/<REF>.<kind>.json       the signed event, stored before it is published
  *   .acks/<REF>.<kind>.sent       the broker acknowledged (PUBACK) its publication

@@ -19,11 +19,15 @@
  * wipe): the filed record is the other fields dumped by jansson with the
  * validated document text spliced in, all in sodium_malloc memory.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -434,6 +438,90 @@ out:
 	return r;
 }
 
+/* A file name of an attachment for the case directory: only A-Z a-z 0-9 . _ - (others '_'), no leading '.'. */
+static void attachment_name(char out[NAME_MAX + 1], size_t index, const char *name)
+{
+	int n = snprintf(out, NAME_MAX + 1, "%zu-", index);
+	size_t k = n > 0 ? (size_t)n : 0;
+
+	for (const char *p = name; *p != '\0' && k < 120; p++) {
+		char ch = *p;
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+		      ch == '_' || ch == '-'))
+			ch = '_';
+		out[k++] = ch;
+	}
+	out[k] = '\0';
+}
+
+/*
+ * The underretning's attachments (PROTOCOL.md 17.9), fetched over the
+ * session with varskod, decrypted and checked against the document, each
+ * written to <REF>.bilag/<n>-<name> before the record is filed, so a case
+ * system that sees <REF>.json finds its files beside it. One already there
+ * (an earlier attempt) is kept. A session that fails is VARSKO_OK's
+ * opposite: not filed yet, the message comes again. An attachment that
+ * cannot be had (not found, does not open) is logged and counted, and the
+ * record is filed all the same: the underretning must not wait for it.
+ */
+static int file_attachments(struct agent *a, const char *ref, const uint8_t *pt, size_t pt_len, const char **why)
+{
+	struct uh_doc *doc = NULL;
+	struct uh_error e;
+	char dir[NAME_MAX + 1], name[NAME_MAX + 1], fname[VARSKO_FILE_NAME_MAX + 1], type[VARSKO_MEDIA_TYPE_MAX + 1];
+	uint8_t *data = NULL;
+	size_t len = 0, n;
+	int r, dfd = -1;
+
+	memset(&e, 0, sizeof(e));
+	if (uh_parse((const char *)pt, pt_len, &doc, &e) != VARSKO_OK || doc->n_attachments == 0) {
+		uh_doc_free(doc);
+		return VARSKO_OK; /* open_document() checked it; nothing attached */
+	}
+	n = doc->n_attachments;
+	*why = "cannot store the attachments";
+	snprintf(dir, sizeof(dir), "%s.bilag", ref);
+	if ((mkdirat(a->case_fd, dir, 0700) != 0 && errno != EEXIST) ||
+	    (dfd = openat(a->case_fd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		r = VARSKO_ERR_IO;
+		goto out;
+	}
+	for (size_t i = 1; i <= n; i++) {
+		attachment_name(name, i, doc->attachments[i - 1].name);
+		if (casedir_has(dfd, name))
+			continue;
+		*why = "no session with varskod for the attachments";
+		if ((r = agent_conn(a)) != VARSKO_OK)
+			goto out;
+		r = attach_of_document(a->conn, (const char *)pt, pt_len, i, &data, &len, fname, type);
+		conn_push_free_all(a->conn);
+		if (agent_session_error(r) || r == VARSKO_ERR_UNAVAILABLE) {
+			agent_conn_failed(a, r);
+			goto out;
+		}
+		if (r != VARSKO_OK) {
+			/* Never the file's name or bytes in the log: its number and why. */
+			agent_log("%s: attachment %zu not filed: %s", ref, i, varsko_err_name(r));
+			a->stats.errors++;
+			continue;
+		}
+		r = casedir_write(dfd, name, data, len, 1);
+		varsko_free_secret(data, len);
+		data = NULL;
+		if (r != VARSKO_OK && r != VARSKO_ERR_EXISTS) {
+			*why = "cannot write an attachment";
+			goto out;
+		}
+	}
+	r = VARSKO_OK;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	uh_doc_free(doc);
+	return r;
+}
+
 /* File the record: <REF>.json in the case directory, or through the spool and the command. */
 static int file_record(struct agent *a, const char *ref, const char *rec, size_t rec_len, int *duplicate)
 {
@@ -532,6 +620,11 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 			agent_log("%s: refused:%s (%s)", m->reference, varsko_err_name(r), why);
 			a->stats.errors++;
 		}
+		goto out;
+	}
+	if ((r = file_attachments(a, m->reference, pt, pt_len, &why)) != VARSKO_OK) {
+		/* Unacknowledged: the underretning comes again, and the files already written stay. */
+		agent_log("%s: not filed yet (%s: %s; it is delivered again)", m->reference, why, varsko_err_name(r));
 		goto out;
 	}
 	if ((r = casedir_ack(a, m->reference, FLOW_EV_MODTAGET)) != VARSKO_OK) {

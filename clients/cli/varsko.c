@@ -80,11 +80,13 @@ enum opt_bit {
 	O_OUT = 1 << 18,
 	O_TRAAD = 1 << 19,
 	O_MEDTAG = 1 << 20,
+	O_BILAG = 1 << 21,
 	O_ONE_MORE = 1 << 30, /* no option: the command takes one optional positional argument after its npos */
 };
 
 #define MEMBERS_MAX 63 /* --member users of one new thread (a thread has at most 64) */
 #define MEDTAG_MAX  32 /* --medtag messages carried over into one template */
+#define BILAG_MAX   16 /* --bilag files of one underretning (PROTOCOL.md 11.3) */
 
 struct opts {
 	const char *home, *ca;
@@ -99,6 +101,8 @@ struct opts {
 	const char *traad;      /* --traad ID: the thread an underretning is made from */
 	long long medtag[MEDTAG_MAX]; /* --medtag SEQ: the messages carried over into the template */
 	size_t n_medtag;
+	const char *bilag[BILAG_MAX]; /* --bilag FILE: the underretning's attachments */
+	size_t n_bilag;
 	int doc_akut;        /* underret send: 1 when the document is marked akut (for the advice when unreachable) */
 	int akut, ivaerksat; /* -1 when not given */
 	long count;          /* -1 when not given */
@@ -246,6 +250,7 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {"out", required_argument, NULL, 'O'},
 	        {"traad", required_argument, NULL, 'R'},
 	        {"medtag", required_argument, NULL, 'G'},
+	        {"bilag", required_argument, NULL, 'L'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const struct {
@@ -257,7 +262,7 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {'t', O_TEAM},       {'n', O_COUNT}, {'T', O_TIMEOUT}, {'A', O_APPROVAL},
 	        {'I', O_INSTITUTION}, {'W', O_TITLE}, {'Y', O_ANONYM}, {'M', O_MEMBER},
 	        {'B', O_BEFORE},     {'F', O_FILE},  {'O', O_OUT},     {'R', O_TRAAD},
-	        {'G', O_MEDTAG},
+	        {'G', O_MEDTAG},     {'L', O_BILAG},
 	};
 	int c;
 
@@ -348,6 +353,11 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 			break;
 		case 'R':
 			o->traad = optarg;
+			break;
+		case 'L':
+			if (o->n_bilag == BILAG_MAX)
+				return usage_error(cmd, "højst 16 --bilag");
+			o->bilag[o->n_bilag++] = optarg;
 			break;
 		case 'G': {
 			long v;
@@ -1052,6 +1062,7 @@ static const char underretning_template[] =
         "}\n";
 
 static void thread_hint(int r); /* threads, below */
+static const char *media_type_of(const char *name);
 
 /*
  * The template pre-filled from a thread (issue 10, item 6): the thread's
@@ -1812,6 +1823,13 @@ static int run_send(const struct command *cmd, struct opts *o)
 	int r, rc, r2 = VARSKO_OK, anon = 0;
 	uint64_t tseq = 0;
 	char r2_detail[512] = "";
+	struct varsko_file files[BILAG_MAX];
+	struct {
+		char *p;
+		size_t len;
+	} bil[BILAG_MAX];
+
+	memset(bil, 0, sizeof(bil));
 
 	(void)cmd;
 	if ((r = file_read(o->pos[0], DOC_FILE_MAX, FILE_STREAM, &doc, &len)) != VARSKO_OK) {
@@ -1826,10 +1844,28 @@ static int run_send(const struct command *cmd, struct opts *o)
 		goto out;
 	}
 	o->doc_akut = varsko_document_akut(doc, len);
+	for (size_t i = 0; i < o->n_bilag; i++) {
+		const char *base = strrchr(o->bilag[i], '/') != NULL ? strrchr(o->bilag[i], '/') + 1 : o->bilag[i];
+
+		if ((r = file_read(o->bilag[i], (size_t)1 << 30, 0, &bil[i].p, &bil[i].len)) != VARSKO_OK) {
+			rc = fail(r, r == VARSKO_ERR_NOT_FOUND ? "a file given with --bilag does not exist; nothing was sent"
+			                                       : "a file given with --bilag cannot be read; nothing was sent");
+			goto out;
+		}
+		files[i].name = base;
+		files[i].media_type = media_type_of(base);
+		files[i].data = (const uint8_t *)bil[i].p;
+		files[i].len = bil[i].len;
+	}
 	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
-	if ((r = varsko_underret_send(conn, doc, len, o->submission, &info, &rjson)) != VARSKO_OK) {
+	if ((r = varsko_underret_send_files(conn, doc, len, o->submission, files, o->n_bilag, &info, &rjson)) !=
+	    VARSKO_OK) {
 		rc = fail_unreachable(r, varsko_conn_detail(conn), h, o);
+		if (o->n_bilag > 0 && (r == VARSKO_ERR_CONNECT || r == VARSKO_ERR_TIMEOUT || r == VARSKO_ERR_CLOSED ||
+		                       r == VARSKO_ERR_TLS || r == VARSKO_ERR_UNAVAILABLE))
+			fprintf(stderr, "varsko: Bilag, der nåede frem, er gemt. Send igen med de samme filer, så fortsætter\n"
+			                "varsko: overførslen, hvor den slap.\n");
 		goto out;
 	}
 	/* Made from a thread: the thread is told the reference (never the content), signed by this device. */
@@ -1883,6 +1919,8 @@ out:
 	json_decref(ro);
 	varsko_free(rjson);
 	file_free(doc, len, FILE_STREAM);
+	for (size_t i = 0; i < o->n_bilag; i++)
+		file_free(bil[i].p, bil[i].len, 0);
 	varsko_close(conn);
 	varsko_home_close(h);
 	return rc;
@@ -3129,6 +3167,55 @@ out:
 	return rc;
 }
 
+/* varsko myndighed bilag REF N --out FIL: an underretning's attachment, opened on this device. */
+static int run_bilag(const struct command *cmd, struct opts *o)
+{
+	struct varsko_home *h = NULL;
+	struct varsko_conn *conn = NULL;
+	char name[VARSKO_FILE_NAME_MAX + 1] = "", type[VARSKO_MEDIA_TYPE_MAX + 1] = "", *end;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	unsigned long long n;
+	int r, rc;
+
+	errno = 0;
+	n = strtoull(o->pos[1], &end, 10);
+	if (errno != 0 || end == o->pos[1] || *end != '\0' || n == 0 || n > 16)
+		return usage_error(cmd, "N er bilagets nummer (1 til 16), som 'varsko myndighed show' viser det");
+	if (o->out == NULL)
+		return usage_error(cmd, "giv filen, bilaget skal gemmes i, med --out FIL");
+	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
+		goto out;
+	if ((r = varsko_underretning_attachment(conn, o->pos[0], (size_t)n, &data, &len, name, type)) != VARSKO_OK) {
+		rc = fail(r, varsko_conn_detail(conn));
+		goto out;
+	}
+	if ((r = file_write_new(o->out, data, len, 0600)) != VARSKO_OK) {
+		rc = fail(r, r == VARSKO_ERR_EXISTS ? "the file given with --out exists already; nothing was overwritten"
+		                                    : "the file given with --out cannot be written");
+		goto out;
+	}
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}", "reference", o->pos[0], "number", (json_int_t)n,
+		                       "name", name, "media_type", type, "size", (json_int_t)len, "out", o->out);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		goto out;
+	}
+	printf("Bilag %llu (", n);
+	print_people_text(name, 0);
+	printf("%s, %zu bytes) er hentet, dekrypteret og kontrolleret mod underretningens SHA-256 og gemt i %s.\n",
+	       type, len, o->out);
+	rc = EXIT_SUCCESS;
+out:
+	if (data != NULL)
+		varsko_free_secret(data, len);
+	varsko_close(conn);
+	varsko_home_close(h);
+	return rc;
+}
+
 static int run_thread_members(const struct command *cmd, struct opts *o)
 {
 	struct varsko_home *h = NULL;
@@ -3385,8 +3472,8 @@ static const struct command commands[] = {
          "  --json               én JSON-linje pr. trin: {\"event\":\"revealed\"|\"approved\"|\n"
          "                       \"failed\",\"approval\",...}\n",
          run_approve},
-        {"underret", "send", O_SUBMISSION | O_TRAAD, 1,
-         "usage: varsko underret send FILE.json [--submission ID] [--traad ID]\n"
+        {"underret", "send", O_SUBMISSION | O_TRAAD | O_BILAG, 1,
+         "usage: varsko underret send FILE.json [--bilag FIL]... [--submission ID] [--traad ID]\n"
          "\n"
          "Kontrollér underretningen i FILE.json, find modtagerteamet, kryptér den til\n"
          "præcis teamets enheder, send den, kontrollér varskods kvittering og gem den\n"
@@ -3395,6 +3482,10 @@ static const struct command commands[] = {
          "\n"
          "  --submission ID   indsendelses-id (standard: afledt af bruger og fil, så samme\n"
          "                    fil sendt igen genkendes og giver samme kvittering)\n"
+         "  --bilag FIL       vedhæft FIL (højst 16, hver højst max_attachment, som standard\n"
+         "                    25 MiB): krypteres her med en ny nøgle, som kun står i\n"
+         "                    underretningen; afbrydes forbindelsen, så send igen med de samme\n"
+         "                    filer, og overførslen fortsætter, hvor den slap\n"
          "  --traad ID        underretningen er lavet fra tråden ID (se 'underret skabelon\n"
          "                    --traad'): tråden får referencen som en underskrevet besked, aldrig\n"
          "                    indholdet; trådens medlemmer får ikke underretningen\n"
@@ -3453,6 +3544,15 @@ static const struct command commands[] = {
          "Hent, verificér og dekryptér underretningen, vis den, og send \"aabnet\".\n"
          "--json: {\"reference\",\"receipt\",\"document\"}.\n",
          run_show},
+        {"myndighed", "bilag", O_OUT, 2,
+         "usage: varsko myndighed bilag REF N --out FIL\n"
+         "\n"
+         "Hent underretningens bilag nummer N (1, 2, ... i dokumentets rækkefølge): det\n"
+         "dekrypteres på denne enhed og kontrolleres mod den størrelse og SHA-256, som\n"
+         "underretningen selv angiver, og gemmes i den nye fil FIL (kun læsbar for dig; en\n"
+         "fil, der findes, overskrives aldrig). --json: {\"reference\",\"number\",\"name\",\n"
+         "\"media_type\",\"size\",\"out\"}.\n",
+         run_bilag},
         {"myndighed", "vurder", O_AKUT, 1,
          "usage: varsko myndighed vurder REF --akut ja|nej\n"
          "\n"

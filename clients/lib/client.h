@@ -944,6 +944,26 @@ int tmsg_send(struct varsko_conn *c, const char *thread, const char *text, const
 int tmsg_send_plain(struct varsko_conn *c, const char *thread, enum thread_msg_kind kind, const struct proto_buf *pt,
                     const char *id, uint64_t *seq, int *anonymous);
 
+/* ---- attach.c ---- */
+
+/*
+ * The attachment f names (a thread message's "file", or an underretning's
+ * attachment), fetched in parts (blob_get; each answer checked against f),
+ * decrypted and checked against f's size and SHA-256: *data
+ * (varsko_free_secret(*data, *len)). VARSKO_ERR_CRYPTO when it does not
+ * open or is another file; the transport's and varskod's codes as they come.
+ */
+int attach_fetch_open(struct varsko_conn *c, const struct tmsg_file *f, uint8_t **data, size_t *len);
+/*
+ * Attachment number index (from 1) of an underretning's document doc[0..len)
+ * (plaintext, borrowed): fetched and opened as attach_fetch_open(), name and
+ * media_type from the document. VARSKO_ERR_NOT_FOUND for no such number or
+ * an attachment that is only described (no file was sent). The agent and
+ * varsko_underretning_attachment() use it.
+ */
+int attach_of_document(struct varsko_conn *c, const char *doc, size_t len, size_t index, uint8_t **data,
+                       size_t *dlen, char name[VARSKO_FILE_NAME_MAX + 1], char media_type[VARSKO_MEDIA_TYPE_MAX + 1]);
+
 /* ---- approve.c ---- */
 
 #define APPROVE_NONCE_LEN 32 /* n_new, n_old, the commitment and the nonce of the code */

@@ -1063,57 +1063,6 @@ out:
 
 /* ---- an attachment's bytes (PROTOCOL.md 17.9) ------------------------------------------------- */
 
-/* The ciphertext of blob f->blob (cipher bytes), fetched in parts: a new buffer in *ct. */
-static int blob_fetch(struct varsko_conn *c, const struct tmsg_file *f, uint64_t cipher, uint8_t **ct)
-{
-	uint8_t *buf = malloc(cipher > 0 ? (size_t)cipher : 1);
-	uint64_t at = 0;
-	int r = VARSKO_OK;
-
-	*ct = NULL;
-	if (buf == NULL)
-		return VARSKO_ERR_NOMEM;
-	while (at < cipher) {
-		json_t *req = json_pack("{s:s, s:s, s:I}", "type", "blob_get", "blob", f->blob, "offset", (json_int_t)at);
-		json_t *ans = NULL;
-		const char *s, *b;
-		size_t n = 0, slen;
-
-		if (req == NULL) {
-			r = VARSKO_ERR_NOMEM;
-			break;
-		}
-		r = conn_request(c, req, FLOW_T_BLOB_DATA, &ans);
-		json_decref(req);
-		if (r != VARSKO_OK)
-			break;
-		s = json_string_value(json_object_get(ans, "data"));
-		slen = s != NULL ? strlen(s) : 0;
-		/* The blob the message names, the size its file needs, the part asked for, and no more than is left. */
-		b = json_string_value(json_object_get(ans, "blob"));
-		if (s == NULL || b == NULL || strcmp(b, f->blob) != 0 ||
-		    (uint64_t)json_integer_value(json_object_get(ans, "size")) != cipher ||
-		    (uint64_t)json_integer_value(json_object_get(ans, "offset")) != at || slen / 4 * 3 > cipher - at + 2 ||
-		    sodium_base642bin(buf + at, (size_t)(cipher - at), s, slen, NULL, &n, NULL,
-		                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    n == 0) {
-			snprintf(c->detail, sizeof(c->detail),
-			         "varskod's answer for the attachment does not fit the message that names it");
-			json_decref(ans);
-			r = VARSKO_ERR_CRYPTO;
-			break;
-		}
-		json_decref(ans);
-		at += n;
-	}
-	if (r != VARSKO_OK) {
-		free(buf);
-		return r;
-	}
-	*ct = buf;
-	return VARSKO_OK;
-}
-
 int varsko_thread_fetch(struct varsko_conn *c, const char *thread, uint64_t seq, uint8_t **data, size_t *len,
                         char name[VARSKO_FILE_NAME_MAX + 1], char media_type[VARSKO_MEDIA_TYPE_MAX + 1])
 {
@@ -1121,9 +1070,8 @@ int varsko_thread_fetch(struct varsko_conn *c, const char *thread, uint64_t seq,
 	struct tmsg_keys *k = NULL;
 	struct tmsg *m = NULL;
 	struct tmsg_file f;
-	uint8_t *ct = NULL, *pt = NULL, h[32];
+	uint8_t *pt = NULL;
 	size_t n = 0, pt_len = 0;
-	uint64_t cipher;
 	int r, more = 0;
 
 	*data = NULL;
@@ -1149,26 +1097,8 @@ int varsko_thread_fetch(struct varsko_conn *c, const char *thread, uint64_t seq,
 		r = VARSKO_ERR_NOT_FOUND;
 		goto out;
 	}
-	cipher = blob_cipher_len(f.size);
-	if (cipher == 0 || cipher > SIZE_MAX) {
-		r = VARSKO_ERR_TOO_LARGE;
+	if ((r = attach_fetch_open(c, &f, &pt, &pt_len)) != VARSKO_OK)
 		goto out;
-	}
-	if ((r = blob_fetch(c, &f, cipher, &ct)) != VARSKO_OK)
-		goto out;
-	/* Cut, reordered or another file's bytes do not open; a file of another size or hash is not this one. */
-	if (blob_decrypt(f.key, ct, (size_t)cipher, &pt, &pt_len) != VARSKO_OK || pt_len != f.size ||
-	    crypto_hash_sha256(h, pt != NULL ? pt : (const uint8_t *)"", pt_len) != 0 ||
-	    sodium_memcmp(h, f.sha256, sizeof(h)) != 0) {
-		snprintf(c->detail, sizeof(c->detail),
-		         "the attachment of message %llu does not open, or is not the file its message names",
-		         (unsigned long long)seq);
-		if (pt != NULL)
-			varsko_free_secret(pt, pt_len);
-		pt = NULL;
-		r = VARSKO_ERR_CRYPTO;
-		goto out;
-	}
 	snprintf(name, VARSKO_FILE_NAME_MAX + 1, "%s", f.name);
 	snprintf(media_type, VARSKO_MEDIA_TYPE_MAX + 1, "%s", f.media_type);
 	*data = pt;
@@ -1176,7 +1106,6 @@ int varsko_thread_fetch(struct varsko_conn *c, const char *thread, uint64_t seq,
 	r = VARSKO_OK;
 out:
 	sodium_memzero(&f, sizeof(f));
-	free(ct);
 	if (m != NULL)
 		tmsg_clear(m);
 	free(m);

@@ -770,6 +770,30 @@ struct varsko_receipt_info {
 VARSKO_API int varsko_underret_send(struct varsko_conn *c, const char *doc, size_t len, const char *submission,
                                     struct varsko_receipt_info *info, char **receipt_json) VARSKO_WUR;
 
+/* A file to attach: its name (no '/'), media type ("type/subtype") and bytes (borrowed). */
+struct varsko_file {
+	const char *name;
+	const char *media_type;
+	const uint8_t *data;
+	size_t len;
+};
+
+/*
+ * varsko_underret_send() with files attached (PROTOCOL.md 17.9, 11.3): each
+ * file (at most 16) is encrypted under a fresh key and uploaded bound to
+ * the submission id (by default derived from the user, the document and
+ * the files' SHA-256, so the same send again is the same underretning), and
+ * the document gets its "attachments" (id, name, media type, size, key,
+ * SHA-256) before it is sealed to the team; only those who may open the
+ * underretning may fetch them. A document that lists attachments itself is
+ * VARSKO_ERR_BAD_INPUT. The uploads are kept in the home until the
+ * underretning is receipted: after a dropped connection the same call goes
+ * on where varskod's stored bytes end.
+ */
+VARSKO_API int varsko_underret_send_files(struct varsko_conn *c, const char *doc, size_t len, const char *submission,
+                                          const struct varsko_file *files, size_t n,
+                                          struct varsko_receipt_info *info, char **receipt_json) VARSKO_WUR;
+
 /*
  * Verify a saved receipt file offline against the organisation key and the
  * gateway certificate pinned in the enrolled home h. On VARSKO_OK *info (if
@@ -883,6 +907,17 @@ struct varsko_opened {
  */
 VARSKO_API int varsko_underretning_open(struct varsko_conn *c, const char *ref, struct varsko_opened **out) VARSKO_WUR;
 VARSKO_API void varsko_opened_free(struct varsko_opened *o);
+
+/*
+ * Attachment number index (from 1, in the document's order) of underretning
+ * ref, for those who may open it: the underretning is opened as
+ * varsko_underretning_open() does, the file fetched, decrypted and checked
+ * against the size and SHA-256 its document gives. *data
+ * (varsko_free_secret(*data, *len)); name and media_type from the document.
+ */
+VARSKO_API int varsko_underretning_attachment(struct varsko_conn *c, const char *ref, size_t index, uint8_t **data,
+                                              size_t *len, char name[VARSKO_FILE_NAME_MAX + 1],
+                                              char media_type[VARSKO_MEDIA_TYPE_MAX + 1]) VARSKO_WUR;
 
 /* What an event says (varsko_event()). */
 struct varsko_event_args {
