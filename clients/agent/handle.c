@@ -475,9 +475,17 @@ static int file_attachments(struct agent *a, const char *ref, const uint8_t *pt,
 	int r, dfd = -1;
 
 	memset(&e, 0, sizeof(e));
-	if (uh_parse((const char *)pt, pt_len, &doc, &e) != VARSKO_OK || doc->n_attachments == 0) {
+	if (uh_parse((const char *)pt, pt_len, &doc, &e) != VARSKO_OK) {
 		uh_doc_free(doc);
-		return VARSKO_OK; /* open_document() checked it; nothing attached */
+		return VARSKO_OK; /* open_document() checked it */
+	}
+	/* Only attachments that were sent (their id a blob id); one only described has no file to fetch. */
+	n = 0;
+	for (size_t i = 0; i < doc->n_attachments; i++)
+		n += thread_blob_id_valid(doc->attachments[i].id) != 0;
+	if (n == 0) {
+		uh_doc_free(doc);
+		return VARSKO_OK;
 	}
 	n = doc->n_attachments;
 	*why = "cannot store the attachments";
@@ -488,6 +496,8 @@ static int file_attachments(struct agent *a, const char *ref, const uint8_t *pt,
 		goto out;
 	}
 	for (size_t i = 1; i <= n; i++) {
+		if (!thread_blob_id_valid(doc->attachments[i - 1].id))
+			continue;
 		attachment_name(name, i, doc->attachments[i - 1].name);
 		if (casedir_has(dfd, name))
 			continue;
