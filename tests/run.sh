@@ -7,7 +7,7 @@ set -euo pipefail
 
 usage() {
 	cat <<'USAGE'
-Usage: tests/run.sh [--quick] [--help]
+Usage: tests/run.sh [--quick | --bench] [--help]
 
 Installs missing Debian packages (deploy/install-deps.sh) and the npm packages of
 tests/browser (npm ci when node_modules is missing or older than package-lock.json;
@@ -19,6 +19,9 @@ and prints the totals as its last line: "N passed, N failed, N skipped".
 A skipped test is not a pass. Exit status 0 only when nothing failed.
 
   --quick   only the normal build (no sanitizer build, no valgrind run)
+  --bench   instead of the tests: the normal build, then every benchmark of
+            tests/bench/ (figures printed, never asserted; minutes, not part of
+            CI); the last line counts the benchmarks that ran and failed
   --help    this text
 
 Environment: VARSKO_BUILD_DIR, VARSKO_RELEASE_DIR and VARSKO_ASAN_DIR name the
@@ -27,9 +30,11 @@ USAGE
 }
 
 quick=0
+bench=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) quick=1 ;;
+	--bench) bench=1 ;;
 	-h | --help)
 		usage
 		exit 0
@@ -157,6 +162,29 @@ runtests() {
 		failed=$((failed + 1))
 	fi
 }
+
+# --bench: the benchmarks on the normal build, nothing else. Each prints its
+# figures; one that exits non-zero (it could not run) counts as failed.
+if [ "$bench" -eq 1 ]; then
+	if ! setup "$bdir"; then
+		echo "run.sh: the build in $bdir/ failed: counted as one failure" >&2
+		failed=$((failed + 1))
+		summary
+		exit 1
+	fi
+	for b in tests/bench/bench_*.py; do
+		echo "== $b" >&2
+		if VARSKO_SOURCE_ROOT="$root" VARSKO_BUILD_ROOT="$root/$bdir" "$py" "$b"; then
+			passed=$((passed + 1))
+		else
+			echo "run.sh: $b failed" >&2
+			failed=$((failed + 1))
+		fi
+	done
+	summary
+	[ "$failed" -eq 0 ]
+	exit $?
+fi
 
 if setup "$bdir"; then
 	runtests "$bdir" testlog.json
