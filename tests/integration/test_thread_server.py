@@ -298,6 +298,8 @@ def main():
                 bad = seal(a, th, 2, m2, [rc_a, rc_s])
                 bad["sig"] = b64(os.urandom(64))
                 res["bad_sig"] = await req(ca_, {"type": "thread_send", "id": "s7", "thread": th, "envelope": bad})
+                # a thread message moved into an underretning: submit refuses what is not of kind underretning
+                res["moved_to_submit"] = await req(ca_, {"type": "submit", "id": "s7u", "envelope": e1})
                 res["wrong_kind"] = await req(ca_, {"type": "thread_send", "id": "s8", "thread": th,
                                                     "envelope": seal(a, th, 2, m2, [rc_a, rc_s], kind="message")})
                 res["jonas_send"] = await req(cj, {"type": "thread_send", "id": "s9", "thread": th,
@@ -442,6 +444,7 @@ def main():
                 ("other_thread", "bad_input", "an envelope whose routing names another thread"),
                 ("bad_sig", "bad_signature", "an envelope with a bad signature"),
                 ("wrong_kind", "bad_input", "an envelope of another kind"),
+                ("moved_to_submit", "bad_input", "a thread message's envelope submitted as an underretning"),
                 ("jonas_send", "not_found", "thread_send by the outsider"),
                 ("jonas_sync", "not_found", "thread_sync by the outsider"),
                 ("jonas_mark", "not_found", "thread_mark by the outsider"),
