@@ -2464,15 +2464,21 @@ static int print_team(const char *json)
 	{
 		json_int_t pinned = json_integer_value(json_object_get(e, "uk_generation"));
 		json_int_t now = json_integer_value(json_object_get(e, "current_generation"));
-		const char *row[4];
-		char note[160];
+		const char *row[4], *user = json_string_value(json_object_get(e, "user"));
+		const char *name = json_string_value(json_object_get(e, "name"));
+		char note[160], who[VARSKO_NAME_MAX + VARSKO_ID_MAX + 4];
 
+		/* The member by name, the id beside it (the name from a certificate of the member's verified chain). */
+		if (name != NULL && name[0] != '\0')
+			snprintf(who, sizeof(who), "%s (%s)", name, user != NULL ? user : "?");
+		else
+			snprintf(who, sizeof(who), "%s", user != NULL ? user : "?");
 		snprintf(note, sizeof(note), "%s%s", json_is_true(json_object_get(e, "this")) ? "(dig)  " : "",
 		         now != pinned ? "brugernøgle skiftet siden" : "");
 		if (now != pinned)
 			snprintf(note + strlen(note), sizeof(note) - strlen(note), " (generation %lld, nu %lld)",
 			         (long long)pinned, (long long)now);
-		row[0] = json_string_value(json_object_get(e, "user"));
+		row[0] = who;
 		row[1] = team_role_label(json_string_value(json_object_get(e, "role")));
 		row[2] = json_is_true(json_object_get(e, "leder")) ? "leder" : "";
 		row[3] = note;

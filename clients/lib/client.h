@@ -660,6 +660,7 @@ int team_org_first_check(struct varsko_conn *c);
 
 /* A member's current user key by the member's verified user chain. */
 struct team_member_key {
+	char name[PROTO_NAME_MAX + 1]; /* the member's name, from a certificate of the member's chain ("" when none) */
 	uint64_t generation;
 	uint8_t uk_sign_pk[PROTO_PK_LEN];
 	uint8_t uk_box_pk[PROTO_PK_LEN];

@@ -315,6 +315,7 @@ int team_chain_of(struct varsko_conn *c, const char *team, struct team_chain *tc
 			goto out;
 		if ((r = team_pin_check(m, uc, c->detail, sizeof(c->detail))) != VARSKO_OK)
 			goto out;
+		snprintf(tc->cur[i].name, sizeof(tc->cur[i].name), "%s", uc->has_cert ? uc->cert.name : "");
 		tc->cur[i].generation = uc->st.generation;
 		memcpy(tc->cur[i].uk_sign_pk, uc->st.uk_sign_pk, PROTO_PK_LEN);
 		memcpy(tc->cur[i].uk_box_pk, uc->st.uk_box_pk, PROTO_PK_LEN);
@@ -637,8 +638,8 @@ int team_json(const struct team_chain *tc, const char *team, const char *self, c
 		goto out;
 	for (size_t i = 0; i < tc->st.n_members; i++) {
 		const struct chain_member *m = &tc->st.members[i];
-		json_t *e = json_pack("{s:s, s:s, s:b, s:I, s:I, s:b}", "user", m->user, "role",
-		                      chain_role_name(m->role), "leder", m->leder, "uk_generation",
+		json_t *e = json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:b}", "user", m->user, "name", tc->cur[i].name,
+		                      "role", chain_role_name(m->role), "leder", m->leder, "uk_generation",
 		                      (json_int_t)m->uk_generation, "current_generation",
 		                      (json_int_t)tc->cur[i].generation, "this", strcmp(m->user, self) == 0);
 

@@ -89,6 +89,9 @@ def main():
             if not c(f"{who}: varsko {' '.join(args)}", rc == 0, out_of(rc, out, err)):
                 return checks.done()
         fl.start_agent(TEAM)
+        rc, out, err = cli(LEDER, "team", "show", TEAM)
+        c("team show names the members by their names, the id beside (issue 11: names, not ids)",
+          rc == 0 and re.search(r"\S+ \S+ \(" + re.escape(LEDER) + r"\)", out) is not None, out_of(rc, out, err))
 
         def sets_now():
             async def go(cl, dev):
