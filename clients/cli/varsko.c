@@ -3123,6 +3123,34 @@ out:
 	return rc;
 }
 
+/*
+ * A fetched attachment into the new file --out (private, never over an
+ * existing one: the bytes may be about a child), then said in Danish or
+ * as JSON {idkey: pos[0], numkey: n, "name", "media_type", "size", "out"}.
+ */
+static int save_attachment(struct opts *o, const char *idkey, const char *numkey, unsigned long long n,
+                           const char *name, const char *type, const uint8_t *data, size_t len, const char *whose)
+{
+	int r, rc;
+
+	if ((r = file_write_new(o->out, data, len, 0600)) != VARSKO_OK)
+		return fail(r, r == VARSKO_ERR_EXISTS ? "the file given with --out exists already; nothing was overwritten"
+		                                      : "the file given with --out cannot be written");
+	if (o->json) {
+		json_t *jo = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}", idkey, o->pos[0], numkey, (json_int_t)n, "name",
+		                       name, "media_type", type, "size", (json_int_t)len, "out", o->out);
+
+		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
+		json_decref(jo);
+		return rc;
+	}
+	printf("Bilaget ");
+	print_people_text(name, 0);
+	printf("(%s, %zu bytes) er hentet, dekrypteret og kontrolleret mod %s SHA-256 og gemt i %s.\n", type, len,
+	       whose, o->out);
+	return EXIT_SUCCESS;
+}
+
 static int run_thread_fetch(const struct command *cmd, struct opts *o)
 {
 	struct varsko_home *h = NULL;
@@ -3146,25 +3174,7 @@ static int run_thread_fetch(const struct command *cmd, struct opts *o)
 		thread_hint(r);
 		goto out;
 	}
-	/* A new file only, private: the bytes may be about a child. */
-	if ((r = file_write_new(o->out, data, len, 0600)) != VARSKO_OK) {
-		rc = fail(r, r == VARSKO_ERR_EXISTS ? "the file given with --out exists already; nothing was overwritten"
-		                                    : "the file given with --out cannot be written");
-		goto out;
-	}
-	if (o->json) {
-		json_t *jo = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}", "thread", o->pos[0], "seq", (json_int_t)seq,
-		                       "name", name, "media_type", type, "size", (json_int_t)len, "out", o->out);
-
-		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
-		json_decref(jo);
-		goto out;
-	}
-	printf("Bilaget ");
-	print_people_text(name, 0);
-	printf("(%s, %zu bytes) er hentet, dekrypteret og kontrolleret mod beskedens SHA-256 og gemt i %s.\n", type,
-	       len, o->out);
-	rc = EXIT_SUCCESS;
+	rc = save_attachment(o, "thread", "seq", seq, name, type, data, len, "beskedens");
 out:
 	if (data != NULL)
 		varsko_free_secret(data, len);
@@ -3196,24 +3206,7 @@ static int run_bilag(const struct command *cmd, struct opts *o)
 		rc = fail(r, varsko_conn_detail(conn));
 		goto out;
 	}
-	if ((r = file_write_new(o->out, data, len, 0600)) != VARSKO_OK) {
-		rc = fail(r, r == VARSKO_ERR_EXISTS ? "the file given with --out exists already; nothing was overwritten"
-		                                    : "the file given with --out cannot be written");
-		goto out;
-	}
-	if (o->json) {
-		json_t *jo = json_pack("{s:s, s:I, s:s, s:s, s:I, s:s}", "reference", o->pos[0], "number", (json_int_t)n,
-		                       "name", name, "media_type", type, "size", (json_int_t)len, "out", o->out);
-
-		rc = jo != NULL ? print_json_obj(jo) : fail(VARSKO_ERR_NOMEM, NULL);
-		json_decref(jo);
-		goto out;
-	}
-	printf("Bilag %llu (", n);
-	print_people_text(name, 0);
-	printf("%s, %zu bytes) er hentet, dekrypteret og kontrolleret mod underretningens SHA-256 og gemt i %s.\n",
-	       type, len, o->out);
-	rc = EXIT_SUCCESS;
+	rc = save_attachment(o, "reference", "number", n, name, type, data, len, "underretningens");
 out:
 	if (data != NULL)
 		varsko_free_secret(data, len);

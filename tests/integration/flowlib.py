@@ -247,6 +247,16 @@ def sign_event(sk, reference, kind, device, t, akut=None, started=None, team=Non
     return obj
 
 
+def stored_bytes(env):
+    """varskod's database file and its WAL, as bytes (stop varskod first: what it wrote is there)."""
+    out = b""
+    for suffix in ("", "-wal"):
+        if os.path.exists(env.database + suffix):
+            with open(env.database + suffix, "rb") as f:
+                out += f.read()
+    return out
+
+
 # What `varsko underret send --json` adds to the receipt object (varsko(1)).
 SEND_KEYS = ("duplicate", "no_reader")
 

@@ -260,11 +260,7 @@ def main():
             c(f"varskod's memory ({total // 1024} KiB read) does not hold the file's bytes",
               total > 1 << 20 and not found, str(found))
         fl.stop_varskod()
-        stored = b""
-        for suffix in ("", "-wal"):
-            if os.path.exists(fl.database + suffix):
-                with open(fl.database + suffix, "rb") as fh:
-                    stored += fh.read()
+        stored = flowlib.stored_bytes(fl)
         c("the file's bytes are not in varskod's database or WAL", stored and marker not in stored)
         c("... nor in its log", marker.decode() not in fl.read_log("varskod"))
     return checks.done()

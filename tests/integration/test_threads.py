@@ -351,11 +351,7 @@ def main():
         else:
             harness.log("     not root: the memory scan is left out")
         fl.stop_varskod()
-        stored = b""
-        for suffix in ("", "-wal"):
-            if os.path.exists(fl.database + suffix):
-                with open(fl.database + suffix, "rb") as f:
-                    stored += f.read()
+        stored = flowlib.stored_bytes(fl)
         found = [k for k, v in secrets.items() if v.encode() in stored or tag.encode() in stored]
         c("no message text and not the title in varskod's database or its WAL", stored and not found, str(found))
         logtext = fl.read_log("varskod")

@@ -121,11 +121,7 @@ def main():
         finally:
             spy.close()
         fl.stop_varskod()
-        stored = b""
-        for suffix in ("", "-wal"):
-            if os.path.exists(fl.database + suffix):
-                with open(fl.database + suffix, "rb") as fh:
-                    stored += fh.read()
+        stored = flowlib.stored_bytes(fl)
         c("the files' bytes are not in varskod's database or WAL", stored and marker not in stored and
           small[:40] not in stored)
         c("... nor in its log", tag not in fl.read_log("varskod"))
