@@ -14,6 +14,7 @@
 #include "log.h"
 #include "periodic.h"
 #include "retention.h"
+#include "store_blob.h"
 #include "varsko/err.h"
 
 struct retention_engine {
@@ -28,6 +29,8 @@ struct purge_job {
 	int days;
 	size_t n;
 	int64_t messages;
+	size_t blobs;      /* abandoned uploads dropped */
+	int64_t blob_bytes;
 };
 
 static int count_row(const struct store_thread_purge *p, void *arg)
@@ -48,6 +51,10 @@ static void purge_run(struct worker_job *job, struct store *s)
 		return;
 	}
 	job->result = retention_purge(s, j->now, j->days, 0, RETENTION_BATCH, "varskod", count_row, j, &j->n);
+	/* Abandoned attachment uploads (PROTOCOL.md 17.9) go on the same round. */
+	if (job->result == VARSKO_OK)
+		job->result = store_blob_purge_stale(s, retention_cutoff(j->now, STORE_BLOB_STALE_DAYS), j->now,
+		                                     RETENTION_BATCH, &j->blobs, &j->blob_bytes);
 }
 
 /* lws thread, at a tick with no job out: a purge job when one is due. */
@@ -80,8 +87,13 @@ static void purge_done(void *arg, struct periodic_job *pj)
 		log_msg(LOGL_INFO,
 		        "retention: purged the content of %zu thread(s) inactive for %d days: %lld message(s)", j->n,
 		        j->days, (long long)j->messages);
+	if (r == VARSKO_OK && j->blobs > 0)
+		log_msg(LOGL_INFO, "retention: dropped %zu abandoned attachment upload(s), %lld bytes", j->blobs,
+		        (long long)j->blob_bytes);
 	/* A full batch: more may be due, at the next tick. */
-	e->next_at = (r == VARSKO_OK && j->n == RETENTION_BATCH) ? 0 : j->now + RETENTION_INTERVAL;
+	e->next_at = (r == VARSKO_OK && (j->n == RETENTION_BATCH || j->blobs == RETENTION_BATCH))
+	                     ? 0
+	                     : j->now + RETENTION_INTERVAL;
 	free(j);
 }
 

@@ -167,7 +167,9 @@
 	X(SQL_BLOB_COMPLETE)                                                                                           \
 	X(SQL_BLOB_CHUNKS_DROP)                                                                                        \
 	X(SQL_BLOB_RESET)                                                                                              \
-	X(SQL_BLOB_CHUNKS_FROM)
+	X(SQL_BLOB_CHUNKS_FROM)                                                                                        \
+	X(SQL_BLOB_STALE)                                                                                              \
+	X(SQL_BLOB_DROP)
 
 #define STORE_SQL_ENUM(id) id,
 enum store_sql { STORE_SQL_LIST(STORE_SQL_ENUM) STORE_SQL_COUNT };

@@ -4,6 +4,7 @@
 #include "store_blob.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -29,6 +30,13 @@ const char *const store_sql_blob[STORE_SQL_COUNT] = {
         [SQL_BLOB_RESET] = "UPDATE blobs SET received = 0, complete = 0, updated_at = ?2 WHERE id = ?1",
         [SQL_BLOB_CHUNKS_FROM] = "SELECT offset, data FROM blob_chunks WHERE blob = ?1"
                                  " AND offset + length(data) > ?2 ORDER BY offset",
+        /* Abandoned: not touched since ?1 and either never completed or an underretning's never submitted. */
+        [SQL_BLOB_STALE] = "SELECT b.id, (SELECT coalesce(sum(length(c.data)), 0) FROM blob_chunks c WHERE c.blob = b.id)"
+                           " FROM blobs b WHERE b.updated_at < ?1 AND (b.complete = 0 OR (b.submission IS NOT NULL"
+                           " AND NOT EXISTS (SELECT 1 FROM underretninger u"
+                           " WHERE u.sender_user = b.owner AND u.submission = b.submission)))"
+                           " ORDER BY b.updated_at LIMIT ?2",
+        [SQL_BLOB_DROP] = "DELETE FROM blobs WHERE id = ?1",
 };
 
 static int blob_row(sqlite3_stmt *st, void *arg)
@@ -156,6 +164,62 @@ static int read_row(sqlite3_stmt *st, void *arg)
 	x->n += (size_t)take;
 	x->offset += take;
 	return VARSKO_OK;
+}
+
+struct stale {
+	char (*ids)[PROTO_ID_MAX + 1];
+	size_t n, max;
+	int64_t bytes;
+};
+
+static int stale_row(sqlite3_stmt *st, void *arg)
+{
+	struct stale *x = arg;
+	int r;
+
+	if (x->n == x->max)
+		return VARSKO_ERR_INTERNAL; /* the query's LIMIT is max */
+	if ((r = store_col_text(st, 0, x->ids[x->n], sizeof(x->ids[0]))) != VARSKO_OK)
+		return r;
+	x->bytes += store_col_int(st, 1);
+	x->n++;
+	return VARSKO_OK;
+}
+
+int store_blob_purge_stale(struct store *s, int64_t cutoff, int64_t now, size_t max, size_t *n, int64_t *bytes)
+{
+	struct stale x = {NULL, 0, max, 0};
+	char detail[96];
+	int own = 0, r;
+
+	*n = 0;
+	*bytes = 0;
+	if (max == 0)
+		return VARSKO_OK;
+	if ((x.ids = calloc(max, sizeof(*x.ids))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		goto out0;
+	if ((r = store_query(s, SQL_BLOB_STALE, stale_row, &x, "ii", cutoff, (int64_t)max)) != VARSKO_OK)
+		goto out;
+	for (size_t i = 0; i < x.n; i++)
+		if ((r = store_exec(s, SQL_BLOB_CHUNKS_DROP, "s", x.ids[i])) != VARSKO_OK ||
+		    (r = store_exec(s, SQL_BLOB_DROP, "s", x.ids[i])) != VARSKO_OK)
+			goto out;
+	/* One audit row per run that dropped anything: how many and how large, no ids of people. */
+	if (x.n > 0) {
+		snprintf(detail, sizeof(detail), "blobs=%zu bytes=%lld", x.n, (long long)x.bytes);
+		r = store_audit(s, now, "blob_purge", "varskod", detail);
+	}
+out:
+	r = store_tx_end(s, own, r);
+	if (r == VARSKO_OK) {
+		*n = x.n;
+		*bytes = x.bytes;
+	}
+out0:
+	free(x.ids);
+	return r;
 }
 
 int store_blob_read(struct store *s, const char *id, int64_t offset, uint8_t *buf, size_t cap, size_t *n)

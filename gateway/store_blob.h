@@ -56,6 +56,15 @@ int store_blob_hash(struct store *s, const char *id, uint8_t out[32]);
 int store_blob_finish(struct store *s, const char *id, int ok, int64_t now);
 
 /*
+ * Drop abandoned uploads, in one transaction: at most max blobs not
+ * touched since cutoff that were never completed, or that were bound to a
+ * submission id under which no underretning was ever received; audited
+ * ("blob_purge", counts and bytes) when any went. *n and *bytes say what.
+ */
+#define STORE_BLOB_STALE_DAYS 7 /* an upload untouched this long is abandoned */
+int store_blob_purge_stale(struct store *s, int64_t cutoff, int64_t now, size_t max, size_t *n, int64_t *bytes);
+
+/*
  * Up to cap bytes of the blob from offset into buf (*n bytes: fewer only
  * at the end). VARSKO_ERR_BAD_INPUT for an offset at or past `received`.
  */

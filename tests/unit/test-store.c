@@ -21,6 +21,7 @@
 #include "store_keys.h"
 #include "store_thread.h"
 #include "retention.h"
+#include "store_blob.h"
 
 #define STR_(x) #x
 #define STR(x)  STR_(x)
@@ -681,6 +682,58 @@ static void test_retention(struct store *s, const char *tid, const char *tid2)
  * threads, the rådgivere of an institution; every write of a thread, a link
  * and a message audited with ids only.
  */
+/*
+ * Abandoned uploads (store_blob_purge_stale): an incomplete blob and an
+ * underretning's blob whose submission never came are dropped once
+ * untouched since the cutoff; a complete thread blob and a fresh upload
+ * stay. One audit row for the run.
+ */
+static void test_stale_blobs(struct store *s, const char *tid)
+{
+	struct store_blob b;
+	uint8_t part[100];
+	int64_t got = 0, bytes = 0;
+	size_t n = 0;
+	int64_t audits = q_int(s->db, "SELECT count(*) FROM audit WHERE event = 'blob_purge'", NULL);
+	static const struct {
+		const char *id, *thread, *submission;
+		int complete;
+		int64_t at;
+	} rows[] = {
+	        {"B-AAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL, 0, T0},         /* incomplete, old: goes */
+	        {"B-BAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, "sub-x", 1, T0},      /* never submitted, old: goes */
+	        {"B-CAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL, 1, T0},         /* complete thread blob: stays */
+	        {"B-DAAAAAAAAAAAAAAAAAAAAAAAAA", NULL, NULL, 0, T0 + 1000},  /* incomplete but fresh: stays */
+	};
+
+	memset(part, 7, sizeof(part));
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&b, 0, sizeof(b));
+		snprintf(b.id, sizeof(b.id), "%s", rows[i].id);
+		snprintf(b.thread, sizeof(b.thread), "%s", rows[i].submission != NULL ? "" : tid);
+		snprintf(b.submission, sizeof(b.submission), "%s", rows[i].submission != NULL ? rows[i].submission : "");
+		snprintf(b.owner, sizeof(b.owner), "laerer-a");
+		b.size = rows[i].complete ? (int64_t)sizeof(part) : 2 * (int64_t)sizeof(part);
+		CHECK_EQ_INT(store_blob_create(s, &b, rows[i].at), VARSKO_OK);
+		CHECK_EQ_INT(store_blob_append(s, b.id, 0, part, sizeof(part), rows[i].at, &got), VARSKO_OK);
+		if (rows[i].complete)
+			CHECK_EQ_INT(store_blob_finish(s, b.id, 1, rows[i].at), VARSKO_OK);
+	}
+	CHECK_EQ_INT(store_blob_purge_stale(s, T0 + 500, T0 + 2000, 10, &n, &bytes), VARSKO_OK);
+	CHECK_EQ_INT(n, 2);
+	CHECK_EQ_INT(bytes, 2 * (int64_t)sizeof(part));
+	CHECK_EQ_INT(store_blob_get(s, rows[0].id, &b), VARSKO_ERR_NOT_FOUND);
+	CHECK_EQ_INT(store_blob_get(s, rows[1].id, &b), VARSKO_ERR_NOT_FOUND);
+	CHECK_EQ_INT(store_blob_get(s, rows[2].id, &b), VARSKO_OK);
+	CHECK_EQ_INT(store_blob_get(s, rows[3].id, &b), VARSKO_OK);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM blob_chunks", NULL), 2);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM audit WHERE event = 'blob_purge'", NULL), audits + 1);
+	/* Nothing more to drop: no audit row either. */
+	CHECK_EQ_INT(store_blob_purge_stale(s, T0 + 500, T0 + 2000, 10, &n, &bytes), VARSKO_OK);
+	CHECK_EQ_INT(n, 0);
+	CHECK_EQ_INT(q_int(s->db, "SELECT count(*) FROM audit WHERE event = 'blob_purge'", NULL), audits + 1);
+}
+
 static void test_threads(void)
 {
 	static const char people[] =
@@ -811,6 +864,7 @@ static void test_threads(void)
 	CHECK_EQ_INT(store_institution_raadgivere(s, "inst-a", raad_cb, out), VARSKO_OK);
 	CHECK_EQ_STR(out, "raad-r;");
 	test_retention(s, tid, tid2);
+	test_stale_blobs(s, tid2);
 	store_close(s);
 }
 
