@@ -298,6 +298,11 @@ def main():
                 bad = seal(a, th, 2, m2, [rc_a, rc_s])
                 bad["sig"] = b64(os.urandom(64))
                 res["bad_sig"] = await req(ca_, {"type": "thread_send", "id": "s7", "thread": th, "envelope": bad})
+                # an envelope that claims another sender (sofie's device) than the session's (anna's)
+                other = seal(a, th, 2, m2, [rc_a, rc_s])
+                other["sender"] = s.id
+                res["other_sender"] = await req(ca_, {"type": "thread_send", "id": "s7o", "thread": th,
+                                                      "envelope": other})
                 # a thread message moved into an underretning: submit refuses what is not of kind underretning
                 res["moved_to_submit"] = await req(ca_, {"type": "submit", "id": "s7u", "envelope": e1})
                 res["wrong_kind"] = await req(ca_, {"type": "thread_send", "id": "s8", "thread": th,
@@ -445,6 +450,7 @@ def main():
                 ("bad_sig", "bad_signature", "an envelope with a bad signature"),
                 ("wrong_kind", "bad_input", "an envelope of another kind"),
                 ("moved_to_submit", "bad_input", "a thread message's envelope submitted as an underretning"),
+                ("other_sender", "bad_input", "an envelope claiming a sender device other than the session's"),
                 ("jonas_send", "not_found", "thread_send by the outsider"),
                 ("jonas_sync", "not_found", "thread_sync by the outsider"),
                 ("jonas_mark", "not_found", "thread_mark by the outsider"),
