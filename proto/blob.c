@@ -90,7 +90,7 @@ int blob_decrypt(const uint8_t key[BLOB_KEY_LEN], const uint8_t *ct, size_t len,
 		unsigned char tag = 0;
 
 		if (final || c < BLOB_ABYTES)
-			goto fail; /* something after the final chunk, or a stub */
+			goto fail; /* something after the final chunk, or a piece shorter than the overhead */
 		if (crypto_secretstream_xchacha20poly1305_pull(&st, out + got, &k, &tag, ct + at, c, NULL, 0) != 0)
 			goto fail;
 		if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL)

@@ -1862,8 +1862,7 @@ static int run_send(const struct command *cmd, struct opts *o)
 	if ((r = varsko_underret_send_files(conn, doc, len, o->submission, files, o->n_bilag, &info, &rjson)) !=
 	    VARSKO_OK) {
 		rc = fail_unreachable(r, varsko_conn_detail(conn), h, o);
-		if (o->n_bilag > 0 && (r == VARSKO_ERR_CONNECT || r == VARSKO_ERR_TIMEOUT || r == VARSKO_ERR_CLOSED ||
-		                       r == VARSKO_ERR_TLS || r == VARSKO_ERR_UNAVAILABLE))
+		if (o->n_bilag > 0 && varsko_upload_kept(r))
 			fprintf(stderr, "varsko: Bilag, der nåede frem, er gemt. Send igen med de samme filer, så fortsætter\n"
 			                "varsko: overførslen, hvor den slap.\n");
 		goto out;
@@ -2916,8 +2915,7 @@ static int thread_send_file(struct varsko_conn *conn, struct opts *o, const char
 	if (r != VARSKO_OK) {
 		rc = fail(r, varsko_conn_detail(conn));
 		thread_hint(r);
-		if (r == VARSKO_ERR_CONNECT || r == VARSKO_ERR_TIMEOUT || r == VARSKO_ERR_CLOSED || r == VARSKO_ERR_TLS ||
-		    r == VARSKO_ERR_UNAVAILABLE)
+		if (varsko_upload_kept(r))
 			fprintf(stderr, "varsko: Det, der nåede frem, er gemt. Send samme fil igen, så fortsætter "
 			                "overførslen, hvor den slap.\n");
 		return rc;

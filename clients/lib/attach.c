@@ -217,7 +217,7 @@ static int upload_send(struct varsko_conn *c, const struct upload_bind *to, cons
 }
 
 /* Kept for a retry only when the connection failed; a refusal (too large, not a member) will not change. */
-static int upload_keep(int r)
+int varsko_upload_kept(int r)
 {
 	return r == VARSKO_ERR_CONNECT || r == VARSKO_ERR_TIMEOUT || r == VARSKO_ERR_CLOSED || r == VARSKO_ERR_TLS ||
 	       r == VARSKO_ERR_UNAVAILABLE || r == VARSKO_ERR_NOMEM;
@@ -239,7 +239,7 @@ static int upload_file(struct varsko_conn *c, const struct upload_bind *to, cons
 	if (!upload_load(c->home, jname, bname, want, u) &&
 	    (r = upload_new(c, jname, bname, want, data, len, u)) != VARSKO_OK)
 		return r;
-	if ((r = upload_send(c, to, u, from)) != VARSKO_OK && !upload_keep(r)) {
+	if ((r = upload_send(c, to, u, from)) != VARSKO_OK && !varsko_upload_kept(r)) {
 		(void)home_remove(c->home, jname);
 		(void)home_remove(c->home, bname);
 	}

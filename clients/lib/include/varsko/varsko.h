@@ -591,6 +591,14 @@ VARSKO_API int varsko_thread_send(struct varsko_conn *c, const char *thread, con
  * sends the same message, never a second one. *seq and *anonymous as
  * varsko_thread_send().
  */
+/*
+ * 1 when a varsko_thread_send_file() or varsko_underret_send_files() that
+ * failed with err kept its uploads in the home (the connection failed:
+ * sending the same again goes on where varskod's stored bytes end), 0 when
+ * it dropped them (a refusal that a retry would not change).
+ */
+VARSKO_API int varsko_upload_kept(int err);
+
 VARSKO_API int varsko_thread_send_file(struct varsko_conn *c, const char *thread, const char *name,
                                        const char *media_type, const uint8_t *data, size_t len, const char *text,
                                        uint64_t *seq, int *anonymous, uint64_t *resumed_from) VARSKO_WUR;
