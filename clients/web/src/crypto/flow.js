@@ -68,11 +68,12 @@ export function flowEventNeedsEnvelope(kind) {
 
 /* ---- certificates ------------------------------------------------------------------ */
 // TODO(cert.js): a minimal certificate parser and verifier (PROTOCOL.md
-// section 6 and 7.1) so that rosters and receipts can be checked until
-// cert.js lands; then import certTable, certVerify from './cert.js' and
-// delete this block.
+// section 6 and 7.1) so that rosters, receipts and frames can be checked
+// until cert.js lands; then import its table and certVerify from './cert.js'
+// here and in frames.js, and delete this block and flowCertFromJson.
 
-const certTable = [
+/** TODO(cert.js): the certificate's JSON table (section 6), until cert.js has it. */
+export const flowCertTable = [
 	F('box_pk', 'b64', { max: 32 }),
 	F('device', 'id', { min: 1, max: PROTO_ID_MAX }),
 	F('institutions', 'idlist', { max: 16 }),
@@ -140,7 +141,7 @@ function toJson(v, table, wellFormed, what) {
 /* ---- 12.3 roster ------------------------------------------------------------------------------ */
 
 const rosterTable = [
-	F('devices', 'objlist', { min: 1, max: FLOW_ROSTER_MAX, sub: certTable }),
+	F('devices', 'objlist', { min: 1, max: FLOW_ROSTER_MAX, sub: flowCertTable }),
 	F('issued', 'time'),
 	F('sig', 'b64', { max: 64 }),
 	F('team', 'id', { min: 1, max: PROTO_ID_MAX }),
@@ -342,5 +343,5 @@ export function flowEventFromJson(input) {
 
 /** A certificate parsed by the same table (TODO(cert.js): certFromJson there). */
 export function flowCertFromJson(input) {
-	return fromJson(input, certTable, (c) => idOk(c.device), 'certificate');
+	return fromJson(input, flowCertTable, (c) => idOk(c.device), 'certificate');
 }
