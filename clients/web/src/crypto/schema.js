@@ -29,6 +29,12 @@ export class JsonReal {
 
 const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
+/* No lone surrogate: the string is UTF-8 encodable (String.prototype.isWellFormed where the browser has it). */
+function wellFormed(s) {
+	return typeof s.isWellFormed === 'function' ? s.isWellFormed()
+		: !/[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
 function parseError(detail) {
 	return fail('bad_json', detail);
 }
@@ -184,7 +190,7 @@ export function jsonLoad(text, max) {
 		}
 	} else if (typeof text === 'string') {
 		if (max !== undefined && text.length > max) fail('too_large', 'input too large');
-		if (!text.isWellFormed()) parseError('invalid UTF-8');
+		if (!wellFormed(text)) parseError('invalid UTF-8');
 		n = utf8(text).length;
 		if (max !== undefined && n > max) fail('too_large', 'input too large');
 		s = text;
@@ -211,7 +217,7 @@ export function validId(s, min = 1, max = PROTO_ID_MAX) {
 
 /** Text: well-formed UTF-8 of min..max bytes without C0, DEL or C1 controls. */
 export function validText(s, min, max) {
-	if (typeof s !== 'string' || !s.isWellFormed() || /[\x00-\x1f\x7f-\x9f]/.test(s)) return false;
+	if (typeof s !== 'string' || !wellFormed(s) || /[\x00-\x1f\x7f-\x9f]/.test(s)) return false;
 	const n = utf8Len(s);
 	return n >= min && n <= max;
 }
