@@ -155,7 +155,8 @@ function rosterWellFormed(r) {
 	if ((typeof r.version !== 'number' && typeof r.version !== 'bigint') || BigInt(r.version) < 1n ||
 	    BigInt(r.version) > (1n << 63n) - 1n || !timeOk(r.issued))
 		return false;
-	return r.devices.every((c) => c && idOk(c.device));
+	return r.devices.every((c) => c && idOk(c.device) && isBytes(c.sign_pk, 32) && isBytes(c.box_pk, 32) &&
+		(typeof c.serial === 'number' || typeof c.serial === 'bigint'));
 }
 
 function rosterSorted(r) {
