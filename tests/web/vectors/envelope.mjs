@@ -67,7 +67,7 @@ export default async function (t, load) {
 		t.throws(() => env.envOpen(flipped, kp.publicKey, r0.device, c.fromHex(r0.box_sk), null, null), 'crypto',
 			`${x.name}: flipped ciphertext, open`);
 		/* Re-signed after a change to the header: the AEAD refuses. */
-		for (const [what, change] of [['object id', (y) => { y.object_id = 'U-2026-999999'; }],
+		for (const [what, change] of [['object id', (y) => { y.objectId = 'U-2026-999999'; }],
 			['kind', (y) => { y.kind = 'other'; }], ['routing', (y) => { y.routing = c.concat(y.routing, Uint8Array.of(1)); }]]) {
 			const y = env.envFromJson(x.envelope);
 			change(y);

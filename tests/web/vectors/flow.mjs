@@ -5,6 +5,7 @@
 import * as c from '../../../clients/web/src/crypto/codec.js';
 import * as env from '../../../clients/web/src/crypto/envelope.js';
 import * as flow from '../../../clients/web/src/crypto/flow.js';
+import { certFromJson } from '../../../clients/web/src/crypto/cert.js';
 
 const clone = (o) => {
 	if (o instanceof Uint8Array) return Uint8Array.from(o);
@@ -25,9 +26,9 @@ export default async function (t, load) {
 	t.eq(c.toHex(org.publicKey), v.org_pk, 'organisation key');
 	const gw = c.signKeypair(c.fromHex(v.gateway_seed));
 	const now = c.timeParse(v.now);
-	const gwCert = flow.flowCertFromJson(v.gateway_cert);
-	t.ok(c.equalBytes(gwCert.sign_pk, gw.publicKey), 'gateway certificate key');
-	const senderCert = flow.flowCertFromJson(v.sender_cert);
+	const gwCert = certFromJson(v.gateway_cert);
+	t.ok(c.equalBytes(gwCert.signPk, gw.publicKey), 'gateway certificate key');
+	const senderCert = certFromJson(v.sender_cert);
 	const otherOrg = c.signKeypair(c.fromHex('22'.repeat(32)));
 
 	/* roster */
@@ -122,8 +123,8 @@ export default async function (t, load) {
 	t.ok(flow.flowReceiptVerify(rc, gwCert, org.publicKey, rc.received), 'receipt verifies as of its issue');
 	t.ok(flow.flowReceiptVerify(rc, gwCert, org.publicKey, now), 'receipt verifies now');
 	const renv = env.envFromJson(v.receipt.envelope);
-	t.ok(c.equalBytes(flow.flowEnvelopeHash(renv), rc.envelope_hash), 'receipt names its envelope');
-	t.eq(rc.reference, renv.object_id, 'receipt reference is the object id');
+	t.ok(c.equalBytes(flow.flowEnvelopeHash(renv), rc.envelopeHash), 'receipt names its envelope');
+	t.eq(rc.reference, renv.objectId, 'receipt reference is the object id');
 	t.eq(rc.sender, senderCert.device, 'receipt sender');
 	t.throws(() => flow.flowReceiptVerify(rc, senderCert, org.publicKey, now), 'bad_cert', 'receipt: not a gateway certificate');
 	t.throws(() => flow.flowReceiptVerify(rc, gwCert, otherOrg.publicKey, now), 'bad_cert', 'receipt: another organisation key');
@@ -176,7 +177,7 @@ export default async function (t, load) {
 		t.eq(c.toHex(flow.flowEventSign(e2, kp.privateKey).sig), x.sig, `event ${x.name}: signed again`);
 		t.ok(flow.flowEventVerify(e, kp.publicKey), `event ${x.name}: verifies`);
 		t.throws(() => flow.flowEventVerify(e, org.publicKey), 'bad_signature', `event ${x.name}: another key`);
-		t.eq('envelope_hash' in e, flow.flowEventNeedsEnvelope(e.kind), `event ${x.name}: envelope hash exactly when needed`);
+		t.eq('envelopeHash' in e, flow.flowEventNeedsEnvelope(e.kind), `event ${x.name}: envelope hash exactly when needed`);
 		/* A member its kind does not have, or without one it needs: refused by parser, signer and writer. */
 		const o = JSON.parse(x.json);
 		const extras = { akut: true, started: false, team: 'team-oest', envelope_hash: c.b64(new Uint8Array(32)) };
@@ -186,8 +187,9 @@ export default async function (t, load) {
 			else p[k] = val;
 			t.throws(() => flow.flowEventFromJson(JSON.stringify(p)), 'bad_frame', `event ${x.name}: ${k in o ? 'without' : 'with'} ${k}`);
 			const q = clone(e);
-			if (k in q) delete q[k];
-			else q[k] = k === 'envelope_hash' ? new Uint8Array(32) : val;
+			const qk = k === 'envelope_hash' ? 'envelopeHash' : k;
+			if (qk in q) delete q[qk];
+			else q[qk] = qk === 'envelopeHash' ? new Uint8Array(32) : val;
 			t.throws(() => flow.flowEventSign(q, kp.privateKey), 'bad_input', `event ${x.name}: ${k} wrong, not signed`);
 			t.throws(() => flow.flowEventVerify(q, kp.publicKey), 'bad_signature', `event ${x.name}: ${k} wrong, not verified`);
 			t.throws(() => flow.flowEventToJson(q), 'bad_input', `event ${x.name}: ${k} wrong, not written`);
@@ -214,7 +216,7 @@ export default async function (t, load) {
 	t.ok(v.envelope_hashes.length >= 3, 'three envelope hashes');
 	for (const h of v.envelope_hashes) {
 		const e = env.envFromJson(h.envelope);
-		t.eq(c.toHex(flow.flowEnvelopeHash(e)), h.hash, `envelope hash of ${e.object_id}`);
+		t.eq(c.toHex(flow.flowEnvelopeHash(e)), h.hash, `envelope hash of ${e.objectId}`);
 		e.ciphertext[0] ^= 1;
 		t.ok(c.toHex(flow.flowEnvelopeHash(e)) !== h.hash, 'a bit of the ciphertext changes it');
 		e.ciphertext[0] ^= 1;

@@ -10,12 +10,20 @@ import * as th from '../../../clients/web/src/crypto/thread.js';
 /* A read mark from a vector object (integers as the loader gives them, BigInt). */
 function receiptFrom(x) {
 	const n = (v) => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
-	return { thread: x.thread, seq: n(x.seq), message: x.message, envelope_hash: c.fromHex(x.envelope_hash), kind: x.kind,
+	return { thread: x.thread, seq: n(x.seq), message: x.message, envelopeHash: c.fromHex(x.envelope_hash), kind: x.kind,
 		user: x.user, device: x.device, time: n(x.time) };
 }
 
+/* The loader's Maps as plain objects, integers kept as BigInt. */
+function plain(x) {
+	if (x instanceof Map) return Object.fromEntries([...x].map(([k, y]) => [k, plain(y)]));
+	if (Array.isArray(x)) return x.map(plain);
+	return x;
+}
+
 export default async function (t) {
-	const v = jsonLoad(await readFile(new URL('../../../proto/vectors/thread.json', import.meta.url), 'utf8'));
+	const text = await readFile(new URL('../../../proto/vectors/thread.json', import.meta.url), 'utf8');
+	const v = plain(jsonLoad(text, Infinity));
 
 	for (const id of v.thread_ids.valid) {
 		t.ok(th.threadIdValid(id), `thread id ${id}`);
@@ -98,14 +106,14 @@ export default async function (t) {
 		['no kind', (m) => { m.kind = undefined; }], ['time after 9999', (m) => { m.time = 253402300800; }],
 		['user of 65 bytes', (m) => { m.user = 'u'.repeat(65); }], ['device empty', (m) => { m.device = ''; }],
 		['message id lower case', (m) => { m.message = 'M-a' + m.message.slice(3); }], ['thread id as M-', (m) => { m.thread = 'M' + m.thread.slice(1); }],
-		['envelope hash of 31 bytes', (m) => { m.envelope_hash = m.envelope_hash.subarray(1); }]]) {
+		['envelope hash of 31 bytes', (m) => { m.envelopeHash = m.envelopeHash.subarray(1); }]]) {
 		const m = { ...r0 };
 		f(m);
 		t.ok(!th.threadReceiptValid(m), `by hand ${what}: not valid`);
 		t.throws(() => th.threadReceiptSign(m, kp.privateKey), 'bad_input', `by hand ${what}: not signed`);
 	}
 	const sig = th.threadReceiptSign(r0, kp.privateKey);
-	for (const [what, f] of [['envelope hash', (m) => { m.envelope_hash = Uint8Array.from(m.envelope_hash); m.envelope_hash[31] ^= 1; }],
+	for (const [what, f] of [['envelope hash', (m) => { m.envelopeHash = Uint8Array.from(m.envelopeHash); m.envelopeHash[31] ^= 1; }],
 		['time', (m) => { m.time++; }], ['kind', (m) => { m.kind = m.kind === 'laest' ? 'leveret' : 'laest'; }],
 		['user', (m) => { m.user = 'u-3003'; }]]) {
 		const m = { ...r0 };

@@ -14,10 +14,10 @@ export default async function (t, load) {
 	const x = v.vectors.find((e) => e.kind === 'underretning');
 	const h0 = uh.uhHeaderDecode(c.fromHex(x.routing));
 	t.eq(c.toHex(uh.uhHeaderEncode(h0)), x.routing, 'envelope.json routing bytes round trip');
-	t.ok(h0.institution === 'inst-nordskovskolen' && h0.age_group === '6-13' && !h0.akut && !h0.handicap &&
+	t.ok(h0.institution === 'inst-nordskovskolen' && h0.ageGroup === '6-13' && !h0.akut && !h0.handicap &&
 		h0.submission === 's-0001' && h0.created === 1795426800, 'envelope.json routing header fields');
 
-	const h = { institution: 'inst-nordskovskolen', age_group: '6-13', akut: false, handicap: true, submission: 's-0001',
+	const h = { institution: 'inst-nordskovskolen', ageGroup: '6-13', akut: false, handicap: true, submission: 's-0001',
 		created: 1795426800 };
 	t.eq(c.toHex(uh.uhHeaderEncode(h)), WANT, 'test-underretning.c bytes');
 	const raw = c.fromHex(WANT);

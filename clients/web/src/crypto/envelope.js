@@ -2,8 +2,9 @@
 // proto/envelope.c: a payload sealed for 1..64 recipients and signed by the
 // sender device.
 //
-// An envelope is the object of its JSON form with the bytes decoded:
-//   { version: 1, kind, object_id, sender, routing: Uint8Array,
+// An envelope is the object of its JSON form, members in camelCase (as the
+// schema engine decodes them) and bytes decoded:
+//   { version: 1, kind, objectId, sender, routing: Uint8Array,
 //     epk: Uint8Array(32), wraps: [{ device, nonce: Uint8Array(24), key: Uint8Array(48) }],
 //     nonce: Uint8Array(24), ciphertext: Uint8Array, sig: Uint8Array(64) }
 // Every secret (content key, ephemeral key, shared secrets, wrap keys) is
@@ -11,7 +12,7 @@
 // every cause and never hands back partial plaintext.
 import { sodium, fail, utf8, concat, wipe, sign, verify, Fields, VarskoError } from './codec.js';
 import { hkdfSha256 } from './hkdf.js';
-import { F, PROTO_ID_MAX, validId, pfDecode, pfDecodeText, pfEncodeText } from './schema.js';
+import { K, field, ID_MAX, validId, jsonLoad, schemaDecode, schemaEncodeText } from './schema.js';
 
 export const ENV_VERSION = 1;
 export const ENV_RECIPIENTS_MAX = 64;
@@ -51,7 +52,7 @@ function isBytes(b, n) {
 /** True when e is well-formed: everything a signature or a decryption relies on. */
 export function envWellFormed(e) {
 	if (e === null || typeof e !== 'object' || e.version !== ENV_VERSION || !envValidKind(e.kind) ||
-	    !validId(e.object_id) || !validId(e.sender))
+	    !validId(e.objectId) || !validId(e.sender))
 		return false;
 	if (!isBytes(e.routing) || e.routing.length > ENV_ROUTING_MAX) return false;
 	if (!isBytes(e.epk, 32) || !isBytes(e.nonce, ENV_NONCE_LEN) || !isBytes(e.sig, 64)) return false;
@@ -70,7 +71,7 @@ export function envWellFormed(e) {
 /** The header encoding: the payload's associated data. `bad_input` for an envelope not well-formed. */
 export function envHeaderEncode(e) {
 	if (!envWellFormed(e)) fail('bad_input', 'envelope not well-formed');
-	const f = new Fields(TAG_HEADER).int(e.version).str(e.kind).str(e.object_id).str(e.sender)
+	const f = new Fields(TAG_HEADER).int(e.version).str(e.kind).str(e.objectId).str(e.sender)
 		.list(e.wraps.map((w) => w.device));
 	return f.bytes(e.routing).done();
 }
@@ -126,7 +127,7 @@ function sealImpl(p, rcpt, pt, senderSk, rnd) {
 	let ad = null;
 	try {
 		const e = {
-			version: ENV_VERSION, kind: p.kind, object_id: p.objectId, sender: p.sender,
+			version: ENV_VERSION, kind: p.kind, objectId: p.objectId, sender: p.sender,
 			routing: Uint8Array.from(routing),
 			epk: sodium.crypto_scalarmult_base(esk),
 			nonce: rnd ? Uint8Array.from(rnd.nonce) : sodium.randombytes_buf(ENV_NONCE_LEN),
@@ -193,7 +194,7 @@ export function envOpen(e, senderSignPk, device, boxSk, expectKind, expectObject
 	let ck = null, wk = null, myPk = null;
 	try {
 		envVerify(e, senderSignPk);
-		if ((expectKind != null && expectKind !== e.kind) || (expectObject != null && expectObject !== e.object_id))
+		if ((expectKind != null && expectKind !== e.kind) || (expectObject != null && expectObject !== e.objectId))
 			fail('crypto');
 		const w = e.wraps.find((x) => x.device === device);
 		if (!w || !isBytes(boxSk, 32)) fail('crypto');
@@ -212,47 +213,41 @@ export function envOpen(e, senderSignPk, device, boxSk, expectKind, expectObject
 /* ---- JSON -------------------------------------------------------------------------- */
 
 const wrapTable = [
-	F('device', 'id', { min: 1, max: ENV_RECIPIENT_ID_MAX }),
-	F('key', 'b64', { max: ENV_WRAPPED_LEN }),
-	F('nonce', 'b64', { max: ENV_NONCE_LEN }),
+	field('device', K.ID, { min: 1, max: ENV_RECIPIENT_ID_MAX }),
+	field('key', K.B64, { max: ENV_WRAPPED_LEN }),
+	field('nonce', K.B64, { max: ENV_NONCE_LEN }),
 ];
 
-export const envTable = [
-	F('ciphertext', 'bytes', { min: ENV_TAG_LEN + 1, max: ENV_PAYLOAD_MAX + ENV_TAG_LEN }),
-	F('epk', 'b64', { max: 32 }),
-	F('kind', 'id', { min: 1, max: ENV_KIND_MAX }),
-	F('nonce', 'b64', { max: ENV_NONCE_LEN }),
-	F('object_id', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('routing', 'bytes', { max: ENV_ROUTING_MAX }),
-	F('sender', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('sig', 'b64', { max: 64 }),
-	F('version', 'version1'),
-	F('wraps', 'objlist', { min: 1, max: ENV_RECIPIENTS_MAX, sub: wrapTable }),
-];
+/* The JSON form for the schema engine; what a table cannot say (version 1, the kind's alphabet, wraps in order) envWellFormed checks. */
+export const ENV_TABLE = Object.freeze([
+	field('ciphertext', K.BYTES, { min: ENV_TAG_LEN + 1, max: ENV_PAYLOAD_MAX + ENV_TAG_LEN }),
+	field('epk', K.B64, { max: 32 }),
+	field('kind', K.ID, { min: 1, max: ENV_KIND_MAX }),
+	field('nonce', K.B64, { max: ENV_NONCE_LEN }),
+	field('object_id', K.ID, { min: 1, max: ID_MAX }),
+	field('routing', K.BYTES, { max: ENV_ROUTING_MAX }),
+	field('sender', K.ID, { min: 1, max: ID_MAX }),
+	field('sig', K.B64, { max: 64 }),
+	field('version', K.U32POS),
+	field('wraps', K.OBJLIST, { min: 1, max: ENV_RECIPIENTS_MAX, table: wrapTable }),
+]);
 
 /** The canonical JSON text of e; `bad_input` when it is not well-formed. */
 export function envToJson(e) {
 	if (!envWellFormed(e)) fail('bad_input', 'envelope not well-formed');
-	return pfEncodeText(e, envTable);
-}
-
-function checked(e) {
-	/* also: wraps strictly sorted, so no duplicate device; the kind's alphabet */
-	if (!envWellFormed(e)) fail('bad_frame', 'envelope not well-formed');
-	return e;
-}
-
-/** An envelope from an already loaded JSON object (a frame's member); checks no signature. */
-export function envFromObject(o) {
-	return checked(pfDecode(o, envTable));
+	return schemaEncodeText(e, ENV_TABLE);
 }
 
 /**
- * Strict parse of an envelope's JSON text (or bytes): one object, no
- * duplicate, unknown or missing member, exact base64 lengths, wraps strictly
- * sorted. Checks no signature. `too_large` (above 2 MiB), `bad_json`,
- * `duplicate_key`, `bad_frame`.
+ * Strict parse of an envelope's JSON text (or bytes), or of an object
+ * already loaded by schema.jsonLoad (a frame's member): one object, no
+ * duplicate, unknown or missing member, exact base64 lengths, version 1,
+ * wraps strictly sorted. Checks no signature. `too_large` (text above
+ * 2 MiB), `bad_json`, `duplicate_key`, `bad_frame`.
  */
-export function envFromJson(text) {
-	return checked(pfDecodeText(text, ENV_JSON_MAX, envTable));
+export function envFromJson(input) {
+	const e = schemaDecode(input instanceof Map ? input : jsonLoad(input, ENV_JSON_MAX), ENV_TABLE);
+	/* also: version 1, the kind's alphabet, wraps strictly sorted (so no device twice) */
+	if (!envWellFormed(e)) fail('bad_frame', 'envelope not well-formed');
+	return e;
 }

@@ -2,23 +2,25 @@
 // mirroring proto/flow.c: the envelope hash (12.2), the team roster (12.3),
 // the gateway's receipt (12.4) and events (12.5).
 //
-// Each object is the object of its JSON form with bytes decoded and times as
-// Unix seconds (certificates likewise):
-//   roster  { team, version, issued, devices: [cert...], sig }
-//   receipt { version: 1, reference, submission, envelope_hash, sender,
-//             sender_user, institution, team, received, vurdering_due,
-//             kvittering_due, tilbagemelding_due, gateway, sig }
+// Each object is the object of its JSON form, members in camelCase (as the
+// schema engine decodes them), bytes decoded and times as Unix seconds;
+// certificates are cert.js's:
+//   roster  { team, version (BigInt), issued, devices: [cert...], sig }
+//   receipt { version: 1, reference, submission, envelopeHash, sender,
+//             senderUser, institution, team, received, vurderingDue,
+//             kvitteringDue, tilbagemeldingDue, gateway, sig }
 //   event   { version: 1, reference, kind, device, time, sig, and exactly
 //             those of akut (vurderet), started (tilbagemelding), team
-//             (omdirigeret), envelope_hash (kvitteret, tilbagemelding,
+//             (omdirigeret), envelopeHash (kvitteret, tilbagemelding,
 //             omdirigeret) that its kind has }
 // Every object has one well-formedness check that the signing input, the
 // signer, the verifier and the JSON writer all go through, so nothing is
 // signed that would not be written as JSON and parsed back. Verifiers throw
 // a VarskoError with the code of section 12 and return true otherwise.
-import { sodium, fail, sign, verify, deviceId, Fields, VarskoError } from './codec.js';
+import { sodium, fail, sign, verify, Fields, VarskoError } from './codec.js';
 import { envSigningInput, ENV_JSON_MAX } from './envelope.js';
-import { F, PROTO_ID_MAX, validId, validRef, jsonLoad, pfDecode, pfEncodeText } from './schema.js';
+import { K, field, ID_MAX, INT64_MAX, TIME_MAX, validId, jsonLoad, schemaDecode, schemaEncodeText } from './schema.js';
+import { CERT_TABLE, certVerify } from './cert.js';
 
 export const FLOW_VERSION = 1;
 export const FLOW_ROSTER_MAX = 63;
@@ -29,7 +31,6 @@ const TAG_ROSTER = 'varsko-roster-v1';
 const TAG_RECEIPT = 'varsko-receipt-v1';
 const TAG_EVENT = 'varsko-event-v1';
 const TAG_ENVHASH = 'varsko-envelope-hash-v1';
-const TIME_MAX = 253402300799;
 
 /** The event kinds of 12.5, in the order of the C enum. */
 export const FLOW_EVENT_KINDS = Object.freeze(['leveret', 'modtaget', 'journaliseret', 'aabnet', 'vurderet',
@@ -40,7 +41,7 @@ export const FLOW_ITEM_STATES = Object.freeze([...FLOW_EVENT_KINDS, 'modtaget_ga
 export const FLOW_ROSTER_ROLES = Object.freeze(['myndighed', 'leder', 'agent']);
 
 function idOk(s) {
-	return validId(s, 1, PROTO_ID_MAX);
+	return validId(s, 1, ID_MAX);
 }
 
 function timeOk(t) {
@@ -53,7 +54,7 @@ function isBytes(b, n) {
 
 /** "U-" + 4-digit year + "-" + at least 6 digits, at most 16 bytes. */
 export function flowReferenceValid(s) {
-	return validRef(s, FLOW_REF_MAX);
+	return typeof s === 'string' && s.length <= FLOW_REF_MAX && /^U-[0-9]{4}-[0-9]{6,}$/.test(s);
 }
 
 /** True when the kind is one of 12.5's. */
@@ -66,49 +67,6 @@ export function flowEventNeedsEnvelope(kind) {
 	return kind === 'kvitteret' || kind === 'tilbagemelding' || kind === 'omdirigeret';
 }
 
-/* ---- certificates ------------------------------------------------------------------ */
-// TODO(cert.js): a minimal certificate parser and verifier (PROTOCOL.md
-// section 6 and 7.1) so that rosters, receipts and frames can be checked
-// until cert.js lands; then import its table and certVerify from './cert.js'
-// here and in frames.js, and delete this block and flowCertFromJson.
-
-/** TODO(cert.js): the certificate's JSON table (section 6), until cert.js has it. */
-export const flowCertTable = [
-	F('box_pk', 'b64', { max: 32 }),
-	F('device', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('institutions', 'idlist', { max: 16 }),
-	F('name', 'text', { min: 1, max: 128 }),
-	F('not_after', 'time'),
-	F('not_before', 'time'),
-	F('role', 'id', { min: 1, max: 16 }),
-	F('serial', 'u64', { min: 1 }),
-	F('sig', 'b64', { max: 64 }),
-	F('sign_pk', 'b64', { max: 32 }),
-	F('team', 'id', { min: 0, max: PROTO_ID_MAX }),
-	F('user', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('version', 'u32pos'),
-];
-
-function certSigningInput(c) {
-	return new Fields('varsko-cert-v1').int(c.version).int(c.serial).str(c.user).str(c.name).str(c.role).str(c.team)
-		.list(c.institutions).str(c.device).bytes(c.sign_pk).bytes(c.box_pk).int(c.not_before).int(c.not_after).done();
-}
-
-function certVerify(c, orgPk, now) {
-	if (!c || c.version !== 1 || !isBytes(c.sign_pk, 32) || deviceId(c.sign_pk) !== c.device)
-		fail('bad_cert', 'certificate does not verify');
-	let input;
-	try {
-		input = certSigningInput(c);
-	} catch {
-		return fail('bad_cert', 'certificate does not verify');
-	}
-	if (!verify(input, c.sig, orgPk)) fail('bad_cert', 'certificate does not verify');
-	if (now < c.not_before || now > c.not_after) fail('device_expired', 'certificate expired or not yet valid');
-	return true;
-}
-// end TODO(cert.js)
-
 /* ---- 12.2 envelope hash ----------------------------------------------------------------- */
 
 /** SHA-256(enc("varsko-envelope-hash-v1", envelope signing input)); `bad_input` for a malformed envelope. */
@@ -119,12 +77,13 @@ export function flowEnvelopeHash(env) {
 
 /* ---- JSON, shared --------------------------------------------------------------------------- */
 
-/* Text, bytes or an already loaded object; `bad_frame` for anything the table or the check refuses. */
+/* Text, bytes or an object loaded by schema.jsonLoad; `bad_frame` for anything the table or the check refuses. */
 function fromJson(input, table, wellFormed, what) {
-	const o = typeof input === 'string' || input instanceof Uint8Array ? jsonLoad(input, FLOW_FRAME_MAX) : input;
+	const text = typeof input === 'string' || input instanceof Uint8Array;
+	const o = text ? jsonLoad(input, FLOW_FRAME_MAX) : input;
 	let v;
 	try {
-		v = pfDecode(o, table);
+		v = schemaDecode(o, table);
 	} catch (e) {
 		if (e instanceof VarskoError) fail('bad_frame', `${what}: ${e.message}`);
 		throw e;
@@ -135,27 +94,27 @@ function fromJson(input, table, wellFormed, what) {
 
 function toJson(v, table, wellFormed, what) {
 	if (!wellFormed(v)) fail('bad_input', `${what} malformed`);
-	return pfEncodeText(v, table);
+	return schemaEncodeText(v, table);
 }
 
 /* ---- 12.3 roster ------------------------------------------------------------------------------ */
 
 const rosterTable = [
-	F('devices', 'objlist', { min: 1, max: FLOW_ROSTER_MAX, sub: flowCertTable }),
-	F('issued', 'time'),
-	F('sig', 'b64', { max: 64 }),
-	F('team', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('version', 'u64', { min: 1 }),
+	field('devices', K.OBJLIST, { min: 1, max: FLOW_ROSTER_MAX, table: CERT_TABLE }),
+	field('issued', K.TIME),
+	field('sig', K.B64, { max: 64 }),
+	field('team', K.ID, { min: 1, max: ID_MAX }),
+	field('version', K.U64, { min: 1 }), /* the roster's version */
 ];
 
 /* The checks every roster meets before it is encoded, signed or verified (not the order of the devices). */
 function rosterWellFormed(r) {
 	if (!r || !Array.isArray(r.devices) || r.devices.length < 1 || r.devices.length > FLOW_ROSTER_MAX || !idOk(r.team))
 		return false;
-	if ((typeof r.version !== 'number' && typeof r.version !== 'bigint') || BigInt(r.version) < 1n ||
-	    BigInt(r.version) > (1n << 63n) - 1n || !timeOk(r.issued))
+	if (!((typeof r.version === 'number' && Number.isSafeInteger(r.version)) || typeof r.version === 'bigint') ||
+	    BigInt(r.version) < 1n || BigInt(r.version) > INT64_MAX || !timeOk(r.issued))
 		return false;
-	return r.devices.every((c) => c && idOk(c.device) && isBytes(c.sign_pk, 32) && isBytes(c.box_pk, 32) &&
+	return r.devices.every((c) => c && idOk(c.device) && isBytes(c.signPk, 32) && isBytes(c.boxPk, 32) &&
 		(typeof c.serial === 'number' || typeof c.serial === 'bigint'));
 }
 
@@ -168,7 +127,7 @@ function rosterSorted(r) {
 export function flowRosterSigningInput(r) {
 	if (!rosterWellFormed(r)) fail('bad_input', 'roster malformed');
 	const f = new Fields(TAG_ROSTER).int(FLOW_VERSION).str(r.team).int(r.version).int(r.issued).int(r.devices.length);
-	for (const c of r.devices) f.str(c.device).bytes(c.sign_pk).bytes(c.box_pk).int(c.serial);
+	for (const c of r.devices) f.str(c.device).bytes(c.signPk).bytes(c.boxPk).int(c.serial);
 	return f.done();
 }
 
@@ -222,35 +181,36 @@ export function flowRosterFromJson(input) {
 
 /* ---- 12.4 receipt ------------------------------------------------------------------------------- */
 
+/* receiptWellFormed adds what the table cannot say: version 1, the reference's form. */
 const receiptTable = [
-	F('envelope_hash', 'b64', { max: 32 }),
-	F('gateway', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('institution', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('kvittering_due', 'time'),
-	F('received', 'time'),
-	F('reference', 'ref', { max: FLOW_REF_MAX }),
-	F('sender', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('sender_user', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('sig', 'b64', { max: 64 }),
-	F('submission', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('team', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('tilbagemelding_due', 'time'),
-	F('version', 'version1'),
-	F('vurdering_due', 'time'),
+	field('envelope_hash', K.B64, { max: 32 }),
+	field('gateway', K.ID, { min: 1, max: ID_MAX }),
+	field('institution', K.ID, { min: 1, max: ID_MAX }),
+	field('kvittering_due', K.TIME),
+	field('received', K.TIME),
+	field('reference', K.ID, { min: 1, max: FLOW_REF_MAX }),
+	field('sender', K.ID, { min: 1, max: ID_MAX }),
+	field('sender_user', K.ID, { min: 1, max: ID_MAX }),
+	field('sig', K.B64, { max: 64 }),
+	field('submission', K.ID, { min: 1, max: ID_MAX }),
+	field('team', K.ID, { min: 1, max: ID_MAX }),
+	field('tilbagemelding_due', K.TIME),
+	field('version', K.U32POS),
+	field('vurdering_due', K.TIME),
 ];
 
 function receiptWellFormed(r) {
 	return !!r && r.version === FLOW_VERSION && flowReferenceValid(r.reference) && idOk(r.submission) &&
-		isBytes(r.envelope_hash, 32) && idOk(r.sender) && idOk(r.sender_user) && idOk(r.institution) && idOk(r.team) &&
-		idOk(r.gateway) && timeOk(r.received) && timeOk(r.vurdering_due) && timeOk(r.kvittering_due) &&
-		timeOk(r.tilbagemelding_due);
+		isBytes(r.envelopeHash, 32) && idOk(r.sender) && idOk(r.senderUser) && idOk(r.institution) && idOk(r.team) &&
+		idOk(r.gateway) && timeOk(r.received) && timeOk(r.vurderingDue) && timeOk(r.kvitteringDue) &&
+		timeOk(r.tilbagemeldingDue);
 }
 
 export function flowReceiptSigningInput(r) {
 	if (!receiptWellFormed(r)) fail('bad_input', 'receipt malformed');
-	return new Fields(TAG_RECEIPT).int(r.version).str(r.reference).str(r.submission).bytes(r.envelope_hash).str(r.sender)
-		.str(r.sender_user).str(r.institution).str(r.team).int(r.received).int(r.vurdering_due).int(r.kvittering_due)
-		.int(r.tilbagemelding_due).str(r.gateway).done();
+	return new Fields(TAG_RECEIPT).int(r.version).str(r.reference).str(r.submission).bytes(r.envelopeHash).str(r.sender)
+		.str(r.senderUser).str(r.institution).str(r.team).int(r.received).int(r.vurderingDue).int(r.kvitteringDue)
+		.int(r.tilbagemeldingDue).str(r.gateway).done();
 }
 
 export function flowReceiptSign(r, gatewaySk) {
@@ -262,7 +222,7 @@ export function flowReceiptSign(r, gatewaySk) {
  * 12.4: the gateway certificate verifies with orgPk at `now` (the receipt's
  * own `received` to check it as of its issue) and has role gateway and the
  * receipt's gateway device (`bad_cert`); the signature (`bad_signature`).
- * A holder of the envelope also compares flowEnvelopeHash with envelope_hash.
+ * A holder of the envelope also compares flowEnvelopeHash with envelopeHash.
  */
 export function flowReceiptVerify(r, gatewayCert, orgPk, now) {
 	try {
@@ -273,7 +233,7 @@ export function flowReceiptVerify(r, gatewayCert, orgPk, now) {
 	if (gatewayCert.role !== 'gateway') fail('bad_cert', 'not a gateway certificate');
 	if (!receiptWellFormed(r)) fail('bad_signature', 'receipt malformed');
 	if (gatewayCert.device !== r.gateway) fail('bad_cert', 'receipt of another gateway');
-	if (!verify(flowReceiptSigningInput(r), r.sig, gatewayCert.sign_pk)) fail('bad_signature', 'receipt signature');
+	if (!verify(flowReceiptSigningInput(r), r.sig, gatewayCert.signPk)) fail('bad_signature', 'receipt signature');
 	return true;
 }
 
@@ -287,18 +247,18 @@ export function flowReceiptFromJson(input) {
 
 /* ---- 12.5 events ---------------------------------------------------------------------------------- */
 
-/* Optional here; eventWellFormed() says which of them each kind has. */
+/* Optional here; eventWellFormed() says which of them each kind has (and version 1, the reference's form). */
 const eventTable = [
-	F('akut', 'bool', { required: false }),
-	F('device', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('envelope_hash', 'b64', { required: false, max: 32 }),
-	F('kind', 'enum', { sub: FLOW_EVENT_KINDS }),
-	F('reference', 'ref', { max: FLOW_REF_MAX }),
-	F('sig', 'b64', { max: 64 }),
-	F('started', 'bool', { required: false }),
-	F('team', 'id', { required: false, min: 0, max: PROTO_ID_MAX }),
-	F('time', 'time'),
-	F('version', 'version1'),
+	field('akut', K.BOOL, { required: false }),
+	field('device', K.ID, { min: 1, max: ID_MAX }),
+	field('envelope_hash', K.B64, { required: false, max: 32 }),
+	field('kind', K.ENUM, { names: FLOW_EVENT_KINDS }),
+	field('reference', K.ID, { min: 1, max: FLOW_REF_MAX }),
+	field('sig', K.B64, { max: 64 }),
+	field('started', K.BOOL, { required: false }),
+	field('team', K.ID, { required: false, min: 0, max: ID_MAX }),
+	field('time', K.TIME),
+	field('version', K.U32POS),
 ];
 
 /* The members of its kind and none other. */
@@ -309,17 +269,17 @@ function eventWellFormed(e) {
 	if (e.kind === 'vurderet' ? typeof e.akut !== 'boolean' : e.akut !== undefined) return false;
 	if (e.kind === 'tilbagemelding' ? typeof e.started !== 'boolean' : e.started !== undefined) return false;
 	if (e.kind === 'omdirigeret' ? !idOk(e.team) : e.team !== undefined) return false;
-	if (flowEventNeedsEnvelope(e.kind) ? !isBytes(e.envelope_hash, 32) : e.envelope_hash !== undefined) return false;
+	if (flowEventNeedsEnvelope(e.kind) ? !isBytes(e.envelopeHash, 32) : e.envelopeHash !== undefined) return false;
 	return true;
 }
 
-/** enc("varsko-event-v1", 1, reference, kind, device, time, akut, started, team, has_envelope, envelope_hash). */
+/** enc("varsko-event-v1", 1, reference, kind, device, time, akut, started, team, has_envelope, envelopeHash). */
 export function flowEventSigningInput(e) {
 	if (!eventWellFormed(e)) fail('bad_input', 'event malformed');
 	const tri = (b) => (b === undefined ? -1 : b ? 1 : 0);
 	const has = flowEventNeedsEnvelope(e.kind);
 	return new Fields(TAG_EVENT).int(e.version).str(e.reference).str(e.kind).str(e.device).int(e.time).int(tri(e.akut))
-		.int(tri(e.started)).str(e.team ?? '').int(has ? 1 : 0).bytes(has ? e.envelope_hash : new Uint8Array(32)).done();
+		.int(tri(e.started)).str(e.team ?? '').int(has ? 1 : 0).bytes(has ? e.envelopeHash : new Uint8Array(32)).done();
 }
 
 export function flowEventSign(e, sk) {
@@ -340,9 +300,4 @@ export function flowEventToJson(e) {
 /** Strict parse; also refuses a member its kind does not have, or lacks one it needs (`bad_frame`). */
 export function flowEventFromJson(input) {
 	return fromJson(input, eventTable, eventWellFormed, 'event');
-}
-
-/** A certificate parsed by the same table (TODO(cert.js): certFromJson there). */
-export function flowCertFromJson(input) {
-	return fromJson(input, flowCertTable, (c) => idOk(c.device), 'certificate');
 }

@@ -1,73 +1,85 @@
-// The one JSON schema engine of the web client's crypto module, mirroring
-// proto/schema.c: a strict loader (PROTOCOL.md section 2, rules 1 and 2), the
-// validators of rule 6, and the decoder and encoder that walk a field table.
-// Envelopes, rosters, receipts, events and certificates are tables for it, so
-// one object is held to the same rules wherever it travels.
+// The one strict JSON schema engine of the web crypto module, mirroring
+// proto/schema.c: the loader (PROTOCOL.md section 2: one object, no duplicate
+// key, integers that fit in 64 bits, nesting at most 2 048 deep), the
+// validators of the string kinds, and the decoder and encoder that walk a
+// field table. cert.js, chain.js and keybox.js are tables for it.
 //
-// Everything here takes untrusted input: the size is capped before parsing,
-// the text must be exactly one JSON object without duplicate keys, and every
-// member must be named in the table with the JSON type and length it gives.
-// Encoding walks the same tables and validates as it goes, so the encoder
-// never writes what the decoder would refuse.
-import { fail, utf8, fromUtf8, unb64, b64, timeParse, timeFormat, VarskoError } from './codec.js';
+// A loaded value is: a Map (object, members in text order), an Array, a
+// string, a BigInt (a JSON integer), a Number (a JSON real: `1.0`, `1e0`),
+// true, false or null. Decoding a table gives a plain object whose members
+// are named by the table's `key` (camelCase); u64 integers are BigInt, u32
+// integers and times (Unix seconds) Numbers, byte strings Uint8Array.
+import { fail, VarskoError, utf8, fromUtf8, b64, unb64, timeParse, timeFormat } from './codec.js';
 
-export const PROTO_ID_MAX = 64;
-export const PROTO_FRAME_MAX = 65536;
-const TIME_MAX = 253402300799;
-const INT64_MAX = (1n << 63n) - 1n;
+export const ID_MAX = 64;
+export const FRAME_MAX = 65536;
+export const TIME_MAX = 253402300799; /* 9999-12-31T23:59:59Z */
+export const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
+const UINT32_MAX = 0xffffffffn;
 const DEPTH_MAX = 2048;
 
-/* ---- the strict loader ------------------------------------------------------ */
+/* ---- validators -------------------------------------------------------------- */
 
-/** A JSON number with a fraction or an exponent: never an integer member. */
-export class JsonReal {
-	constructor(text) {
-		this.text = text;
-	}
+/** An id: min..max bytes of visible ASCII (0x21..0x7E). */
+export function validId(s, min = 1, max = ID_MAX) {
+	return typeof s === 'string' && s.length >= min && s.length <= max && /^[\x21-\x7e]*$/.test(s);
 }
 
-const WS = new Set([0x20, 0x09, 0x0a, 0x0d]);
-
-/* No lone surrogate: the string is UTF-8 encodable (String.prototype.isWellFormed where the browser has it). */
-function wellFormed(s) {
-	return typeof s.isWellFormed === 'function' ? s.isWellFormed()
-		: !/[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(s);
+/** Text: UTF-8 of min..max bytes without C0 controls, DEL or C1 controls. */
+export function validText(s, min, max) {
+	if (typeof s !== 'string' || /[\u0000-\u001f\u007f-\u009f]/.test(s) || hasLoneSurrogate(s)) return false;
+	const n = utf8(s).length;
+	return n >= min && n <= max;
 }
 
-function parseError(detail) {
-	return fail('bad_json', detail);
+function hasLoneSurrogate(s) {
+	return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 }
+
+/* ---- loading ------------------------------------------------------------------- */
+
+const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 
 class Parser {
 	constructor(s) {
 		this.s = s;
 		this.i = 0;
+		this.depth = 0;
+	}
+
+	bad() {
+		return fail('bad_json', 'malformed JSON');
 	}
 
 	ws() {
-		while (this.i < this.s.length && WS.has(this.s.charCodeAt(this.i))) this.i++;
+		const s = this.s;
+		while (this.i < s.length) {
+			const c = s.charCodeAt(this.i);
+			if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+			this.i++;
+		}
 	}
 
-	value(depth) {
-		if (depth > DEPTH_MAX) parseError('nesting too deep');
+	value() {
+		if (++this.depth > DEPTH_MAX) this.bad();
 		this.ws();
-		const ch = this.s[this.i];
-		if (ch === '{') return this.object(depth + 1);
-		if (ch === '[') return this.array(depth + 1);
-		if (ch === '"') return this.string(false);
-		if (ch === '-' || (ch >= '0' && ch <= '9')) return this.number();
-		for (const [lit, v] of [['true', true], ['false', false], ['null', null]])
-			if (this.s.startsWith(lit, this.i)) {
-				this.i += lit.length;
-				return v;
-			}
-		return parseError('malformed JSON');
+		const c = this.s[this.i];
+		let v;
+		if (c === '{') v = this.object();
+		else if (c === '[') v = this.array();
+		else if (c === '"') v = this.string();
+		else if (c === '-' || (c >= '0' && c <= '9')) v = this.number();
+		else if (this.s.startsWith('true', this.i)) { this.i += 4; v = true; }
+		else if (this.s.startsWith('false', this.i)) { this.i += 5; v = false; }
+		else if (this.s.startsWith('null', this.i)) { this.i += 4; v = null; }
+		else this.bad();
+		this.depth--;
+		return v;
 	}
 
-	object(depth) {
-		const o = Object.create(null);
-		const seen = new Set();
+	object() {
+		const o = new Map();
 		this.i++;
 		this.ws();
 		if (this.s[this.i] === '}') {
@@ -76,21 +88,22 @@ class Parser {
 		}
 		for (;;) {
 			this.ws();
-			if (this.s[this.i] !== '"') parseError('malformed JSON');
-			const k = this.string(true);
-			if (seen.has(k)) fail('duplicate_key', 'duplicate key');
-			seen.add(k);
+			if (this.s[this.i] !== '"') this.bad();
+			const k = this.string();
+			/* As jansson: the duplicate is seen as soon as the key is read. */
+			if (o.has(k)) fail('duplicate_key', 'duplicate key');
 			this.ws();
-			if (this.s[this.i++] !== ':') parseError('malformed JSON');
-			o[k] = this.value(depth);
+			if (this.s[this.i] !== ':') this.bad();
+			this.i++;
+			o.set(k, this.value());
 			this.ws();
 			const c = this.s[this.i++];
 			if (c === '}') return o;
-			if (c !== ',') parseError('malformed JSON');
+			if (c !== ',') this.bad();
 		}
 	}
 
-	array(depth) {
+	array() {
 		const a = [];
 		this.i++;
 		this.ws();
@@ -99,366 +112,348 @@ class Parser {
 			return a;
 		}
 		for (;;) {
-			a.push(this.value(depth));
+			a.push(this.value());
 			this.ws();
 			const c = this.s[this.i++];
 			if (c === ']') return a;
-			if (c !== ',') parseError('malformed JSON');
+			if (c !== ',') this.bad();
 		}
 	}
 
 	hex4() {
 		const h = this.s.slice(this.i, this.i + 4);
-		if (!/^[0-9A-Fa-f]{4}$/.test(h)) parseError('bad escape');
+		if (!/^[0-9a-fA-F]{4}$/.test(h)) this.bad();
 		this.i += 4;
 		return parseInt(h, 16);
 	}
 
-	/* A key may not hold U+0000 (bad_json); a value may, and the schema refuses it. */
-	string(isKey) {
-		this.i++;
+	string() {
+		const s = this.s;
 		let out = '';
-		let start = this.i;
+		this.i++;
 		for (;;) {
-			if (this.i >= this.s.length) parseError('unterminated string');
-			const c = this.s.charCodeAt(this.i);
+			if (this.i >= s.length) this.bad();
+			const c = s.charCodeAt(this.i);
 			if (c === 0x22) {
-				out += this.s.slice(start, this.i);
 				this.i++;
 				return out;
 			}
-			if (c < 0x20) parseError('control character in string');
-			if (c >= 0xd800 && c <= 0xdfff) parseError('invalid UTF-8');
+			if (c < 0x20) this.bad();
 			if (c !== 0x5c) {
-				this.i++;
+				out += s[this.i++];
 				continue;
 			}
-			out += this.s.slice(start, this.i);
-			this.i++;
-			const e = this.s[this.i++];
+			const e = s[this.i + 1];
+			this.i += 2;
 			const simple = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }[e];
-			if (simple !== undefined) out += simple;
-			else if (e === 'u') {
-				let u = this.hex4();
-				if (u >= 0xdc00 && u <= 0xdfff) parseError('lone surrogate');
-				if (u >= 0xd800 && u <= 0xdbff) {
-					if (this.s[this.i] !== '\\' || this.s[this.i + 1] !== 'u') parseError('lone surrogate');
-					this.i += 2;
-					const lo = this.hex4();
-					if (lo < 0xdc00 || lo > 0xdfff) parseError('lone surrogate');
-					out += String.fromCharCode(u, lo);
-				} else {
-					if (u === 0 && isKey) parseError('NUL in a key');
-					out += String.fromCharCode(u);
-				}
-			} else parseError('bad escape');
-			start = this.i;
+			if (simple !== undefined) {
+				out += simple;
+				continue;
+			}
+			if (e !== 'u') this.bad();
+			let u = this.hex4();
+			if (u >= 0xdc00 && u <= 0xdfff) this.bad();
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (s[this.i] !== '\\' || s[this.i + 1] !== 'u') this.bad();
+				this.i += 2;
+				const lo = this.hex4();
+				if (lo < 0xdc00 || lo > 0xdfff) this.bad();
+				out += String.fromCharCode(u, lo);
+				continue;
+			}
+			out += String.fromCharCode(u);
 		}
 	}
 
 	number() {
-		const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.s.slice(this.i, this.i + 4096));
-		if (!m) parseError('malformed number');
+		NUMBER.lastIndex = this.i;
+		const m = NUMBER.exec(this.s);
+		if (!m) this.bad();
+		/* A digit right after a leading 0 is not a number (jansson: invalid token). */
+		const next = this.s[this.i + m[0].length];
+		if (next !== undefined && next >= '0' && next <= '9') this.bad();
 		this.i += m[0].length;
-		if (m[2] !== undefined || m[3] !== undefined) {
-			if (!Number.isFinite(Number(m[0]))) parseError('real out of range');
-			return new JsonReal(m[0]);
+		if (m[2] === undefined && m[3] === undefined) {
+			const v = BigInt(m[0]);
+			if (v > INT64_MAX || v < INT64_MIN) this.bad();
+			return v;
 		}
-		const v = BigInt(m[0]);
-		if (v > INT64_MAX || v < INT64_MIN) parseError('integer out of range');
-		return v;
+		const r = Number(m[0]);
+		if (!Number.isFinite(r)) this.bad();
+		return r;
 	}
 }
 
 /**
- * Text (a string, or UTF-8 bytes) to its one JSON object. Integers come back
- * as BigInt, reals as JsonReal, objects without a prototype. `too_large` above
- * `max` bytes, `bad_json` (malformed, not an object, anything after it, lone
- * surrogates, integers beyond 64 bits, nesting deeper than 2 048),
- * `duplicate_key`.
+ * Text (a string or UTF-8 bytes) to one JSON object (a Map), as pf_load:
+ * more than `max` bytes is `too_large`; malformed JSON, invalid UTF-8, lone
+ * surrogates, integers beyond 64 bits, nesting deeper than 2 048, anything
+ * but one object with whitespace around it is `bad_json`; a member name twice
+ * in any object `duplicate_key`.
  */
-export function jsonLoad(text, max) {
-	let s;
+export function jsonLoad(text, max = FRAME_MAX) {
+	let s = text;
 	let n;
 	if (text instanceof Uint8Array) {
 		n = text.length;
-		if (max !== undefined && n > max) fail('too_large', 'input too large');
+		if (n > max) fail('too_large', 'input too large');
 		try {
 			s = fromUtf8(text);
 		} catch {
-			return parseError('invalid UTF-8');
+			return fail('bad_json', 'invalid UTF-8');
 		}
 	} else if (typeof text === 'string') {
-		if (max !== undefined && text.length > max) fail('too_large', 'input too large');
-		if (!wellFormed(text)) parseError('invalid UTF-8');
+		if (hasLoneSurrogate(text)) fail('bad_json', 'invalid UTF-8');
 		n = utf8(text).length;
-		if (max !== undefined && n > max) fail('too_large', 'input too large');
-		s = text;
-	} else return parseError('no input');
+		if (n > max) fail('too_large', 'input too large');
+	} else {
+		return fail('bad_json', 'no input');
+	}
 	const p = new Parser(s);
 	p.ws();
-	if (p.s[p.i] !== '{') parseError('not a JSON object');
-	const o = p.value(0);
+	if (s[p.i] !== '{' && s[p.i] !== '[') p.bad();
+	const v = p.value();
 	p.ws();
-	if (p.i !== s.length) parseError('text after the object');
-	return o;
+	if (p.i !== s.length) p.bad();
+	if (!(v instanceof Map)) fail('bad_json', 'not a JSON object');
+	return v;
 }
 
-/* ---- validators (PROTOCOL.md section 2, rule 6) --------------------------------- */
-
-export function utf8Len(s) {
-	return utf8(s).length;
+function dumpString(s) {
+	return JSON.stringify(s);
 }
-
-/** An id: min..max bytes of visible ASCII (0x21..0x7e). */
-export function validId(s, min = 1, max = PROTO_ID_MAX) {
-	return typeof s === 'string' && s.length >= min && s.length <= max && /^[\x21-\x7e]*$/.test(s);
-}
-
-/** Text: well-formed UTF-8 of min..max bytes without C0, DEL or C1 controls. */
-export function validText(s, min, max) {
-	if (typeof s !== 'string' || !wellFormed(s) || /[\x00-\x1f\x7f-\x9f]/.test(s)) return false;
-	const n = utf8Len(s);
-	return n >= min && n <= max;
-}
-
-/** A reference: "U-" + 4 digits + "-" + at least 6 digits, at most max bytes. */
-export function validRef(s, max = 16) {
-	return typeof s === 'string' && s.length <= max && /^U-[0-9]{4}-[0-9]{6,}$/.test(s);
-}
-
-/* ---- field tables ----------------------------------------------------------------- */
 
 /**
- * A field: { name, kind, required, min, max, sub, bad }. Kinds as schema.c:
- * id, text, ref, enum (sub: the names), b64 (exactly max bytes), bytes
- * (min..max bytes), time, version1, u32pos, u64 (min..INT64_MAX), bool,
- * idlist (0..max ids), obj (sub: a table, or null for any object, kept raw),
- * objlist (min..max objects of table sub, or raw when null).
- * Decoded: strings; Uint8Array; times as Unix seconds; integers as Number
- * when safe, else BigInt; booleans; arrays.
+ * Canonical JSON text of a value (Map or plain object, Array, string,
+ * BigInt, boolean): compact, members sorted by name, non-ASCII as raw UTF-8.
  */
-export function F(name, kind, opts = {}) {
-	return { name, kind, required: opts.required !== false, min: opts.min ?? 0, max: opts.max ?? 0,
-		sub: opts.sub ?? null, bad: opts.bad };
+export function jsonDump(v) {
+	if (typeof v === 'string') return dumpString(v);
+	if (typeof v === 'bigint') return v.toString();
+	if (typeof v === 'boolean') return v ? 'true' : 'false';
+	if (Array.isArray(v)) return '[' + v.map(jsonDump).join(',') + ']';
+	if (v instanceof Map || (v !== null && typeof v === 'object' && !(v instanceof Uint8Array))) {
+		const entries = v instanceof Map ? [...v.entries()] : Object.entries(v);
+		entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+		return '{' + entries.map(([k, x]) => dumpString(k) + ':' + jsonDump(x)).join(',') + '}';
+	}
+	return fail('bad_input', 'value not encodable as JSON');
 }
 
-function refuse(f, text) {
-	return fail('bad_frame', `${f.name}: ${f.bad || text}`);
+/* ---- field tables ------------------------------------------------------------------ */
+
+/*
+ * A table is an array of fields {name, kind, key, required, min, max, names,
+ * table}: `name` the JSON member, `key` the member of the decoded object.
+ *   ID, TEXT     strings, min..max bytes (an optional one absent or non-empty)
+ *   ENUM         one of `names`
+ *   B64          base64 of exactly `max` bytes
+ *   BYTES        base64 of min..max bytes
+ *   TIME         protocol time, decoded to Unix seconds
+ *   U32POS       integer 1..2^32-1 (Number)
+ *   U64          integer min..2^63-1 (BigInt)
+ *   BOOL         boolean
+ *   IDLIST       array of at most `max` ids of 1..64 bytes
+ *   OBJ          object of `table`
+ *   OBJLIST      array of min..max objects of `table`
+ */
+export const K = Object.freeze({
+	ID: 'id', TEXT: 'text', ENUM: 'enum', B64: 'b64', BYTES: 'bytes', TIME: 'time', U32POS: 'u32pos',
+	U64: 'u64', BOOL: 'bool', IDLIST: 'idlist', OBJ: 'obj', OBJLIST: 'objlist',
+});
+
+/** A field of a table: field('sign_pk', K.B64, {max: 32}); key defaults to the camelCase name. */
+export function field(name, kind, opts = {}) {
+	const key = opts.key || name.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+	return Object.freeze({ name, kind, key, required: opts.required !== false, min: opts.min ?? 0,
+		max: opts.max ?? 0, names: opts.names, table: opts.table });
 }
 
-function isObject(v) {
-	return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof JsonReal) &&
-		!(v instanceof Uint8Array);
+function frame(detail) {
+	return fail('bad_frame', detail);
 }
 
-function intOut(v) {
-	return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+/* A JSON string's text, refusing anything else and embedded NULs. */
+function getString(v) {
+	if (typeof v !== 'string' || v.includes('\u0000')) frame('field must be a string');
+	return v;
 }
 
-function hasNul(s) {
-	return s.includes('\0');
+function decodeB64(s, min, max) {
+	if (s.length % 4 !== 0) frame('bad base64 or wrong length');
+	let n = (s.length / 4) * 3;
+	if (s.endsWith('=')) n--;
+	if (s.endsWith('==')) n--;
+	if (n < min || n > max) frame('bad base64 or wrong length');
+	try {
+		return unb64(s, n);
+	} catch (e) {
+		if (e instanceof VarskoError) frame('bad base64 or wrong length');
+		throw e;
+	}
 }
 
 function decodeField(f, v) {
-	const stringKinds = ['id', 'text', 'ref', 'enum', 'b64', 'bytes', 'time'];
-	if (stringKinds.includes(f.kind) && (typeof v !== 'string' || hasNul(v)))
-		return refuse(f, f.kind === 'time' ? 'time must be YYYY-MM-DDTHH:MM:SSZ' : 'field must be a string');
-	if (['version1', 'u32pos', 'u64'].includes(f.kind) && typeof v !== 'bigint')
-		return refuse(f, 'field must be an integer');
 	switch (f.kind) {
-	case 'id':
-	case 'text':
-		if (f.kind === 'id' ? !validId(v, f.min, f.max) : !validText(v, f.min, f.max))
-			return refuse(f, 'string empty, too long or with characters not allowed');
-		if (!f.required && v.length === 0) return refuse(f, 'optional string present but empty');
-		return v;
-	case 'ref':
-		if (!validRef(v, f.max)) return refuse(f, 'reference malformed');
-		return v;
-	case 'enum':
-		if (!f.sub.includes(v)) return refuse(f, 'value not allowed');
-		return v;
-	case 'b64':
-	case 'bytes':
-		try {
-			const b = unb64(v);
-			if (f.kind === 'b64' ? b.length !== f.max : b.length < f.min || b.length > f.max) throw new Error();
-			return b;
-		} catch {
-			return refuse(f, 'bad base64 or wrong length');
-		}
-	case 'time':
-		try {
-			return timeParse(v);
-		} catch {
-			return refuse(f, 'time must be YYYY-MM-DDTHH:MM:SSZ');
-		}
-	case 'version1':
-	case 'u32pos':
-		if (f.kind === 'version1' && v !== 1n) return refuse(f, 'unsupported version');
-		if (v < 1n || v > 0xffffffffn) return refuse(f, 'integer out of range');
-		return Number(v);
-	case 'u64':
-		if (v < 0n || v < BigInt(f.min)) return refuse(f, 'integer out of range');
-		return intOut(v);
-	case 'bool':
-		if (typeof v !== 'boolean') return refuse(f, 'field must be a boolean');
-		return v;
-	case 'idlist':
-		if (!Array.isArray(v)) return refuse(f, 'field must be an array');
-		if (v.length > f.max) return refuse(f, 'array too long');
-		for (const s of v)
-			if (typeof s !== 'string' || hasNul(s) || !validId(s)) return refuse(f, 'array item must be an id string');
-		return v.slice();
-	case 'obj':
-		if (!isObject(v)) return refuse(f, 'field must be an object');
-		return f.sub ? pfDecode(v, f.sub) : v;
-	case 'objlist':
-		if (!Array.isArray(v)) return refuse(f, 'field must be an array');
-		if (v.length > f.max || v.length < f.min) return refuse(f, v.length > f.max ? 'array too long' : 'array too short');
-		return v.map((e) => {
-			if (!isObject(e)) refuse(f, 'array item must be an object');
-			return f.sub ? pfDecode(e, f.sub) : e;
-		});
+	case K.ID:
+	case K.TEXT: {
+		const s = getString(v);
+		if (f.kind === K.ID ? !validId(s, f.min, f.max) : !validText(s, f.min, f.max))
+			frame('string empty, too long or with characters not allowed');
+		if (!f.required && s.length === 0) frame('optional string present but empty');
+		return s;
 	}
-	return fail('internal', 'unknown field kind');
+	case K.ENUM: {
+		const s = getString(v);
+		if (!f.names.includes(s)) frame('value not allowed');
+		return s;
+	}
+	case K.B64:
+		return decodeB64(getString(v), f.max, f.max);
+	case K.BYTES:
+		return decodeB64(getString(v), f.min, f.max);
+	case K.TIME: {
+		const s = getString(v);
+		try {
+			return timeParse(s);
+		} catch {
+			return frame('time must be YYYY-MM-DDTHH:MM:SSZ');
+		}
+	}
+	case K.U32POS:
+		if (typeof v !== 'bigint') frame('field must be an integer');
+		if (v < 1n || v > UINT32_MAX) frame('integer out of range');
+		return Number(v);
+	case K.U64:
+		if (typeof v !== 'bigint') frame('field must be an integer');
+		if (v < 0n || v < BigInt(f.min)) frame('integer out of range');
+		return v;
+	case K.BOOL:
+		if (typeof v !== 'boolean') frame('field must be a boolean');
+		return v;
+	case K.IDLIST:
+		if (!Array.isArray(v)) frame('field must be an array');
+		if (v.length > f.max) frame('array too long');
+		for (const s of v)
+			if (typeof s !== 'string' || !validId(s, 1, ID_MAX)) frame('array item must be an id string');
+		return [...v];
+	case K.OBJ:
+		if (!(v instanceof Map)) frame('field must be an object');
+		return f.table ? schemaDecode(v, f.table) : v;
+	case K.OBJLIST:
+		if (!Array.isArray(v)) frame('field must be an array');
+		if (v.length > f.max || v.length < f.min) frame(v.length > f.max ? 'array too long' : 'array too short');
+		return v.map((e) => {
+			if (!(e instanceof Map)) frame('array item must be an object');
+			return f.table ? schemaDecode(e, f.table) : e;
+		});
+	default:
+		return fail('internal', 'unknown field kind');
+	}
 }
 
 /**
- * A loaded object against a table (plus the names in `extra`, left alone):
- * every member known, every required one present, each of its kind.
- * Returns a plain object of the decoded values; absent optional members are
- * absent. `bad_frame` otherwise.
+ * A loaded object (Map) to a plain object by `table`, as pf_decode: an
+ * unknown member (not in the table nor in `extra`), a missing required one,
+ * or a member of the wrong kind is `bad_frame`. Members named in `extra` are
+ * left to the caller; absent optional ones are left out.
  */
-export function pfDecode(o, table, extra = []) {
-	if (!isObject(o)) fail('bad_frame', 'not a JSON object');
-	for (const k of Object.keys(o))
-		if (!table.some((f) => f.name === k) && !extra.includes(k)) fail('bad_frame', `unknown field ${JSON.stringify(k)}`);
+export function schemaDecode(o, table, extra = []) {
+	if (!(o instanceof Map)) frame('not a JSON object');
+	for (const k of o.keys())
+		if (!table.some((f) => f.name === k) && !extra.includes(k)) frame('unknown field');
 	const out = {};
 	for (const f of table) {
-		if (!(f.name in o)) {
-			if (f.required) fail('bad_frame', `missing field ${f.name}`);
+		if (!o.has(f.name)) {
+			if (f.required) frame('missing field');
 			continue;
 		}
-		out[f.name] = decodeField(f, o[f.name]);
+		out[f.key] = decodeField(f, o.get(f.name));
 	}
 	return out;
 }
 
-function encodeField(f, v) {
-	const bad = (text) => fail('bad_frame', `${f.name}: ${text}`);
-	switch (f.kind) {
-	case 'id':
-	case 'text':
-	case 'ref':
-		if (typeof v !== 'string') return bad('not a string');
-		if (!f.required && v.length === 0) return undefined;
-		if (f.kind === 'id' ? !validId(v, f.min, f.max) : f.kind === 'ref' ? !validRef(v, f.max) : !validText(v, f.min, f.max))
-			return bad('string empty, too long or with characters not allowed');
-		return v;
-	case 'enum':
-		if (!f.sub.includes(v)) return bad('value not allowed');
-		return v;
-	case 'b64':
-		if (!(v instanceof Uint8Array) || v.length !== f.max) return bad('bytes of a wrong length');
-		return b64(v);
-	case 'bytes':
-		if (!(v instanceof Uint8Array) || v.length < f.min || v.length > f.max) return bad('byte string of a wrong length');
-		return b64(v);
-	case 'time':
-		if (!Number.isInteger(v) || v < 0 || v > TIME_MAX) return bad('time out of range');
-		return timeFormat(v);
-	case 'version1':
-	case 'u32pos': {
-		if (typeof v !== 'number' && typeof v !== 'bigint') return bad('not an integer');
-		const b = BigInt(v);
-		if (b < 1n || b > 0xffffffffn || (f.kind === 'version1' && b !== 1n))
-			return bad(f.kind === 'version1' ? 'unsupported version' : 'integer out of range');
-		return b;
-	}
-	case 'u64': {
-		if ((typeof v !== 'number' || !Number.isInteger(v)) && typeof v !== 'bigint') return bad('not an integer');
-		const b = BigInt(v);
-		if (b < BigInt(f.min) || b > INT64_MAX) return bad('integer out of range');
-		return b;
-	}
-	case 'bool':
-		if (v === undefined && !f.required) return undefined;
-		if (typeof v !== 'boolean') return bad('not a boolean');
-		return v;
-	case 'idlist':
-		if (!Array.isArray(v) || v.length > f.max) return bad('array too long');
-		for (const s of v) if (!validId(s)) return bad('array item must be an id string');
-		return v.slice();
-	case 'obj':
-		if (!f.sub) return isObject(v) ? v : bad('not an object');
-		return pfEncode(v, f.sub);
-	case 'objlist':
-		if (!Array.isArray(v) || v.length > f.max || v.length < f.min) return bad('array of a wrong length');
-		return v.map((e) => (f.sub ? pfEncode(e, f.sub) : isObject(e) ? e : bad('not an object')));
-	}
-	return fail('internal', 'unknown field kind');
+/* ---- encoding ------------------------------------------------------------------------- */
+
+function input(detail) {
+	return fail('bad_input', detail);
 }
 
-/** A value to its JSON tree by a table; `bad_frame` for what the decoder would refuse. */
-export function pfEncode(value, table) {
-	if (value === null || typeof value !== 'object') fail('bad_frame', 'not an object');
-	const o = Object.create(null);
+function toBig(v) {
+	if (typeof v === 'bigint') return v;
+	if (Number.isSafeInteger(v)) return BigInt(v);
+	return input('integer expected');
+}
+
+function encodeField(f, v) {
+	switch (f.kind) {
+	case K.ID:
+	case K.TEXT:
+		if (!f.required && (v === undefined || v === '')) return undefined;
+		if (f.kind === K.ID ? !validId(v, f.min, f.max) : !validText(v, f.min, f.max))
+			input(`${f.name}: string empty, too long or with characters not allowed`);
+		return v;
+	case K.ENUM:
+		if (!f.names.includes(v)) input(`${f.name}: value not allowed`);
+		return v;
+	case K.B64:
+	case K.BYTES: {
+		if (!f.required && (v === undefined || v === null)) return undefined;
+		const lo = f.kind === K.B64 ? f.max : f.min;
+		if (!(v instanceof Uint8Array) || v.length < lo || v.length > f.max) input(`${f.name}: bytes of a wrong length`);
+		return b64(v);
+	}
+	case K.TIME:
+		if (!Number.isInteger(v) || v < 0 || v > TIME_MAX) input(`${f.name}: time out of range`);
+		return timeFormat(v);
+	case K.U32POS: {
+		const b = toBig(v);
+		if (b < 1n || b > UINT32_MAX) input(`${f.name}: integer out of range`);
+		return b;
+	}
+	case K.U64: {
+		const b = toBig(v);
+		if (b < BigInt(f.min) || b < 0n || b > INT64_MAX) input(`${f.name}: integer out of range`);
+		return b;
+	}
+	case K.BOOL:
+		if (!f.required && v === undefined) return undefined;
+		if (typeof v !== 'boolean') input(`${f.name}: boolean expected`);
+		return v;
+	case K.IDLIST:
+		if (!Array.isArray(v) || v.length > f.max) input(`${f.name}: array too long`);
+		for (const s of v) if (!validId(s, 1, ID_MAX)) input(`${f.name}: array item must be an id string`);
+		return [...v];
+	case K.OBJ:
+		return schemaEncode(v, f.table);
+	case K.OBJLIST:
+		if (!Array.isArray(v) || v.length > f.max || v.length < f.min) input(`${f.name}: array of a wrong length`);
+		return v.map((e) => schemaEncode(e, f.table));
+	default:
+		return fail('internal', 'unknown field kind');
+	}
+}
+
+/**
+ * A plain object to a Map by `table`, validating as it goes (as pf_encode),
+ * so nothing is written that schemaDecode would refuse: else `bad_input`.
+ */
+export function schemaEncode(obj, table) {
+	if (obj === null || typeof obj !== 'object') input('object expected');
+	const o = new Map();
 	for (const f of table) {
-		const v = value[f.name];
-		if (v === undefined) {
-			if (f.required) fail('bad_frame', `missing field ${f.name}`);
-			continue;
-		}
-		const j = encodeField(f, v);
-		if (j !== undefined) o[f.name] = j;
+		const v = encodeField(f, obj[f.key]);
+		if (v !== undefined) o.set(f.name, v);
 	}
 	return o;
 }
 
-/* ---- canonical text ---------------------------------------------------------------- */
-
-function cmpBytes(a, b) {
-	const x = utf8(a), y = utf8(b);
-	for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
-	return x.length - y.length;
+/** jsonLoad then schemaDecode. */
+export function schemaDecodeText(text, max, table) {
+	return schemaDecode(jsonLoad(text, max), table);
 }
 
-/**
- * A JSON tree in canonical form (section 2): compact, members sorted by name
- * bytewise, raw UTF-8. BigInt and safe integer Numbers are integers;
- * JsonReal keeps its text.
- */
-export function jsonCanonical(v) {
-	if (v === null) return 'null';
-	if (typeof v === 'boolean') return v ? 'true' : 'false';
-	if (typeof v === 'bigint') return v.toString();
-	if (typeof v === 'number') {
-		if (!Number.isSafeInteger(v)) fail('bad_input', 'number is not a safe integer');
-		return String(v);
-	}
-	if (typeof v === 'string') return JSON.stringify(v);
-	if (v instanceof JsonReal) return v.text;
-	if (Array.isArray(v)) return '[' + v.map(jsonCanonical).join(',') + ']';
-	if (typeof v === 'object') {
-		const keys = Object.keys(v).filter((k) => v[k] !== undefined).sort(cmpBytes);
-		return '{' + keys.map((k) => JSON.stringify(k) + ':' + jsonCanonical(v[k])).join(',') + '}';
-	}
-	return fail('bad_input', 'not a JSON value');
-}
-
-/** Strict text to a decoded value by a table (load, then decode). */
-export function pfDecodeText(text, max, table) {
-	return pfDecode(jsonLoad(text, max), table);
-}
-
-/** A value to canonical JSON text by a table; `bad_input` when it would not parse back. */
-export function pfEncodeText(value, table) {
-	try {
-		return jsonCanonical(pfEncode(value, table));
-	} catch (e) {
-		if (e instanceof VarskoError && e.code === 'bad_frame') fail('bad_input', e.message);
-		throw e;
-	}
+/** schemaEncode then jsonDump. */
+export function schemaEncodeText(obj, table) {
+	return jsonDump(schemaEncode(obj, table));
 }

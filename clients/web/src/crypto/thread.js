@@ -2,20 +2,19 @@
 // proto/thread.c: thread, message and blob ids, the routing bytes of a
 // thread message envelope, and the signed read mark (a MARK on the wire).
 //
-// A read mark is { thread, seq, message, envelope_hash: Uint8Array(32),
+// A read mark is { thread, seq, message, envelopeHash: Uint8Array(32),
 // kind: 'leveret'|'laest', user, device, time } (time in Unix seconds; seq
-// a Number, or a BigInt above 2^53); a MARK adds sig: Uint8Array(64).
+// a Number or a BigInt, as the schema engine decodes it); a MARK adds
+// sig: Uint8Array(64).
 // Every value goes through one validity check before it is encoded or
 // signed, and the decoders run the same check on what they read.
 import { fail, sign, verify, deviceId, Fields, FieldReader, VarskoError } from './codec.js';
-import { F, PROTO_ID_MAX, validId, jsonLoad, pfDecode, pfEncodeText } from './schema.js';
+import { K, field, ID_MAX, INT64_MAX, TIME_MAX, FRAME_MAX, validId, jsonLoad, schemaDecode, schemaEncodeText } from './schema.js';
 
 const TAG_MSG = 'varsko-threadmsg-v1';
 const TAG_RECEIPT = 'varsko-threadreceipt-v1';
 export const THREAD_ID_LEN = 28;
 export const THREAD_HASH_LEN = 32;
-const INT64_MAX = (1n << 63n) - 1n;
-const TIME_MAX = 253402300799;
 const KIND_MAX = 16;
 
 /** The kinds of a thread message, in its routing bytes. */
@@ -88,21 +87,21 @@ export function threadRoutingDecode(bytes) {
 /* ---- read marks ---------------------------------------------------------------- */
 
 function idOk(s) {
-	return validId(s, 1, PROTO_ID_MAX);
+	return validId(s, 1, ID_MAX);
 }
 
 /** True when every field of the read mark r is valid. */
 export function threadReceiptValid(r) {
 	return !!r && threadIdValid(r.thread) && u63(r.seq) !== null && threadMessageIdValid(r.message) &&
-		r.envelope_hash instanceof Uint8Array && r.envelope_hash.length === THREAD_HASH_LEN &&
+		r.envelopeHash instanceof Uint8Array && r.envelopeHash.length === THREAD_HASH_LEN &&
 		THREAD_RECEIPT_KINDS.includes(r.kind) && idOk(r.user) && idOk(r.device) &&
 		Number.isInteger(r.time) && r.time >= 0 && r.time <= TIME_MAX;
 }
 
-/** enc("varsko-threadreceipt-v1", thread, u64 seq, message, envelope_hash, kind, user, device, i64 time). */
+/** enc("varsko-threadreceipt-v1", thread, u64 seq, message, envelope hash, kind, user, device, i64 time). */
 export function threadReceiptSigningInput(r) {
 	if (!threadReceiptValid(r)) fail('bad_input', 'read mark');
-	return new Fields(TAG_RECEIPT).str(r.thread).int(u63(r.seq)).str(r.message).bytes(r.envelope_hash).str(r.kind)
+	return new Fields(TAG_RECEIPT).str(r.thread).int(u63(r.seq)).str(r.message).bytes(r.envelopeHash).str(r.kind)
 		.str(r.user).str(r.device).int(r.time).done();
 }
 
@@ -133,30 +132,35 @@ export function threadReceiptVerify(r, sig, pk) {
 
 /* ---- MARK as JSON -------------------------------------------------------------------- */
 
-export const threadMarkTable = [
-	F('device', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('envelope_hash', 'b64', { max: THREAD_HASH_LEN }),
-	F('kind', 'enum', { sub: THREAD_RECEIPT_KINDS, bad: 'kind must be leveret or laest' }),
-	F('message', 'id', { min: THREAD_ID_LEN, max: THREAD_ID_LEN }),
-	F('seq', 'u64', { min: 1 }),
-	F('sig', 'b64', { max: 64 }),
-	F('thread', 'id', { min: THREAD_ID_LEN, max: THREAD_ID_LEN }),
-	F('time', 'time'),
-	F('user', 'id', { min: 1, max: PROTO_ID_MAX }),
-];
+/* threadReceiptValid adds what the table cannot say: the ids' canonical form, seq within 2^63 - 1. */
+export const THREAD_MARK_TABLE = Object.freeze([
+	field('device', K.ID, { min: 1, max: ID_MAX }),
+	field('envelope_hash', K.B64, { max: THREAD_HASH_LEN }),
+	field('kind', K.ENUM, { names: THREAD_RECEIPT_KINDS }),
+	field('message', K.ID, { min: THREAD_ID_LEN, max: THREAD_ID_LEN }),
+	field('seq', K.U64, { min: 1 }),
+	field('sig', K.B64, { max: 64 }),
+	field('thread', K.ID, { min: THREAD_ID_LEN, max: THREAD_ID_LEN }),
+	field('time', K.TIME),
+	field('user', K.ID, { min: 1, max: ID_MAX }),
+]);
 
 /** A MARK (read mark and sig) as canonical JSON; `bad_input` when the mark is not valid. */
 export function threadMarkToJson(m) {
 	if (!threadReceiptValid(m)) fail('bad_input', 'read mark');
-	return pfEncodeText(m, threadMarkTable);
+	return schemaEncodeText(m, THREAD_MARK_TABLE);
 }
 
-/** Strict parse of a MARK (text, bytes or a loaded object), fields valid; no signature check. `bad_frame`. */
+/**
+ * Strict parse of a MARK (text, bytes or an object loaded by
+ * schema.jsonLoad), its fields valid; no signature check. `too_large`,
+ * `bad_json`, `duplicate_key` (text), `bad_frame`.
+ */
 export function threadMarkFromJson(input) {
-	const o = typeof input === 'string' || input instanceof Uint8Array ? jsonLoad(input, 65536) : input;
+	const o = typeof input === 'string' || input instanceof Uint8Array ? jsonLoad(input, FRAME_MAX) : input;
 	let m;
 	try {
-		m = pfDecode(o, threadMarkTable);
+		m = schemaDecode(o, THREAD_MARK_TABLE);
 	} catch (e) {
 		if (e instanceof VarskoError) fail('bad_frame', `mark: ${e.message}`);
 		throw e;

@@ -3,16 +3,14 @@
 // cleartext about an underretning, the routing bytes of its envelope and,
 // as JSON, the `header` of the `route` request.
 //
-// A header is { institution, age_group, akut: boolean, handicap: boolean,
+// A header is { institution, ageGroup, akut: boolean, handicap: boolean,
 // submission, created } (created in Unix seconds). One validity check runs
 // before anything is encoded and on everything decoded.
 import { fail, Fields, FieldReader, VarskoError } from './codec.js';
-import { F, PROTO_ID_MAX, PROTO_FRAME_MAX, validId, jsonLoad, pfDecode, pfEncodeText } from './schema.js';
+import { K, field, ID_MAX, TIME_MAX, INT64_MAX, FRAME_MAX, validId, jsonLoad, schemaDecode, schemaEncodeText } from './schema.js';
 
 const TAG_ROUTING = 'varsko-routing-v1';
 const ROUTING_VERSION = 1n;
-const TIME_MAX = 253402300799;
-const INT64_MAX = (1n << 63n) - 1n;
 
 /** The age groups of 11.4. */
 export const UH_AGE_GROUPS = Object.freeze(['0-5', '6-13', '14-17', '18-22']);
@@ -41,15 +39,15 @@ export function uhAgeGroup(birth, today) {
 
 /** True when every field of the header h is valid. */
 export function uhHeaderValid(h) {
-	return !!h && validId(h.institution, 1, PROTO_ID_MAX) && UH_AGE_GROUPS.includes(h.age_group) &&
-		typeof h.akut === 'boolean' && typeof h.handicap === 'boolean' && validId(h.submission, 1, PROTO_ID_MAX) &&
+	return !!h && validId(h.institution, 1, ID_MAX) && UH_AGE_GROUPS.includes(h.ageGroup) &&
+		typeof h.akut === 'boolean' && typeof h.handicap === 'boolean' && validId(h.submission, 1, ID_MAX) &&
 		Number.isInteger(h.created) && h.created >= 0 && h.created <= TIME_MAX;
 }
 
 /** enc("varsko-routing-v1", 1, institution, age_group, akut, handicap, submission, i64 created); `bad_input`. */
 export function uhHeaderEncode(h) {
 	if (!uhHeaderValid(h)) fail('bad_input', 'routing header');
-	return new Fields(TAG_ROUTING).int(ROUTING_VERSION).str(h.institution).str(h.age_group).int(h.akut ? 1 : 0)
+	return new Fields(TAG_ROUTING).int(ROUTING_VERSION).str(h.institution).str(h.ageGroup).int(h.akut ? 1 : 0)
 		.int(h.handicap ? 1 : 0).str(h.submission).int(h.created).done();
 }
 
@@ -58,15 +56,15 @@ export function uhHeaderDecode(bytes) {
 	try {
 		const rd = new FieldReader(bytes);
 		if (rd.str(TAG_ROUTING.length) !== TAG_ROUTING || rd.u64() !== ROUTING_VERSION) fail('bad_input');
-		const institution = rd.str(PROTO_ID_MAX);
-		const age_group = rd.str(5);
+		const institution = rd.str(ID_MAX);
+		const ageGroup = rd.str(5);
 		const akut = rd.u64();
 		const handicap = rd.u64();
-		const submission = rd.str(PROTO_ID_MAX);
+		const submission = rd.str(ID_MAX);
 		const created = rd.u64();
 		rd.end();
 		if (akut > 1n || handicap > 1n || created > INT64_MAX) fail('bad_input');
-		const h = { institution, age_group, akut: akut === 1n, handicap: handicap === 1n, submission,
+		const h = { institution, ageGroup, akut: akut === 1n, handicap: handicap === 1n, submission,
 			created: created > BigInt(TIME_MAX) ? -1 : Number(created) };
 		if (!uhHeaderValid(h)) fail('bad_input');
 		return h;
@@ -76,25 +74,26 @@ export function uhHeaderDecode(bytes) {
 	}
 }
 
+/* uhHeaderValid adds the age groups. */
 const headerTable = [
-	F('age_group', 'id', { min: 1, max: 5 }),
-	F('akut', 'bool'),
-	F('created', 'time'),
-	F('handicap', 'bool'),
-	F('institution', 'id', { min: 1, max: PROTO_ID_MAX }),
-	F('submission', 'id', { min: 1, max: PROTO_ID_MAX }),
+	field('age_group', K.ID, { min: 1, max: 5 }),
+	field('akut', K.BOOL),
+	field('created', K.TIME),
+	field('handicap', K.BOOL),
+	field('institution', K.ID, { min: 1, max: ID_MAX }),
+	field('submission', K.ID, { min: 1, max: ID_MAX }),
 ];
 
 /** The JSON form (the `route` request's header); `bad_input` for an invalid header. */
 export function uhHeaderToJson(h) {
 	if (!uhHeaderValid(h)) fail('bad_input', 'routing header');
-	return pfEncodeText(h, headerTable);
+	return schemaEncodeText(h, headerTable);
 }
 
 /** Strict parse (text, bytes or a loaded object): `too_large`, `bad_json`, `duplicate_key`, `bad_frame`. */
 export function uhHeaderFromJson(input) {
-	const o = typeof input === 'string' || input instanceof Uint8Array ? jsonLoad(input, PROTO_FRAME_MAX) : input;
-	const h = pfDecode(o, headerTable);
+	const o = typeof input === 'string' || input instanceof Uint8Array ? jsonLoad(input, FRAME_MAX) : input;
+	const h = schemaDecode(o, headerTable);
 	if (!uhHeaderValid(h)) fail('bad_frame', 'routing header');
 	return h;
 }
