@@ -274,8 +274,10 @@ mqtt_ca = $state/certs/ca.crt
 mqtt_cert = $state/certs/varskod.crt
 mqtt_key = $state/certs/varskod.key
 EOF_CONF
-if [ -d "$repo/clients/web" ] && [ -f "$repo/clients/web/index.html" ]; then
-	echo "web_root = $repo/clients/web" >>"$conf"
+# The web client as its build made it (clients/web/meson.build), when it was built;
+# never the source directory (varskod would refuse node_modules: over its limits).
+if [ -f "$build/clients/web/dist/index.html" ]; then
+	echo "web_root = $build/clients/web/dist" >>"$conf"
 fi
 
 have=0
