@@ -18,7 +18,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const fuzz_files[] = { "index.html", "app.js", "app.js.gz", "a/b.css" };
+static const char *const fuzz_files[] = {"index.html", "app.js", "app.js.gz", "a/b.css"};
 
 /* A small tree, loaded once; its files are removed again at once (the tree stays in memory). */
 static struct webroot *fuzz_tree(void)

@@ -48,6 +48,14 @@ static void rm_tree(const char *path)
 	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The content type of the file at path, NULL when there is none. */
+static const char *type_of(const struct webroot *w, const char *path)
+{
+	const struct webroot_file *f = webroot_lookup(w, path);
+
+	return f ? f->type : NULL;
+}
+
 static int load(const char *rel, struct webroot **w, char *err, size_t errcap)
 {
 	char path[512];
@@ -101,13 +109,12 @@ static void test_tree(void)
 	f = webroot_lookup(w, "/assets/app-1a2b.js?v=1");
 	CHECK(f != NULL && f->immutable == 1);
 	CHECK_EQ_STR(f ? f->type : NULL, "text/javascript; charset=utf-8");
-	CHECK(f != NULL && f->gz.bytes != NULL && f->gz.len == strlen("not really gzip, but the bytes are kept as they are"));
+	CHECK(f != NULL && f->gz.bytes != NULL &&
+	      f->gz.len == strlen("not really gzip, but the bytes are kept as they are"));
 	CHECK(f != NULL && strcmp(f->gz.etag, f->body.etag) != 0 && strstr(f->gz.etag, "-gz\"") != NULL);
-	CHECK_EQ_STR(webroot_lookup(w, "/assets/fonts/x.woff2") ? webroot_lookup(w, "/assets/fonts/x.woff2")->type : NULL,
-	             "font/woff2");
-	CHECK_EQ_STR(webroot_lookup(w, "/sub/data.json") ? webroot_lookup(w, "/sub/data.json")->type : NULL,
-	             "application/json");
-	CHECK_EQ_STR(webroot_lookup(w, "/README") ? webroot_lookup(w, "/README")->type : NULL, "application/octet-stream");
+	CHECK_EQ_STR(type_of(w, "/assets/fonts/x.woff2"), "font/woff2");
+	CHECK_EQ_STR(type_of(w, "/sub/data.json"), "application/json");
+	CHECK_EQ_STR(type_of(w, "/README"), "application/octet-stream");
 
 	/* Not loaded, or never addressable. */
 	CHECK(webroot_lookup(w, "/assets/app-1a2b.js.gz") == NULL);
@@ -185,7 +192,7 @@ static void test_limits(void)
 
 static void test_headers(void)
 {
-	const char *origins[] = { "wss://varsko.example:443", "wss://127.0.0.1:8443" };
+	const char *origins[] = {"wss://varsko.example:443", "wss://127.0.0.1:8443"};
 	const char *etag = "\"0123456789abcdef0123456789abcdef\"";
 	const char *head = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; ";
 	char *csp = NULL;
@@ -211,7 +218,8 @@ static void test_headers(void)
 	CHECK(!webroot_accepts_gzip(NULL));
 
 	CHECK_EQ_INT(webroot_csp(origins, 2, &csp), VARSKO_OK);
-	CHECK(csp != NULL && strstr(csp, "; connect-src 'self' wss://varsko.example:443 wss://127.0.0.1:8443; ") != NULL);
+	CHECK(csp != NULL &&
+	      strstr(csp, "; connect-src 'self' wss://varsko.example:443 wss://127.0.0.1:8443; ") != NULL);
 	CHECK(csp != NULL && strncmp(csp, head, strlen(head)) == 0);
 	CHECK(csp != NULL && strstr(csp, "; require-trusted-types-for 'script'; trusted-types varsko") != NULL);
 	free(csp);
