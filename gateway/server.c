@@ -1227,8 +1227,8 @@ static int http_request_header(struct lws *wsi, enum lws_token_indexes t, char *
  * Send the headers at start..*p, then the body (borrowed, len bytes; NULL
  * for none) from WRITEABLE callbacks, or end the transaction now.
  */
-static int http_send(struct lws *wsi, struct http_req *req, unsigned char *start, unsigned char **p,
-                     unsigned char *end, const void *body, size_t len)
+static int http_send(struct lws *wsi, struct http_req *req, unsigned char *start, unsigned char **p, unsigned char *end,
+                     const void *body, size_t len)
 {
 	if (lws_finalize_write_http_header(wsi, start, p, end))
 		return -1;
@@ -1346,7 +1346,8 @@ static int web_request(struct lws *wsi, const struct server *srv, struct http_re
 	if (f->gz.bytes != NULL && http_request_header(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, hv, sizeof hv) &&
 	    webroot_accepts_gzip(hv))
 		b = &f->gz;
-	fresh = http_request_header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, hv, sizeof hv) && webroot_etag_match(hv, b->etag);
+	fresh = http_request_header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, hv, sizeof hv) &&
+	        webroot_etag_match(hv, b->etag);
 	if (web_headers_add(wsi, srv, fresh ? HTTP_STATUS_NOT_MODIFIED : HTTP_STATUS_OK, f->immutable, &p, end) ||
 	    http_header(wsi, "etag:", b->etag, &p, end) ||
 	    (f->gz.bytes != NULL && http_header(wsi, "vary:", "Accept-Encoding", &p, end)) ||

@@ -342,9 +342,10 @@ int webroot_load(struct webroot **out, const char *dir, char *err, size_t errcap
 	l.w = w;
 	/* The root itself may be a symbolic link (a "current" link to the installed release). */
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		lerr(&l, "%s", errno == ENOENT    ? "the directory does not exist"
-		               : errno == ENOTDIR ? "not a directory"
-		                                  : "the directory cannot be opened");
+		lerr(&l, "%s",
+		     errno == ENOENT    ? "the directory does not exist"
+		     : errno == ENOTDIR ? "not a directory"
+		                        : "the directory cannot be opened");
 		r = VARSKO_ERR_CONFIG;
 		goto out;
 	}

@@ -12,7 +12,7 @@ the cache policy (immutable under assets/, no-cache elsewhere); HEAD
 without a body; 304 for a matching If-None-Match; the gzip variant only
 when it is asked for, with Vary; 404 for unknown paths, traversal, "//",
 the link, the dotfile and the .gz files; 405 with Allow for POST; the big
-file complete, also over one kept-alive connection. A WebSocket upgrade
+file complete, also over one kept-alive connection between other answers. A WebSocket upgrade
 from another site's page (Origin https://evil.example) is refused; one
 from the page's own origin completes the varsko.v1 handshake (hello), and
 one without an Origin header still does. Without web_root, / is the old
@@ -213,7 +213,8 @@ def main():
         c("HEAD: security headers", not security_headers_ok(hd, origins), security_headers_ok(hd, origins))
         st, hd, body = fresh(port, ca, "GET", "/index.html", {"If-None-Match": etags["index.html"]})
         c("If-None-Match with the ETag: 304, no body", st == 304 and body == b"", f"status {st}, {len(body)} bytes")
-        c("304: security headers and ETag", not security_headers_ok(hd, origins) and hd.get("etag") == etags["index.html"],
+        c("304: security headers and ETag",
+          not security_headers_ok(hd, origins) and hd.get("etag") == etags["index.html"],
           security_headers_ok(hd, origins) or repr(hd.get("etag")))
         st, hd, body = fresh(port, ca, "GET", "/index.html", {"If-None-Match": '"0000", ' + etags["index.html"]})
         c("If-None-Match with a list naming the ETag: 304", st == 304, f"status {st}")
@@ -280,7 +281,10 @@ def main():
             ok = ok and st2 == 200 and body2 == b""
             st3, _hd, _b = h.request("GET", "/nope")
             ok = ok and st3 == 404
-        c("the 300 KiB file arrives complete, 3 times on one connection", ok, f"last status {st}, {len(body)} bytes")
+            st4, _hd, body4 = h.request("GET", "/index.html", {"If-None-Match": etags["index.html"]})
+            ok = ok and st4 == 304 and body4 == b""
+        c("the 300 KiB file arrives complete, 3 times on one connection (with HEAD, 404 and 304 between)", ok,
+          f"last status {st}, {len(body)} bytes")
         h.close()
 
         # -- WebSocket upgrades and the Origin header
