@@ -5,6 +5,7 @@
 import { ready, sodium } from '../crypto/codec.js';
 import { plain } from '../client/conn.js';
 import { enroll, login } from '../client/enroll.js';
+import { Session } from '../client/session.js';
 import * as vault from '../client/vault.js';
 import { h, icon, replace } from './dom.js';
 import { enrollPage } from './pages/enroll.js';
@@ -159,6 +160,7 @@ async function connect() {
 	const { conn, cert } = await login(app.secrets);
 	app.conn = conn;
 	app.cert = cert;
+	app.session = new Session(conn, app.secrets, cert);
 	app.retry = 0;
 	setStatus('online');
 	conn.request({ type: 'directory_get' }, 'directory').then((d) => {
