@@ -27,7 +27,7 @@ Running it again stops the running demo and starts it anew on the same state
 (database, keys, certificates, agent homes, case directories), with new codes.
 
   --json        print everything as one JSON object on stdout (progress goes to stderr)
-  --no-install  do not run deploy/install-deps.sh
+  --no-install  do not run deploy/install-deps.sh or deploy/npm-deps.sh
   --no-build    do not run meson/ninja (build/ must exist)
   stop          stop the demo's agents, varskod and mosquitto (from their pid files)
   --help        this text
@@ -183,6 +183,8 @@ fi
 # From here on stdout is the result only; everything else goes to stderr.
 if [ "$install" -eq 1 ]; then
 	"$repo/deploy/install-deps.sh" >&2 || die "deploy/install-deps.sh failed"
+	# The web client's npm packages (package-lock.json), before the build bundles them.
+	"$repo/deploy/npm-deps.sh" --web-only >&2 || die "deploy/npm-deps.sh failed"
 fi
 [ -x "$py" ] || die "$py not found (deploy/install-deps.sh installs python3)"
 [ -f "$demo_json" ] || die "missing $demo_json"
@@ -274,8 +276,11 @@ mqtt_ca = $state/certs/ca.crt
 mqtt_cert = $state/certs/varskod.crt
 mqtt_key = $state/certs/varskod.key
 EOF_CONF
-if [ -d "$repo/clients/web" ] && [ -f "$repo/clients/web/index.html" ]; then
-	echo "web_root = $repo/clients/web" >>"$conf"
+# The web client as the build made it (clients/web/meson.build), served on the HTTPS port.
+if [ -f "$build/clients/web/dist/index.html" ]; then
+	echo "web_root = $build/clients/web/dist" >>"$conf"
+else
+	say "WARNING: the web client is not built ($build/clients/web/dist): varskod serves no web pages"
 fi
 
 have=0

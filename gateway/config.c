@@ -94,6 +94,8 @@ static const struct key_def keys[] = {
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
+_Static_assert(N_KEYS <= CONFIG_KEYS_MAX, "struct config's key_lines is too small for the table of keys");
+
 static const char *const log_levels[] = { "error", "warn", "info", "debug" };
 static const char *const log_formats[] = { "auto", "text", "journal", "json" }; /* enum config_log_format */
 
@@ -344,13 +346,22 @@ static int parse_line(struct parser *p, struct config *c, char *line)
 	return store_value(p, c, &keys[i], val);
 }
 
+/* The index of key `name` in keys[], N_KEYS when there is none. */
+static size_t key_index(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_KEYS && strcmp(keys[i].name, name) != 0; i++)
+		;
+	return i;
+}
+
 /* The line where key `name` was set, or `fallback` when it was not. */
 static unsigned long key_line(const struct parser *p, const char *name, unsigned long fallback)
 {
-	for (size_t i = 0; i < N_KEYS; i++)
-		if (strcmp(keys[i].name, name) == 0)
-			return p->seen[i] ? p->seen[i] : fallback;
-	return fallback;
+	size_t i = key_index(name);
+
+	return i < N_KEYS && p->seen[i] ? p->seen[i] : fallback;
 }
 
 /* Fill in defaults, check required keys and the keys that depend on each other, and derive the default origins. */
@@ -448,6 +459,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	}
 	if ((r = finish(&p, &c, p.line)) != VARSKO_OK)
 		goto out;
+	memcpy(c.key_lines, p.seen, sizeof p.seen);
 	*out = c;
 	memset(&c, 0, sizeof(c)); /* transferred to caller */
 	r = VARSKO_OK;
@@ -475,6 +487,13 @@ int config_load(const char *path, struct config *out, char *err, size_t errcap)
 	r = config_parse(buf, got, path, out, err, errcap);
 	file_free(buf, got, 0);
 	return r;
+}
+
+unsigned long config_key_line(const struct config *c, const char *name)
+{
+	size_t i = name ? key_index(name) : N_KEYS;
+
+	return c != NULL && i < N_KEYS ? c->key_lines[i] : 0;
 }
 
 void config_free(struct config *c)

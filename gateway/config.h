@@ -18,6 +18,7 @@
 #define CONFIG_DEFAULT_PATH "/etc/varsko/varskod.conf"
 #define CONFIG_ORIGINS_MAX 16 /* entries of `origins` */
 #define CONFIG_VALUE_MAX 1024 /* bytes of one value */
+#define CONFIG_KEYS_MAX  64   /* keys config.c knows (checked at compile time there) */
 
 /* The same numbers as enum log_format (log.h). */
 enum config_log_format {
@@ -60,7 +61,7 @@ struct config {
 	int max_sessions;          /* 1..100000, default 10000 */
 	int log_level;             /* enum config_log_level, default CONFIG_LOG_INFO */
 	int log_format;            /* enum config_log_format, default CONFIG_LOG_FORMAT_AUTO */
-	char *web_root;            /* optional */
+	char *web_root;            /* optional: the web client's directory (webroot.h); NULL: the plain page at / */
 	char *mqtt_host;           /* optional */
 	int mqtt_port;             /* 1..65535, 0 when not set */
 	char *mqtt_ca;             /* optional */
@@ -80,6 +81,7 @@ struct config {
 	int thread_retention_days; /* a thread's content is purged after this many days without activity, 1..3650,
 	                              default 180 (docs/THREADS.md "Retention") */
 	int max_attachment;        /* bytes of one attachment's plaintext, 1..1073741824 (BLOB_PLAIN_MAX), default 25 MiB */
+	unsigned long key_lines[CONFIG_KEYS_MAX]; /* config_key_line() */
 };
 
 /*
@@ -98,6 +100,13 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
  * secret files; see config_check_secrets().
  */
 int config_load(const char *path, struct config *out, char *err, size_t errcap);
+
+/*
+ * The line of the file where key `name` was set, 0 when it was not set (a
+ * default) or there is no such key. For a check made after parsing (the
+ * web_root directory at startup) that reports "FILE:LINE: message".
+ */
+unsigned long config_key_line(const struct config *c, const char *name);
 
 /* Free everything c owns and zero it. NULL-safe; safe on a zeroed struct. */
 void config_free(struct config *c);

@@ -1,6 +1,7 @@
 /*
- * server.c: the lws context, the HTTPS page and the varsko.v1 WebSocket
- * sessions of varskod (docs/WIRE-BEHAVIOUR.md).
+ * server.c: the lws context, the HTTPS answers (the web client's files, or
+ * a plain page) and the varsko.v1 WebSocket sessions of varskod
+ * (docs/WIRE-BEHAVIOUR.md).
  *
  * Everything in this file runs on the lws thread except the job run()
  * functions, which run on the store worker thread and touch only their job,
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <libwebsockets.h>
@@ -38,6 +40,7 @@
 #include "server_flow.h"
 #include "store.h"
 #include "utf8.h"
+#include "webroot.h"
 #include "worker.h"
 
 #define SESSION_BUCKETS     SERVER_SESSION_BUCKETS
@@ -53,10 +56,35 @@
 	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define SERVER_TLS13_CIPHERS "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
 
-static const char server_page[] = "Varsko kører\n";
+#define HTTP_CHUNK   16384 /* body bytes written per WRITEABLE callback */
+#define HTTP_HDR_MAX 8192  /* the headers of one answer; the CSP lists up to CONFIG_ORIGINS_MAX origins */
+#define HTTP_HV_MAX  512   /* a request header we read (If-None-Match, Accept-Encoding); longer ones are ignored */
 
+static const char server_page[] = "Varsko kører\n";
+static const char http_not_found[] = "not found\n";
+static const char http_not_allowed[] = "method not allowed\n";
+static const char http_nosniff[] = "nosniff", http_hsts[] = "max-age=31536000";
+
+/*
+ * The headers of every answer from web_root besides the CSP, the cache
+ * policy and the ones that depend on the file (docs/OPERATIONS.md "The web
+ * client" says why each is there).
+ */
+static const char *const web_headers[][2] = {
+        {"strict-transport-security:", http_hsts},
+        {"x-content-type-options:", http_nosniff},
+        {"referrer-policy:", "no-referrer"},
+        {"x-frame-options:", "DENY"},
+        {"cross-origin-opener-policy:", "same-origin"},
+        {"cross-origin-resource-policy:", "same-origin"},
+        {"permissions-policy:", "camera=(), microphone=(), geolocation=()"},
+};
+
+/* One HTTP transaction's answer body, written HTTP_CHUNK bytes per WRITEABLE callback. */
 struct http_req {
-	int body_pending;
+	const uint8_t *body; /* borrowed (a file of the web tree, a static text); NULL: nothing (left) to write */
+	size_t len;
+	size_t off; /* bytes of body written so far */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -76,6 +104,31 @@ static int server_origin_allowed(const struct config *cfg, const char *origin)
 		if (strcmp(cfg->origins[i], origin) == 0)
 			return 1;
 	return 0;
+}
+
+/*
+ * Whether a WebSocket upgrade with the Origin header value `hdr` may go on.
+ * A browser sends the page's origin, https://host[:port] (or "null", or
+ * http://): it must name one of the configured origins (wss://host:port)
+ * with the host compared case-insensitively and :443 when no port is
+ * given, so no other site's page can open a session with the user's
+ * browser. libvarsko sends the canonical wss:// origin of its URL, which no
+ * browser ever sends; it is not checked here, like an upgrade without an
+ * Origin header, since the origin it signs in login and enroll is checked.
+ */
+static int server_upgrade_origin_ok(const struct config *cfg, const char *hdr)
+{
+	char url[PROTO_ORIGIN_MAX + 1], canon[PROTO_ORIGIN_MAX + 1];
+	int n;
+
+	if (strncasecmp(hdr, "wss://", 6) == 0)
+		return 1;
+	if (strncasecmp(hdr, "https://", 8) != 0 || strpbrk(hdr + 8, "/?#") != NULL)
+		return 0;
+	n = snprintf(url, sizeof url, "wss://%s", hdr + 8);
+	if (n < 0 || (size_t)n >= sizeof url)
+		return 0;
+	return proto_origin_from_url(url, canon) == VARSKO_OK && server_origin_allowed(cfg, canon);
 }
 
 /* ---- session table (lws thread only) ----------------------------------- */
@@ -1098,13 +1151,25 @@ static void session_closed(struct session *s)
 	s->srv = NULL;
 }
 
-/* Only "/" carries the WebSocket. */
-static int session_filter(struct lws *wsi)
+/*
+ * Only "/" carries the WebSocket, and only from an allowed Origin
+ * (server_upgrade_origin_ok). Nonzero refuses the upgrade.
+ */
+static int session_filter(struct server *srv, struct lws *wsi)
 {
-	char uri[8];
+	char uri[8], origin[PROTO_ORIGIN_MAX + 1];
+	int n;
 
 	if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, "/") != 0)
 		return 1;
+	if ((n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN)) <= 0)
+		return 0;
+	if (srv == NULL || n >= (int)sizeof origin || lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) != n ||
+	    !server_upgrade_origin_ok(srv->cfg, origin)) {
+		/* Not the header's value: it is the caller's to choose and could be anything. */
+		log_msg(LOGL_WARN, "WebSocket upgrade refused: its Origin header is not a configured origin");
+		return 1;
+	}
 	return 0;
 }
 
@@ -1119,7 +1184,7 @@ static int server_ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void 
 			worker_drain(srv->worker);
 		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		return session_filter(wsi);
+		return session_filter(srv, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
 		return session_open(srv, s, wsi);
 	case LWS_CALLBACK_RECEIVE:
@@ -1143,10 +1208,45 @@ static int http_finish(struct lws *wsi)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int http_request(struct lws *wsi, struct http_req *req, const char *path)
+/* Add the header `name` ("name:") with the NUL-terminated value. Nonzero when it does not fit. */
+static int http_header(struct lws *wsi, const char *name, const char *value, unsigned char **p, unsigned char *end)
+{
+	return lws_add_http_header_by_name(wsi, (const unsigned char *)name, (const unsigned char *)value,
+	                                   (int)strlen(value), p, end);
+}
+
+/* Copy request header t into buf; 1 when it is there and fits in cap bytes with its NUL. */
+static int http_request_header(struct lws *wsi, enum lws_token_indexes t, char *buf, int cap)
+{
+	int n = lws_hdr_total_length(wsi, t);
+
+	return n > 0 && n < cap && lws_hdr_copy(wsi, buf, cap, t) == n;
+}
+
+/*
+ * Send the headers at start..*p, then the body (borrowed, len bytes; NULL
+ * for none) from WRITEABLE callbacks, or end the transaction now.
+ */
+static int http_send(struct lws *wsi, struct http_req *req, unsigned char *start, unsigned char **p,
+                     unsigned char *end, const void *body, size_t len)
+{
+	if (lws_finalize_write_http_header(wsi, start, p, end))
+		return -1;
+	req->body = body;
+	req->len = len;
+	req->off = 0;
+	if (body == NULL || len == 0) {
+		req->body = NULL;
+		return http_finish(wsi);
+	}
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* The plain page at / when there is no web_root. */
+static int http_page(struct lws *wsi, struct http_req *req, const char *path)
 {
 	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-	static const char nosniff[] = "nosniff", hsts[] = "max-age=31536000", nocache[] = "no-store";
 
 	if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
 		lws_return_http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, NULL);
@@ -1158,29 +1258,139 @@ static int http_request(struct lws *wsi, struct http_req *req, const char *path)
 	}
 	if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/plain; charset=utf-8", sizeof server_page - 1, &p,
 	                                end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-	                                (const unsigned char *)nosniff, (int)sizeof nosniff - 1, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"strict-transport-security:",
-	                                (const unsigned char *)hsts, (int)sizeof hsts - 1, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:", (const unsigned char *)nocache,
-	                                (int)sizeof nocache - 1, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
+	    http_header(wsi, "x-content-type-options:", http_nosniff, &p, end) ||
+	    http_header(wsi, "strict-transport-security:", http_hsts, &p, end) ||
+	    http_header(wsi, "cache-control:", "no-store", &p, end))
 		return -1;
-	req->body_pending = 1;
-	lws_callback_on_writable(wsi);
-	return 0;
+	return http_send(wsi, req, start, &p, end, server_page, sizeof server_page - 1);
 }
 
+/* The status line and the headers every answer from web_root carries, with its cache policy. */
+static int web_headers_add(struct lws *wsi, const struct server *srv, unsigned int status, int immutable,
+                           unsigned char **p, unsigned char *end)
+{
+	if (lws_add_http_header_status(wsi, status, p, end) ||
+	    http_header(wsi, "content-security-policy:", srv->web_csp, p, end))
+		return 1;
+	for (size_t i = 0; i < sizeof web_headers / sizeof web_headers[0]; i++)
+		if (http_header(wsi, web_headers[i][0], web_headers[i][1], p, end))
+			return 1;
+	/* Assets have content-hashed names: a new release has new names, so they never change. */
+	return http_header(wsi, "cache-control:", immutable ? "public, max-age=31536000, immutable" : "no-cache", p,
+	                   end);
+}
+
+/*
+ * Content-Length of a body of len bytes. With `sent`, lws counts the body
+ * down as it is written; a HEAD answer names the length of a body it never
+ * sends.
+ */
+static int web_content_length(struct lws *wsi, size_t len, int sent, unsigned char **p, unsigned char *end)
+{
+	char num[24];
+
+	if (sent)
+		return lws_add_http_header_content_length(wsi, (lws_filepos_t)len, p, end);
+	snprintf(num, sizeof num, "%zu", len);
+	return lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, (const unsigned char *)num,
+	                                    (int)strlen(num), p, end);
+}
+
+/*
+ * A 404 or 405 from web_root: a short plain text (not for HEAD). A 405 goes
+ * out with its headers in one write, as lws_return_http_status() does: lws
+ * reads a POST's body before it calls WRITEABLE, and that body is not read.
+ */
+static int web_status(struct lws *wsi, const struct server *srv, struct http_req *req, unsigned int status,
+                      const char *text, int head)
+{
+	unsigned char buf[LWS_PRE + HTTP_HDR_MAX], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	size_t len = strlen(text);
+	int now = status == HTTP_STATUS_METHOD_NOT_ALLOWED;
+
+	if (web_headers_add(wsi, srv, status, 0, &p, end) ||
+	    (now && http_header(wsi, "allow:", "GET, HEAD", &p, end)) ||
+	    http_header(wsi, "content-type:", "text/plain; charset=utf-8", &p, end) ||
+	    web_content_length(wsi, len, !head && !now, &p, end))
+		return -1;
+	if (!now)
+		return http_send(wsi, req, start, &p, end, head ? NULL : text, len);
+	if (lws_finalize_http_header(wsi, &p, end) || (size_t)(end - p) < len)
+		return -1;
+	memcpy(p, text, len);
+	p += len;
+	if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP) < 0)
+		return -1;
+	return http_finish(wsi);
+}
+
+/*
+ * GET or HEAD of a file of web_root: 200 with the file, or with its gzip
+ * variant when the client accepts gzip; 304 when If-None-Match names the
+ * ETag of what would be sent. Anything else is 404 or 405.
+ */
+static int web_request(struct lws *wsi, const struct server *srv, struct http_req *req, const char *path)
+{
+	unsigned char buf[LWS_PRE + HTTP_HDR_MAX], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+	char hv[HTTP_HV_MAX];
+	const struct webroot_file *f;
+	const struct webroot_body *b;
+	int head, fresh;
+
+	head = lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0;
+	if (!head && lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+		return web_status(wsi, srv, req, HTTP_STATUS_METHOD_NOT_ALLOWED, http_not_allowed, 0);
+	if ((f = webroot_lookup(srv->web, path)) == NULL)
+		return web_status(wsi, srv, req, HTTP_STATUS_NOT_FOUND, http_not_found, head);
+	b = &f->body;
+	if (f->gz.bytes != NULL && http_request_header(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, hv, sizeof hv) &&
+	    webroot_accepts_gzip(hv))
+		b = &f->gz;
+	fresh = http_request_header(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, hv, sizeof hv) && webroot_etag_match(hv, b->etag);
+	if (web_headers_add(wsi, srv, fresh ? HTTP_STATUS_NOT_MODIFIED : HTTP_STATUS_OK, f->immutable, &p, end) ||
+	    http_header(wsi, "etag:", b->etag, &p, end) ||
+	    (f->gz.bytes != NULL && http_header(wsi, "vary:", "Accept-Encoding", &p, end)) ||
+	    (b == &f->gz && http_header(wsi, "content-encoding:", "gzip", &p, end)))
+		return -1;
+	if (fresh)
+		return http_send(wsi, req, start, &p, end, NULL, 0);
+	if (http_header(wsi, "content-type:", f->type, &p, end) || web_content_length(wsi, b->len, !head, &p, end))
+		return -1;
+	return http_send(wsi, req, start, &p, end, head ? NULL : b->bytes, b->len);
+}
+
+static int http_request(struct lws *wsi, const struct server *srv, struct http_req *req, const char *path)
+{
+	if (srv == NULL || req == NULL)
+		return -1;
+	req->body = NULL;
+	if (srv->web != NULL)
+		return web_request(wsi, srv, req, path);
+	return http_page(wsi, req, path);
+}
+
+/* The next piece of the body; the last one ends the transaction. One lws_write() per call. */
 static int http_writeable(struct lws *wsi, struct http_req *req)
 {
-	unsigned char buf[LWS_PRE + sizeof server_page];
+	unsigned char buf[LWS_PRE + HTTP_CHUNK];
+	size_t n;
+	int last;
 
-	if (req == NULL || !req->body_pending)
+	if (req == NULL || req->body == NULL)
 		return 0;
-	req->body_pending = 0;
-	memcpy(buf + LWS_PRE, server_page, sizeof server_page - 1);
-	if (lws_write(wsi, buf + LWS_PRE, sizeof server_page - 1, LWS_WRITE_HTTP_FINAL) < 0)
+	n = req->len - req->off;
+	if (n > HTTP_CHUNK)
+		n = HTTP_CHUNK;
+	last = req->off + n == req->len;
+	memcpy(buf + LWS_PRE, req->body + req->off, n);
+	if (lws_write(wsi, buf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < 0)
 		return -1;
+	req->off += n;
+	if (!last) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	req->body = NULL;
 	return http_finish(wsi);
 }
 
@@ -1200,7 +1410,7 @@ static int server_http_cb(struct lws *wsi, enum lws_callback_reasons reason, voi
 		/* A WebSocket upgrade that did not ask for varsko.v1. */
 		return 1;
 	case LWS_CALLBACK_HTTP:
-		return http_request(wsi, user, in);
+		return http_request(wsi, srv, user, in);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, user);
 	default:
@@ -1365,6 +1575,19 @@ int server_push_users(struct server *srv, const char (*users)[PROTO_ID_MAX + 1],
 
 /* ---- the server ---------------------------------------------------------- */
 
+int server_set_web(struct server *srv, const struct webroot *web)
+{
+	char *csp = NULL;
+	int r;
+
+	if ((r = webroot_csp((const char *const *)srv->cfg->origins, srv->cfg->n_origins, &csp)) != VARSKO_OK)
+		return r;
+	free(srv->web_csp);
+	srv->web_csp = csp;
+	srv->web = web;
+	return VARSKO_OK;
+}
+
 void server_set_root(struct server *srv, const uint8_t root_pk[PROTO_PK_LEN])
 {
 	memcpy(srv->root_pk, root_pk, PROTO_PK_LEN);
@@ -1500,6 +1723,7 @@ void server_destroy(struct server *srv)
 	admin_free(srv->admin);
 	metrics_free(srv->metrics);
 	free(srv->gateway_cert_json);
+	free(srv->web_csp);
 	sodium_memzero(srv, sizeof *srv);
 	free(srv);
 }

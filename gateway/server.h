@@ -4,7 +4,8 @@
  * One lws context with one vhost on cfg->listen:cfg->port, TLS only (TLS 1.2
  * or newer, ECDHE+AEAD suites for TLS 1.2, ALPN "http/1.1" only), serving
  * the WebSocket subprotocol "varsko.v1" on path "/" exactly as
- * docs/WIRE-BEHAVIOUR.md describes, and a minimal HTTPS page on GET /. A
+ * docs/WIRE-BEHAVIOUR.md describes, and over HTTPS either the web client's
+ * files (server_set_web) or a minimal page on GET /. A
  * second vhost in the same context, the admin listener (admin.h), serves
  * /healthz and /metrics over plain HTTP on cfg->admin_listen:admin_port.
  *
@@ -51,6 +52,16 @@ int server_create(struct server **out, const struct config *cfg, struct store *s
 
 /* The TCP port the server listens on (useful when cfg->port was taken as is). */
 int server_port(const struct server *srv);
+
+struct webroot;
+
+/*
+ * Serve the web client from `web` (borrowed: it must outlive the server;
+ * webroot.h) on the HTTPS port instead of the plain page at /, with the
+ * headers of docs/OPERATIONS.md "The web client". Before server_run().
+ * VARSKO_OK or VARSKO_ERR_NOMEM.
+ */
+int server_set_web(struct server *srv, const struct webroot *web);
 
 /* The organisation root key that hello carries from now on (PROTOCOL.md 16.2); before server_run(). */
 void server_set_root(struct server *srv, const uint8_t root_pk[PROTO_PK_LEN]);

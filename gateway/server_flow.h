@@ -101,6 +101,9 @@ struct server {
 	/* lws thread: the sessions' re-check (server_flow.c) */
 	int recheck_busy;
 	int64_t recheck_last;
+	/* lws thread: the web client's files (borrowed, NULL without web_root) and their CSP (owned) */
+	const struct webroot *web;
+	char *web_csp;
 	/* worker thread only: the routing rules as last loaded, and the text they came from */
 	struct route_rules *rules;
 	char *rules_doc;

@@ -31,6 +31,7 @@
 #include "server.h"
 #include "store.h"
 #include "store_keys.h"
+#include "webroot.h"
 #include "wipe.h"
 
 static struct server *varskod_server; /* for the signal handler */
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
 	struct deadline_engine *deadlines = NULL;
 	struct retention_engine *retention = NULL;
 	struct mqtt *mqtt = NULL;
+	struct webroot *web = NULL;
 	uint8_t *org_sk = NULL, *gw_sk = NULL;
 	uint8_t root_pk[PROTO_PK_LEN];
 	int has_root;
@@ -246,6 +248,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", path, err);
 		goto out;
 	}
+	/* The whole tree, now: nothing is read from the disk while requests are served. */
+	if (cfg.web_root != NULL && (r = webroot_load(&web, cfg.web_root, err, sizeof err)) != VARSKO_OK) {
+		fprintf(stderr, "%s:%lu: %s\n", path, config_key_line(&cfg, "web_root"), err);
+		goto out;
+	}
 	if (check_only) {
 		printf("%s: ok\n", path);
 		status = 0;
@@ -275,6 +282,13 @@ int main(int argc, char **argv)
 	if ((r = server_create(&srv, &cfg, store, org_sk, gw_sk, &gw_cert)) != VARSKO_OK) {
 		varskod_fail("cannot start the server", r);
 		goto out;
+	}
+	if (web != NULL) {
+		if ((r = server_set_web(srv, web)) != VARSKO_OK) {
+			varskod_fail("cannot serve the web client", r);
+			goto out;
+		}
+		log_msg(LOGL_INFO, "serving the web client: %zu files from web_root", webroot_count(web));
 	}
 	/* Read once: `varskoctl org init` on a running varskod takes effect at the next start. */
 	if (has_root)
@@ -324,6 +338,7 @@ out : {
 	retention_stop(retention);
 	mqtt_stop(mqtt);
 	server_destroy(srv);
+	webroot_free(web); /* after the server, which borrowed it */
 	store_close(store);
 	/* sodium_free() unprotects by itself: the key is wiped whatever its protection. */
 	keys_secret_free(gw_sk);

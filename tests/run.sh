@@ -10,9 +10,11 @@ usage() {
 Usage: tests/run.sh [--quick | --bench] [--help]
 
 Installs missing Debian packages (deploy/install-deps.sh) and the npm packages of
-tests/browser (npm ci when node_modules is missing or older than package-lock.json;
-never a browser download: Debian's chromium is used), then:
-  build/       meson setup + ninja; meson test (all suites); unit suite under valgrind
+clients/web and tests/browser (deploy/npm-deps.sh: npm ci when node_modules is
+missing or made from another package-lock.json; never a browser download:
+Debian's chromium is used), then:
+  build/       meson setup + ninja (also the web client); meson test (all suites:
+               unit, fuzz, integration, web, browser); unit suite under valgrind
   build-release/  --buildtype=release (as packagers build): must build warning-free
   build-asan/  -Db_sanitize=address,undefined; meson test --suite unit,fuzz,integration
 and prints the totals as its last line: "N passed, N failed, N skipped".
@@ -76,24 +78,15 @@ if [ ! -x "$py" ]; then
 	exit 1
 fi
 
-# The browser tools of the tests (tests/browser: playwright-core driving Debian's
-# chromium). `npm ci` when node_modules is missing or was made from another
-# package-lock.json (a copy of the lockfile it was made from is kept inside it).
-# A failure is one failed test: the tests that need it then skip.
-browser_deps() {
-	local dir=tests/browser stamp=tests/browser/node_modules/.varsko-package-lock.json
-	if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
-		return 0
-	fi
-	echo "== npm ci in $dir" >&2
-	if (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund >&2) &&
-		cp "$dir/package-lock.json" "$stamp"; then
-		return 0
-	fi
-	echo "run.sh: npm ci in $dir failed: counted as one failure" >&2
+# The npm packages of the web client (clients/web: built by meson) and of the
+# browser suite (tests/browser: playwright-core driving Debian's chromium), from
+# their package-lock.json (deploy/npm-deps.sh: npm ci only when out of date).
+# A failure is one failed test: the web client is then not built and the
+# browser tests skip.
+if ! deploy/npm-deps.sh; then
+	echo "run.sh: deploy/npm-deps.sh failed: counted as one failure" >&2
 	failed=$((failed + 1))
-}
-browser_deps
+fi
 
 # setup DIR ARGS...: configure DIR (reconfigure when it exists) and build it.
 setup() {

@@ -49,6 +49,12 @@ def main():
     problems += [f"entry {n} of {da_path} names no code of {err_path}" for n in cat if n not in names]
     problems += [f"entry {n} has no text" for n, e in cat.items() if not e.get("text")]
     problems += [f"entry {n}: only text and next are known" for n, e in cat.items() if set(e) - {"text", "next"}]
+    # the web client's page texts: an object of sections, each of non-empty texts
+    web = json.load(open(da_path, encoding="utf-8")).get("web", {})
+    if not isinstance(web, dict) or not all(isinstance(sec, dict) and sec and
+                                            all(isinstance(v, str) and v for v in sec.values())
+                                            for sec in web.values()):
+        problems.append("web must be an object of sections, each an object of non-empty texts")
     if problems:
         sys.stderr.write("".join(f"gen.py: {p}\n" for p in problems))
         return 1
@@ -99,6 +105,7 @@ def main():
         f.write("export const document = " + json.dumps(doc, ensure_ascii=False, indent=1) + ";\n")
         f.write("export const notices = " + json.dumps(notices, ensure_ascii=False, indent=1) + ";\n")
         f.write("export const unreachable = " + json.dumps(unreach, ensure_ascii=False, indent=1) + ";\n")
+        f.write("export const web = " + json.dumps(web, ensure_ascii=False, indent=1) + ";\n")
     return 0
 
 

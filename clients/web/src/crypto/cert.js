@@ -17,7 +17,7 @@ export const CERT_ROLE_MAX = 16;
 /** The role names of section 6 (for display; verification does not look at the role, as proto/cert.c). */
 export const CERT_ROLES = Object.freeze(['fagperson', 'raadgiver', 'myndighed', 'leder', 'admin', 'agent', 'gateway']);
 
-const CERT_TABLE = Object.freeze([
+export const CERT_TABLE = Object.freeze([
 	field('version', K.U32POS),
 	field('serial', K.U64, { min: 1 }),
 	field('user', K.ID, { min: 1, max: ID_MAX }),

@@ -144,6 +144,49 @@ export class Fields {
 	}
 }
 
+/**
+ * The reader of the field encoding, mirroring proto_field_next/_str/_u64
+ * (proto/sign.c): `new FieldReader(bytes)`, then .bytes(), .str(maxLen),
+ * .u64() in order and .end(). Anything malformed, short or left over is
+ * `bad_input`.
+ */
+export class FieldReader {
+	constructor(b) {
+		if (!(b instanceof Uint8Array)) fail('bad_input', 'fields are not bytes');
+		this.b = b;
+		this.pos = 0;
+	}
+
+	bytes() {
+		const b = this.b;
+		if (b.length - this.pos < 4) fail('bad_input', 'field length past the end');
+		const n = new DataView(b.buffer, b.byteOffset + this.pos, 4).getUint32(0, false);
+		this.pos += 4;
+		if (b.length - this.pos < n) fail('bad_input', 'field past the end');
+		const f = b.subarray(this.pos, this.pos + n);
+		this.pos += n;
+		return f;
+	}
+
+	/** A non-empty UTF-8 string without NUL of at most maxLen bytes. */
+	str(maxLen) {
+		const f = this.bytes();
+		if (f.length === 0 || f.length > maxLen || f.includes(0)) fail('bad_input', 'string field');
+		return fromUtf8(f);
+	}
+
+	/** An 8-byte big-endian unsigned integer, as a BigInt. */
+	u64() {
+		const f = this.bytes();
+		if (f.length !== 8) fail('bad_input', 'integer field of 8 bytes expected');
+		return new DataView(f.buffer, f.byteOffset, 8).getBigUint64(0, false);
+	}
+
+	end() {
+		if (this.pos !== this.b.length) fail('bad_input', 'bytes after the last field');
+	}
+}
+
 /* ---- times ------------------------------------------------------------------ */
 
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;

@@ -1,0 +1,283 @@
+// The web client's entry: the page frame (DKFDS header, main, footer), the
+// device's state (new, locked, unlocked), the live connection, the idle lock
+// and the routes. Pages are in pages/; all cryptography is in ../crypto/ and
+// the protocol in ../client/.
+import { ready, sodium } from '../crypto/codec.js';
+import { plain } from '../client/conn.js';
+import { enroll, login } from '../client/enroll.js';
+import * as vault from '../client/vault.js';
+import { h, icon, replace } from './dom.js';
+import { enrollPage } from './pages/enroll.js';
+import { homePage, mePage } from './pages/me.js';
+import { newDraft, underretPage } from './pages/underret.js';
+import { unlockPage } from './pages/unlock.js';
+import { t } from './text.js';
+import { alert } from './ui.js';
+
+const PING_MS = 60000;
+
+const app = {
+	secrets: null, // the unlocked secrets (null when locked)
+	cert: null, // the session's certificate (JSON object)
+	conn: null,
+	settings: { lock_minutes: 15 }, // sealed under the local key (vault.SETTINGS)
+	directory: null, // the municipality's names (directory_get), refreshed at every login
+	status: 'offline',
+	lastUse: Date.now(),
+	retry: 0,
+	timers: [],
+};
+
+let main;
+let navBox;
+let statusEl;
+
+function frame() {
+	statusEl = h('span', { class: 'vk-status', 'data-state': 'idle', role: 'status', 'aria-live': 'polite' },
+		t('app.offline_locked'));
+	navBox = h('div', { class: 'vk-navbar', hidden: true });
+	main = h('main', { id: 'main-content', class: 'container', tabindex: '-1' });
+	const release = h('p', { class: 'vk-footer-release', id: 'release' });
+	const root = document.getElementById('app');
+	replace(root,
+		h('header', { class: 'header' },
+			h('div', { class: 'solution-info' },
+				h('div', { class: 'solution-info-inner container vk-brand' },
+					h('div', { class: 'solution-heading' }, h('a', { href: '#/' }, t('app.name'))),
+					h('div', { class: 'vk-tagline' }, h('p', { class: 'mb-0' }, t('app.tagline')), h('p', { class: 'mb-0' }, statusEl))))),
+		navBox,
+		main,
+		h('footer', null, h('div', { class: 'footer' }, h('div', { class: 'container' },
+			h('p', null, t('app.footer')), release))));
+	showRelease(release);
+}
+
+/* The short hash of the running release (its manifest), in the footer. */
+async function showRelease(el) {
+	try {
+		const r = await fetch('/release.json', { cache: 'no-cache' });
+		const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await r.arrayBuffer()));
+		el.textContent = t('app.release', { hash: sodium.to_hex(digest).slice(0, 12) });
+	} catch {
+		el.textContent = '';
+	}
+}
+
+function setStatus(s) {
+	app.status = s;
+	statusEl.dataset.state = s;
+	statusEl.textContent = t({ online: 'app.connected', connecting: 'app.connecting', offline: 'app.offline',
+		idle: 'app.offline_locked' }[s]);
+}
+
+function renderUser() {
+	if (!app.secrets || !app.cert) {
+		navBox.hidden = true;
+		replace(navBox);
+		return;
+	}
+	const here = location.hash || '#/';
+	const link = (href, text) => h('li', null, h('a', { href, 'aria-current': here === href ? 'page' : undefined }, text));
+	navBox.hidden = false;
+	replace(navBox, h('nav', { class: 'container', 'aria-label': t('nav.label') },
+		h('ul', { class: 'vk-nav nobullet-list' },
+			link('#/', t('nav.home')),
+			app.cert.role === 'fagperson' ? link('#/ny', t('nav.new')) : null,
+			link('#/mig', t('nav.me')),
+			h('li', { class: 'vk-user' }, app.cert.name),
+			h('li', null, h('button', { class: 'function-link', type: 'button', id: 'lock', onclick: () => lock() },
+				icon('lock'), t('nav.lock'))))));
+}
+
+function focusTitle() {
+	const title = document.getElementById('page-title');
+	if (title) title.focus();
+}
+
+function route() {
+	if (!app.secrets) return;
+	renderUser();
+	const hash = location.hash || '#/';
+	if (hash === '#/mig') {
+		mePage(main, {
+			cert: app.cert, secrets: app.secrets, names: nameOf, onLock: () => lock(), onForget: forget,
+			lockMinutes: app.settings.lock_minutes,
+			onLockMinutes: async (n) => {
+				app.settings.lock_minutes = n;
+				await vault.putLocal(app.secrets.local_key, vault.SETTINGS, app.settings);
+			},
+		});
+	} else if (hash === '#/ny' && app.cert.role === 'fagperson') {
+		showForm();
+		return;
+	} else {
+		homePage(main, { cert: app.cert });
+	}
+	focusTitle();
+}
+
+/* The name of an institution or team from the directory (its id when unknown). */
+function nameOf(id) {
+	const d = app.directory;
+	const x = d && [...d.institutions, ...d.teams].find((e) => e.id === id);
+	return x ? x.name : id;
+}
+
+function akutPhone() {
+	const d = app.directory;
+	const team = d && d.akut_team && d.teams.find((e) => e.id === d.akut_team);
+	return team && team.phone ? `${team.name}, ${team.phone}` : null;
+}
+
+let draftTimer = null;
+
+async function showForm() {
+	const draft = (await vault.getLocal(app.secrets.local_key, vault.DRAFT)) || newDraft(app.cert);
+	underretPage(main, {
+		cert: app.cert, draft, names: nameOf, akutPhone: akutPhone(),
+		onChange: (d) => {
+			clearTimeout(draftTimer);
+			const key = app.secrets.local_key;
+			draftTimer = setTimeout(() => vault.putLocal(key, vault.DRAFT, d), 300);
+		},
+		onSend: async () => {
+			throw new Error('not yet');
+		},
+		onDiscard: async () => {
+			clearTimeout(draftTimer);
+			await vault.del(vault.DRAFT);
+			showForm();
+		},
+	});
+	focusTitle();
+}
+
+/* ---- the connection ------------------------------------------------------- */
+
+async function connect() {
+	setStatus('connecting');
+	const { conn, cert } = await login(app.secrets);
+	app.conn = conn;
+	app.cert = cert;
+	app.retry = 0;
+	setStatus('online');
+	conn.request({ type: 'directory_get' }, 'directory').then((d) => {
+		app.directory = plain(d.raw);
+	}).catch(() => {});
+	conn.onclose = () => {
+		if (app.conn !== conn) return;
+		app.conn = null;
+		setStatus('offline');
+		if (app.secrets) reconnectLater();
+	};
+	conn.onpush = () => {};
+}
+
+function reconnectLater() {
+	const delay = Math.min(30000, 1000 * 2 ** app.retry++);
+	app.timers.push(setTimeout(() => {
+		if (app.secrets && !app.conn) connect().catch(() => reconnectLater());
+	}, delay));
+}
+
+/* ---- lock, unlock, enroll ----------------------------------------------------- */
+
+function wipeSecrets(s) {
+	if (!s) return;
+	for (const k of ['sign_sk', 'box_sk', 'local_key']) {
+		if (typeof s[k] === 'string') s[k] = '';
+	}
+}
+
+async function lock(notice) {
+	const s = app.secrets;
+	app.secrets = null;
+	wipeSecrets(s);
+	for (const tm of app.timers) clearTimeout(tm);
+	app.timers = [];
+	if (app.conn) {
+		const c = app.conn;
+		app.conn = null;
+		c.close();
+	}
+	app.cert = null;
+	setStatus('idle');
+	renderUser();
+	await start(notice);
+}
+
+async function forget() {
+	await lock();
+	await vault.clear();
+	await start(null, t('me.forgotten'));
+}
+
+async function unlocked(secrets) {
+	app.secrets = secrets;
+	app.settings = { lock_minutes: 15, ...(await vault.getLocal(secrets.local_key, vault.SETTINGS)) };
+	app.lastUse = Date.now();
+	await connect();
+	renderUser();
+	app.timers.push(setInterval(() => {
+		if (app.conn) app.conn.request({ type: 'ping' }, 'pong').catch(() => {});
+	}, PING_MS));
+	app.timers.push(setInterval(() => {
+		const minutes = app.settings.lock_minutes || 15;
+		if (app.secrets && Date.now() - app.lastUse > minutes * 60000)
+			lock(t('unlock.locked_idle', { minutes }));
+	}, 5000));
+}
+
+async function start(notice, info) {
+	const rec = await vault.get(vault.DEVICE);
+	if (!rec) {
+		enrollPage(main, {
+			onEnroll: async (o) => {
+				const secrets = await enroll(o);
+				await unlocked(secrets);
+				location.hash = '#/';
+				route();
+			},
+		});
+		if (info) main.prepend(alert('success', null, info));
+		focusTitle();
+		return;
+	}
+	unlockPage(main, {
+		device: rec.device,
+		notice,
+		onUnlock: async (passphrase) => {
+			const secrets = vault.unseal(passphrase, rec.sealed);
+			await unlocked(secrets);
+			route();
+		},
+		onForget: forget,
+	});
+	focusTitle();
+}
+
+async function boot() {
+	frame();
+	replace(main, h('p', { role: 'status' }, t('app.loading')));
+	try {
+		await ready();
+	} catch {
+		replace(main, alert('error', t('app.error_heading'), t('app.nojs_crypto')));
+		return;
+	}
+	if (!window.indexedDB) {
+		replace(main, alert('error', t('app.error_heading'), t('app.storage')));
+		return;
+	}
+	for (const ev of ['pointerdown', 'keydown']) document.addEventListener(ev, () => {
+		app.lastUse = Date.now();
+	}, { passive: true });
+	window.addEventListener('hashchange', route);
+	try {
+		await start();
+	} catch (e) {
+		replace(main, alert('error', t('app.error_heading'), e && e.code === 'storage' ? t('app.storage') : String(e.message)));
+	}
+}
+
+boot();

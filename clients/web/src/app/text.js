@@ -1,0 +1,25 @@
+// Every text a person reads, from the Danish catalogue shared with the C CLI
+// (clients/catalogue/da.json, generated into build/clients/lib/catalogue.js).
+import { errors, web } from 'varsko-catalogue';
+
+function fill(s, vars) {
+	return s.replace(/\{([a-z_]+)\}/g, (m, k) => (vars && vars[k] !== undefined ? String(vars[k]) : m));
+}
+
+/** t('enroll.title'), t('unlock.intro', {device: 'd-…'}) */
+export function t(key, vars) {
+	const [sec, name] = key.split('.');
+	const s = web[sec] && web[sec][name];
+	if (s === undefined) throw new Error(`no text ${key}`);
+	return fill(s, vars);
+}
+
+/** What happened and what to do, for an error code (never the code alone). */
+export function errorText(code) {
+	const e = errors[code] || errors.internal;
+	return { text: e.text, next: e.next, code: errors[code] ? code : 'internal' };
+}
+
+export function roleName(role) {
+	return web.roles[role] || role;
+}

@@ -1,0 +1,140 @@
+// Browser scenario: a teacher enrolls this browser with a code from
+// `varskoctl invite`, unlocks it after a reload, sees who she is, locks it.
+// Started by test_web_enroll.py with: VARSKO_URL, VARSKO_SPKI, VARSKO_CODE,
+// VARSKO_FPR, VARSKO_NAME, VARSKO_SHOTS. Prints checks and screenshot paths.
+import { axe, Checks, close, env, failed, foreign, launch, shots, watch } from './lib.mjs';
+
+const url = env('VARSKO_URL');
+const dir = env('VARSKO_SHOTS');
+const name = env('VARSKO_NAME');
+const PASS = 'korrekt hest batteri hæfteklamme';
+const checks = new Checks();
+const c = checks.ok.bind(checks);
+
+async function noAxe(page, what) {
+	const v = await axe(page);
+	c(v.length === 0, `axe-core finds no WCAG 2.1 AA violation on ${what}`, v.join('; '));
+}
+
+const ctx = await launch(env('VARSKO_SPKI'));
+const log = watch(ctx);
+try {
+	const page = ctx.pages()[0] || await ctx.newPage();
+	page.on('dialog', (d) => d.accept());
+	const resp = await page.goto(url);
+	const csp = resp.headers()['content-security-policy'] || '';
+	c(/default-src 'self'/.test(csp) && /require-trusted-types-for 'script'/.test(csp) && /frame-ancestors 'none'/.test(csp),
+		'the page comes with the strict Content-Security-Policy', csp);
+	c(resp.headers()['referrer-policy'] === 'no-referrer', 'Referrer-Policy: no-referrer');
+	c(/max-age=/.test(resp.headers()['strict-transport-security'] || ''), 'HSTS header');
+
+	await page.getByRole('heading', { level: 1, name: 'Tilmeld denne browser' }).waitFor();
+	c(await page.evaluate(() => document.documentElement.lang) === 'da', 'the page is in Danish (lang="da")');
+	await noAxe(page, 'Tilmeld');
+	await shots(page, dir, 'tilmeld', checks);
+
+	// Nothing filled in: the DKFDS error summary names every field, in Danish.
+	await page.getByRole('button', { name: 'Tilmeld' }).click();
+	const summary = page.getByRole('alert');
+	await summary.waitFor();
+	const stext = await summary.innerText();
+	c(/Skriv engangskoden/.test(stext) && /fingeraftryk/.test(stext) && /mindst 12 tegn/.test(stext),
+		'an empty form lists what is missing, in Danish', stext);
+	await noAxe(page, 'Tilmeld with errors');
+	await shots(page, dir, 'tilmeld-fejl', checks);
+
+	// Keyboard only: the summary's link moves the focus to its field.
+	await page.getByRole('link', { name: 'Skriv engangskoden.' }).focus();
+	await page.keyboard.press('Enter');
+	c(await page.evaluate(() => document.activeElement && document.activeElement.id) === 'code',
+		'the error summary link takes the keyboard to the field');
+
+	// A wrong fingerprint: refused before anything is sent.
+	await page.getByLabel('Engangskode').fill(env('VARSKO_CODE'));
+	await page.getByLabel('Organisationens fingeraftryk').fill('0000-1111-2222-3333-4444-5555-6666-7777');
+	await page.getByLabel('Vælg en adgangssætning').fill(PASS);
+	await page.getByLabel('Gentag adgangssætningen').fill(PASS);
+	await page.getByRole('button', { name: 'Tilmeld' }).click();
+	await page.getByText('Fingeraftrykket passer ikke').waitFor({ timeout: 20000 });
+	c(true, 'a wrong fingerprint is refused with a Danish explanation');
+	await shots(page, dir, 'tilmeld-fingeraftryk', checks);
+
+	// The right one: enrolled, logged in, the home page greets her by name.
+	await page.getByLabel('Organisationens fingeraftryk').fill(env('VARSKO_FPR'));
+	await page.getByLabel('Vælg en adgangssætning').fill(PASS);
+	await page.getByLabel('Gentag adgangssætningen').fill(PASS);
+	await page.getByRole('button', { name: 'Tilmeld' }).click();
+	await page.getByRole('heading', { level: 1, name: `Velkommen, ${name}` }).waitFor({ timeout: 30000 });
+	c(true, `enrolled and logged in: "Velkommen, ${name}"`);
+	c(await page.getByText('Forbundet').count() > 0, 'the header says it is connected');
+	await noAxe(page, 'Forside');
+	await shots(page, dir, 'forside', checks);
+
+	// The form's first step, with the akut warning; the draft survives a reload (sealed, checked below).
+	await page.getByRole('link', { name: 'Ny underretning' }).click();
+	await page.getByRole('heading', { level: 1, name: 'Ny underretning' }).waitFor();
+	await page.getByLabel('Barnets navn').fill('Sofie Eksempel');
+	await page.locator('#akut-yes').check();
+	const akut = await page.getByText('Ring til Døgnvagten nu').count();
+	c(akut === 1, 'choosing akut shows "Ring til Døgnvagten nu" at once');
+	await page.getByRole('button', { name: 'Næste' }).click();
+	const ftext = await page.getByRole('alert').first().innerText();
+	c(/CPR-nummeret/.test(ftext) && /adresse/.test(ftext), 'the first step lists what is missing before going on', ftext);
+	await noAxe(page, 'Ny underretning (step 1, akut, errors)');
+	await shots(page, dir, 'ny-trin1', checks);
+
+	await page.getByRole('link', { name: 'Mig' }).click();
+	await page.getByRole('heading', { level: 1, name: 'Mig' }).waitFor();
+	const me = await page.locator('main').innerText();
+	c(me.includes(name) && /d-[0-9a-f]{16}/.test(me), 'Mig shows the name and the device id', me);
+	await noAxe(page, 'Mig');
+	await shots(page, dir, 'mig', checks);
+
+	// A reload locks: the keys are sealed in IndexedDB, never in the clear.
+	const stored = await page.evaluate(() => new Promise((resolve) => {
+		const r = indexedDB.open('varsko');
+		r.onsuccess = () => {
+			const g = r.result.transaction('kv').objectStore('kv').get('device');
+			g.onsuccess = () => resolve(JSON.stringify(g.result));
+		};
+	}));
+	c(!/sign_sk|box_sk|BEGIN|"cert"/.test(stored) && /"box"/.test(stored), 'IndexedDB holds the keys only sealed', stored.slice(0, 200));
+	const all = await page.evaluate(() => new Promise((resolve) => {
+		const r = indexedDB.open('varsko');
+		r.onsuccess = () => {
+			const g = r.result.transaction('kv').objectStore('kv').getAll();
+			g.onsuccess = () => resolve(JSON.stringify(g.result));
+		};
+	}));
+	c(!all.includes('Sofie') && /"box"/.test(all), 'the draft is stored, and only sealed (the child\'s name is not in IndexedDB)', all.slice(0, 300));
+	await page.reload();
+	await page.getByRole('heading', { level: 1, name: 'Lås op' }).waitFor();
+	await noAxe(page, 'Lås op');
+	await shots(page, dir, 'laas-op', checks);
+	await page.getByLabel('Adgangssætning').fill('forkert adgangssætning');
+	await page.getByRole('button', { name: 'Lås op' }).click();
+	await page.getByText('Adgangssætningen er forkert').first().waitFor({ timeout: 20000 });
+	c(true, 'a wrong passphrase is refused in Danish');
+	await page.getByLabel('Adgangssætning').fill(PASS);
+	await page.getByRole('button', { name: 'Lås op' }).click();
+	await page.getByRole('heading', { level: 1, name: 'Mig' }).waitFor({ timeout: 30000 });
+	c(true, 'the right passphrase unlocks, logs in again and shows the page that was open (Mig)');
+
+	await page.getByRole('link', { name: 'Ny underretning' }).click();
+	c(await page.getByLabel('Barnets navn').inputValue() === 'Sofie Eksempel', 'the draft survives the reload and the lock');
+
+	await page.getByRole('button', { name: 'Lås', exact: true }).click();
+	await page.getByRole('heading', { level: 1, name: 'Lås op' }).waitFor();
+	c(true, 'Lås locks the page');
+
+	const f = foreign(log, url);
+	c(f.length === 0, 'no request to any host but varskod', f.join(' '));
+	c(log.errors.length === 0, 'no script error, CSP or Trusted Types violation in the page', log.errors.join(' | '));
+} catch (e) {
+	c(false, 'the scenario ran to its end', e && e.stack ? e.stack.split('\n').slice(0, 4).join(' ') : String(e));
+	await failed(ctx, dir);
+	console.log(`page errors: ${log.errors.join(' | ')}`);
+} finally {
+	await close(ctx);
+}
+checks.done();

@@ -1,0 +1,71 @@
+"""Shared by the browser suite's Python tests: where the built web client is,
+the server certificate's SPKI hash (so Chromium accepts exactly that key),
+running one node scenario against a flowlib.Flow and relaying its checks.
+"""
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+
+import harness
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def require_web():
+    """The built web client (build/clients/web/dist); skips when node or Chromium is missing."""
+    dist = os.path.join(harness.BUILD_ROOT, "clients", "web", "dist")
+    if not os.path.isfile(os.path.join(dist, "index.html")):
+        harness.skip(f"the web client is not built in {dist} (deploy/npm-deps.sh, then ninja)")
+    if shutil.which("node") is None or not os.access("/usr/bin/chromium", os.X_OK):
+        harness.skip("node or /usr/bin/chromium is missing (deploy/install-deps.sh)")
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "playwright-core")):
+        harness.skip("tests/browser/node_modules is missing (deploy/npm-deps.sh)")
+    return dist
+
+
+def spki_hash(cert_path):
+    """base64 SHA-256 of the certificate's SubjectPublicKeyInfo (Chromium's pin format)."""
+    pub = subprocess.run(["openssl", "x509", "-in", cert_path, "-pubkey", "-noout"], capture_output=True,
+                         check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub, capture_output=True,
+                         check=True).stdout
+    return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+
+def shot_dir(name):
+    """Where a scenario's screenshots go: build/tests/browser/shots/<name> (kept for people to look at)."""
+    d = os.path.join(harness.BUILD_ROOT, "tests", "browser", "shots", name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def demo_name(user):
+    """A demo user's display name."""
+    return next(name for uid, name, _ in harness.demo_users(harness.load_demo()) if uid == user)
+
+
+def run_scenario(env, script, extra, checks, timeout=600):
+    """node tests/browser/SCRIPT against env's varskod; its "ok"/"not ok" lines become checks."""
+    e = dict(os.environ)
+    e.update({"VARSKO_URL": f"https://127.0.0.1:{env.port}/",
+              "VARSKO_SPKI": spki_hash(os.path.join(env.certs, "server.crt"))})
+    e.update(extra)
+    try:
+        r = subprocess.run(["node", os.path.join(HERE, script)], capture_output=True, text=True, env=e,
+                           timeout=timeout, cwd=HERE)
+        out, rc = r.stdout + r.stderr, r.returncode
+    except subprocess.TimeoutExpired as x:
+        out, rc = (x.stdout or b"").decode() if isinstance(x.stdout, bytes) else (x.stdout or ""), 124
+    for line in out.splitlines():
+        if line.startswith("ok - "):
+            checks.check(line[5:], True)
+        elif line.startswith("not ok - "):
+            name, _, detail = line[9:].partition(": ")
+            checks.check(name, False, detail)
+        elif line.startswith("screenshot: "):
+            harness.log(line)
+    return rc, out
