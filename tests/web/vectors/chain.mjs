@@ -6,6 +6,7 @@
 // state is left as it was), every invalid link text with its parse error.
 import * as c from '../../../clients/web/src/crypto/codec.js';
 import * as ch from '../../../clients/web/src/crypto/chain.js';
+import { threadIdValid } from '../../../clients/web/src/crypto/thread.js';
 
 const hex = (b) => c.toHex(b);
 
@@ -91,7 +92,7 @@ export default async function (t, load) {
 			uk_generation: Number(m.ukGeneration), uk_sign_pk: hex(m.ukSignPk), user: m.user }))),
 		JSON.stringify(th.members), `thread ${k + 1}: members`);
 		t.ok(ch.chainThreadMember(s, th.creator) !== undefined, `thread ${k + 1}: creator entry`);
-		t.ok(ch.threadIdValid(th.thread), `thread ${k + 1}: id valid`);
+		t.ok(threadIdValid(th.thread), `thread ${k + 1}: id valid`);
 	});
 
 	/* invalid chains */

@@ -12,7 +12,7 @@
 // the caller when given (ephemeral keys, salt, nonce) so vectors are
 // deterministic. On failure nothing secret is left behind: every seed, key and
 // plaintext made on the way is wiped.
-import { sodium, fail, VarskoError, Fields, utf8, concat, equalBytes, wipe, verify, sign } from './codec.js';
+import { sodium, fail, VarskoError, Fields, FieldReader, utf8, concat, equalBytes, wipe, verify, sign } from './codec.js';
 import { K, field, ID_MAX, INT64_MAX, jsonLoad, schemaDecode, schemaEncodeText, validId } from './schema.js';
 
 export const KEYBOX_SEED_LEN = 32;
@@ -570,17 +570,31 @@ export function keyboxRecoveryMake(user, code, gens, opslimit, memlimit, salt = 
 	return r;
 }
 
-/* The next field of the section 7 encoding in p at pos, or null. */
-function nextField(p, pos) {
-	if (p.length - pos.at < 4) return null;
-	const n = new DataView(p.buffer, p.byteOffset + pos.at, 4).getUint32(0, false);
-	if (p.length - pos.at - 4 < n) return null;
-	const f = p.subarray(pos.at + 4, pos.at + 4 + n);
-	pos.at += 4 + n;
-	return f;
+/*
+ * The seeds in a recovery box's plaintext: exactly enc(tag, user, u64 n,
+ * seed_1, ..., seed_n) with 1 <= n <= 256, else `crypto`. Views into pt.
+ */
+function recoveryPlaintextSeeds(pt, user) {
+	const rd = new FieldReader(pt);
+	try {
+		if (!equalBytes(rd.bytes(), utf8(KEYBOX_TAG_RECOVERY)) || !equalBytes(rd.bytes(), utf8(user)))
+			fail('crypto', 'plaintext layout');
+		const n = rd.u64();
+		if (n < 1n || n > BigInt(KEYBOX_RECOVERY_GEN_MAX) || BigInt(pt.length - rd.pos) !== n * BigInt(4 + KEYBOX_SEED_LEN))
+			fail('crypto', 'plaintext layout');
+		const seeds = [];
+		for (let i = 0n; i < n; i++) {
+			const seed = rd.bytes();
+			if (seed.length !== KEYBOX_SEED_LEN) fail('crypto', 'plaintext layout');
+			seeds.push(seed);
+		}
+		rd.end();
+		return seeds;
+	} catch (e) {
+		if (e instanceof VarskoError && e.code === 'bad_input') fail('crypto', 'plaintext layout');
+		throw e;
+	}
 }
-
-const fieldIs = (f, s) => f !== null && equalBytes(f, utf8(s));
 
 /**
  * Opens r with the code: user-key generations 1..n (wipe each). Limits
@@ -604,20 +618,9 @@ export function keyboxRecoveryOpen(r, code, cap = KEYBOX_RECOVERY_GEN_MAX) {
 			fail('crypto', 'box does not open');
 		}
 		/* The box opened, so the code was right; what it holds must still be exactly the layout. */
-		const pos = { at: 0 };
-		if (!fieldIs(nextField(pt, pos), KEYBOX_TAG_RECOVERY) || !fieldIs(nextField(pt, pos), r.user))
-			fail('crypto', 'plaintext layout');
-		const nf = nextField(pt, pos);
-		if (nf === null || nf.length !== 8) fail('crypto', 'plaintext layout');
-		const count = new DataView(nf.buffer, nf.byteOffset, 8).getBigUint64(0, false);
-		if (count < 1n || count > BigInt(KEYBOX_RECOVERY_GEN_MAX) || BigInt(pt.length - pos.at) !== count * 36n)
-			fail('crypto', 'plaintext layout');
-		if (count > BigInt(cap)) fail('too_large', 'more generations than room');
-		for (let i = 1; i <= Number(count); i++) {
-			const seed = nextField(pt, pos);
-			if (seed === null || seed.length !== KEYBOX_SEED_LEN) fail('crypto', 'plaintext layout');
-			out.push(keyboxGenDerive('user', i, seed));
-		}
+		const seeds = recoveryPlaintextSeeds(pt, r.user);
+		if (seeds.length > cap) fail('too_large', 'more generations than room');
+		seeds.forEach((seed, i) => out.push(keyboxGenDerive('user', i + 1, seed)));
 		return out;
 	} catch (e) {
 		out.forEach(keyboxGenWipe);
