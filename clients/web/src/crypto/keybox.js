@@ -572,9 +572,10 @@ export function keyboxRecoveryMake(user, code, gens, opslimit, memlimit, salt = 
 
 /*
  * The seeds in a recovery box's plaintext: exactly enc(tag, user, u64 n,
- * seed_1, ..., seed_n) with 1 <= n <= 256, else `crypto`. Views into pt.
+ * seed_1, ..., seed_n) with 1 <= n <= 256, else `crypto`; more than cap
+ * `too_large` (checked where proto/keybox.c does). Views into pt.
  */
-function recoveryPlaintextSeeds(pt, user) {
+function recoveryPlaintextSeeds(pt, user, cap) {
 	const rd = new FieldReader(pt);
 	try {
 		if (!equalBytes(rd.bytes(), utf8(KEYBOX_TAG_RECOVERY)) || !equalBytes(rd.bytes(), utf8(user)))
@@ -582,6 +583,7 @@ function recoveryPlaintextSeeds(pt, user) {
 		const n = rd.u64();
 		if (n < 1n || n > BigInt(KEYBOX_RECOVERY_GEN_MAX) || BigInt(pt.length - rd.pos) !== n * BigInt(4 + KEYBOX_SEED_LEN))
 			fail('crypto', 'plaintext layout');
+		if (n > BigInt(cap)) fail('too_large', 'more generations than room');
 		const seeds = [];
 		for (let i = 0n; i < n; i++) {
 			const seed = rd.bytes();
@@ -618,8 +620,7 @@ export function keyboxRecoveryOpen(r, code, cap = KEYBOX_RECOVERY_GEN_MAX) {
 			fail('crypto', 'box does not open');
 		}
 		/* The box opened, so the code was right; what it holds must still be exactly the layout. */
-		const seeds = recoveryPlaintextSeeds(pt, r.user);
-		if (seeds.length > cap) fail('too_large', 'more generations than room');
+		const seeds = recoveryPlaintextSeeds(pt, r.user, cap);
 		seeds.forEach((seed, i) => out.push(keyboxGenDerive('user', i + 1, seed)));
 		return out;
 	} catch (e) {
