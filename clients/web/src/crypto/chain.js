@@ -21,6 +21,7 @@
 // codec.sign.
 import { sodium, fail, VarskoError, Fields, deviceId, sign, verify, equalBytes } from './codec.js';
 import { K, field, ID_MAX, INT64_MAX, TIME_MAX, jsonLoad, schemaDecode, schemaEncodeText, validId } from './schema.js';
+import { threadIdValid } from './thread.js';
 
 export const CHAIN_TAG_ORG = 'varsko-orglink-v1';
 export const CHAIN_TAG_USER = 'varsko-userlink-v1';
@@ -92,24 +93,6 @@ export function chainRoleOfKind(role, kind) {
 	default:
 		return false;
 	}
-}
-
-/**
- * `prefix` ("T-", "M-", "B-") and 26 base32 characters (A-Z, 2-7), nothing
- * after them, the last one's two low bits zero (130 bits carry 128).
- */
-export function b32IdValid(s, prefix) {
-	if (typeof s !== 'string' || !s.startsWith(prefix) || s.length !== prefix.length + 26) return false;
-	const body = s.slice(prefix.length);
-	if (!/^[A-Z2-7]*$/.test(body)) return false;
-	const c = body.charCodeAt(25);
-	const v = c >= 0x41 ? c - 0x41 : c - 0x32 + 26;
-	return (v & 3) === 0;
-}
-
-/** A thread id (13.1): "T-" and 26 canonical base32 characters. */
-export function threadIdValid(s) {
-	return b32IdValid(s, 'T-');
 }
 
 /* ---- JSON tables ------------------------------------------------------------- */

@@ -33,8 +33,17 @@ export function validText(s, min, max) {
 	return n >= min && n <= max;
 }
 
+/* A loop, not a regular expression: lookbehind is missing in Safari before 16.4. */
 function hasLoneSurrogate(s) {
-	return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+	for (let i = 0; i < s.length; i++) {
+		const c = s.charCodeAt(i);
+		if (c < 0xd800 || c > 0xdfff) continue;
+		if (c > 0xdbff) return true;
+		const d = s.charCodeAt(i + 1);
+		if (!(d >= 0xdc00 && d <= 0xdfff)) return true;
+		i++;
+	}
+	return false;
 }
 
 /* ---- loading ------------------------------------------------------------------- */
