@@ -28,5 +28,6 @@ extern const struct catalogue_pair varsko_doc_forms[];    /* field path ("parent
 extern const struct catalogue_pair varsko_doc_missing[];  /* field path -> what to add when it is missing */
 extern const struct catalogue_pair varsko_notices[];      /* a status that is no error -> its text, one {placeholder} */
 extern const struct catalogue_pair varsko_unreachable[];  /* why the server cannot be reached; the akut advice */
+extern const struct catalogue_pair varsko_steps[];        /* a timeline step (event kind) -> its name */
 
 #endif

@@ -49,6 +49,10 @@ def main():
     problems += [f"entry {n} of {da_path} names no code of {err_path}" for n in cat if n not in names]
     problems += [f"entry {n} has no text" for n, e in cat.items() if not e.get("text")]
     problems += [f"entry {n}: only text and next are known" for n, e in cat.items() if set(e) - {"text", "next"}]
+    # the timeline's step names (PROTOCOL.md 12.5 kinds, "sendt" and "modtaget_gateway")
+    steps = json.load(open(da_path, encoding="utf-8")).get("steps", {})
+    if not isinstance(steps, dict) or not steps or not all(isinstance(v, str) and v for v in steps.values()):
+        problems.append("steps must be an object of non-empty texts")
     # the web client's page texts: an object of sections, each of non-empty texts
     web = json.load(open(da_path, encoding="utf-8")).get("web", {})
     if not isinstance(web, dict) or not all(isinstance(sec, dict) and sec and
@@ -94,6 +98,10 @@ def main():
         for k, v in notices.items():
             f.write(f"\t{{{c_str(k)}, {c_str(v)}}},\n")
         f.write("\t{NULL, NULL},\n};\n")
+        f.write("\nconst struct catalogue_pair varsko_steps[] = {\n")
+        for k, v in steps.items():
+            f.write(f"\t{{{c_str(k)}, {c_str(v)}}},\n")
+        f.write("\t{NULL, NULL},\n};\n")
         f.write("\nconst struct catalogue_pair varsko_unreachable[] = {\n")
         for k in UNREACHABLE_KEYS:
             f.write(f"\t{{{c_str(k)}, {c_str(unreach[k])}}},\n")
@@ -105,6 +113,7 @@ def main():
         f.write("export const document = " + json.dumps(doc, ensure_ascii=False, indent=1) + ";\n")
         f.write("export const notices = " + json.dumps(notices, ensure_ascii=False, indent=1) + ";\n")
         f.write("export const unreachable = " + json.dumps(unreach, ensure_ascii=False, indent=1) + ";\n")
+        f.write("export const steps = " + json.dumps(steps, ensure_ascii=False, indent=1) + ";\n")
         f.write("export const web = " + json.dumps(web, ensure_ascii=False, indent=1) + ";\n")
     return 0
 

@@ -693,26 +693,10 @@ static void show_time(const char *utc, char out[VARSKO_LOCAL_LEN + 1])
 	local_time(t, out);
 }
 
+/* The step's Danish name, from the catalogue (shared with the web client). */
 static const char *step_label(const char *step)
 {
-	static const char *const map[][2] = {
-	        {"sendt", "Sendt"},
-	        {"modtaget_gateway", "Modtaget af varskod"},
-	        {"leveret", "Leveret til fagsystemet"},
-	        {"modtaget", "Modtaget i fagsystemet"},
-	        {"journaliseret", "Journaliseret"},
-	        {"aabnet", "Åbnet"},
-	        {"vurderet", "Vurderet"},
-	        {"kvitteret", "Kvitteret"},
-	        {"tilbagemelding", "Tilbagemelding"},
-	        {"omdirigeret", "Omdirigeret"},
-	        {"afsluttet", "Afsluttet"},
-	};
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(map[i][0], step) == 0)
-			return map[i][1];
-	return step;
+	return varsko_step_label(step);
 }
 
 static const char *role_label(const char *role)

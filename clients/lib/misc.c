@@ -58,6 +58,13 @@ static const char *pair_lookup(const struct catalogue_pair *list, const char *ke
 	return NULL;
 }
 
+const char *varsko_step_label(const char *step)
+{
+	const char *t = step != NULL ? pair_lookup(varsko_steps, step) : NULL;
+
+	return t != NULL ? t : (step != NULL ? step : "?");
+}
+
 const char *varsko_notice(const char *name, const char *arg, char *out, size_t cap)
 {
 	const char *t = pair_lookup(varsko_notices, name), *at, *end;

@@ -1000,6 +1000,10 @@ VARSKO_API const char *varsko_next_step(int err);
  */
 VARSKO_API const char *varsko_notice(const char *name, const char *arg, char *out, size_t cap);
 
+/* The Danish name of a timeline step (an event kind of PROTOCOL.md 12.5, "sendt" or "modtaget_gateway"), from
+ * the catalogue's "steps"; an unknown step is returned as it is. */
+VARSKO_API const char *varsko_step_label(const char *step);
+
 /* The library version, "MAJOR.MINOR.PATCH". */
 VARSKO_API const char *varsko_version(void);
 
