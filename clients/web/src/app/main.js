@@ -9,11 +9,14 @@ import { Session } from '../client/session.js';
 import * as vault from '../client/vault.js';
 import { h, icon, replace } from './dom.js';
 import { enrollPage } from './pages/enroll.js';
+import { deadlinesPage, pushAlert } from './pages/deadlines.js';
+import { inboxPage } from './pages/inbox.js';
 import { homePage, mePage } from './pages/me.js';
+import { minePage } from './pages/mine.js';
 import { newDraft, underretPage } from './pages/underret.js';
 import { unlockPage } from './pages/unlock.js';
 import { t } from './text.js';
-import { alert } from './ui.js';
+import { alert, errorAlert } from './ui.js';
 
 const PING_MS = 60000;
 
@@ -23,6 +26,9 @@ const app = {
 	conn: null,
 	settings: { lock_minutes: 15 }, // sealed under the local key (vault.SETTINGS)
 	directory: null, // the municipality's names (directory_get), refreshed at every login
+	pushes: [], // frist and alert pushes of this session, newest first (leder)
+	pushHooks: [], // functions a page registers for pushes while it is shown
+	liveBox: null,
 	status: 'offline',
 	lastUse: Date.now(),
 	retry: 0,
@@ -84,6 +90,9 @@ function renderUser() {
 		h('ul', { class: 'vk-nav nobullet-list' },
 			link('#/', t('nav.home')),
 			app.cert.role === 'fagperson' ? link('#/ny', t('nav.new')) : null,
+			app.cert.role === 'fagperson' ? link('#/mine', t('nav.mine')) : null,
+			app.cert.role === 'myndighed' || app.cert.role === 'leder' ? link('#/indbakke', t('nav.inbox')) : null,
+			app.cert.role === 'leder' ? link('#/frister', t('nav.deadlines')) : null,
 			link('#/mig', t('nav.me')),
 			h('li', { class: 'vk-user' }, app.cert.name),
 			h('li', null, h('button', { class: 'function-link', type: 'button', id: 'lock', onclick: () => lock() },
@@ -97,6 +106,7 @@ function focusTitle() {
 
 function route() {
 	if (!app.secrets) return;
+	app.pushHooks = [];
 	renderUser();
 	const hash = location.hash || '#/';
 	if (hash === '#/mig') {
@@ -110,6 +120,17 @@ function route() {
 		});
 	} else if (hash === '#/ny' && app.cert.role === 'fagperson') {
 		showForm();
+		return;
+	} else if (hash === '#/mine' && app.cert.role === 'fagperson') {
+		showList('mine', (items) => minePage(main, { items, names: nameOf }));
+		return;
+	} else if (hash === '#/indbakke' && (app.cert.role === 'myndighed' || app.cert.role === 'leder')) {
+		showList('inbox', (items) => inboxPage(main, { items, team: app.cert.team, names: nameOf }));
+		return;
+	} else if (hash === '#/frister' && app.cert.role === 'leder') {
+		showList('overview', (items) => {
+			app.liveBox = deadlinesPage(main, { items, team: app.cert.team, names: nameOf, live: app.pushes });
+		}, 'deadlines');
 		return;
 	} else {
 		homePage(main, { cert: app.cert });
@@ -128,6 +149,17 @@ function akutPhone() {
 	const d = app.directory;
 	const team = d && d.akut_team && d.teams.find((e) => e.id === d.akut_team);
 	return team && team.phone ? `${team.name}, ${team.phone}` : null;
+}
+
+/* A list frame (mine, inbox, overview) and its page; an error shows in Danish where the page would be. */
+async function showList(type, render, want = 'items') {
+	try {
+		const ans = await app.conn.request({ type }, want);
+		render(plain(ans.raw).items);
+	} catch (e) {
+		replace(main, errorAlert(e));
+	}
+	focusTitle();
 }
 
 let draftTimer = null;
@@ -172,7 +204,19 @@ async function connect() {
 		setStatus('offline');
 		if (app.secrets) reconnectLater();
 	};
-	conn.onpush = () => {};
+	conn.onpush = onPush;
+}
+
+/* Pushes (PROTOCOL.md 12.7): deadline warnings and alerts for leders, new underretninger, events. */
+function onPush(f) {
+	const p = f.raw ? plain(f.raw) : f;
+	if (p.type === 'frist' || p.type === 'alert') {
+		app.pushes.unshift(p);
+		if (app.liveBox && app.liveBox.isConnected) app.liveBox.prepend(pushAlert(p));
+	} else if (p.type === 'new_underretning' && (location.hash === '#/indbakke')) {
+		route();
+	}
+	for (const fn of app.pushHooks) fn(p);
 }
 
 function reconnectLater() {

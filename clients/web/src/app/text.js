@@ -1,6 +1,6 @@
 // Every text a person reads, from the Danish catalogue shared with the C CLI
 // (clients/catalogue/da.json, generated into build/clients/lib/catalogue.js).
-import { errors, web } from 'varsko-catalogue';
+import { errors, steps, web } from 'varsko-catalogue';
 
 function fill(s, vars) {
 	return s.replace(/\{([a-z_]+)\}/g, (m, k) => (vars && vars[k] !== undefined ? String(vars[k]) : m));
@@ -22,4 +22,9 @@ export function errorText(code) {
 
 export function roleName(role) {
 	return web.roles[role] || role;
+}
+
+/** The Danish name of a timeline step or item state (catalogue "steps", shared with the CLI). */
+export function stepLabel(step) {
+	return steps[step] || step;
 }

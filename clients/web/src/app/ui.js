@@ -1,6 +1,7 @@
 // DKFDS building blocks used by every page: the form field with its hint and
 // error, the error summary, alerts and buttons. Markup follows the DKFDS
 // patterns (form-group, form-label, form-hint, form-error-message, alert).
+import { timeParse } from '../crypto/codec.js';
 import { h, icon } from './dom.js';
 import { errorText, t } from './text.js';
 
@@ -81,4 +82,24 @@ export function button(text, o = {}) {
 /** Make a page's h1 the focus after navigation, for keyboard and screen reader users. */
 export function heading(text) {
 	return h('h1', { tabindex: '-1', id: 'page-title' }, text);
+}
+
+/**
+ * A DKFDS table that stacks its rows on a phone (table--responsive-headers:
+ * each cell carries its column's name). cols: [{ title, cell(row) → node|text }].
+ */
+export function table(caption, cols, rows, o = {}) {
+	return h('div', { class: 'table--responsive-scroll' },
+		h('table', { class: 'table table--zebra table--responsive-headers', id: o.id },
+			h('caption', { class: o.captionVisible ? undefined : 'sr-only' }, caption),
+			h('thead', null, h('tr', null, cols.map((c) => h('th', { scope: 'col' }, c.title)))),
+			h('tbody', null, rows.map((r) => h('tr', null, cols.map((c) => h('td', { 'data-title': c.title }, c.cell(r))))))));
+}
+
+/** A time (Unix seconds, or a protocol time string) as a Danish date and time in Copenhagen. */
+export function when(x) {
+	const secs = typeof x === 'string' ? timeParse(x) : Number(x);
+	return new Date(secs * 1000).toLocaleString('da-DK', {
+		timeZone: 'Europe/Copenhagen', dateStyle: 'medium', timeStyle: 'short',
+	});
 }
