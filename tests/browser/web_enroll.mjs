@@ -21,6 +21,23 @@ const log = watch(ctx);
 try {
 	const page = ctx.pages()[0] || await ctx.newPage();
 	page.on('dialog', (d) => d.accept());
+	// What the first visit transfers (compressed, as on the wire) of script and styles.
+	const cdp = await ctx.newCDPSession(page);
+	await cdp.send('Network.enable');
+	const wire = new Map();
+	const urls = new Map();
+	cdp.on('Network.responseReceived', (e) => urls.set(e.requestId, { url: e.response.url, cached: e.response.fromDiskCache || e.response.fromMemoryCache }));
+	cdp.on('Network.loadingFinished', (e) => wire.set(e.requestId, e.encodedDataLength));
+	const assetBytes = () => {
+		let n = 0;
+		let fromNet = 0;
+		for (const [id, u] of urls) {
+			if (!/\.(js|css)$/.test(new URL(u.url).pathname)) continue;
+			if (!u.cached) fromNet++;
+			n += u.cached ? 0 : wire.get(id) || 0;
+		}
+		return { n, fromNet };
+	};
 	const resp = await page.goto(url);
 	const csp = resp.headers()['content-security-policy'] || '';
 	c(/default-src 'self'/.test(csp) && /require-trusted-types-for 'script'/.test(csp) && /frame-ancestors 'none'/.test(csp),
@@ -30,6 +47,9 @@ try {
 
 	await page.getByRole('heading', { level: 1, name: 'Tilmeld denne browser' }).waitFor();
 	c(await page.evaluate(() => document.documentElement.lang) === 'da', 'the page is in Danish (lang="da")');
+	const first = assetBytes();
+	console.log(`first visit: script and styles ${Math.round(first.n / 1024)} KiB over the wire`);
+	c(first.n > 0 && first.n <= 600 * 1024, 'the first visit loads at most 600 KiB of compressed script and styles', `${first.n} bytes`);
 	await noAxe(page, 'Tilmeld');
 	await shots(page, dir, 'tilmeld', checks);
 
@@ -107,18 +127,33 @@ try {
 		};
 	}));
 	c(!all.includes('Sofie') && /"box"/.test(all), 'the draft is stored, and only sealed (the child\'s name is not in IndexedDB)', all.slice(0, 300));
+	urls.clear();
 	await page.reload();
 	await page.getByRole('heading', { level: 1, name: 'Lås op' }).waitFor();
+	const again = assetBytes();
+	console.log(`later visit: script and styles ${again.n} bytes over the wire`);
+	c(again.n === 0, 'a later visit transfers no byte of script or styles (content-hashed, immutable)', JSON.stringify(again));
 	await noAxe(page, 'Lås op');
 	await shots(page, dir, 'laas-op', checks);
 	await page.getByLabel('Adgangssætning').fill('forkert adgangssætning');
 	await page.getByRole('button', { name: 'Lås op' }).click();
 	await page.getByText('Adgangssætningen er forkert').first().waitFor({ timeout: 20000 });
 	c(true, 'a wrong passphrase is refused in Danish');
-	await page.getByLabel('Adgangssætning').fill(PASS);
-	await page.getByRole('button', { name: 'Lås op' }).click();
+	// Keyboard only: Tab to the field, type, Enter.
+	await page.locator('body').focus();
+	await page.getByLabel('Adgangssætning').fill('');
+	let focused = '';
+	for (let i = 0; i < 12 && focused !== 'passphrase'; i++) {
+		await page.keyboard.press('Tab');
+		focused = await page.evaluate(() => document.activeElement && document.activeElement.id);
+	}
+	c(focused === 'passphrase', 'the passphrase field is reached with Tab');
+	const t0 = Date.now();
+	await page.keyboard.type(PASS);
+	await page.keyboard.press('Enter');
 	await page.getByRole('heading', { level: 1, name: 'Mig' }).waitFor({ timeout: 30000 });
-	c(true, 'the right passphrase unlocks, logs in again and shows the page that was open (Mig)');
+	console.log(`unlock (Argon2id, login, first page): ${Date.now() - t0} ms`);
+	c(true, 'the right passphrase, typed and sent with the keyboard alone, unlocks, logs in and shows the page that was open (Mig)');
 
 	await page.getByRole('link', { name: 'Ny underretning' }).click();
 	c(await page.getByLabel('Barnets navn').inputValue() === 'Sofie Eksempel', 'the draft survives the reload and the lock');
