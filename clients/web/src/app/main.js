@@ -148,7 +148,7 @@ function nameOf(id) {
 function akutPhone() {
 	const d = app.directory;
 	const team = d && d.akut_team && d.teams.find((e) => e.id === d.akut_team);
-	return team && team.phone ? `${team.name}, ${team.phone}` : null;
+	return team && team.phone ? { team: team.name, phone: team.phone } : null;
 }
 
 /* A list frame (mine, inbox, overview) and its page; an error shows in Danish where the page would be. */

@@ -272,7 +272,7 @@ export function underretPage(main, opts) {
 			textField('child-address', t('form.child_address'), null, () => d.child.address, (v) => { d.child.address = v; }),
 			reg('akut-yes', akut),
 			d.akut ? alert('warning', t('form.akut_heading'),
-				opts.akutPhone ? t('form.akut_call', { phone: opts.akutPhone }) : t('form.akut_call_no_phone')) : null,
+				opts.akutPhone ? t('form.akut_call', opts.akutPhone) : t('form.akut_call_no_phone')) : null,
 			reg('handicap-yes', handicap),
 		];
 	}
@@ -362,7 +362,7 @@ export function underretPage(main, opts) {
 		return [
 			h('p', null, t('form.review_intro')),
 			d.akut ? alert('warning', t('form.akut_heading'),
-				opts.akutPhone ? t('form.akut_call', { phone: opts.akutPhone }) : t('form.akut_call_no_phone')) : null,
+				opts.akutPhone ? t('form.akut_call', opts.akutPhone) : t('form.akut_call_no_phone')) : null,
 			sec(0, [[t('form.institution'), opts.names(doc.institution)], [t('form.child_name'), doc.child.name],
 				doc.child.cpr ? [t('form.child_cpr'), doc.child.cpr] : [t('form.child_birth'), doc.child.birth_date],
 				[t('form.child_address'), doc.child.address], [t('form.akut'), yn(doc.akut)], [t('form.handicap'), yn(doc.handicap)]]),
