@@ -37,6 +37,7 @@ CODE_RE = r"\b(?:[A-Z2-7]{5}-){5}[A-Z2-7]\b"
 TEST_HTML = """<!doctype html>
 <html lang="da">
 <head><meta charset="utf-8"><title>Varsko klientbibliotek (test)</title>
+<link rel="icon" href="data:,">
 <script type="module" src="/clientlib.js"></script></head>
 <body><h1>Varsko klientbibliotek (test)</h1></body>
 </html>
