@@ -40,9 +40,9 @@ static char *case_bytes(const json_t *c, size_t *len)
 	} else {
 		cap = strlen(json_string_value(b)) / 4 * 3 + 3;
 		p = malloc((cap > pad ? cap : pad) + 1);
-		if (p == NULL || sodium_base642bin((unsigned char *)p, cap, json_string_value(b),
-		                                   strlen(json_string_value(b)), NULL, &n, NULL,
-		                                   sodium_base64_VARIANT_ORIGINAL) != 0)
+		if (p == NULL ||
+		    sodium_base642bin((unsigned char *)p, cap, json_string_value(b), strlen(json_string_value(b)), NULL,
+		                      &n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
 			abort();
 	}
 	while (n < pad)
