@@ -387,6 +387,10 @@ for p in LINE + MULTI:
         if p in LINE[1:] and what not in ('U+0000', 'DEL', 'U+0085 (NEL)'):
             continue  # every control class is covered on institution and the long texts
         I('bad value: %s with %s' % (pname(p), what), mutate(p, 'a' + ch + 'b'))
+for ch, what in [('\x00', 'U+0000'), ('\x1b', 'ESC'), ('\x7f', 'DEL'), ('\x85', 'NEL'), ('\r', 'CR')]:
+    I('bad value: concern with %s written as a \\u escape' % what, text=json.dumps(doc(concern='a' + ch + 'b')))
+I('bad value: child.name with NEL written as a \\u escape',
+  text=json.dumps(with_child(name='a\x85', birth_date='2017-03-14', address='V')))
 I('bad value: institution with a space', mutate(('institution',), 'inst nordskov'))
 I('bad value: institution with non-ASCII', mutate(('institution',), 'inst-æ'))
 I('bad value: interpreter.language of one space', doc(interpreter={'needed': True, 'language': ' '}))

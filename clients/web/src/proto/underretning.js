@@ -50,6 +50,10 @@ export const UH_AGE_GROUPS = Object.freeze(['0-5', '6-13', '14-17', '18-22']);
 export const JSON_DEPTH_MAX = 2048; /* jansson's JSON_PARSER_MAX_DEPTH */
 export const CAL_YEAR_MIN = 1996; /* the Copenhagen rule's years (calendar.h) */
 export const CAL_YEAR_MAX = 2099;
+export const CAL_OFFSET_CET = 3600; /* seconds east of UTC in winter */
+export const CAL_OFFSET_CEST = 7200; /* and in summer */
+const CAL_DST_UTC_HOUR = 3600; /* the clocks change at 01:00 UTC on the last Sundays of March and October */
+const TIME_MAX = 253402300799; /* 9999-12-31T23:59:59Z, the header's last `created` */
 
 /* The problem names of uh_problem_name(). */
 export const UH_PROBLEM = Object.freeze({
@@ -458,9 +462,9 @@ function lastSunday(y, m) {
 /** Seconds east of UTC in Copenhagen at instant t (offset_at). */
 function copenhagenOffset(t) {
 	const y = new Date(Math.floor(t / SECS_PER_DAY) * SECS_PER_DAY * 1000).getUTCFullYear();
-	const start = lastSunday(y, 3) * SECS_PER_DAY + 3600;
-	const end = lastSunday(y, 10) * SECS_PER_DAY + 3600;
-	return t >= start && t < end ? 7200 : 3600;
+	const start = lastSunday(y, 3) * SECS_PER_DAY + CAL_DST_UTC_HOUR;
+	const end = lastSunday(y, 10) * SECS_PER_DAY + CAL_DST_UTC_HOUR;
+	return t >= start && t < end ? CAL_OFFSET_CEST : CAL_OFFSET_CET;
 }
 
 /**
@@ -503,7 +507,7 @@ export function uhAgeGroup(birth, today) {
 	let age = t.year - b.year;
 	if (t.month < b.month || (t.month === b.month && t.day < b.day)) age--;
 	if (age < 0 || age > UH_AGE_MAX) fail('bad_input', 'the child is older than 22 or born after today');
-	return age <= 5 ? '0-5' : age <= 13 ? '6-13' : age <= 17 ? '14-17' : '18-22';
+	return age <= 5 ? UH_AGE_GROUPS[0] : age <= 13 ? UH_AGE_GROUPS[1] : age <= 17 ? UH_AGE_GROUPS[2] : UH_AGE_GROUPS[3];
 }
 
 /* ---- the document (uh_parse_all) --------------------------------------------------- */
@@ -811,8 +815,6 @@ export function uhParse(input) {
 }
 
 /* ---- the routing header (uh_header_derive) ------------------------------------------- */
-
-const TIME_MAX = 253402300799; /* 9999-12-31T23:59:59Z */
 
 /**
  * The routing header of a parsed document (uh_header_derive) in the JSON form
