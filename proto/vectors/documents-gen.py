@@ -269,6 +269,12 @@ I('nesting of 2048 levels is JSON, akut of the wrong type',
   text=dumps(doc(akut='@@')).replace('"@@"', '[' * nest + ']' * nest))
 I('JSON: nesting of 2049 levels in objects',
   text=dumps(doc(akut='@@')).replace('"@@"', '{"a":' * (nest + 1) + '1' + '}' * (nest + 1)))
+# jansson counts every value, not only arrays and objects: the document is level 1, a value may be at 2048.
+I('a number at nesting level 2048 is JSON', text=dumps(doc(akut='@@')).replace('"@@"', '[' * (nest - 1) + '1' + ']' * (nest - 1)))
+I('JSON: a number at nesting level 2049', text=dumps(doc(akut='@@')).replace('"@@"', '[' * nest + '1' + ']' * nest))
+I('JSON: a string at nesting level 2049 in objects',
+  text=dumps(doc(akut='@@')).replace('"@@"', '{"a":' * nest + '"x"' + '}' * nest))
+I('JSON: an empty object at nesting level 2049', text=dumps(doc(akut='@@')).replace('"@@"', '[' * nest + '{}' + ']' * nest))
 I('document of 512 KiB + 1 byte', doc(), pad_to=512 * 1024 + 1)
 I('malformed document above 512 KiB', text='{', pad_to=512 * 1024 + 1)
 

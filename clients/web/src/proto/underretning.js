@@ -12,14 +12,16 @@
 // problem names a kind and a JSON path built from this file's own key names,
 // array indexes and an unknown key's own name (as C shows it), never a value.
 //
-// JSON is read by the strict loader below, not JSON.parse: JSON.parse keeps the
-// last of two duplicate keys, reorders integer-like keys, and cannot tell 1
-// from 1.0; jansson (what C uses) refuses the first and keeps the others
-// apart. clients/web/src/crypto/schema.js (branch webcrypto2) is a loader of
-// the same rules that was not on main when this was written; when it lands,
-// this loader can give way to it if it keeps key order and reports the same
-// refusals.
-import { fail, VarskoError } from '../crypto/codec.js';
+// JSON is read by schema.js's jsonLoad (pf_load's rules), never JSON.parse:
+// JSON.parse keeps the last of two duplicate keys, reorders integer-like keys
+// and cannot tell 1 from 1.0; jansson refuses the first and keeps the others
+// apart. The age group and the header's JSON form are crypto/underretning.js's
+// (uh_age_group, uh_header_to_json), so each rule is written once.
+import { fail, utf8, VarskoError } from '../crypto/codec.js';
+import { jsonLoad, validId } from '../crypto/schema.js';
+import { UH_AGE_GROUPS, uhAgeGroup as ageGroupOn, uhHeaderToJson } from '../crypto/underretning.js';
+
+export { UH_AGE_GROUPS };
 
 /* ---- limits: proto/underretning.h, proto.h, calendar.h ------------------------- */
 
@@ -45,15 +47,11 @@ export const UH_ATTACH_KEY_LEN = 32; /* key and sha256, b64(32) */
 export const UH_PATH_MAX = 64; /* with C's NUL: paths are at most 63 bytes */
 export const UH_KEY_SHOWN_MAX = 32; /* an unknown key is shown cut at 32 bytes */
 export const UH_PROBLEMS_MAX = 32; /* what C callers keep; uhParseAll returns all */
-export const UH_AGE_MAX = 22;
-export const UH_AGE_GROUPS = Object.freeze(['0-5', '6-13', '14-17', '18-22']);
-export const JSON_DEPTH_MAX = 2048; /* jansson's JSON_PARSER_MAX_DEPTH */
 export const CAL_YEAR_MIN = 1996; /* the Copenhagen rule's years (calendar.h) */
 export const CAL_YEAR_MAX = 2099;
 export const CAL_OFFSET_CET = 3600; /* seconds east of UTC in winter */
 export const CAL_OFFSET_CEST = 7200; /* and in summer */
 const CAL_DST_UTC_HOUR = 3600; /* the clocks change at 01:00 UTC on the last Sundays of March and October */
-const TIME_MAX = 253402300799; /* 9999-12-31T23:59:59Z, the header's last `created` */
 
 /* The problem names of uh_problem_name(). */
 export const UH_PROBLEM = Object.freeze({
@@ -76,267 +74,32 @@ const KEYS_NOTIFIER = ['name', 'role', 'relation'];
 const KEYS_CONTACTED = ['contacted', 'reaction', 'reason'];
 const KEYS_ATTACHMENT = ['id', 'name', 'media_type', 'size', 'key', 'sha256'];
 
-const INT64_MAX = (1n << 63n) - 1n;
-const INT64_MIN = -(1n << 63n);
 const SECS_PER_DAY = 86400;
 
-/* ---- the strict JSON loader (jansson with JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL) ---- */
-
-/** An object: its members in the order of the text (a Map: "__proto__" is just a key). */
-class JObject {
-	constructor() {
-		this.m = new Map();
-	}
-	get(k) {
-		return this.m.get(k);
-	}
-	has(k) {
-		return this.m.has(k);
-	}
-	keys() {
-		return this.m.keys();
-	}
-}
-
-/** A number as jansson types it: an integer (BigInt, no fraction or exponent) or a real. */
-class JNumber {
-	constructor(isInt, value) {
-		this.isInt = isInt;
-		this.value = value;
-	}
-}
-
-class JsonRefused extends Error {
-	constructor(duplicate) {
-		super(duplicate ? 'duplicate key' : 'malformed JSON');
-		this.duplicate = duplicate;
-	}
-}
-
-const utf8dec = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); /* a BOM stays, and is refused */
-const utf8enc = new TextEncoder();
-
-function refuse() {
-	throw new JsonRefused(false);
-}
-
-const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
-
-class Loader {
-	constructor(s) {
-		this.s = s;
-		this.i = 0;
-		this.depth = 0;
-	}
-
-	ws() {
-		const s = this.s;
-		for (;;) {
-			const c = s.charCodeAt(this.i);
-			if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return;
-			this.i++;
-		}
-	}
-
-	value() {
-		this.ws();
-		const c = this.s[this.i];
-		if (c === '{') return this.object();
-		if (c === '[') return this.array();
-		if (c === '"') return this.string(false);
-		if (c === '-' || (c >= '0' && c <= '9')) return this.number();
-		for (const [lit, v] of [['true', true], ['false', false], ['null', null]])
-			if (this.s.startsWith(lit, this.i)) {
-				this.i += lit.length;
-				return v;
-			}
-		return refuse();
-	}
-
-	enter() {
-		if (++this.depth > JSON_DEPTH_MAX) refuse();
-		this.i++;
-		this.ws();
-	}
-
-	object() {
-		const o = new JObject();
-		this.enter();
-		if (this.s[this.i] === '}') {
-			this.i++;
-			this.depth--;
-			return o;
-		}
-		for (;;) {
-			this.ws();
-			if (this.s[this.i] !== '"') refuse();
-			const k = this.string(true);
-			if (o.m.has(k)) throw new JsonRefused(true); /* jansson checks as soon as it has the key */
-			this.ws();
-			if (this.s[this.i++] !== ':') refuse();
-			o.m.set(k, this.value());
-			this.ws();
-			const c = this.s[this.i++];
-			if (c === '}') break;
-			if (c !== ',') refuse();
-		}
-		this.depth--;
-		return o;
-	}
-
-	array() {
-		const a = [];
-		this.enter();
-		if (this.s[this.i] === ']') {
-			this.i++;
-			this.depth--;
-			return a;
-		}
-		for (;;) {
-			a.push(this.value());
-			this.ws();
-			const c = this.s[this.i++];
-			if (c === ']') break;
-			if (c !== ',') refuse();
-		}
-		this.depth--;
-		return a;
-	}
-
-	hex4() {
-		const h = this.s.slice(this.i, this.i + 4);
-		if (!/^[0-9A-Fa-f]{4}$/.test(h)) refuse();
-		this.i += 4;
-		return parseInt(h, 16);
-	}
-
-	/* A value may hold U+0000 (the field rules refuse it with its path); a key may not. */
-	string(isKey) {
-		const s = this.s;
-		let out = '';
-		let start = ++this.i;
-		for (;;) {
-			if (this.i >= s.length) refuse();
-			const c = s.charCodeAt(this.i);
-			if (c === 0x22) break;
-			if (c < 0x20) refuse();
-			if (c !== 0x5c) {
-				this.i++;
-				continue;
-			}
-			out += s.slice(start, this.i);
-			const e = s[this.i + 1];
-			this.i += 2;
-			const simple = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' }[e];
-			if (simple !== undefined) out += simple;
-			else if (e === 'u') {
-				const u = this.hex4();
-				if (u >= 0xdc00 && u <= 0xdfff) refuse();
-				if (u >= 0xd800 && u <= 0xdbff) {
-					if (s[this.i] !== '\\' || s[this.i + 1] !== 'u') refuse();
-					this.i += 2;
-					const lo = this.hex4();
-					if (lo < 0xdc00 || lo > 0xdfff) refuse();
-					out += String.fromCharCode(u, lo);
-				} else {
-					if (u === 0 && isKey) refuse();
-					out += String.fromCharCode(u);
-				}
-			} else refuse();
-			start = this.i;
-		}
-		out += s.slice(start, this.i);
-		this.i++;
-		return out;
-	}
-
-	number() {
-		NUMBER.lastIndex = this.i;
-		const m = NUMBER.exec(this.s);
-		if (m === null) refuse();
-		const text = m[0];
-		this.i += text.length;
-		if (m[1] === undefined && m[2] === undefined) {
-			const v = BigInt(text);
-			if (v > INT64_MAX || v < INT64_MIN) refuse(); /* jansson: too big integer */
-			return new JNumber(true, v);
-		}
-		const v = Number(text);
-		if (!Number.isFinite(v)) refuse(); /* jansson: real number overflow */
-		return new JNumber(false, v);
-	}
-}
-
-/* The UTF-8 length of a well-formed string (a lone surrogate counts 3, as TextEncoder writes it). */
-function utf8Len(s) {
-	let n = 0;
-	for (let i = 0; i < s.length; i++) {
-		const c = s.charCodeAt(i);
-		if (c < 0x80) n += 1;
-		else if (c < 0x800) n += 2;
-		else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-			n += 4;
-			i++;
-		} else n += 3;
-	}
-	return n;
-}
-
-function wellFormed(s) {
-	return typeof s.isWellFormed === 'function' ? s.isWellFormed()
-		: !/[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(s);
-}
+const utf8Len = (s) => utf8(s).length;
 
 /**
- * input (a string, or the UTF-8 bytes as a Uint8Array) as one JSON object: its
- * root JObject, or { problem: 'too_long' } (above UH_DOC_MAX bytes) or
- * { problem: 'bad_json', duplicate } like pf_load_at().
+ * input (a string, or the UTF-8 bytes as a Uint8Array) as one JSON object (a
+ * Map, members in text order): { root }, or { problem: 'too_long' } (above
+ * UH_DOC_MAX bytes) or { problem: 'bad_json', duplicate } like pf_load_at().
  */
 function load(input) {
-	let s;
-	if (input instanceof Uint8Array) {
-		if (input.length > UH_DOC_MAX) return { problem: UH_PROBLEM.TOO_LONG };
-		try {
-			s = utf8dec.decode(input);
-		} catch {
-			return { problem: UH_PROBLEM.JSON, duplicate: false };
-		}
-	} else if (typeof input === 'string') {
-		if (utf8Len(input) > UH_DOC_MAX) return { problem: UH_PROBLEM.TOO_LONG };
-		if (!wellFormed(input)) return { problem: UH_PROBLEM.JSON, duplicate: false };
-		s = input;
-	} else {
-		return fail('bad_input', 'a document is a string or UTF-8 bytes');
-	}
+	if (typeof input !== 'string' && !(input instanceof Uint8Array)) fail('bad_input', 'a document is a string or UTF-8 bytes');
 	try {
-		const p = new Loader(s);
-		p.ws();
-		if (s[p.i] !== '{') refuse(); /* no JSON_DECODE_ANY: an object (or array, refused below) at the top */
-		const root = p.value();
-		p.ws();
-		if (p.i !== s.length) refuse();
-		return { root };
+		return { root: jsonLoad(input, UH_DOC_MAX) };
 	} catch (e) {
-		if (e instanceof JsonRefused) return { problem: UH_PROBLEM.JSON, duplicate: e.duplicate };
+		if (!(e instanceof VarskoError)) throw e;
+		if (e.code === 'too_large') return { problem: UH_PROBLEM.TOO_LONG };
+		if (e.code === 'bad_json' || e.code === 'duplicate_key') return { problem: UH_PROBLEM.JSON, duplicate: e.code === 'duplicate_key' };
 		throw e;
 	}
 }
 
 /* ---- values: proto/schema.c, utf8.c, util.c -------------------------------------- */
 
-const isObj = (v) => v instanceof JObject;
+const isObj = (v) => v instanceof Map;
 const isStr = (v) => typeof v === 'string';
 const isBool = (v) => typeof v === 'boolean';
-
-/** pf_valid_id: min..max bytes of visible ASCII (0x21..0x7e). */
-export function validId(s, min, max) {
-	if (typeof s !== 'string' || s.length < min || s.length > max) return false;
-	for (let i = 0; i < s.length; i++) {
-		const c = s.charCodeAt(i);
-		if (c < 0x21 || c > 0x7e) return false;
-	}
-	return true;
-}
 
 /** proto_utf8_valid(PROTO_UTF8_NO_CTRL [| LF_TAB]) of a well-formed string: no C0, DEL or C1. */
 function noControls(s, lfTab) {
@@ -501,13 +264,8 @@ function asDate(v, what) {
  * birth after today or an age above 22.
  */
 export function uhAgeGroup(birth, today) {
-	const b = asDate(birth, 'the birth date');
 	const t = typeof today === 'number' ? uhCopenhagenDate(today) : asDate(today, 'today');
-	if (!dateValid(b.year, b.month, b.day) || !dateValid(t.year, t.month, t.day)) fail('bad_input', 'not a real date');
-	let age = t.year - b.year;
-	if (t.month < b.month || (t.month === b.month && t.day < b.day)) age--;
-	if (age < 0 || age > UH_AGE_MAX) fail('bad_input', 'the child is older than 22 or born after today');
-	return age <= 5 ? UH_AGE_GROUPS[0] : age <= 13 ? UH_AGE_GROUPS[1] : age <= 17 ? UH_AGE_GROUPS[2] : UH_AGE_GROUPS[3];
+	return ageGroupOn(asDate(birth, 'the birth date'), t);
 }
 
 /* ---- the document (uh_parse_all) --------------------------------------------------- */
@@ -524,7 +282,7 @@ const joinIdx = (parent, i) => cut(`${parent}[${i}]`);
 
 /* key_shown: the key's UTF-8 bytes outside [A-Za-z0-9_-] as '?', more than 32 bytes cut to 29 and "...". */
 function keyShown(parent, key) {
-	const b = utf8enc.encode(key);
+	const b = utf8(key);
 	let k = '';
 	for (let i = 0; i < b.length && i < UH_KEY_SHOWN_MAX; i++) {
 		const c = b[i];
@@ -728,10 +486,10 @@ function parseAttachment(c, o, path, d, ids) {
 	const fp = join(path, 'size');
 	const sz = o.get('size');
 	if (sz === undefined) return c.fail(UH_PROBLEM.MISSING, fp);
-	if (!(sz instanceof JNumber) || !sz.isInt) return c.fail(UH_PROBLEM.WRONG_TYPE, fp);
-	if (sz.value > BigInt(UH_ATTACH_SIZE_MAX)) return c.fail(UH_PROBLEM.TOO_LONG, fp);
-	if (sz.value < 1n) return c.fail(UH_PROBLEM.BAD_VALUE, fp);
-	at.size = Number(sz.value);
+	if (typeof sz !== 'bigint') return c.fail(UH_PROBLEM.WRONG_TYPE, fp); /* a JSON integer; a real is a Number */
+	if (sz > BigInt(UH_ATTACH_SIZE_MAX)) return c.fail(UH_PROBLEM.TOO_LONG, fp);
+	if (sz < 1n) return c.fail(UH_PROBLEM.BAD_VALUE, fp);
+	at.size = Number(sz);
 	if (!c.b64(o, path, 'key', (v) => (at.key = v)) || !c.b64(o, path, 'sha256', (v) => (at.sha256 = v))) return false;
 	if (ids.slice(0, i).includes(at.id)) return c.fail(UH_PROBLEM.BAD_VALUE, join(path, 'id'));
 	d.attachments.push(at);
@@ -829,15 +587,9 @@ export function uhHeaderDerive(doc, submission, created) {
 	if (doc === null || typeof doc !== 'object' || !doc.child || !doc.child.birth) fail('bad_input', 'no document');
 	if (typeof submission !== 'string' || !validId(submission, 1, PROTO_ID_MAX))
 		fail('bad_input', 'a submission id is 1 to 64 visible ASCII characters');
-	if (!Number.isSafeInteger(created) || created < 0 || created > TIME_MAX) fail('bad_input', 'created is Unix seconds');
-	const age_group = uhAgeGroup(doc.child.birth, uhCopenhagenDate(created));
-	if (!validId(doc.institution, 1, PROTO_ID_MAX)) fail('bad_input', 'bad institution');
-	return {
-		age_group,
-		akut: doc.akut === true,
-		created: new Date(created * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-		handicap: doc.handicap === true,
-		institution: doc.institution,
-		submission,
-	};
+	if (!Number.isSafeInteger(created)) fail('bad_input', 'created is whole Unix seconds');
+	const h = { institution: doc.institution, ageGroup: uhAgeGroup(doc.child.birth, created), akut: doc.akut === true,
+		handicap: doc.handicap === true, submission, created };
+	/* uhHeaderToJson checks every field (uhHeaderValid) and writes the one JSON form. */
+	return JSON.parse(uhHeaderToJson(h));
 }
