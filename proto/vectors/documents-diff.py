@@ -30,7 +30,8 @@ VALS = [None, True, False, 0, 1, -1, 1.0, 25 * 1024 * 1024, 25 * 1024 * 1024 + 1
         'æøå', '😀', '140317-4321', '1403174321', '290200-4000', '310299-0000', '2017-03-14', '2016-02-29', '2015-02-29',
         '1799-01-01', '+45 12', '112', '(+45) 1', 'a/b', 'ab', 'application/pdf',
         'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=', 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh=', 'x' * 64,
-        'x' * 65, 'ø' * 64, 'ø' * 65, '\x00', '\x7f', '\x85', '\u00a0', [], {}, [1], {'a': 1}, ['x'], 'att-1']
+        'x' * 65, 'ø' * 64, 'ø' * 65, '\x00', '\x7f', '\x85', '\u00a0', [], {}, [1], {'a': 1}, ['x'], 'att-1',
+        '12', '1 2', 'ab\ncd', 'a\tb', '\r', 'ø' * 6, '2017-3-14', '0', 16000 * 'x', 16001 * 'x', 0.5, -0.0]
 KEYS = ['institution', 'child', 'parents', 'interpreter', 'notifier', 'concern', 'akut', 'attachments', 'name', 'cpr',
         'birth_date', 'address', 'phone', 'custody', 'needed', 'language', 'contacted', 'reaction', 'reason', 'id',
         'media_type', 'size', 'key', 'sha256', 'foo', '', '1', '__proto__', 'ø']
