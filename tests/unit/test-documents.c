@@ -119,6 +119,8 @@ static void check_invalid(const json_t *c)
 	r = uh_parse_all(buf, len, &d, list, CAP, &n);
 	CHECK(r != VARSKO_OK);
 	CHECK(d == NULL);
+	uh_doc_free(d);
+	d = NULL;
 	CHECK_EQ_INT(n, json_array_size(want));
 	if (n != json_array_size(want) || n > CAP)
 		bad = 1;
@@ -134,6 +136,7 @@ static void check_invalid(const json_t *c)
 	}
 	/* uh_parse() stops at the first of them. */
 	CHECK(uh_parse(buf, len, &d, &first) != VARSKO_OK);
+	uh_doc_free(d);
 	if (n > 0) {
 		CHECK_EQ_INT(first.problem, list[0].problem);
 		CHECK_EQ_STR(first.path, list[0].path);
