@@ -367,8 +367,9 @@ static int parse_child(struct ctx *c, const json_t *root, struct uh_doc *d)
 		return r;
 	r = only_keys(c, o, path, keys);
 	r = first(r, get_text(c, o, path, "name", d->child.name, 1, UH_NAME_MAX, TK_LINE, 1, NULL));
-	return first(r, first(child_birth(c, o, path, d),
-	                      get_text(c, o, path, "address", d->child.address, 1, UH_ADDRESS_MAX, TK_LINE, 1, NULL)));
+	/* One statement each: the order of the problems is the order of the fields, not the compiler's. */
+	r = first(r, child_birth(c, o, path, d));
+	return first(r, get_text(c, o, path, "address", d->child.address, 1, UH_ADDRESS_MAX, TK_LINE, 1, NULL));
 }
 
 /* The child's cpr or birth_date (exactly one of them). */

@@ -27,8 +27,8 @@
  *
  * Errors never contain input bytes (they may be personal data): a code, a
  * problem kind and the JSON path ("parents[1].phone"); for an unknown key the
- * path is the object that holds it. Pure code, safe in any thread; pointers
- * are borrowed for the call unless said otherwise.
+ * key itself, as struct uh_error shows it. Pure code, safe in any thread;
+ * pointers are borrowed for the call unless said otherwise.
  */
 #ifndef VARSKO_UNDERRETNING_H
 #define VARSKO_UNDERRETNING_H
@@ -117,7 +117,7 @@ enum uh_problem {
 	UH_PROBLEM_WRONG_TYPE,    /* the JSON type is wrong (null included) */
 	UH_PROBLEM_TOO_LONG,      /* a string, array or number above its limit */
 	UH_PROBLEM_BAD_VALUE,     /* empty, control characters, bad CPR or date, ... */
-	UH_PROBLEM_UNKNOWN_FIELD, /* path is the object holding the unknown key */
+	UH_PROBLEM_UNKNOWN_FIELD, /* path is the unknown key itself ("child.fodselsdag") */
 	UH_PROBLEM_NOT_ALLOWED,   /* present where another field forbids it (cpr with birth_date, ...) */
 };
 

@@ -1,6 +1,6 @@
 // Every text a person reads, from the Danish catalogue shared with the C CLI
 // (clients/catalogue/da.json, generated into build/clients/lib/catalogue.js).
-import { errors, steps, web } from 'varsko-catalogue';
+import { document as docTexts, errors, steps, web } from 'varsko-catalogue';
 
 function fill(s, vars) {
 	return s.replace(/\{([a-z_]+)\}/g, (m, k) => (vars && vars[k] !== undefined ? String(vars[k]) : m));
@@ -27,4 +27,9 @@ export function roleName(role) {
 /** The Danish name of a timeline step or item state (catalogue "steps", shared with the CLI). */
 export function stepLabel(step) {
 	return steps[step] || step;
+}
+
+/** What is wrong with a field of the document, by the problem's name (catalogue "document.problems"). */
+export function docProblem(problem) {
+	return docTexts.problems[problem] || problem;
 }

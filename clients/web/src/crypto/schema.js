@@ -9,7 +9,7 @@
 // true, false or null. Decoding a table gives a plain object whose members
 // are named by the table's `key` (camelCase); u64 integers are BigInt, u32
 // integers and times (Unix seconds) Numbers, byte strings Uint8Array.
-import { fail, VarskoError, utf8, fromUtf8, b64, unb64, timeParse, timeFormat } from './codec.js';
+import { fail, VarskoError, utf8, b64, unb64, timeParse, timeFormat } from './codec.js';
 
 export const ID_MAX = 64;
 export const FRAME_MAX = 65536;
@@ -49,6 +49,9 @@ function hasLoneSurrogate(s) {
 /* ---- loading ------------------------------------------------------------------- */
 
 const NUMBER = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+
+/* Strict UTF-8 that keeps a leading byte-order mark, so that it is refused as jansson refuses it. */
+const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Parser {
 	constructor(s) {
@@ -99,6 +102,8 @@ class Parser {
 			this.ws();
 			if (this.s[this.i] !== '"') this.bad();
 			const k = this.string();
+			/* jansson: "NUL byte in object key not supported" (a value may hold one). */
+			if (k.includes('\u0000')) this.bad();
 			/* As jansson: the duplicate is seen as soon as the key is read. */
 			if (o.has(k)) fail('duplicate_key', 'duplicate key');
 			this.ws();
@@ -207,7 +212,7 @@ export function jsonLoad(text, max = FRAME_MAX) {
 		n = text.length;
 		if (n > max) fail('too_large', 'input too large');
 		try {
-			s = fromUtf8(text);
+			s = utf8Strict.decode(text);
 		} catch {
 			return fail('bad_json', 'invalid UTF-8');
 		}

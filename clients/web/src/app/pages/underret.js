@@ -4,12 +4,16 @@
 // draft is kept sealed under the device's local key after every change, so a
 // reload or a lost connection loses nothing typed.
 import { h, replace } from '../dom.js';
-import { t } from '../text.js';
+import { docProblem, t } from '../text.js';
+import {
+	dateValid, UH_ADDRESS_MAX, UH_NAME_MAX, UH_PARENTS_MAX, UH_PHONE_MAX, UH_SHORT_MAX, UH_TEXT_MAX, uhAgeGroup, uhCprBirthDate,
+	uhParseAll,
+} from '../../proto/underretning.js';
 import { alert, button, errorSummary, heading } from '../ui.js';
 
-/* Byte limits of PROTOCOL.md 11.3 (the document module checks them all again before sealing). */
-const LIMIT = { name: 128, address: 256, role: 128, phone: 32, text: 16000 };
-const PARENTS_MAX = 4;
+/* The limits of PROTOCOL.md 11.3, from the document module (which checks the whole document again before sealing). */
+const LIMIT = { name: UH_NAME_MAX, address: UH_ADDRESS_MAX, role: UH_SHORT_MAX, phone: UH_PHONE_MAX, text: UH_TEXT_MAX };
+const PARENTS_MAX = UH_PARENTS_MAX;
 const STEPS = ['child', 'parents', 'concern', 'contact', 'notifier', 'review'];
 
 const bytes = (s) => new TextEncoder().encode(s).length;
@@ -67,31 +71,28 @@ function longText(v) {
 	return bytes(v) > LIMIT.text ? t('form.text_long', { max: LIMIT.text }) : null;
 }
 
-function realDate(y, m, d) {
-	const x = new Date(Date.UTC(y, m - 1, d));
-	return x.getUTCFullYear() === y && x.getUTCMonth() === m - 1 && x.getUTCDate() === d;
+/* The child's birth date by the document rules (proto/underretning.js, as the C client and the agents apply
+ * them): the message to show, or null when it is a date of a child of 0 to 22 years today in Copenhagen. */
+function birthProblem(birth, bad) {
+	try {
+		uhAgeGroup(birth, Math.floor(Date.now() / 1000));
+		return null;
+	} catch {
+		return birth ? t('form.child_age_bad') : bad;
+	}
 }
 
-/** The birth date of a CPR number by the century rule of 11.3, or null. */
-export function cprBirthDate(cpr) {
-	const m = /^(\d{2})(\d{2})(\d{2})-?(\d)(\d{3})$/.exec(cpr.trim());
-	if (!m) return null;
-	const [dd, mm, yy, c7] = [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
-	let century;
-	if (c7 <= 3) century = 1900;
-	else if (c7 === 4 || c7 === 9) century = yy <= 36 ? 2000 : 1900;
-	else century = yy <= 57 ? 2000 : 1800;
-	const y = century + yy;
-	if (!realDate(y, mm, dd)) return null;
-	return `${y}-${m[2]}-${m[1]}`;
+function cprBirth(cpr) {
+	try {
+		return uhCprBirthDate(cpr.trim());
+	} catch {
+		return null;
+	}
 }
 
-function ageOk(iso) {
-	const [y, m, d] = iso.split('-').map(Number);
-	const now = new Date();
-	let age = now.getFullYear() - y;
-	if (now.getMonth() + 1 < m || (now.getMonth() + 1 === m && now.getDate() < d)) age--;
-	return age >= 0 && age <= 22 && new Date(Date.UTC(y, m - 1, d)) <= now;
+function dateBirth(s) {
+	const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s.trim());
+	return m && dateValid(Number(m[1]), Number(m[2]), Number(m[3])) ? { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) } : null;
 }
 
 /** Every problem of the draft's step i: [{ id, text }] (the id of the field to fix). */
@@ -101,14 +102,8 @@ export function stepProblems(d, i) {
 	switch (STEPS[i]) {
 	case 'child': {
 		add('child-name', textRule(LIMIT.name, t('form.child_name_missing'))(d.child.name));
-		if (d.child.idKind === 'cpr') {
-			const b = cprBirthDate(d.child.cpr);
-			add('child-cpr', !b ? t('form.child_cpr_bad') : ageOk(b) ? null : t('form.child_age_bad'));
-		} else {
-			const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d.child.birth_date.trim());
-			const ok = m && realDate(Number(m[1]), Number(m[2]), Number(m[3]));
-			add('child-birth', !ok ? t('form.child_birth_bad') : ageOk(d.child.birth_date.trim()) ? null : t('form.child_age_bad'));
-		}
+		if (d.child.idKind === 'cpr') add('child-cpr', birthProblem(cprBirth(d.child.cpr), t('form.child_cpr_bad')));
+		else add('child-birth', birthProblem(dateBirth(d.child.birth_date), t('form.child_birth_bad')));
 		add('child-address', textRule(LIMIT.address, t('form.child_address_missing'))(d.child.address));
 		add('akut-yes', d.akut === null ? t('form.choose') : null);
 		add('handicap-yes', d.handicap === null ? t('form.choose') : null);
@@ -143,6 +138,36 @@ export function stepProblems(d, i) {
 		break;
 	}
 	return p;
+}
+
+/*
+ * The document rules' problems (proto/underretning.js, as the agents apply
+ * them) as form problems: { step, id, text } with the field's label and the
+ * catalogue's text of the problem.
+ */
+const PATH_FIELD = [
+	[/^institution$/, 0, 'institution', 'form.institution'], [/^child\.name$/, 0, 'child-name', 'form.child_name'],
+	[/^child\.cpr$/, 0, 'child-cpr', 'form.child_cpr'], [/^child\.birth_date$/, 0, 'child-birth', 'form.child_birth'],
+	[/^child\.address$/, 0, 'child-address', 'form.child_address'], [/^child/, 0, 'child-name', 'form.child_name'],
+	[/^akut$/, 0, 'akut-yes', 'form.akut'], [/^handicap$/, 0, 'handicap-yes', 'form.handicap'],
+	[/^parents\[(\d)\]\.(name|address|phone)$/, 1, (m) => `parent-${m[1]}-${m[2]}`, (m) => `form.parent_${m[2]}`],
+	[/^parents/, 1, 'interpreter-yes', 'form.parents_legend'], [/^interpreter/, 1, 'interpreter-language', 'form.interpreter_language'],
+	[/^(concern|observations|wellbeing|help_tried)$/, 2, (m) => m[1].replace('_', '-'), (m) => `form.${m[1]}`],
+	[/^parents_contacted\.reaction$/, 3, 'reaction', 'form.reaction'], [/^parents_contacted/, 3, 'reason', 'form.reason'],
+	[/^notifier\.(name|role|relation)$/, 4, (m) => `notifier-${m[1]}`, (m) => `form.notifier_${m[1]}`],
+];
+
+export function documentProblems(doc) {
+	const r = uhParseAll(JSON.stringify(doc));
+	return r.problems.map((p) => {
+		for (const [re, step, id, label] of PATH_FIELD) {
+			const m = re.exec(p.path);
+			if (!m) continue;
+			const field = t(typeof label === 'function' ? label(m) : label, { n: 1 });
+			return { step, id: typeof id === 'function' ? id(m) : id, text: t('form.doc_problem', { field, problem: docProblem(p.problem) }) };
+		}
+		return { step: 0, id: 'child-name', text: t('form.doc_problem', { field: p.path, problem: docProblem(p.problem) }) };
+	});
 }
 
 /* ---- widgets ------------------------------------------------------------------ */
@@ -419,6 +444,12 @@ export function underretPage(main, opts) {
 					go(k);
 					return showProblems(problems);
 				}
+			}
+			// The whole document by the rules the agents apply: nothing they would refuse is sealed.
+			const docProblems = documentProblems(toDocument(d));
+			if (docProblems.length) {
+				go(docProblems[0].step);
+				return showProblems(docProblems.filter((p) => p.step === docProblems[0].step));
 			}
 			send.disabled = true;
 			status.textContent = t('form.sending');
