@@ -79,6 +79,13 @@ const T = {
 			return { ok: false, code: e && e.code, message: String(e && e.message) };
 		}
 	},
+	/** What the session remembers under name (its pins), and to set it: for the rollback checks. */
+	pinGet(name) {
+		return T.session.pinGet(name);
+	},
+	pinPut(name, value) {
+		return T.session.pinPut(name, value);
+	},
 	/** The kept receipt of ref as the file `varsko receipt verify` reads. */
 	async receiptFile(ref) {
 		const r = await receipt.receiptLoad(T.session, ref);

@@ -180,6 +180,23 @@ try {
 	r = await call(page, 'status.mine');
 	c(r.ok && JSON.stringify(r.value).includes(ref), 'mine() lists the underretning', show(r));
 
+	// A server that takes a chain back is refused: the pins as if this device had seen more (then restored).
+	for (const [name, fn, args] of [['chain_seen', 'userkey.userKeyCurrent', []],
+		[`team_seen:${env('VARSKO_TEAM')}`, 'teamkey.teamKeyForSender', [env('VARSKO_TEAM')]], ['org_seen', 'team.orgFetch', []]]) {
+		const saved = await page.evaluate((n) => window.varskoTest.pinGet(n), name);
+		const ahead = { seq: String(Number(saved ? saved.seq : '1') + 5), hash: '00'.repeat(32) };
+		const changed = { seq: saved ? saved.seq : '1', hash: 'ab'.repeat(32) };
+		await page.evaluate(([n, x]) => window.varskoTest.pinPut(n, x), [name, ahead]);
+		const back = await call(page, fn, ...args);
+		await page.evaluate(([n, x]) => window.varskoTest.pinPut(n, x), [name, changed]);
+		const forked = await call(page, fn, ...args);
+		await page.evaluate(([n, x]) => window.varskoTest.pinPut(n, x), [name, saved]);
+		const again2 = await call(page, fn, ...args);
+		c(saved && !back.ok && back.code === 'bad_chain' && !forked.ok && forked.code === 'bad_chain' && again2.ok,
+			`${fn}: a chain shorter than, or another than, the one this device saw (${name}) is refused (bad_chain)`,
+			show([saved, back, forked, again2]));
+	}
+
 	// 7. A second device of laerer-anna with the C CLI, approved from the browser (15.7); it reads her own copy.
 	const homeAnna2 = env('VARSKO_HOME_ANNA2');
 	v = cliJson(homeAnna2, 'enroll', '--server', env('VARSKO_WS'), '--code', env('VARSKO_ANNA_CODE2'), '--ca', env('VARSKO_CAFILE'),
@@ -219,6 +236,8 @@ try {
 	v = cliJson(homeKaren, 'underret', 'send', env('VARSKO_DOC2'));
 	const ref2 = v.j && v.j.reference;
 	c(v.rc === 0 && /^U-/.test(ref2 || ''), 'skoleleder-karen\'s CLI sends an underretning to team-slagelse', v.out);
+	const sub2 = await page.evaluate(([d]) => window.varskoTest.modules.submit.submissionId('skoleleder-karen', d), [doc2]);
+	c(v.j && v.j.submission === sub2, 'submissionId() gives the C\'s varsko_submission_id for the same user and document', `${sub2} ${v.out.slice(0, 300)}`);
 	ctx2 = await launch(env('VARSKO_SPKI'));
 	watch(ctx2);
 	const p2 = await open(ctx2);
@@ -240,6 +259,8 @@ try {
 	r = await call(p2, 'caseworker.openUnderretning', ref2);
 	c(r.ok && r.value.document === JSON.stringify(JSON.parse(doc2)) && typeof r.value.openedSeq === 'string',
 		'openUnderretning(): the browser opens the CLI\'s document with the team key, the same document, and sends aabnet', show(r));
+	const saved2 = readFileSync(path.join(homeKaren, 'receipts', `${ref2}.json`), 'utf8');
+	c(r.ok && `${r.value.receiptJson}\n` === saved2, 'the receipt in the browser\'s form is byte for byte the file the CLI saved', `${r.ok && r.value.receiptJson} | ${saved2}`);
 	r = await call(p2, 'caseworker.event', ref2, 'vurdering', { akut: false });
 	c(r.ok, 'event vurdering (akut: no)', show(r));
 	r = await call(p2, 'caseworker.event', ref2, 'kvittering', { message: KVITTERING2 });
