@@ -273,6 +273,24 @@ try {
 	r = await call(p2, 'status.status', ref2);
 	c(r.ok && r.value.steps.some((s) => s.step === 'kvitteret'), 'status() on the caseworker side verifies the timeline', show(r));
 
+	// 9. myndighed-lene's browser revokes her CLI device: her user key rotates, the team key no longer fits
+	// (16.6, stale) until the agent renews it; a sender waits for that, the reader walks the team key back.
+	const leneCli = JSON.parse(readFileSync(path.join(homeLene, 'device.cert'), 'utf8')).device;
+	r = await call(p2, 'userkey.deviceRevoke', leneCli);
+	c(r.ok && CODE_RE.test(r.value || ''), 'myndighed-lene\'s browser revokes her CLI device: her user key is now generation 2', show(r));
+	const stale = await call(page, 'teamkey.teamKeyForSender', env('VARSKO_TEAM'));
+	console.log(`team key right after the rotation: ${show(stale)}`);
+	const doc3 = doc1.replace('FIKTIVT EKSEMPEL.', 'FIKTIVT EKSEMPEL 3.');
+	r = await call(page, 'submit.submit', doc3);
+	const ref3 = r.ok ? r.value.info.reference : null;
+	c(r.ok && r.value.teamKey === true && ref3 !== ref, 'submit after the rotation: sealed to the renewed team key (waiting while it was stale)', show(r));
+	r = await call(page, 'teamkey.teamKeyForSender', env('VARSKO_TEAM'));
+	c(r.ok && r.value.keyId === `team:${env('VARSKO_TEAM')}:2`, 'the team key is at generation 2 and fits the members again', show(r));
+	r = await call(p2, 'caseworker.underretningOpen', ref3);
+	c(r.ok && r.value.document === JSON.stringify(JSON.parse(doc3)), 'myndighed-lene\'s browser opens it with team key generation 2 (her user key 2)', show(r));
+	r = await call(p2, 'caseworker.underretningOpen', ref2);
+	c(r.ok && r.value.document === JSON.stringify(JSON.parse(doc2)), '... and the earlier one, sealed to team key generation 1, by the walk back', show(r));
+
 	const f = foreign(log, url);
 	c(f.length === 0, 'no request goes to any host but varskod', f.join(' '));
 	c(log.errors.length === 0, 'no page error', log.errors.join(' | '));
