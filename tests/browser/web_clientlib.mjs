@@ -291,6 +291,22 @@ try {
 	r = await call(p2, 'caseworker.underretningOpen', ref2);
 	c(r.ok && r.value.document === JSON.stringify(JSON.parse(doc2)), '... and the earlier one, sealed to team key generation 1, by the walk back', show(r));
 
+	// 10. The other events: tilbagemelding and afslutning on karen's, omdirigering of anna's third.
+	const TILBAGE = 'Vi har iværksat en børnefaglig undersøgelse.';
+	r = await call(p2, 'caseworker.event', ref2, 'tilbagemelding', { started: true, message: TILBAGE });
+	c(r.ok, 'event tilbagemelding (started, with a message for the notifier)', show(r));
+	r = await call(p2, 'caseworker.event', ref2, 'afslutning');
+	c(r.ok, 'event afslutning', show(r));
+	v = cliJson(homeKaren, 'underret', 'status', ref2);
+	c(v.rc === 0 && v.out.includes(TILBAGE) && v.out.includes('afsluttet'), 'karen\'s CLI verifies them and reads the tilbagemelding', v.out.slice(0, 600));
+	r = await call(p2, 'caseworker.event', ref3, 'omdirigering', { team: 'team-korsoer-skaelskoer' });
+	c(r.ok, 'event omdirigering: the same document re-sealed for team-korsoer-skaelskoer\'s verified team key', show(r));
+	r = await call(page, 'status.status', ref3);
+	const om = r.ok ? r.value.steps.find((x) => x.step === 'omdirigeret') : null;
+	c(om && om.newTeam === 'team-korsoer-skaelskoer', 'anna\'s status() verifies the re-routing', show(r).slice(0, 400));
+	r = await call(p2, 'caseworker.event', ref3, 'vurdering', { akut: true });
+	c(!r.ok, 'team-slagelse can no longer act on it after the re-routing', show(r));
+
 	const f = foreign(log, url);
 	c(f.length === 0, 'no request goes to any host but varskod', f.join(' '));
 	c(log.errors.length === 0, 'no page error', log.errors.join(' | '));
