@@ -25,7 +25,10 @@ script), which varskod serves as its web_root (web_clientlib.mjs):
   - that browser revokes myndighed-lene's CLI device: her user key rotates, the
     team key goes stale until the agent renews it (16.6); laerer-anna's next
     underretning is sealed to generation 2, and myndighed-lene's browser opens
-    it and, walking the team key back, the earlier one.
+    it and, walking the team key back, the earlier one;
+  - the browser's other events: tilbagemelding and afslutning (read by karen's
+    CLI), omdirigering to team-korsoer-skaelskoer (the document re-sealed for
+    its team key; myndighed-peter's CLI opens the same document).
 """
 
 import json
@@ -74,7 +77,7 @@ def main():
     dist = weblib.require_web()
     if not os.access(os.path.join(harness.SOURCE_ROOT, "clients", "web", "node_modules", ".bin", "esbuild"), os.X_OK):
         harness.skip("clients/web/node_modules is missing (deploy/npm-deps.sh)")
-    with flowlib.Flow(agents=[TEAM], users=["skoleleder-karen", "myndighed-lene"]) as fl:
+    with flowlib.Flow(agents=[TEAM], users=["skoleleder-karen", "myndighed-lene", "myndighed-peter"]) as fl:
         fl.extra_config["web_root"] = build_root(fl, dist)
         fl.setup()
         anna = fl.invite("laerer-anna")
@@ -108,6 +111,7 @@ def main():
             "VARSKO_CLI_HOME": fl.tmp,
             "VARSKO_HOME_KAREN": fl.homes["skoleleder-karen"],
             "VARSKO_HOME_LENE": fl.homes["myndighed-lene"],
+            "VARSKO_HOME_PETER": fl.homes["myndighed-peter"],
             "VARSKO_CASES": fl.case_dir(TEAM),
             "VARSKO_TEAM": TEAM,
             "VARSKO_LEDER": leder or "",

@@ -304,6 +304,9 @@ try {
 	r = await call(page, 'status.status', ref3);
 	const om = r.ok ? r.value.steps.find((x) => x.step === 'omdirigeret') : null;
 	c(om && om.newTeam === 'team-korsoer-skaelskoer', 'anna\'s status() verifies the re-routing', show(r).slice(0, 400));
+	v = cliJson(env('VARSKO_HOME_PETER'), 'myndighed', 'show', ref3);
+	c(v.rc === 0 && v.j && JSON.stringify(v.j.document) === JSON.stringify(JSON.parse(doc3)),
+		'myndighed-peter\'s CLI (team-korsoer-skaelskoer) opens the browser\'s re-sealed envelope: the same document', v.out.slice(0, 400));
 	r = await call(p2, 'caseworker.event', ref3, 'vurdering', { akut: true });
 	c(!r.ok, 'team-slagelse can no longer act on it after the re-routing', show(r));
 
