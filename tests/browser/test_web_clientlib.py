@@ -28,11 +28,17 @@ script), which varskod serves as its web_root (web_clientlib.mjs):
     it and, walking the team key back, the earlier one;
   - the browser's other events: tilbagemelding and afslutning (read by karen's
     CLI), omdirigering to team-korsoer-skaelskoer (the document re-sealed for
-    its team key; myndighed-peter's CLI opens the same document).
+    its team key; myndighed-peter's CLI opens the same document);
+  - a third browser, a recovered device of the leder leder-thomas, shows the
+    team, changes its chain (leder_add/remove, member_remove, member_add) and
+    keeps its key fit (teamKeyMaintain: a new generation after the removal,
+    boxes after the re-add); myndighed-lene's browser still opens the earlier
+    underretninger by the walk back.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -83,7 +89,6 @@ def main():
         anna = fl.invite("laerer-anna")
         lene = fl.invite("myndighed-lene")
         anna2 = fl.invite("laerer-anna")
-        import re
         m = re.search(CODE_RE, fl.enroll_out.get("myndighed-lene", ""))
         c("myndighed-lene's first (CLI) device printed her recovery code", m is not None)
 
@@ -94,7 +99,9 @@ def main():
                       mutate=lambda d: (strip(d), d["notifier"].update({"name": "Karen Skoleleder"})))
         out_dir = fl.path("browser-out")
         os.mkdir(out_dir)
-        leder = next((u for u in fl.homes if u.startswith("leder-")), None)
+        thomas = fl.invite("leder-thomas")
+        mt = re.search(CODE_RE, fl.enroll_out.get("leder-thomas", ""))
+        c("leder-thomas's first (CLI) device printed his recovery code", mt is not None)
         rc, out = weblib.run_scenario(fl, "web_clientlib.mjs", {
             "VARSKO_ANNA_CODE": anna["code"],
             "VARSKO_LENE_CODE": lene["code"],
@@ -114,14 +121,22 @@ def main():
             "VARSKO_HOME_PETER": fl.homes["myndighed-peter"],
             "VARSKO_CASES": fl.case_dir(TEAM),
             "VARSKO_TEAM": TEAM,
-            "VARSKO_LEDER": leder or "",
+            "VARSKO_LEDER_CODE": thomas["code"],
+            "VARSKO_LEDER_RECOVERY": mt.group(0) if mt else "",
         }, checks, timeout=800)
         c("the browser scenario exits 0", rc == 0, out[-3000:])
         rc, out, err = fl.ctl("devices", "--json")
         devs = [d for d in (json.loads(out) if rc == 0 else []) if d.get("user") in ("laerer-anna", "myndighed-lene")]
+        rc2, j, out2, err2 = fl.cli_json("leder-thomas", "team", "show", TEAM)
+        mem = {m.get("user"): m for m in (j or {}).get("members", [])}
+        c("the C CLI verifies the team chain the browser changed: myndighed-lene a member again, key generation 3, ok",
+          rc2 == 0 and "myndighed-lene" in mem and not mem["myndighed-lene"].get("leder") and
+          (j or {}).get("key_generation") == 3 and (j or {}).get("key_state") == "ok", flowlib.out_of(rc2, out2, err2))
         live = [d.get("user") for d in devs if d.get("revoked") is None]
         c("varskod lists laerer-anna's and myndighed-lene's browsers (their CLI devices revoked)",
           sorted(live) == ["laerer-anna", "myndighed-lene"] and len(devs) == 4, json.dumps(devs))
+        c("leder-thomas's CLI device still reads the team (`varsko team show`)",
+          fl.cli_as("leder-thomas", "team", "show", TEAM)[0] == 0)
     return checks.done()
 
 

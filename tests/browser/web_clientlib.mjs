@@ -111,6 +111,7 @@ const homeKaren = env('VARSKO_HOME_KAREN');
 const homeLene = env('VARSKO_HOME_LENE');
 let ctx = await launch(env('VARSKO_SPKI'));
 let ctx2 = null;
+let ctx3 = null;
 const log = watch(ctx);
 try {
 	const page = await open(ctx);
@@ -310,12 +311,54 @@ try {
 	r = await call(p2, 'caseworker.event', ref3, 'vurdering', { akut: true });
 	c(!r.ok, 'team-slagelse can no longer act on it after the re-routing', show(r));
 
+	// 11. A third browser: a recovered device of the leder; the team chain and key from the browser.
+	const T = env('VARSKO_TEAM');
+	ctx3 = await launch(env('VARSKO_SPKI'));
+	watch(ctx3);
+	const p3 = await open(ctx3);
+	const who3 = await p3.evaluate((a) => window.varskoTest.enrollLogin(a),
+		{ code: env('VARSKO_LEDER_CODE'), fpr: env('VARSKO_FPR'), label: 'Browser', passphrase: PASS });
+	r = await call(p3, 'userkey.deviceRecover', env('VARSKO_LEDER_RECOVERY'));
+	c(who3.user === 'leder-thomas' && r.ok, 'leder-thomas recovers a browser with his recovery code', show([who3, r]));
+	r = await call(p3, 'team.teamShow', T);
+	const lm = r.ok ? r.value.members.find((m) => m.user === 'myndighed-lene') : null;
+	c(r.ok && r.value.leder === true && lm && lm.ukGeneration === '1' && lm.currentGeneration === '2' &&
+		r.value.keyGeneration === '2' && r.value.keyState === 'ok', 'teamShow(): he is leder; lene pinned at 1, current 2; key 2 ok', show(r));
+	r = await call(p3, 'teamkey.teamKeyMaintain', T);
+	c(r.ok && r.value.changed === 0, 'teamKeyMaintain(): nothing to do while the key fits', show(r));
+	r = await call(p2, 'team.teamLeder', T, 'myndighed-lene', true);
+	c(!r.ok && r.code === 'not_member', 'myndighed-lene may not change the chain: the chain pins her user key 1, she signs with 2 (not_member, nothing sent)', show(r));
+	r = await call(p3, 'team.teamAdd', T, 'skoleleder-karen');
+	c(!r.ok && r.code === 'bad_input', 'a fagperson cannot be a team member (bad_input)', show(r));
+	r = await call(p3, 'team.teamLeder', T, 'myndighed-lene', true);
+	const r2 = await call(p3, 'team.teamLeder', T, 'myndighed-lene', false);
+	c(r.ok && r2.ok, 'leder_add and leder_remove of myndighed-lene', show([r, r2]));
+	r = await call(p3, 'team.teamRemove', T, 'myndighed-lene');
+	c(r.ok, 'member_remove of myndighed-lene', show(r));
+	r = await call(p3, 'teamkey.teamKeyMaintain', T);
+	const r3 = await call(p3, 'team.teamShow', T);
+	c(r.ok && r3.ok && r3.value.keyGeneration === '3' && r3.value.keyState === 'ok',
+		'teamKeyMaintain(): a new generation without her (3)', show([r, r3]));
+	r = await call(p2, 'teamkey.teamKeyForSender', T);
+	c(r.ok && r.value.keyId === `team:${T}:3`, 'senders now seal to generation 3', show(r));
+	r = await call(p2, 'teamkey.teamKeyOpen', T, 3);
+	c(!r.ok && r.code === 'not_found', 'removed, myndighed-lene has no box in generation 3 (not_found)', show(r));
+	r = await call(p3, 'team.teamAdd', T, 'myndighed-lene');
+	c(r.ok, 'member_add of myndighed-lene again (her current user key 2 pinned)', show(r));
+	r = await call(p3, 'teamkey.teamKeyMaintain', T);
+	c(r.ok && r.value.generation === '3', 'teamKeyMaintain(): generation 3 with her box added (or the agent was faster)', show(r));
+	r = await call(p2, 'teamkey.teamKeyOpen', T, 3);
+	c(r.ok && r.value.generation === '3', 'back in the team, myndighed-lene opens team key generation 3', show(r).slice(0, 200));
+	r = await call(p2, 'caseworker.underretningOpen', ref2);
+	c(r.ok && r.value.document === JSON.stringify(JSON.parse(doc2)), 'and the generation 1 underretning, walking back from 3', show(r).slice(0, 300));
+
 	const f = foreign(log, url);
 	c(f.length === 0, 'no request goes to any host but varskod', f.join(' '));
 	c(log.errors.length === 0, 'no page error', log.errors.join(' | '));
 } catch (e) {
 	c(false, 'the scenario runs to its end', e.stack);
 } finally {
+	if (ctx3) await close(ctx3);
 	if (ctx2) await close(ctx2);
 	await close(ctx);
 }
