@@ -24,6 +24,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 
+def web_page(url, ca):
+    """GET url over HTTPS trusting ca: (body text, lower-cased headers); ("", {}) when it fails."""
+    import ssl
+    import urllib.request
+    try:
+        ctx = ssl.create_default_context(cafile=ca)
+        with urllib.request.urlopen(url, context=ctx, timeout=10) as r:
+            return r.read().decode("utf-8", "replace"), {k.lower(): v for k, v in r.headers.items()}
+    except (OSError, ValueError) as e:
+        return f"GET {url}: {e}", {}
+
+
 def accepts(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -101,6 +113,10 @@ def main():
               q.get("ws_url") == f"wss://127.0.0.1:{ws_port}", q.get("ws_url"))
             c("web_url", q.get("web_url") == f"https://127.0.0.1:{ws_port}/", q.get("web_url"))
             c("CA file exists", os.path.isfile(q.get("ca_file", "")))
+            page, headers = web_page(q.get("web_url", ""), q.get("ca_file", ""))
+            c("the web address serves the web client (built by the quickstart) with its Content-Security-Policy",
+              "<html lang=\"da\">" in page and "/assets/app-" in page and
+              "require-trusted-types-for" in headers.get("content-security-policy", ""), page[:300] + str(headers))
             mq = q.get("mqtt", {})
             c("mqtt port as requested and listening", mq.get("port") == mqtt_port and accepts(mqtt_port), str(mq))
             agents = mq.get("agents", {})

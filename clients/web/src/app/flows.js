@@ -1,0 +1,113 @@
+// The pages that need the client library's cryptography: the user key after
+// login (setup, recovery code, recovery), sending the form, the verified
+// timeline, the receipt file, and the caseworker's opened underretning.
+// main.js owns the frame and the routes; this file connects pages and client/.
+import { VarskoError } from '../crypto/codec.js';
+import { receiptFileText, receiptLoad } from '../client/receipt.js';
+import { status as statusOf } from '../client/status.js';
+import { submit } from '../client/submit.js';
+import { orgFirstCheck } from '../client/team.js';
+import { deviceRecover, userSetup } from '../client/userkey.js';
+import * as vault from '../client/vault.js';
+import { h, replace } from './dom.js';
+import { recoveryPage } from './pages/enroll.js';
+import { sentPage, timelinePage } from './pages/mine.js';
+import { recoverPage } from './pages/recover.js';
+import { t } from './text.js';
+import { alert, errorAlert } from './ui.js';
+
+/**
+ * After every login: the org chain's word on the enrollment key (16.2), then
+ * the user key (15.1). Resolves when the pages may be shown; shows the
+ * recovery code once when this device made the user's key, or the recovery
+ * page when the device is not yet the user's.
+ */
+export async function afterLogin(main, session, done) {
+	await orgFirstCheck(session);
+	let r;
+	try {
+		r = await userSetup(session);
+	} catch (e) {
+		if (e instanceof VarskoError && e.code === 'not_cross_signed') {
+			recoverPage(main, {
+				onRecover: async (code) => {
+					await deviceRecover(session, code);
+					done(t('recover.done'));
+				},
+			});
+			focus();
+			return;
+		}
+		throw e;
+	}
+	if (r.created && r.recoveryCode) {
+		recoveryPage(main, { code: r.recoveryCode, onDone: () => done() });
+		focus();
+		return;
+	}
+	done();
+}
+
+function focus() {
+	const title = document.getElementById('page-title');
+	if (title) title.focus();
+}
+
+/** Offer text as a file download (made in the page: nothing goes to the server). */
+export function download(name, text, type = 'application/json') {
+	const url = URL.createObjectURL(new Blob([text], { type }));
+	const a = h('a', { href: url, download: name, hidden: true });
+	document.body.append(a);
+	a.click();
+	a.remove();
+	setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** Send the form's document; on success the draft goes and the verified receipt shows. */
+export async function sendDocument(main, session, doc, names) {
+	let result;
+	try {
+		result = await submit(session, JSON.stringify(doc));
+	} catch (e) {
+		// The draft stays: the same document sent again has the same submission id (one underretning, one receipt).
+		throw Object.assign(e instanceof Error ? e : new Error(String(e)), { alert: errorAlert(e) });
+	}
+	await vault.del(vault.DRAFT);
+	sentPage(main, {
+		result: { receipt: result.info, duplicate: result.info.duplicate, noReader: result.noReader },
+		names,
+		onDownload: () => download(`kvittering-${result.info.reference}.json`, receiptFileText(result.receipt)),
+	});
+	focus();
+	return result;
+}
+
+/** The verified timeline of ref; re-shown when a push about ref arrives. */
+export async function showTimeline(main, session, ref, names, hooks) {
+	const render = async () => {
+		try {
+			const st = await statusOf(session, ref);
+			timelinePage(main, {
+				status: st, names,
+				onDownload: async () => {
+					const r = await receiptLoad(session, ref);
+					if (r) download(`kvittering-${ref}.json`, receiptFileText(r));
+				},
+			});
+		} catch (e) {
+			replace(main, errorAlert(e));
+		}
+	};
+	await render();
+	focus();
+	hooks.push((p) => {
+		if (p.type === 'pushed' && p.reference === ref) {
+			const at = document.activeElement && document.activeElement.id;
+			render().then(() => {
+				const live = h('div', { role: 'status' }, alert('info', null, t('timeline.updated')));
+				main.prepend(live);
+				if (at && document.getElementById(at)) document.getElementById(at).focus();
+			});
+		}
+	});
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""The client library in the browser against the C client (browser suite).
+
+Real varskod, Mosquitto and the team-slagelse agent (flowlib.Flow with the key
+model), users enrolled with the C CLI (skoleleder-karen, myndighed-lene and the
+team's leder), and Debian's headless Chromium driving the modules of
+clients/web/src/client/ through tests/browser/clientlib-entry.js, bundled by
+esbuild into a copy of the built web client with a test.html (no inline
+script), which varskod serves as its web_root (web_clientlib.mjs):
+
+  - laerer-anna, enrolled in the browser only, makes her user key
+    (userSetup: the recovery code in the C's format), sends the demo
+    underretning (receipt verified; a resend gets the same receipt), and her
+    receipt file verifies with `varsko receipt verify`;
+  - the team-slagelse agent files it; myndighed-lene's CLI opens the same
+    document and sends a kvittering, which the browser's status() opens;
+  - skoleleder-karen's CLI sends an underretning; a second browser, a new device
+    of myndighed-lene made hers with her recovery code (deviceRecover), opens
+    the same document with the team key, marks it opened and sends a
+    kvittering that karen's CLI reads.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import flowlib  # noqa: E402
+import harness  # noqa: E402
+import weblib  # noqa: E402
+
+TEAM = "team-slagelse"
+CODE_RE = r"\b(?:[A-Z2-7]{5}-){5}[A-Z2-7]\b"
+TEST_HTML = """<!doctype html>
+<html lang="da">
+<head><meta charset="utf-8"><title>Varsko klientbibliotek (test)</title>
+<link rel="icon" href="data:,">
+<script type="module" src="/clientlib.js"></script></head>
+<body><h1>Varsko klientbibliotek (test)</h1></body>
+</html>
+"""
+
+
+def build_root(fl, dist):
+    """A copy of the built web client with the entry bundled as /clientlib.js and /test.html."""
+    root = fl.path("webroot")
+    shutil.copytree(dist, root)
+    esbuild = os.path.join(harness.SOURCE_ROOT, "clients", "web", "node_modules", ".bin", "esbuild")
+    r = subprocess.run([esbuild, os.path.join(HERE, "clientlib-entry.js"), "--bundle", "--format=esm",
+                        "--platform=browser", "--target=chrome109", "--external:fs", "--external:path",
+                        "--external:crypto", "--external:url", "--log-level=warning",
+                        f"--outfile={os.path.join(root, 'clientlib.js')}"], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"esbuild: {r.stdout} {r.stderr}")
+    with open(os.path.join(root, "test.html"), "w", encoding="utf-8") as f:
+        f.write(TEST_HTML)
+    return root
+
+
+def main():
+    checks = harness.Checks()
+    c = checks.check
+    dist = weblib.require_web()
+    if not os.access(os.path.join(harness.SOURCE_ROOT, "clients", "web", "node_modules", ".bin", "esbuild"), os.X_OK):
+        harness.skip("clients/web/node_modules is missing (deploy/npm-deps.sh)")
+    with flowlib.Flow(agents=[TEAM], users=["skoleleder-karen", "myndighed-lene"]) as fl:
+        fl.extra_config["web_root"] = build_root(fl, dist)
+        fl.setup()
+        anna = fl.invite("laerer-anna")
+        lene = fl.invite("myndighed-lene")
+        import re
+        m = re.search(CODE_RE, fl.enroll_out.get("myndighed-lene", ""))
+        c("myndighed-lene's first (CLI) device printed her recovery code", m is not None)
+
+        def strip(d):
+            d.pop("attachments", None)
+        doc1 = fl.doc("browser-doc", mutate=strip)
+        doc2 = fl.doc("karen-doc", institution="inst-vestervangsskolen", child_name="Karl Eksempel Fiktivsen",
+                      mutate=lambda d: (strip(d), d["notifier"].update({"name": "Karen Skoleleder"})))
+        out_dir = fl.path("browser-out")
+        os.mkdir(out_dir)
+        leder = next((u for u in fl.homes if u.startswith("leder-")), None)
+        rc, out = weblib.run_scenario(fl, "web_clientlib.mjs", {
+            "VARSKO_ANNA_CODE": anna["code"],
+            "VARSKO_LENE_CODE": lene["code"],
+            "VARSKO_FPR": anna["org_fingerprint"],
+            "VARSKO_LENE_RECOVERY": m.group(0) if m else "",
+            "VARSKO_DOC1": doc1,
+            "VARSKO_DOC2": doc2,
+            "VARSKO_OUT": out_dir,
+            "VARSKO_CLI": fl.cli_bin,
+            "VARSKO_CLI_HOME": fl.tmp,
+            "VARSKO_HOME_KAREN": fl.homes["skoleleder-karen"],
+            "VARSKO_HOME_LENE": fl.homes["myndighed-lene"],
+            "VARSKO_CASES": fl.case_dir(TEAM),
+            "VARSKO_TEAM": TEAM,
+            "VARSKO_LEDER": leder or "",
+        }, checks, timeout=800)
+        c("the browser scenario exits 0", rc == 0, out[-3000:])
+        rc, out, err = fl.ctl("devices", "--json")
+        devs = [d for d in (json.loads(out) if rc == 0 else []) if d.get("user") in ("laerer-anna", "myndighed-lene")]
+        c("varskod lists laerer-anna's browser and myndighed-lene's two devices",
+          sorted(d.get("user") for d in devs) == ["laerer-anna", "myndighed-lene", "myndighed-lene"], json.dumps(devs))
+    return checks.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
