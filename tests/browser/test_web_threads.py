@@ -11,7 +11,11 @@ refuses Jonas as a member, opens a thread (varskod names Sofie, whom the
 browser checks and adds), and the browser and Sofie's CLI exchange messages,
 leveret/læst marks, a 1 MiB file from the browser and one from Sofie, each
 fetched by the other with the same SHA-256; a 17.10 reference told twice is
-one message; Sofie leaves and the browser seals to the new membership.
+one message; Sofie leaves and the browser seals to the new membership. A
+link deleted from varskod's database is refused by the browser that saw it;
+varskod-ghost (a test-only build that adds a member of its own to every
+chain it hands out) is refused by the same browser profile opened again,
+and nothing is stored; the real varskod's chain is accepted again.
 """
 
 import os
@@ -73,7 +77,7 @@ def main():
             for u in (SOFIE, JONAS):
                 fl.enroll(u)
             inv = fl.invite(ANNA)
-            rc, out = weblib.run_scenario(fl, "web_threads.mjs", {
+            env = {
                 "VARSKO_URL": f"https://127.0.0.1:{fl.port}/test.html",
                 "VARSKO_CODE": inv["code"],
                 "VARSKO_FPR": inv["org_fingerprint"],
@@ -81,8 +85,32 @@ def main():
                 "VARSKO_SOFIE_HOME": fl.homes[SOFIE],
                 "VARSKO_CLI_HOME": fl.tmp,
                 "VARSKO_TMP": tmp,
-            }, checks)
+                "VARSKO_DB": fl.database,
+                "VARSKO_PROFILE": os.path.join(tmp, "profile"),
+            }
+            os.makedirs(env["VARSKO_PROFILE"])
+            rc, out = weblib.run_scenario(fl, "web_threads.mjs", dict(env, VARSKO_PHASE="main"), checks)
             c("the browser scenario exits 0", rc == 0, out[-3000:])
+
+            ghost_bin = harness.binary("gateway/varskod-ghost")
+            if not c("gateway/varskod-ghost is built (the modified-server case)", os.access(ghost_bin, os.X_OK),
+                     ghost_bin):
+                return checks.done()
+            plain_bin = fl.varskod
+            fl.stop_varskod()
+            fl.varskod = ghost_bin
+            fl.start_varskod()
+            before = fl.count("thread_messages")
+            rc, out = weblib.run_scenario(fl, "web_threads.mjs", dict(env, VARSKO_PHASE="ghost"), checks)
+            c("the browser scenario against varskod-ghost exits 0", rc == 0, out[-3000:])
+            c("nothing was stored while varskod-ghost answered, and nothing anywhere is for the ghost",
+              fl.count("thread_messages") == before and fl.count("thread_recipients", "user = 'ghost'") == 0 and
+              fl.count("thread_members", "user = 'ghost'") == 0)
+            fl.stop_varskod()
+            fl.varskod = plain_bin
+            fl.start_varskod()
+            rc, out = weblib.run_scenario(fl, "web_threads.mjs", dict(env, VARSKO_PHASE="again"), checks)
+            c("the browser scenario against the real varskod again exits 0", rc == 0, out[-3000:])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return checks.done()

@@ -4,14 +4,20 @@
 // thread at her school (varskod names raadgiver-sofie, whom the browser
 // checks and adds), and she and Sofie (`varsko thread ...` in Sofie's home)
 // exchange messages, leveret/læst marks and files both ways.
+// Then the chain taken back in varskod's database is refused (bad_chain).
+// VARSKO_PHASE "ghost" (varskod-ghost, which adds a member of its own to
+// every chain it hands out) opens the same browser profile again: the chain
+// is refused and nothing is sent; "again" (the real varskod back): accepted.
 // Started by test_web_threads.py with: VARSKO_URL (the test page),
 // VARSKO_SPKI, VARSKO_CODE, VARSKO_FPR, VARSKO_CLI, VARSKO_SOFIE_HOME,
-// VARSKO_CLI_HOME, VARSKO_TMP. Prints checks.
+// VARSKO_CLI_HOME, VARSKO_TMP, VARSKO_DB, VARSKO_PROFILE, VARSKO_PHASE.
+// Prints checks.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Checks, close, env, launch, watch } from './lib.mjs';
+import { chromium } from 'playwright-core';
+import { Checks, env, watch, WIDTHS } from './lib.mjs';
 
 const INST = 'inst-nordskovskolen';
 const ANNA = 'laerer-anna';
@@ -43,7 +49,33 @@ function sofie(...args) {
 const show = (r) => `rc=${r.rc} out=${r.out.slice(0, 400)} err=${r.err.slice(0, 400)}`;
 const sha = (b) => createHash('sha256').update(b).digest('hex');
 
-const ctx = await launch(env('VARSKO_SPKI'));
+/* SQL on varskod's database (python3's sqlite3, as the C tests edit it): the rows. */
+function db(sql, params = []) {
+	const py = 'import json, sqlite3, sys\n' +
+		'c = sqlite3.connect(sys.argv[1], timeout=10)\n' +
+		'c.execute("PRAGMA busy_timeout = 10000")\n' +
+		'with c:\n' +
+		'    rows = c.execute(sys.argv[2], json.loads(sys.argv[3])).fetchall()\n' +
+		'print(json.dumps(rows))\n';
+	return JSON.parse(execFileSync('python3', ['-c', py, env('VARSKO_DB'), sql, JSON.stringify(params)], { encoding: 'utf8' }));
+}
+
+/* Chromium as lib.mjs's launch(), with the profile the phases share (the vault and the pins in its IndexedDB). */
+async function launchAt(profile, spki) {
+	return chromium.launchPersistentContext(profile, {
+		executablePath: process.env.VARSKO_CHROMIUM || '/usr/bin/chromium',
+		headless: true,
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+			'--disable-component-update', '--disable-sync', '--no-first-run', `--ignore-certificate-errors-spki-list=${spki}`],
+		viewport: { width: WIDTHS.desktop, height: 900 },
+		locale: 'da-DK',
+		timezoneId: 'Europe/Copenhagen',
+	});
+}
+
+const phase = process.env.VARSKO_PHASE || 'main';
+const threadFile = path.join(tmp, 'thread.txt');
+const ctx = await launchAt(env('VARSKO_PROFILE'), env('VARSKO_SPKI'));
 const log = watch(ctx);
 try {
 	const page = ctx.pages()[0] || await ctx.newPage();
@@ -63,6 +95,36 @@ try {
 			return { error: e && e.code ? e.code : String(e), message: e && e.message ? e.message : String(e) };
 		}
 	})()`);
+
+	if (phase !== 'main') {
+		const thread = readFileSync(threadFile, 'utf8');
+		let r = await run(async (T, _S, a) => {
+			await T.codec.ready();
+			const rec = await T.vault.get(T.vault.DEVICE);
+			const secrets = T.vault.unseal(a.pass, rec.sealed);
+			const { conn, cert } = await T.enroll.login(secrets);
+			window.S = new T.Session(conn, secrets, cert);
+			return window.S.user;
+		}, { pass: PASS });
+		c(r.ok === ANNA, `${phase}: the browser opens again with the passphrase and logs in`, JSON.stringify(r));
+		if (phase === 'ghost') {
+			r = await run((T, S, a) => T.threads.threadMembers(S, a.thread), { thread });
+			c(['bad_chain', 'not_member', 'bad_signature'].includes(r.error),
+				'varskod-ghost adds a member to the chain it hands out: the browser refuses the chain', JSON.stringify(r));
+			r = await run((T, S, a) => T.threads.threadSend(S, a.thread, 'Til spøgelset?'), { thread });
+			c(!!r.error, '... and seals nothing: the send is refused before anything is sent', JSON.stringify(r));
+			r = await run((T, S, a) => T.threads.threadRead(S, a.thread), { thread });
+			c(!!r.error, '... and shows nothing', JSON.stringify(r).slice(0, 300));
+		} else {
+			r = await run((T, S, a) => T.threads.threadMembers(S, a.thread), { thread });
+			c(r.ok && r.ok.version === 3 && r.ok.members.length === 2, "the real varskod's chain is accepted again",
+				JSON.stringify(r));
+			r = await run((T, S, a) => T.threads.threadSend(S, a.thread, 'Igen'), { thread });
+			c(r.ok && r.ok.seq === 7, '... and the browser sends again (seq 7)', JSON.stringify(r));
+		}
+		c(log.errors.length === 0, 'no error in the page', log.errors.join('; '));
+		throw null; // eslint-disable-line no-throw-literal
+	}
 
 	let r = await run(async (T, _S, a) => {
 		await T.codec.ready();
@@ -88,6 +150,7 @@ try {
 	r = await run((T, S, a) => T.threads.threadCreate(S, { institution: a.inst, title: a.title, text: a.m1 }),
 		{ inst: INST, title, m1 });
 	const thread = r.ok ? r.ok.thread : '';
+	writeFileSync(threadFile, thread);
 	c(/^T-[A-Z2-7]{26}$/.test(thread) && r.ok.seq === 1 && r.ok.anonymous === false,
 		'anna opens a thread in the browser; its first message (with the title) is seq 1', JSON.stringify(r));
 
@@ -220,10 +283,25 @@ try {
 	s = sofie('thread', 'read', thread, '--json');
 	c(s.rc !== 0 && !s.out.includes('Efter Sofie gik'), 'sofie (departed) reads nothing of it', show(s));
 
+	// A server that takes a link back (here: sofie's leave) is refused by the device that saw it.
+	const taken = db("SELECT kind, chain, seq, link_json, created_at FROM chain_links WHERE kind = 'thread' AND chain = ? AND seq = 3",
+		[thread]);
+	db("DELETE FROM chain_links WHERE kind = 'thread' AND chain = ? AND seq = 3", [thread]);
+	r = await run((T, S, a) => T.threads.threadMembers(S, a.thread), { thread });
+	c(taken.length === 1 && r.error === 'bad_chain' && /went backwards/.test(r.message),
+		"with the last link deleted from varskod's database, the browser refuses the shorter chain (bad_chain)",
+		JSON.stringify(r));
+	r = await run((T, S, a) => T.threads.threadSend(S, a.thread, 'Til en kortere kæde?'), { thread });
+	c(r.error === 'bad_chain', '... and seals nothing to it', JSON.stringify(r));
+	if (taken.length === 1)
+		db('INSERT INTO chain_links (kind, chain, seq, link_json, created_at) VALUES (?, ?, ?, ?, ?)', taken[0]);
+	r = await run((T, S, a) => T.threads.threadMembers(S, a.thread), { thread });
+	c(r.ok && r.ok.version === 3, '... and accepts it again when the link is back', JSON.stringify(r));
+
 	c(log.errors.length === 0, 'no error in the page', log.errors.join('; '));
 } catch (e) {
-	c(false, 'the scenario runs to the end', e && e.stack ? e.stack : String(e));
+	if (e !== null) c(false, 'the scenario runs to the end', e && e.stack ? e.stack : String(e));
 } finally {
-	await close(ctx);
+	await ctx.close();
 }
 checks.done();
