@@ -2487,8 +2487,9 @@ static int run_report(const struct command *cmd, struct opts *o)
 		}
 		table_print_free(&tb, 0);
 	}
-	printf("\nAndel inden for fristen: af de afgjorte frister (opfyldt eller overskredet); åbne frister, der\n"
-	       "ikke er udløbet, tæller ikke med. Tider regnes fra modtagelsen til den første hændelse.\n");
+	printf("\nAndel inden for fristen: af de afgjorte frister (opfyldt eller overskredet);\n"
+	       "åbne frister, der ikke er udløbet, tæller ikke med. Tider regnes fra\n"
+	       "modtagelsen til den første hændelse.\n");
 	rc = EXIT_SUCCESS;
 out:
 	json_decref(fig);
