@@ -1990,7 +1990,15 @@ nomem:
 	return fail(VARSKO_ERR_NOMEM, NULL);
 }
 
-static int run_list_common(struct opts *o, int which)
+/*
+ * A command that asks the server for one JSON answer: log in, ask(conn, o,
+ * which, &json), then print the answer as it is with --json, or show(json,
+ * o, which) for people (`which`: what the command asks for, e.g. a
+ * VARSKO_LIST_*, or 0). Returns the exit status.
+ */
+static int run_asked(struct opts *o, int which,
+                     int (*ask)(struct varsko_conn *c, const struct opts *o, int which, char **json),
+                     int (*show)(const char *json, const struct opts *o, int which))
 {
 	struct varsko_home *h = NULL;
 	struct varsko_conn *conn = NULL;
@@ -1999,7 +2007,7 @@ static int run_list_common(struct opts *o, int which)
 
 	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
-	if ((r = varsko_list(conn, which, &json)) != VARSKO_OK) {
+	if ((r = ask(conn, o, which, &json)) != VARSKO_OK) {
 		rc = fail(r, varsko_conn_detail(conn));
 		goto out;
 	}
@@ -2007,7 +2015,7 @@ static int run_list_common(struct opts *o, int which)
 		printf("%s\n", json);
 		rc = EXIT_SUCCESS;
 	} else {
-		rc = print_items(json, which == VARSKO_LIST_INBOX);
+		rc = show(json, o, which);
 	}
 out:
 	varsko_free(json);
@@ -2016,10 +2024,22 @@ out:
 	return rc;
 }
 
+static int ask_list(struct varsko_conn *c, const struct opts *o, int which, char **json)
+{
+	(void)o;
+	return varsko_list(c, which, json);
+}
+
+static int show_list(const char *json, const struct opts *o, int which)
+{
+	(void)o;
+	return print_items(json, which == VARSKO_LIST_INBOX);
+}
+
 static int run_list(const struct command *cmd, struct opts *o)
 {
 	(void)cmd;
-	return run_list_common(o, VARSKO_LIST_MINE);
+	return run_asked(o, VARSKO_LIST_MINE, ask_list, show_list);
 }
 
 /* A message text for a terminal: every line indented under its step. */
@@ -2140,7 +2160,7 @@ out:
 static int run_inbox(const struct command *cmd, struct opts *o)
 {
 	(void)cmd;
-	return run_list_common(o, VARSKO_LIST_INBOX);
+	return run_asked(o, VARSKO_LIST_INBOX, ask_list, show_list);
 }
 
 static int run_show(const struct command *cmd, struct opts *o)
@@ -2299,27 +2319,22 @@ static const char *dlstate_label(const char *s)
 	return s;
 }
 
-static int run_overview(const struct command *cmd, struct opts *o)
+static int ask_overview(struct varsko_conn *c, const struct opts *o, int which, char **json)
 {
-	struct varsko_home *h = NULL;
-	struct varsko_conn *conn = NULL;
-	char *json = NULL, t[VARSKO_LOCAL_LEN + 1];
+	(void)o;
+	(void)which;
+	return varsko_overview(c, json);
+}
+
+static int show_overview(const char *json, const struct opts *o, int which)
+{
+	char t[VARSKO_LOCAL_LEN + 1];
 	json_t *obj = NULL, *items, *it;
 	size_t i;
-	int r, rc;
+	int rc;
 
-	(void)cmd;
-	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
-		goto out;
-	if ((r = varsko_overview(conn, &json)) != VARSKO_OK) {
-		rc = fail(r, varsko_conn_detail(conn));
-		goto out;
-	}
-	if (o->json) {
-		printf("%s\n", json);
-		rc = EXIT_SUCCESS;
-		goto out;
-	}
+	(void)o;
+	(void)which;
 	if ((obj = json_loads(json, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
 	    !json_is_array(items = json_object_get(obj, "items"))) {
 		rc = fail(VARSKO_ERR_PROTOCOL, "the overview is malformed");
@@ -2358,10 +2373,13 @@ static int run_overview(const struct command *cmd, struct opts *o)
 	rc = EXIT_SUCCESS;
 out:
 	json_decref(obj);
-	varsko_free(json);
-	varsko_close(conn);
-	varsko_home_close(h);
 	return rc;
+}
+
+static int run_overview(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_asked(o, 0, ask_overview, show_overview);
 }
 
 /* A date "YYYY-MM-DD" as the CLI shows dates ("01.10.2026"); as it is when it is no date. */
@@ -2413,28 +2431,21 @@ static void show_times(const json_t *st, char *out, size_t cap)
 	snprintf(out, cap, "median %s, 90. percentil %s (n=%lld)", med, p90, (long long)n);
 }
 
-static int run_report(const struct command *cmd, struct opts *o)
+static int ask_report(struct varsko_conn *c, const struct opts *o, int which, char **json)
 {
-	struct varsko_home *h = NULL;
-	struct varsko_conn *conn = NULL;
-	char *json = NULL, from[16], to[16];
-	char cells[7][160];
+	(void)which;
+	return varsko_report(c, o->fra, o->til, json);
+}
+
+/* The figures (varsko_report()) as a table of Danish labels, with the period asked for. */
+static int show_report(const char *json, const struct opts *o, int which)
+{
+	char from[16], to[16], cells[7][160];
 	json_t *fig = NULL, *v, *k;
 	struct table tb;
-	int r, rc;
+	int rc;
 
-	(void)cmd;
-	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
-		goto out;
-	if ((r = varsko_report(conn, o->fra, o->til, &json)) != VARSKO_OK) {
-		rc = fail(r, varsko_conn_detail(conn));
-		goto out;
-	}
-	if (o->json) {
-		printf("%s\n", json);
-		rc = EXIT_SUCCESS;
-		goto out;
-	}
+	(void)which;
 	if ((fig = json_loads(json, JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(fig) ||
 	    !json_is_object(v = json_object_get(fig, "vurdering")) ||
 	    !json_is_object(k = json_object_get(fig, "kvittering")) ||
@@ -2493,10 +2504,13 @@ static int run_report(const struct command *cmd, struct opts *o)
 	rc = EXIT_SUCCESS;
 out:
 	json_decref(fig);
-	varsko_free(json);
-	varsko_close(conn);
-	varsko_home_close(h);
 	return rc;
+}
+
+static int run_report(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_asked(o, 0, ask_report, show_report);
 }
 
 static int run_watch(const struct command *cmd, struct opts *o)
