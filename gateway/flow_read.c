@@ -226,6 +226,8 @@ int flow_run_overview(struct flow_job *j, struct store *st, const struct caller 
  */
 int flow_run_report(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
 {
+	const char *from = json_string_value(json_object_get(j->req, "from"));
+	const char *to = json_string_value(json_object_get(j->req, "to"));
 	struct flow_text_kv kv = {"figures", NULL};
 	struct report_input in;
 	struct report rep;
@@ -236,9 +238,7 @@ int flow_run_report(struct flow_job *j, struct store *st, const struct caller *c
 
 	report_input_init(&in);
 	memset(&rep, 0, sizeof(rep));
-	if ((r = report_period_choose(json_string_value(json_object_get(j->req, "from")),
-	                              json_string_value(json_object_get(j->req, "to")), now, &in.from, &in.to,
-	                              &why)) != VARSKO_OK) {
+	if ((r = report_period_choose(from, to, now, &in.from, &in.to, &why)) != VARSKO_OK) {
 		r = flow_refuse(j, r, why);
 		goto out;
 	}

@@ -105,13 +105,13 @@ struct opts {
 	size_t n_medtag;
 	const char *bilag[BILAG_MAX]; /* --bilag FILE: the underretning's attachments */
 	size_t n_bilag;
-	const char *fra, *til; /* --fra DATO, --til DATO: a report's period (YYYY-MM-DD) */
 	int doc_akut;        /* underret send: 1 when the document is marked akut (for the advice when unreachable) */
 	int akut, ivaerksat; /* -1 when not given */
 	long count;          /* -1 when not given */
 	long timeout;        /* seconds, -1 when not given */
 	const char *pos[2];
 	int npos;
+	const char *fra, *til; /* --fra DATO, --til DATO: a report's period (YYYY-MM-DD) */
 };
 
 struct command {
@@ -267,7 +267,8 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {'t', O_TEAM},       {'n', O_COUNT}, {'T', O_TIMEOUT}, {'A', O_APPROVAL},
 	        {'I', O_INSTITUTION}, {'W', O_TITLE}, {'Y', O_ANONYM}, {'M', O_MEMBER},
 	        {'B', O_BEFORE},     {'F', O_FILE},  {'O', O_OUT},     {'R', O_TRAAD},
-	        {'G', O_MEDTAG},     {'L', O_BILAG}, {'D', O_FRA},     {'E', O_TIL},
+	        {'G', O_MEDTAG},     {'L', O_BILAG},
+	        {'D', O_FRA},        {'E', O_TIL},
 	};
 	int c;
 
@@ -2470,18 +2471,21 @@ static int show_report(const char *json, const struct opts *o, int which)
 	else
 		printf("Modtaget fra %s til og med %s (dansk tid).\n\n", from, to);
 	snprintf(cells[0], sizeof(cells[0]), "%lld", (long long)json_integer_value(json_object_get(fig, "received")));
-	show_share(json_object_get(fig, "outside_office"), "count", json_integer_value(json_object_get(fig, "received")),
-	           cells[1], sizeof(cells[1]));
+	show_share(json_object_get(fig, "outside_office"), "count",
+	           json_integer_value(json_object_get(fig, "received")), cells[1], sizeof(cells[1]));
 	show_times(v, cells[2], sizeof(cells[2]));
 	show_share(v, "within", json_integer_value(json_object_get(v, "decided")), cells[3], sizeof(cells[3]));
 	show_times(k, cells[4], sizeof(cells[4]));
 	show_share(k, "within", json_integer_value(json_object_get(k, "decided")), cells[5], sizeof(cells[5]));
 	snprintf(cells[6], sizeof(cells[6]), "%lld", (long long)json_integer_value(json_object_get(fig, "overdue")));
 	{
-		static const char *const label[7] = {
-		        "Modtaget",           "Uden for åbningstid",           "Tid til vurdering",
-		        "Vurderet inden for 24 timer", "Tid til kvittering", "Kvitteret inden for 6 hverdage",
-		        "Åbne, overskredne frister"};
+		static const char *const label[7] = {"Modtaget",
+		                                     "Uden for åbningstid",
+		                                     "Tid til vurdering",
+		                                     "Vurderet inden for 24 timer",
+		                                     "Tid til kvittering",
+		                                     "Kvitteret inden for 6 hverdage",
+		                                     "Åbne, overskredne frister"};
 
 		if (table_init(&tb, 2, NULL) != 0) {
 			rc = fail(VARSKO_ERR_NOMEM, NULL);
