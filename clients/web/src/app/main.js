@@ -5,18 +5,22 @@
 import { ready, sodium } from '../crypto/codec.js';
 import { plain } from '../client/conn.js';
 import { enroll, login } from '../client/enroll.js';
+import { event as cwEvent, openUnderretning } from '../client/caseworker.js';
 import { Session } from '../client/session.js';
+import { afterLogin, download, sendDocument, showTimeline } from './flows.js';
+import { threadCreate, threadFetch, threadList, threadRead, threadSend, threadSendFile, threadSendReference } from '../client/threads.js';
+import { conversationPage, newThreadPage, threadsPage } from './pages/threads.js';
 import * as vault from '../client/vault.js';
 import { h, icon, replace } from './dom.js';
 import { enrollPage } from './pages/enroll.js';
 import { deadlinesPage, pushAlert } from './pages/deadlines.js';
-import { inboxPage } from './pages/inbox.js';
+import { casePage, inboxPage } from './pages/inbox.js';
 import { homePage, mePage } from './pages/me.js';
 import { minePage } from './pages/mine.js';
 import { newDraft, underretPage } from './pages/underret.js';
 import { unlockPage } from './pages/unlock.js';
 import { t } from './text.js';
-import { alert, errorAlert } from './ui.js';
+import { alert, errorAlert, when } from './ui.js';
 
 const PING_MS = 60000;
 
@@ -25,6 +29,8 @@ const app = {
 	cert: null, // the session's certificate (JSON object)
 	conn: null,
 	settings: { lock_minutes: 15 }, // sealed under the local key (vault.SETTINGS)
+	session: null, // client/session.js, once logged in
+	ready: false, // the user key is in order: the pages may show
 	directory: null, // the municipality's names (directory_get), refreshed at every login
 	pushes: [], // frist and alert pushes of this session, newest first (leder)
 	pushHooks: [], // functions a page registers for pushes while it is shown
@@ -91,6 +97,7 @@ function renderUser() {
 			link('#/', t('nav.home')),
 			app.cert.role === 'fagperson' ? link('#/ny', t('nav.new')) : null,
 			app.cert.role === 'fagperson' ? link('#/mine', t('nav.mine')) : null,
+			THREAD_ROLES.includes(app.cert.role) ? link('#/samtaler', t('nav.threads')) : null,
 			app.cert.role === 'myndighed' || app.cert.role === 'leder' ? link('#/indbakke', t('nav.inbox')) : null,
 			app.cert.role === 'leder' ? link('#/frister', t('nav.deadlines')) : null,
 			link('#/mig', t('nav.me')),
@@ -105,7 +112,7 @@ function focusTitle() {
 }
 
 function route() {
-	if (!app.secrets) return;
+	if (!app.secrets || !app.ready) return; // locked, or the user key is not in order yet (flows.afterLogin)
 	app.pushHooks = [];
 	renderUser();
 	const hash = location.hash || '#/';
@@ -123,6 +130,26 @@ function route() {
 		return;
 	} else if (hash === '#/mine' && app.cert.role === 'fagperson') {
 		showList('mine', (items) => minePage(main, { items, names: nameOf }));
+		return;
+	} else if (hash === '#/samtaler' && THREAD_ROLES.includes(app.cert.role)) {
+		showThreads();
+		return;
+	} else if (hash === '#/samtaler/ny' && THREAD_ROLES.includes(app.cert.role)) {
+		newThreadPage(main, {
+			cert: app.cert, names: nameOf,
+			onCreate: async (a) => {
+				const r = await threadCreate(app.session, a);
+				location.hash = `#/samtale/${r.thread}`;
+			},
+		});
+	} else if (hash.startsWith('#/samtale/') && THREAD_ROLES.includes(app.cert.role)) {
+		showConversation(hash.slice(10));
+		return;
+	} else if (hash.startsWith('#/u/') && app.cert.role === 'fagperson') {
+		showTimeline(main, app.session, hash.slice(4), nameOf, app.pushHooks);
+		return;
+	} else if (hash.startsWith('#/sag/') && (app.cert.role === 'myndighed' || app.cert.role === 'leder')) {
+		showCase(hash.slice(6));
 		return;
 	} else if (hash === '#/indbakke' && (app.cert.role === 'myndighed' || app.cert.role === 'leder')) {
 		showList('inbox', (items) => inboxPage(main, { items, team: app.cert.team, names: nameOf }));
@@ -151,6 +178,84 @@ function akutPhone() {
 	return team && team.phone ? { team: team.name, phone: team.phone } : null;
 }
 
+const THREAD_ROLES = ['fagperson', 'raadgiver'];
+
+async function showThreads() {
+	try {
+		const r = await threadList(app.session);
+		const titles = (await app.session.pinGet('thread-titles')) || {};
+		threadsPage(main, { list: r.threads, titles, names: nameOf });
+	} catch (e) {
+		replace(main, errorAlert(e));
+	}
+	focusTitle();
+}
+
+/* One thread: read (which marks leveret and laest), shown; shown again when a message arrives. */
+async function showConversation(thread, keepFocus) {
+	const session = app.session;
+	let read;
+	try {
+		read = await threadRead(session, thread);
+	} catch (e) {
+		replace(main, errorAlert(e));
+		focusTitle();
+		return;
+	}
+	if (read.title) {
+		const titles = (await session.pinGet('thread-titles')) || {};
+		if (titles[thread] !== read.title) await session.pinPut('thread-titles', { ...titles, [thread]: read.title });
+	}
+	conversationPage(main, {
+		read, names: nameOf, canMakeUnderretning: app.cert.role === 'fagperson',
+		onSend: async (text, file) => {
+			if (file) {
+				const bytes = new Uint8Array(await file.arrayBuffer());
+				await threadSendFile(session, thread, file.name, file.type || 'application/octet-stream', bytes, /\S/.test(text) ? text : null);
+			} else {
+				await threadSend(session, thread, text);
+			}
+			await showConversation(thread, 'message-text');
+		},
+		onFetch: async (seq) => {
+			const f = await threadFetch(session, thread, seq);
+			download(f.name, f.data, f.mediaType);
+		},
+		onMake: async (messages) => {
+			const d = newDraft(app.cert);
+			if (app.cert.institutions.includes(read.institution)) d.institution = read.institution;
+			d.observations = messages.map((m) => `${m.name}, ${when(m.received)}:\n${m.text}`).join('\n\n');
+			d.thread = thread;
+			await vault.putLocal(app.secrets.local_key, vault.DRAFT, d);
+			location.hash = '#/ny';
+		},
+	});
+	app.pushHooks.push((p) => {
+		if ((p.type === 'thread_message' || p.type === 'thread_changed') && p.thread === thread && location.hash === `#/samtale/${thread}`)
+			showConversation(thread, document.activeElement && document.activeElement.id);
+	});
+	const again = keepFocus && document.getElementById(keepFocus);
+	if (again) again.focus();
+	else focusTitle();
+}
+
+/* One underretning of the team, opened (which sends "aabnet"), with its decisions for a myndighed. */
+async function showCase(ref) {
+	try {
+		const o = await openUnderretning(app.session, ref);
+		casePage(main, {
+			opened: { reference: ref, document: o.doc, receipt: o.info },
+			teams: app.directory ? app.directory.teams : [],
+			names: nameOf,
+			canDecide: app.cert.role === 'myndighed',
+			onEvent: (kind, args) => cwEvent(app.session, ref, kind, args),
+		});
+	} catch (e) {
+		replace(main, errorAlert(e));
+	}
+	focusTitle();
+}
+
 /* A list frame (mine, inbox, overview) and its page; an error shows in Danish where the page would be. */
 async function showList(type, render, want = 'items') {
 	try {
@@ -173,8 +278,11 @@ async function showForm() {
 			const key = app.secrets.local_key;
 			draftTimer = setTimeout(() => vault.putLocal(key, vault.DRAFT, d), 300);
 		},
-		onSend: async () => {
-			throw new Error('not yet');
+		onSend: async (doc, d) => {
+			clearTimeout(draftTimer);
+			const r = await sendDocument(main, app.session, doc, nameOf);
+			// Made from a thread: the thread learns the reference, never the content (17.10).
+			if (d.thread) await threadSendReference(app.session, d.thread, r.info.reference).catch(() => {});
 		},
 		onDiscard: async () => {
 			clearTimeout(draftTimer);
@@ -238,6 +346,9 @@ function wipeSecrets(s) {
 async function lock(notice) {
 	const s = app.secrets;
 	app.secrets = null;
+	app.ready = false;
+	app.session = null;
+	app.pushes = [];
 	wipeSecrets(s);
 	for (const tm of app.timers) clearTimeout(tm);
 	app.timers = [];
@@ -263,7 +374,6 @@ async function unlocked(secrets) {
 	app.settings = { lock_minutes: 15, ...(await vault.getLocal(secrets.local_key, vault.SETTINGS)) };
 	app.lastUse = Date.now();
 	await connect();
-	renderUser();
 	app.timers.push(setInterval(() => {
 		if (app.conn) app.conn.request({ type: 'ping' }, 'pong').catch(() => {});
 	}, PING_MS));
@@ -274,15 +384,22 @@ async function unlocked(secrets) {
 	}, 5000));
 }
 
+/* The pages, once the user key is in order; `info` a message to show above the first one. */
+function shown(info) {
+	app.ready = true;
+	route();
+	if (info) main.prepend(alert('success', null, info));
+}
+
 async function start(notice, info) {
 	const rec = await vault.get(vault.DEVICE);
 	if (!rec) {
 		enrollPage(main, {
 			onEnroll: async (o) => {
 				const secrets = await enroll(o);
-				await unlocked(secrets);
 				location.hash = '#/';
-				route();
+				await unlocked(secrets);
+				await afterLogin(main, app.session, shown);
 			},
 		});
 		if (info) main.prepend(alert('success', null, info));
@@ -295,7 +412,7 @@ async function start(notice, info) {
 		onUnlock: async (passphrase) => {
 			const secrets = vault.unseal(passphrase, rec.sealed);
 			await unlocked(secrets);
-			route();
+			await afterLogin(main, app.session, shown);
 		},
 		onForget: forget,
 	});
