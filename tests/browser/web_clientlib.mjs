@@ -148,6 +148,8 @@ try {
 		'a resend of the same document gets the same receipt (duplicate)', show(again));
 	const wrong = await call(page, 'submit.submit', doc1.replace('inst-nordskovskolen', 'inst-noorskolen'));
 	c(!wrong.ok && wrong.code === 'forbidden', 'a document of another institution is refused (forbidden)', show(wrong));
+	const broken = await call(page, 'submit.submit', doc1.replace('"akut": false,', ''));
+	c(!broken.ok && broken.code === 'bad_frame' && /akut/.test(broken.message), 'a document without akut is refused as uh_parse does (bad_frame at akut), nothing sent', show(broken));
 
 	// 4. The receipt file verifies with the C CLI.
 	const file = await page.evaluate((x) => window.varskoTest.receiptFile(x), ref);
