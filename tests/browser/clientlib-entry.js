@@ -79,6 +79,25 @@ const T = {
 			return { ok: false, code: e && e.code, message: String(e && e.message) };
 		}
 	},
+	/**
+	 * A connection that breaks once at a frame of `type`: 'before' (it never
+	 * reaches varskod) or 'after' (varskod acts on it, its answer is lost).
+	 */
+	breakOnce(type, when) {
+		const s = T.session;
+		const orig = s.request.bind(s);
+		s.request = async (frame, want) => {
+			if (frame.type !== type) return orig(frame, want);
+			s.request = orig;
+			if (when === 'after') await orig(frame, want);
+			throw new codec.VarskoError('closed', `test: the connection broke ${when} ${type}`);
+		};
+		return true;
+	},
+	/** The stored record of a pin as IndexedDB holds it (to see that it is sealed). */
+	async rawPin(name) {
+		return j(await vault.get(`pin:${name}`));
+	},
 	/** What the session remembers under name (its pins), and to set it: for the rollback checks. */
 	pinGet(name) {
 		return T.session.pinGet(name);

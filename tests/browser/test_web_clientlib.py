@@ -33,7 +33,10 @@ script), which varskod serves as its web_root (web_clientlib.mjs):
     team, changes its chain (leder_add/remove, member_remove, member_add) and
     keeps its key fit (teamKeyMaintain: a new generation after the removal,
     boxes after the re-add); myndighed-lene's browser still opens the earlier
-    underretninger by the walk back.
+    underretninger by the walk back;
+  - breaks: laerer-freja's setup cut off after its chain link completes from
+    the pending seeds (kept sealed), and a submission whose answer was lost
+    gets its receipt when sent again (duplicate).
 """
 
 import json
@@ -100,6 +103,7 @@ def main():
         out_dir = fl.path("browser-out")
         os.mkdir(out_dir)
         thomas = fl.invite("leder-thomas")
+        freja = fl.invite("laerer-freja")
         mt = re.search(CODE_RE, fl.enroll_out.get("leder-thomas", ""))
         c("leder-thomas's first (CLI) device printed his recovery code", mt is not None)
         rc, out = weblib.run_scenario(fl, "web_clientlib.mjs", {
@@ -122,6 +126,7 @@ def main():
             "VARSKO_CASES": fl.case_dir(TEAM),
             "VARSKO_TEAM": TEAM,
             "VARSKO_LEDER_CODE": thomas["code"],
+            "VARSKO_FREJA_CODE": freja["code"],
             "VARSKO_LEDER_RECOVERY": mt.group(0) if mt else "",
         }, checks, timeout=800)
         c("the browser scenario exits 0", rc == 0, out[-3000:])

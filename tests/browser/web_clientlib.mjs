@@ -112,6 +112,7 @@ const homeLene = env('VARSKO_HOME_LENE');
 let ctx = await launch(env('VARSKO_SPKI'));
 let ctx2 = null;
 let ctx3 = null;
+let ctx4 = null;
 const log = watch(ctx);
 try {
 	const page = await open(ctx);
@@ -354,12 +355,46 @@ try {
 	r = await call(p2, 'caseworker.underretningOpen', ref2);
 	c(r.ok && r.value.document === JSON.stringify(JSON.parse(doc2)), 'and the generation 1 underretning, walking back from 3', show(r).slice(0, 300));
 
+	// 12. Breaks: a setup cut off after its chain link completes from the sealed pending seeds;
+	// a submission whose answer was lost gets the same receipt when sent again.
+	ctx4 = await launch(env('VARSKO_SPKI'));
+	watch(ctx4);
+	const p4 = await open(ctx4);
+	const who4 = await p4.evaluate((a) => window.varskoTest.enrollLogin(a),
+		{ code: env('VARSKO_FREJA_CODE'), fpr: env('VARSKO_FPR'), label: 'Browser', passphrase: PASS });
+	c(who4.user === 'laerer-freja', 'laerer-freja enrolls a browser', show(who4));
+	await p4.evaluate(() => window.varskoTest.breakOnce('keys_put', 'before'));
+	r = await call(p4, 'userkey.userSetup');
+	c(!r.ok && r.code === 'closed', 'userSetup breaks off after the uk_create link (the key box set never sent)', show(r));
+	r = await call(p4, 'userkey.userSetupPending');
+	const raw = await p4.evaluate(() => window.varskoTest.rawPin('uk_pending'));
+	c(r.ok && r.value === true && raw && Object.keys(raw).sort().join() === 'box,nonce' && !JSON.stringify(raw).includes('seeds'),
+		'the seeds wait sealed under the local key (the stored record is only a nonce and a box)', show([r, raw]));
+	r = await call(p4, 'userkey.userDevices');
+	c(r.ok && r.value.state === 'incomplete' && r.value.setupPending === true, 'userDevices(): incomplete, setup pending', show(r));
+	r = await call(p4, 'userkey.userSetup');
+	c(r.ok && r.value.created === true && CODE_RE.test(r.value.recoveryCode || ''),
+		'userSetup again completes it from the pending seeds: key box set, recovery box, the code', show(r));
+	r = await call(p4, 'userkey.userDevices');
+	c(r.ok && r.value.state === 'ok' && r.value.setupPending === false && r.value.generation === '1', 'userDevices(): ok, nothing pending', show(r));
+	const doc4 = doc1.replace('inst-nordskovskolen', 'inst-noorskolen').replace('FIKTIVT EKSEMPEL.', 'FIKTIVT EKSEMPEL 4.');
+	await p4.evaluate(() => window.varskoTest.breakOnce('submit', 'after'));
+	r = await call(p4, 'submit.submit', doc4);
+	c(!r.ok && r.code === 'closed', 'a submission whose answer is lost', show(r));
+	r = await call(p4, 'submit.submit', doc4);
+	const ref4 = r.ok ? r.value.info.reference : null;
+	c(r.ok && r.value.info.duplicate === true && /^U-/.test(ref4 || ''), 'sent again: varskod knows it (duplicate) and the receipt verifies', show(r));
+	r = await call(p4, 'status.mine');
+	c(r.ok && (JSON.stringify(r.value).match(/U-\d{4}-\d{6}/g) || []).filter((x) => x === ref4).length >= 1 &&
+		!JSON.stringify(r.value).includes(ref), 'mine() of laerer-freja: that one underretning, once', show(r));
+
 	const f = foreign(log, url);
 	c(f.length === 0, 'no request goes to any host but varskod', f.join(' '));
 	c(log.errors.length === 0, 'no page error', log.errors.join(' | '));
 } catch (e) {
 	c(false, 'the scenario runs to its end', e.stack);
 } finally {
+	if (ctx4) await close(ctx4);
 	if (ctx3) await close(ctx3);
 	if (ctx2) await close(ctx2);
 	await close(ctx);
