@@ -71,6 +71,30 @@ const T = {
 			return { ok: false, code: e && e.code, message: String(e && e.message) };
 		}
 	},
+	/** The new device's side: approvalRequest, approvalReveal, approvalWait on one kept handle. */
+	async request() {
+		try {
+			T.approval = await approve.approvalRequest(T.session);
+			return { ok: true, id: T.approval.id };
+		} catch (e) {
+			return { ok: false, code: e && e.code, message: String(e && e.message) };
+		}
+	},
+	async reveal(timeoutMs) {
+		try {
+			return { ok: true, code: await approve.approvalReveal(T.session, T.approval, timeoutMs) };
+		} catch (e) {
+			return { ok: false, code: e && e.code, message: String(e && e.message) };
+		}
+	},
+	async wait(timeoutMs) {
+		try {
+			await approve.approvalWait(T.session, T.approval, timeoutMs);
+			return { ok: true };
+		} catch (e) {
+			return { ok: false, code: e && e.code, message: String(e && e.message) };
+		}
+	},
 	async confirm(code) {
 		try {
 			await approve.approvalConfirm(T.session, T.approval, code);

@@ -36,7 +36,10 @@ script), which varskod serves as its web_root (web_clientlib.mjs):
     underretninger by the walk back;
   - breaks: laerer-freja's setup cut off after its chain link completes from
     the pending seeds (kept sealed), and a submission whose answer was lost
-    gets its receipt when sent again (duplicate).
+    gets its receipt when sent again (duplicate);
+  - a browser device of skoleleder-karen is approved by her CLI device
+    (`varsko device approve`) and then opens the kvittering sealed to her
+    user key.
 """
 
 import json
@@ -104,6 +107,7 @@ def main():
         os.mkdir(out_dir)
         thomas = fl.invite("leder-thomas")
         freja = fl.invite("laerer-freja")
+        karen = fl.invite("skoleleder-karen")
         mt = re.search(CODE_RE, fl.enroll_out.get("leder-thomas", ""))
         c("leder-thomas's first (CLI) device printed his recovery code", mt is not None)
         rc, out = weblib.run_scenario(fl, "web_clientlib.mjs", {
@@ -127,6 +131,7 @@ def main():
             "VARSKO_TEAM": TEAM,
             "VARSKO_LEDER_CODE": thomas["code"],
             "VARSKO_FREJA_CODE": freja["code"],
+            "VARSKO_KAREN_CODE": karen["code"],
             "VARSKO_LEDER_RECOVERY": mt.group(0) if mt else "",
         }, checks, timeout=800)
         c("the browser scenario exits 0", rc == 0, out[-3000:])

@@ -39,32 +39,27 @@ function cliJson(home, ...args) {
 	return r;
 }
 
-/* `varsko device request --json` running: { approval } at once, then .code and .exit (promises). */
-function cliRequest(home) {
+/* A CLI command running with its --json lines: .event(name) (a promise of the first such line, null at exit), .write(text), .exit. */
+function cliProc(home, args) {
 	const e = { ...process.env, VARSKO_HOME: home, HOME: env('VARSKO_CLI_HOME') };
 	delete e.VARSKO_CA;
-	const p = spawn(env('VARSKO_CLI'), ['device', 'request', '--json', '--timeout', '120'], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+	const p = spawn(env('VARSKO_CLI'), args, { env: e, stdio: ['pipe', 'pipe', 'pipe'] });
 	let out = '';
+	let buf = '';
 	const waiters = [];
 	const events = [];
-	const onLine = (ln) => {
-		let o = null;
-		try {
-			o = JSON.parse(ln);
-		} catch {
-			return;
-		}
-		events.push(o);
-		waiters.splice(0).forEach((w) => w());
-	};
-	let buf = '';
 	p.stdout.on('data', (d) => {
 		out += d;
 		buf += d;
 		let i;
 		while ((i = buf.indexOf('\n')) >= 0) {
-			onLine(buf.slice(0, i));
+			try {
+				events.push(JSON.parse(buf.slice(0, i)));
+			} catch {
+				/* a line for people */
+			}
 			buf = buf.slice(i + 1);
+			waiters.splice(0).forEach((w) => w());
 		}
 	});
 	p.stderr.on('data', (d) => {
@@ -78,12 +73,19 @@ function cliRequest(home) {
 		const look = () => {
 			const ev = events.find((x) => x.event === name);
 			if (ev) res(ev);
-			else if (p.exitCode !== null) res(null);
+			else if (p.exitCode !== null || p.signalCode !== null) res(null);
 			else waiters.push(look);
 		};
 		look();
 	});
-	return event('requested').then((ev) => ({ approval: ev && ev.approval, code: event('code').then((x) => x && x.code), exit }));
+	return { event, exit, write: (t) => p.stdin.write(t), output: () => out };
+}
+
+/* `varsko device request --json` running: { approval } at once, then .code and .exit (promises). */
+function cliRequest(home) {
+	const pr = cliProc(home, ['device', 'request', '--json', '--timeout', '120']);
+	return pr.event('requested').then((ev) => ({ approval: ev && ev.approval, code: pr.event('code').then((x) => x && x.code),
+		exit: pr.exit }));
 }
 
 async function open(ctx) {
@@ -113,6 +115,7 @@ let ctx = await launch(env('VARSKO_SPKI'));
 let ctx2 = null;
 let ctx3 = null;
 let ctx4 = null;
+let ctx5 = null;
 const log = watch(ctx);
 try {
 	const page = await open(ctx);
@@ -388,12 +391,39 @@ try {
 	c(r.ok && (JSON.stringify(r.value).match(/U-\d{4}-\d{6}/g) || []).filter((x) => x === ref4).length >= 1 &&
 		!JSON.stringify(r.value).includes(ref), 'mine() of laerer-freja: that one underretning, once', show(r));
 
+	// 13. The other direction of 15.7: a browser device of skoleleder-karen approved by her CLI device.
+	ctx5 = await launch(env('VARSKO_SPKI'));
+	watch(ctx5);
+	const p5 = await open(ctx5);
+	const who5 = await p5.evaluate((a) => window.varskoTest.enrollLogin(a),
+		{ code: env('VARSKO_KAREN_CODE'), fpr: env('VARSKO_FPR'), label: 'Browser', passphrase: PASS });
+	c(who5.user === 'skoleleder-karen', 'skoleleder-karen enrolls a browser', show(who5));
+	r = await call(p5, 'status.status', ref2);
+	const closed = r.ok ? r.value.steps.find((x) => x.step === 'kvitteret') : null;
+	c(closed && closed.message === null, 'before the approval her kvittering stays closed in this browser (the timeline still verifies)', show(closed));
+	r = await p5.evaluate(() => window.varskoTest.request());
+	c(r.ok && /^a-[0-9a-f]{16}$/.test(r.id), 'approvalRequest(): the browser asks to be approved', show(r));
+	const ap = cliProc(homeKaren, ['device', 'approve', '--json', '--timeout', '90']);
+	const revealed = p5.evaluate(() => window.varskoTest.reveal(60000));
+	const seen = await ap.event('revealed');
+	const rv = await revealed;
+	c(rv.ok && /^\d{6}$/.test(rv.code) && seen && seen.device === who5.device,
+		'approvalReveal(): the CLI offered, the browser revealed and shows a six-digit code', show([rv, seen]));
+	ap.write(`${rv.code}\n`);
+	const waited = await p5.evaluate(() => window.varskoTest.wait(60000));
+	const apDone = await ap.exit;
+	c(waited.ok && apDone.rc === 0, 'the CLI (`varsko device approve`) accepts the code; approvalWait() sees this browser approved', show([waited, apDone.out.slice(-300)]));
+	r = await call(p5, 'status.status', ref2);
+	const opened = r.ok ? r.value.steps.find((x) => x.step === 'kvitteret') : null;
+	c(opened && opened.message === KVITTERING2, 'now the browser opens her kvittering with the user key', show(opened));
+
 	const f = foreign(log, url);
 	c(f.length === 0, 'no request goes to any host but varskod', f.join(' '));
 	c(log.errors.length === 0, 'no page error', log.errors.join(' | '));
 } catch (e) {
 	c(false, 'the scenario runs to its end', e.stack);
 } finally {
+	if (ctx5) await close(ctx5);
 	if (ctx4) await close(ctx4);
 	if (ctx3) await close(ctx3);
 	if (ctx2) await close(ctx2);
