@@ -332,6 +332,11 @@ try {
 		r.value.keyGeneration === '2' && r.value.keyState === 'ok', 'teamShow(): he is leder; lene pinned at 1, current 2; key 2 ok', show(r));
 	r = await call(p3, 'teamkey.teamKeyMaintain', T);
 	c(r.ok && r.value.changed === 0, 'teamKeyMaintain(): nothing to do while the key fits', show(r));
+	r = await call(p3, 'caseworker.overview');
+	c(r.ok && JSON.stringify(r.value).includes(ref) && !JSON.stringify(r.value).includes(ref2), 'overview(): the leder\'s deadlines list anna\'s open underretning, not karen\'s closed one', show(r).slice(0, 300));
+	r = await call(p3, 'userkey.deviceNotices');
+	const r4 = await call(p3, 'userkey.deviceNotices');
+	c(r.ok && r4.ok && r4.value.length === 0, 'deviceNotices(): nothing new the second time (the pin moved on)', show([r, r4]));
 	r = await call(p2, 'team.teamLeder', T, 'myndighed-lene', true);
 	c(!r.ok && r.code === 'not_member', 'myndighed-lene may not change the chain: the chain pins her user key 1, she signs with 2 (not_member, nothing sent)', show(r));
 	r = await call(p3, 'team.teamAdd', T, 'skoleleder-karen');
