@@ -356,10 +356,22 @@ function onPush(f) {
 	for (const fn of app.pushHooks) fn(p);
 }
 
+/* Codes after which trying again cannot help: the device is no longer accepted, or the server is not ours. */
+const FINAL = ['device_revoked', 'device_expired', 'unknown_device', 'bad_cert', 'bad_chain', 'auth_failed'];
+
 function reconnectLater() {
 	const delay = Math.min(30000, 1000 * 2 ** app.retry++);
 	app.timers.push(setTimeout(() => {
-		if (app.secrets && !app.conn) connect().catch(() => reconnectLater());
+		if (!app.secrets || app.conn) return;
+		connect().catch((e) => {
+			if (e && FINAL.includes(e.code)) {
+				// Say why, in Danish, where the page was; nothing typed is lost (the draft stays sealed).
+				setStatus('idle');
+				replace(main, errorAlert(e));
+				return;
+			}
+			reconnectLater();
+		});
 	}, delay));
 }
 
