@@ -15,7 +15,8 @@ import { uhHeaderDecode } from '../crypto/underretning.js';
 import { plain } from './conn.js';
 import { receiptCheck, receiptFromMap, receiptInfo, receiptJson } from './receipt.js';
 import { eventCheck, messageEncode, statusVerify } from './status.js';
-import { documentRouting, sealTargets } from './submit.js';
+import { sealTargets } from './submit.js';
+import { uhParse } from '../proto/underretning.js';
 import { teamKeyOpen } from './teamkey.js';
 import { refuse, str, textMap, userChainOf, userKeyAll, userKeysWipe } from './userkey.js';
 
@@ -198,9 +199,10 @@ async function fetchOpen(session, ref, open) {
 		f.pt = await openEnvelope(session, f, expectObject);
 		let d;
 		try {
-			d = documentRouting(f.pt);
+			d = uhParse(f.pt);
 		} catch (e) {
 			wipe(f.pt);
+			if (e instanceof VarskoError) e.message = `${e.code}: the decrypted document is not valid: ${e.problem ?? e.code} at ${e.path || 'the document'}`;
 			throw e;
 		}
 		if (d.institution !== f.rc.institution || d.akut !== f.hdr.akut || d.handicap !== f.hdr.handicap) {

@@ -12,8 +12,8 @@ import { equalBytes, fail, Fields, now, sodium, toHex, utf8, VarskoError, wipe }
 import { envSeal, envToJson, ENV_JSON_MAX } from '../crypto/envelope.js';
 import { flowEnvelopeHash, flowRosterFromJson, flowRosterReaders, flowRosterVerify } from '../crypto/flow.js';
 import { keyboxGenWipe, keyboxUserKeyId } from '../crypto/keybox.js';
-import { jsonLoad, validId } from '../crypto/schema.js';
 import { uhAgeGroup, uhHeaderEncode, uhHeaderToJson } from '../crypto/underretning.js';
+import { uhCopenhagenDate, uhParse } from '../proto/underretning.js';
 import { gatewayCert, receiptCheck, receiptFromMap, receiptInfo, receiptJson, receiptSave } from './receipt.js';
 import { teamKeyForSender } from './teamkey.js';
 import { refuse, str, textMap, userKeyCurrent } from './userkey.js';
@@ -21,7 +21,6 @@ import { refuse, str, textMap, userKeyCurrent } from './userkey.js';
 const SUBMISSION_TAG = 'varsko-submission-v1';
 /** Seconds a sender waits for a stale team key to be renewed (PROTOCOL.md 16.6; client.h SEAL_STALE_WAIT). */
 export const SEAL_STALE_WAIT = 20;
-const DOC_MAX = 1 << 20;
 
 const asBytes = (doc) => (typeof doc === 'string' ? utf8(doc) : Uint8Array.from(doc));
 
@@ -41,64 +40,19 @@ export function submissionId(user, doc) {
 	}
 }
 
-/* The Copenhagen date of Unix time t: { year, month, day }. */
-export function copenhagenDate(t) {
-	const parts = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Copenhagen', year: 'numeric', month: '2-digit',
-		day: '2-digit' }).formatToParts(new Date(t * 1000));
-	const v = (k) => Number(parts.find((p) => p.type === k).value);
-	return { year: v('year'), month: v('month'), day: v('day') };
-}
-
-/* uh_cpr_birth_date(): the birth date in a CPR number (DDMMYY-NNNN or DDMMYYNNNN) by the seventh digit's century rule. */
-export function cprBirthDate(s) {
-	const m = /^(\d{6})-?(\d{4})$/.exec(s);
-	if (!m || (s.length !== 10 && s.length !== 11) || (s.length === 11 && s[6] !== '-')) fail('bad_input', 'cpr');
-	const c = m[1] + m[2];
-	const dd = Number(c.slice(0, 2));
-	const mm = Number(c.slice(2, 4));
-	const yy = Number(c.slice(4, 6));
-	const d7 = Number(c[6]);
-	let year;
-	if (d7 <= 3) year = 1900 + yy;
-	else if (d7 === 4 || d7 === 9) year = yy <= 36 ? 2000 + yy : 1900 + yy;
-	else year = yy <= 57 ? 2000 + yy : 1800 + yy;
-	return { year, month: mm, day: dd };
-}
-
-function parseDate(s) {
-	const m = typeof s === 'string' ? /^(\d{4})-(\d{2})-(\d{2})$/.exec(s) : null;
-	if (!m || Number(m[1]) < 1800) fail('bad_input', 'birth_date');
-	return { year: Number(m[1]), month: Number(m[2]), day: Number(m[3]) };
-}
-
 /**
- * What the routing header needs from a document (the UI's form checks the
- * document as a whole): { institution, birth, akut, handicap }. `bad_input`
- * when the document is not one JSON object with those members.
+ * uh_parse() as varsko_underret_send applies it (proto/underretning.js): the
+ * parsed document, or its first problem as the C's code (`too_large`,
+ * `bad_json`, `duplicate_key`, `bad_frame`) with `problem` and `path`.
  */
-export function documentRouting(doc) {
-	let o;
+export function documentParse(doc) {
 	try {
-		o = jsonLoad(typeof doc === 'string' ? doc : Uint8Array.from(doc), DOC_MAX);
+		return uhParse(doc);
 	} catch (e) {
-		return refuse(e instanceof VarskoError && e.code === 'too_large' ? 'too_large' : 'bad_input', 'the document is not valid: not one JSON object');
+		if (e instanceof VarskoError)
+			e.message = `${e.code}: the document is not valid: ${e.code === 'too_large' ? 'too_long' : e.problem ?? e.code} at ${e.path || 'the document'}`;
+		throw e;
 	}
-	const inst = o.get('institution');
-	const child = o.get('child');
-	const akut = o.get('akut');
-	const handicap = o.get('handicap');
-	if (!validId(inst, 1, 64) || !(child instanceof Map) || typeof akut !== 'boolean' || typeof handicap !== 'boolean')
-		refuse('bad_input', 'the document is not valid: institution, child, akut and handicap are needed');
-	const cpr = child.get('cpr');
-	const bd = child.get('birth_date');
-	if ((cpr === undefined) === (bd === undefined)) refuse('bad_input', 'the document is not valid: the child has a cpr or a birth_date');
-	let birth;
-	try {
-		birth = cpr !== undefined ? cprBirthDate(cpr) : parseDate(bd);
-	} catch {
-		refuse('bad_input', 'the document is not valid: the child\'s birth date');
-	}
-	return { institution: inst, birth, akut, handicap };
 }
 
 /* ---- the roster ------------------------------------------------------------------------------ */
@@ -206,7 +160,7 @@ export async function sealTargets(session, team, rosterMap = null, ownCopy = tru
 export async function submit(session, doc, opts = {}) {
 	const bytes = asBytes(doc);
 	try {
-		const d = documentRouting(bytes);
+		const d = documentParse(bytes);
 		const cert = session.cert;
 		if (cert.role !== 'fagperson' || !cert.institutions.includes(d.institution))
 			refuse('forbidden', "this device may not send underretninger for the document's institution");
@@ -219,9 +173,15 @@ export async function submit(session, doc, opts = {}) {
 		}
 		/* 1. The routing header, aged by the Copenhagen date of today. */
 		const t = now();
+		let today;
+		try {
+			today = uhCopenhagenDate(t);
+		} catch {
+			refuse('bad_input', 'the clock of this computer is outside 1996..2099');
+		}
 		let ageGroup;
 		try {
-			ageGroup = uhAgeGroup(d.birth, copenhagenDate(t));
+			ageGroup = uhAgeGroup(d.child.birth, today);
 		} catch {
 			refuse('bad_input', 'no routing header: the child is older than 22 or born after today');
 		}
