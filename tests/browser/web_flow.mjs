@@ -238,6 +238,36 @@ try {
 	c(shown2.includes(karen.child.name) && shown2.includes(karen.concern.slice(0, 40)) && shown2.includes('Vestervangsskolen'),
 		'... and shows its document', shown2.slice(0, 400));
 
+	// Lene re-routes Karen's underretning to Team Ung and closes Anna's.
+	await lene.getByLabel('Team', { exact: true }).selectOption('team-ung');
+	await lene.getByRole('button', { name: 'Send videre' }).click();
+	await lene.getByText('Omdirigeret: Registreret.').waitFor({ timeout: 30000 });
+	c(true, 'Lene re-routes the CLI\'s underretning to Team Ung (sealed again to that team\'s key)');
+	c(await openCase(lene, ref), 'Lene opens Anna\'s underretning again');
+	await lene.getByRole('button', { name: 'Afslut', exact: true }).click();
+	await lene.getByText('Afsluttet: Registreret.').waitFor({ timeout: 30000 });
+	await lene.getByLabel('Kvittering til den, der underrettede').fill('En kvittering for meget.');
+	await lene.getByRole('button', { name: 'Send kvittering' }).click();
+	await lene.getByText('Fejlkode: case_state').waitFor({ timeout: 30000 });
+	const closedText = await lene.locator('main').innerText();
+	c(/forløb tillader ikke dette trin nu[\s\S]*En afsluttet underretning kan ikke ændres/.test(closedText) && !/varsko underret/.test(closedText),
+		'a kvittering on a closed underretning is refused with a Danish explanation (and its code)', closedText);
+	await anna.getByText('Afsluttet').first().waitFor({ timeout: 30000 });
+	c(true, 'Anna\'s timeline shows Afsluttet without a reload');
+
+	// 8. Thomas's ledelsestilsyn: his team's figures with charts.
+	await thomas.getByRole('link', { name: 'Ledelsestilsyn' }).click();
+	await thomas.getByRole('heading', { level: 1, name: 'Ledelsestilsyn' }).waitFor({ timeout: 30000 });
+	const rep = await thomas.locator('#report').innerText();
+	c(/Modtagne underretninger\s+1/.test(rep) && /Vurdering inden for 24 timer\s+1 af 1 \(100 %\)/.test(rep),
+		'the leder\'s ledelsestilsyn counts the underretning still with the team (the other was re-routed) and its vurdering within the deadline', rep);
+	c(await thomas.locator('svg.vk-chart[role=img][aria-label]').count() === 2, 'two charts, each with a text alternative');
+	await thomas.getByLabel(/^Fra/).fill('1. november');
+	await thomas.getByRole('button', { name: 'Vis' }).click();
+	c(await thomas.getByText('Skriv datoen som ÅÅÅÅ-MM-DD').count() > 0, 'a date in the wrong form is explained in Danish');
+	await noAxe(thomas, 'Ledelsestilsyn');
+	await shots(thomas, dir, 'ledelsestilsyn', checks);
+
 	for (const [who, log] of [['Anna', logs[0]], ['Lene', logs[1]], ['Thomas', logs[2]]]) {
 		const f = foreign(log, url);
 		c(f.length === 0, `${who}: no request to any host but varskod`, f.join(' '));

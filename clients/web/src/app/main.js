@@ -17,6 +17,7 @@ import { deadlinesPage, pushAlert } from './pages/deadlines.js';
 import { casePage, inboxPage } from './pages/inbox.js';
 import { homePage, mePage } from './pages/me.js';
 import { minePage } from './pages/mine.js';
+import { reportPage } from './pages/report.js';
 import { newDraft, underretPage } from './pages/underret.js';
 import { unlockPage } from './pages/unlock.js';
 import { t } from './text.js';
@@ -100,6 +101,7 @@ function renderUser() {
 			THREAD_ROLES.includes(app.cert.role) ? link('#/samtaler', t('nav.threads')) : null,
 			app.cert.role === 'myndighed' || app.cert.role === 'leder' ? link('#/indbakke', t('nav.inbox')) : null,
 			app.cert.role === 'leder' ? link('#/frister', t('nav.deadlines')) : null,
+			app.cert.role === 'leder' ? link('#/tilsyn', t('nav.report')) : null,
 			link('#/mig', t('nav.me')),
 			h('li', { class: 'vk-user' }, app.cert.name),
 			h('li', null, h('button', { class: 'function-link', type: 'button', id: 'lock', onclick: () => lock() },
@@ -130,6 +132,9 @@ function route() {
 		return;
 	} else if (hash === '#/mine' && app.cert.role === 'fagperson') {
 		showList('mine', (items) => minePage(main, { items, names: nameOf }));
+		return;
+	} else if (hash === '#/tilsyn' && app.cert.role === 'leder') {
+		showReport({});
 		return;
 	} else if (hash === '#/samtaler' && THREAD_ROLES.includes(app.cert.role)) {
 		showThreads();
@@ -179,6 +184,30 @@ function akutPhone() {
 }
 
 const THREAD_ROLES = ['fagperson', 'raadgiver'];
+
+/* A Copenhagen date n days before today, YYYY-MM-DD. */
+function cphDate(daysBack) {
+	return new Date(Date.now() - daysBack * 86400000).toLocaleDateString('sv-SE', { timeZone: 'Europe/Copenhagen' });
+}
+
+/* The leder's ledelsestilsyn for a period (the last 30 days when none is given). */
+async function showReport(period) {
+	try {
+		const req = { type: 'report_get' };
+		if (period.from) req.from = period.from;
+		if (period.to) req.to = period.to;
+		const ans = await app.conn.request(req, 'report');
+		const shownTo = period.to || cphDate(0);
+		reportPage(main, {
+			figures: plain(ans.raw).figures,
+			period: { ...period, shownTo, shownFrom: period.from || cphDate(29) },
+			onPeriod: (from, to) => showReport({ from, to }),
+		});
+	} catch (e) {
+		replace(main, errorAlert(e));
+	}
+	focusTitle();
+}
 
 async function showThreads() {
 	try {
@@ -327,10 +356,22 @@ function onPush(f) {
 	for (const fn of app.pushHooks) fn(p);
 }
 
+/* Codes after which trying again cannot help: the device is no longer accepted, or the server is not ours. */
+const FINAL = ['device_revoked', 'device_expired', 'unknown_device', 'bad_cert', 'bad_chain', 'auth_failed'];
+
 function reconnectLater() {
 	const delay = Math.min(30000, 1000 * 2 ** app.retry++);
 	app.timers.push(setTimeout(() => {
-		if (app.secrets && !app.conn) connect().catch(() => reconnectLater());
+		if (!app.secrets || app.conn) return;
+		connect().catch((e) => {
+			if (e && FINAL.includes(e.code)) {
+				// Say why, in Danish, where the page was; nothing typed is lost (the draft stays sealed).
+				setStatus('idle');
+				replace(main, errorAlert(e));
+				return;
+			}
+			reconnectLater();
+		});
 	}, delay));
 }
 

@@ -17,7 +17,9 @@ export function t(key, vars) {
 /** What happened and what to do, for an error code (never the code alone). */
 export function errorText(code) {
 	const e = errors[code] || errors.internal;
-	return { text: e.text, next: e.next, code: errors[code] ? code : 'internal' };
+	const c = errors[code] ? code : 'internal';
+	// In the browser, the next step never names a CLI command (catalogue "web.next").
+	return { text: e.text, next: web.next[c] || e.next, code: c };
 }
 
 export function roleName(role) {
