@@ -30,7 +30,7 @@ import flowlib  # noqa: E402
 import harness  # noqa: E402
 import weblib  # noqa: E402
 
-SOFIE, JONAS, ANNA = "raadgiver-sofie", "laerer-jonas", "laerer-anna"
+SOFIE, JONAS, THOMAS, ANNA = "raadgiver-sofie", "laerer-jonas", "leder-thomas", "laerer-anna"
 
 TEST_HTML = """<!doctype html>
 <html lang="da">
@@ -74,8 +74,9 @@ def main():
             return checks.done()
         with flowlib.Flow(agents=[], users=[], config={"web_root": root}) as fl:
             fl.setup()
-            for u in (SOFIE, JONAS):
-                fl.enroll(u)
+            for u in (SOFIE, JONAS, THOMAS):
+                if u not in fl.homes:  # setup() enrolls each team's leder for its chain
+                    fl.enroll(u)
             inv = fl.invite(ANNA)
             env = {
                 "VARSKO_URL": f"https://127.0.0.1:{fl.port}/test.html",

@@ -20,7 +20,7 @@ import { concat, equalBytes, fail, now, sodium, timeFormat, timeParse, toHex, ut
 import { certFromJson, certVerify } from '../crypto/cert.js';
 import {
 	chainLinkFollow, chainLinkHash, chainLinkSign, chainLinkToJson, chainThreadExtend, chainThreadMember,
-	chainThreadState, chainThreadVerify, CHAIN_LINK_JSON_MAX, CHAIN_MEMBERS_MAX,
+	chainThreadState, chainThreadVerify, CHAIN_LINK_JSON_MAX, CHAIN_MEMBERS_MAX, CHAIN_ROLES,
 } from '../crypto/chain.js';
 import { envFromJson, envOpen, envSeal, envToJson, envVerify, ENV_JSON_MAX, ENV_RECIPIENTS_MAX } from '../crypto/envelope.js';
 import { flowEnvelopeHash, flowReferenceValid } from '../crypto/flow.js';
@@ -79,8 +79,9 @@ const THREAD_ROLES = ['fagperson', 'raadgiver', 'leder'];
 /** tchain_admits(): whether cert admits a member of `role` at institution; { ok, why }. */
 export function tchainAdmits(institution, role, cert, raadgiverTeams) {
 	if (!cert) return { ok: false, why: 'no device of the user has a valid certificate from the organisation' };
-	if (!THREAD_ROLES.includes(role) || cert.role !== role)
-		return { ok: false, why: `the certificate's role is ${cert.role || 'none'}, which cannot be a thread member${THREAD_ROLES.includes(role) ? ` as ${role}` : ''}` };
+	const rn = CHAIN_ROLES.includes(role) ? role : null;
+	if (rn === null || !THREAD_ROLES.includes(role) || cert.role !== rn)
+		return { ok: false, why: `the certificate's role is ${cert.role || 'none'}, which cannot be a thread member${rn !== null ? ` as ${rn}` : ''}` };
 	if (role === 'fagperson' || role === 'raadgiver') {
 		if (certLists(cert, institution)) return { ok: true, why: '' };
 		return { ok: false, why: `the certificate (${cert.role}) does not list the institution ${institution}` };
@@ -308,7 +309,7 @@ function userShape(user) {
 async function memberFetch(session, user) {
 	const uc = await userChainOf(session, user);
 	if (uc.st.generation === 0n) refuse('not_found', `${user} has no user key yet: the user enrolls a device first (varsko enroll)`);
-	const role = uc.cert && ['myndighed', 'leder', 'agent', 'fagperson', 'raadgiver'].includes(uc.cert.role) ? uc.cert.role : '';
+	const role = uc.cert && CHAIN_ROLES.includes(uc.cert.role) ? uc.cert.role : '';
 	return { link: { user, role, generation: uc.st.generation, ukSignPk: uc.st.ukSignPk }, u: tuserFromChain(uc) };
 }
 
