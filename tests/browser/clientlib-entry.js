@@ -17,8 +17,9 @@ import * as receipt from '../../clients/web/src/client/receipt.js';
 import * as submit from '../../clients/web/src/client/submit.js';
 import * as status from '../../clients/web/src/client/status.js';
 import * as caseworker from '../../clients/web/src/client/caseworker.js';
+import * as approve from '../../clients/web/src/client/approve.js';
 
-const modules = { codec, conn, enroll, vault, userkey, team, teamkey, receipt, submit, status, caseworker };
+const modules = { codec, conn, enroll, vault, userkey, team, teamkey, receipt, submit, status, caseworker, approve };
 
 /* A value as JSON can carry it. */
 function j(v) {
@@ -60,6 +61,30 @@ const T = {
 		} catch (e) {
 			return { ok: false, code: e && e.code, message: String(e && e.message) };
 		}
+	},
+	/** approve.approvalOffer, its handle kept here for approvalConfirm. */
+	async offer(id, timeoutMs) {
+		try {
+			T.approval = await approve.approvalOffer(T.session, id, timeoutMs);
+			return { ok: true, device: T.approval.device };
+		} catch (e) {
+			return { ok: false, code: e && e.code, message: String(e && e.message) };
+		}
+	},
+	async confirm(code) {
+		try {
+			await approve.approvalConfirm(T.session, T.approval, code);
+			return { ok: true };
+		} catch (e) {
+			return { ok: false, code: e && e.code, message: String(e && e.message) };
+		}
+	},
+	/** What the session remembers under name (its pins), and to set it: for the rollback checks. */
+	pinGet(name) {
+		return T.session.pinGet(name);
+	},
+	pinPut(name, value) {
+		return T.session.pinPut(name, value);
 	},
 	/** The kept receipt of ref as the file `varsko receipt verify` reads. */
 	async receiptFile(ref) {

@@ -76,7 +76,7 @@ export function watch(ctx) {
 	const hook = (page) => {
 		page.on('request', (r) => log.requests.push(r.url()));
 		page.on('websocket', (ws) => log.requests.push(ws.url()));
-		page.on('pageerror', (e) => log.errors.push(`pageerror: ${e.message}`));
+		page.on('pageerror', (e) => log.errors.push(`pageerror: ${e.stack || e.message}`));
 		page.on('response', (r) => {
 			if (r.status() >= 400) log.errors.push(`HTTP ${r.status()}: ${r.url()}`);
 		});

@@ -14,6 +14,10 @@ script), which varskod serves as its web_root (web_clientlib.mjs):
     receipt file verifies with `varsko receipt verify`;
   - the team-slagelse agent files it; myndighed-lene's CLI opens the same
     document and sends a kvittering, which the browser's status() opens;
+  - a second device of laerer-anna with the CLI (`varsko device request`) is
+    approved from the browser (approvalOffer, approvalConfirm) and opens her own
+    copy of the browser's underretning; the browser then revokes it (the user
+    key rotates) and still opens the kvittering sealed to generation 1;
   - skoleleder-karen's CLI sends an underretning; a second browser, a new device
     of myndighed-lene made hers with her recovery code (deviceRecover), opens
     the same document with the team key, marks it opened and sends a
@@ -71,6 +75,7 @@ def main():
         fl.setup()
         anna = fl.invite("laerer-anna")
         lene = fl.invite("myndighed-lene")
+        anna2 = fl.invite("laerer-anna")
         import re
         m = re.search(CODE_RE, fl.enroll_out.get("myndighed-lene", ""))
         c("myndighed-lene's first (CLI) device printed her recovery code", m is not None)
@@ -86,6 +91,10 @@ def main():
         rc, out = weblib.run_scenario(fl, "web_clientlib.mjs", {
             "VARSKO_ANNA_CODE": anna["code"],
             "VARSKO_LENE_CODE": lene["code"],
+            "VARSKO_ANNA_CODE2": anna2["code"],
+            "VARSKO_HOME_ANNA2": fl.path("home-anna-2"),
+            "VARSKO_WS": fl.ws_url,
+            "VARSKO_CAFILE": fl.ca,
             "VARSKO_FPR": anna["org_fingerprint"],
             "VARSKO_LENE_RECOVERY": m.group(0) if m else "",
             "VARSKO_DOC1": doc1,
@@ -102,8 +111,9 @@ def main():
         c("the browser scenario exits 0", rc == 0, out[-3000:])
         rc, out, err = fl.ctl("devices", "--json")
         devs = [d for d in (json.loads(out) if rc == 0 else []) if d.get("user") in ("laerer-anna", "myndighed-lene")]
-        c("varskod lists laerer-anna's browser and myndighed-lene's two devices",
-          sorted(d.get("user") for d in devs) == ["laerer-anna", "myndighed-lene", "myndighed-lene"], json.dumps(devs))
+        live = [d.get("user") for d in devs if d.get("revoked") is None]
+        c("varskod lists laerer-anna's browser (her CLI device revoked) and myndighed-lene's two devices",
+          sorted(live) == ["laerer-anna", "myndighed-lene", "myndighed-lene"] and len(devs) == 4, json.dumps(devs))
     return checks.done()
 
 

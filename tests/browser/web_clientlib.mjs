@@ -3,7 +3,7 @@
 // page is test.html of the test's web root; every step is one
 // page.evaluate of window.varskoTest (clientlib-entry.js); the C CLI runs
 // here too (VARSKO_CLI with a user's VARSKO_HOME) so the order is one line.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Checks, close, env, foreign, launch, watch } from './lib.mjs';
@@ -37,6 +37,53 @@ function cliJson(home, ...args) {
 		r.j = null;
 	}
 	return r;
+}
+
+/* `varsko device request --json` running: { approval } at once, then .code and .exit (promises). */
+function cliRequest(home) {
+	const e = { ...process.env, VARSKO_HOME: home, HOME: env('VARSKO_CLI_HOME') };
+	delete e.VARSKO_CA;
+	const p = spawn(env('VARSKO_CLI'), ['device', 'request', '--json', '--timeout', '120'], { env: e, stdio: ['ignore', 'pipe', 'pipe'] });
+	let out = '';
+	const waiters = [];
+	const events = [];
+	const onLine = (ln) => {
+		let o = null;
+		try {
+			o = JSON.parse(ln);
+		} catch {
+			return;
+		}
+		events.push(o);
+		waiters.splice(0).forEach((w) => w());
+	};
+	let buf = '';
+	p.stdout.on('data', (d) => {
+		out += d;
+		buf += d;
+		let i;
+		while ((i = buf.indexOf('\n')) >= 0) {
+			onLine(buf.slice(0, i));
+			buf = buf.slice(i + 1);
+		}
+	});
+	p.stderr.on('data', (d) => {
+		out += d;
+	});
+	const exit = new Promise((res) => p.on('close', (rc) => {
+		waiters.splice(0).forEach((w) => w());
+		res({ rc, out });
+	}));
+	const event = (name) => new Promise((res) => {
+		const look = () => {
+			const ev = events.find((x) => x.event === name);
+			if (ev) res(ev);
+			else if (p.exitCode !== null) res(null);
+			else waiters.push(look);
+		};
+		look();
+	});
+	return event('requested').then((ev) => ({ approval: ev && ev.approval, code: event('code').then((x) => x && x.code), exit }));
 }
 
 async function open(ctx) {
@@ -133,10 +180,64 @@ try {
 	r = await call(page, 'status.mine');
 	c(r.ok && JSON.stringify(r.value).includes(ref), 'mine() lists the underretning', show(r));
 
-	// 7. The C CLI sends; a second browser, a new device of myndighed-lene, opens it with the team key.
+	// A server that takes a chain back is refused: the pins as if this device had seen more (then restored).
+	for (const [name, fn, args] of [['chain_seen', 'userkey.userKeyCurrent', []],
+		[`team_seen:${env('VARSKO_TEAM')}`, 'teamkey.teamKeyForSender', [env('VARSKO_TEAM')]], ['org_seen', 'team.orgFetch', []]]) {
+		const saved = await page.evaluate((n) => window.varskoTest.pinGet(n), name);
+		const ahead = { seq: String(Number(saved ? saved.seq : '1') + 5), hash: '00'.repeat(32) };
+		const changed = { seq: saved ? saved.seq : '1', hash: 'ab'.repeat(32) };
+		await page.evaluate(([n, x]) => window.varskoTest.pinPut(n, x), [name, ahead]);
+		const back = await call(page, fn, ...args);
+		await page.evaluate(([n, x]) => window.varskoTest.pinPut(n, x), [name, changed]);
+		const forked = await call(page, fn, ...args);
+		await page.evaluate(([n, x]) => window.varskoTest.pinPut(n, x), [name, saved]);
+		const again2 = await call(page, fn, ...args);
+		c(saved && !back.ok && back.code === 'bad_chain' && !forked.ok && forked.code === 'bad_chain' && again2.ok,
+			`${fn}: a chain shorter than, or another than, the one this device saw (${name}) is refused (bad_chain)`,
+			show([saved, back, forked, again2]));
+	}
+
+	// 7. A second device of laerer-anna with the C CLI, approved from the browser (15.7); it reads her own copy.
+	const homeAnna2 = env('VARSKO_HOME_ANNA2');
+	v = cliJson(homeAnna2, 'enroll', '--server', env('VARSKO_WS'), '--code', env('VARSKO_ANNA_CODE2'), '--ca', env('VARSKO_CAFILE'),
+		'--fingerprint', env('VARSKO_FPR'));
+	c(v.rc === 0 && v.j && v.j.user_key_state === 'not_cross_signed', 'a CLI device of laerer-anna enrolls, not cross-signed', v.out);
+	const dev2 = JSON.parse(readFileSync(path.join(homeAnna2, 'device.cert'), 'utf8')).device;
+	const req = await cliRequest(homeAnna2);
+	c(/^a-[0-9a-f]{16}$/.test(req.approval || ''), 'varsko device request: an approval id', show(req));
+	r = await call(page, 'approve.approvalList');
+	c(r.ok && r.value.items.some((it) => it.approval === req.approval && it.device === dev2 && it.certOk),
+		'approvalList(): the CLI device\'s request, its certificate checked', show(r));
+	const offered = await page.evaluate(([id]) => window.varskoTest.offer(id, 60000), [req.approval]);
+	c(offered.ok && offered.device === dev2, 'approvalOffer(): the CLI revealed and its nonce opens its commitment', show(offered));
+	const code6 = await req.code;
+	c(/^\d{6}$/.test(code6 || ''), 'the CLI device shows a six-digit code', String(code6));
+	const bad = await page.evaluate(() => window.varskoTest.confirm('12345'));
+	c(!bad.ok && bad.code === 'bad_input', 'approvalConfirm(): five digits are refused before any comparison (bad_input)', show(bad));
+	const good = await page.evaluate((x) => window.varskoTest.confirm(x), code6);
+	c(good.ok, 'approvalConfirm() with the CLI\'s code: the CLI device becomes anna\'s (device_add, key box)', show(good));
+	const done = await req.exit;
+	c(done.rc === 0, 'varsko device request ends approved (exit 0)', done.out.slice(-600));
+	v = cliJson(homeAnna2, 'underret', 'show', ref);
+	c(v.rc === 0 && v.j && JSON.stringify(v.j.document) === JSON.stringify(JSON.parse(doc1)),
+		'the approved CLI device opens the browser\'s own copy (the user key box) with `varsko underret show`', v.out.slice(0, 400));
+	r = await call(page, 'userkey.deviceRevoke', dev2);
+	c(r.ok && CODE_RE.test(r.value || ''), 'deviceRevoke(): the CLI device revoked, the user key rotated, a new recovery code', show(r));
+	r = await call(page, 'userkey.userDevices');
+	c(r.ok && r.value.generation === '2' && r.value.state === 'ok' && r.value.devices.some((d) => d.device === dev2 && d.revoked),
+		'userDevices(): generation 2, the CLI device revoked', show(r));
+	r = await call(page, 'status.status', ref);
+	const kv2 = r.ok ? r.value.steps.find((s) => s.step === 'kvitteret') : null;
+	c(kv2 && kv2.message === KVITTERING, 'status(): the kvittering sealed to generation 1 still opens (walked back from 2)', show(r).slice(0, 300));
+	v = cli(homeAnna2, 'underret', 'show', ref);
+	c(v.rc !== 0, 'the revoked CLI device can no longer read it', v.out.slice(0, 300));
+
+	// 8. The C CLI sends; a second browser, a new device of myndighed-lene, opens it with the team key.
 	v = cliJson(homeKaren, 'underret', 'send', env('VARSKO_DOC2'));
 	const ref2 = v.j && v.j.reference;
 	c(v.rc === 0 && /^U-/.test(ref2 || ''), 'skoleleder-karen\'s CLI sends an underretning to team-slagelse', v.out);
+	const sub2 = await page.evaluate(([d]) => window.varskoTest.modules.submit.submissionId('skoleleder-karen', d), [doc2]);
+	c(v.j && v.j.submission === sub2, 'submissionId() gives the C\'s varsko_submission_id for the same user and document', `${sub2} ${v.out.slice(0, 300)}`);
 	ctx2 = await launch(env('VARSKO_SPKI'));
 	watch(ctx2);
 	const p2 = await open(ctx2);
@@ -158,6 +259,8 @@ try {
 	r = await call(p2, 'caseworker.openUnderretning', ref2);
 	c(r.ok && r.value.document === JSON.stringify(JSON.parse(doc2)) && typeof r.value.openedSeq === 'string',
 		'openUnderretning(): the browser opens the CLI\'s document with the team key, the same document, and sends aabnet', show(r));
+	const saved2 = readFileSync(path.join(homeKaren, 'receipts', `${ref2}.json`), 'utf8');
+	c(r.ok && `${r.value.receiptJson}\n` === saved2, 'the receipt in the browser\'s form is byte for byte the file the CLI saved', `${r.ok && r.value.receiptJson} | ${saved2}`);
 	r = await call(p2, 'caseworker.event', ref2, 'vurdering', { akut: false });
 	c(r.ok, 'event vurdering (akut: no)', show(r));
 	r = await call(p2, 'caseworker.event', ref2, 'kvittering', { message: KVITTERING2 });

@@ -84,6 +84,17 @@ try {
 	await page.getByLabel('Vælg en adgangssætning').fill(PASS);
 	await page.getByLabel('Gentag adgangssætningen').fill(PASS);
 	await page.getByRole('button', { name: 'Tilmeld' }).click();
+
+	// Her first device: the user key is made here and the recovery code shown once.
+	await page.getByRole('heading', { level: 1, name: 'Din gendannelseskode' }).waitFor({ timeout: 60000 });
+	const code = (await page.locator('#recovery-code').innerText()).trim();
+	c(/^([A-Z2-7]{5}-){5}[A-Z2-7]$/.test(code), 'the first enrollment shows a recovery code in the CLI\'s form', code);
+	console.log(`recovery code: ${code}`);
+	c(await page.locator('#recovery-continue').isDisabled(), 'Fortsæt waits until the code is marked as kept');
+	await noAxe(page, 'Din gendannelseskode');
+	await shots(page, dir, 'gendannelseskode', checks);
+	await page.getByLabel('Jeg har gemt koden et sikkert sted').check();
+	await page.getByRole('button', { name: 'Fortsæt' }).click();
 	await page.getByRole('heading', { level: 1, name: `Velkommen, ${name}` }).waitFor({ timeout: 30000 });
 	c(true, `enrolled and logged in: "Velkommen, ${name}"`);
 	c(await page.getByText('Forbundet').count() > 0, 'the header says it is connected');
@@ -95,8 +106,8 @@ try {
 	await page.getByRole('heading', { level: 1, name: 'Ny underretning' }).waitFor();
 	await page.getByLabel('Barnets navn').fill('Sofie Eksempel');
 	await page.locator('#akut-yes').check();
-	const akut = await page.getByText('Ring til Døgnvagten nu').count();
-	c(akut === 1, 'choosing akut shows "Ring til Døgnvagten nu" at once');
+	const akut = await page.getByText('Ring til Døgnvagt nu').count();
+	c(akut === 1, 'choosing akut shows "Ring til Døgnvagt nu" at once');
 	await page.getByRole('button', { name: 'Næste' }).click();
 	const ftext = await page.getByRole('alert').first().innerText();
 	c(/CPR-nummeret/.test(ftext) && /adresse/.test(ftext), 'the first step lists what is missing before going on', ftext);

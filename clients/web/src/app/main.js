@@ -5,12 +5,14 @@
 import { ready, sodium } from '../crypto/codec.js';
 import { plain } from '../client/conn.js';
 import { enroll, login } from '../client/enroll.js';
+import { event as cwEvent, openUnderretning } from '../client/caseworker.js';
 import { Session } from '../client/session.js';
+import { afterLogin, sendDocument, showTimeline } from './flows.js';
 import * as vault from '../client/vault.js';
 import { h, icon, replace } from './dom.js';
 import { enrollPage } from './pages/enroll.js';
 import { deadlinesPage, pushAlert } from './pages/deadlines.js';
-import { inboxPage } from './pages/inbox.js';
+import { casePage, inboxPage } from './pages/inbox.js';
 import { homePage, mePage } from './pages/me.js';
 import { minePage } from './pages/mine.js';
 import { newDraft, underretPage } from './pages/underret.js';
@@ -25,6 +27,8 @@ const app = {
 	cert: null, // the session's certificate (JSON object)
 	conn: null,
 	settings: { lock_minutes: 15 }, // sealed under the local key (vault.SETTINGS)
+	session: null, // client/session.js, once logged in
+	ready: false, // the user key is in order: the pages may show
 	directory: null, // the municipality's names (directory_get), refreshed at every login
 	pushes: [], // frist and alert pushes of this session, newest first (leder)
 	pushHooks: [], // functions a page registers for pushes while it is shown
@@ -105,7 +109,7 @@ function focusTitle() {
 }
 
 function route() {
-	if (!app.secrets) return;
+	if (!app.secrets || !app.ready) return; // locked, or the user key is not in order yet (flows.afterLogin)
 	app.pushHooks = [];
 	renderUser();
 	const hash = location.hash || '#/';
@@ -123,6 +127,12 @@ function route() {
 		return;
 	} else if (hash === '#/mine' && app.cert.role === 'fagperson') {
 		showList('mine', (items) => minePage(main, { items, names: nameOf }));
+		return;
+	} else if (hash.startsWith('#/u/') && app.cert.role === 'fagperson') {
+		showTimeline(main, app.session, hash.slice(4), nameOf, app.pushHooks);
+		return;
+	} else if (hash.startsWith('#/sag/') && (app.cert.role === 'myndighed' || app.cert.role === 'leder')) {
+		showCase(hash.slice(6));
 		return;
 	} else if (hash === '#/indbakke' && (app.cert.role === 'myndighed' || app.cert.role === 'leder')) {
 		showList('inbox', (items) => inboxPage(main, { items, team: app.cert.team, names: nameOf }));
@@ -151,6 +161,23 @@ function akutPhone() {
 	return team && team.phone ? { team: team.name, phone: team.phone } : null;
 }
 
+/* One underretning of the team, opened (which sends "aabnet"), with its decisions for a myndighed. */
+async function showCase(ref) {
+	try {
+		const o = await openUnderretning(app.session, ref);
+		casePage(main, {
+			opened: { reference: ref, document: o.doc, receipt: o.info },
+			teams: app.directory ? app.directory.teams : [],
+			names: nameOf,
+			canDecide: app.cert.role === 'myndighed',
+			onEvent: (kind, args) => cwEvent(app.session, ref, kind, args),
+		});
+	} catch (e) {
+		replace(main, errorAlert(e));
+	}
+	focusTitle();
+}
+
 /* A list frame (mine, inbox, overview) and its page; an error shows in Danish where the page would be. */
 async function showList(type, render, want = 'items') {
 	try {
@@ -173,8 +200,9 @@ async function showForm() {
 			const key = app.secrets.local_key;
 			draftTimer = setTimeout(() => vault.putLocal(key, vault.DRAFT, d), 300);
 		},
-		onSend: async () => {
-			throw new Error('not yet');
+		onSend: async (doc) => {
+			clearTimeout(draftTimer);
+			await sendDocument(main, app.session, doc, nameOf);
 		},
 		onDiscard: async () => {
 			clearTimeout(draftTimer);
@@ -238,6 +266,9 @@ function wipeSecrets(s) {
 async function lock(notice) {
 	const s = app.secrets;
 	app.secrets = null;
+	app.ready = false;
+	app.session = null;
+	app.pushes = [];
 	wipeSecrets(s);
 	for (const tm of app.timers) clearTimeout(tm);
 	app.timers = [];
@@ -263,7 +294,6 @@ async function unlocked(secrets) {
 	app.settings = { lock_minutes: 15, ...(await vault.getLocal(secrets.local_key, vault.SETTINGS)) };
 	app.lastUse = Date.now();
 	await connect();
-	renderUser();
 	app.timers.push(setInterval(() => {
 		if (app.conn) app.conn.request({ type: 'ping' }, 'pong').catch(() => {});
 	}, PING_MS));
@@ -274,15 +304,22 @@ async function unlocked(secrets) {
 	}, 5000));
 }
 
+/* The pages, once the user key is in order; `info` a message to show above the first one. */
+function shown(info) {
+	app.ready = true;
+	route();
+	if (info) main.prepend(alert('success', null, info));
+}
+
 async function start(notice, info) {
 	const rec = await vault.get(vault.DEVICE);
 	if (!rec) {
 		enrollPage(main, {
 			onEnroll: async (o) => {
 				const secrets = await enroll(o);
-				await unlocked(secrets);
 				location.hash = '#/';
-				route();
+				await unlocked(secrets);
+				await afterLogin(main, app.session, shown);
 			},
 		});
 		if (info) main.prepend(alert('success', null, info));
@@ -295,7 +332,7 @@ async function start(notice, info) {
 		onUnlock: async (passphrase) => {
 			const secrets = vault.unseal(passphrase, rec.sealed);
 			await unlocked(secrets);
-			route();
+			await afterLogin(main, app.session, shown);
 		},
 		onForget: forget,
 	});

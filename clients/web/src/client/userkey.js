@@ -690,3 +690,114 @@ export async function userDevices(session) {
 			revoked: d.revoked, this: d.device === session.device, certified: uc.dev[k].certified, keyBox: setHasDevice(cur, d.device) })),
 	};
 }
+
+/* ---- another device: approval, revocation, notices ------------------------------------------- */
+
+function linkDevice(session, op, device, signPk, boxPk) {
+	return { op, chain: session.user, device, deviceSignPk: signPk, deviceBoxPk: boxPk, time: now() };
+}
+
+/**
+ * userkey_add_device(): make `device` (with these keys, its certificate
+ * checked by the caller) one of the user's devices: the device_add link
+ * signed by the user key, then its box in the current key box set (an
+ * approval that stopped after the link is completed). `bad_chain` when the
+ * chain names the device with other keys, `device_revoked`.
+ */
+export async function userAddDevice(session, device, signPk, boxPk) {
+	const uc = await chainFetch(session);
+	if (uc.st.generation === 0n) refuse('not_found', `${session.user} has no user key yet`);
+	const self = selfIndex(session, uc);
+	if (self < 0) notCrossSigned(session);
+	if (uc.st.devices[self].revoked) refuse('device_revoked', `this device has been revoked from ${session.user}'s user chain`);
+	const sets = await keysGet(session, ownOwner(session));
+	const gs = gensFromSets(session, sets, uc);
+	try {
+		const j = userKeyFindDevice(uc, device);
+		if (j >= 0 && (!equalBytes(uc.st.devices[j].signPk, signPk) || !equalBytes(uc.st.devices[j].boxPk, boxPk)))
+			refuse('bad_chain', `the user chain names ${device} with other keys`);
+		if (j >= 0 && uc.st.devices[j].revoked) refuse('device_revoked', `${device} has been revoked from ${session.user}'s user chain`);
+		if (j < 0) await appendSigned(session, uc, linkDevice(session, 'device_add', device, signPk, boxPk), gs[gs.length - 1].signSk);
+		await setComplete(session, uc, gs, device);
+	} finally {
+		gensWipe(gs);
+	}
+}
+
+/* set_for_all(): the current generation sealed to every device added, not revoked and certified. */
+async function setForAll(session, uc, gs) {
+	const rcpts = [];
+	uc.st.devices.forEach((d, j) => {
+		if (!d.revoked && uc.dev[j].certified) rcpts.push({ id: deviceKeyid(d.device), boxPk: d.boxPk });
+	});
+	await sealPut(session, gs, rcpts);
+}
+
+/**
+ * varsko_device_revoke(): revoke another device of the user from the user
+ * chain and rotate the user key (PROTOCOL.md 15.8): device_revoke by the
+ * user key, uk_rotate by the previous user key and this device, the new
+ * generation sealed to the devices that remain, a new recovery code (its
+ * text returned: show it once). `forbidden` for this device itself,
+ * `exists` when revoked (and rotated) already.
+ */
+export async function deviceRevoke(session, device) {
+	if (!device || device === session.device)
+		refuse('forbidden', 'a device revokes another device of its user; this one is revoked by the operator');
+	const uc = await chainFetch(session);
+	if (selfIndex(session, uc) < 0) notCrossSigned(session);
+	const j = userKeyFindDevice(uc, device);
+	if (j < 0) refuse('not_found', `${device} is not a device of ${session.user}'s user chain`);
+	const pending = uc.st.devices[j].revoked && uc.dev[j].revokedSeq === uc.st.head.seq;
+	if (uc.st.devices[j].revoked && !pending) refuse('exists', `${device} is revoked already`);
+	const sets = await keysGet(session, ownOwner(session));
+	const gs = gensFromSets(session, sets, uc);
+	try {
+		if (gs.length >= UK_PENDING_MAX) refuse('too_large', 'the user key has too many generations');
+		if (!pending)
+			await appendSigned(session, uc, { op: 'device_revoke', chain: session.user, device, time: now() }, gs[gs.length - 1].signSk);
+		const next = keyboxGenNew('user', gs.length + 1);
+		gs.push(next);
+		const l = { op: 'uk_rotate', chain: session.user, generation: BigInt(gs.length), ukSignPk: next.signPk,
+			ukBoxPk: next.boxPk, time: now() };
+		const sk = session.signSk();
+		try {
+			await appendSigned(session, uc, l, gs[gs.length - 2].signSk, sk);
+		} finally {
+			wipe(sk);
+		}
+		await setForAll(session, uc, gs);
+		return await recoveryMakePut(session, gs);
+	} finally {
+		gensWipe(gs);
+	}
+}
+
+/**
+ * varsko_device_notices(): the devices added to the user's chain since
+ * this device last looked ([{ device, added, certified, revoked }]), the
+ * pin moved on; a device an operator revoked is revoked in the chain and
+ * the key rotated here ({ device, rotated: true, recoveryCode }).
+ */
+export async function deviceNotices(session) {
+	const uc = await chainFetch(session);
+	const out = [];
+	if (uc.pinnedSeq > 0n)
+		uc.st.devices.forEach((d, j) => {
+			if (uc.dev[j].addedSeq <= uc.pinnedSeq || d.device === session.device) return;
+			out.push({ device: d.device, added: uc.dev[j].addedTime, certified: uc.dev[j].certified, revoked: d.revoked });
+		});
+	await pinUpdate(session, uc);
+	for (let j = 0; j < uc.st.devices.length; j++) {
+		const d = uc.st.devices[j];
+		if (!uc.dev[j].serverRevoked || d.revoked || d.device === session.device) continue;
+		let code;
+		try {
+			code = await deviceRevoke(session, d.device);
+		} catch {
+			continue;
+		}
+		out.push({ device: d.device, rotated: true, recoveryCode: code });
+	}
+	return out;
+}
