@@ -583,6 +583,8 @@ export async function threadSendReference(session, thread, reference) {
 		const m = read.messages.find((x) => x.message === id && x.reference === reference && x.own);
 		if (!m) throw e;
 		return { seq: m.seq, anonymous: read.anonymous };
+	} finally {
+		wipe(pt);
 	}
 }
 
