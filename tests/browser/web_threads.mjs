@@ -297,6 +297,21 @@ try {
 	}
 	c(same6, "sofie's CLI fetches the resumed file with the same SHA-256", show(s));
 
+	// History: the page before seq 3, without marks; what was shown is no longer new.
+	r = await run((T, S, a) => T.threads.threadRead(S, a.thread, { before: 3, mark: false }), { thread });
+	c(r.ok && r.ok.messages.map((m) => m.seq).join() === '1,2' && r.ok.older === false && r.ok.marks_sent === 0 &&
+		r.ok.title === title && r.ok.messages[1].new === false,
+	'the page before seq 3: messages 1 and 2, nothing older, no marks sent, seen ones not new', JSON.stringify(r).slice(0, 600));
+
+	// An anonymous consultation (13.2): the flag travels in the chain, sofie's client sees it.
+	r = await run((T, S, a) => T.threads.threadCreate(S, { institution: a.inst, title: 'Anonym sparring', anonymous: true }),
+		{ inst: INST });
+	const anon = r.ok ? r.ok.thread : '';
+	c(r.ok && r.ok.anonymous === true && r.ok.seq === 1, 'the browser opens an anonymous consultation', JSON.stringify(r));
+	s = sofie('thread', 'read', anon, '--json');
+	c(s.rc === 0 && s.j && s.j.anonymous === true && s.j.title === 'Anonym sparring' &&
+		s.j.messages[0].text === 'Anonym sparring', "sofie's CLI reads it as anonymous, the title as its first text", show(s));
+
 	// Wrong input is refused before anything is sent.
 	r = await run((T, S, a) => T.threads.threadSend(S, a.thread, ''), { thread });
 	c(r.error === 'bad_input', 'an empty message: bad_input', JSON.stringify(r));
