@@ -241,6 +241,7 @@ try {
 		return { one, two, id: T.threads.referenceMessageId(a.thread, 'U-2026-000123', S.user) };
 	}, { thread });
 	c(r.ok && r.ok.one.seq === 5 && r.ok.two.seq === 5, 'the reference told twice is one message (seq 5)', JSON.stringify(r));
+	if (r.ok) writeFileSync(path.join(tmp, 'ref.json'), JSON.stringify({ thread, reference: 'U-2026-000123', user: ANNA, id: r.ok.id }));
 	s = sofie('thread', 'read', thread, '--json');
 	const ref = s.j ? s.j.messages.find((m) => m.seq === 5) : null;
 	c(ref && ref.kind === 'underretning_ref' && ref.reference === 'U-2026-000123' && r.ok && ref.message === r.ok.id,

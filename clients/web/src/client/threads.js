@@ -67,7 +67,8 @@ function js(v) {
 	return v;
 }
 
-const idOk = (s) => typeof s === 'string' && s.length >= 1 && s.length <= ID_MAX;
+/* 1..64 bytes, as the C's length checks (the server judges the rest). */
+const idOk = (s) => typeof s === 'string' && s.length >= 1 && utf8(s).length <= ID_MAX;
 const seenName = (thread) => `threads/${thread}.seen`;
 const lastName = (thread) => `threads/${thread}.last`;
 
