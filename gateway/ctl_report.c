@@ -68,27 +68,6 @@ static const char *shown(const char *s, char out[SHOWN_MAX + 4])
 	return out;
 }
 
-struct teams_ctx {
-	struct report_input *in;
-	const char *want; /* NULL: every team */
-	int found;
-};
-
-static int add_team(const char *id, const char *name, void *arg)
-{
-	struct teams_ctx *tc = arg;
-
-	if (tc->want != NULL && strcmp(tc->want, id) != 0)
-		return VARSKO_OK;
-	tc->found = 1;
-	return report_input_add_team(tc->in, id, name);
-}
-
-static int add_item(const struct report_item *item, void *arg)
-{
-	return report_input_add_item(arg, item);
-}
-
 int ctl_report(const char *cfgpath, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -103,7 +82,6 @@ int ctl_report(const char *cfgpath, int argc, char **argv)
 	const char *from_s = NULL, *to_s = NULL, *team = NULL, *format_s = NULL, *now_s = NULL;
 	char buf[SHOWN_MAX + 4], cerr[512];
 	struct report_input in;
-	struct teams_ctx tc;
 	struct report rep;
 	struct config cfg;
 	struct store *s = NULL;
@@ -192,20 +170,12 @@ int ctl_report(const char *cfgpath, int argc, char **argv)
 		fail(EXIT_FAIL, r, "cannot open the database");
 		goto out;
 	}
-	memset(&tc, 0, sizeof(tc));
-	tc.in = &in;
-	tc.want = team;
-	if ((r = store_team_foreach(s, add_team, &tc)) != VARSKO_OK) {
-		fail(EXIT_FAIL, r, "cannot read the teams");
+	if ((r = store_report_read(s, &in)) == VARSKO_ERR_NOT_FOUND) {
+		fail(EXIT_FAIL, r, "no team '%s' (the teams are in the municipality document)", shown(team, buf));
 		goto out;
 	}
-	if (team != NULL && !tc.found) {
-		fail(EXIT_FAIL, VARSKO_ERR_NOT_FOUND, "no team '%s' (the teams are in the municipality document)",
-		     shown(team, buf));
-		goto out;
-	}
-	if ((r = store_report_foreach(s, from_at, to_at, team, add_item, &in)) != VARSKO_OK) {
-		fail(EXIT_FAIL, r, "cannot read the underretninger");
+	if (r != VARSKO_OK) {
+		fail(EXIT_FAIL, r, "cannot read the teams and underretninger");
 		goto out;
 	}
 	if ((r = report_compute(&in, &rep)) != VARSKO_OK || (r = report_format(&rep, fmt, &text, &len)) != VARSKO_OK) {

@@ -1,8 +1,9 @@
 /*
  * flow_read.c: the requests that read (flow_request.h): inbox and mine
  * (the item lists), fetch (the envelope for the team), status (the
- * timeline), notifier_devices, overview and directory_get (the names of
- * the municipality document). An underretning the caller may
+ * timeline), notifier_devices, overview, report_get (the leder's
+ * ledelsestilsyn figures) and directory_get (the names of the
+ * municipality document). An underretning the caller may
  * not see is not_found, like an unknown one (policy_sees()).
  */
 #include <stdio.h>
@@ -16,7 +17,9 @@
 #include "deadline_plan.h"
 #include "envelope.h"
 #include "flow_request.h"
+#include "report.h"
 #include "route.h"
+#include "store_deadline.h"
 #include "underretning.h"
 
 static int visible(struct flow_job *j, struct store *st, const struct caller *c, const char *reference,
@@ -210,6 +213,51 @@ int flow_run_overview(struct flow_job *j, struct store *st, const struct caller 
 		return r;
 	}
 	return flow_answer(j, json_pack("{s:o}", "items", ov.items));
+}
+
+/* ---- report_get ------------------------------------------------------------------- */
+
+/*
+ * The ledelsestilsyn figures of the caller's own team (the certificate's,
+ * policy.c: only a leder with a team gets here) for the period asked for
+ * (PROTOCOL.md 12.7): report.c's JSON entry of that one team, embedded as
+ * written, so that it is the same text as `varskoctl report --format json`
+ * gives for the team.
+ */
+int flow_run_report(struct flow_job *j, struct store *st, const struct caller *c, int64_t now)
+{
+	const char *from = json_string_value(json_object_get(j->req, "from"));
+	const char *to = json_string_value(json_object_get(j->req, "to"));
+	struct flow_text_kv kv = {"figures", NULL};
+	struct report_input in;
+	struct report rep;
+	const char *why;
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	report_input_init(&in);
+	memset(&rep, 0, sizeof(rep));
+	if ((r = report_period_choose(from, to, now, &in.from, &in.to, &why)) != VARSKO_OK) {
+		r = flow_refuse(j, r, why);
+		goto out;
+	}
+	in.now = now;
+	snprintf(in.team, sizeof(in.team), "%s", c->who.team);
+	if ((r = store_report_read(st, &in)) != VARSKO_OK) {
+		if (r == VARSKO_ERR_NOT_FOUND)
+			r = flow_refuse(j, r, "the team is not in the municipality document");
+		goto out;
+	}
+	if ((r = report_compute(&in, &rep)) != VARSKO_OK || (r = report_format_team(&rep, 0, &text, &len)) != VARSKO_OK)
+		goto out;
+	kv.value = text;
+	r = flow_answer_raw(j, json_object(), &kv, 1);
+out:
+	free(text);
+	report_free(&rep);
+	report_input_clear(&in);
+	return r;
 }
 
 /* ---- directory_get ---------------------------------------------------------------- */

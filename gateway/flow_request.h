@@ -4,7 +4,8 @@
  * flow_job, checks the session's device and asks policy.c whether the role
  * may make the request; then a handler runs:
  *   flow_submit.c  route, roster, submit (the notifier's side)
- *   flow_read.c    inbox, mine, fetch, status, notifier_devices, overview
+ *   flow_read.c    inbox, mine, fetch, status, notifier_devices, overview,
+ *                  report_get, directory_get
  *   server_flow.c  event (the checks and effects are flow_event.c's)
  *   flow_keys.c    chain_get, chain_append, keys_get, keys_put, recovery_get,
  *                  recovery_put, approve_* (the key model, PROTOCOL.md 15)
@@ -132,6 +133,7 @@ int flow_run_fetch(struct flow_job *j, struct store *st, const struct caller *c)
 int flow_run_status(struct flow_job *j, struct store *st, const struct caller *c);
 int flow_run_notifier_devices(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_overview(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
+int flow_run_report(struct flow_job *j, struct store *st, const struct caller *c, int64_t now);
 int flow_run_directory(struct flow_job *j, struct store *st);
 /* flow_keys.c */
 int flow_run_chain_get(struct flow_job *j, struct store *st);

@@ -97,6 +97,8 @@ static const struct request_rule {
                                      "only myndighed and leder of the team may ask for the notifier's devices"},
         [FLOW_T_ROSTER] = {POL_MYNDIGHED, 0, 0, "only myndighed may ask for a team's roster"},
         [FLOW_T_OVERVIEW] = {POL_LEDER, 1, 0, "only a leder has the deadline overview"},
+        /* The ledelsestilsyn figures of the leder's own team (flow_read.c takes the team from the certificate). */
+        [FLOW_T_REPORT_GET] = {POL_LEDER, 1, 0, "only a leder has the team's ledelsestilsyn figures"},
         [FLOW_T_EVENT] = {TEAM_READERS | POL_AGENT, 1, POL_REL_TEAM,
                           "only myndighed, leder and the team's agent sign events"},
         /* The key model (PROTOCOL.md 15): every person's device; flow_keys.c limits each to the caller's own user. */

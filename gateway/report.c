@@ -110,6 +110,52 @@ int report_period(const struct cal_date *from, const struct cal_date *to, int64_
 	return VARSKO_OK;
 }
 
+int report_period_choose(const char *from, const char *to, int64_t now, struct cal_date *from_out,
+                         struct cal_date *to_out, const char **why)
+{
+	struct cal_date f, t;
+	struct cal_local l;
+	int64_t from_at, to_at, days;
+
+	*why = NULL;
+	if (to != NULL) {
+		if (report_parse_date(to, &t) != VARSKO_OK) {
+			*why = "to is not a date YYYY-MM-DD";
+			return VARSKO_ERR_BAD_INPUT;
+		}
+	} else {
+		if (cal_to_local(now, &l) != VARSKO_OK) {
+			*why = "today is outside the calendar";
+			return VARSKO_ERR_BAD_INPUT;
+		}
+		t.year = l.year;
+		t.month = l.month;
+		t.day = l.day;
+	}
+	if (from != NULL) {
+		if (report_parse_date(from, &f) != VARSKO_OK) {
+			*why = "from is not a date YYYY-MM-DD";
+			return VARSKO_ERR_BAD_INPUT;
+		}
+	} else if (cal_add_days(t.year, t.month, t.day, -(REPORT_DAYS_DEFAULT - 1), &f) != VARSKO_OK ||
+	           f.year < CAL_YEAR_MIN) {
+		*why = "the default period starts outside the calendar";
+		return VARSKO_ERR_BAD_INPUT;
+	}
+	if (report_period(&f, &t, &from_at, &to_at) != VARSKO_OK) {
+		*why = "to is before from";
+		return VARSKO_ERR_BAD_INPUT;
+	}
+	days = cal_days_from_civil(t.year, t.month, t.day) - cal_days_from_civil(f.year, f.month, f.day) + 1;
+	if (days > REPORT_DAYS_MAX) {
+		*why = "the period is longer than 366 days";
+		return VARSKO_ERR_BAD_INPUT;
+	}
+	*from_out = f;
+	*to_out = t;
+	return VARSKO_OK;
+}
+
 /* ---- figures --------------------------------------------------------------- */
 
 static int cmp_i64(const void *a, const void *b)
@@ -440,11 +486,51 @@ static json_t *json_figures(const struct report_figures *f)
 	                 (json_int_t)f->overdue);
 }
 
+/* Team i's entry of the JSON report: its figures with its id and name. */
+static json_t *json_team(const struct report *rep, size_t i)
+{
+	json_t *o = json_figures(&rep->teams[i]);
+
+	if (o == NULL || json_object_set_new(o, "team", jstr(rep->in->teams[i].id)) != 0 ||
+	    json_object_set_new(o, "name", jstr(rep->in->teams[i].name)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* o (dropped) as compact JSON with sorted keys into *out (owned), *len. */
+static int json_take(json_t *o, char **out, size_t *len)
+{
+	char *text;
+
+	if (o == NULL)
+		return VARSKO_ERR_NOMEM;
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+	if (text == NULL)
+		return VARSKO_ERR_NOMEM;
+	*len = strlen(text);
+	*out = text;
+	return VARSKO_OK;
+}
+
+int report_format_team(const struct report *r, size_t i, char **out, size_t *len)
+{
+	if (r == NULL || r->in == NULL || out == NULL || len == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	*out = NULL;
+	*len = 0;
+	if (i >= r->in->n_teams)
+		return VARSKO_ERR_BAD_INPUT;
+	return json_take(json_team(r, i), out, len);
+}
+
 static int format_json(const struct report *rep, char **out, size_t *len)
 {
 	const struct report_input *in = rep->in;
 	json_t *root = NULL, *teams, *weeks, *over, *o;
-	char wk[16], *text = NULL;
+	char wk[16];
 	int64_t from_at, to_at;
 	size_t i;
 	int r = VARSKO_ERR_NOMEM;
@@ -461,10 +547,7 @@ static int format_json(const struct report *rep, char **out, size_t *len)
 	weeks = json_object_get(root, "weeks");
 	over = json_object_get(root, "overdue");
 	for (i = 0; i < in->n_teams; i++) {
-		if ((o = json_figures(&rep->teams[i])) == NULL ||
-		    json_object_set_new(o, "team", jstr(in->teams[i].id)) != 0 ||
-		    json_object_set_new(o, "name", jstr(in->teams[i].name)) != 0 ||
-		    json_array_append_new(teams, o) != 0)
+		if ((o = json_team(rep, i)) == NULL || json_array_append_new(teams, o) != 0)
 			goto out;
 	}
 	for (i = 0; i < rep->n_weeks; i++) {
@@ -484,14 +567,9 @@ static int format_json(const struct report *rep, char **out, size_t *len)
 		    json_array_append_new(over, o) != 0)
 			goto out;
 	}
-	if ((text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
-		goto out;
-	*len = strlen(text);
-	*out = text;
-	text = NULL;
-	r = VARSKO_OK;
+	r = json_take(root, out, len);
+	root = NULL;
 out:
-	free(text);
 	json_decref(root);
 	return r;
 }

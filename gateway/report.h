@@ -116,6 +116,21 @@ int report_period(const struct cal_date *from, const struct cal_date *to, int64_
  */
 int report_parse_date(const char *s, struct cal_date *out);
 
+#define REPORT_DAYS_DEFAULT 30  /* a leder's period without "from": the 30 days that end on "to" */
+#define REPORT_DAYS_MAX     366 /* the longest period a leder may ask for, in days, both ends included */
+
+/*
+ * The period a leder asks for (PROTOCOL.md 12.7, report_get): from and to
+ * as "YYYY-MM-DD", either NULL for its default: to is today's Copenhagen
+ * date at `now`, from the REPORT_DAYS_DEFAULT days that end on to. On
+ * VARSKO_OK *from_out and *to_out hold the period; else
+ * VARSKO_ERR_BAD_INPUT with *why a static English text: a date that does
+ * not parse (report_parse_date), to before from, or more than
+ * REPORT_DAYS_MAX days.
+ */
+int report_period_choose(const char *from, const char *to, int64_t now, struct cal_date *from_out,
+                         struct cal_date *to_out, const char **why);
+
 /*
  * The P-th percentile (0 < p <= 100) of v[0..n) by nearest rank (above);
  * sorts v in place. VARSKO_ERR_NOT_FOUND when n is 0.
@@ -186,6 +201,15 @@ enum report_format {
  *         external resource), Danish labels, times in Copenhagen time.
  */
 int report_format(const struct report *r, enum report_format f, char **out, size_t *len);
+
+/*
+ * Team i's entry (in->teams[i]) of the JSON report, as report_format()
+ * writes it in "teams": {"kvittering","name","outside_office","overdue",
+ * "received","team","vurdering"}, compact with sorted keys; for a leder's
+ * report_get (PROTOCOL.md 12.7). *out owned by the caller (free()), *len
+ * bytes without the NUL. VARSKO_ERR_BAD_INPUT when there is no team i.
+ */
+int report_format_team(const struct report *r, size_t i, char **out, size_t *len);
 
 /* ---- the varskoctl command (ctl_report.c) ---- */
 

@@ -120,6 +120,8 @@ static enum flow_type answer_type(enum flow_type t)
 		return FLOW_T_BLOB_DATA;
 	case FLOW_T_DIRECTORY_GET:
 		return FLOW_T_DIRECTORY;
+	case FLOW_T_REPORT_GET:
+		return FLOW_T_REPORT;
 	default:
 		return FLOW_T_NONE;
 	}
@@ -550,6 +552,9 @@ static void flow_run(struct worker_job *job, struct store *st)
 		break;
 	case FLOW_T_DIRECTORY_GET:
 		r = flow_run_directory(j, st);
+		break;
+	case FLOW_T_REPORT_GET:
+		r = flow_run_report(j, st, &c, now);
 		break;
 	default: /* policy_request() refused every other type */
 		r = VARSKO_ERR_INTERNAL;

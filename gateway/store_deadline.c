@@ -335,3 +335,38 @@ int store_report_foreach(struct store *s, int64_t from, int64_t to, const char *
 
 	return store_query(s, SQL_REPORT_ITEMS, report_row, &e, "iis", from, to, team);
 }
+
+struct report_teams {
+	struct report_input *in;
+	int found;
+};
+
+static int report_add_team(const char *id, const char *name, void *arg)
+{
+	struct report_teams *t = arg;
+
+	if (t->in->team[0] != '\0' && strcmp(t->in->team, id) != 0)
+		return VARSKO_OK;
+	t->found = 1;
+	return report_input_add_team(t->in, id, name);
+}
+
+static int report_add_item(const struct report_item *item, void *arg)
+{
+	return report_input_add_item(arg, item);
+}
+
+int store_report_read(struct store *s, struct report_input *in)
+{
+	struct report_teams t = {in, 0};
+	int64_t from_at, to_at;
+	int r;
+
+	if (report_period(&in->from, &in->to, &from_at, &to_at) != VARSKO_OK)
+		return VARSKO_ERR_BAD_INPUT;
+	if ((r = store_team_foreach(s, report_add_team, &t)) != VARSKO_OK)
+		return r;
+	if (in->team[0] != '\0' && !t.found)
+		return VARSKO_ERR_NOT_FOUND;
+	return store_report_foreach(s, from_at, to_at, in->team[0] != '\0' ? in->team : NULL, report_add_item, in);
+}

@@ -14,6 +14,7 @@
 #include "proto.h"
 #include "store.h"
 
+struct report_input;
 struct report_item;
 
 /* ---- the deadline engine ---- */
@@ -98,5 +99,16 @@ int store_team_foreach(struct store *s, int (*fn)(const char *id, const char *na
  */
 int store_report_foreach(struct store *s, int64_t from, int64_t to, const char *team,
                          int (*fn)(const struct report_item *item, void *arg), void *arg);
+
+/*
+ * Fill in (report_input_init()ed, with from, to and team set; report.h)
+ * with what report_compute() needs: the teams, in id order (only in->team
+ * when it is not ""), and the underretninger of the period [from, to]
+ * (report_period()) by store_report_foreach(). VARSKO_ERR_NOT_FOUND when
+ * in->team is not a team of the municipality document,
+ * VARSKO_ERR_BAD_INPUT for a bad period, or a store error; in may then
+ * hold part of the rows (report_input_clear() frees them either way).
+ */
+int store_report_read(struct store *s, struct report_input *in);
 
 #endif

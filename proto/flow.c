@@ -798,6 +798,19 @@ static const struct pf_field k_directory[] = {
         {"akut_team", PF_ID, 0, 1, PROTO_ID_MAX, 0, 0, NULL, ID_BAD},
 };
 
+/*
+ * The leder's ledelsestilsyn figures (PROTOCOL.md 12.7, report_get): the
+ * dates are checked for their shape here and as calendar dates by the
+ * gateway (bad_input), which also decides the default period. The figures
+ * are report.c's JSON for one team, an object the client reads as it is.
+ */
+#define C_DATE(k)                                                                                                      \
+	{                                                                                                              \
+		k, PF_ID, 0, FLOW_DATE_LEN, FLOW_DATE_LEN, 0, 0, NULL, k " must be a date YYYY-MM-DD"                  \
+	}
+static const struct pf_field k_report_get[] = {C_DATE("from"), C_DATE("to")};
+static const struct pf_field k_report[] = {C_OBJ("figures", 1)};
+
 /* MQTT event payload (agents on varsko/<tenant>/ack). */
 static const struct pf_field k_mqtt_event[] = {C_OBJ("event", 1), C_OBJ("cert", 1)};
 
@@ -841,6 +854,7 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_BLOB_PUT] = TYPE("blob_put", 1, k_blob_put),
         [FLOW_T_BLOB_GET] = TYPE("blob_get", 1, k_blob_get),
         [FLOW_T_DIRECTORY_GET] = {"directory_get", NULL, 0, 1},
+        [FLOW_T_REPORT_GET] = TYPE("report_get", 1, k_report_get),
         [FLOW_T_ROUTED] = TYPE("routed", 1, k_routed),
         [FLOW_T_RECEIPT] = TYPE("receipt", 1, k_receipt),
         [FLOW_T_EVENT_OK] = TYPE("event_ok", 1, k_event_ok),
@@ -867,6 +881,7 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_BLOB_OK] = TYPE("blob_ok", 1, k_blob_ok),
         [FLOW_T_BLOB_DATA] = TYPE("blob_data", 1, k_blob_data),
         [FLOW_T_DIRECTORY] = TYPE("directory", 1, k_directory),
+        [FLOW_T_REPORT] = TYPE("report", 1, k_report),
         [FLOW_T_PUSHED] = TYPE("pushed", 0, k_pushed),
         [FLOW_T_NEW_UNDERRETNING] = TYPE("new_underretning", 0, k_new),
         [FLOW_T_FRIST] = TYPE("frist", 0, k_frist),

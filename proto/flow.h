@@ -244,6 +244,9 @@ int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
  *   roster           {"team":S}  (myndighed; to re-route)                -> routed
  *   overview         {}  open deadlines of the leder's team              -> deadlines
  *   directory_get    {}  names of institutions and teams (every person)  -> directory
+ *   report_get       {"from":DATE?,"to":DATE?}  the ledelsestilsyn figures of
+ *                    the leder's team (DATE "YYYY-MM-DD", checked for shape
+ *                    here and as a date by the gateway)                 -> report
  * S->C answers (echo "id"):
  *   routed           {"team":S,"roster":ROSTER}
  *   receipt          {"receipt":RECEIPT,"duplicate":B}
@@ -264,6 +267,8 @@ int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
  *   directory        {"institutions":[{"id":S,"name":S,"kind":S}...],
  *                     "teams":[{"id":S,"name":S,"phone":S?}...],
  *                     "akut_team":S?} (the municipality document's names)
+ *   report           {"figures":FIGURES} (one team's entry of the ledelsestilsyn
+ *                    report, gateway/report.h; an object, not checked here)
  * S->C pushes (no "id"):
  *   pushed           {"reference":S,"event":EVENT,"cert":CERT,"envelope":ENV?}
  *                    to the notifier's and the current team's online sessions
@@ -358,6 +363,7 @@ enum flow_type {
 	FLOW_T_BLOB_PUT,
 	FLOW_T_BLOB_GET,
 	FLOW_T_DIRECTORY_GET, /* the municipality's names (PROTOCOL.md 12.7) */
+	FLOW_T_REPORT_GET,    /* the leder's ledelsestilsyn figures (PROTOCOL.md 12.7) */
 	/* answers */
 	FLOW_T_ROUTED,
 	FLOW_T_RECEIPT,
@@ -385,6 +391,7 @@ enum flow_type {
 	FLOW_T_BLOB_OK,
 	FLOW_T_BLOB_DATA,
 	FLOW_T_DIRECTORY,
+	FLOW_T_REPORT,
 	/* pushes */
 	FLOW_T_PUSHED,
 	FLOW_T_NEW_UNDERRETNING,
@@ -397,7 +404,7 @@ enum flow_type {
 };
 
 #define FLOW_T_FIRST_REQUEST FLOW_T_ROUTE
-#define FLOW_T_LAST_REQUEST  FLOW_T_DIRECTORY_GET
+#define FLOW_T_LAST_REQUEST  FLOW_T_REPORT_GET
 #define FLOW_APPROVALS_MAX   64 /* open approvals in one approvals answer */
 #define FLOW_CHAIN_LINKS_MAX 1024 /* links in one chain answer */
 #define FLOW_KEY_SETS_MAX    256  /* key box sets in one keys answer */
@@ -407,6 +414,7 @@ enum flow_type {
 #define FLOW_RAADGIVERE_MAX   64  /* rådgivere assigned to one institution, in a raadgivere answer */
 #define FLOW_DIRECTORY_MAX    1000 /* institutions, and teams, in one directory answer */
 #define FLOW_PHONE_MAX        32   /* bytes of a team's phone number (PROTOCOL.md 12.7, directory) */
+#define FLOW_DATE_LEN         10   /* "YYYY-MM-DD" (report_get) */
 
 const char *flow_type_name(enum flow_type t);
 int flow_frame_parse(const char *buf, size_t len, json_t **out, enum flow_type *type, char *id_out,

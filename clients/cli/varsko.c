@@ -12,7 +12,7 @@
  *                  | kvitter REF --besked TEKST
  *                  | tilbagemeld REF --iværksat ja|nej [--besked TEKST]
  *                  | omdiriger REF --team TEAM | afslut REF
- *   varsko leder overview
+ *   varsko leder overview | rapport [--fra DATO] [--til DATO]
  *   varsko team show TEAM | key TEAM | create TEAM LEDER | add TEAM USER | remove TEAM USER
  *               | leder-add TEAM USER | leder-remove TEAM USER
  *   varsko thread new --institution ID --title T [--anonym] [--member USER]... [--besked TEKST]
@@ -81,6 +81,8 @@ enum opt_bit {
 	O_TRAAD = 1 << 19,
 	O_MEDTAG = 1 << 20,
 	O_BILAG = 1 << 21,
+	O_FRA = 1 << 22,
+	O_TIL = 1 << 23,
 	O_ONE_MORE = 1 << 30, /* no option: the command takes one optional positional argument after its npos */
 };
 
@@ -109,6 +111,7 @@ struct opts {
 	long timeout;        /* seconds, -1 when not given */
 	const char *pos[2];
 	int npos;
+	const char *fra, *til; /* --fra DATO, --til DATO: a report's period (YYYY-MM-DD) */
 };
 
 struct command {
@@ -251,6 +254,8 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {"traad", required_argument, NULL, 'R'},
 	        {"medtag", required_argument, NULL, 'G'},
 	        {"bilag", required_argument, NULL, 'L'},
+	        {"fra", required_argument, NULL, 'D'},
+	        {"til", required_argument, NULL, 'E'},
 	        {NULL, 0, NULL, 0},
 	};
 	static const struct {
@@ -263,6 +268,7 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 	        {'I', O_INSTITUTION}, {'W', O_TITLE}, {'Y', O_ANONYM}, {'M', O_MEMBER},
 	        {'B', O_BEFORE},     {'F', O_FILE},  {'O', O_OUT},     {'R', O_TRAAD},
 	        {'G', O_MEDTAG},     {'L', O_BILAG},
+	        {'D', O_FRA},        {'E', O_TIL},
 	};
 	int c;
 
@@ -367,6 +373,16 @@ static int parse_opts(const struct command *cmd, int argc, char **argv, struct o
 			if (parse_count(optarg, 9223372036854775807L, &v) != 0 || v == 0)
 				return usage_error(cmd, "--medtag tager et beskednummer fra 1");
 			o->medtag[o->n_medtag++] = v;
+			break;
+		}
+		case 'D':
+		case 'E': {
+			struct cal_date d;
+
+			if (cal_parse_date(optarg, strlen(optarg), &d) != VARSKO_OK)
+				return usage_error(cmd, c == 'D' ? "--fra tager en dato ÅÅÅÅ-MM-DD, fx 2026-10-01"
+				                                 : "--til tager en dato ÅÅÅÅ-MM-DD, fx 2026-10-31");
+			*(c == 'D' ? &o->fra : &o->til) = optarg;
 			break;
 		}
 		case 'n':
@@ -1975,7 +1991,15 @@ nomem:
 	return fail(VARSKO_ERR_NOMEM, NULL);
 }
 
-static int run_list_common(struct opts *o, int which)
+/*
+ * A command that asks the server for one JSON answer: log in, ask(conn, o,
+ * which, &json), then print the answer as it is with --json, or show(json,
+ * o, which) for people (`which`: what the command asks for, e.g. a
+ * VARSKO_LIST_*, or 0). Returns the exit status.
+ */
+static int run_asked(struct opts *o, int which,
+                     int (*ask)(struct varsko_conn *c, const struct opts *o, int which, char **json),
+                     int (*show)(const char *json, const struct opts *o, int which))
 {
 	struct varsko_home *h = NULL;
 	struct varsko_conn *conn = NULL;
@@ -1984,7 +2008,7 @@ static int run_list_common(struct opts *o, int which)
 
 	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
 		goto out;
-	if ((r = varsko_list(conn, which, &json)) != VARSKO_OK) {
+	if ((r = ask(conn, o, which, &json)) != VARSKO_OK) {
 		rc = fail(r, varsko_conn_detail(conn));
 		goto out;
 	}
@@ -1992,7 +2016,7 @@ static int run_list_common(struct opts *o, int which)
 		printf("%s\n", json);
 		rc = EXIT_SUCCESS;
 	} else {
-		rc = print_items(json, which == VARSKO_LIST_INBOX);
+		rc = show(json, o, which);
 	}
 out:
 	varsko_free(json);
@@ -2001,10 +2025,22 @@ out:
 	return rc;
 }
 
+static int ask_list(struct varsko_conn *c, const struct opts *o, int which, char **json)
+{
+	(void)o;
+	return varsko_list(c, which, json);
+}
+
+static int show_list(const char *json, const struct opts *o, int which)
+{
+	(void)o;
+	return print_items(json, which == VARSKO_LIST_INBOX);
+}
+
 static int run_list(const struct command *cmd, struct opts *o)
 {
 	(void)cmd;
-	return run_list_common(o, VARSKO_LIST_MINE);
+	return run_asked(o, VARSKO_LIST_MINE, ask_list, show_list);
 }
 
 /* A message text for a terminal: every line indented under its step. */
@@ -2125,7 +2161,7 @@ out:
 static int run_inbox(const struct command *cmd, struct opts *o)
 {
 	(void)cmd;
-	return run_list_common(o, VARSKO_LIST_INBOX);
+	return run_asked(o, VARSKO_LIST_INBOX, ask_list, show_list);
 }
 
 static int run_show(const struct command *cmd, struct opts *o)
@@ -2284,27 +2320,22 @@ static const char *dlstate_label(const char *s)
 	return s;
 }
 
-static int run_overview(const struct command *cmd, struct opts *o)
+static int ask_overview(struct varsko_conn *c, const struct opts *o, int which, char **json)
 {
-	struct varsko_home *h = NULL;
-	struct varsko_conn *conn = NULL;
-	char *json = NULL, t[VARSKO_LOCAL_LEN + 1];
+	(void)o;
+	(void)which;
+	return varsko_overview(c, json);
+}
+
+static int show_overview(const char *json, const struct opts *o, int which)
+{
+	char t[VARSKO_LOCAL_LEN + 1];
 	json_t *obj = NULL, *items, *it;
 	size_t i;
-	int r, rc;
+	int rc;
 
-	(void)cmd;
-	if ((rc = connect_home(o, &h, &conn)) != EXIT_SUCCESS)
-		goto out;
-	if ((r = varsko_overview(conn, &json)) != VARSKO_OK) {
-		rc = fail(r, varsko_conn_detail(conn));
-		goto out;
-	}
-	if (o->json) {
-		printf("%s\n", json);
-		rc = EXIT_SUCCESS;
-		goto out;
-	}
+	(void)o;
+	(void)which;
 	if ((obj = json_loads(json, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
 	    !json_is_array(items = json_object_get(obj, "items"))) {
 		rc = fail(VARSKO_ERR_PROTOCOL, "the overview is malformed");
@@ -2343,10 +2374,147 @@ static int run_overview(const struct command *cmd, struct opts *o)
 	rc = EXIT_SUCCESS;
 out:
 	json_decref(obj);
-	varsko_free(json);
-	varsko_close(conn);
-	varsko_home_close(h);
 	return rc;
+}
+
+static int run_overview(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_asked(o, 0, ask_overview, show_overview);
+}
+
+/* A date "YYYY-MM-DD" as the CLI shows dates ("01.10.2026"); as it is when it is no date. */
+static void show_date(const char *ymd, char out[16])
+{
+	struct cal_date d;
+
+	if (ymd == NULL || cal_parse_date(ymd, strlen(ymd), &d) != VARSKO_OK)
+		snprintf(out, 16, "%s", ymd != NULL ? ymd : "?");
+	else
+		snprintf(out, 16, "%02d.%02d.%04d", d.day, d.month, d.year);
+}
+
+/* A duration in seconds for people: "3 t 20 min", or "6 døgn 4 t" from 48 hours on. */
+static void show_duration(json_int_t s, char *out, size_t cap)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 48 * 3600)
+		snprintf(out, cap, "%lld t %lld min", (long long)(s / 3600), (long long)(s % 3600 / 60));
+	else
+		snprintf(out, cap, "%lld døgn %lld t", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+}
+
+/* "80 % (8 af 10)" from an object's count (num_key) of den_key; "–" when there is nothing to divide. */
+static void show_share(const json_t *o, const char *num_key, json_int_t den, char *out, size_t cap)
+{
+	json_int_t num = json_integer_value(json_object_get(o, num_key));
+
+	if (den <= 0)
+		snprintf(out, cap, "–");
+	else
+		snprintf(out, cap, "%lld %% (%lld af %lld)", (long long)((num * 200 / den + 1) / 2), (long long)num,
+		         (long long)den);
+}
+
+/* "median 3 t 20 min, 90 %-percentil 20 t 5 min (n=10)" of a STAT object; "ingen målinger" when count is 0. */
+static void show_times(const json_t *st, char *out, size_t cap)
+{
+	char med[48], p90[48];
+	json_int_t n = json_integer_value(json_object_get(st, "count"));
+
+	if (n <= 0 || !json_is_integer(json_object_get(st, "median_seconds"))) {
+		snprintf(out, cap, "ingen målinger");
+		return;
+	}
+	show_duration(json_integer_value(json_object_get(st, "median_seconds")), med, sizeof(med));
+	show_duration(json_integer_value(json_object_get(st, "p90_seconds")), p90, sizeof(p90));
+	snprintf(out, cap, "median %s, 90. percentil %s (n=%lld)", med, p90, (long long)n);
+}
+
+static int ask_report(struct varsko_conn *c, const struct opts *o, int which, char **json)
+{
+	(void)which;
+	return varsko_report(c, o->fra, o->til, json);
+}
+
+/* The figures (varsko_report()) as a table of Danish labels, with the period asked for. */
+static int show_report(const char *json, const struct opts *o, int which)
+{
+	char from[16], to[16], cells[7][160];
+	json_t *fig = NULL, *v, *k;
+	struct table tb;
+	int rc;
+
+	(void)which;
+	if ((fig = json_loads(json, JSON_REJECT_DUPLICATES, NULL)) == NULL || !json_is_object(fig) ||
+	    !json_is_object(v = json_object_get(fig, "vurdering")) ||
+	    !json_is_object(k = json_object_get(fig, "kvittering")) ||
+	    !json_is_integer(json_object_get(fig, "received"))) {
+		rc = fail(VARSKO_ERR_PROTOCOL, "the report is malformed");
+		goto out;
+	}
+	{
+		const char *name = json_string_value(json_object_get(fig, "name"));
+		const char *team = json_string_value(json_object_get(fig, "team"));
+
+		printf("Ledelsestilsyn for %s (%s)\n", name != NULL ? name : "?", team != NULL ? team : "?");
+	}
+	show_date(o->fra, from);
+	show_date(o->til, to);
+	if (o->fra == NULL && o->til == NULL)
+		printf("Modtaget de seneste 30 dage til og med i dag (dansk tid).\n\n");
+	else if (o->fra == NULL)
+		printf("Modtaget de 30 dage til og med %s (dansk tid).\n\n", to);
+	else if (o->til == NULL)
+		printf("Modtaget fra %s til og med i dag (dansk tid).\n\n", from);
+	else
+		printf("Modtaget fra %s til og med %s (dansk tid).\n\n", from, to);
+	snprintf(cells[0], sizeof(cells[0]), "%lld", (long long)json_integer_value(json_object_get(fig, "received")));
+	show_share(json_object_get(fig, "outside_office"), "count",
+	           json_integer_value(json_object_get(fig, "received")), cells[1], sizeof(cells[1]));
+	show_times(v, cells[2], sizeof(cells[2]));
+	show_share(v, "within", json_integer_value(json_object_get(v, "decided")), cells[3], sizeof(cells[3]));
+	show_times(k, cells[4], sizeof(cells[4]));
+	show_share(k, "within", json_integer_value(json_object_get(k, "decided")), cells[5], sizeof(cells[5]));
+	snprintf(cells[6], sizeof(cells[6]), "%lld", (long long)json_integer_value(json_object_get(fig, "overdue")));
+	{
+		static const char *const label[7] = {"Modtaget",
+		                                     "Uden for åbningstid",
+		                                     "Tid til vurdering",
+		                                     "Vurderet inden for 24 timer",
+		                                     "Tid til kvittering",
+		                                     "Kvitteret inden for 6 hverdage",
+		                                     "Åbne, overskredne frister"};
+
+		if (table_init(&tb, 2, NULL) != 0) {
+			rc = fail(VARSKO_ERR_NOMEM, NULL);
+			goto out;
+		}
+		for (size_t i = 0; i < 7; i++) {
+			const char *row[2] = {label[i], cells[i]};
+
+			if (table_row(&tb, row) != 0) {
+				table_print_free(&tb, -1);
+				rc = fail(VARSKO_ERR_NOMEM, NULL);
+				goto out;
+			}
+		}
+		table_print_free(&tb, 0);
+	}
+	printf("\nAndel inden for fristen: af de afgjorte frister (opfyldt eller overskredet);\n"
+	       "åbne frister, der ikke er udløbet, tæller ikke med. Tider regnes fra\n"
+	       "modtagelsen til den første hændelse.\n");
+	rc = EXIT_SUCCESS;
+out:
+	json_decref(fig);
+	return rc;
+}
+
+static int run_report(const struct command *cmd, struct opts *o)
+{
+	(void)cmd;
+	return run_asked(o, 0, ask_report, show_report);
 }
 
 static int run_watch(const struct command *cmd, struct opts *o)
@@ -3567,6 +3735,21 @@ static const struct command commands[] = {
          "\n"
          "Teamets åbne frister, den nærmeste først (--json: {\"items\":[...]}).\n",
          run_overview},
+        {"leder", "rapport", O_FRA | O_TIL, 0,
+         "usage: varsko leder rapport [--fra DATO] [--til DATO]\n"
+         "\n"
+         "Ledelsestilsynets nøgletal for dit team: de underretninger, teamet har\n"
+         "modtaget fra DATO til DATO (dansk tid, begge dage med): antal, andel uden for\n"
+         "åbningstid, tid til vurdering og kvittering (median og 90. percentil), andel\n"
+         "vurderet inden for 24 timer og kvitteret inden for 6 hverdage, og de åbne\n"
+         "frister, der er overskredet. Tallene er de samme, som kommunens drift får med\n"
+         "'varskoctl report'. Kun for ledere, og kun for eget team.\n"
+         "\n"
+         "  --fra DATO   første dag, ÅÅÅÅ-MM-DD (standard: så perioden er 30 dage)\n"
+         "  --til DATO   sidste dag, ÅÅÅÅ-MM-DD (standard: i dag); højst 366 dage i alt\n"
+         "  --json       tallene som varskod sender dem: {\"team\",\"name\",\"received\",\n"
+         "               \"outside_office\",\"vurdering\",\"kvittering\",\"overdue\"}\n",
+         run_report},
         {"team", "show", 0, 1,
          "usage: varsko team show TEAM\n"
          "\n"
@@ -3763,6 +3946,7 @@ static const char usage_main[] = "usage: varsko [--help] [--version] COMMAND [OP
                                  "  myndighed omdiriger REF   --team TEAM\n"
                                  "  myndighed afslut REF\n"
                                  "  leder overview            teamets åbne frister\n"
+                                 "  leder rapport             teamets nøgletal (--fra DATO, --til DATO)\n"
                                  "  team show TEAM            teamets medlemmer efter teamkæden\n"
                                  "  team key TEAM             hold teamets nøgle i orden (medlem)\n"
                                  "  team create TEAM LEDER    opret teamets kæde (administrator)\n"

@@ -3,7 +3,7 @@
  * lists: inbox and own underretninger, opening an underretning, the signed
  * events (with the messages to the notifier sealed for exactly the
  * notifier's certified devices), re-routing by re-sealing for another
- * team's roster, and the leder's overview.
+ * team's roster, and the leder's overview and ledelsestilsyn figures.
  *
  * The document is plaintext from env_open() on: it lives in the opened
  * plaintext buffer, the parsed struct and proto_buf buffers, all wiped.
@@ -27,14 +27,20 @@ static int ref_ok(struct varsko_conn *c, const char *ref)
 
 /* ---- lists ------------------------------------------------------------------------ */
 
-static int simple_list(struct varsko_conn *c, const char *type, enum flow_type expect, char **json_out)
+/*
+ * Send req (dropped here; NULL: out of memory) and hand back member `member`
+ * of the answer of type expect, or with member NULL the whole answer
+ * without "type" and "id", as compact JSON with sorted keys (*json_out
+ * owned by the caller).
+ */
+static int ask_json(struct varsko_conn *c, json_t *req, enum flow_type expect, const char *member, char **json_out)
 {
 	int r;
-	json_t *req = NULL, *ans = NULL;
+	json_t *ans = NULL, *v;
 
 	*json_out = NULL;
 	c->detail[0] = '\0';
-	if ((req = json_pack("{s:s}", "type", type)) == NULL) {
+	if (req == NULL) {
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
@@ -42,12 +48,18 @@ static int simple_list(struct varsko_conn *c, const char *type, enum flow_type e
 		goto out;
 	json_object_del(ans, "type");
 	json_object_del(ans, "id");
-	if ((*json_out = json_dumps(ans, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+	v = member != NULL ? json_object_get(ans, member) : ans;
+	if ((*json_out = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
 		r = VARSKO_ERR_NOMEM;
 out:
 	json_decref(req);
 	json_decref(ans);
 	return r;
+}
+
+static int simple_list(struct varsko_conn *c, const char *type, enum flow_type expect, char **json_out)
+{
+	return ask_json(c, json_pack("{s:s}", "type", type), expect, NULL, json_out);
 }
 
 int varsko_list(struct varsko_conn *c, int which, char **json_out)
@@ -63,6 +75,18 @@ int varsko_list(struct varsko_conn *c, int which, char **json_out)
 int varsko_overview(struct varsko_conn *c, char **json_out)
 {
 	return simple_list(c, "overview", FLOW_T_DEADLINES, json_out);
+}
+
+int varsko_report(struct varsko_conn *c, const char *from, const char *to, char **json_out)
+{
+	json_t *req = json_pack("{s:s}", "type", "report_get");
+
+	if (req != NULL && ((from != NULL && json_object_set_new(req, "from", json_string(from)) != 0) ||
+	                    (to != NULL && json_object_set_new(req, "to", json_string(to)) != 0))) {
+		json_decref(req);
+		req = NULL;
+	}
+	return ask_json(c, req, FLOW_T_REPORT, "figures", json_out);
 }
 
 /* ---- fetching and opening -------------------------------------------------------- */

@@ -153,6 +153,21 @@ def main():
         {"type": "thread_mark", "mark": mark, "cert": sender},
     ]
     frames += thread_frames
+    # The municipality's names and the leder's ledelsestilsyn figures (PROTOCOL.md 12.7).
+    stat = {"count": 3, "decided": 4, "median_seconds": 86400, "p90_seconds": 172800, "share": 0.75, "within": 3}
+    frames += [
+        {"type": "directory_get", "id": "d1"},
+        {"type": "directory", "id": "d1", "akut_team": "doegnvagt",
+         "institutions": [{"id": "inst-nordskovskolen", "kind": "skole", "name": "Nordskovskolen"}],
+         "teams": [{"id": "doegnvagt", "name": "Døgnvagt", "phone": "+45 58 57 00 00"},
+                   {"id": "team-slagelse", "name": "Team Slagelse"}]},
+        {"type": "report_get", "id": "p1"},
+        {"type": "report_get", "id": "p2", "from": "2026-10-01", "to": "2026-10-31"},
+        {"type": "report", "id": "p2", "figures": {
+            "kvittering": stat, "name": "Team Slagelse", "outside_office": {"count": 1, "share": 0.25},
+            "overdue": 1, "received": 4, "team": "team-slagelse",
+            "vurdering": dict(stat, count=0, median_seconds=None, p90_seconds=None, share=None)}},
+    ]
     items = [compact(x).encode() for x in frames + mqtt]
     items += [compact(x).encode() for x in (roster, receipt, *events.values())]
 
@@ -179,6 +194,8 @@ def main():
         compact({"type": "thread_sync", "thread": tid, "after": 0, "limit": 101}).encode(),
         compact(dict(thread_frames[7], mark=dict(mark, kind="read"))).encode(),
         compact(dict(thread_frames[16], id="p")).encode(),                # the push thread_mark with an id
+        b'{"from":"2026-1-01","type":"report_get"}',                       # a date of the wrong shape
+        b'{"from":"2026-10-01","team":"team-ung","type":"report_get"}',   # another team cannot be named
     ]
 
     os.makedirs(OUT, exist_ok=True)

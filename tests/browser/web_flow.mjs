@@ -238,6 +238,19 @@ try {
 	c(shown2.includes(karen.child.name) && shown2.includes(karen.concern.slice(0, 40)) && shown2.includes('Vestervangsskolen'),
 		'... and shows its document', shown2.slice(0, 400));
 
+	// 8. Thomas's ledelsestilsyn: his team's figures with charts.
+	await thomas.getByRole('link', { name: 'Ledelsestilsyn' }).click();
+	await thomas.getByRole('heading', { level: 1, name: 'Ledelsestilsyn' }).waitFor({ timeout: 30000 });
+	const rep = await thomas.locator('#report').innerText();
+	c(/Modtagne underretninger\s+2/.test(rep) && /Vurdering inden for 24 timer\s+1 af 1 \(100 %\)/.test(rep),
+		'the leder\'s ledelsestilsyn counts both underretninger and the vurdering within its deadline', rep);
+	c(await thomas.locator('svg.vk-chart[role=img][aria-label]').count() === 2, 'two charts, each with a text alternative');
+	await thomas.getByLabel(/^Fra/).fill('1. november');
+	await thomas.getByRole('button', { name: 'Vis' }).click();
+	c(await thomas.getByText('Skriv datoen som ÅÅÅÅ-MM-DD').count() > 0, 'a date in the wrong form is explained in Danish');
+	await noAxe(thomas, 'Ledelsestilsyn');
+	await shots(thomas, dir, 'ledelsestilsyn', checks);
+
 	for (const [who, log] of [['Anna', logs[0]], ['Lene', logs[1]], ['Thomas', logs[2]]]) {
 		const f = foreign(log, url);
 		c(f.length === 0, `${who}: no request to any host but varskod`, f.join(' '));

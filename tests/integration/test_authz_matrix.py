@@ -12,12 +12,13 @@ Two underretninger are set up with the raw client: UA from laerer-anna
     agent-team-slagelse / agent-team-korsoer-skaelskoer   the teams' agent devices
 
 sends, over its own logged-in raw WebSocket session, every request (route,
-submit, mine, inbox, fetch, status, notifier_devices, roster, overview) and
+submit, mine, inbox, fetch, status, notifier_devices, roster, overview, report_get) and
 an event of every kind, each once for its own side and once for the other
 side. "Own" is: for fagpersoner their institution and their underretning; for
 team members their team's institution, team and underretning (UA for
 team-slagelse, UJ for team-korsoer-skaelskoer); "foreign" is the other one.
-mine, inbox and overview take no argument and have one cell.
+mine, inbox, overview and report_get take no argument and have one cell (report_get
+is always for the leder's own team: a frame cannot name another).
 
 Every request is well-formed so that authorization is the only possible
 reason for a refusal: envelopes are sealed for the right roster, events are
@@ -96,6 +97,7 @@ status            ok/NF   ok/NF   ok/NF   ok/NF   ok/NF   F/F     F/F     F/F
 notifier_devices  F/F     F/F     ok/NF   ok/NF   ok/NF   F/F     F/F     F/F
 roster            F/F     F/F     ok/ok   ok/ok   F/F     F/F     F/F     F/F
 overview          F/-     F/-     F/-     F/-     ok/-    F/-     F/-     F/-
+report_get        F/-     F/-     F/-     F/-     ok/-    F/-     F/-     F/-
 leveret           F/F     F/F     F/NF    F/NF    F/NF    F/F     F/NF    F/NF
 modtaget          F/F     F/F     F/NF    F/NF    F/NF    F/F     ok/NF   ok/NF
 journaliseret     F/F     F/F     F/NF    F/NF    F/NF    F/F     ok/NF   ok/NF
@@ -107,11 +109,13 @@ afsluttet         F/F     F/F     ok/NF   ok/NF   F/NF    F/F     F/NF    F/NF
 omdirigeret       F/F     F/F     ok/NF   ok/NF   F/NF    F/F     F/NF    F/NF
 """
 
-REQUESTS = ["route", "submit", "mine", "inbox", "fetch", "status", "notifier_devices", "roster", "overview"]
+REQUESTS = ["route", "submit", "mine", "inbox", "fetch", "status", "notifier_devices", "roster", "overview",
+            "report_get"]
 KINDS = ["leveret", "modtaget", "journaliseret", "aabnet", "vurderet", "kvitteret", "tilbagemelding", "afsluttet",
          "omdirigeret"]
 SUCCESS = {"route": "routed", "submit": "receipt", "mine": "items", "inbox": "items", "fetch": "underretning",
-           "status": "timeline", "notifier_devices": "devices", "roster": "routed", "overview": "deadlines"}
+           "status": "timeline", "notifier_devices": "devices", "roster": "routed", "overview": "deadlines",
+           "report_get": "report"}
 SUCCESS.update({k: "event_ok" for k in KINDS})
 KVITTERING_TEXT = b"Tak for underretningen (fiktiv test)."
 
@@ -285,7 +289,7 @@ def main():
             if req == "submit":
                 _, env = make_env(d, ctx["roster"][side], inst)
                 return {"type": "submit", "id": rid, "envelope": env}
-            if req in ("mine", "inbox", "overview"):
+            if req in ("mine", "inbox", "overview", "report_get"):
                 return {"type": req, "id": rid}
             if req in ("fetch", "status", "notifier_devices"):
                 return {"type": req, "id": rid, "reference": ctx["ref"][side]}

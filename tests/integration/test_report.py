@@ -22,6 +22,16 @@ visible with non-zero boxes, every bar that should show does, no request
 leaves the page, and the screenshot (kept in the test's temp dir) is a PNG
 of a sane size. Also --team, and the bad inputs: an unparseable date, --from
 after --to, an unknown team, a bad --now, and usage errors.
+
+Then a leder's own figures over the WebSocket (PROTOCOL.md 12.7,
+`report_get` -> `report`), with a real varskod and the same fixture: a
+leder gets exactly the team entry `varskoctl report --format json` gives
+for its team and the same period (the default period too: the 30 days that
+end today), another team's leder only its own team's, a frame cannot name a
+team, a fagperson and a myndighed are `forbidden`, and a bad period is
+`bad_input` (a date of the wrong shape `bad_frame`). `varsko leder rapport`
+prints the figures in Danish (and `--json` the same object), refuses a
+fagperson and checks its dates as usage errors.
 """
 
 import csv
@@ -225,6 +235,120 @@ def png_size(path):
     return struct.unpack(">II", head[16:24])
 
 
+# ---- a leder's own figures over the WebSocket (report_get) ---------------------------------
+
+def team_entry(fl, team, *period):
+    """The entry of `team` in `varskoctl report --format json` for the period, at the current time."""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rc, out, err = fl.ctl("report", *period, "--format", "json", "--now", now)
+    try:
+        return next(t for t in json.loads(out)["teams"] if t["team"] == team)
+    except (ValueError, KeyError, StopIteration):
+        harness.log(f"     varskoctl report: {out_of(rc, out, err)}")
+        return None
+
+
+def leder_checks(checks):
+    c = checks.check
+    users = ["leder-thomas", "leder-sara", "laerer-anna", "myndighed-lene"]
+    with flowlib.Flow(agents=[], users=users) as fl:
+        fl.setup(org=False)
+        teams = flowlib.TEAMS
+        insert(fl.database, make_fixture(teams))
+        period = ["--from", FROM.isoformat(), "--to", TO.isoformat()]
+
+        def ask(user, frame):
+            async def go(cl, dev):
+                return await flowlib.request(cl, frame)
+            return fl.raw_session(user, go)
+
+        frame = {"type": "report_get", "id": "p1", "from": FROM.isoformat(), "to": TO.isoformat()}
+        ans = ask("leder-thomas", frame)
+        want = team_entry(fl, "team-slagelse", *period)
+        c("leder: report_get is answered with report (id echoed) and only figures",
+          ans.get("type") == "report" and ans.get("id") == "p1" and set(ans) == {"type", "id", "figures"},
+          json.dumps(ans)[:300])
+        c("leder: the figures are exactly varskoctl report's entry for the leder's team and the period",
+          want is not None and ans.get("figures") == want and want["received"] > 0,
+          f"got {json.dumps(ans.get('figures'))[:300]}, want {json.dumps(want)[:300]}")
+
+        today = flowlib.cph_today()
+        default = ["--from", (today - datetime.timedelta(days=29)).isoformat(), "--to", today.isoformat()]
+        ans = ask("leder-thomas", {"type": "report_get", "id": "p2"})
+        want = team_entry(fl, "team-slagelse", *default)
+        harness.log(f"     the default period {default[1]}..{default[3]}: "
+                    f"{want['received'] if want else '?'} received by team-slagelse")
+        c("leder: without from and to, the 30 days that end today (Copenhagen)",
+          ans.get("type") == "report" and want is not None and ans.get("figures") == want,
+          f"got {json.dumps(ans)[:300]}, want {json.dumps(want)[:300]}")
+        ans = ask("leder-thomas", {"type": "report_get", "id": "p3", "to": TO.isoformat()})
+        want = team_entry(fl, "team-slagelse", "--from", (TO - datetime.timedelta(days=29)).isoformat(),
+                          "--to", TO.isoformat())
+        c("leder: with to only, the 30 days that end on it", want is not None and ans.get("figures") == want,
+          f"got {json.dumps(ans)[:300]}, want {json.dumps(want)[:300]}")
+
+        ans = ask("leder-sara", frame)
+        want = team_entry(fl, "team-ung", *period)
+        c("another team's leder gets its own team's figures only",
+          ans.get("type") == "report" and want is not None and ans.get("figures") == want
+          and ans["figures"]["team"] == "team-ung", json.dumps(ans)[:300])
+        ans = ask("leder-sara", dict(frame, team="team-slagelse"))
+        c("a report_get cannot name another team (bad_frame)", ans.get("type") == "error"
+          and ans.get("code") == "bad_frame", json.dumps(ans)[:300])
+
+        for user in ("laerer-anna", "myndighed-lene"):
+            ans = ask(user, frame)
+            c(f"{user}: forbidden", ans.get("type") == "error" and ans.get("code") == "forbidden"
+              and ans.get("id") == "p1" and "figures" not in ans, json.dumps(ans)[:300])
+
+        bad = [
+            ({"from": "2026-11-09", "to": "2026-11-08"}, "to before from", "bad_input"),
+            ({"from": "2025-11-07", "to": "2026-11-08"}, "367 days", "bad_input"),
+            ({"from": "2026-02-30"}, "a date that is none", "bad_input"),
+            ({"to": "2100-01-01"}, "a year outside the calendar", "bad_input"),
+            ({"from": "2026-9-28"}, "a date of the wrong shape", "bad_frame"),
+        ]
+        for members, what, code in bad:
+            ans = ask("leder-thomas", dict({"type": "report_get", "id": "b"}, **members))
+            c(f"leder: {what}: {code}", ans.get("type") == "error" and ans.get("code") == code
+              and ans.get("id") == "b", json.dumps(ans)[:300])
+        ans = ask("leder-thomas", {"type": "report_get", "id": "p4", "from": "2025-11-08", "to": "2026-11-08"})
+        c("leder: 366 days is allowed", ans.get("type") == "report", json.dumps(ans)[:300])
+
+        # -- the CLI --
+        cli_period = ["--fra", FROM.isoformat(), "--til", TO.isoformat()]
+        want = team_entry(fl, "team-slagelse", *period)
+        rc, j, out, err = fl.cli_json("leder-thomas", "leder", "rapport", *cli_period)
+        c("varsko leder rapport --json: the figures as varskod sent them", rc == 0 and j == want,
+          out_of(rc, out, err))
+        rc, out, err = fl.cli_as("leder-thomas", "leder", "rapport", *cli_period)
+        v = want["vurdering"] if want else {}
+        share = f"{(v.get('within', 0) * 200 // v['decided'] + 1) // 2} % ({v.get('within')} af {v['decided']})" \
+            if v.get("decided") else "–"
+        lines = out.splitlines()
+        harness.log("     varsko leder rapport:\n" + "\n".join("       " + ln for ln in lines))
+        c("varsko leder rapport: the team, the period and every figure in Danish",
+          rc == 0 and want is not None and "Ledelsestilsyn for Team Slagelse (team-slagelse)" in out
+          and "Modtaget fra 28.09.2026 til og med 08.11.2026" in out
+          and any(ln.startswith("Modtaget ") and ln.split()[-1] == str(want["received"]) for ln in lines)
+          and any(ln.startswith("Vurderet inden for 24 timer") and ln.endswith(share) for ln in lines)
+          and all(s in out for s in ("Uden for åbningstid", "Tid til vurdering", "median", "90. percentil",
+                                     "Kvitteret inden for 6 hverdage", "Åbne, overskredne frister")),
+          out_of(rc, out, err) + f" (want {share})")
+        rc, out, err = fl.cli_as("laerer-anna", "leder", "rapport")
+        c("varsko leder rapport as a fagperson: exit 1, forbidden in Danish", rc == 1 and out == ""
+          and "(kode: forbidden)" in err, out_of(rc, out, err))
+        rc, out, err = fl.cli_as("leder-thomas", "leder", "rapport", "--fra", "2026-11-09", "--til", "2026-11-08")
+        c("varsko leder rapport --fra after --til: exit 1, bad_input", rc == 1 and "(kode: bad_input)" in err,
+          out_of(rc, out, err))
+        rc, out, err = fl.cli_as("leder-thomas", "leder", "rapport", "--fra", "28-09-2026")
+        c("varsko leder rapport --fra that is no date: exit 2 (usage), in Danish", rc == 2 and "--fra" in err
+          and "(kode: usage)" in err, out_of(rc, out, err))
+        rc, out, err = fl.cli_as("leder-thomas", "leder", "rapport", "--help")
+        c("varsko leder rapport --help", rc == 0 and out.startswith("usage: varsko leder rapport"),
+          out_of(rc, out, err))
+
+
 def main():
     checks = harness.Checks()
     c = checks.check
@@ -416,6 +540,7 @@ def main():
         c("report --help: exit 0", rc == 0 and out.startswith("usage: varskoctl"), out_of(rc, out, err))
         rc, out, err = env.ctl("--help")
         c("varskoctl --help lists report", rc == 0 and "report --from" in out, out_of(rc, out, err))
+    leder_checks(checks)
     return checks.done()
 
 

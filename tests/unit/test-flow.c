@@ -1057,6 +1057,10 @@ static const struct {
          "\"skole\"}],\"teams\":[{\"id\":\"doegnvagt\",\"name\":\"D\u00f8gnvagt\",\"phone\":\"+45 58 57 00 00\"},"
          "{\"id\":\"team-a\",\"name\":\"Team A\"}],\"akut_team\":\"doegnvagt\"}",
          FLOW_T_DIRECTORY},
+        {"{\"type\":\"report_get\",\"id\":\"p1\"}", FLOW_T_REPORT_GET},
+        {"{\"type\":\"report_get\",\"from\":\"2026-10-01\",\"to\":\"2026-10-31\"}", FLOW_T_REPORT_GET},
+        {"{\"type\":\"report_get\",\"to\":\"2026-02-30\"}", FLOW_T_REPORT_GET}, /* a date: the gateway's check */
+        {"{\"type\":\"report\",\"id\":\"p1\",\"figures\":{\"team\":\"team-a\",\"received\":0}}", FLOW_T_REPORT},
 };
 
 static const struct {
@@ -1098,6 +1102,14 @@ static const struct {
         {"{\"type\":\"status\",\"reference\":\"U-2026-000001\\u0000\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"roster\",\"team\":\"\"}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"directory_get\",\"team\":\"a\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"report_get\",\"from\":\"2026-1-1\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"report_get\",\"to\":\"2026-10-310\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"report_get\",\"from\":\"\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"report_get\",\"from\":20261001}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"report_get\",\"from\":null}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"report_get\",\"team\":\"team-a\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"report\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"report\",\"figures\":[]}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"directory\",\"institutions\":[]}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"directory\",\"institutions\":[],\"teams\":[{\"id\":\"t\",\"name\":\"\"}]}", VARSKO_ERR_BAD_FRAME},
         {"{\"type\":\"directory\",\"institutions\":[],\"teams\":[{\"id\":\"t\",\"name\":\"T\",\"phone\":\"\"}]}",

@@ -48,6 +48,7 @@ static void test_requests(void)
 	        {FLOW_T_NOTIFIER_DEVICES, {0, 1, 1, 0, 0, 0}},
 	        {FLOW_T_ROSTER, {0, 1, 0, 0, 0, 0}},
 	        {FLOW_T_OVERVIEW, {0, 0, 1, 0, 0, 0}},
+	        {FLOW_T_REPORT_GET, {0, 0, 1, 0, 0, 0}},
 	        {FLOW_T_EVENT, {0, 1, 1, 0, 1, 0}},
 	        /* PROTOCOL.md 17.3: threads are for fagpersoner, raadgivere and ledere; ledere do not open them. */
 	        {FLOW_T_THREAD_CREATE, {1, 0, 0, 1, 0, 0}},
@@ -80,6 +81,8 @@ static void test_requests(void)
 		struct policy_actor a = actor("leder", "");
 
 		CHECK_EQ_INT(policy_request(FLOW_T_INBOX, &a, &why), VARSKO_ERR_FORBIDDEN);
+		CHECK_EQ_INT(policy_request(FLOW_T_REPORT_GET, &a, &why), VARSKO_ERR_FORBIDDEN);
+		CHECK_EQ_INT(policy_request(FLOW_T_REPORT, &a, &why), VARSKO_ERR_PROTOCOL);
 		CHECK_EQ_INT(policy_request(FLOW_T_ITEMS, &a, &why), VARSKO_ERR_PROTOCOL);
 		CHECK_EQ_INT(policy_request(FLOW_T_COUNT_, &a, &why), VARSKO_ERR_PROTOCOL);
 	}

@@ -396,6 +396,76 @@ out:
 	free(text);
 }
 
+/* report_format_team(): exactly the team's entry of the whole report's "teams", for every team. */
+static void test_json_team(const struct report *rep)
+{
+	json_t *o = NULL, *entry;
+	char *whole = NULL, *text = (char *)"x", *dumped;
+	size_t len = 9, i;
+
+	CHECK_EQ_INT(report_format_team(rep, rep->in->n_teams, &text, &len), VARSKO_ERR_BAD_INPUT);
+	CHECK(text == NULL && len == 0);
+	CHECK_EQ_INT(report_format(rep, REPORT_JSON, &whole, &len), VARSKO_OK);
+	if (whole == NULL || (o = json_loads(whole, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+		CHECK(0);
+		goto out;
+	}
+	for (i = 0; i < rep->in->n_teams; i++) {
+		entry = json_array_get(json_object_get(o, "teams"), i);
+		dumped = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS);
+		CHECK_EQ_INT(report_format_team(rep, i, &text, &len), VARSKO_OK);
+		CHECK(dumped != NULL && text != NULL);
+		if (dumped != NULL && text != NULL) {
+			CHECK_EQ_STR(text, dumped);
+			CHECK_EQ_INT(len, strlen(text));
+			/* ... and the text itself is in the whole report as it is. */
+			CHECK(contains(whole, text));
+		}
+		free(dumped);
+		free(text);
+		text = NULL;
+	}
+out:
+	json_decref(o);
+	free(whole);
+}
+
+/* report_period_choose(): a leder's period (PROTOCOL.md 12.7, report_get). */
+static void test_period_choose(void)
+{
+	int64_t now = at("2026-11-30T23:30:00Z"); /* 1 December 00:30 in Copenhagen */
+	struct cal_date f, t;
+	const char *why;
+
+	/* The default: the 30 days that end today, Copenhagen's date. */
+	CHECK_EQ_INT(report_period_choose(NULL, NULL, now, &f, &t, &why), VARSKO_OK);
+	CHECK(t.year == 2026 && t.month == 12 && t.day == 1);
+	CHECK(f.year == 2026 && f.month == 11 && f.day == 2);
+	CHECK(why == NULL);
+	/* Only to: the 30 days that end on it; only from: from it to today. */
+	CHECK_EQ_INT(report_period_choose(NULL, "2026-03-01", now, &f, &t, &why), VARSKO_OK);
+	CHECK(f.year == 2026 && f.month == 1 && f.day == 31 && t.month == 3 && t.day == 1);
+	CHECK_EQ_INT(report_period_choose("2026-10-01", NULL, now, &f, &t, &why), VARSKO_OK);
+	CHECK(f.month == 10 && f.day == 1 && t.month == 12 && t.day == 1);
+	/* One day, and the longest: 366 days (a leap year) in, 367 out. */
+	CHECK_EQ_INT(report_period_choose("2026-10-01", "2026-10-01", now, &f, &t, &why), VARSKO_OK);
+	CHECK_EQ_INT(report_period_choose("2024-01-01", "2024-12-31", now, &f, &t, &why), VARSKO_OK);
+	CHECK_EQ_INT(report_period_choose("2025-01-01", "2026-01-01", now, &f, &t, &why), VARSKO_OK);
+	CHECK_EQ_INT(report_period_choose("2024-12-31", "2026-01-01", now, &f, &t, &why), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_STR(why, "the period is longer than 366 days");
+	CHECK_EQ_INT(report_period_choose(NULL, "2027-12-31", now, &f, &t, &why), VARSKO_OK);
+	/* to before from; dates that are no dates. */
+	CHECK_EQ_INT(report_period_choose("2026-10-02", "2026-10-01", now, &f, &t, &why), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_STR(why, "to is before from");
+	CHECK_EQ_INT(report_period_choose("2026-02-30", NULL, now, &f, &t, &why), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_STR(why, "from is not a date YYYY-MM-DD");
+	CHECK_EQ_INT(report_period_choose(NULL, "2026-1-011", now, &f, &t, &why), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_STR(why, "to is not a date YYYY-MM-DD");
+	CHECK_EQ_INT(report_period_choose("1995-12-31", "1996-01-01", now, &f, &t, &why), VARSKO_ERR_BAD_INPUT);
+	/* Without from, a to whose 30 days start before the calendar. */
+	CHECK_EQ_INT(report_period_choose(NULL, "1996-01-10", now, &f, &t, &why), VARSKO_ERR_BAD_INPUT);
+}
+
 static void test_csv(const struct report *rep)
 {
 	static const char want[] =
@@ -472,6 +542,7 @@ static void test_formats(void)
 	fixture(&in);
 	CHECK_EQ_INT(report_compute(&in, &rep), VARSKO_OK);
 	test_json(&rep);
+	test_json_team(&rep);
 	test_csv(&rep);
 	test_html(&rep);
 	CHECK_EQ_INT(report_format(&rep, (enum report_format)7, &text, &len), VARSKO_ERR_BAD_INPUT);
@@ -484,6 +555,7 @@ int main(void)
 {
 	test_percentile();
 	test_dates();
+	test_period_choose();
 	test_figures();
 	test_formats();
 	return check_result();

@@ -828,6 +828,22 @@ VARSKO_API int varsko_list(struct varsko_conn *c, int which, char **json_out) VA
 VARSKO_API int varsko_overview(struct varsko_conn *c, char **json_out) VARSKO_WUR;
 
 /*
+ * The ledelsestilsyn figures of the leder's own team (PROTOCOL.md 12.7,
+ * report_get) for the underretninger received from `from` to `to`
+ * ("YYYY-MM-DD", Copenhagen days, both included; NULL: to is today, from
+ * the 30 days that end on to), as compact JSON: the team's entry of
+ * `varskoctl report --format json`, {"team","name","received",
+ * "outside_office":{"count","share"},"vurdering":{"count","median_seconds",
+ * "p90_seconds","within","decided","share"},"kvittering":{...},"overdue"}
+ * (durations in seconds; a share from 0 to 1; null where there is nothing
+ * to count). *json_out owned by the caller (varsko_free()). Errors:
+ * VARSKO_ERR_FORBIDDEN (not a leder), VARSKO_ERR_BAD_INPUT (not a date, to
+ * before from, more than 366 days), VARSKO_ERR_BAD_FRAME (a date of the
+ * wrong shape), and those of every request; varsko_conn_detail() explains.
+ */
+VARSKO_API int varsko_report(struct varsko_conn *c, const char *from, const char *to, char **json_out) VARSKO_WUR;
+
+/*
  * The names of the municipality document (PROTOCOL.md 12.7, directory) as
  * compact JSON {"institutions":[{"id","kind","name"}...],"teams":[{"id",
  * "name","phone"?}...],"akut_team"?}: institutions and teams with their

@@ -7,7 +7,9 @@ import { plain } from '../client/conn.js';
 import { enroll, login } from '../client/enroll.js';
 import { event as cwEvent, openUnderretning } from '../client/caseworker.js';
 import { Session } from '../client/session.js';
-import { afterLogin, sendDocument, showTimeline } from './flows.js';
+import { afterLogin, download, sendDocument, showTimeline } from './flows.js';
+import { threadCreate, threadFetch, threadList, threadRead, threadSend, threadSendFile, threadSendReference } from '../client/threads.js';
+import { conversationPage, newThreadPage, threadsPage } from './pages/threads.js';
 import * as vault from '../client/vault.js';
 import { h, icon, replace } from './dom.js';
 import { enrollPage } from './pages/enroll.js';
@@ -15,10 +17,11 @@ import { deadlinesPage, pushAlert } from './pages/deadlines.js';
 import { casePage, inboxPage } from './pages/inbox.js';
 import { homePage, mePage } from './pages/me.js';
 import { minePage } from './pages/mine.js';
+import { reportPage } from './pages/report.js';
 import { newDraft, underretPage } from './pages/underret.js';
 import { unlockPage } from './pages/unlock.js';
 import { t } from './text.js';
-import { alert, errorAlert } from './ui.js';
+import { alert, errorAlert, when } from './ui.js';
 
 const PING_MS = 60000;
 
@@ -95,8 +98,10 @@ function renderUser() {
 			link('#/', t('nav.home')),
 			app.cert.role === 'fagperson' ? link('#/ny', t('nav.new')) : null,
 			app.cert.role === 'fagperson' ? link('#/mine', t('nav.mine')) : null,
+			THREAD_ROLES.includes(app.cert.role) ? link('#/samtaler', t('nav.threads')) : null,
 			app.cert.role === 'myndighed' || app.cert.role === 'leder' ? link('#/indbakke', t('nav.inbox')) : null,
 			app.cert.role === 'leder' ? link('#/frister', t('nav.deadlines')) : null,
+			app.cert.role === 'leder' ? link('#/tilsyn', t('nav.report')) : null,
 			link('#/mig', t('nav.me')),
 			h('li', { class: 'vk-user' }, app.cert.name),
 			h('li', null, h('button', { class: 'function-link', type: 'button', id: 'lock', onclick: () => lock() },
@@ -127,6 +132,23 @@ function route() {
 		return;
 	} else if (hash === '#/mine' && app.cert.role === 'fagperson') {
 		showList('mine', (items) => minePage(main, { items, names: nameOf }));
+		return;
+	} else if (hash === '#/tilsyn' && app.cert.role === 'leder') {
+		showReport({});
+		return;
+	} else if (hash === '#/samtaler' && THREAD_ROLES.includes(app.cert.role)) {
+		showThreads();
+		return;
+	} else if (hash === '#/samtaler/ny' && THREAD_ROLES.includes(app.cert.role)) {
+		newThreadPage(main, {
+			cert: app.cert, names: nameOf,
+			onCreate: async (a) => {
+				const r = await threadCreate(app.session, a);
+				location.hash = `#/samtale/${r.thread}`;
+			},
+		});
+	} else if (hash.startsWith('#/samtale/') && THREAD_ROLES.includes(app.cert.role)) {
+		showConversation(hash.slice(10));
 		return;
 	} else if (hash.startsWith('#/u/') && app.cert.role === 'fagperson') {
 		showTimeline(main, app.session, hash.slice(4), nameOf, app.pushHooks);
@@ -159,6 +181,91 @@ function akutPhone() {
 	const d = app.directory;
 	const team = d && d.akut_team && d.teams.find((e) => e.id === d.akut_team);
 	return team && team.phone ? { team: team.name, phone: team.phone } : null;
+}
+
+const THREAD_ROLES = ['fagperson', 'raadgiver'];
+
+/* A Copenhagen date n days before today, YYYY-MM-DD. */
+function cphDate(daysBack) {
+	return new Date(Date.now() - daysBack * 86400000).toLocaleDateString('sv-SE', { timeZone: 'Europe/Copenhagen' });
+}
+
+/* The leder's ledelsestilsyn for a period (the last 30 days when none is given). */
+async function showReport(period) {
+	try {
+		const req = { type: 'report_get' };
+		if (period.from) req.from = period.from;
+		if (period.to) req.to = period.to;
+		const ans = await app.conn.request(req, 'report');
+		const shownTo = period.to || cphDate(0);
+		reportPage(main, {
+			figures: plain(ans.raw).figures,
+			period: { ...period, shownTo, shownFrom: period.from || cphDate(29) },
+			onPeriod: (from, to) => showReport({ from, to }),
+		});
+	} catch (e) {
+		replace(main, errorAlert(e));
+	}
+	focusTitle();
+}
+
+async function showThreads() {
+	try {
+		const r = await threadList(app.session);
+		const titles = (await app.session.pinGet('thread-titles')) || {};
+		threadsPage(main, { list: r.threads, titles, names: nameOf });
+	} catch (e) {
+		replace(main, errorAlert(e));
+	}
+	focusTitle();
+}
+
+/* One thread: read (which marks leveret and laest), shown; shown again when a message arrives. */
+async function showConversation(thread, keepFocus) {
+	const session = app.session;
+	let read;
+	try {
+		read = await threadRead(session, thread);
+	} catch (e) {
+		replace(main, errorAlert(e));
+		focusTitle();
+		return;
+	}
+	if (read.title) {
+		const titles = (await session.pinGet('thread-titles')) || {};
+		if (titles[thread] !== read.title) await session.pinPut('thread-titles', { ...titles, [thread]: read.title });
+	}
+	conversationPage(main, {
+		read, names: nameOf, canMakeUnderretning: app.cert.role === 'fagperson',
+		onSend: async (text, file) => {
+			if (file) {
+				const bytes = new Uint8Array(await file.arrayBuffer());
+				await threadSendFile(session, thread, file.name, file.type || 'application/octet-stream', bytes, /\S/.test(text) ? text : null);
+			} else {
+				await threadSend(session, thread, text);
+			}
+			await showConversation(thread, 'message-text');
+		},
+		onFetch: async (seq) => {
+			const f = await threadFetch(session, thread, seq);
+			download(f.name, f.data, f.mediaType);
+		},
+		onMake: async (messages) => {
+			const d = newDraft(app.cert);
+			if (app.cert.institutions.includes(read.institution)) d.institution = read.institution;
+			d.observations = messages.map((m) => `${m.name}, ${when(m.received)}:\n${m.text}`).join('\n\n');
+			d.thread = thread;
+			await vault.putLocal(app.secrets.local_key, vault.DRAFT, d);
+			location.hash = '#/ny';
+		},
+	});
+	app.pushHooks.push((p) => {
+		if ((p.type === 'thread_message' || p.type === 'thread_changed') && p.thread === thread && location.hash === `#/samtale/${thread}`)
+			showConversation(thread, document.activeElement && document.activeElement.id);
+	});
+	const again = keepFocus && document.getElementById(keepFocus);
+	if (again) again.focus();
+	else focusTitle();
 }
 
 /* One underretning of the team, opened (which sends "aabnet"), with its decisions for a myndighed. */
@@ -200,9 +307,11 @@ async function showForm() {
 			const key = app.secrets.local_key;
 			draftTimer = setTimeout(() => vault.putLocal(key, vault.DRAFT, d), 300);
 		},
-		onSend: async (doc) => {
+		onSend: async (doc, d) => {
 			clearTimeout(draftTimer);
-			await sendDocument(main, app.session, doc, nameOf);
+			const r = await sendDocument(main, app.session, doc, nameOf);
+			// Made from a thread: the thread learns the reference, never the content (17.10).
+			if (d.thread) await threadSendReference(app.session, d.thread, r.info.reference).catch(() => {});
 		},
 		onDiscard: async () => {
 			clearTimeout(draftTimer);
