@@ -21,11 +21,24 @@ script), which varskod serves as its web_root (web_clientlib.mjs):
   - skoleleder-karen's CLI sends an underretning; a second browser, a new device
     of myndighed-lene made hers with her recovery code (deviceRecover), opens
     the same document with the team key, marks it opened and sends a
-    kvittering that karen's CLI reads.
+    kvittering that karen's CLI reads;
+  - that browser revokes myndighed-lene's CLI device: her user key rotates, the
+    team key goes stale until the agent renews it (16.6); laerer-anna's next
+    underretning is sealed to generation 2, and myndighed-lene's browser opens
+    it and, walking the team key back, the earlier one;
+  - the browser's other events: tilbagemelding and afslutning (read by karen's
+    CLI), omdirigering to team-korsoer-skaelskoer (the document re-sealed for
+    its team key; myndighed-peter's CLI opens the same document);
+  - a third browser, a recovered device of the leder leder-thomas, shows the
+    team, changes its chain (leder_add/remove, member_remove, member_add) and
+    keeps its key fit (teamKeyMaintain: a new generation after the removal,
+    boxes after the re-add); myndighed-lene's browser still opens the earlier
+    underretninger by the walk back.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -70,13 +83,12 @@ def main():
     dist = weblib.require_web()
     if not os.access(os.path.join(harness.SOURCE_ROOT, "clients", "web", "node_modules", ".bin", "esbuild"), os.X_OK):
         harness.skip("clients/web/node_modules is missing (deploy/npm-deps.sh)")
-    with flowlib.Flow(agents=[TEAM], users=["skoleleder-karen", "myndighed-lene"]) as fl:
+    with flowlib.Flow(agents=[TEAM], users=["skoleleder-karen", "myndighed-lene", "myndighed-peter"]) as fl:
         fl.extra_config["web_root"] = build_root(fl, dist)
         fl.setup()
         anna = fl.invite("laerer-anna")
         lene = fl.invite("myndighed-lene")
         anna2 = fl.invite("laerer-anna")
-        import re
         m = re.search(CODE_RE, fl.enroll_out.get("myndighed-lene", ""))
         c("myndighed-lene's first (CLI) device printed her recovery code", m is not None)
 
@@ -87,7 +99,9 @@ def main():
                       mutate=lambda d: (strip(d), d["notifier"].update({"name": "Karen Skoleleder"})))
         out_dir = fl.path("browser-out")
         os.mkdir(out_dir)
-        leder = next((u for u in fl.homes if u.startswith("leder-")), None)
+        thomas = fl.invite("leder-thomas")
+        mt = re.search(CODE_RE, fl.enroll_out.get("leder-thomas", ""))
+        c("leder-thomas's first (CLI) device printed his recovery code", mt is not None)
         rc, out = weblib.run_scenario(fl, "web_clientlib.mjs", {
             "VARSKO_ANNA_CODE": anna["code"],
             "VARSKO_LENE_CODE": lene["code"],
@@ -104,16 +118,25 @@ def main():
             "VARSKO_CLI_HOME": fl.tmp,
             "VARSKO_HOME_KAREN": fl.homes["skoleleder-karen"],
             "VARSKO_HOME_LENE": fl.homes["myndighed-lene"],
+            "VARSKO_HOME_PETER": fl.homes["myndighed-peter"],
             "VARSKO_CASES": fl.case_dir(TEAM),
             "VARSKO_TEAM": TEAM,
-            "VARSKO_LEDER": leder or "",
+            "VARSKO_LEDER_CODE": thomas["code"],
+            "VARSKO_LEDER_RECOVERY": mt.group(0) if mt else "",
         }, checks, timeout=800)
         c("the browser scenario exits 0", rc == 0, out[-3000:])
         rc, out, err = fl.ctl("devices", "--json")
         devs = [d for d in (json.loads(out) if rc == 0 else []) if d.get("user") in ("laerer-anna", "myndighed-lene")]
+        rc2, j, out2, err2 = fl.cli_json("leder-thomas", "team", "show", TEAM)
+        mem = {m.get("user"): m for m in (j or {}).get("members", [])}
+        c("the C CLI verifies the team chain the browser changed: myndighed-lene a member again, key generation 3, ok",
+          rc2 == 0 and "myndighed-lene" in mem and not mem["myndighed-lene"].get("leder") and
+          (j or {}).get("key_generation") == 3 and (j or {}).get("key_state") == "ok", flowlib.out_of(rc2, out2, err2))
         live = [d.get("user") for d in devs if d.get("revoked") is None]
-        c("varskod lists laerer-anna's browser (her CLI device revoked) and myndighed-lene's two devices",
-          sorted(live) == ["laerer-anna", "myndighed-lene", "myndighed-lene"] and len(devs) == 4, json.dumps(devs))
+        c("varskod lists laerer-anna's and myndighed-lene's browsers (their CLI devices revoked)",
+          sorted(live) == ["laerer-anna", "myndighed-lene"] and len(devs) == 4, json.dumps(devs))
+        c("leder-thomas's CLI device still reads the team (`varsko team show`)",
+          fl.cli_as("leder-thomas", "team", "show", TEAM)[0] == 0)
     return checks.done()
 
 

@@ -111,6 +111,7 @@ const homeKaren = env('VARSKO_HOME_KAREN');
 const homeLene = env('VARSKO_HOME_LENE');
 let ctx = await launch(env('VARSKO_SPKI'));
 let ctx2 = null;
+let ctx3 = null;
 const log = watch(ctx);
 try {
 	const page = await open(ctx);
@@ -273,12 +274,91 @@ try {
 	r = await call(p2, 'status.status', ref2);
 	c(r.ok && r.value.steps.some((s) => s.step === 'kvitteret'), 'status() on the caseworker side verifies the timeline', show(r));
 
+	// 9. myndighed-lene's browser revokes her CLI device: her user key rotates, the team key no longer fits
+	// (16.6, stale) until the agent renews it; a sender waits for that, the reader walks the team key back.
+	const leneCli = JSON.parse(readFileSync(path.join(homeLene, 'device.cert'), 'utf8')).device;
+	r = await call(p2, 'userkey.deviceRevoke', leneCli);
+	c(r.ok && CODE_RE.test(r.value || ''), 'myndighed-lene\'s browser revokes her CLI device: her user key is now generation 2', show(r));
+	const stale = await call(page, 'teamkey.teamKeyForSender', env('VARSKO_TEAM'));
+	console.log(`team key right after the rotation: ${show(stale)}`);
+	const doc3 = doc1.replace('FIKTIVT EKSEMPEL.', 'FIKTIVT EKSEMPEL 3.');
+	r = await call(page, 'submit.submit', doc3);
+	const ref3 = r.ok ? r.value.info.reference : null;
+	c(r.ok && r.value.teamKey === true && ref3 !== ref, 'submit after the rotation: sealed to the renewed team key (waiting while it was stale)', show(r));
+	r = await call(page, 'teamkey.teamKeyForSender', env('VARSKO_TEAM'));
+	c(r.ok && r.value.keyId === `team:${env('VARSKO_TEAM')}:2`, 'the team key is at generation 2 and fits the members again', show(r));
+	r = await call(p2, 'caseworker.underretningOpen', ref3);
+	c(r.ok && r.value.document === JSON.stringify(JSON.parse(doc3)), 'myndighed-lene\'s browser opens it with team key generation 2 (her user key 2)', show(r));
+	r = await call(p2, 'caseworker.underretningOpen', ref2);
+	c(r.ok && r.value.document === JSON.stringify(JSON.parse(doc2)), '... and the earlier one, sealed to team key generation 1, by the walk back', show(r));
+
+	// 10. The other events: tilbagemelding and afslutning on karen's, omdirigering of anna's third.
+	const TILBAGE = 'Vi har iværksat en børnefaglig undersøgelse.';
+	r = await call(p2, 'caseworker.event', ref2, 'tilbagemelding', { started: true, message: TILBAGE });
+	c(r.ok, 'event tilbagemelding (started, with a message for the notifier)', show(r));
+	r = await call(p2, 'caseworker.event', ref2, 'afslutning');
+	c(r.ok, 'event afslutning', show(r));
+	v = cliJson(homeKaren, 'underret', 'status', ref2);
+	c(v.rc === 0 && v.out.includes(TILBAGE) && v.out.includes('afsluttet'), 'karen\'s CLI verifies them and reads the tilbagemelding', v.out.slice(0, 600));
+	r = await call(p2, 'caseworker.event', ref3, 'omdirigering', { team: 'team-korsoer-skaelskoer' });
+	c(r.ok, 'event omdirigering: the same document re-sealed for team-korsoer-skaelskoer\'s verified team key', show(r));
+	r = await call(page, 'status.status', ref3);
+	const om = r.ok ? r.value.steps.find((x) => x.step === 'omdirigeret') : null;
+	c(om && om.newTeam === 'team-korsoer-skaelskoer', 'anna\'s status() verifies the re-routing', show(r).slice(0, 400));
+	v = cliJson(env('VARSKO_HOME_PETER'), 'myndighed', 'show', ref3);
+	c(v.rc === 0 && v.j && JSON.stringify(v.j.document) === JSON.stringify(JSON.parse(doc3)),
+		'myndighed-peter\'s CLI (team-korsoer-skaelskoer) opens the browser\'s re-sealed envelope: the same document', v.out.slice(0, 400));
+	r = await call(p2, 'caseworker.event', ref3, 'vurdering', { akut: true });
+	c(!r.ok, 'team-slagelse can no longer act on it after the re-routing', show(r));
+
+	// 11. A third browser: a recovered device of the leder; the team chain and key from the browser.
+	const T = env('VARSKO_TEAM');
+	ctx3 = await launch(env('VARSKO_SPKI'));
+	watch(ctx3);
+	const p3 = await open(ctx3);
+	const who3 = await p3.evaluate((a) => window.varskoTest.enrollLogin(a),
+		{ code: env('VARSKO_LEDER_CODE'), fpr: env('VARSKO_FPR'), label: 'Browser', passphrase: PASS });
+	r = await call(p3, 'userkey.deviceRecover', env('VARSKO_LEDER_RECOVERY'));
+	c(who3.user === 'leder-thomas' && r.ok, 'leder-thomas recovers a browser with his recovery code', show([who3, r]));
+	r = await call(p3, 'team.teamShow', T);
+	const lm = r.ok ? r.value.members.find((m) => m.user === 'myndighed-lene') : null;
+	c(r.ok && r.value.leder === true && lm && lm.ukGeneration === '1' && lm.currentGeneration === '2' &&
+		r.value.keyGeneration === '2' && r.value.keyState === 'ok', 'teamShow(): he is leder; lene pinned at 1, current 2; key 2 ok', show(r));
+	r = await call(p3, 'teamkey.teamKeyMaintain', T);
+	c(r.ok && r.value.changed === 0, 'teamKeyMaintain(): nothing to do while the key fits', show(r));
+	r = await call(p2, 'team.teamLeder', T, 'myndighed-lene', true);
+	c(!r.ok && r.code === 'not_member', 'myndighed-lene may not change the chain: the chain pins her user key 1, she signs with 2 (not_member, nothing sent)', show(r));
+	r = await call(p3, 'team.teamAdd', T, 'skoleleder-karen');
+	c(!r.ok && r.code === 'bad_input', 'a fagperson cannot be a team member (bad_input)', show(r));
+	r = await call(p3, 'team.teamLeder', T, 'myndighed-lene', true);
+	const r2 = await call(p3, 'team.teamLeder', T, 'myndighed-lene', false);
+	c(r.ok && r2.ok, 'leder_add and leder_remove of myndighed-lene', show([r, r2]));
+	r = await call(p3, 'team.teamRemove', T, 'myndighed-lene');
+	c(r.ok, 'member_remove of myndighed-lene', show(r));
+	r = await call(p3, 'teamkey.teamKeyMaintain', T);
+	const r3 = await call(p3, 'team.teamShow', T);
+	c(r.ok && r3.ok && r3.value.keyGeneration === '3' && r3.value.keyState === 'ok',
+		'teamKeyMaintain(): a new generation without her (3)', show([r, r3]));
+	r = await call(p2, 'teamkey.teamKeyForSender', T);
+	c(r.ok && r.value.keyId === `team:${T}:3`, 'senders now seal to generation 3', show(r));
+	r = await call(p2, 'teamkey.teamKeyOpen', T, 3);
+	c(!r.ok && r.code === 'not_found', 'removed, myndighed-lene has no box in generation 3 (not_found)', show(r));
+	r = await call(p3, 'team.teamAdd', T, 'myndighed-lene');
+	c(r.ok, 'member_add of myndighed-lene again (her current user key 2 pinned)', show(r));
+	r = await call(p3, 'teamkey.teamKeyMaintain', T);
+	c(r.ok && r.value.generation === '3', 'teamKeyMaintain(): generation 3 with her box added (or the agent was faster)', show(r));
+	r = await call(p2, 'teamkey.teamKeyOpen', T, 3);
+	c(r.ok && r.value.generation === '3', 'back in the team, myndighed-lene opens team key generation 3', show(r).slice(0, 200));
+	r = await call(p2, 'caseworker.underretningOpen', ref2);
+	c(r.ok && r.value.document === JSON.stringify(JSON.parse(doc2)), 'and the generation 1 underretning, walking back from 3', show(r).slice(0, 300));
+
 	const f = foreign(log, url);
 	c(f.length === 0, 'no request goes to any host but varskod', f.join(' '));
 	c(log.errors.length === 0, 'no page error', log.errors.join(' | '));
 } catch (e) {
 	c(false, 'the scenario runs to its end', e.stack);
 } finally {
+	if (ctx3) await close(ctx3);
 	if (ctx2) await close(ctx2);
 	await close(ctx);
 }

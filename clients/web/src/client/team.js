@@ -3,10 +3,19 @@
 // the pinned root, the pinned organisation key a live enrollment key of it;
 // a team chain verified against the org chain's admins, every member's
 // pinned user key found in the member's own user chain, and neither chain
-// allowed to go back from what this device verified last (its pins).
+// allowed to go back from what this device verified last (its pins). A
+// change is a link signed by the own user's current key, checked against
+// the verified state first, so one varskod would refuse never leaves.
 import { equalBytes, now, timeFormat, VarskoError } from '../crypto/codec.js';
-import { chainOrgVerify, chainTeamVerify, chainLinkHash } from '../crypto/chain.js';
-import { chainGet, linksParse, refuse, seenCheck, seenWrite, userChainOf, userKeyHad } from './userkey.js';
+import {
+	chainLinkFollow, chainLinkHash, chainLinkSign, chainLinkToJson, chainOrgVerify, chainRoleOfKind, chainTeamExtend,
+	chainTeamVerify, CHAIN_LINK_JSON_MAX,
+} from '../crypto/chain.js';
+import { keyboxGenWipe } from '../crypto/keybox.js';
+import { teamKeyState } from './teamkey.js';
+import {
+	chainGet, linksParse, refuse, seenCheck, seenWrite, textMap, userChainOf, userKeyCurrent, userKeyHad,
+} from './userkey.js';
 
 const ORG_SEEN = 'org_seen';
 const TEAM_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$/;
@@ -114,4 +123,132 @@ export async function teamChainOf(session, team) {
 	}
 	await seenWrite(session, name, st.head);
 	return { org, st, linkHash, seenSeq, cur };
+}
+
+/* ---- changes ------------------------------------------------------------------------------------ */
+
+function changeRefused(session, tc, l, e) {
+	const a = tc.org.admins.find((x) => x.user === session.user);
+	const j = teamMemberIndex(tc.st, session.user);
+	if (e.code === 'not_member' && (a || j >= 0))
+		e.message = `not_member: the ${a ? 'org' : 'team'} chain pins an older user key of ${session.user} (generation ${a ? a.ukGeneration : tc.st.members[j].ukGeneration}) than the one this device signs with: the change is refused until the key is pinned again`;
+	else if (e.code === 'not_member')
+		e.message = l.op === 'team_create' ? `not_member: ${session.user} is not an admin by the org chain: only an admin creates a team chain`
+			: `not_member: ${session.user} is neither a leder of the team nor an admin by the org chain`;
+	else if (e.code === 'forbidden')
+		e.message = `forbidden: ${session.user} is a member of team ${tc.st.team} but not a leder: only a leder changes it`;
+	else e.message = `${e.code}: the ${l.op} link for ${l.user} does not fit team ${l.chain}'s chain`;
+	throw e;
+}
+
+/*
+ * team_change(): sign l with the own user's current key, check that it
+ * extends tc (else the code varskod would give, nothing sent), append it
+ * and move the pin on.
+ */
+async function teamChange(session, tc, link) {
+	const g = await userKeyCurrent(session);
+	let l;
+	try {
+		l = chainLinkSign(chainLinkFollow({ ...link, time: now() }, tc.st.head), g.signSk);
+	} finally {
+		keyboxGenWipe(g);
+	}
+	let next;
+	try {
+		next = chainTeamExtend(tc.st, l, tc.org);
+	} catch (e) {
+		if (e instanceof VarskoError) changeRefused(session, tc, l, e);
+		throw e;
+	}
+	let ans;
+	try {
+		ans = await session.request({ type: 'chain_append', kind: 'team', chain: l.chain,
+			link: textMap(chainLinkToJson(l), CHAIN_LINK_JSON_MAX) }, 'chain_ok');
+	} catch (e) {
+		if (e instanceof VarskoError && e.code === 'stale_key')
+			e.message = `stale_key: ${l.user}'s user key changed meanwhile: try again`;
+		throw e;
+	}
+	const seq = ans.raw.get('seq');
+	if (typeof seq !== 'bigint' || seq !== l.seq) refuse('protocol', 'varskod stored the link as another seq than it has');
+	tc.st = next;
+	tc.linkHash.push(chainLinkHash(l));
+	await seenWrite(session, `team_seen:${l.chain}`, tc.st.head);
+}
+
+/* member_key(): the newest key of the user's verified chain and the role of its newest live certificate. */
+async function memberKey(session, user, l) {
+	const uc = await userChainOf(session, user);
+	if (uc.st.generation === 0n) refuse('not_found', `${user} has no user key yet: the user enrolls a device first`);
+	let role = null;
+	let nb = 0;
+	uc.st.devices.forEach((d, j) => {
+		if (uc.dev[j].certified && !d.revoked && (role === null || uc.dev[j].certNotBefore >= nb)) {
+			role = uc.dev[j].role;
+			nb = uc.dev[j].certNotBefore;
+		}
+	});
+	if (role === null) refuse('not_found', `no device of ${user} has a valid certificate from the organisation`);
+	if (!chainRoleOfKind(role, 'team') || (l.op === 'team_create' && role !== 'leder'))
+		refuse('bad_input', `${user} has the role ${role}, which cannot be ${l.op === 'team_create' ? 'the first leder' : 'a member'} of a team`);
+	return { ...l, user, role, generation: uc.st.generation, ukSignPk: uc.st.ukSignPk };
+}
+
+async function changeStart(session, team, user) {
+	if (typeof user !== 'string' || user === '' || user.length > 64) refuse('bad_input', 'a user id is 1 to 64 characters');
+	return teamChainOf(session, team);
+}
+
+/** varsko_team_create(): an admin creates team's chain with its first leder. */
+export async function teamCreate(session, team, leder) {
+	const tc = await changeStart(session, team, leder);
+	if (tc.st.head.seq > 0n) refuse('exists', `team ${team} has a team chain already`);
+	if (!tc.org.admins.some((a) => a.user === session.user))
+		refuse('not_member', `${session.user} is not an admin by the org chain: only an admin creates a team chain`);
+	await teamChange(session, tc, await memberKey(session, leder, { op: 'team_create', chain: team }));
+}
+
+/** varsko_team_add(): a leder (or admin) adds a member, pinning the member's current user key. */
+export async function teamAdd(session, team, user) {
+	const tc = await changeStart(session, team, user);
+	if (tc.st.head.seq === 0n) refuse('not_found', `team ${team} has no team chain yet: an admin creates it first`);
+	if (teamMemberIndex(tc.st, user) >= 0) refuse('exists', `${user} is a member of team ${team} already`);
+	await teamChange(session, tc, await memberKey(session, user, { op: 'member_add', chain: team }));
+}
+
+async function changeMember(session, team, user, op) {
+	const tc = await changeStart(session, team, user);
+	const j = teamMemberIndex(tc.st, user);
+	if (j < 0) refuse('not_found', `${user} is not a member of team ${team}`);
+	if (op === 'leder_add' && tc.st.members[j].leder) refuse('exists', `${user} is a leder of team ${team} already`);
+	if (op === 'leder_remove' && !tc.st.members[j].leder) refuse('not_found', `${user} is not a leder of team ${team}`);
+	await teamChange(session, tc, { op, chain: team, user });
+}
+
+/** varsko_team_remove(): member_remove. */
+export function teamRemove(session, team, user) {
+	return changeMember(session, team, user, 'member_remove');
+}
+
+/** varsko_team_leder(): leder_add (leder true) or leder_remove. */
+export function teamLeder(session, team, user, leder) {
+	return changeMember(session, team, user, leder ? 'leder_add' : 'leder_remove');
+}
+
+/**
+ * varsko_team_show(): { team, seq, admin, leder, members: [{ user, name,
+ * role, leder, ukGeneration, currentGeneration, this }], keyGeneration, keyState }.
+ */
+export async function teamShow(session, team) {
+	const tc = await teamChainOf(session, team);
+	const key = await teamKeyState(session, tc, team);
+	const j = teamMemberIndex(tc.st, session.user);
+	return {
+		team, seq: tc.st.head.seq, admin: tc.org.admins.some((a) => a.user === session.user),
+		leder: j >= 0 && tc.st.members[j].leder,
+		members: tc.st.members.map((m, i) => ({ user: m.user, name: tc.cur[i].name, role: m.role, leder: m.leder,
+			ukGeneration: m.ukGeneration, currentGeneration: tc.cur[i].generation, this: m.user === session.user })),
+		keyGeneration: key.generation, keyState: key.state,
+	};
 }

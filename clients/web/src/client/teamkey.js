@@ -2,14 +2,17 @@
 // 16.5 to 16.7): a sender seals only to the newest set that a member's
 // current user key signed and that still fits the members (else `stale_key`,
 // 16.6); a reader opens its own box with the user key it is sealed to and
-// reaches earlier generations only through the prev_box walk.
+// reaches earlier generations only through the prev_box walk. A member
+// keeps the key fit: a new generation when it is stale, the same one again
+// with the boxes a new member lacks (teamKeyMaintain).
 import { equalBytes, VarskoError } from '../crypto/codec.js';
 import {
-	keyboxGenWipe, keyboxKeyId, keyboxKeyIdSplit, keyboxOwnerKind, keyboxSetOpen, keyboxSetVerify, keyboxTeamFit,
-	keyboxTeamOwner, keyboxUserOwner, keyboxWalkBack, KEYBOX_FIT_MISSING, KEYBOX_FIT_OK, KEYBOX_FIT_STALE,
+	keyboxGenNew, keyboxGenWipe, keyboxKeyId, keyboxKeyIdSplit, keyboxOwnerKind, keyboxSetMake, keyboxSetOpen,
+	keyboxSetVerify, keyboxTeamFit, keyboxTeamOwner, keyboxUserKeyId, keyboxUserOwner, keyboxWalkBack, KEYBOX_FIT_MISSING,
+	KEYBOX_FIT_OK, KEYBOX_FIT_STALE,
 } from '../crypto/keybox.js';
 import { teamChainOf } from './team.js';
-import { keysGet, refuse, setFromMap, userKeyAll, userKeysWipe } from './userkey.js';
+import { keysGet, keysPut, refuse, setFromMap, userKeyAll, userKeysWipe } from './userkey.js';
 
 /** Team key generations a client walks through at most. */
 export const TEAMKEY_GENS_MAX = 256;
@@ -182,5 +185,86 @@ export function teamKeyIdOf(id) {
 		return keyboxOwnerKind(k.owner) === 'team' ? { team: k.owner.slice(5), generation: BigInt(k.generation) } : null;
 	} catch {
 		return null;
+	}
+}
+
+/* ---- keeping the key fit ---------------------------------------------------------------------- */
+
+/* rcpts_of(): every member's current user key as a recipient (keyboxSetMake sorts them). */
+function rcptsOf(tc) {
+	return tc.st.members.map((m, i) => ({ id: keyboxUserKeyId(m.user, tc.cur[i].generation), boxPk: tc.cur[i].ukBoxPk }));
+}
+
+/* maintain_once(): { changed: 0 | 1 (boxes added) | 2 (generation made), generation, putRefused }. */
+async function maintainOnce(session, team, state) {
+	state.putRefused = false;
+	const tc = await teamChainOf(session, team);
+	if (tc.st.head.seq === 0n) refuse('not_member', `team ${team} has no team chain yet, so it has no members`);
+	const self = tc.st.members.findIndex((m) => m.user === session.user);
+	if (self < 0) refuse('not_member', `${session.user} is not a member of team ${team} by its chain`);
+	const ts = await teamSets(session, team);
+	const l = ts.length;
+	let fit = KEYBOX_FIT_STALE;
+	if (l > 0 && (fit = teamSetFit(tc, ts[l - 1])) === KEYBOX_FIT_OK) return { changed: 0, generation: BigInt(l) };
+	if (l + 1 > TEAMKEY_GENS_MAX) refuse('too_large', `team ${team}'s key has as many generations as a client walks (${TEAMKEY_GENS_MAX})`);
+	const uk = await userKeyAll(session);
+	let cur = null;
+	let prev = null;
+	let newg = null;
+	try {
+		const signer = uk[uk.length - 1];
+		if (signer.generation !== tc.cur[self].generation || !equalBytes(signer.signPk, tc.cur[self].ukSignPk))
+			refuse('stale_key', `${session.user}'s user key changed meanwhile`);
+		const owner = keyboxTeamOwner(team);
+		if (l > 0) {
+			try {
+				cur = openFrom(session, team, ts, uk, l);
+			} catch (e) {
+				if (e instanceof VarskoError && e.code === 'not_found')
+					e.message = `not_found: ${session.user} has no box in team ${team}'s newest key generation (${l}), so it cannot ${fit === KEYBOX_FIT_STALE ? 'renew' : 'add boxes to'} it: another member (the team's agent) does`;
+				throw e;
+			}
+		}
+		let made;
+		let what;
+		if (l > 0 && fit === KEYBOX_FIT_MISSING) {
+			if (l > 1) prev = openFrom(session, team, ts, uk, l - 1);
+			made = keyboxSetMake(owner, cur, prev, rcptsOf(tc), signer.signSk);
+			what = 1;
+		} else {
+			newg = keyboxGenNew('team', l + 1);
+			made = keyboxSetMake(owner, newg, cur, rcptsOf(tc), signer.signSk);
+			what = 2;
+		}
+		try {
+			await keysPut(session, made);
+		} catch (e) {
+			state.putRefused = true;
+			throw e;
+		}
+		return { changed: what, generation: made.generation };
+	} finally {
+		keyboxGenWipe(cur);
+		keyboxGenWipe(prev);
+		keyboxGenWipe(newg);
+		userKeysWipe(uk);
+	}
+}
+
+/**
+ * teamkey_maintain_gen(): keep team's key fit for its members (16.6): a new
+ * generation when the newest no longer fits (a member left or rotated), the
+ * same generation again with the boxes a new member lacks. Returns {
+ * changed: 0 | 1 | 2, generation }. Once more from a fresh fetch when
+ * another member was faster.
+ */
+export async function teamKeyMaintain(session, team) {
+	const state = { putRefused: false };
+	try {
+		return await maintainOnce(session, team, state);
+	} catch (e) {
+		if (e instanceof VarskoError && (e.code === 'stale_key' || (state.putRefused && e.code === 'bad_input')))
+			return maintainOnce(session, team, state);
+		throw e;
 	}
 }
