@@ -599,7 +599,9 @@ function plainDecodeKind(pt, kind) {
 	} catch {
 		return refuse('bad_frame', 'plaintext');
 	}
-	const str = (v, min, max) => typeof v === 'string' && utf8(v).length >= min && utf8(v).length <= max;
+	/* jansson (json_loadb without JSON_ALLOW_NUL) refuses \u0000 in a string: so does this. */
+	const str = (v, min, max) => typeof v === 'string' && !v.includes('\u0000') && utf8(v).length >= min &&
+		utf8(v).length <= max;
 	if (kind === 'text') {
 		const title = o.get('title');
 		if (!str(o.get('text'), 1, TMSG_TEXT_MAX) || (o.has('title') && !str(title, 1, TMSG_TITLE_MAX)) ||
