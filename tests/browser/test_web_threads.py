@@ -18,6 +18,9 @@ chain it hands out) is refused by the same browser profile opened again,
 and nothing is stored; the real varskod's chain is accepted again.
 """
 
+import base64
+import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -30,7 +33,7 @@ import flowlib  # noqa: E402
 import harness  # noqa: E402
 import weblib  # noqa: E402
 
-SOFIE, JONAS, ANNA = "raadgiver-sofie", "laerer-jonas", "laerer-anna"
+SOFIE, JONAS, THOMAS, ANNA = "raadgiver-sofie", "laerer-jonas", "leder-thomas", "laerer-anna"
 
 TEST_HTML = """<!doctype html>
 <html lang="da">
@@ -62,6 +65,18 @@ def build_root(dist, out):
     return None
 
 
+def ref_id_ok(path):
+    """The message id of 17.10: M- and the base32 of BLAKE2b-128 over the tag, thread, reference, user."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            r = json.load(f)
+    except (OSError, ValueError):
+        return False
+    h = hashlib.blake2b(b"varsko-threadref-v1" + b"".join(r[k].encode() + b"\0" for k in ("thread", "reference", "user")),
+                        digest_size=16).digest()
+    return r["id"] == "M-" + base64.b32encode(h).decode().rstrip("=")
+
+
 def main():
     checks = harness.Checks()
     c = checks.check
@@ -74,8 +89,9 @@ def main():
             return checks.done()
         with flowlib.Flow(agents=[], users=[], config={"web_root": root}) as fl:
             fl.setup()
-            for u in (SOFIE, JONAS):
-                fl.enroll(u)
+            for u in (SOFIE, JONAS, THOMAS):
+                if u not in fl.homes:  # setup() enrolls each team's leder for its chain
+                    fl.enroll(u)
             inv = fl.invite(ANNA)
             env = {
                 "VARSKO_URL": f"https://127.0.0.1:{fl.port}/test.html",
@@ -91,6 +107,8 @@ def main():
             os.makedirs(env["VARSKO_PROFILE"])
             rc, out = weblib.run_scenario(fl, "web_threads.mjs", dict(env, VARSKO_PHASE="main"), checks)
             c("the browser scenario exits 0", rc == 0, out[-3000:])
+            c("the browser's 17.10 message id is the one PROTOCOL.md 17.10 derives (computed here with hashlib)",
+              ref_id_ok(os.path.join(tmp, "ref.json")))
 
             ghost_bin = harness.binary("gateway/varskod-ghost")
             if not c("gateway/varskod-ghost is built (the modified-server case)", os.access(ghost_bin, os.X_OK),

@@ -23,6 +23,7 @@ const INST = 'inst-nordskovskolen';
 const ANNA = 'laerer-anna';
 const SOFIE = 'raadgiver-sofie';
 const JONAS = 'laerer-jonas';
+const THOMAS = 'leder-thomas';
 const PASS = 'korrekt hest batteri hæfteklamme';
 const tmp = env('VARSKO_TMP');
 const checks = new Checks();
@@ -117,10 +118,10 @@ try {
 			c(!!r.error, '... and shows nothing', JSON.stringify(r).slice(0, 300));
 		} else {
 			r = await run((T, S, a) => T.threads.threadMembers(S, a.thread), { thread });
-			c(r.ok && r.ok.version === 3 && r.ok.members.length === 2, "the real varskod's chain is accepted again",
+			c(r.ok && r.ok.version === 5 && r.ok.members.length === 3, "the real varskod's chain is accepted again",
 				JSON.stringify(r));
 			r = await run((T, S, a) => T.threads.threadSend(S, a.thread, 'Igen'), { thread });
-			c(r.ok && r.ok.seq === 7, '... and the browser sends again (seq 7)', JSON.stringify(r));
+			c(r.ok && r.ok.seq === 8, '... and the browser sends again (seq 8)', JSON.stringify(r));
 		}
 		c(log.errors.length === 0, 'no error in the page', log.errors.join('; '));
 		throw null; // eslint-disable-line no-throw-literal
@@ -240,6 +241,7 @@ try {
 		return { one, two, id: T.threads.referenceMessageId(a.thread, 'U-2026-000123', S.user) };
 	}, { thread });
 	c(r.ok && r.ok.one.seq === 5 && r.ok.two.seq === 5, 'the reference told twice is one message (seq 5)', JSON.stringify(r));
+	if (r.ok) writeFileSync(path.join(tmp, 'ref.json'), JSON.stringify({ thread, reference: 'U-2026-000123', user: ANNA, id: r.ok.id }));
 	s = sofie('thread', 'read', thread, '--json');
 	const ref = s.j ? s.j.messages.find((m) => m.seq === 5) : null;
 	c(ref && ref.kind === 'underretning_ref' && ref.reference === 'U-2026-000123' && r.ok && ref.message === r.ok.id,
@@ -259,6 +261,58 @@ try {
 	c(row && row.last_seq === 5 && row.institution === INST && row.anonymous === false,
 		'the thread list names the thread with its last seq', JSON.stringify(r));
 
+	// An upload cut off by a dropped connection goes on, in this page, where it stopped.
+	r = await run(async (T, S, a) => {
+		const data = T.codec.sodium.randombytes_buf(700 * 1024);
+		const h = T.codec.toHex(T.codec.sodium.crypto_hash_sha256(data));
+		let puts = 0;
+		const request = S.request.bind(S);
+		S.request = (f, want) => {
+			if (f.type === 'blob_put' && ++puts === 2) S.conn.ws.close();
+			return request(f, want);
+		};
+		let first = null;
+		try {
+			await T.threads.threadSendFile(S, a.thread, 'stor.bin', 'application/octet-stream', data);
+		} catch (e) {
+			first = e.code;
+		}
+		const kept = T.attach.uploadsKept();
+		const { conn, cert } = await T.enroll.login(S.secrets);
+		window.S = new T.Session(conn, S.secrets, cert);
+		const res = await T.threads.threadSendFile(window.S, a.thread, 'stor.bin', 'application/octet-stream', data);
+		return { first, kept, res, sha256: h, keptAfter: T.attach.uploadsKept() };
+	}, { thread });
+	c(r.ok && r.ok.first === 'closed' && r.ok.kept === 1, 'a dropped connection mid-upload keeps the upload in the page',
+		JSON.stringify(r));
+	c(r.ok && r.ok.res.seq === 6 && r.ok.res.resumedFrom === 262144 && r.ok.keptAfter === 0,
+		'sent again after a new login, it goes on from the stored part (262 144 bytes) and is sent once (seq 6)',
+		JSON.stringify(r));
+	const got6 = path.join(tmp, 'sofie-stor.bin');
+	s = sofie('thread', 'fetch', thread, '6', '--out', got6);
+	let same6 = false;
+	try {
+		same6 = s.rc === 0 && r.ok && sha(readFileSync(got6)) === r.ok.sha256;
+	} catch {
+		same6 = false;
+	}
+	c(same6, "sofie's CLI fetches the resumed file with the same SHA-256", show(s));
+
+	// History: the page before seq 3, without marks; what was shown is no longer new.
+	r = await run((T, S, a) => T.threads.threadRead(S, a.thread, { before: 3, mark: false }), { thread });
+	c(r.ok && r.ok.messages.map((m) => m.seq).join() === '1,2' && r.ok.older === false && r.ok.marks_sent === 0 &&
+		r.ok.title === title && r.ok.messages[1].new === false,
+	'the page before seq 3: messages 1 and 2, nothing older, no marks sent, seen ones not new', JSON.stringify(r).slice(0, 600));
+
+	// An anonymous consultation (13.2): the flag travels in the chain, sofie's client sees it.
+	r = await run((T, S, a) => T.threads.threadCreate(S, { institution: a.inst, title: 'Anonym sparring', anonymous: true }),
+		{ inst: INST });
+	const anon = r.ok ? r.ok.thread : '';
+	c(r.ok && r.ok.anonymous === true && r.ok.seq === 1, 'the browser opens an anonymous consultation', JSON.stringify(r));
+	s = sofie('thread', 'read', anon, '--json');
+	c(s.rc === 0 && s.j && s.j.anonymous === true && s.j.title === 'Anonym sparring' &&
+		s.j.messages[0].text === 'Anonym sparring', "sofie's CLI reads it as anonymous, the title as its first text", show(s));
+
 	// Wrong input is refused before anything is sent.
 	r = await run((T, S, a) => T.threads.threadSend(S, a.thread, ''), { thread });
 	c(r.error === 'bad_input', 'an empty message: bad_input', JSON.stringify(r));
@@ -269,24 +323,43 @@ try {
 	r = await run((T, S, a) => T.threads.threadSendFile(S, a.thread, '../x', 'text/plain', new Uint8Array(3)), { thread });
 	c(r.error === 'bad_input', "a file name with '/': bad_input", JSON.stringify(r));
 
-	// Sofie leaves; the browser sees it and seals only to anna afterwards.
+	// Changes made in the browser: thomas (leder of sofie's team) added; jonas refused.
+	r = await run((T, S, a) => T.threads.threadAdd(S, a.thread, a.user), { thread, user: THOMAS });
+	c(r.ok && r.ok.version === 3, "the browser adds thomas, admitted as the leder of sofie's team (version 3)", JSON.stringify(r));
+	s = sofie('thread', 'members', thread, '--json');
+	const th = s.j ? s.j.members.find((m) => m.user === THOMAS) : null;
+	c(th && th.role === 'leder' && th.present && th.admitted, "sofie's C client verifies the browser's add", show(s));
+	r = await run((T, S, a) => T.threads.threadAdd(S, a.thread, a.user), { thread, user: THOMAS });
+	c(r.error === 'exists', 'adding him again: exists', JSON.stringify(r));
+	r = await run((T, S, a) => T.threads.threadAdd(S, a.thread, a.user), { thread, user: JONAS });
+	c(r.error === 'forbidden', 'adding jonas (another school): forbidden', JSON.stringify(r));
+
+	// Sofie leaves: thomas, a leder, is no longer admitted (17.5); nothing is sealed until he is removed.
 	s = sofie('thread', 'leave', thread, '--json');
 	c(s.rc === 0, 'sofie leaves with the CLI', show(s));
-	r = await run(async (T, S, a) => {
-		const m = await T.threads.threadMembers(S, a.thread);
-		const sent = await T.threads.threadSend(S, a.thread, 'Efter Sofie gik');
-		return { m, sent };
-	}, { thread });
-	const left = r.ok ? r.ok.m.members.find((m) => m.user === SOFIE) : null;
-	c(left && left.present === false && left.removed === 3 && r.ok.sent.seq === 6,
-		'the browser verifies the leave and sends against the new version', JSON.stringify(r));
+	r = await run((T, S, a) => T.threads.threadMembers(S, a.thread), { thread });
+	const mm = r.ok ? Object.fromEntries(r.ok.members.map((m) => [m.user, m])) : {};
+	c(r.ok && r.ok.version === 4 && mm[SOFIE].present === false && mm[SOFIE].removed === 4 &&
+		mm[THOMAS].admitted === false && mm[ANNA].admitted === true,
+	"the browser verifies the leave, and shows thomas as no longer admitted by his certificate", JSON.stringify(r));
+	r = await run((T, S, a) => T.threads.threadSend(S, a.thread, 'Ikke til Thomas'), { thread });
+	c(r.error === 'bad_chain' && r.message.includes(THOMAS), 'the browser refuses to seal to him (bad_chain)',
+		JSON.stringify(r));
+	r = await run((T, S, a) => T.threads.threadRemove(S, a.thread, a.user), { thread, user: THOMAS });
+	c(r.ok && r.ok.version === 5, '... but removes him (version 5)', JSON.stringify(r));
+	r = await run((T, S, a) => T.threads.threadRemove(S, a.thread, a.user), { thread, user: THOMAS });
+	c(r.error === 'not_found', 'removing him again: not_found', JSON.stringify(r));
+	r = await run((T, S, a) => T.threads.threadRemove(S, a.thread, a.user), { thread, user: ANNA });
+	c(r.error === 'bad_chain', "removing oneself is refused by the chain's rules: bad_chain", JSON.stringify(r));
+	r = await run((T, S, a) => T.threads.threadSend(S, a.thread, 'Efter Sofie gik'), { thread });
+	c(r.ok && r.ok.seq === 7, '... and then writes again, sealed against the new version (seq 7)', JSON.stringify(r));
 	s = sofie('thread', 'read', thread, '--json');
 	c(s.rc !== 0 && !s.out.includes('Efter Sofie gik'), 'sofie (departed) reads nothing of it', show(s));
 
 	// A server that takes a link back (here: sofie's leave) is refused by the device that saw it.
-	const taken = db("SELECT kind, chain, seq, link_json, created_at FROM chain_links WHERE kind = 'thread' AND chain = ? AND seq = 3",
+	const taken = db("SELECT kind, chain, seq, link_json, created_at FROM chain_links WHERE kind = 'thread' AND chain = ? AND seq = 5",
 		[thread]);
-	db("DELETE FROM chain_links WHERE kind = 'thread' AND chain = ? AND seq = 3", [thread]);
+	db("DELETE FROM chain_links WHERE kind = 'thread' AND chain = ? AND seq = 5", [thread]);
 	r = await run((T, S, a) => T.threads.threadMembers(S, a.thread), { thread });
 	c(taken.length === 1 && r.error === 'bad_chain' && /went backwards/.test(r.message),
 		"with the last link deleted from varskod's database, the browser refuses the shorter chain (bad_chain)",
@@ -296,7 +369,7 @@ try {
 	if (taken.length === 1)
 		db('INSERT INTO chain_links (kind, chain, seq, link_json, created_at) VALUES (?, ?, ?, ?, ?)', taken[0]);
 	r = await run((T, S, a) => T.threads.threadMembers(S, a.thread), { thread });
-	c(r.ok && r.ok.version === 3, '... and accepts it again when the link is back', JSON.stringify(r));
+	c(r.ok && r.ok.version === 5, '... and accepts it again when the link is back', JSON.stringify(r));
 
 	c(log.errors.length === 0, 'no error in the page', log.errors.join('; '));
 } catch (e) {

@@ -20,7 +20,7 @@ import { concat, equalBytes, fail, now, sodium, timeFormat, timeParse, toHex, ut
 import { certFromJson, certVerify } from '../crypto/cert.js';
 import {
 	chainLinkFollow, chainLinkHash, chainLinkSign, chainLinkToJson, chainThreadExtend, chainThreadMember,
-	chainThreadState, chainThreadVerify, CHAIN_LINK_JSON_MAX, CHAIN_MEMBERS_MAX,
+	chainThreadState, chainThreadVerify, CHAIN_LINK_JSON_MAX, CHAIN_MEMBERS_MAX, CHAIN_ROLES,
 } from '../crypto/chain.js';
 import { envFromJson, envOpen, envSeal, envToJson, envVerify, ENV_JSON_MAX, ENV_RECIPIENTS_MAX } from '../crypto/envelope.js';
 import { flowEnvelopeHash, flowReferenceValid } from '../crypto/flow.js';
@@ -67,7 +67,8 @@ function js(v) {
 	return v;
 }
 
-const idOk = (s) => typeof s === 'string' && s.length >= 1 && s.length <= ID_MAX;
+/* 1..64 bytes, as the C's length checks (the server judges the rest). */
+const idOk = (s) => typeof s === 'string' && s.length >= 1 && utf8(s).length <= ID_MAX;
 const seenName = (thread) => `threads/${thread}.seen`;
 const lastName = (thread) => `threads/${thread}.last`;
 
@@ -79,8 +80,9 @@ const THREAD_ROLES = ['fagperson', 'raadgiver', 'leder'];
 /** tchain_admits(): whether cert admits a member of `role` at institution; { ok, why }. */
 export function tchainAdmits(institution, role, cert, raadgiverTeams) {
 	if (!cert) return { ok: false, why: 'no device of the user has a valid certificate from the organisation' };
-	if (!THREAD_ROLES.includes(role) || cert.role !== role)
-		return { ok: false, why: `the certificate's role is ${cert.role || 'none'}, which cannot be a thread member${THREAD_ROLES.includes(role) ? ` as ${role}` : ''}` };
+	const rn = CHAIN_ROLES.includes(role) ? role : null;
+	if (rn === null || !THREAD_ROLES.includes(role) || cert.role !== rn)
+		return { ok: false, why: `the certificate's role is ${cert.role || 'none'}, which cannot be a thread member${rn !== null ? ` as ${rn}` : ''}` };
 	if (role === 'fagperson' || role === 'raadgiver') {
 		if (certLists(cert, institution)) return { ok: true, why: '' };
 		return { ok: false, why: `the certificate (${cert.role}) does not list the institution ${institution}` };
@@ -308,7 +310,7 @@ function userShape(user) {
 async function memberFetch(session, user) {
 	const uc = await userChainOf(session, user);
 	if (uc.st.generation === 0n) refuse('not_found', `${user} has no user key yet: the user enrolls a device first (varsko enroll)`);
-	const role = uc.cert && ['myndighed', 'leder', 'agent', 'fagperson', 'raadgiver'].includes(uc.cert.role) ? uc.cert.role : '';
+	const role = uc.cert && CHAIN_ROLES.includes(uc.cert.role) ? uc.cert.role : '';
 	return { link: { user, role, generation: uc.st.generation, ukSignPk: uc.st.ukSignPk }, u: tuserFromChain(uc) };
 }
 
@@ -582,6 +584,8 @@ export async function threadSendReference(session, thread, reference) {
 		const m = read.messages.find((x) => x.message === id && x.reference === reference && x.own);
 		if (!m) throw e;
 		return { seq: m.seq, anonymous: read.anonymous };
+	} finally {
+		wipe(pt);
 	}
 }
 
@@ -595,7 +599,9 @@ function plainDecodeKind(pt, kind) {
 	} catch {
 		return refuse('bad_frame', 'plaintext');
 	}
-	const str = (v, min, max) => typeof v === 'string' && utf8(v).length >= min && utf8(v).length <= max;
+	/* jansson (json_loadb without JSON_ALLOW_NUL) refuses \u0000 in a string: so does this. */
+	const str = (v, min, max) => typeof v === 'string' && !v.includes('\u0000') && utf8(v).length >= min &&
+		utf8(v).length <= max;
 	if (kind === 'text') {
 		const title = o.get('title');
 		if (!str(o.get('text'), 1, TMSG_TEXT_MAX) || (o.has('title') && !str(title, 1, TMSG_TITLE_MAX)) ||
