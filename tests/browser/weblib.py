@@ -66,6 +66,6 @@ def run_scenario(env, script, extra, checks, timeout=600):
         elif line.startswith("not ok - "):
             name, _, detail = line[9:].partition(": ")
             checks.check(name, False, detail)
-        elif line.startswith(("screenshot: ", "first visit", "later visit", "unlock (")):
-            harness.log(line)
+        elif line.strip():
+            harness.log(line)  # screenshots, measurements, page text after a failure
     return rc, out
