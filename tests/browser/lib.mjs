@@ -133,3 +133,24 @@ export async function failed(ctx, dir) {
 		}
 	}
 }
+
+/** The passphrase every scenario locks its browsers with. */
+export const PASSPHRASE = 'korrekt hest batteri hæfteklamme';
+
+/** Fill in and send the Tilmeld page (open at url) with an enrollment code and the organisation fingerprint. */
+export async function enrollForm(page, code, fpr) {
+	await page.getByLabel('Engangskode').fill(code);
+	await page.getByLabel('Organisationens fingeraftryk').fill(fpr);
+	await page.getByLabel('Vælg en adgangssætning').fill(PASSPHRASE);
+	await page.getByLabel('Gentag adgangssætningen').fill(PASSPHRASE);
+	await page.getByRole('button', { name: 'Tilmeld' }).click();
+}
+
+/** A user's first device after enrollForm: the recovery code page, marked as kept; returns the code. */
+export async function keepRecoveryCode(page) {
+	await page.getByRole('heading', { level: 1, name: 'Din gendannelseskode' }).waitFor({ timeout: 60000 });
+	const code = (await page.locator('#recovery-code').innerText()).trim();
+	await page.getByLabel('Jeg har gemt koden et sikkert sted').check();
+	await page.getByRole('button', { name: 'Fortsæt' }).click();
+	return code;
+}

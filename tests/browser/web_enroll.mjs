@@ -2,12 +2,12 @@
 // `varskoctl invite`, unlocks it after a reload, sees who she is, locks it.
 // Started by test_web_enroll.py with: VARSKO_URL, VARSKO_SPKI, VARSKO_CODE,
 // VARSKO_FPR, VARSKO_NAME, VARSKO_SHOTS. Prints checks and screenshot paths.
-import { axe, Checks, close, env, failed, foreign, launch, shots, watch } from './lib.mjs';
+import { axe, Checks, close, env, failed, foreign, launch, PASSPHRASE, shots, watch } from './lib.mjs';
 
 const url = env('VARSKO_URL');
 const dir = env('VARSKO_SHOTS');
 const name = env('VARSKO_NAME');
-const PASS = 'korrekt hest batteri hæfteklamme';
+const PASS = PASSPHRASE;
 const checks = new Checks();
 const c = checks.ok.bind(checks);
 

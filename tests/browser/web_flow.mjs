@@ -5,11 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { axe, Checks, close, env, failed, foreign, launch, shots, watch } from './lib.mjs';
+import { axe, Checks, close, enrollForm, env, failed, foreign, keepRecoveryCode, launch, shots, watch } from './lib.mjs';
 
 const url = env('VARSKO_URL');
 const dir = env('VARSKO_SHOTS');
-const PASS = 'korrekt hest batteri hæfteklamme';
 const checks = new Checks();
 const c = checks.ok.bind(checks);
 
@@ -52,20 +51,13 @@ async function newUser(ctx) {
 	return page;
 }
 
-async function enroll(page, code) {
-	await page.getByLabel('Engangskode').fill(code);
-	await page.getByLabel('Organisationens fingeraftryk').fill(env('VARSKO_FPR'));
-	await page.getByLabel('Vælg en adgangssætning').fill(PASS);
-	await page.getByLabel('Gentag adgangssætningen').fill(PASS);
-	await page.getByRole('button', { name: 'Tilmeld' }).click();
+function enroll(page, code) {
+	return enrollForm(page, code, env('VARSKO_FPR'));
 }
 
 /* The first device of a user: the recovery code page, then the home page. Returns the code. */
 async function firstDevice(page, name) {
-	await page.getByRole('heading', { level: 1, name: 'Din gendannelseskode' }).waitFor({ timeout: 60000 });
-	const code = (await page.locator('#recovery-code').innerText()).trim();
-	await page.getByLabel('Jeg har gemt koden et sikkert sted').check();
-	await page.getByRole('button', { name: 'Fortsæt' }).click();
+	const code = await keepRecoveryCode(page);
 	await page.getByRole('heading', { level: 1, name: `Velkommen, ${name}` }).waitFor({ timeout: 30000 });
 	return code;
 }

@@ -1,11 +1,10 @@
 // Browser scenario: unlock and show an inbox of VARSKO_COUNT underretninger;
 // the time is printed, never asserted (test_web_inbox.py).
-import { axe, Checks, close, env, foreign, launch, shots, watch } from './lib.mjs';
+import { axe, Checks, close, enrollForm, env, foreign, keepRecoveryCode, launch, PASSPHRASE, shots, watch } from './lib.mjs';
 
 const url = env('VARSKO_URL');
 const dir = env('VARSKO_SHOTS');
 const count = Number(env('VARSKO_COUNT'));
-const PASS = 'korrekt hest batteri hæfteklamme';
 const checks = new Checks();
 const c = checks.ok.bind(checks);
 
@@ -14,20 +13,15 @@ const log = watch(ctx);
 try {
 	const page = ctx.pages()[0] || await ctx.newPage();
 	await page.goto(url);
-	await page.getByLabel('Engangskode').fill(env('VARSKO_CODE'));
-	await page.getByLabel('Organisationens fingeraftryk').fill(env('VARSKO_FPR'));
-	await page.getByLabel('Vælg en adgangssætning').fill(PASS);
-	await page.getByLabel('Gentag adgangssætningen').fill(PASS);
-	await page.getByRole('button', { name: 'Tilmeld' }).click();
-	await page.getByLabel('Jeg har gemt koden et sikkert sted').check({ timeout: 60000 });
-	await page.getByRole('button', { name: 'Fortsæt' }).click();
+	await enrollForm(page, env('VARSKO_CODE'), env('VARSKO_FPR'));
+	await keepRecoveryCode(page);
 	await page.getByRole('link', { name: 'Indbakke' }).click();
 	await page.getByRole('heading', { level: 1, name: 'Indbakke' }).waitFor({ timeout: 30000 });
 	await page.locator('#inbox tbody tr').nth(count - 1).waitFor({ timeout: 60000 });
 
 	// Reload (locks), then time: passphrase → the inbox's last row.
 	await page.reload();
-	await page.getByLabel('Adgangssætning').fill(PASS);
+	await page.getByLabel('Adgangssætning').fill(PASSPHRASE);
 	const t0 = Date.now();
 	await page.getByRole('button', { name: 'Lås op' }).click();
 	await page.locator('#inbox tbody tr').nth(count - 1).waitFor({ timeout: 60000 });

@@ -4,11 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { axe, Checks, close, env, failed, foreign, launch, shots, watch } from './lib.mjs';
+import { axe, Checks, close, enrollForm, env, failed, foreign, keepRecoveryCode, launch, PASSPHRASE, shots, watch } from './lib.mjs';
 
 const url = env('VARSKO_URL');
 const dir = env('VARSKO_SHOTS');
-const PASS = 'korrekt hest batteri hæfteklamme';
 const checks = new Checks();
 const c = checks.ok.bind(checks);
 const TITLE = 'Bekymring <img src=x onerror="window.__pwned=1"> i 3.b';
@@ -35,13 +34,8 @@ try {
 	const page = ctx.pages()[0] || await ctx.newPage();
 	page.on('dialog', (d) => d.accept());
 	await page.goto(url);
-	await page.getByLabel('Engangskode').fill(env('VARSKO_ANNA_CODE'));
-	await page.getByLabel('Organisationens fingeraftryk').fill(env('VARSKO_FPR'));
-	await page.getByLabel('Vælg en adgangssætning').fill(PASS);
-	await page.getByLabel('Gentag adgangssætningen').fill(PASS);
-	await page.getByRole('button', { name: 'Tilmeld' }).click();
-	await page.getByLabel('Jeg har gemt koden et sikkert sted').check({ timeout: 60000 });
-	await page.getByRole('button', { name: 'Fortsæt' }).click();
+	await enrollForm(page, env('VARSKO_ANNA_CODE'), env('VARSKO_FPR'));
+	await keepRecoveryCode(page);
 	await page.getByRole('link', { name: 'Samtaler' }).click();
 	await page.getByRole('heading', { level: 1, name: 'Samtaler' }).waitFor();
 	await noAxe(page, 'Samtaler (empty)');
@@ -88,7 +82,7 @@ try {
 	c(true, 'Sofie\'s answer arrives in Anna\'s page without a reload');
 	await page.getByText('Fil: plan.bin').waitFor({ timeout: 30000 });
 	await page.reload();
-	await page.getByLabel('Adgangssætning').fill(PASS);
+	await page.getByLabel('Adgangssætning').fill(PASSPHRASE);
 	await page.getByRole('button', { name: 'Lås op' }).click();
 	await page.getByRole('heading', { level: 1, name: `Samtale: ${TITLE}` }).waitFor({ timeout: 60000 });
 	const marks = await page.locator('#messages').innerText();

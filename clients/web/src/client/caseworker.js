@@ -6,7 +6,7 @@
 // device's key; the signed events, with the messages to the notifier sealed
 // to the notifier's current user key (or certified devices), and re-routing
 // by re-sealing the same document for the other team.
-import { certFromJson, certVerify } from '../crypto/cert.js';
+import { certFromJson, certOk } from '../crypto/cert.js';
 import { equalBytes, fail, fromUtf8, now, VarskoError, wipe } from '../crypto/codec.js';
 import { envFromJson, envOpen, envSeal, envToJson, envVerify, ENV_JSON_MAX, ENV_RECIPIENTS_MAX } from '../crypto/envelope.js';
 import { flowEnvelopeHash, flowEventFromJson, flowEventSign, flowEventToJson, flowReferenceValid } from '../crypto/flow.js';
@@ -43,14 +43,6 @@ export function overview(session) {
 	return simpleList(session, 'overview', 'deadlines');
 }
 
-function certOk(c, orgPk, t) {
-	try {
-		certVerify(c, orgPk, t);
-		return true;
-	} catch {
-		return false;
-	}
-}
 
 async function timeline(session, ref) {
 	const ans = await session.request({ type: 'status', reference: ref }, 'timeline');

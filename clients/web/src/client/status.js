@@ -5,7 +5,7 @@
 // notifier (kvittering, tilbagemelding) checked against the event and
 // opened with this device's key or the user key it was sealed to. One step
 // that does not verify refuses the whole timeline.
-import { certFromJson, certVerify } from '../crypto/cert.js';
+import { certFromJson, certOk } from '../crypto/cert.js';
 import { equalBytes, fail, VarskoError, wipe } from '../crypto/codec.js';
 import { envFromJson, envOpen, envVerify } from '../crypto/envelope.js';
 import { flowEnvelopeHash, flowEventFromJson, flowEventVerify, flowReferenceValid } from '../crypto/flow.js';
@@ -44,14 +44,6 @@ export function messageDecode(pt) {
 	return t;
 }
 
-function certOk(c, orgPk, t) {
-	try {
-		certVerify(c, orgPk, t);
-		return true;
-	} catch {
-		return false;
-	}
-}
 
 /** event_check(): the signer's certificate as of the event's time, its device, the signature. */
 export function eventCheck(ev, cert, orgPk) {

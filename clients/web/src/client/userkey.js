@@ -11,7 +11,7 @@
 import {
 	b64, equalBytes, fail, fromHex, now, sodium, toHex, unb64, VarskoError, wipe,
 } from '../crypto/codec.js';
-import { certFromJson, certVerify } from '../crypto/cert.js';
+import { certFromJson, certOk } from '../crypto/cert.js';
 import {
 	chainLinkFollow, chainLinkFromJson, chainLinkHash, chainLinkSign, chainLinkToJson, chainUserExtend,
 	chainUserVerify, CHAIN_LINK_JSON_MAX,
@@ -112,14 +112,6 @@ export function linksParse(links, what) {
 	});
 }
 
-function certOk(c, orgPk, t) {
-	try {
-		certVerify(c, orgPk, t);
-		return true;
-	} catch {
-		return false;
-	}
-}
 
 /* ---- the chain and its certificates (no network) ------------------------------------------ */
 

@@ -94,3 +94,13 @@ export function certVerify(c, orgPk, now) {
 	if (!Number.isInteger(now) || now < c.notBefore || now > c.notAfter) fail('device_expired');
 	return c;
 }
+
+/** True when certVerify(c, orgPk, now) passes (for callers that refuse with their own code). */
+export function certOk(c, orgPk, now) {
+	try {
+		certVerify(c, orgPk, now);
+		return true;
+	} catch {
+		return false;
+	}
+}
