@@ -2,6 +2,7 @@
 // `varskoctl invite`, unlocks it after a reload, sees who she is, locks it.
 // Started by test_web_enroll.py with: VARSKO_URL, VARSKO_SPKI, VARSKO_CODE,
 // VARSKO_FPR, VARSKO_NAME, VARSKO_SHOTS. Prints checks and screenshot paths.
+import { execFileSync } from 'node:child_process';
 import { axe, Checks, close, env, failed, foreign, launch, PASSPHRASE, shots, watch } from './lib.mjs';
 
 const url = env('VARSKO_URL');
@@ -78,6 +79,18 @@ try {
 	await page.getByText('Fingeraftrykket passer ikke').waitFor({ timeout: 20000 });
 	c(true, 'a wrong fingerprint is refused with a Danish explanation');
 	await shots(page, dir, 'tilmeld-fingeraftryk', checks);
+
+	// An unknown code, with the right fingerprint: the server's refusal in Danish; nothing typed is lost.
+	await page.getByLabel('Engangskode').fill('AAAA-BBBB-CCCC');
+	await page.getByLabel('Organisationens fingeraftryk').fill(env('VARSKO_FPR'));
+	await page.getByLabel('Vælg en adgangssætning').fill(PASS);
+	await page.getByLabel('Gentag adgangssætningen').fill(PASS);
+	await page.getByRole('button', { name: 'Tilmeld' }).click();
+	await page.getByText('Engangskoden findes ikke.').waitFor({ timeout: 20000 });
+	const unknown = await page.locator('main').innerText();
+	c(/Kontrollér koden/.test(unknown) && await page.getByLabel('Organisationens fingeraftryk').inputValue() === env('VARSKO_FPR'),
+		'an unknown code is refused in Danish with what to do, and the form keeps what was typed', unknown.slice(0, 300));
+	await page.getByLabel('Engangskode').fill(env('VARSKO_CODE'));
 
 	// The right one: enrolled, logged in, the home page greets her by name.
 	await page.getByLabel('Organisationens fingeraftryk').fill(env('VARSKO_FPR'));
@@ -172,6 +185,18 @@ try {
 	await page.getByRole('button', { name: 'Lås', exact: true }).click();
 	await page.getByRole('heading', { level: 1, name: 'Lås op' }).waitFor();
 	c(true, 'Lås locks the page');
+
+	// Revoked by the operator while the page is open: it says so in Danish and stops trying.
+	await page.getByLabel('Adgangssætning').fill(PASS);
+	await page.getByRole('button', { name: 'Lås op' }).click();
+	await page.getByText('Forbundet').first().waitFor({ timeout: 30000 });
+	const device = /d-[0-9a-f]{16}/.exec(await page.locator('main').innerText().catch(() => '')) ||
+		/d-[0-9a-f]{16}/.exec(me);
+	execFileSync(env('VARSKO_CTL'), ['-c', env('VARSKO_CONF'), 'revoke', device[0]], { encoding: 'utf8' });
+	await page.getByText('Denne enhed er tilbagekaldt').waitFor({ timeout: 60000 });
+	const revoked = await page.locator('main').innerText();
+	c(/Bed it-supporten om en ny engangskode/.test(revoked), 'a device revoked while the page is open: the page says so in Danish and what to do', revoked.slice(0, 300));
+	await shots(page, dir, 'tilbagekaldt', checks);
 
 	const f = foreign(log, url);
 	c(f.length === 0, 'no request to any host but varskod', f.join(' '));

@@ -210,6 +210,17 @@ try {
 	await noAxe(anna, 'the timeline');
 	await shots(anna, dir, 'forloeb', checks);
 
+	// Mine underretninger: the list, then back to the timeline by its link.
+	await anna.getByRole('link', { name: 'Mine underretninger', exact: true }).click();
+	await anna.getByRole('heading', { level: 1, name: 'Mine underretninger' }).waitFor();
+	const mineText = await anna.locator('#mine').innerText();
+	c(mineText.includes(ref) && mineText.includes('Nordskovskolen') && mineText.includes('Tilbagemelding'),
+		'Mine underretninger lists it with its institution and its last step', mineText);
+	await noAxe(anna, 'Mine underretninger');
+	await shots(anna, dir, 'mine', checks);
+	await anna.getByRole('link', { name: ref }).click();
+	await anna.getByRole('heading', { level: 1, name: `Underretning ${ref}` }).waitFor({ timeout: 30000 });
+
 	// 6. Lene's second device, the C CLI, recovered with the code her browser showed, reads the same document.
 	const inv = JSON.parse(ctl('invite', '--user', 'myndighed-lene', '--json'));
 	const home = path.join(env('VARSKO_TMP'), 'home-lene-cli');
