@@ -187,6 +187,7 @@ try {
 	const shown = await lene.locator('main').innerText();
 	c(shown.includes(INJECT.child) && shown.includes(INJECT.address) && shown.includes(INJECT.concern.replace(/\u202E|\u202C/g, '').slice(0, 20)),
 		'the document shows exactly as Anna typed it', shown.slice(0, 600));
+	c(shown.includes('og ⟨U+202E⟩fdp.exe⟨U+202C⟩ og'), 'the right-to-left override in the text shows as a visible marker, not obeyed');
 	const pwned = await Promise.all([anna, lene].map((p) => p.evaluate(() => window.__pwned || 0)));
 	c(pwned.every((x) => x === 0), 'none of the injected markup or script ran, in the sender\'s or the reader\'s page', String(pwned));
 	c(await lene.locator('main img, main svg[onload], main iframe, main script').count() === 0, 'no injected element exists in the page');

@@ -60,8 +60,9 @@ try {
 	await page.locator('#message-file').setInputFiles({ name: FILE_NAME, mimeType: 'text/plain', buffer: mine });
 	await page.getByLabel('Skriv en besked').fill('Her er mine noter.');
 	await page.getByRole('button', { name: 'Send', exact: true }).click();
-	await page.getByText(`Fil: ${FILE_NAME}`).waitFor({ timeout: 60000 });
-	c(true, 'Anna sends a file with a message');
+	const shownName = FILE_NAME.replace('\u202E', '⟨U+202E⟩');
+	await page.getByText(`Fil: ${shownName}`).waitFor({ timeout: 60000 });
+	c(true, 'Anna sends a file with a message; its name shows as typed, the right-to-left override as a visible marker, not obeyed');
 
 	// Sofie (C CLI) reads both, fetches the file, answers with text and a file.
 	const read = JSON.parse(sofie('thread', 'read', thread, '--json'));

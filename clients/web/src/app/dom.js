@@ -41,10 +41,36 @@ function setProps(el, props) {
 	}
 }
 
+/*
+ * Bidirectional controls (embedding, override, isolate: U+202A..U+202E,
+ * U+2066..U+2069) in text from people could reorder what follows them
+ * ("rapport\u202Efdp.exe" shows as "rapportexe.pdf"). They are shown as
+ * what they are, a visible marker, never obeyed.
+ */
+const BIDI = /[\u202A-\u202E\u2066-\u2069]/;
+
+function textOf(str) {
+	if (!BIDI.test(str)) return document.createTextNode(str);
+	const frag = document.createDocumentFragment();
+	for (const part of str.split(/([\u202A-\u202E\u2066-\u2069])/)) {
+		if (part === '') continue;
+		if (BIDI.test(part)) {
+			const code = `U+${part.codePointAt(0).toString(16).toUpperCase()}`;
+			const mark = document.createElement('span');
+			mark.className = 'vk-bidi';
+			mark.textContent = `⟨${code}⟩`;
+			frag.append(mark);
+		} else {
+			frag.append(document.createTextNode(part));
+		}
+	}
+	return frag;
+}
+
 export function append(el, children) {
 	for (const c of children.flat(Infinity)) {
 		if (c === null || c === undefined || c === false) continue;
-		el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+		el.append(c instanceof Node ? c : textOf(String(c)));
 	}
 	return el;
 }
