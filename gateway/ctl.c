@@ -63,6 +63,7 @@ static const char usage_main[] =
 	"  backup DEST               copy the database, while varskod runs, into the new directory DEST\n"
 	"  restore SRC [--force]     check a backup and put it in place of the database (varskod stopped)\n"
 	"  org init|show|admin-add|admin-remove|enroll-key   the org chain, signed offline by the root key\n"
+	"  release sign|verify DIR   sign a web client release with the root key, or check one\n"
 	"  deadline --received T [--investigation-started T2]   legal deadlines (no config)\n"
 	"  report --from D --to D [--team T] --format json|csv|html   ledelsestilsyn figures\n"
 	"  threads purge [--dry-run] [--older-than DAYS]   purge the content of inactive threads\n";
@@ -150,6 +151,17 @@ static const char usage_org[] =
 	"               create team chains. admin-remove undoes it.\n"
 	"  enroll-key   set the enrollment key's last valid time (UTC, YYYY-MM-DDTHH:MM:SSZ);\n"
 	"               a past time retires it.\n";
+
+static const char usage_release[] =
+	"usage: varskoctl release sign --root-key FILE DIR\n"
+	"       varskoctl release verify (--root-pk B64 | --root-key FILE) DIR\n"
+	"A release of the web client (DIR as clients/web's build makes it) and its\n"
+	"signature by the organisation root key (PROTOCOL.md 18). Needs no configuration:\n"
+	"run it on the offline machine that holds the root key.\n"
+	"  sign    check that every file DIR/release.json lists has its SHA-256, then write\n"
+	"          DIR/release.sig (replacing one that is there) and print the manifest's hash.\n"
+	"  verify  check DIR/release.sig against the root public key (base64, or the public\n"
+	"          half of the root key file) and every listed file's SHA-256.\n";
 
 static const char usage_threads[] =
 	"usage: varskoctl [-c FILE] threads purge [--dry-run] [--older-than DAYS]\n"
@@ -1341,6 +1353,278 @@ out:
 	return code;
 }
 
+/* ---- the web client's release (PROTOCOL.md 18) --------------------------------------- */
+
+#define RELEASE_TAG        "varsko-release-v1"
+#define RELEASE_JSON_MAX   (1024 * 1024)
+#define RELEASE_SIG_MAX    4096
+#define RELEASE_FILE_MAX   (64 * 1024 * 1024)
+#define RELEASE_FILES_MAX  1024
+
+/* A path as varskod serves it: segments of A-Z a-z 0-9 . _ -, none empty, "." or "..", none starting with ".". */
+static int release_path_ok(const char *p)
+{
+	const char *seg = p;
+
+	if (*p == '\0' || strlen(p) > 1024)
+		return 0;
+	for (;; p++) {
+		if (*p == '/' || *p == '\0') {
+			if (p == seg || *seg == '.')
+				return 0;
+			if (*p == '\0')
+				return 1;
+			seg = p + 1;
+		} else if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		             *p == '.' || *p == '_' || *p == '-')) {
+			return 0;
+		}
+	}
+}
+
+/* The signing input: fields(RELEASE_TAG, the 32-byte SHA-256 of release.json). */
+static int release_signing_input(const uint8_t hash[crypto_hash_sha256_BYTES], struct proto_buf *b)
+{
+	proto_buf_put_str(b, RELEASE_TAG);
+	proto_buf_put_bytes(b, hash, crypto_hash_sha256_BYTES);
+	return b->err;
+}
+
+/*
+ * Read DIR/release.json, hash it into hash, and check every file it lists
+ * against its SHA-256. Prints what is wrong; returns VARSKO_OK or an error.
+ */
+static int release_check_files(const char *dir, uint8_t hash[crypto_hash_sha256_BYTES], size_t *nfiles)
+{
+	char path[4096], fpath[4096], *text = NULL, *data = NULL;
+	size_t len = 0, dlen = 0, bad = 0;
+	json_t *m = NULL, *files, *v;
+	json_error_t jerr;
+	const char *name;
+	int r;
+
+	*nfiles = 0;
+	if (snprintf(path, sizeof(path), "%s/release.json", dir) >= (int)sizeof(path)) {
+		fail(VARSKO_ERR_USAGE, "the directory name is too long");
+		return VARSKO_ERR_USAGE;
+	}
+	if ((r = file_read(path, RELEASE_JSON_MAX, 0, &text, &len)) != VARSKO_OK) {
+		fail(r, "cannot read %s", path);
+		return r;
+	}
+	crypto_hash_sha256(hash, (const uint8_t *)text, len);
+	m = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (m == NULL || !json_is_object(m) || json_integer_value(json_object_get(m, "version")) != 1 ||
+	    !json_is_integer(json_object_get(m, "version")) || !json_is_object(files = json_object_get(m, "files")) ||
+	    json_object_size(files) == 0 || json_object_size(files) > RELEASE_FILES_MAX) {
+		r = VARSKO_ERR_BAD_INPUT;
+		fail(r, "%s is not a release manifest ({\"version\":1,\"files\":{PATH:SHA256HEX}})", path);
+		goto out;
+	}
+	json_object_foreach(files, name, v) {
+		uint8_t want[crypto_hash_sha256_BYTES], got[crypto_hash_sha256_BYTES];
+		const char *hex = json_string_value(v);
+		size_t wl = 0;
+		int fr;
+
+		if (!release_path_ok(name) || strcmp(name, "release.json") == 0 || strcmp(name, "release.sig") == 0 ||
+		    hex == NULL || strlen(hex) != 64 ||
+		    sodium_hex2bin(want, sizeof(want), hex, 64, NULL, &wl, NULL) != 0 || wl != sizeof(want)) {
+			r = VARSKO_ERR_BAD_INPUT;
+			fail(r, "%s: the entry \"%s\" is not a file name and a SHA-256 in hex", path, name);
+			goto out;
+		}
+		if (snprintf(fpath, sizeof(fpath), "%s/%s", dir, name) >= (int)sizeof(fpath)) {
+			r = VARSKO_ERR_TOO_LARGE;
+			fail(r, "%s/%s: the path is too long", dir, name);
+			goto out;
+		}
+		if ((fr = file_read(fpath, RELEASE_FILE_MAX, FILE_NOFOLLOW, &data, &dlen)) != VARSKO_OK) {
+			fail(fr, "%s: listed in release.json, cannot be read", fpath);
+			bad++;
+			continue;
+		}
+		crypto_hash_sha256(got, (const uint8_t *)data, dlen);
+		file_free(data, dlen, FILE_NOFOLLOW);
+		data = NULL;
+		if (sodium_memcmp(got, want, sizeof(got)) != 0) {
+			fail(VARSKO_ERR_BAD_SIGNATURE, "%s: its SHA-256 is not the one release.json lists", fpath);
+			bad++;
+		}
+		(*nfiles)++;
+	}
+	r = bad ? VARSKO_ERR_BAD_SIGNATURE : VARSKO_OK;
+out:
+	json_decref(m);
+	file_free(text, len, 0);
+	return r;
+}
+
+static int release_sign(const char *dir, const char *root_key)
+{
+	uint8_t hash[crypto_hash_sha256_BYTES], sig[PROTO_SIG_LEN], *sk = NULL;
+	char hb64[64], sb64[128], path[4096], hex[2 * crypto_hash_sha256_BYTES + 1], *text = NULL;
+	struct proto_buf in;
+	size_t n = 0;
+	json_t *o = NULL;
+	int r;
+
+	proto_buf_init(&in);
+	if ((r = release_check_files(dir, hash, &n)) != VARSKO_OK) {
+		fail(r, "not signed: the release does not match its manifest");
+		goto out;
+	}
+	if ((r = keys_secret_read(root_key, &sk)) != VARSKO_OK) {
+		fail(r, "cannot read the root key file");
+		goto out;
+	}
+	if ((r = release_signing_input(hash, &in)) != VARSKO_OK || (r = proto_sign(sig, &in, sk)) != VARSKO_OK ||
+	    (r = proto_b64_encode(hash, sizeof(hash), hb64, sizeof(hb64))) != VARSKO_OK ||
+	    (r = proto_b64_encode(sig, sizeof(sig), sb64, sizeof(sb64))) != VARSKO_OK) {
+		fail(r, "cannot sign");
+		goto out;
+	}
+	o = json_pack("{s:s, s:s, s:i}", "manifest", hb64, "sig", sb64, "version", 1);
+	if (o == NULL || (text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+		r = VARSKO_ERR_NOMEM;
+		fail(r, "out of memory");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/release.sig", dir);
+	if (unlink(path) != 0 && errno != ENOENT) {
+		r = VARSKO_ERR_IO;
+		fail(r, "cannot replace %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((r = file_write_new(path, text, strlen(text), 0644)) != VARSKO_OK) {
+		fail(r, "cannot write %s", path);
+		goto out;
+	}
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	printf("signed: %s (%zu files), release %.12s\n", path, n, hex);
+out:
+	free(text);
+	json_decref(o);
+	proto_buf_free(&in);
+	keys_secret_free(sk);
+	return r;
+}
+
+static int release_verify(const char *dir, const uint8_t root_pk[PROTO_PK_LEN])
+{
+	uint8_t hash[crypto_hash_sha256_BYTES], have[crypto_hash_sha256_BYTES], sig[PROTO_SIG_LEN];
+	char path[4096], hex[2 * crypto_hash_sha256_BYTES + 1], *text = NULL;
+	struct proto_buf in;
+	size_t len = 0, n = 0;
+	json_t *o = NULL;
+	json_error_t jerr;
+	int r, files;
+
+	proto_buf_init(&in);
+	files = release_check_files(dir, hash, &n);
+	snprintf(path, sizeof(path), "%s/release.sig", dir);
+	if ((r = file_read(path, RELEASE_SIG_MAX, 0, &text, &len)) != VARSKO_OK) {
+		fail(r, "cannot read %s", path);
+		goto out;
+	}
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL || !json_is_object(o) || json_object_size(o) != 3 ||
+	    !json_is_integer(json_object_get(o, "version")) || json_integer_value(json_object_get(o, "version")) != 1 ||
+	    !json_is_string(json_object_get(o, "manifest")) || !json_is_string(json_object_get(o, "sig")) ||
+	    proto_b64_decode_exact(json_string_value(json_object_get(o, "manifest")), have, sizeof(have)) != VARSKO_OK ||
+	    proto_b64_decode_exact(json_string_value(json_object_get(o, "sig")), sig, sizeof(sig)) != VARSKO_OK) {
+		r = VARSKO_ERR_BAD_INPUT;
+		fail(r, "%s is not a release signature ({\"manifest\":B64,\"sig\":B64,\"version\":1})", path);
+		goto out;
+	}
+	if (sodium_memcmp(have, hash, sizeof(hash)) != 0) {
+		r = VARSKO_ERR_BAD_SIGNATURE;
+		fail(r, "%s signs another release.json than the one in %s", path, dir);
+		goto out;
+	}
+	if ((r = release_signing_input(hash, &in)) != VARSKO_OK || (r = proto_verify(sig, &in, root_pk)) != VARSKO_OK) {
+		fail(VARSKO_ERR_BAD_SIGNATURE, "%s: the signature is not the root key's", path);
+		r = VARSKO_ERR_BAD_SIGNATURE;
+		goto out;
+	}
+	if ((r = files) != VARSKO_OK) {
+		fail(r, "the manifest is signed, but the files do not match it");
+		goto out;
+	}
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	printf("verified: %s (%zu files) signed by the root key, release %.12s\n", dir, n, hex);
+out:
+	json_decref(o);
+	file_free(text, len, 0);
+	proto_buf_free(&in);
+	return r;
+}
+
+static int cmd_release(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "root-key", required_argument, NULL, 'k' },
+		{ "root-pk", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *what, *dir, *root_key = NULL, *root_b64 = NULL;
+	uint8_t pk[PROTO_PK_LEN], *sk = NULL;
+	int c, r;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		if (argc >= 2) {
+			fputs(usage_release, stdout);
+			return 0;
+		}
+		return usage_error(usage_release, "release takes: sign or verify");
+	}
+	what = argv[1];
+	argc--;
+	argv++;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage_release, stdout);
+			return 0;
+		case 'k':
+			root_key = optarg;
+			break;
+		case 'p':
+			root_b64 = optarg;
+			break;
+		default:
+			return usage_error(usage_release, "unknown option or missing value");
+		}
+	}
+	if (optind + 1 != argc)
+		return usage_error(usage_release, "one directory: the release");
+	dir = argv[optind];
+	if (strcmp(what, "sign") == 0) {
+		if (root_key == NULL || root_b64 != NULL)
+			return usage_error(usage_release, "sign needs --root-key FILE");
+		return release_sign(dir, root_key) == VARSKO_OK ? 0 : 1;
+	}
+	if (strcmp(what, "verify") != 0)
+		return usage_error(usage_release, "release takes: sign or verify");
+	if ((root_key == NULL) == (root_b64 == NULL))
+		return usage_error(usage_release, "verify needs --root-pk B64 or --root-key FILE");
+	if (root_b64 != NULL) {
+		if (proto_b64_decode_exact(root_b64, pk, sizeof(pk)) != VARSKO_OK)
+			return usage_error(usage_release, "--root-pk is not the base64 of 32 bytes");
+	} else {
+		if ((r = keys_secret_read(root_key, &sk)) != VARSKO_OK) {
+			fail(r, "cannot read the root key file");
+			return 1;
+		}
+		keys_public_of(sk, pk);
+		keys_secret_free(sk);
+	}
+	return release_verify(dir, pk) == VARSKO_OK ? 0 : 1;
+}
+
 /* ---- thread retention (docs/THREADS.md "Retention") ----------------------------------- */
 
 #define THREADS_BATCH   100    /* threads listed, then purged, per round */
@@ -1504,6 +1788,8 @@ int main(int argc, char **argv)
 		return cmd_restore(cfgpath, argc, argv);
 	if (strcmp(cmd, "org") == 0)
 		return cmd_org(cfgpath, argc, argv);
+	if (strcmp(cmd, "release") == 0)
+		return cmd_release(argc, argv);
 	if (strcmp(cmd, "deadline") == 0) {
 #ifdef HAVE_CTL_DEADLINE
 		optind = 1;
