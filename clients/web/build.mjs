@@ -4,8 +4,11 @@
 //                            (served immutable: a release replaces index.html)
 //   *.gz                     gzip variants of the text files (varskod serves
 //                            them to browsers that accept gzip)
+//   sw.js                    the service worker (src/sw.js bundled), at the root
+//                            and not content-hashed: the browser fetches it by name
 //   release.json             every file with its SHA-256: the release manifest
-//                            (PROTOCOL.md "The web client's release")
+//                            (PROTOCOL.md 18, "The web client's release"); the
+//                            operator signs it offline (varskoctl release sign)
 // Usage: node build.mjs --out DIR [--catalogue FILE] [--stamp FILE]
 // Run by meson (clients/web/meson.build) after deploy/npm-deps.sh installed the
 // packages of package-lock.json; never needs the network.
@@ -65,6 +68,21 @@ const result = await esbuild.build({
 	// libsodium's Emscripten build mentions Node modules on paths a browser never takes.
 	external: ['fs', 'path', 'crypto', 'url'],
 	metafile: true,
+	logLevel: 'warning',
+});
+
+// The service worker: a classic script (every target browser runs those), not content-hashed.
+await esbuild.build({
+	absWorkingDir: here,
+	entryPoints: ['src/sw.js'],
+	bundle: true,
+	format: 'iife',
+	platform: 'browser',
+	target: ['chrome109', 'firefox115', 'safari16'],
+	minify: true,
+	legalComments: 'none',
+	outfile: path.join(out, 'sw.js'),
+	external: ['fs', 'path', 'crypto', 'url'],
 	logLevel: 'warning',
 });
 

@@ -28,7 +28,8 @@ def main():
     c = checks.check
     dist = weblib.require_web()
     # recheck_interval 2: a revoked device's open session is closed within seconds.
-    with flowlib.Flow(agents=[], users=[], config={"web_root": dist, "recheck_interval": 2}) as fl:
+    with flowlib.Flow(agents=[], users=[], config={"recheck_interval": 2}) as fl:
+        fl.extra_config["web_root"] = weblib.signed_web_root(fl, dist)
         fl.setup()
         inv = fl.invite("laerer-anna")
         shots = weblib.shot_dir("web_enroll")

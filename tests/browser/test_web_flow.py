@@ -40,7 +40,8 @@ def main():
     c = checks.check
     dist = weblib.require_web()
     with flowlib.Flow(agents=["team-slagelse"], users=["skoleleder-karen"],
-                      config={"web_root": dist, "warn_vurdering_minutes": 1440}) as fl:
+                      config={"warn_vurdering_minutes": 1440}) as fl:
+        fl.extra_config["web_root"] = weblib.signed_web_root(fl, dist)
         fl.setup()
         thomas_code = re.search(r"\b(?:[A-Z2-7]{5}-){5}[A-Z2-7]\b", fl.enroll_out.get("leder-thomas", ""))
         c("leder-thomas's recovery code is known from his CLI enrollment", thomas_code is not None)

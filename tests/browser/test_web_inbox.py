@@ -25,7 +25,8 @@ def main():
     checks = harness.Checks()
     c = checks.check
     dist = weblib.require_web()
-    with flowlib.Flow(agents=["team-slagelse"], users=["skoleleder-karen"], config={"web_root": dist}) as fl:
+    with flowlib.Flow(agents=["team-slagelse"], users=["skoleleder-karen"]) as fl:
+        fl.extra_config["web_root"] = weblib.signed_web_root(fl, dist)
         fl.setup()
         docs = [fl.doc(age=7 + i % 6, extra_text=f"(nr. {i})", institution="inst-vestervangsskolen",
                        mutate=lambda d: d.pop("attachments", None)) for i in range(COUNT)]

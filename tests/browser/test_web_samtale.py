@@ -30,7 +30,8 @@ def main():
     checks = harness.Checks()
     c = checks.check
     dist = weblib.require_web()
-    with flowlib.Flow(agents=["team-slagelse"], users=["raadgiver-sofie"], config={"web_root": dist}) as fl:
+    with flowlib.Flow(agents=["team-slagelse"], users=["raadgiver-sofie"]) as fl:
+        fl.extra_config["web_root"] = weblib.signed_web_root(fl, dist)
         fl.setup()
         anna = fl.invite("laerer-anna")
         rc, out = weblib.run_scenario(fl, "web_samtale.mjs", {

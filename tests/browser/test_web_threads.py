@@ -88,6 +88,8 @@ def main():
         if not c("the thread modules bundle with esbuild", err is None, err or ""):
             return checks.done()
         with flowlib.Flow(agents=[], users=[], config={"web_root": root}) as fl:
+            weblib.root_key(fl)
+            weblib.sign_release(fl, root)  # the release signed, the test's files beside it
             fl.setup()
             for u in (SOFIE, JONAS, THOMAS):
                 if u not in fl.homes:  # setup() enrolls each team's leder for its chain

@@ -69,3 +69,44 @@ def run_scenario(env, script, extra, checks, timeout=600):
         elif line.strip():
             harness.log(line)  # screenshots, measurements, page text after a failure
     return rc, out
+
+
+def root_key(fl):
+    """The organisation root key file the Flow's setup() will use (`org init` keeps a file that is there):
+    made now, before setup, so that the web root can be signed before varskod first starts."""
+    path = fl.path("root.key")
+    if not os.path.exists(path):
+        der = subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-outform", "der"],
+                             capture_output=True, check=True).stdout
+        pub = subprocess.run(["openssl", "pkey", "-inform", "der", "-pubout", "-outform", "der"], input=der,
+                             capture_output=True, check=True).stdout
+        sk = der[-32:] + pub[-32:]  # libsodium's secret key: seed, then public key
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(base64.b64encode(sk).decode() + "\n")
+    fl.root_key = path
+    return path
+
+
+def sign_release(fl, root):
+    """`varskoctl release sign --root-key fl.root_key ROOT`; returns its output (raises on failure)."""
+    ctl = os.path.join(harness.BUILD_ROOT, "gateway", "varskoctl")
+    r = subprocess.run([ctl, "release", "sign", "--root-key", fl.root_key, root], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"varskoctl release sign {root}: {r.stdout} {r.stderr}")
+    return r.stdout
+
+
+def signed_web_root(fl, dist=None, name="web"):
+    """A copy of the built web client (build/clients/web/dist) in the test's temp dir, signed with the
+    organisation root key (fl.root_key, made here before setup() when it is not there yet): the web
+    root varskod serves (PROTOCOL.md 18). Call it before fl.setup() and put the result in
+    fl.extra_config["web_root"]."""
+    dist = dist or require_web()
+    if getattr(fl, "root_key", None) is None or not os.path.exists(fl.root_key):
+        root_key(fl)
+    root = fl.path(name)
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(dist, root)
+    sign_release(fl, root)
+    return root

@@ -45,6 +45,8 @@ const app = {
 let main;
 let navBox;
 let statusEl;
+let releaseEl;
+let releaseWarning;
 
 function frame() {
 	statusEl = h('span', { class: 'vk-status', 'data-state': 'idle', role: 'status', 'aria-live': 'polite' },
@@ -52,6 +54,8 @@ function frame() {
 	navBox = h('div', { class: 'vk-navbar', hidden: true });
 	main = h('main', { id: 'main-content', class: 'container', tabindex: '-1' });
 	const release = h('p', { class: 'vk-footer-release', id: 'release' });
+	releaseEl = release;
+	releaseWarning = h('div', { class: 'container', id: 'release-warning', hidden: true });
 	const root = document.getElementById('app');
 	replace(root,
 		h('header', { class: 'header' },
@@ -60,20 +64,80 @@ function frame() {
 					h('div', { class: 'solution-heading' }, h('a', { href: '#/' }, t('app.name'))),
 					h('div', { class: 'vk-tagline' }, h('p', { class: 'mb-0' }, t('app.tagline')), h('p', { class: 'mb-0' }, statusEl))))),
 		navBox,
+		releaseWarning,
 		main,
 		h('footer', null, h('div', { class: 'footer' }, h('div', { class: 'container' },
 			h('p', null, t('app.footer')), release))));
+	if (navigator.serviceWorker) {
+		navigator.serviceWorker.addEventListener('message', (e) => releaseMessage(e.data));
+		navigator.serviceWorker.addEventListener('controllerchange', () => showRelease(releaseEl));
+	}
 	showRelease(release);
 }
 
-/* The short hash of the running release (its manifest), in the footer. */
+/*
+ * The short hash of the running release (its manifest), in the footer: the
+ * service worker's (sw.js) when it controls the page, which also says when
+ * it refused a release the server offers; else the served release.json's.
+ */
 async function showRelease(el) {
+	const sw = navigator.serviceWorker;
+	if (sw && sw.controller) {
+		sw.controller.postMessage({ type: 'release?' });
+		return;
+	}
 	try {
 		const r = await fetch('/release.json', { cache: 'no-cache' });
 		const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await r.arrayBuffer()));
 		el.textContent = t('app.release', { hash: sodium.to_hex(digest).slice(0, 12) });
 	} catch {
 		el.textContent = '';
+	}
+}
+
+/* A message from the service worker: {type: 'release', state, running, offered}. */
+function releaseMessage(m) {
+	if (!m || m.type !== 'release') return;
+	if (m.running) releaseEl.textContent = t('app.release', { hash: m.running.slice(0, 12) });
+	if (m.state === 'refused') {
+		releaseWarning.hidden = false;
+		replace(releaseWarning, alert('warning', t('app.release_refused_heading'), t('app.release_refused'),
+			t('app.release_refused_next')));
+	} else if (m.state === 'unverified') {
+		releaseWarning.hidden = false;
+		replace(releaseWarning, alert('warning', t('app.release_refused_heading'), t('app.release_unverified')));
+	} else if (m.state === 'current' || m.state === 'taken') {
+		releaseWarning.hidden = true;
+		replace(releaseWarning);
+	}
+}
+
+/* The worker's URL through the page's one Trusted Types policy, "varsko" (the CSP requires it): only /sw.js. */
+let ttPolicy = null;
+function swUrl() {
+	if (!window.trustedTypes) return '/sw.js';
+	if (!ttPolicy) ttPolicy = window.trustedTypes.createPolicy('varsko', {
+		createScriptURL: (u) => {
+			if (u !== '/sw.js') throw new TypeError('not the service worker');
+			return u;
+		},
+	});
+	return ttPolicy.createScriptURL('/sw.js');
+}
+
+/*
+ * Pin the organisation root public key where the service worker reads it (a
+ * plain record: it is public) and register the worker, once the device is
+ * enrolled and unlocked. Without a root (no org chain) nothing is pinned.
+ */
+async function protectRelease(secrets) {
+	if (!secrets.root_pk || !('serviceWorker' in navigator)) return;
+	try {
+		const pin = await vault.get(vault.RELEASE);
+		if (!pin || !pin.root_pk) await vault.put(vault.RELEASE, { root_pk: secrets.root_pk });
+		await navigator.serviceWorker.register(swUrl(), { scope: '/' });
+	} catch {
+		// No worker (a private window, a browser without it): the page runs as before, unprotected.
 	}
 }
 
@@ -412,6 +476,7 @@ async function forget() {
 
 async function unlocked(secrets) {
 	app.secrets = secrets;
+	await protectRelease(secrets);
 	app.settings = { lock_minutes: 15, ...(await vault.getLocal(secrets.local_key, vault.SETTINGS)) };
 	app.lastUse = Date.now();
 	await connect();

@@ -104,6 +104,8 @@ export const DEVICE = 'device';
 /* Sealed under the device's local key (secrets.local_key): settings and the form's draft. */
 export const SETTINGS = 'settings';
 export const DRAFT = 'draft';
+/* {root_pk}: the organisation root public key, in plain (public), read by the service worker (sw.js). */
+export const RELEASE = 'release';
 
 /** A new random local key (b64): drafts and settings are sealed under it, never the passphrase. */
 export function newLocalKey() {
