@@ -110,3 +110,41 @@ def signed_web_root(fl, dist=None, name="web"):
     shutil.copytree(dist, root)
     sign_release(fl, root)
     return root
+
+
+def run_steps(env, script, extra, checks, steps, timeout=600):
+    """As run_scenario, for a scenario that asks the test to act between its steps: a line "step: NAME"
+    runs steps[NAME]() here (e.g. change the served release and restart varskod), then "done" (or
+    "failed: ...") goes to the scenario's stdin."""
+    import threading
+    e = dict(os.environ)
+    e.update({"VARSKO_URL": f"https://127.0.0.1:{env.port}/",
+              "VARSKO_SPKI": spki_hash(os.path.join(env.certs, "server.crt"))})
+    e.update(extra)
+    p = subprocess.Popen(["node", os.path.join(HERE, script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, env=e, cwd=HERE, bufsize=1)
+    timer = threading.Timer(timeout, p.kill)
+    timer.start()
+    out = []
+    for line in p.stdout:
+        out.append(line)
+        line = line.rstrip("\n")
+        if line.startswith("ok - "):
+            checks.check(line[5:], True)
+        elif line.startswith("not ok - "):
+            name, _, detail = line[9:].partition(": ")
+            checks.check(name, False, detail)
+        elif line.startswith("step: "):
+            try:
+                steps[line[6:]]()
+                answer = "done"
+            except Exception as x:  # noqa: BLE001 - reported to the scenario and the log
+                answer = f"failed: {x}"
+                harness.log(f"step {line[6:]}: {x}")
+            p.stdin.write(answer + "\n")
+            p.stdin.flush()
+        elif line.strip():
+            harness.log(line)
+    rc = p.wait()
+    timer.cancel()
+    return rc, "".join(out)

@@ -23,7 +23,8 @@ const PIN = 'release'; // {root_pk}: written by the page (main.js)
 const RUNNING = 'release_running'; // {hash, files: {path: hex}}: written here
 const PREFIX = 'varsko-release-';
 const TAG = 'varsko-release-v1';
-const CHECK_WAIT_MS = 10000; // a navigation waits at most this long for the check
+const CHECK_WAIT_MS = 30000; // a navigation waits at most this long for the check
+const PARALLEL = 6; // files fetched at once while a release is checked
 const PATH_RE = /^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*\/)*[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 function idb(mode, fn) {
@@ -99,14 +100,18 @@ function parseManifest(bytes) {
 async function take(hex, files) {
 	const name = PREFIX + hex;
 	const cache = await caches.open(name);
+	const todo = Object.entries(files);
+	const one = async ([p, want]) => {
+		const res = await fetch('/' + p, { cache: 'no-cache', credentials: 'same-origin' });
+		if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
+		const bytes = await res.arrayBuffer();
+		if (toHex(await sha256(bytes)) !== want) throw new Error(`${p}: its SHA-256 is not the manifest's`);
+		await cache.put('/' + p, copy(res, bytes));
+	};
 	try {
-		for (const [p, want] of Object.entries(files)) {
-			const res = await fetch('/' + p, { cache: 'no-cache', credentials: 'same-origin' });
-			if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
-			const bytes = await res.arrayBuffer();
-			if (toHex(await sha256(bytes)) !== want) throw new Error(`${p}: its SHA-256 is not the manifest's`);
-			await cache.put('/' + p, copy(res, bytes));
-		}
+		await Promise.all(Array.from({ length: PARALLEL }, async () => {
+			while (todo.length) await one(todo.shift());
+		}));
 	} catch (e) {
 		await caches.delete(name);
 		throw e;
@@ -119,6 +124,7 @@ async function take(hex, files) {
 let running = null; // {hash, files}, loaded from IndexedDB
 let last = null; // the last check's result: {state, running, offered, reason}
 let inflight = null;
+const servedTo = new Map(); // client id -> the release hash its page was served from (this worker's life)
 
 async function loadRunning() {
 	if (!running) running = (await idbGet(RUNNING).catch(() => null)) || null;
@@ -193,10 +199,11 @@ async function fromRelease(path) {
 	return cache.match(path);
 }
 
-async function navigate(req) {
+async function navigate(req, clientId) {
 	if (!(await pinnedRoot())) return fetch(req);
 	await Promise.race([checkOnce(), new Promise((r) => setTimeout(r, CHECK_WAIT_MS))]);
 	const res = await fromRelease('/index.html');
+	if (res && clientId) servedTo.set(clientId, running.hash);
 	return res || fetch(req);
 }
 
@@ -229,7 +236,7 @@ self.addEventListener('fetch', (e) => {
 	const url = new URL(req.url);
 	if (url.origin !== self.location.origin) return;
 	if (req.mode === 'navigate' && (url.pathname === '/' || url.pathname === '/index.html')) {
-		e.respondWith(navigate(req));
+		e.respondWith(navigate(req, e.resultingClientId));
 		return;
 	}
 	const p = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
@@ -246,7 +253,9 @@ self.addEventListener('message', (e) => {
 	if (!e.data || e.data.type !== 'release?') return;
 	const answer = async () => {
 		const r = inflight ? await inflight : last || (await checkOnce());
-		if (e.source) e.source.postMessage({ type: 'release', ...r, running: r.running || (running && running.hash) });
+		// The release this page runs: the one its navigation was served from, else the running one.
+		const mine = (e.source && servedTo.get(e.source.id)) || r.running || (running && running.hash);
+		if (e.source) e.source.postMessage({ type: 'release', ...r, running: mine });
 	};
 	e.waitUntil(answer());
 });
