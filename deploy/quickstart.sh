@@ -276,9 +276,15 @@ mqtt_ca = $state/certs/ca.crt
 mqtt_cert = $state/certs/varskod.crt
 mqtt_key = $state/certs/varskod.key
 EOF_CONF
-# The web client as the build made it (clients/web/meson.build), served on the HTTPS port.
+# The web client as the build made it (clients/web/meson.build), served on the HTTPS port:
+# a copy in the state directory, signed with the demo's root key below (PROTOCOL.md 18),
+# as an operator signs a release offline before installing it.
+web_root=
 if [ -f "$build/clients/web/dist/index.html" ]; then
-	echo "web_root = $build/clients/web/dist" >>"$conf"
+	web_root=$state/web
+	rm -rf "$web_root"
+	cp -r "$build/clients/web/dist" "$web_root" || die "cannot copy the web client to $web_root"
+	echo "web_root = $web_root" >>"$conf"
 else
 	say "WARNING: the web client is not built ($build/clients/web/dist): varskod serves no web pages"
 fi
@@ -304,6 +310,10 @@ root_key=$state/org-root.key
 if ! "$varskoctl" -c "$conf" org show >/dev/null 2>&1; then
 	say "varskoctl org init (root key $root_key)"
 	"$varskoctl" -c "$conf" org init --root-key "$root_key" >&2 || die "varskoctl org init failed"
+fi
+if [ -n "$web_root" ]; then
+	say "varskoctl release sign (the web client in $web_root, with the root key)"
+	"$varskoctl" release sign --root-key "$root_key" "$web_root" >&2 || die "varskoctl release sign failed"
 fi
 
 say "mosquitto on 127.0.0.1:$mqtt_port"
