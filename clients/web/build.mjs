@@ -119,12 +119,12 @@ for (const f of (await walk(out)).sort()) {
 	if (compressible.test(rel) && bytes.length > 256) {
 		const gz = gzipSync(bytes, { level: 9 });
 		await writeFile(f + '.gz', gz);
-		if (/\.(js|css)$/.test(rel)) totalGz += gz.length;
-	} else if (/\.(js|css)$/.test(rel)) {
+		if (/\.(js|css)$/.test(rel) && rel !== 'sw.js') totalGz += gz.length;
+	} else if (/\.(js|css)$/.test(rel) && rel !== 'sw.js') {
 		totalGz += bytes.length;
 	}
 }
 await writeFile(path.join(out, 'release.json'), JSON.stringify({ version: 1, files: manifest }, null, 1) + '\n');
 console.log(`build.mjs: ${Object.keys(manifest).length} files, ${Math.round(total / 1024)} KiB; ` +
-	`script and styles ${Math.round(totalGz / 1024)} KiB compressed; in ${out}`);
+	`the page's script and styles ${Math.round(totalGz / 1024)} KiB compressed (sw.js apart); in ${out}`);
 if (stamp) await writeFile(stamp, `${new Date().toISOString()}\n`);

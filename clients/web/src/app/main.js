@@ -135,7 +135,8 @@ async function protectRelease(secrets) {
 	try {
 		const pin = await vault.get(vault.RELEASE);
 		if (!pin || !pin.root_pk) await vault.put(vault.RELEASE, { root_pk: secrets.root_pk });
-		await navigator.serviceWorker.register(swUrl(), { scope: '/' });
+		// Not awaited: the worker checks the release while the page goes on.
+		navigator.serviceWorker.register(swUrl(), { scope: '/' }).catch(() => {});
 	} catch {
 		// No worker (a private window, a browser without it): the page runs as before, unprotected.
 	}
