@@ -117,6 +117,9 @@ def main():
             c("the web address serves the web client (built by the quickstart) with its Content-Security-Policy",
               "<html lang=\"da\">" in page and "/assets/app-" in page and
               "require-trusted-types-for" in headers.get("content-security-policy", ""), page[:300] + str(headers))
+            sig, _ = web_page(q.get("web_url", "") + "release.sig", q.get("ca_file", ""))
+            c("the web client is served signed with the demo's root key (release.sig, PROTOCOL.md 18)",
+              sig.startswith('{"manifest":"') and '"sig":"' in sig and sig.endswith('"version":1}'), sig[:200])
             mq = q.get("mqtt", {})
             c("mqtt port as requested and listening", mq.get("port") == mqtt_port and accepts(mqtt_port), str(mq))
             agents = mq.get("agents", {})
