@@ -105,9 +105,66 @@ export async function axe(page) {
 	return r.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.nodes.slice(0, 2).map((n) => n.target.join(' ')).join(', ')}`);
 }
 
+/*
+ * Keyboard only: Tab from the top of the page reaches every control a mouse
+ * could use (links, buttons, fields; one radio button per group, as browsers
+ * do), each showing a focus outline. Returns the controls it did not reach.
+ */
+export async function keyboardMisses(page) {
+	const want = await page.evaluate(() => {
+		const seen = new Set();
+		const out = [];
+		let n = 0;
+		for (const el of document.querySelectorAll('a[href], button, input, select, textarea, [tabindex]')) {
+			const r = el.getBoundingClientRect();
+			const style = getComputedStyle(el);
+			if (el.disabled || el.tabIndex < 0 || r.width === 0 || r.height === 0 || style.visibility === 'hidden') continue;
+			if (el.type === 'radio') {
+				if (seen.has(el.name)) continue;
+				seen.add(el.name);
+			}
+			el.dataset.vkKey = String(n++);
+			out.push(el.dataset.vkKey);
+		}
+		return out;
+	});
+	const reached = new Set();
+	const unfocused = [];
+	await page.evaluate(() => document.activeElement && document.activeElement.blur());
+	await page.keyboard.press('Home');
+	for (let i = 0; i < want.length + 8; i++) {
+		await page.keyboard.press('Tab');
+		const got = await page.evaluate(() => {
+			const a = document.activeElement;
+			if (!a || !a.dataset || (a.dataset.vkKey === undefined && a.type !== 'radio')) return null;
+			const st = getComputedStyle(a);
+			const ring = st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) > 0;
+			return { key: a.type === 'radio' ? `radio:${a.name}` : a.dataset.vkKey, ring, what: a.outerHTML.slice(0, 80) };
+		});
+		if (!got) continue;
+		reached.add(got.key);
+		if (!got.ring) unfocused.push(got.what);
+	}
+	const radios = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('input[type=radio][data-vk-key]')]
+		.map((r) => [r.dataset.vkKey, `radio:${r.name}`])));
+	const missed = want.filter((k) => !reached.has(k) && !reached.has(radios[k]));
+	const names = await page.evaluate((keys) => keys.map((k) => {
+		const el = document.querySelector(`[data-vk-key="${k}"]`);
+		return el ? el.outerHTML.slice(0, 80) : k;
+	}), missed);
+	return { missed: names, unfocused };
+}
+
 /** A full-page screenshot at the given width, listed in the output. */
 export async function shots(page, dir, name, checks) {
 	const size = page.viewportSize();
+	const kb = await keyboardMisses(page);
+	checks.ok(kb.missed.length === 0, `${name}: every control is reached with Tab alone`, kb.missed.join(' | '));
+	checks.ok(kb.unfocused.length === 0, `${name}: the control with the keyboard focus shows it`, kb.unfocused.join(' | '));
+	// The browser zoomed to 200 % on a 1280 px screen lays out as 640 px.
+	await page.setViewportSize({ width: 640, height: 900 });
+	const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+	checks.ok(wide <= 0, `${name} fits the browser zoomed to 200 % (640 px) without sideways scrolling`, `${wide} px too wide`);
 	for (const [label, width] of Object.entries(WIDTHS)) {
 		await page.setViewportSize({ width, height: 900 });
 		const file = path.join(dir, `${name}-${width}.png`);

@@ -108,11 +108,11 @@ try {
 	await noAxe(thomas, 'Godkend denne browser');
 	await shots(thomas, dir, 'godkend', checks);
 	await thomas.getByLabel('Gendannelseskode').fill('AAAAA-AAAAA-AAAAA-AAAAA-AAAAA-A');
-	await thomas.getByRole('button', { name: 'Godkend' }).click();
+	await thomas.getByRole('button', { name: 'Godkend', exact: true }).click();
 	await thomas.getByText('Gendannelseskoden passer ikke').first().waitFor({ timeout: 30000 });
 	c(true, 'a wrong recovery code is refused in Danish');
 	await thomas.getByLabel('Gendannelseskode').fill(env('VARSKO_THOMAS_RECOVERY').toLowerCase());
-	await thomas.getByRole('button', { name: 'Godkend' }).click();
+	await thomas.getByRole('button', { name: 'Godkend', exact: true }).click();
 	await thomas.getByRole('heading', { level: 1, name: 'Velkommen, Thomas Overgaard' }).waitFor({ timeout: 60000 });
 	c(true, 'Thomas\'s browser is approved with his recovery code (made by the C CLI)');
 	await thomas.getByRole('link', { name: 'Frister' }).click();

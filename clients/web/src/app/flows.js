@@ -2,14 +2,16 @@
 // login (setup, recovery code, recovery), sending the form, the verified
 // timeline, the receipt file, and the caseworker's opened underretning.
 // main.js owns the frame and the routes; this file connects pages and client/.
-import { VarskoError } from '../crypto/codec.js';
+import { now, VarskoError } from '../crypto/codec.js';
+import { approvalConfirm, approvalForget, approvalList, approvalOffer, approvalRequest, approvalReveal, approvalWait } from '../client/approve.js';
 import { receiptFileText, receiptLoad } from '../client/receipt.js';
 import { status as statusOf } from '../client/status.js';
 import { submit } from '../client/submit.js';
 import { orgFirstCheck } from '../client/team.js';
-import { deviceRecover, userSetup } from '../client/userkey.js';
+import { deviceRecover, userDevices, userSetup } from '../client/userkey.js';
 import * as vault from '../client/vault.js';
 import { h, replace } from './dom.js';
+import { devicesPage } from './pages/devices.js';
 import { recoveryPage } from './pages/enroll.js';
 import { sentPage, timelinePage } from './pages/mine.js';
 import { recoverPage } from './pages/recover.js';
@@ -29,11 +31,29 @@ export async function afterLogin(main, session, done) {
 		r = await userSetup(session);
 	} catch (e) {
 		if (e instanceof VarskoError && e.code === 'not_cross_signed') {
+			let finished = false;
+			const finish = (text) => {
+				if (finished) return;
+				finished = true;
+				done(text);
+			};
 			recoverPage(main, {
 				onRecover: async (code) => {
 					await deviceRecover(session, code);
-					done(t('recover.done'));
+					finish(t('recover.done'));
 				},
+				// 15.7 on this (new) device: ask, wait for the other device's offer, show the code, wait to be added.
+				onApprove: async (progress) => {
+					const a = await approvalRequest(session);
+					try {
+						progress('offer');
+						progress('code', await approvalReveal(session, a, msUntil(a.expires)));
+						await approvalWait(session, a);
+					} finally {
+						approvalForget(a);
+					}
+				},
+				onApproved: () => finish(t('approve.done')),
 			});
 			focus();
 			return;
@@ -46,6 +66,36 @@ export async function afterLogin(main, session, done) {
 		return;
 	}
 	done();
+}
+
+/* Milliseconds until a protocol time (Unix seconds); never below 1 s. */
+function msUntil(secs) {
+	return Math.max(1000, (secs - now()) * 1000);
+}
+
+/**
+ * Mine enheder: the user's devices by the verified chain and the open
+ * approvals of new devices; this device approves one (15.7, the old side).
+ */
+export async function showDevices(main, session, info) {
+	try {
+		const [devices, list] = await Promise.all([userDevices(session), approvalList(session)]);
+		devicesPage(main, {
+			devices, requests: list.items, info,
+			onOffer: (id, expires) => approvalOffer(session, id, msUntil(expires)),
+			onConfirm: async (a, typed) => {
+				try {
+					await approvalConfirm(session, a, typed);
+				} finally {
+					if (a.state !== 1) approvalForget(a); // 1: not compared yet (not six digits), typed again
+				}
+			},
+			onRefresh: (text) => showDevices(main, session, text),
+		});
+	} catch (e) {
+		replace(main, errorAlert(e));
+	}
+	focus();
 }
 
 function focus() {

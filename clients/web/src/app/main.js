@@ -7,7 +7,7 @@ import { plain } from '../client/conn.js';
 import { enroll, login } from '../client/enroll.js';
 import { event as cwEvent, openUnderretning } from '../client/caseworker.js';
 import { Session } from '../client/session.js';
-import { afterLogin, download, sendDocument, showTimeline } from './flows.js';
+import { afterLogin, download, sendDocument, showDevices, showTimeline } from './flows.js';
 import { threadCreate, threadFetch, threadList, threadRead, threadSend, threadSendFile, threadSendReference } from '../client/threads.js';
 import { conversationPage, newThreadPage, threadsPage } from './pages/threads.js';
 import * as vault from '../client/vault.js';
@@ -192,6 +192,9 @@ function route() {
 				await vault.putLocal(app.secrets.local_key, vault.SETTINGS, app.settings);
 			},
 		});
+	} else if (hash === '#/enheder') {
+		showDevices(main, app.session);
+		return;
 	} else if (hash === '#/ny' && app.cert.role === 'fagperson') {
 		showForm();
 		return;

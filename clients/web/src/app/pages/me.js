@@ -41,6 +41,7 @@ export function mePage(main, { cert, secrets, names, lockMinutes, onLock, onForg
 			row(t('me.device'), h('span', { class: 'vk-mono' }, cert.device)),
 			row(t('me.org'), h('span', { class: 'vk-mono' }, org)),
 			row(t('me.valid'), new Date(cert.notAfter * 1000).toLocaleDateString('da-DK', { dateStyle: 'long' }))),
+		h('p', null, h('a', { href: '#/enheder', id: 'my-devices' }, t('me.devices'))),
 		form,
 		h('p', { class: 'mt-7' }, button(t('me.lock'), { secondary: true, id: 'lock-now', onclick: onLock })),
 		h('p', null, button(t('me.logout'), { secondary: true, id: 'logout', onclick: () => {
