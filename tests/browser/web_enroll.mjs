@@ -186,10 +186,57 @@ try {
 	await page.getByRole('heading', { level: 1, name: 'Lås op' }).waitFor();
 	c(true, 'Lås locks the page');
 
-	// Revoked by the operator while the page is open: it says so in Danish and stops trying.
+	// A server whose receipt does not verify: every frame passes through a relay in the test that breaks
+	// the first receipt's signature. The page refuses it in Danish and keeps the draft; sent again, the
+	// same submission gets the one (now untouched) receipt, marked as the same.
+	let broken = 0;
+	await page.routeWebSocket(/.*/, (ws) => {
+		const server = ws.connectToServer();
+		ws.onMessage((m) => server.send(m));
+		server.onMessage((m) => {
+			if (broken === 0 && typeof m === 'string' && m.includes('"type":"receipt"')) {
+				broken++;
+				ws.send(m.replace(/"sig":"(.)/, (x, ch) => `"sig":"${ch === 'A' ? 'B' : 'A'}`));
+				return;
+			}
+			ws.send(m);
+		});
+	});
 	await page.getByLabel('Adgangssætning').fill(PASS);
 	await page.getByRole('button', { name: 'Lås op' }).click();
-	await page.getByText('Forbundet').first().waitFor({ timeout: 30000 });
+	await page.getByLabel('Barnets navn').waitFor({ timeout: 30000 });
+	await page.getByLabel('Kun fødselsdato').check();
+	await page.getByLabel('Barnets fødselsdato').fill(`${new Date().getFullYear() - 9}-03-14`);
+	await page.getByLabel('Barnets adresse').fill('Eksempelvej 1, 4200 Slagelse');
+	await page.locator('#akut-no').check();
+	await page.locator('#handicap-no').check();
+	await page.getByRole('button', { name: 'Næste' }).click();
+	await page.getByRole('button', { name: 'Fjern forælder 1' }).click();
+	await page.locator('#interpreter-no').check();
+	await page.getByRole('button', { name: 'Næste' }).click();
+	await page.getByLabel('Hvad er du bekymret for?').fill('Eleven er ofte sulten.');
+	await page.getByLabel('Hvad har du set og hørt?').fill('Ingen madpakke tre dage i træk.');
+	await page.getByLabel('Barnets trivsel og udvikling').fill('Ellers glad.');
+	await page.getByLabel('Hvilken hjælp er forsøgt?').fill('Samtale med eleven.');
+	await page.getByRole('button', { name: 'Næste' }).click();
+	await page.locator('#contacted-yes').check();
+	await page.getByLabel('Hvordan reagerede forældrene?').fill('Forstående.');
+	await page.getByRole('button', { name: 'Næste' }).click();
+	await page.getByLabel('Din rolle').fill('lærer');
+	await page.getByLabel('Din relation til barnet').fill('klasselærer');
+	await page.getByRole('button', { name: 'Næste' }).click();
+	await page.getByRole('button', { name: 'Send underretningen' }).click();
+	await page.getByText('En underskrift kunne ikke bekræftes').waitFor({ timeout: 60000 });
+	c(broken === 1 && await page.getByRole('button', { name: 'Send underretningen' }).count() === 1,
+		'a receipt that does not verify is refused in Danish, and the underretning stays ready to send again');
+	await shots(page, dir, 'kvittering-afvist', checks);
+	await page.getByRole('button', { name: 'Send underretningen' }).click();
+	await page.getByRole('heading', { level: 1, name: 'Underretningen er sendt' }).waitFor({ timeout: 60000 });
+	const resent = await page.locator('main').innerText();
+	c(/var allerede modtaget; dette er den samme kvittering/.test(resent),
+		'sent again, the same submission gets the one receipt, verified, and says it is the same', resent.slice(0, 300));
+
+	// Revoked by the operator while the page is open: it says so in Danish and stops trying.
 	const device = /d-[0-9a-f]{16}/.exec(await page.locator('main').innerText().catch(() => '')) ||
 		/d-[0-9a-f]{16}/.exec(me);
 	execFileSync(env('VARSKO_CTL'), ['-c', env('VARSKO_CONF'), 'revoke', device[0]], { encoding: 'utf8' });
