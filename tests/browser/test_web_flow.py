@@ -7,7 +7,7 @@ Real varskod serving the built web client, Mosquitto and team-slagelse's agent
     browser contexts with codes from `varskoctl invite`; each is the user's
     first device and shows the recovery code; leder-thomas adds Lene to
     team-slagelse with the C CLI;
-  - Anna fills in the form in the browser and sends it; the receipt verifies
+  - Anna fills in the form in the browser, attaches a file and sends it; the receipt verifies
     in the browser and, downloaded, with `varsko receipt verify`; the agent
     files it;
   - Lene opens it in the browser (the document as typed), assesses it and
@@ -49,6 +49,9 @@ def main():
         karen_doc = fl.doc(age=10, extra_text="(fra CLI)", institution="inst-vestervangsskolen",
                            mutate=lambda d: d.pop("attachments", None))
         shots = weblib.shot_dir("web_flow")
+        bilag = fl.path("fravaer.pdf")
+        with open(bilag, "wb") as f:
+            f.write(os.urandom(150 * 1024))
         rc, out = weblib.run_scenario(fl, "web_flow.mjs", {
             "VARSKO_FPR": anna["org_fingerprint"],
             "VARSKO_ANNA_CODE": anna["code"], "VARSKO_LENE_CODE": lene["code"], "VARSKO_THOMAS_CODE": thomas["code"],
@@ -57,12 +60,17 @@ def main():
             "VARSKO_WS": fl.ws_url, "VARSKO_TMP": fl.tmp,
             "VARSKO_THOMAS_HOME": fl.homes["leder-thomas"], "VARSKO_KAREN_HOME": fl.homes["skoleleder-karen"],
             "VARSKO_KAREN_DOC": karen_doc, "VARSKO_CASE_DIR": fl.case_dir("team-slagelse"),
-            "VARSKO_SHOTS": shots,
+            "VARSKO_SHOTS": shots, "VARSKO_BILAG": bilag,
         }, checks, timeout=900)
         c("the browser scenario exits 0", rc == 0, out[-3000:])
         # The agent filed Anna's underretning and journaliseret it (its acknowledgements reached varskod).
         refs = sorted(fl.filed("team-slagelse"))
         c("team-slagelse's agent filed both underretninger (browser and CLI)", len(refs) == 2, str(refs))
+        filed_bilag = os.path.join(fl.case_dir("team-slagelse"), "U-2026-000001.bilag", "1-fravaer.pdf")
+        with open(bilag, "rb") as f:
+            want = f.read()
+        c("the agent filed the browser's attachment beside the case, byte for byte",
+          os.path.isfile(filed_bilag) and open(filed_bilag, "rb").read() == want, filed_bilag)
         rc, out2, err = fl.ctl("devices", "--json")
         devs = json.loads(out2) if rc == 0 else []
         browsers = sorted(d["user"] for d in devs if d.get("label") == "Browser" and d.get("pending") is False)

@@ -140,6 +140,9 @@ try {
 	await anna.getByLabel('Hvad har du set og hørt?').fill(INJECT.observations);
 	await anna.getByLabel('Barnets trivsel og udvikling').fill(INJECT.wellbeing);
 	await anna.getByLabel('Hvilken hjælp er forsøgt?').fill(INJECT.help);
+	const bilag = readFileSync(env('VARSKO_BILAG'));
+	await anna.locator('#attachments').setInputFiles({ name: 'fravaer.pdf', mimeType: 'application/pdf', buffer: bilag });
+	await anna.getByText('fravaer.pdf (').waitFor();
 	await next(anna);
 	await anna.locator('#contacted-yes').check();
 	await anna.getByLabel('Hvordan reagerede forældrene?').fill(INJECT.reaction);
@@ -150,7 +153,7 @@ try {
 	await next(anna);
 	await anna.getByRole('heading', { level: 2, name: 'Gennemse og send' }).waitFor();
 	const review = await anna.locator('main').innerText();
-	c(review.includes(INJECT.child) && review.includes('javascript:window.__pwned=4'), 'the review shows every field as typed', review.slice(0, 400));
+	c(review.includes(INJECT.child) && review.includes('javascript:window.__pwned=4') && review.includes('fravaer.pdf'), 'the review shows every field as typed, and the attachment', review.slice(0, 400));
 	await noAxe(anna, 'Ny underretning, review');
 	await shots(anna, dir, 'ny-gennemse', checks);
 	await anna.getByRole('button', { name: 'Send underretningen' }).click();
@@ -191,6 +194,11 @@ try {
 	const pwned = await Promise.all([anna, lene].map((p) => p.evaluate(() => window.__pwned || 0)));
 	c(pwned.every((x) => x === 0), 'none of the injected markup or script ran, in the sender\'s or the reader\'s page', String(pwned));
 	c(await lene.locator('main img, main svg[onload], main iframe, main script').count() === 0, 'no injected element exists in the page');
+	const got = lene.waitForEvent('download');
+	await lene.getByRole('button', { name: 'Hent fravaer.pdf' }).click();
+	const bilagFile = path.join(mkdtempSync(path.join(env('VARSKO_TMP'), 'bilag-')), 'fravaer.pdf');
+	await (await got).saveAs(bilagFile);
+	c(readFileSync(bilagFile).equals(bilag), 'Lene downloads the attachment Anna sent with it, byte for byte');
 	await noAxe(lene, 'one opened underretning');
 	await shots(lene, dir, 'sag', checks);
 	await lene.locator('#vurdering-akut-no').check();

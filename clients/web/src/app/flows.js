@@ -6,7 +6,7 @@ import { now, VarskoError } from '../crypto/codec.js';
 import { approvalConfirm, approvalForget, approvalList, approvalOffer, approvalRequest, approvalReveal, approvalWait } from '../client/approve.js';
 import { receiptFileText, receiptLoad } from '../client/receipt.js';
 import { status as statusOf } from '../client/status.js';
-import { submit } from '../client/submit.js';
+import { submitWithFiles } from '../client/submit.js';
 import { orgFirstCheck } from '../client/team.js';
 import { deviceRecover, userDevices, userSetup } from '../client/userkey.js';
 import * as vault from '../client/vault.js';
@@ -114,10 +114,13 @@ export function download(name, text, type = 'application/json') {
 }
 
 /** Send the form's document; on success the draft goes and the verified receipt shows. */
-export async function sendDocument(main, session, doc, names) {
+export async function sendDocument(main, session, doc, names, files = []) {
 	let result;
 	try {
-		result = await submit(session, JSON.stringify(doc));
+		const data = await Promise.all(files.map(async (f) => ({
+			name: f.name, mediaType: f.type || 'application/octet-stream', data: new Uint8Array(await f.arrayBuffer()),
+		})));
+		result = await submitWithFiles(session, JSON.stringify(doc), data);
 	} catch (e) {
 		// The draft stays: the same document sent again has the same submission id (one underretning, one receipt).
 		throw Object.assign(e instanceof Error ? e : new Error(String(e)), { alert: errorAlert(e) });

@@ -2,7 +2,8 @@
 // device's state (new, locked, unlocked), the live connection, the idle lock
 // and the routes. Pages are in pages/; all cryptography is in ../crypto/ and
 // the protocol in ../client/.
-import { ready, sodium } from '../crypto/codec.js';
+import { ready, sodium, unb64 } from '../crypto/codec.js';
+import { attachFetchOpen } from '../client/attach.js';
 import { plain } from '../client/conn.js';
 import { enroll, login } from '../client/enroll.js';
 import { event as cwEvent, openUnderretning } from '../client/caseworker.js';
@@ -36,6 +37,7 @@ const app = {
 	pushes: [], // frist and alert pushes of this session, newest first (leder)
 	pushHooks: [], // functions a page registers for pushes while it is shown
 	liveBox: null,
+	formFiles: [], // the form's attachments (File objects), in memory only
 	status: 'offline',
 	lastUse: Date.now(),
 	retry: 0,
@@ -346,6 +348,10 @@ async function showCase(ref) {
 			names: nameOf,
 			canDecide: app.cert.role === 'myndighed',
 			onEvent: (kind, args) => cwEvent(app.session, ref, kind, args),
+			onAttachment: async (a) => {
+				const data = await attachFetchOpen(app.session, { blob: a.id, size: a.size, key: unb64(a.key, 32), sha256: unb64(a.sha256, 32) });
+				download(a.name, data, a.media_type);
+			},
 		});
 	} catch (e) {
 		replace(main, errorAlert(e));
@@ -369,21 +375,23 @@ let draftTimer = null;
 async function showForm() {
 	const draft = (await vault.getLocal(app.secrets.local_key, vault.DRAFT)) || newDraft(app.cert);
 	underretPage(main, {
-		cert: app.cert, draft, names: nameOf, akutPhone: akutPhone(),
+		cert: app.cert, draft, names: nameOf, akutPhone: akutPhone(), files: app.formFiles,
 		onChange: (d) => {
 			clearTimeout(draftTimer);
 			const key = app.secrets.local_key;
 			draftTimer = setTimeout(() => vault.putLocal(key, vault.DRAFT, d), 300);
 		},
-		onSend: async (doc, d) => {
+		onSend: async (doc, d, files) => {
 			clearTimeout(draftTimer);
-			const r = await sendDocument(main, app.session, doc, nameOf);
+			const r = await sendDocument(main, app.session, doc, nameOf, files);
+			app.formFiles.length = 0;
 			// Made from a thread: the thread learns the reference, never the content (17.10).
 			if (d.thread) await threadSendReference(app.session, d.thread, r.info.reference).catch(() => {});
 		},
 		onDiscard: async () => {
 			clearTimeout(draftTimer);
 			await vault.del(vault.DRAFT);
+			app.formFiles.length = 0;
 			showForm();
 		},
 	});

@@ -8,12 +8,13 @@
 //
 // The document is plaintext only in the caller's buffer and inside the
 // envelope; the copies made here are wiped.
-import { equalBytes, fail, Fields, now, sodium, toHex, utf8, VarskoError, wipe } from '../crypto/codec.js';
+import { b64, concat, equalBytes, fail, Fields, now, sodium, toHex, utf8, VarskoError, wipe } from '../crypto/codec.js';
 import { envSeal, envToJson, ENV_JSON_MAX } from '../crypto/envelope.js';
 import { flowEnvelopeHash, flowRosterFromJson, flowRosterReaders, flowRosterVerify } from '../crypto/flow.js';
 import { keyboxGenWipe, keyboxUserKeyId } from '../crypto/keybox.js';
 import { uhAgeGroup, uhHeaderEncode, uhHeaderToJson } from '../crypto/underretning.js';
-import { uhCopenhagenDate, uhParse } from '../proto/underretning.js';
+import { UH_ATTACH_MAX, uhCopenhagenDate, uhParse } from '../proto/underretning.js';
+import { fileWant, uploadDrop, uploadFile } from './attach.js';
 import { gatewayCert, receiptCheck, receiptFromMap, receiptInfo, receiptJson, receiptSave } from './receipt.js';
 import { teamKeyForSender } from './teamkey.js';
 import { refuse, str, textMap, userKeyCurrent } from './userkey.js';
@@ -231,4 +232,40 @@ export async function submit(session, doc, opts = {}) {
 	} finally {
 		wipe(bytes);
 	}
+}
+
+/**
+ * varsko_underret_send_files(): files ([{ name, mediaType, data }], at most
+ * 16) uploaded bound to the submission, then the document naming them (id,
+ * name, media_type, size, key, sha256, PROTOCOL.md 17.9) sent. The
+ * submission id covers the document and the files' hashes, so the same send
+ * again is the same underretning; a submission varskod already has is
+ * answered with its receipt (`duplicate`). Returns what submit() returns.
+ */
+export async function submitWithFiles(session, docText, files, opts = {}) {
+	if (!files || files.length === 0) return submit(session, docText, opts);
+	if (files.length > UH_ATTACH_MAX) refuse('bad_input', `an underretning has at most ${UH_ATTACH_MAX} attachments`);
+	const o = JSON.parse(docText);
+	if (Object.hasOwn(o, 'attachments')) refuse('bad_input', 'the document lists attachments itself; give the files instead');
+	const wants = files.map((f) => fileWant(f.name, f.mediaType, f.data));
+	const sub = opts.submission ?? submissionId(session.user, concat(utf8(docText), ...wants.map((w) => w.sha256)));
+	const kept = [];
+	const atts = [];
+	for (let i = 0; i < files.length; i++) {
+		let r;
+		try {
+			r = await uploadFile(session, 'submission', sub, wants[i], files[i].data);
+		} catch (e) {
+			// Received already (sent again): varskod answers the submission with its receipt, a duplicate.
+			if (e instanceof VarskoError && e.code === 'exists') return submit(session, docText, { submission: sub });
+			throw e;
+		}
+		kept.push(r.name);
+		const f = r.upload.f;
+		atts.push({ id: f.blob, name: f.name, media_type: f.mediaType, size: f.size, key: b64(f.key), sha256: b64(f.sha256) });
+	}
+	o.attachments = atts;
+	const res = await submit(session, JSON.stringify(o), { submission: sub });
+	for (const n of kept) uploadDrop(n);
+	return res;
 }

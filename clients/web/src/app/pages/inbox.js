@@ -26,7 +26,7 @@ function facts(pairs) {
 }
 
 /** The document of PROTOCOL.md 11.3, read-only; every value is text. */
-function documentView(doc, names) {
+function documentView(doc, names, onAttachment) {
 	const yn = (b) => (b ? t('form.yes') : t('form.no'));
 	return [
 		h('h2', { class: 'h3' }, t('case.child')),
@@ -47,14 +47,15 @@ function documentView(doc, names) {
 		facts([[t('form.contacted'), yn(doc.parents_contacted.contacted)],
 			doc.parents_contacted.contacted ? [t('form.reaction'), doc.parents_contacted.reaction] : [t('form.reason'), doc.parents_contacted.reason]]),
 		doc.attachments && doc.attachments.length ? [h('h2', { class: 'h3' }, t('case.attachments')),
-			h('ul', null, doc.attachments.map((a) => h('li', null, a.name)))] : null,
+			h('ul', { class: 'nobullet-list', id: 'attachments' }, doc.attachments.map((a) => h('li', { class: 'mb-3' }, `${a.name} `,
+				button(t('case.fetch', { name: a.name }), { secondary: true, onclick: () => onAttachment(a) }))))] : null,
 	];
 }
 
 /**
  * opened = { reference, document, receipt }; teams = [{id, name}]; onEvent(kind, args) → Promise.
  */
-export function casePage(main, { opened, teams, names, canDecide, onEvent }) {
+export function casePage(main, { opened, teams, names, canDecide, onEvent, onAttachment }) {
 	const news = h('div', { 'aria-live': 'polite' });
 	const done = async (kind, args, form) => {
 		const btn = form.querySelector('button[type=submit]');
@@ -121,7 +122,13 @@ export function casePage(main, { opened, teams, names, canDecide, onEvent }) {
 	replace(main, heading(t('case.title', { reference: opened.reference })),
 		alert('info', null, t('case.verified')),
 		facts([[t('mine.col_received'), when(opened.receipt.received)], [t('inbox.col_due'), when(opened.receipt.vurderingDue)]]),
-		documentView(opened.document, names),
+		documentView(opened.document, names, async (a) => {
+			try {
+				await onAttachment(a);
+			} catch (e) {
+				replace(news, errorAlert(e));
+			}
+		}),
 		canDecide ? [
 			h('h2', { class: 'mt-7' }, t('case.actions')), news,
 			h('h3', null, t('case.vurdering')), vurdering,

@@ -6,7 +6,7 @@
 import { h, replace } from '../dom.js';
 import { docProblem, t } from '../text.js';
 import {
-	dateValid, UH_ADDRESS_MAX, UH_NAME_MAX, UH_PARENTS_MAX, UH_PHONE_MAX, UH_SHORT_MAX, UH_TEXT_MAX, uhAgeGroup, uhCprBirthDate,
+	dateValid, UH_ADDRESS_MAX, UH_ATTACH_MAX, UH_NAME_MAX, UH_PARENTS_MAX, UH_PHONE_MAX, UH_SHORT_MAX, UH_TEXT_MAX, uhAgeGroup, uhCprBirthDate,
 	uhParseAll,
 } from '../../proto/underretning.js';
 import { alert, button, errorSummary, heading } from '../ui.js';
@@ -18,6 +18,12 @@ const STEPS = ['child', 'parents', 'concern', 'contact', 'notifier', 'review'];
 
 const bytes = (s) => new TextEncoder().encode(s).length;
 const blank = (s) => !s || !/\S/.test(s);
+
+function size(n) {
+	if (n < 1024) return `${n} B`;
+	if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+	return `${(n / 1024 / 1024).toFixed(1).replace('.', ',')} MB`;
+}
 
 /** An empty draft for a notifier with this certificate. */
 export function newDraft(cert) {
@@ -345,8 +351,27 @@ export function underretPage(main, opts) {
 	}
 
 	function stepConcern() {
-		return ['concern', 'observations', 'wellbeing', 'help_tried'].map((f) =>
-			textField(f.replace('_', '-'), t(`form.${f}`), t(`form.${f}_hint`), () => d[f], (v) => { d[f] = v; }, { multiline: true }));
+		const files = opts.files;
+		const input = h('input', { type: 'file', class: 'form-file-input', id: 'attachments', multiple: true,
+			'aria-describedby': 'attachments-hint', onchange: () => {
+				for (const f of input.files) if (files.length < UH_ATTACH_MAX) files.push(f);
+				render();
+				document.getElementById('attachments').focus();
+			} });
+		return [
+			...['concern', 'observations', 'wellbeing', 'help_tried'].map((f) =>
+				textField(f.replace('_', '-'), t(`form.${f}`), t(`form.${f}_hint`), () => d[f], (v) => { d[f] = v; }, { multiline: true })),
+			h('div', { class: 'form-group' },
+				h('label', { class: 'form-label', for: 'attachments' }, t('form.attachments'),
+					h('span', { class: 'weight-normal' }, ` (${t('app.optional')})`)),
+				h('span', { class: 'form-hint', id: 'attachments-hint' }, t('form.attachments_hint')),
+				files.length < UH_ATTACH_MAX ? input : h('p', null, t('form.attachments_too_many')),
+				h('ul', { class: 'nobullet-list', id: 'attachment-list' }, files.map((f, n) => h('li', null, `${f.name} (${size(f.size)}) `,
+					button(t('form.attachment_remove', { name: f.name }), { secondary: true, onclick: () => {
+						files.splice(n, 1);
+						render();
+					} }))))),
+		];
 	}
 
 	function stepContact() {
@@ -394,7 +419,8 @@ export function underretPage(main, opts) {
 			sec(1, [...doc.parents.map((p, n) => [t('form.parents_legend', { n: n + 1 }),
 				[p.name, p.address, p.phone, p.custody ? t('form.parent_custody') : null].filter(Boolean).join(', ')]),
 			[t('form.interpreter'), doc.interpreter.needed ? `${t('form.yes')}: ${doc.interpreter.language}` : t('form.no')]]),
-			sec(2, ['concern', 'observations', 'wellbeing', 'help_tried'].map((f) => [t(`form.${f}`), doc[f]])),
+			sec(2, [...['concern', 'observations', 'wellbeing', 'help_tried'].map((f) => [t(`form.${f}`), doc[f]]),
+				[t('form.attachments'), opts.files.length ? opts.files.map((f) => `${f.name} (${size(f.size)})`).join(', ') : t('form.attachments_none')]]),
 			sec(3, [[t('form.contacted'), yn(doc.parents_contacted.contacted)],
 				doc.parents_contacted.contacted ? [t('form.reaction'), doc.parents_contacted.reaction]
 					: [t('form.reason'), doc.parents_contacted.reason]]),
@@ -454,7 +480,7 @@ export function underretPage(main, opts) {
 			send.disabled = true;
 			status.textContent = t('form.sending');
 			try {
-				await opts.onSend(toDocument(d), d);
+				await opts.onSend(toDocument(d), d, opts.files);
 			} catch (e) {
 				replace(summary, e.alert || alert('error', t('app.error_heading'), String(e.message)));
 				summary.firstChild.setAttribute('tabindex', '-1');
