@@ -336,6 +336,10 @@ def prepare(env, rb, section, c):
         rb.code, rb.fpr = inv["code"], inv["org_fingerprint"]
     if section == "The organisation root key":
         os.makedirs(rb.r("/media/rodnoegle"), mode=0o700, exist_ok=True)
+        # The document signs a release of the web client copied to the medium: this build's.
+        dist = os.path.join(harness.BUILD_ROOT, "clients", "web", "dist")
+        if os.path.isfile(os.path.join(dist, "release.json")):
+            shutil.copytree(dist, rb.r("/media/rodnoegle/web-2026-12"), dirs_exist_ok=True)
         # admin-add needs an admin with a user key: admin-ole enrolls his first device.
         inv = json.loads(rb.run([rb.program("varskoctl"), "-c", rb.r("/etc/varsko/varskod.conf"), "invite",
                                  "--user", "admin-ole", "--json"])[1])
