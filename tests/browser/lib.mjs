@@ -44,9 +44,13 @@ export class Checks {
 	}
 }
 
-/** Launch Chromium with a fresh profile; accept only the server key whose SPKI hash is given. */
-export async function launch(spki) {
-	const profile = mkdtempSync(path.join(tmpdir(), 'varsko-chromium-'));
+/**
+ * Launch Chromium with a fresh profile (removed by close()), or with the given
+ * one (kept: a scenario that opens the same profile again); accept only the
+ * server key whose SPKI hash is given.
+ */
+export async function launch(spki, keep = null) {
+	const profile = keep || mkdtempSync(path.join(tmpdir(), 'varsko-chromium-'));
 	const ctx = await chromium.launchPersistentContext(profile, {
 		executablePath: process.env.VARSKO_CHROMIUM || '/usr/bin/chromium',
 		headless: true,
@@ -56,14 +60,14 @@ export async function launch(spki) {
 		locale: 'da-DK',
 		timezoneId: 'Europe/Copenhagen',
 	});
-	ctx.varskoProfile = profile;
+	ctx.varskoProfile = keep ? null : profile;
 	return ctx;
 }
 
 export async function close(ctx) {
 	const profile = ctx.varskoProfile;
 	await ctx.close();
-	rmSync(profile, { recursive: true, force: true });
+	if (profile) rmSync(profile, { recursive: true, force: true });
 }
 
 /**
@@ -210,4 +214,47 @@ export async function keepRecoveryCode(page) {
 	await page.getByLabel('Jeg har gemt koden et sikkert sted').check();
 	await page.getByRole('button', { name: 'Fortsæt' }).click();
 	return code;
+}
+
+/**
+ * A spawned program's --json lines: .event(name) (a promise of the first line
+ * whose "event" is name, null at exit), .write(text) to its stdin, .exit (a
+ * promise of { rc, out }), .output(), .kill().
+ */
+export function jsonLines(p) {
+	let out = '';
+	let buf = '';
+	const waiters = [];
+	const events = [];
+	p.stdout.on('data', (d) => {
+		out += d;
+		buf += d;
+		let i;
+		while ((i = buf.indexOf('\n')) >= 0) {
+			try {
+				events.push(JSON.parse(buf.slice(0, i)));
+			} catch {
+				/* a line for people */
+			}
+			buf = buf.slice(i + 1);
+			waiters.splice(0).forEach((w) => w());
+		}
+	});
+	p.stderr.on('data', (d) => {
+		out += d;
+	});
+	const exit = new Promise((res) => p.on('close', (rc) => {
+		waiters.splice(0).forEach((w) => w());
+		res({ rc, out });
+	}));
+	const event = (name) => new Promise((res) => {
+		const look = () => {
+			const ev = events.find((x) => x.event === name);
+			if (ev) res(ev);
+			else if (p.exitCode !== null || p.signalCode !== null) res(null);
+			else waiters.push(look);
+		};
+		look();
+	});
+	return { event, exit, write: (t) => p.stdin.write(t), output: () => out, kill: () => p.kill() };
 }

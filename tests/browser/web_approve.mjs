@@ -2,7 +2,7 @@
 // devices (15.7), browser to browser and browser to the C CLI
 // (test_web_approve.py says what it proves).
 import { execFileSync, spawn } from 'node:child_process';
-import { axe, Checks, close, enrollForm, env, failed, foreign, keepRecoveryCode, launch, shots, watch } from './lib.mjs';
+import { axe, Checks, close, enrollForm, env, failed, foreign, jsonLines, keepRecoveryCode, launch, shots, watch } from './lib.mjs';
 
 const url = env('VARSKO_URL');
 const dir = env('VARSKO_SHOTS');
@@ -35,41 +35,7 @@ function cliJson(...args) {
 /* A CLI command in the background with its --json lines: .event(name) (null at exit), .exit. */
 function cliProc(args) {
 	const p = spawn(env('VARSKO_CLI'), args, { env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-	let out = '';
-	let buf = '';
-	const events = [];
-	const waiters = [];
-	p.stdout.on('data', (d) => {
-		out += d;
-		buf += d;
-		let i;
-		while ((i = buf.indexOf('\n')) >= 0) {
-			try {
-				events.push(JSON.parse(buf.slice(0, i)));
-			} catch {
-				/* a line for people */
-			}
-			buf = buf.slice(i + 1);
-			waiters.splice(0).forEach((w) => w());
-		}
-	});
-	p.stderr.on('data', (d) => {
-		out += d;
-	});
-	const exit = new Promise((res) => p.on('close', (rc) => {
-		waiters.splice(0).forEach((w) => w());
-		res({ rc, out });
-	}));
-	const event = (name) => new Promise((res) => {
-		const look = () => {
-			const ev = events.find((x) => x.event === name);
-			if (ev) res(ev);
-			else if (p.exitCode !== null || p.signalCode !== null) res(null);
-			else waiters.push(look);
-		};
-		look();
-	});
-	return { event, exit, kill: () => p.kill() };
+	return jsonLines(p);
 }
 
 async function noAxe(page, what) {

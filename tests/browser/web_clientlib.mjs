@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Checks, close, env, foreign, launch, watch } from './lib.mjs';
+import { Checks, close, env, foreign, jsonLines, launch, watch } from './lib.mjs';
 
 const url = env('VARSKO_URL');
 const checks = new Checks();
@@ -44,41 +44,7 @@ function cliProc(home, args) {
 	const e = { ...process.env, VARSKO_HOME: home, HOME: env('VARSKO_CLI_HOME') };
 	delete e.VARSKO_CA;
 	const p = spawn(env('VARSKO_CLI'), args, { env: e, stdio: ['pipe', 'pipe', 'pipe'] });
-	let out = '';
-	let buf = '';
-	const waiters = [];
-	const events = [];
-	p.stdout.on('data', (d) => {
-		out += d;
-		buf += d;
-		let i;
-		while ((i = buf.indexOf('\n')) >= 0) {
-			try {
-				events.push(JSON.parse(buf.slice(0, i)));
-			} catch {
-				/* a line for people */
-			}
-			buf = buf.slice(i + 1);
-			waiters.splice(0).forEach((w) => w());
-		}
-	});
-	p.stderr.on('data', (d) => {
-		out += d;
-	});
-	const exit = new Promise((res) => p.on('close', (rc) => {
-		waiters.splice(0).forEach((w) => w());
-		res({ rc, out });
-	}));
-	const event = (name) => new Promise((res) => {
-		const look = () => {
-			const ev = events.find((x) => x.event === name);
-			if (ev) res(ev);
-			else if (p.exitCode !== null || p.signalCode !== null) res(null);
-			else waiters.push(look);
-		};
-		look();
-	});
-	return { event, exit, write: (t) => p.stdin.write(t), output: () => out };
+	return jsonLines(p);
 }
 
 /* `varsko device request --json` running: { approval } at once, then .code and .exit (promises). */

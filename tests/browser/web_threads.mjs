@@ -16,8 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { Checks, env, watch, WIDTHS } from './lib.mjs';
+import { Checks, env, launch, watch } from './lib.mjs';
 
 const INST = 'inst-nordskovskolen';
 const ANNA = 'laerer-anna';
@@ -61,17 +60,9 @@ function db(sql, params = []) {
 	return JSON.parse(execFileSync('python3', ['-c', py, env('VARSKO_DB'), sql, JSON.stringify(params)], { encoding: 'utf8' }));
 }
 
-/* Chromium as lib.mjs's launch(), with the profile the phases share (the vault and the pins in its IndexedDB). */
-async function launchAt(profile, spki) {
-	return chromium.launchPersistentContext(profile, {
-		executablePath: process.env.VARSKO_CHROMIUM || '/usr/bin/chromium',
-		headless: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-			'--disable-component-update', '--disable-sync', '--no-first-run', `--ignore-certificate-errors-spki-list=${spki}`],
-		viewport: { width: WIDTHS.desktop, height: 900 },
-		locale: 'da-DK',
-		timezoneId: 'Europe/Copenhagen',
-	});
+/* Chromium with the profile the phases share (the vault and the pins in its IndexedDB). */
+function launchAt(profile, spki) {
+	return launch(spki, profile);
 }
 
 const phase = process.env.VARSKO_PHASE || 'main';

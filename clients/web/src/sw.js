@@ -100,7 +100,7 @@ function parseManifest(bytes) {
 async function take(hex, files) {
 	const name = PREFIX + hex;
 	const cache = await caches.open(name);
-	const todo = Object.entries(files);
+	const queue = Object.entries(files);
 	const one = async ([p, want]) => {
 		const res = await fetch('/' + p, { cache: 'no-cache', credentials: 'same-origin' });
 		if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
@@ -110,7 +110,7 @@ async function take(hex, files) {
 	};
 	try {
 		await Promise.all(Array.from({ length: PARALLEL }, async () => {
-			while (todo.length) await one(todo.shift());
+			while (queue.length) await one(queue.shift());
 		}));
 	} catch (e) {
 		await caches.delete(name);
