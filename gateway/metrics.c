@@ -45,7 +45,7 @@ struct metrics {
 	atomic_uint_least64_t refused[ERR_SLOTS];
 	atomic_uint_least64_t submissions;
 	atomic_uint_least64_t conn_refused[METRICS_CONN_REASONS];
-	atomic_uint_least64_t evicted, unauth_shed;
+	atomic_uint_least64_t evicted, unauth_shed, push_missed;
 	atomic_uint_least64_t commit_failures;
 	atomic_int last_commit_ok; /* 1 until a COMMIT fails; 1 again after the next one that succeeds */
 	struct histogram batch, commit;
@@ -246,6 +246,12 @@ void metrics_evicted(struct metrics *m)
 		inc(&m->evicted, 1);
 }
 
+void metrics_push_missed(struct metrics *m)
+{
+	if (m != NULL)
+		inc(&m->push_missed, 1);
+}
+
 void metrics_unauth_shed(struct metrics *m)
 {
 	if (m != NULL)
@@ -276,6 +282,9 @@ static void limits_text(const struct metrics *m, const struct metrics_view *v, s
 	family(b, "varsko_unauth_shed_total", "counter",
 	       "Frames refused before login beyond unauth_frames_per_second: closed with 1013, not answered.");
 	sample_u(b, "varsko_unauth_shed_total", get(&m->unauth_shed));
+	family(b, "varsko_pushes_missed_total", "counter",
+	       "Pushes dropped for a session reading slower than they came (told later in a \"missed\" frame).");
+	sample_u(b, "varsko_pushes_missed_total", get(&m->push_missed));
 }
 
 int metrics_text(const struct metrics *m, const struct metrics_view *v, struct proto_buf *b)

@@ -105,6 +105,8 @@ void metrics_conn_refused(struct metrics *m, enum metrics_conn_reason why);
 void metrics_evicted(struct metrics *m);
 /* A frame refused before login found the unauthenticated token bucket empty: closed with 1013, not answered. */
 void metrics_unauth_shed(struct metrics *m);
+/* A push was dropped for a session whose queue was full (it gets a "missed" frame later). */
+void metrics_push_missed(struct metrics *m);
 /* A new underretning was accepted and committed (a resent one is not counted again). */
 void metrics_submission(struct metrics *m);
 /* A group-commit transaction of `batch` jobs reached COMMIT, which took commit_us and gave result. */

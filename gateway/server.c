@@ -51,6 +51,9 @@
 #define SESSION_CLOSE_GRACE 5          /* seconds to flush and close before the socket is dropped */
 #define SERVER_ACCEPTS_TURN 64         /* connections accepted per turn of the event loop (the accept budget) */
 #define CLOSE_TRY_AGAIN     1013       /* RFC 6455 "try again later": the byte budget or unauthenticated work */
+/* Pushes may fill the queue only this far, so that answers always find room. */
+#define SESSION_PUSH_FRAMES (SESSION_OUT_FRAMES - SESSION_JOBS_MAX - 4)
+#define SESSION_PUSH_BYTES  (SESSION_OUT_BYTES / 4 * 3)
 
 /* TLS 1.2 suites: forward secret key exchange and AEAD only. */
 #define SERVER_TLS12_CIPHERS                                                                                           \
@@ -330,6 +333,20 @@ static void session_close_after(struct session *s, int code)
 	lws_callback_on_writable(s->wsi);
 }
 
+/*
+ * Tell a session whose queue has drained how many pushes it missed
+ * (PROTOCOL.md 12.7, "missed"), so that it fetches again what it shows.
+ */
+static void session_send_missed(struct session *s)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "{\"count\":%u,\"type\":\"missed\"}", s->missed);
+
+	log_msg(LOGL_INFO, "session s%llu: told it missed %u pushes", (unsigned long long)s->id, s->missed);
+	s->missed = 0;
+	session_send_raw(s, buf, (size_t)n);
+}
+
 static int session_writeable(struct session *s)
 {
 	struct outmsg *m = s->out_head;
@@ -347,6 +364,8 @@ static int session_writeable(struct session *s)
 		proto_wipe_free(m, sizeof *m + LWS_PRE + m->len); /* frames carry codes and certificates */
 		if (n < 0)
 			return -1;
+		if (s->out_head == NULL && s->missed > 0 && s->state == SESS_AUTH)
+			session_send_missed(s);
 		if (s->out_head != NULL || s->state == SESS_CLOSING)
 			lws_callback_on_writable(s->wsi);
 		return 0;
@@ -1811,13 +1830,22 @@ static int server_role_in(const char *role, const char *list)
 	return 0;
 }
 
-/* Queue one push for a logged-in session; 1 when queued. A session that does not read its pushes is closed. */
+/*
+ * Queue one push for a logged-in session; 1 when queued. When pushes fill
+ * its queue as far as they may (a slow reader, or a burst), the push is
+ * dropped and counted instead: the session is told how many it missed once
+ * its queue drains (session_send_missed), and fetches again. A session that
+ * reads nothing at all ends at its idle timeout (session_timer).
+ */
 static int push_one(struct session *s, const char *json, size_t len)
 {
-	if (s->out_n >= SESSION_OUT_FRAMES || s->out_bytes + len > SESSION_OUT_BYTES) {
-		/* A session that does not read its pushes is closed, not left behind. */
-		log_msg(LOGL_WARN, "session s%llu does not read its pushes; closing", (unsigned long long)s->id);
-		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	if (s->out_n >= SESSION_PUSH_FRAMES || s->out_bytes + len > SESSION_PUSH_BYTES) {
+		if (s->missed++ == 0)
+			log_msg(LOGL_INFO, "session s%llu reads its pushes slower than they come; dropping them",
+			        (unsigned long long)s->id);
+		metrics_push_missed(s->srv->metrics);
+		if (s->missed == UINT_MAX)
+			s->missed--;
 		return 0;
 	}
 	return session_send_raw(s, json, len) == VARSKO_OK;

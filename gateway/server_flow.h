@@ -73,6 +73,7 @@ struct session {
 	size_t job_len[SERVER_SESSION_JOBS];
 	size_t job_bytes; /* the sum of job_len */
 	size_t held;      /* rx.cap + out_bytes + job_bytes, as counted in srv->mem_held */
+	unsigned missed;  /* pushes dropped because the queue was full; told in a "missed" frame when it drains */
 };
 
 struct server_tick {

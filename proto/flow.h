@@ -279,6 +279,8 @@ int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
  *   alert            {"kind":"no_reader","reference":S,"team":S,"akut":B}
  *                    to the team's online sessions when nobody in the team
  *                    can read a new underretning (flow_no_reader_alert())
+ *   missed           {"count":N} (N >= 1) to a session whose queue was too
+ *                    full for N pushes, once it drained: fetch again
  *
  * The frames of consultation threads (PROTOCOL.md 17.3; LINK a thread
  * chain link, ENV an envelope, MARK a read mark as thread.h's
@@ -400,6 +402,7 @@ enum flow_type {
 	FLOW_T_THREAD_CHANGED,
 	FLOW_T_THREAD_MARK_PUSH, /* also named "thread_mark": the push carries "cert", the request does not */
 	FLOW_T_ALERT,
+	FLOW_T_MISSED,
 	FLOW_T_COUNT_
 };
 

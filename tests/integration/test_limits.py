@@ -5,6 +5,11 @@
     device; a fifth login is refused with rate_limited and a message that
     names the device cap, and closed; once one of the four closes, a new
     login succeeds;
+  - pushes to a slow reader: 32 submissions committed at once push 32
+    new_underretning to the team's myndighed session; its queue takes
+    only some of them, the rest are dropped and counted, and once the queue
+    has drained one "missed" push says how many: delivered plus missed is
+    32, the session stays open, and /metrics counts the dropped ones;
   - max_sessions_per_user (set to 2): the third session of one user is
     refused with rate_limited naming the user cap;
   - mem_budget_bytes (set to 3 MiB): three logged-in sessions send
@@ -20,6 +25,7 @@
 """
 
 import asyncio
+import json
 import os
 import socket
 import sys
@@ -31,7 +37,7 @@ import harness  # noqa: E402
 from flowlib import out_of  # noqa: E402
 from test_health_metrics import admin_port_of, scrape, val  # noqa: E402
 
-ANNA, JONAS, THOMAS = "laerer-anna", "laerer-jonas", "leder-thomas"
+ANNA, JONAS, THOMAS, LENE = "laerer-anna", "laerer-jonas", "leder-thomas", "myndighed-lene"
 MIB = 1 << 20
 
 
@@ -53,11 +59,18 @@ async def logged_in(fl, user):
     return cl, await cl.login(dev.id, dev.signing_key)
 
 
+async def answer(cl):
+    """The next frame with an id (pushes, which have none, are skipped)."""
+    while True:
+        a = await cl.recv()
+        if "id" in a:
+            return a
+
+
 async def alive(cl):
     try:
-        ans = await cl.request({"type": "ping", "id": "p"})
-        return ans.get("type") == "pong"
-    except (harness.Closed, asyncio.TimeoutError):
+        return (await flowlib.request(cl, {"type": "ping", "id": "p"})).get("type") == "pong"
+    except asyncio.TimeoutError:
         return False
 
 
@@ -85,6 +98,59 @@ async def device_cap(c, fl):
     c("device cap: after one session closed a new login succeeds", ans.get("type") == "session", str(ans))
     for x in cls[1:] + [cl]:
         await x.__aexit__()
+
+
+async def push_burst(c, fl, port):
+    """32 submits sent at once from four sessions (8 in flight each); LENE's session gets the pushes."""
+    lene, ans = await logged_in(fl, LENE)
+    c("pushes: the myndighed session logs in", ans.get("type") == "session", str(ans))
+    with open(flowlib.EXAMPLE, "rb") as f:
+        pt = f.read()
+    senders, frames = [], []
+    for _ in range(4):  # the device cap: 4 sessions with 8 requests in flight each
+        cl, _ = await logged_in(fl, ANNA)
+        senders.append((cl, fl.device(ANNA)))
+    for i, (cl, dev) in enumerate(senders):
+        _, hjs = flowlib.routing_header("inst-nordskovskolen", "6-13", False, False, f"s-burst-{i}", int(time.time()))
+        routed = await flowlib.request(cl, {"type": "route", "id": "r", "header": hjs})
+        if "roster" not in routed:
+            raise RuntimeError(f"route: {routed}")
+        readers = [(d["device"], flowlib.ub64(d["box_pk"])) for d in routed["roster"]["devices"]]
+        for j in range(8):
+            sub = f"s-burst-{i:02d}-{j:02d}"
+            routing, _ = flowlib.routing_header("inst-nordskovskolen", "6-13", False, False, sub, int(time.time()))
+            env = flowlib.seal("underretning", sub, dev.id, dev.sign_sk, readers, routing, pt + sub.encode())
+            frames.append((cl, {"type": "submit", "id": f"s{j}", "envelope": env}))
+    await asyncio.gather(*(cl.send(f) for cl, f in frames))
+    receipts = 0
+    for cl, _ in senders:
+        for _ in range(8):
+            receipts += (await answer(cl)).get("type") == "receipt"
+    c("pushes: all 32 submissions got receipts", receipts == 32, str(receipts))
+    new, missed, other = 0, [], []
+    t_end = time.monotonic() + 5
+    while time.monotonic() < t_end and new + sum(missed) < 32:
+        try:
+            f = await asyncio.wait_for(lene.ws.recv(), 1.0)
+        except asyncio.TimeoutError:
+            continue
+        f = json.loads(f)
+        if f.get("type") == "new_underretning":
+            new += 1
+        elif f.get("type") == "missed":
+            missed.append(f.get("count"))
+        else:
+            other.append(f.get("type"))
+    harness.log(f"     pushes: {new} new_underretning delivered, missed {missed}, other {other}")
+    c("pushes: a burst beyond the queue's room is told in a missed push", len(missed) >= 1, str(missed))
+    c("pushes: delivered plus missed is every push", new + sum(missed) == 32, f"{new} + {missed}")
+    c("pushes: the slow session stays open", await alive(lene))
+    _, _, _, m = scrape(port)
+    c("pushes: /metrics counts the dropped pushes", val(m, "varsko_pushes_missed_total") == sum(missed),
+      f"{val(m, 'varsko_pushes_missed_total')} != {sum(missed)}")
+    for cl, _ in senders:
+        await cl.__aexit__()
+    await lene.__aexit__()
 
 
 async def user_cap(c, fl):
@@ -137,7 +203,7 @@ async def budget(c, fl, port):
     hold_d.set()
     await asyncio.wait_for(asyncio.gather(tb, td), 20)
     for name, cl in (("the second", b), ("the third", d)):
-        ans = await cl.recv()
+        ans = await answer(cl)
         c(f"budget: {name} session's frame is answered (a junk envelope: an error)",
           ans.get("type") == "error" and ans.get("id") == "big", str(ans)[:200])
         c(f"budget: {name} session still answers a ping", await alive(cl))
@@ -190,9 +256,10 @@ def raw_tcp(c, fl, port):
 def main():
     checks = harness.Checks()
     c = checks.check
-    with flowlib.Flow(agents=[], users=[ANNA, JONAS, THOMAS]) as fl:
-        fl.setup(org=False)
+    with flowlib.Flow(agents=[], users=[ANNA, JONAS, THOMAS, LENE]) as fl:
+        fl.setup(org=False)  # raw envelopes to rosters (PROTOCOL.md 16.7) for the push burst
         harness.run(device_cap(c, fl))
+        harness.run(push_burst(c, fl, admin_port_of(fl.conf)))
         restart(fl, max_sessions_per_user=2)
         harness.run(user_cap(c, fl))
         # max_frame as large as the frames, so that a junk one is answered rather than closed with 1009.
