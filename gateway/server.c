@@ -194,6 +194,8 @@ static void session_out_free(struct session *s)
 	s->out_n = s->out_bytes = 0;
 }
 
+static void session_close_after(struct session *s, int code);
+
 /*
  * Close s with 1013 (try again later) because it holds the most frame
  * bytes while all sessions together hold more than mem_budget_bytes. What
@@ -210,11 +212,7 @@ static void session_evict(struct session *s)
 	proto_buf_free(&s->rx);
 	session_out_free(s);
 	session_held_update(s);
-	s->state = SESS_CLOSING;
-	s->close_code = CLOSE_TRY_AGAIN;
-	lws_set_timer_usecs(s->wsi, LWS_SET_TIMER_USEC_CANCEL);
-	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, SESSION_CLOSE_GRACE);
-	lws_callback_on_writable(s->wsi);
+	session_close_after(s, CLOSE_TRY_AGAIN);
 }
 
 /*
