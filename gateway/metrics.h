@@ -66,9 +66,9 @@ struct metrics_view {
 	int64_t mono_us; /* metrics_mono_us() */
 	size_t sessions; /* open varsko.v1 sessions */
 	size_t sessions_logged_in;
-	size_t connections;      /* accepted TCP connections of the varsko.v1 port, TLS finished or not */
-	size_t mem_held;         /* frame bytes all sessions hold (receive buffers, jobs, send queues) */
-	size_t mem_budget;       /* mem_budget_bytes */
+	size_t connections; /* accepted TCP connections of the varsko.v1 port, TLS finished or not */
+	size_t mem_held;    /* frame bytes all sessions hold (receive buffers, jobs, send queues) */
+	size_t mem_budget;  /* mem_budget_bytes */
 	const struct metrics_store *store;
 };
 
@@ -94,10 +94,10 @@ void metrics_login(struct metrics *m, int ok);
 void metrics_refused(struct metrics *m, int err);
 /* Why a TCP connection was refused at accept, or closed before its first request. */
 enum metrics_conn_reason {
-	METRICS_CONN_ADDRESS = 0,          /* its address held max_conns_per_address */
-	METRICS_CONN_MAX_SESSIONS,         /* max_sessions connections were open */
-	METRICS_CONN_ACCEPT_BUDGET,        /* the event loop's turn had accepted its budget */
-	METRICS_CONN_HANDSHAKE_TIMEOUT,    /* no request within handshake_timeout of the accept */
+	METRICS_CONN_ADDRESS = 0,       /* its address held max_conns_per_address */
+	METRICS_CONN_MAX_SESSIONS,      /* max_sessions connections were open */
+	METRICS_CONN_ACCEPT_BUDGET,     /* the event loop's turn had accepted its budget */
+	METRICS_CONN_HANDSHAKE_TIMEOUT, /* no request within handshake_timeout of the accept */
 	METRICS_CONN_REASONS
 };
 void metrics_conn_refused(struct metrics *m, enum metrics_conn_reason why);

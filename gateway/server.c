@@ -48,9 +48,9 @@
 #define SESSION_OUT_BYTES   (1u << 20) /* the same, in bytes */
 #define SESSION_BAD_FRAMES  16         /* error answers allowed; one more closes with 1008 */
 #define SESSION_JOBS_MAX    SERVER_SESSION_JOBS
-#define SESSION_CLOSE_GRACE 5          /* seconds to flush and close before the socket is dropped */
-#define SERVER_ACCEPTS_TURN 64         /* connections accepted per turn of the event loop (the accept budget) */
-#define CLOSE_TRY_AGAIN     1013       /* RFC 6455 "try again later": the byte budget or unauthenticated work */
+#define SESSION_CLOSE_GRACE 5    /* seconds to flush and close before the socket is dropped */
+#define SERVER_ACCEPTS_TURN 64   /* connections accepted per turn of the event loop (the accept budget) */
+#define CLOSE_TRY_AGAIN     1013 /* RFC 6455 "try again later": the byte budget or unauthenticated work */
 /* Pushes may fill the queue only this far, so that answers always find room. */
 #define SESSION_PUSH_FRAMES (SESSION_OUT_FRAMES - SESSION_JOBS_MAX - 4)
 #define SESSION_PUSH_BYTES  (SESSION_OUT_BYTES / 4 * 3)
@@ -866,8 +866,7 @@ static void device_answer(struct session *s, struct device_job *j)
 }
 
 /* The keys a logged-in session is counted under (struct limits): its device and its user. */
-static void session_keys(const char *device, const char *user, uint8_t dk[LIMITS_KEY_LEN],
-                         uint8_t uk[LIMITS_KEY_LEN])
+static void session_keys(const char *device, const char *user, uint8_t dk[LIMITS_KEY_LEN], uint8_t uk[LIMITS_KEY_LEN])
 {
 	limits_key(LIMITS_DEVICE, device, strlen(device), dk);
 	limits_key(LIMITS_USER, user, strlen(user), uk);

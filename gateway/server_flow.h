@@ -113,8 +113,8 @@ struct server {
 	/* lws thread: the connection limits (server_limits.h) and the frame bytes all sessions hold */
 	struct limits limits;
 	size_t mem_held;
-	size_t dispatch_len;    /* the length of the frame being served, for session_submit() */
-	unsigned accepts_turn;  /* connections accepted since the last lws_service() began */
+	size_t dispatch_len;   /* the length of the frame being served, for session_submit() */
+	unsigned accepts_turn; /* connections accepted since the last lws_service() began */
 	/* lws thread: the web client's files (borrowed, NULL without web_root) and their CSP (owned) */
 	const struct webroot *web;
 	char *web_csp;
