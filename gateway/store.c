@@ -569,6 +569,41 @@ void store_rollback(struct store *s)
 	s->tx_open = 0;
 }
 
+int store_savepoint(struct store *s)
+{
+	if (!s->tx_open || sqlite3_get_autocommit(s->db))
+		return VARSKO_ERR_INTERNAL;
+	return exec_simple(s, "SAVEPOINT job");
+}
+
+/* The transaction vanished under us (an error SQLite answers with a full rollback). */
+static int savepoint_lost(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		return 0;
+	s->tx_open = 0;
+	return 1;
+}
+
+int store_savepoint_release(struct store *s)
+{
+	if (savepoint_lost(s) || exec_simple(s, "RELEASE job") != VARSKO_OK) {
+		store_rollback(s);
+		return VARSKO_ERR_DB;
+	}
+	return VARSKO_OK;
+}
+
+int store_savepoint_rollback(struct store *s)
+{
+	/* ROLLBACK TO keeps the savepoint open; RELEASE then drops it with nothing in it. */
+	if (savepoint_lost(s) || exec_simple(s, "ROLLBACK TO job; RELEASE job") != VARSKO_OK) {
+		store_rollback(s);
+		return VARSKO_ERR_DB;
+	}
+	return VARSKO_OK;
+}
+
 int store_tx_start(struct store *s, int *own)
 {
 	int r;

@@ -54,6 +54,21 @@ int store_commit(struct store *s);
 void store_rollback(struct store *s);
 
 /*
+ * A savepoint inside the open explicit transaction, so that one job of a
+ * group commit can be undone alone (worker.c). store_savepoint() needs a
+ * transaction from store_begin() (else VARSKO_ERR_INTERNAL) and does not
+ * nest. store_savepoint_release() keeps the writes since the savepoint in
+ * the transaction; store_savepoint_rollback() undoes them and keeps the
+ * transaction. Either returns VARSKO_ERR_DB when the transaction itself is
+ * gone (SQLite rolls a whole transaction back on some errors, such as a
+ * full disk or an I/O error): then nothing of it is left, the store is out
+ * of its transaction, and the caller must redo the earlier writes.
+ */
+int store_savepoint(struct store *s);
+int store_savepoint_release(struct store *s);
+int store_savepoint_rollback(struct store *s);
+
+/*
  * Start a transaction unless the caller already has one open. *own is set to
  * 1 when this call began it (the caller must then end it with store_tx_end).
  */

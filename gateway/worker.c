@@ -102,14 +102,34 @@ static void worker_run_alone(struct worker *w, const struct worker_hook *h, stru
 }
 
 /*
- * Run the group jobs first..last (inclusive, linked) in one transaction. If
- * anything fails, roll back and run each alone, so one bad job does not
- * take its neighbours down and nothing is written twice.
+ * Run one job of an open group transaction inside its own savepoint: a job
+ * that fails is rolled back to the savepoint alone, and the group keeps the
+ * writes of the others. Returns 0 while the transaction is still open, -1
+ * when it is gone (see store_savepoint_rollback()): the caller must redo
+ * the group.
+ */
+static int worker_run_in_group(struct worker *w, struct worker_job *j)
+{
+	if (store_savepoint(w->store) != VARSKO_OK)
+		return -1;
+	j->run(j, w->store);
+	if (j->result == VARSKO_OK)
+		return store_savepoint_release(w->store) == VARSKO_OK ? 0 : -1;
+	return store_savepoint_rollback(w->store) == VARSKO_OK ? 0 : -1;
+}
+
+/*
+ * Run the group jobs first..last (inclusive, linked) in one transaction,
+ * each in its own savepoint, and COMMIT once. A refused job costs the
+ * others nothing. Only when the transaction itself fails (BEGIN, a lost
+ * transaction, or COMMIT) are the jobs that were not refused run again,
+ * each alone, so nothing is written twice and nothing accepted is lost.
  */
 static void worker_run_group(struct worker *w, const struct worker_hook *h, struct worker_job *first,
-                             struct worker_job *last, size_t n)
+                             struct worker_job *last)
 {
 	struct worker_job *stop = last->next_, *j;
+	size_t kept = 0;
 	int ok = 1;
 
 	if (first == last) {
@@ -120,17 +140,22 @@ static void worker_run_group(struct worker *w, const struct worker_hook *h, stru
 		ok = 0;
 	} else {
 		for (j = first; j != stop && ok; j = j->next_) {
-			j->run(j, w->store);
-			ok = j->result == VARSKO_OK;
+			ok = worker_run_in_group(w, j) == 0;
+			kept += ok && j->result == VARSKO_OK;
 		}
-		if (!ok)
-			store_rollback(w->store);
-		else if (worker_commit(w, h, n) != VARSKO_OK)
+		if (ok && kept == 0)
+			store_rollback(w->store); /* every job refused: nothing to commit */
+		else if (ok && worker_commit(w, h, kept) != VARSKO_OK)
 			ok = 0; /* store_commit() rolled back */
+		else if (!ok)
+			store_rollback(w->store); /* harmless when SQLite already rolled back */
 	}
 	if (ok)
 		return;
 	for (j = first; j != stop; j = j->next_) {
+		/* A job refused on its own keeps its answer; the others lost their transaction. */
+		if (j->result != VARSKO_OK && j->result != VARSKO_ERR_UNAVAILABLE)
+			continue;
 		j->result = VARSKO_ERR_UNAVAILABLE;
 		worker_run_alone(w, h, j);
 	}
@@ -155,7 +180,7 @@ static void worker_run_batch(struct worker *w, const struct worker_hook *h, stru
 			n++;
 		}
 		j = last->next_;
-		worker_run_group(w, h, first, last, (size_t)n);
+		worker_run_group(w, h, first, last);
 	}
 }
 

@@ -46,16 +46,19 @@ struct worker_job {
 	int result;          /* set by run(); VARSKO_ERR_UNAVAILABLE if the job never ran */
 	/*
 	 * Nonzero: group commit. Group jobs that are queued next to each other
-	 * run inside one transaction that the worker opens and commits
-	 * (store_begin / store_commit), so their run() must only use store
-	 * functions that join the caller's transaction and never begin or
-	 * commit itself. When any job of the group fails (result not
-	 * VARSKO_OK) or the commit fails, the worker rolls everything back and
-	 * runs each job of the group again alone, in its own transaction; so
-	 * run() must start from scratch every time it is called. A group job's
-	 * result is VARSKO_OK only after the commit holding its writes has
-	 * returned; a failed commit becomes its result. Ignored when the worker
-	 * has no store.
+	 * (up to 64) run inside one transaction that the worker opens and
+	 * commits once (store_begin / store_commit), each job inside its own
+	 * savepoint; so their run() must only use store functions that join
+	 * the caller's transaction (store_tx_start) and never begin or commit
+	 * itself. A job whose result is not VARSKO_OK is rolled back to its
+	 * savepoint alone: its writes are gone and the others keep their
+	 * group. Only when the transaction itself fails (BEGIN, COMMIT, or an
+	 * error after which SQLite dropped the whole transaction) are the jobs
+	 * that were not refused run again, each alone in its own transaction;
+	 * so run() must start from scratch every time it is called. A group
+	 * job's result is VARSKO_OK only after the commit holding its writes
+	 * has returned; a failed commit becomes its result. Ignored when the
+	 * worker has no store.
 	 */
 	int group;
 	struct worker_job *next_; /* private to worker.c */
@@ -75,7 +78,9 @@ int worker_start(struct worker **out, struct store *s, void (*wake)(void *arg), 
  * result) is called on the worker thread after every COMMIT of a group
  * transaction, with the number of jobs it held (1 for a job run alone), the
  * time the COMMIT took in microseconds, and its result (VARSKO_OK or the
- * error). A group that failed before its COMMIT is not reported. fn must be
+ * error). `batch` counts the jobs whose writes the transaction holds (a
+ * refused job of the group is not counted); a group that failed before its
+ * COMMIT, or whose jobs were all refused, is not reported. fn must be
  * thread-safe and quick. Takes effect from the next batch the worker takes;
  * fn NULL removes it. NULL-safe for w.
  */
