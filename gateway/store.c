@@ -291,6 +291,21 @@ static const char *const migrations[] = {
 	/* 9 -> 10: a team's phone number from the municipality document (PROTOCOL.md 12.7, directory). */
 	"ALTER TABLE teams ADD COLUMN phone TEXT NULL;"
 	"PRAGMA user_version = 10;",
+	/*
+	 * 10 -> 11: the deadline engine's index. next_due is when the deadline engine must next look at a
+	 * deadline: its warn_at while a warning is still to be sent, else the second after due_at (an
+	 * escalation fires once due_at has passed); NULL once it is met or escalated, and for the targets that
+	 * never fire (tilbagemelding, undersoegelse). SQLite computes it from the row (a virtual generated
+	 * column), so no writer can forget it; the partial index holds only the rows that may still fire, so
+	 * the tick's cost does not grow with the number of open deadlines (store_deadline.c SQL_FIRE_DUE).
+	 */
+	"ALTER TABLE deadlines ADD COLUMN next_due INTEGER GENERATED ALWAYS AS ("
+	" CASE WHEN met_at IS NOT NULL OR escalated_at IS NOT NULL OR kind NOT IN ('vurdering', 'kvittering')"
+	" THEN NULL"
+	" WHEN warned_at IS NULL AND warn_at IS NOT NULL AND warn_at <= due_at THEN warn_at"
+	" ELSE due_at + 1 END) VIRTUAL;"
+	"CREATE INDEX deadlines_next_due ON deadlines(next_due, reference, kind) WHERE next_due IS NOT NULL;"
+	"PRAGMA user_version = 11;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -20,8 +20,8 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 10
-#define STORE_SCHEMA_VERSION_NEXT 11 /* for tests: a database from newer code */
+#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION_NEXT 12 /* for tests: a database from newer code */
 
 /*
  * Open (and with create != 0 create) the database at `path`, set and verify
