@@ -66,6 +66,8 @@ struct metrics_view {
 	int64_t mono_us; /* metrics_mono_us() */
 	size_t sessions; /* open varsko.v1 sessions */
 	size_t sessions_logged_in;
+	size_t store_queue;     /* store worker jobs submitted and not yet run (worker_depth) */
+	size_t store_queue_max; /* the bound of the requests among them (config store_queue_max) */
 	const struct metrics_store *store;
 };
 

@@ -25,11 +25,13 @@ struct worker_hook {
 
 struct worker {
 	pthread_t thread;
-	pthread_mutex_t lock; /* protects pending, finished, stopping, hook */
+	pthread_mutex_t lock; /* protects pending, finished, stopping, hook, depth, depth_max */
 	pthread_cond_t cond;  /* signalled when pending gains a job or stopping is set */
 	struct worker_queue pending;
 	struct worker_queue finished;
 	int stopping;
+	size_t depth;     /* jobs submitted and not yet run (queued or in the batch being run) */
+	size_t depth_max; /* worker_set_queue_max(); 0: no bound */
 	struct store *store; /* borrowed; used only on the worker thread */
 	void (*wake)(void *arg);
 	void *wake_arg;
@@ -215,6 +217,8 @@ static void *worker_main(void *arg)
 
 		pthread_mutex_lock(&w->lock);
 		worker_queue_append(&w->finished, batch, last);
+		for (struct worker_job *j = batch; j; j = j->next_)
+			w->depth--;
 		pthread_mutex_unlock(&w->lock);
 		if (w->wake)
 			w->wake(w->wake_arg);
@@ -275,13 +279,36 @@ int worker_submit(struct worker *w, struct worker_job *job)
 		return VARSKO_ERR_INTERNAL;
 	job->result = VARSKO_ERR_UNAVAILABLE;
 	pthread_mutex_lock(&w->lock);
-	if (!w->stopping) {
+	/* Only work a connection asked for is refused when full: that client can retry (worker.h). */
+	if (!w->stopping && (job->session_id == 0 || w->depth_max == 0 || w->depth < w->depth_max)) {
 		worker_queue_push(&w->pending, job);
+		w->depth++;
 		pthread_cond_signal(&w->cond);
 		r = VARSKO_OK;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return r;
+}
+
+void worker_set_queue_max(struct worker *w, size_t max)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->depth_max = max;
+	pthread_mutex_unlock(&w->lock);
+}
+
+size_t worker_depth(struct worker *w)
+{
+	size_t n;
+
+	if (w == NULL)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	n = w->depth;
+	pthread_mutex_unlock(&w->lock);
+	return n;
 }
 
 int worker_drain(struct worker *w)

@@ -90,10 +90,28 @@ void worker_set_commit_hook(struct worker *w, void (*fn)(void *arg, size_t batch
 /*
  * Queue a job (any thread; in varskod the lws thread). run and done must be
  * set. Never blocks beyond a short mutex hold. Returns VARSKO_OK (the job
- * now belongs to the worker) or VARSKO_ERR_UNAVAILABLE when the worker is
- * stopping (the job stays the caller's).
+ * now belongs to the worker) or VARSKO_ERR_UNAVAILABLE (the job stays the
+ * caller's) when the worker is stopping, or when the job is for a
+ * connection (session_id != 0) and the worker already holds the most jobs
+ * worker_set_queue_max() allows: that client is answered `unavailable` and
+ * may retry. The gateway's own jobs (session_id 0: audit entries, MQTT
+ * PUBACK marks and agents' acknowledgements, the ticks) are never refused
+ * for the bound, since nobody would retry them; their producers bound them
+ * (one job at a time per tick, mqtt.c's limit on acknowledgements in
+ * flight, audit_agg.c's one job a second for unauthenticated refusals).
  */
 int worker_submit(struct worker *w, struct worker_job *job);
+
+/*
+ * The bound of worker_submit(): at most `max` jobs submitted and not yet run
+ * (queued, or in the batch the worker is running) before jobs for a
+ * connection are refused; 0 (the default) means no bound. Any thread.
+ * NULL-safe.
+ */
+void worker_set_queue_max(struct worker *w, size_t max);
+
+/* The jobs submitted and not yet run, for /metrics. Any thread. NULL-safe (0). */
+size_t worker_depth(struct worker *w);
 
 /*
  * Deliver finished jobs: calls done() for each, in order, on the calling

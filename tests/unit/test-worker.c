@@ -169,6 +169,49 @@ static void test_stop_with_pending(void)
 	free(late);
 }
 
+/*
+ * The queue's bound: behind a slow job, jobs for a connection are refused
+ * with VARSKO_ERR_UNAVAILABLE (and stay the caller's) once the worker holds
+ * `max`; the gateway's own jobs (session 0) are still taken; everything
+ * taken runs; worker_depth() counts what is not yet run.
+ */
+static void test_queue_bound(void)
+{
+	struct test_state st = {0};
+	struct worker *w = NULL;
+	struct test_job *t;
+	int taken = 0, refused = 0;
+
+	st.main_thread = pthread_self();
+	CHECK_EQ_INT(worker_start(&w, NULL, NULL, NULL), VARSKO_OK);
+	if (w == NULL)
+		return;
+	worker_set_queue_max(w, 3);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ_INT(worker_submit(w, &test_job_new(&st, i, 1)->base), VARSKO_OK);
+	CHECK(worker_depth(w) >= 1 && worker_depth(w) <= 3);
+	for (int i = 3; i < 8; i++) {
+		t = test_job_new(&st, i, 0);
+		if (worker_submit(w, &t->base) == VARSKO_OK) {
+			taken++;
+		} else {
+			refused++;
+			free(t->payload);
+			free(t);
+		}
+	}
+	/* The slow jobs take 60 ms; at most the one the worker already finished made room. */
+	CHECK(refused >= 4);
+	/* A job of the gateway's own is never refused for the bound. */
+	t = test_job_new(&st, 8, 0);
+	t->base.session_id = 0;
+	CHECK_EQ_INT(worker_submit(w, &t->base), VARSKO_OK);
+	worker_stop(w);
+	CHECK_EQ_INT(st.n_ran, 3 + taken + 1);
+	CHECK_EQ_INT(st.n_done, 3 + taken + 1);
+	CHECK_EQ_INT(worker_depth(NULL), 0);
+}
+
 /* A job without callbacks is refused instead of crashing the worker later. */
 static void test_bad_job(void)
 {
@@ -404,6 +447,7 @@ int main(void)
 	test_order_and_drain();
 	test_stop_with_pending();
 	test_bad_job();
+	test_queue_bound();
 	test_with_store();
 	return check_result();
 }
