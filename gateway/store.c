@@ -504,11 +504,16 @@ static int prepare_all(struct store *s, int partial)
 
 static int pragma_int(struct store *s, const char *sql, long long *out);
 
-static int exec_simple(struct store *s, const char *sql)
+static int exec_simple_db(sqlite3 *db, const char *sql)
 {
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
 	return rc == SQLITE_OK ? VARSKO_OK : store_sqlite_err(rc);
+}
+
+static int exec_simple(struct store *s, const char *sql)
+{
+	return exec_simple_db(s->db, sql);
 }
 
 int store_begin(struct store *s)
@@ -617,6 +622,59 @@ int store_savepoint_rollback(struct store *s)
 		return VARSKO_ERR_DB;
 	}
 	return VARSKO_OK;
+}
+
+struct store_ckpt {
+	sqlite3 *db;
+	struct store *s; /* borrowed: its autocheckpoint is restored at close */
+};
+
+int store_ckpt_open(struct store_ckpt **out, struct store *s)
+{
+	struct store_ckpt *c;
+	const char *path = sqlite3_db_filename(s->db, "main");
+	int r = VARSKO_ERR_DB;
+
+	*out = NULL;
+	if (path == NULL || path[0] == '\0')
+		return VARSKO_ERR_DB; /* an in-memory database has no WAL */
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	c->s = s;
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	/* The checkpoint syncs the WAL before it copies and the database after (synchronous FULL). */
+	if ((r = exec_simple_db(c->db, "PRAGMA synchronous = 2")) != VARSKO_OK ||
+	    (r = exec_simple(s, "PRAGMA wal_autocheckpoint = 0")) != VARSKO_OK)
+		goto fail;
+	*out = c;
+	return VARSKO_OK;
+fail:
+	sqlite3_close(c->db);
+	free(c);
+	return r;
+}
+
+int store_ckpt_run(struct store_ckpt *c, int *wal_frames, int *copied)
+{
+	int log = 0, ckpt = 0;
+	int rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
+
+	if (wal_frames)
+		*wal_frames = log;
+	if (copied)
+		*copied = ckpt;
+	return rc == SQLITE_OK ? VARSKO_OK : store_sqlite_err(rc);
+}
+
+void store_ckpt_close(struct store_ckpt *c)
+{
+	if (c == NULL)
+		return;
+	sqlite3_close(c->db);
+	(void)exec_simple(c->s, "PRAGMA wal_autocheckpoint = 1000"); /* SQLite's default */
+	free(c);
 }
 
 int store_tx_start(struct store *s, int *own)

@@ -69,6 +69,28 @@ int store_savepoint_release(struct store *s);
 int store_savepoint_rollback(struct store *s);
 
 /*
+ * WAL checkpoints off the writer's commit path (varskod; worker.c). By
+ * default SQLite checkpoints inside the COMMIT that takes the WAL past
+ * 1,000 pages: that COMMIT then also copies up to 4 MiB into the database
+ * and syncs it twice, and every job queued behind it waits. Instead, a
+ * second connection (struct store_ckpt, its own thread) runs PASSIVE
+ * checkpoints, which never block the writer, and the writer's own are off.
+ *
+ * store_ckpt_open(): a checkpoint connection to s's database file, and
+ * s's automatic checkpoints off (call it before s is used on another
+ * thread). store_ckpt_run(): one PASSIVE checkpoint; *wal_frames and
+ * *copied (may be NULL) receive the WAL's frames and how many of them are
+ * now in the database. store_ckpt_close(): closes the connection and turns
+ * s's automatic checkpoints on again (call it once nothing else uses s);
+ * NULL-safe. A store_ckpt is used by one thread at a time. Errors:
+ * VARSKO_ERR_DB, VARSKO_ERR_IO, VARSKO_ERR_FULL, VARSKO_ERR_NOMEM.
+ */
+struct store_ckpt;
+int store_ckpt_open(struct store_ckpt **out, struct store *s);
+int store_ckpt_run(struct store_ckpt *c, int *wal_frames, int *copied);
+void store_ckpt_close(struct store_ckpt *c);
+
+/*
  * Start a transaction unless the caller already has one open. *own is set to
  * 1 when this call began it (the caller must then end it with store_tx_end).
  */

@@ -7,11 +7,15 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "log.h"
 #include "store.h"
 #include "varsko/err.h"
 
 /* Most group jobs in one transaction: bounds the work lost to one bad job. */
 #define WORKER_GROUP_MAX 64
+
+/* Seconds between the checkpoint thread's PASSIVE checkpoints. */
+#define WORKER_CKPT_SECONDS 1
 
 struct worker_queue {
 	struct worker_job *head, *tail;
@@ -36,6 +40,10 @@ struct worker {
 	void (*wake)(void *arg);
 	void *wake_arg;
 	struct worker_hook hook;
+	/* The WAL checkpoints, off the commit path (store.h "store_ckpt"); NULL: SQLite's own, in COMMIT. */
+	struct store_ckpt *ckpt;
+	pthread_t ckpt_thread;
+	pthread_cond_t ckpt_cond; /* signalled when stopping is set; on CLOCK_MONOTONIC */
 };
 
 static int64_t worker_mono_us(void)
@@ -226,6 +234,83 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The checkpoint thread: a PASSIVE checkpoint every second on its own
+ * connection, so that no COMMIT of the worker copies the WAL into the
+ * database and syncs it (store.h). A failed checkpoint loses nothing (the
+ * WAL keeps the frames) and is tried again; it is logged once per run of
+ * failures.
+ */
+static void *worker_ckpt_main(void *arg)
+{
+	struct worker *w = arg;
+	int failing = 0;
+
+	pthread_mutex_lock(&w->lock);
+	while (!w->stopping) {
+		struct timespec ts;
+		int r;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += WORKER_CKPT_SECONDS;
+		while (!w->stopping && pthread_cond_timedwait(&w->ckpt_cond, &w->lock, &ts) == 0)
+			;
+		if (w->stopping)
+			break;
+		pthread_mutex_unlock(&w->lock);
+		r = store_ckpt_run(w->ckpt, NULL, NULL);
+		if (r != VARSKO_OK && !failing)
+			log_msg(LOGL_WARN, "store: a WAL checkpoint failed (%s); retrying every second", varsko_err_name(r));
+		else if (r == VARSKO_OK && failing)
+			log_msg(LOGL_INFO, "store: WAL checkpoints work again");
+		failing = r != VARSKO_OK;
+		pthread_mutex_lock(&w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Start the checkpoint thread; without it SQLite keeps checkpointing in COMMIT (logged). */
+static void worker_ckpt_start(struct worker *w)
+{
+	pthread_condattr_t attr;
+	int r;
+
+	if ((r = store_ckpt_open(&w->ckpt, w->store)) != VARSKO_OK) {
+		log_msg(LOGL_WARN, "store: no checkpoint connection (%s); checkpoints stay in COMMIT", varsko_err_name(r));
+		return;
+	}
+	if (pthread_condattr_init(&attr) == 0) {
+		int ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+		         pthread_cond_init(&w->ckpt_cond, &attr) == 0;
+
+		pthread_condattr_destroy(&attr);
+		if (ok) {
+			if (pthread_create(&w->ckpt_thread, NULL, worker_ckpt_main, w) == 0)
+				return;
+			pthread_cond_destroy(&w->ckpt_cond);
+		}
+	}
+	log_msg(LOGL_WARN, "store: cannot start the checkpoint thread; checkpoints stay in COMMIT");
+	store_ckpt_close(w->ckpt);
+	w->ckpt = NULL;
+}
+
+/* Stop and join the checkpoint thread (if any); the store checkpoints in COMMIT again, before its owner closes it. */
+static void worker_ckpt_stop(struct worker *w)
+{
+	if (w->ckpt == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = 1;
+	pthread_cond_signal(&w->ckpt_cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->ckpt_thread, NULL);
+	pthread_cond_destroy(&w->ckpt_cond);
+	store_ckpt_close(w->ckpt);
+	w->ckpt = NULL;
+}
+
 int worker_start(struct worker **out, struct store *s, void (*wake)(void *arg), void *wake_arg)
 {
 	struct worker *w;
@@ -244,6 +329,9 @@ int worker_start(struct worker **out, struct store *s, void (*wake)(void *arg), 
 	if (pthread_cond_init(&w->cond, NULL) != 0)
 		goto out;
 	have_cond = 1;
+	/* Before the worker thread: it turns the store's own checkpoints off, on this thread. */
+	if (s != NULL)
+		worker_ckpt_start(w);
 	if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
 		goto out;
 	*out = w;
@@ -251,6 +339,7 @@ int worker_start(struct worker **out, struct store *s, void (*wake)(void *arg), 
 	r = VARSKO_OK;
 out:
 	if (w) {
+		worker_ckpt_stop(w);
 		if (have_cond)
 			pthread_cond_destroy(&w->cond);
 		if (have_lock)
@@ -339,6 +428,7 @@ void worker_stop(struct worker *w)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	worker_ckpt_stop(w);
 	/* The thread ran everything that was queued; hand it all back. */
 	(void)worker_drain(w);
 	pthread_cond_destroy(&w->cond);

@@ -11,6 +11,10 @@
  * finished job in the same order. Jobs marked `group` share transactions
  * (group commit, see below).
  *
+ * While a worker with a store runs, its store never checkpoints the WAL in
+ * a COMMIT: a checkpoint thread of the worker does, on a connection of its
+ * own (store.h, store_ckpt), so no group waits for one.
+ *
  * A job names its connection by session id, never by pointer, so a done()
  * for a connection that closed meanwhile finds nothing and only frees the
  * job.

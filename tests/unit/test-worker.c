@@ -13,8 +13,10 @@
 
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "check.h"
+#include "store-internal.h"
 #include "store.h"
 #include "worker.h"
 #include "varsko/err.h"
@@ -22,6 +24,7 @@
 #define N_JOBS 200
 
 static void test_group_commit(struct store *st, const char *path);
+static void test_checkpoints(struct store *st, const char *path);
 
 struct test_state {
 	pthread_t main_thread;
@@ -290,6 +293,7 @@ static void test_with_store(void)
 	CHECK_EQ_INT(store_audit_verify(st, &after, &bad), VARSKO_OK);
 	CHECK_EQ_INT(after, before + 40);
 	test_group_commit(st, path);
+	test_checkpoints(st, path);
 out:
 	store_close(st);
 	/* The database and its WAL side files. */
@@ -440,6 +444,75 @@ static void test_group_commit(struct store *st, const char *path)
 		CHECK_EQ_INT(seen.failed, 0);
 		CHECK_EQ_INT(seen.negative_us, 0);
 	}
+}
+
+struct ckpt_job {
+	struct worker_job base;
+	long long autockpt; /* PRAGMA wal_autocheckpoint on the worker's connection */
+};
+
+/* Worker thread: read the writer's autocheckpoint and write 8 MB outside the store's API (a test table). */
+static void ckpt_job_run(struct worker_job *job, struct store *s)
+{
+	struct ckpt_job *j = (struct ckpt_job *)job;
+	sqlite3_stmt *st = NULL;
+
+	j->autockpt = -1;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA wal_autocheckpoint", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		j->autockpt = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	job->result = sqlite3_exec(s->db,
+	                           "CREATE TABLE IF NOT EXISTS ckpt_test (x BLOB);"
+	                           " INSERT INTO ckpt_test VALUES (zeroblob(8000000))",
+	                           NULL, NULL, NULL) == SQLITE_OK
+	                      ? VARSKO_OK
+	                      : VARSKO_ERR_DB;
+}
+
+static void ckpt_job_done(struct worker_job *job)
+{
+	(void)job;
+}
+
+/*
+ * WAL checkpoints are off the writer's commit path: while a worker runs, its
+ * connection never checkpoints by itself (wal_autocheckpoint 0), and the
+ * checkpoint thread copies what was committed into the database file within
+ * a few seconds, while the worker still runs; after worker_stop() the store
+ * checkpoints by itself again (SQLite's 1000).
+ */
+static void test_checkpoints(struct store *st, const char *path)
+{
+	struct ckpt_job j = {0};
+	struct worker *w = NULL;
+	struct stat sb;
+	long long after = -1;
+	sqlite3_stmt *q = NULL;
+	off_t size = 0;
+
+	CHECK_EQ_INT(worker_start(&w, st, NULL, NULL), VARSKO_OK);
+	if (w == NULL)
+		return;
+	j.base.run = ckpt_job_run;
+	j.base.done = ckpt_job_done;
+	CHECK_EQ_INT(worker_submit(w, &j.base), VARSKO_OK);
+	for (int i = 0; i < 100 && size < 8000000; i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+		if (stat(path, &sb) == 0)
+			size = sb.st_size;
+	}
+	CHECK(size >= 8000000); /* in the database file: checkpointed while the worker runs */
+	worker_stop(w);
+	CHECK_EQ_INT(j.base.result, VARSKO_OK);
+	CHECK_EQ_INT(j.autockpt, 0);
+	if (sqlite3_prepare_v2(st->db, "PRAGMA wal_autocheckpoint", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		after = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	CHECK_EQ_INT(after, 1000);
 }
 
 int main(void)
