@@ -36,33 +36,33 @@ struct agg_job {
 struct audit_agg {
 	pthread_mutex_t lock; /* protects cur */
 	struct worker *worker;
+	struct store *store; /* borrowed; used only by audit_agg_free(), after the worker has stopped */
 	struct agg_job *cur; /* what is being counted; NULL when nothing is */
 };
 
-/* Worker thread: every row of the job in one transaction. */
-static void agg_run(struct worker_job *job, struct store *st)
+/* Every row of the table in one transaction (the worker's thread, or audit_agg_free() after it). */
+static int agg_write(struct store *st, const struct agg_job *j)
 {
-	struct agg_job *j = (struct agg_job *)job;
 	char detail[96];
 	int r;
 
-	if (st == NULL) {
-		job->result = VARSKO_ERR_INTERNAL;
-		return;
-	}
-	if ((r = store_begin(st)) != VARSKO_OK) {
-		job->result = r;
-		return;
-	}
+	if (st == NULL)
+		return VARSKO_ERR_INTERNAL;
+	if ((r = store_begin(st)) != VARSKO_OK)
+		return r;
 	for (size_t i = 0; i < j->n && r == VARSKO_OK; i++) {
 		snprintf(detail, sizeof detail, "%s count=%" PRIu64, j->e[i].detail, j->e[i].count);
 		r = store_audit(st, j->e[i].first_at, j->e[i].event, j->e[i].actor, detail);
 	}
 	if (r == VARSKO_OK)
-		r = store_commit(st);
-	else
-		store_rollback(st);
-	job->result = r;
+		return store_commit(st);
+	store_rollback(st);
+	return r;
+}
+
+static void agg_run(struct worker_job *job, struct store *st)
+{
+	job->result = agg_write(st, (struct agg_job *)job);
 }
 
 static void agg_done(struct worker_job *job)
@@ -88,7 +88,7 @@ static void agg_submit(struct audit_agg *a, struct agg_job *j)
 	}
 }
 
-int audit_agg_new(struct audit_agg **out, struct worker *w)
+int audit_agg_new(struct audit_agg **out, struct worker *w, struct store *s)
 {
 	struct audit_agg *a;
 
@@ -100,6 +100,7 @@ int audit_agg_new(struct audit_agg **out, struct worker *w)
 		return VARSKO_ERR_INTERNAL;
 	}
 	a->worker = w;
+	a->store = s;
 	*out = a;
 	return VARSKO_OK;
 }
@@ -155,9 +156,15 @@ void audit_agg_tick(void *arg, int64_t now)
 
 void audit_agg_free(struct audit_agg *a)
 {
+	int r;
+
 	if (a == NULL)
 		return;
-	audit_agg_tick(a, 0);
+	if (a->cur != NULL) {
+		if ((r = agg_write(a->store, a->cur)) != VARSKO_OK)
+			log_msg(LOGL_ERROR, "cannot write %zu counted audit entries (%s)", a->cur->n, varsko_err_name(r));
+		free(a->cur);
+	}
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }

@@ -9,7 +9,7 @@
  * key with the count appended to the detail ("bad_json count=37") and the
  * time of the first of them, all rows of a second in one transaction of one
  * worker job. Nothing is dropped: a full table is handed to the worker at
- * once, and audit_agg_free() hands over what is left. Entries that decide
+ * once, and audit_agg_free() writes what the last jobs counted. Entries that decide
  * something (a login that succeeded, an enrollment) are never counted here:
  * they are written with the work they record.
  */
@@ -19,15 +19,16 @@
 #include <stdint.h>
 
 struct audit_agg;
+struct store;
 struct worker;
 
 /*
- * A new, empty aggregator that writes through worker `w` (borrowed: free
- * the aggregator before worker_stop()). *out owned by the caller:
+ * A new, empty aggregator that writes through worker `w`, and, once that
+ * has stopped, into store `s` (both borrowed). *out owned by the caller:
  * audit_agg_free(). Returns VARSKO_OK, VARSKO_ERR_NOMEM or
  * VARSKO_ERR_INTERNAL.
  */
-int audit_agg_new(struct audit_agg **out, struct worker *w);
+int audit_agg_new(struct audit_agg **out, struct worker *w, struct store *s);
 
 /*
  * Count one entry at wall clock `now` (Unix seconds). event, actor and
@@ -45,7 +46,13 @@ void audit_agg_add(struct audit_agg *a, int64_t now, const char *event, const ch
  */
 void audit_agg_tick(void *a, int64_t now);
 
-/* Flush what is left to the worker (still running), then free. NULL-safe. */
+/*
+ * At shutdown: call audit_agg_tick() before worker_stop() (the worker writes
+ * what was counted until then), and this after it: it writes, on the
+ * calling thread, what the jobs run during worker_stop() counted (a login
+ * refused at the last moment), since nothing else uses the store any more;
+ * then frees. NULL-safe.
+ */
 void audit_agg_free(struct audit_agg *a);
 
 #endif

@@ -1635,7 +1635,7 @@ int server_create(struct server **out, const struct config *cfg, struct store *s
 		goto out;
 	worker_set_commit_hook(srv->worker, server_commit_seen, srv->metrics);
 	worker_set_queue_max(srv->worker, (size_t)cfg->store_queue_max);
-	if ((r = audit_agg_new(&srv->audit_agg, srv->worker)) != VARSKO_OK ||
+	if ((r = audit_agg_new(&srv->audit_agg, srv->worker, store)) != VARSKO_OK ||
 	    (r = server_add_tick(srv, audit_agg_tick, srv->audit_agg)) != VARSKO_OK)
 		goto out;
 	if ((r = server_flow_start(srv)) != VARSKO_OK)
@@ -1677,11 +1677,12 @@ void server_destroy(struct server *srv)
 {
 	if (srv == NULL)
 		return;
-	/* Queued jobs still run, the counted audit entries last handed over too; their answers find live sessions or none. */
-	audit_agg_free(srv->audit_agg);
-	srv->audit_agg = NULL;
+	/* Queued jobs still run, the counted audit entries too; their answers find live sessions or none. */
+	audit_agg_tick(srv->audit_agg, 0);
 	worker_stop(srv->worker);
 	srv->worker = NULL;
+	audit_agg_free(srv->audit_agg); /* what the last jobs counted, on this thread: the worker is gone */
+	srv->audit_agg = NULL;
 	if (srv->tick_scheduled)
 		lws_sul_cancel(&srv->tick_sul);
 	if (srv->ctx)
