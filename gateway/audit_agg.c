@@ -88,6 +88,12 @@ static void agg_submit(struct audit_agg *a, struct agg_job *j)
 	}
 }
 
+/* store_refusal_fn: the store's refusals that go with no write (store_enroll's), counted here too. */
+static void agg_store_refusal(void *arg, int64_t now, const char *event, const char *actor, const char *detail)
+{
+	audit_agg_add(arg, now, event, actor, detail);
+}
+
 int audit_agg_new(struct audit_agg **out, struct worker *w, struct store *s)
 {
 	struct audit_agg *a;
@@ -101,6 +107,9 @@ int audit_agg_new(struct audit_agg **out, struct worker *w, struct store *s)
 	}
 	a->worker = w;
 	a->store = s;
+	/* Seen by every job submitted from now on (worker_submit's lock orders it). */
+	if (s != NULL)
+		store_set_refusal_audit(s, agg_store_refusal, a);
 	*out = a;
 	return VARSKO_OK;
 }
@@ -160,6 +169,8 @@ void audit_agg_free(struct audit_agg *a)
 
 	if (a == NULL)
 		return;
+	if (a->store != NULL)
+		store_set_refusal_audit(a->store, NULL, NULL);
 	if (a->cur != NULL) {
 		if ((r = agg_write(a->store, a->cur)) != VARSKO_OK)
 			log_msg(LOGL_ERROR, "cannot write %zu counted audit entries (%s)", a->cur->n, varsko_err_name(r));

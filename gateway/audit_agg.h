@@ -24,7 +24,10 @@ struct worker;
 
 /*
  * A new, empty aggregator that writes through worker `w`, and, once that
- * has stopped, into store `s` (both borrowed). *out owned by the caller:
+ * has stopped, into store `s` (both borrowed); it also counts the store's
+ * own refusals that go with no write (store_set_refusal_audit(), until
+ * audit_agg_free()). Call it before any job that enrolls is submitted.
+ * *out owned by the caller:
  * audit_agg_free(). Returns VARSKO_OK, VARSKO_ERR_NOMEM or
  * VARSKO_ERR_INTERNAL.
  */

@@ -1162,6 +1162,12 @@ int store_user_get(struct store *s, const char *user, struct proto_cert *c)
 	return store_query(s, SQL_USER_INSTS, user_inst_row, c, "s", user);
 }
 
+void store_set_refusal_audit(struct store *s, store_refusal_fn fn, void *arg)
+{
+	s->refusal_fn = fn;
+	s->refusal_arg = arg;
+}
+
 static int is_refusal(int r)
 {
 	return r == VARSKO_ERR_CODE_UNKNOWN || r == VARSKO_ERR_CODE_EXPIRED || r == VARSKO_ERR_CODE_USED ||
@@ -1250,9 +1256,11 @@ int store_enroll(struct store *s, const char *code, int64_t now, int64_t validit
 	r = VARSKO_OK;
 out:
 	if (r != VARSKO_OK && !wrote && is_refusal(r)) {
-		/* Nothing was written yet: record the refusal in this same transaction. */
+		/* Nothing was written yet: record the refusal in this same transaction, or hand it to be counted. */
 		snprintf(detail, sizeof(detail), "reason=%s", varsko_err_name(r));
-		if (store_audit(s, now, "enroll_refused", "-", detail) == VARSKO_OK) {
+		if (s->refusal_fn != NULL)
+			s->refusal_fn(s->refusal_arg, now, "enroll_refused", "-", detail);
+		else if (store_audit(s, now, "enroll_refused", "-", detail) == VARSKO_OK) {
 			int r2 = store_tx_end(s, own, VARSKO_OK);
 
 			if (r2 != VARSKO_OK)

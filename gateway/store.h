@@ -184,6 +184,17 @@ int store_invite_create(struct store *s, const char *user, int64_t now, int64_t 
                         char code_out[PROTO_CODE_MAX + 1]);
 
 /*
+ * Refusal audit entries that a peer can cause in bulk and that go with no
+ * write of their own (store_enroll()'s: a wrong, expired or used code) are
+ * handed to fn(arg, now, event, actor, detail) instead of being written
+ * each in a transaction of its own; varskod counts them (audit_agg.h).
+ * fn is called on the thread that uses s, arguments borrowed for the call.
+ * fn NULL (the default): written in the store as before.
+ */
+typedef void (*store_refusal_fn)(void *arg, int64_t now, const char *event, const char *actor, const char *detail);
+void store_set_refusal_audit(struct store *s, store_refusal_fn fn, void *arg);
+
+/*
  * Enroll a device with a code, in one transaction: check the code (unknown,
  * expired or used: VARSKO_ERR_CODE_UNKNOWN / _EXPIRED / _USED), build the
  * device certificate from the user's record (role, name, institutions, team)
@@ -194,7 +205,8 @@ int store_invite_create(struct store *s, const char *user, int64_t now, int64_t 
  * that never confirms (a crash, a broken connection) leaves nothing active
  * and its code usable. A new enrollment with the same code replaces the
  * pending one ("enroll_replaced"). A refusal ("enroll_refused", detail
- * "reason=<error name>") is committed even though the enrollment is not; a
+ * "reason=<error name>") is committed even though the enrollment is not
+ * (or handed to store_set_refusal_audit()'s function instead); a
  * device whose sign_pk is already enrolled or pending is refused with
  * VARSKO_ERR_EXISTS. Joins the caller's transaction if one is open.
  * *cert_out is filled only on VARSKO_OK (zeroed otherwise). org_sk is
