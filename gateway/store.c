@@ -738,6 +738,10 @@ static int set_pragmas(struct store *s)
 		return VARSKO_ERR_DB;
 	}
 	sqlite3_finalize(st);
+	/*
+	 * wal_autocheckpoint stays SQLite's 1000 pages here (varskoctl, tests); varskod's worker
+	 * turns it off and checkpoints on a thread of its own instead (store_ckpt_open).
+	 */
 	/* Set after journal_mode: synchronous is per connection and WAL keeps it. */
 	if ((r = exec_simple(s, "PRAGMA synchronous = 2;")) != VARSKO_OK)
 		return r;
