@@ -124,6 +124,8 @@ def main():
         got = fl.wait_filed(TEAM, refs, timeout=90)
         c("the agent files every one of them", got == refs and len(refs) == N, f"missing {refs - got}")
         c("the database is intact", fl.integrity() == [("ok",)], str(fl.integrity()))
+        rc = fl.stop("varskod")
+        c("varskod exits 0 on SIGTERM (no sanitizer report)", rc == 0, f"exit {rc}")
     return checks.done()
 
 
