@@ -98,7 +98,7 @@ void metrics_refused(struct metrics *m, int err);
 enum metrics_conn_reason {
 	METRICS_CONN_ADDRESS = 0,       /* its address held max_conns_per_address */
 	METRICS_CONN_MAX_SESSIONS,      /* max_sessions connections were open */
-	METRICS_CONN_ACCEPT_BUDGET,     /* the event loop's turn had accepted its budget */
+	METRICS_CONN_ACCEPT_BUDGET,     /* not a refusal: the listener paused, a turn had accepted its budget */
 	METRICS_CONN_HANDSHAKE_TIMEOUT, /* no request within handshake_timeout of the accept */
 	METRICS_CONN_REASONS
 };

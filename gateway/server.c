@@ -1594,15 +1594,19 @@ static int http_writeable(struct lws *wsi, struct http_req *req)
 
 /*
  * A TCP connection was just accepted, before any byte of TLS: refuse it
- * (nonzero; lws closes it and ends this turn's accepts) when this turn of
- * the event loop has accepted SERVER_ACCEPTS_TURN already (the accept
- * budget: the rest wait in the listen queue while the established
- * connections are served), when max_sessions connections are open (every
+ * (nonzero; lws closes it) when max_sessions connections are open (every
  * connection counts, logged in or not, TLS finished or not), or when its
  * source address holds max_conns_per_address. Otherwise its address is
  * counted until its wsi is destroyed (server_conn_destroyed).
+ *
+ * The accept budget: once this turn of the event loop has accepted
+ * SERVER_ACCEPTS_TURN connections, the listener's POLLIN is switched off
+ * until the next turn (server_run), which ends lws's accept loop after this
+ * connection. The rest wait in the kernel's listen queue, unharmed, while
+ * the established connections are served; nobody is refused for arriving
+ * in a crowd.
  */
-static int server_conn_filter(struct server *srv, const struct lws_filter_network_conn_args *a)
+static int server_conn_filter(struct server *srv, struct lws *listener, const struct lws_filter_network_conn_args *a)
 {
 	struct limits *l = &srv->limits;
 	uint8_t key[LIMITS_KEY_LEN];
@@ -1612,9 +1616,11 @@ static int server_conn_filter(struct server *srv, const struct lws_filter_networ
 		limits_dec(l, l->pending_key);
 		l->pending = 0;
 	}
-	if (++srv->accepts_turn > SERVER_ACCEPTS_TURN) {
+	if (++srv->accepts_turn >= SERVER_ACCEPTS_TURN && srv->listen_paused == NULL &&
+	    lws_rx_flow_control(listener, 0) == 0) { /* the listener: POLLIN off (lws 4.1 applies it at once) */
+		srv->listen_paused = listener;
 		metrics_conn_refused(srv->metrics, METRICS_CONN_ACCEPT_BUDGET);
-		return 1;
+		lws_cancel_service(srv->ctx); /* the next turn starts at once and listens again */
 	}
 	if (l->n_conns >= (size_t)srv->cfg->max_sessions) {
 		metrics_conn_refused(srv->metrics, METRICS_CONN_MAX_SESSIONS);
@@ -1661,7 +1667,7 @@ static int server_http_cb(struct lws *wsi, enum lws_callback_reasons reason, voi
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-		return srv != NULL ? server_conn_filter(srv, user) : 0;
+		return srv != NULL ? server_conn_filter(srv, wsi, user) : 0;
 	case LWS_CALLBACK_WSI_CREATE:
 		if (srv != NULL)
 			server_conn_created(srv, wsi);
@@ -1979,6 +1985,10 @@ int server_run(struct server *srv)
 {
 	while (!srv->stop) {
 		srv->accepts_turn = 0;
+		if (srv->listen_paused != NULL) {
+			(void)lws_rx_flow_control(srv->listen_paused, 1);
+			srv->listen_paused = NULL;
+		}
 		if (lws_service(srv->ctx, 0) < 0)
 			return VARSKO_ERR_INTERNAL;
 	}

@@ -116,6 +116,7 @@ struct server {
 	size_t mem_held;
 	size_t dispatch_len;   /* the length of the frame being served, for session_submit() */
 	unsigned accepts_turn; /* connections accepted since the last lws_service() began */
+	struct lws *listen_paused; /* the listener whose POLLIN the accept budget switched off this turn */
 	/* lws thread: the web client's files (borrowed, NULL without web_root) and their CSP (owned) */
 	const struct webroot *web;
 	char *web_csp;

@@ -86,7 +86,7 @@ def main():
     c = checks.check
     with harness.Env() as env:
         env.make_certs()
-        env.write_config()
+        env.write_config(max_conns_per_address=1000)  # the burst comes from one address
         env.ctl_ok("init")
         env.ctl_ok("import", harness.demo_file())
         env.start_varskod()

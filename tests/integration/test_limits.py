@@ -21,7 +21,10 @@
   - max_sessions (set to 40) counts raw TCP connections that never start
     TLS: of 60 from one address 40 are held and the rest refused, and
     handshake_timeout (2 s) closes the 40 from the accept on; a CLI login
-    works afterwards.
+    works afterwards;
+  - the accept budget: 200 raw TCP connections arriving together are all
+    accepted; the listener pauses between turns of the event loop instead
+    of refusing the 65th.
 """
 
 import asyncio
@@ -215,6 +218,31 @@ async def budget(c, fl, port):
         await cl.__aexit__()
 
 
+def crowd(c, fl, port):
+    """200 connections arriving together: the accept budget pauses the listener, it refuses none."""
+    socks = []
+    for _ in range(200):
+        s = socket.socket()
+        s.bind(("127.0.0.4", 0))
+        s.connect(("127.0.0.1", fl.port))
+        socks.append(s)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        _, _, _, m = scrape(port)
+        if val(m, "varsko_connections") == 200:
+            break
+        time.sleep(0.1)
+    c("crowd: 200 connections arriving together are all accepted", val(m, "varsko_connections") == 200,
+      str(val(m, "varsko_connections")))
+    c("crowd: the accept budget paused the listener rather than refusing",
+      val(m, "varsko_connections_refused_total", reason="accept_budget") >= 1 and
+      val(m, "varsko_connections_refused_total", reason="max_sessions") == 0 and
+      val(m, "varsko_connections_refused_total", reason="address") == 0,
+      str(m))
+    for s in socks:
+        s.close()
+
+
 def raw_tcp(c, fl, port):
     socks = []
     for _ in range(60):
@@ -265,6 +293,8 @@ def main():
         # max_frame as large as the frames, so that a junk one is answered rather than closed with 1009.
         restart(fl, mem_budget_bytes=3 * MIB, max_frame=4 * MIB)
         harness.run(budget(c, fl, admin_port_of(fl.conf)))
+        restart(fl, max_conns_per_address=1000)
+        crowd(c, fl, admin_port_of(fl.conf))
         restart(fl, max_sessions=40, max_conns_per_address=1000, handshake_timeout=2)
         raw_tcp(c, fl, admin_port_of(fl.conf))
         log = fl.read_log("varskod")
