@@ -13,7 +13,9 @@
  * (store_outbox_rearm); reconnects back off (1 s doubling to 30 s).
  *
  * Subscriber: varsko/<tenant>/ack at QoS 1 with a persistent session
- * (clean_session false, client id "varskod-<tenant>"). Each message is
+ * (clean_session false; the broker names the session after the
+ * certificate's CN, use_username_as_clientid, and we ask for "varskod").
+ * Each message is
  * parsed (flow_mqtt_parse), applied with event_apply() on the worker,
  * and the resulting push frame goes to server_push(). A bad message is
  * counted and audited ("mqtt_refused", reason=<error name>), never fatal.

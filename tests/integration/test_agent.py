@@ -128,7 +128,7 @@ def main():
         rc, out, err = env.run(argv(h=env.path("nohome")), timeout=20)
         c("agent refuses a missing home", rc == 1, err)
 
-        gwspy = F.MqttSpy(env, "varskod", ["varsko/slagelse/ack"])
+        gwspy = F.MqttSpy(env, "varskod", ["varsko/slagelse/ack"], own=True)  # stands in for varskod
         env.start("agent", argv())
         deadline = time.time() + 15
         while time.time() < deadline and "subscribed" not in env.read_log("agent"):
