@@ -385,6 +385,8 @@ void agent_metrics_write(struct agent *a)
 	       "Signed events (modtaget, journaliseret) the broker acknowledged.", a->stats.events_sent);
 	metric(&b, a, "varsko_agent_errors_total", "counter",
 	       "Underretninger refused or not filed because of an error (the log names them).", a->stats.errors);
+	metric(&b, a, "varsko_agent_refused_total", "counter",
+	       "Underretninger refused for good and reported to varskod as dead letters.", a->stats.refused);
 	metric(&b, a, "varsko_agent_last_success_timestamp_seconds", "gauge",
 	       "Unix time of the last underretning filed or acknowledged again (0: none since start).",
 	       (unsigned long long)(a->stats.last_success > 0 ? a->stats.last_success : 0));

@@ -13,7 +13,11 @@
  * key, opened through the agent's own user key: teamkey_open(), cached) and
  * the document checked with uh_parse(). Anything that
  * fails is logged by its error name and the reference, never acknowledged
- * and never filed; the gateway sends it again until it gets `modtaget`.
+ * and never filed. A failure that will not pass (it does not verify, no key
+ * of ours opens it, the document is bad) is reported to varskod with a
+ * signed refusal, which makes it a dead letter there (PROTOCOL.md 12.9);
+ * one that may pass (no session for the team key) is not, and the gateway
+ * sends it again until it gets `modtaget`.
  *
  * The plaintext never passes through jansson (whose copies we could not
  * wipe): the filed record is the other fields dumped by jansson with the
@@ -556,6 +560,18 @@ static int file_record(struct agent *a, const char *ref, const char *rec, size_t
 	return casedir_run_command(a, ref);
 }
 
+/* Log the refusal of ref and report it to varskod as a dead letter with `reason`. */
+static void refuse(struct agent *a, const char *ref, enum flow_refusal_reason reason)
+{
+	int r = casedir_refuse(a, ref, reason);
+
+	if (r == VARSKO_OK)
+		agent_log("%s: reported to varskod as refused (%s)", ref, flow_refusal_reason_name(reason));
+	else
+		agent_log("%s: cannot report the refusal (%s); it is refused again when it comes again", ref,
+		          varsko_err_name(r));
+}
+
 void agent_handle(struct agent *a, const char *payload, size_t len)
 {
 	json_t *o = NULL;
@@ -594,6 +610,8 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 		else
 			agent_log("%s: refused:%s (%s)", m->reference, varsko_err_name(r), why);
 		a->stats.errors++;
+		if (r != VARSKO_ERR_NOMEM && r != VARSKO_ERR_INTERNAL)
+			refuse(a, m->reference, FLOW_RF_FAILED_CHECK);
 		goto out;
 	}
 
@@ -629,6 +647,10 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 		else {
 			agent_log("%s: refused:%s (%s)", m->reference, varsko_err_name(r), why);
 			a->stats.errors++;
+			if (r == VARSKO_ERR_CRYPTO)
+				refuse(a, m->reference, FLOW_RF_CANNOT_OPEN);
+			else if (r != VARSKO_ERR_NOMEM && r != VARSKO_ERR_INTERNAL)
+				refuse(a, m->reference, FLOW_RF_BAD_DOCUMENT);
 		}
 		goto out;
 	}
