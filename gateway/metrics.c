@@ -44,6 +44,7 @@ struct metrics {
 	atomic_uint_least64_t logins_ok, logins_failed;
 	atomic_uint_least64_t refused[ERR_SLOTS];
 	atomic_uint_least64_t submissions;
+	atomic_uint_least64_t dead_letters;
 	atomic_uint_least64_t commit_failures;
 	atomic_int last_commit_ok; /* 1 until a COMMIT fails; 1 again after the next one that succeeds */
 	struct histogram batch, commit;
@@ -132,6 +133,12 @@ void metrics_submission(struct metrics *m)
 {
 	if (m != NULL)
 		inc(&m->submissions, 1);
+}
+
+void metrics_dead_letter(struct metrics *m)
+{
+	if (m != NULL)
+		inc(&m->dead_letters, 1);
 }
 
 void metrics_commit(struct metrics *m, size_t batch, int64_t commit_us, int result)
@@ -262,6 +269,10 @@ int metrics_text(const struct metrics *m, const struct metrics_view *v, struct p
 	       "Underretninger accepted and committed (a resent submission is not counted again).");
 	sample_u(b, "varsko_submissions_accepted_total", get(&m->submissions));
 
+	family(b, "varsko_dead_letters_total", "counter",
+	       "Underretninger their agent refused for good (dead letters), since varskod started.");
+	sample_u(b, "varsko_dead_letters_total", get(&m->dead_letters));
+
 	family(b, "varsko_store_commit_batch_size", "histogram", "Jobs (submissions) per group-commit transaction.");
 	histogram_text(b, "varsko_store_commit_batch_size", &m->batch, batch_bounds, N_BATCH, 0);
 	family(b, "varsko_store_commit_seconds", "histogram", "Time the COMMIT of a group-commit transaction took.");
@@ -277,6 +288,9 @@ int metrics_text(const struct metrics *m, const struct metrics_view *v, struct p
 	proto_buf_printf(b, "varsko_outbox_depth %lld\n", (long long)st->outbox_depth);
 	family(b, "varsko_outbox_oldest_age_seconds", "gauge", "Age of the oldest outbox row not done (0: none).");
 	proto_buf_printf(b, "varsko_outbox_oldest_age_seconds %lld\n", (long long)age);
+	family(b, "varsko_outbox_dead_letters", "gauge",
+	       "Underretninger their agent refused (dead letters), not published again until varskoctl outbox retry.");
+	proto_buf_printf(b, "varsko_outbox_dead_letters %lld\n", (long long)st->outbox_dead);
 
 	family(b, "varsko_mqtt_connected", "gauge", "1 while the MQTT link to the broker is up.");
 	sample_u(b, "varsko_mqtt_connected", (uint64_t)atomic_load(&m->mqtt_up));

@@ -449,8 +449,9 @@ struct ack_job {
 	size_t len;
 	int pre_err; /* refused on the network thread (too large) */
 	int64_t now;
+	int refusal; /* a refusal (dead letter), not an event */
 	struct event_result res;
-	char kind[2 * FLOW_KIND_MAX + 1]; /* the event's kind, escaped for the log */
+	char kind[2 * FLOW_KIND_MAX + 1]; /* the event's kind (a refusal's reason), escaped for the log */
 };
 
 static void ack_job_free(struct worker_job *job)
@@ -462,10 +463,11 @@ static void ack_job_free(struct worker_job *job)
 	free(j);
 }
 
-/* Parse the ack payload and apply its event. Returns VARSKO_OK or the refusal. */
+/* Parse the ack payload and apply its event or refusal. Returns VARSKO_OK or why it was refused. */
 static int ack_apply(struct ack_job *j, struct store *s)
 {
 	json_t *o = NULL, *ev;
+	const char *member;
 	enum flow_type type = FLOW_T_NONE;
 	const char *detail = NULL;
 	char *text = NULL;
@@ -475,11 +477,13 @@ static int ack_apply(struct ack_job *j, struct store *s)
 		return j->pre_err;
 	if ((r = flow_mqtt_parse(j->buf, j->len, &o, &type, &detail)) != VARSKO_OK)
 		goto out;
-	if (type != FLOW_T_EVENT) {
+	if (type != FLOW_T_EVENT && type != FLOW_T_REFUSAL) {
 		r = VARSKO_ERR_UNKNOWN_TYPE;
 		goto out;
 	}
-	if ((ev = json_object_get(o, "event")) == NULL || !json_is_object(ev)) {
+	j->refusal = type == FLOW_T_REFUSAL;
+	member = j->refusal ? "refusal" : "event";
+	if ((ev = json_object_get(o, member)) == NULL || !json_is_object(ev)) {
 		r = VARSKO_ERR_BAD_FRAME;
 		goto out;
 	}
@@ -487,7 +491,11 @@ static int ack_apply(struct ack_job *j, struct store *s)
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	r = event_apply(s, text, strlen(text), NULL, 0, j->now, j->m->tenant, j->m->gateway_cert_json, &j->res);
+	if (j->refusal)
+		r = refusal_apply(s, text, strlen(text), j->now, j->m->tenant, &j->res);
+	else
+		r = event_apply(s, text, strlen(text), NULL, 0, j->now, j->m->tenant, j->m->gateway_cert_json,
+		                &j->res);
 	if (r == VARSKO_OK)
 		log_escape(j->res.kind, strnlen(j->res.kind, sizeof(j->res.kind)), j->kind, sizeof(j->kind));
 out:
@@ -531,6 +539,20 @@ static void ack_done(struct worker_job *job)
 	pthread_mutex_unlock(&m->lock);
 	if (job->result != VARSKO_OK) {
 		log_msg(LOGL_WARN, "mqtt: refused a message on %s: %s", m->ack_topic, varsko_err_name(job->result));
+	} else if (j->refusal) {
+		/* A reference, a team id and a reason name are no personal data (docs/FLOW.md). */
+		if (j->res.duplicate) {
+			log_msg(LOGL_DEBUG, "mqtt: refusal of %s by %s's agent: already a dead letter or done",
+			        j->res.reference, j->res.team);
+		} else {
+			metrics_dead_letter(m->metrics);
+			log_msg(LOGL_WARN, "mqtt: %s is a dead letter: %s's agent refused it (%s); not published again "
+			        "until varskoctl outbox retry", j->res.reference, j->res.team, j->kind);
+			if (j->res.push_frame != NULL && !mqtt_is_stopping(m))
+				server_push(m->srv, NULL, j->res.team, "leder", j->res.push_frame, j->res.push_len);
+			if (j->res.outbox_added)
+				mqtt_take(m, (int64_t)time(NULL));
+		}
 	} else if (j->res.duplicate) {
 		log_msg(LOGL_DEBUG, "mqtt: event %s from %s was already stored", j->kind, m->ack_topic);
 	} else {

@@ -291,6 +291,14 @@ static const char *const migrations[] = {
 	/* 9 -> 10: a team's phone number from the municipality document (PROTOCOL.md 12.7, directory). */
 	"ALTER TABLE teams ADD COLUMN phone TEXT NULL;"
 	"PRAGMA user_version = 10;",
+	/*
+	 * 10 -> 11: dead letters (PROTOCOL.md 12.9): an underretning its team's agent refused for good is
+	 * not published again until an operator asks (varskoctl outbox retry); when, why and who said so.
+	 */
+	"ALTER TABLE outbox ADD COLUMN dead_at INTEGER NULL;"
+	"ALTER TABLE outbox ADD COLUMN dead_reason TEXT NULL;"
+	"ALTER TABLE outbox ADD COLUMN dead_device TEXT NULL;"
+	"PRAGMA user_version = 11;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

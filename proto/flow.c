@@ -1019,7 +1019,7 @@ const char *flow_type_name(enum flow_type t)
 {
 	if ((int)t <= FLOW_T_NONE || (int)t >= FLOW_T_COUNT_)
 		return NULL;
-	return specs[t].name;
+	return specs[t].name != NULL ? specs[t].name : mqtt_specs[t].name; /* refusal: MQTT only */
 }
 
 /* 1 when t is one of the frames of consultation threads (PROTOCOL.md 17.3). */
