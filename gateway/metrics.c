@@ -45,6 +45,7 @@ struct metrics {
 	atomic_uint_least64_t refused[ERR_SLOTS];
 	atomic_uint_least64_t submissions;
 	atomic_uint_least64_t dead_letters;
+	atomic_uint_least64_t acks_ok, acks_refused;
 	atomic_uint_least64_t commit_failures;
 	atomic_int last_commit_ok; /* 1 until a COMMIT fails; 1 again after the next one that succeeds */
 	struct histogram batch, commit;
@@ -133,6 +134,12 @@ void metrics_submission(struct metrics *m)
 {
 	if (m != NULL)
 		inc(&m->submissions, 1);
+}
+
+void metrics_mqtt_ack(struct metrics *m, int ok)
+{
+	if (m != NULL)
+		inc(ok ? &m->acks_ok : &m->acks_refused, 1);
 }
 
 void metrics_dead_letter(struct metrics *m)
@@ -268,6 +275,12 @@ int metrics_text(const struct metrics *m, const struct metrics_view *v, struct p
 	family(b, "varsko_submissions_accepted_total", "counter",
 	       "Underretninger accepted and committed (a resent submission is not counted again).");
 	sample_u(b, "varsko_submissions_accepted_total", get(&m->submissions));
+
+	family(b, "varsko_mqtt_acks_total", "counter",
+	       "Messages from the agents on the MQTT ack topic: applied (ok, a duplicate included) or refused.");
+	proto_buf_printf(b, "varsko_mqtt_acks_total{result=\"ok\"} %llu\n", (unsigned long long)get(&m->acks_ok));
+	proto_buf_printf(b, "varsko_mqtt_acks_total{result=\"refused\"} %llu\n",
+	                 (unsigned long long)get(&m->acks_refused));
 
 	family(b, "varsko_dead_letters_total", "counter",
 	       "Underretninger their agent refused for good (dead letters), since varskod started.");

@@ -92,6 +92,8 @@ void metrics_login(struct metrics *m, int ok);
 void metrics_refused(struct metrics *m, int err);
 /* A new underretning was accepted and committed (a resent one is not counted again). */
 void metrics_submission(struct metrics *m);
+/* A message on the MQTT ack topic was applied (ok) or refused (any thread). */
+void metrics_mqtt_ack(struct metrics *m, int ok);
 /* An agent refused an underretning for good: it became a dead letter (any thread). */
 void metrics_dead_letter(struct metrics *m);
 /* A group-commit transaction of `batch` jobs reached COMMIT, which took commit_us and gave result. */

@@ -537,6 +537,7 @@ static void ack_done(struct worker_job *job)
 		m->refused++;
 	pthread_cond_broadcast(&m->cond); /* on_message() may be waiting for room */
 	pthread_mutex_unlock(&m->lock);
+	metrics_mqtt_ack(m->metrics, job->result == VARSKO_OK);
 	if (job->result != VARSKO_OK) {
 		log_msg(LOGL_WARN, "mqtt: refused a message on %s: %s", m->ack_topic, varsko_err_name(job->result));
 	} else if (j->refusal) {

@@ -81,7 +81,7 @@ static const char usage_text[] = "usage: varsko-agent --home DIR --mqtt-host HOS
                                  "                    in the Prometheus text format, for node_exporter's textfile\n"
                                  "                    collector (e.g. /var/lib/prometheus/node-exporter/varsko-agent.prom):\n"
                                  "                    varsko_agent_filed_total, varsko_agent_events_sent_total,\n"
-                                 "                    varsko_agent_errors_total,\n"
+                                 "                    varsko_agent_errors_total, varsko_agent_refused_total,\n"
                                  "                    varsko_agent_last_success_timestamp_seconds and\n"
                                  "                    varsko_agent_connected, labelled with the team only. The\n"
                                  "                    file is replaced atomically (temporary file and rename in\n"

@@ -400,7 +400,9 @@ static int open_key(struct agent *a, const struct env_envelope *e, char kid[KEYB
 	return VARSKO_OK;
 }
 
-static int open_document(struct agent *a, const struct msg *m, uint8_t **pt, size_t *pt_len, const char **why)
+/* *opened: 1 once the envelope opened (a failure after that is the document's, not the key's). */
+static int open_document(struct agent *a, const struct msg *m, uint8_t **pt, size_t *pt_len, const char **why,
+                         int *opened)
 {
 	int r;
 	struct uh_doc *doc = NULL;
@@ -416,6 +418,7 @@ static int open_document(struct agent *a, const struct msg *m, uint8_t **pt, siz
 	if ((r = env_open(m->env, m->sender.sign_pk, rid, box_sk, "underretning", m->expect_object, pt, pt_len)) !=
 	    VARSKO_OK)
 		goto out;
+	*opened = 1;
 	/* A raw NUL is not JSON anyway; refusing it here keeps the record a plain C string. */
 	r = VARSKO_ERR_BAD_INPUT;
 	*why = "document holds a NUL byte";
@@ -582,7 +585,7 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 	size_t pt_len = 0, rec_len = 0;
 	char *rec = NULL;
 	char spool[NAME_MAX + 1];
-	int r, dup = 0;
+	int r, dup = 0, opened = 0;
 
 	if ((r = flow_mqtt_parse(payload, len, &o, &type, &detail)) != VARSKO_OK) {
 		agent_log("-: refused:%s (%s)", varsko_err_name(r), detail);
@@ -640,17 +643,15 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 		goto out;
 	}
 
-	if ((r = open_document(a, m, &pt, &pt_len, &why)) != VARSKO_OK) {
+	if ((r = open_document(a, m, &pt, &pt_len, &why, &opened)) != VARSKO_OK) {
 		/* No session for the team key now is not a fault of the underretning: unacknowledged, it comes again. */
 		if (agent_session_error(r) || r == VARSKO_ERR_UNAVAILABLE)
 			agent_log("%s: not filed yet (%s: %s; it is delivered again)", m->reference, why, varsko_err_name(r));
 		else {
 			agent_log("%s: refused:%s (%s)", m->reference, varsko_err_name(r), why);
 			a->stats.errors++;
-			if (r == VARSKO_ERR_CRYPTO)
-				refuse(a, m->reference, FLOW_RF_CANNOT_OPEN);
-			else if (r != VARSKO_ERR_NOMEM && r != VARSKO_ERR_INTERNAL)
-				refuse(a, m->reference, FLOW_RF_BAD_DOCUMENT);
+			if (r != VARSKO_ERR_NOMEM && r != VARSKO_ERR_INTERNAL)
+				refuse(a, m->reference, opened ? FLOW_RF_BAD_DOCUMENT : FLOW_RF_CANNOT_OPEN);
 		}
 		goto out;
 	}

@@ -247,6 +247,17 @@ def sign_event(sk, reference, kind, device, t, akut=None, started=None, team=Non
     return obj
 
 
+def wait_for(pred, timeout, step=0.2):
+    """Call pred until it returns something true or timeout seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
 def stored_bytes(env):
     """varskod's database file and its WAL, as bytes (stop varskod first: what it wrote is there)."""
     out = b""

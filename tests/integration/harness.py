@@ -443,6 +443,25 @@ class Env:
             return 124, "", f"timed out after {timeout} s: {os.path.basename(argv[0])}"
         return r.returncode, r.stdout, r.stderr
 
+    def admin_get(self, path, timeout=5.0):
+        """GET path from varskod's admin listener (admin_port of the config): (status, body text)."""
+        import http.client
+        port = None
+        with open(self.conf, encoding="utf-8") as f:
+            for line in f:
+                k, _, v = line.partition("=")
+                if k.strip() == "admin_port":
+                    port = int(v.strip())
+        if not port:
+            raise RuntimeError("the config has no admin_port")
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        try:
+            c.request("GET", path)
+            r = c.getresponse()
+            return r.status, r.read().decode("utf-8", "replace")
+        finally:
+            c.close()
+
     def ctl(self, *args, timeout=60):
         """varskoctl -c <conf> ARGS...; returns (rc, stdout, stderr)."""
         return self.run([self.varskoctl, "-c", self.conf, *args], timeout=timeout)
