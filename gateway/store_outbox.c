@@ -234,34 +234,21 @@ int store_outbox_stats(struct store *s, int64_t *depth, int64_t *oldest_created,
 	return r;
 }
 
+/* store_write() of one UPDATE, with the rows it changed (COMMIT leaves sqlite3_changes() as it was). */
 int store_outbox_dead(struct store *s, const char *reference, const char *team, const char *reason,
                       const char *device, int64_t now, int *changed)
 {
-	int own = 0, r;
+	int r = store_write(s, SQL_OUTBOX_DEAD, "ssiss", reference, team, now, reason, device);
 
-	*changed = 0;
-	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
-		return r;
-	if ((r = store_exec(s, SQL_OUTBOX_DEAD, "ssiss", reference, team, now, reason, device)) == VARSKO_OK)
-		*changed = sqlite3_changes(s->db);
-	r = store_tx_end(s, own, r);
-	if (r != VARSKO_OK)
-		*changed = 0;
+	*changed = r == VARSKO_OK ? sqlite3_changes(s->db) : 0;
 	return r;
 }
 
 int store_outbox_retry(struct store *s, const char *reference, int64_t now, int *changed)
 {
-	int own = 0, r;
+	int r = store_write(s, SQL_OUTBOX_RETRY, "si", reference, now);
 
-	*changed = 0;
-	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
-		return r;
-	if ((r = store_exec(s, SQL_OUTBOX_RETRY, "si", reference, now)) == VARSKO_OK)
-		*changed = sqlite3_changes(s->db);
-	r = store_tx_end(s, own, r);
-	if (r != VARSKO_OK)
-		*changed = 0;
+	*changed = r == VARSKO_OK ? sqlite3_changes(s->db) : 0;
 	return r;
 }
 

@@ -316,9 +316,11 @@ int flow_refusal_from_json(const json_t *j, struct flow_refusal *out) VARSKO_WUR
  *   frist            {"reference":S,"kind":"warning"|"escalation",
  *                     "deadline":"vurdering"|"kvittering","due":TIME} to the
  *                     team's leder sessions
- *   alert            {"kind":"no_reader","reference":S,"team":S,"akut":B}
+ *   alert            {"kind":"no_reader"|"dead_letter","reference":S,"team":S,"akut":B}
  *                    to the team's online sessions when nobody in the team
- *                    can read a new underretning (flow_no_reader_alert())
+ *                    can read a new underretning (flow_no_reader_alert()),
+ *                    or to its leders when its agent refused one
+ *                    (flow_dead_letter_alert())
  *
  * The frames of consultation threads (PROTOCOL.md 17.3; LINK a thread
  * chain link, ENV an envelope, MARK a read mark as thread.h's
