@@ -21,6 +21,7 @@ published twice during the test):
      resumed session (there was exactly one publication), and acknowledges
      it; then a second underretning flows end to end while the attacker is
      connected again, and the agent stays connected throughout.
+  5. varskod restarted resumes its own persistent session (session present).
 """
 import os
 import ssl
@@ -152,6 +153,15 @@ def main():
         c("the agent was never disconnected", "disconnected" not in alog, alog[-600:])
         vlog = fl.read_log("varskod")[vlog0:]
         c("varskod was never disconnected", "mqtt: disconnected" not in vlog and varskod_connected(fl), vlog[-600:])
+
+        # -- 5. varskod's own persistent session resumes under its certificate's name --
+        n0 = len(fl.read_log("varskod"))
+        fl.stop_varskod()
+        fl.start_varskod()
+        resumed = flowlib.wait_for(
+            lambda: "mqtt: connected as varskod (resumed session)" in fl.read_log("varskod")[n0:], 30)
+        c("varskod's persistent session resumes after its restart (session present)", resumed,
+          fl.read_log("varskod")[n0:][-600:])
     checks.done()
 
 
