@@ -196,6 +196,9 @@ static void admin_view(const struct admin *a, struct metrics_view *v)
 	v->now = time(NULL);
 	v->mono_us = metrics_mono_us();
 	v->sessions = srv->n_sessions;
+	v->connections = srv->limits.n_conns;
+	v->mem_held = srv->mem_held;
+	v->mem_budget = (size_t)srv->cfg->mem_budget_bytes;
 	for (size_t b = 0; b < SERVER_SESSION_BUCKETS; b++)
 		for (const struct session *s = srv->table[b]; s; s = s->hnext)
 			v->sessions_logged_in += s->state == SESS_AUTH;

@@ -81,6 +81,12 @@ struct config {
 	int thread_retention_days; /* a thread's content is purged after this many days without activity, 1..3650,
 	                              default 180 (docs/THREADS.md "Retention") */
 	int max_attachment;        /* bytes of one attachment's plaintext, 1..1073741824 (BLOB_PLAIN_MAX), default 25 MiB */
+	/* Limits against abuse (docs/WIRE-BEHAVIOUR.md "Limits"). */
+	int max_conns_per_address;    /* connections from one IPv4 address or IPv6 /64, 1..100000, default 64 */
+	int max_sessions_per_device;  /* logged-in sessions of one device, 1..1000, default 4 (agents: per user) */
+	int max_sessions_per_user;    /* logged-in sessions of one user, 1..10000, default 16 */
+	int mem_budget_bytes;         /* frame bytes all sessions may hold, 1 MiB..2 GiB-1, default 256 MiB */
+	int unauth_frames_per_second; /* refused frames before login answered per second, 1..1000000, default 2000 */
 	unsigned long key_lines[CONFIG_KEYS_MAX]; /* config_key_line() */
 };
 

@@ -46,6 +46,8 @@ struct metrics {
 	atomic_uint_least64_t submissions;
 	atomic_uint_least64_t dead_letters;
 	atomic_uint_least64_t acks_ok, acks_refused;
+	atomic_uint_least64_t conn_refused[METRICS_CONN_REASONS];
+	atomic_uint_least64_t evicted, unauth_shed, push_missed;
 	atomic_uint_least64_t commit_failures;
 	atomic_int last_commit_ok; /* 1 until a COMMIT fails; 1 again after the next one that succeeds */
 	struct histogram batch, commit;
@@ -246,6 +248,59 @@ static void deadline_family(struct proto_buf *b, const struct metrics_store *st,
 	}
 }
 
+void metrics_conn_refused(struct metrics *m, enum metrics_conn_reason why)
+{
+	if (m != NULL && (unsigned)why < METRICS_CONN_REASONS)
+		inc(&m->conn_refused[why], 1);
+}
+
+void metrics_evicted(struct metrics *m)
+{
+	if (m != NULL)
+		inc(&m->evicted, 1);
+}
+
+void metrics_push_missed(struct metrics *m)
+{
+	if (m != NULL)
+		inc(&m->push_missed, 1);
+}
+
+void metrics_unauth_shed(struct metrics *m)
+{
+	if (m != NULL)
+		inc(&m->unauth_shed, 1);
+}
+
+/* The connection gauges and the counters of the limits (docs/WIRE-BEHAVIOUR.md "Limits"). */
+static void limits_text(const struct metrics *m, const struct metrics_view *v, struct proto_buf *b)
+{
+	static const char *const reasons[METRICS_CONN_REASONS] = {"address", "max_sessions", "accept_budget",
+	                                                           "handshake_timeout"};
+
+	family(b, "varsko_connections", "gauge", "Open TCP connections of the WebSocket port, TLS finished or not.");
+	sample_u(b, "varsko_connections", v->connections);
+	family(b, "varsko_connections_refused_total", "counter",
+	       "Connections refused at accept or closed before their first request, by reason.");
+	for (size_t i = 0; i < METRICS_CONN_REASONS; i++)
+		proto_buf_printf(b, "varsko_connections_refused_total{reason=\"%s\"} %llu\n", reasons[i],
+		                 (unsigned long long)get(&m->conn_refused[i]));
+	family(b, "varsko_frame_bytes_held", "gauge",
+	       "Frame bytes all sessions hold: receive buffers, jobs in flight and send queues.");
+	sample_u(b, "varsko_frame_bytes_held", v->mem_held);
+	family(b, "varsko_frame_bytes_budget", "gauge", "mem_budget_bytes: the most frame bytes all sessions may hold.");
+	sample_u(b, "varsko_frame_bytes_budget", v->mem_budget);
+	family(b, "varsko_sessions_evicted_total", "counter",
+	       "Sessions closed with 1013 for holding the most frame bytes while over the budget.");
+	sample_u(b, "varsko_sessions_evicted_total", get(&m->evicted));
+	family(b, "varsko_unauth_shed_total", "counter",
+	       "Frames refused before login beyond unauth_frames_per_second: closed with 1013, not answered.");
+	sample_u(b, "varsko_unauth_shed_total", get(&m->unauth_shed));
+	family(b, "varsko_pushes_missed_total", "counter",
+	       "Pushes dropped for a session reading slower than they came (told later in a \"missed\" frame).");
+	sample_u(b, "varsko_pushes_missed_total", get(&m->push_missed));
+}
+
 int metrics_text(const struct metrics *m, const struct metrics_view *v, struct proto_buf *b)
 {
 	static const struct metrics_store none;
@@ -257,6 +312,7 @@ int metrics_text(const struct metrics *m, const struct metrics_view *v, struct p
 	sample_u(b, "varsko_sessions", v->sessions);
 	family(b, "varsko_sessions_logged_in", "gauge", "Open sessions that have logged in.");
 	sample_u(b, "varsko_sessions_logged_in", v->sessions_logged_in);
+	limits_text(m, v, b);
 
 	family(b, "varsko_logins_total", "counter", "Login attempts answered, by result (ok: a session; failed: refused).");
 	proto_buf_printf(b, "varsko_logins_total{result=\"ok\"} %llu\n", (unsigned long long)get(&m->logins_ok));

@@ -67,6 +67,9 @@ struct metrics_view {
 	int64_t mono_us; /* metrics_mono_us() */
 	size_t sessions; /* open varsko.v1 sessions */
 	size_t sessions_logged_in;
+	size_t connections; /* accepted TCP connections of the varsko.v1 port, TLS finished or not */
+	size_t mem_held;    /* frame bytes all sessions hold (receive buffers, jobs, send queues) */
+	size_t mem_budget;  /* mem_budget_bytes */
 	const struct metrics_store *store;
 };
 
@@ -90,6 +93,21 @@ void metrics_free(struct metrics *m); /* NULL-safe */
 void metrics_login(struct metrics *m, int ok);
 /* An error frame with code err (varsko/err.h) went to a client. */
 void metrics_refused(struct metrics *m, int err);
+/* Why a TCP connection was refused at accept, or closed before its first request. */
+enum metrics_conn_reason {
+	METRICS_CONN_ADDRESS = 0,       /* its address held max_conns_per_address */
+	METRICS_CONN_MAX_SESSIONS,      /* max_sessions connections were open */
+	METRICS_CONN_ACCEPT_BUDGET,     /* the event loop's turn had accepted its budget */
+	METRICS_CONN_HANDSHAKE_TIMEOUT, /* no request within handshake_timeout of the accept */
+	METRICS_CONN_REASONS
+};
+void metrics_conn_refused(struct metrics *m, enum metrics_conn_reason why);
+/* A session was closed with 1013 for holding the most frame bytes over the byte budget. */
+void metrics_evicted(struct metrics *m);
+/* A frame refused before login found the unauthenticated token bucket empty: closed with 1013, not answered. */
+void metrics_unauth_shed(struct metrics *m);
+/* A push was dropped for a session whose queue was full (it gets a "missed" frame later). */
+void metrics_push_missed(struct metrics *m);
 /* A new underretning was accepted and committed (a resent one is not counted again). */
 void metrics_submission(struct metrics *m);
 /* A message on the MQTT ack topic was applied (ok) or refused (any thread). */

@@ -47,8 +47,13 @@
 #define SESSION_OUT_FRAMES  32         /* queued answers before a client that does not read is dropped */
 #define SESSION_OUT_BYTES   (1u << 20) /* the same, in bytes */
 #define SESSION_BAD_FRAMES  16         /* error answers allowed; one more closes with 1008 */
-#define SESSION_JOBS_MAX    8          /* jobs in flight per session */
-#define SESSION_CLOSE_GRACE 5          /* seconds to flush and close before the socket is dropped */
+#define SESSION_JOBS_MAX    SERVER_SESSION_JOBS
+#define SESSION_CLOSE_GRACE 5    /* seconds to flush and close before the socket is dropped */
+#define SERVER_ACCEPTS_TURN 64   /* connections accepted per turn of the event loop (the accept budget) */
+#define CLOSE_TRY_AGAIN     1013 /* RFC 6455 "try again later": the byte budget or unauthenticated work */
+/* Pushes may fill the queue only this far, so that answers always find room. */
+#define SESSION_PUSH_FRAMES (SESSION_OUT_FRAMES - SESSION_JOBS_MAX - 4)
+#define SESSION_PUSH_BYTES  (SESSION_OUT_BYTES / 4 * 3)
 
 /* TLS 1.2 suites: forward secret key exchange and AEAD only. */
 #define SERVER_TLS12_CIPHERS                                                                                           \
@@ -84,7 +89,8 @@ static const char *const web_headers[][2] = {
 struct http_req {
 	const uint8_t *body; /* borrowed (a file of the web tree, a static text); NULL: nothing (left) to write */
 	size_t len;
-	size_t off; /* bytes of body written so far */
+	size_t off;  /* bytes of body written so far */
+	int started; /* a request arrived: the handshake deadline (server_conn_created) no longer applies */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -162,6 +168,73 @@ static struct session *session_find(struct server *srv, uint64_t id)
 	return NULL;
 }
 
+/* ---- the byte budget (lws thread) -------------------------------------- */
+
+/*
+ * Bring s->held and srv->mem_held up to date after the session's receive
+ * buffer, output queue or jobs changed.
+ */
+static void session_held_update(struct session *s)
+{
+	size_t now = s->rx.cap + s->out_bytes + s->job_bytes;
+
+	s->srv->mem_held = s->srv->mem_held - s->held + now;
+	s->held = now;
+}
+
+static void session_out_free(struct session *s)
+{
+	struct outmsg *m, *next;
+
+	for (m = s->out_head; m; m = next) {
+		next = m->next;
+		proto_wipe_free(m, sizeof *m + LWS_PRE + m->len);
+	}
+	s->out_head = s->out_tail = NULL;
+	s->out_n = s->out_bytes = 0;
+}
+
+static void session_close_after(struct session *s, int code);
+
+/*
+ * Close s with 1013 (try again later) because it holds the most frame
+ * bytes while all sessions together hold more than mem_budget_bytes. What
+ * it received and what waits to be sent are freed now; its jobs in flight
+ * finish, and their answers find a closing session. The close frame leaves
+ * from its next WRITEABLE callback; a peer that does not read is dropped
+ * after the grace period.
+ */
+static void session_evict(struct session *s)
+{
+	log_msg(LOGL_WARN, "session s%llu holds the most frame bytes (%zu) over the budget; closing with 1013",
+	        (unsigned long long)s->id, s->held);
+	metrics_evicted(s->srv->metrics);
+	proto_buf_free(&s->rx);
+	session_out_free(s);
+	session_held_update(s);
+	session_close_after(s, CLOSE_TRY_AGAIN);
+}
+
+/*
+ * While all sessions together hold more frame bytes than the budget, close
+ * the one that holds the most (not the others). Each session is closed at
+ * most once, so this ends.
+ */
+static void server_budget_enforce(struct server *srv)
+{
+	while (srv->mem_held > (size_t)srv->cfg->mem_budget_bytes) {
+		struct session *greedy = NULL;
+
+		for (size_t b = 0; b < SESSION_BUCKETS; b++)
+			for (struct session *s = srv->table[b]; s; s = s->hnext)
+				if (s->state != SESS_CLOSING && (greedy == NULL || s->held > greedy->held))
+					greedy = s;
+		if (greedy == NULL)
+			return;
+		session_evict(greedy);
+	}
+}
+
 /* ---- output ------------------------------------------------------------ */
 
 /* Drop the connection without a close frame: for a peer that does not read. */
@@ -205,7 +278,9 @@ static int session_send_raw(struct session *s, const char *buf, size_t len)
 	s->out_tail = m;
 	s->out_n++;
 	s->out_bytes += len;
+	session_held_update(s);
 	lws_callback_on_writable(s->wsi);
+	server_budget_enforce(s->srv);
 	return VARSKO_OK;
 }
 
@@ -256,6 +331,20 @@ static void session_close_after(struct session *s, int code)
 	lws_callback_on_writable(s->wsi);
 }
 
+/*
+ * Tell a session whose queue has drained how many pushes it missed
+ * (PROTOCOL.md 12.7, "missed"), so that it fetches again what it shows.
+ */
+static void session_send_missed(struct session *s)
+{
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "{\"count\":%u,\"type\":\"missed\"}", s->missed);
+
+	log_msg(LOGL_INFO, "session s%llu: told it missed %u pushes", (unsigned long long)s->id, s->missed);
+	s->missed = 0;
+	session_send_raw(s, buf, (size_t)n);
+}
+
 static int session_writeable(struct session *s)
 {
 	struct outmsg *m = s->out_head;
@@ -268,10 +357,13 @@ static int session_writeable(struct session *s)
 			s->out_tail = NULL;
 		s->out_n--;
 		s->out_bytes -= m->len;
+		session_held_update(s);
 		n = lws_write(s->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
 		proto_wipe_free(m, sizeof *m + LWS_PRE + m->len); /* frames carry codes and certificates */
 		if (n < 0)
 			return -1;
+		if (s->out_head == NULL && s->missed > 0 && s->state == SESS_AUTH)
+			session_send_missed(s);
 		if (s->out_head != NULL || s->state == SESS_CLOSING)
 			lws_callback_on_writable(s->wsi);
 		return 0;
@@ -328,6 +420,17 @@ static void server_audit(struct server *srv, const char *event, const char *acto
 	}
 }
 
+/*
+ * Audit a refusal by session s (event "frame_refused" or "bad_frame_close",
+ * detail an error name or a close code, never the frame's bytes). Every
+ * refusal's audit entry is queued here and nowhere else, so that one
+ * place decides how refusals reach the audit log.
+ */
+static void session_audit_refusal(struct session *s, const char *event, const char *detail)
+{
+	server_audit(s->srv, event, s->state == SESS_AUTH ? s->device : "-", detail);
+}
+
 /* Hand a session's job to the worker. On failure the job stays the caller's. */
 static int session_submit(struct session *s, struct worker_job *job)
 {
@@ -339,6 +442,20 @@ static int session_submit(struct session *s, struct worker_job *job)
 	if ((r = worker_submit(s->srv->worker, job)) != VARSKO_OK)
 		return r;
 	s->jobs++;
+	/* A flow request's job holds its parsed frame until it is done: counted against the byte budget. */
+	if (s->srv->dispatch_len > 0) {
+		for (size_t i = 0; i < SESSION_JOBS_MAX; i++) {
+			if (s->job_ptr[i] == NULL) {
+				s->job_ptr[i] = job;
+				s->job_len[i] = s->srv->dispatch_len;
+				s->job_bytes += s->srv->dispatch_len;
+				break;
+			}
+		}
+		s->srv->dispatch_len = 0;
+		session_held_update(s);
+		server_budget_enforce(s->srv);
+	}
 	return VARSKO_OK;
 }
 
@@ -350,8 +467,19 @@ static struct session *job_session(struct server *srv, const struct worker_job *
 {
 	struct session *s = session_find(srv, job->session_id);
 
-	if (s != NULL && s->jobs > 0)
+	if (s == NULL)
+		return NULL;
+	if (s->jobs > 0)
 		s->jobs--;
+	for (size_t i = 0; i < SESSION_JOBS_MAX; i++) {
+		if (s->job_ptr[i] == job) {
+			s->job_bytes -= s->job_len[i];
+			s->job_ptr[i] = NULL;
+			s->job_len[i] = 0;
+			session_held_update(s);
+			break;
+		}
+	}
 	return s;
 }
 
@@ -737,12 +865,72 @@ static void device_answer(struct session *s, struct device_job *j)
 	free(f);
 }
 
+/* The keys a logged-in session is counted under (struct limits): its device and its user. */
+static void session_keys(const char *device, const char *user, uint8_t dk[LIMITS_KEY_LEN], uint8_t uk[LIMITS_KEY_LEN])
+{
+	limits_key(LIMITS_DEVICE, device, strlen(device), dk);
+	limits_key(LIMITS_USER, user, strlen(user), uk);
+}
+
+/*
+ * Whether a login that the worker accepted would give its device or its
+ * user more logged-in sessions than max_sessions_per_device or
+ * max_sessions_per_user allow; then *why says which, for the error frame.
+ * An agent (role "agent", a machine peer that reconnects after network
+ * trouble while its old session may not have timed out yet) may hold as
+ * many sessions per device as a user may hold.
+ */
+static int session_over_cap(struct server *srv, const struct device_job *j, const char **why)
+{
+	uint8_t dk[LIMITS_KEY_LEN], uk[LIMITS_KEY_LEN];
+	int dev_cap = strcmp(j->cert.role, "agent") == 0 ? srv->cfg->max_sessions_per_user
+	                                                 : srv->cfg->max_sessions_per_device;
+
+	session_keys(j->device, j->cert.user, dk, uk);
+	if (limits_count(&srv->limits, dk) >= (unsigned)dev_cap) {
+		*why = "this device has as many sessions as it may hold; close one and log in again";
+		return 1;
+	}
+	if (limits_count(&srv->limits, uk) >= (unsigned)srv->cfg->max_sessions_per_user) {
+		*why = "this user has as many sessions as one user may hold; close one and log in again";
+		return 1;
+	}
+	return 0;
+}
+
+/* Count a session that logged in under its device and user; 0, or -1 when out of memory. */
+static int session_count(struct session *s)
+{
+	uint8_t dk[LIMITS_KEY_LEN], uk[LIMITS_KEY_LEN];
+
+	session_keys(s->device, s->user, dk, uk);
+	if (limits_inc(&s->srv->limits, dk) != 0)
+		return -1;
+	if (limits_inc(&s->srv->limits, uk) != 0) {
+		limits_dec(&s->srv->limits, dk);
+		return -1;
+	}
+	s->counted = 1;
+	return 0;
+}
+
 static void login_done(struct worker_job *job)
 {
 	struct device_job *j = (struct device_job *)job;
 	struct session *s = job_session(j->srv, job);
 	struct proto_frame *f;
+	const char *why = NULL;
 
+	if (job->result == VARSKO_OK && s != NULL && s->state != SESS_CLOSING && session_over_cap(j->srv, j, &why)) {
+		/* Accepted and audited as login_ok by the worker; refused here, and audited as such. */
+		metrics_login(j->srv->metrics, 0);
+		log_msg(LOGL_INFO, "session s%llu: login refused (%s): session cap", (unsigned long long)s->id,
+		        varsko_err_name(VARSKO_ERR_RATE_LIMITED));
+		session_send_error(s, j->id, VARSKO_ERR_RATE_LIMITED, why);
+		session_audit_refusal(s, "login_refused", "reason=rate_limited");
+		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+		goto out;
+	}
 	/* Decided and audited by login_run(), whether or not the connection is still there. */
 	metrics_login(j->srv->metrics, job->result == VARSKO_OK);
 	if ((f = attempt_answer(s, j->id, job->result, "login", PROTO_T_SESSION)) == NULL)
@@ -752,6 +940,11 @@ static void login_done(struct worker_job *job)
 	memcpy(s->user, j->cert.user, sizeof s->user);
 	memcpy(s->role, j->cert.role, sizeof s->role);
 	memcpy(s->team, j->cert.team, sizeof s->team);
+	if (session_count(s) != 0) {
+		free(f);
+		session_kill(s);
+		goto out;
+	}
 	log_id(s->device, s->dev_log);
 	log_msg(LOGL_INFO, "session s%llu: device %s logged in", (unsigned long long)s->id, s->dev_log);
 	/* From now on the idle timer runs instead of the handshake timer. */
@@ -824,16 +1017,29 @@ static int session_device_job(struct session *s, const struct proto_frame *f)
  */
 static void session_bad(struct session *s, const char *id, int err, const char *detail)
 {
+	/*
+	 * Refusals before login share one token bucket across all
+	 * connections (unauth_frames_per_second): when it is empty, the
+	 * connection is closed with 1013 without an answer or an audit entry,
+	 * so junk from many sockets cannot make unbounded work. It is counted
+	 * in /metrics (varsko_unauth_shed_total).
+	 */
+	if (s->state != SESS_AUTH &&
+	    !limits_take(&s->srv->limits, s->srv->cfg->unauth_frames_per_second, server_mono_us())) {
+		metrics_unauth_shed(s->srv->metrics);
+		session_close_after(s, CLOSE_TRY_AGAIN);
+		return;
+	}
 	session_send_error(s, id, err, detail);
 	/*
 	 * Every refused frame is audited by its error name only (never its
 	 * bytes); the bad-frame limit below bounds the entries per connection.
 	 */
 	if (s->bad_frames <= SESSION_BAD_FRAMES)
-		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", varsko_err_name(err));
+		session_audit_refusal(s, "frame_refused", varsko_err_name(err));
 	if (++s->bad_frames > SESSION_BAD_FRAMES && s->state != SESS_CLOSING) {
 		log_msg(LOGL_INFO, "session s%llu: too many bad frames, closing", (unsigned long long)s->id);
-		server_audit(s->srv, "bad_frame_close", s->state == SESS_AUTH ? s->device : "-", "more than 16 errors");
+		session_audit_refusal(s, "bad_frame_close", "more than 16 errors");
 		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
 	}
 }
@@ -854,7 +1060,7 @@ void server_session_refuse(struct session *s, const char *id, int err, const cha
 		return;
 	}
 	session_send_error(s, id, err, message);
-	server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", varsko_err_name(err));
+	session_audit_refusal(s, "frame_refused", varsko_err_name(err));
 }
 
 int server_session_send(struct session *s, const char *json, size_t len)
@@ -978,7 +1184,9 @@ static int session_frame(struct session *s, const char *buf, size_t len)
 		goto out;
 	}
 	if (frame != NULL) {
+		s->srv->dispatch_len = len;
 		session_flow_frame(s, frame, ftype, id);
+		s->srv->dispatch_len = 0;
 		goto out;
 	}
 	switch (f.type) {
@@ -1031,28 +1239,37 @@ static int session_receive(struct session *s, const void *in, size_t len)
 	if (s->state == SESS_CLOSING)
 		return 0;
 	if (lws_frame_is_binary(s->wsi)) {
-		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1003");
+		session_audit_refusal(s, "frame_refused", "close_1003");
 		metrics_refused(s->srv->metrics, VARSKO_ERR_BAD_FRAME);
 		return session_close_now(s, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary message");
 	}
 	remaining = lws_remaining_packet_payload(s->wsi);
 	if (len > max || s->rx.len > max - len || remaining > max - len - s->rx.len) {
-		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1009");
+		session_audit_refusal(s, "frame_refused", "close_1009");
 		metrics_refused(s->srv->metrics, VARSKO_ERR_TOO_LARGE);
 		return session_close_now(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 	}
-	/* Room for the whole rest of the frame at once, within the bound checked above. */
-	if (proto_buf_reserve(&s->rx, len + remaining) != VARSKO_OK) {
+	/*
+	 * The buffer grows with what has arrived (proto_buf doubles), not with
+	 * what the frame header announces: a peer that announces 16 MiB and
+	 * sends a byte holds a byte. What it holds counts against the budget.
+	 */
+	if (proto_buf_reserve(&s->rx, len) != VARSKO_OK) {
 		proto_buf_free(&s->rx);
+		session_held_update(s);
 		return session_close_now(s, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION, "out of memory");
 	}
 	proto_buf_add(&s->rx, in, len);
+	session_held_update(s);
+	server_budget_enforce(s->srv);
+	if (s->state == SESS_CLOSING)
+		return 0; /* this session held the most: it is closing with 1013 */
 	if (!lws_is_final_fragment(s->wsi))
 		return 0;
 
 	s->last_rx_us = server_mono_us();
 	if (!proto_utf8_valid(s->rx.p, s->rx.len, 0)) {
-		server_audit(s->srv, "frame_refused", s->state == SESS_AUTH ? s->device : "-", "close_1007");
+		session_audit_refusal(s, "frame_refused", "close_1007");
 		metrics_refused(s->srv->metrics, VARSKO_ERR_BAD_JSON);
 		return session_close_now(s, LWS_CLOSE_STATUS_INVALID_PAYLOAD, "invalid UTF-8");
 	}
@@ -1061,8 +1278,9 @@ static int session_receive(struct session *s, const void *in, size_t len)
 	/* Do not keep a large buffer around for a connection that sent one large frame. */
 	if (s->rx.cap > 16384)
 		proto_buf_free(&s->rx);
+	session_held_update(s);
 	if (large) {
-		server_audit(s->srv, "frame_refused", s->device, "close_1009");
+		session_audit_refusal(s, "frame_refused", "close_1009");
 		metrics_refused(s->srv->metrics, VARSKO_ERR_TOO_LARGE);
 		return session_close_now(s, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too large");
 	}
@@ -1074,6 +1292,7 @@ static int session_receive(struct session *s, const void *in, size_t len)
 static int session_open(struct server *srv, struct session *s, struct lws *wsi)
 {
 	struct proto_frame hello;
+	int64_t accepted, left;
 
 	memset(s, 0, sizeof *s);
 	s->wsi = wsi;
@@ -1085,6 +1304,9 @@ static int session_open(struct server *srv, struct session *s, struct lws *wsi)
 	s->srv = srv;
 	s->id = ++srv->next_id;
 	s->opened_us = s->last_rx_us = server_mono_us();
+	/* handshake_timeout runs from the TCP accept (server_conn_created), through TLS and the upgrade, to login. */
+	if ((accepted = limits_conn_accepted(&srv->limits, wsi)) != 0)
+		s->opened_us = accepted;
 	session_table_add(srv, s);
 	randombytes_buf(s->nonce, sizeof s->nonce);
 
@@ -1097,7 +1319,8 @@ static int session_open(struct server *srv, struct session *s, struct lws *wsi)
 	hello.u.hello.has_root = srv->has_root;
 	memcpy(hello.u.hello.root_pk, srv->root_pk, PROTO_PK_LEN);
 	session_send_frame(s, &hello);
-	lws_set_timer_usecs(wsi, (lws_usec_t)srv->cfg->handshake_timeout * LWS_USEC_PER_SEC);
+	left = (int64_t)srv->cfg->handshake_timeout * LWS_USEC_PER_SEC - (server_mono_us() - s->opened_us);
+	lws_set_timer_usecs(wsi, (lws_usec_t)(left > 0 ? left : 1));
 	log_msg(LOGL_DEBUG, "session s%llu: opened (%zu open)", (unsigned long long)s->id, srv->n_sessions);
 	return 0;
 }
@@ -1135,18 +1358,23 @@ static int session_timer(struct session *s)
 
 static void session_closed(struct session *s)
 {
-	struct outmsg *m, *next;
-
 	if (s->srv == NULL)
 		return;
 	session_table_remove(s->srv, s);
 	log_msg(LOGL_DEBUG, "session s%llu: closed (%zu open)", (unsigned long long)s->id, s->srv->n_sessions);
-	for (m = s->out_head; m; m = next) {
-		next = m->next;
-		proto_wipe_free(m, sizeof *m + LWS_PRE + m->len);
+	if (s->counted) {
+		uint8_t dk[LIMITS_KEY_LEN], uk[LIMITS_KEY_LEN];
+
+		session_keys(s->device, s->user, dk, uk);
+		limits_dec(&s->srv->limits, dk);
+		limits_dec(&s->srv->limits, uk);
+		s->counted = 0;
 	}
-	s->out_head = s->out_tail = NULL;
+	session_out_free(s);
 	proto_buf_free(&s->rx);
+	/* Jobs still in flight finish without their session; their bytes are no longer counted. */
+	s->job_bytes = 0;
+	session_held_update(s);
 	sodium_memzero(s->nonce, sizeof s->nonce);
 	s->srv = NULL;
 }
@@ -1395,22 +1623,105 @@ static int http_writeable(struct lws *wsi, struct http_req *req)
 	return http_finish(wsi);
 }
 
+/* ---- connections (lws thread) -------------------------------------------- */
+
+/*
+ * A TCP connection was just accepted, before any byte of TLS: refuse it
+ * (nonzero; lws closes it and ends this turn's accepts) when this turn of
+ * the event loop has accepted SERVER_ACCEPTS_TURN already (the accept
+ * budget: the rest wait in the listen queue while the established
+ * connections are served), when max_sessions connections are open (every
+ * connection counts, logged in or not, TLS finished or not), or when its
+ * source address holds max_conns_per_address. Otherwise its address is
+ * counted until its wsi is destroyed (server_conn_destroyed).
+ */
+static int server_conn_filter(struct server *srv, const struct lws_filter_network_conn_args *a)
+{
+	struct limits *l = &srv->limits;
+	uint8_t key[LIMITS_KEY_LEN];
+
+	if (l->pending) {
+		/* The previous accept never became a wsi (lws failed to adopt it). */
+		limits_dec(l, l->pending_key);
+		l->pending = 0;
+	}
+	if (++srv->accepts_turn > SERVER_ACCEPTS_TURN) {
+		metrics_conn_refused(srv->metrics, METRICS_CONN_ACCEPT_BUDGET);
+		return 1;
+	}
+	if (l->n_conns >= (size_t)srv->cfg->max_sessions) {
+		metrics_conn_refused(srv->metrics, METRICS_CONN_MAX_SESSIONS);
+		log_msg(LOGL_WARN, "max_sessions connections open; connection refused");
+		return 1;
+	}
+	if (a == NULL || limits_address_key((const struct sockaddr *)&a->cli_addr, a->clilen, key) != 0)
+		return 0;
+	if (limits_count(l, key) >= (unsigned)srv->cfg->max_conns_per_address) {
+		metrics_conn_refused(srv->metrics, METRICS_CONN_ADDRESS);
+		return 1;
+	}
+	if (limits_inc(l, key) != 0)
+		return 1;
+	memcpy(l->pending_key, key, sizeof key);
+	l->pending = 1;
+	return 0;
+}
+
+/*
+ * The wsi of the connection server_conn_filter() just let in (lws creates
+ * it right after the filter): it is remembered with its address, and its
+ * deadline starts: handshake_timeout to finish TLS and send its first HTTP
+ * request or WebSocket upgrade (session_open() carries the same deadline
+ * on to the login). A connection that never starts TLS ends there too.
+ */
+static void server_conn_created(struct server *srv, struct lws *wsi)
+{
+	struct limits *l = &srv->limits;
+
+	if (!l->pending)
+		return; /* not an accepted connection of this vhost (the listener itself) */
+	l->pending = 0;
+	if (limits_conn_add(l, wsi, l->pending_key, server_mono_us()) != 0) {
+		limits_dec(l, l->pending_key);
+		return;
+	}
+	lws_set_timer_usecs(wsi, (lws_usec_t)srv->cfg->handshake_timeout * LWS_USEC_PER_SEC);
+}
+
 static int server_http_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct server *srv = lws_context_user(lws_get_context(wsi));
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-		/* Refuse at accept time once the session cap is reached. */
-		if (srv != NULL && srv->n_sessions >= (size_t)srv->cfg->max_sessions) {
-			log_msg(LOGL_WARN, "max_sessions reached; connection refused");
-			return 1;
-		}
+		return srv != NULL ? server_conn_filter(srv, user) : 0;
+	case LWS_CALLBACK_WSI_CREATE:
+		if (srv != NULL)
+			server_conn_created(srv, wsi);
 		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* Every wsi of the vhost ends here, whatever role it reached. */
+		if (srv != NULL)
+			limits_conn_remove(&srv->limits, wsi);
+		return 0;
+	case LWS_CALLBACK_TIMER:
+		/*
+		 * The handshake deadline of server_conn_created(), unless a
+		 * request came first (lws 4.1 cannot cancel a wsi timer: its
+		 * LWS_SET_TIMER_USEC_CANCEL fires the timer at once instead).
+		 */
+		if (user != NULL && ((struct http_req *)user)->started)
+			return 0;
+		if (srv != NULL)
+			metrics_conn_refused(srv->metrics, METRICS_CONN_HANDSHAKE_TIMEOUT);
+		return -1;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/* A WebSocket upgrade that did not ask for varsko.v1. */
 		return 1;
 	case LWS_CALLBACK_HTTP:
+		/* A request arrived in time: from now on lws's keep-alive timeout applies. */
+		if (user != NULL)
+			((struct http_req *)user)->started = 1;
 		return http_request(wsi, srv, user, in);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, user);
@@ -1516,13 +1827,22 @@ static int server_role_in(const char *role, const char *list)
 	return 0;
 }
 
-/* Queue one push for a logged-in session; 1 when queued. A session that does not read its pushes is closed. */
+/*
+ * Queue one push for a logged-in session; 1 when queued. When pushes fill
+ * its queue as far as they may (a slow reader, or a burst), the push is
+ * dropped and counted instead: the session is told how many it missed once
+ * its queue drains (session_send_missed), and fetches again. A session that
+ * reads nothing at all ends at its idle timeout (session_timer).
+ */
 static int push_one(struct session *s, const char *json, size_t len)
 {
-	if (s->out_n >= SESSION_OUT_FRAMES || s->out_bytes + len > SESSION_OUT_BYTES) {
-		/* A session that does not read its pushes is closed, not left behind. */
-		log_msg(LOGL_WARN, "session s%llu does not read its pushes; closing", (unsigned long long)s->id);
-		session_close_after(s, LWS_CLOSE_STATUS_POLICY_VIOLATION);
+	if (s->out_n >= SESSION_PUSH_FRAMES || s->out_bytes + len > SESSION_PUSH_BYTES) {
+		if (s->missed++ == 0)
+			log_msg(LOGL_INFO, "session s%llu reads its pushes slower than they come; dropping them",
+			        (unsigned long long)s->id);
+		metrics_push_missed(s->srv->metrics);
+		if (s->missed == UINT_MAX)
+			s->missed--;
 		return 0;
 	}
 	return session_send_raw(s, json, len) == VARSKO_OK;
@@ -1687,6 +2007,7 @@ int server_port(const struct server *srv)
 int server_run(struct server *srv)
 {
 	while (!srv->stop) {
+		srv->accepts_turn = 0;
 		if (lws_service(srv->ctx, 0) < 0)
 			return VARSKO_ERR_INTERNAL;
 	}
@@ -1720,6 +2041,7 @@ void server_destroy(struct server *srv)
 	if (srv->gw_sk && sodium_mprotect_readwrite(srv->gw_sk) != 0)
 		log_msg(LOGL_ERROR, "cannot make the gateway key writable again");
 	server_flow_free(srv);
+	limits_clear(&srv->limits);
 	/* After the worker (a probe's done() uses it) and the context (its vhost's connections are gone). */
 	admin_free(srv->admin);
 	metrics_free(srv->metrics);

@@ -20,6 +20,7 @@
 #include "flow.h"
 #include "log.h"
 #include "server.h"
+#include "server_limits.h"
 
 struct admin;
 struct config;
@@ -42,6 +43,7 @@ enum session_state {
 };
 
 #define SERVER_SESSION_BUCKETS 1024
+#define SERVER_SESSION_JOBS    8 /* jobs in flight per session */
 
 /* Per-connection data of varsko.v1; lws allocates it zeroed, server.c fills it in ESTABLISHED. */
 struct session {
@@ -65,6 +67,13 @@ struct session {
 	struct outmsg *out_head, *out_tail;
 	size_t out_n, out_bytes;
 	int close_code; /* sent after the queue is flushed, when state is SESS_CLOSING */
+	int counted;    /* logged in and counted under its device and user (struct limits) */
+	/* Frame bytes held by the session's jobs in flight: the job (compared only) and its frame's length. */
+	const struct worker_job *job_ptr[SERVER_SESSION_JOBS];
+	size_t job_len[SERVER_SESSION_JOBS];
+	size_t job_bytes; /* the sum of job_len */
+	size_t held;      /* rx.cap + out_bytes + job_bytes, as counted in srv->mem_held */
+	unsigned missed;  /* pushes dropped because the queue was full; told in a "missed" frame when it drains */
 };
 
 struct server_tick {
@@ -101,6 +110,11 @@ struct server {
 	/* lws thread: the sessions' re-check (server_flow.c) */
 	int recheck_busy;
 	int64_t recheck_last;
+	/* lws thread: the connection limits (server_limits.h) and the frame bytes all sessions hold */
+	struct limits limits;
+	size_t mem_held;
+	size_t dispatch_len;   /* the length of the frame being served, for session_submit() */
+	unsigned accepts_turn; /* connections accepted since the last lws_service() began */
 	/* lws thread: the web client's files (borrowed, NULL without web_root) and their CSP (owned) */
 	const struct webroot *web;
 	char *web_csp;

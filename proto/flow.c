@@ -820,6 +820,7 @@ static const struct pf_field k_approvals[] = {C_LIST("items", FLOW_APPROVALS_MAX
 	{                                                                                                              \
 		"mark", PF_OBJ, 1, 0, 0, 0, 0, &thread_mark_table, NULL                                                \
 	}
+static const struct pf_field k_missed[] = {C_POS("count")};
 static const struct pf_field k_thread_create[] = {
         {"links", PF_OBJLIST, 1, 1, FLOW_THREAD_LINKS_MAX, 0, 0, NULL, NULL}};
 static const struct pf_field k_thread_get[] = {C_THREAD};
@@ -1004,6 +1005,7 @@ static const struct pf_type specs[FLOW_T_COUNT_] = {
         [FLOW_T_THREAD_CHANGED] = TYPE("thread_changed", 0, k_thread_changed),
         [FLOW_T_THREAD_MARK_PUSH] = TYPE("thread_mark", 0, k_thread_mark_push),
         [FLOW_T_ALERT] = TYPE("alert", 0, k_alert),
+        [FLOW_T_MISSED] = TYPE("missed", 0, k_missed),
 };
 
 /* The MQTT payloads: same names as the frames, no "id". */

@@ -321,6 +321,8 @@ int flow_refusal_from_json(const json_t *j, struct flow_refusal *out) VARSKO_WUR
  *                    can read a new underretning (flow_no_reader_alert()),
  *                    or to its leders when its agent refused one
  *                    (flow_dead_letter_alert())
+ *   missed           {"count":N} (N >= 1) to a session whose queue was too
+ *                    full for N pushes, once it drained: fetch again
  *
  * The frames of consultation threads (PROTOCOL.md 17.3; LINK a thread
  * chain link, ENV an envelope, MARK a read mark as thread.h's
@@ -442,6 +444,7 @@ enum flow_type {
 	FLOW_T_THREAD_CHANGED,
 	FLOW_T_THREAD_MARK_PUSH, /* also named "thread_mark": the push carries "cert", the request does not */
 	FLOW_T_ALERT,
+	FLOW_T_MISSED,
 	/* MQTT only */
 	FLOW_T_REFUSAL,
 	FLOW_T_COUNT_

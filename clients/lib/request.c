@@ -36,7 +36,7 @@ int conn_send_text(struct varsko_conn *c, const char *text, size_t len, int64_t 
 static int is_push(enum flow_type t)
 {
 	return t == FLOW_T_PUSHED || t == FLOW_T_NEW_UNDERRETNING || t == FLOW_T_FRIST || t == FLOW_T_THREAD_MESSAGE ||
-	       t == FLOW_T_THREAD_CHANGED || t == FLOW_T_THREAD_MARK_PUSH || t == FLOW_T_ALERT;
+	       t == FLOW_T_THREAD_CHANGED || t == FLOW_T_THREAD_MARK_PUSH || t == FLOW_T_ALERT || t == FLOW_T_MISSED;
 }
 
 /* Queue a push (text transferred); the oldest is dropped when the queue is full. */

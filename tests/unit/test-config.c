@@ -53,6 +53,11 @@ static void test_defaults(void)
 	CHECK_EQ_INT(c.device_validity_days, 365);
 	CHECK_EQ_INT(c.invite_validity_hours, 72);
 	CHECK_EQ_INT(c.max_sessions, 10000);
+	CHECK_EQ_INT(c.max_conns_per_address, 64);
+	CHECK_EQ_INT(c.max_sessions_per_device, 4);
+	CHECK_EQ_INT(c.max_sessions_per_user, 16);
+	CHECK_EQ_INT(c.mem_budget_bytes, 268435456);
+	CHECK_EQ_INT(c.unauth_frames_per_second, 2000);
 	CHECK_EQ_INT(c.log_level, CONFIG_LOG_INFO);
 	CHECK(c.web_root == NULL);
 	CHECK(c.mqtt_host == NULL);
@@ -190,6 +195,8 @@ static void test_errors(void)
 		{ REQ "device_validity_days = 3651\n", "t.conf:7: device_validity_days: out of range 1..3650" },
 		{ REQ "invite_validity_hours = 721\n", "t.conf:7: invite_validity_hours: out of range 1..720" },
 		{ REQ "max_sessions = 0\n", "t.conf:7: max_sessions: out of range 1..100000" },
+		{ REQ "max_conns_per_address = 0\n", "t.conf:7: max_conns_per_address: out of range 1..100000" },
+		{ REQ "mem_budget_bytes = 1048575\n", "t.conf:7: mem_budget_bytes: out of range 1048576..2147483647" },
 		{ REQ "mqtt_port = 70000\n", "t.conf:7: mqtt_port: out of range 1..65535" },
 		{ REQ "log_level = verbose\n", "t.conf:7: log_level: must be one of error, warn, info, debug" },
 		{ REQ "tenant = Slagelse\n", "t.conf:7: tenant: only a-z, 0-9 and '-' allowed" },

@@ -983,6 +983,7 @@ static const struct {
          FLOW_T_FRIST},
         {"{\"type\":\"alert\",\"kind\":\"no_reader\",\"reference\":" REF ",\"team\":\"doegnvagt\",\"akut\":true}",
          FLOW_T_ALERT},
+        {"{\"count\":3,\"type\":\"missed\"}", FLOW_T_MISSED},
         {"{\"type\":\"chain_get\",\"id\":\"c\",\"kind\":\"user\",\"chain\":\"laerer-anna\"}", FLOW_T_CHAIN_GET},
         {"{\"type\":\"chain_append\",\"kind\":\"user\",\"chain\":\"u\",\"link\":{}}", FLOW_T_CHAIN_APPEND},
         {"{\"type\":\"keys_get\",\"owner\":\"user:laerer-anna\"}", FLOW_T_KEYS_GET},
@@ -1069,6 +1070,9 @@ static const struct {
 } bad_frames[] = {
         {"", VARSKO_ERR_BAD_JSON},
         {"[]", VARSKO_ERR_BAD_JSON},
+        {"{\"count\":0,\"type\":\"missed\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"type\":\"missed\"}", VARSKO_ERR_BAD_FRAME},
+        {"{\"count\":1,\"id\":\"m\",\"type\":\"missed\"}", VARSKO_ERR_BAD_FRAME},
         {"\"route\"", VARSKO_ERR_BAD_JSON},
         {"{\"type\":\"mine\"} {}", VARSKO_ERR_BAD_JSON},
         {"{\"type\":\"mine\"", VARSKO_ERR_BAD_JSON},

@@ -428,6 +428,9 @@ function onPush(f) {
 		if (app.liveBox && app.liveBox.isConnected) app.liveBox.prepend(pushAlert(p));
 	} else if (p.type === 'new_underretning' && (location.hash === '#/indbakke')) {
 		route();
+	} else if (p.type === 'missed') {
+		// Pushes were dropped while this page read too slowly: fetch what it shows again.
+		route();
 	}
 	for (const fn of app.pushHooks) fn(p);
 }
