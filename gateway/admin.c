@@ -203,6 +203,8 @@ static void admin_view(const struct admin *a, struct metrics_view *v)
 		for (const struct session *s = srv->table[b]; s; s = s->hnext)
 			v->sessions_logged_in += s->state == SESS_AUTH;
 	v->store = &a->snap;
+	v->store_queue = worker_depth(srv->worker);
+	v->store_queue_max = (size_t)srv->cfg->store_queue_max;
 }
 
 static int admin_finish(struct lws *wsi)

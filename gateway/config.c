@@ -75,6 +75,7 @@ static const struct key_def keys[] = {
 	STR(mqtt_cert, K_PATH, 0, NULL),
 	STR(mqtt_key, K_SECRET, 0, NULL),
 	INT(max_submit, 4194304, 65536, 16777216),
+	INT(store_queue_max, 4096, 1, 1000000),
 	INT(outbox_backoff_first, 30, 1, 86400),
 	INT(outbox_backoff_max, 600, 1, 86400),
 	INT(warn_vurdering_minutes, 240, 0, 1440),

@@ -68,6 +68,7 @@ struct config {
 	char *mqtt_cert;           /* optional */
 	char *mqtt_key;            /* optional, secret */
 	int max_submit;            /* bytes of a flow frame after login (submit, event), 65536..16777216, default 4 MiB */
+	int store_queue_max; /* store worker jobs waiting before a client's request is answered `unavailable`, 1..1000000, default 4096 */
 	int outbox_backoff_first;  /* seconds before an unacknowledged publication goes out again, default 30 */
 	int outbox_backoff_max;    /* the backoff doubles up to this, default 600 */
 	int warn_vurdering_minutes;   /* warning before the vurdering deadline, 0..1440, default 240; 0: none */

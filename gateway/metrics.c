@@ -348,6 +348,11 @@ int metrics_text(const struct metrics *m, const struct metrics_view *v, struct p
 	histogram_text(b, "varsko_store_commit_seconds", &m->commit, commit_bounds, N_COMMIT, 1);
 	family(b, "varsko_store_commit_failures_total", "counter", "Group-commit transactions whose COMMIT failed.");
 	sample_u(b, "varsko_store_commit_failures_total", get(&m->commit_failures));
+	family(b, "varsko_store_queue_depth", "gauge",
+	       "Store worker jobs submitted and not yet run; requests are answered unavailable at the max.");
+	sample_u(b, "varsko_store_queue_depth", v->store_queue);
+	family(b, "varsko_store_queue_max", "gauge", "The store queue's bound for requests (store_queue_max).");
+	sample_u(b, "varsko_store_queue_max", v->store_queue_max);
 	family(b, "varsko_store_up", "gauge", "1 when the last store probe answered (the check of /healthz).");
 	sample_u(b, "varsko_store_up", (uint64_t)store_up);
 

@@ -70,6 +70,8 @@ struct metrics_view {
 	size_t connections; /* accepted TCP connections of the varsko.v1 port, TLS finished or not */
 	size_t mem_held;    /* frame bytes all sessions hold (receive buffers, jobs, send queues) */
 	size_t mem_budget;  /* mem_budget_bytes */
+	size_t store_queue;     /* store worker jobs submitted and not yet run (worker_depth) */
+	size_t store_queue_max; /* the bound of the requests among them (config store_queue_max) */
 	const struct metrics_store *store;
 };
 

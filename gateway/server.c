@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "admin.h"
+#include "audit_agg.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -377,47 +378,14 @@ static int session_writeable(struct session *s)
 
 /* ---- jobs -------------------------------------------------------------- */
 
-struct audit_job {
-	struct worker_job base;
-	int64_t now;
-	char event[32];
-	char actor[PROTO_ID_MAX + 1];
-	char detail[64];
-};
-
-static void audit_run(struct worker_job *job, struct store *st)
-{
-	struct audit_job *j = (struct audit_job *)job;
-
-	job->result = st ? store_audit(st, j->now, j->event, j->actor, j->detail) : VARSKO_ERR_INTERNAL;
-}
-
-static void audit_done(struct worker_job *job)
-{
-	if (job->result != VARSKO_OK)
-		log_msg(LOGL_ERROR, "cannot write an audit entry (%s)", varsko_err_name(job->result));
-	free(job);
-}
-
-/* Queue an audit entry that needs no answer (lws thread). */
+/*
+ * Audit an entry that needs no answer (lws thread): counted, and written
+ * with the others of its second by one job (audit_agg.h), so refusals a
+ * peer causes in bulk never cost a transaction each.
+ */
 static void server_audit(struct server *srv, const char *event, const char *actor, const char *detail)
 {
-	struct audit_job *j = calloc(1, sizeof *j);
-
-	if (j == NULL) {
-		log_msg(LOGL_ERROR, "cannot queue an audit entry (%s)", varsko_err_name(VARSKO_ERR_NOMEM));
-		return;
-	}
-	j->base.run = audit_run;
-	j->base.done = audit_done;
-	j->now = time(NULL);
-	snprintf(j->event, sizeof j->event, "%s", event);
-	snprintf(j->actor, sizeof j->actor, "%s", actor);
-	snprintf(j->detail, sizeof j->detail, "%s", detail);
-	if (worker_submit(srv->worker, &j->base) != VARSKO_OK) {
-		log_msg(LOGL_ERROR, "cannot queue an audit entry (%s)", varsko_err_name(VARSKO_ERR_UNAVAILABLE));
-		free(j);
-	}
+	audit_agg_add(srv->audit_agg, time(NULL), event, actor, detail);
 }
 
 /*
@@ -513,14 +481,13 @@ static struct proto_frame *attempt_answer(struct session *s, const char *id, int
 	return f;
 }
 
-/* Audit a refusal of an enrollment step the worker decided (the detail form of store_enroll()'s own). */
-static void audit_enroll_refused(struct store *st, int64_t now, int r)
+/* Audit a refusal of an enrollment step the worker decided (the detail form of store_enroll()'s own), counted. */
+static void audit_enroll_refused(struct server *srv, int64_t now, int r)
 {
 	char detail[64];
 
 	snprintf(detail, sizeof detail, "reason=%s", varsko_err_name(r));
-	if (store_audit(st, now, "enroll_refused", "-", detail) != VARSKO_OK)
-		log_msg(LOGL_ERROR, "cannot write an audit entry");
+	audit_agg_add(srv->audit_agg, now, "enroll_refused", "-", detail);
 }
 
 /* -- enroll -- */
@@ -578,7 +545,7 @@ static void enroll_run(struct worker_job *job, struct store *st)
 	server_key_lock(j->srv->org_sk, "organisation");
 	goto out;
 refused:
-	audit_enroll_refused(st, j->now, r);
+	audit_enroll_refused(j->srv, j->now, r);
 out:
 	sodium_memzero(j->code, sizeof j->code);
 	proto_buf_free(&in);
@@ -695,7 +662,7 @@ static void confirm_run(struct worker_job *job, struct store *st)
 		r = store_enroll_confirm(st, j->device, j->now);
 	goto out;
 refused:
-	audit_enroll_refused(st, j->now, r);
+	audit_enroll_refused(j->srv, j->now, r);
 out:
 	proto_buf_free(&in);
 	job->result = r;
@@ -819,9 +786,9 @@ static void login_run(struct worker_job *job, struct store *st)
 out:
 	/* Only a device id the store knows is written as the actor. */
 	snprintf(detail, sizeof detail, "reason=%s", varsko_err_name(r));
-	ar = store_audit(st, j->now, r == VARSKO_OK ? "login_ok" : "login_refused", known ? j->device : "-",
-	                 r == VARSKO_OK ? "-" : detail);
-	if (ar != VARSKO_OK && r == VARSKO_OK)
+	if (r != VARSKO_OK) /* counted: a peer can cause refusals in bulk (audit_agg.h) */
+		audit_agg_add(j->srv->audit_agg, j->now, "login_refused", known ? j->device : "-", detail);
+	else if ((ar = store_audit(st, j->now, "login_ok", j->device, "-")) != VARSKO_OK)
 		r = ar; /* no login that could not be audited */
 	proto_buf_free(&in);
 	job->result = r;
@@ -1987,6 +1954,10 @@ int server_create(struct server **out, const struct config *cfg, struct store *s
 	if ((r = worker_start(&srv->worker, store, server_wake, srv)) != VARSKO_OK)
 		goto out;
 	worker_set_commit_hook(srv->worker, server_commit_seen, srv->metrics);
+	worker_set_queue_max(srv->worker, (size_t)cfg->store_queue_max);
+	if ((r = audit_agg_new(&srv->audit_agg, srv->worker, store)) != VARSKO_OK ||
+	    (r = server_add_tick(srv, audit_agg_tick, srv->audit_agg)) != VARSKO_OK)
+		goto out;
 	if ((r = server_flow_start(srv)) != VARSKO_OK)
 		goto out;
 	if ((r = admin_start(&srv->admin, srv)) != VARSKO_OK)
@@ -2027,9 +1998,12 @@ void server_destroy(struct server *srv)
 {
 	if (srv == NULL)
 		return;
-	/* Queued jobs still run; their answers find live sessions or none. */
+	/* Queued jobs still run, the counted audit entries too; their answers find live sessions or none. */
+	audit_agg_tick(srv->audit_agg, 0);
 	worker_stop(srv->worker);
 	srv->worker = NULL;
+	audit_agg_free(srv->audit_agg); /* what the last jobs counted, on this thread: the worker is gone */
+	srv->audit_agg = NULL;
 	if (srv->tick_scheduled)
 		lws_sul_cancel(&srv->tick_sul);
 	if (srv->ctx)

@@ -107,7 +107,7 @@ int server_admin_port(const struct server *srv);
  * on the monotonic clock; `now` is the wall clock, time(NULL)). Up to
  * SERVER_TICKS_MAX functions. VARSKO_ERR_NOMEM when full.
  */
-#define SERVER_TICKS_MAX 8
+#define SERVER_TICKS_MAX 16
 int server_add_tick(struct server *srv, void (*fn)(void *arg, int64_t now), void *arg);
 
 /* fn(arg) is called on the lws thread after every commit that added outbox rows (the MQTT publisher). */

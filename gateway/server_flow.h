@@ -86,6 +86,7 @@ struct server {
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
 	struct worker *worker;
+	struct audit_agg *audit_agg; /* audit entries counted per second (audit_agg.h); any thread */
 	uint8_t *org_sk; /* borrowed; no-access except while the worker signs with it */
 	uint8_t *gw_sk;  /* borrowed; the same */
 	uint8_t org_pk[PROTO_PK_LEN];

@@ -195,6 +195,8 @@ struct store {
 	int tx_open; /* an explicit transaction (store_begin) or one of ours is open */
 	int broken;  /* synchronous=FULL could not be restored after a failed commit: no more writes */
 	int opened_at_version; /* the schema version the file had when opened (before the migrations) */
+	store_refusal_fn refusal_fn; /* store_set_refusal_audit(); NULL: refusals written in their transaction */
+	void *refusal_arg;
 	sqlite3_stmt *stmt[STORE_SQL_COUNT]; /* every statement, prepared by store_open() */
 };
 

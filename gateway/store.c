@@ -292,13 +292,28 @@ static const char *const migrations[] = {
 	"ALTER TABLE teams ADD COLUMN phone TEXT NULL;"
 	"PRAGMA user_version = 10;",
 	/*
-	 * 10 -> 11: dead letters (PROTOCOL.md 12.9): an underretning its team's agent refused for good is
+	 * 10 -> 11: the deadline engine's index. next_due is when the deadline engine must next look at a
+	 * deadline: its warn_at while a warning is still to be sent, else the second after due_at (an
+	 * escalation fires once due_at has passed); NULL once it is met or escalated, and for the targets that
+	 * never fire (tilbagemelding, undersoegelse). SQLite computes it from the row (a virtual generated
+	 * column), so no writer can forget it; the partial index holds only the rows that may still fire, so
+	 * the tick's cost does not grow with the number of open deadlines (store_deadline.c SQL_FIRE_DUE).
+	 */
+	"ALTER TABLE deadlines ADD COLUMN next_due INTEGER GENERATED ALWAYS AS ("
+	" CASE WHEN met_at IS NOT NULL OR escalated_at IS NOT NULL OR kind NOT IN ('vurdering', 'kvittering')"
+	" THEN NULL"
+	" WHEN warned_at IS NULL AND warn_at IS NOT NULL AND warn_at <= due_at THEN warn_at"
+	" ELSE due_at + 1 END) VIRTUAL;"
+	"CREATE INDEX deadlines_next_due ON deadlines(next_due, reference, kind) WHERE next_due IS NOT NULL;"
+	"PRAGMA user_version = 11;",
+	/*
+	 * 11 -> 12: dead letters (PROTOCOL.md 12.9): an underretning its team's agent refused for good is
 	 * not published again until an operator asks (varskoctl outbox retry); when, why and who said so.
 	 */
 	"ALTER TABLE outbox ADD COLUMN dead_at INTEGER NULL;"
 	"ALTER TABLE outbox ADD COLUMN dead_reason TEXT NULL;"
 	"ALTER TABLE outbox ADD COLUMN dead_device TEXT NULL;"
-	"PRAGMA user_version = 11;",
+	"PRAGMA user_version = 12;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -497,11 +512,16 @@ static int prepare_all(struct store *s, int partial)
 
 static int pragma_int(struct store *s, const char *sql, long long *out);
 
-static int exec_simple(struct store *s, const char *sql)
+static int exec_simple_db(sqlite3 *db, const char *sql)
 {
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
 
 	return rc == SQLITE_OK ? VARSKO_OK : store_sqlite_err(rc);
+}
+
+static int exec_simple(struct store *s, const char *sql)
+{
+	return exec_simple_db(s->db, sql);
 }
 
 int store_begin(struct store *s)
@@ -577,6 +597,94 @@ void store_rollback(struct store *s)
 	s->tx_open = 0;
 }
 
+int store_savepoint(struct store *s)
+{
+	if (!s->tx_open || sqlite3_get_autocommit(s->db))
+		return VARSKO_ERR_INTERNAL;
+	return exec_simple(s, "SAVEPOINT job");
+}
+
+/* The transaction vanished under us (an error SQLite answers with a full rollback). */
+static int savepoint_lost(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		return 0;
+	s->tx_open = 0;
+	return 1;
+}
+
+int store_savepoint_release(struct store *s)
+{
+	if (savepoint_lost(s) || exec_simple(s, "RELEASE job") != VARSKO_OK) {
+		store_rollback(s);
+		return VARSKO_ERR_DB;
+	}
+	return VARSKO_OK;
+}
+
+int store_savepoint_rollback(struct store *s)
+{
+	/* ROLLBACK TO keeps the savepoint open; RELEASE then drops it with nothing in it. */
+	if (savepoint_lost(s) || exec_simple(s, "ROLLBACK TO job; RELEASE job") != VARSKO_OK) {
+		store_rollback(s);
+		return VARSKO_ERR_DB;
+	}
+	return VARSKO_OK;
+}
+
+struct store_ckpt {
+	sqlite3 *db;
+	struct store *s; /* borrowed: its autocheckpoint is restored at close */
+};
+
+int store_ckpt_open(struct store_ckpt **out, struct store *s)
+{
+	struct store_ckpt *c;
+	const char *path = sqlite3_db_filename(s->db, "main");
+	int r = VARSKO_ERR_DB;
+
+	*out = NULL;
+	if (path == NULL || path[0] == '\0')
+		return VARSKO_ERR_DB; /* an in-memory database has no WAL */
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	c->s = s;
+	if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	/* The checkpoint syncs the WAL before it copies and the database after (synchronous FULL). */
+	if ((r = exec_simple_db(c->db, "PRAGMA synchronous = 2")) != VARSKO_OK ||
+	    (r = exec_simple(s, "PRAGMA wal_autocheckpoint = 0")) != VARSKO_OK)
+		goto fail;
+	*out = c;
+	return VARSKO_OK;
+fail:
+	sqlite3_close(c->db);
+	free(c);
+	return r;
+}
+
+int store_ckpt_run(struct store_ckpt *c, int *wal_frames, int *copied)
+{
+	int log = 0, ckpt = 0;
+	int rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt);
+
+	if (wal_frames)
+		*wal_frames = log;
+	if (copied)
+		*copied = ckpt;
+	return rc == SQLITE_OK ? VARSKO_OK : store_sqlite_err(rc);
+}
+
+void store_ckpt_close(struct store_ckpt *c)
+{
+	if (c == NULL)
+		return;
+	sqlite3_close(c->db);
+	(void)exec_simple(c->s, "PRAGMA wal_autocheckpoint = 1000"); /* SQLite's default */
+	free(c);
+}
+
 int store_tx_start(struct store *s, int *own)
 {
 	int r;
@@ -638,6 +746,10 @@ static int set_pragmas(struct store *s)
 		return VARSKO_ERR_DB;
 	}
 	sqlite3_finalize(st);
+	/*
+	 * wal_autocheckpoint stays SQLite's 1000 pages here (varskoctl, tests); varskod's worker
+	 * turns it off and checkpoints on a thread of its own instead (store_ckpt_open).
+	 */
 	/* Set after journal_mode: synchronous is per connection and WAL keeps it. */
 	if ((r = exec_simple(s, "PRAGMA synchronous = 2;")) != VARSKO_OK)
 		return r;
@@ -1062,6 +1174,12 @@ int store_user_get(struct store *s, const char *user, struct proto_cert *c)
 	return store_query(s, SQL_USER_INSTS, user_inst_row, c, "s", user);
 }
 
+void store_set_refusal_audit(struct store *s, store_refusal_fn fn, void *arg)
+{
+	s->refusal_fn = fn;
+	s->refusal_arg = arg;
+}
+
 static int is_refusal(int r)
 {
 	return r == VARSKO_ERR_CODE_UNKNOWN || r == VARSKO_ERR_CODE_EXPIRED || r == VARSKO_ERR_CODE_USED ||
@@ -1150,9 +1268,11 @@ int store_enroll(struct store *s, const char *code, int64_t now, int64_t validit
 	r = VARSKO_OK;
 out:
 	if (r != VARSKO_OK && !wrote && is_refusal(r)) {
-		/* Nothing was written yet: record the refusal in this same transaction. */
+		/* Nothing was written yet: record the refusal in this same transaction, or hand it to be counted. */
 		snprintf(detail, sizeof(detail), "reason=%s", varsko_err_name(r));
-		if (store_audit(s, now, "enroll_refused", "-", detail) == VARSKO_OK) {
+		if (s->refusal_fn != NULL)
+			s->refusal_fn(s->refusal_arg, now, "enroll_refused", "-", detail);
+		else if (store_audit(s, now, "enroll_refused", "-", detail) == VARSKO_OK) {
 			int r2 = store_tx_end(s, own, VARSKO_OK);
 
 			if (r2 != VARSKO_OK)

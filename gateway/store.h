@@ -20,8 +20,8 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 11
-#define STORE_SCHEMA_VERSION_NEXT 12 /* for tests: a database from newer code */
+#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION_NEXT 13 /* for tests: a database from newer code */
 
 /*
  * Open (and with create != 0 create) the database at `path`, set and verify
@@ -52,6 +52,43 @@ int store_schema_check(long long version);
 int store_begin(struct store *s); /* BEGIN IMMEDIATE */
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+
+/*
+ * A savepoint inside the open explicit transaction, so that one job of a
+ * group commit can be undone alone (worker.c). store_savepoint() needs a
+ * transaction from store_begin() (else VARSKO_ERR_INTERNAL) and does not
+ * nest. store_savepoint_release() keeps the writes since the savepoint in
+ * the transaction; store_savepoint_rollback() undoes them and keeps the
+ * transaction. Either returns VARSKO_ERR_DB when the transaction itself is
+ * gone (SQLite rolls a whole transaction back on some errors, such as a
+ * full disk or an I/O error): then nothing of it is left, the store is out
+ * of its transaction, and the caller must redo the earlier writes.
+ */
+int store_savepoint(struct store *s);
+int store_savepoint_release(struct store *s);
+int store_savepoint_rollback(struct store *s);
+
+/*
+ * WAL checkpoints off the writer's commit path (varskod; worker.c). By
+ * default SQLite checkpoints inside the COMMIT that takes the WAL past
+ * 1,000 pages: that COMMIT then also copies up to 4 MiB into the database
+ * and syncs it twice, and every job queued behind it waits. Instead, a
+ * second connection (struct store_ckpt, its own thread) runs PASSIVE
+ * checkpoints, which never block the writer, and the writer's own are off.
+ *
+ * store_ckpt_open(): a checkpoint connection to s's database file, and
+ * s's automatic checkpoints off (call it before s is used on another
+ * thread). store_ckpt_run(): one PASSIVE checkpoint; *wal_frames and
+ * *copied (may be NULL) receive the WAL's frames and how many of them are
+ * now in the database. store_ckpt_close(): closes the connection and turns
+ * s's automatic checkpoints on again (call it once nothing else uses s);
+ * NULL-safe. A store_ckpt is used by one thread at a time. Errors:
+ * VARSKO_ERR_DB, VARSKO_ERR_IO, VARSKO_ERR_FULL, VARSKO_ERR_NOMEM.
+ */
+struct store_ckpt;
+int store_ckpt_open(struct store_ckpt **out, struct store *s);
+int store_ckpt_run(struct store_ckpt *c, int *wal_frames, int *copied);
+void store_ckpt_close(struct store_ckpt *c);
 
 /*
  * Start a transaction unless the caller already has one open. *own is set to
@@ -147,6 +184,17 @@ int store_invite_create(struct store *s, const char *user, int64_t now, int64_t 
                         char code_out[PROTO_CODE_MAX + 1]);
 
 /*
+ * Refusal audit entries that a peer can cause in bulk and that go with no
+ * write of their own (store_enroll()'s: a wrong, expired or used code) are
+ * handed to fn(arg, now, event, actor, detail) instead of being written
+ * each in a transaction of its own; varskod counts them (audit_agg.h).
+ * fn is called on the thread that uses s, arguments borrowed for the call.
+ * fn NULL (the default): written in the store as before.
+ */
+typedef void (*store_refusal_fn)(void *arg, int64_t now, const char *event, const char *actor, const char *detail);
+void store_set_refusal_audit(struct store *s, store_refusal_fn fn, void *arg);
+
+/*
  * Enroll a device with a code, in one transaction: check the code (unknown,
  * expired or used: VARSKO_ERR_CODE_UNKNOWN / _EXPIRED / _USED), build the
  * device certificate from the user's record (role, name, institutions, team)
@@ -157,7 +205,8 @@ int store_invite_create(struct store *s, const char *user, int64_t now, int64_t 
  * that never confirms (a crash, a broken connection) leaves nothing active
  * and its code usable. A new enrollment with the same code replaces the
  * pending one ("enroll_replaced"). A refusal ("enroll_refused", detail
- * "reason=<error name>") is committed even though the enrollment is not; a
+ * "reason=<error name>") is committed even though the enrollment is not
+ * (or handed to store_set_refusal_audit()'s function instead); a
  * device whose sign_pk is already enrolled or pending is refused with
  * VARSKO_ERR_EXISTS. Joins the caller's transaction if one is open.
  * *cert_out is filled only on VARSKO_OK (zeroed otherwise). org_sk is

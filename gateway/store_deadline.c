@@ -31,19 +31,14 @@ const char *const store_sql_deadline[STORE_SQL_COUNT] = {
                                    " coalesce(escalated_at, 0) FROM deadlines WHERE met_at IS NULL AND team = ?1"
                                    " ORDER BY due_at, reference, kind",
         /*
-         * What is due at ?1: warnings (warn_at <= now <= due_at, not warned)
-         * and escalations (due_at < now, not escalated) of open vurdering and
-         * kvittering deadlines, soonest due first. The second part is indexed by
-         * deadlines_open (met_at, due_at); both only look at open deadlines.
+         * What is due at ?1, through deadlines_next_due (schema 11): every row
+         * whose next_due has come, soonest first. A row with due_at still
+         * ahead (or now) can only be due for its warning (next_due is then
+         * warn_at); one whose due_at has passed is due for its escalation,
+         * and a warning not sent by then is never sent. Column 4 says which.
          */
-        [SQL_FIRE_DUE] = "SELECT reference, kind, team, due_at, 0 FROM deadlines"
-                         " WHERE met_at IS NULL AND warned_at IS NULL AND warn_at IS NOT NULL AND warn_at <= ?1"
-                         " AND due_at >= ?1 AND kind IN ('vurdering', 'kvittering')"
-                         " UNION ALL "
-                         "SELECT reference, kind, team, due_at, 1 FROM deadlines"
-                         " WHERE met_at IS NULL AND escalated_at IS NULL AND due_at < ?1"
-                         " AND kind IN ('vurdering', 'kvittering')"
-                         " ORDER BY 4, 1, 2, 5 LIMIT ?2",
+        [SQL_FIRE_DUE] = "SELECT reference, kind, team, due_at, due_at < ?1 FROM deadlines"
+                         " WHERE next_due <= ?1 ORDER BY next_due, reference, kind LIMIT ?2",
         [SQL_FIRE_WARNED] = "UPDATE deadlines SET warned_at = ?3"
                             " WHERE reference = ?1 AND kind = ?2 AND warned_at IS NULL AND met_at IS NULL",
         [SQL_FIRE_ESCALATED] = "UPDATE deadlines SET escalated_at = ?3"

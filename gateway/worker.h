@@ -11,6 +11,10 @@
  * finished job in the same order. Jobs marked `group` share transactions
  * (group commit, see below).
  *
+ * While a worker with a store runs, its store never checkpoints the WAL in
+ * a COMMIT: a checkpoint thread of the worker does, on a connection of its
+ * own (store.h, store_ckpt), so no group waits for one.
+ *
  * A job names its connection by session id, never by pointer, so a done()
  * for a connection that closed meanwhile finds nothing and only frees the
  * job.
@@ -46,16 +50,19 @@ struct worker_job {
 	int result;          /* set by run(); VARSKO_ERR_UNAVAILABLE if the job never ran */
 	/*
 	 * Nonzero: group commit. Group jobs that are queued next to each other
-	 * run inside one transaction that the worker opens and commits
-	 * (store_begin / store_commit), so their run() must only use store
-	 * functions that join the caller's transaction and never begin or
-	 * commit itself. When any job of the group fails (result not
-	 * VARSKO_OK) or the commit fails, the worker rolls everything back and
-	 * runs each job of the group again alone, in its own transaction; so
-	 * run() must start from scratch every time it is called. A group job's
-	 * result is VARSKO_OK only after the commit holding its writes has
-	 * returned; a failed commit becomes its result. Ignored when the worker
-	 * has no store.
+	 * (up to 64) run inside one transaction that the worker opens and
+	 * commits once (store_begin / store_commit), each job inside its own
+	 * savepoint; so their run() must only use store functions that join
+	 * the caller's transaction (store_tx_start) and never begin or commit
+	 * itself. A job whose result is not VARSKO_OK is rolled back to its
+	 * savepoint alone: its writes are gone and the others keep their
+	 * group. Only when the transaction itself fails (BEGIN, COMMIT, or an
+	 * error after which SQLite dropped the whole transaction) are the jobs
+	 * that were not refused run again, each alone in its own transaction;
+	 * so run() must start from scratch every time it is called. A group
+	 * job's result is VARSKO_OK only after the commit holding its writes
+	 * has returned; a failed commit becomes its result. Ignored when the
+	 * worker has no store.
 	 */
 	int group;
 	struct worker_job *next_; /* private to worker.c */
@@ -75,7 +82,9 @@ int worker_start(struct worker **out, struct store *s, void (*wake)(void *arg), 
  * result) is called on the worker thread after every COMMIT of a group
  * transaction, with the number of jobs it held (1 for a job run alone), the
  * time the COMMIT took in microseconds, and its result (VARSKO_OK or the
- * error). A group that failed before its COMMIT is not reported. fn must be
+ * error). `batch` counts the jobs whose writes the transaction holds (a
+ * refused job of the group is not counted); a group that failed before its
+ * COMMIT, or whose jobs were all refused, is not reported. fn must be
  * thread-safe and quick. Takes effect from the next batch the worker takes;
  * fn NULL removes it. NULL-safe for w.
  */
@@ -85,10 +94,28 @@ void worker_set_commit_hook(struct worker *w, void (*fn)(void *arg, size_t batch
 /*
  * Queue a job (any thread; in varskod the lws thread). run and done must be
  * set. Never blocks beyond a short mutex hold. Returns VARSKO_OK (the job
- * now belongs to the worker) or VARSKO_ERR_UNAVAILABLE when the worker is
- * stopping (the job stays the caller's).
+ * now belongs to the worker) or VARSKO_ERR_UNAVAILABLE (the job stays the
+ * caller's) when the worker is stopping, or when the job is for a
+ * connection (session_id != 0) and the worker already holds the most jobs
+ * worker_set_queue_max() allows: that client is answered `unavailable` and
+ * may retry. The gateway's own jobs (session_id 0: audit entries, MQTT
+ * PUBACK marks and agents' acknowledgements, the ticks) are never refused
+ * for the bound, since nobody would retry them; their producers bound them
+ * (one job at a time per tick, mqtt.c's limit on acknowledgements in
+ * flight, audit_agg.c's one job a second for unauthenticated refusals).
  */
 int worker_submit(struct worker *w, struct worker_job *job);
+
+/*
+ * The bound of worker_submit(): at most `max` jobs submitted and not yet run
+ * (queued, or in the batch the worker is running) before jobs for a
+ * connection are refused; 0 (the default) means no bound. Any thread.
+ * NULL-safe.
+ */
+void worker_set_queue_max(struct worker *w, size_t max);
+
+/* The jobs submitted and not yet run, for /metrics. Any thread. NULL-safe (0). */
+size_t worker_depth(struct worker *w);
 
 /*
  * Deliver finished jobs: calls done() for each, in order, on the calling

@@ -58,6 +58,7 @@ static void test_defaults(void)
 	CHECK_EQ_INT(c.max_sessions_per_user, 16);
 	CHECK_EQ_INT(c.mem_budget_bytes, 268435456);
 	CHECK_EQ_INT(c.unauth_frames_per_second, 2000);
+	CHECK_EQ_INT(c.store_queue_max, 4096);
 	CHECK_EQ_INT(c.log_level, CONFIG_LOG_INFO);
 	CHECK(c.web_root == NULL);
 	CHECK(c.mqtt_host == NULL);
@@ -110,6 +111,7 @@ static void test_every_key(void)
 		"device_validity_days = 3650\n"
 		"invite_validity_hours = 1\n"
 		"max_sessions = 100000\n"
+		"store_queue_max = 1\n"
 		"log_level = debug\n"
 		"web_root = /usr/share/varsko/web with space\n"
 		"mqtt_host = broker.local\n"
@@ -141,6 +143,7 @@ static void test_every_key(void)
 	CHECK_EQ_INT(c.device_validity_days, 3650);
 	CHECK_EQ_INT(c.invite_validity_hours, 1);
 	CHECK_EQ_INT(c.max_sessions, 100000);
+	CHECK_EQ_INT(c.store_queue_max, 1);
 	CHECK_EQ_INT(c.log_level, CONFIG_LOG_DEBUG);
 	CHECK_EQ_STR(c.web_root, "/usr/share/varsko/web with space");
 	CHECK_EQ_STR(c.mqtt_host, "broker.local");
@@ -197,6 +200,7 @@ static void test_errors(void)
 		{ REQ "max_sessions = 0\n", "t.conf:7: max_sessions: out of range 1..100000" },
 		{ REQ "max_conns_per_address = 0\n", "t.conf:7: max_conns_per_address: out of range 1..100000" },
 		{ REQ "mem_budget_bytes = 1048575\n", "t.conf:7: mem_budget_bytes: out of range 1048576..2147483647" },
+		{ REQ "store_queue_max = 0\n", "t.conf:7: store_queue_max: out of range 1..1000000" },
 		{ REQ "mqtt_port = 70000\n", "t.conf:7: mqtt_port: out of range 1..65535" },
 		{ REQ "log_level = verbose\n", "t.conf:7: log_level: must be one of error, warn, info, debug" },
 		{ REQ "tenant = Slagelse\n", "t.conf:7: tenant: only a-z, 0-9 and '-' allowed" },

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "deadline_plan.h"
 #include "flow.h"
+#include "store-internal.h"
 #include "store.h"
 #include "store_deadline.h"
 
@@ -313,6 +314,62 @@ static void reopen(struct store **s)
 	CHECK_EQ_INT(store_open(s, dbpath, 0), VARSKO_OK);
 }
 
+/*
+ * The tick's query finds due work through deadlines_next_due, so its cost
+ * does not grow with the open deadlines: its plan searches that index and
+ * scans no table, and with 40,000 more open deadlines that are not due
+ * (20,000 ahead, 20,000 already escalated) a tick with nothing due still
+ * steps the statement only a few times.
+ */
+static void test_fire_index(int64_t now)
+{
+	sqlite3 *db = raw_open();
+	sqlite3_stmt *st = NULL;
+	char sql[2048];
+	int uses_index = 0, scans = 0, rows = 0;
+
+	snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", store_sql_deadline[SQL_FIRE_DUE]);
+	CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(st, 3);
+
+		if (detail == NULL)
+			continue;
+		uses_index += strstr(detail, "USING INDEX deadlines_next_due") != NULL;
+		scans += strncmp(detail, "SCAN", 4) == 0;
+	}
+	sqlite3_finalize(st);
+	CHECK_EQ_INT(uses_index, 1);
+	CHECK_EQ_INT(scans, 0);
+
+	snprintf(sql, sizeof(sql),
+	         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)"
+	         " INSERT INTO deadlines (reference, kind, team, due_at, warn_at, escalated_at)"
+	         " SELECT 'B-' || i, 'vurdering', 'team-ung', %lld + i, %lld + i, NULL FROM n"
+	         " UNION ALL SELECT 'C-' || i, 'kvittering', 'team-ung', %lld - i, NULL, %lld FROM n",
+	         (long long)now + 86400, (long long)now + 3600, (long long)now - 86400, (long long)now - 60);
+	raw_exec(sql);
+	CHECK(sqlite3_prepare_v2(db, store_sql_deadline[SQL_FIRE_DUE], -1, &st, NULL) == SQLITE_OK);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, STORE_FIRE_MAX);
+	while (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		rows++;
+	CHECK_EQ_INT(rows, 0);
+	CHECK_EQ_INT(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0), 0);
+	CHECK(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 0) < 200);
+	/* The same statement an hour later finds the first 16 of the deadlines ahead, warnings first by time. */
+	sqlite3_reset(st);
+	sqlite3_bind_int64(st, 1, now + 3600 + 16);
+	rows = 0;
+	while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+		rows++;
+		CHECK_EQ_INT(sqlite3_column_int(st, 4), 0);
+	}
+	CHECK_EQ_INT(rows, 16);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void test_fire(void)
 {
 	struct store *s = NULL;
@@ -476,6 +533,7 @@ static void test_fire(void)
 	CHECK_EQ_INT(store_audit_verify(s, &count, &bad), VARSKO_OK);
 	CHECK(count >= 8);
 	store_close(s);
+	test_fire_index(at("2027-02-02T05:00:05Z"));
 }
 
 int main(void)

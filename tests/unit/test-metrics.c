@@ -94,6 +94,8 @@ static void test_text(void)
 	v.mono_us = 50 * (int64_t)S;
 	v.sessions = 3;
 	v.sessions_logged_in = 2;
+	v.store_queue = 17;
+	v.store_queue_max = 4096;
 	v.store = &st;
 
 	if ((t = render(m, &v)) == NULL) {
@@ -130,6 +132,9 @@ static void test_text(void)
 	CHECK_LINE(t, "varsko_store_commit_seconds_count 3");
 	CHECK_LINE(t, "varsko_store_commit_failures_total 1");
 	CHECK_LINE(t, "varsko_store_up 1");
+	CHECK_LINE(t, "# TYPE varsko_store_queue_depth gauge");
+	CHECK_LINE(t, "varsko_store_queue_depth 17");
+	CHECK_LINE(t, "varsko_store_queue_max 4096");
 	CHECK_LINE(t, "varsko_outbox_depth 7");
 	CHECK_LINE(t, "varsko_outbox_oldest_age_seconds 90");
 	CHECK_LINE(t, "varsko_mqtt_connected 0");

@@ -11,14 +11,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "check.h"
+#include "store-internal.h"
 #include "store.h"
 #include "worker.h"
 #include "varsko/err.h"
 
 #define N_JOBS 200
 
-static void test_group_commit(struct store *st);
+static void test_group_commit(struct store *st, const char *path);
+static void test_checkpoints(struct store *st, const char *path);
 
 struct test_state {
 	pthread_t main_thread;
@@ -166,6 +172,49 @@ static void test_stop_with_pending(void)
 	free(late);
 }
 
+/*
+ * The queue's bound: behind a slow job, jobs for a connection are refused
+ * with VARSKO_ERR_UNAVAILABLE (and stay the caller's) once the worker holds
+ * `max`; the gateway's own jobs (session 0) are still taken; everything
+ * taken runs; worker_depth() counts what is not yet run.
+ */
+static void test_queue_bound(void)
+{
+	struct test_state st = {0};
+	struct worker *w = NULL;
+	struct test_job *t;
+	int taken = 0, refused = 0;
+
+	st.main_thread = pthread_self();
+	CHECK_EQ_INT(worker_start(&w, NULL, NULL, NULL), VARSKO_OK);
+	if (w == NULL)
+		return;
+	worker_set_queue_max(w, 3);
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ_INT(worker_submit(w, &test_job_new(&st, i, 1)->base), VARSKO_OK);
+	CHECK(worker_depth(w) >= 1 && worker_depth(w) <= 3);
+	for (int i = 3; i < 8; i++) {
+		t = test_job_new(&st, i, 0);
+		if (worker_submit(w, &t->base) == VARSKO_OK) {
+			taken++;
+		} else {
+			refused++;
+			free(t->payload);
+			free(t);
+		}
+	}
+	/* The slow jobs take 60 ms; at most the one the worker already finished made room. */
+	CHECK(refused >= 4);
+	/* A job of the gateway's own is never refused for the bound. */
+	t = test_job_new(&st, 8, 0);
+	t->base.session_id = 0;
+	CHECK_EQ_INT(worker_submit(w, &t->base), VARSKO_OK);
+	worker_stop(w);
+	CHECK_EQ_INT(st.n_ran, 3 + taken + 1);
+	CHECK_EQ_INT(st.n_done, 3 + taken + 1);
+	CHECK_EQ_INT(worker_depth(NULL), 0);
+}
+
 /* A job without callbacks is refused instead of crashing the worker later. */
 static void test_bad_job(void)
 {
@@ -243,7 +292,8 @@ static void test_with_store(void)
 	CHECK(off_main);
 	CHECK_EQ_INT(store_audit_verify(st, &after, &bad), VARSKO_OK);
 	CHECK_EQ_INT(after, before + 40);
-	test_group_commit(st);
+	test_group_commit(st, path);
+	test_checkpoints(st, path);
 out:
 	store_close(st);
 	/* The database and its WAL side files. */
@@ -257,24 +307,29 @@ out:
 
 struct group_job {
 	struct worker_job base;
-	int runs;     /* how often run() was called */
-	int fail;     /* write, then report failure */
-	int *results; /* done() stores the final result here */
+	int index;
+	int runs;         /* how often run() was called */
+	int fail;         /* write, then report failure */
+	int *results;     /* done() stores the final result here */
+	atomic_int *plug; /* the plug sets it when it starts sleeping */
 };
 
 static void group_job_run(struct worker_job *job, struct store *s)
 {
 	struct group_job *g = (struct group_job *)job;
+	char detail[48];
 
 	g->runs++;
 	if (g->fail < 0) { /* the slow plug that lets the group pile up behind it */
-		struct timespec ts = {0, 50 * 1000 * 1000};
+		struct timespec ts = {0, 100 * 1000 * 1000};
 
+		atomic_store(g->plug, 1);
 		nanosleep(&ts, NULL);
 		job->result = VARSKO_OK;
 		return;
 	}
-	job->result = store_audit(s, 1700000000, "import", "-", "group commit test");
+	snprintf(detail, sizeof detail, "group commit test %d", g->index);
+	job->result = store_audit(s, 1700000000, "import", "-", detail);
 	if (job->result == VARSKO_OK && g->fail)
 		job->result = VARSKO_ERR_BAD_INPUT;
 }
@@ -307,23 +362,44 @@ static void commit_seen(void *arg, size_t batch, int64_t us, int result)
 		c->negative_us++;
 }
 
+/* How many audit rows carry this group job's detail (a second, read-only connection). */
+static int group_rows(const char *path, int index)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char detail[48];
+	int n = -1;
+
+	snprintf(detail, sizeof detail, "group commit test %d", index);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE detail = ?1", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(st, 1, detail, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
 /*
- * Group jobs queued together: all committed once when they all succeed; when
- * one fails, the others are still committed exactly once and the failed
- * one's writes are gone.
+ * Group jobs queued together behind a slow job: all committed in ONE
+ * transaction when they all succeed; when one in the middle (round 1) or
+ * the first and the last (round 2) are refused, the others are still
+ * committed in one transaction, none runs twice, and the refused ones'
+ * writes are gone.
  */
-static void test_group_commit(struct store *st)
+static void test_group_commit(struct store *st, const char *path)
 {
 	enum { N = 10 };
 	struct group_job plug = {0}, g[N];
-	int results[N + 1], bad_one;
+	int results[N + 1];
 	uint64_t before = 0, after = 0, bad = 0;
 
-	for (int round = 0; round < 2; round++) {
+	for (int round = 0; round < 3; round++) {
 		struct worker *w = NULL;
 		struct commits seen = {0};
+		atomic_int plugged = 0;
+		int refused = 0;
 
-		bad_one = round == 0 ? -1 : 4;
 		memset(g, 0, sizeof g);
 		memset(&plug, 0, sizeof plug);
 		CHECK_EQ_INT(store_audit_verify(st, &before, &bad), VARSKO_OK);
@@ -334,40 +410,109 @@ static void test_group_commit(struct store *st)
 		plug.base.run = group_job_run;
 		plug.base.done = group_job_done;
 		plug.fail = -1;
+		plug.plug = &plugged;
 		plug.results = &results[N];
 		CHECK_EQ_INT(worker_submit(w, &plug.base), VARSKO_OK);
+		/* Only once the plug runs, so that the whole group is queued behind it as one batch. */
+		for (int spins = 0; !atomic_load(&plugged) && spins < 5000; spins++) {
+			struct timespec ts = {0, 1000 * 1000};
+
+			nanosleep(&ts, NULL);
+		}
 		for (int i = 0; i < N; i++) {
 			g[i].base.run = group_job_run;
 			g[i].base.done = group_job_done;
 			g[i].base.group = 1;
-			g[i].fail = i == bad_one;
+			g[i].index = round * N + i;
+			g[i].fail = (round == 1 && i == 4) || (round == 2 && (i == 0 || i == N - 1));
+			refused += g[i].fail;
 			g[i].results = &results[i];
 			CHECK_EQ_INT(worker_submit(w, &g[i].base), VARSKO_OK);
 		}
 		worker_stop(w);
 		CHECK_EQ_INT(store_audit_verify(st, &after, &bad), VARSKO_OK);
-		CHECK_EQ_INT(after, before + (bad_one < 0 ? N : N - 1));
+		CHECK_EQ_INT(after, before + (uint64_t)(N - refused));
 		for (int i = 0; i < N; i++) {
-			CHECK_EQ_INT(results[i], i == bad_one ? VARSKO_ERR_BAD_INPUT : VARSKO_OK);
-			/* Without a failure nothing runs twice. */
-			if (bad_one < 0)
-				CHECK_EQ_INT(g[i].runs, 1);
+			CHECK_EQ_INT(results[i], g[i].fail ? VARSKO_ERR_BAD_INPUT : VARSKO_OK);
+			CHECK_EQ_INT(g[i].runs, 1); /* nobody is rerun for a neighbour's refusal */
+			CHECK_EQ_INT(group_rows(path, g[i].index), g[i].fail ? 0 : 1);
 		}
-		if (bad_one >= 0)
-			CHECK_EQ_INT(g[0].runs, 2); /* rolled back, then run alone */
-		/*
-		 * The hook saw every COMMIT: the committed jobs add up, nothing
-		 * failed, and a group that failed before its COMMIT (round 1) is
-		 * not reported, only the jobs run alone afterwards (batch 1).
-		 */
-		CHECK_EQ_INT(seen.jobs, bad_one < 0 ? N : N - 1);
+		/* One COMMIT for the whole group, holding exactly the jobs that were not refused. */
+		CHECK_EQ_INT(seen.calls, 1);
+		CHECK_EQ_INT(seen.jobs, (size_t)(N - refused));
+		CHECK_EQ_INT(seen.largest, (size_t)(N - refused));
 		CHECK_EQ_INT(seen.failed, 0);
 		CHECK_EQ_INT(seen.negative_us, 0);
-		if (bad_one < 0)
-			CHECK(seen.calls >= 1 && seen.calls < N && seen.largest > 1);
-		else
-			CHECK_EQ_INT(seen.largest, 1);
 	}
+}
+
+struct ckpt_job {
+	struct worker_job base;
+	long long autockpt; /* PRAGMA wal_autocheckpoint on the worker's connection */
+};
+
+/* Worker thread: read the writer's autocheckpoint and write 8 MB outside the store's API (a test table). */
+static void ckpt_job_run(struct worker_job *job, struct store *s)
+{
+	struct ckpt_job *j = (struct ckpt_job *)job;
+	sqlite3_stmt *st = NULL;
+
+	j->autockpt = -1;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA wal_autocheckpoint", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		j->autockpt = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	job->result = sqlite3_exec(s->db,
+	                           "CREATE TABLE IF NOT EXISTS ckpt_test (x BLOB);"
+	                           " INSERT INTO ckpt_test VALUES (zeroblob(8000000))",
+	                           NULL, NULL, NULL) == SQLITE_OK
+	                      ? VARSKO_OK
+	                      : VARSKO_ERR_DB;
+}
+
+static void ckpt_job_done(struct worker_job *job)
+{
+	(void)job;
+}
+
+/*
+ * WAL checkpoints are off the writer's commit path: while a worker runs, its
+ * connection never checkpoints by itself (wal_autocheckpoint 0), and the
+ * checkpoint thread copies what was committed into the database file within
+ * a few seconds, while the worker still runs; after worker_stop() the store
+ * checkpoints by itself again (SQLite's 1000).
+ */
+static void test_checkpoints(struct store *st, const char *path)
+{
+	struct ckpt_job j = {0};
+	struct worker *w = NULL;
+	struct stat sb;
+	long long after = -1;
+	sqlite3_stmt *q = NULL;
+	off_t size = 0;
+
+	CHECK_EQ_INT(worker_start(&w, st, NULL, NULL), VARSKO_OK);
+	if (w == NULL)
+		return;
+	j.base.run = ckpt_job_run;
+	j.base.done = ckpt_job_done;
+	CHECK_EQ_INT(worker_submit(w, &j.base), VARSKO_OK);
+	for (int i = 0; i < 100 && size < 8000000; i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+		if (stat(path, &sb) == 0)
+			size = sb.st_size;
+	}
+	CHECK(size >= 8000000); /* in the database file: checkpointed while the worker runs */
+	worker_stop(w);
+	CHECK_EQ_INT(j.base.result, VARSKO_OK);
+	CHECK_EQ_INT(j.autockpt, 0);
+	if (sqlite3_prepare_v2(st->db, "PRAGMA wal_autocheckpoint", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		after = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	CHECK_EQ_INT(after, 1000);
 }
 
 int main(void)
@@ -375,6 +520,7 @@ int main(void)
 	test_order_and_drain();
 	test_stop_with_pending();
 	test_bad_job();
+	test_queue_bound();
 	test_with_store();
 	return check_result();
 }
