@@ -13,7 +13,7 @@ default_teams=(team-slagelse team-korsoer-skaelskoer team-ung team-handicap doeg
 
 usage() {
 	cat <<'USAGE'
-Usage: certs/mkdev.sh [--force] [--team TEAM]... [--quiet] DIR
+Usage: certs/mkdev.sh [--force] [--team TEAM]... [--client NAME]... [--quiet] DIR
 
 Makes a development CA and certificates in DIR (created mode 0700):
   ca.crt ca.key                 "Varsko development CA" (EC P-256, 10 years)
@@ -21,6 +21,8 @@ Makes a development CA and certificates in DIR (created mode 0700):
                                 IP:127.0.0.1, IP:::1; serverAuth
   varskod.crt varskod.key       MQTT client certificate, CN varskod; clientAuth
   agent-TEAM.crt agent-TEAM.key MQTT client certificate per team agent, CN agent-TEAM
+  NAME.crt NAME.key             MQTT client certificate per --client, CN NAME (for
+                                instance a read-only subscriber: mkconf.sh --reader)
 Teams default to: team-slagelse team-korsoer-skaelskoer team-ung team-handicap doegnvagt
 (--team, repeatable, replaces the list).
 
@@ -30,6 +32,8 @@ CA in production (see certs/README.md).
 
   --force   make a new CA and new certificates, replacing the old ones
   --team T  a team to make an agent certificate for (repeatable)
+  --client NAME  another MQTT client certificate, CN NAME (repeatable; not
+            varskod, server, ca or agent-*)
   --quiet   print nothing on success
   --help    this text
 USAGE
@@ -38,6 +42,7 @@ USAGE
 force=0
 quiet=0
 teams=()
+clients=()
 dir=""
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -49,6 +54,14 @@ while [ $# -gt 0 ]; do
 			exit 2
 		}
 		teams+=("$2")
+		shift
+		;;
+	--client)
+		[ $# -ge 2 ] || {
+			echo "mkdev.sh: --client needs a value" >&2
+			exit 2
+		}
+		clients+=("$2")
 		shift
 		;;
 	-h | --help)
@@ -80,6 +93,12 @@ fi
 for t in "${teams[@]}"; do
 	if ! [[ "$t" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]]; then
 		echo "mkdev.sh: bad team id: $t" >&2
+		exit 2
+	fi
+done
+for n in "${clients[@]}"; do
+	if ! [[ "$n" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || [[ "$n" =~ ^(varskod|server|ca|agent-.*)$ ]]; then
+		echo "mkdev.sh: bad client name (lowercase letters, digits, '-'; not varskod, server, ca, agent-*): $n" >&2
 		exit 2
 	fi
 done
@@ -182,6 +201,9 @@ leaf server localhost serverAuth "DNS:localhost, IP:127.0.0.1, IP:::1"
 leaf varskod varskod clientAuth
 for t in "${teams[@]}"; do
 	leaf "agent-$t" "agent-$t" clientAuth
+done
+for n in "${clients[@]}"; do
+	leaf "$n" "$n" clientAuth
 done
 
 if [ "$quiet" -eq 0 ]; then

@@ -117,7 +117,7 @@ static void probe_run(struct worker_job *job, struct store *st)
 		goto out;
 	}
 	j->res.writable = store_writable(st);
-	if ((r = store_outbox_stats(st, &j->res.outbox_depth, &j->res.outbox_oldest)) != VARSKO_OK ||
+	if ((r = store_outbox_stats(st, &j->res.outbox_depth, &j->res.outbox_oldest, &j->res.outbox_dead)) != VARSKO_OK ||
 	    (r = store_audit_head(st, &seq, head)) != VARSKO_OK ||
 	    (r = store_team_foreach(st, probe_team_row, j)) != VARSKO_OK ||
 	    (r = store_deadline_counts(st, j->now, probe_count_row, j)) != VARSKO_OK)

@@ -23,6 +23,7 @@
 #include "backup.h"
 #include "config.h"
 #include "file.h"
+#include "flow.h"
 #include "keys.h"
 #include "proto.h"
 #include "report.h"
@@ -58,6 +59,8 @@ static const char usage_main[] =
 	"  devices [--json]          list enrolled devices\n"
 	"  revoke DEVICE             revoke a device\n"
 	"  recovery unlock USER      let USER try the recovery code again after 10 tries\n"
+	"  outbox dead [--json]      list dead letters (underretninger their agent refused)\n"
+	"  outbox retry REF          publish a dead letter to its team's agent again\n"
 	"  migrate                   upgrade the database to this version's schema\n"
 	"  audit verify              check the audit log's hash chain\n"
 	"  backup DEST               copy the database, while varskod runs, into the new directory DEST\n"
@@ -104,6 +107,17 @@ static const char usage_recovery[] =
 	"After 10 fetches of a user's recovery box (each a try at the recovery code) varskod\n"
 	"refuses more with recovery_locked. This sets the user's tries to 0 again (audited as\n"
 	"recovery_unlock). Check first, with the user, that the tries were theirs.\n";
+static const char usage_outbox[] =
+	"usage: varskoctl [-c FILE] outbox dead [--json]\n"
+	"       varskoctl [-c FILE] outbox retry REFERENCE\n"
+	"A dead letter is an underretning its team's agent refused for good (it cannot open\n"
+	"it, or it fails a check: PROTOCOL.md 12.9); varskod stops publishing it and tells\n"
+	"the team's leders. `dead` lists them: reference, team, reason (cannot_open,\n"
+	"bad_document, failed_check), when, and the attempts before (--json: an array of\n"
+	"{\"reference\",\"team\",\"reason\",\"device\",\"dead_at\",\"attempts\"}).\n"
+	"`retry` makes REFERENCE's dead letter due again (audited as outbox_retry); the\n"
+	"running varskod publishes it within a second. Fix the cause first (the agent's\n"
+	"keys, its team membership), or it comes back as a dead letter.\n";
 static const char usage_audit[] =
 	"usage: varskoctl [-c FILE] audit verify\n"
 	"Walk the audit log's hash chain; exit 0 if intact, 1 naming the first bad entry.\n";
@@ -612,6 +626,124 @@ static int cmd_recovery(const char *cfgpath, int argc, char **argv)
 	printf("recovery unlocked for %s\n", argv[optind + 1]);
 	code = 0;
 out:
+	store_close(s);
+	config_free(&cfg);
+	return code;
+}
+
+struct dead_ctx {
+	int json;
+	json_t *arr;
+	size_t n;
+};
+
+static int dead_one(const struct store_outbox_dead_row *d, void *arg)
+{
+	struct dead_ctx *dc = arg;
+	char at[PROTO_TIME_LEN + 1];
+	json_t *o;
+
+	proto_time_format(d->dead_at, at);
+	dc->n++;
+	if (!dc->json) {
+		printf("%-16s  %-24s  %-13s  %s  %lld\n", d->reference, d->team, d->reason, at, (long long)d->attempts);
+		return VARSKO_OK;
+	}
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "reference", d->reference, "team", d->team, "reason",
+	              d->reason, "device", d->device, "dead_at", at, "attempts", (json_int_t)d->attempts);
+	if (o == NULL || json_array_append_new(dc->arr, o) != 0)
+		return VARSKO_ERR_NOMEM;
+	return VARSKO_OK;
+}
+
+/* outbox retry REF: in one transaction, the dead rows alive again and the audit entry. */
+static int outbox_retry(struct store *s, const char *ref)
+{
+	char detail[PROTO_ID_MAX + 16];
+	int64_t now = (int64_t)time(NULL);
+	int r, changed = 0;
+
+	if ((r = store_begin(s)) != VARSKO_OK)
+		return r;
+	if ((r = store_outbox_retry(s, ref, now, &changed)) == VARSKO_OK && changed == 0)
+		r = VARSKO_ERR_NOT_FOUND;
+	snprintf(detail, sizeof(detail), "ref=%s", ref);
+	if (r == VARSKO_OK)
+		r = store_audit(s, now, "outbox_retry", "varskoctl", detail);
+	if (r == VARSKO_OK)
+		r = store_commit(s);
+	if (r != VARSKO_OK)
+		store_rollback(s);
+	return r;
+}
+
+static int cmd_outbox(const char *cfgpath, int argc, char **argv)
+{
+	struct config cfg;
+	struct store *s = NULL;
+	struct dead_ctx dc;
+	char *text = NULL;
+	const char *sub;
+	int r, code = 1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&dc, 0, sizeof(dc));
+	if ((r = common_opts(argc, argv, usage_outbox, &dc.json, NULL, NULL)) >= 0)
+		return r;
+	if (optind >= argc)
+		return usage_error(usage_outbox, "outbox takes: dead, or retry REFERENCE");
+	sub = argv[optind];
+	/* The options may follow the word: argv from the word on, as getopt wants it. */
+	argc -= optind;
+	argv += optind;
+	if ((r = common_opts(argc, argv, usage_outbox, &dc.json, NULL, NULL)) >= 0)
+		return r;
+	if (strcmp(sub, "dead") == 0) {
+		if (optind != argc)
+			return usage_error(usage_outbox, "outbox dead takes no argument");
+	} else if (strcmp(sub, "retry") == 0) {
+		if (optind + 1 != argc || dc.json)
+			return usage_error(usage_outbox, "outbox retry takes one reference (and no --json)");
+		if (!flow_reference_valid(argv[optind]))
+			return usage_error(usage_outbox, "not a reference (U-YYYY-NNNNNN)");
+	} else {
+		return usage_error(usage_outbox, "outbox takes: dead, or retry REFERENCE");
+	}
+	if (load_config(cfgpath, &cfg) != VARSKO_OK)
+		goto out;
+	if (open_store(&cfg, &s, 0) != VARSKO_OK)
+		goto out;
+	if (strcmp(sub, "retry") == 0) {
+		if ((r = outbox_retry(s, argv[optind])) != VARSKO_OK) {
+			fail(r, r == VARSKO_ERR_NOT_FOUND ? "no dead letter with that reference"
+			                                  : "cannot publish the dead letter again");
+			goto out;
+		}
+		printf("%s: published again to its team's agent\n", argv[optind]);
+		code = 0;
+		goto out;
+	}
+	if (dc.json && (dc.arr = json_array()) == NULL) {
+		fail(VARSKO_ERR_NOMEM, "cannot list dead letters");
+		goto out;
+	}
+	if (!dc.json)
+		printf("%-16s  %-24s  %-13s  %-20s  %s\n", "REFERENCE", "TEAM", "REASON", "DEAD SINCE", "ATTEMPTS");
+	if ((r = store_outbox_dead_foreach(s, dead_one, &dc)) != VARSKO_OK) {
+		fail(r, "cannot list dead letters");
+		goto out;
+	}
+	if (dc.json) {
+		if ((text = json_dumps(dc.arr, JSON_COMPACT | JSON_SORT_KEYS)) == NULL) {
+			fail(VARSKO_ERR_NOMEM, "cannot list dead letters");
+			goto out;
+		}
+		printf("%s\n", text);
+	}
+	code = 0;
+out:
+	free(text);
+	json_decref(dc.arr);
 	store_close(s);
 	config_free(&cfg);
 	return code;
@@ -1778,6 +1910,8 @@ int main(int argc, char **argv)
 		return cmd_revoke(cfgpath, argc, argv);
 	if (strcmp(cmd, "recovery") == 0)
 		return cmd_recovery(cfgpath, argc, argv);
+	if (strcmp(cmd, "outbox") == 0)
+		return cmd_outbox(cfgpath, argc, argv);
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate(cfgpath, argc, argv);
 	if (strcmp(cmd, "audit") == 0)

@@ -205,6 +205,82 @@ static int reroute(struct store *s, struct apply *a, const uint8_t h[32], int64_
 	return store_outbox_add(s, a->ev.reference, a->ev.team, topic, a->payload, 1, now, NULL);
 }
 
+int refusal_apply(struct store *s, const char *refusal_json, size_t len, int64_t now, const char *tenant,
+                  struct event_result *out)
+{
+	struct flow_refusal f;
+	struct apply a;
+	json_t *j = NULL, *alert = NULL;
+	json_error_t jerr;
+	char topic[256], detail[2 * PROTO_ID_MAX + 48], *text = NULL;
+	const char *reason;
+	int own = 0, known = 0, is_gw = 0, changed = 0, r;
+
+	memset(&a, 0, sizeof(a));
+	memset(out, 0, sizeof(*out));
+	if (refusal_json == NULL || tenant == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
+		return r;
+	r = VARSKO_ERR_BAD_FRAME;
+	if ((j = json_loadb(refusal_json, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    flow_refusal_from_json(j, &f) != VARSKO_OK)
+		goto out;
+	reason = flow_refusal_reason_name(f.reason);
+	if ((r = store_underretning_get(s, f.reference, 0, &a.u)) != VARSKO_OK)
+		goto out;
+	/* The signer, as for an event: an enrolled device whose user still has its role and team. */
+	memcpy(a.ev.device, f.device, sizeof(a.ev.device));
+	if ((r = check_signer(s, &a, now, &is_gw, &known)) != VARSKO_OK)
+		goto out;
+	if (flow_refusal_verify(&f, a.signer.cert.sign_pk) != VARSKO_OK) {
+		r = VARSKO_ERR_BAD_SIGNATURE;
+		goto out;
+	}
+	r = VARSKO_ERR_FORBIDDEN;
+	if (a.actor.role != POL_AGENT || a.actor.team[0] == '\0')
+		goto out;
+	r = VARSKO_ERR_BAD_TIME;
+	if (f.time > now + PROTO_LOGIN_SKEW || f.time < a.u.received_at - PROTO_LOGIN_SKEW)
+		goto out;
+	if ((r = store_outbox_dead(s, f.reference, a.actor.team, reason, f.device, now, &changed)) != VARSKO_OK)
+		goto out;
+	out->duplicate = changed == 0;
+	snprintf(out->reference, sizeof(out->reference), "%s", f.reference);
+	snprintf(out->team, sizeof(out->team), "%s", a.actor.team);
+	snprintf(out->kind, sizeof(out->kind), "%s", reason);
+	if (changed == 0) {
+		r = VARSKO_OK;
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "ref=%s team=%s reason=%s", f.reference, a.actor.team, reason);
+	if ((r = store_audit(s, now, "dead_letter", f.device, detail)) != VARSKO_OK)
+		goto out;
+	/* The team's leders are told as of a deadline warning: a push now, and the alert topic for the case system. */
+	if ((r = flow_text_topic_team(topic, sizeof(topic), tenant, a.actor.team, "alert")) != VARSKO_OK)
+		goto out;
+	r = VARSKO_ERR_NOMEM;
+	if ((alert = flow_dead_letter_alert(f.reference, a.actor.team, a.u.akut)) == NULL ||
+	    (text = json_dumps(alert, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		goto out;
+	if ((r = store_outbox_add(s, f.reference, a.actor.team, topic, text, 0, now, NULL)) != VARSKO_OK)
+		goto out;
+	out->outbox_added = 1;
+	out->push_frame = text;
+	out->push_len = strlen(text);
+	text = NULL;
+	r = VARSKO_OK;
+out:
+	r = store_tx_end(s, own, r);
+	if (r != VARSKO_OK)
+		event_result_clear(out);
+	free(text);
+	json_decref(alert);
+	json_decref(j);
+	store_underretning_clear(&a.u);
+	return r;
+}
+
 int event_apply(struct store *s, const char *event_json, size_t event_len, const char *envelope_json,
                 size_t envelope_len, int64_t now, const char *tenant, const char *gateway_cert_json,
                 struct event_result *out)

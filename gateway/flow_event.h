@@ -49,4 +49,22 @@ int event_apply(struct store *s, const char *event_json, size_t event_len, const
                 size_t envelope_len, int64_t now, const char *tenant, const char *gateway_cert_json,
                 struct event_result *out);
 
+/*
+ * Apply an agent's refusal (PROTOCOL.md 12.9; refusal_json the REFUSAL
+ * object): the signer must be an enrolled agent device, valid now, whose
+ * signature verifies, for an underretning that exists, at a time not in the
+ * future nor before it came. Then its team's outbox rows for the reference
+ * become a dead letter, audited ("dead_letter"), with an `alert` of kind
+ * dead_letter queued for the team's MQTT alert topic (out->outbox_added)
+ * and as out->push_frame for the team's leders. A refusal for rows already
+ * dead, done or never meant for that team changes nothing
+ * (out->duplicate = 1). out->team is the agent's team, out->kind the
+ * reason. Refusals as event_apply() (bad_frame, not_found, unknown_device,
+ * device_revoked, device_expired, bad_signature, forbidden: not an agent,
+ * bad_time), audited "mqtt_refused" by the caller. Joins the caller's
+ * transaction if one is open.
+ */
+int refusal_apply(struct store *s, const char *refusal_json, size_t len, int64_t now, const char *tenant,
+                  struct event_result *out);
+
 #endif

@@ -44,6 +44,8 @@ struct metrics {
 	atomic_uint_least64_t logins_ok, logins_failed;
 	atomic_uint_least64_t refused[ERR_SLOTS];
 	atomic_uint_least64_t submissions;
+	atomic_uint_least64_t dead_letters;
+	atomic_uint_least64_t acks_ok, acks_refused;
 	atomic_uint_least64_t conn_refused[METRICS_CONN_REASONS];
 	atomic_uint_least64_t evicted, unauth_shed, push_missed;
 	atomic_uint_least64_t commit_failures;
@@ -134,6 +136,18 @@ void metrics_submission(struct metrics *m)
 {
 	if (m != NULL)
 		inc(&m->submissions, 1);
+}
+
+void metrics_mqtt_ack(struct metrics *m, int ok)
+{
+	if (m != NULL)
+		inc(ok ? &m->acks_ok : &m->acks_refused, 1);
+}
+
+void metrics_dead_letter(struct metrics *m)
+{
+	if (m != NULL)
+		inc(&m->dead_letters, 1);
 }
 
 void metrics_commit(struct metrics *m, size_t batch, int64_t commit_us, int result)
@@ -318,6 +332,16 @@ int metrics_text(const struct metrics *m, const struct metrics_view *v, struct p
 	       "Underretninger accepted and committed (a resent submission is not counted again).");
 	sample_u(b, "varsko_submissions_accepted_total", get(&m->submissions));
 
+	family(b, "varsko_mqtt_acks_total", "counter",
+	       "Messages from the agents on the MQTT ack topic: applied (ok, a duplicate included) or refused.");
+	proto_buf_printf(b, "varsko_mqtt_acks_total{result=\"ok\"} %llu\n", (unsigned long long)get(&m->acks_ok));
+	proto_buf_printf(b, "varsko_mqtt_acks_total{result=\"refused\"} %llu\n",
+	                 (unsigned long long)get(&m->acks_refused));
+
+	family(b, "varsko_dead_letters_total", "counter",
+	       "Underretninger their agent refused for good (dead letters), since varskod started.");
+	sample_u(b, "varsko_dead_letters_total", get(&m->dead_letters));
+
 	family(b, "varsko_store_commit_batch_size", "histogram", "Jobs (submissions) per group-commit transaction.");
 	histogram_text(b, "varsko_store_commit_batch_size", &m->batch, batch_bounds, N_BATCH, 0);
 	family(b, "varsko_store_commit_seconds", "histogram", "Time the COMMIT of a group-commit transaction took.");
@@ -338,6 +362,9 @@ int metrics_text(const struct metrics *m, const struct metrics_view *v, struct p
 	proto_buf_printf(b, "varsko_outbox_depth %lld\n", (long long)st->outbox_depth);
 	family(b, "varsko_outbox_oldest_age_seconds", "gauge", "Age of the oldest outbox row not done (0: none).");
 	proto_buf_printf(b, "varsko_outbox_oldest_age_seconds %lld\n", (long long)age);
+	family(b, "varsko_outbox_dead_letters", "gauge",
+	       "Underretninger their agent refused (dead letters), not published again until varskoctl outbox retry.");
+	proto_buf_printf(b, "varsko_outbox_dead_letters %lld\n", (long long)st->outbox_dead);
 
 	family(b, "varsko_mqtt_connected", "gauge", "1 while the MQTT link to the broker is up.");
 	sample_u(b, "varsko_mqtt_connected", (uint64_t)atomic_load(&m->mqtt_up));

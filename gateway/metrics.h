@@ -51,6 +51,7 @@ struct metrics_store {
 	int64_t probed_mono_us; /* when it finished (metrics_mono_us()) */
 	int64_t outbox_depth;   /* outbox rows not done */
 	int64_t outbox_oldest;  /* created_at (wall clock) of the oldest of them; 0: none */
+	int64_t outbox_dead;    /* dead letters: refused by their agent, waiting for an operator */
 	int64_t audit_rows;     /* the audit log's length (sequence number of its head) */
 	size_t n_teams;
 	struct metrics_team *teams; /* owned: every team, ordered by id; metrics_store_clear() */
@@ -111,6 +112,10 @@ void metrics_unauth_shed(struct metrics *m);
 void metrics_push_missed(struct metrics *m);
 /* A new underretning was accepted and committed (a resent one is not counted again). */
 void metrics_submission(struct metrics *m);
+/* A message on the MQTT ack topic was applied (ok) or refused (any thread). */
+void metrics_mqtt_ack(struct metrics *m, int ok);
+/* An agent refused an underretning for good: it became a dead letter (any thread). */
+void metrics_dead_letter(struct metrics *m);
 /* A group-commit transaction of `batch` jobs reached COMMIT, which took commit_us and gave result. */
 void metrics_commit(struct metrics *m, size_t batch, int64_t commit_us, int result);
 /* varskod talks MQTT (mqtt_host is set); from now on the link counts in /healthz. */

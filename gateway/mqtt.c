@@ -58,6 +58,8 @@
 #define MQTT_MIDS            65536 /* MQTT message ids are 16 bits */
 #define MQTT_ACK_JOBS_MAX    1024  /* ack messages waiting for the worker at once */
 #define MQTT_ACK_BYTES_MAX   (64u * 1024u * 1024u)
+#define MQTT_ACK_WAIT_MS     100   /* a full ack queue is looked at again this often */
+#define MQTT_ACK_SUBMIT_TRIES 600  /* a store queue that refuses an ack for a minute has stopped */
 
 struct mqtt {
 	/* Set in mqtt_start, read-only afterwards. */
@@ -83,7 +85,7 @@ struct mqtt {
 	int take_again;      /* take once more when it is done */
 	int ack_jobs;        /* ack jobs in flight and their payload bytes */
 	size_t ack_bytes;
-	uint64_t refused; /* ack messages refused so far */
+	uint64_t refused; /* ack messages refused so far (bad ones; never for a full queue) */
 	int64_t *mid_row; /* MQTT_MIDS entries: outbox row id per message id, 0 = none */
 };
 
@@ -447,8 +449,9 @@ struct ack_job {
 	size_t len;
 	int pre_err; /* refused on the network thread (too large) */
 	int64_t now;
+	int refusal; /* a refusal (dead letter), not an event */
 	struct event_result res;
-	char kind[2 * FLOW_KIND_MAX + 1]; /* the event's kind, escaped for the log */
+	char kind[2 * FLOW_KIND_MAX + 1]; /* the event's kind (a refusal's reason), escaped for the log */
 };
 
 static void ack_job_free(struct worker_job *job)
@@ -460,10 +463,11 @@ static void ack_job_free(struct worker_job *job)
 	free(j);
 }
 
-/* Parse the ack payload and apply its event. Returns VARSKO_OK or the refusal. */
+/* Parse the ack payload and apply its event or refusal. Returns VARSKO_OK or why it was refused. */
 static int ack_apply(struct ack_job *j, struct store *s)
 {
 	json_t *o = NULL, *ev;
+	const char *member;
 	enum flow_type type = FLOW_T_NONE;
 	const char *detail = NULL;
 	char *text = NULL;
@@ -473,11 +477,13 @@ static int ack_apply(struct ack_job *j, struct store *s)
 		return j->pre_err;
 	if ((r = flow_mqtt_parse(j->buf, j->len, &o, &type, &detail)) != VARSKO_OK)
 		goto out;
-	if (type != FLOW_T_EVENT) {
+	if (type != FLOW_T_EVENT && type != FLOW_T_REFUSAL) {
 		r = VARSKO_ERR_UNKNOWN_TYPE;
 		goto out;
 	}
-	if ((ev = json_object_get(o, "event")) == NULL || !json_is_object(ev)) {
+	j->refusal = type == FLOW_T_REFUSAL;
+	member = j->refusal ? "refusal" : "event";
+	if ((ev = json_object_get(o, member)) == NULL || !json_is_object(ev)) {
 		r = VARSKO_ERR_BAD_FRAME;
 		goto out;
 	}
@@ -485,7 +491,11 @@ static int ack_apply(struct ack_job *j, struct store *s)
 		r = VARSKO_ERR_NOMEM;
 		goto out;
 	}
-	r = event_apply(s, text, strlen(text), NULL, 0, j->now, j->m->tenant, j->m->gateway_cert_json, &j->res);
+	if (j->refusal)
+		r = refusal_apply(s, text, strlen(text), j->now, j->m->tenant, &j->res);
+	else
+		r = event_apply(s, text, strlen(text), NULL, 0, j->now, j->m->tenant, j->m->gateway_cert_json,
+		                &j->res);
 	if (r == VARSKO_OK)
 		log_escape(j->res.kind, strnlen(j->res.kind, sizeof(j->res.kind)), j->kind, sizeof(j->kind));
 out:
@@ -525,9 +535,25 @@ static void ack_done(struct worker_job *job)
 	m->ack_bytes -= j->len;
 	if (job->result != VARSKO_OK)
 		m->refused++;
+	pthread_cond_broadcast(&m->cond); /* on_message() may be waiting for room */
 	pthread_mutex_unlock(&m->lock);
+	metrics_mqtt_ack(m->metrics, job->result == VARSKO_OK);
 	if (job->result != VARSKO_OK) {
 		log_msg(LOGL_WARN, "mqtt: refused a message on %s: %s", m->ack_topic, varsko_err_name(job->result));
+	} else if (j->refusal) {
+		/* A reference, a team id and a reason name are no personal data (docs/FLOW.md). */
+		if (j->res.duplicate) {
+			log_msg(LOGL_DEBUG, "mqtt: refusal of %s by %s's agent: already a dead letter or done",
+			        j->res.reference, j->res.team);
+		} else {
+			metrics_dead_letter(m->metrics);
+			log_msg(LOGL_WARN, "mqtt: %s is a dead letter: %s's agent refused it (%s); not published again "
+			        "until varskoctl outbox retry", j->res.reference, j->res.team, j->kind);
+			if (j->res.push_frame != NULL && !mqtt_is_stopping(m))
+				server_push(m->srv, NULL, j->res.team, "leder", j->res.push_frame, j->res.push_len);
+			if (j->res.outbox_added)
+				mqtt_take(m, (int64_t)time(NULL));
+		}
 	} else if (j->res.duplicate) {
 		log_msg(LOGL_DEBUG, "mqtt: event %s from %s was already stored", j->kind, m->ack_topic);
 	} else {
@@ -633,12 +659,52 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
 	(void)mqtt_submit(m, &j->base, puback_job_free);
 }
 
+static int wait_or_stop_ms(struct mqtt *m, long ms);
+
+/* *t = CLOCK_MONOTONIC now plus ms milliseconds (m->cond waits on that clock). */
+static void mono_after_ms(struct timespec *t, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Wait (network thread) until `len` more payload bytes fit in the ack
+ * budget, or until mqtt_stop(). Returns 0 when stopping. While we wait,
+ * libmosquitto reads nothing more from the broker, which holds the rest of
+ * our queue (max_inflight_messages): an agent's acknowledgement waits for
+ * room and is never refused for being one too many.
+ */
+static int ack_room_wait(struct mqtt *m, size_t len)
+{
+	struct timespec until;
+	int ok, waited = 0;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stopping && (m->ack_jobs >= MQTT_ACK_JOBS_MAX || m->ack_bytes + len > MQTT_ACK_BYTES_MAX) &&
+	       !(m->ack_jobs == 0 && len > MQTT_ACK_BYTES_MAX)) {
+		if (!waited)
+			log_msg(LOGL_DEBUG, "mqtt: %d acknowledgements waiting for the store; reading paused",
+			        m->ack_jobs);
+		waited = 1;
+		mono_after_ms(&until, MQTT_ACK_WAIT_MS);
+		(void)pthread_cond_timedwait(&m->cond, &m->lock, &until);
+	}
+	ok = !m->stopping;
+	pthread_mutex_unlock(&m->lock);
+	return ok;
+}
+
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
 	struct mqtt *m = obj;
 	struct ack_job *j = NULL;
 	size_t len;
-	int full;
 
 	(void)mosq;
 	if (msg == NULL || msg->topic == NULL || strcmp(msg->topic, m->ack_topic) != 0) {
@@ -654,18 +720,6 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 	j->base.done = ack_done;
 	j->m = m;
 	j->now = (int64_t)time(NULL);
-	pthread_mutex_lock(&m->lock);
-	full = m->ack_jobs >= MQTT_ACK_JOBS_MAX || m->ack_bytes + len > MQTT_ACK_BYTES_MAX;
-	pthread_mutex_unlock(&m->lock);
-	if (full) {
-		/* Dropped without an audit entry: the audit would need a job too. */
-		pthread_mutex_lock(&m->lock);
-		m->refused++;
-		pthread_mutex_unlock(&m->lock);
-		log_msg(LOGL_WARN, "mqtt: refused a message on %s: %s", m->ack_topic,
-		        varsko_err_name(VARSKO_ERR_RATE_LIMITED));
-		goto fail;
-	}
 	if (len > FLOW_FRAME_MAX) {
 		j->pre_err = VARSKO_ERR_TOO_LARGE;
 		len = 0;
@@ -677,18 +731,33 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		j->buf[len] = '\0';
 	}
 	j->len = len;
-	pthread_mutex_lock(&m->lock);
-	m->ack_jobs++;
-	m->ack_bytes += len;
-	pthread_mutex_unlock(&m->lock);
-	if (worker_submit(m->worker, &j->base) != VARSKO_OK) {
+	/*
+	 * libmosquitto has already sent the PUBACK, so an acknowledgement dropped
+	 * here would be lost until the underretning's next republication: wait
+	 * for room in our budget, and for the worker's queue, instead.
+	 */
+	for (int tries = 0;; tries++) {
+		if (!ack_room_wait(m, len))
+			goto fail; /* stopping: republication after the restart brings the events again */
+		pthread_mutex_lock(&m->lock);
+		m->ack_jobs++;
+		m->ack_bytes += len;
+		pthread_mutex_unlock(&m->lock);
+		if (worker_submit(m->worker, &j->base) == VARSKO_OK)
+			return;
 		pthread_mutex_lock(&m->lock);
 		m->ack_jobs--;
 		m->ack_bytes -= len;
 		pthread_mutex_unlock(&m->lock);
-		goto fail;
+		if (tries == MQTT_ACK_SUBMIT_TRIES) {
+			/* The store is gone for good; the underretning's republication brings the event again. */
+			log_msg(LOGL_ERROR, "mqtt: cannot hand an acknowledgement to the store: %s",
+			        varsko_err_name(VARSKO_ERR_UNAVAILABLE));
+			goto fail;
+		}
+		if (wait_or_stop_ms(m, MQTT_ACK_WAIT_MS))
+			goto fail;
 	}
-	return;
 fail:
 	if (j != NULL)
 		ack_job_free(&j->base);
@@ -697,14 +766,13 @@ fail:
 
 /* ---- the network thread ------------------------------------------------------------ */
 
-/* Wait up to `seconds` unless mqtt_stop() comes first. Returns stopping. */
-static int wait_or_stop(struct mqtt *m, int seconds)
+/* Wait up to `ms` milliseconds unless mqtt_stop() comes first. Returns stopping. */
+static int wait_or_stop_ms(struct mqtt *m, long ms)
 {
 	struct timespec until;
 	int stopping;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += seconds;
+	mono_after_ms(&until, ms);
 	pthread_mutex_lock(&m->lock);
 	while (!m->stopping) {
 		if (pthread_cond_timedwait(&m->cond, &m->lock, &until) == ETIMEDOUT)
@@ -792,7 +860,7 @@ static void *mqtt_thread(void *arg)
 		log_msg(rc != last_rc ? LOGL_WARN : LOGL_DEBUG, "mqtt: not connected (%s); next attempt in %d s",
 		        rc == MOSQ_ERR_TIMEOUT ? "no answer from the broker" : mosquitto_strerror(rc), delay);
 		last_rc = rc;
-		if (wait_or_stop(m, delay))
+		if (wait_or_stop_ms(m, delay * 1000L))
 			break;
 		attempt_ms = mono_ms();
 		rc = mosquitto_reconnect_async(m->mosq);
@@ -876,7 +944,14 @@ int mqtt_start(struct mqtt **out, const struct config *cfg, struct server *srv)
 	m->backoff_max = cfg->outbox_backoff_max;
 	m->reconnect_delay = MQTT_RECONNECT_FIRST;
 	snprintf(m->tenant, sizeof(m->tenant), "%s", cfg->tenant);
-	snprintf(m->client_id, sizeof(m->client_id), "varskod-%s", cfg->tenant);
+	/*
+	 * The broker names the session after the certificate's CN
+	 * (use_username_as_clientid in deploy/mosquitto/mkconf.sh), whatever id
+	 * we ask for, so no other client can take this session over; we ask for
+	 * the CN the ACL expects so that a broker without that setting keeps the
+	 * same session. MQTT 3.1.1 refuses an empty id with a persistent session.
+	 */
+	snprintf(m->client_id, sizeof(m->client_id), "%s", "varskod");
 	snprintf(m->ack_topic, sizeof(m->ack_topic), "varsko/%s/ack", cfg->tenant);
 	if (m->worker == NULL) {
 		r = VARSKO_ERR_INTERNAL;

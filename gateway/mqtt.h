@@ -13,10 +13,17 @@
  * (store_outbox_rearm); reconnects back off (1 s doubling to 30 s).
  *
  * Subscriber: varsko/<tenant>/ack at QoS 1 with a persistent session
- * (clean_session false, client id "varskod-<tenant>"). Each message is
- * parsed (flow_mqtt_parse), applied with event_apply() on the worker,
- * and the resulting push frame goes to server_push(). A bad message is
- * counted and audited ("mqtt_refused", reason=<error name>), never fatal.
+ * (clean_session false; the broker names the session after the
+ * certificate's CN, use_username_as_clientid, and we ask for "varskod").
+ * Each message is parsed (flow_mqtt_parse), applied on the worker with
+ * event_apply() (an event) or refusal_apply() (an agent's refusal: a dead
+ * letter, pushed to the team's leders), and the resulting push frame goes
+ * to server_push(). A bad message is counted and audited ("mqtt_refused",
+ * reason=<error name>), never fatal. A good one is never refused for load:
+ * when MQTT_ACK_JOBS_MAX messages wait for the worker, the network thread
+ * waits for room and reads nothing more meanwhile.
+ * Rows that are dead letters (store_outbox_dead) are never taken again
+ * until varskoctl outbox retry.
  *
  * Threads: mqtt_start/mqtt_stop and the tick/kick functions run on the lws
  * thread; libmosquitto runs its own network thread (mosquitto_loop_start),

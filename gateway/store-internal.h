@@ -78,6 +78,9 @@
 	X(SQL_OUTBOX_REARM)                                                                                            \
 	X(SQL_OUTBOX_PENDING)                                                                                          \
 	X(SQL_OUTBOX_STATS)                                                                                            \
+	X(SQL_OUTBOX_DEAD)                                                                                             \
+	X(SQL_OUTBOX_RETRY)                                                                                            \
+	X(SQL_OUTBOX_DEAD_LIST)                                                                                        \
 	/* store_deadline.c */                                                                                         \
 	X(SQL_DEADLINE_INSERT)                                                                                         \
 	X(SQL_DEADLINE_MET)                                                                                            \

@@ -306,6 +306,14 @@ static const char *const migrations[] = {
 	" ELSE due_at + 1 END) VIRTUAL;"
 	"CREATE INDEX deadlines_next_due ON deadlines(next_due, reference, kind) WHERE next_due IS NOT NULL;"
 	"PRAGMA user_version = 11;",
+	/*
+	 * 11 -> 12: dead letters (PROTOCOL.md 12.9): an underretning its team's agent refused for good is
+	 * not published again until an operator asks (varskoctl outbox retry); when, why and who said so.
+	 */
+	"ALTER TABLE outbox ADD COLUMN dead_at INTEGER NULL;"
+	"ALTER TABLE outbox ADD COLUMN dead_reason TEXT NULL;"
+	"ALTER TABLE outbox ADD COLUMN dead_device TEXT NULL;"
+	"PRAGMA user_version = 12;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -20,8 +20,8 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 11
-#define STORE_SCHEMA_VERSION_NEXT 12 /* for tests: a database from newer code */
+#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION_NEXT 13 /* for tests: a database from newer code */
 
 /*
  * Open (and with create != 0 create) the database at `path`, set and verify
@@ -340,18 +340,49 @@ int store_outbox_ack(struct store *s, const char *reference, const char *team, i
  */
 int store_outbox_puback_info(struct store *s, int64_t id, int64_t now, int *first, struct store_outbox_row *info);
 
-/* After a (re)connect: make every row that is not done due now. */
+/* After a (re)connect: make every row that is not done (and not dead) due now. */
 int store_outbox_rearm(struct store *s, int64_t now);
 
-/* Rows not done (for tests and metrics). */
+/* Rows not done (for tests and metrics), dead letters included. */
 int store_outbox_pending(struct store *s, int64_t *count);
 
 /*
- * For /healthz and /metrics: the rows not done (*depth) and the created_at
- * of the oldest of them (*oldest_created, 0 when there is none). A read;
- * both are 0 after a failure.
+ * For /healthz and /metrics: the rows not done and not dead (*depth), the
+ * created_at of the oldest of them (*oldest_created, 0 when there is none)
+ * and the dead letters (*dead). A read; all are 0 after a failure.
  */
-int store_outbox_stats(struct store *s, int64_t *depth, int64_t *oldest_created);
+int store_outbox_stats(struct store *s, int64_t *depth, int64_t *oldest_created, int64_t *dead);
+
+/*
+ * A dead letter (PROTOCOL.md 12.9): the team's agent refused `reference`
+ * for good. Its needs_ack rows for that team that are neither done nor dead
+ * become dead (never taken again until store_outbox_retry) with `reason`
+ * and the refusing device; *changed is how many. Joins the caller's
+ * transaction if one is open.
+ */
+int store_outbox_dead(struct store *s, const char *reference, const char *team, const char *reason,
+                      const char *device, int64_t now, int *changed);
+
+/*
+ * An operator's retry: the dead rows of `reference` (not done) are alive
+ * again and due at `now`, their attempts counted from 0. *changed is how
+ * many (0: the reference has no dead letter). Own or joined transaction.
+ */
+int store_outbox_retry(struct store *s, const char *reference, int64_t now, int *changed);
+
+/* One dead letter, for store_outbox_dead_foreach. */
+struct store_outbox_dead_row {
+	char reference[PROTO_ID_MAX + 1];
+	char team[PROTO_ID_MAX + 1];
+	char reason[PROTO_ID_MAX + 1];
+	char device[PROTO_ID_MAX + 1];
+	int64_t dead_at;
+	int64_t attempts;
+};
+
+/* Call fn for every dead letter, oldest first; stops at and returns fn's first error. d is borrowed for the call. */
+int store_outbox_dead_foreach(struct store *s, int (*fn)(const struct store_outbox_dead_row *d, void *arg),
+                              void *arg);
 
 /* ---- deadlines (store_deadline.c) ---- */
 

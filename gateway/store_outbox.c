@@ -16,7 +16,7 @@ const char *const store_sql_outbox[STORE_SQL_COUNT] = {
                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6)",
         [SQL_OUTBOX_DUE] =
                 "SELECT id, coalesce(reference, ''), coalesce(team, ''), topic, payload, needs_ack, attempts,"
-                " coalesce(puback_at, 0) FROM outbox WHERE done_at IS NULL AND next_at <= ?1"
+                " coalesce(puback_at, 0) FROM outbox WHERE done_at IS NULL AND dead_at IS NULL AND next_at <= ?1"
                 " ORDER BY id LIMIT ?2",
         [SQL_OUTBOX_ATTEMPT] = "UPDATE outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
         [SQL_OUTBOX_ROW] = "SELECT coalesce(reference, ''), coalesce(team, ''), topic, needs_ack, attempts,"
@@ -26,9 +26,20 @@ const char *const store_sql_outbox[STORE_SQL_COUNT] = {
                               " WHERE id = ?1",
         [SQL_OUTBOX_ACK] = "UPDATE outbox SET done_at = ?3"
                            " WHERE reference = ?1 AND team = ?2 AND needs_ack = 1 AND done_at IS NULL",
-        [SQL_OUTBOX_REARM] = "UPDATE outbox SET next_at = ?1 WHERE done_at IS NULL AND next_at > ?1",
+        [SQL_OUTBOX_REARM] = "UPDATE outbox SET next_at = ?1 WHERE done_at IS NULL AND dead_at IS NULL AND next_at > ?1",
         [SQL_OUTBOX_PENDING] = "SELECT count(*) FROM outbox WHERE done_at IS NULL",
-        [SQL_OUTBOX_STATS] = "SELECT count(*), coalesce(min(created_at), 0) FROM outbox WHERE done_at IS NULL",
+        [SQL_OUTBOX_STATS] = "SELECT count(*) FILTER (WHERE dead_at IS NULL),"
+                             " coalesce(min(created_at) FILTER (WHERE dead_at IS NULL), 0),"
+                             " count(*) FILTER (WHERE dead_at IS NOT NULL) FROM outbox WHERE done_at IS NULL",
+        [SQL_OUTBOX_DEAD] = "UPDATE outbox SET dead_at = ?3, dead_reason = ?4, dead_device = ?5"
+                            " WHERE reference = ?1 AND team = ?2 AND needs_ack = 1 AND done_at IS NULL"
+                            " AND dead_at IS NULL",
+        [SQL_OUTBOX_RETRY] = "UPDATE outbox SET dead_at = NULL, dead_reason = NULL, dead_device = NULL,"
+                             " attempts = 0, next_at = ?2"
+                             " WHERE reference = ?1 AND done_at IS NULL AND dead_at IS NOT NULL",
+        [SQL_OUTBOX_DEAD_LIST] = "SELECT coalesce(reference, ''), coalesce(team, ''), coalesce(dead_reason, ''),"
+                                 " coalesce(dead_device, ''), dead_at, attempts FROM outbox"
+                                 " WHERE done_at IS NULL AND dead_at IS NOT NULL ORDER BY dead_at, id",
 };
 
 void store_outbox_row_clear(struct store_outbox_row *r)
@@ -208,15 +219,65 @@ static int stats_row(sqlite3_stmt *st, void *arg)
 
 	v[0] = sqlite3_column_int64(st, 0);
 	v[1] = sqlite3_column_int64(st, 1);
+	v[2] = sqlite3_column_int64(st, 2);
 	return VARSKO_OK;
 }
 
-int store_outbox_stats(struct store *s, int64_t *depth, int64_t *oldest_created)
+int store_outbox_stats(struct store *s, int64_t *depth, int64_t *oldest_created, int64_t *dead)
 {
-	int64_t v[2] = {0, 0};
+	int64_t v[3] = {0, 0, 0};
 	int r = store_query_one(s, SQL_OUTBOX_STATS, stats_row, v, "");
 
 	*depth = r == VARSKO_OK ? v[0] : 0;
 	*oldest_created = r == VARSKO_OK ? v[1] : 0;
+	*dead = r == VARSKO_OK ? v[2] : 0;
 	return r;
+}
+
+/* store_write() of one UPDATE, with the rows it changed (COMMIT leaves sqlite3_changes() as it was). */
+int store_outbox_dead(struct store *s, const char *reference, const char *team, const char *reason,
+                      const char *device, int64_t now, int *changed)
+{
+	int r = store_write(s, SQL_OUTBOX_DEAD, "ssiss", reference, team, now, reason, device);
+
+	*changed = r == VARSKO_OK ? sqlite3_changes(s->db) : 0;
+	return r;
+}
+
+int store_outbox_retry(struct store *s, const char *reference, int64_t now, int *changed)
+{
+	int r = store_write(s, SQL_OUTBOX_RETRY, "si", reference, now);
+
+	*changed = r == VARSKO_OK ? sqlite3_changes(s->db) : 0;
+	return r;
+}
+
+struct dead_each {
+	int (*fn)(const struct store_outbox_dead_row *d, void *arg);
+	void *arg;
+};
+
+static int dead_row(sqlite3_stmt *st, void *arg)
+{
+	struct dead_each *e = arg;
+	struct store_outbox_dead_row d;
+	int r;
+
+	memset(&d, 0, sizeof(d));
+	if ((r = store_col_text(st, 0, d.reference, sizeof(d.reference))) != VARSKO_OK ||
+	    (r = store_col_text(st, 1, d.team, sizeof(d.team))) != VARSKO_OK ||
+	    (r = store_col_text(st, 2, d.reason, sizeof(d.reason))) != VARSKO_OK ||
+	    (r = store_col_text(st, 3, d.device, sizeof(d.device))) != VARSKO_OK)
+		return r;
+	d.dead_at = sqlite3_column_int64(st, 4);
+	d.attempts = sqlite3_column_int64(st, 5);
+	return e->fn(&d, e->arg);
+}
+
+int store_outbox_dead_foreach(struct store *s, int (*fn)(const struct store_outbox_dead_row *d, void *arg),
+                              void *arg)
+{
+	struct dead_each e = {fn, arg};
+
+	return store_query(s, SQL_OUTBOX_DEAD_LIST, dead_row, &e, "");
 }

@@ -269,10 +269,20 @@ out:
 	return rc;
 }
 
+static json_t *team_alert(const char *kind, const char *reference, const char *team, int akut)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "alert", "kind", kind, "reference", reference, "team",
+	                 team, "akut", akut != 0);
+}
+
 json_t *flow_no_reader_alert(const char *reference, const char *team, int akut)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:b}", "type", "alert", "kind", "no_reader", "reference", reference,
-	                 "team", team, "akut", akut != 0);
+	return team_alert("no_reader", reference, team, akut);
+}
+
+json_t *flow_dead_letter_alert(const char *reference, const char *team, int akut)
+{
+	return team_alert("dead_letter", reference, team, akut);
 }
 
 size_t flow_roster_readers(const struct flow_roster *r)
@@ -547,6 +557,110 @@ int flow_event_from_json(const json_t *j, struct flow_event *out)
 	return VARSKO_OK;
 }
 
+/* ---- refusal ------------------------------------------------------------------------- */
+
+static const char *const refusal_reasons[] = {"cannot_open", "bad_document", "failed_check"};
+_Static_assert(sizeof(refusal_reasons) / sizeof(refusal_reasons[0]) == FLOW_RF_COUNT_ - 1, "refusal reasons");
+
+#define RFO(m) offsetof(struct flow_refusal, m)
+static const struct pf_field refusal_fields[] = {
+        {"device", PF_ID, 1, 1, PROTO_ID_MAX, RFO(device), 0, NULL, NULL},
+        {"reason", PF_ENUM, 1, 0, FLOW_RF_COUNT_ - 1, RFO(reason), 0, refusal_reasons, NULL},
+        {"reference", PF_REF, 1, 0, FLOW_REF_MAX, RFO(reference), 0, NULL, NULL},
+        {"sig", PF_B64, 1, 0, PROTO_SIG_LEN, RFO(sig), 0, NULL, NULL},
+        {"time", PF_TIME, 1, 0, 0, RFO(time), 0, NULL, NULL},
+        {"version", PF_VERSION1, 1, 0, 0, RFO(version), 0, NULL, NULL},
+};
+
+const char *flow_refusal_reason_name(enum flow_refusal_reason r)
+{
+	if ((int)r <= FLOW_RF_NONE || (int)r >= FLOW_RF_COUNT_)
+		return NULL;
+	return refusal_reasons[r - 1];
+}
+
+enum flow_refusal_reason flow_refusal_reason_from_name(const char *s)
+{
+	for (int i = FLOW_RF_NONE + 1; s != NULL && i < FLOW_RF_COUNT_; i++)
+		if (strcmp(s, refusal_reasons[i - 1]) == 0)
+			return (enum flow_refusal_reason)i;
+	return FLOW_RF_NONE;
+}
+
+static int refusal_well_formed(const struct flow_refusal *f)
+{
+	return f != NULL && f->version == FLOW_VERSION && flow_reference_valid(f->reference) &&
+	       id_ok(f->device, sizeof(f->device)) && time_ok(f->time) && flow_refusal_reason_name(f->reason) != NULL;
+}
+
+static int refusal_signing_input(const struct flow_refusal *f, struct proto_buf *b)
+{
+	proto_buf_put_str(b, FLOW_TAG_REFUSAL);
+	proto_buf_put_u64(b, f->version);
+	proto_buf_put_str(b, f->reference);
+	proto_buf_put_str(b, f->device);
+	proto_buf_put_i64(b, f->time);
+	proto_buf_put_str(b, flow_refusal_reason_name(f->reason));
+	return b->err;
+}
+
+int flow_refusal_sign(struct flow_refusal *f, const uint8_t sk[64])
+{
+	struct proto_buf b;
+	int rc = VARSKO_ERR_BAD_INPUT;
+
+	proto_buf_init(&b);
+	if (sk == NULL || !refusal_well_formed(f))
+		goto out;
+	if ((rc = refusal_signing_input(f, &b)) != VARSKO_OK)
+		goto out;
+	rc = proto_sign(f->sig, &b, sk);
+out:
+	proto_buf_free(&b);
+	return rc;
+}
+
+int flow_refusal_verify(const struct flow_refusal *f, const uint8_t sign_pk[PROTO_PK_LEN])
+{
+	struct proto_buf b;
+	int rc = VARSKO_ERR_BAD_SIGNATURE;
+
+	proto_buf_init(&b);
+	if (sign_pk == NULL || !refusal_well_formed(f))
+		goto out;
+	if (refusal_signing_input(f, &b) != VARSKO_OK || proto_verify(f->sig, &b, sign_pk) != VARSKO_OK)
+		goto out;
+	rc = VARSKO_OK;
+out:
+	proto_buf_free(&b);
+	return rc;
+}
+
+int flow_refusal_to_json(const struct flow_refusal *f, json_t **out)
+{
+	if (out == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	*out = NULL;
+	if (!refusal_well_formed(f))
+		return VARSKO_ERR_BAD_INPUT;
+	return pf_encode_object(refusal_fields, PF_N(refusal_fields), f, out);
+}
+
+int flow_refusal_from_json(const json_t *j, struct flow_refusal *out)
+{
+	const char *detail;
+
+	if (out == NULL)
+		return VARSKO_ERR_BAD_INPUT;
+	memset(out, 0, sizeof(*out));
+	if (pf_decode(j, refusal_fields, PF_N(refusal_fields), NULL, out, &detail) != VARSKO_OK ||
+	    !refusal_well_formed(out)) {
+		memset(out, 0, sizeof(*out));
+		return VARSKO_ERR_BAD_FRAME;
+	}
+	return VARSKO_OK;
+}
+
 /* ---- frames ------------------------------------------------------------------------- */
 
 /*
@@ -633,9 +747,9 @@ static const struct pf_field k_frist[] = {
         C_TIME("due"),
 };
 
-static const char *const alert_kinds[] = {"no_reader"};
+static const char *const alert_kinds[] = {"no_reader", "dead_letter"};
 static const struct pf_field k_alert[] = {
-        C_ENUM("kind", alert_kinds, "kind must be no_reader"),
+        C_ENUM("kind", alert_kinds, "kind must be no_reader or dead_letter"),
         C_REF("reference"),
         C_ID("team"),
         C_BOOL("akut"),
@@ -814,6 +928,7 @@ static const struct pf_field k_report[] = {C_OBJ("figures", 1)};
 
 /* MQTT event payload (agents on varsko/<tenant>/ack). */
 static const struct pf_field k_mqtt_event[] = {C_OBJ("event", 1), C_OBJ("cert", 1)};
+static const struct pf_field k_mqtt_refusal[] = {C_OBJ("refusal", 1), C_OBJ("cert", 1)};
 
 /* Requests and answers may carry "id"; pushes and MQTT payloads may not. */
 #define TYPE(name, id, tab)                                                                                            \
@@ -899,13 +1014,14 @@ static const struct pf_type mqtt_specs[FLOW_T_COUNT_] = {
         [FLOW_T_EVENT] = TYPE("event", 0, k_mqtt_event),
         [FLOW_T_FRIST] = TYPE("frist", 0, k_frist),
         [FLOW_T_ALERT] = TYPE("alert", 0, k_alert),
+        [FLOW_T_REFUSAL] = TYPE("refusal", 0, k_mqtt_refusal),
 };
 
 const char *flow_type_name(enum flow_type t)
 {
 	if ((int)t <= FLOW_T_NONE || (int)t >= FLOW_T_COUNT_)
 		return NULL;
-	return specs[t].name;
+	return specs[t].name != NULL ? specs[t].name : mqtt_specs[t].name; /* refusal: MQTT only */
 }
 
 /* 1 when t is one of the frames of consultation threads (PROTOCOL.md 17.3). */

@@ -43,6 +43,7 @@
 #define FLOW_TAG_ROSTER  "varsko-roster-v1"
 #define FLOW_TAG_RECEIPT "varsko-receipt-v1"
 #define FLOW_TAG_EVENT   "varsko-event-v1"
+#define FLOW_TAG_REFUSAL "varsko-refusal-v1"
 #define FLOW_TAG_ENVHASH "varsko-envelope-hash-v1"
 
 /* ---- envelope hash --------------------------------------------------- */
@@ -107,6 +108,11 @@ size_t flow_roster_readers(const struct flow_roster *r);
  * reference (json_decref), NULL when out of memory.
  */
 json_t *flow_no_reader_alert(const char *reference, const char *team, int akut);
+/*
+ * The same alert for an underretning its team's agent refused (a dead
+ * letter, PROTOCOL.md 12.9): {"type":"alert","kind":"dead_letter",...}.
+ */
+json_t *flow_dead_letter_alert(const char *reference, const char *team, int akut);
 /* *out is a new reference owned by the caller (json_decref). */
 int flow_roster_to_json(const struct flow_roster *r, json_t **out) VARSKO_WUR;
 /* Strict parse of a borrowed json_t; no signature check. *out zeroed on failure (VARSKO_ERR_BAD_FRAME). */
@@ -227,6 +233,40 @@ int flow_event_verify(const struct flow_event *e, const uint8_t sign_pk[PROTO_PK
 int flow_event_to_json(const struct flow_event *e, json_t **out) VARSKO_WUR;
 int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
 
+/* ---- refusal (an agent's dead letter, PROTOCOL.md 12.9) ----------------------- */
+
+/* Why an agent refuses an underretning for good; the names are stable (the wire, the audit, /metrics). */
+enum flow_refusal_reason {
+	FLOW_RF_NONE = 0,
+	FLOW_RF_CANNOT_OPEN,  /* "cannot_open": no key of the agent opens the envelope */
+	FLOW_RF_BAD_DOCUMENT, /* "bad_document": it opens, but the document fails its checks */
+	FLOW_RF_FAILED_CHECK, /* "failed_check": a certificate, receipt or signature does not verify */
+	FLOW_RF_COUNT_
+};
+const char *flow_refusal_reason_name(enum flow_refusal_reason r); /* NULL for none or unknown */
+enum flow_refusal_reason flow_refusal_reason_from_name(const char *s);
+
+/*
+ * Signing input: FLOW_TAG_REFUSAL, version (u64), reference, device, time
+ * (i64), reason name.
+ * JSON: {"device":S,"reason":S,"reference":S,"sig":B64,"time":TIME,"version":1}
+ */
+struct flow_refusal {
+	uint32_t version;
+	char reference[FLOW_REF_MAX + 1];
+	char device[PROTO_ID_MAX + 1];
+	int64_t time;
+	enum flow_refusal_reason reason;
+	uint8_t sig[PROTO_SIG_LEN];
+};
+
+int flow_refusal_sign(struct flow_refusal *f, const uint8_t sk[64]) VARSKO_WUR;
+/* Signature only (the caller checks the signer's certificate and team). VARSKO_ERR_BAD_SIGNATURE. */
+int flow_refusal_verify(const struct flow_refusal *f, const uint8_t sign_pk[PROTO_PK_LEN]) VARSKO_WUR;
+int flow_refusal_to_json(const struct flow_refusal *f, json_t **out) VARSKO_WUR;
+/* Strict parse of a borrowed json_t; *out zeroed on failure (VARSKO_ERR_BAD_FRAME). */
+int flow_refusal_from_json(const json_t *j, struct flow_refusal *out) VARSKO_WUR;
+
 /* ---- frames ------------------------------------------------------------------ */
 
 /*
@@ -276,9 +316,11 @@ int flow_event_from_json(const json_t *j, struct flow_event *out) VARSKO_WUR;
  *   frist            {"reference":S,"kind":"warning"|"escalation",
  *                     "deadline":"vurdering"|"kvittering","due":TIME} to the
  *                     team's leder sessions
- *   alert            {"kind":"no_reader","reference":S,"team":S,"akut":B}
+ *   alert            {"kind":"no_reader"|"dead_letter","reference":S,"team":S,"akut":B}
  *                    to the team's online sessions when nobody in the team
- *                    can read a new underretning (flow_no_reader_alert())
+ *                    can read a new underretning (flow_no_reader_alert()),
+ *                    or to its leders when its agent refused one
+ *                    (flow_dead_letter_alert())
  *   missed           {"count":N} (N >= 1) to a session whose queue was too
  *                    full for N pushes, once it drained: fetch again
  *
@@ -403,6 +445,8 @@ enum flow_type {
 	FLOW_T_THREAD_MARK_PUSH, /* also named "thread_mark": the push carries "cert", the request does not */
 	FLOW_T_ALERT,
 	FLOW_T_MISSED,
+	/* MQTT only */
+	FLOW_T_REFUSAL,
 	FLOW_T_COUNT_
 };
 
@@ -449,14 +493,15 @@ int flow_frame_dump(const json_t *frame, char **out, size_t *len) VARSKO_WUR;
  *      "sender_cert":CERT,"gateway_cert":CERT}
  *   varsko/<tenant>/ack   (agents publish)
  *     {"type":"event","event":EVENT,"cert":CERT}
+ *     {"type":"refusal","refusal":REFUSAL,"cert":CERT}
  *   varsko/<tenant>/team/<team>/frist
  *     {"type":"frist","reference":S,"kind":"warning"|"escalation",
  *      "deadline":"vurdering"|"kvittering","due":TIME}
  *   varsko/<tenant>/team/<team>/alert
- *     {"type":"alert","kind":"no_reader","reference":S,"team":S,"akut":B}
+ *     {"type":"alert","kind":"no_reader"|"dead_letter","reference":S,"team":S,"akut":B}
  * flow_mqtt_parse() checks the top-level shape of one of these like
  * flow_frame_parse() (no "id"); *type is FLOW_T_UNDERRETNING, FLOW_T_EVENT,
- * FLOW_T_FRIST or FLOW_T_ALERT.
+ * FLOW_T_FRIST, FLOW_T_ALERT or FLOW_T_REFUSAL.
  */
 int flow_mqtt_parse(const char *buf, size_t len, json_t **out, enum flow_type *type, const char **detail) VARSKO_WUR;
 

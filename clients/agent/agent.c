@@ -3,7 +3,7 @@
  *
  *   varsko-agent --home DIR --mqtt-host H --mqtt-port P --ca CA.pem
  *                --cert CERT.pem --key KEY.pem --team TEAM --case-dir DIR
- *                [--tenant slagelse] [--command CMD] [--client-id ID]
+ *                [--tenant slagelse] [--command CMD]
  *                [--metrics-file PATH]
  *
  * It subscribes to varsko/<tenant>/team/<team>/underretning with a
@@ -46,7 +46,6 @@
 #define KEEPALIVE      30 /* seconds */
 #define RECONNECT_MAX  30 /* seconds between connection attempts at most */
 #define DEFAULT_TENANT "slagelse"
-#define CLIENT_ID_MAX  128
 #define OPT_HELP       1000
 #define OPT_METRICS    1001
 #define OPT_MQTT_HOST  1002
@@ -56,7 +55,7 @@ static const char *log_team = "";
 
 static const char usage_text[] = "usage: varsko-agent --home DIR --mqtt-host HOST --mqtt-port PORT --ca CA.pem\n"
                                  "                    --cert CERT.pem --key KEY.pem --team TEAM --case-dir DIR\n"
-                                 "                    [--tenant ID] [--command CMD] [--client-id ID]\n"
+                                 "                    [--tenant ID] [--command CMD]\n"
                                  "                    [--metrics-file PATH]\n"
                                  "       varsko-agent --help | --version\n"
                                  "\n"
@@ -77,13 +76,12 @@ static const char usage_text[] = "usage: varsko-agent --home DIR --mqtt-host HOS
                                  "  --tenant ID       municipality id in the MQTT topics (default slagelse)\n"
                                  "  --command CMD     run 'CMD FILE' for each underretning instead of keeping the\n"
                                  "                    file; FILE is removed when CMD exits 0, retried otherwise\n"
-                                 "  --client-id ID    MQTT client id (default agent-TEAM)\n"
                                  "  --metrics-file PATH\n"
                                  "                    every 5 s (and at exit) write the agent's counters to PATH\n"
                                  "                    in the Prometheus text format, for node_exporter's textfile\n"
                                  "                    collector (e.g. /var/lib/prometheus/node-exporter/varsko-agent.prom):\n"
                                  "                    varsko_agent_filed_total, varsko_agent_events_sent_total,\n"
-                                 "                    varsko_agent_errors_total,\n"
+                                 "                    varsko_agent_errors_total, varsko_agent_refused_total,\n"
                                  "                    varsko_agent_last_success_timestamp_seconds and\n"
                                  "                    varsko_agent_connected, labelled with the team only. The\n"
                                  "                    file is replaced atomically (temporary file and rename in\n"
@@ -387,6 +385,8 @@ void agent_metrics_write(struct agent *a)
 	       "Signed events (modtaget, journaliseret) the broker acknowledged.", a->stats.events_sent);
 	metric(&b, a, "varsko_agent_errors_total", "counter",
 	       "Underretninger refused or not filed because of an error (the log names them).", a->stats.errors);
+	metric(&b, a, "varsko_agent_refused_total", "counter",
+	       "Underretninger refused for good and reported to varskod as dead letters.", a->stats.refused);
 	metric(&b, a, "varsko_agent_last_success_timestamp_seconds", "gauge",
 	       "Unix time of the last underretning filed or acknowledged again (0: none since start).",
 	       (unsigned long long)(a->stats.last_success > 0 ? a->stats.last_success : 0));
@@ -584,7 +584,7 @@ int main(int argc, char **argv)
 	};
 	struct agent a;
 	const char *home = NULL, *host = NULL, *port_s = NULL, *ca = NULL, *cert = NULL, *key = NULL, *case_dir = NULL;
-	const char *client_id = NULL, *cdetail = "", *metrics_path = NULL;
+	const char *cdetail = "", *metrics_path = NULL;
 	char detail[PROTO_MSG_MAX + 1], default_id[PROTO_ID_MAX + 16];
 	struct sigaction sa;
 	long port = 0;
@@ -631,8 +631,9 @@ int main(int argc, char **argv)
 			a.command = optarg;
 			break;
 		case 'i':
-			client_id = optarg;
-			break;
+			/* Gone with the broker's use_username_as_clientid: say so rather than "unknown option". */
+			return usage_error("--client-id is no longer an option: the broker names the session after the "
+			                   "certificate's CN");
 		case OPT_METRICS:
 			metrics_path = optarg;
 			break;
@@ -662,8 +663,6 @@ int main(int argc, char **argv)
 		return usage_error("--team and --tenant are ids: lowercase letters, digits and '-'");
 	if (a.command != NULL && a.command[0] == '\0')
 		return usage_error("--command needs a program");
-	if (client_id != NULL && (client_id[0] == '\0' || strlen(client_id) > CLIENT_ID_MAX))
-		return usage_error("--client-id must be 1 to 128 bytes");
 	if (metrics_path != NULL && (r = metrics_open(&a, metrics_path)) != VARSKO_OK) {
 		rc = r == VARSKO_ERR_USAGE ? usage_error("--metrics-file must name a file")
 		                           : fail(r, "--metrics-file: its directory cannot be opened");
@@ -678,15 +677,19 @@ int main(int argc, char **argv)
 	}
 	snprintf(a.sub_topic, sizeof(a.sub_topic), "varsko/%s/team/%s/underretning", a.tenant, a.team);
 	snprintf(a.ack_topic, sizeof(a.ack_topic), "varsko/%s/ack", a.tenant);
-	if (client_id == NULL) {
-		snprintf(default_id, sizeof(default_id), "agent-%s", a.team);
-		client_id = default_id;
-	}
+	/*
+	 * The broker replaces the client id by the certificate's CN
+	 * (use_username_as_clientid, deploy/mosquitto/mkconf.sh), so the session
+	 * is the certificate's whatever we ask for; we ask for that same name so a
+	 * broker without the setting keeps the same session. It must not be empty:
+	 * MQTT 3.1.1 refuses an empty id with a persistent session.
+	 */
+	snprintf(default_id, sizeof(default_id), "agent-%s", a.team);
 
 	mosquitto_lib_init();
 	lib = 1;
 	/* clean_session false: the broker keeps our subscription and queues QoS 1 messages while we are away. */
-	if ((a.mosq = mosquitto_new(client_id, false, &a)) == NULL) {
+	if ((a.mosq = mosquitto_new(default_id, false, &a)) == NULL) {
 		rc = fail(VARSKO_ERR_NOMEM, "cannot make the MQTT client");
 		goto out;
 	}

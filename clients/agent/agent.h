@@ -53,6 +53,7 @@ struct agent_stats {
 	uint64_t filed;       /* underretninger filed (a case file written, or the command succeeded) */
 	uint64_t events_sent; /* signed events the broker acknowledged (PUBACK) */
 	uint64_t errors;      /* underretninger refused or failed (logged "refused:" or "failed:") */
+	uint64_t refused;     /* refusals (dead letters) published to varskod */
 	int64_t last_success; /* wall clock of the last one filed or acknowledged again as a duplicate; 0: none */
 };
 
@@ -190,6 +191,14 @@ int casedir_is_filed(const struct agent *a, const char *ref);
  * fails is retried after the next connect.
  */
 int casedir_ack(struct agent *a, const char *ref, enum flow_event_kind kind);
+
+/*
+ * Tell varskod that ref cannot be filed, for good (PROTOCOL.md 12.9): a new
+ * refusal signed with the device key, published on the ack topic at QoS 1,
+ * not stored (when it is lost, the underretning comes again and is refused
+ * again). VARSKO_ERR_CLOSED while disconnected.
+ */
+int casedir_refuse(struct agent *a, const char *ref, enum flow_refusal_reason reason);
 
 /* Publish every stored ack not yet marked sent (modtaget before journaliseret). Called after each connect. */
 void casedir_publish_pending(struct agent *a);

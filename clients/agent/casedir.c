@@ -223,17 +223,57 @@ static void track(struct agent *a, int mid, const char *ref, enum flow_event_kin
 }
 
 /*
+ * Publish {"type":TYPE,MEMBER:OBJ,"cert":C} (obj: a reference transferred
+ * here) on the ack topic at QoS 1. VARSKO_ERR_CONNECT when libmosquitto
+ * refuses it; *mid gets the message id.
+ */
+static int publish_with_cert(struct agent *a, const char *type, const char *member, json_t *obj, int *mid)
+{
+	int r = VARSKO_ERR_NOMEM, rc;
+	json_t *cert = NULL, *o = NULL;
+	json_error_t jerr;
+	char *payload = NULL;
+
+	if ((cert = json_loads(a->cert_json, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		r = VARSKO_ERR_BAD_INPUT;
+		goto out;
+	}
+	if ((o = json_object()) == NULL || json_object_set_new(o, "type", json_string(type)) != 0)
+		goto out;
+	rc = json_object_set_new(o, member, obj);
+	obj = NULL;
+	if (rc != 0)
+		goto out;
+	rc = json_object_set_new(o, "cert", cert);
+	cert = NULL;
+	if (rc != 0)
+		goto out;
+	if ((payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		goto out;
+	rc = mosquitto_publish(a->mosq, mid, a->ack_topic, (int)strlen(payload), payload, 1, false);
+	r = rc == MOSQ_ERR_SUCCESS ? VARSKO_OK : VARSKO_ERR_CONNECT;
+	if (rc != MOSQ_ERR_SUCCESS)
+		agent_log("publishing a %s failed: %s", type, mosquitto_strerror(rc));
+out:
+	free(payload);
+	json_decref(o);
+	json_decref(cert);
+	json_decref(obj);
+	return r;
+}
+
+/*
  * Publish the stored event of `kind` for ref as {"type":"event","event":E,
  * "cert":C} on the ack topic at QoS 1. Nothing is sent while disconnected
  * (casedir_publish_pending() sends it after the next connect).
  */
 static int publish_stored(struct agent *a, const char *ref, enum flow_event_kind kind)
 {
-	int r = VARSKO_ERR_INTERNAL, mid = 0, rc;
+	int r = VARSKO_ERR_INTERNAL, mid = 0;
 	char name[NAME_MAX + 1];
-	char *text = NULL, *payload = NULL;
+	char *text = NULL;
 	size_t len = 0;
-	json_t *ev = NULL, *cert = NULL, *o = NULL;
+	json_t *ev = NULL;
 	json_error_t jerr;
 	struct flow_event check;
 
@@ -250,40 +290,43 @@ static int publish_stored(struct agent *a, const char *ref, enum flow_event_kind
 	if (flow_event_from_json(ev, &check) != VARSKO_OK || strcmp(check.reference, ref) != 0 || check.kind != kind ||
 	    strcmp(check.device, a->cert.device) != 0)
 		goto out;
-	if ((cert = json_loads(a->cert_json, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		goto out;
-	r = VARSKO_ERR_NOMEM;
-	if ((o = json_object()) == NULL)
-		goto out;
-	if (json_object_set_new(o, "type", json_string("event")) != 0)
-		goto out;
-	rc = json_object_set_new(o, "event", ev);
+	r = publish_with_cert(a, "event", "event", ev, &mid);
 	ev = NULL;
-	if (rc != 0)
+	if (r == VARSKO_ERR_CONNECT)
+		agent_log("%s: %s is sent again after the next connect", ref, flow_event_kind_name(kind));
+	if (r != VARSKO_OK)
 		goto out;
-	rc = json_object_set_new(o, "cert", cert);
-	cert = NULL;
-	if (rc != 0)
-		goto out;
-	if ((payload = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
-		goto out;
-	rc = mosquitto_publish(a->mosq, &mid, a->ack_topic, (int)strlen(payload), payload, 1, false);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		agent_log("%s: publishing %s failed: %s (sent again after the next connect)", ref,
-		          flow_event_kind_name(kind), mosquitto_strerror(rc));
-		r = VARSKO_ERR_CONNECT;
-		goto out;
-	}
 	track(a, mid, ref, kind);
 	r = VARSKO_OK;
 out:
 	if (r == VARSKO_ERR_BAD_INPUT || r == VARSKO_ERR_TOO_LARGE)
 		agent_log("%s: the stored %s event is damaged; not sent", ref, flow_event_kind_name(kind));
-	free(payload);
-	json_decref(o);
-	json_decref(cert);
 	json_decref(ev);
 	file_free(text, len, 0);
+	return r;
+}
+
+int casedir_refuse(struct agent *a, const char *ref, enum flow_refusal_reason reason)
+{
+	struct flow_refusal f;
+	json_t *j = NULL;
+	int r, mid = 0;
+
+	if (!a->connected)
+		return VARSKO_ERR_CLOSED;
+	memset(&f, 0, sizeof(f));
+	f.version = FLOW_VERSION;
+	f.time = (int64_t)time(NULL);
+	f.reason = reason;
+	if (proto_str_copy(f.reference, sizeof(f.reference), ref) != VARSKO_OK ||
+	    proto_str_copy(f.device, sizeof(f.device), a->cert.device) != VARSKO_OK)
+		return VARSKO_ERR_BAD_INPUT;
+	if ((r = flow_refusal_sign(&f, a->keys->sign_sk)) != VARSKO_OK ||
+	    (r = flow_refusal_to_json(&f, &j)) != VARSKO_OK)
+		return r;
+	r = publish_with_cert(a, "refusal", "refusal", j, &mid);
+	if (r == VARSKO_OK)
+		a->stats.refused++;
 	return r;
 }
 

@@ -13,7 +13,11 @@
  * key, opened through the agent's own user key: teamkey_open(), cached) and
  * the document checked with uh_parse(). Anything that
  * fails is logged by its error name and the reference, never acknowledged
- * and never filed; the gateway sends it again until it gets `modtaget`.
+ * and never filed. A failure that will not pass (it does not verify, no key
+ * of ours opens it, the document is bad) is reported to varskod with a
+ * signed refusal, which makes it a dead letter there (PROTOCOL.md 12.9);
+ * one that may pass (no session for the team key) is not, and the gateway
+ * sends it again until it gets `modtaget`.
  *
  * The plaintext never passes through jansson (whose copies we could not
  * wipe): the filed record is the other fields dumped by jansson with the
@@ -396,7 +400,9 @@ static int open_key(struct agent *a, const struct env_envelope *e, char kid[KEYB
 	return VARSKO_OK;
 }
 
-static int open_document(struct agent *a, const struct msg *m, uint8_t **pt, size_t *pt_len, const char **why)
+/* *opened: 1 once the envelope opened (a failure after that is the document's, not the key's). */
+static int open_document(struct agent *a, const struct msg *m, uint8_t **pt, size_t *pt_len, const char **why,
+                         int *opened)
 {
 	int r;
 	struct uh_doc *doc = NULL;
@@ -412,6 +418,7 @@ static int open_document(struct agent *a, const struct msg *m, uint8_t **pt, siz
 	if ((r = env_open(m->env, m->sender.sign_pk, rid, box_sk, "underretning", m->expect_object, pt, pt_len)) !=
 	    VARSKO_OK)
 		goto out;
+	*opened = 1;
 	/* A raw NUL is not JSON anyway; refusing it here keeps the record a plain C string. */
 	r = VARSKO_ERR_BAD_INPUT;
 	*why = "document holds a NUL byte";
@@ -556,6 +563,18 @@ static int file_record(struct agent *a, const char *ref, const char *rec, size_t
 	return casedir_run_command(a, ref);
 }
 
+/* Log the refusal of ref and report it to varskod as a dead letter with `reason`. */
+static void refuse(struct agent *a, const char *ref, enum flow_refusal_reason reason)
+{
+	int r = casedir_refuse(a, ref, reason);
+
+	if (r == VARSKO_OK)
+		agent_log("%s: reported to varskod as refused (%s)", ref, flow_refusal_reason_name(reason));
+	else
+		agent_log("%s: cannot report the refusal (%s); it is refused again when it comes again", ref,
+		          varsko_err_name(r));
+}
+
 void agent_handle(struct agent *a, const char *payload, size_t len)
 {
 	json_t *o = NULL;
@@ -566,7 +585,7 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 	size_t pt_len = 0, rec_len = 0;
 	char *rec = NULL;
 	char spool[NAME_MAX + 1];
-	int r, dup = 0;
+	int r, dup = 0, opened = 0;
 
 	if ((r = flow_mqtt_parse(payload, len, &o, &type, &detail)) != VARSKO_OK) {
 		agent_log("-: refused:%s (%s)", varsko_err_name(r), detail);
@@ -594,6 +613,8 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 		else
 			agent_log("%s: refused:%s (%s)", m->reference, varsko_err_name(r), why);
 		a->stats.errors++;
+		if (r != VARSKO_ERR_NOMEM && r != VARSKO_ERR_INTERNAL)
+			refuse(a, m->reference, FLOW_RF_FAILED_CHECK);
 		goto out;
 	}
 
@@ -622,13 +643,15 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 		goto out;
 	}
 
-	if ((r = open_document(a, m, &pt, &pt_len, &why)) != VARSKO_OK) {
+	if ((r = open_document(a, m, &pt, &pt_len, &why, &opened)) != VARSKO_OK) {
 		/* No session for the team key now is not a fault of the underretning: unacknowledged, it comes again. */
 		if (agent_session_error(r) || r == VARSKO_ERR_UNAVAILABLE)
 			agent_log("%s: not filed yet (%s: %s; it is delivered again)", m->reference, why, varsko_err_name(r));
 		else {
 			agent_log("%s: refused:%s (%s)", m->reference, varsko_err_name(r), why);
 			a->stats.errors++;
+			if (r != VARSKO_ERR_NOMEM && r != VARSKO_ERR_INTERNAL)
+				refuse(a, m->reference, opened ? FLOW_RF_BAD_DOCUMENT : FLOW_RF_CANNOT_OPEN);
 		}
 		goto out;
 	}

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # deploy/mosquitto/mkconf.sh: writes a Mosquitto 2.0 configuration and ACL for
 # Varsko: one TLS-only listener on loopback, client certificates required and
-# used as the MQTT user name, no anonymous access, and an ACL that lets varskod
-# publish notifications to team topics and each team's agent read only its own
-# team and write acknowledgements.
+# used as the MQTT user name and client id, no anonymous access, AEAD-only
+# TLS suites, and an ACL that lets varskod publish notifications to team
+# topics and each team's agent read only its own team and write
+# acknowledgements.
 set -euo pipefail
 
 default_teams=(team-slagelse team-korsoer-skaelskoer team-ung team-handicap doegnvagt)
+# TLS suites: the lists of gateway/server.c (SERVER_TLS12_CIPHERS, SERVER_TLS13_CIPHERS).
+tls12_ciphers=ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305
+tls13_ciphers=TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256
 
 usage() {
 	cat <<'USAGE'
 Usage: deploy/mosquitto/mkconf.sh --port PORT --certs DIR --state DIR
                                   [--listen ADDR] [--tenant ID] [--team TEAM]...
-                                  [--log FILE] [--help]
+                                  [--reader USER:FILTER]... [--log FILE] [--help]
 
 Writes STATE/mosquitto.conf and STATE/mosquitto.acl and creates
 STATE/mosquitto/ (persistence: saved every second, up to 10000 queued
@@ -25,12 +29,22 @@ messages per offline client). Start the broker with
   --state DIR    directory for the config, ACL, persistence and pid file
   --tenant ID    municipality id in the topics (default slagelse)
   --team TEAM    a team with an agent (repeatable; default: the Slagelse teams)
+  --reader USER:FILTER
+                 a read-only client (certificate CN USER, not varskod or an
+                 agent) that may read FILTER, e.g. a case system's subscriber
+                 to varsko/TENANT/team/TEAM/alert (repeatable)
   --log FILE     log to FILE instead of stderr
 
-MQTT user names are the client certificates' CN: "varskod" and "agent-TEAM".
+MQTT user names are the client certificates' CN: "varskod" and "agent-TEAM",
+and so are the client ids (use_username_as_clientid): whatever id a client
+asks for, its session is its certificate's, so no client can take over or
+wipe another's persistent session. TLS 1.2 offers only ECDHE with AES-GCM or
+ChaCha20-Poly1305 (the suites varskod's own listener offers); TLS 1.3 keeps
+its AEAD suites.
 ACL:
   varskod        write varsko/TENANT/team/+/#        read varsko/TENANT/ack
   agent-TEAM     read  varsko/TENANT/team/TEAM/#      write varsko/TENANT/ack
+  USER (--reader) read FILTER                          nothing else
 Mosquitto 2.0 accepts any subscription and applies `read` to each delivery.
 
 The broker runs as the invoking user (`user` is set to it), which suits the
@@ -46,6 +60,7 @@ state=""
 tenant=slagelse
 logfile=""
 teams=()
+readers=()
 need() {
 	[ "$2" -ge 2 ] || {
 		echo "mkconf.sh: $1 needs a value" >&2
@@ -61,6 +76,7 @@ while [ $# -gt 0 ]; do
 	--tenant) need "$1" $# && tenant=$2 && shift ;;
 	--team) need "$1" $# && teams+=("$2") && shift ;;
 	--log) need "$1" $# && logfile=$2 && shift ;;
+	--reader) need "$1" $# && readers+=("$2") && shift ;;
 	-h | --help)
 		usage
 		exit 0
@@ -90,6 +106,15 @@ for id in "$tenant" "${teams[@]}"; do
 		exit 2
 	fi
 done
+for r in "${readers[@]}"; do
+	user=${r%%:*}
+	filter=${r#*:}
+	if [ "$user" = "$r" ] || ! [[ "$user" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] ||
+		[[ "$user" =~ ^(varskod|agent-.*)$ ]] || ! [[ "$filter" =~ ^[A-Za-z0-9_/+#-]{1,256}$ ]]; then
+		echo "mkconf.sh: bad --reader (USER:FILTER, USER not varskod or agent-*): $r" >&2
+		exit 2
+	fi
+done
 for f in ca.crt server.crt server.key; do
 	if [ ! -r "$certs/$f" ]; then
 		echo "mkconf.sh: missing $certs/$f (make it with certs/mkdev.sh)" >&2
@@ -115,6 +140,16 @@ state=$(cd "$state" && pwd)
 		echo "user agent-$t"
 		echo "topic read varsko/$tenant/team/$t/#"
 		echo "topic write varsko/$tenant/ack"
+	done
+	# Read-only clients: one block per user, every filter it was given.
+	for u in $(for r in "${readers[@]}"; do echo "${r%%:*}"; done | sort -u); do
+		echo
+		echo "user $u"
+		for r in "${readers[@]}"; do
+			if [ "${r%%:*}" = "$u" ]; then
+				echo "topic read ${r#*:}"
+			fi
+		done
 	done
 } >"$state/mosquitto.acl.tmp"
 mv -f "$state/mosquitto.acl.tmp" "$state/mosquitto.acl"
@@ -160,7 +195,14 @@ mv -f "$state/mosquitto.acl.tmp" "$state/mosquitto.acl"
 	echo "keyfile $certs/server.key"
 	echo "require_certificate true"
 	echo "use_identity_as_username true"
+	echo "# The session is the certificate's: a second client with the same"
+	echo "# certificate replaces the first (as any MQTT client id does), but"
+	echo "# nobody can name another certificate's session."
+	echo "use_username_as_clientid true"
 	echo "tls_version tlsv1.2"
+	echo "# AEAD only; the same suites as varskod's WebSocket listener."
+	echo "ciphers $tls12_ciphers"
+	echo "ciphers_tls1.3 $tls13_ciphers"
 } >"$state/mosquitto.conf.tmp"
 mv -f "$state/mosquitto.conf.tmp" "$state/mosquitto.conf"
 echo "$state/mosquitto.conf"

@@ -46,7 +46,7 @@ import harness  # noqa: E402
 from harness import field, log  # noqa: E402
 
 TENANT = "slagelse"
-TEAMS = ["team-slagelse", "team-korsoer-skaelskoer", "team-ung", "team-handicap", "doegnvagt"]
+TEAMS = list(harness.MQTT_TEAMS)
 FAGPERSONER = ["laerer-anna", "laerer-jonas"]
 MYNDIGHED = {"team-slagelse": "myndighed-lene", "team-korsoer-skaelskoer": "myndighed-peter",
              "team-ung": "myndighed-camilla", "team-handicap": "myndighed-henrik", "doegnvagt": "myndighed-ida"}
@@ -247,6 +247,17 @@ def sign_event(sk, reference, kind, device, t, akut=None, started=None, team=Non
     return obj
 
 
+def wait_for(pred, timeout, step=0.2):
+    """Call pred until it returns something true or timeout seconds pass; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
 def stored_bytes(env):
     """varskod's database file and its WAL, as bytes (stop varskod first: what it wrote is there)."""
     out = b""
@@ -301,10 +312,17 @@ async def request(cl, frame):
 
 
 class MqttSpy:
-    """A paho client with one of the development certificates (file stem `name`) that records every message."""
+    """A paho client that records every message it may read as `name` (a certificate's file stem).
 
-    def __init__(self, env, name, topics, timeout=10.0):
+    By default it connects as that identity's read-only observer (harness.SPY_PREFIX + name): the
+    broker names a session after the certificate's CN, so a spy with the real certificate would
+    take the session of the running varskod or agent. own=True connects with the certificate
+    itself, for a test that publishes as that identity while its real client is not running."""
+
+    def __init__(self, env, name, topics, timeout=10.0, own=False):
         import paho.mqtt.client as mqtt
+        if not own:
+            name = harness.SPY_PREFIX + name
         self.msgs = queue.Queue()
         self.all = []
         self.lock = threading.Lock()

@@ -73,6 +73,11 @@ def require_modules():
             skip(f"Python module {mod} missing; run deploy/install-deps.sh and use /usr/bin/python3")
 
 
+# The teams certs/mkdev.sh and deploy/mosquitto/mkconf.sh make agents for by default, the MQTT
+# identities (certificate CNs) they make, and the prefix of each identity's read-only observer.
+MQTT_TEAMS = ["team-slagelse", "team-korsoer-skaelskoer", "team-ung", "team-handicap", "doegnvagt"]
+MQTT_IDENTITIES = ["varskod"] + [f"agent-{t}" for t in MQTT_TEAMS]
+SPY_PREFIX = "spy-"
 TRANSCRIPTS = os.path.join(BUILD_ROOT, "cli-transcripts")
 _transcript_started = False
 
@@ -384,8 +389,10 @@ class Env:
         return os.path.join(self.tmp, *parts)
 
     def make_certs(self):
-        """certs/mkdev.sh into <tmp>/certs."""
-        r = subprocess.run([os.path.join(SOURCE_ROOT, "certs", "mkdev.sh"), "--quiet", self.certs],
+        """certs/mkdev.sh into <tmp>/certs, with a read-only observer certificate per MQTT identity
+        (SPY_PREFIX + name: see start_mosquitto)."""
+        spies = [a for n in MQTT_IDENTITIES for a in ("--client", SPY_PREFIX + n)]
+        r = subprocess.run([os.path.join(SOURCE_ROOT, "certs", "mkdev.sh"), "--quiet", *spies, self.certs],
                            capture_output=True, text=True, timeout=120)
         if r.returncode != 0:
             raise RuntimeError(f"certs/mkdev.sh failed: {r.stderr.strip()}")
@@ -435,6 +442,25 @@ class Env:
         except subprocess.TimeoutExpired:
             return 124, "", f"timed out after {timeout} s: {os.path.basename(argv[0])}"
         return r.returncode, r.stdout, r.stderr
+
+    def admin_get(self, path, timeout=5.0):
+        """GET path from varskod's admin listener (admin_port of the config): (status, body text)."""
+        import http.client
+        port = None
+        with open(self.conf, encoding="utf-8") as f:
+            for line in f:
+                k, _, v = line.partition("=")
+                if k.strip() == "admin_port":
+                    port = int(v.strip())
+        if not port:
+            raise RuntimeError("the config has no admin_port")
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        try:
+            c.request("GET", path)
+            r = c.getresponse()
+            return r.status, r.read().decode("utf-8", "replace")
+        finally:
+            c.close()
 
     def ctl(self, *args, timeout=60):
         """varskoctl -c <conf> ARGS...; returns (rc, stdout, stderr)."""
@@ -533,6 +559,11 @@ class Env:
                 "--state", self.path("mqtt"), "--tenant", tenant]
         for t in teams or []:
             argv += ["--team", t]
+        # Each observer reads what its identity reads and writes nothing: it sits beside the real
+        # client without taking its session (the client id is the certificate's CN).
+        for t in MQTT_TEAMS:
+            argv += ["--reader", f"{SPY_PREFIX}agent-{t}:varsko/{tenant}/team/{t}/#"]
+        argv += ["--reader", f"{SPY_PREFIX}varskod:varsko/{tenant}/ack"]
         rc, out, err = self.run(argv)
         if rc != 0:
             raise RuntimeError(f"mkconf.sh failed: {err.strip()}")

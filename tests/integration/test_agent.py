@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa
 import flowlib as F  # noqa
 from harness import field
+from nacl.exceptions import BadSignatureError
 from nacl import bindings as nb
 
 TEAM = "team-slagelse"
@@ -128,7 +129,7 @@ def main():
         rc, out, err = env.run(argv(h=env.path("nohome")), timeout=20)
         c("agent refuses a missing home", rc == 1, err)
 
-        gwspy = F.MqttSpy(env, "varskod", ["varsko/slagelse/ack"])
+        gwspy = F.MqttSpy(env, "varskod", ["varsko/slagelse/ack"], own=True)  # stands in for varskod
         env.start("agent", argv())
         deadline = time.time() + 15
         while time.time() < deadline and "subscribed" not in env.read_log("agent"):
@@ -188,19 +189,39 @@ def main():
         c("log says duplicate", "U-2026-000001: duplicate" in env.read_log("agent"))
 
         # refusals
-        def acks_about(ref):
-            """The acknowledgements on the ack topic that name ref (others, e.g. a previous case's, may still come)."""
-            return sum(1 for _t, p in gwspy.messages() if ref.encode() in p)
+        def on_ack_topic(ref, type_):
+            """The messages of type_ on the ack topic that name ref (others, e.g. a previous case's, may still come)."""
+            out = []
+            for _t, p in gwspy.messages():
+                if ref.encode() in p:
+                    m = json.loads(p)
+                    if m.get("type") == type_:
+                        out.append(m)
+            return out
 
-        def bad(ref, mut=None, sender=anna, recips=None, docb=doc, sub=None):
+        def bad(ref, reason, mut=None, sender=anna, recips=None, docb=doc, sub=None):
+            """Refused: nothing filed, no event, and one signed refusal with `reason` (PROTOCOL.md 12.9)."""
             gwspy.publish(topic, payload(ref, sender, recips or [agent], docb, mutate=mut, sub=sub))
             ok = wait(lambda: ref in env.read_log("agent"), 10)
+            wait(lambda: on_ack_topic(ref, "refusal"), 5)
             time.sleep(0.3)
-            return ok and not os.path.exists(os.path.join(cases, ref + ".json")) and acks_about(ref) == 0
+            refusals = on_ack_topic(ref, "refusal")
+            return (ok and not os.path.exists(os.path.join(cases, ref + ".json")) and not on_ack_topic(ref, "event")
+                    and len(refusals) == 1 and refusals[0]["refusal"]["reason"] == reason
+                    and refusals[0]["refusal"]["device"] == agent["cert"]["device"]
+                    and refusals[0]["cert"] == agent["cert"] and refusal_verifies(refusals[0]["refusal"]))
+
+        def refusal_verifies(r):
+            si = (field(b"varsko-refusal-v1") + F.u64(1) + field(r["reference"]) + field(r["device"]) +
+                  F.i64(calendar.timegm(time.strptime(r["time"], "%Y-%m-%dT%H:%M:%SZ"))) + field(r["reason"]))
+            try:
+                return nb.crypto_sign_open(harness.unb64(r["sig"]) + si, agent["sign_pk"]) == si
+            except BadSignatureError:
+                return False
 
         def hashmismatch(p):
             p["receipt"]["envelope_hash"] = F.b64(os.urandom(32))
-        c("hash mismatch refused (receipt sig breaks first)", bad("U-2026-000002", hashmismatch))
+        c("hash mismatch refused (receipt sig breaks first)", bad("U-2026-000002", "failed_check", hashmismatch))
 
         def other_env(p):
             # a valid receipt for another envelope
@@ -208,15 +229,16 @@ def main():
             e2 = F.seal("underretning", p["receipt"]["submission"], anna["cert"]["device"], anna["sign_sk"],
                         [(agent["cert"]["device"], agent["box_pk"])], routing, doc)
             p["envelope"] = e2
-        c("envelope mismatch refused", bad("U-2026-000003", other_env))
+        c("envelope mismatch refused", bad("U-2026-000003", "failed_check", other_env))
         c("log envelope_mismatch", "U-2026-000003: refused:envelope_mismatch" in env.read_log("agent"))
-        c("myndighed sender refused", bad("U-2026-000004", sender=lene))
-        c("not a recipient refused", bad("U-2026-000005", recips=[lene]))
-        c("bad document refused", bad("U-2026-000006", docb=b'{"institution":"inst-nordskovskolen"}'))
+        c("myndighed sender refused", bad("U-2026-000004", "failed_check", sender=lene))
+        c("not a recipient refused", bad("U-2026-000005", "cannot_open", recips=[lene]))
+        c("bad document refused", bad("U-2026-000006", "bad_document",
+                                               docb=b'{"institution":"inst-nordskovskolen"}'))
 
         def forged_cert(p):
             p["sender_cert"]["name"] = "Someone Else"
-        c("forged sender cert refused", bad("U-2026-000007", forged_cert))
+        c("forged sender cert refused", bad("U-2026-000007", "failed_check", forged_cert))
 
         def other_ref(p):
             p["reference"] = "U-2026-000099"
@@ -242,7 +264,7 @@ def main():
             c("re-routed record: sender from receipt, rerouted_by the worker",
               rec["sender"]["user"] == "laerer-anna" and rec["rerouted_by"]["user"] == "myndighed-lene"
               and rec["document"] == json.loads(doc), str({k: rec[k] for k in rec if k != "document"}))
-        c("re-sealed by a fagperson refused", bad("U-2026-000031", rerouted(anna)))
+        c("re-sealed by a fagperson refused", bad("U-2026-000031", "failed_check", rerouted(anna)))
         gwspy.publish(topic, b"not json")
         time.sleep(0.5)
         c("agent still alive", env.alive("agent"))

@@ -381,7 +381,7 @@ def main():
               f"{json.dumps(ans)[:240]}; rows {before} -> {after}")
 
         # Over MQTT: the team's agent publishes a leveret it signed itself.
-        spy = flowlib.MqttSpy(fl, "agent-team-slagelse", [])
+        spy = flowlib.MqttSpy(fl, "agent-team-slagelse", [], own=True)  # no agents run here
         try:
             before = n_rows()
             refused0 = fl.count("audit", "event = 'mqtt_refused'")

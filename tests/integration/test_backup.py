@@ -67,7 +67,7 @@ import harness  # noqa: E402
 from flowlib import out_of  # noqa: E402
 
 SUBMISSIONS = int(os.environ.get("VARSKO_BACKUP_N", "500"))
-SCHEMA = 11  # gateway/store.h STORE_SCHEMA_VERSION
+SCHEMA = 12  # gateway/store.h STORE_SCHEMA_VERSION
 WINDOW = 6  # submits in flight per connection (varskod allows 8 jobs per session)
 CLIENTS = [("c1", "laerer-anna"), ("c2", "laerer-anna"), ("c3", "laerer-jonas"), ("c4", "laerer-jonas")]
 INSTITUTION = {"laerer-anna": "inst-nordskovskolen", "laerer-jonas": "inst-halsskov-strandskole"}

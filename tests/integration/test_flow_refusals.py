@@ -99,7 +99,9 @@ def main():
         c("both acknowledged by the agent (nothing left to republish)",
           fl.count("outbox", "needs_ack = 1 AND done_at IS NULL") == 0)
 
-        spies = {t: flowlib.MqttSpy(fl, f"agent-{t}", [f"varsko/{flowlib.TENANT}/team/{t}/#"]) for t in TEAMS}
+        # TEAM's agent runs: an observer beside it; the others' own certificates (team-ung's publishes).
+        spies = {t: flowlib.MqttSpy(fl, f"agent-{t}", [f"varsko/{flowlib.TENANT}/team/{t}/#"], own=t != TEAM)
+                 for t in TEAMS}
         try:
             audit0 = fl.count("audit")
             snapshot()

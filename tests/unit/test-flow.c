@@ -1267,6 +1267,8 @@ static void test_frames(void)
 	for (int i = FLOW_T_NONE + 1; i < FLOW_T_COUNT_; i++) {
 		int seen = 0;
 		CHECK(flow_type_name((enum flow_type)i) != NULL);
+		if (i == FLOW_T_REFUSAL) /* MQTT only: test_mqtt() */
+			continue;
 		for (size_t k = 0; k < sizeof(good_frames) / sizeof(good_frames[0]); k++)
 			seen |= good_frames[k].type == (enum flow_type)i;
 		CHECK(seen);
@@ -1483,6 +1485,10 @@ static void test_mqtt(void)
 	         VARSKO_OK, FLOW_T_FRIST},
 	        {"{\"type\":\"alert\",\"kind\":\"no_reader\",\"reference\":" REF ",\"team\":\"doegnvagt\",\"akut\":false}",
 	         VARSKO_OK, FLOW_T_ALERT},
+	        {"{\"type\":\"alert\",\"kind\":\"dead_letter\",\"reference\":" REF ",\"team\":\"doegnvagt\",\"akut\":true}",
+	         VARSKO_OK, FLOW_T_ALERT},
+	        {"{\"type\":\"refusal\",\"refusal\":{},\"cert\":{}}", VARSKO_OK, FLOW_T_REFUSAL},
+	        {"{\"type\":\"refusal\",\"refusal\":{}}", VARSKO_ERR_BAD_FRAME, FLOW_T_NONE},
 	        {"{\"type\":\"alert\",\"kind\":\"other\",\"reference\":" REF ",\"team\":\"doegnvagt\",\"akut\":false}",
 	         VARSKO_ERR_BAD_FRAME, FLOW_T_NONE},
 	        {"{\"type\":\"underretning\",\"id\":\"1\",\"reference\":" REF ",\"envelope\":{},\"receipt\":{},"
@@ -1518,6 +1524,48 @@ static void test_mqtt(void)
 		if (r == VARSKO_OK)
 			json_decref(out);
 	}
+}
+
+/* A refusal (PROTOCOL.md 12.9): signed, round-tripped through JSON, and every change breaks it. */
+static void test_refusal(void)
+{
+	uint8_t pk[32], sk[64];
+	struct flow_refusal f, g;
+	json_t *j = NULL;
+
+	keys_from_seed("0101010101010101010101010101010101010101010101010101010101010101", pk, sk);
+	memset(&f, 0, sizeof(f));
+	f.version = FLOW_VERSION;
+	snprintf(f.reference, sizeof(f.reference), "%s", "U-2026-000001");
+	snprintf(f.device, sizeof(f.device), "%s", "d-ea8668177b958825");
+	f.time = 1795428000;
+	CHECK_EQ_INT(flow_refusal_sign(&f, sk), VARSKO_ERR_BAD_INPUT); /* no reason */
+	f.reason = FLOW_RF_CANNOT_OPEN;
+	CHECK_EQ_INT(flow_refusal_sign(&f, sk), VARSKO_OK);
+	CHECK_EQ_INT(flow_refusal_verify(&f, pk), VARSKO_OK);
+	CHECK_EQ_INT(flow_refusal_to_json(&f, &j), VARSKO_OK);
+	CHECK_EQ_STR(json_string_value(json_object_get(j, "reason")), "cannot_open");
+	CHECK_EQ_INT(flow_refusal_from_json(j, &g), VARSKO_OK);
+	CHECK(memcmp(&f, &g, sizeof(f)) == 0);
+	g.reason = FLOW_RF_BAD_DOCUMENT;
+	CHECK_EQ_INT(flow_refusal_verify(&g, pk), VARSKO_ERR_BAD_SIGNATURE);
+	g = f;
+	g.time++;
+	CHECK_EQ_INT(flow_refusal_verify(&g, pk), VARSKO_ERR_BAD_SIGNATURE);
+	g = f;
+	g.reference[12] = '2';
+	CHECK_EQ_INT(flow_refusal_verify(&g, pk), VARSKO_ERR_BAD_SIGNATURE);
+	json_object_set_new(j, "reason", json_string("unknown"));
+	CHECK_EQ_INT(flow_refusal_from_json(j, &g), VARSKO_ERR_BAD_FRAME);
+	json_object_set_new(j, "reason", json_string("failed_check"));
+	json_object_set_new(j, "extra", json_true());
+	CHECK_EQ_INT(flow_refusal_from_json(j, &g), VARSKO_ERR_BAD_FRAME);
+	CHECK_EQ_STR(flow_refusal_reason_name(FLOW_RF_FAILED_CHECK), "failed_check");
+	CHECK(flow_refusal_reason_from_name("bad_document") == FLOW_RF_BAD_DOCUMENT);
+	CHECK(flow_refusal_reason_name(FLOW_RF_NONE) == NULL);
+	CHECK_EQ_STR(flow_type_name(FLOW_T_REFUSAL), "refusal");
+	json_decref(j);
+	sodium_memzero(sk, sizeof(sk));
 }
 
 /*
@@ -1600,6 +1648,7 @@ int main(void)
 	test_frames();
 	test_frames_nested();
 	test_mqtt();
+	test_refusal();
 	test_dispatch();
 	json_decref(v_root);
 	sodium_memzero(org_sk, sizeof(org_sk));

@@ -90,8 +90,8 @@ static void test_add_and_take(struct store *s)
 	CHECK_EQ_INT(store_outbox_add(s, "U-2026-000001", "team-a", longtopic, "{}", 1, T0, NULL),
 	             VARSKO_ERR_BAD_INPUT);
 	CHECK_EQ_INT(pending(s), 0);
-	CHECK_EQ_INT(store_outbox_stats(s, &a, &b), VARSKO_OK);
-	CHECK(a == 0 && b == 0);
+	CHECK_EQ_INT(store_outbox_stats(s, &a, &b, &c), VARSKO_OK);
+	CHECK(a == 0 && b == 0 && c == 0);
 
 	CHECK_EQ_INT(store_outbox_add(s, "U-2026-000001", "team-a", "varsko/t/team/team-a/underretning", "{\"a\":1}", 1,
 	                              T0, &a),
@@ -104,9 +104,10 @@ static void test_add_and_take(struct store *s)
 	CHECK(a > 0 && b > a && c > b);
 	CHECK_EQ_INT(pending(s), 3);
 	{
-		int64_t depth = -1, oldest = -1;
+		int64_t depth = -1, oldest = -1, dead = -1;
 
-		CHECK_EQ_INT(store_outbox_stats(s, &depth, &oldest), VARSKO_OK);
+		CHECK_EQ_INT(store_outbox_stats(s, &depth, &oldest, &dead), VARSKO_OK);
+		CHECK_EQ_INT(dead, 0);
 		CHECK_EQ_INT(depth, 3);
 		CHECK_EQ_INT(oldest, T0);
 	}
@@ -344,6 +345,86 @@ static void test_rearm_and_tx(struct store *s)
 	CHECK_EQ_INT(pending(s), 3);
 }
 
+static int count_dead(const struct store_outbox_dead_row *d, void *arg)
+{
+	int *n = arg;
+
+	CHECK_EQ_STR(d->reference, "U-2026-000040");
+	CHECK_EQ_STR(d->team, "team-a");
+	CHECK_EQ_STR(d->reason, "cannot_open");
+	CHECK_EQ_STR(d->device, "d-agent");
+	(*n)++;
+	return VARSKO_OK;
+}
+
+/*
+ * A dead letter is never taken, not even after a reconnect, is not in the
+ * depth but is counted, and comes back (due at once, attempts from 0) only
+ * with store_outbox_retry; an agent's ack still ends it.
+ */
+static void test_dead_letter(struct store *s)
+{
+	int64_t a = 0, other = 0, ids[16], depth0 = 0, depth = 0, oldest = 0, dead = 0;
+	const int64_t t = T0 + 300000;
+	int changed = -1, n = 0;
+
+	CHECK_EQ_INT(store_outbox_stats(s, &depth0, &oldest, &dead), VARSKO_OK);
+	CHECK_EQ_INT(
+	        store_outbox_add(s, "U-2026-000040", "team-a", "varsko/t/team/team-a/underretning", "{}", 1, t, &a),
+	        VARSKO_OK);
+	CHECK_EQ_INT(store_outbox_add(s, "U-2026-000040", "team-b", "varsko/t/team/team-b/underretning", "{}", 1, t,
+	                              &other),
+	             VARSKO_OK);
+	CHECK_EQ_INT(take_ids(s, t, ids, 16) >= 2, 1);
+	CHECK_EQ_INT(store_outbox_dead(s, "U-2026-000040", "team-a", "cannot_open", "d-agent", t + 1, &changed),
+	             VARSKO_OK);
+	CHECK_EQ_INT(changed, 1);
+	/* The same refusal again changes nothing. */
+	CHECK_EQ_INT(store_outbox_dead(s, "U-2026-000040", "team-a", "cannot_open", "d-agent", t + 2, &changed),
+	             VARSKO_OK);
+	CHECK_EQ_INT(changed, 0);
+	CHECK_EQ_INT(store_outbox_rearm(s, t + 10000), VARSKO_OK);
+	{
+		size_t k = take_ids(s, t + 10000, ids, 16), seen_other = 0;
+
+		for (size_t i = 0; i < k; i++) {
+			CHECK(ids[i] != a);
+			seen_other += ids[i] == other;
+		}
+		CHECK_EQ_INT(seen_other, 1);
+	}
+	CHECK_EQ_INT(store_outbox_stats(s, &depth, &oldest, &dead), VARSKO_OK);
+	CHECK_EQ_INT(dead, 1);
+	CHECK_EQ_INT(depth, depth0 + 1);
+	CHECK_EQ_INT(store_outbox_dead_foreach(s, count_dead, &n), VARSKO_OK);
+	CHECK_EQ_INT(n, 1);
+
+	CHECK_EQ_INT(store_outbox_retry(s, "U-2026-000041", t + 20000, &changed), VARSKO_OK);
+	CHECK_EQ_INT(changed, 0);
+	CHECK_EQ_INT(store_outbox_retry(s, "U-2026-000040", t + 20000, &changed), VARSKO_OK);
+	CHECK_EQ_INT(changed, 1);
+	CHECK_EQ_INT(ATTEMPTS(s, a), 0);
+	{
+		size_t k = take_ids(s, t + 20000, ids, 16), seen_a = 0;
+
+		for (size_t i = 0; i < k; i++)
+			seen_a += ids[i] == a;
+		CHECK_EQ_INT(seen_a, 1);
+	}
+	CHECK_EQ_INT(store_outbox_stats(s, &depth, &oldest, &dead), VARSKO_OK);
+	CHECK_EQ_INT(dead, 0);
+
+	/* Dead again, then acknowledged by the agent after all: done. */
+	CHECK_EQ_INT(store_outbox_dead(s, "U-2026-000040", "team-a", "cannot_open", "d-agent", t + 30000, &changed),
+	             VARSKO_OK);
+	CHECK_EQ_INT(changed, 1);
+	CHECK_EQ_INT(store_outbox_ack(s, "U-2026-000040", "team-a", t + 30001), VARSKO_OK);
+	CHECK_EQ_INT(DONE_AT(s, a), t + 30001);
+	CHECK_EQ_INT(store_outbox_stats(s, &depth, &oldest, &dead), VARSKO_OK);
+	CHECK_EQ_INT(dead, 0);
+	CHECK_EQ_INT(store_outbox_ack(s, "U-2026-000040", "team-b", t + 30001), VARSKO_OK);
+}
+
 /* Rows, their attempts, next_at and puback_at survive closing and reopening the database. */
 static void test_reopen(void)
 {
@@ -422,6 +503,7 @@ int main(void)
 	test_backoff(s);
 	test_puback(s);
 	test_rearm_and_tx(s);
+	test_dead_letter(s);
 	store_close(s);
 	test_reopen();
 

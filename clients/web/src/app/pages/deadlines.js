@@ -22,7 +22,10 @@ export function deadlinesPage(main, { items, team, names, live }) {
 
 /** A `frist` or `alert` push (plain object) as a DKFDS alert. */
 export function pushAlert(p) {
-	if (p.type === 'alert') return alert('warning', null, t('deadlines.no_reader', { reference: p.reference }));
+	if (p.type === 'alert') {
+		const key = p.kind === 'dead_letter' ? 'deadlines.dead_letter' : 'deadlines.no_reader';
+		return alert(p.kind === 'dead_letter' ? 'error' : 'warning', null, t(key, { reference: p.reference }));
+	}
 	const kind = t(`deadlines.kind_${p.deadline}`);
 	return p.kind === 'escalation'
 		? alert('error', null, t('deadlines.escalation', { kind, reference: p.reference, due: when(p.due) }))
