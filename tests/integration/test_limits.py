@@ -5,7 +5,8 @@
     device; a fifth login is refused with rate_limited and a message that
     names the device cap, and closed; once one of the four closes, a new
     login succeeds;
-  - pushes to a slow reader: 32 submissions committed at once push 32
+  - pushes to a slow reader: 32 submissions committed at once (the store
+    held by a lock of the test's own while they arrive) push 32
     new_underretning to the team's myndighed session; its queue takes
     only some of them, the rest are dropped and counted, and once the queue
     has drained one "missed" push says how many: delivered plus missed is
@@ -31,6 +32,7 @@ import asyncio
 import json
 import os
 import socket
+import sqlite3
 import sys
 import time
 
@@ -124,7 +126,16 @@ async def push_burst(c, fl, port):
             routing, _ = flowlib.routing_header("inst-nordskovskolen", "6-13", False, False, sub, int(time.time()))
             env = flowlib.seal("underretning", sub, dev.id, dev.sign_sk, readers, routing, pt + sub.encode())
             frames.append((cl, {"type": "submit", "id": f"s{j}", "envelope": env}))
-    await asyncio.gather(*(cl.send(f) for cl, f in frames))
+    # The store held by a write lock of our own while the 32 arrive, so that (nearly) all of them
+    # commit in one group and their pushes reach the slow session in one turn of the event loop.
+    lock = sqlite3.connect(fl.database, isolation_level=None, timeout=10)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        await asyncio.gather(*(cl.send(f) for cl, f in frames))
+        await asyncio.sleep(0.5)
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
     receipts = 0
     for cl, _ in senders:
         for _ in range(8):
