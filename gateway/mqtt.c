@@ -36,6 +36,7 @@
 #include <jansson.h>
 #include <mosquitto.h>
 
+#include "audit_agg.h"
 #include "config.h"
 #include "flow.h"
 #include "flow_event.h"
@@ -65,6 +66,7 @@ struct mqtt {
 	/* Set in mqtt_start, read-only afterwards. */
 	struct server *srv;     /* borrowed; used on the lws thread only */
 	struct worker *worker;  /* borrowed; valid until server_destroy() */
+	struct audit_agg *audit; /* borrowed (the server's); refused acks are counted there */
 	struct mosquitto *mosq; /* destroyed by mqtt_stop() */
 	struct metrics *metrics; /* borrowed (the server's); thread-safe: the link's state for /healthz */
 	char tenant[PROTO_ID_MAX + 1];
@@ -379,15 +381,11 @@ static void puback_run(struct worker_job *job, struct store *s)
 		job->result = VARSKO_ERR_UNAVAILABLE;
 		return;
 	}
-	if ((r = store_begin(s)) != VARSKO_OK)
+	/* A group job (worker.h): inside the worker's transaction, undone alone when it fails. */
+	if ((r = store_outbox_puback_info(s, j->row, j->now, &first, &info)) != VARSKO_OK)
 		goto out;
-	if ((r = store_outbox_puback_info(s, j->row, j->now, &first, &info)) != VARSKO_OK) {
-		store_rollback(s);
-		goto out;
-	}
 	if (first && info.needs_ack && info.reference[0] != '\0') {
 		if (mqtt_is_stopping(j->m)) {
-			store_rollback(s);
 			r = VARSKO_ERR_UNAVAILABLE;
 			goto out;
 		}
@@ -396,23 +394,19 @@ static void puback_run(struct worker_job *job, struct store *s)
 			j->leveret = 1;
 		} else {
 			event_result_clear(&j->res);
-			if (transient(r)) {
-				store_rollback(s);
+			if (transient(r))
 				goto out;
-			}
 			log_msg(LOGL_WARN, "mqtt: leveret for outbox row %lld refused: %s", (long long)j->row,
 			        varsko_err_name(r));
 		}
 	}
-	if ((r = store_commit(s)) != VARSKO_OK) {
-		store_rollback(s);
-		j->leveret = 0;
-		event_result_clear(&j->res);
-		goto out;
-	}
 	j->first = first;
 	r = VARSKO_OK;
 out:
+	if (r != VARSKO_OK) {
+		j->leveret = 0;
+		event_result_clear(&j->res);
+	}
 	job->result = r;
 }
 
@@ -518,9 +512,10 @@ static void ack_run(struct worker_job *job, struct store *s)
 	}
 	r = ack_apply(j, s);
 	if (r != VARSKO_OK) {
+		/* The group rolls this job back; its audit entry is counted (audit_agg.h), not lost with it. */
 		event_result_clear(&j->res);
 		snprintf(detail, sizeof(detail), "reason=%s", varsko_err_name(r));
-		(void)store_audit(s, j->now, "mqtt_refused", "-", detail);
+		audit_agg_add(j->m->audit, j->now, "mqtt_refused", "-", detail);
 	}
 	job->result = r;
 }
@@ -653,6 +648,7 @@ static void on_publish(struct mosquitto *mosq, void *obj, int mid)
 	}
 	j->base.run = puback_run;
 	j->base.done = puback_done;
+	j->base.group = 1; /* group commit: the PUBACK marks of a burst share one fdatasync */
 	j->m = m;
 	j->row = row;
 	j->now = (int64_t)time(NULL);
@@ -718,6 +714,7 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		goto fail;
 	j->base.run = ack_run;
 	j->base.done = ack_done;
+	j->base.group = 1; /* group commit: an agent's acks of a burst share one fdatasync */
 	j->m = m;
 	j->now = (int64_t)time(NULL);
 	if (len > FLOW_FRAME_MAX) {
@@ -939,6 +936,7 @@ int mqtt_start(struct mqtt **out, const struct config *cfg, struct server *srv)
 	m->refs = 1;
 	m->srv = srv;
 	m->worker = server_worker(srv);
+	m->audit = server_audit_agg(srv);
 	m->metrics = server_metrics(srv);
 	m->backoff_first = cfg->outbox_backoff_first;
 	m->backoff_max = cfg->outbox_backoff_max;

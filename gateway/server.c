@@ -1723,6 +1723,11 @@ struct worker *server_worker(struct server *srv)
 	return srv ? srv->worker : NULL;
 }
 
+struct audit_agg *server_audit_agg(struct server *srv)
+{
+	return srv ? srv->audit_agg : NULL;
+}
+
 struct metrics *server_metrics(struct server *srv)
 {
 	return srv ? srv->metrics : NULL;

@@ -92,6 +92,11 @@ struct worker;
 /* The store worker the server started; borrowed, valid until server_destroy(). */
 struct worker *server_worker(struct server *srv);
 
+struct audit_agg;
+
+/* The counted audit entries (audit_agg.h); borrowed, valid until server_destroy(); any thread. */
+struct audit_agg *server_audit_agg(struct server *srv);
+
 struct metrics;
 /*
  * The counters of /metrics and /healthz (metrics.h); borrowed, valid until

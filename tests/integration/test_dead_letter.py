@@ -210,6 +210,8 @@ def main():
         fl.stop_agent(TEAM)
         ok0 = metric(fl, "varsko_mqtt_acks_total", result="ok")
         bad0 = metric(fl, "varsko_mqtt_acks_total", result="refused")
+        commits0 = metric(fl, "varsko_store_commit_batch_size_count")
+        jobs0 = metric(fl, "varsko_store_commit_batch_size_sum")
         held = threading.Event()
 
         def hold():
@@ -240,6 +242,11 @@ def main():
         c(f"a burst of {BURST} acknowledgements while the store is held: every one applied, none refused",
           ok1 - ok0 == BURST and bad1 == bad0 and "rate_limited" not in vlog,
           f"ok +{ok1 - ok0}, refused +{bad1 - bad0}, rate_limited in log: {'rate_limited' in vlog}")
+        commits = metric(fl, "varsko_store_commit_batch_size_count") - commits0
+        jobs = metric(fl, "varsko_store_commit_batch_size_sum") - jobs0
+        harness.log(f"     the burst's acknowledgements: {jobs:.0f} in {commits:.0f} group commits")
+        c("the acknowledgements share group commits (one fdatasync for many)",
+          jobs >= BURST and commits <= BURST / 8, f"{jobs:.0f} jobs in {commits:.0f} commits")
         c("varskod still running", fl.alive("varskod"))
     checks.done()
 
