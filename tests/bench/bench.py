@@ -74,6 +74,14 @@ def proc_rss_kib(pid):
     return 0
 
 
+def machine_busy():
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
 def proc_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -87,6 +95,7 @@ class Window:
 
     def start(self):
         self.cpu0 = proc_cpu(self.pid)
+        self.busy0 = machine_busy()
         self.t0 = time.monotonic()
         try:
             self.perf = subprocess.Popen(
@@ -100,6 +109,9 @@ class Window:
     def stop(self):
         self.cpu = proc_cpu(self.pid) - self.cpu0
         self.wall = time.monotonic() - self.t0
+        b1 = machine_busy()
+        # cores of the whole machine busy in the window (other work on it included)
+        self.machine_cores = (os.cpu_count() or 1) * (b1[0] - self.busy0[0]) / max(1, b1[1] - self.busy0[1])
         self.fsyncs = None
         if self.perf is not None:
             self.perf.send_signal(signal.SIGINT)
@@ -258,7 +270,7 @@ class Bench:
             self.fl = None
 
     def devices(self):
-        return 4 if self.q else 64
+        return 4 if self.q else 256
 
     def client_counts(self):
         return [1, 4] if self.q else [1, 4, 16, 64, 256]
@@ -297,7 +309,7 @@ class Bench:
 
     def submit_once(self, clients, bad):
         w = Window(self.pid).start()
-        res = loadgen(self.fl, "submit", self.homes_file, clients=clients, duration=self.dur(10.0), doc=self.doc,
+        res = loadgen(self.fl, "submit", self.homes_file, clients=clients, duration=self.dur(8.0), doc=self.doc,
                       bad=bad)[-1]
         w.stop()
         ok = max(1, res["ok"])
@@ -308,6 +320,7 @@ class Bench:
                "x_bound": (w.cpu * 1e6 / ok) / self.bound_us if self.bound_us else None,
                "fsyncs_per_receipt": w.fsyncs / ok if w.fsyncs is not None else None,
                "varskod_cores": w.cpu / w.wall, "loadgen_cores": lg_cpu / res["wall_s"],
+               "machine_cores": w.machine_cores,
                "loadgen_cpu_us": lg_cpu * 1e6 / ok, "failed": res["failed"],
                "bad_refused": res["bad_sig_refused"], "bad_accepted": res["bad_sig_accepted"]}
         if res["errors"]:
@@ -378,7 +391,7 @@ class Bench:
     # -- outbox drain --
 
     def bench_outbox_drain(self):
-        n = 300 if self.q else 2000
+        n = 300 if self.q else 1500
         runs = []
         mosq = self.fl.procs["mosquitto"][0]
         for _ in range(self.runs):
@@ -420,14 +433,17 @@ class Bench:
         for mode, n, extra in cases:
             runs = []
             for _ in range(self.runs):
-                d = self.dur(10.0)
+                d = self.dur(10.0) + self.dur(3.0)
                 w = Window(self.pid).start()
                 p = loadgen(self.fl, mode, self.homes_file if mode == "flood" else None, clients=n,
                             duration=d + 2, extra=extra, wait=False)
                 time.sleep(1.5)  # the abuse is under way
+                alone = Window(self.pid).start()  # the abuse alone, before the legitimate client starts
+                time.sleep(self.dur(3.0))
+                alone.stop()
                 rss = [proc_rss_kib(self.pid)]
                 fds = [proc_fds(self.pid)]
-                legit = self.fresh_client(d - 1)
+                legit = self.fresh_client(d - self.dur(3.0) - 1)
                 while legit.poll() is None:
                     time.sleep(0.5)
                     rss.append(proc_rss_kib(self.pid))
@@ -440,11 +456,14 @@ class Bench:
                              "legit_p99_ms": lg["lat_ms"]["p99"], "legit_receipts": lg["ok"],
                              "varskod_rss_mib_max": max(rss) / 1024, "varskod_fds_max": max(fds),
                              "fsyncs_per_s": w.fsyncs / w.wall if w.fsyncs is not None else None,
+                             "abuse_alone_fsyncs_per_s": alone.fsyncs / alone.wall if alone.fsyncs is not None
+                             else None, "abuse_alone_varskod_cores": alone.cpu / alone.wall,
                              "varskod_cores": w.cpu / w.wall, "loadgen_cores": ab["loadgen_cpu_s"] / ab["wall_s"],
                              "abuse_closed_by_server": ab.get("closed_by_server"),
-                             "abuse_frames": ab.get("frames")})
+                             "abuse_frames": ab.get("frames"), "loadgen": ab, "legit_errors": lg["errors"]})
                 time.sleep(1.0)
-            rows.append({"label": f"{mode} {n}", "figures": agg(runs)})
+            rows.append({"label": f"{mode} {n}", "figures": agg(runs), "loadgen": [r["loadgen"] for r in runs],
+                         "legit_errors": [r["legit_errors"] for r in runs]})
             f = rows[-1]["figures"]
             print(f"bench: abuse {mode} {n}: legit {fmt(f['legit_success_pct']['median'])} % ok, p99 "
                   f"{fmt(f['legit_p99_ms']['median'])} ms, {fmt(f['fsyncs_per_s']['median'] if 'fsyncs_per_s' in f else None)} "
@@ -459,6 +478,8 @@ class Bench:
             argv = [sys.executable, os.path.join(HERE, "bench_threads.py")]
             if self.q:
                 argv += ["--messages", "40", "--sizes", "2,8"]
+            else:
+                argv += ["--messages", "200"]
             out = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
             if out.returncode != 0:
                 raise RuntimeError(f"bench_threads.py exited {out.returncode}: {out.stderr.strip()[-500:]}")
@@ -477,11 +498,11 @@ ORDER = ["crypto_bound", "submit", "submit_badsig", "idle", "outbox_drain", "abu
 SHOWN = {  # the columns of the printed table, per benchmark
     "crypto_bound": ["us_per_submission", "verify_us", "sign_us", "submissions_per_s_per_core"],
     "submit": ["receipts_per_s", "p50_ms", "p99_ms", "p999_ms", "varskod_cpu_us", "x_bound", "fsyncs_per_receipt",
-               "varskod_cores", "loadgen_cores"],
+               "varskod_cores", "loadgen_cores", "machine_cores"],
     "idle": ["opened", "rss_kib_per_conn", "varskod_rss_mib", "fresh_p99_ms", "fresh_failed"],
     "outbox_drain": ["submitted", "published_per_s", "acked_per_s", "drain_s"],
-    "abuse": ["legit_success_pct", "legit_p99_ms", "varskod_rss_mib_max", "varskod_fds_max", "fsyncs_per_s",
-              "varskod_cores"],
+    "abuse": ["legit_success_pct", "legit_p99_ms", "varskod_rss_mib_max", "varskod_fds_max",
+              "abuse_alone_fsyncs_per_s", "fsyncs_per_s", "abuse_alone_varskod_cores", "loadgen_cores"],
     "threads": ["accepted_per_s", "deliveries_per_s", "mosquitto_deliveries_per_s", "x_mosquitto"],
 }
 SHOWN["submit_badsig"] = SHOWN["submit"] + ["bad_refused", "bad_accepted"]
