@@ -148,8 +148,23 @@ def loadgen(fl, mode, homes_file, clients=1, duration=5.0, count=0, doc=None, ba
     if bad:
         argv += ["--bad-sig-percent", str(bad)]
     argv += list(extra)
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    LIVE[:] = [x for x in LIVE if x.poll() is None]
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         stdin=subprocess.PIPE if "--wait-go" in extra else subprocess.DEVNULL)
+    LIVE.append(p)
     return finish(p) if wait else p
+
+
+LIVE = []  # loadgen processes, ended by Bench.down() if still running
+
+
+def ready(p):
+    """Wait for loadgen's {"event":"ready"} line (every client connected); the line, or an error."""
+    for line in p.stdout:
+        if line.startswith("{") and json.loads(line).get("event") == "ready":
+            return json.loads(line)
+    finish(p)
+    raise RuntimeError("loadgen ended before it was ready")
 
 
 def finish(p, timeout=900):
@@ -264,7 +279,17 @@ class Bench:
         print(f"bench: fixture up in {time.monotonic() - t0:.0f} s ({n} bench devices, fd limit {hard})",
               flush=True)
 
+    def restart_varskod(self):
+        self.fl.stop_varskod()
+        self.fl.start_varskod()
+        self.pid = self.fl.procs["varskod"][0].pid
+        time.sleep(1.0)  # settled: MQTT connected, first ticks done
+
     def down(self):
+        for p in LIVE:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)
         if self.fl is not None:
             self.fl.__exit__(None, None, None)
             self.fl = None
@@ -308,9 +333,14 @@ class Bench:
     # -- durable submissions --
 
     def submit_once(self, clients, bad):
+        # The clients connect and log in first; the window (varskod CPU, fsyncs) and the clock start together.
+        p = loadgen(self.fl, "submit", self.homes_file, clients=clients, duration=self.dur(8.0), doc=self.doc,
+                    bad=bad, extra=["--wait-go"], wait=False)
+        ready(p)
         w = Window(self.pid).start()
-        res = loadgen(self.fl, "submit", self.homes_file, clients=clients, duration=self.dur(8.0), doc=self.doc,
-                      bad=bad)[-1]
+        p.stdin.write("go\n")
+        p.stdin.flush()
+        res = finish(p)[-1]
         w.stop()
         ok = max(1, res["ok"])
         lg_cpu = res["loadgen_cpu_s"]
@@ -368,17 +398,20 @@ class Bench:
                 continue
             runs = []
             for _ in range(self.runs):
+                # A fresh varskod each run: memory freed by earlier work would be reused by the
+                # connections and hide their cost.
+                self.restart_varskod()
                 rss0 = proc_rss_kib(self.pid)
                 hold = self.dur(8.0)
                 p = loadgen(self.fl, "idle", self.homes_file, clients=n, duration=hold + 2, wait=False)
-                ready = json.loads(p.stdout.readline())
+                up = ready(p)
                 time.sleep(0.5)
                 rss1 = proc_rss_kib(self.pid)
                 fds = proc_fds(self.pid)
                 legit = finish(self.fresh_client(hold))[-1]
                 res = finish(p)[-1]
-                runs.append({"opened": ready["open"], "rss_kib_per_conn": (rss1 - rss0) / max(1, ready["open"]),
-                             "varskod_rss_mib": rss1 / 1024, "varskod_fds": fds, "open_s": ready["open_s"],
+                runs.append({"opened": up["open"], "rss_kib_per_conn": (rss1 - rss0) / max(1, up["open"]),
+                             "varskod_rss_mib": rss1 / 1024, "varskod_fds": fds, "open_s": up["open_s"],
                              "fresh_p99_ms": legit["lat_ms"]["p99"], "fresh_ok": legit["ok"],
                              "fresh_failed": legit["failed"], "closed_by_server": res["closed_by_server"]})
                 time.sleep(1.0)  # varskod notices the closes

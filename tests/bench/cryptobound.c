@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "envelope.h"
+#include "file.h"
 #include "flow.h"
 #include "proto.h"
 #include "underretning.h"
@@ -49,28 +50,6 @@ static double cpu_s(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-		if (f != NULL)
-			fclose(f);
-		return NULL;
-	}
-	if ((buf = malloc((size_t)n + 1)) == NULL || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = (size_t)n;
-	return buf;
 }
 
 enum op { OP_VERIFY, OP_HASH, OP_SIGN };
@@ -120,7 +99,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cryptobound: libsodium does not start\n");
 		return 1;
 	}
-	if ((doc = read_file(argv[1], &len)) == NULL) {
+	if (file_read(argv[1], 1 << 20, 0, &doc, &len) != VARSKO_OK) {
 		fprintf(stderr, "cryptobound: cannot read %s\n", argv[1]);
 		return 1;
 	}
@@ -182,6 +161,6 @@ int main(int argc, char **argv)
 	free(env_text);
 	uh_doc_free(d);
 	proto_buf_free(&routing);
-	free(doc);
+	file_free(doc, len, 0);
 	return 0;
 }

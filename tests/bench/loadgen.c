@@ -61,6 +61,7 @@
 #include "client.h"
 #include "calendar.h"
 #include "envelope.h"
+#include "file.h"
 #include "proto.h"
 #include "underretning.h"
 
@@ -75,6 +76,7 @@ struct opts {
 	long count;
 	int bad_pct;
 	int interval_ms;
+	int wait_go; /* submit: after the ready line, wait for a line on stdin before starting the clock */
 	char **homes;
 	size_t n_homes;
 	char *doc;
@@ -96,28 +98,6 @@ static double rusage_cpu_s(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
 	       (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	long n;
-
-	if (f == NULL)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (buf = malloc((size_t)n + 1)) != NULL) {
-		if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-			free(buf);
-			buf = NULL;
-		} else {
-			buf[n] = '\0';
-			*len = (size_t)n;
-		}
-	}
-	fclose(f);
-	return buf;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -184,6 +164,7 @@ static void count_print(const struct counts *c)
 struct submit_shared {
 	const struct opts *o;
 	atomic_long issued; /* submissions started (bounded by --count) */
+	pthread_barrier_t connected, go; /* every client connected; the clock started */
 	double t_end;
 	struct counts errors;
 };
@@ -294,9 +275,19 @@ static void *submit_main(void *arg)
 	if ((r = varsko_home_open(home, &h)) != VARSKO_OK) {
 		count_add(&sh->errors, "home_open");
 		t->failed++;
-		return NULL;
 	}
-	while (!g_stop && now_s() < sh->t_end) {
+	/* Connected (a few tries) before the clock starts: the window measures submissions, not logins. */
+	for (int k = 0; h != NULL && c == NULL && k < 3; k++) {
+		if ((r = varsko_connect(h, o->ca, &c)) != VARSKO_OK) {
+			count_add(&sh->errors, varsko_strerrname(r));
+			t->failed++;
+		} else {
+			t->reconnects++;
+		}
+	}
+	pthread_barrier_wait(&sh->connected);
+	pthread_barrier_wait(&sh->go);
+	while (h != NULL && !g_stop && now_s() < sh->t_end) {
 		char sub[VARSKO_SUBMISSION_LEN + 1];
 		uint8_t rnd[16];
 		double t0;
@@ -363,8 +354,8 @@ static int run_submit(const struct opts *o)
 	pthread_mutex_init(&sh.errors.mu, NULL);
 	sh.o = o;
 	atomic_init(&sh.issued, 0);
-	t0 = now_s();
-	sh.t_end = t0 + o->duration;
+	pthread_barrier_init(&sh.connected, NULL, (unsigned)o->clients + 1);
+	pthread_barrier_init(&sh.go, NULL, (unsigned)o->clients + 1);
 	for (int i = 0; i < o->clients; i++) {
 		ts[i].sh = &sh;
 		ts[i].idx = i;
@@ -373,6 +364,18 @@ static int run_submit(const struct opts *o)
 			return 1;
 		}
 	}
+	pthread_barrier_wait(&sh.connected);
+	printf("{\"event\":\"ready\",\"clients\":%d}\n", o->clients);
+	fflush(stdout);
+	if (o->wait_go) { /* the caller starts its own measurement first, then writes a line */
+		char line[16];
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			g_stop = 1;
+	}
+	t0 = now_s();
+	sh.t_end = t0 + o->duration;
+	cpu0 = rusage_cpu_s();
+	pthread_barrier_wait(&sh.go);
 	for (int i = 0; i < o->clients; i++)
 		pthread_join(ts[i].th, NULL);
 	wall = now_s() - t0;
@@ -667,7 +670,7 @@ static int devkey_load(const char *home, struct devkey *k)
 	int r = -1;
 
 	snprintf(path, sizeof(path), "%s/device.key", home);
-	if ((text = slurp(path, &len)) == NULL)
+	if (file_read(path, 4096, 0, &text, &len) != VARSKO_OK)
 		return -1;
 	if ((j = json_loadb(text, len, 0, NULL)) != NULL && (b64 = json_string_value(json_object_get(j, "sign_sk"))) &&
 	    sodium_base642bin(k->sk, sizeof(k->sk), b64, strlen(b64), NULL, &bin, NULL,
@@ -677,8 +680,7 @@ static int devkey_load(const char *home, struct devkey *k)
 		r = 0;
 	}
 	json_decref(j);
-	sodium_memzero(text, len);
-	free(text);
+	file_free(text, len, 0);
 	return r;
 }
 
@@ -798,12 +800,46 @@ static void summary_tail(double t0, double cpu0)
 	fflush(stdout);
 }
 
+struct idle_open {
+	const struct opts *o;
+	struct raw *cs;
+	const struct devkey *keys;
+	int first, step;
+	long opened, failed;
+};
+
+/* Open and log in connections first, first + step, ... (one of several opener threads). */
+static void *idle_open_main(void *arg)
+{
+	struct idle_open *io = arg;
+	const struct opts *o = io->o;
+
+	for (int i = io->first; i < o->clients && !g_stop; i += io->step) {
+		json_t *hello = NULL;
+		if (raw_open(o, &io->cs[i], &hello) != 0 ||
+		    raw_login(o, &io->cs[i], hello, &io->keys[(size_t)i % o->n_homes]) != 0) {
+			raw_close(&io->cs[i]);
+			io->failed++;
+		} else {
+			set_nonblocking(io->cs[i].fd);
+			io->opened++;
+		}
+		json_decref(hello);
+	}
+	return NULL;
+}
+
+#define IDLE_OPENERS 16 /* logins in flight at once, so that varskod can group their audit rows */
+
 static int run_idle(const struct opts *o)
 {
 	struct raw *cs = calloc((size_t)o->clients, sizeof(*cs));
 	struct devkey *keys = calloc(o->n_homes, sizeof(*keys));
+	struct idle_open io[IDLE_OPENERS];
+	pthread_t th[IDLE_OPENERS];
 	double t0 = now_s(), cpu0 = rusage_cpu_s(), t_open;
 	long opened = 0, failed = 0, closed = 0;
+	int n_th = o->clients < IDLE_OPENERS ? o->clients : IDLE_OPENERS;
 
 	if (cs == NULL || keys == NULL)
 		return 1;
@@ -812,17 +848,17 @@ static int run_idle(const struct opts *o)
 			fprintf(stderr, "loadgen: no device key in %s\n", o->homes[i]);
 			return 1;
 		}
-	for (int i = 0; i < o->clients && !g_stop; i++) {
-		json_t *hello = NULL;
+	for (int i = 0; i < o->clients; i++)
 		cs[i].fd = -1;
-		if (raw_open(o, &cs[i], &hello) != 0 || raw_login(o, &cs[i], hello, &keys[(size_t)i % o->n_homes]) != 0) {
-			raw_close(&cs[i]);
-			failed++;
-		} else {
-			set_nonblocking(cs[i].fd);
-			opened++;
-		}
-		json_decref(hello);
+	for (int k = 0; k < n_th; k++) {
+		io[k] = (struct idle_open){o, cs, keys, k, n_th, 0, 0};
+		if (pthread_create(&th[k], NULL, idle_open_main, &io[k]) != 0)
+			return 1;
+	}
+	for (int k = 0; k < n_th; k++) {
+		pthread_join(th[k], NULL);
+		opened += io[k].opened;
+		failed += io[k].failed;
 	}
 	t_open = now_s() - t0;
 	printf("{\"event\":\"ready\",\"open\":%ld,\"failed\":%ld,\"open_s\":%.2f}\n", opened, failed, t_open);
@@ -1020,16 +1056,16 @@ static void usage(void)
 {
 	fprintf(stderr,
 	        "usage: loadgen MODE --url wss://127.0.0.1:PORT --ca FILE [--homes FILE] [--clients N]\n"
-	        "       [--duration S] [--count N] [--doc FILE] [--bad-sig-percent P] [--interval-ms MS]\n"
+	        "       [--duration S] [--count N] [--doc FILE] [--bad-sig-percent P] [--interval-ms MS] [--wait-go]\n"
 	        "MODE: submit | idle | garbage | slowloris | flood. --homes: a file naming enrolled homes, one a line.\n");
 }
 
 static int load_homes(struct opts *o)
 {
 	size_t len = 0;
-	char *text = slurp(o->homes_path, &len), *save = NULL;
+	char *text = NULL, *save = NULL;
 
-	if (text == NULL)
+	if (file_read(o->homes_path, 16 << 20, 0, &text, &len) != VARSKO_OK)
 		return -1;
 	for (char *line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		char **p = realloc(o->homes, (o->n_homes + 1) * sizeof(*p));
@@ -1038,7 +1074,7 @@ static int load_homes(struct opts *o)
 		o->homes = p;
 		o->homes[o->n_homes++] = strdup(line);
 	}
-	free(text);
+	file_free(text, len, 0);
 	return o->n_homes > 0 ? 0 : -1;
 }
 
@@ -1059,6 +1095,10 @@ int main(int argc, char **argv)
 	o.mode = argv[1];
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--wait-go") == 0) {
+			o.wait_go = 1;
+			continue;
+		}
 		if (v == NULL) {
 			usage();
 			return 2;
@@ -1112,7 +1152,7 @@ int main(int argc, char **argv)
 	SSL_CTX_set_verify(g_ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_min_proto_version(g_ctx, TLS1_2_VERSION);
 	if (strcmp(o.mode, "submit") == 0) {
-		if (o.n_homes < 1 || o.doc_path == NULL || (o.doc = slurp(o.doc_path, &o.doc_len)) == NULL) {
+		if (o.n_homes < 1 || o.doc_path == NULL || file_read(o.doc_path, 16 << 20, 0, &o.doc, &o.doc_len) != VARSKO_OK) {
 			fprintf(stderr, "loadgen: submit needs --homes and a readable --doc\n");
 			return 2;
 		}
