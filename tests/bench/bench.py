@@ -201,7 +201,7 @@ def fmt(x):
 
 def svg_bars(path, title, rows, key, unit):
     """One bar per row (its label): the median of key, a whisker from min to max."""
-    vals = [(r["label"], r["figures"].get(key)) for r in rows]
+    vals = [(r["label"], r["figures"].get(key)) for r in rows if "figures" in r]
     vals = [(lab, f) for lab, f in vals if f]
     w, h, left, top, bottom = 640, 320, 70, 40, 50
     vmax = max([f["max"] for _, f in vals] + [1e-9])
@@ -597,7 +597,8 @@ def main():
                 if name != "threads" and name != "crypto_bound" and b.fl is None:
                     b.up()
                 rows, key, unit = getattr(b, "bench_" + name)()
-                results["benchmarks"][name] = {"rows": rows, "target": TARGETS[name], "seconds": time.monotonic() - t1}
+                results["benchmarks"][name] = {"rows": rows, "target": TARGETS[name], "seconds": time.monotonic() - t1,
+                                               "date": results["date"], "runs": b.runs}
                 svg_bars(os.path.join(args.out, f"{name}.svg"), f"{name} ({unit})", rows, key, unit)
             except Exception as e:  # one benchmark failing does not stop the others
                 failed += 1
@@ -606,7 +607,18 @@ def main():
     finally:
         b.down()
     results["seconds"] = time.monotonic() - t0
-    with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as f:
+    path = os.path.join(args.out, "results.json")
+    if args.only and os.path.exists(path):
+        # --only: the other benchmarks' figures of the last run stay (each carries its own date)
+        try:
+            with open(path, encoding="utf-8") as f:
+                old = json.load(f)
+            merged = dict(old.get("benchmarks", {}))
+            merged.update(results["benchmarks"])
+            results["benchmarks"] = {n: merged[n] for n in ORDER if n in merged}
+        except (OSError, ValueError):
+            pass
+    with open(path, "w", encoding="utf-8") as f:
         json.dump(results, f, indent=1, ensure_ascii=False)
     print(f"\nbench: {results['machine']}, {results['date']}, {results['command']}, {results['runs']} run(s) per "
           f"figure, {results['seconds']:.0f} s; median [min–max]; results in {args.out}/results.json and *.svg")

@@ -15,8 +15,12 @@
  *              sealed correctly but carry a broken signature (one bit
  *              flipped), which varskod must refuse with bad_signature.
  *              Each receipt's latency (call to verified receipt) is kept.
+ *              Every client connects and logs in first; then a
+ *              {"event":"ready"} line, and (--wait-go) a line on stdin,
+ *              starts the clock, so the window holds submissions only.
  *   idle       --clients N raw TLS WebSockets, each logged in with a device
- *              key of --homes, then held open for --duration seconds.
+ *              key of --homes (16 opener threads), then held open for
+ *              --duration seconds after the {"event":"ready"} line.
  *   garbage    --clients N raw TLS WebSockets, never logged in, each sending
  *              a junk text frame every --interval-ms; reopened when closed.
  *   slowloris  --clients N TCP connections that start a TLS handshake (a
@@ -131,7 +135,7 @@ static void on_signal(int sig)
 /* Error counts by name: a tiny fixed table (names are static strings from varsko_strerrname or the server). */
 struct counts {
 	pthread_mutex_t mu;
-	char name[32][40];
+	char name[32][112];
 	long n[32];
 	int used;
 };
@@ -155,7 +159,7 @@ static void count_print(const struct counts *c)
 {
 	printf("{");
 	for (int i = 0; i < c->used; i++)
-		printf("%s\"%s\":%ld", i ? "," : "", c->name[i], c->n[i]);
+		printf("%s\"%s\":%ld", i ? "," : "", c->name[i], c->n[i]); /* names carry no '"' (see error_add) */
 	printf("}");
 }
 
@@ -254,6 +258,19 @@ out:
 	return r;
 }
 
+/* Count error r under its name and the library's detail (quotes and backslashes dropped for the JSON). */
+static void error_add(struct counts *c, int r, const char *detail)
+{
+	char buf[112];
+	size_t n;
+
+	snprintf(buf, sizeof(buf), "%s: %s", varsko_strerrname(r), detail != NULL ? detail : "");
+	for (n = 0; buf[n] != '\0'; n++)
+		if (buf[n] == '"' || buf[n] == '\\' || (unsigned char)buf[n] < 0x20)
+			buf[n] = '\'';
+	count_add(c, buf);
+}
+
 static int transport_error(int r)
 {
 	return r == VARSKO_ERR_CONNECT || r == VARSKO_ERR_TLS || r == VARSKO_ERR_TIMEOUT || r == VARSKO_ERR_CLOSED ||
@@ -279,7 +296,7 @@ static void *submit_main(void *arg)
 	/* Connected (a few tries) before the clock starts: the window measures submissions, not logins. */
 	for (int k = 0; h != NULL && c == NULL && k < 3; k++) {
 		if ((r = varsko_connect(h, o->ca, &c)) != VARSKO_OK) {
-			count_add(&sh->errors, varsko_strerrname(r));
+			error_add(&sh->errors, r, varsko_home_detail(h));
 			t->failed++;
 		} else {
 			t->reconnects++;
@@ -295,7 +312,7 @@ static void *submit_main(void *arg)
 
 		if (c == NULL) {
 			if ((r = varsko_connect(h, o->ca, &c)) != VARSKO_OK) {
-				count_add(&sh->errors, varsko_strerrname(r));
+				error_add(&sh->errors, r, varsko_home_detail(h));
 				t->failed++;
 				usleep(100 * 1000);
 				continue;
@@ -326,7 +343,7 @@ static void *submit_main(void *arg)
 			}
 		}
 		if (r != VARSKO_OK && !(bad && r == VARSKO_ERR_BAD_SIGNATURE)) {
-			count_add(&sh->errors, varsko_strerrname(r));
+			error_add(&sh->errors, r, varsko_conn_detail(c));
 			t->failed++;
 			if (transport_error(r)) {
 				varsko_close(c);
