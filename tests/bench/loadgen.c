@@ -271,6 +271,25 @@ static void error_add(struct counts *c, int r, const char *detail)
 	count_add(c, buf);
 }
 
+/*
+ * varsko_connect() one at a time: connects made at the same moment from
+ * several threads failed now and then in the TLS handshake ("the server
+ * accepted the connection but ended the handshake", an empty OpenSSL error;
+ * varskod logs nothing), already at 4 clients; serialised they have not so
+ * far. Whether the client library or varskod is at fault is not known yet.
+ */
+static pthread_mutex_t g_connect_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int connect_one(struct varsko_home *h, const char *ca, struct varsko_conn **c)
+{
+	int r;
+
+	pthread_mutex_lock(&g_connect_mu);
+	r = varsko_connect(h, ca, c);
+	pthread_mutex_unlock(&g_connect_mu);
+	return r;
+}
+
 static int transport_error(int r)
 {
 	return r == VARSKO_ERR_CONNECT || r == VARSKO_ERR_TLS || r == VARSKO_ERR_TIMEOUT || r == VARSKO_ERR_CLOSED ||
@@ -295,7 +314,7 @@ static void *submit_main(void *arg)
 	}
 	/* Connected (a few tries) before the clock starts: the window measures submissions, not logins. */
 	for (int k = 0; h != NULL && c == NULL && k < 3; k++) {
-		if ((r = varsko_connect(h, o->ca, &c)) != VARSKO_OK) {
+		if ((r = connect_one(h, o->ca, &c)) != VARSKO_OK) {
 			error_add(&sh->errors, r, varsko_home_detail(h));
 			t->failed++;
 		} else {
@@ -311,7 +330,7 @@ static void *submit_main(void *arg)
 		int bad;
 
 		if (c == NULL) {
-			if ((r = varsko_connect(h, o->ca, &c)) != VARSKO_OK) {
+			if ((r = connect_one(h, o->ca, &c)) != VARSKO_OK) {
 				error_add(&sh->errors, r, varsko_home_detail(h));
 				t->failed++;
 				usleep(100 * 1000);
