@@ -565,6 +565,29 @@ def print_table(results):
             print("   " + " | ".join([r["label"]] + cells))
 
 
+def markdown(results):
+    """The figures of results.json as Markdown tables (for README's "Figures")."""
+    for name in ORDER:
+        b = results["benchmarks"].get(name)
+        if b is None or b.get("error"):
+            continue
+        cols = SHOWN[name]
+        print(f"\n**{name}** ({b.get('date', results.get('date'))}, {b.get('runs', results.get('runs'))} runs; "
+              f"target: {TARGETS[name]})\n")
+        print("| " + " | ".join(["case"] + cols) + " |")
+        print("|" + " --- |" * (len(cols) + 1))
+        for r in b["rows"]:
+            if r.get("skipped"):
+                print(f"| {r['label']} | skipped: {r['skipped']} |" + " |" * (len(cols) - 1))
+                continue
+            cells = []
+            for c in cols:
+                f = r["figures"].get(c)
+                cells.append("-" if f is None else fmt(f["median"]) if f["min"] == f["max"] else
+                             f"{fmt(f['median'])} ({fmt(f['min'])}–{fmt(f['max'])})")
+            print("| " + " | ".join([r["label"]] + cells) + " |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small counts, one run (for trying the bench out)")
@@ -573,7 +596,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(harness.BUILD_ROOT, "bench"), help="results directory")
     ap.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
                     help="an extra varskod config key for the fixture (repeatable)")
+    ap.add_argument("--markdown", action="store_true",
+                    help="run nothing: print <out>/results.json as Markdown tables")
     args = ap.parse_args()
+    if args.markdown:
+        with open(os.path.join(args.out, "results.json"), encoding="utf-8") as f:
+            markdown(json.load(f))
+        return 0
     names = [n for n in ORDER if not args.only or n in args.only.split(",")]
     unknown = set(filter(None, args.only.split(","))) - set(ORDER)
     if unknown:
