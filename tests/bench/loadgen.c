@@ -796,19 +796,19 @@ static int raw_drain(struct raw *c, struct counts *codes)
 }
 
 /* Drain every open connection of cs[0..n) that poll() finds readable within wait_ms; closed ones are freed. */
-static long raw_poll_drain(struct raw *cs, int n, int wait_ms, struct counts *codes)
+static long raw_poll_drain(struct raw *cs, size_t n, int wait_ms, struct counts *codes)
 {
 	struct pollfd *pf = calloc((size_t)n, sizeof(*pf));
 	long closed = 0;
 
 	if (pf == NULL)
 		return 0;
-	for (int i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		pf[i].fd = cs[i].ssl != NULL ? cs[i].fd : -1;
 		pf[i].events = POLLIN;
 	}
 	if (poll(pf, (nfds_t)n, wait_ms) > 0) {
-		for (int i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++)
 			if (pf[i].revents != 0 && cs[i].ssl != NULL && raw_drain(&cs[i], codes) < 0) {
 				raw_close(&cs[i]);
 				closed++;
@@ -900,7 +900,7 @@ static int run_idle(const struct opts *o)
 	printf("{\"event\":\"ready\",\"open\":%ld,\"failed\":%ld,\"open_s\":%.2f}\n", opened, failed, t_open);
 	fflush(stdout);
 	while (!g_stop && now_s() < t0 + t_open + o->duration) {
-		closed += raw_poll_drain(cs, o->clients, 500, NULL); /* pings answered, pushes dropped */
+		closed += raw_poll_drain(cs, (size_t)o->clients, 500, NULL); /* pings answered, pushes dropped */
 	}
 	printf("{\"mode\":\"idle\",\"clients\":%d,\"opened\":%ld,\"failed\":%ld,\"closed_by_server\":%ld,"
 	       "\"still_open\":%ld,\"open_s\":%.2f",
@@ -952,7 +952,7 @@ static int run_garbage(const struct opts *o)
 				c->next = t + o->interval_ms / 1e3;
 			}
 		}
-		closed += raw_poll_drain(cs, o->clients, 5, &codes);
+		closed += raw_poll_drain(cs, (size_t)o->clients, 5, &codes);
 	}
 	printf("{\"mode\":\"garbage\",\"clients\":%d,\"opens\":%ld,\"open_failed\":%ld,\"closed_by_server\":%ld,"
 	       "\"frames\":%ld,\"answers\":",
