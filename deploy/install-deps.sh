@@ -28,9 +28,10 @@ build_pkgs=(gcc meson ninja-build pkg-config libwebsockets-dev libmosquitto-dev
 runtime_pkgs=(libwebsockets17 libmosquitto1 libsodium23 libsqlite3-0 libjansson4 libssl3
 	mosquitto mosquitto-clients openssl sqlite3)
 # systemd gives systemd-analyze (verify, security) even where it is not PID 1;
-# man-db gives man and lexgrog for the man page checks.
+# man-db gives man and lexgrog for the man page checks; linux-perf gives perf, with
+# which tests/bench counts varskod's fsyncs (tracepoint counters, no ptrace).
 test_pkgs=(python3 python3-paho-mqtt python3-websockets python3-nacl python3-prometheus-client faketime tzdata
-	clang libclang-rt-14-dev valgrind chromium fiu-utils systemd man-db)
+	clang libclang-rt-14-dev valgrind chromium fiu-utils systemd man-db linux-perf)
 # Node.js and npm run the browser tools of the tests (tests/browser: playwright-core
 # driving Debian's chromium). They are wanted only when `node` and `npm` are not on
 # PATH already: a Node.js from another Debian-format source (e.g. one that bundles
