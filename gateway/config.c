@@ -88,7 +88,7 @@ static const struct key_def keys[] = {
 	INT(health_outbox_max, 1000, 1, 100000000),
 	INT(thread_retention_days, 180, 1, 3650),
 	INT(max_attachment, 26214400, 1, 1073741824),
-	INT(max_conns_per_address, 64, 1, 100000),
+	INT(max_conns_per_address, 256, 1, 100000),
 	INT(max_sessions_per_device, 4, 1, 1000),
 	INT(max_sessions_per_user, 16, 1, 10000),
 	INT(mem_budget_bytes, 268435456, 1048576, 2147483647),

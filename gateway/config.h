@@ -83,7 +83,7 @@ struct config {
 	                              default 180 (docs/THREADS.md "Retention") */
 	int max_attachment;        /* bytes of one attachment's plaintext, 1..1073741824 (BLOB_PLAIN_MAX), default 25 MiB */
 	/* Limits against abuse (docs/WIRE-BEHAVIOUR.md "Limits"). */
-	int max_conns_per_address;    /* connections from one IPv4 address or IPv6 /64, 1..100000, default 64 */
+	int max_conns_per_address;    /* connections from one IPv4 address or IPv6 /64, 1..100000, default 256 */
 	int max_sessions_per_device;  /* logged-in sessions of one device, 1..1000, default 4 (agents: per user) */
 	int max_sessions_per_user;    /* logged-in sessions of one user, 1..10000, default 16 */
 	int mem_budget_bytes;         /* frame bytes all sessions may hold, 1 MiB..2 GiB-1, default 256 MiB */

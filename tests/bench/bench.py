@@ -155,6 +155,7 @@ def loadgen(fl, mode, homes_file, clients=1, duration=5.0, count=0, doc=None, ba
     return finish(p) if wait else p
 
 
+ABUSE_SOURCE = "127.0.0.3"  # the abusers' address; the legitimate client connects from 127.0.0.1
 LIVE = []  # loadgen processes, ended by Bench.down() if still running
 
 
@@ -253,7 +254,12 @@ class Bench:
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # varskod inherits it
         self.nofile = hard
-        conf = {"max_sessions": min(100000, max(self.idle_counts() + [100]) + 1000)}
+        # A capacity fixture: the load comes from one loopback address and 256 devices, standing for
+        # many people at many addresses, so the caps per address, device and user are raised (test_abuse
+        # and test_limits prove those caps; the abusers here connect from ABUSE_SOURCE).
+        conf = {"max_sessions": min(100000, max(self.idle_counts() + [100]) + 1000),
+                "max_conns_per_address": 100000, "max_sessions_per_device": 1000,
+                "max_sessions_per_user": 1000}
         for kv in self.args.config:
             k, v = kv.split("=", 1)
             conf[k] = v
@@ -460,8 +466,9 @@ class Bench:
     # -- abuse --
 
     def bench_abuse(self):
-        cases = [("garbage", 100 if self.q else 500, []), ("slowloris", 200 if self.q else 2000, []),
-                 ("flood", 1, [])]
+        src = ["--source", ABUSE_SOURCE]
+        cases = [("garbage", 100 if self.q else 500, src), ("slowloris", 200 if self.q else 2000, src),
+                 ("flood", 1, src)]
         rows = []
         for mode, n, extra in cases:
             runs = []

@@ -73,6 +73,7 @@
 
 struct opts {
 	const char *mode, *url, *ca, *doc_path, *homes_path;
+	const char *source; /* --source: the local IPv4 address raw sockets connect from; NULL: any */
 	char host[64];
 	int port;
 	int clients;
@@ -485,6 +486,16 @@ static int tcp_connect(const struct opts *o)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (o->source != NULL) {
+		struct sockaddr_in l;
+
+		memset(&l, 0, sizeof(l));
+		l.sin_family = AF_INET;
+		if (inet_pton(AF_INET, o->source, &l.sin_addr) != 1 || bind(fd, (struct sockaddr *)&l, sizeof(l)) != 0) {
+			close(fd);
+			return -1;
+		}
+	}
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
 		close(fd);
 		return -1;
@@ -1093,6 +1104,7 @@ static void usage(void)
 	fprintf(stderr,
 	        "usage: loadgen MODE --url wss://127.0.0.1:PORT --ca FILE [--homes FILE] [--clients N]\n"
 	        "       [--duration S] [--count N] [--doc FILE] [--bad-sig-percent P] [--interval-ms MS] [--wait-go]\n"
+	        "       [--source ADDR]  (raw modes: connect from this local IPv4 address)\n"
 	        "MODE: submit | idle | garbage | slowloris | flood. --homes: a file naming enrolled homes, one a line.\n");
 }
 
@@ -1158,6 +1170,8 @@ int main(int argc, char **argv)
 			o.bad_pct = atoi(v);
 		else if (strcmp(a, "--interval-ms") == 0)
 			o.interval_ms = atoi(v);
+		else if (strcmp(a, "--source") == 0)
+			o.source = v;
 		else {
 			usage();
 			return 2;

@@ -5,7 +5,7 @@ While each abuse runs, the C CLI `varsko` as an enrolled fagperson sends
 underretninger (a login and a receipt each) and runs `whoami` (a login),
 one after the other, from 127.0.0.1: every one of them must succeed. The
 abusers connect from other loopback addresses (127.0.0.3 and up), so that
-the per-address cap (max_conns_per_address, default 64) is theirs to hit:
+the per-address cap (max_conns_per_address, 64 here) is theirs to hit:
 
   (a) 300 unauthenticated WebSockets from six addresses send junk frames
       and reconnect when closed; the token bucket on refusals before login
@@ -202,7 +202,7 @@ async def ping_flood(fl, out):
 def main():
     checks = harness.Checks()
     c = checks.check
-    with flowlib.Flow(agents=[], users=[ANNA, JONAS], config={"unauth_frames_per_second": 100}) as fl:
+    with flowlib.Flow(agents=[], users=[ANNA, JONAS], config={"unauth_frames_per_second": 100, "max_conns_per_address": PER_ADDRESS}) as fl:
         fl.setup(org=False)
         port = admin_port_of(fl.conf)
         pid = fl.procs["varskod"][0].pid

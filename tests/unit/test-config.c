@@ -53,7 +53,7 @@ static void test_defaults(void)
 	CHECK_EQ_INT(c.device_validity_days, 365);
 	CHECK_EQ_INT(c.invite_validity_hours, 72);
 	CHECK_EQ_INT(c.max_sessions, 10000);
-	CHECK_EQ_INT(c.max_conns_per_address, 64);
+	CHECK_EQ_INT(c.max_conns_per_address, 256);
 	CHECK_EQ_INT(c.max_sessions_per_device, 4);
 	CHECK_EQ_INT(c.max_sessions_per_user, 16);
 	CHECK_EQ_INT(c.mem_budget_bytes, 268435456);
