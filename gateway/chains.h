@@ -18,6 +18,8 @@
 
 #include <jansson.h>
 
+#include <sodium.h>
+
 #include "chain.h"
 #include "keybox.h"
 #include "store.h"
@@ -27,6 +29,7 @@ struct chain_rows {
 	struct chain_link *links; /* n of cap */
 	size_t n, cap;
 	json_t *arr; /* with want_json: the links as JSON objects */
+	crypto_generichash_state hs; /* over every stored link's bytes: the verification memo's key (chains.c) */
 };
 
 struct userchain {
@@ -40,6 +43,7 @@ struct orgchain {
 	int has_root;
 	uint8_t root_pk[PROTO_PK_LEN];
 	struct chain_org_state state;
+	uint8_t memo_key[crypto_generichash_BYTES]; /* of rows and root (chains.c's memo); zero without a root */
 };
 
 /* A team chain, verified against the org chain (org.state gives the admins). */

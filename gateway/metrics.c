@@ -342,7 +342,7 @@ int metrics_text(const struct metrics *m, const struct metrics_view *v, struct p
 	       "Underretninger their agent refused for good (dead letters), since varskod started.");
 	sample_u(b, "varsko_dead_letters_total", get(&m->dead_letters));
 
-	family(b, "varsko_store_commit_batch_size", "histogram", "Jobs (submissions) per group-commit transaction.");
+	family(b, "varsko_store_commit_batch_size", "histogram", "Jobs (submissions, thread messages, PUBACK marks, agents' acks) per group-commit transaction.");
 	histogram_text(b, "varsko_store_commit_batch_size", &m->batch, batch_bounds, N_BATCH, 0);
 	family(b, "varsko_store_commit_seconds", "histogram", "Time the COMMIT of a group-commit transaction took.");
 	histogram_text(b, "varsko_store_commit_seconds", &m->commit, commit_bounds, N_COMMIT, 1);

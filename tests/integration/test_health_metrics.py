@@ -226,10 +226,11 @@ def main():
         c("every error name is a series of varsko_frames_refused_total (zeros included)",
           all(("varsko_frames_refused_total", (("code", k),)) in m1
               for k in ("bad_json", "not_found", "bad_signature", "unavailable", "too_large")))
-        c(f"the group commits held exactly the {N} submissions",
-          delta("varsko_store_commit_batch_size_sum") == N, str(delta("varsko_store_commit_batch_size_sum")))
+        # Group jobs are the submissions and the broker's PUBACK marks of their publications.
+        jobs = delta("varsko_store_commit_batch_size_sum")
+        c(f"the group commits held the {N} submissions (and the PUBACK marks)", jobs >= N, str(jobs))
         ncommits = delta("varsko_store_commit_batch_size_count")
-        c("one to N group commits, each timed", 1 <= ncommits <= N and
+        c("one group commit or more, never more than their jobs, each timed", 1 <= ncommits <= jobs and
           delta("varsko_store_commit_seconds_count") == ncommits, f"{ncommits} batches")
         c("no group commit failed", delta("varsko_store_commit_failures_total") == 0)
         c("varsko_mqtt_connected is 1", val(m1, "varsko_mqtt_connected") == 1)
