@@ -443,7 +443,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	}
 	a->connected = 1;
 	/* Publications of an earlier connection are re-sent below and tracked anew. */
-	memset(a->inflight, 0, sizeof(a->inflight));
+	memset(a->inflight, 0, AGENT_INFLIGHT_MAX * sizeof(*a->inflight));
 	agent_log("connected to the broker");
 	/* Subscribe every time: the broker may have lost the persistent session. */
 	if ((sr = mosquitto_subscribe(mosq, NULL, a->sub_topic, 1)) != MOSQ_ERR_SUCCESS)
@@ -595,6 +595,10 @@ int main(int argc, char **argv)
 	text_json_wipe_install();
 	memset(&a, 0, sizeof(a));
 	a.case_fd = a.acks_fd = a.spool_fd = a.metrics_dirfd = -1;
+	if ((a.inflight = calloc(AGENT_INFLIGHT_MAX, sizeof(*a.inflight))) == NULL) {
+		fprintf(stderr, "varsko-agent: out of memory\n");
+		return EXIT_FAILURE;
+	}
 	a.tenant = DEFAULT_TENANT;
 	opterr = 0;
 	/* -h and -V as everywhere; every other option is long only. */
@@ -745,6 +749,7 @@ out:
 	free(a.metrics_name);
 	keys_free(a.keys);
 	free(a.cert_json);
+	free(a.inflight);
 	sodium_memzero(&a, sizeof(a));
 	return rc;
 }

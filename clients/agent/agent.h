@@ -37,7 +37,7 @@
 #include "client.h"
 #include "flow.h"
 
-#define AGENT_INFLIGHT_MAX  1024  /* publications whose PUBACK we track */
+#define AGENT_INFLIGHT_MAX  65536 /* publications whose PUBACK we track: indexed by MQTT message id, all of them */
 #define AGENT_ACK_MAX       65536 /* size cap of a stored event file */
 #define AGENT_TEAMKEY_TICK  5     /* seconds (monotonic) between two teamkey_maintain() */
 #define AGENT_TEAMKEY_CACHE 32    /* opened team key generations kept in memory */
@@ -57,7 +57,13 @@ struct agent_stats {
 	int64_t last_success; /* wall clock of the last one filed or acknowledged again as a duplicate; 0: none */
 };
 
-/* A publication waiting for its PUBACK, so its ack can be marked sent. */
+/*
+ * A publication waiting for its PUBACK, so its ack can be marked sent. The
+ * table covers every MQTT message id (1..65535): a burst of underretninger
+ * from the broker is read before the PUBACKs queued behind it, so the
+ * publications in flight can number thousands (a fixed table of 1024 left
+ * later ones unmarked, sent again on every connect).
+ */
 struct agent_inflight {
 	int mid; /* 0: free slot */
 	char reference[FLOW_REF_MAX + 1];
@@ -85,7 +91,7 @@ struct agent {
 	char ack_topic[PROTO_ID_MAX * 2 + 32];
 	char sub_topic[PROTO_ID_MAX * 2 + 48];
 	int connected; /* CONNACK accepted and not disconnected since */
-	struct agent_inflight inflight[AGENT_INFLIGHT_MAX];
+	struct agent_inflight *inflight; /* AGENT_INFLIGHT_MAX entries, [mid]; allocated in main */
 
 	/* varskod: the WebSocket session (NULL while down; reopened at the next tick or when a message needs it) */
 	const char *home_path;    /* borrowed (argv or the environment) */

@@ -207,19 +207,17 @@ out:
 	return r;
 }
 
-/* Remember publication mid until its PUBACK; when the table is full it is simply not marked (re-sent later). */
+/* Remember publication mid until its PUBACK (one entry per message id, so none is left out). */
 static void track(struct agent *a, int mid, const char *ref, enum flow_event_kind kind)
 {
-	for (size_t i = 0; i < AGENT_INFLIGHT_MAX; i++) {
-		struct agent_inflight *f = &a->inflight[i];
+	struct agent_inflight *f;
 
-		if (f->mid == 0) {
-			f->mid = mid;
-			snprintf(f->reference, sizeof(f->reference), "%s", ref);
-			f->kind = kind;
-			return;
-		}
-	}
+	if (mid <= 0 || mid >= AGENT_INFLIGHT_MAX)
+		return;
+	f = &a->inflight[mid];
+	f->mid = mid;
+	snprintf(f->reference, sizeof(f->reference), "%s", ref);
+	f->kind = kind;
 }
 
 /*
@@ -357,23 +355,20 @@ out:
 void casedir_on_puback(struct agent *a, int mid)
 {
 	char name[NAME_MAX + 1];
+	struct agent_inflight *f;
 	int fd;
 
-	for (size_t i = 0; i < AGENT_INFLIGHT_MAX; i++) {
-		struct agent_inflight *f = &a->inflight[i];
-
-		if (f->mid != mid || mid == 0)
-			continue;
-		a->stats.events_sent++;
-		/* The marker needs no fsync: losing it only means the event is sent once more. */
-		if (ack_name(name, f->reference, f->kind, "sent") == VARSKO_OK) {
-			fd = openat(a->acks_fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
-		}
-		f->mid = 0;
+	if (mid <= 0 || mid >= AGENT_INFLIGHT_MAX || a->inflight[mid].mid != mid)
 		return;
+	f = &a->inflight[mid];
+	a->stats.events_sent++;
+	/* The marker needs no fsync: losing it only means the event is sent once more. */
+	if (ack_name(name, f->reference, f->kind, "sent") == VARSKO_OK) {
+		fd = openat(a->acks_fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
 	}
+	f->mid = 0;
 }
 
 /*

@@ -849,7 +849,16 @@ def check_exactly_once(checks, fl, team, refs, stamps=None, what="", only=True):
                      if f"{r}.{k}.json" not in acks)
     c(f"{what}the agent's .acks holds the signed modtaget and journaliseret of every reference", not missing,
       f"{len(acks)} entries; missing {missing[:4]}")
-    unsent = sorted(f"{r}.{k}" for r in refs for k in ("modtaget", "journaliseret") if f"{r}.{k}.sent" not in acks)
+    # The agent marks an event sent when the broker's PUBACK reaches it, which may come after varskod has
+    # already applied the event: give the last markers a moment.
+    deadline = time.monotonic() + 10
+    while True:
+        unsent = sorted(f"{r}.{k}" for r in refs for k in ("modtaget", "journaliseret")
+                        if f"{r}.{k}.sent" not in acks)
+        if not unsent or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+        acks = set(fl.ack_entries(team))
     c(f"{what}the agent marked every stored event sent (PUBACK)", not unsent, f"not sent: {unsent[:4]}")
     stored = {}
     for ref, kind, ev in fl.q("SELECT reference, kind, event FROM events WHERE kind IN ('modtaget','journaliseret')"):
