@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzz.h"
 #include "route.h"
 #include "store.h"
 
@@ -47,7 +48,6 @@ static void cleanup(void)
 
 static struct store *fuzz_store(void)
 {
-	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	char path[320], err[256];
 	FILE *f;
 	char *doc;
@@ -55,9 +55,7 @@ static struct store *fuzz_store(void)
 
 	if (st != NULL)
 		return st;
-	snprintf(dir, sizeof dir, "%s/varsko-fuzz-import-XXXXXX", tmp);
-	if (mkdtemp(dir) == NULL)
-		abort();
+	fuzz_tmpdir("import", dir, sizeof dir);
 	atexit(cleanup);
 	snprintf(path, sizeof path, "%s/varsko.db", dir);
 	if (store_open(&st, path, 1) != VARSKO_OK || (f = fopen(FUZZ_DEMO_DOC, "rb")) == NULL)

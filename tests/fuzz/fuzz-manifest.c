@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backup.h"
+#include "fuzz.h"
 #include "varsko/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,25 +36,11 @@ static void cleanup(void)
 
 static void fuzz_dirs(void)
 {
-	const char *tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-
 	if (dir[0] != '\0')
 		return;
-	snprintf(dir, sizeof dir, "%s/varsko-fuzz-manifest-XXXXXX", tmp);
-	if (mkdtemp(dir) == NULL)
-		abort();
+	fuzz_tmpdir("manifest", dir, sizeof dir);
 	snprintf(dir2, sizeof dir2, "%s/again", dir);
 	atexit(cleanup);
-}
-
-static int all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -78,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    backup_manifest_write(dir2, m) != VARSKO_OK || backup_manifest_read(dir2, m2, err, sizeof err) != VARSKO_OK ||
 		    memcmp(m, m2, sizeof(*m)) != 0)
 			abort();
-	} else if (r != VARSKO_ERR_BAD_INPUT || err[0] == '\0' || !all_zero(m, sizeof(*m))) {
+	} else if (r != VARSKO_ERR_BAD_INPUT || err[0] == '\0' || !fuzz_all_zero(m, sizeof(*m))) {
 		abort();
 	}
 	free(m);

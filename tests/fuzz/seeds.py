@@ -12,29 +12,17 @@ import copy
 import hashlib
 import json
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-CORPUS = os.path.join(HERE, "corpus")
+sys.path.insert(0, os.path.join(ROOT, "proto", "vectors"))
+import gen_corpus  # noqa: E402  (write_all: seed-<sha256> files, old seeds replaced)
 
 
 def write_all(sub, items):
-    d = os.path.join(CORPUS, sub)
-    os.makedirs(d, exist_ok=True)
-    for old in os.listdir(d):
-        if old.startswith("seed-"):
-            os.remove(os.path.join(d, old))
-    seen = set()
-    for data in items:
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        if data in seen:
-            continue
-        seen.add(data)
-        name = "seed-" + hashlib.sha256(data).hexdigest()[:16]
-        with open(os.path.join(d, name), "wb") as f:
-            f.write(data)
-    return len(seen)
+    """gen_corpus.py's, which takes bytes; texts here are UTF-8."""
+    return gen_corpus.write_all(sub, [i.encode("utf-8") if isinstance(i, str) else i for i in items])
 
 
 def dumps(o):
