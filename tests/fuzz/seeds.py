@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Write the seed corpora of the fuzz targets route, import, msg, blob and
-manifest (tests/fuzz/corpus/NAME/seed-*) from deploy/demo/slagelse.json and
-proto/vectors/blob.json, plus hand-made edge cases. Deterministic; run with
+"""Write the seed corpora of the fuzz targets route, import, msg, blob,
+manifest and answer (tests/fuzz/corpus/NAME/seed-*) from
+deploy/demo/slagelse.json and proto/vectors/ (blob.json, flow.json,
+chain.json), plus hand-made edge cases. Deterministic; run with
 Debian's /usr/bin/python3 after changing either file. Other files in the
 corpus directories (crashes kept as regression inputs, "crash-*") stay.
 The older targets' seeds come from proto/vectors/gen_corpus.py.
@@ -111,5 +112,21 @@ manifest += [dumps(dict(man, format_version=2)), dumps(dict(man, created="2026-1
              dumps(dict(man, database=dict(man["database"], sha256="AB" * 32))),
              dumps(dict(man, database=dict(man["database"], bytes=-1))), "{", "", "[]"]
 
-for name, items in (("route", route), ("import", imp), ("msg", msg), ("blob", blob), ("manifest", manifest)):
+# ---- answer: a receipt, a roster, a user chain as varskod answers them ----
+with open(os.path.join(ROOT, "proto", "vectors", "flow.json"), encoding="utf-8") as f:
+    FLOW = json.load(f)
+with open(os.path.join(ROOT, "proto", "vectors", "chain.json"), encoding="utf-8") as f:
+    CHAIN = json.load(f)
+receipt = FLOW["receipt"]["json"]
+roster = json.loads(FLOW["roster"]["json"])
+links = [json.loads(x["json"]) for x in CHAIN["user"]["links"]]
+answer = [receipt, receipt.replace('"U-2026-000001"', '"U-2026-000002"'), receipt[:-1], receipt + receipt,
+          FLOW["roster"]["json"], dumps({"roster": roster}), dumps(dict(roster, team="team-other")),
+          dumps(dict(roster, devices=roster["devices"][:1])),
+          dumps({"links": links, "certs": [], "user": CHAIN["user"]["user"]}),
+          dumps({"links": links[:1], "certs": [json.loads(FLOW["sender_cert"])], "user": CHAIN["user"]["user"]}),
+          dumps({"links": [], "certs": []}), dumps({"links": {}, "certs": []}), "{}", "[]", ""]
+
+for name, items in (("route", route), ("import", imp), ("msg", msg), ("blob", blob), ("manifest", manifest),
+                    ("answer", answer)):
     print(name, write_all(name, items))
