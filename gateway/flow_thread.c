@@ -47,6 +47,8 @@
 #define SYNC_BYTES ENV_JSON_MAX
 
 /* What the log says of a thread request that succeeded: the thread by log_id() and a short note (no content). */
+static void note(struct flow_job *j, const char *thread, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static void note(struct flow_job *j, const char *thread, const char *fmt, ...)
 {
 	va_list ap;

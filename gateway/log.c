@@ -110,6 +110,8 @@ static void log_json_escape(char *line, size_t *n, size_t cap, const char *s, si
 	}
 }
 
+static void log_vmsg(enum log_level level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void log_vmsg(enum log_level level, const char *fmt, va_list ap)
 {
 	char msg[LOG_LINE_MAX], line[2 * LOG_LINE_MAX + 96], ts[CAL_TIME_LEN + 1];

@@ -10,12 +10,14 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
 #include "flow.h"
 #include "policy.h"
+#include "route.h"
 #include "store-internal.h"
 
 #define IMPORT_DOC_MAX (4 * 1024 * 1024)
@@ -752,6 +754,37 @@ static int write_doc(struct imp *im, json_t *doc, int64_t now)
 	return store_audit(im->s, now, "import", "-", detail);
 }
 
+/*
+ * The rules as stored after the write must load the way varskod loads them
+ * for every submission (flow_submit.c flow_load_rules(): store_routing_doc,
+ * then route_load), so route.c stays the one judge of a rule: a document
+ * that validate() lets through but route_load() refuses (a duplicate in a
+ * condition list, more than ROUTE_RULES_MAX rules, outside_office_hours
+ * without office hours) is refused here instead of stopping every
+ * submission later. No rules at all (none ever imported) is not a fault.
+ */
+static int check_stored_routing(struct imp *im)
+{
+	struct route_rules *rules = NULL;
+	const char *detail = NULL;
+	char *doc = NULL;
+	size_t len = 0;
+	int r = store_routing_doc(im->s, &doc, &len);
+
+	if (r != VARSKO_OK)
+		return r == VARSKO_ERR_NOT_FOUND ? VARSKO_OK : r;
+	if ((rules = malloc(sizeof(*rules))) == NULL) {
+		free(doc);
+		return VARSKO_ERR_NOMEM;
+	}
+	r = route_load(doc, len, rules, &detail);
+	free(rules);
+	free(doc);
+	if (r == VARSKO_ERR_NOMEM)
+		return r;
+	return r == VARSKO_OK ? VARSKO_OK : fail(im, "$.routing", "%s", detail != NULL ? detail : "does not load");
+}
+
 int store_import(struct store *s, const char *json, size_t len, int64_t now, char *errbuf, size_t errcap)
 {
 	struct imp im;
@@ -782,8 +815,8 @@ int store_import(struct store *s, const char *json, size_t len, int64_t now, cha
 	/* Validate inside the write transaction, so references to stored rows cannot change meanwhile. */
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		goto out;
-	if ((r = validate(&im, doc)) == VARSKO_OK)
-		r = write_doc(&im, doc, now);
+	if ((r = validate(&im, doc)) == VARSKO_OK && (r = write_doc(&im, doc, now)) == VARSKO_OK)
+		r = check_stored_routing(&im);
 	r = store_tx_end(s, own, r);
 out:
 	json_decref(im.insts);

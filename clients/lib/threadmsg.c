@@ -146,14 +146,16 @@ out:
 	return r;
 }
 
-/* Exactly 32 bytes of standard base64 in the string v. */
+/*
+ * Exactly 32 bytes of standard base64 in the string v, in the one
+ * canonical encoding (proto_b64_decode_exact: libsodium alone also takes
+ * some bytes above 0x7f as digits, a second text for the same key).
+ */
 static int b64_32(const json_t *v, uint8_t out[32])
 {
 	const char *s = json_string_value(v);
-	size_t n = 0;
 
-	return s != NULL && json_string_length(v) == 44 &&
-	       sodium_base642bin(out, 32, s, 44, NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL) == 0 && n == 32;
+	return s != NULL && json_string_length(v) == 44 && proto_b64_decode_exact(s, out, 32) == VARSKO_OK;
 }
 
 int tmsg_file_from_json(const json_t *o, struct tmsg_file *out)

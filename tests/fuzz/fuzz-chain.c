@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "chain.h"
+#include "fuzz.h"
 
 #define CHAIN_FUZZ_LINES 64
 
@@ -28,16 +29,6 @@ static const uint8_t root_pk[32] = {
         0x7e, 0x05, 0xec, 0x43, 0xee, 0x6c, 0x8a, 0x83, 0xf3, 0xaf, 0x7b, 0x78, 0x6a, 0x17, 0x9a, 0x8f,
         0x5a, 0x8d, 0xea, 0x72, 0x67, 0xe5, 0x2f, 0x3c, 0xb4, 0xd7, 0x02, 0xa9, 0x15, 0xd7, 0x3c, 0xc0,
 };
-
-static int all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
 
 static int documented(int r)
 {
@@ -71,7 +62,7 @@ static void one_link(const uint8_t *p, size_t n, struct chain_org_state *org, st
 	int r;
 
 	if (chain_link_from_text((const char *)p, n, &l) != VARSKO_OK) {
-		if (!all_zero(&l, sizeof(l)))
+		if (!fuzz_all_zero(&l, sizeof(l)))
 			abort();
 		return;
 	}

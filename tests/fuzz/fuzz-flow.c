@@ -22,6 +22,7 @@
 #include "keybox.h"
 #include "thread.h"
 #include "underretning.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,16 +31,6 @@ static const uint8_t org_pk[32] = {
         0x1b, 0x2a, 0x11, 0x2e, 0x50, 0x42, 0x30, 0x4d, 0xc3, 0xac, 0x43, 0xa3, 0x28, 0xcd, 0x40, 0x6c,
 };
 static const int64_t now = 1795424400; /* 2026-11-23T09:00:00Z, the "now" of flow.json */
-
-static int all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
 
 static void check_roster(const json_t *j)
 {
@@ -51,7 +42,7 @@ static void check_roster(const json_t *j)
 	if (r == NULL || r2 == NULL)
 		abort();
 	if (flow_roster_from_json(j, r) != VARSKO_OK) {
-		if (!all_zero(r, sizeof(*r)))
+		if (!fuzz_all_zero(r, sizeof(*r)))
 			abort();
 		goto out;
 	}
@@ -99,7 +90,7 @@ static void check_receipt(const json_t *j, const json_t *gateway_cert)
 	int rc;
 
 	if (flow_receipt_from_json(j, &r) != VARSKO_OK) {
-		if (!all_zero(&r, sizeof(r)))
+		if (!fuzz_all_zero(&r, sizeof(r)))
 			abort();
 		return;
 	}
@@ -124,7 +115,7 @@ static void check_event(const json_t *j, const json_t *cert)
 	int rc;
 
 	if (flow_event_from_json(j, &e) != VARSKO_OK) {
-		if (!all_zero(&e, sizeof(e)))
+		if (!fuzz_all_zero(&e, sizeof(e)))
 			abort();
 		return;
 	}
@@ -167,7 +158,7 @@ static void check_header(const json_t *j)
 	if (s == NULL)
 		return;
 	/* A refused header leaves its struct zeroed. */
-	if (uh_header_from_json(s, strlen(s), &h) != VARSKO_OK && !all_zero(&h, sizeof(h)))
+	if (uh_header_from_json(s, strlen(s), &h) != VARSKO_OK && !fuzz_all_zero(&h, sizeof(h)))
 		abort();
 	free(s);
 }
@@ -225,7 +216,7 @@ static void check_mark(const json_t *j)
 	json_t *o = NULL;
 
 	if (thread_mark_from_json(j, &m) != VARSKO_OK) {
-		if (!all_zero(&m, sizeof(m)))
+		if (!fuzz_all_zero(&m, sizeof(m)))
 			abort();
 		return;
 	}

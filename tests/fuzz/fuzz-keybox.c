@@ -21,22 +21,13 @@
 #include <sodium.h>
 
 #include "keybox.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const uint8_t vector_code[KEYBOX_CODE_LEN] = {
         0xdc, 0x5c, 0xba, 0x05, 0x6a, 0xdb, 0x95, 0x0c, 0x01, 0x23, 0x8f, 0xd7, 0x12, 0x99, 0x0c, 0xdc,
 };
-
-static int all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
 
 static int parse_error(int rc)
 {
@@ -57,7 +48,7 @@ static void check_set(const uint8_t *data, size_t size)
 		abort();
 	rc = keybox_set_from_json((const char *)data, size, s);
 	if (rc != VARSKO_OK) {
-		if (!parse_error(rc) || !all_zero(s, sizeof(*s)))
+		if (!parse_error(rc) || !fuzz_all_zero(s, sizeof(*s)))
 			abort();
 		goto out;
 	}
@@ -130,7 +121,7 @@ static void check_recovery(const uint8_t *data, size_t size)
 
 	rc = keybox_recovery_from_json((const char *)data, size, &r);
 	if (rc != VARSKO_OK) {
-		if (!parse_error(rc) || !all_zero(&r, sizeof(r)))
+		if (!parse_error(rc) || !fuzz_all_zero(&r, sizeof(r)))
 			abort();
 		return;
 	}
@@ -174,7 +165,7 @@ static void check_code(const uint8_t *data, size_t size)
 	int rc = keybox_code_parse((const char *)data, size, code);
 
 	if (rc != VARSKO_OK) {
-		if (rc != VARSKO_ERR_BAD_INPUT || !all_zero(code, sizeof(code)))
+		if (rc != VARSKO_ERR_BAD_INPUT || !fuzz_all_zero(code, sizeof(code)))
 			abort();
 		return;
 	}

@@ -15,18 +15,9 @@
 #include <string.h>
 
 #include "thread.h"
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
 
 static void routing(const uint8_t *data, size_t size)
 {
@@ -34,7 +25,7 @@ static void routing(const uint8_t *data, size_t size)
 	struct proto_buf b;
 
 	if (thread_routing_decode(data, size, &r) != VARSKO_OK) {
-		if (!all_zero(&r, sizeof(r)))
+		if (!fuzz_all_zero(&r, sizeof(r)))
 			abort();
 		return;
 	}

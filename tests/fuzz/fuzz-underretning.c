@@ -4,7 +4,10 @@
  * to the same bytes). A document that parses must give either a routing header
  * whose canonical encoding and JSON form round-trip, or the documented
  * error for an age outside the groups; a failed parse returns no document
- * and an error path that is a NUL-terminated string.
+ * and an error path that is a NUL-terminated string. uh_parse_all() (what
+ * the writer is shown: every problem at once) gives uh_parse()'s result,
+ * its first problem is uh_parse()'s, and it reports problems exactly when
+ * the document is refused.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +16,24 @@
 #include "underretning.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_all(const uint8_t *data, size_t size, int r, const struct uh_error *err)
+{
+	struct uh_error list[UH_PROBLEMS_MAX];
+	struct uh_doc *d = NULL;
+	size_t n = 0;
+
+	if (uh_parse_all((const char *)data, size, &d, list, UH_PROBLEMS_MAX, &n) != r || (r == VARSKO_OK) != (d != NULL) ||
+	    (r == VARSKO_OK) != (n == 0))
+		abort();
+	for (size_t i = 0; i < n && i < UH_PROBLEMS_MAX; i++)
+		if (list[i].problem == UH_PROBLEM_NONE || memchr(list[i].path, '\0', sizeof(list[i].path)) == NULL)
+			abort();
+	if (n > 0 && (list[0].problem != err->problem || strcmp(list[0].path, err->path) != 0 ||
+	              list[0].line != err->line || list[0].column != err->column))
+		abort();
+	uh_doc_free(d);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = uh_parse((const char *)data, size, &d, &err);
 	if (memchr(err.path, '\0', sizeof(err.path)) == NULL)
 		abort();
+	check_all(data, size, r, &err);
 	if (r != VARSKO_OK) {
 		if (d != NULL || err.problem == UH_PROBLEM_NONE)
 			abort();

@@ -446,7 +446,7 @@ static void test_insert_and_lookup(void)
 	struct store_underretning u;
 	struct flow_receipt rc;
 	json_t *j = NULL;
-	enum flow_type type;
+	enum flow_type type = FLOW_T_NONE;
 	long long outbox, rows;
 	sqlite3_stmt *st = NULL;
 	(void)payload;
