@@ -152,33 +152,58 @@ def flowlib_b32(prefix, seed):
     return prefix + base64.b32encode(b).decode().rstrip("=")
 
 
+def raw_broker(fl):
+    """A second Mosquitto for the raw comparison, started by the bench: the same TLS listener as
+    deploy/mosquitto/mkconf.sh writes (client certificates, AEAD suites), but without the ACL and with free
+    client ids, so that many subscribers may share a certificate. Returns (process, port)."""
+    state = fl.path("raw-mosquitto")
+    os.makedirs(state, exist_ok=True)
+    port = harness.free_port()
+    subprocess.run([os.path.join(harness.SOURCE_ROOT, "deploy", "mosquitto", "mkconf.sh"), "--port", str(port),
+                    "--certs", fl.certs, "--state", state], check=True, capture_output=True)
+    conf = os.path.join(state, "mosquitto.conf")
+    with open(conf, encoding="utf-8") as f:
+        lines = [ln for ln in f.read().splitlines()
+                 if not ln.startswith(("acl_file", "use_username_as_clientid"))]
+    with open(conf, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    p = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    harness.wait_port(port, proc=p)
+    return p, port
+
+
 def mosquitto_case(fl, subscribers, messages, size):
     """Deliveries/s of raw Mosquitto QoS 1 over TLS: one publisher, `subscribers` subscribers, payloads of size bytes."""
     pub, sub = shutil.which("mosquitto_pub"), shutil.which("mosquitto_sub")
     if pub is None or sub is None:
         return None
-    topic = f"varsko/{flowlib.TENANT}/team/team-slagelse/bench"
-    tls = ["--cafile", fl.ca, "-h", "127.0.0.1", "-p", str(fl.mqtt_port)]
-    subs = []
-    for k in range(subscribers):
-        subs.append(subprocess.Popen(
-            [sub, *tls, "--cert", os.path.join(fl.certs, "agent-team-slagelse.crt"),
-             "--key", os.path.join(fl.certs, "agent-team-slagelse.key"), "-i", f"bench-sub-{k}-{os.getpid()}",
-             "-q", "1", "-t", topic, "-C", str(messages), "-W", "120"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
-    time.sleep(1.0)  # subscribed
-    line = ("x" * (size - 1)) + "\n"
-    t0 = time.monotonic()
-    p = subprocess.Popen([pub, *tls, "--cert", os.path.join(fl.certs, "varskod.crt"),
-                          "--key", os.path.join(fl.certs, "varskod.key"), "-i", f"bench-pub-{os.getpid()}",
-                          "-q", "1", "-t", topic, "-l"], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    p.stdin.write((line * messages).encode())
-    p.stdin.close()
-    p.wait(120)
-    for s in subs:
-        s.wait(130)
-    elapsed = time.monotonic() - t0
-    return messages * subscribers / elapsed
+    broker, port = raw_broker(fl)
+    try:
+        topic = f"varsko/{flowlib.TENANT}/team/team-slagelse/bench"
+        tls = ["--cafile", fl.ca, "-h", "127.0.0.1", "-p", str(port)]
+        subs = []
+        for k in range(subscribers):
+            subs.append(subprocess.Popen(
+                [sub, *tls, "--cert", os.path.join(fl.certs, "agent-team-slagelse.crt"),
+                 "--key", os.path.join(fl.certs, "agent-team-slagelse.key"), "-i", f"bench-sub-{k}-{os.getpid()}",
+                 "-q", "1", "-t", topic, "-C", str(messages), "-W", "120"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        time.sleep(1.0)  # subscribed
+        line = ("x" * (size - 1)) + "\n"
+        t0 = time.monotonic()
+        p = subprocess.Popen([pub, *tls, "--cert", os.path.join(fl.certs, "varskod.crt"),
+                              "--key", os.path.join(fl.certs, "varskod.key"), "-i", f"bench-pub-{os.getpid()}",
+                              "-q", "1", "-t", topic, "-l"], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdin.write((line * messages).encode())
+        p.stdin.close()
+        p.wait(120)
+        for s in subs:
+            s.wait(130)
+        elapsed = time.monotonic() - t0
+        return messages * subscribers / elapsed
+    finally:
+        broker.terminate()
+        broker.wait(10)
 
 
 def main():
