@@ -62,6 +62,7 @@
 
 #include <varsko/varsko.h>
 
+#include "clock.h"
 #include "client.h"
 #include "calendar.h"
 #include "envelope.h"
@@ -90,10 +91,7 @@ struct opts {
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return bench_clock_s(CLOCK_MONOTONIC);
 }
 
 static double rusage_cpu_s(void)

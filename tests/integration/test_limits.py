@@ -229,20 +229,31 @@ async def budget(c, fl, port):
         await cl.__aexit__()
 
 
-def crowd(c, fl, port):
-    """200 connections arriving together: the accept budget pauses the listener, it refuses none."""
+def raw_sockets(fl, n, source):
+    """n TCP connections to varskod's port from the loopback address source, never starting TLS."""
     socks = []
-    for _ in range(200):
+    for _ in range(n):
         s = socket.socket()
-        s.bind(("127.0.0.4", 0))
+        s.bind((source, 0))
         s.connect(("127.0.0.1", fl.port))
         socks.append(s)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+    return socks
+
+
+def connections_become(port, n, timeout):
+    """/metrics once varsko_connections is n, or at the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
         _, _, _, m = scrape(port)
-        if val(m, "varsko_connections") == 200:
-            break
+        if val(m, "varsko_connections") == n or time.monotonic() > deadline:
+            return m
         time.sleep(0.1)
+
+
+def crowd(c, fl, port):
+    """200 connections arriving together: the accept budget pauses the listener, it refuses none."""
+    socks = raw_sockets(fl, 200, "127.0.0.4")
+    m = connections_become(port, 200, 5)
     c("crowd: 200 connections arriving together are all accepted", val(m, "varsko_connections") == 200,
       str(val(m, "varsko_connections")))
     c("crowd: the accept budget paused the listener rather than refusing",
@@ -255,12 +266,7 @@ def crowd(c, fl, port):
 
 
 def raw_tcp(c, fl, port):
-    socks = []
-    for _ in range(60):
-        s = socket.socket()
-        s.bind(("127.0.0.3", 0))
-        s.connect(("127.0.0.1", fl.port))
-        socks.append(s)
+    socks = raw_sockets(fl, 60, "127.0.0.3")
     time.sleep(1.0)
     _, _, _, m = scrape(port)
     c("max_sessions: 40 of 60 raw TCP connections are held", val(m, "varsko_connections") == 40,
@@ -268,12 +274,7 @@ def raw_tcp(c, fl, port):
     c("max_sessions: the other 20 were refused",
       val(m, "varsko_connections_refused_total", reason="max_sessions") >= 20,
       str(val(m, "varsko_connections_refused_total", reason="max_sessions")))
-    deadline = time.monotonic() + 6
-    while time.monotonic() < deadline:
-        _, _, _, m = scrape(port)
-        if val(m, "varsko_connections") == 0:
-            break
-        time.sleep(0.2)
+    m = connections_become(port, 0, 6)
     c("handshake_timeout: raw TCP that never starts TLS is closed", val(m, "varsko_connections") == 0,
       str(val(m, "varsko_connections")))
     c("handshake_timeout: counted in /metrics",
