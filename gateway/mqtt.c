@@ -278,6 +278,7 @@ static void mqtt_take(struct mqtt *m, int64_t now)
 	}
 	j->base.run = take_run;
 	j->base.done = take_done;
+	j->base.group = 1; /* group commit: the attempt marks share the fdatasync of the jobs queued with them */
 	j->m = m;
 	j->now = now;
 	if (worker_submit(m->worker, &j->base) != VARSKO_OK) {

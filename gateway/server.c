@@ -959,6 +959,7 @@ static int session_device_job(struct session *s, const struct proto_frame *f)
 	if (f->type == PROTO_T_LOGIN) {
 		j->base.run = login_run;
 		j->base.done = login_done;
+		j->base.group = 1; /* group commit: logins arriving together share the fdatasync of their audit rows */
 		memcpy(j->device, f->u.login.device, sizeof j->device);
 		memcpy(j->nonce, s->nonce, sizeof j->nonce);
 		memcpy(j->origin, f->u.login.origin, sizeof j->origin);
