@@ -595,10 +595,6 @@ int main(int argc, char **argv)
 	text_json_wipe_install();
 	memset(&a, 0, sizeof(a));
 	a.case_fd = a.acks_fd = a.spool_fd = a.metrics_dirfd = -1;
-	if ((a.inflight = calloc(AGENT_INFLIGHT_MAX, sizeof(*a.inflight))) == NULL) {
-		fprintf(stderr, "varsko-agent: out of memory\n");
-		return EXIT_FAILURE;
-	}
 	a.tenant = DEFAULT_TENANT;
 	opterr = 0;
 	/* -h and -V as everywhere; every other option is long only. */
@@ -706,6 +702,10 @@ int main(int argc, char **argv)
 	if (mosquitto_tls_opts_set(a.mosq, 1, NULL, NULL) != MOSQ_ERR_SUCCESS ||
 	    mosquitto_tls_insecure_set(a.mosq, false) != MOSQ_ERR_SUCCESS) {
 		rc = fail(VARSKO_ERR_TLS, "cannot set the TLS options");
+		goto out;
+	}
+	if ((a.inflight = calloc(AGENT_INFLIGHT_MAX, sizeof(*a.inflight))) == NULL) {
+		rc = fail(VARSKO_ERR_NOMEM, "cannot allocate the table of publications in flight");
 		goto out;
 	}
 	/* Last: nothing is created on disk before every other check has passed. */

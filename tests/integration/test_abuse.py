@@ -249,8 +249,11 @@ def main():
         c("(b) connections over the per-address cap were refused", refused > 0, str(refused))
         c("(b) varskod's descriptors stayed bounded", peak["fds"] <= fds0 + 2 * PER_ADDRESS + 16,
           f"{peak['fds']} at most, {fds0} at rest")
-        c("(b) varskod's RSS stayed bounded (under 64 MiB more than at rest)", peak["rss"] <= rss0 + 65536,
-          f"{peak['rss']} KiB at most, {rss0} KiB at rest")
+        # Under the sanitizers (tests/run.sh sets ASAN_OPTIONS) freed memory stays in ASan's quarantine
+        # (256 MiB by default) and every allocation carries shadow and redzones: a wider bound there.
+        slack = 512 * 1024 if os.environ.get("ASAN_OPTIONS") else 65536
+        c(f"(b) varskod's RSS stayed bounded (under {slack // 1024} MiB more than at rest)",
+          peak["rss"] <= rss0 + slack, f"{peak['rss']} KiB at most, {rss0} KiB at rest")
 
         # (c) one logged-in session floods pings and never reads
         out = {}
