@@ -191,18 +191,20 @@ static int reroute(struct store *s, struct apply *a, const uint8_t h[32], int64_
                    const char *gateway_cert_json)
 {
 	char topic[256];
+	size_t envelope_at = 0;
 	int r;
 
 	if ((r = flow_text_topic_underretning(topic, sizeof(topic), tenant, a->ev.team)) != VARSKO_OK)
 		return r;
-	if ((r = flow_text_underretning(a->ev.reference, a->env_text, a->u.receipt, a->cert_text,
-	                                gateway_cert_json ? gateway_cert_json : "null", &a->payload)) != VARSKO_OK)
+	if ((r = flow_text_underretning(a->ev.reference, NULL, a->u.receipt, a->cert_text,
+	                                gateway_cert_json ? gateway_cert_json : "null", &a->payload, &envelope_at)) !=
+	    VARSKO_OK)
 		return r;
 	if ((r = store_underretning_reroute(s, a->ev.reference, a->ev.team, a->env_text, h)) != VARSKO_OK ||
 	    (r = store_deadline_set_team(s, a->ev.reference, a->ev.team)) != VARSKO_OK ||
 	    (r = store_outbox_ack(s, a->ev.reference, a->u.team, now)) != VARSKO_OK)
 		return r;
-	return store_outbox_add(s, a->ev.reference, a->ev.team, topic, a->payload, 1, now, NULL);
+	return store_outbox_add_underretning(s, a->ev.reference, a->ev.team, topic, a->payload, envelope_at, now);
 }
 
 int refusal_apply(struct store *s, const char *refusal_json, size_t len, int64_t now, const char *tenant,

@@ -12,8 +12,11 @@
 
 struct rawkv {
 	const char *key;   /* a plain ASCII key (no escaping needed) */
-	const char *value; /* raw JSON text; NULL: member left out */
+	const char *value; /* raw JSON text; NULL: member left out; raw_hole: the value is left to the reader */
 };
+
+/* The value of the one member whose text raw_object() leaves out, telling where it goes instead. */
+static const char raw_hole[] = "";
 
 static int rawkv_cmp(const void *a, const void *b)
 {
@@ -31,7 +34,7 @@ static char *quote(const char *s)
 }
 
 /* {"k1":v1,...} from raw JSON value texts, keys sorted; kv is sorted in place. *out owned by the caller. */
-static int raw_object(struct rawkv *kv, size_t n, char **out, size_t *len)
+static int raw_object(struct rawkv *kv, size_t n, char **out, size_t *len, size_t *hole)
 {
 	size_t total = 2, i, o = 0;
 	char *p;
@@ -39,6 +42,8 @@ static int raw_object(struct rawkv *kv, size_t n, char **out, size_t *len)
 	*out = NULL;
 	if (len != NULL)
 		*len = 0;
+	if (hole != NULL)
+		*hole = 0;
 	qsort(kv, n, sizeof(*kv), rawkv_cmp);
 	for (i = 0; i < n; i++)
 		if (kv[i].value != NULL)
@@ -60,6 +65,8 @@ static int raw_object(struct rawkv *kv, size_t n, char **out, size_t *len)
 		o += kl;
 		p[o++] = '"';
 		p[o++] = ':';
+		if (kv[i].value == raw_hole && hole != NULL)
+			*hole = o;
 		memcpy(p + o, kv[i].value, vl);
 		o += vl;
 	}
@@ -84,7 +91,8 @@ int flow_text_topic_underretning(char *out, size_t cap, const char *tenant, cons
 }
 
 int flow_text_underretning(const char *reference, const char *envelope_json, const char *receipt_json,
-                           const char *sender_cert_json, const char *gateway_cert_json, char **out)
+                           const char *sender_cert_json, const char *gateway_cert_json, char **out,
+                           size_t *envelope_at)
 {
 	struct rawkv kv[6];
 	char *ref = quote(reference);
@@ -95,11 +103,11 @@ int flow_text_underretning(const char *reference, const char *envelope_json, con
 		return VARSKO_ERR_NOMEM;
 	kv[0] = (struct rawkv){"type", "\"underretning\""};
 	kv[1] = (struct rawkv){"reference", ref};
-	kv[2] = (struct rawkv){"envelope", envelope_json};
+	kv[2] = (struct rawkv){"envelope", envelope_json != NULL ? envelope_json : raw_hole};
 	kv[3] = (struct rawkv){"receipt", receipt_json};
 	kv[4] = (struct rawkv){"sender_cert", sender_cert_json};
 	kv[5] = (struct rawkv){"gateway_cert", gateway_cert_json};
-	r = raw_object(kv, 6, out, NULL);
+	r = raw_object(kv, 6, out, NULL, envelope_at);
 	free(ref);
 	return r;
 }
@@ -119,7 +127,7 @@ int flow_text_pushed(const char *reference, const char *event_json, const char *
 	kv[2] = (struct rawkv){"event", event_json};
 	kv[3] = (struct rawkv){"cert", cert_json};
 	kv[4] = (struct rawkv){"envelope", env_json};
-	r = raw_object(kv, 5, out, len);
+	r = raw_object(kv, 5, out, len, NULL);
 	free(ref);
 	return r;
 }
@@ -147,7 +155,7 @@ int flow_text_merge(const json_t *small, const struct flow_text_kv *raw, size_t 
 	}
 	for (size_t i = 0; i < n; i++)
 		kv[k + i] = (struct rawkv){raw[i].key, raw[i].value};
-	r = raw_object(kv, k + n, out, len);
+	r = raw_object(kv, k + n, out, len, NULL);
 out:
 	/* raw_object() sorted kv: the texts of small's members are the ones not among raw's. */
 	for (size_t i = 0; i < k + n; i++) {

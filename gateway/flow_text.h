@@ -18,9 +18,14 @@ int flow_text_topic_team(char *out, size_t cap, const char *tenant, const char *
 /* flow_text_topic_team(..., "underretning"). */
 int flow_text_topic_underretning(char *out, size_t cap, const char *tenant, const char *team);
 
-/* {"envelope":..,"gateway_cert":..,"receipt":..,"reference":..,"sender_cert":..,"type":"underretning"}; *out owned. */
+/*
+ * {"envelope":..,"gateway_cert":..,"receipt":..,"reference":..,"sender_cert":..,"type":"underretning"}; *out
+ * owned. With envelope_json NULL the envelope's text is left out and *envelope_at (may be NULL otherwise) is the
+ * byte offset where it belongs: the outbox keeps an underretning's envelope once, in its row (store.h).
+ */
 int flow_text_underretning(const char *reference, const char *envelope_json, const char *receipt_json,
-                           const char *sender_cert_json, const char *gateway_cert_json, char **out);
+                           const char *sender_cert_json, const char *gateway_cert_json, char **out,
+                           size_t *envelope_at);
 
 /* {"cert":..,"envelope":.. (left out when env_json is NULL),"event":..,"reference":..,"type":"pushed"}. */
 int flow_text_pushed(const char *reference, const char *event_json, const char *cert_json, const char *env_json,

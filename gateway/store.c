@@ -314,6 +314,14 @@ static const char *const migrations[] = {
 	"ALTER TABLE outbox ADD COLUMN dead_reason TEXT NULL;"
 	"ALTER TABLE outbox ADD COLUMN dead_device TEXT NULL;"
 	"PRAGMA user_version = 12;",
+	/*
+	 * 12 -> 13: an underretning's envelope is written once (docs/DEVELOPING.md "Database"). A row whose
+	 * envelope_at is not NULL holds its message without the envelope, whose text belongs at that byte and
+	 * is the underretning's current envelope (store_outbox.c SQL_OUTBOX_DUE). Older rows keep their whole
+	 * payload (envelope_at NULL) and are published as they are.
+	 */
+	"ALTER TABLE outbox ADD COLUMN envelope_at INTEGER NULL CHECK (envelope_at IS NULL OR envelope_at > 0);"
+	"PRAGMA user_version = 13;",
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -20,8 +20,8 @@
 
 struct store;
 
-#define STORE_SCHEMA_VERSION 12
-#define STORE_SCHEMA_VERSION_NEXT 13 /* for tests: a database from newer code */
+#define STORE_SCHEMA_VERSION 13
+#define STORE_SCHEMA_VERSION_NEXT 14 /* for tests: a database from newer code */
 
 /*
  * Open (and with create != 0 create) the database at `path`, set and verify
@@ -310,6 +310,16 @@ void store_outbox_row_clear(struct store_outbox_row *r); /* frees payload; NULL-
 /* Queue a publication, due at `now`. Joins the caller's transaction if one is open. *id_out may be NULL. */
 int store_outbox_add(struct store *s, const char *reference, const char *team, const char *topic, const char *payload,
                      int needs_ack, int64_t now, int64_t *id_out);
+/*
+ * Queue the publication of underretning `reference` to its team (needs_ack),
+ * due at `now`, without writing its envelope twice: `payload` is the
+ * message with the envelope's text left out at byte envelope_at
+ * (flow_text_underretning() with no envelope), and store_outbox_take() puts
+ * the underretning's current envelope back in (the one it was received
+ * with, or its last re-routing's). Joins the caller's transaction if one is open.
+ */
+int store_outbox_add_underretning(struct store *s, const char *reference, const char *team, const char *topic,
+                                  const char *payload, size_t envelope_at, int64_t now);
 
 /*
  * Take up to `max` due rows (oldest first) into rows[0..*n), and in the same

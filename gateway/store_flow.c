@@ -426,7 +426,7 @@ int store_underretning_add(struct store *s, const struct store_underretning_new 
 	char topic[256], detail[PROTO_ID_MAX + 8];
 	char *receipt = NULL, *payload = NULL;
 	json_t *rj = NULL;
-	size_t i;
+	size_t i, envelope_at = 0;
 	int own = 0, r;
 
 	if (u == NULL || (rc = u->receipt) == NULL || u->envelope_json == NULL || u->envelope_hash == NULL ||
@@ -441,8 +441,8 @@ int store_underretning_add(struct store *s, const struct store_underretning_new 
 		r = VARSKO_ERR_NOMEM;
 		goto out0;
 	}
-	if ((r = flow_text_underretning(rc->reference, u->envelope_json, receipt, u->sender_cert_json,
-	                                u->gateway_cert_json, &payload)) != VARSKO_OK)
+	if ((r = flow_text_underretning(rc->reference, NULL, receipt, u->sender_cert_json, u->gateway_cert_json,
+	                                &payload, &envelope_at)) != VARSKO_OK)
 		goto out0;
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		goto out0;
@@ -456,7 +456,8 @@ int store_underretning_add(struct store *s, const struct store_underretning_new 
 		if ((r = store_deadline_add(s, rc->reference, u->deadlines[i].kind, rc->team, u->deadlines[i].due_at,
 		                            u->deadlines[i].warn_at)) != VARSKO_OK)
 			goto out;
-	if ((r = store_outbox_add(s, rc->reference, rc->team, topic, payload, 1, now, NULL)) != VARSKO_OK)
+	if ((r = store_outbox_add_underretning(s, rc->reference, rc->team, topic, payload, envelope_at, now)) !=
+	    VARSKO_OK)
 		goto out;
 	snprintf(detail, sizeof(detail), "ref=%s", rc->reference);
 	if ((r = store_audit(s, now, "underretning_received", rc->sender, detail)) != VARSKO_OK)

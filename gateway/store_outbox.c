@@ -3,6 +3,7 @@
  * outbox table is the source of truth for what still has to reach the
  * broker; see DESIGN.md "The underretning flow", step 5.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,21 @@
 /* The statements of this file (store-internal.h). */
 const char *const store_sql_outbox[STORE_SQL_COUNT] = {
         [SQL_OUTBOX_INSERT] =
-                "INSERT INTO outbox (reference, team, topic, payload, needs_ack, created_at, attempts, next_at)"
-                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6)",
+                "INSERT INTO outbox (reference, team, topic, payload, needs_ack, created_at, attempts, next_at,"
+                " envelope_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6, ?7)",
+        /*
+         * The envelope of a row that keeps it in its underretning (envelope_at not NULL) is the
+         * underretning's current one: the first, or the last re-routing's. 'null' where there is none
+         * (never, underretninger are not deleted): the agent refuses it as a dead letter, it never stalls
+         * the outbox.
+         */
         [SQL_OUTBOX_DUE] =
-                "SELECT id, coalesce(reference, ''), coalesce(team, ''), topic, payload, needs_ack, attempts,"
-                " coalesce(puback_at, 0) FROM outbox WHERE done_at IS NULL AND dead_at IS NULL AND next_at <= ?1"
-                " ORDER BY id LIMIT ?2",
+                "SELECT o.id, coalesce(o.reference, ''), coalesce(o.team, ''), o.topic, o.payload,"
+                " o.envelope_at, CASE WHEN o.envelope_at IS NOT NULL"
+                " THEN coalesce(u.current_envelope, u.envelope, 'null') END,"
+                " o.needs_ack, o.attempts, coalesce(o.puback_at, 0) FROM outbox o"
+                " LEFT JOIN underretninger u ON o.envelope_at IS NOT NULL AND u.reference = o.reference"
+                " WHERE o.done_at IS NULL AND o.dead_at IS NULL AND o.next_at <= ?1 ORDER BY o.id LIMIT ?2",
         [SQL_OUTBOX_ATTEMPT] = "UPDATE outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
         [SQL_OUTBOX_ROW] = "SELECT coalesce(reference, ''), coalesce(team, ''), topic, needs_ack, attempts,"
                            " coalesce(puback_at, 0) FROM outbox WHERE id = ?1",
@@ -50,23 +60,38 @@ void store_outbox_row_clear(struct store_outbox_row *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int store_outbox_add(struct store *s, const char *reference, const char *team, const char *topic, const char *payload,
-                     int needs_ack, int64_t now, int64_t *id_out)
+static int outbox_insert(struct store *s, const char *reference, const char *team, const char *topic,
+                         const char *payload, int64_t envelope_at, int needs_ack, int64_t now, int64_t *id_out)
 {
 	int own = 0, r;
 
 	if (topic == NULL || topic[0] == '\0' || strlen(topic) >= sizeof(((struct store_outbox_row *)0)->topic) ||
-	    payload == NULL)
+	    payload == NULL || (envelope_at > 0 && (reference == NULL || (size_t)envelope_at > strlen(payload))))
 		return VARSKO_ERR_BAD_INPUT;
 	if ((r = store_tx_start(s, &own)) != VARSKO_OK)
 		return r;
-	if ((r = store_exec(s, SQL_OUTBOX_INSERT, "zzssii", reference, team, topic, payload,
-	                    (int64_t)(needs_ack ? 1 : 0), now)) != VARSKO_OK)
+	/* 't': NULL for a payload that is whole (an envelope's place is never 0: the text opens with '{'). */
+	if ((r = store_exec(s, SQL_OUTBOX_INSERT, "zzssiit", reference, team, topic, payload,
+	                    (int64_t)(needs_ack ? 1 : 0), now, envelope_at)) != VARSKO_OK)
 		goto out;
 	if (id_out)
 		*id_out = sqlite3_last_insert_rowid(s->db);
 out:
 	return store_tx_end(s, own, r);
+}
+
+int store_outbox_add(struct store *s, const char *reference, const char *team, const char *topic, const char *payload,
+                     int needs_ack, int64_t now, int64_t *id_out)
+{
+	return outbox_insert(s, reference, team, topic, payload, 0, needs_ack, now, id_out);
+}
+
+int store_outbox_add_underretning(struct store *s, const char *reference, const char *team, const char *topic,
+                                  const char *payload, size_t envelope_at, int64_t now)
+{
+	if (envelope_at == 0 || envelope_at > INT64_MAX)
+		return VARSKO_ERR_BAD_INPUT;
+	return outbox_insert(s, reference, team, topic, payload, (int64_t)envelope_at, 1, now, NULL);
 }
 
 static int64_t backoff(int64_t attempts, int first, int max)
@@ -79,14 +104,46 @@ static int64_t backoff(int64_t attempts, int first, int max)
 }
 
 /*
+ * The payload of SQL_OUTBOX_DUE's columns c (the stored text), c + 1
+ * (envelope_at) and c + 2 (the envelope, when envelope_at is not NULL) into
+ * o->payload: the stored text with the envelope put back in its place.
+ */
+static int payload_col(sqlite3_stmt *st, int c, struct store_outbox_row *o)
+{
+	const char *p = (const char *)sqlite3_column_text(st, c), *env = NULL;
+	size_t len = (size_t)sqlite3_column_bytes(st, c), at = len, elen = 0;
+
+	if (p == NULL)
+		p = "";
+	if (sqlite3_column_type(st, c + 1) != SQLITE_NULL) {
+		int64_t a = sqlite3_column_int64(st, c + 1);
+
+		if (a <= 0 || (uint64_t)a > len)
+			return VARSKO_ERR_DB; /* the insert checked it: a damaged row */
+		at = (size_t)a;
+		env = (const char *)sqlite3_column_text(st, c + 2);
+		elen = (size_t)sqlite3_column_bytes(st, c + 2);
+		if (env == NULL)
+			env = "";
+	}
+	if ((o->payload = malloc(len + elen + 1)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	memcpy(o->payload, p, at);
+	memcpy(o->payload + at, env != NULL ? env : "", elen);
+	memcpy(o->payload + at + elen, p + at, len - at);
+	o->payload_len = len + elen;
+	o->payload[o->payload_len] = '\0';
+	return VARSKO_OK;
+}
+
+/*
  * The columns of SQL_OUTBOX_ROW into o, from column `c` on: reference, team,
  * topic, needs_ack, attempts, puback_at. SQL_OUTBOX_DUE has the same six
- * with the payload between topic and needs_ack.
+ * with the payload's three columns (payload_col) between topic and needs_ack.
  */
 static int outbox_cols(sqlite3_stmt *st, int c, int with_payload, struct store_outbox_row *o)
 {
-	const unsigned char *p;
-	int r, len;
+	int r;
 
 	if ((r = store_col_text(st, c, o->reference, sizeof(o->reference))) != VARSKO_OK ||
 	    (r = store_col_text(st, c + 1, o->team, sizeof(o->team))) != VARSKO_OK ||
@@ -94,14 +151,9 @@ static int outbox_cols(sqlite3_stmt *st, int c, int with_payload, struct store_o
 		return r;
 	c += 3;
 	if (with_payload) {
-		p = sqlite3_column_text(st, c);
-		len = sqlite3_column_bytes(st, c);
-		if ((o->payload = malloc((size_t)len + 1)) == NULL)
-			return VARSKO_ERR_NOMEM;
-		memcpy(o->payload, p ? (const char *)p : "", (size_t)len);
-		o->payload[len] = '\0';
-		o->payload_len = (size_t)len;
-		c++;
+		if ((r = payload_col(st, c, o)) != VARSKO_OK)
+			return r;
+		c += 3;
 	}
 	o->needs_ack = sqlite3_column_int(st, c);
 	o->attempts = sqlite3_column_int64(st, c + 1);

@@ -11,7 +11,7 @@ The fixture's state directory (database, keys, gateway certificate) is moved
 onto a 16 MiB tmpfs, varskod is started on it, and a filler file takes all but
 a few MiB. Over a session that logged in before the disk filled up, big
 underretninger (raw envelopes with about 700 KiB of plaintext, 935 KiB of
-base64 ciphertext, stored twice: the underretning and its MQTT outbox row) are submitted one after another until
+base64 ciphertext, stored once: its MQTT outbox row holds the message without it) are submitted one after another until
 varskod refuses one. Then:
 
   - the refusal is an error frame with a clear code (io, unavailable or db;

@@ -426,6 +426,38 @@ static void test_dead_letter(struct store *s)
 }
 
 /* Rows, their attempts, next_at and puback_at survive closing and reopening the database. */
+/*
+ * A row that keeps its envelope in its underretning (schema 13): the input
+ * checks, and the envelope put back at its byte. This store has no
+ * underretninger (their text is tested in test-store_flow.c), so the place
+ * is filled with 'null', which the agent refuses as a dead letter: never a
+ * row that stalls the outbox.
+ */
+static void test_envelope_once(struct store *s)
+{
+	struct store_outbox_row rows[4];
+	const char *topic = "varsko/t/team/team-a/underretning", *skel = "{\"envelope\":,\"type\":\"underretning\"}";
+	size_t n = 0, i;
+	int64_t t = T0 + 50000;
+
+	CHECK_EQ_INT(store_outbox_add_underretning(s, "U-2026-000050", "team-a", topic, skel, 0, t), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(store_outbox_add_underretning(s, "U-2026-000050", "team-a", topic, skel, strlen(skel) + 1, t),
+	             VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(store_outbox_add_underretning(s, NULL, "team-a", topic, skel, 12, t), VARSKO_ERR_BAD_INPUT);
+	CHECK_EQ_INT(store_outbox_add_underretning(s, "U-2026-000050", "team-a", topic, skel, 12, t), VARSKO_OK);
+	CHECK_EQ_INT(q_row(s, "SELECT count(*) FROM outbox WHERE envelope_at = 12 AND needs_ack = ?1", 1), 1);
+	CHECK_EQ_INT(store_outbox_take(s, t, 30, 600, rows, 4, &n), VARSKO_OK);
+	for (i = 0; i < n; i++)
+		if (strcmp(rows[i].reference, "U-2026-000050") == 0) {
+			CHECK_EQ_STR(rows[i].payload, "{\"envelope\":null,\"type\":\"underretning\"}");
+			CHECK_EQ_INT(rows[i].payload_len, strlen(rows[i].payload));
+			CHECK_EQ_INT(rows[i].needs_ack, 1);
+		}
+	CHECK(n >= 1);
+	clear_rows(rows, n);
+	CHECK_EQ_INT(store_outbox_ack(s, "U-2026-000050", "team-a", t), VARSKO_OK); /* test_reopen counts the rest */
+}
+
 static void test_reopen(void)
 {
 	struct store *s = NULL;
@@ -504,6 +536,7 @@ int main(void)
 	test_puback(s);
 	test_rearm_and_tx(s);
 	test_dead_letter(s);
+	test_envelope_once(s);
 	store_close(s);
 	test_reopen();
 
