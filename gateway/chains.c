@@ -1,81 +1,33 @@
 /* chains.c: the stored chains of the key model, verified from their roots (chains.h). */
 #include "chains.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "flow.h"
+#include "memo.h"
 #include "store_keys.h"
 
 /*
- * The verification memo. Every request verified its chains from their
- * roots again: each link's Ed25519 signature, for the org, team and user
- * chains a submission needs, about a third of varskod's CPU per submission
- * (issue 13). A chain's verification is a pure function of its inputs (the
- * kind, the chain id, the stored links' bytes, and the org root or the org
- * chain it builds on), so the result of one that succeeded is kept under a
- * BLAKE2b-256 digest of exactly those inputs. The links are still read and
+ * The verification memo (memo.h). Every request verified its chains from
+ * their roots again: each link's Ed25519 signature, for the org, team and
+ * user chains a submission needs, about a third of varskod's CPU per
+ * submission (issue 13). A chain's verification is a pure function of its
+ * inputs (the kind, the chain id, the stored links' bytes, and the org root
+ * or the org chain it builds on), so the state of one that succeeded is
+ * kept under a digest of exactly those inputs. The links are still read and
  * parsed every time: a row changed in the database changes the digest, and
- * the chain is verified in full again (and refused when it does not verify),
- * so tampering is found as before. Only successes are kept; a fixed number
- * of slots, reused in turn. Any thread (a mutex).
+ * the chain is verified in full again (and refused when it does not verify).
  */
-#define MEMO_SLOTS 128
-
-struct memo_slot {
-	uint8_t key[crypto_generichash_BYTES];
-	void *state; /* a copy of the verified state, size bytes */
-	size_t size;
-};
-
-static struct memo_slot memo[MEMO_SLOTS];
-static size_t memo_next;
-static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The memo key of rows cr of `kind` `chain` verified on top of `base` (a root key or an org digest). */
 static void memo_key(struct chain_rows *cr, const uint8_t *base, size_t base_len, uint8_t key[crypto_generichash_BYTES])
 {
 	crypto_generichash_state hs = cr->hs;
 
-	if (base_len > 0)
-		crypto_generichash_update(&hs, base, base_len);
-	crypto_generichash_final(&hs, key, crypto_generichash_BYTES);
-}
-
-/* 1 and *state filled when key was verified before (into a state of this size), else 0. */
-static int memo_get(const uint8_t key[crypto_generichash_BYTES], void *state, size_t size)
-{
-	int hit = 0;
-
-	pthread_mutex_lock(&memo_lock);
-	for (size_t i = 0; i < MEMO_SLOTS && !hit; i++) {
-		if (memo[i].state != NULL && memo[i].size == size &&
-		    sodium_memcmp(memo[i].key, key, crypto_generichash_BYTES) == 0) {
-			memcpy(state, memo[i].state, size);
-			hit = 1;
-		}
-	}
-	pthread_mutex_unlock(&memo_lock);
-	return hit;
-}
-
-static void memo_put(const uint8_t key[crypto_generichash_BYTES], const void *state, size_t size)
-{
-	void *copy = malloc(size);
-	struct memo_slot *m;
-
-	if (copy == NULL)
-		return; /* only a memo: verified again next time */
-	memcpy(copy, state, size);
-	pthread_mutex_lock(&memo_lock);
-	m = &memo[memo_next++ % MEMO_SLOTS];
-	free(m->state);
-	memcpy(m->key, key, crypto_generichash_BYTES);
-	m->state = copy;
-	m->size = size;
-	pthread_mutex_unlock(&memo_lock);
+	memo_key_add(&hs, base, base_len);
+	memo_key_final(&hs, key);
 }
 
 /* One stored link: parsed, in seq order, and kept as JSON when asked to. */
@@ -83,14 +35,10 @@ static int chain_row(int64_t seq, const char *json, size_t len, void *arg)
 {
 	struct chain_rows *cr = arg;
 	struct chain_link *grown;
-	uint8_t lenb[8];
 
 	if (cr->n == FLOW_CHAIN_LINKS_MAX || seq != (int64_t)cr->n + 1)
 		return VARSKO_ERR_BAD_CHAIN;
-	for (size_t i = 0; i < 8; i++)
-		lenb[i] = (uint8_t)((uint64_t)len >> (8 * i));
-	crypto_generichash_update(&cr->hs, lenb, sizeof(lenb));
-	crypto_generichash_update(&cr->hs, (const unsigned char *)json, len);
+	memo_key_add(&cr->hs, json, len);
 	if (cr->n == cr->cap) {
 		size_t cap = cr->cap ? cr->cap * 2 : 8;
 
@@ -117,9 +65,9 @@ static int chain_row(int64_t seq, const char *json, size_t len, void *arg)
 static int rows_load(struct store *st, const char *kind, const char *chain, int want_json, struct chain_rows *cr)
 {
 	memset(cr, 0, sizeof(*cr));
-	crypto_generichash_init(&cr->hs, NULL, 0, crypto_generichash_BYTES);
-	crypto_generichash_update(&cr->hs, (const unsigned char *)kind, strlen(kind) + 1);
-	crypto_generichash_update(&cr->hs, (const unsigned char *)chain, strlen(chain) + 1);
+	memo_key_init(&cr->hs, "chain");
+	memo_key_add(&cr->hs, kind, strlen(kind));
+	memo_key_add(&cr->hs, chain, strlen(chain));
 	if (want_json && (cr->arr = json_array()) == NULL)
 		return VARSKO_ERR_NOMEM;
 	return store_chain_foreach(st, kind, chain, chain_row, cr);

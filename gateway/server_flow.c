@@ -32,6 +32,7 @@
 #include "flow_event.h"
 #include "flow_request.h"
 #include "log.h"
+#include "memo.h"
 #include "metrics.h"
 
 static void job_results_clear(struct flow_job *j)
@@ -292,6 +293,29 @@ int flow_envelope_of(struct flow_job *j, char **text, struct env_envelope **env)
 /* ---- checks shared by the requests (worker thread) ------------------------------ */
 
 /*
+ * proto_cert_verify() of a stored device certificate under the org key, its
+ * signature checked once per stored text and org key (memo.h): every
+ * request checks its device. The validity period is checked every time.
+ */
+static int cert_verified(const struct store_device *d, const uint8_t org_pk[PROTO_PK_LEN], int64_t now)
+{
+	crypto_generichash_state hs;
+	uint8_t key[MEMO_KEY_LEN], ok = 1;
+	int r;
+
+	memo_key_init(&hs, "device-cert-verified");
+	memo_key_add(&hs, d->cert_digest, sizeof(d->cert_digest));
+	memo_key_add(&hs, org_pk, PROTO_PK_LEN);
+	memo_key_final(&hs, key);
+	if (!memo_get(key, &ok, sizeof(ok))) {
+		if ((r = proto_cert_verify(&d->cert, org_pk, now)) != VARSKO_OK)
+			return r;
+		memo_put(key, &ok, sizeof(ok));
+	}
+	return now < d->cert.not_before || now > d->cert.not_after ? VARSKO_ERR_DEVICE_EXPIRED : VARSKO_OK;
+}
+
+/*
  * A logged-in device as it is now: enrolled, not revoked, its certificate
  * valid, and its user still has the certificate's role and team (access
  * follows the user's current record, policy.h). Every request and the
@@ -314,7 +338,7 @@ static int device_now(struct server *srv, struct store *st, const char *device, 
 		*why = "this device has been revoked";
 		return VARSKO_ERR_DEVICE_REVOKED;
 	}
-	if ((r = proto_cert_verify(&d.cert, srv->org_pk, now)) != VARSKO_OK) {
+	if ((r = cert_verified(&d, srv->org_pk, now)) != VARSKO_OK) {
 		*why = r == VARSKO_ERR_DEVICE_EXPIRED ? "this device's certificate has expired"
 		                                      : "this device's certificate does not verify";
 		return r;

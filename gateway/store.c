@@ -20,6 +20,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "memo.h"
 #include "store-internal.h"
 
 /*
@@ -327,6 +328,7 @@ static const char *const migrations[] = {
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
 _Static_assert(N_MIGRATIONS == STORE_SCHEMA_VERSION, "one migration per schema version");
+_Static_assert(sizeof(((struct store_device *)0)->cert_digest) == MEMO_KEY_LEN, "a device's digest is a memo key");
 
 /* Crockford's base32 alphabet: no I, L, O, U. */
 static const char code_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -1387,11 +1389,20 @@ static int device_row(sqlite3_stmt *st, void *arg)
 	int n = sqlite3_column_bytes(st, 0);
 	int r;
 
+	crypto_generichash_state hs;
+
 	memset(d, 0, sizeof(*d));
 	if (json == NULL || n <= 0)
 		return VARSKO_ERR_DB;
-	if (proto_cert_from_json(json, (size_t)n, &d->cert) != VARSKO_OK)
-		return VARSKO_ERR_DB;
+	/* Parsed once per stored text (memo.h): every request looks its device up. */
+	memo_key_init(&hs, "device-cert-json");
+	memo_key_add(&hs, json, (size_t)n);
+	memo_key_final(&hs, d->cert_digest);
+	if (!memo_get(d->cert_digest, &d->cert, sizeof(d->cert))) {
+		if (proto_cert_from_json(json, (size_t)n, &d->cert) != VARSKO_OK)
+			return VARSKO_ERR_DB;
+		memo_put(d->cert_digest, &d->cert, sizeof(d->cert));
+	}
 	if ((r = store_col_text(st, 1, d->label, sizeof(d->label))) != VARSKO_OK)
 		return r;
 	d->created_at = sqlite3_column_int64(st, 2);

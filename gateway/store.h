@@ -241,6 +241,7 @@ struct store_device {
 	char label[PROTO_ID_MAX + 1];
 	int64_t created_at;
 	int64_t revoked_at; /* 0 when not revoked */
+	uint8_t cert_digest[32]; /* memo.h key of the stored certificate text, which cert was parsed from */
 };
 
 /*
