@@ -832,6 +832,12 @@ static void device_answer(struct session *s, struct device_job *j)
 	free(f);
 }
 
+/* The login bucket key of a device id (logins_per_device_per_minute, server_limits.h). */
+static void login_key(const char *device, uint8_t key[LIMITS_KEY_LEN])
+{
+	limits_key(LIMITS_DEVICE, device, strlen(device), key);
+}
+
 /* The keys a logged-in session is counted under (struct limits): its device and its user. */
 static void session_keys(const char *device, const char *user, uint8_t dk[LIMITS_KEY_LEN], uint8_t uk[LIMITS_KEY_LEN])
 {
@@ -888,6 +894,12 @@ static void login_done(struct worker_job *job)
 	struct proto_frame *f;
 	const char *why = NULL;
 
+	if (job->result == VARSKO_OK) { /* audited as login_ok (a commit): counted against the device's logins */
+		uint8_t key[LIMITS_KEY_LEN];
+
+		login_key(j->device, key);
+		limits_login_taken(&j->srv->limits, key, j->srv->cfg->logins_per_device_per_minute, server_mono_us());
+	}
 	if (job->result == VARSKO_OK && s != NULL && s->state != SESS_CLOSING && session_over_cap(j->srv, j, &why)) {
 		/* Accepted and audited as login_ok by the worker; refused here, and audited as such. */
 		metrics_login(j->srv->metrics, 0);
@@ -1062,6 +1074,16 @@ struct session *server_job_session(struct server *srv, const struct worker_job *
 	return job_session(srv, job);
 }
 
+/* Whether device may log in once more now; decided on the lws thread before any work is queued. */
+static int login_allowed(struct session *s, const char *device)
+{
+	uint8_t key[LIMITS_KEY_LEN];
+
+	login_key(device, key);
+	return limits_login_allowed(&s->srv->limits, key, s->srv->cfg->logins_per_device_per_minute,
+	                            server_mono_us());
+}
+
 /*
  * Start the one enroll, enroll_confirm or login attempt of this connection,
  * or the enroll_confirm that follows a successful enroll on it.
@@ -1079,6 +1101,14 @@ static void session_attempt(struct session *s, const struct proto_frame *f)
 		return;
 	}
 	s->attempted = 1;
+	if (f->type == PROTO_T_LOGIN && !login_allowed(s, f->u.login.device)) {
+		sodium_memzero(s->nonce, sizeof s->nonce);
+		metrics_login(s->srv->metrics, 0);
+		session_send_error(s, f->id, VARSKO_ERR_RATE_LIMITED, "this device has logged in too often; wait a minute");
+		session_audit_refusal(s, "login_refused", "reason=rate_limited");
+		session_close_after(s, CLOSE_TRY_AGAIN);
+		return;
+	}
 	if (f->type == PROTO_T_ENROLL)
 		r = session_enroll(s, f);
 	else if (f->type == PROTO_T_ENROLL_CONFIRM)

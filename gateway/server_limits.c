@@ -150,20 +150,56 @@ int limits_conn_remove(struct limits *l, const void *conn)
 	return 0;
 }
 
+/* Refill b at rate tokens per second up to cap since its last use, as of mono_us. */
+static void bucket_refill(struct limits_bucket *b, double rate, double cap, int64_t mono_us)
+{
+	if (b->us == 0) {
+		b->tokens = cap;
+	} else if (mono_us > b->us) {
+		b->tokens += (double)(mono_us - b->us) * rate / 1e6;
+		if (b->tokens > cap)
+			b->tokens = cap;
+	}
+	if (mono_us > b->us)
+		b->us = mono_us;
+}
+
 int limits_take(struct limits *l, int rate, int64_t mono_us)
 {
-	if (l->tokens_us == 0) {
-		l->tokens = rate;
-	} else if (mono_us > l->tokens_us) {
-		l->tokens += (double)(mono_us - l->tokens_us) * rate / 1e6;
-		if (l->tokens > rate)
-			l->tokens = rate;
-	}
-	l->tokens_us = mono_us;
-	if (l->tokens < 1.0)
+	bucket_refill(&l->unauth, rate, rate, mono_us);
+	if (l->unauth.tokens < 1.0)
 		return 0;
-	l->tokens -= 1.0;
+	l->unauth.tokens -= 1.0;
 	return 1;
+}
+
+/* The login bucket of key, refilled as of mono_us; a slot that held another key starts over, full. */
+static struct limits_bucket *login_bucket(struct limits *l, const uint8_t key[LIMITS_KEY_LEN], int per_minute,
+                                          int64_t mono_us)
+{
+	uint32_t h = (uint32_t)key[0] | (uint32_t)key[1] << 8 | (uint32_t)key[2] << 16 | (uint32_t)key[3] << 24;
+	struct limits_rate *r = &l->logins[h % LIMITS_BUCKETS];
+
+	if (memcmp(r->key, key, LIMITS_KEY_LEN) != 0) {
+		memcpy(r->key, key, LIMITS_KEY_LEN);
+		memset(&r->b, 0, sizeof(r->b));
+	}
+	bucket_refill(&r->b, per_minute / 60.0, per_minute, mono_us);
+	return &r->b;
+}
+
+int limits_login_allowed(struct limits *l, const uint8_t key[LIMITS_KEY_LEN], int per_minute, int64_t mono_us)
+{
+	return login_bucket(l, key, per_minute, mono_us)->tokens >= 1.0;
+}
+
+void limits_login_taken(struct limits *l, const uint8_t key[LIMITS_KEY_LEN], int per_minute, int64_t mono_us)
+{
+	struct limits_bucket *b = login_bucket(l, key, per_minute, mono_us);
+
+	/* Logins checked together may take it below zero: the bucket then refills from there. */
+	if (b->tokens > -per_minute)
+		b->tokens -= 1.0;
 }
 
 void limits_clear(struct limits *l)

@@ -28,6 +28,18 @@ enum limits_kind {
 struct limits_count;
 struct limits_conn;
 
+/* A token bucket: tokens at the time us (0: never used, full). */
+struct limits_bucket {
+	double tokens;
+	int64_t us;
+};
+
+/* A device's login bucket, direct-mapped by key (a collision starts the newcomer full). */
+struct limits_rate {
+	uint8_t key[LIMITS_KEY_LEN];
+	struct limits_bucket b;
+};
+
 struct limits {
 	struct limits_count *counts[LIMITS_BUCKETS];
 	struct limits_conn *conns[LIMITS_BUCKETS];
@@ -36,8 +48,9 @@ struct limits {
 	int pending;
 	uint8_t pending_key[LIMITS_KEY_LEN];
 	/* The token bucket on unauthenticated work. */
-	double tokens;
-	int64_t tokens_us;
+	struct limits_bucket unauth;
+	/* The successful logins of each device (logins_per_device_per_minute). */
+	struct limits_rate logins[LIMITS_BUCKETS];
 };
 
 /* The key of `kind` for len bytes at p. */
@@ -72,6 +85,16 @@ int limits_conn_remove(struct limits *l, const void *conn);
  * token was taken, 0 when the bucket is empty.
  */
 int limits_take(struct limits *l, int rate, int64_t mono_us);
+
+/*
+ * The login bucket of the device with key: it holds up to per_minute
+ * logins and refills at per_minute a minute. limits_login_allowed() says
+ * whether one is left (1) or not (0) and takes nothing; limits_login_taken()
+ * takes one for a login that succeeded. Only successful logins take from
+ * it, so nobody but the device's holder can empty a device's bucket.
+ */
+int limits_login_allowed(struct limits *l, const uint8_t key[LIMITS_KEY_LEN], int per_minute, int64_t mono_us);
+void limits_login_taken(struct limits *l, const uint8_t key[LIMITS_KEY_LEN], int per_minute, int64_t mono_us);
 
 /* Free everything. */
 void limits_clear(struct limits *l);

@@ -25,7 +25,13 @@
     works afterwards;
   - the accept budget: 200 raw TCP connections arriving together are all
     accepted; the listener pauses between turns of the event loop instead
-    of refusing the 65th.
+    of refusing the 65th;
+  - logins_per_device_per_minute (set to 3): logins with a wrong key for a
+    device take nothing from its bucket; its fourth successful login in a
+    minute is refused with rate_limited and closed with 1013 before
+    anything is written (3 login_ok audit rows, the refusal counted), a
+    wrong-key login is then refused the same way, and another device still
+    logs in.
 """
 
 import asyncio
@@ -38,6 +44,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flowlib  # noqa: E402
+import nacl.signing  # noqa: E402
 import harness  # noqa: E402
 from flowlib import out_of  # noqa: E402
 from test_health_metrics import admin_port_of, scrape, val  # noqa: E402
@@ -295,6 +302,51 @@ def raw_tcp(c, fl, port):
     c("after the raw TCP the CLI sends an underretning", rc == 0 and isinstance(j, dict), out_of(rc, out, err))
 
 
+async def login_rate(c, fl):
+    dev = fl.device(JONAS)
+    ok0 = fl.count("audit", "event = 'login_ok' AND actor = ?", dev.id)
+    limited = "event = 'login_refused' AND detail LIKE 'reason=rate_limited%'"
+    refused0 = fl.count("audit", limited)  # the session caps above are refused with rate_limited too
+    stranger = nacl.signing.SigningKey.generate()
+
+    async def once(key):
+        async with harness.RawClient(fl.ws_url, fl.ca) as cl:
+            ans = await cl.login(dev.id, key)
+            if ans.get("code") != "rate_limited":
+                return ans, None
+            try:
+                code, _ = await cl.wait_closed()
+            except Exception as ex:  # noqa: BLE001 - reported below
+                code = repr(ex)
+            return ans, code
+
+    answers = [await once(dev.signing_key) for _ in range(2)]
+    wrong = [await once(stranger) for _ in range(5)]
+    c("login rate: logins with a wrong key for the device are refused (bad_signature)",
+      all(a.get("code") == "bad_signature" for a, _ in wrong), str(wrong))
+    answers.append(await once(dev.signing_key))
+    c("login rate: three logins in a minute succeed (the wrong-key ones took nothing)",
+      all(a.get("type") == "session" for a, _ in answers), str(answers))
+    fourth, code = await once(dev.signing_key)
+    c("login rate: the fourth is refused with rate_limited and says why",
+      fourth.get("code") == "rate_limited" and "too often" in (fourth.get("message") or ""), str(fourth))
+    c("login rate: ... and its connection is closed with 1013", code == 1013, str(code))
+    late, code = await once(stranger)
+    c("login rate: a wrong-key login for the device is refused the same way, before its signature is checked",
+      late.get("code") == "rate_limited" and code == 1013, f"{late} {code}")
+    c("login rate: only the three logins were audited as login_ok (the refusals wrote no row of their own)",
+      fl.count("audit", "event = 'login_ok' AND actor = ?", dev.id) == ok0 + 3,
+      f"{ok0} -> {fl.count('audit', 'event = ? AND actor = ?', 'login_ok', dev.id)}")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and fl.count("audit", limited) == refused0:
+        await asyncio.sleep(0.2)
+    c("login rate: the refusals are in the audit log, counted", fl.count("audit", limited) > refused0,
+      f"{refused0} -> {fl.count('audit', limited)}")
+    cl, ans = await logged_in(fl, ANNA)
+    c("login rate: another device still logs in", ans.get("type") == "session", str(ans))
+    await cl.__aexit__()
+
+
 def main():
     checks = harness.Checks()
     c = checks.check
@@ -311,6 +363,8 @@ def main():
         crowd(c, fl, admin_port_of(fl.conf))
         restart(fl, max_sessions=40, max_conns_per_address=1000, handshake_timeout=2)
         raw_tcp(c, fl, admin_port_of(fl.conf))
+        restart(fl, logins_per_device_per_minute=3)
+        harness.run(login_rate(c, fl))
         log = fl.read_log("varskod")
         c("varskod logged the eviction", "closing with 1013" in log)
     return checks.done()
