@@ -91,7 +91,7 @@ static const struct key_def keys[] = {
 	INT(max_conns_per_address, 256, 1, 100000),
 	INT(max_sessions_per_device, 4, 1, 1000),
 	INT(max_sessions_per_user, 16, 1, 10000),
-	INT(logins_per_device_per_minute, 60, 1, 1000000),
+	INT(logins_per_device_per_minute, 600, 1, 1000000),
 	INT(mem_budget_bytes, 268435456, 1048576, 2147483647),
 	INT(unauth_frames_per_second, 2000, 1, 1000000),
 };

@@ -86,7 +86,7 @@ struct config {
 	int max_conns_per_address;    /* connections from one IPv4 address or IPv6 /64, 1..100000, default 256 */
 	int max_sessions_per_device;  /* logged-in sessions of one device, 1..1000, default 4 (agents: per user) */
 	int max_sessions_per_user;    /* logged-in sessions of one user, 1..10000, default 16 */
-	int logins_per_device_per_minute; /* successful logins of one device, 1..1000000, default 60 (a minute's burst) */
+	int logins_per_device_per_minute; /* successful logins of one device, 1..1000000, default 600 (a minute's burst) */
 	int mem_budget_bytes;         /* frame bytes all sessions may hold, 1 MiB..2 GiB-1, default 256 MiB */
 	int unauth_frames_per_second; /* refused frames before login answered per second, 1..1000000, default 2000 */
 	unsigned long key_lines[CONFIG_KEYS_MAX]; /* config_key_line() */

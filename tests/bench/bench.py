@@ -255,12 +255,11 @@ class Bench:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # varskod inherits it
         self.nofile = hard
         # A capacity fixture: the load comes from one loopback address and 256 devices, standing for
-        # many people at many addresses, so the caps per address, device and user are raised, and the
-        # logins per device tenfold: the idle benchmark logs each bench device in about 40 times a run
-        # (test_abuse and test_limits prove the defaults; the abusers here connect from ABUSE_SOURCE).
+        # many people at many addresses, so the caps per address, device and user are raised (test_abuse
+        # and test_limits prove those caps; the abusers here connect from ABUSE_SOURCE).
         conf = {"max_sessions": min(100000, max(self.idle_counts() + [100]) + 1000),
                 "max_conns_per_address": 100000, "max_sessions_per_device": 1000,
-                "max_sessions_per_user": 1000, "logins_per_device_per_minute": 600}
+                "max_sessions_per_user": 1000}
         for kv in self.args.config:
             k, v = kv.split("=", 1)
             conf[k] = v
