@@ -8,7 +8,7 @@ client, and runs the C programs of tests/bench/ against them:
   crypto_bound   cryptobound: verify + hash + receipt signature, µs on one core
   submit         loadgen submit at 1, 4, 16, 64, 256 clients: receipts/s, latency
                  p50/p99/p99.9, varskod CPU-µs per receipt (/proc/PID/stat) and that
-                 over the crypto bound, fsyncs per receipt
+                 over the crypto bound, fsyncs and KiB written (/proc/PID/io) per receipt
   submit_badsig  the same with 5 % of submissions carrying a broken signature
   idle           N logged-in idle TLS WebSockets: varskod RSS per connection, and a
                  fresh client's p99 receipt latency while they idle
@@ -82,12 +82,24 @@ def machine_busy():
     return sum(v) - idle, sum(v)
 
 
+def proc_write_bytes(pid):
+    """Bytes varskod caused to be written to storage (/proc/PID/io write_bytes, all its threads)."""
+    try:
+        with open(f"/proc/{pid}/io", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("write_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
 def proc_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 class Window:
-    """varskod's CPU seconds and fsync+fdatasync calls between start() and stop()."""
+    """varskod's CPU seconds, bytes written and fsync+fdatasync calls between start() and stop()."""
 
     def __init__(self, pid):
         self.pid = pid
@@ -95,6 +107,7 @@ class Window:
 
     def start(self):
         self.cpu0 = proc_cpu(self.pid)
+        self.wb0 = proc_write_bytes(self.pid)
         self.busy0 = machine_busy()
         self.t0 = time.monotonic()
         try:
@@ -108,6 +121,8 @@ class Window:
 
     def stop(self):
         self.cpu = proc_cpu(self.pid) - self.cpu0
+        wb1 = proc_write_bytes(self.pid)
+        self.written = wb1 - self.wb0 if wb1 is not None and self.wb0 is not None else None
         self.wall = time.monotonic() - self.t0
         b1 = machine_busy()
         # cores of the whole machine busy in the window (other work on it included)
@@ -355,6 +370,7 @@ class Bench:
                "varskod_cpu_us": w.cpu * 1e6 / ok,
                "x_bound": (w.cpu * 1e6 / ok) / self.bound_us if self.bound_us else None,
                "fsyncs_per_receipt": w.fsyncs / ok if w.fsyncs is not None else None,
+               "kib_written_per_receipt": w.written / 1024 / ok if w.written is not None else None,
                "varskod_cores": w.cpu / w.wall, "loadgen_cores": lg_cpu / res["wall_s"],
                "machine_cores": w.machine_cores,
                "loadgen_cpu_us": lg_cpu * 1e6 / ok, "failed": res["failed"],
@@ -538,7 +554,7 @@ ORDER = ["crypto_bound", "submit", "submit_badsig", "idle", "outbox_drain", "abu
 SHOWN = {  # the columns of the printed table, per benchmark
     "crypto_bound": ["us_per_submission", "verify_us", "sign_us", "submissions_per_s_per_core"],
     "submit": ["receipts_per_s", "p50_ms", "p99_ms", "p999_ms", "varskod_cpu_us", "x_bound", "fsyncs_per_receipt",
-               "varskod_cores", "loadgen_cores", "machine_cores"],
+               "kib_written_per_receipt", "varskod_cores", "loadgen_cores", "machine_cores"],
     "idle": ["opened", "rss_kib_per_conn", "varskod_rss_mib", "fresh_p99_ms", "fresh_failed"],
     "outbox_drain": ["submitted", "published_per_s", "acked_per_s", "drain_s"],
     "abuse": ["legit_success_pct", "legit_p99_ms", "varskod_rss_mib_max", "varskod_fds_max",
