@@ -82,6 +82,7 @@ static const char usage_text[] = "usage: varsko-agent --home DIR --mqtt-host HOS
                                  "                    collector (e.g. /var/lib/prometheus/node-exporter/varsko-agent.prom):\n"
                                  "                    varsko_agent_filed_total, varsko_agent_events_sent_total,\n"
                                  "                    varsko_agent_errors_total, varsko_agent_refused_total,\n"
+                                 "                    varsko_agent_syncs_total,\n"
                                  "                    varsko_agent_last_success_timestamp_seconds and\n"
                                  "                    varsko_agent_connected, labelled with the team only. The\n"
                                  "                    file is replaced atomically (temporary file and rename in\n"
@@ -387,6 +388,8 @@ void agent_metrics_write(struct agent *a)
 	       "Underretninger refused or not filed because of an error (the log names them).", a->stats.errors);
 	metric(&b, a, "varsko_agent_refused_total", "counter",
 	       "Underretninger refused for good and reported to varskod as dead letters.", a->stats.refused);
+	metric(&b, a, "varsko_agent_syncs_total", "counter",
+	       "Calls that waited for the disk (fsync, syncfs) to make case files and events durable.", a->stats.syncs);
 	metric(&b, a, "varsko_agent_last_success_timestamp_seconds", "gauge",
 	       "Unix time of the last underretning filed or acknowledged again (0: none since start).",
 	       (unsigned long long)(a->stats.last_success > 0 ? a->stats.last_success : 0));
@@ -475,6 +478,10 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 		a->stats.errors++;
 		return;
 	}
+	if (casedir_batch_full(a)) { /* a burst: make this much durable, then go on in a new batch */
+		casedir_batch_commit(a);
+		casedir_batch_begin(a);
+	}
 	agent_handle(a, msg->payload, (size_t)msg->payloadlen);
 }
 
@@ -539,7 +546,10 @@ static void serve(struct agent *a, const char *host, int port)
 			}
 			up = 1;
 		}
+		/* The messages of one turn are filed as one batch: durable together, acknowledged after (casedir.c). */
+		casedir_batch_begin(a);
 		rc = mosquitto_loop(a->mosq, 1000, 1);
+		casedir_batch_commit(a);
 		if (a->connected) {
 			backoff = 1;
 			failures = 0;
@@ -704,7 +714,8 @@ int main(int argc, char **argv)
 		rc = fail(VARSKO_ERR_TLS, "cannot set the TLS options");
 		goto out;
 	}
-	if ((a.inflight = calloc(AGENT_INFLIGHT_MAX, sizeof(*a.inflight))) == NULL) {
+	if ((a.inflight = calloc(AGENT_INFLIGHT_MAX, sizeof(*a.inflight))) == NULL ||
+	    (a.batch = calloc(1, sizeof(*a.batch))) == NULL) {
 		rc = fail(VARSKO_ERR_NOMEM, "cannot allocate the table of publications in flight");
 		goto out;
 	}
@@ -750,6 +761,7 @@ out:
 	keys_free(a.keys);
 	free(a.cert_json);
 	free(a.inflight);
+	free(a.batch);
 	sodium_memzero(&a, sizeof(a));
 	return rc;
 }

@@ -31,6 +31,7 @@
 #ifndef VARSKO_AGENT_H
 #define VARSKO_AGENT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,7 @@
 #define AGENT_TEAMKEY_TICK  5     /* seconds (monotonic) between two teamkey_maintain() */
 #define AGENT_TEAMKEY_CACHE 32    /* opened team key generations kept in memory */
 #define AGENT_METRICS_TICK  5     /* seconds (monotonic) between two writes of --metrics-file */
+#define AGENT_BATCH_FILES   192   /* files made durable together: three per underretning (casedir.c "batch") */
 
 struct mosquitto;
 
@@ -54,6 +56,7 @@ struct agent_stats {
 	uint64_t events_sent; /* signed events the broker acknowledged (PUBACK) */
 	uint64_t errors;      /* underretninger refused or failed (logged "refused:" or "failed:") */
 	uint64_t refused;     /* refusals (dead letters) published to varskod */
+	uint64_t syncs;       /* calls that wait for the disk (fsync, syncfs) for case files and events */
 	int64_t last_success; /* wall clock of the last one filed or acknowledged again as a duplicate; 0: none */
 };
 
@@ -68,6 +71,34 @@ struct agent_inflight {
 	int mid; /* 0: free slot */
 	char reference[FLOW_REF_MAX + 1];
 	enum flow_event_kind kind;
+};
+
+/*
+ * The batch (casedir.c): files written during one turn of the MQTT loop,
+ * made durable and visible together at its end (one syncfs, the renames,
+ * one fsync per directory), and the events published only then.
+ */
+enum agent_pending_what { AGENT_PENDING_EVENT, AGENT_PENDING_RECORD };
+
+struct agent_pending {
+	int dirfd; /* borrowed: a->acks_fd or a->case_fd */
+	char tmp[NAME_MAX + 1];
+	char name[NAME_MAX + 1];
+	char reference[FLOW_REF_MAX + 1];
+	enum agent_pending_what what;
+	int rerouted; /* a record: filed after an omdirigering (the log says so) */
+};
+
+struct agent_publish {
+	char reference[FLOW_REF_MAX + 1];
+	enum flow_event_kind kind;
+};
+
+struct agent_batch {
+	int open; /* between casedir_batch_begin() and casedir_batch_commit() */
+	size_t n, n_pub;
+	struct agent_pending files[AGENT_BATCH_FILES];
+	struct agent_publish pubs[AGENT_BATCH_FILES];
 };
 
 struct agent {
@@ -92,6 +123,7 @@ struct agent {
 	char sub_topic[PROTO_ID_MAX * 2 + 48];
 	int connected; /* CONNACK accepted and not disconnected since */
 	struct agent_inflight *inflight; /* AGENT_INFLIGHT_MAX entries, [mid]; allocated in main */
+	struct agent_batch *batch;       /* allocated in main; NULL: every file durable on its own */
 
 	/* varskod: the WebSocket session (NULL while down; reopened at the next tick or when a message needs it) */
 	const char *home_path;    /* borrowed (argv or the environment) */
@@ -179,9 +211,9 @@ void casedir_close(struct agent *a);
  * O_EXCL with mode 0600, written, fsync'ed, renamed (with noreplace: only if
  * `name` does not exist, else VARSKO_ERR_EXISTS), and the directory
  * fsync'ed. The temporary is removed on failure. VARSKO_OK, VARSKO_ERR_EXISTS
- * or VARSKO_ERR_IO.
+ * or VARSKO_ERR_IO. Counted in a->stats.syncs.
  */
-int casedir_write(int dirfd, const char *name, const void *buf, size_t len, int noreplace);
+int casedir_write(struct agent *a, int dirfd, const char *name, const void *buf, size_t len, int noreplace);
 
 /* 1 if `name` exists in dirfd, else 0. */
 int casedir_has(int dirfd, const char *name);
@@ -222,5 +254,30 @@ int casedir_run_command(struct agent *a, const char *ref);
 
 /* With --command: retry every spooled reference (at start and when the retry is due). */
 void casedir_retry_spool(struct agent *a);
+
+/*
+ * The batch. casedir_batch_begin() opens one (not with --command, whose
+ * spool file must be durable before the command runs); while it is open,
+ * casedir_ack() and casedir_file_record() write their files as temporaries
+ * and queue the events' publication. casedir_batch_commit() makes every
+ * file durable (syncfs), renames them in order (a record that exists
+ * already is a duplicate), fsyncs each directory once, and only then
+ * publishes the queued events and logs each record filed: an event never
+ * leaves before the files it speaks of are durable. When that fails nothing
+ * is published: the underretninger come again. casedir_batch_full() says
+ * when one more underretning would not fit (commit, then begin again).
+ */
+void casedir_batch_begin(struct agent *a);
+int casedir_batch_full(const struct agent *a);
+void casedir_batch_commit(struct agent *a);
+
+/*
+ * File the record of ref as <REF>.json in the case directory (without
+ * --command), then its journaliseret event. *deferred 1 when a batch is
+ * open (the outcome is logged at its commit), else *duplicate 1 when the
+ * record existed already. VARSKO_OK or the write's error.
+ */
+int casedir_file_record(struct agent *a, const char *ref, const char *rec, size_t rec_len, int rerouted,
+                        int *duplicate, int *deferred);
 
 #endif

@@ -4,7 +4,9 @@
  * Every file is written atomically through a directory descriptor
  * (temporary file, fsync, rename, fsync of the directory), so a case system
  * that scans the directory never sees half a file, and a crash leaves either
- * the old state or the new one. The signed events are stored before they
+ * the old state or the new one. The batch (agent.h) does the same for many
+ * files at once: the temporaries of one turn of the MQTT loop, one syncfs,
+ * the renames, one fsync per directory, then the publications. The signed events are stored before they
  * are published: after a crash the agent re-sends the very same events
  * instead of signing new ones, and varskod accepts the same signed event
  * again without storing anything new.
@@ -55,8 +57,9 @@ int casedir_has(int dirfd, const char *name)
 	return faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-int casedir_write(int dirfd, const char *name, const void *buf, size_t len, int noreplace)
+int casedir_write(struct agent *a, int dirfd, const char *name, const void *buf, size_t len, int noreplace)
 {
+	a->stats.syncs += 2; /* the file and its directory */
 	return dir_write_atomic(dirfd, name, buf, len, 0600, noreplace);
 }
 
@@ -328,6 +331,47 @@ int casedir_refuse(struct agent *a, const char *ref, enum flow_refusal_reason re
 	return r;
 }
 
+/* A batch is open (casedir_batch_begin()). */
+static int batching(const struct agent *a)
+{
+	return a->batch != NULL && a->batch->open;
+}
+
+/* Write buf as a temporary for `name` in dirfd, made durable and renamed at the batch's commit. */
+static int batch_file(struct agent *a, int dirfd, const char *name, const void *buf, size_t len, const char *ref,
+                      enum agent_pending_what what, int rerouted)
+{
+	struct agent_batch *b = a->batch;
+	struct agent_pending *p;
+	int r;
+
+	if (b->n == AGENT_BATCH_FILES)
+		return VARSKO_ERR_INTERNAL; /* casedir_batch_full() is asked before each underretning */
+	p = &b->files[b->n];
+	memset(p, 0, sizeof(*p));
+	if ((r = dir_write_temp(dirfd, name, buf, len, 0600, 0, p->tmp)) != VARSKO_OK)
+		return r;
+	p->dirfd = dirfd;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	snprintf(p->reference, sizeof(p->reference), "%s", ref);
+	p->what = what;
+	p->rerouted = rerouted;
+	b->n++;
+	return VARSKO_OK;
+}
+
+static int batch_publish(struct agent *a, const char *ref, enum flow_event_kind kind)
+{
+	struct agent_batch *b = a->batch;
+
+	if (b->n_pub == AGENT_BATCH_FILES)
+		return VARSKO_ERR_INTERNAL;
+	snprintf(b->pubs[b->n_pub].reference, sizeof(b->pubs[b->n_pub].reference), "%s", ref);
+	b->pubs[b->n_pub].kind = kind;
+	b->n_pub++;
+	return VARSKO_OK;
+}
+
 int casedir_ack(struct agent *a, const char *ref, enum flow_event_kind kind)
 {
 	int r = VARSKO_ERR_INTERNAL;
@@ -340,16 +384,139 @@ int casedir_ack(struct agent *a, const char *ref, enum flow_event_kind kind)
 	if (!casedir_has(a->acks_fd, name)) {
 		if ((r = sign_event(a, ref, kind, &text, &len)) != VARSKO_OK)
 			goto out;
-		r = casedir_write(a->acks_fd, name, text, len, 1);
+		if (batching(a))
+			r = batch_file(a, a->acks_fd, name, text, len, ref, AGENT_PENDING_EVENT, 0);
+		else
+			r = casedir_write(a, a->acks_fd, name, text, len, 1);
 		if (r != VARSKO_OK && r != VARSKO_ERR_EXISTS)
 			goto out;
 	}
-	/* Stored: from here on the event is not lost, whether this publication works or not. */
-	(void)publish_stored(a, ref, kind);
-	r = VARSKO_OK;
+	/* Stored (or, in a batch, stored at its commit): from then on the event is not lost, whether this publication works or not. */
+	if (batching(a))
+		r = batch_publish(a, ref, kind);
+	else
+		(void)publish_stored(a, ref, kind);
+	if (r == VARSKO_ERR_EXISTS)
+		r = VARSKO_OK;
 out:
 	free(text);
 	return r;
+}
+
+int casedir_file_record(struct agent *a, const char *ref, const char *rec, size_t rec_len, int rerouted,
+                        int *duplicate, int *deferred)
+{
+	char name[NAME_MAX + 1];
+	int r;
+
+	*duplicate = *deferred = 0;
+	if ((r = ref_name(name, ref)) != VARSKO_OK)
+		return r;
+	if (batching(a)) {
+		if ((r = batch_file(a, a->case_fd, name, rec, rec_len, ref, AGENT_PENDING_RECORD, rerouted)) != VARSKO_OK)
+			return r;
+		*deferred = 1;
+	} else {
+		r = casedir_write(a, a->case_fd, name, rec, rec_len, 1);
+		if (r == VARSKO_ERR_EXISTS) {
+			*duplicate = 1;
+			r = VARSKO_OK;
+		}
+		if (r != VARSKO_OK)
+			return r;
+	}
+	return casedir_ack(a, ref, FLOW_EV_JOURNALISERET);
+}
+
+void casedir_batch_begin(struct agent *a)
+{
+	if (a->batch != NULL && a->command == NULL) {
+		a->batch->open = 1;
+		a->batch->n = a->batch->n_pub = 0;
+	}
+}
+
+int casedir_batch_full(const struct agent *a)
+{
+	/* One underretning adds at most three files (modtaget, record, journaliseret) and two publications. */
+	return batching(a) && (a->batch->n + 3 > AGENT_BATCH_FILES || a->batch->n_pub + 2 > AGENT_BATCH_FILES);
+}
+
+/* Whether ref has a file in the batch that could not be made durable (failed[] parallel to files[]). */
+static int ref_failed(const struct agent_batch *b, const int *failed, const char *ref)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (failed[i] && strcmp(b->files[i].reference, ref) == 0)
+			return 1;
+	return 0;
+}
+
+void casedir_batch_commit(struct agent *a)
+{
+	struct agent_batch *b = a->batch;
+	int failed[AGENT_BATCH_FILES] = {0};
+	int synced = 1, acks_dirty = 0, case_dirty = 0, dup;
+	struct stat sc, sa;
+	size_t i;
+
+	if (!batching(a))
+		return;
+	b->open = 0; /* from here on every write and publication is direct */
+	if (b->n > 0) {
+		/* Every temporary's data on disk: one syncfs, twice only when .acks is another filesystem. */
+		a->stats.syncs++;
+		if (syncfs(a->case_fd) != 0)
+			synced = 0;
+		else if (fstat(a->case_fd, &sc) == 0 && fstat(a->acks_fd, &sa) == 0 && sc.st_dev != sa.st_dev &&
+		         (a->stats.syncs++, syncfs(a->acks_fd) != 0))
+			synced = 0;
+	}
+	for (i = 0; i < b->n; i++) {
+		struct agent_pending *p = &b->files[i];
+		int r;
+
+		if (!synced) {
+			unlinkat(p->dirfd, p->tmp, 0);
+			failed[i] = 1;
+			continue;
+		}
+		r = dir_rename_temp(p->dirfd, p->tmp, p->name, 1);
+		if (r == VARSKO_ERR_EXISTS && p->what == AGENT_PENDING_RECORD)
+			p->rerouted = -1; /* filed before: a duplicate */
+		else if (r != VARSKO_OK && r != VARSKO_ERR_EXISTS)
+			failed[i] = 1;
+		if (p->dirfd == a->acks_fd)
+			acks_dirty = 1;
+		else
+			case_dirty = 1;
+	}
+	a->stats.syncs += (uint64_t)(acks_dirty + case_dirty);
+	if ((acks_dirty && fsync(a->acks_fd) != 0) || (case_dirty && fsync(a->case_fd) != 0))
+		for (i = 0; i < b->n; i++)
+			failed[i] = 1; /* the renames may not last: nothing is said about any of them */
+	for (i = 0; i < b->n; i++) {
+		const struct agent_pending *p = &b->files[i];
+
+		if (p->what != AGENT_PENDING_RECORD)
+			continue;
+		if (ref_failed(b, failed, p->reference)) {
+			agent_log("%s: failed:%s (cannot make the case files durable; it is delivered again)", p->reference,
+			          varsko_err_name(VARSKO_ERR_IO));
+			a->stats.errors++;
+			continue;
+		}
+		dup = p->rerouted < 0;
+		agent_log("%s: %s", p->reference, dup ? "duplicate" : p->rerouted ? "filed (re-routed)" : "filed");
+		if (dup)
+			agent_count_success(a);
+		else
+			agent_count_filed(a);
+	}
+	/* In the order queued: a modtaget before its journaliseret. */
+	for (i = 0; i < b->n_pub; i++)
+		if (!ref_failed(b, failed, b->pubs[i].reference))
+			(void)publish_stored(a, b->pubs[i].reference, b->pubs[i].kind);
+	b->n = b->n_pub = 0;
 }
 
 void casedir_on_puback(struct agent *a, int mid)

@@ -523,7 +523,7 @@ static int file_attachments(struct agent *a, const char *ref, const uint8_t *pt,
 			a->stats.errors++;
 			continue;
 		}
-		r = casedir_write(dfd, name, data, len, 1);
+		r = casedir_write(a, dfd, name, data, len, 1);
 		varsko_free_secret(data, len);
 		data = NULL;
 		if (r != VARSKO_OK && r != VARSKO_ERR_EXISTS) {
@@ -539,28 +539,24 @@ out:
 	return r;
 }
 
-/* File the record: <REF>.json in the case directory, or through the spool and the command. */
-static int file_record(struct agent *a, const char *ref, const char *rec, size_t rec_len, int *duplicate)
+/*
+ * File the record: <REF>.json in the case directory (casedir_file_record(),
+ * in the open batch when there is one), or through the spool and the command.
+ */
+static int file_record(struct agent *a, const struct msg *m, const char *rec, size_t rec_len, int *duplicate,
+                       int *deferred)
 {
 	char name[NAME_MAX + 1];
 	int r;
 
-	*duplicate = 0;
-	if (snprintf(name, sizeof(name), "%s.json", ref) >= (int)sizeof(name))
+	*duplicate = *deferred = 0;
+	if (a->command == NULL)
+		return casedir_file_record(a, m->reference, rec, rec_len, m->rerouted, duplicate, deferred);
+	if (snprintf(name, sizeof(name), "%s.json", m->reference) >= (int)sizeof(name))
 		return VARSKO_ERR_BAD_INPUT;
-	if (a->command == NULL) {
-		r = casedir_write(a->case_fd, name, rec, rec_len, 1);
-		if (r == VARSKO_ERR_EXISTS) {
-			*duplicate = 1;
-			r = VARSKO_OK;
-		}
-		if (r != VARSKO_OK)
-			return r;
-		return casedir_ack(a, ref, FLOW_EV_JOURNALISERET);
-	}
-	if ((r = casedir_write(a->spool_fd, name, rec, rec_len, 0)) != VARSKO_OK)
+	if ((r = casedir_write(a, a->spool_fd, name, rec, rec_len, 0)) != VARSKO_OK)
 		return r;
-	return casedir_run_command(a, ref);
+	return casedir_run_command(a, m->reference);
 }
 
 /* Log the refusal of ref and report it to varskod as a dead letter with `reason`. */
@@ -585,7 +581,7 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 	size_t pt_len = 0, rec_len = 0;
 	char *rec = NULL;
 	char spool[NAME_MAX + 1];
-	int r, dup = 0, opened = 0;
+	int r, dup = 0, deferred = 0, opened = 0;
 
 	if ((r = flow_mqtt_parse(payload, len, &o, &type, &detail)) != VARSKO_OK) {
 		agent_log("-: refused:%s (%s)", varsko_err_name(r), detail);
@@ -673,8 +669,10 @@ void agent_handle(struct agent *a, const char *payload, size_t len)
 	env_plaintext_free(pt, pt_len);
 	pt = NULL;
 	pt_len = 0;
-	r = file_record(a, m->reference, rec, rec_len, &dup);
-	if (r == VARSKO_OK) {
+	r = file_record(a, m, rec, rec_len, &dup, &deferred);
+	if (r == VARSKO_OK && deferred) {
+		/* Logged and counted when the batch is committed. */
+	} else if (r == VARSKO_OK) {
 		agent_log("%s: %s", m->reference, dup ? "duplicate" : m->rerouted ? "filed (re-routed)" : "filed");
 		if (dup)
 			agent_count_success(a);

@@ -26,6 +26,7 @@
 #ifndef VARSKO_CLIENT_H
 #define VARSKO_CLIENT_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -115,6 +116,18 @@ int home_dup(const struct varsko_home *h, struct varsko_home **out);
  * temporary is removed on failure. Used by varsko-agent for its case files.
  */
 int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int noreplace);
+/*
+ * dir_write_atomic() in two halves, for a writer that makes many files
+ * durable at once (varsko-agent's batch): dir_write_temp() writes
+ * ".<name>.tmp-<hex>" (its name into tmp) with exactly `mode`, fsync'ed
+ * only with sync; dir_rename_temp() renames it to name (noreplace:
+ * VARSKO_ERR_EXISTS when name exists) and removes it when that fails. The
+ * caller makes the data durable before the renames (fsync, syncfs) and
+ * fsyncs the directory after them.
+ */
+int dir_write_temp(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int sync,
+                   char tmp[NAME_MAX + 1]);
+int dir_rename_temp(int dirfd, const char *tmp, const char *name, int noreplace);
 /*
  * Remove the device's key and certificate from the home (an enrollment the
  * server refused to confirm: the device will never be active), so the home

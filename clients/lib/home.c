@@ -239,20 +239,20 @@ int home_remove(struct varsko_home *h, const char *name)
 	return r;
 }
 
-int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int noreplace)
+int dir_write_temp(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int sync,
+                   char tmp[NAME_MAX + 1])
 {
 	int r = VARSKO_ERR_IO;
-	char tmp[NAME_MAX + 1];
 	unsigned char rnd[6];
 	const char *p = buf;
 	int fd = -1, created = 0;
 	ssize_t k;
 
 	randombytes_buf(rnd, sizeof(rnd));
-	if (snprintf(tmp, sizeof(tmp), ".%s.tmp-%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
-	             rnd[5]) >= (int)sizeof(tmp)) {
-		r = VARSKO_ERR_BAD_INPUT;
-		goto out;
+	if (snprintf(tmp, NAME_MAX + 1, ".%s.tmp-%02x%02x%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+	             rnd[5]) >= NAME_MAX + 1) {
+		tmp[0] = '\0';
+		return VARSKO_ERR_BAD_INPUT;
 	}
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, (mode_t)mode);
 	if (fd < 0)
@@ -270,31 +270,49 @@ int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, u
 		p += k;
 		len -= (size_t)k;
 	}
-	if (fsync(fd) != 0)
+	if (sync && fsync(fd) != 0)
 		goto out;
 	if (close(fd) != 0) {
 		fd = -1;
 		goto out;
 	}
 	fd = -1;
-	if (noreplace) {
-		if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) != 0) {
-			r = errno == EEXIST ? VARSKO_ERR_EXISTS : VARSKO_ERR_IO;
-			goto out;
-		}
-	} else if (renameat(dirfd, tmp, dirfd, name) != 0) {
-		goto out;
-	}
 	created = 0;
-	if (fsync(dirfd) != 0)
-		goto out;
 	r = VARSKO_OK;
 out:
 	if (fd >= 0)
 		close(fd);
 	if (created)
 		unlinkat(dirfd, tmp, 0);
+	if (r != VARSKO_OK)
+		tmp[0] = '\0';
 	return r;
+}
+
+int dir_rename_temp(int dirfd, const char *tmp, const char *name, int noreplace)
+{
+	int r = VARSKO_OK;
+
+	if (noreplace) {
+		if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) != 0)
+			r = errno == EEXIST ? VARSKO_ERR_EXISTS : VARSKO_ERR_IO;
+	} else if (renameat(dirfd, tmp, dirfd, name) != 0) {
+		r = VARSKO_ERR_IO;
+	}
+	if (r != VARSKO_OK)
+		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int dir_write_atomic(int dirfd, const char *name, const void *buf, size_t len, unsigned mode, int noreplace)
+{
+	char tmp[NAME_MAX + 1];
+	int r;
+
+	if ((r = dir_write_temp(dirfd, name, buf, len, mode, 1, tmp)) != VARSKO_OK ||
+	    (r = dir_rename_temp(dirfd, tmp, name, noreplace)) != VARSKO_OK)
+		return r;
+	return fsync(dirfd) == 0 ? VARSKO_OK : VARSKO_ERR_IO;
 }
 
 int home_write(struct varsko_home *h, const char *name, const void *buf, size_t len, unsigned mode, int noreplace)
