@@ -593,7 +593,7 @@ static int refusal_well_formed(const struct flow_refusal *f)
 	       id_ok(f->device, sizeof(f->device)) && time_ok(f->time) && flow_refusal_reason_name(f->reason) != NULL;
 }
 
-static int refusal_signing_input(const struct flow_refusal *f, struct proto_buf *b)
+int flow_refusal_signing_input(const struct flow_refusal *f, struct proto_buf *b)
 {
 	proto_buf_put_str(b, FLOW_TAG_REFUSAL);
 	proto_buf_put_u64(b, f->version);
@@ -612,7 +612,7 @@ int flow_refusal_sign(struct flow_refusal *f, const uint8_t sk[64])
 	proto_buf_init(&b);
 	if (sk == NULL || !refusal_well_formed(f))
 		goto out;
-	if ((rc = refusal_signing_input(f, &b)) != VARSKO_OK)
+	if ((rc = flow_refusal_signing_input(f, &b)) != VARSKO_OK)
 		goto out;
 	rc = proto_sign(f->sig, &b, sk);
 out:
@@ -628,7 +628,7 @@ int flow_refusal_verify(const struct flow_refusal *f, const uint8_t sign_pk[PROT
 	proto_buf_init(&b);
 	if (sign_pk == NULL || !refusal_well_formed(f))
 		goto out;
-	if (refusal_signing_input(f, &b) != VARSKO_OK || proto_verify(f->sig, &b, sign_pk) != VARSKO_OK)
+	if (flow_refusal_signing_input(f, &b) != VARSKO_OK || proto_verify(f->sig, &b, sign_pk) != VARSKO_OK)
 		goto out;
 	rc = VARSKO_OK;
 out:

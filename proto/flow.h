@@ -260,6 +260,8 @@ struct flow_refusal {
 	uint8_t sig[PROTO_SIG_LEN];
 };
 
+/* enc("varsko-refusal-v1", u64 version, reference, device, i64 time, reason) into b (PROTOCOL.md 12.9). */
+int flow_refusal_signing_input(const struct flow_refusal *f, struct proto_buf *b) VARSKO_WUR;
 int flow_refusal_sign(struct flow_refusal *f, const uint8_t sk[64]) VARSKO_WUR;
 /* Signature only (the caller checks the signer's certificate and team). VARSKO_ERR_BAD_SIGNATURE. */
 int flow_refusal_verify(const struct flow_refusal *f, const uint8_t sign_pk[PROTO_PK_LEN]) VARSKO_WUR;

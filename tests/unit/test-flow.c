@@ -210,6 +210,41 @@ static void test_vector_event(const json_t *v)
 	json_decref(j2);
 }
 
+/* An agent's refusal of flow.json "refusals": parse, signing input, signature, JSON text, verify (PROTOCOL.md 12.9). */
+static void test_vector_refusal(const json_t *v)
+{
+	struct flow_refusal f, g;
+	struct proto_buf b;
+	json_t *j = parse(jstr(v, "json")), *j2 = NULL;
+	uint8_t sig[64], pk[32], sk[64];
+	char *s = NULL;
+
+	proto_buf_init(&b);
+	keys_from_seed(jstr(v, "signer_seed"), pk, sk);
+	CHECK_EQ_INT(flow_refusal_from_json(j, &f), VARSKO_OK);
+	CHECK_EQ_STR(flow_refusal_reason_name(f.reason), jstr(v, "name"));
+	CHECK_EQ_INT(flow_refusal_signing_input(&f, &b), VARSKO_OK);
+	CHECK(same_input(&b, jstr(v, "signing_input")));
+	hex2(jstr(v, "sig"), sig, 64);
+	CHECK(memcmp(f.sig, sig, 64) == 0);
+	CHECK_EQ_INT(flow_refusal_to_json(&f, &j2), VARSKO_OK);
+	if (j2 != NULL) {
+		s = dump(j2);
+		CHECK_EQ_STR(s, jstr(v, "json"));
+	}
+	g = f;
+	memset(g.sig, 0, 64);
+	CHECK_EQ_INT(flow_refusal_sign(&g, sk), VARSKO_OK);
+	CHECK(memcmp(g.sig, sig, 64) == 0);
+	CHECK_EQ_INT(flow_refusal_verify(&f, pk), VARSKO_OK);
+	CHECK_EQ_INT(flow_refusal_verify(&f, org_pk), VARSKO_ERR_BAD_SIGNATURE);
+	sodium_memzero(sk, sizeof(sk));
+	proto_buf_free(&b);
+	free(s);
+	json_decref(j);
+	json_decref(j2);
+}
+
 static void test_vectors(void)
 {
 	const char *dir = getenv("VARSKO_VECTORS");
@@ -246,6 +281,10 @@ static void test_vectors(void)
 	CHECK(json_array_size(evs) == N_EVENTS);
 	for (size_t i = 0; i < json_array_size(evs); i++)
 		test_vector_event(json_array_get(evs, i));
+	evs = json_object_get(v_root, "refusals");
+	CHECK(json_array_size(evs) == 3);
+	for (size_t i = 0; i < json_array_size(evs); i++)
+		test_vector_refusal(json_array_get(evs, i));
 	hs = json_object_get(v_root, "envelope_hashes");
 	CHECK(json_array_size(hs) >= 3);
 	for (size_t i = 0; i < json_array_size(hs); i++) {
