@@ -67,7 +67,8 @@ import harness  # noqa: E402
 from flowlib import out_of  # noqa: E402
 
 SUBMISSIONS = int(os.environ.get("VARSKO_BACKUP_N", "500"))
-SCHEMA = 12  # gateway/store.h STORE_SCHEMA_VERSION
+with open(os.path.join(harness.SOURCE_ROOT, "gateway", "store.h"), encoding="utf-8") as _f:
+    SCHEMA = int(re.search(r"^#define STORE_SCHEMA_VERSION (\d+)", _f.read(), re.M).group(1))
 WINDOW = 6  # submits in flight per connection (varskod allows 8 jobs per session)
 CLIENTS = [("c1", "laerer-anna"), ("c2", "laerer-anna"), ("c3", "laerer-jonas"), ("c4", "laerer-jonas")]
 INSTITUTION = {"laerer-anna": "inst-nordskovskolen", "laerer-jonas": "inst-halsskov-strandskole"}
