@@ -30,25 +30,37 @@ static void memo_key(struct chain_rows *cr, const uint8_t *base, size_t base_len
 	memo_key_final(&hs, key);
 }
 
-/* One stored link: parsed, in seq order, and kept as JSON when asked to. */
+/*
+ * One stored link, in seq order: its text kept (parsed by rows_parse() only
+ * when the memo does not know the chain: a parse of every link was the
+ * largest cost left of a known chain) and as JSON when asked to.
+ */
 static int chain_row(int64_t seq, const char *json, size_t len, void *arg)
 {
 	struct chain_rows *cr = arg;
-	struct chain_link *grown;
 
 	if (cr->n == FLOW_CHAIN_LINKS_MAX || seq != (int64_t)cr->n + 1)
 		return VARSKO_ERR_BAD_CHAIN;
 	memo_key_add(&cr->hs, json, len);
 	if (cr->n == cr->cap) {
 		size_t cap = cr->cap ? cr->cap * 2 : 8;
+		char **texts = realloc(cr->texts, cap * sizeof(*texts));
+		size_t *lens;
 
-		if ((grown = realloc(cr->links, cap * sizeof(*grown))) == NULL)
+		if (texts == NULL)
 			return VARSKO_ERR_NOMEM;
-		cr->links = grown;
+		cr->texts = texts;
+		if ((lens = realloc(cr->lens, cap * sizeof(*lens))) == NULL)
+			return VARSKO_ERR_NOMEM;
+		cr->lens = lens;
 		cr->cap = cap;
 	}
-	if (chain_link_from_text(json, len, &cr->links[cr->n]) != VARSKO_OK)
-		return VARSKO_ERR_BAD_CHAIN;
+	if ((cr->texts[cr->n] = malloc(len + 1)) == NULL)
+		return VARSKO_ERR_NOMEM;
+	memcpy(cr->texts[cr->n], json, len);
+	cr->texts[cr->n][len] = '\0';
+	cr->lens[cr->n] = len;
+	cr->n++;
 	if (cr->arr != NULL) {
 		json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
 
@@ -57,7 +69,19 @@ static int chain_row(int64_t seq, const char *json, size_t len, void *arg)
 		if (json_array_append_new(cr->arr, o) != 0)
 			return VARSKO_ERR_NOMEM;
 	}
-	cr->n++;
+	return VARSKO_OK;
+}
+
+/* The links of cr parsed from their texts into cr->links, for a verification; VARSKO_ERR_BAD_CHAIN if one does not parse. */
+static int rows_parse(struct chain_rows *cr)
+{
+	if (cr->n == 0 || cr->links != NULL)
+		return VARSKO_OK;
+	if ((cr->links = calloc(cr->n, sizeof(*cr->links))) == NULL)
+		return VARSKO_ERR_NOMEM;
+	for (size_t i = 0; i < cr->n; i++)
+		if (chain_link_from_text(cr->texts[i], cr->lens[i], &cr->links[i]) != VARSKO_OK)
+			return VARSKO_ERR_BAD_CHAIN;
 	return VARSKO_OK;
 }
 
@@ -75,6 +99,10 @@ static int rows_load(struct store *st, const char *kind, const char *chain, int 
 
 static void rows_free(struct chain_rows *cr)
 {
+	for (size_t i = 0; i < cr->n; i++)
+		free(cr->texts[i]);
+	free(cr->texts);
+	free(cr->lens);
 	free(cr->links);
 	json_decref(cr->arr);
 	memset(cr, 0, sizeof(*cr));
@@ -92,6 +120,8 @@ int userchain_load(struct store *st, const char *user, int want_json, struct use
 	memo_key(&uc->rows, NULL, 0, key);
 	if (memo_get(key, &uc->state, sizeof(uc->state)))
 		return VARSKO_OK;
+	if ((r = rows_parse(&uc->rows)) != VARSKO_OK)
+		return r;
 	if (chain_user_verify(uc->rows.links, uc->rows.n, user, NULL, &uc->state, &bad) != VARSKO_OK)
 		return VARSKO_ERR_BAD_CHAIN;
 	memo_put(key, &uc->state, sizeof(uc->state));
@@ -140,6 +170,8 @@ int orgchain_load(struct store *st, int want_json, struct orgchain *oc)
 	memo_key(&oc->rows, oc->root_pk, PROTO_PK_LEN, oc->memo_key);
 	if (memo_get(oc->memo_key, &oc->state, sizeof(oc->state)))
 		return VARSKO_OK;
+	if ((r = rows_parse(&oc->rows)) != VARSKO_OK)
+		return r;
 	if (chain_org_verify(oc->rows.links, oc->rows.n, oc->root_pk, &oc->state, &bad) != VARSKO_OK)
 		return VARSKO_ERR_BAD_CHAIN;
 	memo_put(oc->memo_key, &oc->state, sizeof(oc->state));
@@ -171,6 +203,8 @@ int teamchain_load(struct store *st, const char *team, int want_json, struct tea
 	memo_key(&tc->rows, tc->org.memo_key, sizeof(tc->org.memo_key), key);
 	if (memo_get(key, &tc->state, sizeof(tc->state)))
 		return VARSKO_OK;
+	if ((r = rows_parse(&tc->rows)) != VARSKO_OK)
+		return r;
 	if (chain_team_verify(tc->rows.links, tc->rows.n, team, &tc->org.state, &tc->state, &bad) != VARSKO_OK)
 		return VARSKO_ERR_BAD_CHAIN;
 	memo_put(key, &tc->state, sizeof(tc->state));
@@ -198,6 +232,8 @@ int threadchain_load(struct store *st, const char *thread, int want_json, struct
 	memo_key(&tc->rows, NULL, 0, key);
 	if (memo_get(key, &tc->state, sizeof(tc->state)))
 		return VARSKO_OK;
+	if ((r = rows_parse(&tc->rows)) != VARSKO_OK)
+		return r;
 	if (chain_thread_verify(tc->rows.links, tc->rows.n, thread, &tc->state, &bad) != VARSKO_OK)
 		return VARSKO_ERR_BAD_CHAIN;
 	memo_put(key, &tc->state, sizeof(tc->state));

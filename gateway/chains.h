@@ -24,9 +24,11 @@
 #include "keybox.h"
 #include "store.h"
 
-/* The stored links of one chain, parsed, in seq order. */
+/* The stored links of one chain, in seq order: their texts, parsed only for a verification (chains.c). */
 struct chain_rows {
-	struct chain_link *links; /* n of cap */
+	char **texts;             /* n of cap, each NUL-terminated */
+	size_t *lens;             /* n of cap */
+	struct chain_link *links; /* n, parsed: NULL until a verification needs them */
 	size_t n, cap;
 	json_t *arr; /* with want_json: the links as JSON objects */
 	crypto_generichash_state hs; /* over every stored link's bytes: the verification memo's key (chains.c) */
