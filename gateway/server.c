@@ -417,6 +417,7 @@ static int session_submit(struct session *s, struct worker_job *job)
 				s->job_ptr[i] = job;
 				s->job_len[i] = s->srv->dispatch_len;
 				s->job_bytes += s->srv->dispatch_len;
+				job->held = s->srv->dispatch_len;
 				break;
 			}
 		}
@@ -435,8 +436,14 @@ static struct session *job_session(struct server *srv, const struct worker_job *
 {
 	struct session *s = session_find(srv, job->session_id);
 
-	if (s == NULL)
+	if (s == NULL) {
+		/* Its session closed first: the bytes it held were counted on (session_closed()) until now. */
+		if (job->held > 0 && srv->orphan_held >= job->held) {
+			srv->orphan_held -= job->held;
+			srv->mem_held -= job->held;
+		}
 		return NULL;
+	}
 	if (s->jobs > 0)
 		s->jobs--;
 	for (size_t i = 0; i < SESSION_JOBS_MAX; i++) {
@@ -1356,6 +1363,8 @@ static int session_timer(struct session *s)
 
 static void session_closed(struct session *s)
 {
+	size_t orphans;
+
 	if (s->srv == NULL)
 		return;
 	session_table_remove(s->srv, s);
@@ -1370,9 +1379,16 @@ static void session_closed(struct session *s)
 	}
 	session_out_free(s);
 	proto_buf_free(&s->rx);
-	/* Jobs still in flight finish without their session; their bytes are no longer counted. */
+	/*
+	 * Jobs still in flight finish without their session, and hold their frames until then: their bytes
+	 * stay counted against the budget, as the server's (job_session() takes them off), so that a peer
+	 * cannot send big requests and close at once to hold more than mem_budget_bytes.
+	 */
+	orphans = s->job_bytes;
 	s->job_bytes = 0;
 	session_held_update(s);
+	s->srv->orphan_held += orphans;
+	s->srv->mem_held += orphans;
 	sodium_memzero(s->nonce, sizeof s->nonce);
 	s->srv = NULL;
 }

@@ -114,6 +114,7 @@ struct server {
 	/* lws thread: the connection limits (server_limits.h) and the frame bytes all sessions hold */
 	struct limits limits;
 	size_t mem_held;
+	size_t orphan_held;    /* of mem_held: held by jobs whose session closed before they were done */
 	size_t dispatch_len;   /* the length of the frame being served, for session_submit() */
 	unsigned accepts_turn; /* connections accepted since the last lws_service() began */
 	struct lws *listen_paused; /* the listener whose POLLIN the accept budget switched off this turn */

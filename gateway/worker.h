@@ -65,6 +65,8 @@ struct worker_job {
 	 * worker has no store.
 	 */
 	int group;
+	/* Frame bytes the job holds, counted against the server's byte budget until it is done (server.c). */
+	size_t held;
 	struct worker_job *next_; /* private to worker.c */
 };
 

@@ -12,7 +12,12 @@ jobs pile up behind it. A logged-in client then sends 8 submissions at once:
     receipt, none of the refused ones was stored, and sent again each gets
     its receipt;
   - every submission with a receipt is in the database once, with the
-    receipt the client got, and the agent files every one of them.
+    receipt the client got, and the agent files every one of them;
+  - the byte budget counts the frames of requests whose session closed
+    before they were done: with the store locked again, a session sends two
+    big submissions (about 270 KiB each) and closes at once; /metrics'
+    varsko_frame_bytes_held still counts both frames while their jobs wait,
+    and drops once the lock is released and they are done.
 """
 
 import asyncio
@@ -30,6 +35,59 @@ import test_health_metrics as hm  # noqa: E402
 TEAM = "team-slagelse"
 QUEUE_MAX = 4
 N = 8  # SESSION_JOBS_MAX in gateway/server.c: one connection may have 8 requests in flight
+
+
+def orphans(c, fl, admin, pt):
+    """Frames of jobs whose session closed first stay counted until the jobs are done."""
+    big = pt + os.urandom(200 * 1024)
+    res = {}
+
+    def held():
+        return hm.val(hm.scrape(admin)[3], "varsko_frame_bytes_held") or 0
+
+    async def send_and_close(cl, dev):
+        now = int(time.time())
+        _, hjs = flowlib.routing_header("inst-nordskovskolen", "6-13", False, False, "s-orphan-0", now)
+        routed = await flowlib.request(cl, {"type": "route", "id": "r2", "header": hjs})
+        rcpt = [(d["device"], flowlib.ub64(d["box_pk"])) for d in routed["roster"]["devices"]]
+        frames = []
+        for k in range(2):
+            sub = f"s-orphan-{k}"
+            routing, _ = flowlib.routing_header("inst-nordskovskolen", "6-13", False, False, sub, now)
+            frames.append({"type": "submit", "id": f"o{k}", "envelope": flowlib.seal(
+                "underretning", sub, dev.id, dev.sign_sk, rcpt, routing, big)})
+        res["frame"] = min(len(json.dumps(f, separators=(",", ":"))) for f in frames)
+        res["before"] = held()
+        # Logged in (a login writes its audit row): now the store is locked, and the jobs wait.
+        res["lock"] = sqlite3.connect(fl.database, isolation_level=None, timeout=10)
+        res["lock"].execute("BEGIN IMMEDIATE")
+        for f in frames:
+            await cl.send(f)
+        await asyncio.sleep(0.5)
+        res["open"] = held()
+
+    try:
+        fl.raw_session("laerer-anna", send_and_close, timeout=20)  # the session closes when it returns
+        time.sleep(0.5)
+        res["closed"] = held()
+    finally:
+        lock = res.pop("lock", None)
+        if lock is not None:
+            lock.execute("ROLLBACK")
+            lock.close()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and held() >= res.get("frame", 0):
+        time.sleep(0.2)
+    res["done"] = held()
+    harness.log(f"     varsko_frame_bytes_held: {res.get('before')} before, {res.get('open')} with two frames of "
+                f"{res.get('frame')} bytes queued, {res.get('closed')} after their session closed, "
+                f"{res.get('done')} once they were done")
+    frame = res.get("frame", 1 << 30)
+    c("the byte budget counts the two queued frames while their session is open",
+      res.get("open", 0) >= 2 * frame, str(res))
+    c("... and still counts them after the session closed, while their jobs wait",
+      res.get("closed", 0) >= 2 * frame, str(res))
+    c("... and no longer once the jobs are done", res.get("done", 1 << 30) < frame, str(res))
 
 
 def main():
@@ -123,6 +181,7 @@ def main():
         refs = {rows[s][0][0] for s in subs if len(rows[s]) == 1}
         got = fl.wait_filed(TEAM, refs, timeout=90)
         c("the agent files every one of them", got == refs and len(refs) == N, f"missing {refs - got}")
+        orphans(c, fl, admin, pt)
         c("the database is intact", fl.integrity() == [("ok",)], str(fl.integrity()))
         rc = fl.stop("varskod")
         c("varskod exits 0 on SIGTERM (no sanitizer report)", rc == 0, f"exit {rc}")
