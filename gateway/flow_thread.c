@@ -1080,14 +1080,16 @@ static int answer_blob_ok(struct flow_job *j, const struct store_blob *b)
 static uint8_t *req_bytes(const json_t *req, const char *key, size_t *n)
 {
 	const char *s = json_string_value(json_object_get(req, key));
-	size_t cap = s != NULL ? strlen(s) / 4 * 3 + 3 : 0;
-	uint8_t *p = cap > 0 ? malloc(cap) : NULL;
+	uint8_t *p = NULL;
+	size_t len = 0;
 
 	*n = 0;
-	if (p == NULL || sodium_base642bin(p, cap, s, strlen(s), NULL, n, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+	if (proto_b64_decoded_len(s, &len) != VARSKO_OK || len == 0 || (p = malloc(len)) == NULL ||
+	    proto_b64_decode_exact(s, p, len) != VARSKO_OK) {
 		free(p);
 		return NULL;
 	}
+	*n = len;
 	return p;
 }
 

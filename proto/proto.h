@@ -269,6 +269,13 @@ void proto_fingerprint(const uint8_t pk[PROTO_PK_LEN], char out[PROTO_FPR_LEN + 
  */
 int proto_b64_encode(const uint8_t *p, size_t n, char *out, size_t outcap) VARSKO_WUR;
 int proto_b64_decode_exact(const char *s, uint8_t *out, size_t n) VARSKO_WUR;
+/*
+ * The number of bytes *n a padded base64 text s stands for, from its length
+ * and padding alone (then proto_b64_decode_exact() decodes it, or refuses a
+ * text that is not canonical). VARSKO_ERR_BAD_INPUT when its length is not a
+ * multiple of 4.
+ */
+int proto_b64_decoded_len(const char *s, size_t *n) VARSKO_WUR;
 
 /*
  * Strict "YYYY-MM-DDTHH:MM:SSZ" (UTC, seconds) <-> Unix seconds. Years

@@ -121,6 +121,18 @@ bad:
 	return VARSKO_ERR_BAD_INPUT;
 }
 
+int proto_b64_decoded_len(const char *s, size_t *n)
+{
+	size_t l = s != NULL ? strlen(s) : 0;
+
+	*n = 0;
+	if (s == NULL || l % 4 != 0)
+		return VARSKO_ERR_BAD_INPUT;
+	if (l > 0)
+		*n = l / 4 * 3 - (s[l - 1] == '=') - (s[l - 2] == '=');
+	return VARSKO_OK;
+}
+
 /* ---- time ---------------------------------------------------------------- */
 
 #define TIME_MIN 0LL            /* 1970-01-01T00:00:00Z */

@@ -439,7 +439,7 @@ static int blob_fetch(struct varsko_conn *c, const struct tmsg_file *f, uint64_t
 		json_t *req = json_pack("{s:s, s:s, s:I}", "type", "blob_get", "blob", f->blob, "offset", (json_int_t)at);
 		json_t *ans = NULL;
 		const char *s, *b;
-		size_t n = 0, slen;
+		size_t n = 0;
 
 		if (req == NULL) {
 			r = VARSKO_ERR_NOMEM;
@@ -450,15 +450,13 @@ static int blob_fetch(struct varsko_conn *c, const struct tmsg_file *f, uint64_t
 		if (r != VARSKO_OK)
 			break;
 		s = json_string_value(json_object_get(ans, "data"));
-		slen = s != NULL ? strlen(s) : 0;
 		/* The blob the message names, the size its file needs, the part asked for, and no more than is left. */
 		b = json_string_value(json_object_get(ans, "blob"));
 		if (s == NULL || b == NULL || strcmp(b, f->blob) != 0 ||
 		    (uint64_t)json_integer_value(json_object_get(ans, "size")) != cipher ||
-		    (uint64_t)json_integer_value(json_object_get(ans, "offset")) != at || slen / 4 * 3 > cipher - at + 2 ||
-		    sodium_base642bin(buf + at, (size_t)(cipher - at), s, slen, NULL, &n, NULL,
-		                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    n == 0) {
+		    (uint64_t)json_integer_value(json_object_get(ans, "offset")) != at ||
+		    proto_b64_decoded_len(s, &n) != VARSKO_OK || n == 0 || n > cipher - at ||
+		    proto_b64_decode_exact(s, buf + at, n) != VARSKO_OK) {
 			snprintf(c->detail, sizeof(c->detail),
 			         "varskod's answer for the attachment does not fit the message that names it");
 			json_decref(ans);

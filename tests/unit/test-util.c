@@ -51,6 +51,24 @@ static void test_b64(void)
 		if (n > 0)
 			CHECK_EQ_INT(proto_b64_decode_exact(s, out, n - 1), VARSKO_ERR_BAD_INPUT);
 		CHECK_EQ_INT(proto_b64_decode_exact(s, out, n + 1), VARSKO_ERR_BAD_INPUT);
+		{
+			size_t len = 99;
+
+			CHECK_EQ_INT(proto_b64_decoded_len(s, &len), VARSKO_OK);
+			CHECK_EQ_INT(len, n);
+		}
+	}
+	{
+		size_t len = 99;
+
+		CHECK_EQ_INT(proto_b64_decoded_len("Zm8", &len), VARSKO_ERR_BAD_INPUT);
+		CHECK_EQ_INT(len, 0);
+		CHECK_EQ_INT(proto_b64_decoded_len(NULL, &len), VARSKO_ERR_BAD_INPUT);
+		CHECK_EQ_INT(proto_b64_decoded_len("", &len), VARSKO_OK);
+		CHECK_EQ_INT(len, 0);
+		/* The length alone: "Zm9=" (not canonical) stands for 2 bytes, and decode_exact then refuses it. */
+		CHECK_EQ_INT(proto_b64_decoded_len("Zm9=", &len), VARSKO_OK);
+		CHECK_EQ_INT(len, 2);
 	}
 	/* RFC 4648 section 10. */
 	CHECK_EQ_INT(proto_b64_encode((const uint8_t *)"foobar", 6, s, sizeof(s)), VARSKO_OK);
