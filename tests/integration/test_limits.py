@@ -11,6 +11,9 @@
     only some of them, the rest are dropped and counted, and once the queue
     has drained one "missed" push says how many: delivered plus missed is
     32, the session stays open, and /metrics counts the dropped ones;
+  - logins are group-commit jobs: 16 logins (four devices, four sessions
+    each) sent together while the test holds the store's write lock all
+    succeed, and their login_ok audit rows share a few commits;
   - max_sessions_per_user (set to 2): the third session of one user is
     refused with rate_limited naming the user cap;
   - mem_budget_bytes (set to 3 MiB): three logged-in sessions send
@@ -174,6 +177,38 @@ async def push_burst(c, fl, port):
     for cl, _ in senders:
         await cl.__aexit__()
     await lene.__aexit__()
+
+
+async def login_group(c, fl, port):
+    users = [ANNA, JONAS, THOMAS, LENE]
+    clients = []
+    for u in users:
+        for _ in range(4):
+            cl = harness.RawClient(fl.ws_url, fl.ca)
+            await cl.__aenter__()
+            clients.append((cl, fl.device(u)))
+    samples = scrape(port)[3]
+    commits0, jobs0 = val(samples, "varsko_store_commit_batch_size_count"), val(samples,
+                                                                               "varsko_store_commit_batch_size_sum")
+    lock = sqlite3.connect(fl.database, isolation_level=None, timeout=10)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        pending = [asyncio.ensure_future(cl.login(dev.id, dev.signing_key)) for cl, dev in clients]
+        await asyncio.sleep(1.0)  # every login frame is in varskod, its job waiting for the store
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    answers = await asyncio.gather(*pending)
+    samples = scrape(port)[3]
+    commits = val(samples, "varsko_store_commit_batch_size_count") - commits0
+    jobs = val(samples, "varsko_store_commit_batch_size_sum") - jobs0
+    harness.log(f"     16 logins sent together while the store was held: {jobs:.0f} jobs in {commits:.0f} commits")
+    c("login group commit: all 16 logins sent together succeed",
+      all(a.get("type") == "session" for a in answers), str([a.get("code") for a in answers if a.get("code")]))
+    c("login group commit: their audit rows share a few commits (not one each)", jobs >= 16 and commits <= 4,
+      f"{jobs:.0f} jobs in {commits:.0f} commits")
+    for cl, _ in clients:
+        await cl.__aexit__()
 
 
 async def user_cap(c, fl):
@@ -354,6 +389,7 @@ def main():
         fl.setup(org=False)  # raw envelopes to rosters (PROTOCOL.md 16.7) for the push burst
         harness.run(device_cap(c, fl))
         harness.run(push_burst(c, fl, admin_port_of(fl.conf)))
+        harness.run(login_group(c, fl, admin_port_of(fl.conf)))
         restart(fl, max_sessions_per_user=2)
         harness.run(user_cap(c, fl))
         # max_frame as large as the frames, so that a junk one is answered rather than closed with 1009.
