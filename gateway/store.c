@@ -322,6 +322,12 @@ static const char *const migrations[] = {
 	 * payload (envelope_at NULL) and are published as they are.
 	 */
 	"ALTER TABLE outbox ADD COLUMN envelope_at INTEGER NULL CHECK (envelope_at IS NULL OR envelope_at > 0);"
+	/*
+	 * And the rows of an underretning are found by its reference: an agent's acknowledgement, a refusal and
+	 * a retry searched every row not yet done (outbox_due), so draining a long outbox cost the square of its
+	 * length (issue 13: 10,000 queued were acknowledged at 92/s).
+	 */
+	"CREATE INDEX outbox_reference ON outbox(reference, team);"
 	"PRAGMA user_version = 13;",
 };
 

@@ -458,6 +458,29 @@ static void test_envelope_once(struct store *s)
 	CHECK_EQ_INT(store_outbox_ack(s, "U-2026-000050", "team-a", t), VARSKO_OK); /* test_reopen counts the rest */
 }
 
+/* The statements that find an underretning's rows by reference use outbox_reference, not a scan of every row due. */
+static void test_plans(struct store *s)
+{
+	const enum store_sql ids[] = {SQL_OUTBOX_ACK, SQL_OUTBOX_DEAD, SQL_OUTBOX_RETRY};
+
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		char sql[1024], plan[512] = "";
+		sqlite3_stmt *st = NULL;
+
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", store_sql_outbox[ids[i]]);
+		CHECK(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK);
+		while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+			const char *d = (const char *)sqlite3_column_text(st, 3);
+
+			snprintf(plan + strlen(plan), sizeof(plan) - strlen(plan), "%s; ", d ? d : "");
+		}
+		sqlite3_finalize(st);
+		if (strstr(plan, "USING INDEX outbox_reference") == NULL)
+			fprintf(stderr, "plan of %s: %s\n", store_sql_outbox[ids[i]], plan);
+		CHECK(strstr(plan, "USING INDEX outbox_reference") != NULL);
+	}
+}
+
 static void test_reopen(void)
 {
 	struct store *s = NULL;
@@ -537,6 +560,7 @@ int main(void)
 	test_rearm_and_tx(s);
 	test_dead_letter(s);
 	test_envelope_once(s);
+	test_plans(s);
 	store_close(s);
 	test_reopen();
 
