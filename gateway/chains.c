@@ -72,7 +72,7 @@ static int chain_row(int64_t seq, const char *json, size_t len, void *arg)
 	return VARSKO_OK;
 }
 
-/* The links of cr parsed from their texts into cr->links, for a verification; VARSKO_ERR_BAD_CHAIN if one does not parse. */
+/* cr's links parsed from their texts into cr->links for a verification; VARSKO_ERR_BAD_CHAIN if one does not parse. */
 static int rows_parse(struct chain_rows *cr)
 {
 	if (cr->n == 0 || cr->links != NULL)

@@ -391,7 +391,7 @@ int casedir_ack(struct agent *a, const char *ref, enum flow_event_kind kind)
 		if (r != VARSKO_OK && r != VARSKO_ERR_EXISTS)
 			goto out;
 	}
-	/* Stored (or, in a batch, stored at its commit): from then on the event is not lost, whether this publication works or not. */
+	/* Stored (in a batch: at its commit): from then on the event is not lost, whether its publication works or not. */
 	if (batching(a))
 		r = batch_publish(a, ref, kind);
 	else

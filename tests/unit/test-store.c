@@ -488,18 +488,19 @@ static void test_enroll(void)
 		CHECK_EQ_INT(store_device_get(s, dev_id, &d), VARSKO_OK);
 		memcpy(digest, d.cert_digest, sizeof(digest));
 		CHECK_EQ_STR(d.cert.role, "fagperson");
-		CHECK(sqlite3_exec(s->db, "UPDATE devices SET cert_json = replace(cert_json, '\"role\":\"fagperson\"',"
-		                          " '\"role\":\"myndighed\"') WHERE label = 'laptop'",
+		CHECK(sqlite3_exec(s->db, "BEGIN IMMEDIATE; UPDATE devices SET cert_json = replace(cert_json,"
+		                          " '\"role\":\"fagperson\"', '\"role\":\"myndighed\"') WHERE label = 'laptop'; COMMIT",
 		                   NULL, NULL, NULL) == SQLITE_OK);
 		CHECK_EQ_INT(store_device_get(s, dev_id, &d), VARSKO_OK);
 		CHECK(memcmp(digest, d.cert_digest, sizeof(digest)) != 0);
 		CHECK_EQ_STR(d.cert.role, "myndighed");
 		CHECK_EQ_INT(proto_cert_verify(&d.cert, org_pk, T0 + 61), VARSKO_ERR_BAD_CERT);
-		CHECK(sqlite3_exec(s->db, "UPDATE devices SET cert_json = substr(cert_json, 2) WHERE label = 'laptop'",
+		CHECK(sqlite3_exec(s->db, "BEGIN IMMEDIATE; UPDATE devices SET cert_json = substr(cert_json, 2)"
+		                          " WHERE label = 'laptop'; COMMIT",
 		                   NULL, NULL, NULL) == SQLITE_OK);
 		CHECK_EQ_INT(store_device_get(s, dev_id, &d), VARSKO_ERR_DB);
 		CHECK(proto_cert_to_json(&cert, &json) == VARSKO_OK);
-		CHECK(json != NULL && sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+		CHECK(json != NULL && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
 		{
 			sqlite3_stmt *st = NULL;
 
